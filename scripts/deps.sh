@@ -1,0 +1,77 @@
+#!/bin/sh
+# scripts/deps.sh: installs everything aigate needs to build, test and benchmark on Debian 12 (bookworm).
+# Idempotent: every step checks first and does nothing when its part is already there.
+# - Debian packages from the system's own sources;
+# - yyjson 0.10 from Debian's next release, fetched with a private apt state so the system's
+#   sources stay untouched (only the two .debs are installed);
+# - llhttp's C sources, unpacked from Debian's node-llhttp into .deps/ of this checkout (the
+#   package itself would pull Debian's nodejs in).
+set -eu
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+export DEBIAN_FRONTEND=noninteractive
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+        echo "deps.sh: run as root (or install sudo) to install packages" >&2; exit 1
+    fi
+fi
+
+PKGS="build-essential pkg-config cmake ninja-build git ca-certificates curl
+libuv1-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libcmocka-dev zlib1g-dev
+sqlite3 wrk nginx-light valgrind"
+
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
+
+updated=0
+apt_update() {
+    if [ "$updated" = 0 ]; then $SUDO apt-get update -qq; updated=1; fi
+}
+if [ -n "$missing" ]; then
+    echo "deps.sh: installing:$missing"
+    apt_update
+    $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# yyjson from trixie, private apt state (see docs/BUILDING.md).
+if ! pkg-config --exists 'yyjson >= 0.10'; then
+    echo "deps.sh: installing yyjson 0.10 from Debian trixie (private apt state)"
+    A=$(mktemp -d)
+    URI=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+    [ -n "$URI" ] || URI=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+    [ -n "$URI" ] || URI="http://deb.debian.org/debian"
+    mkdir -p "$A/lists/partial" "$A/cache/archives/partial"
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $URI trixie main" >"$A/sources.list"
+    O="-o Dir::Etc::SourceList=$A/sources.list -o Dir::Etc::SourceParts=/nonexistent -o Dir::State::Lists=$A/lists -o Dir::Cache=$A/cache -o APT::Sandbox::User=root"
+    $SUDO apt-get $O -qq update
+    (cd "$A" && $SUDO apt-get $O -qq download libyyjson0 libyyjson-dev)
+    $SUDO dpkg -i "$A"/libyyjson0_*.deb "$A"/libyyjson-dev_*.deb >/dev/null
+    rm -rf "$A"
+fi
+
+# llhttp sources (node-llhttp ships them; we only unpack the .deb).
+if [ ! -f /usr/share/llhttp/llhttp.c ] && [ ! -f "$ROOT/.deps/llhttp/usr/share/llhttp/llhttp.c" ]; then
+    echo "deps.sh: unpacking llhttp sources from Debian's node-llhttp"
+    apt_update
+    T=$(mktemp -d)
+    (cd "$T" && apt-get -o APT::Sandbox::User=root -qq download node-llhttp)
+    mkdir -p "$ROOT/.deps/llhttp"
+    dpkg-deb -x "$T"/node-llhttp_*.deb "$ROOT/.deps/llhttp"
+    rm -rf "$T"
+fi
+
+# Node packages for the end-to-end tests (official SDKs), from the lockfile.
+if [ -f tests/e2e/package.json ] && [ ! -d tests/e2e/node_modules ]; then
+    echo "deps.sh: installing end-to-end test packages (npm ci)"
+    (cd tests/e2e && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi)
+fi
+
+# A stamp the Makefile uses to skip this script when nothing changed.
+mkdir -p "$ROOT/.deps"
+touch "$ROOT/.deps/stamp"

@@ -1,0 +1,112 @@
+/* core/arena.c: chunked bump allocator (see arena.h). Large requests get a chunk of their own so
+ * one big body does not waste the rest of a normal chunk. */
+#include "core/arena.h"
+
+#include "core/mem.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ag_arena_chunk {
+    struct ag_arena_chunk *next;
+    size_t size; /* usable bytes in data */
+    size_t off;  /* next free offset */
+    _Alignas(16) unsigned char data[];
+};
+
+void ag_arena_init(struct ag_arena *a, size_t chunk_size, size_t cap)
+{
+    memset(a, 0, sizeof(*a));
+    a->_chunk_size = chunk_size ? chunk_size : 8192;
+    a->cap = cap;
+}
+
+void ag_arena_dispose(struct ag_arena *a)
+{
+    struct ag_arena_chunk *c = a->_head;
+    while (c) {
+        struct ag_arena_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    a->_head = NULL;
+    a->_used = 0;
+}
+
+void *ag_arena_alloc(struct ag_arena *a, size_t n)
+{
+    struct ag_arena_chunk *c = a->_head;
+    size_t need = (n + 15) & ~(size_t)15;
+    if (need < n)
+        return NULL;
+    if (c && c->size - c->off >= need) {
+        void *p = c->data + c->off;
+        c->off += need;
+        return p;
+    }
+    size_t size = need > a->_chunk_size / 4 ? need : a->_chunk_size;
+    if (a->cap && (a->_used + size > a->cap || size > a->cap))
+        return NULL;
+    struct ag_arena_chunk *nc = ag_malloc(sizeof(*nc) + size);
+    nc->size = size;
+    nc->off = need;
+    a->_used += size;
+    if (size == need && c) {
+        /* A dedicated chunk goes behind the current one so its free space stays in use. */
+        nc->next = c->next;
+        c->next = nc;
+    } else {
+        nc->next = c;
+        a->_head = nc;
+    }
+    return nc->data;
+}
+
+void *ag_arena_calloc(struct ag_arena *a, size_t n)
+{
+    void *p = ag_arena_alloc(a, n);
+    if (p)
+        memset(p, 0, n);
+    return p;
+}
+
+char *ag_arena_strndup(struct ag_arena *a, const char *s, size_t n)
+{
+    char *d = ag_arena_alloc(a, n + 1);
+    if (!d)
+        return NULL;
+    if (n)
+        memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+struct ag_str ag_arena_str(struct ag_arena *a, struct ag_str s)
+{
+    char *d = ag_arena_strndup(a, s.p, s.len);
+    return d ? ag_str_make(d, s.len) : AG_STR_NULL;
+}
+
+char *ag_arena_printf(struct ag_arena *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return NULL;
+    char *d = ag_arena_alloc(a, (size_t)n + 1);
+    if (!d)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(d, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return d;
+}
+
+size_t ag_arena_used(const struct ag_arena *a)
+{
+    return a->_used;
+}

@@ -1,0 +1,104 @@
+/* core/buf.c: capped growable buffer (see buf.h). */
+#include "core/buf.h"
+
+#include "core/err.h"
+#include "core/mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+void ag_buf_init(struct ag_buf *b, size_t cap)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->_alloc = 0;
+    b->cap = cap;
+}
+
+void ag_buf_dispose(struct ag_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = 0;
+    b->_alloc = 0;
+}
+
+int ag_buf_reserve(struct ag_buf *b, size_t n)
+{
+    if (n > SIZE_MAX / 2 - b->len)
+        return AG_ETOOBIG;
+    size_t want = b->len + n;
+    if (b->cap && want > b->cap)
+        return AG_ETOOBIG;
+    if (want + 1 <= b->_alloc)
+        return 0;
+    size_t alloc = b->_alloc ? b->_alloc : 256;
+    while (alloc < want + 1)
+        alloc *= 2;
+    if (b->cap && alloc > b->cap + 1)
+        alloc = b->cap + 1;
+    b->data = ag_realloc(b->data, alloc);
+    b->_alloc = alloc;
+    return 0;
+}
+
+int ag_buf_append(struct ag_buf *b, const void *p, size_t n)
+{
+    int rc = ag_buf_reserve(b, n);
+    if (rc)
+        return rc;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int ag_buf_vprintf(struct ag_buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return AG_EINVAL;
+    int rc = ag_buf_reserve(b, (size_t)n);
+    if (rc)
+        return rc;
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+int ag_buf_printf(struct ag_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = ag_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+void ag_buf_consume(struct ag_buf *b, size_t n)
+{
+    if (n >= b->len) {
+        ag_buf_reset(b);
+        return;
+    }
+    memmove(b->data, b->data + n, b->len - n);
+    b->len -= n;
+    b->data[b->len] = '\0';
+}
+
+char *ag_buf_steal(struct ag_buf *b, size_t *len)
+{
+    char *d = b->data;
+    if (len)
+        *len = b->len;
+    if (!d)
+        d = ag_strdup("");
+    b->data = NULL;
+    b->len = 0;
+    b->_alloc = 0;
+    return d;
+}

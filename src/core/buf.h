@@ -1,0 +1,64 @@
+/* core/buf.h: a growable byte buffer with a hard cap. Appends past the cap fail with AG_ETOOBIG
+ * and leave the buffer as it was, so callers can answer 413/502 instead of crashing. The data is
+ * always NUL-terminated (the NUL is not counted in len). */
+#ifndef AG_CORE_BUF_H
+#define AG_CORE_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "core/str.h"
+
+struct ag_buf {
+    char *data; /* owned; NULL until the first append */
+    size_t len;
+    size_t _alloc;
+    size_t cap; /* max len; 0 = unlimited */
+};
+
+/** Prepares an empty buffer with the given cap (0 = unlimited). */
+void ag_buf_init(struct ag_buf *b, size_t cap);
+
+/** Frees the storage; the buffer is empty and reusable afterwards. */
+void ag_buf_dispose(struct ag_buf *b);
+
+/** Empties the buffer and keeps its storage. */
+static inline void ag_buf_reset(struct ag_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+/** Makes room for n more bytes; 0 or AG_ETOOBIG. */
+int ag_buf_reserve(struct ag_buf *b, size_t n);
+
+/** Appends n bytes; 0 or AG_ETOOBIG. */
+int ag_buf_append(struct ag_buf *b, const void *p, size_t n);
+
+static inline int ag_buf_append_str(struct ag_buf *b, struct ag_str s)
+{
+    return ag_buf_append(b, s.p, s.len);
+}
+
+static inline int ag_buf_append_c(struct ag_buf *b, const char *s)
+{
+    return ag_buf_append(b, s, strlen(s));
+}
+
+/** printf-appends; 0, AG_ETOOBIG, or AG_EINVAL for a bad format. */
+int ag_buf_printf(struct ag_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int ag_buf_vprintf(struct ag_buf *b, const char *fmt, va_list ap);
+
+/** Drops the first n bytes (consumed input). */
+void ag_buf_consume(struct ag_buf *b, size_t n);
+
+/** Takes the storage out of the buffer; the caller frees it. The buffer becomes empty. */
+char *ag_buf_steal(struct ag_buf *b, size_t *len);
+
+static inline struct ag_str ag_buf_str(const struct ag_buf *b)
+{
+    return ag_str_make(b->data, b->len);
+}
+
+#endif

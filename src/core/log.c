@@ -1,0 +1,78 @@
+/* core/log.c: one formatted write(2) per line so lines from the loop and the writer thread do not
+ * interleave. */
+#include "core/log.h"
+
+#include "core/err.h"
+#include "core/str.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+enum ag_log_level ag_log_threshold = AG_LOG_INFO;
+
+static const char *const names[] = {"error", "warn", "info", "debug", "trace"};
+
+int ag_log_level_parse(const char *s, enum ag_log_level *out)
+{
+    for (int i = 0; s && i <= AG_LOG_TRACE; i++) {
+        if (strcasecmp(s, names[i]) == 0) {
+            *out = (enum ag_log_level)i;
+            return 0;
+        }
+    }
+    if (s && strcasecmp(s, "warning") == 0) {
+        *out = AG_LOG_WARN;
+        return 0;
+    }
+    return AG_EINVAL;
+}
+
+const char *ag_log_level_name(enum ag_log_level l)
+{
+    return (l >= AG_LOG_ERROR && l <= AG_LOG_TRACE) ? names[l] : "?";
+}
+
+void ag_log_set_level(enum ag_log_level l)
+{
+    ag_log_threshold = l;
+}
+
+void ag_log_write(enum ag_log_level level, const char *fmt, ...)
+{
+    char line[4096];
+    struct timeval tv;
+    struct tm tm;
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    static const char *const tags[] = {"ERROR", "WARN ", "INFO ", "DEBUG", "TRACE"};
+    int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (int)(tv.tv_usec / 1000), tags[level]);
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+    if (len > sizeof(line) - 2)
+        len = sizeof(line) - 2;
+    line[len++] = '\n';
+    ssize_t w = write(STDERR_FILENO, line, len);
+    (void)w;
+}
+
+char *ag_log_mask(const char *secret, char *out, size_t cap)
+{
+    size_t n = secret ? strlen(secret) : 0;
+    if (n == 0)
+        ag_strlcpy(out, "", cap);
+    else if (n < 12)
+        ag_strlcpy(out, "****", cap);
+    else
+        snprintf(out, cap, "%.4s…%s", secret, secret + n - 2);
+    return out;
+}

@@ -1,0 +1,24 @@
+/* core/rand.h: cryptographic randomness and constant-time comparison (OpenSSL underneath). */
+#ifndef AG_CORE_RAND_H
+#define AG_CORE_RAND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/** Fills buf with n cryptographically random bytes; 0 or AG_EIO. */
+int ag_random_bytes(void *buf, size_t n);
+
+/** Writes 2*nbytes random lowercase hex digits and a NUL into out (cap >= 2*nbytes+1); 0 or AG_EIO.
+ */
+int ag_random_hex(char *out, size_t cap, size_t nbytes);
+
+/** Generates an API key "sk-" + 32 lowercase hex digits into out (cap >= 36); 0 or AG_EIO. */
+int ag_random_api_key(char *out, size_t cap);
+
+/**
+ * Compares two byte strings in time that depends only on their lengths, not on where they differ.
+ * Different lengths compare unequal.
+ */
+bool ag_secret_eq(const char *a, size_t alen, const char *b, size_t blen);
+
+#endif

@@ -1,0 +1,110 @@
+/* core/str.c: slice helpers and bounded string functions. */
+#include "core/str.h"
+
+#include "core/err.h"
+#include "core/mem.h"
+
+#include <stdlib.h>
+
+static inline unsigned char lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+bool ag_str_eq_ci(struct ag_str a, struct ag_str b)
+{
+    if (a.len != b.len)
+        return false;
+    for (size_t i = 0; i < a.len; i++) {
+        if (lower((unsigned char)a.p[i]) != lower((unsigned char)b.p[i]))
+            return false;
+    }
+    return true;
+}
+
+bool ag_str_has_suffix(struct ag_str s, const char *suffix)
+{
+    size_t n = strlen(suffix);
+    return s.len >= n && memcmp(s.p + s.len - n, suffix, n) == 0;
+}
+
+bool ag_str_has_prefix_ci(struct ag_str s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return s.len >= n && ag_str_eq_ci(ag_str_make(s.p, n), ag_str_make(prefix, n));
+}
+
+struct ag_str ag_str_trim(struct ag_str s)
+{
+    while (s.len && (s.p[0] == ' ' || s.p[0] == '\t')) {
+        s.p++;
+        s.len--;
+    }
+    while (s.len && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t'))
+        s.len--;
+    return s;
+}
+
+int ag_str_to_u64(struct ag_str s, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (s.len == 0)
+        return AG_EPARSE;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned d = (unsigned char)s.p[i] - '0';
+        if (d > 9)
+            return AG_EPARSE;
+        if (v > (UINT64_MAX - d) / 10)
+            return AG_ETOOBIG;
+        v = v * 10 + d;
+    }
+    if (v > max)
+        return AG_ETOOBIG;
+    *out = v;
+    return 0;
+}
+
+int ag_str_to_i64(struct ag_str s, int64_t min, int64_t max, int64_t *out)
+{
+    bool neg = s.len && s.p[0] == '-';
+    uint64_t mag;
+    int rc;
+    if (neg || (s.len && s.p[0] == '+')) {
+        s.p++;
+        s.len--;
+    }
+    rc = ag_str_to_u64(s, (uint64_t)INT64_MAX + 1, &mag);
+    if (rc)
+        return rc;
+    if (!neg && mag > (uint64_t)INT64_MAX)
+        return AG_ETOOBIG;
+    int64_t v = neg ? (mag == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)mag) : (int64_t)mag;
+    if (v < min || v > max)
+        return AG_ETOOBIG;
+    *out = v;
+    return 0;
+}
+
+size_t ag_strlcpy(char *dst, const char *src, size_t cap)
+{
+    size_t n = strlen(src);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return n;
+}
+
+char *ag_str_dup(struct ag_str s)
+{
+    char *d = ag_malloc(s.len + 1);
+    if (s.len)
+        memcpy(d, s.p, s.len);
+    d[s.len] = '\0';
+    return d;
+}
+
+char *ag_strdup(const char *s)
+{
+    return s ? ag_str_dup(ag_str_c(s)) : NULL;
+}
