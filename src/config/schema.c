@@ -1,0 +1,677 @@
+/* config/schema.c: the key table and the per-kind conversions between JSON, text and the fields
+ * of struct ag_config (see schema.h). To add a key: add a field to struct ag_config and a row here.
+ */
+#include "config/schema.h"
+
+#include "config/config.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/str.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define FIELD(base, key)  ((void *)((char *)(base) + (key)->offset))
+#define CFIELD(base, key) ((const void *)((const char *)(base) + (key)->offset))
+#define OFF(member)       offsetof(struct ag_config, member)
+
+_Static_assert(sizeof(enum ag_auth_mode) == sizeof(int), "enum keys are stored as int");
+_Static_assert(sizeof(enum ag_sched_mode) == sizeof(int), "enum keys are stored as int");
+_Static_assert(sizeof(enum ag_log_level) == sizeof(int), "enum keys are stored as int");
+
+/* ---- checks ---- */
+
+/* True when s is "<scheme>://<something>" for one of the NULL-terminated schemes. */
+static bool url_with_scheme(const char *s, const char *const *schemes)
+{
+    struct ag_str v = ag_str_c(s);
+    for (size_t i = 0; schemes[i]; i++) {
+        size_t n = strlen(schemes[i]);
+        if (v.len > n + 3 && ag_str_has_prefix_ci(v, schemes[i]) && memcmp(s + n, "://", 3) == 0)
+            return true;
+    }
+    return false;
+}
+
+static const char *const http_schemes[] = {"http", "https", NULL};
+static const char *const proxy_schemes[] = {"http", "https", "socks5", "socks5h", NULL};
+
+static int check_http_url(const void *field, struct ag_buf *why)
+{
+    if (url_with_scheme(*(char *const *)field, http_schemes))
+        return 0;
+    ag_buf_append_c(why, "an http:// or https:// URL");
+    return AG_EINVAL;
+}
+
+static int check_proxy_url(const void *field, struct ag_buf *why)
+{
+    const char *s = *(char *const *)field;
+    if (s[0] == '\0' || url_with_scheme(s, proxy_schemes))
+        return 0;
+    ag_buf_append_c(why, "empty (no proxy) or a URL starting with http://, https://, socks5:// or "
+                         "socks5h://");
+    return AG_EINVAL;
+}
+
+static int check_endpoints(const void *field, struct ag_buf *why)
+{
+    const struct ag_config_strlist *l = field;
+    for (size_t i = 0; i < l->n; i++) {
+        if (!url_with_scheme(l->v[i], http_schemes))
+            goto bad;
+    }
+    if (l->n > 0)
+        return 0;
+bad:
+    ag_buf_append_c(why, "a non-empty list of http:// or https:// base URLs");
+    return AG_EINVAL;
+}
+
+/* ---- json kind: oauth.clients ---- */
+
+static void clients_dispose(void *field)
+{
+    struct ag_config_oauth_clients *c = field;
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->v[i].name);
+        free(c->v[i].client_id);
+        free(c->v[i].client_secret);
+    }
+    free(c->v);
+    c->v = NULL;
+    c->n = 0;
+}
+
+static int clients_parse(yyjson_val *v, void *field, struct ag_buf *why)
+{
+    struct ag_config_oauth_clients *c = field;
+    if (!yyjson_is_arr(v)) {
+        ag_buf_append_c(why, "not an array");
+        return AG_EINVAL;
+    }
+    size_t n = yyjson_arr_size(v);
+    c->v = n ? ag_calloc(n, sizeof(*c->v)) : NULL;
+    c->n = 0;
+    size_t i, max;
+    yyjson_val *item;
+    yyjson_arr_foreach(v, i, max, item)
+    {
+        if (!yyjson_is_obj(item)) {
+            ag_buf_printf(why, "item %zu is not an object", i);
+            goto bad;
+        }
+        size_t j, jmax;
+        yyjson_val *k, *val;
+        yyjson_obj_foreach(item, j, jmax, k, val)
+        {
+            const char *kn = yyjson_get_str(k);
+            if (strcmp(kn, "name") != 0 && strcmp(kn, "client_id") != 0 &&
+                strcmp(kn, "client_secret") != 0) {
+                ag_buf_printf(why, "item %zu has an unknown member \"%s\"", i, kn);
+                goto bad;
+            }
+        }
+        yyjson_val *name = yyjson_obj_get(item, "name");
+        yyjson_val *id = yyjson_obj_get(item, "client_id");
+        yyjson_val *secret = yyjson_obj_get(item, "client_secret");
+        if (!yyjson_is_str(name) || yyjson_get_len(name) == 0) {
+            ag_buf_printf(why, "item %zu: \"name\" must be a non-empty string", i);
+            goto bad;
+        }
+        if (!yyjson_is_str(id) || yyjson_get_len(id) == 0) {
+            ag_buf_printf(why, "item %zu: \"client_id\" must be a non-empty string", i);
+            goto bad;
+        }
+        if (secret && !yyjson_is_str(secret)) {
+            ag_buf_printf(why, "item %zu: \"client_secret\" must be a string", i);
+            goto bad;
+        }
+        for (size_t p = 0; p < c->n; p++) {
+            if (strcmp(c->v[p].name, yyjson_get_str(name)) == 0) {
+                ag_buf_printf(why, "item %zu: duplicate name \"%s\"", i, yyjson_get_str(name));
+                goto bad;
+            }
+        }
+        c->v[c->n].name = ag_strdup(yyjson_get_str(name));
+        c->v[c->n].client_id = ag_strdup(yyjson_get_str(id));
+        c->v[c->n].client_secret = ag_strdup(secret ? yyjson_get_str(secret) : "");
+        c->n++;
+    }
+    return 0;
+bad:
+    clients_dispose(c);
+    return AG_EINVAL;
+}
+
+static yyjson_mut_val *masked_str(yyjson_mut_doc *doc, const char *s, bool mask)
+{
+    char m[64];
+    return yyjson_mut_strcpy(doc, mask ? ag_log_mask(s, m, sizeof(m)) : s);
+}
+
+static yyjson_mut_val *clients_emit(yyjson_mut_doc *doc, const void *field, bool mask)
+{
+    const struct ag_config_oauth_clients *c = field;
+    yyjson_mut_val *arr = yyjson_mut_arr(doc);
+    for (size_t i = 0; i < c->n; i++) {
+        yyjson_mut_val *o = yyjson_mut_arr_add_obj(doc, arr);
+        yyjson_mut_obj_add_strcpy(doc, o, "name", c->v[i].name);
+        yyjson_mut_obj_add_strcpy(doc, o, "client_id", c->v[i].client_id);
+        yyjson_mut_obj_add_val(doc, o, "client_secret",
+                               masked_str(doc, c->v[i].client_secret, mask));
+    }
+    return arr;
+}
+
+static const struct ag_config_json_ops clients_ops = {
+    .allowed = "an array of {\"name\", \"client_id\", \"client_secret\"} objects with non-empty, "
+               "unique names and non-empty client ids",
+    .parse = clients_parse,
+    .emit = clients_emit,
+    .dispose = clients_dispose,
+};
+
+/* ---- json kind: string -> string maps (mapping.custom) ---- */
+
+static void strmap_dispose(void *field)
+{
+    struct ag_config_strmap *m = field;
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->v[i].key);
+        free(m->v[i].value);
+    }
+    free(m->v);
+    m->v = NULL;
+    m->n = 0;
+}
+
+static int strmap_parse(yyjson_val *v, void *field, struct ag_buf *why)
+{
+    struct ag_config_strmap *m = field;
+    if (!yyjson_is_obj(v)) {
+        ag_buf_append_c(why, "not an object");
+        return AG_EINVAL;
+    }
+    size_t n = yyjson_obj_size(v);
+    m->v = n ? ag_calloc(n, sizeof(*m->v)) : NULL;
+    m->n = 0;
+    size_t i, max;
+    yyjson_val *k, *val;
+    yyjson_obj_foreach(v, i, max, k, val)
+    {
+        if (!yyjson_is_str(val)) {
+            ag_buf_printf(why, "the value of \"%s\" is not a string", yyjson_get_str(k));
+            strmap_dispose(m);
+            return AG_EINVAL;
+        }
+        for (size_t p = 0; p < m->n; p++) {
+            if (strcmp(m->v[p].key, yyjson_get_str(k)) == 0) {
+                ag_buf_printf(why, "duplicate key \"%s\"", yyjson_get_str(k));
+                strmap_dispose(m);
+                return AG_EINVAL;
+            }
+        }
+        m->v[m->n].key = ag_strdup(yyjson_get_str(k));
+        m->v[m->n].value = ag_strdup(yyjson_get_str(val));
+        m->n++;
+    }
+    return 0;
+}
+
+static yyjson_mut_val *strmap_emit(yyjson_mut_doc *doc, const void *field, bool mask)
+{
+    const struct ag_config_strmap *m = field;
+    yyjson_mut_val *o = yyjson_mut_obj(doc);
+    for (size_t i = 0; i < m->n; i++)
+        yyjson_mut_obj_add_strcpy(doc, o, m->v[i].key, m->v[i].value);
+    return o;
+}
+
+static const struct ag_config_json_ops strmap_ops = {
+    .allowed = "an object mapping model names to model names (strings)",
+    .parse = strmap_parse,
+    .emit = strmap_emit,
+    .dispose = strmap_dispose,
+};
+
+/* ---- the table ---- */
+
+static const char *const auth_modes[] = {"off", "strict", "all_except_health", "auto", NULL};
+static const char *const log_levels[] = {"error", "warn", "info", "debug", "trace", NULL};
+static const char *const sched_modes[] = {"balance", "cache_first", "performance_first", NULL};
+
+#if defined(__APPLE__)
+#define AG_UA_PLATFORM "Macintosh; Intel Mac OS X 10_15_7"
+#elif defined(_WIN32)
+#define AG_UA_PLATFORM "Windows NT 10.0; Win64; x64"
+#else
+#define AG_UA_PLATFORM "X11; Linux x86_64"
+#endif
+
+/* clang-format off */
+#define INT(n, d, lo, hi, off, fl, ev, h) \
+    {.name = n, .kind = AG_CONFIG_INT, .def = d, .min = lo, .max = hi, .offset = OFF(off), \
+     .flags = fl, .env = ev, .help = h}
+#define BOOL(n, d, off, fl, ev, h) \
+    {.name = n, .kind = AG_CONFIG_BOOL, .def = d, .offset = OFF(off), .flags = fl, .env = ev, .help = h}
+#define STR(n, d, off, fl, ev, chk, h) \
+    {.name = n, .kind = AG_CONFIG_STRING, .def = d, .offset = OFF(off), .flags = fl, .env = ev, \
+     .check = chk, .help = h}
+#define ENUM(n, d, vals, off, fl, ev, h) \
+    {.name = n, .kind = AG_CONFIG_ENUM, .def = d, .values = vals, .offset = OFF(off), .flags = fl, \
+     .env = ev, .help = h}
+#define LIST(n, d, off, fl, ev, chk, h) \
+    {.name = n, .kind = AG_CONFIG_STRLIST, .def = d, .offset = OFF(off), .flags = fl, .env = ev, \
+     .check = chk, .help = h}
+#define JSONK(n, d, ops, off, fl, h) \
+    {.name = n, .kind = AG_CONFIG_JSON, .def = d, .json = ops, .offset = OFF(off), .flags = fl, \
+     .help = h}
+
+#define R AG_CONFIG_RESTART
+#define S AG_CONFIG_SECRET
+
+static const struct ag_config_key keys[] = {
+    INT("server.port", "8045", 1, 65535, server.port, R, "AIGATE_PORT",
+        "TCP port the gateway listens on"),
+    BOOL("server.allow_lan_access", "false", server.allow_lan_access, R, "AIGATE_ALLOW_LAN",
+         "false: listen on 127.0.0.1 only; true: listen on 0.0.0.0 and [::]"),
+    INT("server.max_body_bytes", "104857600", 1024, INT64_MAX, server.max_body_bytes, 0, NULL,
+        "largest request body accepted (bytes); larger requests get 413"),
+    INT("server.max_header_bytes", "65536", 1024, 16777216, server.max_header_bytes, 0, NULL,
+        "largest request head (request line + headers) accepted (bytes)"),
+    INT("server.max_headers", "100", 1, 10000, server.max_headers, 0, NULL,
+        "most header fields accepted in one request"),
+    INT("server.header_timeout_s", "30", 1, 3600, server.header_timeout_s, 0, NULL,
+        "seconds a client may take to send the request head"),
+    INT("server.idle_timeout_s", "120", 1, 86400, server.idle_timeout_s, 0, NULL,
+        "seconds an idle keep-alive connection is kept open"),
+    INT("server.shutdown_grace_s", "10", 0, 3600, server.shutdown_grace_s, 0, NULL,
+        "seconds running requests get to finish on SIGINT/SIGTERM"),
+    LIST("server.cors_allowed_origins", "[\"*\"]", server.cors_allowed_origins, 0, NULL, NULL,
+         "origins allowed by CORS; \"*\" allows any"),
+
+    ENUM("auth.mode", "\"off\"", auth_modes, auth.mode, 0, "AIGATE_AUTH_MODE",
+         "off | strict (key on every route) | all_except_health | auto (all_except_health when "
+         "LAN access is on, else off)"),
+    STR("auth.api_key", "\"\"", auth.api_key, S, "AIGATE_API_KEY", NULL,
+        "key clients send (Authorization: Bearer, x-api-key or x-goog-api-key); generated on "
+        "first start"),
+    STR("auth.admin_password", "\"\"", auth.admin_password, S, NULL, NULL,
+        "password for the admin API; empty: the admin API uses auth.api_key"),
+
+    ENUM("log.level", "\"info\"", log_levels, log.level, 0, "AIGATE_LOG_LEVEL",
+         "error | warn | info | debug | trace"),
+
+    LIST("upstream.cloudcode_endpoints",
+         "[\"https://daily-cloudcode-pa.sandbox.googleapis.com/v1internal\","
+         "\"https://daily-cloudcode-pa.googleapis.com/v1internal\","
+         "\"https://cloudcode-pa.googleapis.com/v1internal\"]",
+         upstream.cloudcode_endpoints, 0, "AIGATE_CLOUDCODE_ENDPOINTS", check_endpoints,
+         "Cloud Code base URLs, tried in order"),
+    INT("upstream.connect_timeout_s", "20", 1, 600, upstream.connect_timeout_s, 0, NULL,
+        "seconds to establish an upstream connection"),
+    INT("upstream.first_byte_timeout_s", "120", 1, 3600, upstream.first_byte_timeout_s, 0, NULL,
+        "seconds to wait for the first byte of an upstream answer"),
+    INT("upstream.idle_timeout_s", "120", 1, 3600, upstream.idle_timeout_s, 0, NULL,
+        "seconds an upstream stream may stay silent"),
+    INT("upstream.total_timeout_s", "600", 1, 86400, upstream.total_timeout_s, 0, NULL,
+        "seconds one upstream call may take in total"),
+    STR("upstream.user_agent",
+        "\"Antigravity/4.3.0 (" AG_UA_PLATFORM ") Chrome/132.0.6834.160 Electron/39.2.3\"",
+        upstream.user_agent, 0, NULL, NULL, "User-Agent sent upstream"),
+    STR("upstream.proxy_url", "\"\"", upstream.proxy_url, 0, NULL, check_proxy_url,
+        "proxy for upstream calls (http://, https://, socks5://, socks5h://); empty: direct"),
+
+    STR("oauth.token_url", "\"https://oauth2.googleapis.com/token\"", oauth.token_url, 0,
+        "AIGATE_OAUTH_TOKEN_URL", check_http_url, "OAuth token endpoint (refresh, code exchange)"),
+    STR("oauth.auth_url", "\"https://accounts.google.com/o/oauth2/v2/auth\"", oauth.auth_url, 0,
+        "AIGATE_OAUTH_AUTH_URL", check_http_url, "OAuth authorization page"),
+    STR("oauth.userinfo_url", "\"https://www.googleapis.com/oauth2/v2/userinfo\"",
+        oauth.userinfo_url, 0, "AIGATE_USERINFO_URL", check_http_url,
+        "OAuth user info endpoint (account e-mail)"),
+    JSONK("oauth.clients", "[]", &clients_ops, oauth.clients, 0,
+          "OAuth clients tried in order; AIGATE_OAUTH_CLIENT_ID/_SECRET add one named \"env\" "
+          "first"),
+
+    ENUM("scheduling.mode", "\"balance\"", sched_modes, scheduling.mode, 0, NULL,
+         "balance | cache_first | performance_first"),
+    INT("scheduling.max_wait_s", "60", 0, 3600, scheduling.max_wait_s, 0, NULL,
+        "longest a request waits for a cooling-down account before failing"),
+    STR("scheduling.fixed_account", "\"\"", scheduling.fixed_account, 0, NULL, NULL,
+        "account (id or e-mail) every request uses; empty: scheduler chooses"),
+    INT("scheduling.max_attempts", "3", 1, 20, scheduling.max_attempts, 0, NULL,
+        "upstream attempts per request (accounts rotated between attempts)"),
+
+    JSONK("mapping.custom", "{}", &strmap_ops, mapping.custom, 0,
+          "model mapping rules: requested model (exact or with *) -> upstream model"),
+
+    INT("quota.refresh_interval_s", "900", 60, 86400, quota.refresh_interval_s, 0, NULL,
+        "seconds between background quota refreshes"),
+    INT("quota.protection_threshold", "0", 0, 100, quota.protection_threshold, 0, NULL,
+        "remaining-quota percent below which an account is spared for a model; 0: off"),
+};
+/* clang-format on */
+
+const struct ag_config_key *ag_config_keys(size_t *n)
+{
+    *n = sizeof(keys) / sizeof(keys[0]);
+    return keys;
+}
+
+const struct ag_config_key *ag_config_key_findn(const char *name, size_t n)
+{
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (strlen(keys[i].name) == n && memcmp(keys[i].name, name, n) == 0)
+            return &keys[i];
+    }
+    return NULL;
+}
+
+const struct ag_config_key *ag_config_key_find(const char *name)
+{
+    return name ? ag_config_key_findn(name, strlen(name)) : NULL;
+}
+
+void ag_config_key_allowed(const struct ag_config_key *key, struct ag_buf *out)
+{
+    switch (key->kind) {
+    case AG_CONFIG_INT:
+        if (key->max == INT64_MAX)
+            ag_buf_printf(out, "an integer of at least %lld", (long long)key->min);
+        else
+            ag_buf_printf(out, "an integer from %lld to %lld", (long long)key->min,
+                          (long long)key->max);
+        break;
+    case AG_CONFIG_BOOL:
+        ag_buf_append_c(out, "true or false");
+        break;
+    case AG_CONFIG_STRING:
+        ag_buf_append_c(out, "a string");
+        break;
+    case AG_CONFIG_ENUM:
+        ag_buf_append_c(out, "one of ");
+        for (size_t i = 0; key->values[i]; i++)
+            ag_buf_printf(out, "%s%s", i ? ", " : "", key->values[i]);
+        break;
+    case AG_CONFIG_STRLIST:
+        ag_buf_append_c(out, "an array of strings");
+        break;
+    case AG_CONFIG_JSON:
+        ag_buf_append_c(out, key->json->allowed);
+        break;
+    }
+}
+
+static void strlist_dispose(struct ag_config_strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+static void dispose_at(const struct ag_config_key *key, void *f)
+{
+    switch (key->kind) {
+    case AG_CONFIG_STRING: {
+        char **s = f;
+        free(*s);
+        *s = NULL;
+        break;
+    }
+    case AG_CONFIG_STRLIST:
+        strlist_dispose(f);
+        break;
+    case AG_CONFIG_JSON:
+        key->json->dispose(f);
+        break;
+    default:
+        break;
+    }
+}
+
+void ag_config_field_dispose(const struct ag_config_key *key, void *base)
+{
+    dispose_at(key, FIELD(base, key));
+}
+
+/* Parses v into a fresh field value in tmp (a scratch area as large as any field). */
+static int parse_value(const struct ag_config_key *key, yyjson_val *v, void *tmp,
+                       struct ag_buf *why)
+{
+    switch (key->kind) {
+    case AG_CONFIG_INT: {
+        int64_t x;
+        if (yyjson_is_sint(v))
+            x = yyjson_get_sint(v);
+        else if (yyjson_is_uint(v) && yyjson_get_uint(v) <= (uint64_t)INT64_MAX)
+            x = (int64_t)yyjson_get_uint(v);
+        else
+            goto bad;
+        if (x < key->min || x > key->max)
+            goto bad;
+        *(int64_t *)tmp = x;
+        return 0;
+    }
+    case AG_CONFIG_BOOL:
+        if (!yyjson_is_bool(v))
+            goto bad;
+        *(bool *)tmp = yyjson_get_bool(v);
+        return 0;
+    case AG_CONFIG_STRING:
+        if (!yyjson_is_str(v))
+            goto bad;
+        *(char **)tmp = ag_strdup(yyjson_get_str(v));
+        return 0;
+    case AG_CONFIG_ENUM:
+        if (!yyjson_is_str(v))
+            goto bad;
+        for (int i = 0; key->values[i]; i++) {
+            if (strcmp(key->values[i], yyjson_get_str(v)) == 0) {
+                *(int *)tmp = i;
+                return 0;
+            }
+        }
+        goto bad;
+    case AG_CONFIG_STRLIST: {
+        struct ag_config_strlist *l = tmp;
+        if (!yyjson_is_arr(v))
+            goto bad;
+        size_t i, max;
+        yyjson_val *item;
+        yyjson_arr_foreach(v, i, max, item)
+        {
+            if (!yyjson_is_str(item))
+                goto bad;
+        }
+        l->n = 0;
+        l->v = ag_calloc(yyjson_arr_size(v) + 1, sizeof(char *));
+        yyjson_arr_foreach(v, i, max, item) l->v[l->n++] = ag_strdup(yyjson_get_str(item));
+        return 0;
+    }
+    case AG_CONFIG_JSON: {
+        struct ag_buf reason;
+        ag_buf_init(&reason, 1024);
+        int rc = key->json->parse(v, tmp, &reason);
+        if (rc) {
+            ag_buf_printf(why, "%s (%s)", key->json->allowed, reason.data ? reason.data : "");
+            ag_buf_dispose(&reason);
+            return rc;
+        }
+        ag_buf_dispose(&reason);
+        return 0;
+    }
+    }
+bad:
+    ag_config_key_allowed(key, why);
+    return AG_EINVAL;
+}
+
+/* Scratch large enough for any field type. */
+union field_scratch {
+    int64_t i;
+    bool b;
+    int e;
+    char *s;
+    struct ag_config_strlist l;
+    struct ag_config_strmap m;
+    struct ag_config_oauth_clients c;
+};
+
+static size_t field_size(const struct ag_config_key *key)
+{
+    switch (key->kind) {
+    case AG_CONFIG_INT:
+        return sizeof(int64_t);
+    case AG_CONFIG_BOOL:
+        return sizeof(bool);
+    case AG_CONFIG_STRING:
+        return sizeof(char *);
+    case AG_CONFIG_ENUM:
+        return sizeof(int);
+    case AG_CONFIG_STRLIST:
+        return sizeof(struct ag_config_strlist);
+    case AG_CONFIG_JSON:
+        break;
+    }
+    return sizeof(union field_scratch);
+}
+
+int ag_config_field_from_json(const struct ag_config_key *key, void *base, yyjson_val *v,
+                              struct ag_buf *why)
+{
+    union field_scratch tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    int rc = parse_value(key, v, &tmp, why);
+    if (rc)
+        return rc;
+    if (key->check) {
+        rc = key->check(&tmp, why);
+        if (rc) {
+            dispose_at(key, &tmp);
+            return rc;
+        }
+    }
+    ag_config_field_dispose(key, base);
+    memcpy(FIELD(base, key), &tmp, field_size(key));
+    return 0;
+}
+
+static int text_to_bool(const char *text, bool *out)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on", NULL};
+    static const char *const no[] = {"0", "false", "no", "off", NULL};
+    struct ag_str t = ag_str_trim(ag_str_c(text));
+    for (size_t i = 0; yes[i]; i++) {
+        if (ag_str_eq_ci(t, ag_str_c(yes[i]))) {
+            *out = true;
+            return 0;
+        }
+        if (ag_str_eq_ci(t, ag_str_c(no[i]))) {
+            *out = false;
+            return 0;
+        }
+    }
+    return AG_EINVAL;
+}
+
+/* Parses JSON text into doc; on failure appends a reason to why. */
+static int json_text_to_mut(const char *text, yyjson_mut_doc *doc, yyjson_mut_val **out,
+                            struct ag_buf *why)
+{
+    yyjson_read_err err;
+    yyjson_doc *d = yyjson_read_opts((char *)text, strlen(text), 0, NULL, &err);
+    if (!d) {
+        ag_buf_printf(why, "valid JSON (%s at byte %zu)", err.msg, err.pos);
+        return AG_EINVAL;
+    }
+    *out = yyjson_val_mut_copy(doc, yyjson_doc_get_root(d));
+    yyjson_doc_free(d);
+    return 0;
+}
+
+int ag_config_text_to_json(const struct ag_config_key *key, const char *text, yyjson_mut_doc *doc,
+                           yyjson_mut_val **out, struct ag_buf *why)
+{
+    switch (key->kind) {
+    case AG_CONFIG_INT: {
+        int64_t x;
+        if (ag_str_to_i64(ag_str_trim(ag_str_c(text)), INT64_MIN, INT64_MAX, &x) != 0) {
+            ag_config_key_allowed(key, why);
+            return AG_EINVAL;
+        }
+        *out = yyjson_mut_sint(doc, x);
+        return 0;
+    }
+    case AG_CONFIG_BOOL: {
+        bool b;
+        if (text_to_bool(text, &b) != 0) {
+            ag_buf_append_c(why, "one of true, false, 1, 0, yes, no, on, off");
+            return AG_EINVAL;
+        }
+        *out = yyjson_mut_bool(doc, b);
+        return 0;
+    }
+    case AG_CONFIG_STRING:
+    case AG_CONFIG_ENUM:
+        *out = yyjson_mut_strcpy(doc, text);
+        return 0;
+    case AG_CONFIG_STRLIST: {
+        struct ag_str t = ag_str_trim(ag_str_c(text));
+        if (t.len && t.p[0] == '[') {
+            int rc = json_text_to_mut(text, doc, out, why);
+            if (rc) {
+                ag_buf_append_c(why, " or comma-separated items");
+                return rc;
+            }
+            return 0;
+        }
+        yyjson_mut_val *arr = yyjson_mut_arr(doc);
+        while (t.len) {
+            ptrdiff_t comma = ag_str_find(t, ',');
+            struct ag_str item = ag_str_trim(ag_str_make(t.p, comma < 0 ? t.len : (size_t)comma));
+            if (item.len)
+                yyjson_mut_arr_add_strncpy(doc, arr, item.p, item.len);
+            if (comma < 0)
+                break;
+            t = ag_str_make(t.p + comma + 1, t.len - (size_t)comma - 1);
+        }
+        *out = arr;
+        return 0;
+    }
+    case AG_CONFIG_JSON:
+        return json_text_to_mut(text, doc, out, why);
+    }
+    return AG_EINVAL;
+}
+
+yyjson_mut_val *ag_config_field_to_json(const struct ag_config_key *key, const void *base,
+                                        yyjson_mut_doc *doc, bool mask)
+{
+    const void *f = CFIELD(base, key);
+    switch (key->kind) {
+    case AG_CONFIG_INT:
+        return yyjson_mut_sint(doc, *(const int64_t *)f);
+    case AG_CONFIG_BOOL:
+        return yyjson_mut_bool(doc, *(const bool *)f);
+    case AG_CONFIG_STRING:
+        return masked_str(doc, *(char *const *)f, mask && (key->flags & AG_CONFIG_SECRET));
+    case AG_CONFIG_ENUM:
+        return yyjson_mut_str(doc, key->values[*(const int *)f]);
+    case AG_CONFIG_STRLIST: {
+        const struct ag_config_strlist *l = f;
+        yyjson_mut_val *arr = yyjson_mut_arr(doc);
+        for (size_t i = 0; i < l->n; i++)
+            yyjson_mut_arr_add_val(
+                arr, masked_str(doc, l->v[i], mask && (key->flags & AG_CONFIG_SECRET)));
+        return arr;
+    }
+    case AG_CONFIG_JSON:
+        return key->json->emit(doc, f, mask);
+    }
+    return yyjson_mut_null(doc);
+}
