@@ -1,12 +1,277 @@
-/* cli/cli.c: placeholder entry until the subcommands land. */
+/* cli/cli.c: the aigate command line. Parses the global options (wherever they appear), picks the
+ * subcommand from a table and runs it. `aigate` alone means `aigate serve`. */
 #include "cli/cli.h"
 
-#include <stdio.h>
+#include "cli/cmd.h"
+#include "cli/serve.h"
+#include "config/schema.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/str.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "Usage: aigate [OPTIONS] [COMMAND]\n"
+    "\n"
+    "A local AI gateway: OpenAI, Anthropic and Gemini clients point their base URL at it\n"
+    "(default http://127.0.0.1:8045) and it forwards their requests to a pool of accounts.\n"
+    "\n"
+    "Commands:\n"
+    "%s"
+    "\n"
+    "Config commands:\n"
+    "  config show              print the effective configuration as JSON (secrets masked)\n"
+    "  config get KEY           print one value (secrets in full)\n"
+    "  config set KEY VALUE     validate VALUE and save it to config.json\n"
+    "  config path              print the path of config.json\n"
+    "\n"
+    "Options (anywhere on the line; -- ends them):\n"
+    "  --data-dir DIR           data directory (overrides AIGATE_DATA_DIR)\n"
+    "  --port N                 listen port, same as --set server.port=N\n"
+    "  --allow-lan              listen on all interfaces, same as --set "
+    "server.allow_lan_access=true\n"
+    "  --auth-mode MODE         off | strict | all_except_health | auto (--set auth.mode=MODE)\n"
+    "  --set KEY=VALUE          override any configuration key for this run (repeatable)\n"
+    "  -h, --help               print this help and exit\n"
+    "  -V, --version            print the version and exit\n"
+    "\n"
+    "Configuration: <data dir>/config.json (mode 0600), created with every default and a new\n"
+    "API key (auth.api_key, sk- + 32 hex digits) on first start. Precedence, highest first:\n"
+    "command-line option > environment variable > config.json > default. Options and\n"
+    "environment variables apply to this run only and are never written to config.json;\n"
+    "use `aigate config set` to change the file. `aigate config show` lists every key.\n"
+    "\n"
+    "Data directory: --data-dir DIR, else $AIGATE_DATA_DIR, else $XDG_DATA_HOME/aigate,\n"
+    "else ~/.local/share/aigate; created with mode 0700.\n"
+    "\n"
+    "Environment:\n"
+    "  AIGATE_DATA_DIR             data directory\n"
+    "%s"
+    "  AIGATE_OAUTH_CLIENT_ID      with AIGATE_OAUTH_CLIENT_SECRET: an OAuth client named "
+    "\"env\",\n"
+    "  AIGATE_OAUTH_CLIENT_SECRET  tried before those in oauth.clients\n"
+    "  (empty variables count as unset; booleans take 1/0, true/false, yes/no, on/off;\n"
+    "  lists take comma-separated items)\n"
+    "\n"
+    "Exit status: 0 success, 1 failure, 2 wrong command line.\n";
+
+static int serve_cmd(struct ag_cli *cli, int argc, char **argv);
+static int version_cmd(struct ag_cli *cli, int argc, char **argv);
+static int help_cmd(struct ag_cli *cli, int argc, char **argv);
+
+/* Subcommands. Add a group (e.g. accounts, in cli/accounts_cmd.c) with one row here. */
+static const struct ag_cli_cmd commands[] = {
+    {"serve", serve_cmd, "run the gateway until SIGINT/SIGTERM (the default)"},
+    {"config", ag_cli_config_cmd, "show, get, set configuration values (below)"},
+    {"version", version_cmd, "print the version"},
+    {"help", help_cmd, "print this help"},
+};
+
+void ag_cli_usage(FILE *f)
+{
+    struct ag_buf cmds, envs;
+    ag_buf_init(&cmds, 0);
+    ag_buf_init(&envs, 0);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        ag_buf_printf(&cmds, "  %-24s %s\n", commands[i].name, commands[i].summary);
+    size_t n;
+    const struct ag_config_key *keys = ag_config_keys(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (keys[i].env)
+            ag_buf_printf(&envs, "  %-27s %s\n", keys[i].env, keys[i].name);
+    }
+    fprintf(f, usage_text, cmds.data, envs.data);
+    ag_buf_dispose(&cmds);
+    ag_buf_dispose(&envs);
+}
+
+int ag_cli_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("aigate: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs("\n\n", stderr);
+    va_end(ap);
+    ag_cli_usage(stderr);
+    return AG_CLI_EXIT_USAGE;
+}
+
+void ag_cli_source(const struct ag_cli *cli, struct ag_config_source *src)
+{
+    memset(src, 0, sizeof(*src));
+    src->data_dir = cli->data_dir;
+    src->getenv = ag_config_getenv_process;
+    src->overrides = cli->overrides;
+    src->n_overrides = cli->n_overrides;
+}
+
+struct ag_config *ag_cli_load(const struct ag_cli *cli)
+{
+    struct ag_config_source src;
+    struct ag_config *cfg = NULL;
+    struct ag_buf err;
+    ag_buf_init(&err, 0);
+    ag_cli_source(cli, &src);
+    if (ag_config_load(&src, &cfg, &err) != 0)
+        fprintf(stderr, "aigate: %s\n", err.data ? err.data : "cannot load the configuration");
+    ag_buf_dispose(&err);
+    return cfg;
+}
+
+static int serve_cmd(struct ag_cli *cli, int argc, char **argv)
+{
+    if (argc > 1)
+        return ag_cli_usage_error("serve takes no arguments (got \"%s\")", argv[1]);
+    struct ag_config *cfg = ag_cli_load(cli);
+    if (!cfg)
+        return AG_CLI_EXIT_FAIL;
+    ag_log_set_level(cfg->log.level);
+    int rc = ag_cli_serve(cfg);
+    ag_config_unref(cfg);
+    return rc;
+}
+
+static int version_cmd(struct ag_cli *cli, int argc, char **argv)
+{
+    printf("aigate %s\n", AIGATE_VERSION);
+    return AG_CLI_EXIT_OK;
+}
+
+static int help_cmd(struct ag_cli *cli, int argc, char **argv)
+{
+    ag_cli_usage(stdout);
+    return AG_CLI_EXIT_OK;
+}
+
+/* Adds a key=value override; key and value are copied. */
+static void add_override(struct ag_cli *cli, const char *key, size_t klen, const char *value,
+                         const char *origin)
+{
+    cli->overrides = ag_realloc(cli->overrides, (cli->n_overrides + 1) * sizeof(*cli->overrides));
+    cli->overrides[cli->n_overrides++] = (struct ag_config_override){
+        .key = ag_str_dup(ag_str_make(key, klen)),
+        .value = ag_strdup(value),
+        .origin = origin,
+    };
+}
+
+/* The value of option name at argv[*i]: "--name=value" or "--name value". NULL when missing. */
+static const char *option_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0)
+        return NULL;
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (argv[*i][n] != '\0' || *i + 1 >= argc)
+        return NULL;
+    return argv[++*i];
+}
+
+static bool is_option(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
 
 int ag_cli_main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    printf("aigate %s\n", AIGATE_VERSION);
-    return 0;
+    struct ag_cli cli = {0};
+    char **pos = ag_calloc((size_t)argc + 1, sizeof(char *));
+    int npos = 0, rc = AG_CLI_EXIT_OK;
+    bool help = false, version = false, dashdash = false;
+
+    /* Early, so warnings while loading the configuration already follow it. */
+    enum ag_log_level lvl;
+    if (ag_log_level_parse(getenv("AIGATE_LOG_LEVEL"), &lvl) == 0)
+        ag_log_set_level(lvl);
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (dashdash || a[0] != '-' || a[1] == '\0') {
+            pos[npos++] = argv[i];
+        } else if (strcmp(a, "--") == 0) {
+            dashdash = true;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            help = true;
+        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+            version = true;
+        } else if (strcmp(a, "--allow-lan") == 0) {
+            add_override(&cli, "server.allow_lan_access", strlen("server.allow_lan_access"), "true",
+                         "--allow-lan");
+        } else if (is_option(a, "--data-dir")) {
+            if (!(v = option_value(argc, argv, &i, "--data-dir")) || !v[0]) {
+                rc = ag_cli_usage_error("--data-dir needs a directory");
+                goto out;
+            }
+            cli.data_dir = v;
+        } else if (is_option(a, "--port")) {
+            if (!(v = option_value(argc, argv, &i, "--port"))) {
+                rc = ag_cli_usage_error("--port needs a number");
+                goto out;
+            }
+            add_override(&cli, "server.port", strlen("server.port"), v, "--port");
+        } else if (is_option(a, "--auth-mode")) {
+            if (!(v = option_value(argc, argv, &i, "--auth-mode"))) {
+                rc = ag_cli_usage_error("--auth-mode needs a mode");
+                goto out;
+            }
+            add_override(&cli, "auth.mode", strlen("auth.mode"), v, "--auth-mode");
+        } else if (is_option(a, "--set")) {
+            const char *eq;
+            if (!(v = option_value(argc, argv, &i, "--set")) || !(eq = strchr(v, '=')) || eq == v) {
+                rc = ag_cli_usage_error("--set needs KEY=VALUE");
+                goto out;
+            }
+            add_override(&cli, v, (size_t)(eq - v), eq + 1, "--set");
+        } else if (npos == 0) {
+            rc = ag_cli_usage_error("unknown option \"%s\"", a);
+            goto out;
+        } else {
+            pos[npos++] = argv[i]; /* the subcommand judges its own options */
+        }
+    }
+    if (help) {
+        ag_cli_usage(stdout);
+        goto out;
+    }
+    if (version) {
+        rc = version_cmd(&cli, 0, NULL);
+        goto out;
+    }
+    /* Bad flag values are usage errors, reported before anything touches the disk. */
+    for (size_t i = 0; i < cli.n_overrides; i++) {
+        struct ag_buf err;
+        ag_buf_init(&err, 0);
+        const struct ag_config_override *o = &cli.overrides[i];
+        if (ag_config_check(o->key, o->value, o->origin, &err) != 0)
+            rc = ag_cli_usage_error("%s", err.data);
+        ag_buf_dispose(&err);
+        if (rc)
+            goto out;
+    }
+    const char *name = npos ? pos[0] : "serve";
+    if (npos == 0)
+        pos[npos++] = (char *)"serve";
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(commands[i].name, name) == 0) {
+            rc = commands[i].fn(&cli, npos, pos);
+            goto out;
+        }
+    }
+    rc = ag_cli_usage_error("unknown command \"%s\"", name);
+out:
+    for (size_t i = 0; i < cli.n_overrides; i++) {
+        free((char *)cli.overrides[i].key);
+        free((char *)cli.overrides[i].value);
+    }
+    free(cli.overrides);
+    free(pos);
+    fflush(stdout);
+    return rc;
 }

@@ -1,0 +1,55 @@
+/* cli/cmd.h: what the subcommands of the aigate command share: the parsed global options, the
+ * subcommand signature and table row, and loading the configuration the way every subcommand
+ * does. A subcommand group (config, accounts, ...) is one file cli/<group>_cmd.c exporting one
+ * ag_cli_cmd_fn, plus a row in the table in cli.c. */
+#ifndef AG_CLI_CMD_H
+#define AG_CLI_CMD_H
+
+#include <stdio.h>
+
+#include "config/config.h"
+
+/** Process exit codes. */
+#define AG_CLI_EXIT_OK    0
+#define AG_CLI_EXIT_FAIL  1 /* the command ran and failed (bad config file, I/O, ...) */
+#define AG_CLI_EXIT_USAGE 2 /* the command line was wrong (unknown command, flag, key or value) */
+
+/** Global options, parsed once by ag_cli_main() and borrowed by subcommands. */
+struct ag_cli {
+    const char *data_dir;                 /* --data-dir, or NULL */
+    struct ag_config_override *overrides; /* --port, --allow-lan, --auth-mode, --set, in order */
+    size_t n_overrides;
+};
+
+/**
+ * A subcommand. argv[0] is the subcommand's name, argv[1..argc-1] its own arguments (global
+ * options already removed). Returns the process exit code.
+ */
+typedef int (*ag_cli_cmd_fn)(struct ag_cli *cli, int argc, char **argv);
+
+/** One row of a subcommand table. */
+struct ag_cli_cmd {
+    const char *name;
+    ag_cli_cmd_fn fn;
+    const char *summary; /* one line for --help */
+};
+
+/** Fills src for cli: its data dir and overrides, and the process environment. */
+void ag_cli_source(const struct ag_cli *cli, struct ag_config_source *src);
+
+/**
+ * Loads the effective configuration for cli (ag_config_load with the process environment). On
+ * failure prints the message to stderr and returns NULL; otherwise the caller owns one reference.
+ */
+struct ag_config *ag_cli_load(const struct ag_cli *cli);
+
+/** Prints the full usage text to f. */
+void ag_cli_usage(FILE *f);
+
+/** Prints "aigate: <message>" and a hint to run --help on stderr; returns AG_CLI_EXIT_USAGE. */
+int ag_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/** `aigate config show|get|set|path` (cli/config_cmd.c). */
+int ag_cli_config_cmd(struct ag_cli *cli, int argc, char **argv);
+
+#endif
