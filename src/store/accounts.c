@@ -1,0 +1,572 @@
+/* store/accounts.c: reads and writes of the accounts table (see accounts.h). */
+#include "store/accounts.h"
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/rand.h"
+#include "core/str.h"
+#include "core/time.h"
+#include "store/account_json.h"
+#include "store/store.h"
+#include "store/store_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define LABEL_MAX 64
+
+static const char *const tier_names[] = {"unknown", "free", "pro", "ultra"};
+
+const char *ag_tier_name(enum ag_tier t)
+{
+    return (t >= AG_TIER_UNKNOWN && t <= AG_TIER_ULTRA) ? tier_names[t] : "unknown";
+}
+
+static bool contains_ci(const char *hay, const char *needle)
+{
+    struct ag_str h = ag_str_c(hay);
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= h.len; i++) {
+        if (ag_str_eq_ci(ag_str_make(h.p + i, n), ag_str_make(needle, n)))
+            return true;
+    }
+    return false;
+}
+
+enum ag_tier ag_tier_from_text(const char *s)
+{
+    if (!s)
+        return AG_TIER_UNKNOWN;
+    if (contains_ci(s, "ultra"))
+        return AG_TIER_ULTRA;
+    if (contains_ci(s, "pro"))
+        return AG_TIER_PRO;
+    if (contains_ci(s, "free"))
+        return AG_TIER_FREE;
+    return AG_TIER_UNKNOWN;
+}
+
+void ag_account_dispose(struct ag_account *a)
+{
+    if (!a)
+        return;
+    char **strs[] = {&a->id,
+                     &a->email,
+                     &a->name,
+                     &a->refresh_token,
+                     &a->access_token,
+                     &a->project_id,
+                     &a->quota_json,
+                     &a->disabled_reason,
+                     &a->forbidden_reason,
+                     &a->validation_url,
+                     &a->proxy_url,
+                     &a->label,
+                     &a->oauth_client};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        free(*strs[i]);
+    memset(a, 0, sizeof(*a));
+}
+
+void ag_account_list_dispose(struct ag_account_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->len; i++)
+        ag_account_dispose(&l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->len = 0;
+}
+
+/* Column order shared by every SELECT and by row_to_account. */
+#define ACCOUNT_COLUMNS                                                                            \
+    "id, email, name, refresh_token, access_token, token_expiry, project_id, tier, quota_json,"    \
+    " quota_updated_at, disabled, disabled_reason, disabled_at, forbidden, forbidden_reason,"      \
+    " forbidden_until, validation_url, proxy_url, label, oauth_client, created_at, last_used_at,"  \
+    " sort_order"
+
+static char *col_text(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? ag_str_dup(ag_str_make((const char *)t, (size_t)sqlite3_column_bytes(st, i))) : NULL;
+}
+
+static enum ag_tier tier_from_name(const char *s)
+{
+    for (int t = AG_TIER_UNKNOWN; t <= AG_TIER_ULTRA; t++) {
+        if (s && strcmp(s, tier_names[t]) == 0)
+            return (enum ag_tier)t;
+    }
+    return AG_TIER_UNKNOWN;
+}
+
+static void row_to_account(sqlite3_stmt *st, struct ag_account *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->id = col_text(st, 0);
+    a->email = col_text(st, 1);
+    a->name = col_text(st, 2);
+    a->refresh_token = col_text(st, 3);
+    a->access_token = col_text(st, 4);
+    a->token_expiry = sqlite3_column_int64(st, 5);
+    a->project_id = col_text(st, 6);
+    a->tier = tier_from_name((const char *)sqlite3_column_text(st, 7));
+    a->quota_json = col_text(st, 8);
+    a->quota_updated_at = sqlite3_column_int64(st, 9);
+    a->disabled = sqlite3_column_int(st, 10) != 0;
+    a->disabled_reason = col_text(st, 11);
+    a->disabled_at = sqlite3_column_int64(st, 12);
+    a->forbidden = sqlite3_column_int(st, 13) != 0;
+    a->forbidden_reason = col_text(st, 14);
+    a->forbidden_until = sqlite3_column_int64(st, 15);
+    a->validation_url = col_text(st, 16);
+    a->proxy_url = col_text(st, 17);
+    a->label = col_text(st, 18);
+    a->oauth_client = col_text(st, 19);
+    a->created_at = sqlite3_column_int64(st, 20);
+    a->last_used_at = sqlite3_column_int64(st, 21);
+    a->sort_order = sqlite3_column_int64(st, 22);
+}
+
+static int prepare(struct ag_store *s, const char *sql, sqlite3_stmt **st)
+{
+    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
+        ag_log_error("store: prepare failed: %s", sqlite3_errmsg(s->db));
+        return AG_EDB;
+    }
+    return 0;
+}
+
+static int get_one(struct ag_store *s, const char *sql, const char *key, struct ag_account *out)
+{
+    sqlite3_stmt *st = NULL;
+    int ret;
+    memset(out, 0, sizeof(*out));
+    if (!key)
+        return AG_EINVAL;
+    ret = prepare(s, sql, &st);
+    if (ret)
+        goto out;
+    ret = ag_store_bind_text(st, 1, key);
+    if (ret)
+        goto out;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        row_to_account(st, out);
+        ret = 0;
+    } else if (rc == SQLITE_DONE) {
+        ret = AG_ENOTFOUND;
+    } else {
+        ag_log_error("store: account read: %s", sqlite3_errmsg(s->db));
+        ret = AG_EDB;
+    }
+out:
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int ag_store_account_get(struct ag_store *s, const char *id, struct ag_account *out)
+{
+    return get_one(s, "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE id = ?1", id, out);
+}
+
+int ag_store_account_get_by_email(struct ag_store *s, const char *email, struct ag_account *out)
+{
+    return get_one(s, "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE email = ?1", email, out);
+}
+
+int ag_store_account_list(struct ag_store *s, struct ag_account_list *out)
+{
+    sqlite3_stmt *st = NULL;
+    struct ag_account_list l = {NULL, 0};
+    size_t alloc = 0;
+    int rc, ret;
+
+    out->items = NULL;
+    out->len = 0;
+    ret = prepare(s, "SELECT " ACCOUNT_COLUMNS " FROM accounts ORDER BY sort_order, created_at, id",
+                  &st);
+    if (ret)
+        goto out;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (l.len == alloc) {
+            alloc = alloc ? alloc * 2 : 16;
+            l.items = ag_realloc(l.items, alloc * sizeof(*l.items));
+        }
+        row_to_account(st, &l.items[l.len++]);
+    }
+    if (rc != SQLITE_DONE) {
+        ag_log_error("store: account list: %s", sqlite3_errmsg(s->db));
+        ret = AG_EDB;
+        goto out;
+    }
+    *out = l;
+    l.items = NULL;
+    l.len = 0;
+out:
+    ag_account_list_dispose(&l);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int ag_store_account_count(struct ag_store *s, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = prepare(s, "SELECT COUNT(*) FROM accounts", &st);
+    if (ret)
+        goto out;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        ret = AG_EDB;
+        goto out;
+    }
+    *out = sqlite3_column_int64(st, 0);
+out:
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static void format_uuid(char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char b[16];
+    if (ag_random_bytes(b, sizeof(b)) != 0)
+        abort(); /* no randomness means a broken machine; ids must not collide */
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    size_t o = 0;
+    for (size_t i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 15];
+    }
+    out[o] = '\0';
+}
+
+static bool blank(const char *s)
+{
+    return !s || !*s;
+}
+
+int ag_store_account_upsert(struct ag_store *s, const struct ag_account *in, char *id_out,
+                            bool *created)
+{
+    /* All SET expressions see the old row, so the re-enable test compares old with new tokens. */
+#define CHANGED                                                                                    \
+    "(refresh_token IS NOT excluded.refresh_token OR (excluded.access_token IS NOT NULL AND"       \
+    " access_token IS NOT excluded.access_token))"
+    static const char sql[] =
+        "INSERT INTO accounts (id, email, name, refresh_token, access_token, token_expiry,"
+        " project_id, oauth_client, label, proxy_url, created_at, last_used_at, sort_order)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11,"
+        " (SELECT COALESCE(MAX(sort_order), 0) + 1 FROM accounts))"
+        " ON CONFLICT(email) DO UPDATE SET"
+        "  disabled = CASE WHEN " CHANGED " THEN 0 ELSE disabled END,"
+        "  disabled_reason = CASE WHEN " CHANGED " THEN NULL ELSE disabled_reason END,"
+        "  disabled_at = CASE WHEN " CHANGED " THEN NULL ELSE disabled_at END,"
+        "  refresh_token = excluded.refresh_token,"
+        "  access_token = COALESCE(excluded.access_token, access_token),"
+        "  token_expiry = CASE WHEN excluded.access_token IS NOT NULL"
+        "    THEN excluded.token_expiry ELSE token_expiry END,"
+        "  name = COALESCE(excluded.name, name),"
+        "  project_id = COALESCE(excluded.project_id, project_id),"
+        "  oauth_client = COALESCE(excluded.oauth_client, oauth_client),"
+        "  last_used_at = MAX(last_used_at, excluded.last_used_at)"
+        " RETURNING id";
+#undef CHANGED
+    sqlite3_stmt *st = NULL;
+    char id[AG_ACCOUNT_ID_SIZE];
+    int ret;
+
+    if (!in || blank(in->email) || blank(in->refresh_token))
+        return AG_EINVAL;
+    format_uuid(id);
+    ret = prepare(s, sql, &st);
+    if (ret)
+        goto out;
+    int64_t now = ag_wall_s();
+    if (ag_store_bind_text(st, 1, id) || ag_store_bind_text(st, 2, in->email) ||
+        ag_store_bind_text(st, 3, in->name) || ag_store_bind_text(st, 4, in->refresh_token) ||
+        ag_store_bind_text(st, 5, in->access_token) ||
+        sqlite3_bind_int64(st, 6, in->token_expiry) != SQLITE_OK ||
+        ag_store_bind_text(st, 7, in->project_id) || ag_store_bind_text(st, 8, in->oauth_client) ||
+        ag_store_bind_text(st, 9, blank(in->label) ? NULL : in->label) ||
+        ag_store_bind_text(st, 10, blank(in->proxy_url) ? NULL : in->proxy_url) ||
+        sqlite3_bind_int64(st, 11, now) != SQLITE_OK) {
+        ret = AG_EDB;
+        goto out;
+    }
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        ag_log_error("store: account upsert: %s", sqlite3_errmsg(s->db));
+        ret = AG_EDB;
+        goto out;
+    }
+    const char *got = (const char *)sqlite3_column_text(st, 0);
+    if (created)
+        *created = got && strcmp(got, id) == 0;
+    if (id_out)
+        ag_strlcpy(id_out, got ? got : "", AG_ACCOUNT_ID_SIZE);
+    /* Step to completion so the statement's write is finished before finalize. */
+    while (sqlite3_step(st) == SQLITE_ROW) {
+    }
+    s->own_write = true;
+out:
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/*
+ * Runs an UPDATE/DELETE with ?1 = id and the binder's further parameters; AG_ENOTFOUND when no
+ * row matched. bind may be NULL.
+ */
+typedef int (*binder)(sqlite3_stmt *st, const void *arg);
+
+static int write_one(struct ag_store *s, const char *sql, const char *id, binder bind,
+                     const void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    int ret;
+    if (blank(id))
+        return AG_EINVAL;
+    ret = prepare(s, sql, &st);
+    if (ret)
+        goto out;
+    if (ag_store_bind_text(st, 1, id) || (bind && bind(st, arg))) {
+        ret = AG_EDB;
+        goto out;
+    }
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        ag_log_error("store: account write: %s", sqlite3_errmsg(s->db));
+        ret = AG_EDB;
+        goto out;
+    }
+    ret = sqlite3_changes(s->db) > 0 ? 0 : AG_ENOTFOUND;
+    s->own_write = true;
+out:
+    sqlite3_finalize(st);
+    return ret;
+}
+
+struct disabled_args {
+    bool on;
+    const char *reason;
+    int64_t now;
+};
+
+static int bind_disabled(sqlite3_stmt *st, const void *arg)
+{
+    const struct disabled_args *a = arg;
+    return sqlite3_bind_int(st, 2, a->on) != SQLITE_OK ||
+                   ag_store_bind_text(st, 3, a->on ? a->reason : NULL) ||
+                   (a->on ? sqlite3_bind_int64(st, 4, a->now) : sqlite3_bind_null(st, 4)) !=
+                       SQLITE_OK
+               ? AG_EDB
+               : 0;
+}
+
+int ag_store_account_set_disabled(struct ag_store *s, const char *id, bool disabled,
+                                  const char *reason)
+{
+    struct disabled_args a = {disabled, reason, ag_wall_s()};
+    return write_one(s,
+                     "UPDATE accounts SET disabled = ?2, disabled_reason = ?3, disabled_at = ?4"
+                     " WHERE id = ?1",
+                     id, bind_disabled, &a);
+}
+
+struct forbidden_args {
+    bool on;
+    const char *reason;
+    int64_t until;
+    const char *url;
+};
+
+static int bind_forbidden(sqlite3_stmt *st, const void *arg)
+{
+    const struct forbidden_args *a = arg;
+    if (sqlite3_bind_int(st, 2, a->on) != SQLITE_OK)
+        return AG_EDB;
+    if (ag_store_bind_text(st, 3, a->on ? a->reason : NULL))
+        return AG_EDB;
+    if ((a->on && a->until > 0 ? sqlite3_bind_int64(st, 4, a->until) : sqlite3_bind_null(st, 4)) !=
+        SQLITE_OK)
+        return AG_EDB;
+    return ag_store_bind_text(st, 5, a->on && !blank(a->url) ? a->url : NULL);
+}
+
+int ag_store_account_set_forbidden(struct ag_store *s, const char *id, bool forbidden,
+                                   const char *reason, int64_t until, const char *validation_url)
+{
+    struct forbidden_args a = {forbidden, reason, until, validation_url};
+    return write_one(s,
+                     "UPDATE accounts SET forbidden = ?2, forbidden_reason = ?3,"
+                     " forbidden_until = ?4, validation_url = ?5 WHERE id = ?1",
+                     id, bind_forbidden, &a);
+}
+
+static int bind_text2(sqlite3_stmt *st, const void *arg)
+{
+    const char *t = arg;
+    return ag_store_bind_text(st, 2, blank(t) ? NULL : t);
+}
+
+int ag_store_account_set_label(struct ag_store *s, const char *id, const char *label)
+{
+    if (label && strlen(label) > LABEL_MAX)
+        return AG_EINVAL;
+    return write_one(s, "UPDATE accounts SET label = ?2 WHERE id = ?1", id, bind_text2, label);
+}
+
+int ag_store_account_set_proxy(struct ag_store *s, const char *id, const char *proxy_url)
+{
+    return write_one(s, "UPDATE accounts SET proxy_url = ?2 WHERE id = ?1", id, bind_text2,
+                     proxy_url);
+}
+
+struct tokens_args {
+    const char *access;
+    int64_t expiry;
+    const char *refresh;
+    const char *project;
+};
+
+static int bind_tokens(sqlite3_stmt *st, const void *arg)
+{
+    const struct tokens_args *a = arg;
+    return ag_store_bind_text(st, 2, a->access) ||
+                   sqlite3_bind_int64(st, 3, a->expiry) != SQLITE_OK ||
+                   ag_store_bind_text(st, 4, blank(a->refresh) ? NULL : a->refresh) ||
+                   ag_store_bind_text(st, 5, blank(a->project) ? NULL : a->project)
+               ? AG_EDB
+               : 0;
+}
+
+int ag_store_account_update_tokens(struct ag_store *s, const char *id, const char *access_token,
+                                   int64_t token_expiry, const char *refresh_token,
+                                   const char *project_id)
+{
+    struct tokens_args a = {access_token, token_expiry, refresh_token, project_id};
+    return write_one(s,
+                     "UPDATE accounts SET access_token = ?2, token_expiry = ?3,"
+                     " refresh_token = COALESCE(?4, refresh_token),"
+                     " project_id = COALESCE(?5, project_id) WHERE id = ?1",
+                     id, bind_tokens, &a);
+}
+
+struct quota_args {
+    const char *json;
+    enum ag_tier tier;
+    int64_t at;
+};
+
+static int bind_quota(sqlite3_stmt *st, const void *arg)
+{
+    const struct quota_args *a = arg;
+    return ag_store_bind_text(st, 2, a->json) || ag_store_bind_text(st, 3, ag_tier_name(a->tier)) ||
+                   sqlite3_bind_int64(st, 4, a->at) != SQLITE_OK
+               ? AG_EDB
+               : 0;
+}
+
+int ag_store_account_set_quota(struct ag_store *s, const char *id, const char *quota_json,
+                               enum ag_tier tier, int64_t updated_at)
+{
+    if (!quota_json || ag_quota_json_check(quota_json, strlen(quota_json), NULL, 0) != 0)
+        return AG_EINVAL;
+    struct quota_args a = {quota_json, tier, updated_at};
+    return write_one(s,
+                     "UPDATE accounts SET quota_json = ?2,"
+                     " tier = CASE WHEN ?3 = 'unknown' THEN tier ELSE ?3 END,"
+                     " quota_updated_at = ?4 WHERE id = ?1",
+                     id, bind_quota, &a);
+}
+
+int ag_store_account_touch(struct ag_store *s, const char *id, int64_t when_s)
+{
+    sqlite3_stmt *st = NULL;
+    if (blank(id))
+        return AG_EINVAL;
+    int ret = ag_store_account_touch_db(s->db, &st, id, when_s);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int ag_store_account_touch_db(sqlite3 *db, sqlite3_stmt **cache, const char *id, int64_t when_s)
+{
+    if (!*cache && sqlite3_prepare_v2(db,
+                                      "UPDATE accounts SET last_used_at = ?2"
+                                      " WHERE id = ?1 AND last_used_at < ?2",
+                                      -1, cache, NULL) != SQLITE_OK)
+        return AG_EDB;
+    sqlite3_stmt *st = *cache;
+    sqlite3_reset(st);
+    if (ag_store_bind_text(st, 1, id) || sqlite3_bind_int64(st, 2, when_s) != SQLITE_OK)
+        return AG_EDB;
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        ag_log_warn("store: account touch: %s", sqlite3_errmsg(db));
+        sqlite3_reset(st);
+        return AG_EDB;
+    }
+    sqlite3_reset(st);
+    return 0;
+}
+
+int ag_store_account_reorder(struct ag_store *s, const char *const *ids, size_t n)
+{
+    struct ag_account_list l = {NULL, 0};
+    sqlite3_stmt *st = NULL;
+    int ret;
+    bool in_tx = false;
+
+    ret = ag_store_exec(s->db, "BEGIN IMMEDIATE", "reorder");
+    if (ret)
+        goto out;
+    in_tx = true;
+    ret = ag_store_account_list(s, &l);
+    if (ret)
+        goto out;
+    ret = prepare(s, "UPDATE accounts SET sort_order = ?2 WHERE id = ?1", &st);
+    if (ret)
+        goto out;
+    /* Requested ids take orders 1..n (unknown ones leave a harmless gap); others follow. */
+    int64_t next = 1;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_reset(st);
+        if (ag_store_bind_text(st, 1, ids[i]) || sqlite3_bind_int64(st, 2, next++) != SQLITE_OK ||
+            sqlite3_step(st) != SQLITE_DONE) {
+            ret = AG_EDB;
+            goto out;
+        }
+    }
+    for (size_t j = 0; j < l.len; j++) {
+        bool listed = false;
+        for (size_t i = 0; i < n && !listed; i++)
+            listed = ids[i] && strcmp(ids[i], l.items[j].id) == 0;
+        if (listed)
+            continue;
+        sqlite3_reset(st);
+        if (ag_store_bind_text(st, 1, l.items[j].id) ||
+            sqlite3_bind_int64(st, 2, next++) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
+            ret = AG_EDB;
+            goto out;
+        }
+    }
+    ret = ag_store_exec(s->db, "COMMIT", "reorder");
+    if (ret)
+        goto out;
+    in_tx = false;
+    s->own_write = true;
+out:
+    sqlite3_finalize(st);
+    if (in_tx)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    ag_account_list_dispose(&l);
+    return ret;
+}
+
+int ag_store_account_delete(struct ag_store *s, const char *id)
+{
+    return write_one(s, "DELETE FROM accounts WHERE id = ?1", id, NULL, NULL);
+}

@@ -1,0 +1,216 @@
+/* store/migrate.c: the ordered list of schema migrations and the code that applies them.
+ *
+ * Rules for adding a step: append, never edit a released step; bump AG_STORE_SCHEMA_VERSION in
+ * store.h; a step that adds an accounts column must also recreate the accounts_changed_update
+ * trigger so the new column bumps the change counter.
+ *
+ * Units are in the column names: *_ms are milliseconds, *_s and *_at are unix seconds. */
+#include "store/migrate.h"
+
+#include "core/err.h"
+#include "core/log.h"
+#include "store/store.h"
+#include "store/store_internal.h"
+
+#include <stdio.h>
+
+struct migration {
+    int version;
+    const char *name;
+    const char *sql;
+};
+
+/* Version 1: accounts and the change counter. */
+static const char v1_accounts[] =
+    "CREATE TABLE meta ("
+    "  key TEXT PRIMARY KEY,"
+    "  value INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "INSERT INTO meta(key, value) VALUES ('accounts_version', 0);"
+    "CREATE TABLE accounts ("
+    "  id TEXT PRIMARY KEY,"
+    "  email TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+    "  name TEXT,"
+    "  refresh_token TEXT NOT NULL,"
+    "  access_token TEXT,"
+    "  token_expiry INTEGER NOT NULL DEFAULT 0,"
+    "  project_id TEXT,"
+    "  tier TEXT NOT NULL DEFAULT 'unknown' CHECK (tier IN ('ultra', 'pro', 'free', 'unknown')),"
+    "  quota_json TEXT,"
+    "  quota_updated_at INTEGER NOT NULL DEFAULT 0,"
+    "  disabled INTEGER NOT NULL DEFAULT 0,"
+    "  disabled_reason TEXT,"
+    "  disabled_at INTEGER,"
+    "  forbidden INTEGER NOT NULL DEFAULT 0,"
+    "  forbidden_reason TEXT,"
+    "  forbidden_until INTEGER,"
+    "  validation_url TEXT,"
+    "  proxy_url TEXT,"
+    "  label TEXT,"
+    "  oauth_client TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  last_used_at INTEGER NOT NULL DEFAULT 0,"
+    "  sort_order INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX accounts_by_order ON accounts(sort_order, created_at, id);"
+    "CREATE TRIGGER accounts_changed_insert AFTER INSERT ON accounts BEGIN"
+    "  UPDATE meta SET value = value + 1 WHERE key = 'accounts_version';"
+    "END;"
+    "CREATE TRIGGER accounts_changed_delete AFTER DELETE ON accounts BEGIN"
+    "  UPDATE meta SET value = value + 1 WHERE key = 'accounts_version';"
+    "END;"
+    /* Every column but last_used_at: per-request touches must not make gateways reload. */
+    "CREATE TRIGGER accounts_changed_update AFTER UPDATE OF"
+    "  id, email, name, refresh_token, access_token, token_expiry, project_id, tier, quota_json,"
+    "  quota_updated_at, disabled, disabled_reason, disabled_at, forbidden, forbidden_reason,"
+    "  forbidden_until, validation_url, proxy_url, label, oauth_client, created_at, sort_order"
+    "  ON accounts BEGIN"
+    "  UPDATE meta SET value = value + 1 WHERE key = 'accounts_version';"
+    "END;";
+
+/* Version 2: the monitor's request log and hourly token statistics. */
+static const char v2_monitor[] =
+    "CREATE TABLE request_log ("
+    "  id INTEGER PRIMARY KEY,"
+    "  ts_ms INTEGER NOT NULL,"
+    "  method TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  protocol TEXT,"
+    "  model_requested TEXT,"
+    "  model_served TEXT,"
+    "  account_email TEXT,"
+    "  status INTEGER NOT NULL,"
+    "  error_class TEXT,"
+    "  attempts INTEGER NOT NULL DEFAULT 1,"
+    "  ttfb_ms INTEGER,"
+    "  total_ms INTEGER NOT NULL DEFAULT 0,"
+    "  input_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  output_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  cached_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  reasoning_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  client_ip TEXT,"
+    "  user_agent TEXT,"
+    "  stream INTEGER NOT NULL DEFAULT 0,"
+    "  request_body TEXT,"
+    "  response_body TEXT"
+    ");"
+    "CREATE INDEX request_log_by_time ON request_log(ts_ms);"
+    "CREATE INDEX request_log_by_status ON request_log(status, ts_ms);"
+    "CREATE INDEX request_log_by_account ON request_log(account_email, ts_ms);"
+    "CREATE INDEX request_log_by_model ON request_log(model_served, ts_ms);"
+    "CREATE TABLE token_stats_hourly ("
+    "  hour_s INTEGER NOT NULL," /* unix seconds of the UTC hour's start */
+    "  account_email TEXT NOT NULL DEFAULT '',"
+    "  model TEXT NOT NULL DEFAULT '',"
+    "  requests INTEGER NOT NULL DEFAULT 0,"
+    "  input_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  output_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  cached_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  reasoning_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  errors INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (hour_s, account_email, model)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX token_stats_by_account ON token_stats_hourly(account_email, hour_s);"
+    "CREATE INDEX token_stats_by_model ON token_stats_hourly(model, hour_s);";
+
+static const struct migration steps[] = {
+    {1, "accounts", v1_accounts},
+    {2, "request log and token statistics", v2_monitor},
+};
+
+_Static_assert(sizeof(steps) / sizeof(steps[0]) == AG_STORE_SCHEMA_VERSION,
+               "one migration step per schema version");
+
+int ag_store_migrate_version(sqlite3 *db, int *out)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = AG_EDB;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_step(st) != SQLITE_ROW)
+        goto out;
+    *out = sqlite3_column_int(st, 0);
+    ret = 0;
+out:
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static int refuse_newer(int have, char *err, size_t errcap)
+{
+    ag_store_seterr(err, errcap,
+                    "the database has schema version %d but this aigate only knows versions up "
+                    "to %d: it was written by a newer aigate; upgrade aigate or use another data "
+                    "directory",
+                    have, AG_STORE_SCHEMA_VERSION);
+    return AG_EUNSUPPORTED;
+}
+
+static int apply_step(sqlite3 *db, const struct migration *m, char *err, size_t errcap)
+{
+    int ret = AG_EDB;
+    int have;
+    char *msg = NULL;
+    char bump[48];
+
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
+        goto out;
+    if (ag_store_migrate_version(db, &have))
+        goto out;
+    if (have > AG_STORE_SCHEMA_VERSION) {
+        ret = refuse_newer(have, err, errcap);
+        goto out;
+    }
+    if (have >= m->version) {
+        /* Another process applied it while we waited for the lock. */
+        ret = 0;
+        goto out;
+    }
+    if (have != m->version - 1) {
+        ag_store_seterr(err, errcap, "schema version %d cannot take migration %d", have,
+                        m->version);
+        goto out;
+    }
+    if (sqlite3_exec(db, m->sql, NULL, NULL, &msg) != SQLITE_OK)
+        goto out;
+    snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", m->version);
+    if (sqlite3_exec(db, bump, NULL, NULL, &msg) != SQLITE_OK)
+        goto out;
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+        goto out;
+    ag_log_info("store: migrated to schema version %d (%s)", m->version, m->name);
+    ret = 0;
+out:
+    if (ret == AG_EDB && err && errcap && (msg || !err[0]))
+        ag_store_seterr(err, errcap, "migration %d (%s) failed: %s", m->version, m->name,
+                        msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    if (!sqlite3_get_autocommit(db)) {
+        /* Still inside our transaction: failure, or the "nothing to do" paths. */
+        sqlite3_exec(db, ret ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+    }
+    return ret;
+}
+
+int ag_store_migrate(sqlite3 *db, int target, char *err, size_t errcap)
+{
+    int have;
+    if (err && errcap)
+        err[0] = '\0';
+    if (target < 0 || target > AG_STORE_SCHEMA_VERSION)
+        return AG_EINVAL;
+    if (ag_store_migrate_version(db, &have)) {
+        ag_store_seterr(err, errcap, "cannot read schema version: %s", sqlite3_errmsg(db));
+        return AG_EDB;
+    }
+    if (have > AG_STORE_SCHEMA_VERSION)
+        return refuse_newer(have, err, errcap);
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        if (steps[i].version <= have || steps[i].version > target)
+            continue;
+        int ret = apply_step(db, &steps[i], err, errcap);
+        if (ret)
+            return ret;
+    }
+    return 0;
+}

@@ -1,0 +1,205 @@
+/* store/store.c: opening the database file, connection settings, the account change check, and
+ * the helpers the other store files share. */
+#include "store/store.h"
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/str.h"
+#include "store/migrate.h"
+#include "store/store_internal.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Long enough for the CLI and the gateway's writer to take turns on a busy file. */
+#define BUSY_TIMEOUT_MS 5000
+
+void ag_store_seterr(char *err, size_t cap, const char *fmt, ...)
+{
+    if (!err || cap == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        err[0] = '\0';
+}
+
+int ag_store_bind_text(sqlite3_stmt *st, int idx, const char *s)
+{
+    int rc = s ? sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, idx);
+    return rc == SQLITE_OK ? 0 : AG_EDB;
+}
+
+int ag_store_exec(sqlite3 *db, const char *sql, const char *what)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        ag_log_error("store: %s: %s", what, msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return AG_EDB;
+    }
+    return 0;
+}
+
+static int read_journal_mode(void *arg, int ncol, char **vals, char **names)
+{
+    char *mode = arg;
+    if (ncol > 0 && vals[0])
+        ag_strlcpy(mode, vals[0], 16);
+    return 0;
+}
+
+int ag_store_conn_open(const char *path, sqlite3 **out, char *err, size_t errcap)
+{
+    int ret = AG_EDB;
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    char mode[16] = "";
+
+    *out = NULL;
+    /* Create the file ourselves so it is born 0600; SQLite gives -wal and -shm the same mode. */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        ag_store_seterr(err, errcap, "cannot open %s: %s", path, strerror(errno));
+        return AG_EIO;
+    }
+    if (fchmod(fd, 0600) != 0) {
+        ag_store_seterr(err, errcap, "cannot set mode 0600 on %s: %s", path, strerror(errno));
+        close(fd);
+        return AG_EIO;
+    }
+    close(fd);
+
+    /* NOMUTEX: each connection is used by one thread at a time (documented in store.h). */
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        ag_store_seterr(err, errcap, "cannot open database %s: %s", path,
+                        db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        ret = AG_EIO;
+        goto out;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", read_journal_mode, mode, &msg) != SQLITE_OK) {
+        ag_store_seterr(err, errcap, "%s: cannot enable WAL: %s", path,
+                        msg ? msg : sqlite3_errmsg(db));
+        goto out;
+    }
+    if (strcmp(mode, "wal") != 0) {
+        ag_store_seterr(err, errcap, "%s: journal mode is \"%s\", WAL refused", path, mode);
+        goto out;
+    }
+    if (sqlite3_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", NULL, NULL, &msg) !=
+        SQLITE_OK) {
+        ag_store_seterr(err, errcap, "%s: %s", path, msg ? msg : sqlite3_errmsg(db));
+        goto out;
+    }
+    *out = db;
+    db = NULL;
+    ret = 0;
+out:
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    return ret;
+}
+
+int ag_store_open(const char *data_dir, struct ag_store **out, char *err, size_t errcap)
+{
+    int ret;
+    struct ag_store *s = NULL;
+    char *path = NULL;
+
+    *out = NULL;
+    if (!data_dir || !*data_dir) {
+        ag_store_seterr(err, errcap, "no data directory given");
+        return AG_EINVAL;
+    }
+    size_t dlen = strlen(data_dir);
+    size_t cap = dlen + 1 + sizeof(AG_STORE_FILE);
+    path = ag_malloc(cap);
+    int n = snprintf(path, cap, "%s/%s", data_dir, AG_STORE_FILE);
+    assert(n > 0 && (size_t)n < cap);
+    (void)n;
+
+    s = AG_NEW(struct ag_store);
+    ret = ag_store_conn_open(path, &s->db, err, errcap);
+    if (ret)
+        goto out;
+    ret = ag_store_migrate(s->db, AG_STORE_SCHEMA_VERSION, err, errcap);
+    if (ret)
+        goto out;
+    s->path = path;
+    path = NULL;
+    *out = s;
+    s = NULL;
+out:
+    free(path);
+    ag_store_free(s);
+    return ret;
+}
+
+void ag_store_free(struct ag_store *s)
+{
+    if (!s)
+        return;
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}
+
+const char *ag_store_path(const struct ag_store *s)
+{
+    return s->path;
+}
+
+int ag_store_schema_version(struct ag_store *s, int *out)
+{
+    return ag_store_migrate_version(s->db, out);
+}
+
+static int read_int64(sqlite3 *db, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = AG_EDB;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_step(st) != SQLITE_ROW)
+        goto out;
+    *out = sqlite3_column_int64(st, 0);
+    ret = 0;
+out:
+    if (ret)
+        ag_log_error("store: %s: %s", sql, sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int ag_store_accounts_changed(struct ag_store *s, uint64_t *since)
+{
+    int64_t dv, counter;
+    if (read_int64(s->db, "PRAGMA data_version", &dv))
+        return AG_EDB;
+    /* data_version moves only when another connection commits; our own writes set own_write. */
+    if (!s->counter_ok || dv != s->data_ver || s->own_write) {
+        if (read_int64(s->db, "SELECT value FROM meta WHERE key = 'accounts_version'", &counter))
+            return AG_EDB;
+        s->counter = (uint64_t)counter;
+        s->data_ver = dv;
+        s->counter_ok = true;
+        s->own_write = false;
+    }
+    if (s->counter == *since)
+        return 0;
+    *since = s->counter;
+    return 1;
+}

@@ -1,0 +1,55 @@
+/* store/store_internal.h: what the files of store/ share and nobody else sees: the layout of
+ * struct ag_store, the connection opener every connection (main and writer) goes through, and
+ * small SQLite binding helpers. Not part of the public API. */
+#ifndef AG_STORE_INTERNAL_H
+#define AG_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/request_log.h"
+#include "store/token_stats.h"
+
+struct ag_store {
+    sqlite3 *db;      /* the loop thread's (or the CLI's) connection */
+    char *path;       /* owned: <data dir>/aigate.db */
+    int64_t data_ver; /* last PRAGMA data_version seen by ag_store_accounts_changed */
+    uint64_t counter; /* accounts_version read at that time */
+    bool counter_ok;  /* data_ver and counter hold values */
+    bool own_write;   /* this connection wrote accounts since (data_version misses those) */
+};
+
+/**
+ * Opens (creating with mode 0600 if needed) the database file at path and configures the
+ * connection: WAL, busy_timeout, synchronous=NORMAL, foreign keys. No migration happens here.
+ * On failure writes a sentence into err (cap bytes, may be NULL) and returns AG_EIO / AG_EDB.
+ */
+int ag_store_conn_open(const char *path, sqlite3 **out, char *err, size_t errcap);
+
+/** Formats into err (when err and cap are non-zero); always NUL-terminates. */
+void ag_store_seterr(char *err, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** Binds a NUL-terminated string, or SQL NULL for a NULL pointer (the text is copied). */
+int ag_store_bind_text(sqlite3_stmt *st, int idx, const char *s);
+
+/** Runs one or more statements that return no rows; 0 or AG_EDB (logged with context). */
+int ag_store_exec(sqlite3 *db, const char *sql, const char *what);
+
+/** Inserts one request_log row on the given connection; bodies are cut at body_cap bytes. */
+int ag_store_request_log_insert_db(sqlite3 *db, sqlite3_stmt **cache,
+                                   const struct ag_request_record *rec, size_t body_cap);
+
+/** Applies one token-statistics increment on the given connection. */
+int ag_store_token_stats_add_db(sqlite3 *db, sqlite3_stmt **cache, const struct ag_token_delta *d);
+
+/** Moves an account's last_used_at forward (never back) on the given connection. */
+int ag_store_account_touch_db(sqlite3 *db, sqlite3_stmt **cache, const char *id, int64_t when_s);
+
+/** Runs retention on the given connection (see ag_store_retention_run). */
+int ag_store_retention_run_db(sqlite3 *db, const struct ag_retention *r, int64_t now_ms,
+                              struct ag_retention_result *res);
+
+#endif

@@ -1,0 +1,101 @@
+/* store/writer.h: the writer thread. Per-request writes (monitor rows, token-statistics
+ * increments, account last-used touches) are queued here by the loop thread and written by one
+ * thread on its own SQLite connection, many jobs per transaction, so the event loop never waits on
+ * disk.
+ *
+ * The queue is bounded. Submitting never blocks beyond a short mutex hold (the writer holds the
+ * mutex only to take jobs out, never during disk I/O): when the queue is full the job is dropped
+ * and counted, readable through ag_writer_dropped / ag_writer_get_stats.
+ *
+ * The writer also applies retention (request_log age and row cap, token statistics age) at start
+ * and then every retention_interval_s, so the log cannot grow without bound.
+ *
+ * Threading: submit functions, ag_writer_dropped and ag_writer_get_stats may be called from any
+ * thread. ag_writer_new / ag_writer_free belong to the thread that owns the writer. */
+#ifndef AG_STORE_WRITER_H
+#define AG_STORE_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/request_log.h"
+#include "store/token_stats.h"
+
+struct ag_store;
+struct ag_writer;
+
+/** Settings; a zero field takes the default named beside it, a negative retention limit
+ * disables that limit. */
+struct ag_writer_options {
+    size_t queue_capacity;         /* jobs waiting at most; default 4096 */
+    size_t batch_max;              /* jobs per transaction at most; default 256 */
+    size_t body_cap;               /* bytes of each request/response body kept; default 64 KiB.
+                                      Bodies are only kept when the record carries them. */
+    struct ag_retention retention; /* defaults: log 30 days and 100,000 rows, stats 400 days */
+    int retention_interval_s;      /* default 3600 */
+};
+
+/** Counters since ag_writer_new. */
+struct ag_writer_stats {
+    uint64_t accepted;             /* jobs queued */
+    uint64_t dropped;              /* jobs refused because the queue was full */
+    uint64_t written;              /* jobs committed */
+    uint64_t failed;               /* jobs whose write or transaction failed (logged) */
+    uint64_t batches;              /* transactions */
+    uint64_t retention_runs;       /* retention passes */
+    int64_t retention_log_deleted; /* request_log rows removed by retention */
+    size_t queued;                 /* jobs waiting now */
+};
+
+/**
+ * Opens a second connection to the store's file and starts the thread. The store is only used
+ * for its path and may be freed afterwards. opts may be NULL (all defaults). Returns NULL when the
+ * connection or the thread cannot be created (logged).
+ */
+struct ag_writer *ag_writer_new(const struct ag_store *store, const struct ag_writer_options *opts);
+
+/**
+ * Stops taking jobs, writes everything still queued (even when paused), joins the thread and
+ * closes the connection. NULL is a no-op.
+ */
+void ag_writer_free(struct ag_writer *w);
+
+/**
+ * Queues a request_log row. rec and everything it points to are borrowed and copied (bodies cut
+ * to body_cap) before returning. 0, or AG_ETOOBIG when the queue is full (the job is dropped and
+ * counted), AG_ECLOSED after shutdown began.
+ */
+int ag_writer_log_request(struct ag_writer *w, const struct ag_request_record *rec);
+
+/** Queues a token-statistics increment; d is copied. Results as ag_writer_log_request. */
+int ag_writer_add_tokens(struct ag_writer *w, const struct ag_token_delta *d);
+
+/**
+ * Queues "account id was used at when_s" (last_used_at only moves forward; no change-counter
+ * bump). id is copied. Results as ag_writer_log_request.
+ */
+int ag_writer_touch_account(struct ag_writer *w, const char *id, int64_t when_s);
+
+/**
+ * Blocks until every job accepted before the call is written (or failed). For shutdown paths,
+ * the CLI and tests; never call it on the event loop. AG_ESTATE when the writer is paused.
+ */
+int ag_writer_flush(struct ag_writer *w);
+
+/**
+ * Pauses draining: jobs keep queueing (and dropping when full) until ag_writer_resume. For
+ * maintenance on the file (backup, vacuum) and for tests that need a full queue.
+ */
+void ag_writer_pause(struct ag_writer *w);
+
+/** Resumes draining after ag_writer_pause. */
+void ag_writer_resume(struct ag_writer *w);
+
+/** Jobs dropped so far because the queue was full. */
+uint64_t ag_writer_dropped(struct ag_writer *w);
+
+/** Copies the counters into *out. */
+void ag_writer_get_stats(struct ag_writer *w, struct ag_writer_stats *out);
+
+#endif

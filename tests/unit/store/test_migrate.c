@@ -1,0 +1,174 @@
+/* Unit tests for store/store.c + store/migrate.c: fresh file, file mode, pragmas, upgrade from
+ * version 1, refusal of a newer file, and rollback of a failed step. */
+#include "ag_test.h"
+
+#include "core/err.h"
+#include "store/accounts.h"
+#include "store/migrate.h"
+#include "store/request_log.h"
+#include "store/store.h"
+
+#include "store_test_util.h"
+
+#include <sys/stat.h>
+
+static void fresh_db_is_latest_private_and_wal(void **state)
+{
+    struct tmpdir t;
+    struct ag_store *s = NULL;
+    char err[256] = "";
+    struct stat sb;
+    int v = -1;
+
+    tmpdir_make(&t);
+    mode_t old = umask(0); /* the file must be 0600 whatever the umask */
+    assert_int_equal(ag_store_open(t.dir, &s, err, sizeof(err)), 0);
+    umask(old);
+    assert_int_equal(ag_store_schema_version(s, &v), 0);
+    assert_int_equal(v, AG_STORE_SCHEMA_VERSION);
+    assert_int_equal(stat(t.db, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+
+    /* The WAL file exists while the store is open and has the same mode. */
+    char wal[160];
+    snprintf(wal, sizeof(wal), "%s-wal", t.db);
+    assert_int_equal(stat(wal, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+
+    assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM sqlite_master WHERE name IN"
+                                   " ('accounts', 'meta', 'request_log', 'token_stats_hourly')"),
+                     4);
+    ag_store_free(s);
+
+    /* journal_mode=WAL is persistent in the file. */
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(t.db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    tmpdir_remove(&t);
+}
+
+static void existing_file_is_made_private(void **state)
+{
+    struct tmpdir t;
+    struct ag_store *s = NULL;
+    struct stat sb;
+    tmpdir_make(&t);
+    FILE *f = fopen(t.db, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(chmod(t.db, 0644), 0);
+    assert_int_equal(ag_store_open(t.dir, &s, NULL, 0), 0);
+    assert_int_equal(stat(t.db, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    ag_store_free(s);
+    tmpdir_remove(&t);
+}
+
+static void upgrade_from_v1_keeps_accounts(void **state)
+{
+    struct tmpdir t;
+    struct ag_store *s = NULL;
+    sqlite3 *db = NULL;
+    char err[256] = "";
+    tmpdir_make(&t);
+
+    /* A file as version 1 of aigate left it, with one account. */
+    assert_int_equal(sqlite3_open(t.db, &db), SQLITE_OK);
+    assert_int_equal(ag_store_migrate(db, 1, err, sizeof(err)), 0);
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO accounts (id, email, refresh_token, created_at)"
+                                  " VALUES ('acc-1', 'old@example.com', '1//old', 100)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(raw_int(t.db, "PRAGMA user_version"), 1);
+    assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'request_log'"),
+                     0);
+
+    assert_int_equal(ag_store_open(t.dir, &s, err, sizeof(err)), 0);
+    int v = 0;
+    assert_int_equal(ag_store_schema_version(s, &v), 0);
+    assert_int_equal(v, AG_STORE_SCHEMA_VERSION);
+    struct ag_account a;
+    assert_int_equal(ag_store_account_get_by_email(s, "old@example.com", &a), 0);
+    assert_string_equal(a.id, "acc-1");
+    assert_string_equal(a.refresh_token, "1//old");
+    ag_account_dispose(&a);
+    /* The new tables work. */
+    struct ag_request_record r = {.ts_ms = 1, .method = "POST", .path = "/v1/x", .status = 200};
+    assert_int_equal(ag_store_request_log_insert(s, &r, 0), 0);
+    int64_t n = 0;
+    assert_int_equal(ag_store_request_log_count(s, &n), 0);
+    assert_int_equal(n, 1);
+    ag_store_free(s);
+    tmpdir_remove(&t);
+}
+
+static void newer_db_is_refused_untouched(void **state)
+{
+    struct tmpdir t;
+    struct ag_store *s = NULL;
+    char err[256] = "";
+    char sql[64];
+    tmpdir_make(&t);
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", AG_STORE_SCHEMA_VERSION + 1);
+    raw_exec(t.db, sql);
+
+    assert_int_equal(ag_store_open(t.dir, &s, err, sizeof(err)), AG_EUNSUPPORTED);
+    assert_null(s);
+    assert_non_null(strstr(err, "newer aigate"));
+    assert_int_equal(raw_int(t.db, "PRAGMA user_version"), AG_STORE_SCHEMA_VERSION + 1);
+    assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM sqlite_master"), 0);
+    tmpdir_remove(&t);
+}
+
+static void failed_step_rolls_back_whole(void **state)
+{
+    struct tmpdir t;
+    struct ag_store *s = NULL;
+    sqlite3 *db = NULL;
+    char err[256] = "";
+    tmpdir_make(&t);
+    assert_int_equal(sqlite3_open(t.db, &db), SQLITE_OK);
+    assert_int_equal(ag_store_migrate(db, 1, err, sizeof(err)), 0);
+    /* Something squatting on a name migration 2 creates makes step 2 fail half-way. */
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE token_stats_hourly (x)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    assert_int_equal(ag_store_open(t.dir, &s, err, sizeof(err)), AG_EDB);
+    assert_non_null(strstr(err, "migration 2"));
+    assert_int_equal(raw_int(t.db, "PRAGMA user_version"), 1);
+    /* request_log, created before the failing statement, was rolled back with the step. */
+    assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'request_log'"),
+                     0);
+    tmpdir_remove(&t);
+}
+
+static void missing_dir_is_an_io_error(void **state)
+{
+    struct ag_store *s = NULL;
+    char err[256] = "";
+    assert_int_equal(ag_store_open("/tmp/aigate-no-such-dir-xyz/sub", &s, err, sizeof(err)),
+                     AG_EIO);
+    assert_null(s);
+    assert_non_null(strstr(err, "cannot open"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(fresh_db_is_latest_private_and_wal),
+        cmocka_unit_test(existing_file_is_made_private),
+        cmocka_unit_test(upgrade_from_v1_keeps_accounts),
+        cmocka_unit_test(newer_db_is_refused_untouched),
+        cmocka_unit_test(failed_step_rolls_back_whole),
+        cmocka_unit_test(missing_dir_is_an_io_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
