@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
@@ -30,6 +31,15 @@ int ag_log_level_parse(const char *s, enum ag_log_level *out)
         return 0;
     }
     return AG_EINVAL;
+}
+
+/* AIGATE_LOG_LEVEL applies from the first line on, in every program that links core. */
+__attribute__((constructor)) static void level_from_env(void)
+{
+    enum ag_log_level l;
+    const char *v = getenv("AIGATE_LOG_LEVEL");
+    if (v && ag_log_level_parse(v, &l) == 0)
+        ag_log_threshold = l;
 }
 
 const char *ag_log_level_name(enum ag_log_level l)

@@ -11,6 +11,8 @@
 #include "core/str.h"
 #include "http/errfmt.h"
 
+#define AG_HTTP_MAX_PARAMS 4
+
 struct ag_http_req;
 
 typedef void (*ag_http_handler)(struct ag_http_req *req, void *ud);
@@ -19,7 +21,7 @@ typedef void (*ag_http_handler)(struct ag_http_req *req, void *ud);
 enum ag_route_access {
     AG_ACCESS_PROXY = 0, /* AI routes: checked per auth.mode */
     AG_ACCESS_HEALTH,    /* health: exempt in all_except_health */
-    AG_ACCESS_ADMIN,     /* /api/*: always need the admin secret */
+    AG_ACCESS_ADMIN,     /* admin API: always needs the admin secret */
     AG_ACCESS_PUBLIC,    /* never checked (OAuth callback, UI assets) */
 };
 

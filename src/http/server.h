@@ -22,6 +22,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/str.h"
+#include "http/router.h"
 
 struct ag_http_server;
 struct ag_http_conn;
@@ -35,8 +36,6 @@ struct ag_http_header {
 
 typedef void (*ag_http_abort_cb)(struct ag_http_req *req, void *ud);
 typedef void (*ag_http_drain_cb)(struct ag_http_req *req, void *ud);
-
-#define AG_HTTP_MAX_PARAMS 4
 
 /** One request, from its first byte to its response's last. Fields are read-only for handlers. */
 struct ag_http_req {
@@ -136,12 +135,30 @@ struct ag_http_limits {
 typedef void (*ag_http_log_cb)(const struct ag_http_req *req, int status, uint64_t bytes_out,
                                uint64_t duration_us, void *ud);
 
+struct ag_auth_policy;
+struct ag_cors;
+
+/**
+ * Called after routing and auth, before the handler; returns true to go on, or answers the request
+ * itself and returns false (e.g. 503 while the proxy is stopped).
+ */
+typedef bool (*ag_http_gate_cb)(struct ag_http_req *req, void *ud);
+
 /** Creates a server on loop routing through router (borrowed; must outlive the server). */
 struct ag_http_server *ag_http_server_new(uv_loop_t *loop, struct ag_router *router,
                                           const struct ag_http_limits *limits);
 
 /** Sets the completed-request callback. */
 void ag_http_server_set_log_cb(struct ag_http_server *s, ag_http_log_cb cb, void *ud);
+
+/** Sets the auth policy checked before every handler (borrowed; may be swapped at any time). */
+void ag_http_server_set_auth(struct ag_http_server *s, const struct ag_auth_policy *policy);
+
+/** Sets the CORS rules (borrowed; may be swapped at any time). NULL sends no CORS headers. */
+void ag_http_server_set_cors(struct ag_http_server *s, const struct ag_cors *cors);
+
+/** Sets the gate run before each handler. */
+void ag_http_server_set_gate(struct ag_http_server *s, ag_http_gate_cb gate, void *ud);
 
 /**
  * Starts listening on host:port ("127.0.0.1", "0.0.0.0", "::"...). port 0 picks a free port;

@@ -1,0 +1,54 @@
+/* http/auth.h: who may call what. The policy is plain data taken from the configuration; the
+ * server asks ag_auth_check() before any handler runs. Keys are compared in constant time. */
+#ifndef AG_HTTP_AUTH_H
+#define AG_HTTP_AUTH_H
+
+#include <stdbool.h>
+
+#include "core/str.h"
+#include "http/router.h"
+
+struct ag_http_req;
+
+enum ag_auth_mode {
+    AG_AUTH_OFF = 0,           /* AI routes open */
+    AG_AUTH_STRICT,            /* every route needs the key, health included */
+    AG_AUTH_ALL_EXCEPT_HEALTH, /* every route but /healthz */
+    AG_AUTH_AUTO,              /* all_except_health when LAN access is on, else off */
+};
+
+struct ag_auth_policy {
+    enum ag_auth_mode mode;
+    bool allow_lan;             /* resolves AG_AUTH_AUTO */
+    const char *api_key;        /* borrowed; NULL or "" = none */
+    const char *admin_password; /* borrowed; NULL or "" = use api_key for admin routes */
+};
+
+enum ag_auth_result {
+    AG_AUTH_ALLOW = 0,
+    AG_AUTH_MISSING,   /* a key was required and none was sent */
+    AG_AUTH_WRONG,     /* a key was sent and is not the right one */
+    AG_AUTH_NO_SECRET, /* the route needs a secret and none is configured */
+};
+
+/** Parses "off" | "strict" | "all_except_health" | "auto"; 0 or AG_EINVAL. */
+int ag_auth_mode_parse(const char *s, enum ag_auth_mode *out);
+
+/** Name of a mode as written in the configuration. */
+const char *ag_auth_mode_name(enum ag_auth_mode m);
+
+/** The mode in force once "auto" is resolved against LAN access. */
+enum ag_auth_mode ag_auth_effective(const struct ag_auth_policy *p);
+
+/**
+ * The key the client sent, in this order: `Authorization: Bearer K` (a value without the Bearer
+ * prefix is taken whole), `x-api-key`, `x-goog-api-key`, and `?key=` on /v1beta/ paths only.
+ * Returns a slice into the request (p NULL when none).
+ */
+struct ag_str ag_auth_client_key(const struct ag_http_req *req);
+
+/** Decides whether req may reach a route of the given access class. */
+enum ag_auth_result ag_auth_check(const struct ag_auth_policy *p, const struct ag_http_req *req,
+                                  enum ag_route_access access);
+
+#endif

@@ -1,0 +1,240 @@
+/* http/errfmt.c: error bodies in each client protocol's own shape (see errfmt.h). */
+#include "http/errfmt.h"
+
+#include "core/err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int ag_json_quote(struct ag_buf *out, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    int rc = ag_buf_reserve(out, len + 2);
+    if (rc)
+        return rc;
+    out->data[out->len++] = '"';
+    size_t start = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = NULL;
+        char u[7];
+        switch (c) {
+        case '"':
+            esc = "\\\"";
+            break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        default:
+            if (c < 0x20) {
+                u[0] = '\\';
+                u[1] = 'u';
+                u[2] = '0';
+                u[3] = '0';
+                u[4] = hex[c >> 4];
+                u[5] = hex[c & 15];
+                u[6] = '\0';
+                esc = u;
+            }
+        }
+        if (!esc)
+            continue;
+        if ((rc = ag_buf_append(out, s + start, i - start)) || (rc = ag_buf_append_c(out, esc)))
+            return rc;
+        start = i + 1;
+    }
+    if ((rc = ag_buf_append(out, s + start, len - start)))
+        return rc;
+    return ag_buf_append(out, "\"", 1);
+}
+
+static int quote_c(struct ag_buf *out, const char *s)
+{
+    return ag_json_quote(out, s, strlen(s));
+}
+
+static const char *openai_type(int status)
+{
+    switch (status) {
+    case 401:
+        return "authentication_error";
+    case 403:
+        return "permission_error";
+    case 429:
+        return "rate_limit_error";
+    default:
+        return status >= 500 ? "server_error" : "invalid_request_error";
+    }
+}
+
+static int write_openai(struct ag_buf *out, int status, const char *kind, const char *message)
+{
+    int rc;
+    if ((rc = ag_buf_append_c(out, "{\"error\":{\"message\":")) || (rc = quote_c(out, message)) ||
+        (rc = ag_buf_printf(out, ",\"type\":\"%s\",\"param\":null,\"code\":", openai_type(status))))
+        return rc;
+    if ((rc = kind ? quote_c(out, kind) : ag_buf_append_c(out, "null")))
+        return rc;
+    return ag_buf_append_c(out, "}}");
+}
+
+static const char *anthropic_type(int status)
+{
+    switch (status) {
+    case 400:
+        return "invalid_request_error";
+    case 401:
+        return "authentication_error";
+    case 403:
+        return "permission_error";
+    case 404:
+        return "not_found_error";
+    case 413:
+        return "request_too_large";
+    case 429:
+        return "rate_limit_error";
+    case 529:
+        return "overloaded_error";
+    default:
+        return status >= 500 ? "api_error" : "invalid_request_error";
+    }
+}
+
+static int write_anthropic(struct ag_buf *out, int status, const char *kind, const char *message)
+{
+    int rc;
+    if ((rc = ag_buf_printf(out, "{\"type\":\"error\",\"error\":{\"type\":\"%s\",\"message\":",
+                            anthropic_type(status))) ||
+        (rc = quote_c(out, message)))
+        return rc;
+    return ag_buf_append_c(out, "}}");
+}
+
+static const char *gemini_status(int status)
+{
+    switch (status) {
+    case 400:
+    case 413:
+    case 431:
+        return "INVALID_ARGUMENT";
+    case 401:
+        return "UNAUTHENTICATED";
+    case 403:
+        return "PERMISSION_DENIED";
+    case 404:
+        return "NOT_FOUND";
+    case 405:
+    case 501:
+        return "UNIMPLEMENTED";
+    case 408:
+    case 504:
+        return "DEADLINE_EXCEEDED";
+    case 409:
+        return "ABORTED";
+    case 429:
+        return "RESOURCE_EXHAUSTED";
+    case 503:
+    case 529:
+        return "UNAVAILABLE";
+    default:
+        return status >= 500 ? "INTERNAL" : "FAILED_PRECONDITION";
+    }
+}
+
+static int write_gemini(struct ag_buf *out, int status, const char *kind, const char *message)
+{
+    int rc;
+    if ((rc = ag_buf_printf(out, "{\"error\":{\"code\":%d,\"message\":", status)) ||
+        (rc = quote_c(out, message)) ||
+        (rc = ag_buf_printf(out, ",\"status\":\"%s\"}}", gemini_status(status))))
+        return rc;
+    return 0;
+}
+
+static int write_plain(struct ag_buf *out, int status, const char *kind, const char *message)
+{
+    int rc;
+    if ((rc = ag_buf_append_c(out, "{\"error\":{\"message\":")) || (rc = quote_c(out, message)) ||
+        (rc = ag_buf_append_c(out, ",\"type\":")) ||
+        (rc = quote_c(out, kind ? kind : (status >= 500 ? "server_error" : "client_error"))))
+        return rc;
+    return ag_buf_append_c(out, "}}");
+}
+
+const struct ag_errfmt ag_errfmt_openai = {"openai", write_openai, "application/json"};
+const struct ag_errfmt ag_errfmt_anthropic = {"anthropic", write_anthropic, "application/json"};
+const struct ag_errfmt ag_errfmt_gemini = {"gemini", write_gemini, "application/json"};
+const struct ag_errfmt ag_errfmt_plain = {"plain", write_plain, "application/json"};
+
+const char *ag_http_reason(int status)
+{
+    switch (status) {
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 529:
+        return "Site Overloaded";
+    default:
+        return "Unknown";
+    }
+}

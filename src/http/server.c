@@ -1,0 +1,1057 @@
+/* http/server.c: connections, llhttp parsing, limits and timeouts, dispatch (see server.h).
+ *
+ * One connection handles one request at a time. When llhttp finishes a message we pause it; the
+ * bytes after the pause point stay in conn->in until the response completes, then parsing resumes.
+ * That keeps pipelined responses in order without a response queue. The socket keeps being read
+ * while a request is in flight so a client that goes away is noticed at once. */
+#include "http/server.h"
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/rand.h"
+#include "core/time.h"
+#include "http/auth.h"
+#include "http/cors.h"
+#include "http/router.h"
+
+#include <llhttp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEF_MAX_BODY       (100u * 1024 * 1024)
+#define DEF_MAX_HEADER     (64u * 1024)
+#define DEF_MAX_HEADERS    100u
+#define DEF_HEADER_TIMEOUT 30000u
+#define DEF_IDLE_TIMEOUT   120000u
+#define DEF_HIGH_WATER     (256u * 1024)
+#define MAX_LISTENERS      4
+#define ARENA_CHUNK        8192
+#define ARENA_CAP          (512u * 1024 * 1024)
+/* Input held while a request is in flight (pipelined requests, stray bytes) before we stop reading.
+ */
+#define MAX_PENDING_INPUT (1024u * 1024)
+
+enum req_state {
+    REQ_PARSING = 0, /* headers/body arriving */
+    REQ_HANDLING,    /* handler owns it, nothing sent */
+    REQ_STREAMING,   /* streamed response begun */
+    REQ_DONE,        /* response complete */
+};
+
+enum conn_phase {
+    PH_IDLE,    /* waiting for a request's first byte */
+    PH_HEADERS, /* inside request line/headers */
+    PH_BODY,    /* inside the body */
+    PH_BUSY,    /* a handler has the request */
+};
+
+struct ag_http_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    struct ag_http_server *srv;
+    struct ag_http_conn *prev, *next;
+    llhttp_t parser;
+    struct ag_buf in;    /* unparsed input while paused */
+    struct ag_buf field; /* header name being assembled */
+    struct ag_buf value; /* header value being assembled */
+    struct ag_buf url;
+    struct ag_http_req *req;
+    enum conn_phase phase;
+    size_t header_bytes;
+    size_t hcap;    /* capacity of req->headers */
+    int err_status; /* a limit hit inside a parser callback */
+    const char *err_msg;
+    int handles; /* open uv handles (tcp, timer) */
+    bool closing;
+    bool keep_alive;
+    bool paused; /* parser paused on a message boundary */
+    bool reading;
+    bool in_process;        /* inside conn_process (no re-entry) */
+    bool close_after_write; /* close once the write queue drains */
+    bool congested;         /* high water passed; on_drain owed */
+    bool in_close_cb;       /* on_handle_closed is running: it frees the connection itself */
+    char peer[48];
+};
+
+struct ag_http_server {
+    uv_loop_t *loop;
+    struct ag_router *router;
+    struct ag_http_limits lim;
+    uv_tcp_t listeners[MAX_LISTENERS];
+    int nlisten;
+    int nlisten_open;
+    int port;
+    struct ag_http_conn *conns;
+    size_t nconns;
+    size_t nactive;
+    uint64_t next_id;
+    char id_prefix[9];
+    ag_http_log_cb log_cb;
+    void *log_ud;
+    const struct ag_auth_policy *auth;
+    const struct ag_cors *cors;
+    ag_http_gate_cb gate;
+    void *gate_ud;
+    bool shutting_down;
+    uv_timer_t grace;
+    bool grace_open;
+    void (*done)(void *);
+    void *done_ud;
+};
+
+struct write_req {
+    uv_write_t w;
+    struct ag_http_conn *conn;
+    size_t len;
+    char data[];
+};
+
+static llhttp_settings_t settings;
+static void conn_process(struct ag_http_conn *c);
+static void conn_close(struct ag_http_conn *c);
+static void req_complete(struct ag_http_req *req);
+static void maybe_done(struct ag_http_server *s);
+
+/* ---------------------------------------------------------------- request accessors */
+
+struct ag_str ag_http_req_header(const struct ag_http_req *req, const char *name)
+{
+    struct ag_str n = ag_str_c(name);
+    for (size_t i = 0; i < req->nheaders; i++) {
+        if (ag_str_eq_ci(req->headers[i].name, n))
+            return req->headers[i].value;
+    }
+    return AG_STR_NULL;
+}
+
+struct ag_str ag_http_req_query(const struct ag_http_req *req, const char *name)
+{
+    struct ag_str q = req->query, n = ag_str_c(name);
+    while (q.len) {
+        ptrdiff_t amp = ag_str_find(q, '&');
+        struct ag_str kv = ag_str_make(q.p, amp < 0 ? q.len : (size_t)amp);
+        ptrdiff_t eq = ag_str_find(kv, '=');
+        struct ag_str k = ag_str_make(kv.p, eq < 0 ? kv.len : (size_t)eq);
+        if (ag_str_eq(k, n))
+            return eq < 0 ? ag_str_make(kv.p + kv.len, 0)
+                          : ag_str_make(kv.p + eq + 1, kv.len - (size_t)eq - 1);
+        if (amp < 0)
+            break;
+        q.p += amp + 1;
+        q.len -= (size_t)amp + 1;
+    }
+    return AG_STR_NULL;
+}
+
+bool ag_http_req_closed(const struct ag_http_req *req)
+{
+    return !req->_conn || req->_conn->closing;
+}
+
+int ag_http_add_header(struct ag_http_req *req, const char *name, struct ag_str value)
+{
+    if (req->_state >= REQ_STREAMING)
+        return AG_ESTATE;
+    /* Header injection guard: values never carry CR/LF into the response. */
+    for (size_t i = 0; i < value.len; i++) {
+        if (value.p[i] == '\r' || value.p[i] == '\n')
+            return AG_EINVAL;
+    }
+    int rc = ag_buf_append_c(&req->_extra_headers, name);
+    if (!rc)
+        rc = ag_buf_append(&req->_extra_headers, ": ", 2);
+    if (!rc)
+        rc = ag_buf_append_str(&req->_extra_headers, value);
+    if (!rc)
+        rc = ag_buf_append(&req->_extra_headers, "\r\n", 2);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- writing */
+
+static void after_write(uv_write_t *w, int status)
+{
+    struct write_req *wr = (struct write_req *)w;
+    struct ag_http_conn *c = wr->conn;
+    free(wr);
+    if (status < 0) {
+        conn_close(c);
+        return;
+    }
+    size_t q = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+    if (c->congested && q <= c->srv->lim.stream_high_water / 4) {
+        c->congested = false;
+        if (c->req && c->req->on_drain && !c->closing)
+            c->req->on_drain(c->req, c->req->cb_ud);
+    }
+    if (c->close_after_write && q == 0)
+        conn_close(c);
+}
+
+/* Writes a buffer, trying the socket directly first (no epoll_ctl when it all fits). */
+static int conn_write(struct ag_http_conn *c, const char *data, size_t len)
+{
+    if (c->closing)
+        return AG_ECLOSED;
+    if (len == 0)
+        return 0;
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
+        uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (n == (int)len)
+            return 0;
+        if (n > 0) {
+            data += n;
+            len -= (size_t)n;
+        } else if (n != UV_EAGAIN && n != UV_ENOSYS) {
+            conn_close(c);
+            return AG_ECLOSED;
+        }
+    }
+    struct write_req *wr = ag_malloc(sizeof(*wr) + len);
+    wr->conn = c;
+    wr->len = len;
+    memcpy(wr->data, data, len);
+    uv_buf_t b = uv_buf_init(wr->data, (unsigned)len);
+    int rc = uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, after_write);
+    if (rc < 0) {
+        free(wr);
+        conn_close(c);
+        return AG_ECLOSED;
+    }
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > c->srv->lim.stream_high_water)
+        c->congested = true;
+    return 0;
+}
+
+static int head_begin(struct ag_http_req *req, struct ag_buf *h, int status, const char *ctype)
+{
+    struct ag_http_conn *c = req->_conn;
+    int rc = ag_buf_printf(h, "HTTP/1.%d %d %s\r\n", req->http10 ? 0 : 1, status,
+                           ag_http_reason(status));
+    if (!rc && ctype)
+        rc = ag_buf_printf(h, "Content-Type: %s\r\n", ctype);
+    if (!rc)
+        rc = ag_buf_printf(h, "x-request-id: %s\r\n", req->id);
+    if (!rc && c && c->srv->cors)
+        rc = ag_cors_append_headers(c->srv->cors, req, h);
+    if (!rc && req->_extra_headers.len)
+        rc = ag_buf_append_str(h, ag_buf_str(&req->_extra_headers));
+    return rc;
+}
+
+static bool conn_keeps_alive(struct ag_http_conn *c)
+{
+    return c->keep_alive && !c->srv->shutting_down && !c->closing;
+}
+
+int ag_http_respond(struct ag_http_req *req, int status, const char *content_type, const void *body,
+                    size_t len)
+{
+    struct ag_http_conn *c = req->_conn;
+    int rc = 0;
+    if (req->_state >= REQ_STREAMING)
+        return AG_ESTATE;
+    req->_status = status;
+    if (!ag_http_req_closed(req)) {
+        struct ag_buf out;
+        bool head = ag_str_eq_c(req->method, "HEAD");
+        bool no_body = status == 204 || status == 304 || status < 200;
+        ag_buf_init(&out, 0);
+        rc = head_begin(req, &out, status, content_type);
+        if (!rc && !no_body)
+            rc = ag_buf_printf(&out, "Content-Length: %zu\r\n", len);
+        if (!rc && !conn_keeps_alive(c))
+            rc = ag_buf_append_c(&out, "Connection: close\r\n");
+        if (!rc)
+            rc = ag_buf_append(&out, "\r\n", 2);
+        if (!rc && !head && !no_body)
+            rc = ag_buf_append(&out, body, len);
+        if (!rc) {
+            req->_bytes_out += out.len;
+            rc = conn_write(c, out.data, out.len);
+        }
+        ag_buf_dispose(&out);
+    } else {
+        rc = AG_ECLOSED;
+    }
+    req_complete(req);
+    return rc;
+}
+
+int ag_http_respond_json(struct ag_http_req *req, int status, const char *json, size_t len)
+{
+    return ag_http_respond(req, status, "application/json", json, len);
+}
+
+int ag_http_stream_begin(struct ag_http_req *req, int status, const char *content_type)
+{
+    struct ag_http_conn *c = req->_conn;
+    int rc;
+    if (req->_state >= REQ_STREAMING)
+        return AG_ESTATE;
+    req->_state = REQ_STREAMING;
+    req->_status = status;
+    if (ag_http_req_closed(req))
+        return AG_ECLOSED;
+    struct ag_buf out;
+    ag_buf_init(&out, 0);
+    req->_stream_chunked = !req->http10;
+    if (!req->_stream_chunked)
+        c->keep_alive = false;
+    rc = head_begin(req, &out, status, content_type);
+    if (!rc && req->_stream_chunked)
+        rc = ag_buf_append_c(&out, "Transfer-Encoding: chunked\r\n");
+    if (!rc && !conn_keeps_alive(c))
+        rc = ag_buf_append_c(&out, "Connection: close\r\n");
+    if (!rc)
+        rc = ag_buf_append_c(&out, "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n\r\n");
+    if (!rc) {
+        req->_bytes_out += out.len;
+        rc = conn_write(c, out.data, out.len);
+    }
+    ag_buf_dispose(&out);
+    return rc;
+}
+
+int ag_http_stream_write(struct ag_http_req *req, const void *data, size_t len)
+{
+    if (req->_state != REQ_STREAMING)
+        return AG_ESTATE;
+    if (ag_http_req_closed(req))
+        return AG_ECLOSED;
+    if (len == 0)
+        return 0;
+    req->_bytes_out += len;
+    if (!req->_stream_chunked)
+        return conn_write(req->_conn, data, len);
+    struct ag_buf out;
+    ag_buf_init(&out, 0);
+    int rc = ag_buf_printf(&out, "%zx\r\n", len);
+    if (!rc)
+        rc = ag_buf_append(&out, data, len);
+    if (!rc)
+        rc = ag_buf_append(&out, "\r\n", 2);
+    if (!rc)
+        rc = conn_write(req->_conn, out.data, out.len);
+    ag_buf_dispose(&out);
+    return rc;
+}
+
+size_t ag_http_stream_pending(const struct ag_http_req *req)
+{
+    if (ag_http_req_closed(req))
+        return 0;
+    return uv_stream_get_write_queue_size((const uv_stream_t *)&req->_conn->tcp);
+}
+
+bool ag_http_stream_congested(const struct ag_http_req *req)
+{
+    return !ag_http_req_closed(req) && req->_conn->congested;
+}
+
+int ag_http_stream_end(struct ag_http_req *req)
+{
+    int rc = 0;
+    if (req->_state != REQ_STREAMING)
+        return AG_ESTATE;
+    if (!ag_http_req_closed(req)) {
+        if (req->_stream_chunked)
+            rc = conn_write(req->_conn, "0\r\n\r\n", 5);
+        else
+            req->_conn->close_after_write = true;
+    } else {
+        rc = AG_ECLOSED;
+    }
+    req_complete(req);
+    return rc;
+}
+
+/* Answers with an error body in the route's protocol format. */
+static void respond_error(struct ag_http_req *req, const struct ag_errfmt *fmt, int status,
+                          const char *kind, const char *msg)
+{
+    struct ag_buf b;
+    ag_buf_init(&b, 0);
+    if (!fmt)
+        fmt = &ag_errfmt_plain;
+    fmt->write(&b, status, kind, msg);
+    ag_http_respond(req, status, fmt->content_type, b.data, b.len);
+    ag_buf_dispose(&b);
+}
+
+/* ---------------------------------------------------------------- request lifecycle */
+
+static struct ag_http_req *req_new(struct ag_http_conn *c)
+{
+    struct ag_http_server *s = c->srv;
+    struct ag_http_req *req = AG_NEW(struct ag_http_req);
+    ag_arena_init(&req->arena, ARENA_CHUNK, ARENA_CAP);
+    ag_buf_init(&req->body, s->lim.max_body_bytes);
+    ag_buf_init(&req->_extra_headers, 64 * 1024);
+    req->_conn = c;
+    req->start_us = ag_now_us();
+    snprintf(req->id, sizeof(req->id), "%s%08llx", s->id_prefix,
+             (unsigned long long)(++s->next_id & 0xffffffffu));
+    ag_strlcpy(req->client_ip, c->peer, sizeof(req->client_ip));
+    return req;
+}
+
+static void req_free(struct ag_http_req *req)
+{
+    ag_buf_dispose(&req->body);
+    ag_buf_dispose(&req->_extra_headers);
+    ag_arena_dispose(&req->arena);
+    free(req->headers);
+    free(req);
+}
+
+static void conn_maybe_free(struct ag_http_conn *c);
+
+/* The response is complete (or abandoned): log, free, and let the connection move on. */
+static void req_complete(struct ag_http_req *req)
+{
+    struct ag_http_conn *c = req->_conn;
+    struct ag_http_server *s = c->srv;
+    uint64_t dur = ag_now_us() - req->start_us;
+    req->_state = REQ_DONE;
+    if (s->log_cb)
+        s->log_cb(req, req->_status, req->_bytes_out, dur, s->log_ud);
+    ag_log_info("%.*s %.*s %d %llu %.3fms id=%s", (int)req->method.len, req->method.p,
+                (int)req->path.len, req->path.p, req->_status, (unsigned long long)req->_bytes_out,
+                (double)dur / 1000.0, req->id);
+    s->nactive--;
+    c->req = NULL;
+    req_free(req);
+    c->congested = false;
+    if (c->closing) {
+        conn_maybe_free(c);
+        maybe_done(s);
+        return;
+    }
+    if (!conn_keeps_alive(c)) {
+        if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0)
+            conn_close(c);
+        else
+            c->close_after_write = true;
+        return;
+    }
+    c->phase = PH_IDLE;
+    if (!c->in_process)
+        conn_process(c);
+}
+
+static void on_timer(uv_timer_t *t);
+
+static void conn_arm_timer(struct ag_http_conn *c)
+{
+    uint64_t ms = 0;
+    switch (c->phase) {
+    case PH_IDLE:
+    case PH_BODY:
+        ms = c->srv->lim.idle_timeout_ms;
+        break;
+    case PH_HEADERS:
+        ms = c->srv->lim.header_timeout_ms;
+        break;
+    case PH_BUSY:
+        uv_timer_stop(&c->timer);
+        return;
+    }
+    uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+/* A limit was hit while parsing: answer in the best format we can and close. */
+static void conn_fail(struct ag_http_conn *c, int status, const char *kind, const char *msg)
+{
+    struct ag_http_req *req = c->req;
+    c->keep_alive = false;
+    if (!req) {
+        req = req_new(c);
+        c->req = req;
+        c->srv->nactive++;
+    }
+    if (!req->path.p) {
+        req->path = AG_STR("/");
+        req->method = AG_STR("GET");
+    }
+    req->_state = REQ_HANDLING;
+    c->phase = PH_BUSY;
+    uv_timer_stop(&c->timer);
+    respond_error(req, ag_router_errfmt_for_path(c->srv->router, req->path), status, kind, msg);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct ag_http_conn *c = t->data;
+    if (c->phase == PH_HEADERS || c->phase == PH_BODY) {
+        ag_log_debug("http: %s timed out reading a request", c->peer);
+        conn_fail(c, 408, "request_timeout", "Request not received in time");
+        return;
+    }
+    if (c->phase == PH_IDLE)
+        conn_close(c);
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+static void dispatch(struct ag_http_conn *c)
+{
+    struct ag_http_server *s = c->srv;
+    struct ag_http_req *req = c->req;
+    const struct ag_route *route = NULL;
+    req->_state = REQ_HANDLING;
+    c->phase = PH_BUSY;
+    uv_timer_stop(&c->timer);
+
+    enum ag_router_match m =
+        ag_router_match(s->router, req->method, req->path, &route, req->params, &req->nparams);
+    if (ag_str_eq_c(req->method, "OPTIONS") && m != AG_ROUTER_FOUND) {
+        ag_http_respond(req, 204, NULL, NULL, 0);
+        return;
+    }
+    if (m == AG_ROUTER_NOT_FOUND) {
+        respond_error(req, ag_router_errfmt_for_path(s->router, req->path), 404, "not_found",
+                      "No route for this path");
+        return;
+    }
+    if (m == AG_ROUTER_METHOD_NOT_ALLOWED) {
+        respond_error(req, route->errfmt, 405, "method_not_allowed",
+                      "Method not allowed on this path");
+        return;
+    }
+    req->route = route;
+    if (s->auth) {
+        enum ag_auth_result ar = ag_auth_check(s->auth, req, route->access);
+        if (ar != AG_AUTH_ALLOW) {
+            const char *msg = ar == AG_AUTH_MISSING ? "Missing API key"
+                              : ar == AG_AUTH_WRONG ? "Invalid API key"
+                                                    : "No API key is configured for this route";
+            respond_error(req, route->errfmt, 401, "invalid_api_key", msg);
+            return;
+        }
+    }
+    if (s->gate && !s->gate(req, s->gate_ud))
+        return; /* the gate answered */
+    route->handler(req, route->ud);
+}
+
+/* ---------------------------------------------------------------- llhttp callbacks */
+
+static int count_header_bytes(struct ag_http_conn *c, size_t n)
+{
+    c->header_bytes += n;
+    if (c->header_bytes > c->srv->lim.max_header_bytes) {
+        c->err_status = 431;
+        c->err_msg = "Request headers too large";
+        return HPE_USER;
+    }
+    return 0;
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+    struct ag_http_conn *c = p->data;
+    c->req = req_new(c);
+    c->srv->nactive++;
+    c->header_bytes = 0;
+    c->hcap = 0;
+    ag_buf_reset(&c->url);
+    ag_buf_reset(&c->field);
+    ag_buf_reset(&c->value);
+    c->phase = PH_HEADERS;
+    conn_arm_timer(c);
+    return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t len)
+{
+    struct ag_http_conn *c = p->data;
+    if (count_header_bytes(c, len))
+        return HPE_USER;
+    ag_buf_append(&c->url, at, len);
+    return 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+    struct ag_http_conn *c = p->data;
+    if (count_header_bytes(c, len))
+        return HPE_USER;
+    ag_buf_append(&c->field, at, len);
+    return 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+    struct ag_http_conn *c = p->data;
+    if (count_header_bytes(c, len))
+        return HPE_USER;
+    ag_buf_append(&c->value, at, len);
+    return 0;
+}
+
+static int on_header_value_complete(llhttp_t *p)
+{
+    struct ag_http_conn *c = p->data;
+    struct ag_http_req *req = c->req;
+    if (req->nheaders >= c->srv->lim.max_headers) {
+        c->err_status = 431;
+        c->err_msg = "Too many request headers";
+        return HPE_USER;
+    }
+    if (req->nheaders == c->hcap) {
+        c->hcap = c->hcap ? c->hcap * 2 : 16;
+        req->headers = ag_realloc(req->headers, c->hcap * sizeof(*req->headers));
+    }
+    struct ag_http_header *h = &req->headers[req->nheaders++];
+    h->name = ag_arena_str(&req->arena, ag_buf_str(&c->field));
+    h->value = ag_arena_str(&req->arena, ag_str_trim(ag_buf_str(&c->value)));
+    ag_buf_reset(&c->field);
+    ag_buf_reset(&c->value);
+    return 0;
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+    struct ag_http_conn *c = p->data;
+    struct ag_http_req *req = c->req;
+    const char *m = llhttp_method_name((llhttp_method_t)p->method);
+    req->method = ag_str_c(m);
+    req->http10 = p->http_major == 1 && p->http_minor == 0;
+    req->target = ag_arena_str(&req->arena, ag_buf_str(&c->url));
+    ptrdiff_t q = ag_str_find(req->target, '?');
+    if (q >= 0) {
+        req->path = ag_str_make(req->target.p, (size_t)q);
+        req->query = ag_str_make(req->target.p + q + 1, req->target.len - (size_t)q - 1);
+    } else {
+        req->path = req->target;
+        req->query = ag_str_make(req->target.p + req->target.len, 0);
+    }
+    /* Absolute-form targets ("http://host/path") are answered on their path. */
+    if (ag_str_has_prefix(req->path, "http://") || ag_str_has_prefix(req->path, "https://")) {
+        struct ag_str rest = ag_str_make(req->path.p + 8, req->path.len - 8);
+        ptrdiff_t sl = ag_str_find(rest, '/');
+        req->path = sl < 0 ? AG_STR("/") : ag_str_make(rest.p + sl, rest.len - (size_t)sl);
+    }
+    if (req->path.len == 0 || req->path.p[0] != '/') {
+        c->err_status = 400;
+        c->err_msg = "Malformed request target";
+        return -1;
+    }
+    if ((p->flags & F_CONTENT_LENGTH) && p->content_length > c->srv->lim.max_body_bytes) {
+        c->err_status = 413;
+        c->err_msg = "Request body too large";
+        return -1;
+    }
+    struct ag_str expect = ag_http_req_header(req, "expect");
+    if (expect.p) {
+        if (!ag_str_eq_ci(expect, AG_STR("100-continue"))) {
+            c->err_status = 417;
+            c->err_msg = "Unsupported Expect header";
+            return -1;
+        }
+        if (!req->http10)
+            conn_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    }
+    c->phase = PH_BODY;
+    conn_arm_timer(c);
+    return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len)
+{
+    struct ag_http_conn *c = p->data;
+    if (ag_buf_append(&c->req->body, at, len)) {
+        c->err_status = 413;
+        c->err_msg = "Request body too large";
+        return HPE_USER;
+    }
+    conn_arm_timer(c);
+    return 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+    struct ag_http_conn *c = p->data;
+    c->keep_alive = llhttp_should_keep_alive(p);
+    return HPE_PAUSED;
+}
+
+/* ---------------------------------------------------------------- input processing */
+
+/* Feeds buffered input to the parser and dispatches complete requests, in order. */
+static void conn_process(struct ag_http_conn *c)
+{
+    if (c->in_process)
+        return;
+    c->in_process = true;
+    while (!c->closing) {
+        if (c->req && c->req->_state != REQ_PARSING)
+            break; /* a handler has the current request */
+        if (c->paused) {
+            llhttp_resume(&c->parser);
+            c->paused = false;
+        }
+        if (c->in.len == 0)
+            break;
+        llhttp_errno_t e = llhttp_execute(&c->parser, c->in.data, c->in.len);
+        if (e == HPE_OK) {
+            ag_buf_reset(&c->in);
+            break;
+        }
+        if (e == HPE_PAUSED) {
+            size_t used = (size_t)(llhttp_get_error_pos(&c->parser) - c->in.data);
+            ag_buf_consume(&c->in, used);
+            c->paused = true;
+            dispatch(c);
+            continue;
+        }
+        ag_buf_reset(&c->in);
+        if (c->err_status) {
+            conn_fail(c, c->err_status,
+                      c->err_status == 413   ? "request_too_large"
+                      : c->err_status == 431 ? "headers_too_large"
+                                             : "bad_request",
+                      c->err_msg);
+        } else if (e == HPE_PAUSED_UPGRADE) {
+            conn_fail(c, 400, "bad_request", "Protocol upgrade is not supported here");
+        } else {
+            ag_log_debug("http: %s parse error: %s", c->peer, llhttp_get_error_reason(&c->parser));
+            conn_fail(c, 400, "bad_request", "Malformed HTTP request");
+        }
+        break;
+    }
+    c->in_process = false;
+    if (c->closing)
+        return;
+    if (!c->req || c->req->_state == REQ_PARSING)
+        conn_arm_timer(c);
+    /* Flow control: stop reading while too much unparsed input waits. */
+    if (c->in.len > MAX_PENDING_INPUT && c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = false;
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct ag_http_conn *c = h->data;
+    if (ag_buf_reserve(&c->in, 65536)) {
+        buf->base = NULL;
+        buf->len = 0;
+        return;
+    }
+    buf->base = c->in.data + c->in.len;
+    buf->len = c->in._alloc - c->in.len - 1;
+}
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    struct ag_http_conn *c = st->data;
+    if (n < 0) {
+        conn_close(c);
+        return;
+    }
+    if (n == 0)
+        return;
+    c->in.len += (size_t)n;
+    c->in.data[c->in.len] = '\0';
+    if (c->in.len > MAX_PENDING_INPUT + 65536 && c->req && c->req->_state != REQ_PARSING) {
+        uv_read_stop(st);
+        c->reading = false;
+    }
+    conn_process(c);
+}
+
+/* ---------------------------------------------------------------- connection lifetime */
+
+static void conn_maybe_free(struct ag_http_conn *c)
+{
+    if (c->handles > 0 || c->req || c->in_close_cb)
+        return;
+    struct ag_http_server *s = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+    ag_buf_dispose(&c->in);
+    ag_buf_dispose(&c->field);
+    ag_buf_dispose(&c->value);
+    ag_buf_dispose(&c->url);
+    free(c);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct ag_http_conn *c = h->data;
+    c->handles--;
+    if (c->handles > 0)
+        return;
+    /* Safe point: both handles closed, no callback of ours is running for this connection. */
+    struct ag_http_server *s = c->srv;
+    struct ag_http_req *req = c->req;
+    c->in_close_cb = true;
+    if (req && req->_state != REQ_DONE) {
+        if (req->_state == REQ_PARSING) {
+            /* Never handed to anyone: no response, no log line. */
+            c->req = NULL;
+            c->srv->nactive--;
+            req_free(req);
+        } else if (req->on_abort) {
+            ag_http_abort_cb cb = req->on_abort;
+            req->on_abort = NULL;
+            cb(req, req->cb_ud);
+            if (c->req == req) {
+                req->_status = req->_status ? req->_status : 499;
+                req_complete(req);
+            }
+        }
+        /* else: the handler still holds req and completes it later (responses are dropped). */
+    }
+    c->in_close_cb = false;
+    conn_maybe_free(c);
+    maybe_done(s);
+}
+
+static void conn_close(struct ag_http_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    uv_timer_stop(&c->timer);
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+}
+
+static void on_connection(uv_stream_t *ls, int status)
+{
+    struct ag_http_server *s = ls->data;
+    if (status < 0 || s->shutting_down)
+        return;
+    struct ag_http_conn *c = AG_NEW(struct ag_http_conn);
+    c->srv = s;
+    uv_tcp_init(s->loop, &c->tcp);
+    c->tcp.data = c;
+    c->handles = 1;
+    if (uv_accept(ls, (uv_stream_t *)&c->tcp) < 0) {
+        c->closing = true;
+        uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
+        return;
+    }
+    uv_timer_init(s->loop, &c->timer);
+    c->timer.data = c;
+    c->handles = 2;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    ag_buf_init(&c->in, 0);
+    ag_buf_init(&c->field, 0);
+    ag_buf_init(&c->value, 0);
+    ag_buf_init(&c->url, 0);
+    llhttp_init(&c->parser, HTTP_REQUEST, &settings);
+    c->parser.data = c;
+    uv_tcp_nodelay(&c->tcp, 1);
+
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET)
+            uv_ip4_name((struct sockaddr_in *)&ss, c->peer, sizeof(c->peer));
+        else
+            uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer, sizeof(c->peer));
+    }
+    c->phase = PH_IDLE;
+    conn_arm_timer(c);
+    c->reading = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0;
+}
+
+/* ---------------------------------------------------------------- server */
+
+struct ag_http_server *ag_http_server_new(uv_loop_t *loop, struct ag_router *router,
+                                          const struct ag_http_limits *limits)
+{
+    static bool settings_ready;
+    if (!settings_ready) {
+        llhttp_settings_init(&settings);
+        settings.on_message_begin = on_message_begin;
+        settings.on_url = on_url;
+        settings.on_header_field = on_header_field;
+        settings.on_header_value = on_header_value;
+        settings.on_header_value_complete = on_header_value_complete;
+        settings.on_headers_complete = on_headers_complete;
+        settings.on_body = on_body;
+        settings.on_message_complete = on_message_complete;
+        settings_ready = true;
+    }
+    struct ag_http_server *s = AG_NEW(struct ag_http_server);
+    s->loop = loop;
+    s->router = router;
+    if (limits)
+        s->lim = *limits;
+    if (!s->lim.max_body_bytes)
+        s->lim.max_body_bytes = DEF_MAX_BODY;
+    if (!s->lim.max_header_bytes)
+        s->lim.max_header_bytes = DEF_MAX_HEADER;
+    if (!s->lim.max_headers)
+        s->lim.max_headers = DEF_MAX_HEADERS;
+    if (!s->lim.header_timeout_ms)
+        s->lim.header_timeout_ms = DEF_HEADER_TIMEOUT;
+    if (!s->lim.idle_timeout_ms)
+        s->lim.idle_timeout_ms = DEF_IDLE_TIMEOUT;
+    if (!s->lim.stream_high_water)
+        s->lim.stream_high_water = DEF_HIGH_WATER;
+    if (ag_random_hex(s->id_prefix, sizeof(s->id_prefix), 4))
+        ag_strlcpy(s->id_prefix, "00000000", sizeof(s->id_prefix));
+    return s;
+}
+
+void ag_http_server_set_log_cb(struct ag_http_server *s, ag_http_log_cb cb, void *ud)
+{
+    s->log_cb = cb;
+    s->log_ud = ud;
+}
+
+void ag_http_server_set_auth(struct ag_http_server *s, const struct ag_auth_policy *policy)
+{
+    s->auth = policy;
+}
+
+void ag_http_server_set_cors(struct ag_http_server *s, const struct ag_cors *cors)
+{
+    s->cors = cors;
+}
+
+void ag_http_server_set_gate(struct ag_http_server *s, ag_http_gate_cb gate, void *ud)
+{
+    s->gate = gate;
+    s->gate_ud = ud;
+}
+
+int ag_http_server_listen(struct ag_http_server *s, const char *host, int port)
+{
+    struct sockaddr_storage ss;
+    int rc;
+    if (s->nlisten == MAX_LISTENERS)
+        return UV_ENOBUFS;
+    if (strchr(host, ':'))
+        rc = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss);
+    else
+        rc = uv_ip4_addr(host, port, (struct sockaddr_in *)&ss);
+    if (rc)
+        return rc;
+    uv_tcp_t *l = &s->listeners[s->nlisten];
+    uv_tcp_init(s->loop, l);
+    l->data = s;
+    unsigned flags = strchr(host, ':') ? UV_TCP_IPV6ONLY : 0;
+    rc = uv_tcp_bind(l, (struct sockaddr *)&ss, flags);
+    if (!rc)
+        rc = uv_listen((uv_stream_t *)l, 4096, on_connection);
+    if (rc) {
+        uv_close((uv_handle_t *)l, NULL);
+        return rc;
+    }
+    if (s->nlisten == 0) {
+        int len = sizeof(ss);
+        uv_tcp_getsockname(l, (struct sockaddr *)&ss, &len);
+        s->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                                : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    s->nlisten++;
+    s->nlisten_open++;
+    return 0;
+}
+
+int ag_http_server_port(const struct ag_http_server *s)
+{
+    return s->port;
+}
+
+size_t ag_http_server_connections(const struct ag_http_server *s)
+{
+    return s->nconns;
+}
+
+size_t ag_http_server_active_requests(const struct ag_http_server *s)
+{
+    return s->nactive;
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    struct ag_http_server *s = h->data;
+    s->nlisten_open--;
+    maybe_done(s);
+}
+
+static void on_grace_closed(uv_handle_t *h)
+{
+    struct ag_http_server *s = h->data;
+    s->grace_open = false;
+    maybe_done(s);
+}
+
+static void maybe_done(struct ag_http_server *s)
+{
+    if (!s->shutting_down || s->nconns > 0 || s->nlisten_open > 0)
+        return;
+    if (s->grace_open) {
+        if (!uv_is_closing((uv_handle_t *)&s->grace))
+            uv_close((uv_handle_t *)&s->grace, on_grace_closed);
+        return;
+    }
+    if (s->done) {
+        void (*done)(void *) = s->done;
+        s->done = NULL;
+        done(s->done_ud);
+    }
+}
+
+static void on_grace(uv_timer_t *t)
+{
+    struct ag_http_server *s = t->data;
+    struct ag_http_conn *c = s->conns, *next;
+    ag_log_warn("shutdown: grace period over, closing %zu connection(s)", s->nconns);
+    for (; c; c = next) {
+        next = c->next;
+        conn_close(c);
+    }
+}
+
+void ag_http_server_shutdown(struct ag_http_server *s, uint64_t grace_ms, void (*done)(void *ud),
+                             void *ud)
+{
+    if (s->shutting_down)
+        return;
+    s->shutting_down = true;
+    s->done = done;
+    s->done_ud = ud;
+    for (int i = 0; i < s->nlisten; i++)
+        uv_close((uv_handle_t *)&s->listeners[i], on_listener_closed);
+    struct ag_http_conn *c = s->conns, *next;
+    for (; c; c = next) {
+        next = c->next;
+        if (!c->req || c->req->_state == REQ_PARSING) {
+            if (c->phase == PH_IDLE)
+                conn_close(c);
+            /* a request mid-arrival may finish; keep-alive is off from now on */
+        }
+    }
+    uv_timer_init(s->loop, &s->grace);
+    s->grace.data = s;
+    s->grace_open = true;
+    uv_timer_start(&s->grace, on_grace, grace_ms ? grace_ms : 1, 0);
+    maybe_done(s);
+}
+
+void ag_http_server_free(struct ag_http_server *s)
+{
+    free(s);
+}
