@@ -1,0 +1,45 @@
+/* route/forward.h: model forwarding rules announced by the upstream itself
+ * (`fetchAvailableModels.deprecatedModelIds`: old id → `newModelId`, protocols §2.7 and §6.1).
+ *
+ * The pool builds one `struct ag_forward` from the accounts' quota refreshes and hands it to
+ * ag_mapping_resolve(); the set is immutable once handed out, so a refresh builds a new one and
+ * swaps the pointer (the old one is freed when no request uses it). No I/O here. */
+#ifndef AG_ROUTE_FORWARD_H
+#define AG_ROUTE_FORWARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/str.h"
+
+struct ag_forward;
+
+/** Creates an empty rule set; aborts on OOM like every ag_malloc. */
+struct ag_forward *ag_forward_new(void);
+
+/** Frees the set and its strings; NULL is a no-op. */
+void ag_forward_free(struct ag_forward *f);
+
+/**
+ * Adds (or replaces) the rule from → to; both are copied. Returns 0, AG_EINVAL for an empty id or
+ * from == to, AG_ETOOBIG for ids of AG_MODEL_ID_MAX bytes or more.
+ */
+int ag_forward_add(struct ag_forward *f, struct ag_str from, struct ag_str to);
+
+/**
+ * Adds every rule of a `deprecatedModelIds` JSON object ({"old":{"newModelId":"new"},…}); a
+ * plain string value ({"old":"new"}) is accepted too. Entries without a usable target are
+ * skipped. Returns 0, or AG_EPARSE when json is not a JSON object (nothing is added then).
+ */
+int ag_forward_add_json(struct ag_forward *f, const char *json, size_t len);
+
+/** Number of rules. */
+size_t ag_forward_count(const struct ag_forward *f);
+
+/**
+ * Looks up an exact (case-sensitive) id; on a hit stores a slice owned by f in *to and returns
+ * true. A NULL set never matches.
+ */
+bool ag_forward_lookup(const struct ag_forward *f, struct ag_str from, struct ag_str *to);
+
+#endif

@@ -1,0 +1,65 @@
+/* route/model_list.h: the list of model ids this gateway answers to, and the two JSON bodies
+ * that publish it — `GET /v1/models` (OpenAI shape) and `GET /v1beta/models` (Gemini shape),
+ * protocols §3.15 and §5.
+ *
+ * The list is the union of the ids the accounts' quota data report and, unless
+ * `only_raw_quota_models` is set, the mapping's client names (exact custom keys and the built-in
+ * table), the reference's extra ids (gemini-3.1-pro-low, gemini-2.0-flash-exp, gemini-2.5-flash,
+ * gemini-3-flash, gemini-3.1-pro-high) and the 21 gemini-3-pro-image size/ratio ids. It is
+ * deduplicated and sorted by byte order (the reference sorts too), so the output is stable. */
+#ifndef AG_ROUTE_MODEL_LIST_H
+#define AG_ROUTE_MODEL_LIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/str.h"
+#include "route/mapping.h"
+
+/** An owned, sorted, duplicate-free list of model ids. */
+struct ag_model_list {
+    char **ids; /* owned, NUL-terminated */
+    size_t n;
+    size_t _alloc;
+};
+
+/** Prepares an empty list. */
+void ag_model_list_init(struct ag_model_list *l);
+
+/** Frees every id; the list is empty and reusable afterwards. */
+void ag_model_list_dispose(struct ag_model_list *l);
+
+/**
+ * Fills l (which must be empty) as described above. quota_ids (n_quota slices, borrowed) are the
+ * model names of the accounts' quota lists; empty names and names of AG_MODEL_ID_MAX bytes or
+ * more are skipped. m may be NULL (then only quota ids and extras are listed). Returns 0.
+ */
+int ag_model_list_build(struct ag_model_list *l, const struct ag_mapping *m,
+                        const struct ag_str *quota_ids, size_t n_quota, bool only_raw_quota_models);
+
+/**
+ * Adds one id (copied) keeping the list sorted and unique; 0, AG_EINVAL for an empty id, or
+ * AG_ETOOBIG for one of AG_MODEL_ID_MAX bytes or more.
+ */
+int ag_model_list_add(struct ag_model_list *l, struct ag_str id);
+
+/**
+ * Appends `{"object":"list","data":[{"id","object":"model","created","owned_by":"aigate"}…]}` to
+ * out; created is the Unix time reported for every model (the reference uses 1706745600).
+ * Returns 0, AG_ETOOBIG when out's cap is hit (out keeps what it had), AG_ENOMEM.
+ */
+int ag_model_list_write_openai(const struct ag_model_list *l, int64_t created, struct ag_buf *out);
+
+/**
+ * Appends `{"models":[{"name":"models/<id>","version":"001","displayName":<id>,"description":"",
+ * "inputTokenLimit","outputTokenLimit","supportedGenerationMethods":["generateContent",
+ * "streamGenerateContent","countTokens"],"temperature":1.0,"topP":0.95,"topK":64,"thinking"}…]}`
+ * to out. The limits and `thinking` come from the spec of the model each id routes to through m
+ * (m may be NULL: the id's own spec). Errors as ag_model_list_write_openai().
+ */
+int ag_model_list_write_gemini(const struct ag_model_list *l, const struct ag_mapping *m,
+                               struct ag_buf *out);
+
+#endif

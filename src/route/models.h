@@ -1,0 +1,98 @@
+/* route/models.h: what aigate knows about upstream model ids without asking anyone — the model
+ * family/version parser, the spec table (output limits, thinking budgets), thinking support and
+ * the quota-group normalisation used by scheduling and quota protection.
+ *
+ * Decisions are made from a parsed id (family, tier, version, suffixes) rather than from lists of
+ * literal names, so a new upstream version ("gemini-4-flash", "claude-sonnet-5") gets sensible
+ * limits, thinking support and a quota group without a code change (user-pain-points.md #6).
+ * Literal entries exist only where the reference gives exact numbers (protocols §8.8, §6.3).
+ * Everything here is pure and thread-safe. */
+#ifndef AG_ROUTE_MODELS_H
+#define AG_ROUTE_MODELS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/str.h"
+
+/** Longest model id aigate handles, including the terminating NUL. */
+#define AG_MODEL_ID_MAX 128
+
+/** Upstream model family. Image-generation models are their own family whatever their vendor. */
+enum ag_model_family {
+    AG_MODEL_FAMILY_UNKNOWN = 0,
+    AG_MODEL_FAMILY_GEMINI,
+    AG_MODEL_FAMILY_CLAUDE,
+    AG_MODEL_FAMILY_GPT,
+    AG_MODEL_FAMILY_IMAGE,
+};
+
+/** Product tier inside a family ("pro", "flash", "sonnet" ...). */
+enum ag_model_tier {
+    AG_MODEL_TIER_NONE = 0,
+    AG_MODEL_TIER_PRO,
+    AG_MODEL_TIER_FLASH,
+    AG_MODEL_TIER_FLASH_LITE,
+    AG_MODEL_TIER_OPUS,
+    AG_MODEL_TIER_SONNET,
+    AG_MODEL_TIER_HAIKU,
+};
+
+/**
+ * A model id taken apart. Parsing is ASCII case-insensitive and splits at '-'. The version is the
+ * first one or two small numbers ("3.1", "4-6", "2.5"); 8-digit dates are not versions.
+ */
+struct ag_model_info {
+    enum ag_model_family family;
+    enum ag_model_tier tier;
+    int major;          /* -1 when the id carries no version ("gemini-pro-agent") */
+    int minor;          /* 0 when only a major version is given */
+    bool thinking;      /* ends with "-thinking" */
+    bool image;         /* has an "image" token or starts with "imagen" */
+    bool dated;         /* carries an 8-digit snapshot date or "-latest" (an API alias) */
+    bool legacy_claude; /* "claude-3-5-sonnet-…" order (version before tier) */
+};
+
+/** Limits and thinking behaviour of one upstream model. */
+struct ag_model_spec {
+    uint32_t max_output_tokens;
+    uint32_t input_token_limit;
+    uint32_t thinking_budget_max;     /* cap applied to a client's budget; 0 = no thinking */
+    uint32_t thinking_budget_default; /* budget used when thinking is on and the client gave none */
+    bool supports_thinking;           /* thinking can be enabled on this model */
+    bool thinking_by_default;         /* thinking is on when the client says nothing */
+};
+
+/** Parses id into out (always filled; unknown shapes give AG_MODEL_FAMILY_UNKNOWN). */
+void ag_models_parse(struct ag_str id, struct ag_model_info *out);
+
+/** Lower-case name of a family ("gemini", "claude", "gpt", "image", "unknown"). */
+const char *ag_models_family_name(enum ag_model_family f);
+
+/**
+ * Fills spec for an upstream id. Order: the exact entry of the built-in spec table; else the
+ * longest table entry that is a '-'-boundary prefix of id ("gemini-3-flash-preview" uses
+ * "gemini-3-flash"); else the family/tier/version rule; else the reference's defaults (65535
+ * output tokens, 24576 thinking budget). Never fails.
+ */
+void ag_models_spec(struct ag_str id, struct ag_model_spec *spec);
+
+/**
+ * Writes the quota group of a model id into out (cap bytes, NUL-terminated), per accounts-ops
+ * §3.4 but on parsed tokens instead of raw substrings: image+flash → "gemini-3.1-flash-image",
+ * image → "gemini-3-pro-image", flash (and flash-lite) → "gemini-3-flash", pro →
+ * "gemini-3-pro-high", claude/opus/sonnet/haiku → "claude", otherwise the id itself lower-cased.
+ * The group names are the reference's, so `quota_protection.monitored_models` keeps working.
+ * Returns true when a group rule matched, false when the raw id was written.
+ */
+bool ag_models_quota_group(struct ag_str id, char *out, size_t cap);
+
+/**
+ * Writes the id to use when an Anthropic thinking-signature error forces a retry without
+ * thinking (protocols §6.6): "claude-sonnet-4-6-thinking" → "claude-sonnet-4-6",
+ * "claude-opus-4-6-thinking" → "claude-opus-4-6", any other "-thinking" id loses the suffix.
+ * Returns true when out differs from id, false (out = id) when there is nothing to strip.
+ */
+bool ag_models_strip_thinking(struct ag_str id, char *out, size_t cap);
+
+#endif

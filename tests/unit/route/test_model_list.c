@@ -1,0 +1,150 @@
+/* Unit tests for route/model_list: which ids are listed, order and deduplication, and both JSON
+ * bodies parsed back with yyjson. */
+#include "ag_test.h"
+
+#include <string.h>
+#include <yyjson.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "route/model_list.h"
+
+static bool has(const struct ag_model_list *l, const char *id)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->ids[i], id) == 0)
+            return true;
+    return false;
+}
+
+static struct ag_mapping *mapping(void)
+{
+    const char *custom = "{\"my-alias\":\"gemini-3-flash\",\"gpt-*\":\"gemini-3-flash\"}";
+    struct ag_mapping_config cfg = {custom, strlen(custom), NULL};
+    struct ag_mapping *m = ag_mapping_new(&cfg, NULL, 0);
+    assert_non_null(m);
+    return m;
+}
+
+static const struct ag_str quota[] = {{"gemini-3-flash", 14},
+                                      {"claude-sonnet-4-6", 17},
+                                      {"zz-new-model", 12},
+                                      {"gemini-3-flash", 14},
+                                      {"", 0}};
+
+static void list_is_union_sorted_and_unique(void **state)
+{
+    struct ag_mapping *m = mapping();
+    struct ag_model_list l;
+    ag_model_list_init(&l);
+    assert_int_equal(ag_model_list_build(&l, m, quota, 5, false), 0);
+    assert_true(has(&l, "zz-new-model"));  /* quota id */
+    assert_true(has(&l, "my-alias"));      /* exact custom key */
+    assert_false(has(&l, "gpt-*"));        /* wildcard keys are not models */
+    assert_true(has(&l, "claude-opus-4")); /* built-in key */
+    assert_false(has(&l, "internal-background-task"));
+    assert_true(has(&l, "gemini-2.0-flash-exp")); /* reference extra */
+    assert_true(has(&l, "gemini-3-pro-image-4k-21x9"));
+    for (size_t i = 1; i < l.n; i++)
+        assert_true(strcmp(l.ids[i - 1], l.ids[i]) < 0); /* sorted, no duplicates */
+    size_t n = l.n;
+    ag_model_list_dispose(&l);
+
+    /* only_raw_quota_models hides aliases. */
+    assert_int_equal(ag_model_list_build(&l, m, quota, 5, true), 0);
+    assert_int_equal(l.n, 3);
+    assert_string_equal(l.ids[0], "claude-sonnet-4-6");
+    assert_string_equal(l.ids[2], "zz-new-model");
+    assert_true(n > l.n + 50);
+    assert_int_equal(ag_model_list_add(&l, AG_STR("")), AG_EINVAL);
+    ag_model_list_dispose(&l);
+    ag_mapping_free(m);
+}
+
+static void openai_body_parses(void **state)
+{
+    struct ag_model_list l;
+    ag_model_list_init(&l);
+    ag_model_list_build(&l, NULL, quota, 5, true);
+    struct ag_buf b;
+    ag_buf_init(&b, 0);
+    assert_int_equal(ag_model_list_write_openai(&l, 1706745600, &b), 0);
+    yyjson_doc *doc = yyjson_read(b.data, b.len, 0);
+    assert_non_null(doc);
+    yyjson_val *root = yyjson_doc_get_root(doc);
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(root, "object")), "list");
+    yyjson_val *data = yyjson_obj_get(root, "data");
+    assert_int_equal(yyjson_arr_size(data), 3);
+    yyjson_val *first = yyjson_arr_get(data, 0);
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(first, "id")), "claude-sonnet-4-6");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(first, "object")), "model");
+    assert_int_equal(yyjson_get_sint(yyjson_obj_get(first, "created")), 1706745600);
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(first, "owned_by")), "aigate");
+    yyjson_doc_free(doc);
+
+    /* A capped buffer fails cleanly and keeps what it had. */
+    struct ag_buf small;
+    ag_buf_init(&small, 16);
+    ag_buf_append_c(&small, "x");
+    assert_int_equal(ag_model_list_write_openai(&l, 0, &small), AG_ETOOBIG);
+    assert_string_equal(small.data, "x");
+    ag_buf_dispose(&small);
+    ag_buf_dispose(&b);
+    ag_model_list_dispose(&l);
+}
+
+static void gemini_body_parses_with_specs(void **state)
+{
+    struct ag_mapping *m = mapping();
+    struct ag_model_list l;
+    ag_model_list_init(&l);
+    ag_model_list_add(&l, AG_STR("gpt-oss-120b-medium"));
+    ag_model_list_add(&l, AG_STR("claude-opus-4"));
+    ag_model_list_add(&l, AG_STR("q\"uote"));
+    struct ag_buf b;
+    ag_buf_init(&b, 0);
+    assert_int_equal(ag_model_list_write_gemini(&l, m, &b), 0);
+    yyjson_doc *doc = yyjson_read(b.data, b.len, 0);
+    assert_non_null(doc);
+    yyjson_val *models = yyjson_obj_get(yyjson_doc_get_root(doc), "models");
+    assert_int_equal(yyjson_arr_size(models), 3);
+    yyjson_val *opus = yyjson_arr_get(models, 0);
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(opus, "name")), "models/claude-opus-4");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(opus, "displayName")), "claude-opus-4");
+    /* Limits come from the routed model (claude-opus-4-6-thinking). */
+    assert_int_equal(yyjson_get_uint(yyjson_obj_get(opus, "outputTokenLimit")), 64000);
+    assert_true(yyjson_get_bool(yyjson_obj_get(opus, "thinking")));
+    yyjson_val *methods = yyjson_obj_get(opus, "supportedGenerationMethods");
+    assert_string_equal(yyjson_get_str(yyjson_arr_get(methods, 0)), "generateContent");
+    assert_int_equal(yyjson_arr_size(methods), 3);
+    /* The custom "gpt-*" rule sends gpt-oss to gemini-3-flash, whose limits are listed. */
+    yyjson_val *gpt = yyjson_arr_get(models, 1);
+    assert_int_equal(yyjson_get_uint(yyjson_obj_get(gpt, "outputTokenLimit")), 65536);
+    assert_true(yyjson_get_bool(yyjson_obj_get(gpt, "thinking")));
+    yyjson_val *q = yyjson_arr_get(models, 2);
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(q, "name")), "models/q\"uote");
+    yyjson_doc_free(doc);
+
+    /* Without a mapping each id's own spec is used. */
+    ag_buf_reset(&b);
+    assert_int_equal(ag_model_list_write_gemini(&l, NULL, &b), 0);
+    doc = yyjson_read(b.data, b.len, 0);
+    assert_non_null(doc);
+    gpt = yyjson_arr_get(yyjson_obj_get(yyjson_doc_get_root(doc), "models"), 1);
+    assert_int_equal(yyjson_get_uint(yyjson_obj_get(gpt, "outputTokenLimit")), 32768);
+    assert_false(yyjson_get_bool(yyjson_obj_get(gpt, "thinking")));
+    yyjson_doc_free(doc);
+    ag_buf_dispose(&b);
+    ag_model_list_dispose(&l);
+    ag_mapping_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(list_is_union_sorted_and_unique),
+        cmocka_unit_test(openai_body_parses),
+        cmocka_unit_test(gemini_body_parses_with_specs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
