@@ -27,8 +27,8 @@ const char *ag_auth_mode_name(enum ag_auth_mode m)
 
 enum ag_auth_mode ag_auth_effective(const struct ag_auth_policy *p)
 {
-    if (p->mode == AG_AUTH_AUTO)
-        return p->allow_lan ? AG_AUTH_ALL_EXCEPT_HEALTH : AG_AUTH_OFF;
+    if (p->mode == AG_AUTH_MODE_AUTO)
+        return p->allow_lan ? AG_AUTH_MODE_ALL_EXCEPT_HEALTH : AG_AUTH_MODE_OFF;
     return p->mode;
 }
 
@@ -74,11 +74,11 @@ enum ag_auth_result ag_auth_check(const struct ag_auth_policy *p, const struct a
             return against(p->admin_password, ag_auth_client_key(req));
         return against(p->api_key, ag_auth_client_key(req));
     case AG_ACCESS_HEALTH:
-        if (mode != AG_AUTH_STRICT)
+        if (mode != AG_AUTH_MODE_STRICT)
             return AG_AUTH_ALLOW;
         return against(p->api_key, ag_auth_client_key(req));
     case AG_ACCESS_PROXY:
-        if (mode == AG_AUTH_OFF)
+        if (mode == AG_AUTH_MODE_OFF)
             return AG_AUTH_ALLOW;
         return against(p->api_key, ag_auth_client_key(req));
     }

@@ -5,21 +5,17 @@
 
 #include <stdbool.h>
 
+#include "config/config.h"
 #include "core/str.h"
 #include "http/router.h"
 
 struct ag_http_req;
 
-enum ag_auth_mode {
-    AG_AUTH_OFF = 0,           /* AI routes open */
-    AG_AUTH_STRICT,            /* every route needs the key, health included */
-    AG_AUTH_ALL_EXCEPT_HEALTH, /* every route but /healthz */
-    AG_AUTH_AUTO,              /* all_except_health when LAN access is on, else off */
-};
+/* enum ag_auth_mode (AG_AUTH_MODE_OFF, _STRICT, _ALL_EXCEPT_HEALTH, _AUTO) is the config key's. */
 
 struct ag_auth_policy {
     enum ag_auth_mode mode;
-    bool allow_lan;             /* resolves AG_AUTH_AUTO */
+    bool allow_lan;             /* resolves AG_AUTH_MODE_AUTO */
     const char *api_key;        /* borrowed; NULL or "" = none */
     const char *admin_password; /* borrowed; NULL or "" = use api_key for admin routes */
 };

@@ -627,11 +627,11 @@ static int call_with(int port, const char *path, enum how how, enum which which,
 
 static void auth_matrix(void **state)
 {
-    const enum ag_auth_mode modes[] = {AG_AUTH_OFF, AG_AUTH_STRICT, AG_AUTH_ALL_EXCEPT_HEALTH,
-                                       AG_AUTH_AUTO};
+    const enum ag_auth_mode modes[] = {AG_AUTH_MODE_OFF, AG_AUTH_MODE_STRICT, AG_AUTH_MODE_ALL_EXCEPT_HEALTH,
+                                       AG_AUTH_MODE_AUTO};
     for (int lan = 0; lan < 2; lan++) {
         for (size_t m = 0; m < 4; m++) {
-            if (lan && modes[m] != AG_AUTH_AUTO)
+            if (lan && modes[m] != AG_AUTH_MODE_AUTO)
                 continue;
             struct ag_auth_policy pol = {.mode = modes[m], .allow_lan = lan, .api_key = "sk-right"};
             struct fixture *fx = fx_start(NULL, &pol);
@@ -643,7 +643,7 @@ static void auth_matrix(void **state)
                     /* AI route on the Gemini path: every way of sending the key applies there. */
                     int st =
                         call_with(fx->port, "/v1beta/models/g:generateContent", how, which, &r);
-                    int want = (eff == AG_AUTH_OFF || ok_key) ? 200 : 401;
+                    int want = (eff == AG_AUTH_MODE_OFF || ok_key) ? 200 : 401;
                     if (st != want)
                         fail_msg("mode %s lan %d how %d which %d: gemini route got %d want %d",
                                  ag_auth_mode_name(modes[m]), lan, how, which, st, want);
@@ -653,7 +653,7 @@ static void auth_matrix(void **state)
 
                     /* OpenAI route: ?key= is not a way to send the key there. */
                     st = call_with(fx->port, "/v1/chat/completions", how, which, &r);
-                    want = (eff == AG_AUTH_OFF || (ok_key && how != KEY_QUERY)) ? 200 : 401;
+                    want = (eff == AG_AUTH_MODE_OFF || (ok_key && how != KEY_QUERY)) ? 200 : 401;
                     if (st != want)
                         fail_msg("mode %s how %d which %d: openai route got %d want %d",
                                  ag_auth_mode_name(modes[m]), how, which, st, want);
@@ -670,7 +670,7 @@ static void auth_matrix(void **state)
 
                     /* Health: only strict protects it. */
                     st = call_with(fx->port, "/healthz", how, which, &r);
-                    want = (eff != AG_AUTH_STRICT || (ok_key && how != KEY_QUERY)) ? 200 : 401;
+                    want = (eff != AG_AUTH_MODE_STRICT || (ok_key && how != KEY_QUERY)) ? 200 : 401;
                     if (st != want)
                         fail_msg("mode %s how %d which %d: health got %d want %d",
                                  ag_auth_mode_name(modes[m]), how, which, st, want);
@@ -685,7 +685,7 @@ static void auth_matrix(void **state)
 static void admin_routes_always_need_a_secret(void **state)
 {
     struct rh_resp r;
-    struct ag_auth_policy pol = {.mode = AG_AUTH_OFF, .api_key = "sk-right"};
+    struct ag_auth_policy pol = {.mode = AG_AUTH_MODE_OFF, .api_key = "sk-right"};
     struct fixture *fx = fx_start(NULL, &pol);
     assert_true(rh_request(fx->port, "GET", "/api/status", NULL, NULL, &r));
     assert_int_equal(r.status, 401);

@@ -1,0 +1,157 @@
+/* relay/gateway.c: builds the router and the server from the configuration and owns them. */
+#include "relay/gateway.h"
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "http/auth.h"
+#include "http/cors.h"
+#include "http/router.h"
+#include "http/server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ag_gateway {
+    uv_loop_t *loop;
+    struct ag_config *cfg;
+    struct ag_router *router;
+    struct ag_http_server *server;
+    struct ag_cors *cors;
+    struct ag_auth_policy auth;
+    void (*done)(void *);
+    void *done_ud;
+};
+
+static void h_health(struct ag_http_req *req, void *ud)
+{
+    static const char body[] = "{\"status\":\"ok\",\"version\":\"" AIGATE_VERSION "\"}";
+    ag_http_respond_json(req, 200, body, sizeof(body) - 1);
+}
+
+/* Claude Code posts telemetry to the base URL; it is swallowed, as users expect. */
+static void h_silent_ok(struct ag_http_req *req, void *ud)
+{
+    ag_http_respond(req, 200, NULL, NULL, 0);
+}
+
+static int add_routes(struct ag_gateway *g)
+{
+    const struct ag_route routes[] = {
+        {"GET", "/healthz", h_health, g, AG_ACCESS_HEALTH, &ag_errfmt_plain},
+        {"GET", "/health", h_health, g, AG_ACCESS_HEALTH, &ag_errfmt_plain},
+        {"POST", "/v1/api/event_logging/batch", h_silent_ok, g, AG_ACCESS_PROXY,
+         &ag_errfmt_anthropic},
+        {"POST", "/v1/api/event_logging", h_silent_ok, g, AG_ACCESS_PROXY, &ag_errfmt_anthropic},
+    };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        int rc = ag_router_add(g->router, &routes[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void apply_config(struct ag_gateway *g)
+{
+    const struct ag_config *c = g->cfg;
+    g->auth.mode = c->auth.mode;
+    g->auth.allow_lan = c->server.allow_lan_access;
+    g->auth.api_key = c->auth.api_key;
+    g->auth.admin_password = c->auth.admin_password;
+    ag_cors_free(g->cors);
+    g->cors = ag_cors_new((const char *const *)c->server.cors_allowed_origins.v,
+                          c->server.cors_allowed_origins.n);
+    ag_http_server_set_auth(g->server, &g->auth);
+    ag_http_server_set_cors(g->server, g->cors);
+}
+
+struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct ag_buf *errmsg)
+{
+    struct ag_gateway *g = AG_NEW(struct ag_gateway);
+    const struct ag_config *c = cfg;
+    int rc;
+    g->loop = loop;
+    g->cfg = ag_config_ref(cfg);
+    g->router = ag_router_new();
+    if ((rc = add_routes(g))) {
+        ag_buf_printf(errmsg, "route table: %s", ag_strerror(rc));
+        goto fail;
+    }
+    struct ag_http_limits lim = {
+        .max_body_bytes = (size_t)c->server.max_body_bytes,
+        .max_header_bytes = (size_t)c->server.max_header_bytes,
+        .max_headers = (size_t)c->server.max_headers,
+        .header_timeout_ms = (uint64_t)c->server.header_timeout_s * 1000,
+        .idle_timeout_ms = (uint64_t)c->server.idle_timeout_s * 1000,
+    };
+    g->server = ag_http_server_new(loop, g->router, &lim);
+    apply_config(g);
+
+    const char *v4 = c->server.allow_lan_access ? "0.0.0.0" : "127.0.0.1";
+    const char *v6 = c->server.allow_lan_access ? "::" : "::1";
+    rc = ag_http_server_listen(g->server, v4, (int)c->server.port);
+    if (rc) {
+        ag_buf_printf(errmsg, "cannot listen on %s:%lld: %s", v4, (long long)c->server.port,
+                      uv_strerror(rc));
+        goto fail_server;
+    }
+    /* IPv6 is a bonus: a machine without it still serves on IPv4. */
+    rc = ag_http_server_listen(g->server, v6, (int)c->server.port);
+    if (rc)
+        ag_log_debug("not listening on [%s]:%lld: %s", v6, (long long)c->server.port,
+                     uv_strerror(rc));
+
+    ag_log_info("aigate %s listening on http://%s:%d (data dir %s)", AIGATE_VERSION, v4,
+                ag_http_server_port(g->server), c->data_dir);
+    if (c->server.allow_lan_access && ag_auth_effective(&g->auth) == AG_AUTH_MODE_OFF)
+        ag_log_warn("listening beyond loopback with auth.mode=off: anyone on the network can use "
+                    "your accounts; set auth.mode to auto, all_except_health or strict");
+    return g;
+
+fail_server:
+    /* Nothing accepted yet: the server can be shut down and the loop run to close listeners. */
+    ag_http_server_shutdown(g->server, 1, NULL, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+    uv_run(loop, UV_RUN_NOWAIT);
+    ag_http_server_free(g->server);
+    g->server = NULL;
+fail:
+    ag_router_free(g->router);
+    ag_cors_free(g->cors);
+    ag_config_unref(g->cfg);
+    free(g);
+    return NULL;
+}
+
+int ag_gateway_port(const struct ag_gateway *g)
+{
+    return ag_http_server_port(g->server);
+}
+
+static void server_done(void *ud)
+{
+    struct ag_gateway *g = ud;
+    if (g->done)
+        g->done(g->done_ud);
+}
+
+void ag_gateway_shutdown(struct ag_gateway *g, void (*done)(void *ud), void *ud)
+{
+    g->done = done;
+    g->done_ud = ud;
+    ag_http_server_shutdown(g->server, (uint64_t)g->cfg->server.shutdown_grace_s * 1000,
+                            server_done, g);
+}
+
+void ag_gateway_free(struct ag_gateway *g)
+{
+    if (!g)
+        return;
+    ag_http_server_free(g->server);
+    ag_router_free(g->router);
+    ag_cors_free(g->cors);
+    ag_config_unref(g->cfg);
+    free(g);
+}

@@ -1,0 +1,32 @@
+/* relay/gateway.h: the running gateway — the composition root that owns the server, the router,
+ * the configuration snapshot in force and everything the routes need, on one libuv loop. */
+#ifndef AG_RELAY_GATEWAY_H
+#define AG_RELAY_GATEWAY_H
+
+#include <uv.h>
+
+#include "config/config.h"
+#include "core/buf.h"
+
+struct ag_gateway;
+
+/**
+ * Builds a gateway on loop from cfg (a reference is taken) and starts listening: on 127.0.0.1 and
+ * ::1, or on 0.0.0.0 and :: with server.allow_lan_access. Returns NULL with a one-line reason in
+ * errmsg (port in use, ...).
+ */
+struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct ag_buf *errmsg);
+
+/** The port the gateway listens on. */
+int ag_gateway_port(const struct ag_gateway *g);
+
+/**
+ * Graceful stop: no new connections, requests in flight finish up to server.shutdown_grace_s,
+ * then everything closes; done(ud) runs when the gateway's handles are all closed.
+ */
+void ag_gateway_shutdown(struct ag_gateway *g, void (*done)(void *ud), void *ud);
+
+/** Frees a gateway after its shutdown completed (NULL is a no-op). */
+void ag_gateway_free(struct ag_gateway *g);
+
+#endif
