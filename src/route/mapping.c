@@ -113,8 +113,45 @@ void ag_mapping_free(struct ag_mapping *m)
     free(m);
 }
 
-static int load_rules(struct ag_mapping *m, const struct ag_mapping_config *cfg, char *err,
-                      size_t errcap)
+/* Validates and appends one custom rule; 0 or AG_EINVAL with err set. */
+static int add_rule(struct ag_mapping *m, struct ag_str key, const char *target, size_t tlen,
+                    char *err, size_t errcap)
+{
+    char shown[AG_MODEL_ID_MAX]; /* the key for the message, cut to fit */
+    size_t n = key.len < sizeof(shown) - 1 ? key.len : sizeof(shown) - 1;
+    if (n)
+        memcpy(shown, key.p, n);
+    shown[n] = '\0';
+    if (key.len == 0) {
+        set_err(err, errcap, "empty model name", NULL);
+        return AG_EINVAL;
+    }
+    if (!target || tlen == 0) {
+        set_err(err, errcap, "target must be a non-empty string", shown);
+        return AG_EINVAL;
+    }
+    if (key.len >= AG_MODEL_ID_MAX || tlen >= AG_MODEL_ID_MAX) {
+        set_err(err, errcap, "model name too long", shown);
+        return AG_EINVAL;
+    }
+    if (memchr(target, '*', tlen)) {
+        set_err(err, errcap, "target cannot contain '*'", shown);
+        return AG_EINVAL;
+    }
+    struct rule *r = &m->rules[m->n_rules++];
+    r->key = ag_str_dup(key);
+    r->target = ag_str_dup(ag_str_make(target, tlen));
+    for (size_t i = 0; i < key.len; i++) {
+        if (key.p[i] == '*')
+            r->wildcard = true;
+        else
+            r->literal++;
+    }
+    return 0;
+}
+
+static int load_json_rules(struct ag_mapping *m, const struct ag_mapping_config *cfg, char *err,
+                           size_t errcap)
 {
     int rc = 0;
     yyjson_doc *doc = yyjson_read(cfg->custom_json, cfg->custom_len, 0);
@@ -136,41 +173,28 @@ static int load_rules(struct ag_mapping *m, const struct ag_mapping_config *cfg,
     yyjson_val *k, *v;
     yyjson_obj_foreach(root, idx, max, k, v)
     {
-        const char *key = yyjson_get_str(k);
-        size_t klen = yyjson_get_len(k);
-        if (klen == 0) {
-            set_err(err, errcap, "empty model name", NULL);
-            rc = AG_EINVAL;
+        struct ag_str key = ag_str_make(yyjson_get_str(k), yyjson_get_len(k));
+        rc = add_rule(m, key, yyjson_is_str(v) ? yyjson_get_str(v) : NULL, yyjson_get_len(v), err,
+                      errcap);
+        if (rc != 0)
             goto out;
-        }
-        if (!yyjson_is_str(v) || yyjson_get_len(v) == 0) {
-            set_err(err, errcap, "target must be a non-empty string", key);
-            rc = AG_EINVAL;
-            goto out;
-        }
-        if (klen >= AG_MODEL_ID_MAX || yyjson_get_len(v) >= AG_MODEL_ID_MAX) {
-            set_err(err, errcap, "model name too long", key);
-            rc = AG_EINVAL;
-            goto out;
-        }
-        if (memchr(yyjson_get_str(v), '*', yyjson_get_len(v))) {
-            set_err(err, errcap, "target cannot contain '*'", key);
-            rc = AG_EINVAL;
-            goto out;
-        }
-        struct rule *r = &m->rules[m->n_rules++];
-        r->key = ag_str_dup(ag_str_make(key, klen));
-        r->target = ag_str_dup(ag_str_make(yyjson_get_str(v), yyjson_get_len(v)));
-        for (size_t i = 0; i < klen; i++) {
-            if (key[i] == '*')
-                r->wildcard = true;
-            else
-                r->literal++;
-        }
     }
 out:
     yyjson_doc_free(doc);
     return rc;
+}
+
+static int load_pair_rules(struct ag_mapping *m, const struct ag_config_strmap *map, char *err,
+                           size_t errcap)
+{
+    m->rules = ag_calloc(map->n + 1, sizeof(*m->rules));
+    for (size_t i = 0; i < map->n; i++) {
+        const char *v = map->v[i].value;
+        int rc = add_rule(m, ag_str_c(map->v[i].key), v, v ? strlen(v) : 0, err, errcap);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
 }
 
 struct ag_mapping *ag_mapping_new(const struct ag_mapping_config *cfg, char *err, size_t errcap)
@@ -187,8 +211,13 @@ struct ag_mapping *ag_mapping_new(const struct ag_mapping_config *cfg, char *err
         goto fail;
     }
     m->background_model = ag_str_dup(bgs);
-    if (cfg && cfg->custom_json && cfg->custom_len > 0 && load_rules(m, cfg, err, errcap) != 0)
-        goto fail;
+    if (cfg && cfg->custom_json && cfg->custom_len > 0) {
+        if (load_json_rules(m, cfg, err, errcap) != 0)
+            goto fail;
+    } else if (cfg && cfg->custom && cfg->custom->n > 0) {
+        if (load_pair_rules(m, cfg->custom, err, errcap) != 0)
+            goto fail;
+    }
     return m;
 fail:
     ag_mapping_free(m);

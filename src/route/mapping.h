@@ -38,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/config.h"
 #include "core/str.h"
 #include "route/forward.h"
 #include "route/models.h"
@@ -81,6 +82,9 @@ struct ag_mapping;
 struct ag_mapping_config {
     const char *custom_json; /* `mapping.custom` as JSON text (an object model→model), or NULL */
     size_t custom_len;
+    /* The same rules as a config snapshot holds them (`&cfg->mapping.custom`), used when
+     * custom_json is NULL; rule order = map order. May be NULL. */
+    const struct ag_config_strmap *custom;
     const char *background_model; /* `mapping.background_model`; NULL = default, "" = off */
 };
 

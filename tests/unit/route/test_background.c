@@ -66,7 +66,7 @@ static void downgrade_on_default_custom_and_off(void **state)
     struct ag_background_req r = req("", "Respond with the title only");
     struct ag_route_result out;
 
-    struct ag_mapping_config cfg = {NULL, 0, NULL};
+    struct ag_mapping_config cfg = {0};
     struct ag_mapping *m = ag_mapping_new(&cfg, NULL, 0);
     assert_string_equal(ag_mapping_background_model(m), "gemini-2.5-flash");
     assert_int_equal(ag_mapping_background(m, NULL, &r, &out), 1);

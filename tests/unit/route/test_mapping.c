@@ -11,7 +11,8 @@
 
 static struct ag_mapping *build(const char *custom)
 {
-    struct ag_mapping_config cfg = {custom, custom ? strlen(custom) : 0, NULL};
+    struct ag_mapping_config cfg = {.custom_json = custom,
+                                    .custom_len = custom ? strlen(custom) : 0};
     char err[128];
     struct ag_mapping *m = ag_mapping_new(&cfg, err, sizeof(err));
     assert_non_null(m);
@@ -221,17 +222,37 @@ static void invalid_custom_rules_are_rejected(void **state)
     static const char *const bad[] = {"[1,2]",        "{\"a\":1}",      "{\"a\":\"\"}",
                                       "{\"\":\"b\"}", "{\"a\":\"b*\"}", "{not json"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct ag_mapping_config cfg = {bad[i], strlen(bad[i]), NULL};
+        struct ag_mapping_config cfg = {.custom_json = bad[i], .custom_len = strlen(bad[i])};
         char err[128] = "";
         assert_null(ag_mapping_new(&cfg, err, sizeof(err)));
         assert_true(strncmp(err, "mapping.custom:", 15) == 0);
     }
-    struct ag_mapping_config ok = {"null", 4, ""};
+    struct ag_mapping_config ok = {.custom_json = "null", .custom_len = 4, .background_model = ""};
     struct ag_mapping *m = ag_mapping_new(&ok, NULL, 0);
     assert_non_null(m);
     assert_string_equal(ag_mapping_background_model(m), "");
     ag_mapping_free(m);
     ag_mapping_free(NULL);
+}
+
+static void rules_from_a_config_snapshot_map(void **state)
+{
+    struct ag_config_pair pairs[] = {{"claude-*", "gemini-3-flash"},
+                                     {"claude-opus-4", "claude-sonnet-4-6"}};
+    struct ag_config_strmap map = {2, pairs};
+    struct ag_mapping_config cfg = {.custom = &map};
+    struct ag_mapping *m = ag_mapping_new(&cfg, NULL, 0);
+    assert_non_null(m);
+    route(m, "claude-opus-4", "claude-sonnet-4-6");
+    route(m, "claude-sonnet-4-5", "gemini-3-flash");
+    ag_mapping_free(m);
+
+    struct ag_config_pair bad[] = {{"x", "y*"}};
+    struct ag_config_strmap badmap = {1, bad};
+    cfg.custom = &badmap;
+    char err[128];
+    assert_null(ag_mapping_new(&cfg, err, sizeof(err)));
+    assert_string_equal(err, "mapping.custom: target cannot contain '*': x");
 }
 
 int main(void)
@@ -246,6 +267,7 @@ int main(void)
         cmocka_unit_test(online_and_image_suffixes),
         cmocka_unit_test(deprecation_forwarding_applies_to_the_upstream_id),
         cmocka_unit_test(invalid_custom_rules_are_rejected),
+        cmocka_unit_test(rules_from_a_config_snapshot_map),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,7 +20,7 @@ static bool has(const struct ag_model_list *l, const char *id)
 static struct ag_mapping *mapping(void)
 {
     const char *custom = "{\"my-alias\":\"gemini-3-flash\",\"gpt-*\":\"gemini-3-flash\"}";
-    struct ag_mapping_config cfg = {custom, strlen(custom), NULL};
+    struct ag_mapping_config cfg = {.custom_json = custom, .custom_len = strlen(custom)};
     struct ag_mapping *m = ag_mapping_new(&cfg, NULL, 0);
     assert_non_null(m);
     return m;
