@@ -231,6 +231,12 @@ static int walk(struct ctx *c, yyjson_val *obj, struct ag_buf *prefix, const cha
         if (base)
             ag_buf_append_c(prefix, ".");
         ag_buf_append(prefix, yyjson_get_str(k), yyjson_get_len(k));
+        if (memchr(yyjson_get_str(k), '.', yyjson_get_len(k))) {
+            /* "server.port": 1 at the top level would otherwise be silently ignored. */
+            warn(c, "%s: unknown key \"%s\" ignored (nest objects instead of dotted names)", origin,
+                 prefix->data);
+            continue;
+        }
         if (ag_config_key_findn(prefix->data, prefix->len))
             continue;
         if (is_section(prefix->data, prefix->len)) {

@@ -417,12 +417,15 @@ static void unknown_keys_are_warnings(void **state)
 {
     struct fixture *f = *state;
     write_config(f, "{\"server\":{\"port\":8050,\"prot\":1},\"proxy\":{\"port\":1},"
+                    "\"server.idle_timeout_s\":5,"
                     "\"auth\":{\"api_key\":\"sk-k\"},\"mapping\":{\"custom\":{\"a\":\"b\"}}}");
     struct ag_config *cfg;
     assert_int_equal(ag_config_load(&f->src, &cfg, &f->err), 0);
     assert_int_equal(cfg->server.port, 8050);
     assert_contains(f->warnings.data, "\"server.prot\"");
     assert_contains(f->warnings.data, "\"proxy\"");
+    assert_contains(f->warnings.data, "\"server.idle_timeout_s\"");
+    assert_int_equal(cfg->server.idle_timeout_s, 120);
     assert_contains(f->warnings.data, f->path);
     /* A json-kind value's own members are data, not keys. */
     assert_null(strstr(f->warnings.data, "mapping.custom.a"));
