@@ -51,8 +51,9 @@ const char *ag_store_path(const struct ag_store *s);
 int ag_store_schema_version(struct ag_store *s, int *out);
 
 /**
- * Tells whether accounts changed since *since, a counter value the caller keeps (start with 0 to
- * get "changed" on the first call). The counter lives in the database and is bumped by triggers on
+ * Tells whether accounts changed since *since, a counter value the caller keeps. Start with 0
+ * (the first call then reports a change unless no account was ever written) and load the
+ * accounts whenever this returns 1. The counter lives in the database and is bumped by triggers on
  * every insert, delete, and update of an account column other than last_used_at, whichever
  * process or connection made it (the CLI, the admin API, this gateway itself). Touching
  * last_used_at does not count, so per-request touches never cause reloads.
