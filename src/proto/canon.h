@@ -67,6 +67,7 @@ struct ag_part {
     bool is_error;
     struct ag_part *parts;
     size_t n_parts;
+    size_t _cap; /* ag_answer_add: capacity of text or args while collecting */
 };
 
 struct ag_message {

@@ -1,0 +1,158 @@
+/* proto/cloudcode.c: the upstream adapter for Google Cloud Code v1internal. Requests are the
+ * Gemini body (gemini_body.c) inside {"project","requestId","request","model","userAgent",
+ * "requestType"}; answers are Gemini responses wrapped in {"response": ...}, streamed as SSE.
+ * Chat answers are always requested as a stream (streamGenerateContent?alt=sse); non-stream
+ * clients get the collected events. */
+#include <string.h>
+
+#include "core/err.h"
+#include "proto/adapter.h"
+#include "proto/gemini_body.h"
+#include "proto/gemini_dec.h"
+#include "proto/json.h"
+
+struct cc_decoder {
+    struct ag_upstream_decoder base;
+    struct ag_gemini_dec dec;
+    bool count_tokens;
+};
+
+static int cc_encode_request(const struct ag_proto_ctx *ctx, const struct ag_request *req,
+                             const struct ag_upstream_target *t, struct ag_upstream_call *out)
+{
+    yyjson_alc alc;
+    ag_json_arena_alc(&alc, ctx->arena);
+    yyjson_mut_doc *d = yyjson_mut_doc_new(&alc);
+    if (!d)
+        return AG_ETOOBIG;
+    struct ag_gemini_body_opts o = {
+        .model = t->model, .cloudcode = true, .session_id = t->session_id};
+    memset(out, 0, sizeof(*out));
+    yyjson_mut_val *env = yyjson_mut_obj(d);
+    if (req->kind == AG_REQ_COUNT_TOKENS) {
+        /* countTokens takes only {"request": {...}}: model and project are rejected there. */
+        o.session_id = AG_STR_NULL;
+        yyjson_mut_obj_add_val(d, env, "request", ag_gemini_contents_build(d, ctx->arena, req, &o));
+        out->method = "countTokens";
+    } else {
+        int err = 0;
+        const char *why = NULL;
+        yyjson_mut_val *body = ag_gemini_body_build(d, ctx->arena, req, &o, &err, &why);
+        if (!body)
+            return err ? err : AG_ETOOBIG;
+        char *rid = ag_arena_printf(ctx->arena, "agent/%.*s", (int)ctx->request_id.len,
+                                    ctx->request_id.p ? ctx->request_id.p : "");
+        if (!rid)
+            return AG_ETOOBIG;
+        ag_json_add_str(d, env, "project", t->project);
+        yyjson_mut_obj_add_strcpy(d, env, "requestId", rid);
+        yyjson_mut_obj_add_val(d, env, "request", body);
+        ag_json_add_str(d, env, "model", t->model);
+        ag_json_add_str(d, env, "userAgent",
+                        t->user_agent.len ? t->user_agent : AG_STR("antigravity"));
+        ag_json_add_str(d, env, "requestType",
+                        t->request_type.len ? t->request_type : AG_STR("agent"));
+        out->method = "streamGenerateContent";
+        out->query = "alt=sse";
+        out->stream = true;
+    }
+    out->body = ag_json_mut_text(ctx->arena, env);
+    if (!out->body.p)
+        return AG_ETOOBIG;
+    if (ctx->max_body && out->body.len > ctx->max_body)
+        return AG_ETOOBIG;
+    return 0;
+}
+
+static struct ag_upstream_decoder *cc_decoder_new(const struct ag_proto_ctx *ctx,
+                                                  const struct ag_request *req,
+                                                  const struct ag_upstream_target *t)
+{
+    struct cc_decoder *st = ag_arena_calloc(ctx->arena, sizeof(*st));
+    if (!st)
+        return NULL;
+    st->base.proto = &ag_proto_cloudcode;
+    st->count_tokens = req->kind == AG_REQ_COUNT_TOKENS;
+    ag_gemini_dec_init(&st->dec, ctx->arena, ctx->request_id, t->model);
+    return &st->base;
+}
+
+static int malformed(struct cc_decoder *st, ag_event_cb cb, void *ud)
+{
+    struct ag_event ev = {.type = AG_EV_ERROR};
+    ev.error.status = 502;
+    ev.error.kind = AG_PERR_UPSTREAM;
+    ev.error.message = AG_STR("upstream sent data that is not JSON");
+    st->dec.failed = true;
+    int rc = cb(ud, &ev);
+    return rc ? rc : AG_EPARSE;
+}
+
+/* Parses one payload on the heap (streams can be long; the arena keeps only what events keep). */
+static int decode_payload(struct cc_decoder *st, struct ag_str payload, ag_event_cb cb, void *ud,
+                          bool whole)
+{
+    payload = ag_str_trim(payload);
+    while (payload.len &&
+           (payload.p[payload.len - 1] == '\r' || payload.p[payload.len - 1] == '\n'))
+        payload.len--;
+    if (!payload.len || ag_str_eq_c(payload, "[DONE]"))
+        return 0;
+    yyjson_doc *doc = yyjson_read(payload.p, payload.len, 0);
+    if (!doc)
+        return malformed(st, cb, ud);
+    yyjson_val *root = yyjson_doc_get_root(doc);
+    yyjson_val *resp = yyjson_obj_get(root, "response");
+    if (!yyjson_is_obj(resp))
+        resp = root;
+    int rc;
+    if (st->count_tokens && whole) {
+        yyjson_val *tt = yyjson_obj_get(resp, "totalTokens");
+        if (yyjson_is_obj(yyjson_obj_get(resp, "error"))) {
+            rc = ag_gemini_dec_response(&st->dec, resp, cb, ud);
+        } else {
+            struct ag_event ev = {.type = AG_EV_START};
+            st->dec.started = true;
+            rc = cb(ud, &ev);
+            if (!rc) {
+                struct ag_event u = {.type = AG_EV_USAGE};
+                u.usage.input = u.usage.total = yyjson_get_sint(tt);
+                rc = cb(ud, &u);
+            }
+        }
+    } else {
+        rc = ag_gemini_dec_response(&st->dec, resp, cb, ud);
+    }
+    yyjson_doc_free(doc);
+    return rc;
+}
+
+static int cc_decode_event(struct ag_upstream_decoder *dec, struct ag_str payload, ag_event_cb cb,
+                           void *ud)
+{
+    return decode_payload((struct cc_decoder *)dec, payload, cb, ud, false);
+}
+
+static int cc_decode_end(struct ag_upstream_decoder *dec, ag_event_cb cb, void *ud)
+{
+    return ag_gemini_dec_end(&((struct cc_decoder *)dec)->dec, cb, ud);
+}
+
+static int cc_decode_response(struct ag_upstream_decoder *dec, struct ag_str body, ag_event_cb cb,
+                              void *ud)
+{
+    struct cc_decoder *st = (struct cc_decoder *)dec;
+    int rc = decode_payload(st, body, cb, ud, true);
+    if (rc)
+        return rc;
+    return ag_gemini_dec_end(&st->dec, cb, ud);
+}
+
+const struct ag_upstream_proto ag_proto_cloudcode = {
+    .name = "cloudcode",
+    .encode_request = cc_encode_request,
+    .decoder_new = cc_decoder_new,
+    .decode_event = cc_decode_event,
+    .decode_end = cc_decode_end,
+    .decode_response = cc_decode_response,
+};

@@ -1,0 +1,129 @@
+/* proto/json.c: yyjson glue (see json.h): arena allocator, readers, writers. */
+#include "proto/json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+
+/* The arena allocator keeps each block's size just before it so realloc can copy. */
+static void *alc_malloc(void *ctx, size_t size)
+{
+    size_t *p = ag_arena_alloc(ctx, size + 16);
+    if (!p)
+        return NULL;
+    p[0] = size;
+    return (char *)p + 16;
+}
+
+static void *alc_realloc(void *ctx, void *ptr, size_t old_size, size_t size)
+{
+    if (!ptr)
+        return alc_malloc(ctx, size);
+    size_t have = *(size_t *)((char *)ptr - 16);
+    if (size <= have)
+        return ptr;
+    void *n = alc_malloc(ctx, size);
+    if (n)
+        memcpy(n, ptr, old_size < have ? old_size : have);
+    return n;
+}
+
+static void alc_free(void *ctx, void *ptr)
+{
+    (void)ctx;
+    (void)ptr; /* released with the arena */
+}
+
+void ag_json_arena_alc(yyjson_alc *alc, struct ag_arena *arena)
+{
+    alc->malloc = alc_malloc;
+    alc->realloc = alc_realloc;
+    alc->free = alc_free;
+    alc->ctx = arena;
+}
+
+yyjson_doc *ag_json_read(struct ag_arena *arena, struct ag_str body, bool *too_big)
+{
+    yyjson_alc alc;
+    yyjson_read_err err;
+    ag_json_arena_alc(&alc, arena);
+    if (too_big)
+        *too_big = false;
+    yyjson_doc *doc = yyjson_read_opts((char *)(uintptr_t)(body.p ? body.p : ""), body.len,
+                                       YYJSON_READ_NOFLAG, &alc, &err);
+    if (!doc && too_big && err.code == YYJSON_READ_ERROR_MEMORY_ALLOCATION)
+        *too_big = true;
+    return doc;
+}
+
+struct ag_str ag_json_val_text(struct ag_arena *arena, yyjson_val *v)
+{
+    yyjson_alc alc;
+    size_t len = 0;
+    ag_json_arena_alc(&alc, arena);
+    char *s = yyjson_val_write_opts(v, YYJSON_WRITE_NOFLAG, &alc, &len, NULL);
+    return s ? ag_str_make(s, len) : AG_STR_NULL;
+}
+
+struct ag_str ag_json_mut_text(struct ag_arena *arena, yyjson_mut_val *v)
+{
+    yyjson_alc alc;
+    size_t len = 0;
+    ag_json_arena_alc(&alc, arena);
+    char *s = yyjson_mut_val_write_opts(v, YYJSON_WRITE_NOFLAG, &alc, &len, NULL);
+    return s ? ag_str_make(s, len) : AG_STR_NULL;
+}
+
+int ag_json_mut_append(struct ag_buf *out, yyjson_mut_val *v)
+{
+    size_t len = 0;
+    char *s = yyjson_mut_val_write_opts(v, YYJSON_WRITE_NOFLAG, NULL, &len, NULL);
+    if (!s)
+        return AG_ENOMEM;
+    int rc = ag_buf_append(out, s, len);
+    free(s);
+    return rc;
+}
+
+int ag_json_sse_append(struct ag_buf *out, yyjson_mut_val *v)
+{
+    size_t mark = out->len;
+    int rc = ag_buf_append_c(out, "data: ");
+    if (rc == 0)
+        rc = ag_json_mut_append(out, v);
+    if (rc == 0)
+        rc = ag_buf_append_c(out, "\n\n");
+    if (rc != 0) {
+        out->len = mark; /* never leave half a frame behind */
+        if (out->data)
+            out->data[mark] = '\0';
+    }
+    return rc;
+}
+
+yyjson_mut_val *ag_json_parse_into(yyjson_mut_doc *d, struct ag_arena *arena, struct ag_str text)
+{
+    if (!text.len)
+        return NULL;
+    yyjson_doc *doc = ag_json_read(arena, text, NULL);
+    if (!doc)
+        return NULL;
+    return yyjson_val_mut_copy(d, yyjson_doc_get_root(doc));
+}
+
+uint64_t ag_json_id_hash(struct ag_str a, uint64_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < a.len; i++) {
+        h ^= (unsigned char)a.p[i];
+        h *= 0x100000001b3ull;
+    }
+    h ^= '/';
+    h *= 0x100000001b3ull;
+    for (int i = 0; i < 8; i++) {
+        h ^= (n >> (8 * i)) & 0xff;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}

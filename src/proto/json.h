@@ -1,0 +1,75 @@
+/* proto/json.h: the small yyjson glue every adapter uses: an allocator that draws from a request
+ * arena, typed getters that return slices, and writers that append to an ag_buf or the arena. */
+#ifndef AG_PROTO_JSON_H
+#define AG_PROTO_JSON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <yyjson.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/str.h"
+
+/**
+ * Fills alc with an allocator backed by arena: memory is released with the arena, free is a
+ * no-op. Documents read or built with it never need yyjson_doc_free.
+ */
+void ag_json_arena_alc(yyjson_alc *alc, struct ag_arena *arena);
+
+/**
+ * Parses body into a document allocated from arena; NULL when the body is not JSON (or the arena
+ * cap was hit, then *too_big is set). The body is only borrowed.
+ */
+yyjson_doc *ag_json_read(struct ag_arena *arena, struct ag_str body, bool *too_big);
+
+/** The string value as a slice (AG_STR_NULL when v is not a string). */
+static inline struct ag_str ag_json_str(yyjson_val *v)
+{
+    if (!yyjson_is_str(v))
+        return AG_STR_NULL;
+    return ag_str_make(yyjson_get_str(v), yyjson_get_len(v));
+}
+
+/** obj[key] as a slice (AG_STR_NULL when absent or not a string). */
+static inline struct ag_str ag_json_get_str(yyjson_val *obj, const char *key)
+{
+    return ag_json_str(yyjson_obj_get(obj, key));
+}
+
+/** Serializes v into arena as compact JSON; AG_STR_NULL on cap. */
+struct ag_str ag_json_val_text(struct ag_arena *arena, yyjson_val *v);
+
+/** Serializes a mutable value into arena as compact JSON; AG_STR_NULL on cap. */
+struct ag_str ag_json_mut_text(struct ag_arena *arena, yyjson_mut_val *v);
+
+/** Appends a mutable value as compact JSON to out; 0, AG_ETOOBIG or AG_ENOMEM. */
+int ag_json_mut_append(struct ag_buf *out, yyjson_mut_val *v);
+
+/** Appends "data: <json>\n\n" to out. */
+int ag_json_sse_append(struct ag_buf *out, yyjson_mut_val *v);
+
+/** Adds key -> string slice to a mutable object (copies both into the document). */
+static inline bool ag_json_add_str(yyjson_mut_doc *d, yyjson_mut_val *obj, const char *key,
+                                   struct ag_str s)
+{
+    return yyjson_mut_obj_add(obj, yyjson_mut_strcpy(d, key),
+                              yyjson_mut_strncpy(d, s.p ? s.p : "", s.len));
+}
+
+/** A mutable string value copied from a slice. */
+static inline yyjson_mut_val *ag_json_mut_str(yyjson_mut_doc *d, struct ag_str s)
+{
+    return yyjson_mut_strncpy(d, s.p ? s.p : "", s.len);
+}
+
+/**
+ * Parses JSON text (e.g. tool arguments) as a mutable value inside d. Text that is not JSON
+ * becomes NULL; the caller decides the fallback.
+ */
+yyjson_mut_val *ag_json_parse_into(yyjson_mut_doc *d, struct ag_arena *arena, struct ag_str text);
+
+/** A 64-bit FNV-1a hash over a and b with a separator: the seed of deterministic ids. */
+uint64_t ag_json_id_hash(struct ag_str a, uint64_t n);
+
+#endif

@@ -1,0 +1,29 @@
+/* proto/openai.h: pieces shared by the OpenAI client adapters (chat completions and legacy
+ * completions): the request decoder lives in openai_chat.c, the output side in openai_out.c. */
+#ifndef AG_PROTO_OPENAI_H
+#define AG_PROTO_OPENAI_H
+
+#include "proto/adapter.h"
+
+/** Decodes a chat completions body (legacy = a /v1/completions body with "prompt"). */
+int ag_openai_decode(const struct ag_proto_ctx *ctx, struct ag_str body, bool legacy,
+                     struct ag_request **out, struct ag_proto_error *err);
+
+/** Stream encoder state for chat (legacy = text_completion chunks). */
+struct ag_client_stream *ag_openai_stream_new(const struct ag_proto_ctx *ctx,
+                                              const struct ag_request *req, bool legacy);
+int ag_openai_stream_event(struct ag_client_stream *st, const struct ag_event *ev,
+                           struct ag_buf *out);
+int ag_openai_stream_finish(struct ag_client_stream *st, struct ag_buf *out);
+
+/** Renders a collected answer as chat.completion (or text_completion when legacy). */
+int ag_openai_encode_response(const struct ag_proto_ctx *ctx, const struct ag_request *req,
+                              const struct ag_answer *a, bool legacy, struct ag_buf *out);
+
+/** {"error":{"message","type","param","code"}}. */
+int ag_openai_encode_error(const struct ag_proto_error *err, struct ag_buf *out);
+
+/** OpenAI's finish_reason string for a canonical reason. */
+const char *ag_openai_finish_str(enum ag_finish f);
+
+#endif

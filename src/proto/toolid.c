@@ -1,0 +1,112 @@
+/* proto/toolid.c: signature-carrying tool-call ids (see toolid.h). */
+#include "proto/toolid.h"
+
+#include <string.h>
+
+#include "core/err.h"
+#include "proto/json.h"
+
+#define MARK "__thsig__"
+
+static bool is_b64(struct ag_str s)
+{
+    for (size_t i = 0; i < s.len; i++) {
+        char ch = s.p[i];
+        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                  (ch >= '0' && ch <= '9') || ch == '+' || ch == '/' ||
+                  (ch == '=' && i + 2 >= s.len);
+        if (!ok)
+            return false;
+    }
+    return s.len > 0;
+}
+
+static bool is_family(struct ag_str s)
+{
+    for (size_t i = 0; i < s.len; i++)
+        if (!((s.p[i] >= 'a' && s.p[i] <= 'z') || (s.p[i] >= '0' && s.p[i] <= '9')))
+            return false;
+    return s.len > 0;
+}
+
+struct ag_str ag_toolid_pack(struct ag_arena *arena, struct ag_str base,
+                             const struct ag_signature *sig)
+{
+    if (!sig || !is_b64(sig->value) || !is_family(sig->family))
+        return ag_arena_str(arena, base);
+    size_t n = sig->value.len;
+    while (n && sig->value.p[n - 1] == '=')
+        n--;
+    size_t len = base.len + strlen(MARK) + sig->family.len + 2 + n;
+    char *out = ag_arena_alloc(arena, len + 1);
+    if (!out)
+        return AG_STR_NULL;
+    char *w = out;
+    memcpy(w, base.p, base.len);
+    w += base.len;
+    memcpy(w, MARK, strlen(MARK));
+    w += strlen(MARK);
+    memcpy(w, sig->family.p, sig->family.len);
+    w += sig->family.len;
+    *w++ = '_';
+    *w++ = '_';
+    for (size_t i = 0; i < n; i++) {
+        char ch = sig->value.p[i];
+        *w++ = ch == '+' ? '-' : ch == '/' ? '_' : ch;
+    }
+    *w = '\0';
+    return ag_str_make(out, len);
+}
+
+int ag_toolid_unpack(struct ag_arena *arena, struct ag_str id, struct ag_str *base,
+                     struct ag_signature *sig)
+{
+    size_t ml = strlen(MARK);
+    *base = id;
+    memset(sig, 0, sizeof(*sig));
+    for (size_t i = 0; i + ml <= id.len; i++) {
+        if (memcmp(id.p + i, MARK, ml) != 0)
+            continue;
+        struct ag_str rest = ag_str_make(id.p + i + ml, id.len - i - ml);
+        size_t f = 0;
+        while (f + 1 < rest.len && !(rest.p[f] == '_' && rest.p[f + 1] == '_'))
+            f++;
+        if (f + 1 >= rest.len || f == 0)
+            return 0; /* not ours after all: keep the id whole */
+        struct ag_str fam = ag_str_make(rest.p, f);
+        struct ag_str enc = ag_str_make(rest.p + f + 2, rest.len - f - 2);
+        size_t padded = (enc.len + 3) / 4 * 4;
+        char *v = ag_arena_alloc(arena, padded + 1);
+        if (!v)
+            return AG_ETOOBIG;
+        for (size_t k = 0; k < enc.len; k++) {
+            char ch = enc.p[k];
+            v[k] = ch == '-' ? '+' : ch == '_' ? '/' : ch;
+        }
+        for (size_t k = enc.len; k < padded; k++)
+            v[k] = '=';
+        v[padded] = '\0';
+        *base = ag_str_make(id.p, i);
+        sig->value = ag_str_make(v, padded);
+        sig->family = fam;
+        return 0;
+    }
+    return 0;
+}
+
+struct ag_str ag_toolid_make(struct ag_arena *arena, struct ag_str seed, uint64_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t h1 = ag_json_id_hash(seed, n);
+    uint64_t h2 = ag_json_id_hash(seed, n ^ 0x9e3779b97f4a7c15ull);
+    char *out = ag_arena_alloc(arena, 5 + 24 + 1);
+    if (!out)
+        return AG_STR_NULL;
+    memcpy(out, "call_", 5);
+    for (int i = 0; i < 16; i++)
+        out[5 + i] = hex[(h1 >> (60 - 4 * i)) & 15];
+    for (int i = 0; i < 8; i++)
+        out[21 + i] = hex[(h2 >> (60 - 4 * i)) & 15];
+    out[29] = '\0';
+    return ag_str_make(out, 29);
+}
