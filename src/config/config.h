@@ -109,6 +109,7 @@ struct ag_config {
     } scheduling;
     struct {
         struct ag_config_strmap custom; /* requested model -> upstream model */
+        char *background_model;         /* "" = background-task downgrade off */
     } mapping;
     struct {
         int64_t refresh_interval_s;

@@ -347,6 +347,8 @@ static const struct ag_config_key keys[] = {
 
     JSONK("mapping.custom", "{}", &strmap_ops, mapping.custom, 0,
           "model mapping rules: requested model (exact or with *) -> upstream model"),
+    STR("mapping.background_model", "\"gemini-2.5-flash\"", mapping.background_model, 0, NULL,
+        NULL, "model for background tasks (titles, summaries) of Anthropic clients; empty: off"),
 
     INT("quota.refresh_interval_s", "900", 60, 86400, quota.refresh_interval_s, 0, NULL,
         "seconds between background quota refreshes"),
