@@ -1,0 +1,265 @@
+/* pool/pool.h: the account pool of a running gateway. It owns the in-memory view of every account
+ * (loaded from the store, reloaded when the store's change counter moves), the runtime state the
+ * store does not keep (cooldowns per account x quota group, in-flight counts, last errors), token
+ * refresh and project-id lookup (single-flight per account, pool/tokens.c), and account selection
+ * through a scheduler strategy (pool/sched.h).
+ *
+ * Threading: every function here runs on the loop thread given to ag_pool_new; nothing is
+ * thread-safe. The pool reads and writes its struct ag_store synchronously on that thread, but only
+ * for rare events (reload after a change, storing refreshed tokens, disabling or forbidding an
+ * account); per-request last-used touches go through the writer thread.
+ *
+ * A request's life, as the relay sees it:
+ *   1. w = ag_pool_acquire(pool, &want, cb, ud): the callback runs later, once, with a lease or an
+ *      error. The callback is ALWAYS deferred (never inside ag_pool_acquire), even when no refresh
+ *      is needed, so callers never see re-entrancy.
+ *   2. send the upstream request with lease->access_token, lease->project_id, lease->proxy_url;
+ *   3. ag_pool_report(pool, lease->account_id, &outcome) for the attempt (success or failure);
+ *   4. ag_pool_release(pool, lease) when done with that account (the in-flight count drops);
+ *   5. on a retryable failure, acquire again with the failed account in want.exclude.
+ * A client that goes away before the callback calls ag_pool_acquire_cancel(w).
+ */
+#ifndef AG_POOL_POOL_H
+#define AG_POOL_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "store/accounts.h"
+
+struct ag_config;
+struct ag_errclass;
+struct ag_store;
+struct ag_upstream_client;
+struct ag_writer;
+
+struct ag_pool;
+struct ag_pool_wait;
+
+/* ---- policy constants (documented behaviour; candidates for config keys later) ---- */
+
+/** A token is refreshed when now >= expiry - this many seconds. */
+#define AG_POOL_REFRESH_SKEW_S 90
+/** Cooldown steps (ms) for a 429 / 5xx without an upstream delay: 5 s, 10 s, 20 s, 40 s, then
+ * 60 s for every further consecutive failure (never the 30-minute lockouts of the reference). */
+#define AG_POOL_COOLDOWN_BASE_MS 5000
+#define AG_POOL_COOLDOWN_MAX_MS  60000
+/** Margin added to an upstream retry delay before the account is tried again. */
+#define AG_POOL_DELAY_MARGIN_MS 500
+/** Account-wide cooldown after a transport failure (connect, TLS, proxy, reset). */
+#define AG_POOL_TRANSPORT_COOLDOWN_MS 5000
+/** How long a 403 VALIDATION_REQUIRED blocks an account (stored as forbidden_until). */
+#define AG_POOL_VALIDATION_BLOCK_S 600
+/** When every candidate is cooling down and the soonest cooldown ends within this, the acquisition
+ * waits for it instead of failing at once. */
+#define AG_POOL_SHORT_WAIT_MS 2000
+/** Longest quota-group / model name kept (including NUL); longer names are cut. */
+#define AG_POOL_GROUP_MAX 128
+
+/** What the caller wants an account for. Everything is borrowed for the ag_pool_acquire call only
+ * (the pool copies what it keeps). */
+struct ag_pool_want {
+    const char *group;          /* quota group (route/models.h ag_models_quota_group);
+                                   NULL/"" = model, or no group */
+    const char *model;          /* upstream model id; NULL/"" = unknown */
+    const char *session_key;    /* sticky-session key; NULL/"" = none */
+    const char *const *exclude; /* account ids already tried for this request */
+    size_t nexclude;
+};
+
+/**
+ * An account handed to one request. Owned by the pool; valid from the acquire callback until
+ * ag_pool_release(pool, lease), even if the account is removed or reloaded meanwhile (the strings
+ * are the lease's own copies). Every string is non-NULL ("" when unset). Contains the access
+ * token: never log it.
+ */
+struct ag_lease {
+    char account_id[AG_ACCOUNT_ID_SIZE];
+    const char *email;
+    const char *access_token; /* valid for at least AG_POOL_REFRESH_SKEW_S more seconds */
+    const char *project_id;   /* a real Cloud Code project (never an invented fallback) */
+    const char *proxy_url;    /* the account's proxy, else config upstream.proxy_url; "" = direct */
+    enum ag_tier tier;
+    const char *group; /* the group the lease was acquired for ("" when none) */
+};
+
+/** Why an acquisition failed; valid during the callback only. */
+enum ag_pool_denial_kind {
+    AG_POOL_DENY_NONE = 0,
+    AG_POOL_DENY_NO_ACCOUNTS,    /* no account configured at all */
+    AG_POOL_DENY_ALL_DISABLED,   /* every account is disabled or forbidden */
+    AG_POOL_DENY_ALL_EXCLUDED,   /* every usable account is in want.exclude */
+    AG_POOL_DENY_COOLING,        /* every remaining account cools down for this group; see until */
+    AG_POOL_DENY_REFRESH_FAILED, /* the candidates' token refresh or project lookup failed */
+    AG_POOL_DENY_CANCELED,       /* the pool is closing */
+};
+
+struct ag_pool_denial {
+    enum ag_pool_denial_kind kind;
+    int64_t until_ms;    /* COOLING: unix ms when the first account becomes usable again */
+    const char *message; /* one sentence for the client's 503 ("all 3 accounts are cooling down
+                            for claude until 2025-01-01T10:00:05Z"); never contains secrets */
+};
+
+/**
+ * Acquisition result, called exactly once per successful ag_pool_acquire (unless canceled), on
+ * the loop, never inside ag_pool_acquire itself.
+ *   err 0: lease is valid until ag_pool_release; denial is NULL.
+ *   err AG_ENOTFOUND: no usable account (none configured, all disabled/forbidden/excluded, all
+ *     cooling down); the relay answers 503 with denial->message. lease is NULL.
+ *   err AG_EAUTH: the candidate accounts' refresh (or project lookup) failed; accounts that
+ *     answered invalid_grant are disabled already. The relay may try again or answer 503.
+ *   err AG_ECANCELED: the pool is closing.
+ */
+typedef void (*ag_pool_acquire_cb)(int err, const struct ag_lease *lease,
+                                   const struct ag_pool_denial *denial, void *ud);
+
+/** What happened to one attempt on an account. */
+enum ag_pool_outcome_kind {
+    AG_POOL_OK = 0,        /* 2xx answer */
+    AG_POOL_RATE_LIMITED,  /* 429 */
+    AG_POOL_UNAUTHORIZED,  /* 401: the token is refreshed before the account's next use */
+    AG_POOL_FORBIDDEN,     /* 403: account marked forbidden in the store */
+    AG_POOL_SERVER_ERROR,  /* 5xx (incl. 529 overloaded) */
+    AG_POOL_TRANSPORT,     /* connect/TLS/proxy/reset/timeout */
+    AG_POOL_REQUEST_ERROR, /* 400/404 and other faults of the request, not the account:
+                              no cooldown */
+};
+
+/** An attempt's outcome; everything borrowed for the ag_pool_report call. */
+struct ag_pool_outcome {
+    enum ag_pool_outcome_kind kind;
+    const char *group;          /* quota group of the attempt (as in want); NULL = the lease's */
+    const char *model;          /* upstream model (messages); may be NULL */
+    int status;                 /* HTTP status, 0 for transport failures */
+    int64_t retry_delay_ms;     /* upstream's hint; <= 0 = none (short default cooldown steps) */
+    bool quota_exhausted;       /* 429 says the quota is used up (long delay trusted as given) */
+    bool model_capacity;        /* 429 for model capacity: everyone's problem, tiny cooldown */
+    bool validation_required;   /* 403 VALIDATION_REQUIRED: timed block */
+    const char *reason;         /* upstream reason ("QUOTA_EXHAUSTED"); may be NULL */
+    const char *validation_url; /* 403; may be NULL */
+    const char *message;        /* upstream message, for last_error; may be NULL */
+    uint64_t tokens_in, tokens_out; /* success: tokens used (informational) */
+};
+
+/**
+ * Fills o from an upstream classification (upstream/errclass.h). group/model are borrowed into o
+ * as given; ec must outlive o's use (reason, message, validation_url point into it).
+ */
+void ag_pool_outcome_from_errclass(const struct ag_errclass *ec, const char *group,
+                                   const char *model, struct ag_pool_outcome *o);
+
+/**
+ * Creates a pool on loop and loads the accounts from store (synchronously). client, store and
+ * writer are borrowed and must outlive the pool; writer may be NULL (no last-used touches). cfg is
+ * referenced (ag_config_ref) and released at ag_pool_free. Starts the 1 s timer that polls
+ * ag_store_accounts_changed and reloads. Returns NULL on allocation or timer failure.
+ */
+struct ag_pool *ag_pool_new(uv_loop_t *loop, struct ag_upstream_client *client,
+                            struct ag_store *store, struct ag_writer *writer,
+                            struct ag_config *cfg);
+
+/** Swaps in a new config snapshot (referenced; the old one is released). Takes effect for the
+ * next selection (scheduling.*, upstream.*, oauth.*). */
+void ag_pool_set_config(struct ag_pool *p, struct ag_config *cfg);
+
+/**
+ * Re-reads every account from the store now. Accounts still present keep their runtime state
+ * (cooldowns, in-flight count, last error, a refresh in progress); removed ones are dropped (their
+ * outstanding leases stay valid). Returns 0 or AG_EDB (the old view is kept).
+ */
+int ag_pool_reload(struct ag_pool *p);
+
+/**
+ * Starts an acquisition. want is copied. Returns the wait handle (valid until its callback starts
+ * or ag_pool_acquire_cancel), or NULL when the pool is closing or want is invalid (then no
+ * callback runs).
+ */
+struct ag_pool_wait *ag_pool_acquire(struct ag_pool *p, const struct ag_pool_want *want,
+                                     ag_pool_acquire_cb cb, void *ud);
+
+/** Cancels a pending acquisition: its callback will not run. Do not call it from or after the
+ * callback (the handle is gone by then). A refresh it started keeps going for other waiters. */
+void ag_pool_acquire_cancel(struct ag_pool_wait *w);
+
+/** Ends a lease: drops the account's in-flight count and frees the lease. NULL is a no-op. */
+void ag_pool_release(struct ag_pool *p, const struct ag_lease *lease);
+
+/**
+ * Reports an attempt on account_id (the lease's id). Success clears that group's cooldown and
+ * failure streak and queues a last-used touch; 429/5xx set a cooldown for account x group (the
+ * upstream's delay plus AG_POOL_DELAY_MARGIN_MS when given, else the short steps); 401 forces a
+ * refresh before the next use; 403 marks the account forbidden in the store (for
+ * AG_POOL_VALIDATION_BLOCK_S when validation is required, else until cleared); transport errors
+ * cool the whole account for AG_POOL_TRANSPORT_COOLDOWN_MS. Unknown ids are ignored.
+ */
+void ag_pool_report(struct ag_pool *p, const char *account_id, const struct ag_pool_outcome *o);
+
+/** Clears runtime cooldowns of one account (id), or of all accounts when account_id is NULL.
+ * Returns 0 or AG_ENOTFOUND. */
+int ag_pool_clear_cooldowns(struct ag_pool *p, const char *account_id);
+
+/* ---- introspection (tests, admin API) ---- */
+
+/** One cooldown of an account. */
+struct ag_pool_cooldown {
+    char group[AG_POOL_GROUP_MAX]; /* "" = the whole account */
+    int64_t until_ms;              /* unix ms */
+    unsigned strikes;              /* consecutive failures without upstream delay */
+    bool probing;                  /* cooldown over; one trial request at a time until success */
+};
+
+/** An account with its runtime state; strings owned by the snapshot. */
+struct ag_pool_account_state {
+    char id[AG_ACCOUNT_ID_SIZE];
+    char *email;
+    enum ag_tier tier;
+    bool disabled;
+    char *disabled_reason; /* NULL when none */
+    bool forbidden;
+    char *forbidden_reason;
+    int64_t forbidden_until; /* unix s, 0 = until cleared */
+    bool has_project;
+    int64_t token_expiry;               /* unix s */
+    bool refreshing;                    /* a refresh or project lookup is in flight */
+    unsigned inflight;                  /* leases not yet released */
+    uint64_t refreshes;                 /* refresh calls started since the pool began */
+    char *last_error;                   /* last failure message, NULL when none */
+    int64_t last_error_ms;              /* unix ms */
+    int64_t last_used_ms;               /* unix ms of the last lease (0 = not in this process) */
+    struct ag_pool_cooldown *cooldowns; /* active or probing ones */
+    size_t ncooldowns;
+};
+
+struct ag_pool_snapshot {
+    struct ag_pool_account_state *items; /* in pool (sort) order */
+    size_t len;
+    size_t waiting; /* acquisitions pending */
+};
+
+/** Copies the current state into *out (caller disposes). Returns 0 or AG_ENOMEM. */
+int ag_pool_snapshot(struct ag_pool *p, struct ag_pool_snapshot *out);
+
+/** Frees a snapshot. NULL is a no-op. */
+void ag_pool_snapshot_dispose(struct ag_pool_snapshot *s);
+
+/**
+ * Replaces the clock (unix ms) used for cooldowns, token expiry and validation blocks; NULL
+ * restores the wall clock. For tests that must see a cooldown expire without sleeping.
+ */
+void ag_pool_set_clock(struct ag_pool *p, int64_t (*now_ms)(void *ud), void *ud);
+
+/**
+ * Starts closing: the reload timer stops, refreshes in flight are canceled, pending acquisitions
+ * get their callback with AG_ECANCELED (from the loop, after this returns), and once every libuv
+ * handle is closed done(ud) runs. Leases still held remain valid until ag_pool_release or
+ * ag_pool_free. Call once; the loop must keep running until done.
+ */
+void ag_pool_close(struct ag_pool *p, void (*done)(void *ud), void *ud);
+
+/** Frees a closed pool (after done ran) and any leases still held. NULL is a no-op. */
+void ag_pool_free(struct ag_pool *p);
+
+#endif
