@@ -34,6 +34,7 @@ struct view {
     int n_req;
     const char *unresolved; /* a $ref that could not be expanded */
     bool recursive;
+    int pushed; /* $ref names this view pushed on the cleaner's stack, popped after its children */
 };
 
 struct cleaner {
@@ -120,9 +121,11 @@ static void absorb_ref(struct cleaner *c, struct view *w, yyjson_val *ref, int d
             w->unresolved = yyjson_get_str(ref);
             return;
         }
+        /* The name stays on the stack until the node's children are cleaned, so a reference
+         * back to it from inside (a linked list, a tree) ends instead of expanding forever. */
         c->refs[c->n_refs++] = name;
+        w->pushed++;
         absorb(c, w, c->defs.val[i], depth + 1);
-        c->n_refs--;
         return;
     }
     w->unresolved = yyjson_get_str(ref);
@@ -384,6 +387,7 @@ static yyjson_mut_val *clean_node(struct cleaner *c, yyjson_val *node, int depth
             bool only_null = false;
             if (yyjson_is_obj(b)) {
                 absorb(c, &bw, b, depth + 1);
+                c->n_refs -= bw.pushed;
                 bool nn = false;
                 only_null = !pick_type(view_get(&bw, "type"), &nn) && nn;
             }
@@ -537,6 +541,7 @@ static yyjson_mut_val *clean_node(struct cleaner *c, yyjson_val *node, int depth
             yyjson_mut_obj_add_val(d, out, "required", req);
     }
     *nullable = is_null;
+    c->n_refs -= w.pushed;
     return out;
 }
 

@@ -1,0 +1,151 @@
+/* tests/unit/proto/test_json_schema.c: the JSON Schema -> Gemini subset cleaner on its own. */
+#include "ag_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yyjson.h>
+
+#include "core/arena.h"
+#include "proto/json_schema.h"
+
+/* Cleans `in` and compares with `want` as JSON. */
+static void check(const char *in, const char *want)
+{
+    struct ag_arena a;
+    ag_arena_init(&a, 4096, 0);
+    yyjson_mut_doc *d = yyjson_mut_doc_new(NULL);
+    yyjson_mut_val *out = ag_json_schema_clean_text(d, &a, ag_str_c(in));
+    assert_non_null(out);
+    char *got = yyjson_mut_val_write(out, 0, NULL);
+    yyjson_doc *g = yyjson_read(got, strlen(got), 0);
+    yyjson_doc *w = yyjson_read(want, strlen(want), 0);
+    assert_non_null(w);
+    if (!yyjson_equals(yyjson_doc_get_root(g), yyjson_doc_get_root(w)))
+        fail_msg("cleaned schema differs\n  in:   %s\n  want: %s\n  got:  %s", in, want, got);
+    free(got);
+    yyjson_doc_free(g);
+    yyjson_doc_free(w);
+    yyjson_mut_doc_free(d);
+    ag_arena_dispose(&a);
+}
+
+static void test_whitelist(void **state)
+{
+    check("{\"$schema\":\"x\",\"type\":\"object\",\"additionalProperties\":false,\"title\":\"T\","
+          "\"properties\":{\"a\":{\"type\":\"string\",\"default\":\"d\",\"examples\":[\"e\"]}}}",
+          "{\"type\":\"object\",\"title\":\"T\",\"properties\":{\"a\":{\"type\":\"string\"}}}");
+}
+
+static void test_constraints_become_hints(void **state)
+{
+    check("{\"type\":\"string\",\"description\":\"City\",\"minLength\":1,\"format\":\"city\"}",
+          "{\"type\":\"string\",\"description\":\"City [Constraint: minLen: 1, format: city]\"}");
+    /* a property *named* pattern is a property, not a constraint */
+    check("{\"type\":\"object\",\"properties\":{\"pattern\":{\"type\":\"string\"}},"
+          "\"required\":[\"pattern\"]}",
+          "{\"type\":\"object\",\"properties\":{\"pattern\":{\"type\":\"string\"}},"
+          "\"required\":[\"pattern\"]}");
+}
+
+static void test_type_union_and_nullable(void **state)
+{
+    check("{\"type\":\"object\",\"properties\":{\"n\":{\"type\":[\"string\",\"null\"]},"
+          "\"m\":{\"type\":\"INTEGER\"}},\"required\":[\"n\",\"m\",\"gone\"]}",
+          "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"string\",\"description\":"
+          "\"(nullable)\"},\"m\":{\"type\":\"integer\"}},\"required\":[\"m\"]}");
+}
+
+static void test_boolean_subschemas_dropped(void **state)
+{
+    check(
+        "{\"type\":\"object\",\"properties\":{\"x\":true,\"y\":{\"type\":\"number\"}},"
+        "\"required\":[\"x\",\"y\"]}",
+        "{\"type\":\"object\",\"properties\":{\"y\":{\"type\":\"number\"}},\"required\":[\"y\"]}");
+}
+
+static void test_refs(void **state)
+{
+    /* nested $defs, a ref to a ref, and a local key that wins over the definition's */
+    check("{\"type\":\"object\",\"properties\":{\"p\":{\"$ref\":\"#/$defs/P\",\"description\":"
+          "\"mine\"}},\"$defs\":{\"P\":{\"type\":\"object\",\"description\":\"theirs\","
+          "\"properties\":{\"q\":{\"$ref\":\"#/definitions/Q\"}}}},\"definitions\":{\"Q\":{"
+          "\"type\":\"boolean\"}}}",
+          "{\"type\":\"object\",\"properties\":{\"p\":{\"type\":\"object\",\"description\":"
+          "\"mine\",\"properties\":{\"q\":{\"type\":\"boolean\"}}}}}");
+    check("{\"$ref\":\"#/$defs/Missing\"}",
+          "{\"type\":\"string\",\"description\":\"(Unresolved $ref: #/$defs/Missing)\"}");
+}
+
+static void test_circular_ref_terminates(void **state)
+{
+    check("{\"$defs\":{\"Node\":{\"type\":\"object\",\"properties\":{\"next\":{\"$ref\":"
+          "\"#/$defs/Node\"}}}},\"$ref\":\"#/$defs/Node\"}",
+          "{\"type\":\"object\",\"properties\":{\"next\":{\"type\":\"string\",\"description\":"
+          "\"(Recursive $ref: #/$defs/Node)\"}}}");
+}
+
+static void test_any_of_best_branch(void **state)
+{
+    check("{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"object\",\"properties\":{\"k\":{"
+          "\"type\":\"string\"}},\"required\":[\"k\"]},{\"type\":\"null\"}]}",
+          "{\"type\":\"object\",\"description\":\"Accepts: string | object (nullable)\","
+          "\"properties\":{\"k\":{\"type\":\"string\"}},\"required\":[\"k\"]}");
+}
+
+static void test_all_of_merge(void **state)
+{
+    check("{\"allOf\":[{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\"}},"
+          "\"required\":[\"a\"]},{\"properties\":{\"b\":{\"type\":\"integer\"}},\"required\":"
+          "[\"b\"]}]}",
+          "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\"},\"b\":{\"type\":"
+          "\"integer\"}},\"required\":[\"a\",\"b\"]}");
+}
+
+static void test_enum_and_const(void **state)
+{
+    check("{\"enum\":[1,\"two\",null,true]}",
+          "{\"type\":\"string\",\"enum\":[\"1\",\"two\",\"null\",\"true\"]}");
+    check("{\"const\":\"fixed\"}", "{\"type\":\"string\",\"enum\":[\"fixed\"]}");
+}
+
+static void test_implicit_types(void **state)
+{
+    check("{\"items\":{\"type\":\"string\"}}",
+          "{\"type\":\"array\",\"items\":{\"type\":\"string\"}}");
+    check("{\"type\":\"array\"}", "{\"type\":\"array\",\"items\":{\"type\":\"string\"}}");
+    check("{\"type\":\"object\"}", "{\"type\":\"object\",\"properties\":{}}");
+    check("{\"city\":{\"type\":\"string\"}}",
+          "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}");
+}
+
+static void test_not_an_object(void **state)
+{
+    struct ag_arena a;
+    ag_arena_init(&a, 4096, 0);
+    yyjson_mut_doc *d = yyjson_mut_doc_new(NULL);
+    assert_null(ag_json_schema_clean_text(d, &a, ag_str_c("{nope")));
+    yyjson_mut_val *v = ag_json_schema_clean_text(d, &a, ag_str_c("true"));
+    assert_non_null(v);
+    assert_string_equal(yyjson_mut_get_str(yyjson_mut_obj_get(v, "type")), "object");
+    yyjson_mut_doc_free(d);
+    ag_arena_dispose(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_whitelist),
+        cmocka_unit_test(test_constraints_become_hints),
+        cmocka_unit_test(test_type_union_and_nullable),
+        cmocka_unit_test(test_boolean_subschemas_dropped),
+        cmocka_unit_test(test_refs),
+        cmocka_unit_test(test_circular_ref_terminates),
+        cmocka_unit_test(test_any_of_best_branch),
+        cmocka_unit_test(test_all_of_merge),
+        cmocka_unit_test(test_enum_and_const),
+        cmocka_unit_test(test_implicit_types),
+        cmocka_unit_test(test_not_an_object),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
