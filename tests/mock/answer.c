@@ -1,0 +1,264 @@
+/* tests/mock/answer.c: the mock's deterministic answer to a chat request, whatever its wire
+ * format. The answer echoes the last user turn ("echo: <text>"); if the request declares tools and
+ * that text says "call <toolname>", it is a call of that tool with {"request": <text>}; if thinking
+ * was requested, a thought ("Thinking about: <text>") with a signature derived from the text comes
+ * first. Token counts derive from the sizes: input bytes / 4, output bytes / 4 (at least 1). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "mock.h"
+
+#define MAX_TEXT  (64 * 1024)
+#define MAX_TOOLS 64
+
+struct ask {
+    struct ag_buf text;
+    const char *tools[MAX_TOOLS];
+    size_t ntools;
+    bool thinking;
+};
+
+static void add_text(struct ag_buf *b, const char *s, size_t n)
+{
+    if (b->len)
+        ag_buf_append(b, "\n", 1);
+    ag_buf_append(b, s, n);
+}
+
+static void add_json_text(struct ag_buf *b, yyjson_val *v)
+{
+    size_t len;
+    char *json = yyjson_val_write(v, 0, &len);
+    if (json)
+        add_text(b, json, len);
+    free(json);
+}
+
+static void add_tool(struct ask *k, yyjson_val *name)
+{
+    if (yyjson_is_str(name) && k->ntools < MAX_TOOLS)
+        k->tools[k->ntools++] = yyjson_get_str(name);
+}
+
+/* ---- Gemini (public API and Cloud Code's inner request) ---- */
+
+static void read_gemini(struct ask *k, yyjson_val *req)
+{
+    yyjson_val *contents = yyjson_obj_get(req, "contents"), *last = NULL, *c, *t, *gc;
+    size_t i, n, j, m;
+
+    yyjson_arr_foreach(contents, i, n, c)
+    {
+        const char *role = yyjson_get_str(yyjson_obj_get(c, "role"));
+        if (!role || strcmp(role, "user") == 0)
+            last = c;
+    }
+    if (last) {
+        yyjson_val *parts = yyjson_obj_get(last, "parts"), *p;
+        yyjson_arr_foreach(parts, j, m, p)
+        {
+            yyjson_val *tx = yyjson_obj_get(p, "text");
+            if (yyjson_is_str(tx))
+                add_text(&k->text, yyjson_get_str(tx), yyjson_get_len(tx));
+            else if (yyjson_obj_get(p, "functionResponse"))
+                add_json_text(&k->text,
+                              yyjson_obj_get(yyjson_obj_get(p, "functionResponse"), "response"));
+        }
+    }
+    yyjson_arr_foreach(yyjson_obj_get(req, "tools"), i, n, t)
+    {
+        yyjson_val *decls = yyjson_obj_get(t, "functionDeclarations"), *d;
+        if (!decls)
+            decls = yyjson_obj_get(t, "function_declarations");
+        yyjson_arr_foreach(decls, j, m, d)
+        {
+            add_tool(k, yyjson_obj_get(d, "name"));
+        }
+    }
+    gc = yyjson_obj_get(yyjson_obj_get(req, "generationConfig"), "thinkingConfig");
+    if (gc) {
+        yyjson_val *inc = yyjson_obj_get(gc, "includeThoughts"), *b;
+        b = yyjson_obj_get(gc, "thinkingBudget");
+        k->thinking = yyjson_get_bool(inc) || (yyjson_is_num(b) && yyjson_get_num(b) > 0);
+    }
+}
+
+/* ---- OpenAI chat completions ---- */
+
+static void add_content(struct ag_buf *b, yyjson_val *content)
+{
+    yyjson_val *p;
+    size_t i, n;
+
+    if (yyjson_is_str(content)) {
+        add_text(b, yyjson_get_str(content), yyjson_get_len(content));
+        return;
+    }
+    yyjson_arr_foreach(content, i, n, p)
+    {
+        yyjson_val *tx = yyjson_obj_get(p, "text");
+        const char *type = yyjson_get_str(yyjson_obj_get(p, "type"));
+        if (yyjson_is_str(tx))
+            add_text(b, yyjson_get_str(tx), yyjson_get_len(tx));
+        else if (type && strcmp(type, "tool_result") == 0)
+            add_content(b, yyjson_obj_get(p, "content"));
+    }
+}
+
+static void read_openai(struct ask *k, yyjson_val *req)
+{
+    yyjson_val *msgs = yyjson_obj_get(req, "messages"), *m, *last = NULL, *t;
+    size_t i, n;
+
+    yyjson_arr_foreach(msgs, i, n, m)
+    {
+        const char *role = yyjson_get_str(yyjson_obj_get(m, "role"));
+        if (role && (strcmp(role, "user") == 0 || strcmp(role, "tool") == 0))
+            last = m;
+    }
+    if (last)
+        add_content(&k->text, yyjson_obj_get(last, "content"));
+    yyjson_arr_foreach(yyjson_obj_get(req, "tools"), i, n, t)
+    {
+        add_tool(k, yyjson_obj_get(yyjson_obj_get(t, "function"), "name"));
+    }
+    k->thinking = yyjson_is_str(yyjson_obj_get(req, "reasoning_effort"));
+}
+
+/* ---- Anthropic messages ---- */
+
+static void read_anthropic(struct ask *k, yyjson_val *req)
+{
+    yyjson_val *msgs = yyjson_obj_get(req, "messages"), *m, *last = NULL, *t, *th;
+    size_t i, n;
+
+    yyjson_arr_foreach(msgs, i, n, m)
+    {
+        const char *role = yyjson_get_str(yyjson_obj_get(m, "role"));
+        if (role && strcmp(role, "user") == 0)
+            last = m;
+    }
+    if (last)
+        add_content(&k->text, yyjson_obj_get(last, "content"));
+    yyjson_arr_foreach(yyjson_obj_get(req, "tools"), i, n, t)
+    {
+        add_tool(k, yyjson_obj_get(t, "name"));
+    }
+    th = yyjson_obj_get(req, "thinking");
+    {
+        const char *type = yyjson_get_str(yyjson_obj_get(th, "type"));
+        k->thinking = type && (strcmp(type, "enabled") == 0 || strcmp(type, "adaptive") == 0);
+    }
+}
+
+static uint64_t fnv(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+    return h;
+}
+
+static bool mentions_call(struct ag_str text, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i + 5 + n <= text.len; i++) {
+        if (memcmp(text.p + i, "call ", 5) == 0 && memcmp(text.p + i + 5, name, n) == 0) {
+            char after = i + 5 + n < text.len ? text.p[i + 5 + n] : ' ';
+            bool ident = (after >= 'a' && after <= 'z') || (after >= 'A' && after <= 'Z') ||
+                         (after >= '0' && after <= '9') || after == '_' || after == '-';
+            if (!ident)
+                return true;
+        }
+    }
+    return false;
+}
+
+void mock_answer_build(struct mock_answer *a, enum mock_format fmt, yyjson_val *root,
+                       struct ag_str model, size_t input_bytes)
+{
+    struct ask k = {0};
+    struct ag_str text;
+    uint64_t h;
+
+    memset(a, 0, sizeof(*a));
+    ag_buf_init(&a->text, 0);
+    ag_buf_init(&a->thought, 0);
+    ag_buf_init(&a->call_args, 0);
+    ag_buf_init(&k.text, MAX_TEXT);
+    switch (fmt) {
+    case FMT_GEMINI:
+        read_gemini(&k, root);
+        break;
+    case FMT_CLOUDCODE:
+        read_gemini(&k, yyjson_obj_get(root, "request"));
+        break;
+    case FMT_OPENAI:
+        read_openai(&k, root);
+        break;
+    case FMT_ANTHROPIC:
+        read_anthropic(&k, root);
+        break;
+    }
+    text = ag_buf_str(&k.text);
+    if (!text.p)
+        text = AG_STR("");
+    snprintf(a->model, sizeof(a->model), "%.*s", (int)model.len, model.p ? model.p : "");
+    ag_buf_append_c(&a->text, "echo: ");
+    ag_buf_append_str(&a->text, text);
+    h = fnv(text.p, text.len);
+    if (k.thinking) {
+        ag_buf_append_c(&a->thought, "Thinking about: ");
+        ag_buf_append_str(&a->thought, text);
+        /* Long enough to pass signature-length checks (>= 50), stable for a given text. */
+        snprintf(a->signature, sizeof(a->signature), "mocksig_%016llx%016llx%016llx%016llx",
+                 (unsigned long long)h, (unsigned long long)(h * 31u),
+                 (unsigned long long)(h ^ 0x5bd1e995u), (unsigned long long)(h + 7u));
+    }
+    for (size_t i = 0; i < k.ntools; i++) {
+        if (mentions_call(text, k.tools[i])) {
+            ag_strlcpy(a->call_name, k.tools[i], sizeof(a->call_name));
+            ag_buf_append_c(&a->call_args, "{\"request\":");
+            ag_json_quote(&a->call_args, text.p, text.len);
+            ag_buf_append_c(&a->call_args, "}");
+            snprintf(a->call_id, sizeof(a->call_id), "call_%016llx", (unsigned long long)h);
+            break;
+        }
+    }
+    a->input_tokens = (int64_t)(input_bytes / 4) + 1;
+    a->output_tokens = (int64_t)((a->call_name[0] ? a->call_args.len : a->text.len) / 4) + 1;
+    a->thought_tokens = a->thought.len ? (int64_t)(a->thought.len / 4) + 1 : 0;
+    ag_buf_dispose(&k.text);
+}
+
+void mock_answer_dispose(struct mock_answer *a)
+{
+    ag_buf_dispose(&a->text);
+    ag_buf_dispose(&a->thought);
+    ag_buf_dispose(&a->call_args);
+}
+
+size_t mock_answer_chunks(const struct mock_answer *a, const struct mock_settings *s,
+                          struct ag_str *out, size_t max)
+{
+    const char *p = a->text.data;
+    size_t len = a->text.len, n = 0, pos = 0;
+    size_t want = s->sse_events > 0 ? (size_t)s->sse_events : 0;
+    size_t size =
+        want ? (len + want - 1) / want : (size_t)(s->sse_chunk_bytes > 0 ? s->sse_chunk_bytes : 16);
+
+    if (size == 0)
+        size = 1;
+    while (pos < len && n < max) {
+        size_t end = pos + size < len ? pos + size : len;
+        /* never cut a UTF-8 sequence */
+        while (end < len && ((unsigned char)p[end] & 0xC0) == 0x80)
+            end++;
+        out[n++] = ag_str_make(p + pos, end - pos);
+        pos = end;
+    }
+    /* Asked for more events than the text has bytes: the rest are empty deltas. */
+    while (n < want && n < max)
+        out[n++] = ag_str_make(p + len, 0);
+    return n;
+}

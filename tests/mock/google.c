@@ -1,0 +1,674 @@
+/* tests/mock/google.c: Google's side of the mock: OAuth (/token, /userinfo), Cloud Code
+ * v1internal (loadCodeAssist, fetchAvailableModels, generateContent, streamGenerateContent,
+ * countTokens; also under any one-segment prefix, "/<p>/v1internal:...", so one mock can play
+ * several endpoints), and the public Gemini API (/v1beta/models/{m}:generateContent|
+ * streamGenerateContent|countTokens). Also the helpers every handler shares: faults, errors. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "http/router.h"
+#include "mock.h"
+
+/* ---- shared helpers ---- */
+
+struct ag_str mock_bearer(const struct ag_http_req *req)
+{
+    struct ag_str v = ag_http_req_header(req, "authorization");
+    if (v.p && ag_str_has_prefix_ci(v, "Bearer "))
+        return ag_str_trim(ag_str_make(v.p + 7, v.len - 7));
+    v = ag_http_req_header(req, "x-goog-api-key");
+    if (!v.p)
+        v = ag_http_req_header(req, "x-api-key");
+    return v.p ? v : AG_STR("");
+}
+
+struct mock_settings mock_settings_for(const struct ag_http_req *req)
+{
+    struct mock_settings s = g_mock.settings;
+    uint64_t n;
+    struct ag_str v = ag_http_req_header(req, "x-mock-sse-events");
+    if (v.p && ag_str_to_u64(v, 100000, &n) == 0)
+        s.sse_events = (int)n;
+    v = ag_http_req_header(req, "x-mock-sse-delay-ms");
+    if (v.p && ag_str_to_u64(v, 600000, &n) == 0)
+        s.sse_delay_ms = (uint32_t)n;
+    return s;
+}
+
+static const char *google_status(int status)
+{
+    switch (status) {
+    case 400:
+        return "INVALID_ARGUMENT";
+    case 401:
+        return "UNAUTHENTICATED";
+    case 403:
+        return "PERMISSION_DENIED";
+    case 404:
+        return "NOT_FOUND";
+    case 408:
+        return "DEADLINE_EXCEEDED";
+    case 429:
+        return "RESOURCE_EXHAUSTED";
+    case 500:
+        return "INTERNAL";
+    case 503:
+        return "UNAVAILABLE";
+    default:
+        return status >= 500 ? "UNAVAILABLE" : "FAILED_PRECONDITION";
+    }
+}
+
+static const char *anthropic_type(int status)
+{
+    switch (status) {
+    case 400:
+        return "invalid_request_error";
+    case 401:
+        return "authentication_error";
+    case 403:
+        return "permission_error";
+    case 404:
+        return "not_found_error";
+    case 429:
+        return "rate_limit_error";
+    case 529:
+        return "overloaded_error";
+    default:
+        return "api_error";
+    }
+}
+
+static const char *default_message(int status, const struct mock_fault *f, char *buf, size_t cap)
+{
+    if (status == 429 && f && f->quota_reset[0]) {
+        snprintf(buf, cap,
+                 "You have exhausted your capacity on this model. Your quota will "
+                 "reset after %s.",
+                 f->quota_reset);
+        return buf;
+    }
+    switch (status) {
+    case 401:
+        return "Request had invalid authentication credentials. Expected OAuth 2 access "
+               "token, login cookie or other valid authentication credential.";
+    case 403:
+        return f && f->validation_url[0] ? "Verify your account to continue."
+                                         : "The caller does not have permission";
+    case 404:
+        return "Requested entity was not found.";
+    case 429:
+        return "Resource has been exhausted (e.g. check quota).";
+    case 500:
+        return "Internal error encountered.";
+    case 503:
+        return "The model is overloaded. Please try again later.";
+    case 529:
+        return "Overloaded";
+    default:
+        return "Request failed.";
+    }
+}
+
+void mock_send_error(struct mock_reply *r, enum mock_format fmt, int status, const char *message,
+                     const struct mock_fault *f)
+{
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    yyjson_mut_val *root = yyjson_mut_obj(doc), *err;
+    char buf[256];
+    size_t len;
+    char *json;
+
+    if (f && f->retry_after >= 0) {
+        snprintf(buf, sizeof(buf), "%d", f->retry_after);
+        mock_reply_add_header(r, "Retry-After", buf);
+    }
+    if (f && f->body[0]) {
+        mock_reply_body(r, status, "application/json", f->body, strlen(f->body));
+        yyjson_mut_doc_free(doc);
+        return;
+    }
+    if (!message)
+        message = default_message(status, f, buf, sizeof(buf));
+    yyjson_mut_doc_set_root(doc, root);
+    if (fmt == FMT_OPENAI) {
+        err = yyjson_mut_obj_add_obj(doc, root, "error");
+        yyjson_mut_obj_add_strcpy(doc, err, "message", message);
+        yyjson_mut_obj_add_str(doc, err, "type",
+                               status == 429   ? "rate_limit_exceeded"
+                               : status == 401 ? "invalid_request_error"
+                               : status >= 500 ? "server_error"
+                                               : "invalid_request_error");
+        yyjson_mut_obj_add_null(doc, err, "param");
+        yyjson_mut_obj_add_str(doc, err, "code", status == 401 ? "invalid_api_key" : NULL);
+    } else if (fmt == FMT_ANTHROPIC) {
+        yyjson_mut_obj_add_str(doc, root, "type", "error");
+        err = yyjson_mut_obj_add_obj(doc, root, "error");
+        yyjson_mut_obj_add_str(doc, err, "type", anthropic_type(status));
+        yyjson_mut_obj_add_strcpy(doc, err, "message", message);
+    } else {
+        yyjson_mut_val *details, *d, *meta;
+        err = yyjson_mut_obj_add_obj(doc, root, "error");
+        yyjson_mut_obj_add_int(doc, err, "code", status);
+        yyjson_mut_obj_add_strcpy(doc, err, "message", message);
+        yyjson_mut_obj_add_str(doc, err, "status", google_status(status));
+        if (f && status == 429) {
+            details = yyjson_mut_obj_add_arr(doc, err, "details");
+            d = yyjson_mut_arr_add_obj(doc, details);
+            yyjson_mut_obj_add_str(doc, d, "@type", "type.googleapis.com/google.rpc.ErrorInfo");
+            yyjson_mut_obj_add_strcpy(doc, d, "reason",
+                                      f->reason[0]        ? f->reason
+                                      : f->quota_reset[0] ? "QUOTA_EXHAUSTED"
+                                                          : "RATE_LIMIT_EXCEEDED");
+            yyjson_mut_obj_add_str(doc, d, "domain", "cloudcode-pa.googleapis.com");
+            meta = yyjson_mut_obj_add_obj(doc, d, "metadata");
+            if (f->quota_reset[0])
+                yyjson_mut_obj_add_strcpy(doc, meta, "quotaResetDelay", f->quota_reset);
+            if (f->model[0])
+                yyjson_mut_obj_add_strcpy(doc, meta, "model", f->model);
+            if (f->retry_delay[0]) {
+                d = yyjson_mut_arr_add_obj(doc, details);
+                yyjson_mut_obj_add_str(doc, d, "@type", "type.googleapis.com/google.rpc.RetryInfo");
+                yyjson_mut_obj_add_strcpy(doc, d, "retryDelay", f->retry_delay);
+            }
+        } else if (f && status == 403 && f->validation_url[0]) {
+            details = yyjson_mut_obj_add_arr(doc, err, "details");
+            d = yyjson_mut_arr_add_obj(doc, details);
+            yyjson_mut_obj_add_str(doc, d, "@type", "type.googleapis.com/google.rpc.ErrorInfo");
+            yyjson_mut_obj_add_str(doc, d, "reason", "VALIDATION_REQUIRED");
+            yyjson_mut_obj_add_str(doc, d, "domain", "cloudcode-pa.googleapis.com");
+            meta = yyjson_mut_obj_add_obj(doc, d, "metadata");
+            yyjson_mut_obj_add_strcpy(doc, meta, "validation_url", f->validation_url);
+        }
+    }
+    json = yyjson_mut_write(doc, 0, &len);
+    mock_reply_body(r, status, "application/json", json, len);
+    free(json);
+    yyjson_mut_doc_free(doc);
+}
+
+bool mock_apply_fault(struct ag_http_req *req, struct mock_reply *reply, enum mock_format fmt,
+                      struct ag_str token, struct ag_str model)
+{
+    struct mock_fault f;
+
+    if (!mock_fault_take(token, model, req->target, &f))
+        return false;
+    mock_reply_set_fault(reply, &f);
+    if (f.kind != FAULT_STATUS)
+        return false;
+    mock_send_error(reply, fmt, f.status, NULL, &f);
+    return true;
+}
+
+static void send_json(struct mock_reply *r, int status, yyjson_mut_doc *doc)
+{
+    size_t len;
+    char *json = yyjson_mut_write(doc, 0, &len);
+    mock_reply_body(r, status, "application/json", json, len);
+    free(json);
+    yyjson_mut_doc_free(doc);
+}
+
+static void send_oauth_error(struct mock_reply *r, int status, const char *error,
+                             const char *description)
+{
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    yyjson_mut_val *o = yyjson_mut_obj(doc);
+    yyjson_mut_doc_set_root(doc, o);
+    yyjson_mut_obj_add_str(doc, o, "error", error);
+    yyjson_mut_obj_add_str(doc, o, "error_description", description);
+    send_json(r, status, doc);
+}
+
+/* ---- OAuth ---- */
+
+static struct ag_str form_value(struct ag_str body, const char *key, char *buf, size_t cap)
+{
+    size_t klen = strlen(key), i = 0, o = 0;
+    while (i < body.len) {
+        size_t end = i;
+        while (end < body.len && body.p[end] != '&')
+            end++;
+        if (end - i > klen && memcmp(body.p + i, key, klen) == 0 && body.p[i + klen] == '=') {
+            for (size_t k = i + klen + 1; k < end && o + 1 < cap; k++) {
+                char c = body.p[k];
+                if (c == '+') {
+                    c = ' ';
+                } else if (c == '%' && k + 2 < end) {
+                    char hx[3] = {body.p[k + 1], body.p[k + 2], 0};
+                    c = (char)strtol(hx, NULL, 16);
+                    k += 2;
+                }
+                buf[o++] = c;
+            }
+            buf[o] = '\0';
+            return ag_str_make(buf, o);
+        }
+        i = end + 1;
+    }
+    return AG_STR_NULL;
+}
+
+static void token_answer(struct mock_reply *r, const struct mock_account *a, bool with_refresh)
+{
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    yyjson_mut_val *o = yyjson_mut_obj(doc);
+    yyjson_mut_doc_set_root(doc, o);
+    yyjson_mut_obj_add_strcpy(doc, o, "access_token", a->access_token);
+    yyjson_mut_obj_add_int(doc, o, "expires_in", 3599);
+    if (with_refresh) {
+        yyjson_mut_obj_add_strcpy(doc, o, "refresh_token", a->refresh_token);
+        yyjson_mut_obj_add_str(doc, o, "id_token", "mock.id.token");
+    }
+    yyjson_mut_obj_add_str(doc, o, "scope",
+                           "https://www.googleapis.com/auth/cloud-platform "
+                           "https://www.googleapis.com/auth/userinfo.email openid");
+    yyjson_mut_obj_add_str(doc, o, "token_type", "Bearer");
+    send_json(r, 200, doc);
+}
+
+static void h_token(struct ag_http_req *req, void *ud)
+{
+    struct mock_reply *r = mock_reply_new(req);
+    struct ag_str body = ag_buf_str(&req->body);
+    char gt[64], tok[512], cid[256];
+    struct ag_str grant, t;
+    struct mock_account *a;
+    (void)ud;
+
+    mock_record(req);
+    g_mock.requests_total++;
+    grant = form_value(body, "grant_type", gt, sizeof(gt));
+    if (ag_str_eq_c(grant, "refresh_token"))
+        t = form_value(body, "refresh_token", tok, sizeof(tok));
+    else
+        t = form_value(body, "code", tok, sizeof(tok));
+    if (!t.p)
+        t = AG_STR("");
+    if (mock_apply_fault(req, r, FMT_GEMINI, t, AG_STR(""))) {
+        mock_reply_send(r);
+        return;
+    }
+    if (!form_value(body, "client_id", cid, sizeof(cid)).p) {
+        send_oauth_error(r, 400, "invalid_request", "Missing required parameter: client_id");
+    } else if (ag_str_eq_c(grant, "refresh_token")) {
+        a = mock_account_by_refresh(t);
+        if (!a || a->revoked)
+            send_oauth_error(r, 400, "invalid_grant", "Token has been expired or revoked.");
+        else
+            token_answer(r, a, false);
+    } else if (ag_str_eq_c(grant, "authorization_code")) {
+        a = mock_account_by_code(t);
+        if (!a || a->revoked)
+            send_oauth_error(r, 400, "invalid_grant", "Malformed auth code.");
+        else
+            token_answer(r, a, true);
+    } else {
+        send_oauth_error(r, 400, "unsupported_grant_type", "Invalid grant_type.");
+    }
+    mock_reply_send(r);
+}
+
+static void h_userinfo(struct ag_http_req *req, void *ud)
+{
+    struct mock_reply *r = mock_reply_new(req);
+    struct ag_str tok = mock_bearer(req);
+    struct mock_account *a;
+    (void)ud;
+
+    mock_record(req);
+    g_mock.requests_total++;
+    if (mock_apply_fault(req, r, FMT_GEMINI, tok, AG_STR(""))) {
+        mock_reply_send(r);
+        return;
+    }
+    a = mock_account_by_access(tok);
+    if (!a) {
+        mock_send_error(r, FMT_GEMINI, 401, NULL, NULL);
+    } else {
+        yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+        yyjson_mut_val *o = yyjson_mut_obj(doc);
+        char name[160];
+        yyjson_mut_doc_set_root(doc, o);
+        yyjson_mut_obj_add_str(doc, o, "id", "104000000000000000001");
+        yyjson_mut_obj_add_strcpy(doc, o, "email", a->email);
+        yyjson_mut_obj_add_bool(doc, o, "verified_email", true);
+        snprintf(name, sizeof(name), "Mock %s", a->email);
+        yyjson_mut_obj_add_strcpy(doc, o, "name", name);
+        yyjson_mut_obj_add_str(doc, o, "given_name", "Mock");
+        yyjson_mut_obj_add_str(doc, o, "picture", "https://example.invalid/avatar.png");
+        send_json(r, 200, doc);
+    }
+    mock_reply_send(r);
+}
+
+/* ---- Cloud Code ---- */
+
+static yyjson_doc *parse_body(struct ag_http_req *req)
+{
+    return req->body.len ? yyjson_read(req->body.data, req->body.len, 0) : NULL;
+}
+
+/* Authenticates a Cloud Code call; answers 401 itself and returns NULL when it fails. */
+static bool cc_auth(struct mock_reply *r, struct ag_str tok, struct mock_account **out)
+{
+    *out = mock_account_by_access(tok);
+    if (*out || g_mock.settings.accept_any_token)
+        return true;
+    mock_send_error(r, FMT_CLOUDCODE, 401, NULL, NULL);
+    return false;
+}
+
+static void h_load_code_assist(struct ag_http_req *req, void *ud)
+{
+    struct mock_reply *r = mock_reply_new(req);
+    struct ag_str tok = mock_bearer(req);
+    struct mock_account *a;
+    (void)ud;
+
+    mock_record(req);
+    g_mock.requests_total++;
+    if (!mock_apply_fault(req, r, FMT_CLOUDCODE, tok, AG_STR("")) && cc_auth(r, tok, &a)) {
+        yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+        yyjson_mut_val *o = yyjson_mut_obj(doc), *t, *arr;
+        const char *tier = a ? a->tier : "FREE";
+        bool paid = strcmp(tier, "PRO") == 0 || strcmp(tier, "ULTRA") == 0;
+        yyjson_mut_doc_set_root(doc, o);
+        t = yyjson_mut_obj_add_obj(doc, o, "currentTier");
+        yyjson_mut_obj_add_str(doc, t, "id", "standard-tier");
+        yyjson_mut_obj_add_str(doc, t, "name", "Gemini Code Assist");
+        yyjson_mut_obj_add_str(doc, t, "description", "Unlimited coding assistant");
+        yyjson_mut_obj_add_bool(doc, t, "userDefinedCloudaicompanionProject", false);
+        arr = yyjson_mut_obj_add_arr(doc, o, "allowedTiers");
+        t = yyjson_mut_arr_add_obj(doc, arr);
+        yyjson_mut_obj_add_str(doc, t, "id", "standard-tier");
+        yyjson_mut_obj_add_str(doc, t, "name", "Gemini Code Assist");
+        yyjson_mut_obj_add_bool(doc, t, "isDefault", true);
+        yyjson_mut_obj_add_strcpy(doc, o, "cloudaicompanionProject",
+                                  a ? a->project : "mock-project-any");
+        if (paid) {
+            t = yyjson_mut_obj_add_obj(doc, o, "paidTier");
+            yyjson_mut_obj_add_str(doc, t, "id",
+                                   strcmp(tier, "ULTRA") == 0 ? "g1-ultra-tier" : "g1-pro-tier");
+            yyjson_mut_obj_add_str(
+                doc, t, "name", strcmp(tier, "ULTRA") == 0 ? "Google AI Ultra" : "Google AI Pro");
+        }
+        send_json(r, 200, doc);
+    }
+    mock_reply_send(r);
+}
+
+static void add_model(yyjson_mut_doc *doc, yyjson_mut_val *models, const char *id, double rem,
+                      const char *reset)
+{
+    yyjson_mut_val *m = yyjson_mut_obj_add_obj(doc, models, id), *q;
+    bool claude = strncmp(id, "claude", 6) == 0;
+    yyjson_mut_obj_add_strcpy(doc, m, "displayName", id);
+    yyjson_mut_obj_add_bool(doc, m, "supportsImages", !claude);
+    yyjson_mut_obj_add_bool(doc, m, "supportsThinking", true);
+    yyjson_mut_obj_add_int(doc, m, "thinkingBudget", claude ? 32768 : 24576);
+    yyjson_mut_obj_add_bool(doc, m, "recommended", true);
+    yyjson_mut_obj_add_int(doc, m, "maxTokens", claude ? 200000 : 1048576);
+    yyjson_mut_obj_add_int(doc, m, "maxOutputTokens", claude ? 64000 : 65535);
+    q = yyjson_mut_obj_add_obj(doc, m, "quotaInfo");
+    yyjson_mut_obj_add_real(doc, q, "remainingFraction", rem);
+    yyjson_mut_obj_add_strcpy(doc, q, "resetTime",
+                              reset && *reset ? reset : "2030-01-01T00:00:00Z");
+}
+
+static void h_fetch_models(struct ag_http_req *req, void *ud)
+{
+    static const char *const defaults[] = {"gemini-2.5-pro", "gemini-2.5-flash",
+                                           "gemini-3-pro-high", "claude-sonnet-4-5",
+                                           "claude-opus-4-5-thinking"};
+    struct mock_reply *r = mock_reply_new(req);
+    struct ag_str tok = mock_bearer(req);
+    struct mock_account *a;
+    (void)ud;
+
+    mock_record(req);
+    g_mock.requests_total++;
+    if (!mock_apply_fault(req, r, FMT_CLOUDCODE, tok, AG_STR("")) && cc_auth(r, tok, &a)) {
+        yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+        yyjson_mut_val *o = yyjson_mut_obj(doc), *models, *dep;
+        yyjson_mut_doc_set_root(doc, o);
+        models = yyjson_mut_obj_add_obj(doc, o, "models");
+        if (a && a->nquotas) {
+            for (size_t i = 0; i < a->nquotas; i++)
+                add_model(doc, models, a->quotas[i].model, a->quotas[i].remaining,
+                          a->quotas[i].reset_time);
+        } else {
+            for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+                add_model(doc, models, defaults[i], 1.0, NULL);
+        }
+        dep = yyjson_mut_obj_add_obj(doc, o, "deprecatedModelIds");
+        dep = yyjson_mut_obj_add_obj(doc, dep, "gemini-2.5-pro-preview");
+        yyjson_mut_obj_add_str(doc, dep, "newModelId", "gemini-2.5-pro");
+        send_json(r, 200, doc);
+    }
+    mock_reply_send(r);
+}
+
+/* One GenerateContentResponse; parts chosen by the caller. */
+static yyjson_mut_val *gemini_response(yyjson_mut_doc *doc, const struct mock_answer *a,
+                                       yyjson_mut_val **parts, bool final)
+{
+    yyjson_mut_val *o = yyjson_mut_obj(doc), *cands, *c, *content;
+    cands = yyjson_mut_obj_add_arr(doc, o, "candidates");
+    c = yyjson_mut_arr_add_obj(doc, cands);
+    content = yyjson_mut_obj_add_obj(doc, c, "content");
+    yyjson_mut_obj_add_str(doc, content, "role", "model");
+    *parts = yyjson_mut_obj_add_arr(doc, content, "parts");
+    if (final) {
+        yyjson_mut_val *u;
+        yyjson_mut_obj_add_str(doc, c, "finishReason", "STOP");
+        u = yyjson_mut_obj_add_obj(doc, o, "usageMetadata");
+        yyjson_mut_obj_add_int(doc, u, "promptTokenCount", a->input_tokens);
+        yyjson_mut_obj_add_int(doc, u, "candidatesTokenCount", a->output_tokens);
+        if (a->thought_tokens)
+            yyjson_mut_obj_add_int(doc, u, "thoughtsTokenCount", a->thought_tokens);
+        yyjson_mut_obj_add_int(doc, u, "totalTokenCount",
+                               a->input_tokens + a->output_tokens + a->thought_tokens);
+    }
+    yyjson_mut_obj_add_strcpy(doc, o, "modelVersion", a->model);
+    yyjson_mut_obj_add_str(doc, o, "responseId", "mock-response-1");
+    return o;
+}
+
+static void add_text_part(yyjson_mut_doc *doc, yyjson_mut_val *parts, struct ag_str text,
+                          bool thought, const char *sig)
+{
+    yyjson_mut_val *p = yyjson_mut_arr_add_obj(doc, parts);
+    yyjson_mut_obj_add_strncpy(doc, p, "text", text.p ? text.p : "", text.len);
+    if (thought)
+        yyjson_mut_obj_add_bool(doc, p, "thought", true);
+    if (sig && *sig)
+        yyjson_mut_obj_add_strcpy(doc, p, "thoughtSignature", sig);
+}
+
+static void add_call_part(yyjson_mut_doc *doc, yyjson_mut_val *parts, const struct mock_answer *a)
+{
+    yyjson_mut_val *p = yyjson_mut_arr_add_obj(doc, parts), *fc;
+    yyjson_doc *args = yyjson_read(a->call_args.data, a->call_args.len, 0);
+    fc = yyjson_mut_obj_add_obj(doc, p, "functionCall");
+    yyjson_mut_obj_add_strcpy(doc, fc, "name", a->call_name);
+    yyjson_mut_obj_add_val(doc, fc, "args", yyjson_val_mut_copy(doc, yyjson_doc_get_root(args)));
+    yyjson_mut_obj_add_strcpy(doc, fc, "id", a->call_id);
+    yyjson_doc_free(args);
+    if (a->signature[0])
+        yyjson_mut_obj_add_strcpy(doc, p, "thoughtSignature", a->signature);
+}
+
+/* Wraps a Gemini response in Cloud Code's {"response":...} envelope when asked. */
+static yyjson_mut_doc *wrap(yyjson_mut_doc *doc, yyjson_mut_val *resp, bool cloudcode)
+{
+    if (cloudcode) {
+        yyjson_mut_val *env = yyjson_mut_obj(doc);
+        yyjson_mut_obj_add_val(doc, env, "response", resp);
+        yyjson_mut_obj_add_str(doc, env, "traceId", "mocktrace0001");
+        yyjson_mut_doc_set_root(doc, env);
+    } else {
+        yyjson_mut_doc_set_root(doc, resp);
+    }
+    return doc;
+}
+
+static void gemini_answer(struct mock_reply *r, const struct mock_answer *a,
+                          const struct mock_settings *s, bool stream, bool cloudcode)
+{
+    yyjson_mut_doc *doc;
+    yyjson_mut_val *resp, *parts;
+
+    if (!stream) {
+        doc = yyjson_mut_doc_new(NULL);
+        resp = gemini_response(doc, a, &parts, true);
+        if (a->thought.len)
+            add_text_part(doc, parts, ag_buf_str(&a->thought), true, NULL);
+        if (a->call_name[0])
+            add_call_part(doc, parts, a);
+        else
+            add_text_part(doc, parts, ag_buf_str(&a->text), false, a->signature);
+        send_json(r, 200, wrap(doc, resp, cloudcode));
+        return;
+    }
+    mock_reply_set_delay(r, 0, s->sse_delay_ms);
+    if (a->thought.len) {
+        doc = yyjson_mut_doc_new(NULL);
+        resp = gemini_response(doc, a, &parts, false);
+        add_text_part(doc, parts, ag_buf_str(&a->thought), true, NULL);
+        mock_reply_json_event(r, NULL, wrap(doc, resp, cloudcode));
+        yyjson_mut_doc_free(doc);
+    }
+    if (a->call_name[0]) {
+        doc = yyjson_mut_doc_new(NULL);
+        resp = gemini_response(doc, a, &parts, true);
+        add_call_part(doc, parts, a);
+        mock_reply_json_event(r, NULL, wrap(doc, resp, cloudcode));
+        yyjson_mut_doc_free(doc);
+        return;
+    }
+    {
+        struct ag_str chunks[4096];
+        size_t n = mock_answer_chunks(a, s, chunks, 4096);
+        for (size_t i = 0; i < n; i++) {
+            doc = yyjson_mut_doc_new(NULL);
+            resp = gemini_response(doc, a, &parts, i + 1 == n);
+            add_text_part(doc, parts, chunks[i], false, i == 0 ? a->signature : NULL);
+            mock_reply_json_event(r, NULL, wrap(doc, resp, cloudcode));
+            yyjson_mut_doc_free(doc);
+        }
+    }
+}
+
+static void count_tokens(struct mock_reply *r, size_t body_len)
+{
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    yyjson_mut_val *o = yyjson_mut_obj(doc);
+    yyjson_mut_doc_set_root(doc, o);
+    yyjson_mut_obj_add_int(doc, o, "totalTokens", (int64_t)(body_len / 4) + 1);
+    send_json(r, 200, doc);
+}
+
+static void h_cloudcode(struct ag_http_req *req, void *ud)
+{
+    const char *method = ud;
+    struct mock_reply *r = mock_reply_new(req);
+    struct ag_str tok = mock_bearer(req), model = AG_STR("");
+    yyjson_doc *doc = parse_body(req);
+    yyjson_val *root = doc ? yyjson_doc_get_root(doc) : NULL, *m;
+    struct mock_account *a;
+    struct mock_settings s = mock_settings_for(req);
+
+    mock_record(req);
+    g_mock.requests_total++;
+    m = yyjson_obj_get(root, "model");
+    if (yyjson_is_str(m))
+        model = ag_str_make(yyjson_get_str(m), yyjson_get_len(m));
+    if (mock_apply_fault(req, r, FMT_CLOUDCODE, tok, model) || !cc_auth(r, tok, &a)) {
+        /* answered */
+    } else if (!yyjson_is_obj(root)) {
+        mock_send_error(r, FMT_CLOUDCODE, 400, "Invalid JSON payload received.", NULL);
+    } else if (strcmp(method, "countTokens") == 0) {
+        count_tokens(r, req->body.len);
+    } else if (!yyjson_is_obj(yyjson_obj_get(root, "request"))) {
+        mock_send_error(r, FMT_CLOUDCODE, 400, "Missing field: request.", NULL);
+    } else {
+        struct mock_answer ans;
+        bool stream = strcmp(method, "streamGenerateContent") == 0;
+        mock_answer_build(&ans, FMT_CLOUDCODE, root, model, req->body.len);
+        gemini_answer(r, &ans, &s, stream, true);
+        mock_answer_dispose(&ans);
+    }
+    yyjson_doc_free(doc);
+    mock_reply_send(r);
+}
+
+/* ---- public Gemini API ---- */
+
+static void h_gemini(struct ag_http_req *req, void *ud)
+{
+    struct mock_reply *r = mock_reply_new(req);
+    struct ag_str model, action, tok = mock_bearer(req);
+    yyjson_doc *doc = parse_body(req);
+    yyjson_val *root = doc ? yyjson_doc_get_root(doc) : NULL;
+    struct mock_settings s = mock_settings_for(req);
+    (void)ud;
+
+    mock_record(req);
+    g_mock.requests_total++;
+    ag_router_split_action(req->params[0], &model, &action);
+    if (mock_apply_fault(req, r, FMT_GEMINI, tok, model)) {
+        /* answered */
+    } else if (!yyjson_is_obj(root)) {
+        mock_send_error(r, FMT_GEMINI, 400, "Invalid JSON payload received.", NULL);
+    } else if (ag_str_eq_c(action, "countTokens")) {
+        count_tokens(r, req->body.len);
+    } else if (ag_str_eq_c(action, "generateContent") ||
+               ag_str_eq_c(action, "streamGenerateContent")) {
+        struct mock_answer ans;
+        mock_answer_build(&ans, FMT_GEMINI, root, model, req->body.len);
+        gemini_answer(r, &ans, &s, ag_str_eq_c(action, "streamGenerateContent"), false);
+        mock_answer_dispose(&ans);
+    } else {
+        mock_send_error(r, FMT_GEMINI, 404, "Unknown method.", NULL);
+    }
+    yyjson_doc_free(doc);
+    mock_reply_send(r);
+}
+
+void mock_register_google(struct ag_router *router)
+{
+    /* Patterns are literals: the router keeps the pointer, not a copy. */
+    static const struct {
+        const char *method, *pattern;
+        ag_http_handler h;
+        const char *ud;
+    } routes[] = {
+        {"POST", "/token", h_token, NULL},
+        {"GET", "/userinfo", h_userinfo, NULL},
+        {"GET", "/oauth2/v2/userinfo", h_userinfo, NULL},
+        {"POST", "/v1beta/models/:model", h_gemini, NULL},
+        {"POST", "/v1internal:loadCodeAssist", h_load_code_assist, NULL},
+        {"POST", "/v1internal:fetchAvailableModels", h_fetch_models, NULL},
+        {"POST", "/v1internal:generateContent", h_cloudcode, "generateContent"},
+        {"POST", "/v1internal:streamGenerateContent", h_cloudcode, "streamGenerateContent"},
+        {"POST", "/v1internal:countTokens", h_cloudcode, "countTokens"},
+        {"POST", "/:prefix/v1internal:loadCodeAssist", h_load_code_assist, NULL},
+        {"POST", "/:prefix/v1internal:fetchAvailableModels", h_fetch_models, NULL},
+        {"POST", "/:prefix/v1internal:generateContent", h_cloudcode, "generateContent"},
+        {"POST", "/:prefix/v1internal:streamGenerateContent", h_cloudcode, "streamGenerateContent"},
+        {"POST", "/:prefix/v1internal:countTokens", h_cloudcode, "countTokens"},
+    };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        struct ag_route rt = {
+            .method = routes[i].method,
+            .pattern = routes[i].pattern,
+            .handler = routes[i].h,
+            .ud = (void *)routes[i].ud,
+            .access = AG_ACCESS_PUBLIC,
+            .errfmt = &ag_errfmt_gemini,
+        };
+        ag_router_add(router, &rt);
+    }
+}

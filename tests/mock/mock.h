@@ -1,0 +1,159 @@
+/* tests/mock/mock.h: the mock upstream's shared state. The mock is a real HTTP server on the
+ * project's own server core that speaks Google OAuth, Cloud Code v1internal, the public Gemini API,
+ * OpenAI chat completions and Anthropic messages, answers deterministically from the request, and
+ * lets tests script faults and read back what it received through /__mock/... (see control.c). */
+#ifndef AG_MOCK_H
+#define AG_MOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+#include <yyjson.h>
+
+#include "core/buf.h"
+#include "core/str.h"
+#include "http/server.h"
+
+#define MOCK_MAX_ACCOUNTS 256
+#define MOCK_MAX_QUOTAS   16
+#define MOCK_MAX_FAULTS   64
+#define MOCK_MAX_RECORDS  2000
+
+struct mock_quota {
+    char model[96];
+    double remaining; /* remainingFraction */
+    char reset_time[40];
+};
+
+struct mock_account {
+    char email[128];
+    char refresh_token[256];
+    char access_token[256];
+    char code[256]; /* authorization code that logs this account in */
+    char project[128];
+    char tier[32]; /* FREE, PRO, ULTRA */
+    bool revoked;  /* refresh/code grants answer invalid_grant */
+    struct mock_quota quotas[MOCK_MAX_QUOTAS];
+    size_t nquotas;
+};
+
+enum mock_fault_kind { FAULT_STATUS, FAULT_DISCONNECT, FAULT_MALFORMED, FAULT_SLOW };
+
+struct mock_fault {
+    int id;
+    enum mock_fault_kind kind;
+    char token[256]; /* bearer token (or refresh token / code on /token) to match; "" = any */
+    char model[96];  /* model to match; "" = any */
+    char path[128];  /* substring of the request target to match; "" = any */
+    int status;
+    char body[2048];          /* explicit error body; "" = a realistic one for status */
+    char retry_delay[32];     /* 429: RetryInfo.retryDelay, e.g. "1.5s" */
+    char quota_reset[32];     /* 429: ErrorInfo.metadata.quotaResetDelay, e.g. "2h1m1s" */
+    char reason[48];          /* 429: ErrorInfo.reason */
+    int retry_after;          /* Retry-After header seconds; <0 none */
+    char validation_url[512]; /* 403 VALIDATION_REQUIRED */
+    uint32_t delay_ms;        /* slow first byte (any kind may carry it) */
+    int after_events;         /* disconnect / malformed after this many events */
+    int remaining;            /* requests left; <0 = permanent */
+    int hits;
+};
+
+struct mock_settings {
+    int sse_events;        /* split each answer into at least this many text events; 0 = by size */
+    int sse_chunk_bytes;   /* text bytes per event when sse_events is 0 */
+    uint32_t sse_delay_ms; /* pause between events */
+    bool accept_any_token; /* Cloud Code accepts unknown bearer tokens */
+};
+
+struct mock_record {
+    char *method, *target, *headers_json, *body;
+};
+
+struct mock {
+    uv_loop_t *loop;
+    struct ag_http_server *server;
+    struct ag_router *router;
+    struct mock_settings settings, initial_settings;
+    struct mock_account accounts[MOCK_MAX_ACCOUNTS];
+    size_t naccounts;
+    struct mock_fault faults[MOCK_MAX_FAULTS];
+    size_t nfaults;
+    int next_fault_id;
+    struct mock_record *records; /* ring of MOCK_MAX_RECORDS */
+    size_t nrecords, record_head;
+    uint64_t requests_total, streams_started, streams_aborted, streams_active;
+};
+
+extern struct mock g_mock;
+
+/* ---- state.c ---- */
+void mock_state_init(void);
+void mock_state_dispose(void);
+int mock_accounts_load_file(const char *path);
+int mock_account_upsert_json(yyjson_val *obj);
+struct mock_account *mock_account_by_access(struct ag_str token);
+struct mock_account *mock_account_by_refresh(struct ag_str token);
+struct mock_account *mock_account_by_code(struct ag_str code);
+/** Finds and consumes the first fault matching (token, model, target); NULL if none. The
+ * returned copy is the caller's. */
+bool mock_fault_take(struct ag_str token, struct ag_str model, struct ag_str target,
+                     struct mock_fault *out);
+void mock_record(const struct ag_http_req *req);
+void mock_records_clear(void);
+void mock_register_control(struct ag_router *r);
+
+/* ---- answer.c: what to say ---- */
+enum mock_format { FMT_GEMINI, FMT_CLOUDCODE, FMT_OPENAI, FMT_ANTHROPIC };
+
+struct mock_answer {
+    struct ag_buf text;    /* "echo: <last user text>" */
+    struct ag_buf thought; /* non-empty when thinking was requested */
+    char signature[96];
+    char call_name[96];      /* non-empty: answer with a function call */
+    struct ag_buf call_args; /* JSON object */
+    char call_id[40];
+    char model[128];
+    int64_t input_tokens, output_tokens, thought_tokens;
+};
+
+/** Reads the request (inner Gemini request for FMT_CLOUDCODE's "request") into an answer. */
+void mock_answer_build(struct mock_answer *a, enum mock_format fmt, yyjson_val *root,
+                       struct ag_str model, size_t input_bytes);
+void mock_answer_dispose(struct mock_answer *a);
+/** Splits the answer text into event-sized pieces per the settings; returns the count. */
+size_t mock_answer_chunks(const struct mock_answer *a, const struct mock_settings *s,
+                          struct ag_str *out, size_t max);
+
+/* ---- reply.c: delayed, paced, fault-injected responses ---- */
+struct mock_reply;
+struct mock_reply *mock_reply_new(struct ag_http_req *req);
+void mock_reply_set_delay(struct mock_reply *r, uint32_t first_byte_ms, uint32_t between_ms);
+void mock_reply_set_fault(struct mock_reply *r, const struct mock_fault *f);
+void mock_reply_add_header(struct mock_reply *r, const char *name, const char *value);
+/** A whole response (body copied). */
+void mock_reply_body(struct mock_reply *r, int status, const char *ctype, const char *body,
+                     size_t len);
+/** Appends one SSE frame (copied, already formatted "data: ...\n\n"). */
+void mock_reply_event(struct mock_reply *r, const char *frame, size_t len);
+/** Starts sending: a body response, or the events as text/event-stream. Takes r. */
+void mock_reply_send(struct mock_reply *r);
+
+/* ---- google.c / openai.c ---- */
+void mock_register_google(struct ag_router *r);
+void mock_register_openai_anthropic(struct ag_router *r);
+
+/* helpers shared by handlers (google.c) */
+/** Sends an error in the route's wire format; fault (may be NULL) shapes 429/403 details. */
+void mock_send_error(struct mock_reply *r, enum mock_format fmt, int status, const char *message,
+                     const struct mock_fault *fault);
+/** Applies a fault that matches this request; true if the reply was fully decided (error sent). */
+bool mock_apply_fault(struct ag_http_req *req, struct mock_reply *reply, enum mock_format fmt,
+                      struct ag_str token, struct ag_str model);
+struct ag_str mock_bearer(const struct ag_http_req *req);
+/** Per-request pacing overrides: x-mock-sse-events, x-mock-sse-delay-ms headers. */
+struct mock_settings mock_settings_for(const struct ag_http_req *req);
+/** Serialises a mutable doc and appends it as one "data: ...\n\n" SSE frame (with event name). */
+void mock_reply_json_event(struct mock_reply *r, const char *event, yyjson_mut_doc *doc);
+
+#endif
