@@ -76,6 +76,7 @@ struct ag_config {
         int64_t header_timeout_s;
         int64_t idle_timeout_s;
         int64_t shutdown_grace_s;
+        int64_t stream_keepalive_s;
         struct ag_config_strlist cors_allowed_origins;
     } server;
     struct {

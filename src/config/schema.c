@@ -288,6 +288,8 @@ static const struct ag_config_key keys[] = {
         "seconds a client may take to send the request head"),
     INT("server.idle_timeout_s", "120", 1, 86400, server.idle_timeout_s, 0, NULL,
         "seconds an idle keep-alive connection is kept open"),
+    INT("server.stream_keepalive_s", "15", 1, 300, server.stream_keepalive_s, 0, NULL,
+        "seconds of upstream silence after which a stream gets a keep-alive (ping) frame"),
     INT("server.shutdown_grace_s", "10", 0, 3600, server.shutdown_grace_s, 0, NULL,
         "seconds running requests get to finish on SIGINT/SIGTERM"),
     LIST("server.cors_allowed_origins", "[\"*\"]", server.cors_allowed_origins, 0, NULL, NULL,

@@ -1,0 +1,786 @@
+/* relay/relay.c: the request state machine (see relay.h).
+ *
+ *   decode → route → acquire ─→ send ─→ head ─→ data … ─→ done ─→ respond / end stream
+ *                      ↑                                   │
+ *                      └──── retry on another account ─────┘ (only before the client saw a byte)
+ *
+ * A call is malloc'd (its keep-alive timer must outlive the request's arena until the timer's
+ * close callback); everything else lives in the request's arena. When the client goes away, the
+ * server calls on_abort: the pool wait or upstream call is canceled there, at once. */
+#include "relay/relay.h"
+
+#include "config/config.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/rand.h"
+#include "core/time.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "pool/pool.h"
+#include "proto/adapter.h"
+#include "route/mapping.h"
+#include "route/model_list.h"
+#include "upstream/cloudcode.h"
+#include "upstream/errclass.h"
+#include "upstream/sse.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ATTEMPTS      8
+#define ERRBODY_CAP       (64 * 1024)
+#define UPSTREAM_BODY_CAP (64u * 1024 * 1024)
+#define SSE_EVENT_CAP     (16u * 1024 * 1024)
+#define DEFAULT_KEEPALIVE 15000
+
+struct ag_relay {
+    uv_loop_t *loop;
+    struct ag_config *cfg;
+    struct ag_upstream_client *client;
+    struct ag_pool *pool;
+    struct ag_mapping *mapping;
+    size_t active;
+    uint64_t keepalive_ms;
+};
+
+struct call {
+    struct ag_relay *relay;
+    struct ag_http_req *req; /* NULL once the request completed or was aborted */
+    const struct ag_client_proto *cp;
+    const struct ag_upstream_proto *up;
+    struct ag_client_hints hints;
+    struct ag_proto_ctx ctx;
+    struct ag_request *creq;
+    struct ag_route_result route;
+    struct ag_pool_wait *wait;
+    const struct ag_lease *lease;
+    struct ag_cloudcode_call *cc;
+    struct ag_cloudcode_target target;
+    struct ag_upstream_call ucall;
+    struct ag_upstream_decoder *dec;
+    struct ag_client_stream *enc;
+    struct ag_answer answer;
+    struct ag_sse_parser sse;
+    struct ag_buf errbody;
+    struct ag_buf body;
+    struct ag_buf out;
+    char exclude[MAX_ATTEMPTS][AG_ACCOUNT_ID_SIZE];
+    const char *exclude_p[MAX_ATTEMPTS];
+    int attempts;
+    int status;
+    int stream_err; /* a decode/emit error during this attempt */
+    bool committed; /* the client's response has begun */
+    bool paused;
+    uv_timer_t ping;
+    uint64_t last_write_ms;
+    char last_error[512];
+    int last_error_status;
+    enum ag_error_kind last_error_kind;
+};
+
+static void call_finish(struct call *c);
+
+/* ---------------------------------------------------------------- helpers */
+
+static int64_t attempts_max(const struct call *c)
+{
+    int64_t n = c->relay->cfg->scheduling.max_attempts;
+    return n < 1 ? 1 : (n > MAX_ATTEMPTS ? MAX_ATTEMPTS : n);
+}
+
+/* Answers the client with an error in its own protocol (a stream gets an error event). */
+static void fail(struct call *c, int status, enum ag_error_kind kind, const char *code,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void fail(struct call *c, int status, enum ag_error_kind kind, const char *code,
+                 const char *fmt, ...)
+{
+    struct ag_http_req *req = c->req;
+    char msg[1024];
+    va_list ap;
+    if (!req)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    struct ag_proto_error e;
+    ag_proto_error_set(&e, &req->arena, status, kind, NULL, code, "%s", msg);
+    ag_buf_reset(&c->out);
+    if (c->committed) {
+        struct ag_event ev = {.type = AG_EV_ERROR, .error = e};
+        if (c->enc) {
+            c->cp->stream_event(c->enc, &ev, &c->out);
+            c->cp->stream_finish(c->enc, &c->out);
+        }
+        ag_http_stream_write(req, c->out.data, c->out.len);
+        ag_http_stream_end(req);
+    } else {
+        c->cp->encode_error(&e, &c->out);
+        ag_http_respond_json(req, status, c->out.data, c->out.len);
+    }
+    c->req = NULL;
+    call_finish(c);
+}
+
+static void add_info_headers(struct call *c)
+{
+    if (!c->req)
+        return;
+    if (c->route.model[0])
+        ag_http_add_header(c->req, "x-aigate-model", ag_str_c(c->route.model));
+    if (c->lease && c->lease->email[0])
+        ag_http_add_header(c->req, "x-aigate-account", ag_str_c(c->lease->email));
+}
+
+static void release_lease(struct call *c)
+{
+    if (c->lease) {
+        ag_pool_release(c->relay->pool, c->lease);
+        c->lease = NULL;
+    }
+}
+
+static void on_ping_closed(uv_handle_t *h)
+{
+    struct call *c = h->data;
+    ag_buf_dispose(&c->errbody);
+    ag_buf_dispose(&c->body);
+    ag_buf_dispose(&c->out);
+    ag_sse_parser_dispose(&c->sse);
+    free(c);
+}
+
+/* The request is over (answered or aborted): drop everything the call still holds. */
+static void call_finish(struct call *c)
+{
+    if (c->wait) {
+        ag_pool_acquire_cancel(c->wait);
+        c->wait = NULL;
+    }
+    if (c->cc) {
+        ag_cloudcode_call_cancel(c->cc);
+        c->cc = NULL;
+    }
+    release_lease(c);
+    if (c->req) {
+        c->req->on_abort = NULL;
+        c->req->on_drain = NULL;
+    }
+    c->req = NULL;
+    c->relay->active--;
+    uv_timer_stop(&c->ping);
+    uv_close((uv_handle_t *)&c->ping, on_ping_closed);
+}
+
+static void on_abort(struct ag_http_req *req, void *ud)
+{
+    struct call *c = ud;
+    ag_log_debug("relay %s: client went away, canceling upstream", req->id);
+    c->req = NULL;
+    call_finish(c);
+}
+
+static void on_drain(struct ag_http_req *req, void *ud)
+{
+    struct call *c = ud;
+    if (c->paused && c->cc) {
+        c->paused = false;
+        ag_cloudcode_call_resume(c->cc);
+    }
+}
+
+static void write_out(struct call *c)
+{
+    if (!c->req || c->out.len == 0)
+        return;
+    ag_http_stream_write(c->req, c->out.data, c->out.len);
+    ag_buf_reset(&c->out);
+    c->last_write_ms = ag_now_ms();
+    if (c->cc && !c->paused && ag_http_stream_congested(c->req)) {
+        c->paused = true;
+        ag_cloudcode_call_pause(c->cc);
+    }
+}
+
+static void on_ping(uv_timer_t *t)
+{
+    struct call *c = t->data;
+    if (!c->req || !c->committed || !c->cp->keepalive)
+        return;
+    if (ag_now_ms() - c->last_write_ms + 5 < c->relay->keepalive_ms)
+        return;
+    ag_buf_append_c(&c->out, c->cp->keepalive);
+    write_out(c);
+}
+
+static const char *stream_content_type(const struct call *c)
+{
+    /* Gemini without alt=sse streams one JSON array. */
+    return (!c->hints.sse && c->cp == &ag_proto_gemini) ? "application/json" : "text/event-stream";
+}
+
+static void commit_stream(struct call *c)
+{
+    if (c->committed || !c->req)
+        return;
+    add_info_headers(c);
+    c->committed = true;
+    ag_http_stream_begin(c->req, 200, stream_content_type(c));
+    c->enc = c->cp->stream_new(&c->ctx, c->creq, &c->hints);
+    c->last_write_ms = ag_now_ms();
+    uv_timer_start(&c->ping, on_ping, c->relay->keepalive_ms, c->relay->keepalive_ms);
+}
+
+/* ---------------------------------------------------------------- upstream events */
+
+static int emit(void *ud, const struct ag_event *ev)
+{
+    struct call *c = ud;
+    if (!c->req)
+        return AG_ECANCELED;
+    if (!c->creq->stream)
+        return ag_answer_add(&c->answer, ev);
+    commit_stream(c);
+    if (!c->enc)
+        return AG_ETOOBIG;
+    int rc = c->cp->stream_event(c->enc, ev, &c->out);
+    write_out(c);
+    return rc;
+}
+
+static int on_sse(const struct ag_sse_event *ev, void *ud)
+{
+    struct call *c = ud;
+    if (ev->data.len == 0 || ag_str_eq_c(ev->data, "[DONE]"))
+        return 0;
+    int rc = c->up->decode_event(c->dec, ev->data, emit, c);
+    if (rc == AG_EPARSE)
+        return 0; /* an AG_EV_ERROR was emitted for it already */
+    return rc;
+}
+
+static int on_head(struct ag_cloudcode_call *cc, int status, void *ud)
+{
+    struct call *c = ud;
+    c->status = status;
+    if (status >= 200 && status < 300 && c->creq->stream && c->ucall.stream)
+        commit_stream(c);
+    return 0;
+}
+
+static int on_data(struct ag_cloudcode_call *cc, const char *p, size_t n, void *ud)
+{
+    struct call *c = ud;
+    if (!c->req)
+        return AG_ECANCELED;
+    if (c->status < 200 || c->status >= 300) {
+        if (c->errbody.len < ERRBODY_CAP)
+            ag_buf_append(&c->errbody, p,
+                          n < ERRBODY_CAP - c->errbody.len ? n : ERRBODY_CAP - c->errbody.len);
+        return 0;
+    }
+    if (!c->ucall.stream) {
+        if (ag_buf_append(&c->body, p, n))
+            return AG_ETOOBIG;
+        return 0;
+    }
+    int rc = ag_sse_parser_feed(&c->sse, p, n);
+    if (rc && rc != AG_ECANCELED)
+        c->stream_err = rc;
+    return rc;
+}
+
+static void start_attempt(struct call *c);
+
+static enum ag_pool_outcome_kind outcome_kind(enum ag_errclass_kind k)
+{
+    switch (k) {
+    case AG_ERRCLASS_RATE_LIMITED:
+        return AG_POOL_RATE_LIMITED;
+    case AG_ERRCLASS_UNAUTHORIZED:
+        return AG_POOL_UNAUTHORIZED;
+    case AG_ERRCLASS_FORBIDDEN:
+        return AG_POOL_FORBIDDEN;
+    case AG_ERRCLASS_SERVER_ERROR:
+        return AG_POOL_SERVER_ERROR;
+    case AG_ERRCLASS_TIMEOUT:
+    case AG_ERRCLASS_TRANSPORT:
+        return AG_POOL_TRANSPORT;
+    default:
+        return AG_POOL_REQUEST_ERROR;
+    }
+}
+
+static bool retryable(enum ag_errclass_kind k)
+{
+    return k == AG_ERRCLASS_RATE_LIMITED || k == AG_ERRCLASS_UNAUTHORIZED ||
+           k == AG_ERRCLASS_FORBIDDEN || k == AG_ERRCLASS_SERVER_ERROR ||
+           k == AG_ERRCLASS_TIMEOUT || k == AG_ERRCLASS_TRANSPORT;
+}
+
+/* The client-facing status for a final upstream failure. */
+static int client_status(const struct ag_errclass *ec)
+{
+    switch (ec->kind) {
+    case AG_ERRCLASS_RATE_LIMITED:
+        return 429;
+    case AG_ERRCLASS_BAD_REQUEST:
+        return ec->status >= 400 && ec->status < 500 ? ec->status : 400;
+    case AG_ERRCLASS_NOT_FOUND:
+        return 404;
+    case AG_ERRCLASS_TIMEOUT:
+        return 504;
+    case AG_ERRCLASS_SERVER_ERROR:
+        return ec->overloaded ? 503 : 502;
+    case AG_ERRCLASS_UNAUTHORIZED:
+    case AG_ERRCLASS_FORBIDDEN:
+        return 503; /* the gateway's accounts failed, not the client's key */
+    default:
+        return 502;
+    }
+}
+
+static void finish_success(struct call *c)
+{
+    struct ag_pool_outcome o = {.kind = AG_POOL_OK,
+                                .group = c->route.quota_group,
+                                .model = c->route.model,
+                                .status = c->status};
+    if (c->creq->stream) {
+        o.tokens_in = 0;
+    } else {
+        o.tokens_in = (uint64_t)c->answer.usage.input;
+        o.tokens_out = (uint64_t)c->answer.usage.output;
+    }
+    if (c->lease)
+        ag_pool_report(c->relay->pool, c->lease->account_id, &o);
+    struct ag_http_req *req = c->req;
+    if (c->creq->stream) {
+        commit_stream(c); /* an empty answer still gets a well-formed stream */
+        if (c->enc)
+            c->cp->stream_finish(c->enc, &c->out);
+        write_out(c);
+        ag_http_stream_end(req);
+    } else if (c->answer.failed) {
+        ag_buf_reset(&c->out);
+        c->cp->encode_error(&c->answer.error, &c->out);
+        add_info_headers(c);
+        ag_http_respond_json(req, c->answer.error.status ? c->answer.error.status : 502,
+                             c->out.data, c->out.len);
+    } else {
+        ag_buf_reset(&c->out);
+        int rc = c->cp->encode_response(&c->ctx, c->creq, &c->answer, &c->out);
+        if (rc) {
+            fail(c, 502, AG_PERR_UPSTREAM, NULL, "cannot encode the answer: %s", ag_strerror(rc));
+            return;
+        }
+        add_info_headers(c);
+        ag_http_respond_json(req, 200, c->out.data, c->out.len);
+    }
+    c->req = NULL;
+    call_finish(c);
+}
+
+static void on_done(struct ag_cloudcode_call *cc, const struct ag_cloudcode_result *res, void *ud)
+{
+    struct call *c = ud;
+    struct ag_errclass ec;
+    c->cc = NULL;
+    if (!c->req) {
+        call_finish(c);
+        return;
+    }
+    bool http_ok = res->err == 0 && c->status >= 200 && c->status < 300;
+    if (http_ok) {
+        int rc = 0;
+        if (c->ucall.stream) {
+            rc = ag_sse_parser_finish(&c->sse);
+            if (!rc && !c->stream_err)
+                rc = c->up->decode_end(c->dec, emit, c);
+        } else {
+            rc = c->up->decode_response(c->dec, ag_buf_str(&c->body), emit, c);
+        }
+        if (!c->req)
+            return;
+        if (rc && rc != AG_EPARSE && !c->stream_err)
+            c->stream_err = rc;
+        if (c->stream_err && !c->committed && c->creq->stream == false && !c->answer.failed) {
+            ag_errclass_malformed(ag_strerror(c->stream_err), &ec);
+        } else {
+            finish_success(c);
+            return;
+        }
+    } else if (res->err) {
+        if (res->fail == AG_UPSTREAM_FAIL_CALLBACK && c->stream_err)
+            ag_errclass_malformed(ag_strerror(c->stream_err), &ec);
+        else
+            ag_errclass_transport(res->fail, res->message, &ec);
+    } else {
+        ag_errclass_http(c->status, ag_buf_str(&c->errbody),
+                         ag_cloudcode_call_header(cc, "retry-after"), ag_wall_s(), &ec);
+    }
+
+    struct ag_pool_outcome o;
+    ag_pool_outcome_from_errclass(&ec, c->route.quota_group, c->route.model, &o);
+    o.kind = outcome_kind(ec.kind);
+    if (c->lease) {
+        ag_pool_report(c->relay->pool, c->lease->account_id, &o);
+        ag_log_info("relay %s: attempt %d on %s failed: %s (%d) %s", c->req->id, c->attempts,
+                    c->lease->email, ag_errclass_kind_name(ec.kind), ec.status, ec.message);
+    }
+    release_lease(c);
+    snprintf(c->last_error, sizeof(c->last_error), "%s",
+             ec.message[0] ? ec.message : ag_errclass_kind_name(ec.kind));
+    c->last_error_status = client_status(&ec);
+    c->last_error_kind = ag_error_kind_for_status(c->last_error_status);
+
+    if (!c->committed && retryable(ec.kind) && c->attempts < attempts_max(c)) {
+        start_attempt(c);
+        return;
+    }
+    fail(c, c->last_error_status, c->last_error_kind, ag_errclass_kind_name(ec.kind), "%s",
+         c->last_error);
+}
+
+/* ---------------------------------------------------------------- sending */
+
+static void send_upstream(struct call *c)
+{
+    struct ag_relay *r = c->relay;
+    const struct ag_config *cfg = r->cfg;
+    struct ag_upstream_target t = {
+        .model = ag_str_c(c->route.model),
+        .project = ag_str_c(c->lease->project_id),
+    };
+    char sid[32];
+    /* The upstream sessionId is derived from the account, so one account's sessions stay its own.
+     */
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const char *p = c->lease->account_id; *p; p++)
+        h = (h * 1099511628211ull) ^ (unsigned char)*p;
+    snprintf(sid, sizeof(sid), "%lld", (long long)h);
+    t.session_id = ag_arena_str(&c->req->arena, ag_str_c(sid));
+
+    int rc = c->up->encode_request(&c->ctx, c->creq, &t, &c->ucall);
+    if (rc) {
+        fail(c, rc == AG_ETOOBIG ? 413 : 400,
+             rc == AG_ETOOBIG ? AG_PERR_TOO_LARGE : AG_PERR_INVALID, NULL,
+             "cannot convert this request for the upstream: %s", ag_strerror(rc));
+        return;
+    }
+    c->dec = c->up->decoder_new(&c->ctx, c->creq, &t);
+    if (!c->dec) {
+        fail(c, 413, AG_PERR_TOO_LARGE, NULL, "request too large");
+        return;
+    }
+    ag_answer_init(&c->answer, &c->req->arena);
+    ag_sse_parser_reset(&c->sse);
+    ag_buf_reset(&c->errbody);
+    ag_buf_reset(&c->body);
+    c->status = 0;
+    c->stream_err = 0;
+
+    c->target.endpoints = (const char *const *)cfg->upstream.cloudcode_endpoints.v;
+    c->target.nendpoints = cfg->upstream.cloudcode_endpoints.n;
+    c->target.user_agent = cfg->upstream.user_agent;
+    c->target.proxy = c->lease->proxy_url[0] ? c->lease->proxy_url : NULL;
+    c->target.timeouts = (struct ag_upstream_timeouts){
+        .connect_ms = (uint32_t)(cfg->upstream.connect_timeout_s * 1000),
+        .first_byte_ms = (uint32_t)(cfg->upstream.first_byte_timeout_s * 1000),
+        .idle_ms = (uint32_t)(cfg->upstream.idle_timeout_s * 1000),
+        .total_ms = (uint32_t)(cfg->upstream.total_timeout_s * 1000),
+    };
+    struct ag_cloudcode_call_spec spec = {
+        .target = &c->target,
+        .method = c->ucall.method,
+        .sse = c->ucall.query && strstr(c->ucall.query, "alt=sse"),
+        .access_token = c->lease->access_token,
+        .project = c->lease->project_id,
+        .body = c->ucall.body.p,
+        .body_len = c->ucall.body.len,
+        .on_head = on_head,
+        .on_data = on_data,
+        .on_done = on_done,
+        .ud = c,
+    };
+    int err = 0;
+    c->cc = ag_cloudcode_call_start(r->client, &spec, &err);
+    if (!c->cc) {
+        release_lease(c);
+        fail(c, 502, AG_PERR_UPSTREAM, NULL, "cannot start the upstream call: %s",
+             ag_strerror(err));
+    }
+}
+
+static void on_acquired(int err, const struct ag_lease *lease, const struct ag_pool_denial *denial,
+                        void *ud)
+{
+    struct call *c = ud;
+    c->wait = NULL;
+    if (!c->req) {
+        if (lease)
+            ag_pool_release(c->relay->pool, lease);
+        return;
+    }
+    if (err) {
+        /* After failed attempts, the last upstream error says more than "no account left". */
+        if (c->attempts > 1 && c->last_error[0]) {
+            fail(c, c->last_error_status, c->last_error_kind, "upstream_error", "%s",
+                 c->last_error);
+            return;
+        }
+        fail(c, 503, AG_PERR_OVERLOADED, "no_account_available", "%s",
+             denial && denial->message ? denial->message : "no upstream account is available");
+        return;
+    }
+    c->lease = lease;
+    if (c->attempts <= MAX_ATTEMPTS) {
+        ag_strlcpy(c->exclude[c->attempts - 1], lease->account_id, AG_ACCOUNT_ID_SIZE);
+        c->exclude_p[c->attempts - 1] = c->exclude[c->attempts - 1];
+    }
+    send_upstream(c);
+}
+
+static void start_attempt(struct call *c)
+{
+    struct ag_pool_want want = {
+        .group = c->route.quota_group,
+        .model = c->route.model,
+        .exclude = c->exclude_p,
+        .nexclude = (size_t)c->attempts,
+    };
+    char session[128] = "";
+    if (c->creq->session_key.len)
+        snprintf(session, sizeof(session), "%.*s", (int)c->creq->session_key.len,
+                 c->creq->session_key.p);
+    want.session_key = session;
+    c->attempts++;
+    c->wait = ag_pool_acquire(c->relay->pool, &want, on_acquired, c);
+    if (!c->wait)
+        fail(c, 503, AG_PERR_OVERLOADED, "no_account_available", "the gateway is shutting down");
+}
+
+/* ---------------------------------------------------------------- entry */
+
+static void relay_start(struct ag_relay *r, struct ag_http_req *req,
+                        const struct ag_client_proto *cp, const struct ag_client_hints *hints)
+{
+    struct call *c = AG_NEW(struct call);
+    char rid[25];
+    c->relay = r;
+    c->req = req;
+    c->cp = cp;
+    c->up = &ag_proto_cloudcode;
+    c->hints = *hints;
+    r->active++;
+    uv_timer_init(r->loop, &c->ping);
+    c->ping.data = c;
+    ag_buf_init(&c->errbody, 0);
+    ag_buf_init(&c->body, UPSTREAM_BODY_CAP);
+    ag_buf_init(&c->out, 0);
+    ag_sse_parser_init(&c->sse, SSE_EVENT_CAP, on_sse, c);
+    if (ag_random_hex(rid, sizeof(rid), 12))
+        ag_strlcpy(rid, req->id, sizeof(rid));
+    c->ctx.arena = &req->arena;
+    c->ctx.request_id = ag_arena_str(&req->arena, ag_str_c(rid));
+    c->ctx.now = ag_wall_s();
+    req->on_abort = on_abort;
+    req->on_drain = on_drain;
+    req->cb_ud = c;
+
+    struct ag_proto_error perr = {0};
+    int rc = cp->decode_request(&c->ctx, ag_buf_str(&req->body), hints, &c->creq, &perr);
+    if (rc) {
+        ag_buf_reset(&c->out);
+        cp->encode_error(&perr, &c->out);
+        ag_http_respond_json(req, perr.status ? perr.status : 400, c->out.data, c->out.len);
+        c->req = NULL;
+        call_finish(c);
+        return;
+    }
+    rc = ag_mapping_resolve(r->mapping, NULL, c->creq->model, &c->route);
+    if (rc) {
+        fail(c, 404, AG_PERR_NOT_FOUND, "model_not_found",
+             "The model '%.*s' does not exist or is not served by this gateway",
+             (int)c->creq->model.len, c->creq->model.p);
+        return;
+    }
+    if (c->route.thinking && c->creq->thinking.mode == AG_UNSET)
+        c->creq->thinking.mode = AG_ON;
+    start_attempt(c);
+}
+
+/* ---------------------------------------------------------------- route handlers */
+
+static void h_chat(struct ag_http_req *req, void *ud)
+{
+    struct ag_client_hints h = {0};
+    relay_start(ud, req, &ag_proto_openai_chat, &h);
+}
+
+static void h_completions(struct ag_http_req *req, void *ud)
+{
+    struct ag_client_hints h = {0};
+    relay_start(ud, req, &ag_proto_openai_completions, &h);
+}
+
+static void gemini_call(struct ag_relay *r, struct ag_http_req *req, struct ag_str model,
+                        struct ag_str action)
+{
+    struct ag_client_hints h = {.model = model};
+    if (ag_str_eq_c(action, "generateContent")) {
+    } else if (ag_str_eq_c(action, "streamGenerateContent")) {
+        struct ag_str alt = ag_http_req_query(req, "alt");
+        h.stream = true;
+        h.sse = alt.p && ag_str_eq_c(alt, "sse");
+    } else if (ag_str_eq_c(action, "countTokens")) {
+        h.count_tokens = true;
+    } else {
+        struct ag_buf b;
+        ag_buf_init(&b, 0);
+        ag_errfmt_gemini.write(&b, 404, "not_found", "Unknown method on a model");
+        ag_http_respond_json(req, 404, b.data, b.len);
+        ag_buf_dispose(&b);
+        return;
+    }
+    relay_start(r, req, &ag_proto_gemini, &h);
+}
+
+static void h_gemini(struct ag_http_req *req, void *ud)
+{
+    struct ag_str model, action;
+    ag_router_split_action(req->params[0], &model, &action);
+    gemini_call(ud, req, model, action);
+}
+
+static void h_gemini_count(struct ag_http_req *req, void *ud)
+{
+    gemini_call(ud, req, req->params[0], AG_STR("countTokens"));
+}
+
+static void h_models_openai(struct ag_http_req *req, void *ud)
+{
+    struct ag_relay *r = ud;
+    struct ag_model_list l;
+    struct ag_buf b;
+    ag_model_list_init(&l);
+    ag_buf_init(&b, 0);
+    ag_model_list_build(&l, r->mapping, NULL, 0, false);
+    ag_model_list_write_openai(&l, ag_wall_s(), &b);
+    ag_http_respond_json(req, 200, b.data, b.len);
+    ag_buf_dispose(&b);
+    ag_model_list_dispose(&l);
+}
+
+static void h_model_openai(struct ag_http_req *req, void *ud)
+{
+    struct ag_relay *r = ud;
+    struct ag_route_result rr;
+    struct ag_buf b;
+    ag_buf_init(&b, 0);
+    if (ag_mapping_resolve(r->mapping, NULL, req->params[0], &rr)) {
+        ag_errfmt_openai.write(&b, 404, "model_not_found", "The model does not exist");
+        ag_http_respond_json(req, 404, b.data, b.len);
+    } else {
+        ag_buf_append_c(&b, "{\"id\":");
+        ag_json_quote(&b, req->params[0].p, req->params[0].len);
+        ag_buf_printf(&b, ",\"object\":\"model\",\"created\":%lld,\"owned_by\":\"aigate\"}",
+                      (long long)ag_wall_s());
+        ag_http_respond_json(req, 200, b.data, b.len);
+    }
+    ag_buf_dispose(&b);
+}
+
+static void h_models_gemini(struct ag_http_req *req, void *ud)
+{
+    struct ag_relay *r = ud;
+    struct ag_model_list l;
+    struct ag_buf b;
+    ag_model_list_init(&l);
+    ag_buf_init(&b, 0);
+    ag_model_list_build(&l, r->mapping, NULL, 0, false);
+    ag_model_list_write_gemini(&l, r->mapping, &b);
+    ag_http_respond_json(req, 200, b.data, b.len);
+    ag_buf_dispose(&b);
+    ag_model_list_dispose(&l);
+}
+
+static void h_model_gemini(struct ag_http_req *req, void *ud)
+{
+    struct ag_relay *r = ud;
+    struct ag_model_list l;
+    struct ag_buf b;
+    struct ag_route_result rr;
+    ag_buf_init(&b, 0);
+    ag_model_list_init(&l);
+    if (ag_mapping_resolve(r->mapping, NULL, req->params[0], &rr)) {
+        ag_errfmt_gemini.write(&b, 404, "not_found", "Model not found");
+        ag_http_respond_json(req, 404, b.data, b.len);
+    } else {
+        /* One model in the list shape, then cut out its single element. */
+        ag_model_list_add(&l, req->params[0]);
+        ag_model_list_write_gemini(&l, r->mapping, &b);
+        char *open = strchr(b.data, '[');
+        char *close = strrchr(b.data, ']');
+        if (open && close && close > open + 1)
+            ag_http_respond_json(req, 200, open + 1, (size_t)(close - open - 1));
+        else
+            ag_http_respond_json(req, 200, b.data, b.len);
+    }
+    ag_model_list_dispose(&l);
+    ag_buf_dispose(&b);
+}
+
+int ag_relay_add_routes(struct ag_relay *r, struct ag_router *router)
+{
+    const struct ag_route routes[] = {
+        {"POST", "/v1/chat/completions", h_chat, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
+        {"POST", "/chat/completions", h_chat, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
+        {"POST", "/v1/completions", h_completions, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
+        {"GET", "/v1/models", h_models_openai, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
+        {"GET", "/v1/models/:model", h_model_openai, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
+        {"GET", "/v1beta/models", h_models_gemini, r, AG_ACCESS_PROXY, &ag_errfmt_gemini},
+        {"GET", "/v1beta/models/:model", h_model_gemini, r, AG_ACCESS_PROXY, &ag_errfmt_gemini},
+        {"POST", "/v1beta/models/:model", h_gemini, r, AG_ACCESS_PROXY, &ag_errfmt_gemini},
+        {"POST", "/v1beta/models/:model/countTokens", h_gemini_count, r, AG_ACCESS_PROXY,
+         &ag_errfmt_gemini},
+    };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        int rc = ag_router_add(router, &routes[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+struct ag_relay *ag_relay_new(const struct ag_relay_deps *d)
+{
+    struct ag_relay *r = AG_NEW(struct ag_relay);
+    r->loop = d->loop;
+    r->cfg = ag_config_ref(d->cfg);
+    r->client = d->client;
+    r->pool = d->pool;
+    r->mapping = d->mapping;
+    r->keepalive_ms = d->cfg->server.stream_keepalive_s > 0
+                          ? (uint64_t)d->cfg->server.stream_keepalive_s * 1000
+                          : DEFAULT_KEEPALIVE;
+    return r;
+}
+
+size_t ag_relay_active(const struct ag_relay *r)
+{
+    return r->active;
+}
+
+void ag_relay_free(struct ag_relay *r)
+{
+    if (!r)
+        return;
+    ag_config_unref(r->cfg);
+    free(r);
+}

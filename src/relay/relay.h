@@ -1,0 +1,43 @@
+/* relay/relay.h: one AI request's whole life — decode the client's request, map the model, take
+ * an account from the pool, encode and send the upstream call, convert the (streamed) answer back
+ * into the client's protocol, and on a failure before anything reached the client, report it to
+ * the pool and retry on another account within the attempt budget.
+ *
+ * Threading: the loop thread only. */
+#ifndef AG_RELAY_RELAY_H
+#define AG_RELAY_RELAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct ag_config;
+struct ag_mapping;
+struct ag_pool;
+struct ag_router;
+struct ag_upstream_client;
+
+struct ag_relay;
+
+/** What the relay works with; all borrowed and outliving the relay (cfg is referenced). */
+struct ag_relay_deps {
+    uv_loop_t *loop;
+    struct ag_config *cfg;
+    struct ag_upstream_client *client;
+    struct ag_pool *pool;
+    struct ag_mapping *mapping;
+};
+
+/** Creates the relay. */
+struct ag_relay *ag_relay_new(const struct ag_relay_deps *deps);
+
+/** Registers the AI routes (OpenAI, Gemini) on router. 0 or a negative AG_E*. */
+int ag_relay_add_routes(struct ag_relay *r, struct ag_router *router);
+
+/** Requests in flight. */
+size_t ag_relay_active(const struct ag_relay *r);
+
+/** Frees the relay (requests must be finished: the server's shutdown guarantees it). */
+void ag_relay_free(struct ag_relay *r);
+
+#endif
