@@ -38,8 +38,7 @@ struct ag_sched_ctx {
 
 struct ag_sched_strategy {
     const char *name;
-    /** Creates the strategy's state (may return NULL when it needs none... but then pick gets
-     * NULL). Returns its state. */
+    /** Creates the strategy's state (NULL when it keeps none); pick and forget receive it. */
     void *(*create)(void);
     /** Frees the state; NULL-safe. */
     void (*destroy)(void *state);

@@ -1,0 +1,676 @@
+/* pool/pool.c: the account pool (see pool.h): accounts loaded from the store and reloaded on
+ * change, pending acquisitions and their dispatch, leases, and the runtime state that reports
+ * change (cooldowns per account x quota group, forced refreshes, forbidden marks). Token refresh
+ * and project lookup live in tokens.c; the choice among usable accounts in sched.c.
+ *
+ * Dispatch never runs inside ag_pool_acquire: every state change that could satisfy a wait
+ * (a new wait, a finished flight, a reload, a sleeper's timer) marks it ready and arms a 0 ms
+ * "kick" timer, whose callback dispatches the ready waits. User callbacks therefore always run
+ * from a loop callback of the pool, and may call back into the pool freely. */
+#include "pool/pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "config/config.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/str.h"
+#include "core/time.h"
+#include "pool/pool_internal.h"
+#include "store/store.h"
+#include "store/writer.h"
+#include "upstream/cloudcode.h"
+#include "upstream/errclass.h"
+
+struct pool_lease {
+    struct ag_lease pub; /* first: the public pointer is the lease's */
+    struct pool_lease *prev, *next;
+    char *strs[5];
+};
+
+static void on_sleep(uv_timer_t *t);
+
+int64_t pool_now_ms(const struct ag_pool *p)
+{
+    return p->now_fn ? p->now_fn(p->now_ud) : ag_wall_ms();
+}
+
+bool pool_acct_ready(const struct pool_acct *a, int64_t now_ms)
+{
+    return !a->force_refresh && a->rec.access_token && a->rec.access_token[0] &&
+           now_ms / 1000 < a->rec.token_expiry - AG_POOL_REFRESH_SKEW_S &&
+           ag_cloudcode_project_usable(a->rec.project_id);
+}
+
+void pool_acct_set_error(struct pool_acct *a, const char *msg)
+{
+    free(a->last_error);
+    a->last_error = ag_strdup(msg);
+    a->last_error_ms = pool_now_ms(a->pool);
+}
+
+struct pool_acct *pool_find_acct(const struct ag_pool *p, const char *id)
+{
+    for (size_t i = 0; id && i < p->naccts; i++) {
+        if (strcmp(p->accts[i]->rec.id, id) == 0)
+            return p->accts[i];
+    }
+    return NULL;
+}
+
+static void acct_free(struct pool_acct *a)
+{
+    pool_tokens_cancel(a);
+    ag_account_dispose(&a->rec);
+    free(a->cds);
+    free(a->last_error);
+    free(a);
+}
+
+/* ---- waits ---- */
+
+static void wait_unlink(struct ag_pool_wait *w)
+{
+    struct ag_pool *p = w->pool;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        p->waits = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        p->waits_tail = w->prev;
+    w->prev = w->next = NULL;
+    p->nwaits--;
+}
+
+static void wait_free(struct ag_pool_wait *w)
+{
+    for (size_t i = 0; i < w->nskip; i++)
+        free(w->skip[i]);
+    free(w->skip);
+    free(w->session);
+    free(w);
+}
+
+static void wait_skip(struct ag_pool_wait *w, const char *id)
+{
+    w->skip = ag_realloc(w->skip, (w->nskip + 1) * sizeof(*w->skip));
+    w->skip[w->nskip++] = ag_strdup(id);
+}
+
+static bool wait_skips(const struct ag_pool_wait *w, const char *id)
+{
+    for (size_t i = 0; i < w->nskip; i++) {
+        if (strcmp(w->skip[i], id) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The cooldown key of a wait or report: the quota group, else the model, else "" (account). */
+const char *pool_cd_key(const char *group, const char *model)
+{
+    if (group && *group)
+        return group;
+    return model ? model : "";
+}
+
+/* ---- cooldowns ---- */
+
+struct pool_cd *pool_cd_find(struct pool_acct *a, const char *group, bool create)
+{
+    for (size_t i = 0; i < a->ncds; i++) {
+        if (strcmp(a->cds[i].group, group) == 0)
+            return &a->cds[i];
+    }
+    if (!create)
+        return NULL;
+    a->cds = ag_realloc(a->cds, (a->ncds + 1) * sizeof(*a->cds));
+    struct pool_cd *cd = &a->cds[a->ncds++];
+    memset(cd, 0, sizeof(*cd));
+    ag_strlcpy(cd->group, group, sizeof(cd->group));
+    return cd;
+}
+
+void pool_cd_remove(struct pool_acct *a, const char *group)
+{
+    for (size_t i = 0; i < a->ncds; i++) {
+        if (strcmp(a->cds[i].group, group) == 0) {
+            a->cds[i] = a->cds[--a->ncds];
+            return;
+        }
+    }
+}
+
+enum use { USE_OK, USE_DISABLED, USE_SKIPPED, USE_COOLING };
+
+/* Whether a may serve w now; *until gets the end of the blocking cooldown (0 = unknown). */
+static enum use acct_use(const struct pool_acct *a, const struct ag_pool_wait *w, int64_t now_ms,
+                         int64_t *until)
+{
+    const char *key = pool_cd_key(w->group, w->model);
+    *until = 0;
+    if (a->rec.disabled)
+        return USE_DISABLED;
+    if (a->rec.forbidden &&
+        !(a->rec.forbidden_until > 0 && now_ms / 1000 >= a->rec.forbidden_until))
+        return USE_DISABLED;
+    if (wait_skips(w, a->rec.id))
+        return USE_SKIPPED;
+    enum use u = USE_OK;
+    for (size_t i = 0; i < a->ncds; i++) {
+        const struct pool_cd *cd = &a->cds[i];
+        if (cd->group[0] && strcmp(cd->group, key) != 0)
+            continue;
+        if (cd->until_ms > now_ms) {
+            if (u != USE_COOLING || (*until && cd->until_ms > *until))
+                *until = cd->until_ms;
+            u = USE_COOLING;
+        } else if (cd->probing && a->inflight > 0 && u == USE_OK) {
+            u = USE_COOLING; /* half-open: one trial request at a time */
+        }
+    }
+    return u;
+}
+
+/* ---- leases ---- */
+
+static char *lease_str(struct pool_lease *l, size_t i, const char *s)
+{
+    l->strs[i] = ag_strdup(s ? s : "");
+    return l->strs[i];
+}
+
+static struct pool_lease *lease_new(struct ag_pool *p, struct pool_acct *a, const char *group)
+{
+    struct pool_lease *l = AG_NEW(struct pool_lease);
+    const char *proxy =
+        a->rec.proxy_url && a->rec.proxy_url[0] ? a->rec.proxy_url : p->cfg->upstream.proxy_url;
+    ag_strlcpy(l->pub.account_id, a->rec.id, sizeof(l->pub.account_id));
+    l->pub.email = lease_str(l, 0, a->rec.email);
+    l->pub.access_token = lease_str(l, 1, a->rec.access_token);
+    l->pub.project_id = lease_str(l, 2, a->rec.project_id);
+    l->pub.proxy_url = lease_str(l, 3, proxy);
+    l->pub.group = lease_str(l, 4, group);
+    l->pub.tier = a->rec.tier;
+    l->next = p->leases;
+    if (p->leases)
+        p->leases->prev = l;
+    p->leases = l;
+    a->inflight++;
+    a->last_used_ms = pool_now_ms(p);
+    return l;
+}
+
+static void lease_free(struct pool_lease *l)
+{
+    for (size_t i = 0; i < 5; i++)
+        free(l->strs[i]);
+    free(l);
+}
+
+void ag_pool_release(struct ag_pool *p, const struct ag_lease *lease)
+{
+    struct pool_lease *l = (struct pool_lease *)(uintptr_t)lease;
+    struct pool_acct *a;
+    if (!p || !l)
+        return;
+    if ((a = pool_find_acct(p, l->pub.account_id)) && a->inflight > 0) {
+        a->inflight--;
+        if (a->ncds && p->waits)
+            pool_kick(p); /* a probing account may take its next trial request */
+    }
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        p->leases = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    lease_free(l);
+}
+
+/* ---- dispatch ---- */
+
+static void format_time(int64_t ms, char *out, size_t cap)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        ag_strlcpy(out, "?", cap);
+}
+
+static void grant(struct ag_pool_wait *w, struct pool_acct *a)
+{
+    struct ag_pool *p = w->pool;
+    struct pool_lease *l = lease_new(p, a, w->group[0] ? w->group : "");
+    ag_pool_acquire_cb cb = w->cb;
+    void *ud = w->ud;
+    wait_unlink(w);
+    wait_free(w);
+    cb(0, &l->pub, NULL, ud);
+}
+
+static void deny(struct ag_pool_wait *w, int err, enum ag_pool_denial_kind kind, int64_t until,
+                 const char *msg)
+{
+    struct ag_pool_denial d = {.kind = kind, .until_ms = until, .message = msg};
+    ag_pool_acquire_cb cb = w->cb;
+    void *ud = w->ud;
+    wait_unlink(w);
+    wait_free(w);
+    cb(err, NULL, &d, ud);
+}
+
+static void arm_sleep(struct ag_pool *p)
+{
+    int64_t now = pool_now_ms(p), first = 0;
+    for (struct ag_pool_wait *w = p->waits; w; w = w->next) {
+        if (w->state == W_SLEEP && (!first || w->wake_ms < first))
+            first = w->wake_ms;
+    }
+    if (!first || p->closing)
+        return;
+    uint64_t delay = first > now ? (uint64_t)(first - now) : 0;
+    if (delay > AG_POOL_SHORT_WAIT_MS)
+        delay = AG_POOL_SHORT_WAIT_MS;
+    uv_timer_start(&p->sleep_timer, on_sleep, delay, 0);
+}
+
+/* No candidate for w: sleep for a cooldown about to end, or answer why not. */
+static void no_candidate(struct ag_pool_wait *w, size_t ndisabled, size_t nskipped, size_t ncooling,
+                         int64_t until, int64_t now)
+{
+    struct ag_pool *p = w->pool;
+    char msg[512], when[32];
+    const char *key = pool_cd_key(w->group, w->model);
+
+    if (ncooling && until && until - now <= AG_POOL_SHORT_WAIT_MS && !w->slept) {
+        w->state = W_SLEEP;
+        w->wake_ms = until;
+        w->slept = true;
+        arm_sleep(p);
+        return;
+    }
+    if (p->naccts == 0) {
+        deny(w, AG_ENOTFOUND, AG_POOL_DENY_NO_ACCOUNTS, 0,
+             "no accounts configured (add one with `aigate accounts add --refresh-token ...`)");
+    } else if (ncooling) {
+        format_time(until ? until : now, when, sizeof(when));
+        snprintf(msg, sizeof(msg), "all %zu usable accounts are cooling down%s%s until %s",
+                 ncooling, key[0] ? " for " : "", key, when);
+        deny(w, AG_ENOTFOUND, AG_POOL_DENY_COOLING, until, msg);
+    } else if (nskipped && w->nskip > w->nexclude) {
+        snprintf(msg, sizeof(msg), "no account could be made ready: %s", w->last_msg);
+        deny(w, AG_EAUTH, AG_POOL_DENY_REFRESH_FAILED, 0, msg);
+    } else if (nskipped) {
+        snprintf(msg, sizeof(msg), "every usable account (%zu) was already tried for this request",
+                 nskipped);
+        deny(w, AG_ENOTFOUND, AG_POOL_DENY_ALL_EXCLUDED, 0, msg);
+    } else {
+        snprintf(msg, sizeof(msg), "all %zu accounts are disabled or forbidden", ndisabled);
+        deny(w, AG_ENOTFOUND, AG_POOL_DENY_ALL_DISABLED, 0, msg);
+    }
+}
+
+static bool is_fixed(const struct ag_pool *p, const struct pool_acct *a)
+{
+    const char *fx = p->cfg->scheduling.fixed_account;
+    return fx[0] &&
+           (strcmp(fx, a->rec.id) == 0 || (a->rec.email && strcasecmp(fx, a->rec.email) == 0));
+}
+
+/* Runs one ready wait until it is granted, pinned to a flight, asleep or denied. */
+static void dispatch(struct ag_pool_wait *w)
+{
+    struct ag_pool *p = w->pool;
+    int64_t now = pool_now_ms(p), until, first_until;
+    struct ag_sched_cand *cands = NULL;
+    struct pool_acct **by = NULL;
+    char msg[256];
+
+    if (w->acct) { /* back from a successful flight */
+        struct pool_acct *a = w->acct;
+        w->acct = NULL;
+        if (acct_use(a, w, now, &until) == USE_OK && pool_acct_ready(a, now)) {
+            grant(w, a);
+            return;
+        }
+    }
+    cands = ag_calloc(p->naccts ? p->naccts : 1, sizeof(*cands));
+    by = ag_calloc(p->naccts ? p->naccts : 1, sizeof(*by));
+    for (;;) {
+        size_t n = 0, ndis = 0, nskip = 0, ncool = 0, pick = SIZE_MAX;
+        first_until = 0;
+        for (size_t i = 0; i < p->naccts; i++) {
+            struct pool_acct *a = p->accts[i];
+            switch (acct_use(a, w, now, &until)) {
+            case USE_DISABLED:
+                ndis++;
+                continue;
+            case USE_SKIPPED:
+                nskip++;
+                continue;
+            case USE_COOLING:
+                ncool++;
+                if (until && (!first_until || until < first_until))
+                    first_until = until;
+                continue;
+            case USE_OK:
+                break;
+            }
+            if (is_fixed(p, a))
+                pick = n;
+            by[n] = a;
+            cands[n++] = (struct ag_sched_cand){
+                .id = a->rec.id,
+                .email = a->rec.email ? a->rec.email : "",
+                .order = a->order,
+                .tier = a->rec.tier,
+                .inflight = a->inflight,
+                .remaining = -1,
+                .last_used_ms = a->last_used_ms,
+            };
+        }
+        if (n == 0) {
+            no_candidate(w, ndis, nskip, ncool, first_until, now);
+            break;
+        }
+        if (pick == SIZE_MAX) {
+            struct ag_sched_ctx ctx = {
+                .group = w->group,
+                .model = w->model,
+                .session_key = w->session ? w->session : "",
+                .now_ms = now,
+                .cfg = p->cfg,
+            };
+            pick = p->sched->pick(p->sched_state, &ctx, cands, n);
+            if (pick >= n)
+                pick = 0;
+        }
+        struct pool_acct *a = by[pick];
+        if (pool_acct_ready(a, now)) {
+            grant(w, a);
+            break;
+        }
+        /* Pin first: a flight may end synchronously (a call that cannot start). */
+        w->state = W_PINNED;
+        w->acct = a;
+        msg[0] = '\0';
+        int rc = pool_tokens_start(a, msg, sizeof(msg));
+        if (rc == 0)
+            break;
+        if (w->state != W_PINNED || w->acct != a)
+            break; /* already handled by pool_flight_done */
+        w->state = W_READY;
+        w->acct = NULL;
+        pool_acct_set_error(a, msg);
+        w->last_err = rc;
+        ag_strlcpy(w->last_msg, msg, sizeof(w->last_msg));
+        wait_skip(w, a->rec.id);
+    }
+    free(cands);
+    free(by);
+}
+
+static void on_kick(uv_timer_t *t)
+{
+    struct ag_pool *p = t->data;
+    uint64_t limit = p->wait_seq;
+    for (;;) {
+        struct ag_pool_wait *w = p->waits;
+        while (w && !(w->state == W_READY && w->seq <= limit && !w->in_kick))
+            w = w->next;
+        if (!w || p->closing)
+            break;
+        w->in_kick = true;
+        dispatch(w); /* may free w, call user callbacks, add waits */
+    }
+    for (struct ag_pool_wait *w = p->waits; w; w = w->next)
+        w->in_kick = false;
+}
+
+void pool_kick(struct ag_pool *p)
+{
+    if (!p->closing)
+        uv_timer_start(&p->kick_timer, on_kick, 0, 0);
+}
+
+static void on_sleep(uv_timer_t *t)
+{
+    struct ag_pool *p = t->data;
+    for (struct ag_pool_wait *w = p->waits; w; w = w->next) {
+        if (w->state == W_SLEEP)
+            w->state = W_READY;
+    }
+    pool_kick(p);
+}
+
+void pool_flight_done(struct pool_acct *a, int err, const char *msg)
+{
+    struct ag_pool *p = a->pool;
+    if (err)
+        pool_acct_set_error(a, msg);
+    for (struct ag_pool_wait *w = p->waits; w; w = w->next) {
+        if (w->state != W_PINNED || w->acct != a)
+            continue;
+        w->state = W_READY;
+        if (err) {
+            w->acct = NULL;
+            w->last_err = err;
+            ag_strlcpy(w->last_msg, msg, sizeof(w->last_msg));
+            wait_skip(w, a->rec.id);
+        }
+    }
+    pool_kick(p);
+}
+
+struct ag_pool_wait *ag_pool_acquire(struct ag_pool *p, const struct ag_pool_want *want,
+                                     ag_pool_acquire_cb cb, void *ud)
+{
+    struct ag_pool_wait *w;
+    if (!p || !want || !cb || p->closing)
+        return NULL;
+    w = AG_NEW(struct ag_pool_wait);
+    w->pool = p;
+    w->cb = cb;
+    w->ud = ud;
+    w->seq = ++p->wait_seq;
+    ag_strlcpy(w->group, want->group ? want->group : "", sizeof(w->group));
+    ag_strlcpy(w->model, want->model ? want->model : "", sizeof(w->model));
+    if (want->session_key && *want->session_key)
+        w->session = ag_strdup(want->session_key);
+    for (size_t i = 0; i < want->nexclude; i++) {
+        if (want->exclude[i])
+            wait_skip(w, want->exclude[i]);
+    }
+    w->nexclude = w->nskip;
+    w->prev = p->waits_tail; /* arrival order */
+    if (p->waits_tail)
+        p->waits_tail->next = w;
+    else
+        p->waits = w;
+    p->waits_tail = w;
+    p->nwaits++;
+    pool_kick(p);
+    return w;
+}
+
+void ag_pool_acquire_cancel(struct ag_pool_wait *w)
+{
+    if (!w)
+        return;
+    wait_unlink(w);
+    wait_free(w);
+}
+
+/* ---- accounts ---- */
+
+int ag_pool_reload(struct ag_pool *p)
+{
+    struct ag_account_list l = {0};
+    struct pool_acct **next;
+    int rc = ag_store_account_list(p->store, &l);
+    if (rc) {
+        ag_log_warn("pool: cannot read the accounts: %s", ag_strerror(rc));
+        return rc;
+    }
+    next = ag_calloc(l.len ? l.len : 1, sizeof(*next));
+    for (size_t i = 0; i < l.len; i++) {
+        struct pool_acct *a = pool_find_acct(p, l.items[i].id);
+        if (a) {
+            bool same_token = a->rec.access_token && l.items[i].access_token &&
+                              strcmp(a->rec.access_token, l.items[i].access_token) == 0;
+            if (!same_token)
+                a->force_refresh = false; /* someone stored a new token */
+            ag_account_dispose(&a->rec);
+        } else {
+            a = AG_NEW(struct pool_acct);
+            a->pool = p;
+        }
+        a->rec = l.items[i]; /* moves the strings */
+        memset(&l.items[i], 0, sizeof(l.items[i]));
+        a->order = i;
+        next[i] = a;
+    }
+    /* Accounts gone from the store: waits pinned on them dispatch again. */
+    for (size_t i = 0; i < p->naccts; i++) {
+        struct pool_acct *a = p->accts[i];
+        bool kept = false;
+        for (size_t j = 0; j < l.len && !kept; j++)
+            kept = next[j] == a;
+        if (kept)
+            continue;
+        for (struct ag_pool_wait *w = p->waits; w; w = w->next) {
+            if (w->acct == a) {
+                w->acct = NULL;
+                w->state = W_READY;
+            }
+        }
+        if (p->sched->forget)
+            p->sched->forget(p->sched_state, a->rec.id);
+        acct_free(a);
+    }
+    free(p->accts);
+    p->accts = next;
+    p->naccts = l.len;
+    ag_account_list_dispose(&l);
+    if (p->waits)
+        pool_kick(p);
+    return 0;
+}
+
+static void on_reload_timer(uv_timer_t *t)
+{
+    struct ag_pool *p = t->data;
+    int rc = ag_store_accounts_changed(p->store, &p->change_since);
+    if (rc == 1)
+        ag_pool_reload(p);
+    else if (rc < 0)
+        ag_log_debug("pool: change check failed: %s", ag_strerror(rc));
+}
+
+struct ag_pool *ag_pool_new(uv_loop_t *loop, struct ag_upstream_client *client,
+                            struct ag_store *store, struct ag_writer *writer, struct ag_config *cfg)
+{
+    struct ag_pool *p;
+    if (!loop || !store || !cfg)
+        return NULL;
+    p = AG_NEW(struct ag_pool);
+    p->loop = loop;
+    p->client = client;
+    p->store = store;
+    p->writer = writer;
+    p->cfg = ag_config_ref(cfg);
+    p->sched = ag_sched_for_config(cfg);
+    p->sched_state = p->sched->create ? p->sched->create() : NULL;
+    uv_timer_init(loop, &p->reload_timer);
+    uv_timer_init(loop, &p->kick_timer);
+    uv_timer_init(loop, &p->sleep_timer);
+    p->reload_timer.data = p->kick_timer.data = p->sleep_timer.data = p;
+    p->open_handles = 3;
+    if (ag_store_accounts_changed(store, &p->change_since) < 0)
+        ag_log_warn("pool: cannot read the account change counter");
+    ag_pool_reload(p);
+    uv_timer_start(&p->reload_timer, on_reload_timer, 1000, 1000);
+    return p;
+}
+
+void ag_pool_set_config(struct ag_pool *p, struct ag_config *cfg)
+{
+    const struct ag_sched_strategy *s;
+    if (!p || !cfg || cfg == p->cfg)
+        return;
+    ag_config_ref(cfg);
+    ag_config_unref(p->cfg);
+    p->cfg = cfg;
+    s = ag_sched_for_config(cfg);
+    if (s != p->sched) {
+        if (p->sched->destroy)
+            p->sched->destroy(p->sched_state);
+        p->sched = s;
+        p->sched_state = s->create ? s->create() : NULL;
+    }
+    if (p->waits)
+        pool_kick(p);
+}
+
+void ag_pool_set_clock(struct ag_pool *p, int64_t (*now_ms)(void *ud), void *ud)
+{
+    p->now_fn = now_ms;
+    p->now_ud = ud;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct ag_pool *p = h->data;
+    if (--p->open_handles > 0)
+        return;
+    /* Every handle is closed: answer the waits still pending, then tell the owner. */
+    while (p->waits)
+        deny(p->waits, AG_ECANCELED, AG_POOL_DENY_CANCELED, 0, "the gateway is shutting down");
+    if (p->close_done)
+        p->close_done(p->close_ud);
+}
+
+void ag_pool_close(struct ag_pool *p, void (*done)(void *ud), void *ud)
+{
+    if (!p || p->closing)
+        return;
+    p->closing = true;
+    p->close_done = done;
+    p->close_ud = ud;
+    for (size_t i = 0; i < p->naccts; i++)
+        pool_tokens_cancel(p->accts[i]);
+    uv_close((uv_handle_t *)&p->reload_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&p->kick_timer, on_handle_closed);
+    uv_close((uv_handle_t *)&p->sleep_timer, on_handle_closed);
+}
+
+void ag_pool_free(struct ag_pool *p)
+{
+    if (!p)
+        return;
+    while (p->waits) {
+        struct ag_pool_wait *w = p->waits;
+        wait_unlink(w);
+        wait_free(w);
+    }
+    for (size_t i = 0; i < p->naccts; i++)
+        acct_free(p->accts[i]);
+    free(p->accts);
+    while (p->leases) {
+        struct pool_lease *l = p->leases;
+        p->leases = l->next;
+        lease_free(l);
+    }
+    if (p->sched->destroy)
+        p->sched->destroy(p->sched_state);
+    ag_config_unref(p->cfg);
+    free(p);
+}

@@ -1,0 +1,139 @@
+/* pool/pool_internal.h: the pool's private structures, shared by pool.c (accounts, waits,
+ * selection, reports, leases) and tokens.c (refresh and project lookup flights). Nothing outside
+ * src/pool/ includes this. */
+#ifndef AG_POOL_POOL_INTERNAL_H
+#define AG_POOL_POOL_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "pool/pool.h"
+#include "pool/sched.h"
+#include "store/accounts.h"
+
+struct pool_flight;
+
+/** One cooldown entry of an account: group "" = the whole account. */
+struct pool_cd {
+    char group[AG_POOL_GROUP_MAX];
+    int64_t until_ms;
+    unsigned strikes;
+    bool probing; /* after a default (no upstream delay) cooldown: one request at a time */
+};
+
+/** An account in memory: the stored record plus runtime state kept across reloads. */
+struct pool_acct {
+    struct ag_pool *pool;
+    struct ag_account rec; /* owned copy of the stored row */
+    size_t order;          /* position in the list */
+    /* runtime */
+    unsigned inflight;
+    bool force_refresh; /* a 401 said the access token is bad */
+    struct pool_cd *cds;
+    size_t ncds;
+    char *last_error;
+    int64_t last_error_ms;
+    int64_t last_used_ms;
+    uint64_t refreshes;
+    struct pool_flight *flight; /* refresh / project lookup in progress, or NULL */
+};
+
+enum pool_wait_state {
+    W_READY,  /* to be dispatched at the next kick */
+    W_PINNED, /* waiting for acct's flight; then granted that account */
+    W_SLEEP,  /* waiting for a cooldown that ends within AG_POOL_SHORT_WAIT_MS */
+};
+
+struct ag_pool_wait {
+    struct ag_pool *pool;
+    struct ag_pool_wait *prev, *next;
+    enum pool_wait_state state;
+    uint64_t seq;
+    ag_pool_acquire_cb cb;
+    void *ud;
+    char group[AG_POOL_GROUP_MAX];
+    char model[AG_POOL_GROUP_MAX];
+    char *session;
+    char **skip; /* excluded by the caller, then accounts whose refresh failed for this wait */
+    size_t nskip, nexclude;
+    struct pool_acct *acct; /* W_PINNED */
+    int64_t wake_ms;        /* W_SLEEP */
+    bool slept;             /* slept once already: the next time it is denied instead */
+    bool in_kick;           /* dispatched during the current kick */
+    int last_err;           /* last refresh/project failure for this wait */
+    char last_msg[256];
+};
+
+struct ag_pool {
+    uv_loop_t *loop;
+    struct ag_upstream_client *client;
+    struct ag_store *store;
+    struct ag_writer *writer;
+    struct ag_config *cfg;
+    const struct ag_sched_strategy *sched;
+    void *sched_state;
+    int64_t (*now_fn)(void *ud);
+    void *now_ud;
+
+    struct pool_acct **accts;
+    size_t naccts;
+    uint64_t change_since;
+
+    struct ag_pool_wait *waits, *waits_tail; /* every pending wait, in arrival order */
+    size_t nwaits;
+    uint64_t wait_seq;
+
+    struct pool_lease *leases;
+
+    uv_timer_t reload_timer, kick_timer, sleep_timer;
+    int open_handles;
+    bool closing;
+    void (*close_done)(void *ud);
+    void *close_ud;
+};
+
+/** Current time of the pool's clock, unix ms. */
+int64_t pool_now_ms(const struct ag_pool *p);
+
+/** True when a's access token is usable now (present, not forced stale, not within
+ * AG_POOL_REFRESH_SKEW_S of expiry) and a project id is known. */
+bool pool_acct_ready(const struct pool_acct *a, int64_t now_ms);
+
+/** The account with that id, or NULL. */
+struct pool_acct *pool_find_acct(const struct ag_pool *p, const char *id);
+
+/** Arms the 0 ms timer that dispatches ready waits (no-op while closing). */
+void pool_kick(struct ag_pool *p);
+
+/** Cooldown key of a want or report: the quota group, else the model, else "" (account). */
+const char *pool_cd_key(const char *group, const char *model);
+
+/** Finds a's cooldown entry for group; creates a zeroed one when create is set. */
+struct pool_cd *pool_cd_find(struct pool_acct *a, const char *group, bool create);
+
+/** Removes a's cooldown entry for group, if any. */
+void pool_cd_remove(struct pool_acct *a, const char *group);
+
+/** Records a failure message on a (copied). */
+void pool_acct_set_error(struct pool_acct *a, const char *msg);
+
+/* ---- tokens.c ---- */
+
+/**
+ * Starts a flight for a (refresh if needed, then project lookup if needed) unless one is running.
+ * Its end calls pool_flight_done. Returns 0, or an error when nothing could be started (then
+ * pool_flight_done is not called and *msg explains; msg cap 256).
+ */
+int pool_tokens_start(struct pool_acct *a, char *msg, size_t cap);
+
+/** Cancels a's flight (no pool_flight_done). */
+void pool_tokens_cancel(struct pool_acct *a);
+
+/**
+ * Called by tokens.c when a's flight ends: err 0 (a is ready), or AG_EAUTH / AG_EUPSTREAM /
+ * transport errors with msg. a->flight is NULL already. a may have been disabled meanwhile.
+ */
+void pool_flight_done(struct pool_acct *a, int err, const char *msg);
+
+#endif
