@@ -39,7 +39,8 @@ struct mock_reply *mock_reply_new(struct ag_http_req *req)
 
 void mock_reply_set_delay(struct mock_reply *r, uint32_t first_byte_ms, uint32_t between_ms)
 {
-    r->first_ms = first_byte_ms;
+    if (first_byte_ms) /* 0 keeps a slow-first-byte fault's delay */
+        r->first_ms = first_byte_ms;
     r->between_ms = between_ms;
 }
 
