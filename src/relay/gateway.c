@@ -8,6 +8,12 @@
 #include "http/cors.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "pool/pool.h"
+#include "relay/relay.h"
+#include "route/mapping.h"
+#include "store/store.h"
+#include "store/writer.h"
+#include "upstream/client.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +26,12 @@ struct ag_gateway {
     struct ag_http_server *server;
     struct ag_cors *cors;
     struct ag_auth_policy auth;
+    struct ag_store *store;
+    struct ag_writer *writer;
+    struct ag_upstream_client *client;
+    struct ag_pool *pool;
+    struct ag_mapping *mapping;
+    struct ag_relay *relay;
     void (*done)(void *);
     void *done_ud;
 };
@@ -53,6 +65,8 @@ static int add_routes(struct ag_gateway *g)
     return 0;
 }
 
+static void teardown_sync(struct ag_gateway *g);
+
 static void apply_config(struct ag_gateway *g)
 {
     const struct ag_config *c = g->cfg;
@@ -74,8 +88,35 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
     int rc;
     g->loop = loop;
     g->cfg = ag_config_ref(cfg);
+    char err[512] = "";
+    rc = ag_store_open(c->data_dir, &g->store, err, sizeof(err));
+    if (rc) {
+        ag_buf_printf(errmsg, "%s", err[0] ? err : ag_strerror(rc));
+        goto fail;
+    }
+    g->writer = ag_writer_new(g->store, NULL);
+    g->client = ag_upstream_client_new(loop, NULL);
+    if (!g->client) {
+        ag_buf_printf(errmsg, "cannot initialise the upstream HTTP client");
+        goto fail;
+    }
+    struct ag_mapping_config mc = {.custom = &c->mapping.custom,
+                                   .background_model = c->mapping.background_model};
+    g->mapping = ag_mapping_new(&mc, err, sizeof(err));
+    if (!g->mapping) {
+        ag_buf_printf(errmsg, "%s", err);
+        goto fail;
+    }
+    g->pool = ag_pool_new(loop, g->client, g->store, g->writer, cfg);
+    if (!g->pool) {
+        ag_buf_printf(errmsg, "cannot load the account pool");
+        goto fail;
+    }
+    struct ag_relay_deps deps = {
+        .loop = loop, .cfg = cfg, .client = g->client, .pool = g->pool, .mapping = g->mapping};
+    g->relay = ag_relay_new(&deps);
     g->router = ag_router_new();
-    if ((rc = add_routes(g))) {
+    if ((rc = add_routes(g)) || (rc = ag_relay_add_routes(g->relay, g->router))) {
         ag_buf_printf(errmsg, "route table: %s", ag_strerror(rc));
         goto fail;
     }
@@ -113,15 +154,9 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
 fail_server:
     /* Nothing accepted yet: the server can be shut down and the loop run to close listeners. */
     ag_http_server_shutdown(g->server, 1, NULL, NULL);
-    uv_run(loop, UV_RUN_NOWAIT);
-    uv_run(loop, UV_RUN_NOWAIT);
-    ag_http_server_free(g->server);
-    g->server = NULL;
 fail:
-    ag_router_free(g->router);
-    ag_cors_free(g->cors);
-    ag_config_unref(g->cfg);
-    free(g);
+    g->done = NULL;
+    teardown_sync(g);
     return NULL;
 }
 
@@ -130,11 +165,50 @@ int ag_gateway_port(const struct ag_gateway *g)
     return ag_http_server_port(g->server);
 }
 
+/* Closing runs bottom-up: server (requests finish) → pool → upstream client → writer (flushes). */
+static void client_closed(void *ud)
+{
+    struct ag_gateway *g = ud;
+    g->client = NULL;
+    ag_writer_free(g->writer);
+    g->writer = NULL;
+    if (g->done)
+        g->done(g->done_ud);
+}
+
+static void pool_closed(void *ud)
+{
+    struct ag_gateway *g = ud;
+    ag_pool_free(g->pool);
+    g->pool = NULL;
+    if (g->client)
+        ag_upstream_client_close(g->client, client_closed, g);
+    else
+        client_closed(g);
+}
+
 static void server_done(void *ud)
 {
     struct ag_gateway *g = ud;
-    if (g->done)
-        g->done(g->done_ud);
+    if (g->pool)
+        ag_pool_close(g->pool, pool_closed, g);
+    else
+        pool_closed(g);
+}
+
+/* For a start that failed half-way: close what was built, running the loop until it is closed. */
+static void teardown_sync(struct ag_gateway *g)
+{
+    if (g->pool) {
+        ag_pool_close(g->pool, pool_closed, g);
+    } else if (g->client) {
+        ag_upstream_client_close(g->client, client_closed, g);
+    } else {
+        ag_writer_free(g->writer);
+        g->writer = NULL;
+    }
+    uv_run(g->loop, UV_RUN_DEFAULT);
+    ag_gateway_free(g);
 }
 
 void ag_gateway_shutdown(struct ag_gateway *g, void (*done)(void *ud), void *ud)
@@ -149,6 +223,9 @@ void ag_gateway_free(struct ag_gateway *g)
 {
     if (!g)
         return;
+    ag_relay_free(g->relay);
+    ag_mapping_free(g->mapping);
+    ag_store_free(g->store);
     ag_http_server_free(g->server);
     ag_router_free(g->router);
     ag_cors_free(g->cors);
