@@ -23,6 +23,20 @@ static const char usage_text[] =
     "Commands:\n"
     "%s"
     "\n"
+    "Accounts commands:\n"
+    "  accounts add --refresh-token TOKEN [--label TEXT] [--proxy URL]\n"
+    "                           add (or update) an account from a Google refresh token;\n"
+    "                           prints its email, tier and project\n"
+    "  accounts import FILE     add every account of a JSON file (our export, or the\n"
+    "                           reference's); a malformed file imports nothing\n"
+    "  accounts export [FILE]   write every account as JSON (mode 0600; stdout without FILE)\n"
+    "                           -- the output CONTAINS REFRESH TOKENS: keep it private\n"
+    "  accounts list [--json]   email, tier, state, project, quota, last use\n"
+    "  accounts remove ID|EMAIL\n"
+    "  accounts enable ID|EMAIL  use the account again (also clears a 403 mark)\n"
+    "  accounts disable ID|EMAIL [--reason TEXT]\n"
+    "  A running gateway picks up account changes within a second.\n"
+    "\n"
     "Config commands:\n"
     "  config show              print the effective configuration as JSON (secrets masked)\n"
     "  config get KEY           print one value (secrets in full)\n"
@@ -63,9 +77,14 @@ static int serve_cmd(struct ag_cli *cli, int argc, char **argv);
 static int version_cmd(struct ag_cli *cli, int argc, char **argv);
 static int help_cmd(struct ag_cli *cli, int argc, char **argv);
 
+/* `aigate accounts ...` (cli/accounts_cmd.c). */
+int ag_cli_accounts_cmd(struct ag_cli *cli, int argc, char **argv);
+
 /* Subcommands. Add a group (e.g. accounts, in cli/accounts_cmd.c) with one row here. */
 static const struct ag_cli_cmd commands[] = {
     {"serve", serve_cmd, "run the gateway until SIGINT/SIGTERM (the default)"},
+    {"accounts", ag_cli_accounts_cmd,
+     "add, import, export, list, remove, enable, disable accounts"},
     {"config", ag_cli_config_cmd, "show, get, set configuration values (below)"},
     {"version", version_cmd, "print the version"},
     {"help", help_cmd, "print this help"},

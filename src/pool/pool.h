@@ -131,7 +131,8 @@ enum ag_pool_outcome_kind {
 /** An attempt's outcome; everything borrowed for the ag_pool_report call. */
 struct ag_pool_outcome {
     enum ag_pool_outcome_kind kind;
-    const char *group;          /* quota group of the attempt (as in want); NULL = the lease's */
+    const char *group;          /* quota group of the attempt (as in want); NULL/"" = the model
+                                   is the key; both empty = the whole account */
     const char *model;          /* upstream model (messages); may be NULL */
     int status;                 /* HTTP status, 0 for transport failures */
     int64_t retry_delay_ms;     /* upstream's hint; <= 0 = none (short default cooldown steps) */

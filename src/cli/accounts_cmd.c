@@ -1,0 +1,508 @@
+/* cli/accounts_cmd.c: `aigate accounts add|import|export|list|remove|enable|disable` — account
+ * management from the command line, on the same data dir a running gateway uses (its pool sees
+ * the changes within a second through the store's change counter).
+ *
+ * add and import talk to the upstream (OAuth refresh, userinfo, Cloud Code) through
+ * pool/onboard.h on a private libuv loop; the upstream URLs come from the configuration, so
+ * AIGATE_OAUTH_TOKEN_URL / AIGATE_USERINFO_URL / AIGATE_CLOUDCODE_ENDPOINTS redirect them.
+ * Tokens are never printed, except by `export`, whose whole point is a backup with them. */
+#include "cli/cmd.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <uv.h>
+#include <yyjson.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/file.h"
+#include "core/str.h"
+#include "pool/onboard.h"
+#include "store/account_json.h"
+#include "store/accounts.h"
+#include "store/store.h"
+#include "upstream/client.h"
+
+static const char accounts_usage[] =
+    "usage: aigate accounts add --refresh-token TOKEN [--label TEXT] [--proxy URL]\n"
+    "       aigate accounts import FILE\n"
+    "       aigate accounts export [FILE]\n"
+    "       aigate accounts list [--json]\n"
+    "       aigate accounts remove ID|EMAIL\n"
+    "       aigate accounts enable ID|EMAIL\n"
+    "       aigate accounts disable ID|EMAIL [--reason TEXT]";
+
+/* What every subcommand opens: the configuration and the store. */
+struct ctx {
+    struct ag_config *cfg;
+    struct ag_store *store;
+};
+
+static int ctx_open(struct ag_cli *cli, struct ctx *c)
+{
+    char err[512] = "";
+    memset(c, 0, sizeof(*c));
+    if (!(c->cfg = ag_cli_load(cli)))
+        return AG_CLI_EXIT_FAIL;
+    if (ag_store_open(c->cfg->data_dir, &c->store, err, sizeof(err)) != 0) {
+        fprintf(stderr, "aigate: %s\n", err[0] ? err : "cannot open the account store");
+        ag_config_unref(c->cfg);
+        return AG_CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
+static void ctx_close(struct ctx *c)
+{
+    ag_store_free(c->store);
+    ag_config_unref(c->cfg);
+}
+
+/* Finds an account by id, else by email; prints why not. */
+static int find_account(struct ctx *c, const char *key, struct ag_account *out)
+{
+    int rc = ag_store_account_get(c->store, key, out);
+    if (rc == AG_ENOTFOUND)
+        rc = ag_store_account_get_by_email(c->store, key, out);
+    if (rc == AG_ENOTFOUND)
+        fprintf(stderr, "aigate: no account with id or email \"%s\"\n", key);
+    else if (rc)
+        fprintf(stderr, "aigate: cannot read the accounts: %s\n", ag_strerror(rc));
+    return rc;
+}
+
+/* ---- onboarding on a private loop ---- */
+
+struct runner {
+    uv_loop_t loop;
+    struct ag_upstream_client *client;
+    bool done;
+    bool closed;
+    /* the last result, copied */
+    int err;
+    char stage[16], message[512], warning[512], id[AG_ACCOUNT_ID_SIZE];
+    char email[256], project[256], tier_text[64];
+    enum ag_tier tier;
+    bool created;
+    size_t nmodels;
+};
+
+static void on_onboarded(const struct ag_onboard_result *r, void *ud)
+{
+    struct runner *run = ud;
+    run->err = r->err;
+    run->created = r->created;
+    run->tier = r->tier;
+    run->nmodels = r->nmodels;
+    ag_strlcpy(run->stage, r->stage, sizeof(run->stage));
+    ag_strlcpy(run->message, r->message, sizeof(run->message));
+    ag_strlcpy(run->warning, r->warning, sizeof(run->warning));
+    ag_strlcpy(run->id, r->id, sizeof(run->id));
+    ag_strlcpy(run->email, r->email, sizeof(run->email));
+    ag_strlcpy(run->project, r->project_id, sizeof(run->project));
+    ag_strlcpy(run->tier_text, r->tier_text, sizeof(run->tier_text));
+    run->done = true;
+}
+
+static int runner_init(struct runner *run)
+{
+    memset(run, 0, sizeof(*run));
+    if (uv_loop_init(&run->loop) != 0)
+        return AG_EIO;
+    if (!(run->client = ag_upstream_client_new(&run->loop, NULL))) {
+        uv_loop_close(&run->loop);
+        return AG_EIO;
+    }
+    return 0;
+}
+
+static void on_client_closed(void *ud)
+{
+    ((struct runner *)ud)->closed = true;
+}
+
+static void runner_dispose(struct runner *run)
+{
+    ag_upstream_client_close(run->client, on_client_closed, run);
+    while (!run->closed)
+        uv_run(&run->loop, UV_RUN_ONCE);
+    uv_run(&run->loop, UV_RUN_NOWAIT);
+    uv_loop_close(&run->loop);
+}
+
+/* Onboards one refresh token and waits for the outcome (the upstream calls carry timeouts). */
+static int onboard_one(struct runner *run, struct ctx *c, const struct ag_onboard_req *req)
+{
+    int err = 0;
+    run->done = false;
+    if (!ag_onboard_start(run->client, c->store, c->cfg, req, on_onboarded, run, &err)) {
+        run->err = err;
+        ag_strlcpy(run->stage, "start", sizeof(run->stage));
+        ag_strlcpy(run->message,
+                   c->cfg->oauth.clients.n ? ag_strerror(err)
+                                           : "no OAuth client is configured (oauth.clients)",
+                   sizeof(run->message));
+        return err;
+    }
+    while (!run->done)
+        uv_run(&run->loop, UV_RUN_ONCE);
+    return run->err;
+}
+
+/* "pro, project p-123" style summary of an onboarded account. */
+static void print_added(const struct runner *run)
+{
+    printf("%s %s (tier %s, project %s, %zu models with quota)\n",
+           run->created ? "added" : "updated", run->email, ag_tier_name(run->tier),
+           run->project[0] ? run->project : "unknown", run->nmodels);
+    if (run->warning[0])
+        fprintf(stderr, "aigate: warning: %s: %s\n", run->email, run->warning);
+}
+
+static int add(struct ag_cli *cli, int argc, char **argv)
+{
+    const char *token = NULL, *label = NULL, *proxy = NULL;
+    struct ctx c;
+    struct runner run;
+    int rc;
+
+    for (int i = 2; i < argc; i++) {
+        const char **dst = strcmp(argv[i], "--refresh-token") == 0 ? &token
+                           : strcmp(argv[i], "--label") == 0       ? &label
+                           : strcmp(argv[i], "--proxy") == 0       ? &proxy
+                                                                   : NULL;
+        if (!dst || i + 1 >= argc)
+            return ag_cli_usage_error("%s", accounts_usage);
+        *dst = argv[++i];
+    }
+    if (!token || !*token)
+        return ag_cli_usage_error("accounts add needs --refresh-token TOKEN");
+    if ((rc = ctx_open(cli, &c)) != 0)
+        return rc;
+    if (runner_init(&run) != 0) {
+        fprintf(stderr, "aigate: cannot start the upstream client\n");
+        ctx_close(&c);
+        return AG_CLI_EXIT_FAIL;
+    }
+    struct ag_onboard_req req = {.refresh_token = token, .label = label, .proxy_url = proxy};
+    rc = onboard_one(&run, &c, &req);
+    if (rc == 0)
+        print_added(&run);
+    else
+        fprintf(stderr, "aigate: cannot add the account (%s): %s\n", run.stage, run.message);
+    runner_dispose(&run);
+    ctx_close(&c);
+    return rc ? AG_CLI_EXIT_FAIL : AG_CLI_EXIT_OK;
+}
+
+static int import(struct ag_cli *cli, int argc, char **argv)
+{
+    struct ag_account_import imp = {0};
+    struct ctx c;
+    struct runner run;
+    size_t ok = 0, failed = 0;
+    int rc;
+
+    if (argc != 3)
+        return ag_cli_usage_error("usage: aigate accounts import FILE");
+    /* Parse before touching anything: a malformed file imports nothing. */
+    rc = ag_account_import_parse_file(argv[2], &imp);
+    if (rc) {
+        fprintf(stderr, "aigate: %s: %s\naigate: nothing was imported\n", argv[2],
+                imp.error[0] ? imp.error : ag_strerror(rc));
+        ag_account_import_dispose(&imp);
+        return AG_CLI_EXIT_FAIL;
+    }
+    if ((rc = ctx_open(cli, &c)) != 0) {
+        ag_account_import_dispose(&imp);
+        return rc;
+    }
+    if (runner_init(&run) != 0) {
+        fprintf(stderr, "aigate: cannot start the upstream client\n");
+        ctx_close(&c);
+        ag_account_import_dispose(&imp);
+        return AG_CLI_EXIT_FAIL;
+    }
+    for (size_t i = 0; i < imp.len; i++) {
+        const struct ag_import_entry *e = &imp.entries[i];
+        const char *who = e->email ? e->email : "(no email)";
+        if (e->error) {
+            fprintf(stderr, "aigate: entry %zu (%s): skipped: %s\n", e->index + 1, who, e->error);
+            failed++;
+            continue;
+        }
+        struct ag_onboard_req req = {
+            .refresh_token = e->refresh_token, .label = e->label, .proxy_url = e->proxy_url};
+        if (onboard_one(&run, &c, &req) == 0) {
+            printf("entry %zu: ", e->index + 1);
+            print_added(&run);
+            ok++;
+        } else {
+            fprintf(stderr, "aigate: entry %zu (%s): failed (%s): %s\n", e->index + 1, who,
+                    run.stage, run.message);
+            failed++;
+        }
+    }
+    printf("imported %zu of %zu accounts%s", ok, imp.len, failed ? "" : "\n");
+    if (failed)
+        printf(", %zu failed\n", failed);
+    runner_dispose(&run);
+    ctx_close(&c);
+    ag_account_import_dispose(&imp);
+    return failed ? AG_CLI_EXIT_FAIL : AG_CLI_EXIT_OK;
+}
+
+static int export(struct ag_cli *cli, int argc, char **argv)
+{
+    struct ag_account_list l = {0};
+    struct ctx c;
+    char *json = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (argc > 3)
+        return ag_cli_usage_error("usage: aigate accounts export [FILE]");
+    if ((rc = ctx_open(cli, &c)) != 0)
+        return rc;
+    rc = ag_store_account_list(c.store, &l);
+    if (!rc)
+        rc = ag_account_export_json(l.items, l.len, &json, &len);
+    if (rc) {
+        fprintf(stderr, "aigate: cannot export the accounts: %s\n", ag_strerror(rc));
+    } else if (argc == 3) {
+        rc = ag_file_write_atomic(argv[2], json, len, 0600);
+        if (rc)
+            fprintf(stderr, "aigate: cannot write %s: %s\n", argv[2], strerror(errno));
+        else
+            fprintf(stderr,
+                    "aigate: exported %zu accounts to %s (it contains their refresh tokens: keep "
+                    "it private)\n",
+                    l.len, argv[2]);
+    } else {
+        fwrite(json, 1, len, stdout);
+        if (len && json[len - 1] != '\n')
+            fputc('\n', stdout);
+    }
+    free(json);
+    ag_account_list_dispose(&l);
+    ctx_close(&c);
+    return rc ? AG_CLI_EXIT_FAIL : AG_CLI_EXIT_OK;
+}
+
+/* ---- list ---- */
+
+static void fmt_time(int64_t unix_s, char *out, size_t cap)
+{
+    time_t t = (time_t)unix_s;
+    struct tm tm;
+    if (unix_s <= 0 || !gmtime_r(&t, &tm) || !strftime(out, cap, "%Y-%m-%d %H:%M UTC", &tm))
+        ag_strlcpy(out, unix_s <= 0 ? "never" : "?", cap);
+}
+
+/* "active", "disabled (reason)", "forbidden (reason, until T)". */
+static void fmt_state(const struct ag_account *a, struct ag_buf *out)
+{
+    char when[40];
+    if (a->disabled) {
+        ag_buf_printf(out, "disabled (%s)", a->disabled_reason ? a->disabled_reason : "by user");
+    } else if (a->forbidden && !(a->forbidden_until > 0 && a->forbidden_until <= time(NULL))) {
+        ag_buf_printf(out, "forbidden (%s", a->forbidden_reason ? a->forbidden_reason : "403");
+        if (a->forbidden_until > 0) {
+            fmt_time(a->forbidden_until, when, sizeof(when));
+            ag_buf_printf(out, ", until %s", when);
+        }
+        ag_buf_append_c(out, ")");
+    } else {
+        ag_buf_append_c(out, "active");
+    }
+}
+
+/* "12 models, lowest 40% (claude-opus-4-6)", or "not fetched". */
+static void fmt_quota(const struct ag_account *a, struct ag_buf *out)
+{
+    yyjson_doc *doc = a->quota_json ? yyjson_read(a->quota_json, strlen(a->quota_json), 0) : NULL;
+    yyjson_val *root = yyjson_doc_get_root(doc), *k, *v;
+    size_t idx, max, n = 0;
+    double low = 2;
+    const char *low_model = "";
+    yyjson_obj_foreach(root, idx, max, k, v)
+    {
+        double f = yyjson_get_num(yyjson_obj_get(v, "remaining"));
+        n++;
+        if (f < low) {
+            low = f;
+            low_model = yyjson_get_str(k);
+        }
+    }
+    if (!doc)
+        ag_buf_append_c(out, "not fetched");
+    else if (!n)
+        ag_buf_append_c(out, "no models");
+    else
+        ag_buf_printf(out, "%zu models, lowest %.0f%% (%s)", n, low * 100.0, low_model);
+    yyjson_doc_free(doc);
+}
+
+static void list_json(const struct ag_account_list *l)
+{
+    yyjson_mut_doc *d = yyjson_mut_doc_new(NULL);
+    yyjson_mut_val *arr = yyjson_mut_arr(d);
+    struct ag_buf st;
+    yyjson_mut_doc_set_root(d, arr);
+    ag_buf_init(&st, 0);
+    for (size_t i = 0; i < l->len; i++) {
+        const struct ag_account *a = &l->items[i];
+        yyjson_mut_val *o = yyjson_mut_arr_add_obj(d, arr);
+        const char *state =
+            a->disabled ? "disabled"
+            : a->forbidden && !(a->forbidden_until > 0 && a->forbidden_until <= time(NULL))
+                ? "forbidden"
+                : "active";
+        yyjson_mut_obj_add_strcpy(d, o, "id", a->id);
+        yyjson_mut_obj_add_strcpy(d, o, "email", a->email ? a->email : "");
+        if (a->name)
+            yyjson_mut_obj_add_strcpy(d, o, "name", a->name);
+        yyjson_mut_obj_add_str(d, o, "tier", ag_tier_name(a->tier));
+        yyjson_mut_obj_add_str(d, o, "state", state);
+        ag_buf_reset(&st);
+        fmt_state(a, &st);
+        yyjson_mut_obj_add_strcpy(d, o, "state_text", st.data);
+        if (a->disabled_reason)
+            yyjson_mut_obj_add_strcpy(d, o, "disabled_reason", a->disabled_reason);
+        if (a->forbidden_reason)
+            yyjson_mut_obj_add_strcpy(d, o, "forbidden_reason", a->forbidden_reason);
+        yyjson_mut_obj_add_int(d, o, "forbidden_until", a->forbidden_until);
+        if (a->validation_url)
+            yyjson_mut_obj_add_strcpy(d, o, "validation_url", a->validation_url);
+        if (a->project_id)
+            yyjson_mut_obj_add_strcpy(d, o, "project_id", a->project_id);
+        if (a->label)
+            yyjson_mut_obj_add_strcpy(d, o, "label", a->label);
+        if (a->proxy_url)
+            yyjson_mut_obj_add_strcpy(d, o, "proxy_url", a->proxy_url);
+        if (a->quota_json) {
+            yyjson_doc *q = yyjson_read(a->quota_json, strlen(a->quota_json), 0);
+            if (q)
+                yyjson_mut_obj_add_val(d, o, "quota",
+                                       yyjson_val_mut_copy(d, yyjson_doc_get_root(q)));
+            yyjson_doc_free(q);
+        }
+        yyjson_mut_obj_add_int(d, o, "quota_updated_at", a->quota_updated_at);
+        yyjson_mut_obj_add_int(d, o, "created_at", a->created_at);
+        yyjson_mut_obj_add_int(d, o, "last_used_at", a->last_used_at);
+    }
+    size_t n = 0;
+    char *json = yyjson_mut_write(d, YYJSON_WRITE_PRETTY_TWO_SPACES, &n);
+    if (json)
+        printf("%s\n", json);
+    free(json);
+    ag_buf_dispose(&st);
+    yyjson_mut_doc_free(d);
+}
+
+static int list(struct ag_cli *cli, int argc, char **argv)
+{
+    struct ag_account_list l = {0};
+    struct ctx c;
+    bool json = argc == 3 && strcmp(argv[2], "--json") == 0;
+    int rc;
+
+    if (argc > 3 || (argc == 3 && !json))
+        return ag_cli_usage_error("usage: aigate accounts list [--json]");
+    if ((rc = ctx_open(cli, &c)) != 0)
+        return rc;
+    rc = ag_store_account_list(c.store, &l);
+    if (rc) {
+        fprintf(stderr, "aigate: cannot read the accounts: %s\n", ag_strerror(rc));
+    } else if (json) {
+        list_json(&l);
+    } else if (l.len == 0) {
+        printf("no accounts (add one with `aigate accounts add --refresh-token TOKEN`)\n");
+    } else {
+        struct ag_buf st, q;
+        char used[40];
+        ag_buf_init(&st, 0);
+        ag_buf_init(&q, 0);
+        for (size_t i = 0; i < l.len; i++) {
+            const struct ag_account *a = &l.items[i];
+            ag_buf_reset(&st);
+            ag_buf_reset(&q);
+            fmt_state(a, &st);
+            fmt_quota(a, &q);
+            fmt_time(a->last_used_at, used, sizeof(used));
+            printf("%s  %s\n  id %s | tier %s | %s | project %s\n  quota: %s | last used: %s\n",
+                   a->email ? a->email : "?", a->label ? a->label : "", a->id,
+                   ag_tier_name(a->tier), st.data, a->project_id ? a->project_id : "unknown",
+                   q.data, used);
+        }
+        ag_buf_dispose(&st);
+        ag_buf_dispose(&q);
+    }
+    ag_account_list_dispose(&l);
+    ctx_close(&c);
+    return rc ? AG_CLI_EXIT_FAIL : AG_CLI_EXIT_OK;
+}
+
+/* ---- remove / enable / disable ---- */
+
+static int change(struct ag_cli *cli, int argc, char **argv)
+{
+    const char *verb = argv[1], *reason = NULL;
+    struct ag_account a = {0};
+    struct ctx c;
+    int rc;
+
+    if (argc == 5 && strcmp(verb, "disable") == 0 && strcmp(argv[3], "--reason") == 0)
+        reason = argv[4];
+    else if (argc != 3)
+        return ag_cli_usage_error("usage: aigate accounts %s ID|EMAIL%s", verb,
+                                  strcmp(verb, "disable") == 0 ? " [--reason TEXT]" : "");
+    if ((rc = ctx_open(cli, &c)) != 0)
+        return rc;
+    if ((rc = find_account(&c, argv[2], &a)) != 0)
+        goto out;
+    if (strcmp(verb, "remove") == 0) {
+        rc = ag_store_account_delete(c.store, a.id);
+    } else if (strcmp(verb, "disable") == 0) {
+        rc = ag_store_account_set_disabled(c.store, a.id, true,
+                                           reason ? reason : "disabled by the user");
+    } else {
+        /* Enabling is the user's "try it again": it lifts a 403 mark as well. */
+        rc = ag_store_account_set_disabled(c.store, a.id, false, NULL);
+        if (!rc && a.forbidden)
+            rc = ag_store_account_set_forbidden(c.store, a.id, false, NULL, 0, NULL);
+    }
+    if (rc)
+        fprintf(stderr, "aigate: cannot %s %s: %s\n", verb, a.email, ag_strerror(rc));
+    else
+        printf("%s %s (%s)\n",
+               strcmp(verb, "remove") == 0    ? "removed"
+               : strcmp(verb, "disable") == 0 ? "disabled"
+                                              : "enabled",
+               a.email, a.id);
+out:
+    ag_account_dispose(&a);
+    ctx_close(&c);
+    return rc ? AG_CLI_EXIT_FAIL : AG_CLI_EXIT_OK;
+}
+
+int ag_cli_accounts_cmd(struct ag_cli *cli, int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        ag_cli_cmd_fn fn;
+    } subs[] = {
+        {"add", add},       {"import", import}, {"export", export},  {"list", list},
+        {"remove", change}, {"enable", change}, {"disable", change},
+    };
+    if (argc < 2)
+        return ag_cli_usage_error("%s", accounts_usage);
+    for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+        if (strcmp(argv[1], subs[i].name) == 0)
+            return subs[i].fn(cli, argc, argv);
+    }
+    return ag_cli_usage_error("unknown accounts command \"%s\"\n%s", argv[1], accounts_usage);
+}
