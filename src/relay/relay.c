@@ -9,6 +9,8 @@
  * server calls on_abort: the pool wait or upstream call is canceled there, at once. */
 #include "relay/relay.h"
 
+#include "relay/record.h"
+
 #include "config/config.h"
 #include "core/arena.h"
 #include "core/buf.h"
@@ -44,6 +46,8 @@ struct ag_relay {
     struct ag_upstream_client *client;
     struct ag_pool *pool;
     struct ag_mapping *mapping;
+    void (*on_record)(const struct ag_relay_record *rec, void *ud);
+    void *record_ud;
     size_t active;
     uint64_t keepalive_ms;
 };
@@ -78,12 +82,60 @@ struct call {
     bool paused;
     uv_timer_t ping;
     uint64_t last_write_ms;
+    int64_t ts_ms;   /* wall clock at arrival */
+    int64_t ttfb_ms; /* -1 until the first byte went to the client */
+    struct ag_usage usage;
+    bool recorded;
+    char last_account[256]; /* e-mail of the last attempt's account */
     char last_error[512];
     int last_error_status;
     enum ag_error_kind last_error_kind;
 };
 
 static void call_finish(struct call *c);
+
+/* Tells the monitor about the request; call it before the final response (req is still alive). */
+static void record(struct call *c, int status, const char *error_class, const char *message,
+                   struct ag_str response_body)
+{
+    struct ag_http_req *req = c->req;
+    struct ag_relay *r = c->relay;
+    if (c->recorded || !req || !r->on_record)
+        return;
+    c->recorded = true;
+    struct ag_relay_record rec = {
+        .ts_ms = c->ts_ms,
+        .request_id = ag_str_c(req->id),
+        .method = req->method,
+        .path = req->path,
+        .protocol = c->cp->name,
+        .model = c->creq ? c->creq->model : AG_STR_NULL,
+        .served_model = c->route.model,
+        .account = c->lease ? c->lease->email : c->last_account,
+        .status = status,
+        .error_class = error_class ? error_class : "",
+        .error_message = ag_str_c(message ? message : ""),
+        .attempts = c->attempts,
+        .ttfb_ms = c->ttfb_ms,
+        .total_ms = (int64_t)((ag_now_us() - req->start_us) / 1000),
+        .input_tokens = c->usage.input,
+        .output_tokens = c->usage.output,
+        .cached_tokens = c->usage.cached,
+        .reasoning_tokens = c->usage.reasoning,
+        .client_ip = ag_str_c(req->client_ip),
+        .user_agent = ag_http_req_header(req, "user-agent"),
+        .stream = c->creq ? c->creq->stream : false,
+        .request_body = ag_buf_str(&req->body),
+        .response_body = response_body,
+    };
+    r->on_record(&rec, r->record_ud);
+}
+
+static void mark_first_byte(struct call *c)
+{
+    if (c->ttfb_ms < 0 && c->req)
+        c->ttfb_ms = (int64_t)((ag_now_us() - c->req->start_us) / 1000);
+}
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -111,6 +163,8 @@ static void fail(struct call *c, int status, enum ag_error_kind kind, const char
     struct ag_proto_error e;
     ag_proto_error_set(&e, &req->arena, status, kind, NULL, code, "%s", msg);
     ag_buf_reset(&c->out);
+    record(c, c->committed ? 200 : status, code ? code : "error", msg, AG_STR_NULL);
+    mark_first_byte(c);
     if (c->committed) {
         struct ag_event ev = {.type = AG_EV_ERROR, .error = e};
         if (c->enc) {
@@ -121,6 +175,7 @@ static void fail(struct call *c, int status, enum ag_error_kind kind, const char
         ag_http_stream_end(req);
     } else {
         c->cp->encode_error(&e, &c->out);
+        add_info_headers(c);
         ag_http_respond_json(req, status, c->out.data, c->out.len);
     }
     c->req = NULL;
@@ -135,11 +190,19 @@ static void add_info_headers(struct call *c)
         ag_http_add_header(c->req, "x-aigate-model", ag_str_c(c->route.model));
     if (c->lease && c->lease->email[0])
         ag_http_add_header(c->req, "x-aigate-account", ag_str_c(c->lease->email));
+    else if (c->last_account[0])
+        ag_http_add_header(c->req, "x-aigate-account", ag_str_c(c->last_account));
+    if (c->attempts > 0) {
+        char n[16];
+        snprintf(n, sizeof(n), "%d", c->attempts);
+        ag_http_add_header(c->req, "x-aigate-attempts", ag_str_c(n));
+    }
 }
 
 static void release_lease(struct call *c)
 {
     if (c->lease) {
+        ag_strlcpy(c->last_account, c->lease->email, sizeof(c->last_account));
         ag_pool_release(c->relay->pool, c->lease);
         c->lease = NULL;
     }
@@ -181,6 +244,7 @@ static void on_abort(struct ag_http_req *req, void *ud)
 {
     struct call *c = ud;
     ag_log_debug("relay %s: client went away, canceling upstream", req->id);
+    record(c, 499, "client_closed", "the client closed the connection", AG_STR_NULL);
     c->req = NULL;
     call_finish(c);
 }
@@ -230,6 +294,7 @@ static void commit_stream(struct call *c)
         return;
     add_info_headers(c);
     c->committed = true;
+    mark_first_byte(c);
     ag_http_stream_begin(c->req, 200, stream_content_type(c));
     c->enc = c->cp->stream_new(&c->ctx, c->creq, &c->hints);
     c->last_write_ms = ag_now_ms();
@@ -243,6 +308,8 @@ static int emit(void *ud, const struct ag_event *ev)
     struct call *c = ud;
     if (!c->req)
         return AG_ECANCELED;
+    if (ev->type == AG_EV_USAGE)
+        c->usage = ev->usage;
     if (!c->creq->stream)
         return ag_answer_add(&c->answer, ev);
     commit_stream(c);
@@ -360,18 +427,26 @@ static void finish_success(struct call *c)
     if (c->lease)
         ag_pool_report(c->relay->pool, c->lease->account_id, &o);
     struct ag_http_req *req = c->req;
+    if (c->answer.has_usage)
+        c->usage = c->answer.usage;
     if (c->creq->stream) {
+        record(c, 200, "", "", AG_STR_NULL);
         commit_stream(c); /* an empty answer still gets a well-formed stream */
         if (c->enc)
             c->cp->stream_finish(c->enc, &c->out);
         write_out(c);
         ag_http_stream_end(req);
     } else if (c->answer.failed) {
+        int st = c->answer.error.status ? c->answer.error.status : 502;
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%.*s", (int)c->answer.error.message.len,
+                 c->answer.error.message.p);
         ag_buf_reset(&c->out);
         c->cp->encode_error(&c->answer.error, &c->out);
+        record(c, st, "upstream_error", msg, ag_buf_str(&c->out));
+        mark_first_byte(c);
         add_info_headers(c);
-        ag_http_respond_json(req, c->answer.error.status ? c->answer.error.status : 502,
-                             c->out.data, c->out.len);
+        ag_http_respond_json(req, st, c->out.data, c->out.len);
     } else {
         ag_buf_reset(&c->out);
         int rc = c->cp->encode_response(&c->ctx, c->creq, &c->answer, &c->out);
@@ -379,6 +454,8 @@ static void finish_success(struct call *c)
             fail(c, 502, AG_PERR_UPSTREAM, NULL, "cannot encode the answer: %s", ag_strerror(rc));
             return;
         }
+        record(c, 200, "", "", ag_buf_str(&c->out));
+        mark_first_byte(c);
         add_info_headers(c);
         ag_http_respond_json(req, 200, c->out.data, c->out.len);
     }
@@ -577,6 +654,8 @@ static void relay_start(struct ag_relay *r, struct ag_http_req *req,
     c->cp = cp;
     c->up = &ag_proto_cloudcode;
     c->hints = *hints;
+    c->ttfb_ms = -1;
+    c->ts_ms = ag_wall_ms() - (int64_t)((ag_now_us() - req->start_us) / 1000);
     r->active++;
     uv_timer_init(r->loop, &c->ping);
     c->ping.data = c;
@@ -596,8 +675,11 @@ static void relay_start(struct ag_relay *r, struct ag_http_req *req,
     struct ag_proto_error perr = {0};
     int rc = cp->decode_request(&c->ctx, ag_buf_str(&req->body), hints, &c->creq, &perr);
     if (rc) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%.*s", (int)perr.message.len, perr.message.p);
         ag_buf_reset(&c->out);
         cp->encode_error(&perr, &c->out);
+        record(c, perr.status ? perr.status : 400, "bad_request", msg, ag_buf_str(&c->out));
         ag_http_respond_json(req, perr.status ? perr.status : 400, c->out.data, c->out.len);
         c->req = NULL;
         call_finish(c);
@@ -766,6 +848,8 @@ struct ag_relay *ag_relay_new(const struct ag_relay_deps *d)
     r->client = d->client;
     r->pool = d->pool;
     r->mapping = d->mapping;
+    r->on_record = d->on_record;
+    r->record_ud = d->record_ud;
     r->keepalive_ms = d->cfg->server.stream_keepalive_s > 0
                           ? (uint64_t)d->cfg->server.stream_keepalive_s * 1000
                           : DEFAULT_KEEPALIVE;

@@ -16,6 +16,7 @@ struct ag_mapping;
 struct ag_pool;
 struct ag_router;
 struct ag_upstream_client;
+struct ag_relay_record;
 
 struct ag_relay;
 
@@ -26,6 +27,9 @@ struct ag_relay_deps {
     struct ag_upstream_client *client;
     struct ag_pool *pool;
     struct ag_mapping *mapping;
+    /* Called once per finished AI request (monitor, statistics, metrics); may be NULL. */
+    void (*on_record)(const struct ag_relay_record *rec, void *ud);
+    void *record_ud;
 };
 
 /** Creates the relay. */
