@@ -93,6 +93,7 @@ struct call {
 };
 
 static void call_finish(struct call *c);
+static void add_info_headers(struct call *c);
 
 /* Tells the monitor about the request; call it before the final response (req is still alive). */
 static void record(struct call *c, int status, const char *error_class, const char *message,
