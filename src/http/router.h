@@ -42,7 +42,10 @@ struct ag_router *ag_router_new(void);
 /** Frees a router (NULL is a no-op). */
 void ag_router_free(struct ag_router *r);
 
-/** Adds a route (copied). Returns 0 or AG_EINVAL for a malformed pattern. */
+/**
+ * Adds a route. The struct is copied; its strings (method, pattern) are borrowed and must outlive
+ * the router (string literals in practice). Returns 0 or AG_EINVAL for a malformed pattern.
+ */
 int ag_router_add(struct ag_router *r, const struct ag_route *route);
 
 /** Sets the error format for paths that match no route (404), chosen by prefix. */

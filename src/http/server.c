@@ -145,6 +145,12 @@ struct ag_str ag_http_req_query(const struct ag_http_req *req, const char *name)
     return AG_STR_NULL;
 }
 
+void ag_http_req_abort(struct ag_http_req *req)
+{
+    if (req->_conn && !req->_conn->closing)
+        conn_close(req->_conn);
+}
+
 bool ag_http_req_closed(const struct ag_http_req *req)
 {
     return !req->_conn || req->_conn->closing;

@@ -112,6 +112,13 @@ bool ag_http_stream_congested(const struct ag_http_req *req);
 /** Ends a streamed response and completes the request. */
 int ag_http_stream_end(struct ag_http_req *req);
 
+/**
+ * Drops the client's connection now, mid-response if need be (e.g. to end a stream that cannot be
+ * finished cleanly). The request then ends as if the client had gone away: on_abort runs later, at
+ * a safe point of the loop, and the handler must not use req after that.
+ */
+void ag_http_req_abort(struct ag_http_req *req);
+
 /** True if the client connection is gone (responses will be dropped). */
 bool ag_http_req_closed(const struct ag_http_req *req);
 

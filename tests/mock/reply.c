@@ -113,29 +113,11 @@ static void on_abort(struct ag_http_req *req, void *ud)
     reply_free(r);
 }
 
-struct walk_ctx {
-    void *conn;
-    uv_handle_t *found;
-};
-
-static void walk_cb(uv_handle_t *h, void *arg)
-{
-    struct walk_ctx *w = arg;
-    if (h->type == UV_TCP && h->data == w->conn && !uv_is_closing(h))
-        w->found = h;
-}
-
-/* Drops the client's TCP connection mid-response. The server has no call for that, so the socket
- * carrying this request (the TCP handle whose data is the request's connection) is shut down: the
- * server then reads EOF, closes the connection and calls on_abort. */
+/* Drops the client's TCP connection mid-response: the server then closes the connection and calls
+ * on_abort. */
 static void drop_connection(struct mock_reply *r)
 {
-    struct walk_ctx w = {r->req->_conn, NULL};
-    uv_os_fd_t fd;
-
-    uv_walk(g_mock.loop, walk_cb, &w);
-    if (w.found && uv_fileno(w.found, &fd) == 0)
-        shutdown(fd, SHUT_RDWR);
+    ag_http_req_abort(r->req);
 }
 
 static void pump(struct mock_reply *r);
