@@ -102,7 +102,7 @@ export class Env {
 
   fault(f) { return this.mockCall('POST', '/__mock/faults', f); }
   clearFaults() { return this.mockCall('DELETE', '/__mock/faults'); }
-  requests(filter = "") { return this.mockCall("GET", `/__mock/requests${filter ? `?path=${encodeURIComponent(filter)}` : ""}`); }
+  requests(filter = "") { return this.mockCall("GET", `/__mock/requests${filter ? `?path=${filter}` : ""}`); }
   clearRequests() { return this.mockCall('DELETE', '/__mock/requests'); }
 
   async stop() {
