@@ -7,6 +7,7 @@ static const struct ag_client_proto *const clients[] = {
     &ag_proto_openai_chat,
     &ag_proto_openai_completions,
     &ag_proto_gemini,
+    &ag_proto_anthropic,
 };
 
 static const struct ag_upstream_proto *const upstreams[] = {
