@@ -116,6 +116,22 @@ struct ag_config {
         int64_t refresh_interval_s;
         int64_t protection_threshold; /* percent 0..100, 0 = off */
     } quota;
+    struct {
+        int64_t capacity;             /* requests kept in memory; restart required */
+        bool capture_bodies;          /* keep request/response bodies (redacted) */
+        int64_t body_cap_bytes;       /* bytes of each body kept */
+        int64_t retention_days;       /* request_log age limit, 0 = none; restart required */
+        int64_t retention_rows;       /* request_log row limit, 0 = none; restart required */
+        int64_t stats_retention_days; /* token statistics age limit; restart required */
+        int64_t queue_capacity;       /* writer queue bound; restart required */
+    } monitor;
+    struct {
+        bool public; /* /metrics without the admin secret */
+    } metrics;
+    struct {
+        int64_t session_ttl_s;      /* lifetime of an admin login token */
+        int64_t login_max_failures; /* failed logins per client IP per minute before 429 */
+    } admin;
 
     char *data_dir; /* absolute or as given; "" for snapshots not loaded from disk */
     char *path;     /* <data_dir>/config.json, or "" */

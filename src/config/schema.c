@@ -356,6 +356,27 @@ static const struct ag_config_key keys[] = {
         "seconds between background quota refreshes"),
     INT("quota.protection_threshold", "0", 0, 100, quota.protection_threshold, 0, NULL,
         "remaining-quota percent below which an account is spared for a model; 0: off"),
+
+    INT("monitor.capacity", "1000", 10, 100000, monitor.capacity, R, NULL,
+        "finished requests the monitor keeps in memory"),
+    BOOL("monitor.capture_bodies", "false", monitor.capture_bodies, 0, NULL,
+         "record request and response bodies (capped, secrets redacted)"),
+    INT("monitor.body_cap_bytes", "65536", 256, 16777216, monitor.body_cap_bytes, 0, NULL,
+        "bytes of each captured body kept"),
+    INT("monitor.retention_days", "30", 0, 3650, monitor.retention_days, R, NULL,
+        "days request log rows are kept; 0: no age limit"),
+    INT("monitor.retention_rows", "100000", 0, 100000000, monitor.retention_rows, R, NULL,
+        "request log rows kept at most (newest); 0: no row limit"),
+    INT("monitor.stats_retention_days", "400", 0, 36500, monitor.stats_retention_days, R, NULL,
+        "days hourly token statistics are kept; 0: no limit"),
+    INT("monitor.queue_capacity", "4096", 16, 1000000, monitor.queue_capacity, R, NULL,
+        "records waiting for the disk writer at most; beyond, records are dropped and counted"),
+    BOOL("metrics.public", "false", metrics.public, 0, NULL,
+         "serve /metrics without the admin secret"),
+    INT("admin.session_ttl_s", "43200", 60, 2592000, admin.session_ttl_s, 0, NULL,
+        "seconds an admin login token stays valid"),
+    INT("admin.login_max_failures", "5", 1, 1000, admin.login_max_failures, 0, NULL,
+        "failed admin logins per client address per minute before further tries get 429"),
 };
 /* clang-format on */
 

@@ -113,9 +113,36 @@ static const char v2_monitor[] =
     "CREATE INDEX token_stats_by_account ON token_stats_hourly(account_email, hour_s);"
     "CREATE INDEX token_stats_by_model ON token_stats_hourly(model, hour_s);";
 
+/* Version 3: token statistics also keyed by client protocol (the admin API's per-protocol
+ * breakdown). The table is rebuilt because the primary key changes; old rows get protocol ''. */
+static const char v3_stats_protocol[] =
+    "CREATE TABLE token_stats_hourly_v3 ("
+    "  hour_s INTEGER NOT NULL,"
+    "  account_email TEXT NOT NULL DEFAULT '',"
+    "  model TEXT NOT NULL DEFAULT '',"
+    "  protocol TEXT NOT NULL DEFAULT '',"
+    "  requests INTEGER NOT NULL DEFAULT 0,"
+    "  input_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  output_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  cached_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  reasoning_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  errors INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (hour_s, account_email, model, protocol)"
+    ") WITHOUT ROWID;"
+    "INSERT INTO token_stats_hourly_v3 (hour_s, account_email, model, protocol, requests,"
+    "  input_tokens, output_tokens, cached_tokens, reasoning_tokens, errors)"
+    "  SELECT hour_s, account_email, model, '', requests, input_tokens, output_tokens,"
+    "  cached_tokens, reasoning_tokens, errors FROM token_stats_hourly;"
+    "DROP TABLE token_stats_hourly;"
+    "ALTER TABLE token_stats_hourly_v3 RENAME TO token_stats_hourly;"
+    "CREATE INDEX token_stats_by_account ON token_stats_hourly(account_email, hour_s);"
+    "CREATE INDEX token_stats_by_model ON token_stats_hourly(model, hour_s);"
+    "CREATE INDEX token_stats_by_protocol ON token_stats_hourly(protocol, hour_s);";
+
 static const struct migration steps[] = {
     {1, "accounts", v1_accounts},
     {2, "request log and token statistics", v2_monitor},
+    {3, "token statistics per protocol", v3_stats_protocol},
 };
 
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == AG_STORE_SCHEMA_VERSION,

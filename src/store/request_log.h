@@ -21,6 +21,7 @@ struct ag_store;
  * are durations in milliseconds (ttfb_ms < 0 = no first byte).
  */
 struct ag_request_record {
+    int64_t id; /* row id to use (the monitor assigns ids so memory and disk agree); 0 = next */
     int64_t ts_ms;
     const char *method;
     const char *path;
@@ -43,6 +44,12 @@ struct ag_request_record {
     struct ag_str request_body;  /* p NULL = not recorded */
     struct ag_str response_body; /* p NULL = not recorded */
 };
+
+/** True when a record counts as an error in statistics: status >= 400 or an error class. */
+static inline bool ag_request_record_failed(const struct ag_request_record *r)
+{
+    return r->status >= 400 || (r->error_class && r->error_class[0]);
+}
 
 /** Retention limits; 0 disables a limit. */
 struct ag_retention {

@@ -11,9 +11,9 @@ int ag_store_token_stats_add_db(sqlite3 *db, sqlite3_stmt **cache, const struct 
     if (!*cache &&
         sqlite3_prepare_v2(db,
                            "INSERT INTO token_stats_hourly (hour_s, account_email, model, requests,"
-                           " input_tokens, output_tokens, cached_tokens, reasoning_tokens, errors)"
-                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-                           " ON CONFLICT(hour_s, account_email, model) DO UPDATE SET"
+                           " input_tokens, output_tokens, cached_tokens, reasoning_tokens, errors,"
+                           " protocol) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                           " ON CONFLICT(hour_s, account_email, model, protocol) DO UPDATE SET"
                            "  requests = requests + excluded.requests,"
                            "  input_tokens = input_tokens + excluded.input_tokens,"
                            "  output_tokens = output_tokens + excluded.output_tokens,"
@@ -35,7 +35,8 @@ int ag_store_token_stats_add_db(sqlite3 *db, sqlite3_stmt **cache, const struct 
         sqlite3_bind_int64(st, 6, d->output_tokens) != SQLITE_OK ||
         sqlite3_bind_int64(st, 7, d->cached_tokens) != SQLITE_OK ||
         sqlite3_bind_int64(st, 8, d->reasoning_tokens) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 9, d->errors) != SQLITE_OK)
+        sqlite3_bind_int64(st, 9, d->errors) != SQLITE_OK ||
+        ag_store_bind_text(st, 10, d->protocol ? d->protocol : ""))
         goto out;
     if (sqlite3_step(st) != SQLITE_DONE) {
         ag_log_warn("store: token stats add: %s", sqlite3_errmsg(db));
@@ -61,9 +62,11 @@ int ag_store_token_stats_get(struct ag_store *s, int64_t ts_s, const char *accou
     sqlite3_stmt *st = NULL;
     int ret = AG_EDB;
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT hour_s, requests, input_tokens, output_tokens, cached_tokens,"
-                           " reasoning_tokens, errors FROM token_stats_hourly"
-                           " WHERE hour_s = ?1 AND account_email = ?2 AND model = ?3",
+                           "SELECT hour_s, SUM(requests), SUM(input_tokens), SUM(output_tokens),"
+                           " SUM(cached_tokens), SUM(reasoning_tokens), SUM(errors)"
+                           " FROM token_stats_hourly"
+                           " WHERE hour_s = ?1 AND account_email = ?2 AND model = ?3"
+                           " GROUP BY hour_s",
                            -1, &st, NULL) != SQLITE_OK)
         goto out;
     if (sqlite3_bind_int64(st, 1, ag_token_stats_hour(ts_s)) != SQLITE_OK ||

@@ -1,5 +1,6 @@
-/* store/token_stats.h: hourly token statistics per account and model. Rows are keyed by the
- * UTC hour (unix seconds of its start), the account's email and the served model, and only ever
+/* store/token_stats.h: hourly token statistics per account, model and client protocol. Rows are
+ * keyed by the UTC hour (unix seconds of its start), the account's email, the served model and the
+ * client protocol, and only ever
  * incremented; the UI converts hours to local time. Increments normally arrive through the writer
  * thread (ag_writer_add_tokens); the synchronous functions are for the CLI and tests. */
 #ifndef AG_STORE_TOKEN_STATS_H
@@ -14,6 +15,7 @@ struct ag_token_delta {
     int64_t ts_s; /* when (unix s); the row is the UTC hour containing it */
     const char *account_email;
     const char *model;
+    const char *protocol; /* client protocol ("openai-chat", "gemini"); NULL is stored as "" */
     int64_t requests;
     int64_t input_tokens;
     int64_t output_tokens;
@@ -44,8 +46,8 @@ static inline int64_t ag_token_stats_hour(int64_t ts_s)
 int ag_store_token_stats_add(struct ag_store *s, const struct ag_token_delta *d);
 
 /**
- * Reads the row for the hour containing ts_s, account and model into *out; AG_ENOTFOUND when
- * nothing was recorded there.
+ * Reads the totals for the hour containing ts_s, account and model (summed over protocols) into
+ * *out; AG_ENOTFOUND when nothing was recorded there.
  */
 int ag_store_token_stats_get(struct ag_store *s, int64_t ts_s, const char *account_email,
                              const char *model, struct ag_token_stats_row *out);

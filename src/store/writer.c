@@ -33,6 +33,7 @@ enum job_kind {
     JOB_REQUEST,
     JOB_TOKENS,
     JOB_TOUCH,
+    JOB_RECORD, /* a request_log row and the token-statistics increment derived from it */
 };
 
 struct job {
@@ -45,7 +46,8 @@ struct job {
             int64_t when_s;
         } touch;
     } u;
-    char *strings; /* owned: every string the job points to */
+    struct ag_token_delta rec_tok; /* JOB_RECORD: derived from u.req, pointing into its strings */
+    char *strings;                 /* owned: every string the job points to */
 };
 
 struct ag_writer {
@@ -139,6 +141,26 @@ static struct job *job_request(const struct ag_request_record *rec, size_t body_
     return j;
 }
 
+static struct job *job_record(const struct ag_request_record *rec, size_t body_cap)
+{
+    struct job *j = job_request(rec, body_cap);
+    const struct ag_request_record *r = &j->u.req;
+    j->kind = JOB_RECORD;
+    j->rec_tok = (struct ag_token_delta){
+        .ts_s = r->ts_ms / 1000,
+        .account_email = r->account_email,
+        .model = r->model_served && r->model_served[0] ? r->model_served : r->model_requested,
+        .protocol = r->protocol,
+        .requests = 1,
+        .input_tokens = r->input_tokens,
+        .output_tokens = r->output_tokens,
+        .cached_tokens = r->cached_tokens,
+        .reasoning_tokens = r->reasoning_tokens,
+        .errors = ag_request_record_failed(r) ? 1 : 0,
+    };
+    return j;
+}
+
 static struct job *job_tokens(const struct ag_token_delta *d)
 {
     struct job *j = AG_NEW(struct job);
@@ -169,6 +191,10 @@ static int job_run(struct ag_writer *w, const struct job *j)
         return ag_store_token_stats_add_db(w->db, &w->add_tokens, &j->u.tok);
     case JOB_TOUCH:
         return ag_store_account_touch_db(w->db, &w->touch, j->u.touch.id, j->u.touch.when_s);
+    case JOB_RECORD: {
+        int rc = ag_store_request_log_insert_db(w->db, &w->ins_request, &j->u.req, w->body_cap);
+        return rc ? rc : ag_store_token_stats_add_db(w->db, &w->add_tokens, &j->rec_tok);
+    }
     }
     return AG_EINVAL;
 }
@@ -388,6 +414,11 @@ static int submit(struct ag_writer *w, struct job *j)
 int ag_writer_log_request(struct ag_writer *w, const struct ag_request_record *rec)
 {
     return submit(w, job_request(rec, w->body_cap));
+}
+
+int ag_writer_record(struct ag_writer *w, const struct ag_request_record *rec)
+{
+    return submit(w, job_record(rec, w->body_cap));
 }
 
 int ag_writer_add_tokens(struct ag_writer *w, const struct ag_token_delta *d)

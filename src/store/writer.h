@@ -68,6 +68,15 @@ void ag_writer_free(struct ag_writer *w);
  */
 int ag_writer_log_request(struct ag_writer *w, const struct ag_request_record *rec);
 
+/**
+ * Queues one finished request as a single job: its request_log row and the token-statistics
+ * increment derived from the same record (hour of ts_ms, account_email, model_served or else
+ * model_requested, protocol, one request, its tokens, one error when ag_request_record_failed).
+ * Both are written in the same transaction or dropped together, so the monitor and the
+ * statistics always agree. Results as ag_writer_log_request.
+ */
+int ag_writer_record(struct ag_writer *w, const struct ag_request_record *rec);
+
 /** Queues a token-statistics increment; d is copied. Results as ag_writer_log_request. */
 int ag_writer_add_tokens(struct ag_writer *w, const struct ag_token_delta *d);
 

@@ -1,0 +1,322 @@
+/* store/monitor_query.c: request_log listing and token-statistics aggregation (see
+ * monitor_query.h). SQL is assembled from fixed fragments; every value is a bound parameter. */
+#include "store/monitor_query.h"
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "store/store.h"
+#include "store/store_internal.h"
+
+#include <stdio.h>
+
+#define LOG_COLUMNS                                                                                \
+    "id, ts_ms, method, path, protocol, model_requested, model_served, account_email, status,"     \
+    " error_class, attempts, ttfb_ms, total_ms, input_tokens, output_tokens, cached_tokens,"       \
+    " reasoning_tokens, client_ip, user_agent, stream"
+
+/* Parameters collected while the WHERE clause is written, bound in order afterwards. */
+struct params {
+    int n;
+    struct {
+        bool text;
+        const char *s;
+        int64_t i;
+    } v[16];
+};
+
+static void add_i(struct params *p, int64_t i)
+{
+    p->v[p->n].text = false;
+    p->v[p->n++].i = i;
+}
+
+static void add_s(struct params *p, const char *s)
+{
+    p->v[p->n].text = true;
+    p->v[p->n++].s = s;
+}
+
+static int bind_all(sqlite3_stmt *st, const struct params *p)
+{
+    for (int i = 0; i < p->n; i++) {
+        int rc = p->v[i].text ? ag_store_bind_text(st, i + 1, p->v[i].s)
+                              : (sqlite3_bind_int64(st, i + 1, p->v[i].i) == SQLITE_OK ? 0 : 1);
+        if (rc)
+            return AG_EDB;
+    }
+    return 0;
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+static void read_row(sqlite3_stmt *st, struct ag_request_record *r, bool bodies)
+{
+    *r = (struct ag_request_record){0};
+    r->id = sqlite3_column_int64(st, 0);
+    r->ts_ms = sqlite3_column_int64(st, 1);
+    r->method = col_text(st, 2);
+    r->path = col_text(st, 3);
+    r->protocol = col_text(st, 4);
+    r->model_requested = col_text(st, 5);
+    r->model_served = col_text(st, 6);
+    r->account_email = col_text(st, 7);
+    r->status = sqlite3_column_int(st, 8);
+    r->error_class = col_text(st, 9);
+    r->attempts = sqlite3_column_int(st, 10);
+    r->ttfb_ms = sqlite3_column_type(st, 11) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 11);
+    r->total_ms = sqlite3_column_int64(st, 12);
+    r->input_tokens = sqlite3_column_int64(st, 13);
+    r->output_tokens = sqlite3_column_int64(st, 14);
+    r->cached_tokens = sqlite3_column_int64(st, 15);
+    r->reasoning_tokens = sqlite3_column_int64(st, 16);
+    r->client_ip = col_text(st, 17);
+    r->user_agent = col_text(st, 18);
+    r->stream = sqlite3_column_int(st, 19) != 0;
+    if (bodies) {
+        const char *b = col_text(st, 20);
+        r->request_body = b ? ag_str_make(b, (size_t)sqlite3_column_bytes(st, 20)) : AG_STR_NULL;
+        b = col_text(st, 21);
+        r->response_body = b ? ag_str_make(b, (size_t)sqlite3_column_bytes(st, 21)) : AG_STR_NULL;
+    }
+}
+
+/* Writes " WHERE ..." for f (without the cursor) into sql and its values into p. */
+static void log_where(const struct ag_log_filter *f, struct ag_buf *sql, struct params *p)
+{
+    ag_buf_append_c(sql, " WHERE 1");
+    if (f->from_ms > 0) {
+        ag_buf_append_c(sql, " AND ts_ms >= ?");
+        add_i(p, f->from_ms);
+    }
+    if (f->to_ms > 0) {
+        ag_buf_append_c(sql, " AND ts_ms < ?");
+        add_i(p, f->to_ms);
+    }
+    switch (f->status_class) {
+    case AG_LOG_STATUS_2XX:
+    case AG_LOG_STATUS_3XX:
+    case AG_LOG_STATUS_4XX:
+    case AG_LOG_STATUS_5XX:
+        ag_buf_append_c(sql, " AND status >= ? AND status < ?");
+        add_i(p, (int64_t)f->status_class * 100);
+        add_i(p, (int64_t)f->status_class * 100 + 100);
+        break;
+    case AG_LOG_STATUS_ERROR:
+        ag_buf_append_c(sql, " AND (status >= 400 OR COALESCE(error_class, '') <> '')");
+        break;
+    case AG_LOG_STATUS_OK:
+        ag_buf_append_c(sql, " AND status < 400 AND COALESCE(error_class, '') = ''");
+        break;
+    case AG_LOG_STATUS_ANY:
+        break;
+    }
+    if (f->model && f->model[0]) {
+        ag_buf_append_c(sql, " AND (model_requested = ? OR model_served = ?)");
+        add_s(p, f->model);
+        add_s(p, f->model);
+    }
+    if (f->account && f->account[0]) {
+        ag_buf_append_c(sql, " AND account_email = ? COLLATE NOCASE");
+        add_s(p, f->account);
+    }
+    if (f->protocol && f->protocol[0]) {
+        ag_buf_append_c(sql, " AND protocol = ?");
+        add_s(p, f->protocol);
+    }
+    if (f->text && f->text[0]) {
+        /* instr() instead of LIKE: no wildcard characters to escape in the user's text. */
+        ag_buf_append_c(sql, " AND (instr(lower(path || ' ' || COALESCE(model_requested, '') ||"
+                             " ' ' || COALESCE(model_served, '') || ' ' ||"
+                             " COALESCE(account_email, '') || ' ' || COALESCE(error_class, '') ||"
+                             " ' ' || COALESCE(client_ip, '') || ' ' || COALESCE(user_agent, '')"
+                             " || ' ' || status), lower(?)) > 0)");
+        add_s(p, f->text);
+    }
+}
+
+static int run_count(sqlite3 *db, const char *sql, const struct params *p, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = AG_EDB;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK || bind_all(st, p) ||
+        sqlite3_step(st) != SQLITE_ROW)
+        goto out;
+    *out = sqlite3_column_int64(st, 0);
+    ret = 0;
+out:
+    if (ret)
+        ag_log_error("store: log count: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int ag_store_log_query(struct ag_store *s, const struct ag_log_filter *f, ag_log_row_cb cb,
+                       void *ud, int64_t *total)
+{
+    struct ag_buf sql;
+    struct params p = {0};
+    sqlite3_stmt *st = NULL;
+    int ret = AG_EDB;
+    ag_buf_init(&sql, 0);
+    if (total) {
+        ag_buf_append_c(&sql, "SELECT COUNT(*) FROM request_log");
+        log_where(f, &sql, &p);
+        if ((ret = run_count(s->db, sql.data, &p, total)))
+            goto out;
+        ag_buf_reset(&sql);
+        p.n = 0;
+        ret = AG_EDB;
+    }
+    ag_buf_append_c(&sql, "SELECT " LOG_COLUMNS " FROM request_log");
+    log_where(f, &sql, &p);
+    if (f->before_id > 0) {
+        ag_buf_append_c(&sql, " AND id < ?");
+        add_i(&p, f->before_id);
+    }
+    ag_buf_append_c(&sql, " ORDER BY id DESC LIMIT ? OFFSET ?");
+    add_i(&p, f->limit > 0 ? (f->limit > 1000 ? 1000 : f->limit) : 100);
+    add_i(&p, f->offset > 0 ? f->offset : 0);
+    if (sqlite3_prepare_v2(s->db, sql.data, -1, &st, NULL) != SQLITE_OK || bind_all(st, &p))
+        goto out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct ag_request_record r;
+        read_row(st, &r, false);
+        int cr = cb(&r, ud);
+        if (cr) {
+            ret = cr;
+            goto out;
+        }
+    }
+    if (rc == SQLITE_DONE)
+        ret = 0;
+out:
+    if (ret == AG_EDB)
+        ag_log_error("store: log query: %s", sqlite3_errmsg(s->db));
+    sqlite3_finalize(st);
+    ag_buf_dispose(&sql);
+    return ret;
+}
+
+int ag_store_log_get(struct ag_store *s, int64_t id, ag_log_row_cb cb, void *ud)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = AG_EDB;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT " LOG_COLUMNS ", request_body, response_body FROM request_log"
+                           " WHERE id = ?1",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 1, id) != SQLITE_OK)
+        goto out;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        ret = AG_ENOTFOUND;
+    } else if (rc == SQLITE_ROW) {
+        struct ag_request_record r;
+        read_row(st, &r, true);
+        ret = cb(&r, ud);
+    }
+out:
+    if (ret == AG_EDB)
+        ag_log_error("store: log get: %s", sqlite3_errmsg(s->db));
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int ag_store_log_max_id(struct ag_store *s, int64_t *out)
+{
+    struct params p = {0};
+    return run_count(s->db, "SELECT COALESCE(MAX(id), 0) FROM request_log", &p, out);
+}
+
+int ag_store_log_clear(struct ag_store *s, int64_t *deleted)
+{
+    int ret = ag_store_exec(s->db, "DELETE FROM request_log", "log clear");
+    if (!ret && deleted)
+        *deleted = sqlite3_changes(s->db);
+    return ret;
+}
+
+int ag_store_stats_clear(struct ag_store *s)
+{
+    return ag_store_exec(s->db, "DELETE FROM token_stats_hourly", "stats clear");
+}
+
+int ag_store_stats_query(struct ag_store *s, const struct ag_stats_query *q, ag_stats_row_cb cb,
+                         void *ud)
+{
+    static const char *const keys[] = {"''", "account_email", "model", "protocol"};
+    struct ag_buf sql;
+    struct params p = {0};
+    sqlite3_stmt *st = NULL;
+    int ret = AG_EDB;
+    const char *key = (unsigned)q->group < 4 ? keys[q->group] : "''";
+    ag_buf_init(&sql, 0);
+    if (q->bucket_s > 0) {
+        /* Buckets aligned to the offset's midnight/hour: ((h + tz) / b) * b - tz. */
+        ag_buf_printf(&sql, "SELECT ((hour_s + ?) / ?) * ? - ? AS period, %s AS k,", key);
+        add_i(&p, q->tz_offset_s);
+        add_i(&p, q->bucket_s);
+        add_i(&p, q->bucket_s);
+        add_i(&p, q->tz_offset_s);
+    } else {
+        ag_buf_printf(&sql, "SELECT 0 AS period, %s AS k,", key);
+    }
+    ag_buf_append_c(&sql, " SUM(requests), SUM(input_tokens), SUM(output_tokens),"
+                          " SUM(cached_tokens), SUM(reasoning_tokens), SUM(errors)"
+                          " FROM token_stats_hourly WHERE 1");
+    if (q->from_s > 0) {
+        ag_buf_append_c(&sql, " AND hour_s >= ?");
+        add_i(&p, q->from_s);
+    }
+    if (q->to_s > 0) {
+        ag_buf_append_c(&sql, " AND hour_s < ?");
+        add_i(&p, q->to_s);
+    }
+    if (q->account && q->account[0]) {
+        ag_buf_append_c(&sql, " AND account_email = ? COLLATE NOCASE");
+        add_s(&p, q->account);
+    }
+    if (q->model && q->model[0]) {
+        ag_buf_append_c(&sql, " AND model = ?");
+        add_s(&p, q->model);
+    }
+    if (q->protocol && q->protocol[0]) {
+        ag_buf_append_c(&sql, " AND protocol = ?");
+        add_s(&p, q->protocol);
+    }
+    ag_buf_append_c(&sql, " GROUP BY period, k ORDER BY period,"
+                          " SUM(input_tokens) + SUM(output_tokens) DESC, k");
+    if (sqlite3_prepare_v2(s->db, sql.data, -1, &st, NULL) != SQLITE_OK || bind_all(st, &p))
+        goto out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct ag_token_stats_row row = {
+            .hour_s = sqlite3_column_int64(st, 0),
+            .requests = sqlite3_column_int64(st, 2),
+            .input_tokens = sqlite3_column_int64(st, 3),
+            .output_tokens = sqlite3_column_int64(st, 4),
+            .cached_tokens = sqlite3_column_int64(st, 5),
+            .reasoning_tokens = sqlite3_column_int64(st, 6),
+            .errors = sqlite3_column_int64(st, 7),
+        };
+        const char *k = col_text(st, 1);
+        int cr = cb(row.hour_s, k ? k : "", &row, ud);
+        if (cr) {
+            ret = cr;
+            goto out;
+        }
+    }
+    if (rc == SQLITE_DONE)
+        ret = 0;
+out:
+    if (ret == AG_EDB)
+        ag_log_error("store: stats query: %s", sqlite3_errmsg(s->db));
+    sqlite3_finalize(st);
+    ag_buf_dispose(&sql);
+    return ret;
+}
