@@ -149,6 +149,7 @@ struct ag_upstream_proto {
 extern const struct ag_client_proto ag_proto_openai_chat;
 extern const struct ag_client_proto ag_proto_openai_completions;
 extern const struct ag_client_proto ag_proto_gemini;
+extern const struct ag_client_proto ag_proto_openai_responses;
 extern const struct ag_client_proto ag_proto_anthropic;
 extern const struct ag_upstream_proto ag_proto_cloudcode;
 

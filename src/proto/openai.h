@@ -1,9 +1,11 @@
-/* proto/openai.h: pieces shared by the OpenAI client adapters (chat completions and legacy
- * completions): the request decoder lives in openai_chat.c, the output side in openai_out.c. */
+/* proto/openai.h: pieces shared by the OpenAI client adapters (chat completions, legacy
+ * completions, and the helpers the Responses adapter borrows): the request decoder lives in
+ * openai_chat.c, the output side in openai_out.c. */
 #ifndef AG_PROTO_OPENAI_H
 #define AG_PROTO_OPENAI_H
 
 #include "proto/adapter.h"
+#include "proto/json.h"
 
 /** Decodes a chat completions body (legacy = a /v1/completions body with "prompt"). */
 int ag_openai_decode(const struct ag_proto_ctx *ctx, struct ag_str body, bool legacy,
@@ -25,5 +27,16 @@ int ag_openai_encode_error(const struct ag_proto_error *err, struct ag_buf *out)
 
 /** OpenAI's finish_reason string for a canonical reason. */
 const char *ag_openai_finish_str(enum ag_finish f);
+
+/**
+ * A media part from an image/file URL: a base64 data URL becomes inline data, an http(s) URL a
+ * file URL (mime guessed from the extension); local paths are refused. 0, or AG_EINVAL with err
+ * filled naming param. p's slices borrow url.
+ */
+int ag_openai_media_url(struct ag_arena *arena, struct ag_proto_error *err, struct ag_str url,
+                        const char *param, struct ag_part *p);
+
+/** "a string", "an array", ... for "expected X, but got Y" messages. */
+const char *ag_openai_type_name(yyjson_val *v);
 
 #endif

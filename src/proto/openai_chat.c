@@ -130,6 +130,18 @@ static int url_part(struct dec *d, struct ag_str url, const char *param, struct 
     return bad_value(d, param, "invalid_image_url", "expected an http(s) URL or a data URL.");
 }
 
+int ag_openai_media_url(struct ag_arena *arena, struct ag_proto_error *err, struct ag_str url,
+                        const char *param, struct ag_part *p)
+{
+    struct dec d = {.a = arena, .err = err};
+    return url_part(&d, url, param, p);
+}
+
+const char *ag_openai_type_name(yyjson_val *v)
+{
+    return type_name(v);
+}
+
 /* Text of a string content or of the text parts of an array content. */
 static int content_text(struct dec *d, yyjson_val *c, const char *param, struct ag_str *out)
 {

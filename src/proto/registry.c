@@ -8,6 +8,7 @@ static const struct ag_client_proto *const clients[] = {
     &ag_proto_openai_completions,
     &ag_proto_gemini,
     &ag_proto_anthropic,
+    &ag_proto_openai_responses,
 };
 
 static const struct ag_upstream_proto *const upstreams[] = {

@@ -8,7 +8,8 @@
  *   upstream_reply.sse     a scripted upstream SSE transcript
  *   upstream_reply.json    a scripted non-stream upstream body
  *   client_stream.txt      expected client stream (SSE frames compared one by one, data: JSON
- *                          semantically; Gemini JSON-array streams compared as one JSON value)
+ *                          semantically, "event:" names exactly; Gemini JSON-array streams
+ *                          compared as one JSON value)
  *   client_response.json   expected non-stream body built from the collected events
  * With AIGATE_GOLDEN_BLESS=1, missing expected files are written from the actual output (review
  * them before committing). A case with nothing to compare fails. */
@@ -123,6 +124,22 @@ static size_t frames(const char *s, size_t len, struct ag_str *out, size_t max)
     return n;
 }
 
+/* Splits a named frame "event: <name>\ndata: {...}" into its event line and JSON; false when the
+ * frame has another shape. */
+static bool named_frame(struct ag_str f, struct ag_str *event, struct ag_str *json)
+{
+    ptrdiff_t nl = ag_str_find(f, '\n');
+    if (!ag_str_has_prefix(f, "event: ") || nl < 0)
+        return false;
+    *event = ag_str_make(f.p, (size_t)nl);
+    *json = ag_str_make(f.p + nl + 1, f.len - (size_t)nl - 1);
+    if (!ag_str_has_prefix(*json, "data: {"))
+        return false;
+    json->p += 6;
+    json->len -= 6;
+    return true;
+}
+
 static void sse_eq(const char *want, size_t wlen, const char *got, size_t glen)
 {
     static struct ag_str wf[512], gf[512];
@@ -131,8 +148,15 @@ static void sse_eq(const char *want, size_t wlen, const char *got, size_t glen)
         char what[64];
         snprintf(what, sizeof(what), "stream frame %zu", i);
         bool wj = ag_str_has_prefix(wf[i], "data: {"), gj = ag_str_has_prefix(gf[i], "data: {");
+        struct ag_str we, wd, ge, gd;
         if (wj && gj) {
             json_eq(what, wf[i].p + 6, wf[i].len - 6, gf[i].p + 6, gf[i].len - 6);
+        } else if (named_frame(wf[i], &we, &wd) && named_frame(gf[i], &ge, &gd)) {
+            /* named SSE events (OpenAI Responses, Anthropic): the name exactly, data as JSON */
+            if (!ag_str_eq(we, ge))
+                fail_msg("%s event differs\n  want: %.*s\n  got:  %.*s", what, (int)we.len, we.p,
+                         (int)ge.len, ge.p);
+            json_eq(what, wd.p, wd.len, gd.p, gd.len);
         } else if (!ag_str_eq(wf[i], gf[i])) {
             fail_msg("%s differs\n  want: %.*s\n  got:  %.*s", what, (int)wf[i].len, wf[i].p,
                      (int)gf[i].len, gf[i].p);
@@ -192,7 +216,10 @@ static void run_case(void **state)
     char *opts = slurp(gc->dir, "case.json", &len);
     yyjson_doc *odoc = opts ? yyjson_read(opts, len, 0) : NULL;
     yyjson_val *o = odoc ? yyjson_doc_get_root(odoc) : NULL;
-    bool gemini_suite = strstr(gc->dir, "/gemini-to-") != NULL;
+    /* the client adapter a suite's cases use unless case.json names one */
+    const char *def_client = strstr(gc->dir, "/gemini-to-")      ? "gemini"
+                             : strstr(gc->dir, "/responses-to-") ? "openai-responses"
+                                                                 : "openai-chat";
 
     struct ag_arena arena;
     ag_arena_init(&arena, 8192, 64u << 20);
@@ -201,7 +228,7 @@ static void run_case(void **state)
     yyjson_val *now = yyjson_obj_get(o, "now");
     ctx.now = now ? yyjson_get_sint(now) : 1700000000;
 
-    struct ag_str client_name = opt_str(o, "client", gemini_suite ? "gemini" : "openai-chat");
+    struct ag_str client_name = opt_str(o, "client", def_client);
     char cname[64];
     snprintf(cname, sizeof(cname), "%.*s", (int)client_name.len, client_name.p);
     const struct ag_client_proto *client = ag_client_proto_find(cname);
@@ -348,7 +375,8 @@ static int cmp_names(const void *a, const void *b)
 
 int main(void)
 {
-    static const char *suites[] = {"openai-to-cloudcode", "gemini-to-cloudcode"};
+    static const char *suites[] = {"openai-to-cloudcode", "gemini-to-cloudcode",
+                                   "responses-to-cloudcode"};
     static struct golden_case cases[256];
     static struct CMUnitTest tests[256];
     size_t n = 0;
