@@ -10,6 +10,7 @@
 #include "relay/relay.h"
 
 #include "relay/record.h"
+#include "relay/relay_internal.h"
 
 #include "config/config.h"
 #include "core/arena.h"
@@ -40,22 +41,11 @@
 #define SSE_EVENT_CAP     (16u * 1024 * 1024)
 #define DEFAULT_KEEPALIVE 15000
 
-struct ag_relay {
-    uv_loop_t *loop;
-    struct ag_config *cfg;
-    struct ag_upstream_client *client;
-    struct ag_pool *pool;
-    struct ag_mapping *mapping;
-    void (*on_record)(const struct ag_relay_record *rec, void *ud);
-    void *record_ud;
-    size_t active;
-    uint64_t keepalive_ms;
-};
-
 struct call {
     struct ag_relay *relay;
     struct ag_http_req *req; /* NULL once the request completed or was aborted */
     const struct ag_client_proto *cp;
+    const struct ag_relay_proto *rp;
     const struct ag_upstream_proto *up;
     struct ag_client_hints hints;
     struct ag_proto_ctx ctx;
@@ -86,6 +76,8 @@ struct call {
     int64_t ttfb_ms; /* -1 until the first byte went to the client */
     struct ag_usage usage;
     bool recorded;
+    bool fixed;             /* the protocol's fix_for_retry was used */
+    bool early_done;        /* the client stream ended on its own (stop sequence): upstream cut */
     char last_account[256]; /* e-mail of the last attempt's account */
     char last_error[512];
     int last_error_status;
@@ -318,6 +310,10 @@ static int emit(void *ud, const struct ag_event *ev)
         return AG_ETOOBIG;
     int rc = c->cp->stream_event(c->enc, ev, &c->out);
     write_out(c);
+    if (!rc && c->rp->stream_done && c->rp->stream_done(c->enc)) {
+        c->early_done = true;
+        return AG_ECANCELED; /* stops the parser; on_data's result then cuts the transfer */
+    }
     return rc;
 }
 
@@ -360,6 +356,8 @@ static int on_data(struct ag_cloudcode_call *cc, const char *p, size_t n, void *
     int rc = ag_sse_parser_feed(&c->sse, p, n);
     if (rc && rc != AG_ECANCELED)
         c->stream_err = rc;
+    if (rc == AG_ECANCELED && !c->early_done && c->req)
+        rc = 0; /* not ours to stop */
     return rc;
 }
 
@@ -464,6 +462,18 @@ static void finish_success(struct call *c)
     call_finish(c);
 }
 
+/* The upstream could not count: answer with the protocol's local estimate, marked as such. */
+static void answer_estimate(struct call *c)
+{
+    struct ag_event ev = {.type = AG_EV_USAGE};
+    ev.usage.input = c->rp->estimate_tokens(c->creq);
+    ev.usage.total = ev.usage.input;
+    ag_answer_init(&c->answer, &c->req->arena);
+    ag_answer_add(&c->answer, &ev);
+    ag_http_add_header(c->req, "x-aigate-token-count", AG_STR("estimate"));
+    finish_success(c);
+}
+
 static void on_done(struct ag_cloudcode_call *cc, const struct ag_cloudcode_result *res, void *ud)
 {
     struct call *c = ud;
@@ -471,6 +481,10 @@ static void on_done(struct ag_cloudcode_call *cc, const struct ag_cloudcode_resu
     c->cc = NULL;
     if (!c->req) {
         call_finish(c);
+        return;
+    }
+    if (c->early_done) {
+        finish_success(c);
         return;
     }
     bool http_ok = res->err == 0 && c->status >= 200 && c->status < 300;
@@ -517,8 +531,22 @@ static void on_done(struct ag_cloudcode_call *cc, const struct ag_cloudcode_resu
     c->last_error_status = client_status(&ec);
     c->last_error_kind = ag_error_kind_for_status(c->last_error_status);
 
+    if (!c->committed && !c->fixed && c->rp->fix_for_retry &&
+        c->rp->fix_for_retry(c->creq, &c->route, &ec)) {
+        /* The request was at fault, not the account: the same account may serve the retry. */
+        c->fixed = true;
+        c->exclude[c->attempts - 1][0] = '\0';
+        ag_log_info("relay %s: retrying once with the request fixed for: %s", c->req->id,
+                    ec.message);
+        start_attempt(c);
+        return;
+    }
     if (!c->committed && retryable(ec.kind) && c->attempts < attempts_max(c)) {
         start_attempt(c);
+        return;
+    }
+    if (c->creq->kind == AG_REQ_COUNT_TOKENS && c->rp->estimate_tokens) {
+        answer_estimate(c);
         return;
     }
     fail(c, c->last_error_status, c->last_error_kind, ag_errclass_kind_name(ec.kind), "%s",
@@ -645,14 +673,16 @@ static void start_attempt(struct call *c)
 
 /* ---------------------------------------------------------------- entry */
 
-static void relay_start(struct ag_relay *r, struct ag_http_req *req,
-                        const struct ag_client_proto *cp, const struct ag_client_hints *hints)
+void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag_relay_proto *rp,
+                    const struct ag_client_hints *hints)
 {
+    const struct ag_client_proto *cp = rp->cp;
     struct call *c = AG_NEW(struct call);
     char rid[25];
     c->relay = r;
     c->req = req;
     c->cp = cp;
+    c->rp = rp;
     c->up = &ag_proto_cloudcode;
     c->hints = *hints;
     c->ttfb_ms = -1;
@@ -695,150 +725,9 @@ static void relay_start(struct ag_relay *r, struct ag_http_req *req,
     }
     if (c->route.thinking && c->creq->thinking.mode == AG_UNSET)
         c->creq->thinking.mode = AG_ON;
+    if (rp->after_route)
+        rp->after_route(c->creq, &c->route, r->mapping);
     start_attempt(c);
-}
-
-/* ---------------------------------------------------------------- route handlers */
-
-static void h_chat(struct ag_http_req *req, void *ud)
-{
-    struct ag_client_hints h = {0};
-    relay_start(ud, req, &ag_proto_openai_chat, &h);
-}
-
-static void h_completions(struct ag_http_req *req, void *ud)
-{
-    struct ag_client_hints h = {0};
-    relay_start(ud, req, &ag_proto_openai_completions, &h);
-}
-
-static void gemini_call(struct ag_relay *r, struct ag_http_req *req, struct ag_str model,
-                        struct ag_str action)
-{
-    struct ag_client_hints h = {.model = model};
-    if (ag_str_eq_c(action, "generateContent")) {
-    } else if (ag_str_eq_c(action, "streamGenerateContent")) {
-        struct ag_str alt = ag_http_req_query(req, "alt");
-        h.stream = true;
-        h.sse = alt.p && ag_str_eq_c(alt, "sse");
-    } else if (ag_str_eq_c(action, "countTokens")) {
-        h.count_tokens = true;
-    } else {
-        struct ag_buf b;
-        ag_buf_init(&b, 0);
-        ag_errfmt_gemini.write(&b, 404, "not_found", "Unknown method on a model");
-        ag_http_respond_json(req, 404, b.data, b.len);
-        ag_buf_dispose(&b);
-        return;
-    }
-    relay_start(r, req, &ag_proto_gemini, &h);
-}
-
-static void h_gemini(struct ag_http_req *req, void *ud)
-{
-    struct ag_str model, action;
-    ag_router_split_action(req->params[0], &model, &action);
-    gemini_call(ud, req, model, action);
-}
-
-static void h_gemini_count(struct ag_http_req *req, void *ud)
-{
-    gemini_call(ud, req, req->params[0], AG_STR("countTokens"));
-}
-
-static void h_models_openai(struct ag_http_req *req, void *ud)
-{
-    struct ag_relay *r = ud;
-    struct ag_model_list l;
-    struct ag_buf b;
-    ag_model_list_init(&l);
-    ag_buf_init(&b, 0);
-    ag_model_list_build(&l, r->mapping, NULL, 0, false);
-    ag_model_list_write_openai(&l, ag_wall_s(), &b);
-    ag_http_respond_json(req, 200, b.data, b.len);
-    ag_buf_dispose(&b);
-    ag_model_list_dispose(&l);
-}
-
-static void h_model_openai(struct ag_http_req *req, void *ud)
-{
-    struct ag_relay *r = ud;
-    struct ag_route_result rr;
-    struct ag_buf b;
-    ag_buf_init(&b, 0);
-    if (ag_mapping_resolve(r->mapping, NULL, req->params[0], &rr)) {
-        ag_errfmt_openai.write(&b, 404, "model_not_found", "The model does not exist");
-        ag_http_respond_json(req, 404, b.data, b.len);
-    } else {
-        ag_buf_append_c(&b, "{\"id\":");
-        ag_json_quote(&b, req->params[0].p, req->params[0].len);
-        ag_buf_printf(&b, ",\"object\":\"model\",\"created\":%lld,\"owned_by\":\"aigate\"}",
-                      (long long)ag_wall_s());
-        ag_http_respond_json(req, 200, b.data, b.len);
-    }
-    ag_buf_dispose(&b);
-}
-
-static void h_models_gemini(struct ag_http_req *req, void *ud)
-{
-    struct ag_relay *r = ud;
-    struct ag_model_list l;
-    struct ag_buf b;
-    ag_model_list_init(&l);
-    ag_buf_init(&b, 0);
-    ag_model_list_build(&l, r->mapping, NULL, 0, false);
-    ag_model_list_write_gemini(&l, r->mapping, &b);
-    ag_http_respond_json(req, 200, b.data, b.len);
-    ag_buf_dispose(&b);
-    ag_model_list_dispose(&l);
-}
-
-static void h_model_gemini(struct ag_http_req *req, void *ud)
-{
-    struct ag_relay *r = ud;
-    struct ag_model_list l;
-    struct ag_buf b;
-    struct ag_route_result rr;
-    ag_buf_init(&b, 0);
-    ag_model_list_init(&l);
-    if (ag_mapping_resolve(r->mapping, NULL, req->params[0], &rr)) {
-        ag_errfmt_gemini.write(&b, 404, "not_found", "Model not found");
-        ag_http_respond_json(req, 404, b.data, b.len);
-    } else {
-        /* One model in the list shape, then cut out its single element. */
-        ag_model_list_add(&l, req->params[0]);
-        ag_model_list_write_gemini(&l, r->mapping, &b);
-        char *open = strchr(b.data, '[');
-        char *close = strrchr(b.data, ']');
-        if (open && close && close > open + 1)
-            ag_http_respond_json(req, 200, open + 1, (size_t)(close - open - 1));
-        else
-            ag_http_respond_json(req, 200, b.data, b.len);
-    }
-    ag_model_list_dispose(&l);
-    ag_buf_dispose(&b);
-}
-
-int ag_relay_add_routes(struct ag_relay *r, struct ag_router *router)
-{
-    const struct ag_route routes[] = {
-        {"POST", "/v1/chat/completions", h_chat, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
-        {"POST", "/chat/completions", h_chat, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
-        {"POST", "/v1/completions", h_completions, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
-        {"GET", "/v1/models", h_models_openai, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
-        {"GET", "/v1/models/:model", h_model_openai, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
-        {"GET", "/v1beta/models", h_models_gemini, r, AG_ACCESS_PROXY, &ag_errfmt_gemini},
-        {"GET", "/v1beta/models/:model", h_model_gemini, r, AG_ACCESS_PROXY, &ag_errfmt_gemini},
-        {"POST", "/v1beta/models/:model", h_gemini, r, AG_ACCESS_PROXY, &ag_errfmt_gemini},
-        {"POST", "/v1beta/models/:model/countTokens", h_gemini_count, r, AG_ACCESS_PROXY,
-         &ag_errfmt_gemini},
-    };
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        int rc = ag_router_add(router, &routes[i]);
-        if (rc)
-            return rc;
-    }
-    return 0;
 }
 
 struct ag_relay *ag_relay_new(const struct ag_relay_deps *d)

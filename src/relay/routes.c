@@ -1,0 +1,168 @@
+/* relay/routes.c: the AI routes — which path speaks which client protocol — and the model lists.
+ * Everything else a request needs happens in relay.c. */
+#include "core/buf.h"
+#include "core/time.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "relay/relay.h"
+#include "relay/relay_internal.h"
+#include "route/model_list.h"
+
+#include <string.h>
+
+static void h_chat(struct ag_http_req *req, void *ud)
+{
+    struct ag_client_hints h = {0};
+    ag_relay_start(ud, req, &ag_relay_openai_chat, &h);
+}
+
+static void h_completions(struct ag_http_req *req, void *ud)
+{
+    struct ag_client_hints h = {0};
+    ag_relay_start(ud, req, &ag_relay_openai_completions, &h);
+}
+
+static void gemini_call(struct ag_relay *r, struct ag_http_req *req, struct ag_str model,
+                        struct ag_str action)
+{
+    struct ag_client_hints h = {.model = model};
+    if (ag_str_eq_c(action, "generateContent")) {
+    } else if (ag_str_eq_c(action, "streamGenerateContent")) {
+        struct ag_str alt = ag_http_req_query(req, "alt");
+        h.stream = true;
+        h.sse = alt.p && ag_str_eq_c(alt, "sse");
+    } else if (ag_str_eq_c(action, "countTokens")) {
+        h.count_tokens = true;
+    } else {
+        struct ag_buf b;
+        ag_buf_init(&b, 0);
+        ag_errfmt_gemini.write(&b, 404, "not_found", "Unknown method on a model");
+        ag_http_respond_json(req, 404, b.data, b.len);
+        ag_buf_dispose(&b);
+        return;
+    }
+    ag_relay_start(r, req, &ag_relay_gemini, &h);
+}
+
+static void h_gemini(struct ag_http_req *req, void *ud)
+{
+    struct ag_str model, action;
+    ag_router_split_action(req->params[0], &model, &action);
+    gemini_call(ud, req, model, action);
+}
+
+static void h_gemini_count(struct ag_http_req *req, void *ud)
+{
+    gemini_call(ud, req, req->params[0], AG_STR("countTokens"));
+}
+
+static void h_messages(struct ag_http_req *req, void *ud)
+{
+    struct ag_client_hints h = {0};
+    ag_relay_start(ud, req, &ag_relay_anthropic, &h);
+}
+
+static void h_messages_count(struct ag_http_req *req, void *ud)
+{
+    struct ag_client_hints h = {.count_tokens = true};
+    ag_relay_start(ud, req, &ag_relay_anthropic, &h);
+}
+
+static void h_models_openai(struct ag_http_req *req, void *ud)
+{
+    struct ag_relay *r = ud;
+    struct ag_model_list l;
+    struct ag_buf b;
+    ag_model_list_init(&l);
+    ag_buf_init(&b, 0);
+    ag_model_list_build(&l, r->mapping, NULL, 0, false);
+    ag_model_list_write_openai(&l, ag_wall_s(), &b);
+    ag_http_respond_json(req, 200, b.data, b.len);
+    ag_buf_dispose(&b);
+    ag_model_list_dispose(&l);
+}
+
+static void h_model_openai(struct ag_http_req *req, void *ud)
+{
+    struct ag_relay *r = ud;
+    struct ag_route_result rr;
+    struct ag_buf b;
+    ag_buf_init(&b, 0);
+    if (ag_mapping_resolve(r->mapping, NULL, req->params[0], &rr)) {
+        ag_errfmt_openai.write(&b, 404, "model_not_found", "The model does not exist");
+        ag_http_respond_json(req, 404, b.data, b.len);
+    } else {
+        ag_buf_append_c(&b, "{\"id\":");
+        ag_json_quote(&b, req->params[0].p, req->params[0].len);
+        ag_buf_printf(&b, ",\"object\":\"model\",\"created\":%lld,\"owned_by\":\"aigate\"}",
+                      (long long)ag_wall_s());
+        ag_http_respond_json(req, 200, b.data, b.len);
+    }
+    ag_buf_dispose(&b);
+}
+
+static void h_models_gemini(struct ag_http_req *req, void *ud)
+{
+    struct ag_relay *r = ud;
+    struct ag_model_list l;
+    struct ag_buf b;
+    ag_model_list_init(&l);
+    ag_buf_init(&b, 0);
+    ag_model_list_build(&l, r->mapping, NULL, 0, false);
+    ag_model_list_write_gemini(&l, r->mapping, &b);
+    ag_http_respond_json(req, 200, b.data, b.len);
+    ag_buf_dispose(&b);
+    ag_model_list_dispose(&l);
+}
+
+static void h_model_gemini(struct ag_http_req *req, void *ud)
+{
+    struct ag_relay *r = ud;
+    struct ag_model_list l;
+    struct ag_buf b;
+    struct ag_route_result rr;
+    ag_buf_init(&b, 0);
+    ag_model_list_init(&l);
+    if (ag_mapping_resolve(r->mapping, NULL, req->params[0], &rr)) {
+        ag_errfmt_gemini.write(&b, 404, "not_found", "Model not found");
+        ag_http_respond_json(req, 404, b.data, b.len);
+    } else {
+        /* One model in the list shape, then cut out its single element. */
+        ag_model_list_add(&l, req->params[0]);
+        ag_model_list_write_gemini(&l, r->mapping, &b);
+        char *open = strchr(b.data, '[');
+        char *close = strrchr(b.data, ']');
+        if (open && close && close > open + 1)
+            ag_http_respond_json(req, 200, open + 1, (size_t)(close - open - 1));
+        else
+            ag_http_respond_json(req, 200, b.data, b.len);
+    }
+    ag_model_list_dispose(&l);
+    ag_buf_dispose(&b);
+}
+
+int ag_relay_add_routes(struct ag_relay *r, struct ag_router *router)
+{
+    const struct ag_route routes[] = {
+        {"POST", "/v1/chat/completions", h_chat, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
+        {"POST", "/chat/completions", h_chat, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
+        {"POST", "/v1/completions", h_completions, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
+        {"POST", "/v1/messages", h_messages, r, AG_ACCESS_PROXY, &ag_errfmt_anthropic},
+        {"POST", "/v1/messages/count_tokens", h_messages_count, r, AG_ACCESS_PROXY,
+         &ag_errfmt_anthropic},
+        {"GET", "/v1/models/claude", h_models_openai, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
+        {"GET", "/v1/models", h_models_openai, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
+        {"GET", "/v1/models/:model", h_model_openai, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
+        {"GET", "/v1beta/models", h_models_gemini, r, AG_ACCESS_PROXY, &ag_errfmt_gemini},
+        {"GET", "/v1beta/models/:model", h_model_gemini, r, AG_ACCESS_PROXY, &ag_errfmt_gemini},
+        {"POST", "/v1beta/models/:model", h_gemini, r, AG_ACCESS_PROXY, &ag_errfmt_gemini},
+        {"POST", "/v1beta/models/:model/countTokens", h_gemini_count, r, AG_ACCESS_PROXY,
+         &ag_errfmt_gemini},
+    };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        int rc = ag_router_add(router, &routes[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
