@@ -8,8 +8,12 @@
 
 #define MARK "__thsig__"
 
+/* Canonical base64 only: unpacking restores the padding from the length, so anything else would
+ * not come back byte-exact. */
 static bool is_b64(struct ag_str s)
 {
+    if (s.len % 4 != 0)
+        return false;
     for (size_t i = 0; i < s.len; i++) {
         char ch = s.p[i];
         bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||

@@ -196,6 +196,9 @@ static void test_toolid_round_trip(void **state)
     /* not base64: left out rather than mangled */
     struct ag_signature odd = {AG_STR("a b"), AG_STR("gemini")};
     assert_true(ag_str_eq_c(ag_toolid_pack(&f->arena, AG_STR("c"), &odd), "c"));
+    /* padding that does not match the length could not be restored exactly: not packed */
+    struct ag_signature badpad = {AG_STR("abcde=="), AG_STR("gemini")};
+    assert_true(ag_str_eq_c(ag_toolid_pack(&f->arena, AG_STR("c"), &badpad), "c"));
     /* a plain id stays whole */
     assert_int_equal(ag_toolid_unpack(&f->arena, AG_STR("toolu_9"), &base, &back), 0);
     assert_true(ag_str_eq_c(base, "toolu_9"));
