@@ -41,6 +41,7 @@ struct an_stream {
     bool any_tool;
     int tool_index;
     struct ag_str held; /* text held back while it may begin a stop sequence (arena) */
+    size_t sent_bytes;  /* text and thinking written: estimates output when usage is missing */
     bool has_usage;
     struct ag_usage usage;
 };
@@ -218,6 +219,8 @@ static int delta(struct an_stream *st, struct ag_buf *out, const char *dtype, co
 {
     yyjson_mut_doc *d = yyjson_mut_doc_new(NULL);
     yyjson_mut_val *o = yyjson_mut_obj(d), *dl = yyjson_mut_obj(d);
+    if (strcmp(key, "text") == 0 || strcmp(key, "thinking") == 0)
+        st->sent_bytes += value.len;
     yyjson_mut_obj_add_str(d, o, "type", "content_block_delta");
     yyjson_mut_obj_add_int(d, o, "index", st->index);
     yyjson_mut_obj_add_str(d, dl, "type", dtype);
@@ -342,6 +345,11 @@ static int text_event(struct an_stream *st, struct ag_buf *out, struct ag_str te
             if (at > 0 && (rc = delta(st, out, "text_delta", "text", ag_str_make(buf, (size_t)at))))
                 return rc;
             st->stopped = true;
+            if (!st->has_usage) {
+                /* cut before the upstream counted: about 4 bytes per token, never zero */
+                st->usage.output = (int64_t)(st->sent_bytes + 3) / 4;
+                st->has_usage = true;
+            }
             return finish(st, out, "stop_sequence", st->ar->stop[which]);
         }
         size_t keep = stop_prefix_tail(st->ar, all);

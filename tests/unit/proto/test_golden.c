@@ -219,6 +219,7 @@ static void run_case(void **state)
     /* the client adapter a suite's cases use unless case.json names one */
     const char *def_client = strstr(gc->dir, "/gemini-to-")      ? "gemini"
                              : strstr(gc->dir, "/responses-to-") ? "openai-responses"
+                             : strstr(gc->dir, "/anthropic-to-") ? "anthropic"
                                                                  : "openai-chat";
 
     struct ag_arena arena;
@@ -376,7 +377,7 @@ static int cmp_names(const void *a, const void *b)
 int main(void)
 {
     static const char *suites[] = {"openai-to-cloudcode", "gemini-to-cloudcode",
-                                   "responses-to-cloudcode"};
+                                   "responses-to-cloudcode", "anthropic-to-cloudcode"};
     static struct golden_case cases[256];
     static struct CMUnitTest tests[256];
     size_t n = 0;
