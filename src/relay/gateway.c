@@ -1,6 +1,8 @@
 /* relay/gateway.c: builds the router and the server from the configuration and owns them. */
 #include "relay/gateway.h"
 
+#include "admin/admin.h"
+#include "config/schema.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -32,6 +34,7 @@ struct ag_gateway {
     struct ag_pool *pool;
     struct ag_mapping *mapping;
     struct ag_relay *relay;
+    struct ag_admin *admin; /* admin API, monitor, metrics (composition root: may reach up) */
     void (*done)(void *);
     void *done_ud;
 };
@@ -81,6 +84,61 @@ static void apply_config(struct ag_gateway *g)
     ag_http_server_set_cors(g->server, g->cors);
 }
 
+int ag_gateway_apply_config(struct ag_gateway *g, struct ag_config *cfg, struct ag_buf *restart)
+{
+    size_t n;
+    const struct ag_config_key *keys = ag_config_keys(&n);
+    bool mapping_changed = false;
+    struct ag_buf va, vb, e;
+    ag_buf_init(&va, 0);
+    ag_buf_init(&vb, 0);
+    ag_buf_init(&e, 0);
+    for (size_t i = 0; i < n; i++) {
+        ag_buf_reset(&va);
+        ag_buf_reset(&vb);
+        ag_config_get(g->cfg, keys[i].name, false, &va, &e);
+        ag_config_get(cfg, keys[i].name, false, &vb, &e);
+        if (ag_str_eq(ag_buf_str(&va), ag_buf_str(&vb)))
+            continue;
+        if (strncmp(keys[i].name, "mapping.", 8) == 0)
+            mapping_changed = true;
+        /* Hot paths exist for auth, CORS, mapping and everything the pool reads; the relay
+         * keeps the snapshot it started with for upstream timeouts, endpoints and
+         * max_attempts until it gets a setter, so those say restart too. */
+        bool relay_key = strncmp(keys[i].name, "upstream.", 9) == 0 ||
+                         strcmp(keys[i].name, "scheduling.max_attempts") == 0 ||
+                         strcmp(keys[i].name, "server.stream_keepalive_s") == 0;
+        bool server_key = strncmp(keys[i].name, "server.max_", 11) == 0 ||
+                          strstr(keys[i].name, "_timeout_s") != NULL;
+        if ((keys[i].flags & AG_CONFIG_RESTART) || relay_key || server_key)
+            ag_buf_printf(restart, "%s\n", keys[i].name);
+    }
+    ag_buf_dispose(&va);
+    ag_buf_dispose(&vb);
+    ag_buf_dispose(&e);
+    if (mapping_changed) {
+        char err[512];
+        struct ag_mapping_config mc = {.custom = &cfg->mapping.custom,
+                                       .background_model = cfg->mapping.background_model};
+        struct ag_mapping *m = ag_mapping_new(&mc, err, sizeof(err));
+        if (!m)
+            return AG_EINVAL;
+        ag_mapping_swap(g->mapping, m); /* the relay borrows g->mapping: it sees the new rules */
+        ag_mapping_free(m);
+    }
+    struct ag_config *old = g->cfg;
+    g->cfg = ag_config_ref(cfg);
+    apply_config(g);
+    ag_pool_set_config(g->pool, cfg);
+    ag_config_unref(old);
+    return 0;
+}
+
+static int apply_config_cb(void *ud, struct ag_config *cfg, struct ag_buf *restart)
+{
+    return ag_gateway_apply_config(ud, cfg, restart);
+}
+
 struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct ag_buf *errmsg)
 {
     struct ag_gateway *g = AG_NEW(struct ag_gateway);
@@ -94,7 +152,17 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
         ag_buf_printf(errmsg, "%s", err[0] ? err : ag_strerror(rc));
         goto fail;
     }
-    g->writer = ag_writer_new(g->store, NULL);
+    struct ag_writer_options wo = {
+        .queue_capacity = (size_t)c->monitor.queue_capacity,
+        .body_cap = (size_t)c->monitor.body_cap_bytes + 64, /* the monitor caps; this is a guard */
+        .retention = {.log_max_age_days =
+                          c->monitor.retention_days ? (int)c->monitor.retention_days : -1,
+                      .log_max_rows = c->monitor.retention_rows ? c->monitor.retention_rows : -1,
+                      .stats_max_age_days = c->monitor.stats_retention_days
+                                                ? (int)c->monitor.stats_retention_days
+                                                : -1},
+    };
+    g->writer = ag_writer_new(g->store, &wo);
     g->client = ag_upstream_client_new(loop, NULL);
     if (!g->client) {
         ag_buf_printf(errmsg, "cannot initialise the upstream HTTP client");
@@ -112,11 +180,31 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
         ag_buf_printf(errmsg, "cannot load the account pool");
         goto fail;
     }
-    struct ag_relay_deps deps = {
-        .loop = loop, .cfg = cfg, .client = g->client, .pool = g->pool, .mapping = g->mapping};
+    struct ag_admin_deps ad = {.loop = loop,
+                               .cfg = cfg,
+                               .auth = &g->auth,
+                               .store = g->store,
+                               .writer = g->writer,
+                               .pool = g->pool,
+                               .client = g->client,
+                               .apply_config = apply_config_cb,
+                               .apply_ud = g};
+    g->admin = ag_admin_new(&ad);
+    if (!g->admin) {
+        ag_buf_printf(errmsg, "cannot read the request log");
+        goto fail;
+    }
+    struct ag_relay_deps deps = {.loop = loop,
+                                 .cfg = cfg,
+                                 .client = g->client,
+                                 .pool = g->pool,
+                                 .mapping = g->mapping,
+                                 .on_record = ag_admin_on_record,
+                                 .record_ud = g->admin};
     g->relay = ag_relay_new(&deps);
     g->router = ag_router_new();
-    if ((rc = add_routes(g)) || (rc = ag_relay_add_routes(g->relay, g->router))) {
+    if ((rc = add_routes(g)) || (rc = ag_relay_add_routes(g->relay, g->router)) ||
+        (rc = ag_admin_add_routes(g->admin, g->router))) {
         ag_buf_printf(errmsg, "route table: %s", ag_strerror(rc));
         goto fail;
     }
@@ -129,6 +217,8 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
     };
     g->server = ag_http_server_new(loop, g->router, &lim);
     apply_config(g);
+    ag_http_server_set_gate(g->server, ag_admin_gate, g->admin);
+    ag_admin_attach(g->admin, g->relay, g->server);
 
     const char *v4 = c->server.allow_lan_access ? "0.0.0.0" : "127.0.0.1";
     const char *v6 = c->server.allow_lan_access ? "::" : "::1";
@@ -215,6 +305,7 @@ void ag_gateway_shutdown(struct ag_gateway *g, void (*done)(void *ud), void *ud)
 {
     g->done = done;
     g->done_ud = ud;
+    ag_admin_shutdown(g->admin); /* live event streams end, so requests in flight can finish */
     ag_http_server_shutdown(g->server, (uint64_t)g->cfg->server.shutdown_grace_s * 1000,
                             server_done, g);
 }
@@ -224,6 +315,7 @@ void ag_gateway_free(struct ag_gateway *g)
     if (!g)
         return;
     ag_relay_free(g->relay);
+    ag_admin_free(g->admin);
     ag_mapping_free(g->mapping);
     ag_store_free(g->store);
     ag_http_server_free(g->server);

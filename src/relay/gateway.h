@@ -17,6 +17,15 @@ struct ag_gateway;
  */
 struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct ag_buf *errmsg);
 
+/**
+ * Puts a new configuration snapshot in force (a reference is taken): auth, CORS, model mapping
+ * and the pool's settings apply at once; the names of changed keys that need a restart (port,
+ * LAN binding, monitor limits, timeouts, upstream settings the relay holds) are appended to
+ * restart, one per line. Returns 0, or AG_EINVAL when the mapping does not build (nothing
+ * changes then).
+ */
+int ag_gateway_apply_config(struct ag_gateway *g, struct ag_config *cfg, struct ag_buf *restart);
+
 /** The port the gateway listens on. */
 int ag_gateway_port(const struct ag_gateway *g);
 

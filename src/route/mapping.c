@@ -100,6 +100,13 @@ static void set_err(char *err, size_t errcap, const char *what, const char *key)
         snprintf(err, errcap, "mapping.custom: %s%s%s", what, key ? ": " : "", key ? key : "");
 }
 
+void ag_mapping_swap(struct ag_mapping *a, struct ag_mapping *b)
+{
+    struct ag_mapping t = *a;
+    *a = *b;
+    *b = t;
+}
+
 void ag_mapping_free(struct ag_mapping *m)
 {
     if (!m)

@@ -100,6 +100,12 @@ struct ag_mapping *ag_mapping_new(const struct ag_mapping_config *cfg, char *err
 void ag_mapping_free(struct ag_mapping *m);
 
 /**
+ * Exchanges the contents of a and b, so that holders of a pointer to a see b's rules from now
+ * on (hot reload of mapping.* without touching who borrows the mapping). Loop thread only.
+ */
+void ag_mapping_swap(struct ag_mapping *a, struct ag_mapping *b);
+
+/**
  * Routes client_model (see the order above). fwd may be NULL. Fills *out and returns 0;
  * AG_ENOTFOUND for an unknown model (out->model then holds the lower-cased name for the error
  * message), AG_EINVAL for an empty name or one of AG_MODEL_ID_MAX bytes or more.

@@ -114,8 +114,10 @@ static const char v2_monitor[] =
     "CREATE INDEX token_stats_by_model ON token_stats_hourly(model, hour_s);";
 
 /* Version 3: token statistics also keyed by client protocol (the admin API's per-protocol
- * breakdown). The table is rebuilt because the primary key changes; old rows get protocol ''. */
+ * breakdown; the table is rebuilt because the primary key changes, old rows get protocol ''),
+ * and the request log keeps the error's one-line message. */
 static const char v3_stats_protocol[] =
+    "ALTER TABLE request_log ADD COLUMN error_message TEXT;"
     "CREATE TABLE token_stats_hourly_v3 ("
     "  hour_s INTEGER NOT NULL,"
     "  account_email TEXT NOT NULL DEFAULT '',"
@@ -142,7 +144,7 @@ static const char v3_stats_protocol[] =
 static const struct migration steps[] = {
     {1, "accounts", v1_accounts},
     {2, "request log and token statistics", v2_monitor},
-    {3, "token statistics per protocol", v3_stats_protocol},
+    {3, "token statistics per protocol, error messages", v3_stats_protocol},
 };
 
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == AG_STORE_SCHEMA_VERSION,

@@ -30,7 +30,8 @@ struct ag_request_record {
     const char *model_served;
     const char *account_email;
     int status;
-    const char *error_class; /* "rate_limited", "auth", "upstream_5xx", "transport", ... */
+    const char *error_class;   /* "rate_limited", "auth", "upstream_5xx", "transport", ... */
+    const char *error_message; /* one line; NULL = none */
     int attempts;
     int64_t ttfb_ms;
     int64_t total_ms;

@@ -1,0 +1,80 @@
+/* admin/admin.h: the admin layer of a running gateway — the JSON admin API under /api/ (accounts,
+ * configuration, proxy control, request logs, token statistics, live events, login sessions),
+ * the OAuth callback, /metrics, and the request monitor fed by the relay's records.
+ *
+ * Who may call: every /api/ route except /api/auth/login, and /metrics unless metrics.public,
+ * needs the admin secret (auth.admin_password when set, else auth.api_key: the same rule as
+ * the server's AG_ACCESS_ADMIN check) or a session token from /api/auth/login. They are never
+ * open: with no secret configured they answer 401 saying so.
+ *
+ * Threading: the loop thread. Database reads and account writes run on libuv worker threads on
+ * connections of their own; the loop never waits on disk. */
+#ifndef AG_ADMIN_ADMIN_H
+#define AG_ADMIN_ADMIN_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "core/buf.h"
+
+struct ag_admin;
+struct ag_auth_policy;
+struct ag_config;
+struct ag_http_req;
+struct ag_http_server;
+struct ag_pool;
+struct ag_relay;
+struct ag_relay_record;
+struct ag_router;
+struct ag_store;
+struct ag_upstream_client;
+struct ag_writer;
+
+/** What the admin layer works with; everything borrowed and outliving it (cfg is referenced). */
+struct ag_admin_deps {
+    uv_loop_t *loop;
+    struct ag_config *cfg;
+    const struct ag_auth_policy *auth; /* the server's policy, kept current by the gateway */
+    struct ag_store *store;            /* the loop's connection (onboarding) */
+    struct ag_writer *writer;
+    struct ag_pool *pool;
+    struct ag_upstream_client *client;
+    struct ag_relay *relay;        /* may be NULL here and given by ag_admin_attach */
+    struct ag_http_server *server; /* likewise */
+    /**
+     * Puts a new configuration snapshot in force (the gateway's ag_gateway_apply_config):
+     * appends to restart the names of changed keys that only a restart applies, one per line.
+     * Returns 0 or a negative AG_E*.
+     */
+    int (*apply_config)(void *ud, struct ag_config *cfg, struct ag_buf *restart);
+    void *apply_ud;
+};
+
+/** Creates the admin layer and its monitor. Returns NULL when the store cannot be read. */
+struct ag_admin *ag_admin_new(const struct ag_admin_deps *deps);
+
+/** Tells the admin layer the relay and server built after it (for status and metrics). */
+void ag_admin_attach(struct ag_admin *a, struct ag_relay *relay, struct ag_http_server *server);
+
+/** Registers /api/..., /auth/callback and /metrics. 0 or a negative AG_E*. */
+int ag_admin_add_routes(struct ag_admin *a, struct ag_router *router);
+
+/** The relay's record callback (struct ag_relay_deps.on_record): monitor, statistics, metrics. */
+void ag_admin_on_record(const struct ag_relay_record *rec, void *ud);
+
+/**
+ * The server's gate (ag_http_server_set_gate): while the proxy is stopped, AI routes answer 503
+ * in their protocol's error format; admin, health and public routes go on.
+ */
+bool ag_admin_gate(struct ag_http_req *req, void *ud);
+
+/** Takes a new configuration snapshot (referenced) for the admin layer's own settings. */
+void ag_admin_set_config(struct ag_admin *a, struct ag_config *cfg);
+
+/** Ends live event streams and cancels OAuth onboarding, so the server can shut down. */
+void ag_admin_shutdown(struct ag_admin *a);
+
+/** Frees the admin layer after the loop stopped running its work. NULL is a no-op. */
+void ag_admin_free(struct ag_admin *a);
+
+#endif

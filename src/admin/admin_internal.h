@@ -1,0 +1,180 @@
+/* admin/admin_internal.h: what the files of admin/ share: the layout of struct ag_admin, the JSON
+ * writing and request helpers, worker jobs on connections of their own, and each file's routes. */
+#ifndef AG_ADMIN_INTERNAL_H
+#define AG_ADMIN_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+#include <yyjson.h>
+
+#include "admin/admin.h"
+#include "core/buf.h"
+#include "core/str.h"
+#include "http/router.h"
+#include "store/request_log.h"
+
+struct ag_metrics;
+struct ag_monitor;
+struct ag_monitor_entry;
+struct ag_oauth_op;
+struct ag_onboard;
+struct adm_onboard_op;
+struct ag_sessions;
+struct ag_store;
+
+#define ADM_MAX_ROUTES 64
+#define ADM_DB_POOL    4
+#define ADM_MAX_FLOWS  8
+
+/* An admin route: the handler runs only after the admin check passed. */
+struct adm_route {
+    struct ag_admin *a;
+    ag_http_handler handler;
+    bool open; /* no admin check (login, OAuth callback, public metrics decide themselves) */
+};
+
+/* A live /api/events stream. */
+struct adm_sub {
+    struct adm_sub *next;
+    struct ag_http_req *req;
+    struct ag_admin *a;
+    uint64_t missed; /* events skipped while the client was slow */
+};
+
+/* A started OAuth login waiting for /auth/callback. */
+struct adm_flow {
+    char state[33];
+    int64_t expires_ms;
+    struct ag_onboard *ob;
+    struct ag_oauth_op *op;
+    struct ag_http_req *req; /* the callback request being answered */
+    struct ag_admin *a;
+    char redirect[128];
+};
+
+struct ag_admin {
+    uv_loop_t *loop;
+    struct ag_config *cfg;
+    const struct ag_auth_policy *auth;
+    struct ag_store *store;
+    struct ag_writer *writer;
+    struct ag_pool *pool;
+    struct ag_upstream_client *client;
+    struct ag_relay *relay;
+    struct ag_http_server *server;
+    int (*apply_config)(void *ud, struct ag_config *cfg, struct ag_buf *restart);
+    void *apply_ud;
+    char *data_dir;
+
+    struct ag_monitor *monitor;
+    struct ag_metrics *metrics;
+    struct ag_sessions *sessions;
+    bool proxy_running;
+    bool closing;
+
+    struct adm_route routes[ADM_MAX_ROUTES];
+    size_t nroutes;
+
+    pthread_mutex_t db_mu; /* guards the idle worker connections */
+    struct ag_store *db_idle[ADM_DB_POOL];
+    size_t ndb_idle;
+
+    struct adm_sub *subs;
+    size_t nsubs;
+    uv_timer_t ping;
+
+    struct adm_flow flows[ADM_MAX_FLOWS];
+    struct adm_onboard_op *onboards; /* refresh-token adds in flight */
+};
+
+/* ---- JSON writing into a buffer: commas are inserted by looking at the last byte ---- */
+void jw_sep(struct ag_buf *b);
+void jw_key(struct ag_buf *b, const char *k);
+void jw_str(struct ag_buf *b, const char *k, const char *v); /* NULL -> null */
+void jw_strn(struct ag_buf *b, const char *k, struct ag_str v);
+void jw_int(struct ag_buf *b, const char *k, int64_t v);
+void jw_num(struct ag_buf *b, const char *k, double v);
+void jw_bool(struct ag_buf *b, const char *k, bool v);
+void jw_raw(struct ag_buf *b, const char *k, const char *json); /* NULL -> null */
+void jw_open(struct ag_buf *b, const char *k, char c);          /* k NULL in arrays */
+void jw_close(struct ag_buf *b, char c);
+
+/* ---- answers ---- */
+void adm_json(struct ag_http_req *req, int status, const struct ag_buf *b);
+/* {"error":{"message","type","field"?}}; field may be NULL. */
+void adm_error(struct ag_http_req *req, int status, const char *type, const char *field,
+               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* An AG_E* turned into 404 / 400 / 409 / 503 / 500 with msg. */
+void adm_error_rc(struct ag_http_req *req, int rc, const char *msg);
+void adm_ok(struct ag_http_req *req);
+
+/* ---- requests ---- */
+/* The body as a JSON object, or NULL after answering 400 (an empty body gives an empty object
+ * when allow_empty). The document belongs to the request's arena. */
+yyjson_val *adm_body(struct ag_http_req *req, bool allow_empty);
+/* Percent-decodes query parameter name into out; false when absent. */
+bool adm_query(const struct ag_http_req *req, const char *name, char *out, size_t cap);
+/* Integer query parameter in [min, max]; *out keeps def when absent; false after a 400. */
+bool adm_query_int(struct ag_http_req *req, const char *name, int64_t min, int64_t max,
+                   int64_t *out);
+/* A path parameter as a NUL-terminated copy in the request's arena. */
+char *adm_param(struct ag_http_req *req, size_t i);
+/* Member of obj that must be a string when present: false after a 400 naming it. */
+bool adm_get_str(struct ag_http_req *req, yyjson_val *obj, const char *key, bool required,
+                 const char **out);
+bool adm_get_bool(struct ag_http_req *req, yyjson_val *obj, const char *key, bool required,
+                  bool *out);
+
+/* ---- worker jobs: work runs on a libuv worker thread with a connection of its own ---- */
+struct adm_job;
+typedef int (*adm_work_fn)(struct ag_store *db, struct adm_job *j);
+typedef void (*adm_done_fn)(struct adm_job *j);
+struct adm_job {
+    uv_work_t w;
+    struct ag_admin *a;
+    struct ag_http_req *req; /* NULL once the client went away */
+    adm_work_fn work;
+    adm_done_fn done; /* on the loop; NULL: answer status with out, or the error */
+    int rc;
+    int status;
+    struct ag_buf out;
+    char err[256];
+    void *arg;
+    void (*free_arg)(void *arg);
+    int64_t i1, i2; /* small arguments */
+    char s1[256];
+};
+struct adm_job *adm_job_new(struct ag_admin *a, struct ag_http_req *req, adm_work_fn work,
+                            adm_done_fn done);
+void adm_job_start(struct adm_job *j);
+
+/* ---- shared ---- */
+void adm_write_entry(struct ag_buf *b, const struct ag_request_record *r, const char *request_id,
+                     bool bodies);
+int64_t adm_now_ms(void);
+
+/* Route tables of the api_*.c files. */
+struct adm_route_def {
+    const char *method, *pattern;
+    ag_http_handler handler;
+    bool open;
+};
+extern const struct adm_route_def adm_accounts_routes[];
+extern const struct adm_route_def adm_config_routes[];
+extern const struct adm_route_def adm_proxy_routes[];
+extern const struct adm_route_def adm_logs_routes[];
+extern const struct adm_route_def adm_stats_routes[];
+extern const struct adm_route_def adm_oauth_routes[];
+
+/* admin.c */
+struct ag_admin *adm_of(void *ud); /* the admin of a route's ud */
+bool adm_authorized(struct ag_admin *a, struct ag_http_req *req);
+void adm_events_publish(struct ag_admin *a, const char *event, const struct ag_buf *data);
+void adm_events_open(struct ag_admin *a, struct ag_http_req *req);
+void adm_events_close_all(struct ag_admin *a);
+void adm_oauth_cancel_all(struct ag_admin *a);
+void adm_accounts_cancel_all(struct ag_admin *a);
+
+#endif

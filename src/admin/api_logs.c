@@ -1,0 +1,327 @@
+/* admin/api_logs.c: the monitor's routes — GET /api/logs (filters, paging), GET /api/logs/:id
+ * (with bodies), GET /api/logs/recent (the in-memory ring), POST /api/logs/clear,
+ * GET /api/monitor (counters) — and the live event stream GET /api/events (SSE). */
+#include "admin/admin_internal.h"
+#include "admin/monitor.h"
+#include "config/config.h"
+#include "core/err.h"
+#include "core/mem.h"
+#include "http/server.h"
+#include "store/monitor_query.h"
+#include "store/writer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void adm_write_entry(struct ag_buf *b, const struct ag_request_record *r, const char *request_id,
+                     bool bodies)
+{
+    jw_open(b, NULL, '{');
+    jw_int(b, "id", r->id);
+    jw_int(b, "ts_ms", r->ts_ms);
+    if (request_id)
+        jw_str(b, "request_id", request_id);
+    jw_str(b, "method", r->method);
+    jw_str(b, "path", r->path);
+    jw_str(b, "protocol", r->protocol);
+    jw_str(b, "model", r->model_requested);
+    jw_str(b, "served_model", r->model_served);
+    jw_str(b, "account", r->account_email);
+    jw_int(b, "status", r->status);
+    jw_str(b, "error_class", r->error_class && r->error_class[0] ? r->error_class : NULL);
+    jw_str(b, "error_message", r->error_message && r->error_message[0] ? r->error_message : NULL);
+    jw_int(b, "attempts", r->attempts);
+    if (r->ttfb_ms >= 0)
+        jw_int(b, "ttfb_ms", r->ttfb_ms);
+    else
+        jw_raw(b, "ttfb_ms", NULL);
+    jw_int(b, "total_ms", r->total_ms);
+    jw_int(b, "input_tokens", r->input_tokens);
+    jw_int(b, "output_tokens", r->output_tokens);
+    jw_int(b, "cached_tokens", r->cached_tokens);
+    jw_int(b, "reasoning_tokens", r->reasoning_tokens);
+    jw_str(b, "client_ip", r->client_ip);
+    jw_str(b, "user_agent", r->user_agent);
+    jw_bool(b, "stream", r->stream);
+    if (bodies) {
+        jw_strn(b, "request_body", r->request_body);
+        jw_strn(b, "response_body", r->response_body);
+    }
+    jw_close(b, '}');
+}
+
+/* ---- GET /api/logs ---- */
+
+struct logs_arg {
+    struct ag_log_filter f;
+    char model[256], account[256], protocol[64], text[256];
+    int64_t total;
+};
+
+static int row_out(const struct ag_request_record *r, void *ud)
+{
+    struct adm_job *j = ud;
+    adm_write_entry(&j->out, r, NULL, j->i1 != 0);
+    return 0;
+}
+
+static int logs_work(struct ag_store *db, struct adm_job *j)
+{
+    struct logs_arg *la = j->arg;
+    jw_open(&j->out, NULL, '{');
+    jw_open(&j->out, "items", '[');
+    int rc = ag_store_log_query(db, &la->f, row_out, j, &la->total);
+    jw_close(&j->out, ']');
+    jw_int(&j->out, "total", la->total);
+    jw_int(&j->out, "limit", la->f.limit);
+    jw_int(&j->out, "offset", la->f.offset);
+    jw_close(&j->out, '}');
+    return rc;
+}
+
+static bool parse_status(struct ag_http_req *req, enum ag_log_status_class *out)
+{
+    char v[16];
+    static const struct {
+        const char *name;
+        enum ag_log_status_class c;
+    } names[] = {{"2xx", AG_LOG_STATUS_2XX},     {"3xx", AG_LOG_STATUS_3XX},
+                 {"4xx", AG_LOG_STATUS_4XX},     {"5xx", AG_LOG_STATUS_5XX},
+                 {"error", AG_LOG_STATUS_ERROR}, {"ok", AG_LOG_STATUS_OK}};
+    if (!adm_query(req, "status", v, sizeof(v)) || !v[0])
+        return true;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(v, names[i].name) == 0) {
+            *out = names[i].c;
+            return true;
+        }
+    }
+    adm_error(req, 400, "invalid_request", "status",
+              "status must be one of 2xx, 3xx, 4xx, 5xx, error, ok");
+    return false;
+}
+
+static void h_logs(struct ag_http_req *req, void *ud)
+{
+    struct logs_arg *la = ag_calloc(1, sizeof(*la));
+    la->f.limit = 100;
+    if (!adm_query_int(req, "from_ms", 0, INT64_MAX, &la->f.from_ms) ||
+        !adm_query_int(req, "to_ms", 0, INT64_MAX, &la->f.to_ms) ||
+        !adm_query_int(req, "limit", 1, 1000, &la->f.limit) ||
+        !adm_query_int(req, "offset", 0, INT64_MAX, &la->f.offset) ||
+        !adm_query_int(req, "before_id", 0, INT64_MAX, &la->f.before_id) ||
+        !parse_status(req, &la->f.status_class)) {
+        free(la);
+        return;
+    }
+    if (la->f.from_ms && la->f.to_ms && la->f.to_ms <= la->f.from_ms) {
+        free(la);
+        adm_error(req, 400, "invalid_request", "to_ms", "to_ms must be after from_ms");
+        return;
+    }
+    if (adm_query(req, "model", la->model, sizeof(la->model)))
+        la->f.model = la->model;
+    if (adm_query(req, "account", la->account, sizeof(la->account)))
+        la->f.account = la->account;
+    if (adm_query(req, "protocol", la->protocol, sizeof(la->protocol)))
+        la->f.protocol = la->protocol;
+    if (adm_query(req, "q", la->text, sizeof(la->text)))
+        la->f.text = la->text;
+    struct adm_job *j = adm_job_new(adm_of(ud), req, logs_work, NULL);
+    j->arg = la;
+    j->free_arg = free;
+    adm_job_start(j);
+}
+
+/* ---- GET /api/logs/:id ---- */
+
+static int log_work(struct ag_store *db, struct adm_job *j)
+{
+    int rc = ag_store_log_get(db, j->i2, row_out, j);
+    if (rc == AG_ENOTFOUND)
+        snprintf(j->err, sizeof(j->err), "no request log entry %lld", (long long)j->i2);
+    return rc;
+}
+
+static void log_done(struct adm_job *j)
+{
+    /* Not on disk (yet, or the writer dropped it): the in-memory entry, without bodies. */
+    const struct ag_monitor_entry *e =
+        j->rc == AG_ENOTFOUND ? ag_monitor_find(j->a->monitor, j->i2) : NULL;
+    if (e) {
+        ag_buf_reset(&j->out);
+        adm_write_entry(&j->out, &e->rec, e->request_id, true);
+        adm_json(j->req, 200, &j->out);
+    } else if (j->rc) {
+        adm_error_rc(j->req, j->rc, j->err);
+    } else {
+        adm_json(j->req, 200, &j->out);
+    }
+}
+
+static void h_log(struct ag_http_req *req, void *ud)
+{
+    int64_t id;
+    if (ag_str_to_i64(req->params[0], 1, INT64_MAX, &id)) {
+        adm_error(req, 404, "not_found", "id", "no request log entry %.*s",
+                  (int)(req->params[0].len > 64 ? 64 : req->params[0].len), req->params[0].p);
+        return;
+    }
+    struct adm_job *j = adm_job_new(adm_of(ud), req, log_work, log_done);
+    j->i1 = 1; /* bodies */
+    j->i2 = id;
+    adm_job_start(j);
+}
+
+/* ---- GET /api/logs/recent ---- */
+
+static void h_recent(struct ag_http_req *req, void *ud)
+{
+    struct ag_admin *a = adm_of(ud);
+    int64_t limit = 100;
+    if (!adm_query_int(req, "limit", 1, 100000, &limit))
+        return;
+    struct ag_buf b;
+    ag_buf_init(&b, 0);
+    jw_open(&b, NULL, '{');
+    jw_open(&b, "items", '[');
+    for (size_t i = 0; i < ag_monitor_len(a->monitor) && (int64_t)i < limit; i++) {
+        const struct ag_monitor_entry *e = ag_monitor_at(a->monitor, i);
+        adm_write_entry(&b, &e->rec, e->request_id, false);
+    }
+    jw_close(&b, ']');
+    jw_close(&b, '}');
+    adm_json(req, 200, &b);
+    ag_buf_dispose(&b);
+}
+
+/* ---- POST /api/logs/clear ---- */
+
+static int clear_work(struct ag_store *db, struct adm_job *j)
+{
+    int64_t n = 0;
+    int rc = ag_store_log_clear(db, &n);
+    ag_buf_printf(&j->out, "{\"deleted\":%lld}", (long long)n);
+    return rc;
+}
+
+static void h_clear(struct ag_http_req *req, void *ud)
+{
+    adm_job_start(adm_job_new(adm_of(ud), req, clear_work, NULL));
+}
+
+/* ---- GET /api/monitor ---- */
+
+static void h_monitor(struct ag_http_req *req, void *ud)
+{
+    struct ag_admin *a = adm_of(ud);
+    struct ag_writer_stats ws = {0};
+    if (a->writer)
+        ag_writer_get_stats(a->writer, &ws);
+    struct ag_buf b;
+    ag_buf_init(&b, 0);
+    jw_open(&b, NULL, '{');
+    jw_int(&b, "recorded", (int64_t)ag_monitor_total(a->monitor));
+    jw_int(&b, "in_memory", (int64_t)ag_monitor_len(a->monitor));
+    jw_int(&b, "capacity", a->cfg->monitor.capacity);
+    jw_int(&b, "not_persisted", (int64_t)ag_monitor_not_queued(a->monitor));
+    jw_bool(&b, "capture_bodies", a->cfg->monitor.capture_bodies);
+    jw_open(&b, "writer", '{');
+    jw_int(&b, "queued", (int64_t)ws.queued);
+    jw_int(&b, "accepted", (int64_t)ws.accepted);
+    jw_int(&b, "dropped", (int64_t)ws.dropped);
+    jw_int(&b, "written", (int64_t)ws.written);
+    jw_int(&b, "failed", (int64_t)ws.failed);
+    jw_int(&b, "retention_runs", (int64_t)ws.retention_runs);
+    jw_int(&b, "retention_deleted", ws.retention_log_deleted);
+    jw_close(&b, '}');
+    jw_int(&b, "event_subscribers", (int64_t)a->nsubs);
+    jw_close(&b, '}');
+    adm_json(req, 200, &b);
+    ag_buf_dispose(&b);
+}
+
+/* ---- GET /api/events ---- */
+
+static void sub_unlink(struct ag_admin *a, struct adm_sub *s)
+{
+    for (struct adm_sub **p = &a->subs; *p; p = &(*p)->next) {
+        if (*p == s) {
+            *p = s->next;
+            a->nsubs--;
+            break;
+        }
+    }
+    free(s);
+}
+
+static void sub_abort(struct ag_http_req *req, void *ud)
+{
+    struct adm_sub *s = ud;
+    sub_unlink(s->a, s);
+}
+
+void adm_events_publish(struct ag_admin *a, const char *event, const struct ag_buf *data)
+{
+    struct ag_buf frame;
+    ag_buf_init(&frame, 0);
+    ag_buf_printf(&frame, "event: %s\ndata: %.*s\n\n", event, (int)data->len,
+                  data->data ? data->data : "");
+    for (struct adm_sub *s = a->subs; s; s = s->next) {
+        /* A slow reader misses events instead of growing our memory; it is told how many. */
+        if (ag_http_stream_congested(s->req)) {
+            s->missed++;
+            continue;
+        }
+        if (s->missed) {
+            char m[96];
+            int n = snprintf(m, sizeof(m), "event: missed\ndata: {\"count\":%llu}\n\n",
+                             (unsigned long long)s->missed);
+            ag_http_stream_write(s->req, m, (size_t)n);
+            s->missed = 0;
+        }
+        ag_http_stream_write(s->req, frame.data, frame.len);
+    }
+    ag_buf_dispose(&frame);
+}
+
+void adm_events_close_all(struct ag_admin *a)
+{
+    while (a->subs) {
+        struct adm_sub *s = a->subs;
+        s->req->on_abort = NULL;
+        ag_http_stream_end(s->req);
+        sub_unlink(a, s);
+    }
+}
+
+static void h_events(struct ag_http_req *req, void *ud)
+{
+    struct ag_admin *a = adm_of(ud);
+    if (a->closing) {
+        adm_error(req, 503, "unavailable", NULL, "shutting down");
+        return;
+    }
+    struct adm_sub *s = AG_NEW(struct adm_sub);
+    s->req = req;
+    s->a = a;
+    s->next = a->subs;
+    a->subs = s;
+    a->nsubs++;
+    req->on_abort = sub_abort;
+    req->cb_ud = s;
+    ag_http_add_header(req, "Cache-Control", AG_STR("no-store"));
+    ag_http_stream_begin(req, 200, "text/event-stream");
+    static const char hello[] = "retry: 3000\nevent: hello\ndata: {}\n\n";
+    ag_http_stream_write(req, hello, sizeof(hello) - 1);
+}
+
+const struct adm_route_def adm_logs_routes[] = {
+    {"GET", "/api/logs", h_logs, false},
+    {"GET", "/api/logs/recent", h_recent, false},
+    {"GET", "/api/logs/:id", h_log, false},
+    {"POST", "/api/logs/clear", h_clear, false},
+    {"GET", "/api/monitor", h_monitor, false},
+    {"GET", "/api/events", h_events, false},
+    {NULL, NULL, NULL, false},
+};

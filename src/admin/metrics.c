@@ -1,0 +1,313 @@
+/* admin/metrics.c: the series tables behind /metrics (see metrics.h). A series is a label set
+ * and its values; label sets are few (routes x statuses x models x accounts) and bounded by
+ * MAX_SERIES: past it, new label sets are counted under the value "_other". */
+#include "admin/metrics.h"
+
+#include "core/err.h"
+#include "core/mem.h"
+#include "core/str.h"
+#include "relay/record.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SERIES 4096
+#define NBUCKETS   15
+
+static const double bucket_s[NBUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                          2.5,   5,    10,    30,   60,  120,  300};
+
+struct series {
+    char *labels; /* rendered: route="...",status="..." */
+    uint64_t hash;
+    double v;
+    uint64_t buckets[NBUCKETS]; /* histograms only: per-bucket (not cumulative) counts */
+    uint64_t count;
+};
+
+struct family {
+    struct series *s;
+    size_t n, alloc;
+};
+
+enum {
+    F_REQUESTS,
+    F_ERRORS,
+    F_ATTEMPTS,
+    F_RETRIES,
+    F_TOKENS,
+    F_TTFB,
+    F_DURATION,
+    F_COUNT,
+};
+
+struct ag_metrics {
+    struct family f[F_COUNT];
+};
+
+static uint64_t fnv(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static struct series *find(struct family *f, const char *labels, uint64_t h)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->s[i].hash == h && strcmp(f->s[i].labels, labels) == 0)
+            return &f->s[i];
+    }
+    return NULL;
+}
+
+static struct series *add(struct family *f, const char *labels, uint64_t h)
+{
+    if (f->n == f->alloc) {
+        f->alloc = f->alloc ? f->alloc * 2 : 16;
+        struct series *ns = realloc(f->s, f->alloc * sizeof(*ns));
+        if (!ns)
+            abort();
+        f->s = ns;
+    }
+    struct series *s = &f->s[f->n++];
+    memset(s, 0, sizeof(*s));
+    s->labels = ag_strdup(labels);
+    s->hash = h;
+    return s;
+}
+
+/* The series for labels, or the family's one overflow series once the table is full. */
+static struct series *series(struct family *f, struct ag_buf *labels)
+{
+    static const char overflow[] = "overflow=\"_other\"";
+    const char *l = labels->data ? labels->data : "";
+    uint64_t h = fnv(l);
+    struct series *s = find(f, l, h);
+    if (s)
+        return s;
+    if (f->n < MAX_SERIES)
+        return add(f, l, h);
+    h = fnv(overflow);
+    s = find(f, overflow, h);
+    return s ? s : add(f, overflow, h);
+}
+
+int ag_metrics_escape(struct ag_buf *out, const char *s)
+{
+    int rc = 0;
+    for (; s && *s && !rc; s++) {
+        if (*s == '\\')
+            rc = ag_buf_append(out, "\\\\", 2);
+        else if (*s == '"')
+            rc = ag_buf_append(out, "\\\"", 2);
+        else if (*s == '\n')
+            rc = ag_buf_append(out, "\\n", 2);
+        else
+            rc = ag_buf_append(out, s, 1);
+    }
+    return rc;
+}
+
+static void label(struct ag_buf *b, const char *name, const char *value)
+{
+    if (b->len)
+        ag_buf_append(b, ",", 1);
+    ag_buf_printf(b, "%s=\"", name);
+    ag_metrics_escape(b, value);
+    ag_buf_append(b, "\"", 1);
+}
+
+void ag_metrics_route(const char *path, size_t len, char *out, size_t cap)
+{
+    struct ag_str p = ag_str_make(path, len);
+    if (ag_str_has_prefix(p, "/v1beta/models/") || ag_str_has_prefix(p, "/v1/models/")) {
+        size_t pre = ag_str_has_prefix(p, "/v1beta/") ? 15 : 11;
+        struct ag_str rest = ag_str_make(p.p + pre, p.len - pre);
+        ptrdiff_t colon = -1;
+        for (size_t i = 0; i < rest.len; i++)
+            if (rest.p[i] == ':')
+                colon = (ptrdiff_t)i;
+        snprintf(out, cap, "%.*s:model%s%.*s", (int)pre, p.p, colon >= 0 ? ":" : "",
+                 colon >= 0 ? (int)(rest.len - (size_t)colon - 1) : 0,
+                 colon >= 0 ? rest.p + colon + 1 : "");
+        return;
+    }
+    snprintf(out, cap, "%.*s", (int)(len < 200 ? len : 200), path);
+}
+
+static void observe_hist(struct series *s, int64_t ms)
+{
+    if (!s || ms < 0)
+        return;
+    double v = (double)ms / 1000.0;
+    s->v += v;
+    s->count++;
+    for (int i = 0; i < NBUCKETS; i++) {
+        if (v <= bucket_s[i]) {
+            s->buckets[i]++;
+            break;
+        }
+    }
+}
+
+void ag_metrics_observe(struct ag_metrics *m, const struct ag_relay_record *r)
+{
+    char route[256], status[16];
+    char *model = ag_str_dup(r->model);
+    const char *served = r->served_model && r->served_model[0] ? r->served_model : model;
+    const char *account = r->account ? r->account : "";
+    struct ag_buf b;
+    struct series *s;
+    ag_buf_init(&b, 0);
+    ag_metrics_route(r->path.p, r->path.len, route, sizeof(route));
+    snprintf(status, sizeof(status), "%d", r->status);
+
+    label(&b, "route", route);
+    label(&b, "status", status);
+    label(&b, "model", served);
+    label(&b, "account", account);
+    if ((s = series(&m->f[F_REQUESTS], &b)))
+        s->v += 1;
+
+    if (r->error_class && r->error_class[0]) {
+        ag_buf_reset(&b);
+        b.len = 0;
+        label(&b, "route", route);
+        label(&b, "error_class", r->error_class);
+        if ((s = series(&m->f[F_ERRORS], &b)))
+            s->v += 1;
+    }
+
+    ag_buf_reset(&b);
+    label(&b, "route", route);
+    if ((s = series(&m->f[F_ATTEMPTS], &b)))
+        s->v += r->attempts > 0 ? r->attempts : 0;
+    if ((s = series(&m->f[F_TTFB], &b)))
+        observe_hist(s, r->ttfb_ms);
+    if ((s = series(&m->f[F_DURATION], &b)))
+        observe_hist(s, r->total_ms);
+
+    if (r->attempts > 1) {
+        /* The record tells the final outcome, not each failed attempt's reason: retries are
+         * labelled with the class the request ended with ("ok" when a retry rescued it). */
+        ag_buf_reset(&b);
+        label(&b, "reason", r->error_class && r->error_class[0] ? r->error_class : "ok");
+        if ((s = series(&m->f[F_RETRIES], &b)))
+            s->v += r->attempts - 1;
+    }
+
+    const struct {
+        const char *kind;
+        int64_t n;
+    } tok[] = {{"input", r->input_tokens},
+               {"output", r->output_tokens},
+               {"cached", r->cached_tokens},
+               {"reasoning", r->reasoning_tokens}};
+    for (size_t i = 0; i < 4; i++) {
+        if (tok[i].n <= 0)
+            continue;
+        ag_buf_reset(&b);
+        label(&b, "model", served);
+        label(&b, "account", account);
+        label(&b, "kind", tok[i].kind);
+        if ((s = series(&m->f[F_TOKENS], &b)))
+            s->v += (double)tok[i].n;
+    }
+    ag_buf_dispose(&b);
+    free(model);
+}
+
+static const struct {
+    const char *name, *type, *help;
+} fam_meta[F_COUNT] = {
+    {"aigate_requests_total", "counter", "Finished AI requests by route, status, model, account"},
+    {"aigate_request_errors_total", "counter", "Failed AI requests by route and error class"},
+    {"aigate_upstream_attempts_total", "counter", "Upstream attempts made for AI requests"},
+    {"aigate_upstream_retries_total", "counter",
+     "Upstream attempts beyond the first, by the request's final error class (ok = rescued)"},
+    {"aigate_tokens_total", "counter", "Tokens by model, account and kind"},
+    {"aigate_time_to_first_byte_seconds", "histogram",
+     "Request arrival to the first byte sent to the client"},
+    {"aigate_request_duration_seconds", "histogram", "Request arrival to the end of the response"},
+};
+
+static void render_family(const struct family *f, int idx, struct ag_buf *o)
+{
+    ag_buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", fam_meta[idx].name, fam_meta[idx].help,
+                  fam_meta[idx].name, fam_meta[idx].type);
+    bool hist = strcmp(fam_meta[idx].type, "histogram") == 0;
+    for (size_t i = 0; i < f->n; i++) {
+        const struct series *s = &f->s[i];
+        if (!hist) {
+            ag_buf_printf(o, "%s{%s} %.17g\n", fam_meta[idx].name, s->labels, s->v);
+            continue;
+        }
+        uint64_t cum = 0;
+        for (int k = 0; k < NBUCKETS; k++) {
+            cum += s->buckets[k];
+            ag_buf_printf(o, "%s_bucket{%s,le=\"%g\"} %llu\n", fam_meta[idx].name, s->labels,
+                          bucket_s[k], (unsigned long long)cum);
+        }
+        ag_buf_printf(o, "%s_bucket{%s,le=\"+Inf\"} %llu\n", fam_meta[idx].name, s->labels,
+                      (unsigned long long)s->count);
+        ag_buf_printf(o, "%s_sum{%s} %.17g\n", fam_meta[idx].name, s->labels, s->v);
+        ag_buf_printf(o, "%s_count{%s} %llu\n", fam_meta[idx].name, s->labels,
+                      (unsigned long long)s->count);
+    }
+}
+
+static void gauge(struct ag_buf *o, const char *name, const char *type, const char *help, double v)
+{
+    ag_buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
+}
+
+int ag_metrics_render(const struct ag_metrics *m, const struct ag_metrics_gauges *g,
+                      struct ag_buf *o)
+{
+    for (int i = 0; i < F_COUNT; i++)
+        render_family(&m->f[i], i, o);
+    gauge(o, "aigate_active_requests", "gauge", "AI requests in flight (streams included)",
+          (double)g->active_requests);
+    gauge(o, "aigate_http_connections", "gauge", "Open client connections",
+          (double)g->http_connections);
+    gauge(o, "aigate_http_requests_in_flight", "gauge", "Requests in flight on any route",
+          (double)g->http_requests);
+    gauge(o, "aigate_event_subscribers", "gauge", "Live /api/events streams",
+          (double)g->event_subscribers);
+    gauge(o, "aigate_proxy_running", "gauge", "1 while AI routes are served, 0 when stopped",
+          g->proxy_running ? 1 : 0);
+    gauge(o, "aigate_writer_queue_depth", "gauge", "Records waiting for the disk writer",
+          (double)g->writer_queued);
+    gauge(o, "aigate_writer_dropped_total", "counter",
+          "Writer jobs dropped because the queue was full", (double)g->writer_dropped);
+    gauge(o, "aigate_writer_written_total", "counter", "Writer jobs committed",
+          (double)g->writer_written);
+    gauge(o, "aigate_writer_failed_total", "counter", "Writer jobs that failed",
+          (double)g->writer_failed);
+    gauge(o, "aigate_monitor_not_persisted_total", "counter",
+          "Monitor records the writer refused (queue full or closing)",
+          (double)g->monitor_not_queued);
+    gauge(o, "aigate_retention_deleted_rows_total", "counter",
+          "Request log rows removed by retention", (double)g->retention_deleted);
+    return o->cap && o->len >= o->cap ? AG_ETOOBIG : 0;
+}
+
+struct ag_metrics *ag_metrics_new(void)
+{
+    return AG_NEW(struct ag_metrics);
+}
+
+void ag_metrics_free(struct ag_metrics *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < F_COUNT; i++) {
+        for (size_t k = 0; k < m->f[i].n; k++)
+            free(m->f[i].s[k].labels);
+        free(m->f[i].s);
+    }
+    free(m);
+}
