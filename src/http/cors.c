@@ -62,9 +62,9 @@ int ag_cors_append_headers(const struct ag_cors *c, const struct ag_http_req *re
     if (rc)
         return rc;
     if (!ag_str_eq_c(req->method, "OPTIONS"))
-        return ag_buf_append_c(
-            out, "Access-Control-Expose-Headers: x-request-id, x-aigate-model, x-aigate-attempts, "
-                 "x-aigate-account\r\n");
+        return ag_buf_append_c(out, "Access-Control-Expose-Headers: x-request-id, x-aigate-model, "
+                                    "x-aigate-attempts, retry-after, "
+                                    "x-aigate-account\r\n");
     struct ag_str want = ag_http_req_header(req, "access-control-request-headers");
     bool safe = want.p != NULL;
     for (size_t i = 0; safe && i < want.len; i++) {

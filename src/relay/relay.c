@@ -634,6 +634,16 @@ static void on_acquired(int err, const struct ag_lease *lease, const struct ag_p
         return;
     }
     if (err) {
+        /* Every account cooling down: say when to come back, in seconds (Retry-After). */
+        if (denial && denial->kind == AG_POOL_DENY_COOLING && denial->until_ms > 0) {
+            int64_t wait_s = (denial->until_ms - ag_wall_ms() + 999) / 1000;
+            char ra[24];
+            snprintf(ra, sizeof(ra), "%lld", (long long)(wait_s > 0 ? wait_s : 1));
+            ag_http_add_header(c->req, "retry-after", ag_str_c(ra));
+            fail(c, 429, AG_PERR_RATE_LIMIT, "all_accounts_limited", "%s",
+                 denial->message ? denial->message : "every account is rate limited");
+            return;
+        }
         /* After failed attempts, the last upstream error says more than "no account left". */
         if (c->attempts > 1 && c->last_error[0]) {
             fail(c, c->last_error_status, c->last_error_kind, "upstream_error", "%s",

@@ -1,0 +1,389 @@
+/* Integration tests of the relay with the real binaries: aigate in front of the mock upstream with
+ * three accounts, faults scripted per account token. Rotation around a rate-limited account, a
+ * cooldown that ends, 401 → refresh, 403 → forbidden, every account limited → 429 + Retry-After,
+ * a failure mid-stream → an error event (never a silent retry), a client that leaves cancels the
+ * upstream transfer, and a graceful stop lets a stream finish. */
+#include "ag_test.h"
+
+#include "child.h"
+#include "core/buf.h"
+#include "proc.h"
+#include "rawhttp.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <yyjson.h>
+
+struct env {
+    struct ag_proc mock;
+    struct ag_child gw;
+    char base[64];
+    char vars[8][256];
+    const char *envp[9];
+    char port_arg[16];
+    int port;
+};
+
+static const char *bin(void)
+{
+    const char *b = getenv("AIGATE_BIN");
+    if (!b)
+        fail_msg("AIGATE_BIN is not set (run through ctest)");
+    return b;
+}
+
+static long mock_call(struct env *e, const char *method, const char *path, const char *body,
+                      struct ag_buf *out)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "%s%s", e->mock.base_url, path);
+    ag_buf_reset(out);
+    return ag_test_http(method, url, body, NULL, out);
+}
+
+static void env_start(struct env *e, const char *const *gw_args)
+{
+    struct ag_buf out;
+    memset(e, 0, sizeof(*e));
+    ag_buf_init(&out, 0);
+    assert_int_equal(ag_proc_start_mock(&e->mock, NULL), 0);
+    assert_int_equal(
+        mock_call(e, "PUT", "/__mock/accounts",
+                  "[{\"email\":\"a@example.com\",\"refresh_token\":\"rt-a\","
+                  "\"access_token\":\"at-a\",\"project\":\"proj-a\",\"tier\":\"PRO\"},"
+                  "{\"email\":\"b@example.com\",\"refresh_token\":\"rt-b\","
+                  "\"access_token\":\"at-b\",\"project\":\"proj-b\",\"tier\":\"PRO\"},"
+                  "{\"email\":\"c@example.com\",\"refresh_token\":\"rt-c\","
+                  "\"access_token\":\"at-c\",\"project\":\"proj-c\",\"tier\":\"PRO\"}]",
+                  &out),
+        200);
+    snprintf(e->base, sizeof(e->base), "/tmp/ag-relay-XXXXXX");
+    assert_non_null(mkdtemp(e->base));
+    snprintf(e->vars[0], 256, "AIGATE_DATA_DIR=%s/data", e->base);
+    snprintf(e->vars[1], 256, "AIGATE_CLOUDCODE_ENDPOINTS=%s/v1internal", e->mock.base_url);
+    snprintf(e->vars[2], 256, "AIGATE_OAUTH_TOKEN_URL=%s/token", e->mock.base_url);
+    snprintf(e->vars[3], 256, "AIGATE_USERINFO_URL=%s/userinfo", e->mock.base_url);
+    snprintf(e->vars[4], 256, "AIGATE_OAUTH_CLIENT_ID=relay-test");
+    snprintf(e->vars[5], 256, "AIGATE_OAUTH_CLIENT_SECRET=relay-secret");
+    snprintf(e->vars[6], 256, "AIGATE_LOG_LEVEL=info");
+    for (int i = 0; i < 7; i++)
+        e->envp[i] = e->vars[i];
+    e->envp[7] = NULL;
+    const char *tokens[] = {"rt-a", "rt-b", "rt-c"};
+    for (int i = 0; i < 3; i++) {
+        const char *argv[] = {bin(), "accounts", "add", "--refresh-token", tokens[i], NULL};
+        char *o = NULL, *err = NULL;
+        int code = ag_child_run(argv, e->envp, NULL, 30000, &o, &err);
+        if (code != 0)
+            fail_msg("accounts add %s: %d %s", tokens[i], code, err);
+        free(o);
+        free(err);
+    }
+    e->port = ag_child_free_port();
+    snprintf(e->port_arg, sizeof(e->port_arg), "%d", e->port);
+    const char *argv[16] = {bin(), "--port", e->port_arg};
+    size_t n = 3;
+    for (size_t i = 0; gw_args && gw_args[i] && n < 15; i++)
+        argv[n++] = gw_args[i];
+    argv[n] = NULL;
+    assert_true(ag_child_start(&e->gw, argv, e->envp, "listening on", 10000));
+    mock_call(e, "DELETE", "/__mock/requests", NULL, &out);
+    ag_buf_dispose(&out);
+}
+
+static void env_stop(struct env *e)
+{
+    char cmd[128];
+    int code = ag_child_stop(&e->gw, SIGTERM, 15000);
+    if (code != 0) {
+        char *log = ag_child_output(&e->gw);
+        fprintf(stderr, "aigate log:\n%s\n", log);
+        free(log);
+    }
+    assert_int_equal(code, 0);
+    ag_child_cleanup(&e->gw);
+    ag_proc_stop(&e->mock, 5000);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->base);
+    assert_int_equal(system(cmd), 0);
+}
+
+static int chat(struct env *e, bool stream, struct rh_resp *r)
+{
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"model\":\"gemini-2.5-flash\",\"stream\":%s,\"messages\":[{\"role\":\"user\","
+             "\"content\":\"hello relay\"}]}",
+             stream ? "true" : "false");
+    assert_true(rh_request(e->port, "POST", "/v1/chat/completions",
+                           "Content-Type: application/json\r\n", body, r));
+    return r->status;
+}
+
+/* How many requests the mock got for path with the given bearer token. */
+static int count_calls(struct env *e, const char *path, const char *token)
+{
+    struct ag_buf out;
+    char q[160], want[96];
+    int n = 0;
+    ag_buf_init(&out, 0);
+    snprintf(q, sizeof(q), "/__mock/requests?path=%s", path);
+    snprintf(want, sizeof(want), "Bearer %s", token);
+    assert_int_equal(mock_call(e, "GET", q, NULL, &out), 200);
+    yyjson_doc *d = yyjson_read(out.data, out.len, 0);
+    yyjson_val *v;
+    size_t i, max;
+    yyjson_arr_foreach(yyjson_doc_get_root(d), i, max, v)
+    {
+        const char *auth =
+            yyjson_get_str(yyjson_obj_get(yyjson_obj_get(v, "headers"), "authorization"));
+        if (auth && strcmp(auth, want) == 0)
+            n++;
+    }
+    yyjson_doc_free(d);
+    ag_buf_dispose(&out);
+    return n;
+}
+
+static void rotation_avoids_a_rate_limited_account(void **state)
+{
+    struct env e;
+    struct ag_buf out;
+    char acct[128], attempts[16];
+    env_start(&e, NULL);
+    ag_buf_init(&out, 0);
+    assert_int_equal(mock_call(&e, "POST", "/__mock/faults",
+                               "{\"status\":429,\"token\":\"at-b\",\"permanent\":true,"
+                               "\"retry_delay\":\"30s\",\"reason\":\"RATE_LIMIT_EXCEEDED\"}",
+                               &out),
+                     200);
+    int retried = 0;
+    for (int i = 0; i < 15; i++) {
+        struct rh_resp r;
+        assert_int_equal(chat(&e, i % 2, &r), 200);
+        assert_true(rh_header(&r, "x-aigate-account", acct, sizeof(acct)));
+        assert_string_not_equal(acct, "b@example.com");
+        assert_true(rh_header(&r, "x-aigate-attempts", attempts, sizeof(attempts)));
+        if (strcmp(attempts, "1") != 0)
+            retried++;
+        rh_resp_free(&r);
+    }
+    /* b was tried once, put in cooldown, and never again. */
+    assert_int_equal(retried, 1);
+    assert_int_equal(count_calls(&e, ":streamGenerateContent", "at-b"), 1);
+    assert_true(count_calls(&e, ":streamGenerateContent", "at-a") >= 5);
+    assert_true(count_calls(&e, ":streamGenerateContent", "at-c") >= 5);
+    ag_buf_dispose(&out);
+    env_stop(&e);
+}
+
+static void cooldown_ends_and_the_account_returns(void **state)
+{
+    struct env e;
+    struct ag_buf out;
+    env_start(&e, NULL);
+    ag_buf_init(&out, 0);
+    assert_int_equal(mock_call(&e, "POST", "/__mock/faults",
+                               "{\"status\":429,\"token\":\"at-a\",\"count\":1,"
+                               "\"retry_delay\":\"1s\"}",
+                               &out),
+                     200);
+    for (int i = 0; i < 3; i++) {
+        struct rh_resp r;
+        assert_int_equal(chat(&e, false, &r), 200);
+        rh_resp_free(&r);
+    }
+    int before = count_calls(&e, ":streamGenerateContent", "at-a");
+    assert_int_equal(before, 1); /* the 429 */
+    bool back = false;
+    for (int i = 0; i < 40 && !back; i++) {
+        struct rh_resp r;
+        usleep(100000);
+        assert_int_equal(chat(&e, false, &r), 200);
+        rh_resp_free(&r);
+        back = count_calls(&e, ":streamGenerateContent", "at-a") > before;
+    }
+    assert_true(back);
+    ag_buf_dispose(&out);
+    env_stop(&e);
+}
+
+static void unauthorized_refreshes_and_forbidden_is_marked(void **state)
+{
+    struct env e;
+    struct ag_buf out;
+    env_start(&e, NULL);
+    ag_buf_init(&out, 0);
+    assert_int_equal(mock_call(&e, "POST", "/__mock/faults",
+                               "[{\"status\":401,\"token\":\"at-a\",\"count\":1},"
+                               "{\"status\":403,\"token\":\"at-c\",\"permanent\":true}]",
+                               &out),
+                     200);
+    mock_call(&e, "DELETE", "/__mock/requests", NULL, &out);
+    for (int i = 0; i < 9; i++) {
+        struct rh_resp r;
+        assert_int_equal(chat(&e, false, &r), 200);
+        rh_resp_free(&r);
+    }
+    /* a: the 401 made the pool refresh its token, then it served again. */
+    mock_call(&e, "GET", "/__mock/requests?path=/token", NULL, &out);
+    assert_non_null(strstr(out.data, "rt-a"));
+    assert_true(count_calls(&e, ":streamGenerateContent", "at-a") >= 2);
+    /* c: forbidden after its 403 (one attempt, which the transport may repeat once without
+     * x-goog-user-project), never tried again, and shown so. */
+    int c_calls = count_calls(&e, ":streamGenerateContent", "at-c");
+    assert_true(c_calls >= 1 && c_calls <= 2);
+    for (int i = 0; i < 6; i++) {
+        struct rh_resp r;
+        assert_int_equal(chat(&e, false, &r), 200);
+        rh_resp_free(&r);
+    }
+    assert_int_equal(count_calls(&e, ":streamGenerateContent", "at-c"), c_calls);
+    const char *argv[] = {bin(), "accounts", "list", "--json", NULL};
+    char *o = NULL, *err = NULL;
+    assert_int_equal(ag_child_run(argv, e.envp, NULL, 10000, &o, &err), 0);
+    yyjson_doc *d = yyjson_read(o, strlen(o), 0);
+    yyjson_val *v;
+    size_t i, max;
+    bool seen = false;
+    yyjson_val *root = yyjson_doc_get_root(d);
+    if (yyjson_is_obj(root))
+        root = yyjson_obj_get(root, "accounts");
+    yyjson_arr_foreach(root, i, max, v)
+    {
+        const char *email = yyjson_get_str(yyjson_obj_get(v, "email"));
+        if (email && strcmp(email, "c@example.com") == 0) {
+            seen = true;
+            assert_string_equal(yyjson_get_str(yyjson_obj_get(v, "state")), "forbidden");
+        }
+    }
+    assert_true(seen);
+    yyjson_doc_free(d);
+    free(o);
+    free(err);
+    ag_buf_dispose(&out);
+    env_stop(&e);
+}
+
+static void all_accounts_limited_is_429_with_retry_after(void **state)
+{
+    struct env e;
+    struct ag_buf out;
+    struct rh_resp r;
+    char ra[32];
+    env_start(&e, NULL);
+    ag_buf_init(&out, 0);
+    assert_int_equal(mock_call(&e, "POST", "/__mock/faults",
+                               "{\"status\":429,\"permanent\":true,\"retry_delay\":\"40s\","
+                               "\"reason\":\"RATE_LIMIT_EXCEEDED\"}",
+                               &out),
+                     200);
+    assert_int_equal(chat(&e, false, &r), 429);
+    assert_non_null(strstr(r.body, "\"error\""));
+    rh_resp_free(&r);
+    /* Now every account cools down: answered at once, with when to come back. */
+    assert_int_equal(chat(&e, false, &r), 429);
+    assert_true(rh_header(&r, "retry-after", ra, sizeof(ra)));
+    assert_true(atoi(ra) >= 1 && atoi(ra) <= 45);
+    rh_resp_free(&r);
+    ag_buf_dispose(&out);
+    env_stop(&e);
+}
+
+static void failure_mid_stream_is_an_error_event(void **state)
+{
+    struct env e;
+    struct ag_buf out;
+    struct rh_resp r;
+    env_start(&e, NULL);
+    ag_buf_init(&out, 0);
+    assert_int_equal(mock_call(&e, "POST", "/__mock/config", "{\"sse_events\":8}", &out), 200);
+    assert_int_equal(mock_call(&e, "POST", "/__mock/faults",
+                               "{\"disconnect_after_events\":3,\"count\":1}", &out),
+                     200);
+    mock_call(&e, "DELETE", "/__mock/requests", NULL, &out);
+    assert_int_equal(chat(&e, true, &r), 200);
+    assert_non_null(strstr(r.body, "data: {\"id\"")); /* content began */
+    assert_non_null(strstr(r.body, "\"error\""));     /* then the error, in-stream */
+    assert_non_null(strstr(r.body, "data: [DONE]"));  /* and a well-formed end */
+    rh_resp_free(&r);
+    /* Not retried after the first byte. */
+    mock_call(&e, "GET", "/__mock/requests?path=:streamGenerateContent", NULL, &out);
+    yyjson_doc *d = yyjson_read(out.data, out.len, 0);
+    assert_int_equal(yyjson_arr_size(yyjson_doc_get_root(d)), 1);
+    yyjson_doc_free(d);
+    ag_buf_dispose(&out);
+    env_stop(&e);
+}
+
+static int mock_stat(struct env *e, const char *name)
+{
+    struct ag_buf out;
+    ag_buf_init(&out, 0);
+    assert_int_equal(mock_call(e, "GET", "/__mock/stats", NULL, &out), 200);
+    yyjson_doc *d = yyjson_read(out.data, out.len, 0);
+    int v = (int)yyjson_get_int(yyjson_obj_get(yyjson_doc_get_root(d), name));
+    yyjson_doc_free(d);
+    ag_buf_dispose(&out);
+    return v;
+}
+
+static void client_leaving_cancels_upstream_and_stop_is_graceful(void **state)
+{
+    struct env e;
+    struct ag_buf out;
+    struct rh_conn c;
+    struct rh_resp r;
+    env_start(&e, NULL);
+    ag_buf_init(&out, 0);
+    assert_int_equal(
+        mock_call(&e, "POST", "/__mock/config", "{\"sse_events\":20,\"sse_delay_ms\":100}", &out),
+        200);
+    static const char body[] = "{\"model\":\"gemini-2.5-flash\",\"stream\":true,\"messages\":"
+                               "[{\"role\":\"user\",\"content\":\"leave\"}]}";
+    char req[512];
+    snprintf(req, sizeof(req),
+             "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\n\r\n%s",
+             strlen(body), body);
+    assert_true(rh_connect(&c, e.port, 5000));
+    assert_true(rh_send_str(&c, req));
+    usleep(350000);
+    int aborted_before = mock_stat(&e, "streams_aborted");
+    rh_close(&c);
+    bool cut = false;
+    for (int i = 0; i < 50 && !cut; i++) {
+        usleep(20000);
+        cut = mock_stat(&e, "streams_aborted") > aborted_before;
+    }
+    assert_true(cut);
+
+    /* A stream in flight when SIGTERM arrives still completes. */
+    assert_true(rh_connect(&c, e.port, 10000));
+    assert_true(rh_send_str(&c, req));
+    usleep(300000);
+    kill(e.gw.pid, SIGTERM);
+    assert_true(rh_read(&c, &r, false));
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "data: [DONE]"));
+    rh_resp_free(&r);
+    rh_close(&c);
+    ag_buf_dispose(&out);
+    env_stop(&e);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rotation_avoids_a_rate_limited_account),
+        cmocka_unit_test(cooldown_ends_and_the_account_returns),
+        cmocka_unit_test(unauthorized_refreshes_and_forbidden_is_marked),
+        cmocka_unit_test(all_accounts_limited_is_429_with_retry_after),
+        cmocka_unit_test(failure_mid_stream_is_an_error_event),
+        cmocka_unit_test(client_leaving_cancels_upstream_and_stop_is_graceful),
+    };
+    return cmocka_run_group_tests_name("relay", tests, NULL, NULL);
+}
