@@ -67,18 +67,32 @@ int ag_store_conn_open(const char *path, sqlite3 **out, char *err, size_t errcap
     char mode[16] = "";
 
     *out = NULL;
-    /* Create the file ourselves so it is born 0600; SQLite gives -wal and -shm the same mode. */
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        ag_store_seterr(err, errcap, "cannot open %s: %s", path, strerror(errno));
-        return AG_EIO;
+    /* The file is born 0600 (SQLite gives -wal and -shm the same mode). Never open and close a
+     * descriptor of an existing database: on Linux closing any descriptor of a file drops every
+     * POSIX lock this process holds on it, which would silently break the locks of this process's
+     * other connections (the writer thread's, the loop's). */
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if ((st.st_mode & 0777) != 0600 && chmod(path, 0600) != 0) {
+            ag_store_seterr(err, errcap, "cannot set mode 0600 on %s: %s", path, strerror(errno));
+            return AG_EIO;
+        }
+    } else {
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST) {
+            ag_store_seterr(err, errcap, "cannot open %s: %s", path, strerror(errno));
+            return AG_EIO;
+        }
+        if (fd >= 0) {
+            if (fchmod(fd, 0600) != 0) {
+                ag_store_seterr(err, errcap, "cannot set mode 0600 on %s: %s", path,
+                                strerror(errno));
+                close(fd);
+                return AG_EIO;
+            }
+            close(fd);
+        }
     }
-    if (fchmod(fd, 0600) != 0) {
-        ag_store_seterr(err, errcap, "cannot set mode 0600 on %s: %s", path, strerror(errno));
-        close(fd);
-        return AG_EIO;
-    }
-    close(fd);
 
     /* NOMUTEX: each connection is used by one thread at a time (documented in store.h). */
     int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
