@@ -1,12 +1,23 @@
 /* proto/toolid.c: signature-carrying tool-call ids (see toolid.h). */
 #include "proto/toolid.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "core/err.h"
 #include "proto/json.h"
 
-#define MARK "__thsig__"
+#define MARK     "__thsig__"
+#define MARK_RAW "__thsigr__" /* signature that is not canonical base64: its raw bytes, base64url  \
+                               */
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static int b64url_val(char ch)
+{
+    const char *hit = memchr(b64url, ch, 64);
+    return hit ? (int)(hit - b64url) : -1;
+}
 
 /* Canonical base64 only: unpacking restores the padding from the length, so anything else would
  * not come back byte-exact. */
@@ -33,11 +44,72 @@ static bool is_family(struct ag_str s)
     return s.len > 0;
 }
 
+/* Any other signature: its bytes as base64url without padding, behind MARK_RAW. */
+static struct ag_str pack_raw(struct ag_arena *arena, struct ag_str base,
+                              const struct ag_signature *sig)
+{
+    const unsigned char *in = (const unsigned char *)sig->value.p;
+    size_t n = sig->value.len, enc = (n * 4 + 2) / 3;
+    size_t len = base.len + strlen(MARK_RAW) + sig->family.len + 2 + enc;
+    char *out = ag_arena_alloc(arena, len + 1), *w = out;
+    if (!out)
+        return AG_STR_NULL;
+    memcpy(w, base.p, base.len);
+    w += base.len;
+    memcpy(w, MARK_RAW, strlen(MARK_RAW));
+    w += strlen(MARK_RAW);
+    memcpy(w, sig->family.p, sig->family.len);
+    w += sig->family.len;
+    *w++ = '_';
+    *w++ = '_';
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < n)
+            v |= in[i + 2];
+        *w++ = b64url[(v >> 18) & 63];
+        *w++ = b64url[(v >> 12) & 63];
+        if (i + 1 < n)
+            *w++ = b64url[(v >> 6) & 63];
+        if (i + 2 < n)
+            *w++ = b64url[v & 63];
+    }
+    *w = '\0';
+    return ag_str_make(out, (size_t)(w - out));
+}
+
+/* Decodes base64url without padding into arena; NULL slice on a bad character or arena cap. */
+static struct ag_str unpack_raw(struct ag_arena *arena, struct ag_str enc)
+{
+    char *out = ag_arena_alloc(arena, enc.len * 3 / 4 + 2);
+    size_t o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    if (!out)
+        return AG_STR_NULL;
+    for (size_t i = 0; i < enc.len; i++) {
+        int v = b64url_val(enc.p[i]);
+        if (v < 0)
+            return AG_STR_NULL;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    out[o] = '\0';
+    return ag_str_make(out, o);
+}
+
 struct ag_str ag_toolid_pack(struct ag_arena *arena, struct ag_str base,
                              const struct ag_signature *sig)
 {
-    if (!sig || !is_b64(sig->value) || !is_family(sig->family))
+    if (!sig || !sig->value.len || !is_family(sig->family))
         return ag_arena_str(arena, base);
+    if (!is_b64(sig->value))
+        return pack_raw(arena, base, sig);
     size_t n = sig->value.len;
     while (n && sig->value.p[n - 1] == '=')
         n--;
@@ -68,6 +140,24 @@ int ag_toolid_unpack(struct ag_arena *arena, struct ag_str id, struct ag_str *ba
     size_t ml = strlen(MARK);
     *base = id;
     memset(sig, 0, sizeof(*sig));
+    size_t rl = strlen(MARK_RAW);
+    for (size_t i = 0; i + rl <= id.len; i++) {
+        if (memcmp(id.p + i, MARK_RAW, rl) != 0)
+            continue;
+        struct ag_str rest = ag_str_make(id.p + i + rl, id.len - i - rl);
+        size_t f = 0;
+        while (f + 1 < rest.len && !(rest.p[f] == '_' && rest.p[f + 1] == '_'))
+            f++;
+        if (f + 1 >= rest.len || f == 0)
+            break;
+        struct ag_str v = unpack_raw(arena, ag_str_make(rest.p + f + 2, rest.len - f - 2));
+        if (!v.p)
+            break; /* not ours after all: keep the id whole */
+        *base = ag_str_make(id.p, i);
+        sig->value = v;
+        sig->family = ag_str_make(rest.p, f);
+        return 0;
+    }
     for (size_t i = 0; i + ml <= id.len; i++) {
         if (memcmp(id.p + i, MARK, ml) != 0)
             continue;

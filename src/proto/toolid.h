@@ -4,8 +4,10 @@
  * OpenAI-style clients echo only the call's id. So the id handed to such a client is
  *   <base id> "__thsig__" <family> "__" <signature as base64url without padding>
  * which uses only [A-Za-z0-9_-] (safe for Anthropic-style id rules too) and is unpacked when the
- * client sends the call and its result back. Signatures that are not plain base64 are not packed
- * (the call then goes back unsigned, and the upstream adapter applies its own fallback). */
+ * client sends the call and its result back. A signature that is not canonical base64 (so could
+ * not be restored byte-exact from the compact form) travels as
+ *   <base id> "__thsigr__" <family> "__" <its raw bytes as base64url without padding>
+ * so no signature is ever lost on the way through a client. */
 #ifndef AG_PROTO_TOOLID_H
 #define AG_PROTO_TOOLID_H
 

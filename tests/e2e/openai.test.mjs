@@ -77,14 +77,14 @@ describe('openai SDK through aigate', () => {
       },
     }];
     const messages = [{ role: 'user', content: 'Please call get_weather for Paris' }];
-    const first = await client.chat.completions.create({ model: MODEL, messages, tools });
+    const first = await client.chat.completions.create({ model: MODEL, messages, tools, reasoning_effort: 'low' });
     assert.equal(first.choices[0].finish_reason, 'tool_calls');
     const call = first.choices[0].message.tool_calls[0];
     assert.equal(call.function.name, 'get_weather');
     assert.doesNotThrow(() => JSON.parse(call.function.arguments));
     messages.push(first.choices[0].message);
     messages.push({ role: 'tool', tool_call_id: call.id, content: '{"temp":21}' });
-    const second = await client.chat.completions.create({ model: MODEL, messages, tools });
+    const second = await client.chat.completions.create({ model: MODEL, messages, tools, reasoning_effort: 'low' });
     assert.equal(second.choices[0].finish_reason, 'stop');
     assert.ok(second.choices[0].message.content.length > 0);
     // The tool result reached the upstream as a functionResponse for the same function.
@@ -93,6 +93,9 @@ describe('openai SDK through aigate', () => {
     const parts = body.request.contents.flatMap((c) => c.parts);
     const fr = parts.find((p) => p.functionResponse);
     assert.equal(fr.functionResponse.name, 'get_weather');
+    // The upstream's thought signature rode in the tool call id and came back on the same call.
+    const fc = parts.find((p) => p.functionCall);
+    assert.match(fc.thoughtSignature ?? '', /^mocksig_[0-9a-f]{40,}$/, JSON.stringify(fc));
   });
 
   test('image input', async () => {

@@ -193,12 +193,21 @@ static void test_toolid_round_trip(void **state)
     assert_true(ag_str_eq_c(base, "call_1"));
     assert_true(ag_str_eq(back.value, sig.value));
     assert_true(ag_str_eq_c(back.family, "gemini"));
-    /* not base64: left out rather than mangled */
-    struct ag_signature odd = {AG_STR("a b"), AG_STR("gemini")};
-    assert_true(ag_str_eq_c(ag_toolid_pack(&f->arena, AG_STR("c"), &odd), "c"));
-    /* padding that does not match the length could not be restored exactly: not packed */
-    struct ag_signature badpad = {AG_STR("abcde=="), AG_STR("gemini")};
-    assert_true(ag_str_eq_c(ag_toolid_pack(&f->arena, AG_STR("c"), &badpad), "c"));
+    /* Not canonical base64 (spaces, '_', padding that does not match the length): carried as raw
+     * bytes instead, and restored byte-exact — a signature is never lost. */
+    const char *odd_values[] = {"a b", "abcde==", "mocksig_0123abcd", "x", "\xff\x01 raw"};
+    for (size_t k = 0; k < sizeof(odd_values) / sizeof(odd_values[0]); k++) {
+        struct ag_signature odd = {ag_str_c(odd_values[k]), AG_STR("claude")};
+        struct ag_str oid = ag_toolid_pack(&f->arena, AG_STR("c"), &odd);
+        assert_true(ag_str_has_prefix(oid, "c__thsigr__claude__"));
+        for (size_t i = 0; i < oid.len; i++)
+            assert_non_null(strchr(
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-", oid.p[i]));
+        assert_int_equal(ag_toolid_unpack(&f->arena, oid, &base, &back), 0);
+        assert_true(ag_str_eq_c(base, "c"));
+        assert_true(ag_str_eq(back.value, odd.value));
+        assert_true(ag_str_eq_c(back.family, "claude"));
+    }
     /* a plain id stays whole */
     assert_int_equal(ag_toolid_unpack(&f->arena, AG_STR("toolu_9"), &base, &back), 0);
     assert_true(ag_str_eq_c(base, "toolu_9"));
