@@ -1,7 +1,15 @@
 /* relay/protos.c: the client protocols the relay serves, with the hooks each one needs beyond its
  * proto/ adapter. */
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/time.h"
 #include "proto/anthropic.h"
+#include "proto/responses.h"
 #include "relay/relay_internal.h"
+#include "relay/response_store.h"
+
+#include <stdio.h>
 
 const struct ag_relay_proto ag_relay_openai_chat = {.cp = &ag_proto_openai_chat};
 const struct ag_relay_proto ag_relay_openai_completions = {.cp = &ag_proto_openai_completions};
@@ -46,4 +54,45 @@ const struct ag_relay_proto ag_relay_anthropic = {
     .fix_for_retry = anthropic_fix_for_retry,
     .stream_done = ag_anthropic_stream_done,
     .estimate_tokens = ag_anthropic_estimate_tokens,
+};
+
+/* Responses API: previous_response_id continues a kept conversation; store keeps the answer. */
+static int responses_prepare(struct ag_relay *r, const struct ag_proto_ctx *ctx,
+                             struct ag_request *req, struct ag_proto_error *err)
+{
+    const struct ag_responses_meta *meta = ag_responses_meta_of(req);
+    if (!meta->previous_response_id.len)
+        return 0;
+    struct ag_str stored =
+        ag_response_store_get(r->responses, meta->previous_response_id, ag_wall_ms());
+    if (!stored.p) {
+        ag_responses_not_found(err, ctx->arena, meta->previous_response_id, true);
+        return AG_ENOTFOUND;
+    }
+    return ag_responses_continue(ctx, req, stored, err);
+}
+
+static void responses_finish(struct ag_relay *r, const struct ag_proto_ctx *ctx,
+                             const struct ag_request *req, const struct ag_answer *answer,
+                             struct ag_client_stream *enc)
+{
+    const struct ag_responses_meta *meta = ag_responses_meta_of(req);
+    struct ag_buf b;
+    char id[64];
+    if (!meta->store)
+        return;
+    ag_buf_init(&b, 0);
+    int rc = enc ? ag_responses_stream_store(enc, &b) : ag_responses_store(ctx, req, answer, &b);
+    snprintf(id, sizeof(id), "resp_%.*s", (int)ctx->request_id.len, ctx->request_id.p);
+    if (!rc)
+        rc = ag_response_store_put(r->responses, ag_str_c(id), ag_buf_str(&b), ag_wall_ms());
+    if (rc)
+        ag_log_warn("responses: could not keep %s: %s", id, ag_strerror(rc));
+    ag_buf_dispose(&b);
+}
+
+const struct ag_relay_proto ag_relay_openai_responses = {
+    .cp = &ag_proto_openai_responses,
+    .prepare = responses_prepare,
+    .on_finish = responses_finish,
 };

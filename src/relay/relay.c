@@ -11,6 +11,7 @@
 
 #include "relay/record.h"
 #include "relay/relay_internal.h"
+#include "relay/response_store.h"
 
 #include "config/config.h"
 #include "core/arena.h"
@@ -163,6 +164,8 @@ static void fail(struct call *c, int status, enum ag_error_kind kind, const char
         if (c->enc) {
             c->cp->stream_event(c->enc, &ev, &c->out);
             c->cp->stream_finish(c->enc, &c->out);
+            if (c->rp->on_finish)
+                c->rp->on_finish(c->relay, &c->ctx, c->creq, NULL, c->enc);
         }
         ag_http_stream_write(req, c->out.data, c->out.len);
         ag_http_stream_end(req);
@@ -431,8 +434,11 @@ static void finish_success(struct call *c)
     if (c->creq->stream) {
         record(c, 200, "", "", AG_STR_NULL);
         commit_stream(c); /* an empty answer still gets a well-formed stream */
-        if (c->enc)
+        if (c->enc) {
             c->cp->stream_finish(c->enc, &c->out);
+            if (c->rp->on_finish)
+                c->rp->on_finish(c->relay, &c->ctx, c->creq, NULL, c->enc);
+        }
         write_out(c);
         ag_http_stream_end(req);
     } else if (c->answer.failed) {
@@ -440,6 +446,8 @@ static void finish_success(struct call *c)
         char msg[512];
         snprintf(msg, sizeof(msg), "%.*s", (int)c->answer.error.message.len,
                  c->answer.error.message.p);
+        if (c->rp->on_finish)
+            c->rp->on_finish(c->relay, &c->ctx, c->creq, &c->answer, NULL);
         ag_buf_reset(&c->out);
         c->cp->encode_error(&c->answer.error, &c->out);
         record(c, st, "upstream_error", msg, ag_buf_str(&c->out));
@@ -453,6 +461,8 @@ static void finish_success(struct call *c)
             fail(c, 502, AG_PERR_UPSTREAM, NULL, "cannot encode the answer: %s", ag_strerror(rc));
             return;
         }
+        if (c->rp->on_finish)
+            c->rp->on_finish(c->relay, &c->ctx, c->creq, &c->answer, NULL);
         record(c, 200, "", "", ag_buf_str(&c->out));
         mark_first_byte(c);
         add_info_headers(c);
@@ -726,6 +736,17 @@ void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag
         call_finish(c);
         return;
     }
+    if (rp->prepare && (rc = rp->prepare(r, &c->ctx, c->creq, &perr))) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%.*s", (int)perr.message.len, perr.message.p);
+        ag_buf_reset(&c->out);
+        cp->encode_error(&perr, &c->out);
+        record(c, perr.status ? perr.status : 400, "bad_request", msg, ag_buf_str(&c->out));
+        ag_http_respond_json(req, perr.status ? perr.status : 400, c->out.data, c->out.len);
+        c->req = NULL;
+        call_finish(c);
+        return;
+    }
     rc = ag_mapping_resolve(r->mapping, NULL, c->creq->model, &c->route);
     if (rc) {
         fail(c, 404, AG_PERR_NOT_FOUND, "model_not_found",
@@ -749,6 +770,7 @@ struct ag_relay *ag_relay_new(const struct ag_relay_deps *d)
     r->pool = d->pool;
     r->mapping = d->mapping;
     r->on_record = d->on_record;
+    r->responses = ag_response_store_new(0, 0, 0);
     r->record_ud = d->record_ud;
     r->keepalive_ms = d->cfg->server.stream_keepalive_s > 0
                           ? (uint64_t)d->cfg->server.stream_keepalive_s * 1000
@@ -766,5 +788,6 @@ void ag_relay_free(struct ag_relay *r)
     if (!r)
         return;
     ag_config_unref(r->cfg);
+    ag_response_store_free(r->responses);
     free(r);
 }

@@ -17,6 +17,7 @@ struct ag_config;
 struct ag_http_req;
 struct ag_pool;
 struct ag_upstream_client;
+struct ag_response_store;
 
 struct ag_relay {
     uv_loop_t *loop;
@@ -26,6 +27,7 @@ struct ag_relay {
     struct ag_mapping *mapping;
     void (*on_record)(const struct ag_relay_record *rec, void *ud);
     void *record_ud;
+    struct ag_response_store *responses; /* kept /v1/responses answers */
     size_t active;
     uint64_t keepalive_ms;
 };
@@ -57,12 +59,28 @@ struct ag_relay_proto {
 
     /** A local input-token estimate for count requests the upstream could not count. */
     int64_t (*estimate_tokens)(const struct ag_request *req);
+
+    /**
+     * After decoding, before routing: may complete the request from gateway state (a stored
+     * conversation). Returns 0, or an error with err filled (answered in the client's format).
+     */
+    int (*prepare)(struct ag_relay *r, const struct ag_proto_ctx *ctx, struct ag_request *req,
+                   struct ag_proto_error *err);
+
+    /**
+     * The answer is complete (collected: answer set; streamed: enc set, after stream_finish),
+     * failed or not: e.g. keep it for later lookups.
+     */
+    void (*on_finish)(struct ag_relay *r, const struct ag_proto_ctx *ctx,
+                      const struct ag_request *req, const struct ag_answer *answer,
+                      struct ag_client_stream *enc);
 };
 
 extern const struct ag_relay_proto ag_relay_openai_chat;
 extern const struct ag_relay_proto ag_relay_openai_completions;
 extern const struct ag_relay_proto ag_relay_gemini;
 extern const struct ag_relay_proto ag_relay_anthropic;
+extern const struct ag_relay_proto ag_relay_openai_responses;
 
 /** Runs one AI request through the relay (the route handlers' single entry point). */
 void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag_relay_proto *rp,

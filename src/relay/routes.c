@@ -5,7 +5,9 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "relay/relay.h"
+#include "proto/responses.h"
 #include "relay/relay_internal.h"
+#include "relay/response_store.h"
 #include "route/model_list.h"
 
 #include <string.h>
@@ -66,6 +68,60 @@ static void h_messages_count(struct ag_http_req *req, void *ud)
 {
     struct ag_client_hints h = {.count_tokens = true};
     ag_relay_start(ud, req, &ag_relay_anthropic, &h);
+}
+
+static void h_responses(struct ag_http_req *req, void *ud)
+{
+    struct ag_client_hints h = {0};
+    ag_relay_start(ud, req, &ag_relay_openai_responses, &h);
+}
+
+static void response_missing(struct ag_http_req *req, struct ag_str id)
+{
+    struct ag_proto_error e;
+    struct ag_buf b;
+    ag_buf_init(&b, 0);
+    ag_responses_not_found(&e, &req->arena, id, false);
+    ag_proto_openai_responses.encode_error(&e, &b);
+    ag_http_respond_json(req, e.status ? e.status : 404, b.data, b.len);
+    ag_buf_dispose(&b);
+}
+
+static void h_response_get(struct ag_http_req *req, void *ud)
+{
+    struct ag_relay *r = ud;
+    struct ag_str id = req->params[0];
+    struct ag_str stored = ag_response_store_get(r->responses, id, ag_wall_ms());
+    if (!stored.p) {
+        response_missing(req, id);
+        return;
+    }
+    struct ag_str inc = ag_http_req_query(req, "include");
+    bool enc = false;
+    for (size_t i = 0; inc.p && i + 27 <= inc.len && !enc; i++)
+        enc = memcmp(inc.p + i, "reasoning.encrypted_content", 27) == 0;
+    struct ag_buf b;
+    ag_buf_init(&b, 0);
+    if (ag_responses_stored_body(&req->arena, stored, enc, &b) == 0)
+        ag_http_respond_json(req, 200, b.data, b.len);
+    else
+        response_missing(req, id);
+    ag_buf_dispose(&b);
+}
+
+static void h_response_delete(struct ag_http_req *req, void *ud)
+{
+    struct ag_relay *r = ud;
+    struct ag_str id = req->params[0];
+    if (!ag_response_store_delete(r->responses, id, ag_wall_ms())) {
+        response_missing(req, id);
+        return;
+    }
+    struct ag_buf b;
+    ag_buf_init(&b, 0);
+    ag_responses_deleted_body(id, &b);
+    ag_http_respond_json(req, 200, b.data, b.len);
+    ag_buf_dispose(&b);
 }
 
 static void h_models_openai(struct ag_http_req *req, void *ud)
@@ -147,6 +203,10 @@ int ag_relay_add_routes(struct ag_relay *r, struct ag_router *router)
         {"POST", "/v1/chat/completions", h_chat, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
         {"POST", "/chat/completions", h_chat, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
         {"POST", "/v1/completions", h_completions, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
+        {"POST", "/v1/responses", h_responses, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
+        {"POST", "/responses", h_responses, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
+        {"GET", "/v1/responses/:id", h_response_get, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
+        {"DELETE", "/v1/responses/:id", h_response_delete, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
         {"POST", "/v1/messages", h_messages, r, AG_ACCESS_PROXY, &ag_errfmt_anthropic},
         {"POST", "/v1/messages/count_tokens", h_messages_count, r, AG_ACCESS_PROXY,
          &ag_errfmt_anthropic},
