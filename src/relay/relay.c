@@ -156,7 +156,8 @@ static void fail(struct call *c, int status, enum ag_error_kind kind, const char
     va_end(ap);
     struct ag_proto_error e;
     ag_proto_error_set(&e, &req->arena, status, kind, NULL, code, "%s", msg);
-    ag_buf_reset(&c->out);
+    if (!c->committed)
+        ag_buf_reset(&c->out); /* a stream keeps the frames it still owes the client */
     record(c, c->committed ? 200 : status, code ? code : "error", msg, AG_STR_NULL);
     mark_first_byte(c);
     if (c->committed) {
@@ -311,8 +312,9 @@ static int emit(void *ud, const struct ag_event *ev)
     commit_stream(c);
     if (!c->enc)
         return AG_ETOOBIG;
+    /* Frames gather in c->out and leave once per upstream read (on_data), not once per event:
+     * one socket write for everything one read decoded. */
     int rc = c->cp->stream_event(c->enc, ev, &c->out);
-    write_out(c);
     if (!rc && c->rp->stream_done && c->rp->stream_done(c->enc)) {
         c->early_done = true;
         return AG_ECANCELED; /* stops the parser; on_data's result then cuts the transfer */
@@ -357,6 +359,7 @@ static int on_data(struct ag_cloudcode_call *cc, const char *p, size_t n, void *
         return 0;
     }
     int rc = ag_sse_parser_feed(&c->sse, p, n);
+    write_out(c);
     if (rc && rc != AG_ECANCELED)
         c->stream_err = rc;
     if (rc == AG_ECANCELED && !c->early_done && c->req)
