@@ -70,7 +70,9 @@ static bool next_seg(struct ag_str *s, struct ag_str *seg)
 static bool match_pattern(const char *pattern, struct ag_str path, struct ag_str *params,
                           size_t *np)
 {
-    struct ag_str pat = ag_str_c(pattern), ps, ss;
+    /* next_seg leaves *seg untouched when it finds no segment: start both empty so every read
+     * below sees a defined value (gcc -O3 cannot prove hp/hs guard them). */
+    struct ag_str pat = ag_str_c(pattern), ps = AG_STR_NULL, ss = AG_STR_NULL;
     size_t n = 0;
     for (;;) {
         bool hp = next_seg(&pat, &ps);
