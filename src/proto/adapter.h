@@ -52,6 +52,7 @@ struct ag_client_hints {
     bool stream;         /* the method/path asks for a stream (Gemini streamGenerateContent) */
     bool sse;            /* stream as SSE (alt=sse) rather than the protocol's default framing */
     bool count_tokens;   /* the client asks for a token count only (Gemini countTokens) */
+    struct ag_str content_type; /* the request's Content-Type (multipart bodies need it) */
 };
 
 /** Base of every client stream encoder's state; adapters embed it first. */
@@ -151,6 +152,8 @@ extern const struct ag_client_proto ag_proto_openai_completions;
 extern const struct ag_client_proto ag_proto_gemini;
 extern const struct ag_client_proto ag_proto_openai_responses;
 extern const struct ag_client_proto ag_proto_anthropic;
+extern const struct ag_client_proto ag_proto_openai_images;      /* "openai-images" */
+extern const struct ag_client_proto ag_proto_openai_image_edits; /* "openai-image-edits" */
 extern const struct ag_upstream_proto ag_proto_cloudcode;
 
 /** Finds a client adapter by name ("openai-chat", "openai-completions", "gemini"); NULL if none. */

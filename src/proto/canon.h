@@ -137,6 +137,16 @@ struct ag_thinking {
     enum ag_tristate include; /* show thoughts to the client; UNSET = yes when thinking is on */
 };
 
+/**
+ * Image generation (OpenAI images endpoints): the upstream call is an image_gen request with
+ * generationConfig.imageConfig, and an answer without an image is a failure.
+ */
+struct ag_image_config {
+    bool on;
+    struct ag_str aspect_ratio; /* "16:9", ...; empty = the model's choice */
+    struct ag_str image_size;   /* "1K", "2K", "4K"; empty = the model's default */
+};
+
 /** What the client asks for: an answer, or only a token count (Gemini countTokens). */
 enum ag_request_kind {
     AG_REQ_GENERATE = 0,
@@ -162,6 +172,7 @@ struct ag_request {
     struct ag_str session_key; /* conversation fingerprint for sticky routing; may be empty */
     struct ag_str user;        /* client-supplied end-user id / metadata, informational */
     struct ag_str safety_json; /* Gemini-native client safetySettings (JSON array text) or empty */
+    struct ag_image_config image;
 };
 
 /** Sets the "not given" defaults on a zeroed request. */

@@ -2,7 +2,9 @@
  * Gemini body (gemini_body.c) inside {"project","requestId","request","model","userAgent",
  * "requestType"}; answers are Gemini responses wrapped in {"response": ...}, streamed as SSE.
  * Chat answers are always requested as a stream (streamGenerateContent?alt=sse); non-stream
- * clients get the collected events. */
+ * clients get the collected events. Image requests (req->image.on) are one generateContent call
+ * with requestType "image_gen", as the reference makes them, and their answer fails when it
+ * carries no image (blocked: 400 content_policy_violation; otherwise 502 with the model's text). */
 #include <string.h>
 
 #include "core/err.h"
@@ -14,8 +16,64 @@
 struct cc_decoder {
     struct ag_upstream_decoder base;
     struct ag_gemini_dec dec;
+    struct ag_arena *arena;
     bool count_tokens;
+    bool image;     /* an image request: an answer without media fails */
+    bool saw_media; /* image: a MEDIA event went out */
+    bool saw_error; /* image: an ERROR event went out already */
+    enum ag_finish finish;
+    struct ag_str raw_finish;
+    char text[240]; /* image: the start of the model's text, for the failure message */
+    size_t text_len;
 };
+
+/* Image requests: the decoder's events pass through here so the end can tell whether an image
+ * came. */
+struct watch {
+    struct cc_decoder *st;
+    ag_event_cb cb;
+    void *ud;
+};
+
+static int watch_cb(void *ud, const struct ag_event *ev)
+{
+    struct watch *w = ud;
+    struct cc_decoder *st = w->st;
+    if (ev->type == AG_EV_MEDIA) {
+        st->saw_media = true;
+    } else if (ev->type == AG_EV_ERROR) {
+        st->saw_error = true;
+    } else if (ev->type == AG_EV_FINISH) {
+        st->finish = ev->finish;
+        st->raw_finish = ag_arena_str(st->arena, ev->raw);
+    } else if (ev->type == AG_EV_TEXT) {
+        size_t room = sizeof(st->text) - 1 - st->text_len;
+        size_t n = ev->text.len < room ? ev->text.len : room;
+        memcpy(st->text + st->text_len, ev->text.p, n);
+        st->text_len += n;
+        st->text[st->text_len] = '\0';
+    }
+    return w->cb(w->ud, ev);
+}
+
+/* After the end of an image answer: no image is an error event of its own. */
+static int image_verdict(struct cc_decoder *st, ag_event_cb cb, void *ud)
+{
+    if (!st->image || st->saw_media || st->saw_error || st->dec.failed)
+        return 0;
+    struct ag_event ev = {.type = AG_EV_ERROR};
+    if (st->finish == AG_FINISH_CONTENT_FILTER)
+        ag_proto_error_set(&ev.error, st->arena, 400, AG_PERR_INVALID, NULL,
+                           "content_policy_violation",
+                           "The upstream's safety system refused to generate this image (%.*s).",
+                           (int)st->raw_finish.len, st->raw_finish.p);
+    else
+        ag_proto_error_set(&ev.error, st->arena, 502, AG_PERR_UPSTREAM, NULL, "no_image",
+                           "The upstream answered without an image%s%s", st->text_len ? ": " : ".",
+                           st->text);
+    st->saw_error = true;
+    return cb(ud, &ev);
+}
 
 static int cc_encode_request(const struct ag_proto_ctx *ctx, const struct ag_request *req,
                              const struct ag_upstream_target *t, struct ag_upstream_call *out)
@@ -51,10 +109,16 @@ static int cc_encode_request(const struct ag_proto_ctx *ctx, const struct ag_req
         ag_json_add_str(d, env, "userAgent",
                         t->user_agent.len ? t->user_agent : AG_STR("antigravity"));
         ag_json_add_str(d, env, "requestType",
-                        t->request_type.len ? t->request_type : AG_STR("agent"));
-        out->method = "streamGenerateContent";
-        out->query = "alt=sse";
-        out->stream = true;
+                        t->request_type.len ? t->request_type
+                        : req->image.on     ? AG_STR("image_gen")
+                                            : AG_STR("agent"));
+        if (req->image.on) {
+            out->method = "generateContent"; /* one JSON answer: images do not stream */
+        } else {
+            out->method = "streamGenerateContent";
+            out->query = "alt=sse";
+            out->stream = true;
+        }
     }
     out->body = ag_json_mut_text(ctx->arena, env);
     if (!out->body.p)
@@ -72,7 +136,9 @@ static struct ag_upstream_decoder *cc_decoder_new(const struct ag_proto_ctx *ctx
     if (!st)
         return NULL;
     st->base.proto = &ag_proto_cloudcode;
+    st->arena = ctx->arena;
     st->count_tokens = req->kind == AG_REQ_COUNT_TOKENS;
+    st->image = req->image.on && !st->count_tokens;
     ag_gemini_dec_init(&st->dec, ctx->arena, ctx->request_id, t->model);
     return &st->base;
 }
@@ -130,22 +196,35 @@ static int decode_payload(struct cc_decoder *st, struct ag_str payload, ag_event
 static int cc_decode_event(struct ag_upstream_decoder *dec, struct ag_str payload, ag_event_cb cb,
                            void *ud)
 {
-    return decode_payload((struct cc_decoder *)dec, payload, cb, ud, false);
+    struct cc_decoder *st = (struct cc_decoder *)dec;
+    struct watch w = {st, cb, ud};
+    if (st->image)
+        return decode_payload(st, payload, watch_cb, &w, false);
+    return decode_payload(st, payload, cb, ud, false);
 }
 
 static int cc_decode_end(struct ag_upstream_decoder *dec, ag_event_cb cb, void *ud)
 {
-    return ag_gemini_dec_end(&((struct cc_decoder *)dec)->dec, cb, ud);
+    struct cc_decoder *st = (struct cc_decoder *)dec;
+    struct watch w = {st, cb, ud};
+    if (!st->image)
+        return ag_gemini_dec_end(&st->dec, cb, ud);
+    int rc = ag_gemini_dec_end(&st->dec, watch_cb, &w);
+    return rc ? rc : image_verdict(st, cb, ud);
 }
 
 static int cc_decode_response(struct ag_upstream_decoder *dec, struct ag_str body, ag_event_cb cb,
                               void *ud)
 {
     struct cc_decoder *st = (struct cc_decoder *)dec;
-    int rc = decode_payload(st, body, cb, ud, true);
+    struct watch w = {st, cb, ud};
+    ag_event_cb use = st->image ? watch_cb : cb;
+    void *use_ud = st->image ? (void *)&w : ud;
+    int rc = decode_payload(st, body, use, use_ud, true);
     if (rc)
         return rc;
-    return ag_gemini_dec_end(&st->dec, cb, ud);
+    rc = ag_gemini_dec_end(&st->dec, use, use_ud);
+    return rc ? rc : image_verdict(st, cb, ud);
 }
 
 const struct ag_upstream_proto ag_proto_cloudcode = {

@@ -247,6 +247,14 @@ static void build_gen(struct builder *b, const struct ag_request *req, yyjson_mu
         if (s)
             yyjson_mut_obj_add_val(d, gc, "responseSchema", s);
     }
+    if (req->image.on && (req->image.aspect_ratio.len || req->image.image_size.len)) {
+        yyjson_mut_val *ic = yyjson_mut_obj(d);
+        if (req->image.aspect_ratio.len)
+            ag_json_add_str(d, ic, "aspectRatio", req->image.aspect_ratio);
+        if (req->image.image_size.len)
+            ag_json_add_str(d, ic, "imageSize", req->image.image_size);
+        yyjson_mut_obj_add_val(d, gc, "imageConfig", ic);
+    }
     if (budget >= 0) {
         yyjson_mut_val *tc = yyjson_mut_obj(d);
         yyjson_mut_obj_add_bool(d, tc, "includeThoughts", req->thinking.include != AG_OFF);

@@ -79,6 +79,9 @@ static int part_events(struct ag_gemini_dec *st, int ci, yyjson_val *part, ag_ev
     if ((v = yyjson_obj_get(part, "functionCall")) && yyjson_is_obj(v))
         return function_call(st, ci, part, v, cb, ud);
     if ((v = yyjson_obj_get(part, "inlineData")) && yyjson_is_obj(v)) {
+        /* Image models think in draft images ("thought": true); only the final one is output. */
+        if (yyjson_get_bool(yyjson_obj_get(part, "thought")))
+            return 0;
         ev.type = AG_EV_MEDIA;
         ev.mime = ag_json_get_str(v, "mimeType");
         ev.text = ag_json_get_str(v, "data");

@@ -4,11 +4,9 @@
 #include "proto/adapter.h"
 
 static const struct ag_client_proto *const clients[] = {
-    &ag_proto_openai_chat,
-    &ag_proto_openai_completions,
-    &ag_proto_gemini,
-    &ag_proto_anthropic,
-    &ag_proto_openai_responses,
+    &ag_proto_openai_chat,        &ag_proto_openai_completions, &ag_proto_gemini,
+    &ag_proto_anthropic,          &ag_proto_openai_responses,   &ag_proto_openai_images,
+    &ag_proto_openai_image_edits,
 };
 
 static const struct ag_upstream_proto *const upstreams[] = {

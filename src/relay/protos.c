@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "proto/anthropic.h"
+#include "proto/images.h"
 #include "proto/responses.h"
 #include "relay/relay_internal.h"
 #include "relay/response_store.h"
@@ -95,4 +96,22 @@ const struct ag_relay_proto ag_relay_openai_responses = {
     .cp = &ag_proto_openai_responses,
     .prepare = responses_prepare,
     .on_finish = responses_finish,
+};
+
+/* Images: the model name's size/ratio suffixes fill what the client's fields left open. */
+static void images_after_route(struct ag_request *req, struct ag_route_result *route,
+                               const struct ag_mapping *m)
+{
+    (void)m;
+    ag_images_apply_route(req, route->aspect_ratio, route->image_size);
+}
+
+const struct ag_relay_proto ag_relay_openai_images = {
+    .cp = &ag_proto_openai_images,
+    .after_route = images_after_route,
+};
+
+const struct ag_relay_proto ag_relay_openai_image_edits = {
+    .cp = &ag_proto_openai_image_edits,
+    .after_route = images_after_route,
 };

@@ -81,6 +81,8 @@ extern const struct ag_relay_proto ag_relay_openai_completions;
 extern const struct ag_relay_proto ag_relay_gemini;
 extern const struct ag_relay_proto ag_relay_anthropic;
 extern const struct ag_relay_proto ag_relay_openai_responses;
+extern const struct ag_relay_proto ag_relay_openai_images;
+extern const struct ag_relay_proto ag_relay_openai_image_edits;
 
 /** Runs one AI request through the relay (the route handlers' single entry point). */
 void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag_relay_proto *rp,

@@ -76,6 +76,18 @@ static void h_responses(struct ag_http_req *req, void *ud)
     ag_relay_start(ud, req, &ag_relay_openai_responses, &h);
 }
 
+static void h_images(struct ag_http_req *req, void *ud)
+{
+    struct ag_client_hints h = {0};
+    ag_relay_start(ud, req, &ag_relay_openai_images, &h);
+}
+
+static void h_image_edits(struct ag_http_req *req, void *ud)
+{
+    struct ag_client_hints h = {.content_type = ag_http_req_header(req, "content-type")};
+    ag_relay_start(ud, req, &ag_relay_openai_image_edits, &h);
+}
+
 static void response_missing(struct ag_http_req *req, struct ag_str id)
 {
     struct ag_proto_error e;
@@ -205,6 +217,8 @@ int ag_relay_add_routes(struct ag_relay *r, struct ag_router *router)
         {"POST", "/v1/completions", h_completions, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
         {"POST", "/v1/responses", h_responses, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
         {"POST", "/responses", h_responses, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
+        {"POST", "/v1/images/generations", h_images, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
+        {"POST", "/v1/images/edits", h_image_edits, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
         {"GET", "/v1/responses/:id", h_response_get, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
         {"DELETE", "/v1/responses/:id", h_response_delete, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
         {"POST", "/v1/messages", h_messages, r, AG_ACCESS_PROXY, &ag_errfmt_anthropic},

@@ -561,6 +561,44 @@ static void gemini_answer(struct mock_reply *r, const struct mock_answer *a,
     }
 }
 
+/* A 1x1 PNG: what every generated image of the mock looks like. */
+#define MOCK_PNG_B64                                                                               \
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJg" \
+    "gg=="
+
+/* requestType "image_gen": candidateCount candidates, each the echo text and one PNG; a prompt
+ * containing "refuse" gets no image and finishReason IMAGE_SAFETY. */
+static void image_answer(struct mock_reply *r, const struct mock_answer *a, yyjson_val *root)
+{
+    yyjson_val *gc = yyjson_obj_get(yyjson_obj_get(root, "request"), "generationConfig");
+    int64_t n = yyjson_get_sint(yyjson_obj_get(gc, "candidateCount"));
+    bool refuse = memmem(a->text.data, a->text.len, "refuse", 6) != NULL;
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    yyjson_mut_val *parts, *resp = gemini_response(doc, a, &parts, true);
+    yyjson_mut_val *cands = yyjson_mut_obj_get(resp, "candidates");
+    yyjson_mut_val *first = yyjson_mut_arr_get_first(cands);
+    n = n < 1 ? 1 : (n > 8 ? 8 : n);
+    for (int64_t i = 0; i < n; i++) {
+        yyjson_mut_val *c = i ? yyjson_mut_arr_add_obj(doc, cands) : first, *content, *p, *inl;
+        if (i) {
+            content = yyjson_mut_obj_add_obj(doc, c, "content");
+            yyjson_mut_obj_add_str(doc, content, "role", "model");
+            parts = yyjson_mut_obj_add_arr(doc, content, "parts");
+            yyjson_mut_obj_add_int(doc, c, "index", i);
+        }
+        yyjson_mut_obj_remove_key(c, "finishReason");
+        yyjson_mut_obj_add_str(doc, c, "finishReason", refuse ? "IMAGE_SAFETY" : "STOP");
+        add_text_part(doc, parts, ag_buf_str(&a->text), false, NULL);
+        if (refuse)
+            continue;
+        p = yyjson_mut_arr_add_obj(doc, parts);
+        inl = yyjson_mut_obj_add_obj(doc, p, "inlineData");
+        yyjson_mut_obj_add_str(doc, inl, "mimeType", "image/png");
+        yyjson_mut_obj_add_str(doc, inl, "data", MOCK_PNG_B64);
+    }
+    send_json(r, 200, wrap(doc, resp, true));
+}
+
 static void count_tokens(struct mock_reply *r, size_t body_len)
 {
     yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
@@ -597,7 +635,11 @@ static void h_cloudcode(struct ag_http_req *req, void *ud)
         struct mock_answer ans;
         bool stream = strcmp(method, "streamGenerateContent") == 0;
         mock_answer_build(&ans, FMT_CLOUDCODE, root, model, req->body.len);
-        gemini_answer(r, &ans, &s, stream, true);
+        const char *rt = yyjson_get_str(yyjson_obj_get(root, "requestType"));
+        if (rt && strcmp(rt, "image_gen") == 0)
+            image_answer(r, &ans, root);
+        else
+            gemini_answer(r, &ans, &s, stream, true);
         mock_answer_dispose(&ans);
     }
     yyjson_doc_free(doc);

@@ -1,7 +1,8 @@
 /* tests/unit/proto/test_golden.c: the golden conversion cases under tests/cases/<from>-to-<to>/.
  *
  * Each case folder holds some of:
- *   case.json              options: client adapter, URL hints, ids, time, upstream target
+ *   case.json              options: client adapter, URL hints (model, stream, sse, count_tokens,
+ *                          content_type), ids, time, upstream target
  *   client_request.json    the client's body (need not be valid JSON)
  *   client_error.json      expected error body when decoding must fail (status in case.json)
  *   upstream_request.json  expected upstream body (compared as JSON)
@@ -220,6 +221,7 @@ static void run_case(void **state)
     const char *def_client = strstr(gc->dir, "/gemini-to-")      ? "gemini"
                              : strstr(gc->dir, "/responses-to-") ? "openai-responses"
                              : strstr(gc->dir, "/anthropic-to-") ? "anthropic"
+                             : strstr(gc->dir, "/images-to-")    ? "openai-images"
                                                                  : "openai-chat";
 
     struct ag_arena arena;
@@ -243,6 +245,7 @@ static void run_case(void **state)
     hints.stream = yyjson_get_bool(yyjson_obj_get(h, "stream"));
     hints.sse = yyjson_get_bool(yyjson_obj_get(h, "sse"));
     hints.count_tokens = yyjson_get_bool(yyjson_obj_get(h, "count_tokens"));
+    hints.content_type = opt_str(h, "content_type", "");
 
     yyjson_val *t = yyjson_obj_get(o, "target");
     struct ag_upstream_target target = {0};
@@ -377,7 +380,8 @@ static int cmp_names(const void *a, const void *b)
 int main(void)
 {
     static const char *suites[] = {"openai-to-cloudcode", "gemini-to-cloudcode",
-                                   "responses-to-cloudcode", "anthropic-to-cloudcode"};
+                                   "responses-to-cloudcode", "anthropic-to-cloudcode",
+                                   "images-to-cloudcode"};
     static struct golden_case cases[256];
     static struct CMUnitTest tests[256];
     size_t n = 0;
