@@ -1,7 +1,9 @@
 /* store/writer.h: the writer thread. Per-request writes (monitor rows, token-statistics
  * increments, account last-used touches) are queued here by the loop thread and written by one
  * thread on its own SQLite connection, many jobs per transaction, so the event loop never waits on
- * disk.
+ * disk. Transactions are rate-limited: after a commit the writer lets jobs gather for
+ * batch_delay_ms (or until batch_max are waiting) before the next one, so under load one commit
+ * carries many requests; a job arriving after a quiet spell is written at once.
  *
  * The queue is bounded. Submitting never blocks beyond a short mutex hold (the writer holds the
  * mutex only to take jobs out, never during disk I/O): when the queue is full the job is dropped
@@ -30,6 +32,8 @@ struct ag_writer;
 struct ag_writer_options {
     size_t queue_capacity;         /* jobs waiting at most; default 4096 */
     size_t batch_max;              /* jobs per transaction at most; default 256 */
+    int batch_delay_ms;            /* least time between two transactions while fewer than
+                                      batch_max jobs wait; default 50, negative = none */
     size_t body_cap;               /* bytes of each request/response body kept; default 64 KiB.
                                       Bodies are only kept when the record carries them. */
     struct ag_retention retention; /* defaults: log 30 days and 100,000 rows, stats 400 days */
@@ -87,8 +91,9 @@ int ag_writer_add_tokens(struct ag_writer *w, const struct ag_token_delta *d);
 int ag_writer_touch_account(struct ag_writer *w, const char *id, int64_t when_s);
 
 /**
- * Blocks until every job accepted before the call is written (or failed). For shutdown paths,
- * the CLI and tests; never call it on the event loop. AG_ESTATE when the writer is paused.
+ * Blocks until every job accepted before the call is written (or failed), without waiting for
+ * batch_delay_ms. For shutdown paths, the CLI and tests; never call it on the event loop.
+ * AG_ESTATE when the writer is paused.
  */
 int ag_writer_flush(struct ag_writer *w);
 

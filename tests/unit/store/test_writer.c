@@ -1,6 +1,6 @@
-/* Unit tests for store/writer.c and retention: batching, the bounded queue's drop counter, flush
- * on shutdown, token statistics and touches through the thread, body caps, and retention that
- * deletes old rows (in the right units) while keeping new ones. */
+/* Unit tests for store/writer.c and retention: batching (by queue and by time), the bounded queue's
+ * drop counter, flush on shutdown, token statistics and touches through the thread, body caps, and
+ * retention that deletes old rows (in the right units) while keeping new ones. */
 #include "ag_test.h"
 
 #include "core/err.h"
@@ -126,6 +126,63 @@ static void batch_max_splits_transactions(void **state)
     ag_writer_get_stats(w, &st);
     assert_int_equal(st.written, 95);
     assert_int_equal(st.batches, 10);
+    ag_writer_free(w);
+}
+
+/* Jobs arriving within batch_delay_ms of a commit wait for the next one: 40 requests submitted
+ * one by one (no pause) cost two transactions, not 40. The delay is long so the test cannot
+ * race the clock; flush writes the gathered jobs at once instead of waiting it out. */
+static void jobs_close_together_share_a_transaction(void **state)
+{
+    struct fixture *f = *state;
+    struct ag_writer_options o = no_retention;
+    o.queue_capacity = 100;
+    o.batch_delay_ms = 60 * 1000;
+    struct ag_writer *w = ag_writer_new(f->s, &o);
+    assert_non_null(w);
+    struct ag_request_record r = record(ag_wall_ms(), 200);
+    assert_int_equal(ag_writer_log_request(w, &r), 0);
+    /* After a quiet spell the first job is written without waiting for the delay. */
+    struct ag_writer_stats st = {0};
+    for (int i = 0; i < 500 && st.written == 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        ag_writer_get_stats(w, &st);
+    }
+    assert_int_equal(st.written, 1);
+    for (int i = 0; i < 39; i++)
+        assert_int_equal(ag_writer_log_request(w, &r), 0);
+    ag_writer_get_stats(w, &st);
+    assert_int_equal(st.queued, 39); /* gathering: the next commit is a minute away */
+    assert_int_equal(ag_writer_flush(w), 0);
+    ag_writer_get_stats(w, &st);
+    assert_int_equal(st.written, 40);
+    assert_int_equal(st.batches, 2);
+    assert_int_equal(log_count(f->s), 40);
+    ag_writer_free(w);
+}
+
+/* Without flush, gathered jobs go out by themselves once the delay has passed. */
+static void gathered_jobs_commit_after_the_delay(void **state)
+{
+    struct fixture *f = *state;
+    struct ag_writer_options o = no_retention;
+    o.queue_capacity = 100;
+    o.batch_delay_ms = 100;
+    struct ag_writer *w = ag_writer_new(f->s, &o);
+    assert_non_null(w);
+    struct ag_request_record r = record(ag_wall_ms(), 200);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(ag_writer_log_request(w, &r), 0);
+    struct ag_writer_stats st = {0};
+    for (int i = 0; i < 500 && st.written < 5; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        ag_writer_get_stats(w, &st);
+    }
+    assert_int_equal(st.written, 5);
+    assert_true(st.batches <= 2);
+    assert_int_equal(log_count(f->s), 5);
     ag_writer_free(w);
 }
 
@@ -290,6 +347,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(full_queue_drops_and_counts_then_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(batch_max_splits_transactions, setup, teardown),
+        cmocka_unit_test_setup_teardown(jobs_close_together_share_a_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(gathered_jobs_commit_after_the_delay, setup, teardown),
         cmocka_unit_test_setup_teardown(shutdown_flushes_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(
             submit_after_free_of_caller_data_is_safe_and_bodies_are_capped, setup, teardown),
