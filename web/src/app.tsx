@@ -1,0 +1,130 @@
+// web/src/app.tsx: the shell: login guard, navigation (a sidebar that becomes a menu on narrow
+// windows), the gateway status in the header, language and theme pickers, and the page outlet.
+import { useEffect, useState } from 'preact/hooks';
+import { api, logout, session } from './api';
+import { ConfirmHost, Icon, Toasts } from './components/ui';
+import { LANGS, lang, setLang, useT, type Lang } from './i18n';
+import { Accounts } from './pages/accounts';
+import { Dashboard } from './pages/dashboard';
+import { Login } from './pages/login';
+import { Monitor } from './pages/monitor';
+import { Proxy } from './pages/proxy';
+import { Settings } from './pages/settings';
+import { Stats } from './pages/stats';
+import { navigate, PAGES, route, type Page } from './router';
+import { useStore } from './store';
+import { setTheme, theme, type Theme } from './theme';
+
+const ICONS: Record<Page, string> = { dashboard: 'dashboard', accounts: 'accounts', proxy: 'proxy', monitor: 'monitor', stats: 'stats', settings: 'settings' };
+
+export function App() {
+  const tok = useStore(session);
+  const page = useStore(route);
+  const t = useT();
+  const th = useStore(theme);
+  const l = useStore(lang);
+  const [menu, setMenu] = useState(false);
+  const [status, setStatus] = useState<{ running: boolean; base_url: string } | null>(null);
+
+  useEffect(() => {
+    document.title = `${t(`nav.${page}`)} · aigate`;
+  }, [page, l]);
+
+  useEffect(() => {
+    if (!tok) return;
+    let live = true;
+    const poll = () =>
+      api('/api/proxy/status')
+        .then((s) => live && setStatus(s))
+        .catch(() => live && setStatus(null));
+    poll();
+    const h = setInterval(poll, 5000);
+    return () => {
+      live = false;
+      clearInterval(h);
+    };
+  }, [tok]);
+
+  if (!tok)
+    return (
+      <>
+        <Login />
+        <Toasts />
+      </>
+    );
+
+  const Outlet = { dashboard: Dashboard, accounts: Accounts, proxy: Proxy, monitor: Monitor, stats: Stats, settings: Settings }[page];
+  return (
+    <div class={`shell${menu ? ' menu-open' : ''}`}>
+      <a class="skip" href="#main">
+        {t('nav.skip')}
+      </a>
+      <header class="topbar">
+        <button type="button" class="btn btn-ghost menu-btn" aria-label={t('nav.menu')} aria-expanded={menu} aria-controls="nav" onClick={() => setMenu(!menu)}>
+          <Icon name="menu" />
+        </button>
+        <div class="brand">
+          <img src="/favicon.svg" alt="" width="24" height="24" />
+          <span>aigate</span>
+        </div>
+        <div class="status-pill" aria-live="polite">
+          <span class={`dot ${status ? (status.running ? 'dot-ok' : 'dot-off') : 'dot-unknown'}`} aria-hidden="true" />
+          <span class="status-text">{status ? (status.running ? t('status.running') : t('status.stopped')) : t('status.unknown')}</span>
+          {status && <code class="status-url">{status.base_url}</code>}
+        </div>
+        <div class="top-tools">
+          <label class="sr-only" for="lang-pick">
+            {t('settings.language')}
+          </label>
+          <select id="lang-pick" value={l} onChange={(e) => setLang((e.target as HTMLSelectElement).value as Lang)}>
+            {LANGS.map((x) => (
+              <option key={x.id} value={x.id}>
+                {x.name}
+              </option>
+            ))}
+          </select>
+          <label class="sr-only" for="theme-pick">
+            {t('settings.theme')}
+          </label>
+          <select id="theme-pick" value={th} onChange={(e) => setTheme((e.target as HTMLSelectElement).value as Theme)}>
+            {(['system', 'light', 'dark'] as Theme[]).map((x) => (
+              <option key={x} value={x}>
+                {t(`theme.${x}`)}
+              </option>
+            ))}
+          </select>
+          <button type="button" class="btn btn-ghost" onClick={() => logout()} title={t('nav.logout')} aria-label={t('nav.logout')}>
+            <Icon name="logout" />
+          </button>
+        </div>
+      </header>
+      <nav id="nav" class="sidenav" aria-label={t('nav.main')}>
+        <ul>
+          {PAGES.map((p) => (
+            <li key={p}>
+              <a
+                href={p === 'dashboard' ? '/' : `/${p}`}
+                class={p === page ? 'active' : ''}
+                aria-current={p === page ? 'page' : undefined}
+                onClick={(e) => {
+                  if (e.ctrlKey || e.metaKey || e.shiftKey) return;
+                  e.preventDefault();
+                  setMenu(false);
+                  navigate(p);
+                }}
+              >
+                <Icon name={ICONS[p]} />
+                <span>{t(`nav.${p}`)}</span>
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <main id="main" class="main" tabIndex={-1}>
+        <Outlet />
+      </main>
+      <ConfirmHost />
+      <Toasts />
+    </div>
+  );
+}
