@@ -2,6 +2,7 @@
 #include "relay/gateway.h"
 
 #include "admin/admin.h"
+#include "admin/ui_assets.h"
 #include "config/schema.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -204,7 +205,8 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
     g->relay = ag_relay_new(&deps);
     g->router = ag_router_new();
     if ((rc = add_routes(g)) || (rc = ag_relay_add_routes(g->relay, g->router)) ||
-        (rc = ag_admin_add_routes(g->admin, g->router))) {
+        (rc = ag_admin_add_routes(g->admin, g->router)) ||
+        (rc = ag_ui_assets_add_routes(g->router))) {
         ag_buf_printf(errmsg, "route table: %s", ag_strerror(rc));
         goto fail;
     }
