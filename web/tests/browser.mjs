@@ -25,6 +25,6 @@ export async function login(browser, url, secret, { width = 1280, height = 860, 
   await page.goto(url);
   await page.getByLabel('Password or API key').fill(secret);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Main' }).waitFor();
+  await page.locator('.shell').waitFor();
   return { ctx, page };
 }

@@ -1,0 +1,76 @@
+// Component tests in happy-dom: quota bar semantics, the "missing route" note, the login form's
+// wrong-password message, and the keyboard behaviour of tabs.
+import { render } from 'preact';
+import { act } from 'preact/test-utils';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ApiMissing } from './api';
+import { ErrorNote, QuotaBar, Tabs } from './components/ui';
+import { setLang } from './i18n';
+import { Login } from './pages/login';
+
+let root: HTMLElement;
+function mount(vnode: any) {
+  root = document.createElement('div');
+  document.body.appendChild(root);
+  act(() => render(vnode, root));
+  return root;
+}
+afterEach(() => {
+  render(null, root);
+  root.remove();
+  vi.restoreAllMocks();
+});
+
+describe('QuotaBar', () => {
+  it('is a meter with the percentage and the reset countdown', () => {
+    setLang('en');
+    const el = mount(<QuotaBar label="gemini-2.5-pro" remaining={0.15} resetMs={1_000_000 + 3_600_000} now={1_000_000} />);
+    const m = el.querySelector('[role=meter]')!;
+    expect(m.getAttribute('aria-valuenow')).toBe('15');
+    expect(m.getAttribute('aria-label')).toBe('gemini-2.5-pro');
+    expect(el.querySelector('.qbar-fill')!.className).toContain('qbar-low');
+    expect(el.textContent).toContain('resets in 1h 00m');
+  });
+});
+
+describe('ErrorNote', () => {
+  it('names the missing route', () => {
+    const el = mount(<ErrorNote error={new ApiMissing('GET /api/mapping')} />);
+    expect(el.textContent).toContain('GET /api/mapping');
+    expect(el.querySelector('[role=note]')).not.toBeNull();
+  });
+});
+
+describe('Login', () => {
+  it('shows "wrong password" on a 401 naming the password field', async () => {
+    setLang('en');
+    vi.spyOn(globalThis, 'fetch').mockResolvedValue(new Response(JSON.stringify({ error: { message: 'wrong password', type: 'authentication_error', field: 'password' } }), { status: 401 }));
+    const el = mount(<Login />);
+    const input = el.querySelector('input[type=password]') as HTMLInputElement;
+    await act(async () => {
+      input.value = 'nope';
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await act(async () => {
+      (el.querySelector('form') as HTMLFormElement).dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
+      await new Promise((r) => setTimeout(r, 10));
+    });
+    expect(el.querySelector('[role=alert]')?.textContent).toContain('Wrong password or key');
+    expect(input.getAttribute('aria-invalid')).toBe('true');
+  });
+});
+
+describe('Tabs', () => {
+  it('moves with the arrow keys and marks the selected tab', () => {
+    let v = 'a';
+    const onChange = (x: string) => (v = x);
+    const el = mount(<Tabs label="t" value="a" onChange={onChange} tabs={[{ id: 'a', label: 'A' }, { id: 'b', label: 'B' }]} />);
+    const tabs = el.querySelectorAll('[role=tab]');
+    expect(tabs[0].getAttribute('aria-selected')).toBe('true');
+    expect(tabs[1].getAttribute('tabindex')).toBe('-1');
+    act(() => {
+      tabs[0].dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
+    });
+    expect(v).toBe('b');
+  });
+});
