@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_GEN  := -G Ninja
 E2E_DEPS   := $(wildcard tests/e2e/package.json tests/e2e/package-lock.json)
 
-.PHONY: all build run test test-fast test-asan bench format clean deps
+.PHONY: all build run test test-fast test-asan bench format clean deps deps-browser
 
 all: build
 
@@ -28,13 +28,17 @@ build: deps $(BUILD)/build.ninja
 run: build
 	./$(BUILD)/aigate
 
-test-fast: build
+# The web UI's browser test needs Debian's Chromium; only the test targets install it.
+deps-browser:
+	@[ -x /usr/bin/chromium ] || AIGATE_DEPS_BROWSER=1 sh scripts/deps.sh
+
+test-fast: build deps-browser
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 $(ASAN_BUILD)/build.ninja: CMakeLists.txt | deps
 	@cmake -S . -B $(ASAN_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DAIGATE_SANITIZE=ON >/dev/null
 
-test-asan: deps $(ASAN_BUILD)/build.ninja
+test-asan: deps deps-browser $(ASAN_BUILD)/build.ninja
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 

@@ -72,6 +72,14 @@ if [ -f tests/e2e/package.json ] && [ ! -d tests/e2e/node_modules ]; then
     (cd tests/e2e && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi)
 fi
 
+# Debian's Chromium for the web UI's browser test (playwright-core drives /usr/bin/chromium; no
+# browser is downloaded). Only when asked (the Makefile's test targets set AIGATE_DEPS_BROWSER=1).
+if [ "${AIGATE_DEPS_BROWSER:-0}" = 1 ] && ! dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q "ok installed"; then
+    echo "deps.sh: installing chromium (browser tests of the web UI)"
+    apt_update
+    $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
+fi
+
 # A stamp the Makefile uses to skip this script when nothing changed.
 mkdir -p "$ROOT/.deps"
 touch "$ROOT/.deps/stamp"
