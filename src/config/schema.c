@@ -346,6 +346,18 @@ static const struct ag_config_key keys[] = {
         "account (id or e-mail) every request uses; empty: scheduler chooses"),
     INT("scheduling.max_attempts", "3", 1, 20, scheduling.max_attempts, 0, NULL,
         "upstream attempts per request (accounts rotated between attempts)"),
+    INT("scheduling.sticky_ttl_s", "3600", 0, 604800, scheduling.sticky_ttl_s, 0, NULL,
+        "seconds a session stays bound to its account after its last request; 0: no binding"),
+    INT("scheduling.max_concurrency_per_account", "0", 0, 100000,
+        scheduling.max_concurrency_per_account, 0, NULL,
+        "requests one account serves at once (more wait up to max_wait_s); 0: unlimited"),
+    BOOL("scheduling.circuit_breaker", "true", scheduling.circuit_breaker, 0, NULL,
+         "cool accounts down after 429/5xx/transport failures; false: only rotate"),
+    INT("scheduling.max_cooldown_s", "86400", 1, 604800, scheduling.max_cooldown_s, 0, NULL,
+        "longest cooldown, even when the upstream asks for more"),
+    INT("scheduling.reject_request_after", "2", 0, 20, scheduling.reject_request_after, 0, NULL,
+        "answer a request's 429 instead of rotating once this many accounts that serve other "
+        "requests refused it (not cooled down); 0: off"),
 
     JSONK("mapping.custom", "{}", &strmap_ops, mapping.custom, 0,
           "model mapping rules: requested model (exact or with *) -> upstream model"),

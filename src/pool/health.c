@@ -1,12 +1,20 @@
 /* pool/health.c: what the pool learns from the relay's reports — cooldowns per account x quota
- * group, forced refreshes after a 401, forbidden marks after a 403 — and the read-outs of that
- * state (snapshot, clearing cooldowns).
+ * group, forced refreshes after a 401, forbidden marks after a 403, quota refreshes after a
+ * quota error, request-level 429s — and the read-outs of that state (snapshot, clearing
+ * cooldowns).
  *
- * Cooldown policy (user-pain-points.md #2): when the upstream names a delay it is trusted, plus
- * AG_POOL_DELAY_MARGIN_MS, however long it is (a used-up daily quota really is hours). Without a
- * delay the cooldown is short and grows with consecutive failures (5, 10, 20, 40, then 60 s), and
- * when it ends the account is "probing": it takes one request at a time until a success clears
- * the streak. A success for a group clears that group's cooldown and the account-wide one. */
+ * Cooldown policy (user-pain-points.md #2, ag_pool_cooldown_ms): when the upstream names a delay
+ * it is trusted, plus AG_POOL_DELAY_MARGIN_MS (a used-up daily quota really is hours), up to
+ * scheduling.max_cooldown_s. Without a delay the cooldown is short and grows with consecutive
+ * failures (5, 10, 20, 40, then 60 s), and when it ends the account is "probing": it takes one
+ * request at a time until a success clears the streak. A success for a group clears that group's
+ * cooldown and the account-wide one. scheduling.circuit_breaker = false turns cooldowns off.
+ *
+ * Request-level 429s (user-pain-points.md #1, pool.h AG_POOL_REQUEST_WINDOW_MS): a 429 on an
+ * account that served a success within the window, and had no unconfirmed 429 since, cools
+ * nothing; it is remembered as "suspect". A second 429 before a success is the account's limit
+ * after all and cools it as usual; a success clears the suspicion. select.c answers a retry
+ * whose tried accounts hold enough suspects instead of rotating it further. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +22,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "config/config.h"
 #include "core/str.h"
 #include "pool/pool_internal.h"
 #include "store/writer.h"
@@ -72,24 +81,64 @@ static int64_t step_ms(unsigned n)
     return ms < AG_POOL_COOLDOWN_MAX_MS ? ms : AG_POOL_COOLDOWN_MAX_MS;
 }
 
-static void cool(struct pool_acct *a, const char *key, const struct ag_pool_outcome *o, int64_t now)
+int64_t ag_pool_cooldown_ms(const struct ag_pool_outcome *o, unsigned strikes, int64_t now_ms,
+                            int64_t quota_reset_s, int64_t cap_ms, bool *probing)
 {
-    struct pool_cd *cd = pool_cd_find(a, key, true);
-    int64_t until;
+    int64_t ms;
+    bool probe = false;
     if (o->retry_delay_ms > 0) {
-        until = now + o->retry_delay_ms + AG_POOL_DELAY_MARGIN_MS;
-        cd->probing = false;
+        ms = o->retry_delay_ms + AG_POOL_DELAY_MARGIN_MS;
+    } else if (o->kind == AG_POOL_RATE_LIMITED && o->quota_exhausted &&
+               quota_reset_s * 1000 > now_ms) {
+        ms = quota_reset_s * 1000 - now_ms + AG_POOL_DELAY_MARGIN_MS;
     } else if (o->model_capacity) {
         /* Saturated for everyone: moving on helps a little, locking the account does not. */
-        until = now + AG_POOL_COOLDOWN_BASE_MS / 2;
-        cd->probing = false;
+        ms = AG_POOL_COOLDOWN_BASE_MS / 2;
     } else {
-        cd->strikes++;
-        until = now + step_ms(cd->strikes);
-        cd->probing = true;
+        ms = step_ms(strikes + 1);
+        probe = true;
     }
-    if (until > cd->until_ms)
-        cd->until_ms = until;
+    if (cap_ms > 0 && ms > cap_ms)
+        ms = cap_ms;
+    if (probing)
+        *probing = probe;
+    return ms > 0 ? ms : 1;
+}
+
+static void cool(struct ag_pool *p, struct pool_acct *a, const char *key,
+                 const struct ag_pool_outcome *o, int64_t now)
+{
+    struct pool_cd *cd = pool_cd_find(a, key, true);
+    double remaining;
+    int64_t reset_at, ms;
+    bool probing;
+    pool_quota_for(a, o->group, o->model, &remaining, &reset_at);
+    ms = ag_pool_cooldown_ms(o, cd->strikes, now, reset_at,
+                             p->cfg->scheduling.max_cooldown_s * 1000, &probing);
+    if (probing)
+        cd->strikes++;
+    cd->probing = probing;
+    if (now + ms > cd->until_ms)
+        cd->until_ms = now + ms;
+    ag_log_debug("pool: %s cools down for %s: %lld ms%s", a->rec.email, key[0] ? key : "all",
+                 (long long)ms, probing ? " (then one trial request)" : "");
+}
+
+/* Pain point #1: true when this 429 should not count against the account (yet). */
+static bool suspect_429(struct ag_pool *p, struct pool_acct *a, const struct ag_pool_outcome *o,
+                        int64_t now)
+{
+    if (p->cfg->scheduling.reject_request_after <= 0 || o->quota_exhausted)
+        return false;
+    if (a->suspect_ms || !a->last_ok_ms || now - a->last_ok_ms > AG_POOL_REQUEST_WINDOW_MS) {
+        a->suspect_ms = 0; /* a second 429 in a row: the account's own limit */
+        return false;
+    }
+    a->suspect_ms = now;
+    ag_log_info("pool: 429 on %s, which served a request %lld ms ago: treated as this request's "
+                "problem, the account is not cooled down",
+                a->rec.email, (long long)(now - a->last_ok_ms));
+    return true;
 }
 
 static void forbid(struct ag_pool *p, struct pool_acct *a, const struct ag_pool_outcome *o,
@@ -134,6 +183,8 @@ void ag_pool_report(struct ag_pool *p, const char *account_id, const struct ag_p
     }
     switch (o->kind) {
     case AG_POOL_OK:
+        a->last_ok_ms = now;
+        a->suspect_ms = 0;
         pool_cd_remove(a, key);
         pool_cd_remove(a, "");
         if (a->rec.forbidden && a->rec.forbidden_until > 0 &&
@@ -146,16 +197,27 @@ void ag_pool_report(struct ag_pool *p, const char *account_id, const struct ag_p
             ag_writer_touch_account(p->writer, a->rec.id, now / 1000);
         break;
     case AG_POOL_RATE_LIMITED:
+        if (o->quota_exhausted)
+            pool_quota_due(a, false); /* learn the reset time and the other groups' state */
+        if (suspect_429(p, a, o, now))
+            break;
+        if (p->cfg->scheduling.circuit_breaker)
+            cool(p, a, key, o, now);
+        break;
     case AG_POOL_SERVER_ERROR:
-        cool(a, key, o, now);
+        if (p->cfg->scheduling.circuit_breaker)
+            cool(p, a, key, o, now);
         break;
     case AG_POOL_UNAUTHORIZED:
         a->force_refresh = true;
         break;
     case AG_POOL_FORBIDDEN:
         forbid(p, a, o, now);
+        ag_sticky_forget_account(p->sessions, a->rec.id);
         break;
     case AG_POOL_TRANSPORT: {
+        if (!p->cfg->scheduling.circuit_breaker)
+            break;
         struct pool_cd *cd = pool_cd_find(a, "", true);
         if (now + AG_POOL_TRANSPORT_COOLDOWN_MS > cd->until_ms)
             cd->until_ms = now + AG_POOL_TRANSPORT_COOLDOWN_MS;
@@ -190,6 +252,8 @@ int ag_pool_snapshot(struct ag_pool *p, struct ag_pool_snapshot *out)
     out->items = ag_calloc(p->naccts ? p->naccts : 1, sizeof(*out->items));
     out->len = p->naccts;
     out->waiting = p->nwaits;
+    out->sessions = ag_sticky_count(p->sessions, now);
+    out->mode = p->sched->name;
     for (size_t i = 0; i < p->naccts; i++) {
         const struct pool_acct *a = p->accts[i];
         struct ag_pool_account_state *s = &out->items[i];
@@ -209,6 +273,9 @@ int ag_pool_snapshot(struct ag_pool *p, struct ag_pool_snapshot *out)
         s->last_error = ag_strdup(a->last_error);
         s->last_error_ms = a->last_error_ms;
         s->last_used_ms = a->last_used_ms;
+        s->quota_updated_at = a->rec.quota_updated_at;
+        s->quota_refreshing = a->qjob != NULL;
+        s->suspect = a->suspect_ms && now - a->suspect_ms <= AG_POOL_REQUEST_WINDOW_MS;
         s->cooldowns = ag_calloc(a->ncds ? a->ncds : 1, sizeof(*s->cooldowns));
         for (size_t j = 0; j < a->ncds; j++) {
             const struct pool_cd *cd = &a->cds[j];

@@ -1,7 +1,7 @@
 /* pool/pool.c: the account pool (see pool.h): accounts loaded from the store and reloaded on
- * change, pending acquisitions and their dispatch, leases, and the runtime state that reports
- * change (cooldowns per account x quota group, forced refreshes, forbidden marks). Token refresh
- * and project lookup live in tokens.c; the choice among usable accounts in sched.c.
+ * change, pending acquisitions and when they run, leases, and the pool's lifecycle. Dispatching
+ * one acquisition is select.c's; reports and cooldowns health.c's; token refresh and project
+ * lookup tokens.c's; quota refresh quota.c's; the strategies sched.c's.
  *
  * Dispatch never runs inside ag_pool_acquire: every state change that could satisfy a wait
  * (a new wait, a finished flight, a reload, a sleeper's timer) marks it ready and arms a 0 ms
@@ -66,6 +66,8 @@ struct pool_acct *pool_find_acct(const struct ag_pool *p, const char *id)
 static void acct_free(struct pool_acct *a)
 {
     pool_tokens_cancel(a);
+    pool_quota_cancel(a);
+    free(a->quota);
     ag_account_dispose(&a->rec);
     free(a->cds);
     free(a->last_error);
@@ -98,13 +100,13 @@ static void wait_free(struct ag_pool_wait *w)
     free(w);
 }
 
-static void wait_skip(struct ag_pool_wait *w, const char *id)
+void pool_wait_skip(struct ag_pool_wait *w, const char *id)
 {
     w->skip = ag_realloc(w->skip, (w->nskip + 1) * sizeof(*w->skip));
     w->skip[w->nskip++] = ag_strdup(id);
 }
 
-static bool wait_skips(const struct ag_pool_wait *w, const char *id)
+bool pool_wait_skips(const struct ag_pool_wait *w, const char *id)
 {
     for (size_t i = 0; i < w->nskip; i++) {
         if (strcmp(w->skip[i], id) == 0)
@@ -148,37 +150,6 @@ void pool_cd_remove(struct pool_acct *a, const char *group)
     }
 }
 
-enum use { USE_OK, USE_DISABLED, USE_SKIPPED, USE_COOLING };
-
-/* Whether a may serve w now; *until gets the end of the blocking cooldown (0 = unknown). */
-static enum use acct_use(const struct pool_acct *a, const struct ag_pool_wait *w, int64_t now_ms,
-                         int64_t *until)
-{
-    const char *key = pool_cd_key(w->group, w->model);
-    *until = 0;
-    if (a->rec.disabled)
-        return USE_DISABLED;
-    if (a->rec.forbidden &&
-        !(a->rec.forbidden_until > 0 && now_ms / 1000 >= a->rec.forbidden_until))
-        return USE_DISABLED;
-    if (wait_skips(w, a->rec.id))
-        return USE_SKIPPED;
-    enum use u = USE_OK;
-    for (size_t i = 0; i < a->ncds; i++) {
-        const struct pool_cd *cd = &a->cds[i];
-        if (cd->group[0] && strcmp(cd->group, key) != 0)
-            continue;
-        if (cd->until_ms > now_ms) {
-            if (u != USE_COOLING || (*until && cd->until_ms > *until))
-                *until = cd->until_ms;
-            u = USE_COOLING;
-        } else if (cd->probing && a->inflight > 0 && u == USE_OK) {
-            u = USE_COOLING; /* half-open: one trial request at a time */
-        }
-    }
-    return u;
-}
-
 /* ---- leases ---- */
 
 static char *lease_str(struct pool_lease *l, size_t i, const char *s)
@@ -205,6 +176,7 @@ static struct pool_lease *lease_new(struct ag_pool *p, struct pool_acct *a, cons
     p->leases = l;
     a->inflight++;
     a->last_used_ms = pool_now_ms(p);
+    a->last_use = ++p->use_seq;
     return l;
 }
 
@@ -222,9 +194,16 @@ void ag_pool_release(struct ag_pool *p, const struct ag_lease *lease)
     if (!p || !l)
         return;
     if ((a = pool_find_acct(p, l->pub.account_id)) && a->inflight > 0) {
+        bool kick = a->ncds != 0; /* a probing account may take its next trial request */
         a->inflight--;
-        if (a->ncds && p->waits)
-            pool_kick(p); /* a probing account may take its next trial request */
+        for (struct ag_pool_wait *w = p->waits; w; w = w->next) {
+            if (w->state == W_SLEEP && w->on_release) {
+                w->state = W_READY; /* a slot is free: busy waits try again */
+                kick = true;
+            }
+        }
+        if (kick && p->waits)
+            pool_kick(p);
     }
     if (l->prev)
         l->prev->next = l->next;
@@ -237,15 +216,7 @@ void ag_pool_release(struct ag_pool *p, const struct ag_lease *lease)
 
 /* ---- dispatch ---- */
 
-static void format_time(int64_t ms, char *out, size_t cap)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        ag_strlcpy(out, "?", cap);
-}
-
-static void grant(struct ag_pool_wait *w, struct pool_acct *a)
+void pool_grant(struct ag_pool_wait *w, struct pool_acct *a)
 {
     struct ag_pool *p = w->pool;
     struct pool_lease *l = lease_new(p, a, w->group[0] ? w->group : "");
@@ -256,8 +227,8 @@ static void grant(struct ag_pool_wait *w, struct pool_acct *a)
     cb(0, &l->pub, NULL, ud);
 }
 
-static void deny(struct ag_pool_wait *w, int err, enum ag_pool_denial_kind kind, int64_t until,
-                 const char *msg)
+void pool_deny(struct ag_pool_wait *w, int err, enum ag_pool_denial_kind kind, int64_t until,
+               const char *msg)
 {
     struct ag_pool_denial d = {.kind = kind, .until_ms = until, .message = msg};
     ag_pool_acquire_cb cb = w->cb;
@@ -267,7 +238,9 @@ static void deny(struct ag_pool_wait *w, int err, enum ag_pool_denial_kind kind,
     cb(err, NULL, &d, ud);
 }
 
-static void arm_sleep(struct ag_pool *p)
+/* Sleepers wake at their time; the timer is re-armed for the next one (at most 1 s ahead, so a
+ * test clock that jumps is noticed). */
+void pool_arm_sleep(struct ag_pool *p)
 {
     int64_t now = pool_now_ms(p), first = 0;
     for (struct ag_pool_wait *w = p->waits; w; w = w->next) {
@@ -277,145 +250,9 @@ static void arm_sleep(struct ag_pool *p)
     if (!first || p->closing)
         return;
     uint64_t delay = first > now ? (uint64_t)(first - now) : 0;
-    if (delay > AG_POOL_SHORT_WAIT_MS)
-        delay = AG_POOL_SHORT_WAIT_MS;
+    if (delay > 1000)
+        delay = 1000;
     uv_timer_start(&p->sleep_timer, on_sleep, delay, 0);
-}
-
-/* No candidate for w: sleep for a cooldown about to end, or answer why not. */
-static void no_candidate(struct ag_pool_wait *w, size_t ndisabled, size_t nskipped, size_t ncooling,
-                         int64_t until, int64_t now)
-{
-    struct ag_pool *p = w->pool;
-    char msg[512], when[32];
-    const char *key = pool_cd_key(w->group, w->model);
-
-    if (ncooling && until && until - now <= AG_POOL_SHORT_WAIT_MS && !w->slept) {
-        w->state = W_SLEEP;
-        w->wake_ms = until;
-        w->slept = true;
-        arm_sleep(p);
-        return;
-    }
-    if (p->naccts == 0) {
-        deny(w, AG_ENOTFOUND, AG_POOL_DENY_NO_ACCOUNTS, 0,
-             "no accounts configured (add one with `aigate accounts add --refresh-token ...`)");
-    } else if (ncooling) {
-        format_time(until ? until : now, when, sizeof(when));
-        snprintf(msg, sizeof(msg), "all %zu usable accounts are cooling down%s%s until %s",
-                 ncooling, key[0] ? " for " : "", key, when);
-        deny(w, AG_ENOTFOUND, AG_POOL_DENY_COOLING, until, msg);
-    } else if (nskipped && w->nskip > w->nexclude) {
-        snprintf(msg, sizeof(msg), "no account could be made ready: %s", w->last_msg);
-        deny(w, AG_EAUTH, AG_POOL_DENY_REFRESH_FAILED, 0, msg);
-    } else if (nskipped) {
-        snprintf(msg, sizeof(msg), "every usable account (%zu) was already tried for this request",
-                 nskipped);
-        deny(w, AG_ENOTFOUND, AG_POOL_DENY_ALL_EXCLUDED, 0, msg);
-    } else {
-        snprintf(msg, sizeof(msg), "all %zu accounts are disabled or forbidden", ndisabled);
-        deny(w, AG_ENOTFOUND, AG_POOL_DENY_ALL_DISABLED, 0, msg);
-    }
-}
-
-static bool is_fixed(const struct ag_pool *p, const struct pool_acct *a)
-{
-    const char *fx = p->cfg->scheduling.fixed_account;
-    return fx[0] &&
-           (strcmp(fx, a->rec.id) == 0 || (a->rec.email && strcasecmp(fx, a->rec.email) == 0));
-}
-
-/* Runs one ready wait until it is granted, pinned to a flight, asleep or denied. */
-static void dispatch(struct ag_pool_wait *w)
-{
-    struct ag_pool *p = w->pool;
-    int64_t now = pool_now_ms(p), until, first_until;
-    struct ag_sched_cand *cands = NULL;
-    struct pool_acct **by = NULL;
-    char msg[256];
-
-    if (w->acct) { /* back from a successful flight */
-        struct pool_acct *a = w->acct;
-        w->acct = NULL;
-        if (acct_use(a, w, now, &until) == USE_OK && pool_acct_ready(a, now)) {
-            grant(w, a);
-            return;
-        }
-    }
-    cands = ag_calloc(p->naccts ? p->naccts : 1, sizeof(*cands));
-    by = ag_calloc(p->naccts ? p->naccts : 1, sizeof(*by));
-    for (;;) {
-        size_t n = 0, ndis = 0, nskip = 0, ncool = 0, pick = SIZE_MAX;
-        first_until = 0;
-        for (size_t i = 0; i < p->naccts; i++) {
-            struct pool_acct *a = p->accts[i];
-            switch (acct_use(a, w, now, &until)) {
-            case USE_DISABLED:
-                ndis++;
-                continue;
-            case USE_SKIPPED:
-                nskip++;
-                continue;
-            case USE_COOLING:
-                ncool++;
-                if (until && (!first_until || until < first_until))
-                    first_until = until;
-                continue;
-            case USE_OK:
-                break;
-            }
-            if (is_fixed(p, a))
-                pick = n;
-            by[n] = a;
-            cands[n++] = (struct ag_sched_cand){
-                .id = a->rec.id,
-                .email = a->rec.email ? a->rec.email : "",
-                .order = a->order,
-                .tier = a->rec.tier,
-                .inflight = a->inflight,
-                .remaining = -1,
-                .last_used_ms = a->last_used_ms,
-            };
-        }
-        if (n == 0) {
-            no_candidate(w, ndis, nskip, ncool, first_until, now);
-            break;
-        }
-        if (pick == SIZE_MAX) {
-            struct ag_sched_ctx ctx = {
-                .group = w->group,
-                .model = w->model,
-                .session_key = w->session ? w->session : "",
-                .now_ms = now,
-                .cfg = p->cfg,
-            };
-            pick = p->sched->pick(p->sched_state, &ctx, cands, n);
-            if (pick >= n)
-                pick = 0;
-        }
-        struct pool_acct *a = by[pick];
-        if (pool_acct_ready(a, now)) {
-            grant(w, a);
-            break;
-        }
-        /* Pin first: a flight may end synchronously (a call that cannot start). */
-        w->state = W_PINNED;
-        w->acct = a;
-        msg[0] = '\0';
-        int rc = pool_tokens_start(a, msg, sizeof(msg));
-        if (rc == 0)
-            break;
-        if (w->state != W_PINNED || w->acct != a)
-            break; /* already handled by pool_flight_done */
-        w->state = W_READY;
-        w->acct = NULL;
-        pool_acct_set_error(a, msg);
-        w->last_err = rc;
-        ag_strlcpy(w->last_msg, msg, sizeof(w->last_msg));
-        wait_skip(w, a->rec.id);
-    }
-    free(cands);
-    free(by);
 }
 
 static void on_kick(uv_timer_t *t)
@@ -429,7 +266,7 @@ static void on_kick(uv_timer_t *t)
         if (!w || p->closing)
             break;
         w->in_kick = true;
-        dispatch(w); /* may free w, call user callbacks, add waits */
+        pool_dispatch(w); /* may free w, call user callbacks, add waits */
     }
     for (struct ag_pool_wait *w = p->waits; w; w = w->next)
         w->in_kick = false;
@@ -444,11 +281,17 @@ void pool_kick(struct ag_pool *p)
 static void on_sleep(uv_timer_t *t)
 {
     struct ag_pool *p = t->data;
+    int64_t now = pool_now_ms(p);
+    bool woke = false;
     for (struct ag_pool_wait *w = p->waits; w; w = w->next) {
-        if (w->state == W_SLEEP)
+        if (w->state == W_SLEEP && w->wake_ms <= now + 2) {
             w->state = W_READY;
+            woke = true;
+        }
     }
-    pool_kick(p);
+    if (woke)
+        pool_kick(p);
+    pool_arm_sleep(p);
 }
 
 void pool_flight_done(struct pool_acct *a, int err, const char *msg)
@@ -456,6 +299,7 @@ void pool_flight_done(struct pool_acct *a, int err, const char *msg)
     struct ag_pool *p = a->pool;
     if (err)
         pool_acct_set_error(a, msg);
+    pool_quota_flight_done(a, err);
     for (struct ag_pool_wait *w = p->waits; w; w = w->next) {
         if (w->state != W_PINNED || w->acct != a)
             continue;
@@ -464,7 +308,7 @@ void pool_flight_done(struct pool_acct *a, int err, const char *msg)
             w->acct = NULL;
             w->last_err = err;
             ag_strlcpy(w->last_msg, msg, sizeof(w->last_msg));
-            wait_skip(w, a->rec.id);
+            pool_wait_skip(w, a->rec.id);
         }
     }
     pool_kick(p);
@@ -481,13 +325,14 @@ struct ag_pool_wait *ag_pool_acquire(struct ag_pool *p, const struct ag_pool_wan
     w->cb = cb;
     w->ud = ud;
     w->seq = ++p->wait_seq;
+    w->arrived_ms = pool_now_ms(p);
     ag_strlcpy(w->group, want->group ? want->group : "", sizeof(w->group));
     ag_strlcpy(w->model, want->model ? want->model : "", sizeof(w->model));
     if (want->session_key && *want->session_key)
         w->session = ag_strdup(want->session_key);
     for (size_t i = 0; i < want->nexclude; i++) {
         if (want->exclude[i])
-            wait_skip(w, want->exclude[i]);
+            pool_wait_skip(w, want->exclude[i]);
     }
     w->nexclude = w->nskip;
     w->prev = p->waits_tail; /* arrival order */
@@ -536,6 +381,9 @@ int ag_pool_reload(struct ag_pool *p)
         a->rec = l.items[i]; /* moves the strings */
         memset(&l.items[i], 0, sizeof(l.items[i]));
         a->order = i;
+        pool_quota_parse(a);
+        if (a->rec.disabled || a->rec.forbidden)
+            ag_sticky_forget_account(p->sessions, a->rec.id);
         next[i] = a;
     }
     /* Accounts gone from the store: waits pinned on them dispatch again. */
@@ -554,6 +402,7 @@ int ag_pool_reload(struct ag_pool *p)
         }
         if (p->sched->forget)
             p->sched->forget(p->sched_state, a->rec.id);
+        ag_sticky_forget_account(p->sessions, a->rec.id);
         acct_free(a);
     }
     free(p->accts);
@@ -589,15 +438,19 @@ struct ag_pool *ag_pool_new(uv_loop_t *loop, struct ag_upstream_client *client,
     p->cfg = ag_config_ref(cfg);
     p->sched = ag_sched_for_config(cfg);
     p->sched_state = p->sched->create ? p->sched->create() : NULL;
+    p->sessions = ag_sticky_new(0);
     uv_timer_init(loop, &p->reload_timer);
     uv_timer_init(loop, &p->kick_timer);
     uv_timer_init(loop, &p->sleep_timer);
-    p->reload_timer.data = p->kick_timer.data = p->sleep_timer.data = p;
-    p->open_handles = 3;
+    uv_timer_init(loop, &p->quota_timer);
+    p->reload_timer.data = p->kick_timer.data = p->sleep_timer.data = p->quota_timer.data = p;
+    p->open_handles = 4;
     if (ag_store_accounts_changed(store, &p->change_since) < 0)
         ag_log_warn("pool: cannot read the account change counter");
     ag_pool_reload(p);
     uv_timer_start(&p->reload_timer, on_reload_timer, 1000, 1000);
+    pool_quota_start(p);
+    ag_log_debug("pool: %zu accounts, scheduling mode %s", p->naccts, p->sched->name);
     return p;
 }
 
@@ -626,6 +479,12 @@ void ag_pool_set_clock(struct ag_pool *p, int64_t (*now_ms)(void *ud), void *ud)
     p->now_ud = ud;
 }
 
+void ag_pool_set_random(struct ag_pool *p, uint64_t (*rand)(void *ud), void *ud)
+{
+    p->rand_fn = rand;
+    p->rand_ud = ud;
+}
+
 static void on_handle_closed(uv_handle_t *h)
 {
     struct ag_pool *p = h->data;
@@ -633,7 +492,7 @@ static void on_handle_closed(uv_handle_t *h)
         return;
     /* Every handle is closed: answer the waits still pending, then tell the owner. */
     while (p->waits)
-        deny(p->waits, AG_ECANCELED, AG_POOL_DENY_CANCELED, 0, "the gateway is shutting down");
+        pool_deny(p->waits, AG_ECANCELED, AG_POOL_DENY_CANCELED, 0, "the gateway is shutting down");
     if (p->close_done)
         p->close_done(p->close_ud);
 }
@@ -645,8 +504,11 @@ void ag_pool_close(struct ag_pool *p, void (*done)(void *ud), void *ud)
     p->closing = true;
     p->close_done = done;
     p->close_ud = ud;
-    for (size_t i = 0; i < p->naccts; i++)
+    for (size_t i = 0; i < p->naccts; i++) {
         pool_tokens_cancel(p->accts[i]);
+        pool_quota_cancel(p->accts[i]);
+    }
+    uv_close((uv_handle_t *)&p->quota_timer, on_handle_closed);
     uv_close((uv_handle_t *)&p->reload_timer, on_handle_closed);
     uv_close((uv_handle_t *)&p->kick_timer, on_handle_closed);
     uv_close((uv_handle_t *)&p->sleep_timer, on_handle_closed);
@@ -671,6 +533,7 @@ void ag_pool_free(struct ag_pool *p)
     }
     if (p->sched->destroy)
         p->sched->destroy(p->sched_state);
+    ag_sticky_free(p->sessions);
     ag_config_unref(p->cfg);
     free(p);
 }

@@ -55,6 +55,16 @@ struct ag_pool_wait;
 /** When every candidate is cooling down and the soonest cooldown ends within this, the acquisition
  * waits for it instead of failing at once. */
 #define AG_POOL_SHORT_WAIT_MS 2000
+/** Request-level rejection (user-pain-points #1): a 429 on an account that reported a success
+ * within this window, with no other unconfirmed 429 since, is "suspect": no cooldown. A second
+ * 429 on it before a success confirms an account limit (then it cools down as usual). A retry
+ * whose excluded accounts include scheduling.reject_request_after suspects (each within this
+ * window) is denied with AG_POOL_DENY_REQUEST_REJECTED: the request is answered, not rotated. */
+#define AG_POOL_REQUEST_WINDOW_MS 30000
+/** A quota refresh after a quota error is not repeated for the same account within this. */
+#define AG_POOL_QUOTA_DEBOUNCE_MS 60000
+/** Quota refreshes in flight at once. */
+#define AG_POOL_QUOTA_PARALLEL 2
 /** Longest quota-group / model name kept (including NUL); longer names are cut. */
 #define AG_POOL_GROUP_MAX 128
 
@@ -94,6 +104,10 @@ enum ag_pool_denial_kind {
     AG_POOL_DENY_COOLING,        /* every remaining account cools down for this group; see until */
     AG_POOL_DENY_REFRESH_FAILED, /* the candidates' token refresh or project lookup failed */
     AG_POOL_DENY_CANCELED,       /* the pool is closing */
+    AG_POOL_DENY_REQUEST_REJECTED, /* the request itself was refused (429) by accounts that
+                                      keep serving others: answer its last error, stop rotating */
+    AG_POOL_DENY_BUSY,             /* every candidate is at its concurrency limit, and stayed
+                                      so for scheduling.max_wait_s */
 };
 
 struct ag_pool_denial {
@@ -202,6 +216,32 @@ void ag_pool_report(struct ag_pool *p, const char *account_id, const struct ag_p
  * Returns 0 or AG_ENOTFOUND. */
 int ag_pool_clear_cooldowns(struct ag_pool *p, const char *account_id);
 
+/**
+ * Refreshes the quota (loadCodeAssist for the tier, then fetchAvailableModels) of one account, or
+ * of every enabled account when account_id is NULL, now, in the background; the result is stored
+ * (quota_json, tier, quota_updated_at) and used by the next selection. Without this call the pool
+ * refreshes each account every quota.refresh_interval_s, and an account soon after a quota error.
+ * Returns 0 or AG_ENOTFOUND.
+ */
+int ag_pool_refresh_quota(struct ag_pool *p, const char *account_id);
+
+/**
+ * The cooldown policy, as a pure function (health.c uses it for every report): how long (ms)
+ * account x group is cooled after outcome o, given the strikes before it (consecutive failures
+ * without an upstream delay), the group's stored quota reset (unix s, 0 = unknown) and cap_ms.
+ *   - an upstream delay (RetryInfo.retryDelay, quotaResetDelay, Retry-After, error.retry_after,
+ *     "retry after"/"reset after" wording; upstream/errclass.h) is trusted: delay +
+ *     AG_POOL_DELAY_MARGIN_MS;
+ *   - a quota-exhausted 429 without a delay waits for the stored quota reset when it is ahead;
+ *   - model capacity (everyone's problem): AG_POOL_COOLDOWN_BASE_MS / 2;
+ *   - anything else (rate limit without a delay, 5xx): the short steps 5, 10, 20, 40, 60 s by
+ *     strike (strikes + 1 is this failure), and *probing is set: when the cooldown ends the
+ *     account takes one trial request at a time until a success;
+ * always capped at cap_ms and at least 1 ms. probing may be NULL.
+ */
+int64_t ag_pool_cooldown_ms(const struct ag_pool_outcome *o, unsigned strikes, int64_t now_ms,
+                            int64_t quota_reset_s, int64_t cap_ms, bool *probing);
+
 /* ---- introspection (tests, admin API) ---- */
 
 /** One cooldown of an account. */
@@ -232,12 +272,17 @@ struct ag_pool_account_state {
     int64_t last_used_ms;               /* unix ms of the last lease (0 = not in this process) */
     struct ag_pool_cooldown *cooldowns; /* active or probing ones */
     size_t ncooldowns;
+    int64_t quota_updated_at; /* unix s of the stored quota, 0 = never fetched */
+    bool quota_refreshing;    /* a quota refresh is in flight */
+    bool suspect;             /* a request-level 429 is pending confirmation */
 };
 
 struct ag_pool_snapshot {
     struct ag_pool_account_state *items; /* in pool (sort) order */
     size_t len;
-    size_t waiting; /* acquisitions pending */
+    size_t waiting;   /* acquisitions pending */
+    size_t sessions;  /* sticky-session bindings alive */
+    const char *mode; /* the active strategy's name (static) */
 };
 
 /** Copies the current state into *out (caller disposes). Returns 0 or AG_ENOMEM. */
@@ -251,6 +296,9 @@ void ag_pool_snapshot_dispose(struct ag_pool_snapshot *s);
  * restores the wall clock. For tests that must see a cooldown expire without sleeping.
  */
 void ag_pool_set_clock(struct ag_pool *p, int64_t (*now_ms)(void *ud), void *ud);
+
+/** Replaces the random source of performance_first; NULL restores the process's. For tests. */
+void ag_pool_set_random(struct ag_pool *p, uint64_t (*rand)(void *ud), void *ud);
 
 /**
  * Starts closing: the reload timer stops, refreshes in flight are canceled, pending acquisitions

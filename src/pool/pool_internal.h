@@ -1,6 +1,7 @@
 /* pool/pool_internal.h: the pool's private structures, shared by pool.c (accounts, waits,
- * selection, reports, leases) and tokens.c (refresh and project lookup flights). Nothing outside
- * src/pool/ includes this. */
+ * leases, lifecycle), select.c (dispatch: candidates, sticky sessions, waiting, denials),
+ * health.c (reports, cooldowns, snapshot), tokens.c (refresh and project lookup flights) and
+ * quota.c (quota refresh). Nothing outside src/pool/ includes this. */
 #ifndef AG_POOL_POOL_INTERNAL_H
 #define AG_POOL_POOL_INTERNAL_H
 
@@ -10,9 +11,18 @@
 
 #include "pool/pool.h"
 #include "pool/sched.h"
+#include "pool/sticky.h"
 #include "store/accounts.h"
 
 struct pool_flight;
+struct pool_qjob;
+
+/** Quota of one group of an account, from its stored quota_json. */
+struct pool_quota {
+    char group[AG_POOL_GROUP_MAX];
+    double remaining; /* max over the group's models */
+    int64_t reset_at; /* earliest reset among them, unix s; 0 = unknown */
+};
 
 /** One cooldown entry of an account: group "" = the whole account. */
 struct pool_cd {
@@ -36,13 +46,24 @@ struct pool_acct {
     int64_t last_error_ms;
     int64_t last_used_ms;
     uint64_t refreshes;
+    uint64_t last_use;          /* pool->use_seq at this account's last lease */
     struct pool_flight *flight; /* refresh / project lookup in progress, or NULL */
+    /* quota (quota.c) */
+    struct pool_quota *quota; /* parsed from rec.quota_json */
+    size_t nquota;
+    bool quota_due;          /* refresh it at the next quota tick */
+    bool quota_after_flight; /* a quota refresh waits for the token flight */
+    int64_t quota_next_ms;   /* no automatic refresh before this (debounce, failures) */
+    struct pool_qjob *qjob;  /* quota refresh in progress, or NULL */
+    /* request-level rejection rule (health.c) */
+    int64_t last_ok_ms; /* last success reported */
+    int64_t suspect_ms; /* a 429 not yet counted against the account (0 = none) */
 };
 
 enum pool_wait_state {
     W_READY,  /* to be dispatched at the next kick */
     W_PINNED, /* waiting for acct's flight; then granted that account */
-    W_SLEEP,  /* waiting for a cooldown that ends within AG_POOL_SHORT_WAIT_MS */
+    W_SLEEP,  /* waiting for a cooldown to end (until wake_ms) or a lease to be released */
 };
 
 struct ag_pool_wait {
@@ -59,7 +80,9 @@ struct ag_pool_wait {
     size_t nskip, nexclude;
     struct pool_acct *acct; /* W_PINNED */
     int64_t wake_ms;        /* W_SLEEP */
-    bool slept;             /* slept once already: the next time it is denied instead */
+    int64_t arrived_ms;     /* when the acquisition started */
+    bool slept;             /* slept once for a short cooldown: the next time it is denied */
+    bool on_release;        /* W_SLEEP also ends when any lease is released */
     bool in_kick;           /* dispatched during the current kick */
     int last_err;           /* last refresh/project failure for this wait */
     char last_msg[256];
@@ -73,8 +96,13 @@ struct ag_pool {
     struct ag_config *cfg;
     const struct ag_sched_strategy *sched;
     void *sched_state;
+    struct ag_sticky *sessions;
     int64_t (*now_fn)(void *ud);
     void *now_ud;
+    uint64_t (*rand_fn)(void *ud);
+    void *rand_ud;
+    uint64_t use_seq; /* counts leases; gives each account's last_use */
+    size_t nqjobs;    /* quota refreshes in flight */
 
     struct pool_acct **accts;
     size_t naccts;
@@ -86,7 +114,7 @@ struct ag_pool {
 
     struct pool_lease *leases;
 
-    uv_timer_t reload_timer, kick_timer, sleep_timer;
+    uv_timer_t reload_timer, kick_timer, sleep_timer, quota_timer;
     int open_handles;
     bool closing;
     void (*close_done)(void *ud);
@@ -117,6 +145,54 @@ void pool_cd_remove(struct pool_acct *a, const char *group);
 
 /** Records a failure message on a (copied). */
 void pool_acct_set_error(struct pool_acct *a, const char *msg);
+
+/** The state of a's cooldowns for a wait's key: true when one blocks now; *until its end. */
+bool pool_acct_cooling(const struct pool_acct *a, const char *key, int64_t now_ms, int64_t *until);
+
+/** Grants w the account a (a lease; the wait is freed; the user callback runs). */
+void pool_grant(struct ag_pool_wait *w, struct pool_acct *a);
+
+/** Answers w with an error (the wait is freed; the user callback runs). */
+void pool_deny(struct ag_pool_wait *w, int err, enum ag_pool_denial_kind kind, int64_t until,
+               const char *msg);
+
+/** True when a is the configured fixed account. */
+bool pool_is_fixed(const struct ag_pool *p, const struct pool_acct *a);
+
+/** True when w excluded a or a's refresh failed for w. */
+bool pool_wait_skips(const struct ag_pool_wait *w, const char *id);
+
+/** Adds id to w's skip list. */
+void pool_wait_skip(struct ag_pool_wait *w, const char *id);
+
+/** (Re)arms the sleep timer for the earliest sleeping wait. */
+void pool_arm_sleep(struct ag_pool *p);
+
+/* ---- select.c ---- */
+
+/** Runs one ready wait until it is granted, pinned to a flight, asleep or denied. */
+void pool_dispatch(struct ag_pool_wait *w);
+
+/* ---- quota.c ---- */
+
+/** Re-reads a->quota from a->rec.quota_json. */
+void pool_quota_parse(struct pool_acct *a);
+
+/** a's quota for the group (or model) key: *remaining -1 / *reset_at 0 when unknown. */
+void pool_quota_for(const struct pool_acct *a, const char *group, const char *model,
+                    double *remaining, int64_t *reset_at);
+
+/** Starts the quota timer (first tick soon, then every 30 s). */
+void pool_quota_start(struct ag_pool *p);
+
+/** Marks a for a quota refresh at the next tick, which runs now; debounced unless force. */
+void pool_quota_due(struct pool_acct *a, bool force);
+
+/** a's token flight ended (err 0: ready): a quota refresh waiting for it goes on. */
+void pool_quota_flight_done(struct pool_acct *a, int err);
+
+/** Cancels a's quota refresh, if any. */
+void pool_quota_cancel(struct pool_acct *a);
 
 /* ---- tokens.c ---- */
 

@@ -27,6 +27,10 @@ struct env {
     int port;
 };
 
+/* The environment of the test that is running: teardown stops it even when an assertion failed
+ * half-way (cmocka leaves the test function at the failed assertion). */
+static struct env *running;
+
 static const char *bin(void)
 {
     const char *b = getenv("AIGATE_BIN");
@@ -50,6 +54,7 @@ static void env_start(struct env *e, const char *const *gw_args)
     memset(e, 0, sizeof(*e));
     ag_buf_init(&out, 0);
     assert_int_equal(ag_proc_start_mock(&e->mock, NULL), 0);
+    running = e;
     assert_int_equal(
         mock_call(e, "PUT", "/__mock/accounts",
                   "[{\"email\":\"a@example.com\",\"refresh_token\":\"rt-a\","
@@ -97,6 +102,7 @@ static void env_start(struct env *e, const char *const *gw_args)
 static void env_stop(struct env *e)
 {
     char cmd[128];
+    running = NULL;
     int code = ag_child_stop(&e->gw, SIGTERM, 15000);
     if (code != 0) {
         char *log = ag_child_output(&e->gw);
@@ -112,11 +118,14 @@ static void env_stop(struct env *e)
 
 static int chat(struct env *e, bool stream, struct rh_resp *r)
 {
+    /* A new conversation each time: the same first message would be one sticky session, kept on
+     * one account by the scheduler. */
+    static int turn;
     char body[512];
     snprintf(body, sizeof(body),
              "{\"model\":\"gemini-2.5-flash\",\"stream\":%s,\"messages\":[{\"role\":\"user\","
-             "\"content\":\"hello relay\"}]}",
-             stream ? "true" : "false");
+             "\"content\":\"hello relay, conversation %d\"}]}",
+             stream ? "true" : "false", ++turn);
     assert_true(rh_request(e->port, "POST", "/v1/chat/completions",
                            "Content-Type: application/json\r\n", body, r));
     return r->status;
@@ -374,16 +383,52 @@ static void client_leaving_cancels_upstream_and_stop_is_graceful(void **state)
     env_stop(&e);
 }
 
+static void long_silences_get_keepalive_pings(void **state)
+{
+    struct env e;
+    struct ag_buf out;
+    struct rh_resp r;
+    const char *args[] = {"--set", "server.stream_keepalive_s=1", NULL};
+    env_start(&e, args);
+    ag_buf_init(&out, 0);
+    assert_int_equal(
+        mock_call(&e, "POST", "/__mock/config", "{\"sse_events\":3,\"sse_delay_ms\":1600}", &out),
+        200);
+    assert_int_equal(chat(&e, true, &r), 200);
+    assert_non_null(strstr(r.body, ": ping"));
+    assert_non_null(strstr(r.body, "data: [DONE]"));
+    rh_resp_free(&r);
+    ag_buf_dispose(&out);
+    env_stop(&e);
+}
+
+static int teardown(void **state)
+{
+    if (running) {
+        struct env *e = running;
+        char cmd[128];
+        running = NULL;
+        ag_child_stop(&e->gw, SIGKILL, 5000);
+        ag_child_cleanup(&e->gw);
+        ag_proc_stop(&e->mock, 5000);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->base);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", e->base);
+    }
+    return 0;
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(rotation_avoids_a_rate_limited_account),
-        cmocka_unit_test(cooldown_ends_and_the_account_returns),
-        cmocka_unit_test(unauthorized_refreshes_and_forbidden_is_marked),
-        cmocka_unit_test(all_accounts_limited_is_429_with_retry_after),
-        cmocka_unit_test(failure_mid_stream_is_an_error_event),
-        cmocka_unit_test(client_leaving_cancels_upstream_and_stop_is_graceful),
+        cmocka_unit_test_teardown(rotation_avoids_a_rate_limited_account, teardown),
+        cmocka_unit_test_teardown(cooldown_ends_and_the_account_returns, teardown),
+        cmocka_unit_test_teardown(unauthorized_refreshes_and_forbidden_is_marked, teardown),
+        cmocka_unit_test_teardown(all_accounts_limited_is_429_with_retry_after, teardown),
+        cmocka_unit_test_teardown(failure_mid_stream_is_an_error_event, teardown),
+        cmocka_unit_test_teardown(client_leaving_cancels_upstream_and_stop_is_graceful, teardown),
+        cmocka_unit_test_teardown(long_silences_get_keepalive_pings, teardown),
     };
     return cmocka_run_group_tests_name("relay", tests, NULL, NULL);
 }

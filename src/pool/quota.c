@@ -1,0 +1,359 @@
+/* pool/quota.c: the quota the pool schedules by — each account's stored quota_json parsed into
+ * quota groups (route/models.h ag_models_quota_group: remaining = the best model of the group,
+ * reset = the earliest), and its refresh in the background.
+ *
+ * A refresh is loadCodeAssist (the tier; ultra / pro / free) then fetchAvailableModels (remaining
+ * fraction and reset time per model), stored with ag_store_account_set_quota. It needs a usable
+ * access token: when the account has none, the account's token flight (tokens.c, single-flight)
+ * runs first. A timer ticks every 30 s and starts up to AG_POOL_QUOTA_PARALLEL refreshes for:
+ * accounts marked due (a quota error, ag_pool_refresh_quota), accounts whose quota is older than
+ * quota.refresh_interval_s (or never fetched), and accounts whose used-up group has passed its
+ * reset time. A failed refresh is not retried for AG_POOL_QUOTA_DEBOUNCE_MS. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yyjson.h>
+
+#include "config/config.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/str.h"
+#include "pool/codeassist.h"
+#include "pool/pool_internal.h"
+#include "route/models.h"
+#include "store/accounts.h"
+#include "upstream/cloudcode.h"
+
+#define TICK_MS       30000
+#define FIRST_TICK_MS 30000
+
+struct pool_qjob {
+    struct pool_acct *acct;
+    struct ag_config *cfg; /* referenced: the target borrows its strings */
+    char *token, *project, *proxy;
+    enum ag_tier tier;
+    struct ag_buf body;
+    struct ag_cloudcode_target target;
+    struct ag_cloudcode_call *call;
+};
+
+/* ---- parsing ---- */
+
+void pool_quota_parse(struct pool_acct *a)
+{
+    yyjson_doc *doc;
+    yyjson_val *k, *v;
+    size_t idx, max;
+    free(a->quota);
+    a->quota = NULL;
+    a->nquota = 0;
+    if (!a->rec.quota_json)
+        return;
+    doc = yyjson_read(a->rec.quota_json, strlen(a->rec.quota_json), 0);
+    if (!yyjson_is_obj(yyjson_doc_get_root(doc))) {
+        yyjson_doc_free(doc);
+        return;
+    }
+    a->quota = ag_calloc(yyjson_obj_size(yyjson_doc_get_root(doc)) + 1, sizeof(*a->quota));
+    yyjson_obj_foreach(yyjson_doc_get_root(doc), idx, max, k, v)
+    {
+        char group[AG_POOL_GROUP_MAX];
+        yyjson_val *r = yyjson_obj_get(v, "remaining"), *t = yyjson_obj_get(v, "reset_at");
+        double rem = yyjson_is_num(r) ? yyjson_get_num(r) : 0.0;
+        int64_t reset = yyjson_is_int(t) ? yyjson_get_sint(t) : 0;
+        struct pool_quota *q = NULL;
+        ag_models_quota_group(ag_str_make(yyjson_get_str(k), yyjson_get_len(k)), group,
+                              sizeof(group));
+        for (size_t i = 0; i < a->nquota && !q; i++) {
+            if (strcmp(a->quota[i].group, group) == 0)
+                q = &a->quota[i];
+        }
+        if (!q) {
+            q = &a->quota[a->nquota++];
+            ag_strlcpy(q->group, group, sizeof(q->group));
+            q->remaining = rem;
+            q->reset_at = reset;
+            continue;
+        }
+        if (rem > q->remaining)
+            q->remaining = rem;
+        if (reset > 0 && (q->reset_at <= 0 || reset < q->reset_at))
+            q->reset_at = reset;
+    }
+    yyjson_doc_free(doc);
+}
+
+void pool_quota_for(const struct pool_acct *a, const char *group, const char *model,
+                    double *remaining, int64_t *reset_at)
+{
+    char key[AG_POOL_GROUP_MAX];
+    *remaining = -1;
+    *reset_at = 0;
+    if (group && *group)
+        ag_strlcpy(key, group, sizeof(key));
+    else if (model && *model)
+        ag_models_quota_group(ag_str_c(model), key, sizeof(key));
+    else
+        return;
+    for (size_t i = 0; i < a->nquota; i++) {
+        if (strcmp(a->quota[i].group, key) == 0) {
+            *remaining = a->quota[i].remaining;
+            *reset_at = a->quota[i].reset_at;
+            return;
+        }
+    }
+}
+
+/* ---- refresh ---- */
+
+static void on_tick(uv_timer_t *t);
+
+static void schedule_now(struct ag_pool *p)
+{
+    if (!p->closing)
+        uv_timer_start(&p->quota_timer, on_tick, 0, TICK_MS);
+}
+
+static void job_free(struct pool_qjob *j)
+{
+    ag_config_unref(j->cfg);
+    free(j->token);
+    free(j->project);
+    free(j->proxy);
+    ag_buf_dispose(&j->body);
+    free(j);
+}
+
+/* Ends a's refresh: failures are logged and not retried before the debounce. */
+static void job_end(struct pool_qjob *j, const char *failure)
+{
+    struct pool_acct *a = j->acct;
+    struct ag_pool *p = a->pool;
+    if (failure) {
+        ag_log_warn("pool: quota refresh of %s failed: %s", a->rec.email, failure);
+        a->quota_next_ms = pool_now_ms(p) + AG_POOL_QUOTA_DEBOUNCE_MS;
+    }
+    a->qjob = NULL;
+    p->nqjobs--;
+    job_free(j);
+    schedule_now(p); /* others may be due */
+}
+
+static bool call(struct pool_qjob *j, const char *method, const char *body, size_t len,
+                 ag_cloudcode_done_cb done)
+{
+    struct ag_cloudcode_call_spec spec = {
+        .target = &j->target,
+        .method = method,
+        .access_token = j->token,
+        .project = j->project,
+        .body = body,
+        .body_len = len,
+        .max_body = 4 * 1024 * 1024,
+        .on_done = done,
+        .ud = j,
+    };
+    int err = 0;
+    j->call = ag_cloudcode_call_start(j->acct->pool->client, &spec, &err);
+    return j->call != NULL;
+}
+
+/* The answer failed: a message for the log; a 401 makes the token stale. */
+static bool failed(struct pool_qjob *j, const char *what, const struct ag_cloudcode_result *res,
+                   char *msg, size_t cap)
+{
+    if (!res->err && res->status >= 200 && res->status < 300)
+        return false;
+    if (res->err)
+        snprintf(msg, cap, "%s: %s", what, res->message);
+    else
+        snprintf(msg, cap, "%s: HTTP %d", what, res->status);
+    if (res->status == 401)
+        j->acct->force_refresh = true;
+    return true;
+}
+
+static void on_models(struct ag_cloudcode_call *cc, const struct ag_cloudcode_result *res, void *ud)
+{
+    struct pool_qjob *j = ud;
+    struct pool_acct *a = j->acct;
+    struct ag_pool *p = a->pool;
+    char msg[256], *quota = NULL;
+    size_t n = 0;
+    int64_t now_s = pool_now_ms(p) / 1000;
+    int rc;
+    (void)cc;
+    j->call = NULL;
+    if (failed(j, "fetchAvailableModels", res, msg, sizeof(msg))) {
+        job_end(j, msg);
+        return;
+    }
+    if (ag_codeassist_parse_models(res->body.p, res->body.len, &quota, &n) != 0) {
+        job_end(j, "fetchAvailableModels: unreadable answer");
+        return;
+    }
+    rc = ag_store_account_set_quota(p->store, a->rec.id, quota, j->tier, now_s);
+    if (rc && rc != AG_ENOTFOUND)
+        ag_log_warn("pool: cannot store the quota of %s: %s", a->rec.email, ag_strerror(rc));
+    free(a->rec.quota_json);
+    a->rec.quota_json = quota;
+    a->rec.quota_updated_at = now_s;
+    if (j->tier != AG_TIER_UNKNOWN)
+        a->rec.tier = j->tier;
+    pool_quota_parse(a);
+    ag_log_debug("pool: quota of %s refreshed (%zu models, tier %s)", a->rec.email, n,
+                 ag_tier_name(a->rec.tier));
+    job_end(j, NULL);
+    if (p->waits)
+        pool_kick(p); /* an account may be usable again */
+}
+
+static void on_load(struct ag_cloudcode_call *cc, const struct ag_cloudcode_result *res, void *ud)
+{
+    struct pool_qjob *j = ud;
+    char msg[256], *project = NULL;
+    (void)cc;
+    j->call = NULL;
+    if (failed(j, "loadCodeAssist", res, msg, sizeof(msg))) {
+        job_end(j, msg);
+        return;
+    }
+    ag_codeassist_parse_load(res->body.p, res->body.len, &project, &j->tier, NULL);
+    free(project); /* the pool's project stays as tokens.c found it */
+    ag_buf_reset(&j->body);
+    if (ag_codeassist_models_body(j->project, &j->body) < 0 ||
+        !call(j, "fetchAvailableModels", j->body.data, j->body.len, on_models))
+        job_end(j, "cannot start fetchAvailableModels");
+}
+
+/* a's token is usable: starts the calls. */
+static void job_begin(struct pool_acct *a)
+{
+    struct ag_pool *p = a->pool;
+    struct pool_qjob *j = AG_NEW(struct pool_qjob);
+    const char *proxy =
+        a->rec.proxy_url && a->rec.proxy_url[0] ? a->rec.proxy_url : p->cfg->upstream.proxy_url;
+    j->acct = a;
+    j->cfg = ag_config_ref(p->cfg);
+    j->token = ag_strdup(a->rec.access_token);
+    j->project = ag_strdup(a->rec.project_id ? a->rec.project_id : "");
+    j->proxy = proxy && *proxy ? ag_strdup(proxy) : NULL;
+    ag_buf_init(&j->body, 64 * 1024);
+    ag_codeassist_target(j->cfg, j->proxy, &j->target);
+    a->qjob = j;
+    p->nqjobs++;
+    if (!call(j, "loadCodeAssist", ag_codeassist_load_body, strlen(ag_codeassist_load_body),
+              on_load))
+        job_end(j, "cannot start loadCodeAssist");
+}
+
+static void job_start(struct pool_acct *a)
+{
+    struct ag_pool *p = a->pool;
+    char msg[256] = "";
+    a->quota_due = false;
+    if (pool_acct_ready(a, pool_now_ms(p))) {
+        job_begin(a);
+        return;
+    }
+    a->quota_after_flight = true; /* before the start: a flight may end at once */
+    if (a->flight)
+        return;
+    int rc = pool_tokens_start(a, msg, sizeof(msg));
+    if (rc && a->quota_after_flight) {
+        a->quota_after_flight = false;
+        ag_log_warn("pool: quota refresh of %s: %s", a->rec.email, msg);
+        a->quota_next_ms = pool_now_ms(p) + AG_POOL_QUOTA_DEBOUNCE_MS;
+    }
+}
+
+void pool_quota_flight_done(struct pool_acct *a, int err)
+{
+    if (!a->quota_after_flight)
+        return;
+    a->quota_after_flight = false;
+    if (err || a->rec.disabled || a->qjob) {
+        a->quota_next_ms = pool_now_ms(a->pool) + AG_POOL_QUOTA_DEBOUNCE_MS;
+        return;
+    }
+    job_begin(a);
+}
+
+/* Whether a wants a refresh now (due, stale, or a used-up group past its reset). */
+static bool wants(const struct pool_acct *a, int64_t now_ms)
+{
+    int64_t interval_s = a->pool->cfg->quota.refresh_interval_s;
+    if (a->rec.disabled || a->qjob || a->quota_after_flight)
+        return false;
+    if (a->quota_due)
+        return true;
+    if (now_ms < a->quota_next_ms)
+        return false;
+    if (a->rec.quota_updated_at <= 0 || now_ms / 1000 - a->rec.quota_updated_at >= interval_s)
+        return true;
+    for (size_t i = 0; i < a->nquota; i++) {
+        if (a->quota[i].remaining <= 0 && a->quota[i].reset_at > 0 &&
+            a->quota[i].reset_at * 1000 <= now_ms)
+            return true;
+    }
+    return false;
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct ag_pool *p = t->data;
+    int64_t now = pool_now_ms(p);
+    if (p->closing)
+        return;
+    /* Due accounts first, then stale ones. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < p->naccts && p->nqjobs < AG_POOL_QUOTA_PARALLEL; i++) {
+            struct pool_acct *a = p->accts[i];
+            if ((pass == 0) == a->quota_due && wants(a, now))
+                job_start(a);
+        }
+    }
+}
+
+void pool_quota_start(struct ag_pool *p)
+{
+    uv_timer_start(&p->quota_timer, on_tick, FIRST_TICK_MS, TICK_MS);
+}
+
+void pool_quota_due(struct pool_acct *a, bool force)
+{
+    int64_t now = pool_now_ms(a->pool);
+    if (!force && (a->quota_due || now < a->quota_next_ms))
+        return;
+    a->quota_due = true;
+    a->quota_next_ms = now + AG_POOL_QUOTA_DEBOUNCE_MS;
+    schedule_now(a->pool);
+}
+
+void pool_quota_cancel(struct pool_acct *a)
+{
+    struct pool_qjob *j = a->qjob;
+    a->quota_after_flight = false;
+    if (!j)
+        return;
+    if (j->call)
+        ag_cloudcode_call_cancel(j->call);
+    a->qjob = NULL;
+    a->pool->nqjobs--;
+    job_free(j);
+}
+
+int ag_pool_refresh_quota(struct ag_pool *p, const char *account_id)
+{
+    struct pool_acct *a = NULL;
+    if (account_id && !(a = pool_find_acct(p, account_id)))
+        return AG_ENOTFOUND;
+    for (size_t i = 0; i < p->naccts; i++) {
+        if ((a && p->accts[i] != a) || p->accts[i]->rec.disabled)
+            continue;
+        pool_quota_due(p->accts[i], true);
+    }
+    return 0;
+}

@@ -1,0 +1,335 @@
+/* pool/select.c: dispatching one acquisition — which accounts are candidates, the fixed account,
+ * sticky sessions and cache_first waiting, the strategy's pick, the token flight of the chosen
+ * account, and the answer when nothing is usable (sleep briefly, or deny with the reason).
+ *
+ * The order of decisions for one wait:
+ *   1. the request-level rejection rule (pool.h AG_POOL_REQUEST_WINDOW_MS);
+ *   2. every account is classified: disabled/forbidden, skipped (excluded by the caller or its
+ *      refresh failed for this wait), cooling for the key, out of quota or protected for the
+ *      group, busy (concurrency limit), or a candidate;
+ *   3. cache_first: a session bound to an account that cools down (or is busy) waits for it, up
+ *      to scheduling.max_wait_s from the acquisition's start, instead of moving;
+ *   4. the fixed account when it is a candidate; else the session's bound account when it is a
+ *      candidate; else the strategy's pick over the sorted candidates (the session is then bound
+ *      to it);
+ *   5. no candidate: wait for a release (busy), sleep once for a cooldown ending within
+ *      AG_POOL_SHORT_WAIT_MS, or deny.
+ * Each selection writes one debug log line with its reason. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "config/config.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/str.h"
+#include "pool/pool_internal.h"
+
+bool pool_acct_cooling(const struct pool_acct *a, const char *key, int64_t now_ms, int64_t *until)
+{
+    bool cooling = false;
+    *until = 0;
+    for (size_t i = 0; i < a->ncds; i++) {
+        const struct pool_cd *cd = &a->cds[i];
+        if (cd->group[0] && strcmp(cd->group, key) != 0)
+            continue;
+        if (cd->until_ms > now_ms) {
+            if (!cooling || cd->until_ms > *until)
+                *until = cd->until_ms;
+            cooling = true;
+        } else if (cd->probing && a->inflight > 0 && !cooling) {
+            cooling = true; /* half-open: one trial request at a time */
+            *until = 0;
+        }
+    }
+    return cooling;
+}
+
+bool pool_is_fixed(const struct ag_pool *p, const struct pool_acct *a)
+{
+    const char *fx = p->cfg->scheduling.fixed_account;
+    return fx[0] &&
+           (strcmp(fx, a->rec.id) == 0 || (a->rec.email && strcasecmp(fx, a->rec.email) == 0));
+}
+
+enum use { USE_OK, USE_DISABLED, USE_SKIPPED, USE_COOLING, USE_QUOTA, USE_BUSY };
+
+/* Classifies a for w; fills *c (for USE_OK and the admission checks) and *until (the end of a
+ * blocking cooldown or quota reset, unix ms; 0 = unknown). */
+static enum use classify(const struct pool_acct *a, const struct ag_pool_wait *w,
+                         const struct ag_sched_ctx *ctx, struct ag_sched_cand *c, int64_t *until)
+{
+    *until = 0;
+    if (a->rec.disabled)
+        return USE_DISABLED;
+    if (a->rec.forbidden &&
+        !(a->rec.forbidden_until > 0 && ctx->now_ms / 1000 >= a->rec.forbidden_until))
+        return USE_DISABLED;
+    if (pool_wait_skips(w, a->rec.id))
+        return USE_SKIPPED;
+    if (pool_acct_cooling(a, pool_cd_key(w->group, w->model), ctx->now_ms, until))
+        return USE_COOLING;
+    *c = (struct ag_sched_cand){
+        .id = a->rec.id,
+        .email = a->rec.email ? a->rec.email : "",
+        .order = a->order,
+        .tier = a->rec.tier,
+        .inflight = a->inflight,
+        .last_use = a->last_use,
+        .ref = (void *)(uintptr_t)a,
+    };
+    pool_quota_for(a, w->group, w->model, &c->remaining, &c->reset_at);
+    switch (ag_sched_admit(c, ctx, until)) {
+    case AG_SCHED_NO_QUOTA:
+    case AG_SCHED_PROTECTED:
+        return USE_QUOTA;
+    case AG_SCHED_BUSY:
+        return USE_BUSY;
+    case AG_SCHED_ADMIT:
+        break;
+    }
+    return USE_OK;
+}
+
+static void format_time(int64_t ms, char *out, size_t cap)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        ag_strlcpy(out, "?", cap);
+}
+
+static void sleep_until(struct ag_pool_wait *w, int64_t wake_ms, bool on_release)
+{
+    w->state = W_SLEEP;
+    w->wake_ms = wake_ms;
+    w->on_release = on_release;
+    pool_arm_sleep(w->pool);
+}
+
+struct tally {
+    size_t ndis, nskip, ncool, nquota, nbusy;
+    int64_t first_until; /* earliest end of a cooldown or quota reset, unix ms */
+};
+
+/* No candidate for w: wait for a release or a short cooldown, or answer why not. */
+static void no_candidate(struct ag_pool_wait *w, const struct tally *t, int64_t now)
+{
+    struct ag_pool *p = w->pool;
+    const struct ag_config *cfg = p->cfg;
+    char msg[512], when[32];
+    const char *key = pool_cd_key(w->group, w->model);
+    int64_t deadline = w->arrived_ms + cfg->scheduling.max_wait_s * 1000;
+    size_t nlimited = t->ncool + t->nquota;
+
+    if (t->nbusy && now < deadline) {
+        sleep_until(w, deadline, true);
+        return;
+    }
+    if (nlimited && t->first_until && t->first_until - now <= AG_POOL_SHORT_WAIT_MS && !w->slept) {
+        w->slept = true;
+        sleep_until(w, t->first_until, false);
+        return;
+    }
+    if (p->naccts == 0) {
+        pool_deny(w, AG_ENOTFOUND, AG_POOL_DENY_NO_ACCOUNTS, 0,
+                  "no accounts configured (add one with `aigate accounts login` or `aigate "
+                  "accounts add --refresh-token ...`)");
+    } else if (t->nbusy) {
+        snprintf(msg, sizeof(msg),
+                 "all %zu usable accounts are at their concurrency limit (%lld requests each) "
+                 "and none was released within %lld s",
+                 t->nbusy, (long long)cfg->scheduling.max_concurrency_per_account,
+                 (long long)cfg->scheduling.max_wait_s);
+        pool_deny(w, AG_ENOTFOUND, AG_POOL_DENY_BUSY, 0, msg);
+    } else if (nlimited) {
+        format_time(t->first_until ? t->first_until : now, when, sizeof(when));
+        snprintf(msg, sizeof(msg), "all %zu usable accounts are %s%s%s until %s", nlimited,
+                 t->nquota == 0  ? "cooling down"
+                 : t->ncool == 0 ? "out of quota (or under quota protection)"
+                                 : "cooling down or out of quota",
+                 key[0] ? " for " : "", key, when);
+        pool_deny(w, AG_ENOTFOUND, AG_POOL_DENY_COOLING, t->first_until, msg);
+    } else if (t->nskip && w->nskip > w->nexclude) {
+        snprintf(msg, sizeof(msg), "no account could be made ready: %s", w->last_msg);
+        pool_deny(w, AG_EAUTH, AG_POOL_DENY_REFRESH_FAILED, 0, msg);
+    } else if (t->nskip) {
+        snprintf(msg, sizeof(msg), "every usable account (%zu) was already tried for this request",
+                 t->nskip);
+        pool_deny(w, AG_ENOTFOUND, AG_POOL_DENY_ALL_EXCLUDED, 0, msg);
+    } else {
+        snprintf(msg, sizeof(msg), "all %zu accounts are disabled or forbidden", t->ndis);
+        pool_deny(w, AG_ENOTFOUND, AG_POOL_DENY_ALL_DISABLED, 0, msg);
+    }
+}
+
+/* Pain point #1: was this request refused by enough accounts that keep serving others? */
+static bool request_rejected(struct ag_pool_wait *w, int64_t now)
+{
+    struct ag_pool *p = w->pool;
+    int64_t need = p->cfg->scheduling.reject_request_after;
+    size_t n = 0;
+    char msg[256];
+    if (need <= 0 || (int64_t)w->nexclude < need)
+        return false;
+    for (size_t i = 0; i < w->nexclude; i++) {
+        struct pool_acct *a = pool_find_acct(p, w->skip[i]);
+        if (a && a->suspect_ms && now - a->suspect_ms <= AG_POOL_REQUEST_WINDOW_MS)
+            n++;
+    }
+    if ((int64_t)n < need)
+        return false;
+    snprintf(msg, sizeof(msg),
+             "the request was refused (429) by %zu accounts that keep serving other requests: "
+             "the request is the problem, not the accounts; not rotated further",
+             n);
+    ag_log_info("pool: %s", msg);
+    pool_deny(w, AG_ENOTFOUND, AG_POOL_DENY_REQUEST_REJECTED, 0, msg);
+    return true;
+}
+
+/* Grants a and binds w's session to it; logs the reason. */
+static void take(struct ag_pool_wait *w, struct pool_acct *a, const char *why, size_t ncands)
+{
+    struct ag_pool *p = w->pool;
+    int64_t now = pool_now_ms(p);
+    const char *key = pool_cd_key(w->group, w->model);
+    if (w->session && p->sched->sticky)
+        ag_sticky_bind(p->sessions, w->session, a->rec.id, now,
+                       p->cfg->scheduling.sticky_ttl_s * 1000);
+    ag_log_debug("pool: %s%s%s -> %s (%s; %s; %zu candidates, %zu tried before)",
+                 key[0] ? key : "(any model)", w->session ? " session " : "",
+                 w->session ? w->session : "", a->rec.email ? a->rec.email : a->rec.id, why,
+                 p->sched->name, ncands, w->nexclude);
+    pool_grant(w, a);
+}
+
+void pool_dispatch(struct ag_pool_wait *w)
+{
+    struct ag_pool *p = w->pool;
+    int64_t now = pool_now_ms(p), until;
+    struct ag_sched_cand *cands = NULL, c;
+    struct ag_sched_ctx ctx = {
+        .group = w->group,
+        .model = w->model,
+        .session_key = w->session ? w->session : "",
+        .now_ms = now,
+        .cfg = p->cfg,
+        .rand = p->rand_fn,
+        .rand_ud = p->rand_ud,
+    };
+    char msg[256];
+
+    if (request_rejected(w, now))
+        return;
+    if (w->acct) { /* back from a successful flight */
+        struct pool_acct *a = w->acct;
+        w->acct = NULL;
+        if (classify(a, w, &ctx, &c, &until) == USE_OK && pool_acct_ready(a, now)) {
+            take(w, a, "ready after its token refresh", 1);
+            return;
+        }
+    }
+    cands = ag_calloc(p->naccts ? p->naccts : 1, sizeof(*cands));
+    for (;;) {
+        struct tally t = {0};
+        struct pool_acct *fixed = NULL, *bound = NULL, *a = NULL;
+        enum use bound_use = USE_DISABLED;
+        int64_t bound_until = 0;
+        const char *bound_id = NULL, *why = NULL;
+        size_t n = 0;
+
+        if (w->session && p->sched->sticky && p->cfg->scheduling.sticky_ttl_s > 0)
+            bound_id = ag_sticky_get(p->sessions, w->session, now);
+        for (size_t i = 0; i < p->naccts; i++) {
+            struct pool_acct *x = p->accts[i];
+            enum use u = classify(x, w, &ctx, &c, &until);
+            if (bound_id && strcmp(bound_id, x->rec.id) == 0) {
+                bound = x;
+                bound_use = u;
+                bound_until = until;
+            }
+            switch (u) {
+            case USE_DISABLED:
+                t.ndis++;
+                continue;
+            case USE_SKIPPED:
+                t.nskip++;
+                continue;
+            case USE_COOLING:
+            case USE_QUOTA:
+                if (u == USE_COOLING)
+                    t.ncool++;
+                else
+                    t.nquota++;
+                if (until && (!t.first_until || until < t.first_until))
+                    t.first_until = until;
+                continue;
+            case USE_BUSY:
+                t.nbusy++;
+                continue;
+            case USE_OK:
+                break;
+            }
+            if (pool_is_fixed(p, x))
+                fixed = x;
+            cands[n++] = c;
+        }
+        if (bound && p->sched->wait_sticky && !fixed) {
+            int64_t deadline = w->arrived_ms + p->cfg->scheduling.max_wait_s * 1000;
+            if (bound_use == USE_COOLING && bound_until > now && bound_until <= deadline) {
+                ag_log_debug("pool: session %s waits %lld ms for its account %s (cache_first)",
+                             w->session, (long long)(bound_until - now), bound->rec.email);
+                sleep_until(w, bound_until, false);
+                break;
+            }
+            if (bound_use == USE_BUSY && now < deadline) {
+                sleep_until(w, deadline, true);
+                break;
+            }
+        }
+        if (n == 0) {
+            no_candidate(w, &t, now);
+            break;
+        }
+        if (fixed) {
+            a = fixed;
+            why = "fixed account";
+        } else if (bound && bound_use == USE_OK) {
+            a = bound;
+            why = "sticky session";
+        } else {
+            ag_sched_sort(cands, n);
+            size_t pick = p->sched->pick(p->sched_state, &ctx, cands, n, &why);
+            a = cands[pick < n ? pick : 0].ref;
+            if (bound)
+                why = bound_use == USE_COOLING ? "session moved: its account cools down"
+                      : bound_use == USE_QUOTA ? "session moved: its account is out of quota"
+                      : bound_use == USE_BUSY  ? "session moved: its account is busy"
+                                               : "session moved: its account is unusable";
+        }
+        if (pool_acct_ready(a, now)) {
+            take(w, a, why, n);
+            break;
+        }
+        /* Pin first: a flight may end synchronously (a call that cannot start). */
+        w->state = W_PINNED;
+        w->acct = a;
+        msg[0] = '\0';
+        int rc = pool_tokens_start(a, msg, sizeof(msg));
+        if (rc == 0)
+            break;
+        if (w->state != W_PINNED || w->acct != a)
+            break; /* already handled by pool_flight_done */
+        w->state = W_READY;
+        w->acct = NULL;
+        pool_acct_set_error(a, msg);
+        w->last_err = rc;
+        ag_strlcpy(w->last_msg, msg, sizeof(w->last_msg));
+        pool_wait_skip(w, a->rec.id);
+    }
+    free(cands);
+}
