@@ -1,6 +1,7 @@
-/* cli/accounts_cmd.c: `aigate accounts add|import|export|list|remove|enable|disable` — account
- * management from the command line, on the same data dir a running gateway uses (its pool sees
- * the changes within a second through the store's change counter).
+/* cli/accounts_cmd.c: `aigate accounts add|import|export|list|refresh|remove|enable|disable` —
+ * account management from the command line, on the same data dir a running gateway uses (its
+ * pool sees the changes within a second through the store's change counter). `login` is in
+ * cli/accounts_login.c.
  *
  * add and import talk to the upstream (OAuth refresh, userinfo, Cloud Code) through
  * pool/onboard.h on a private libuv loop; the upstream URLs come from the configuration, so
@@ -21,16 +22,19 @@
 #include "core/file.h"
 #include "core/str.h"
 #include "pool/onboard.h"
+#include "route/models.h"
 #include "store/account_json.h"
 #include "store/accounts.h"
 #include "store/store.h"
 #include "upstream/client.h"
 
 static const char accounts_usage[] =
-    "usage: aigate accounts add --refresh-token TOKEN [--label TEXT] [--proxy URL]\n"
+    "usage: aigate accounts login [--no-browser] [--timeout S]\n"
+    "       aigate accounts add --refresh-token TOKEN [--label TEXT] [--proxy URL]\n"
     "       aigate accounts import FILE\n"
     "       aigate accounts export [FILE]\n"
     "       aigate accounts list [--json]\n"
+    "       aigate accounts refresh [ID|EMAIL]\n"
     "       aigate accounts remove ID|EMAIL\n"
     "       aigate accounts enable ID|EMAIL\n"
     "       aigate accounts disable ID|EMAIL [--reason TEXT]";
@@ -320,30 +324,71 @@ static void fmt_state(const struct ag_account *a, struct ag_buf *out)
     }
 }
 
-/* "12 models, lowest 40% (claude-opus-4-6)", or "not fetched". */
-static void fmt_quota(const struct ag_account *a, struct ag_buf *out)
+/* Quota per group (route/models.h groups, as the scheduler sees them): the best model of the
+ * group and the earliest reset. */
+struct qgroup {
+    char name[96];
+    double remaining;
+    int64_t reset_at;
+};
+
+static size_t quota_groups(const struct ag_account *a, struct qgroup *g, size_t cap, bool *ok)
 {
     yyjson_doc *doc = a->quota_json ? yyjson_read(a->quota_json, strlen(a->quota_json), 0) : NULL;
-    yyjson_val *root = yyjson_doc_get_root(doc), *k, *v;
+    yyjson_val *k, *v;
     size_t idx, max, n = 0;
-    double low = 2;
-    const char *low_model = "";
-    yyjson_obj_foreach(root, idx, max, k, v)
+    *ok = doc != NULL;
+    yyjson_obj_foreach(yyjson_doc_get_root(doc), idx, max, k, v)
     {
+        char name[96];
         double f = yyjson_get_num(yyjson_obj_get(v, "remaining"));
-        n++;
-        if (f < low) {
-            low = f;
-            low_model = yyjson_get_str(k);
+        int64_t r = yyjson_get_sint(yyjson_obj_get(v, "reset_at"));
+        size_t j = 0;
+        ag_models_quota_group(ag_str_make(yyjson_get_str(k), yyjson_get_len(k)), name,
+                              sizeof(name));
+        while (j < n && strcmp(g[j].name, name) != 0)
+            j++;
+        if (j == n) {
+            if (n == cap)
+                continue;
+            ag_strlcpy(g[n].name, name, sizeof(g[n].name));
+            g[n].remaining = f;
+            g[n++].reset_at = r;
+            continue;
+        }
+        if (f > g[j].remaining)
+            g[j].remaining = f;
+        if (r > 0 && (g[j].reset_at <= 0 || r < g[j].reset_at))
+            g[j].reset_at = r;
+    }
+    yyjson_doc_free(doc);
+    return n;
+}
+
+/* "claude 80% (resets 2025-01-01 10:00 UTC), gemini-3-flash 0% (out until ...)", or "not
+ * fetched". */
+static void fmt_quota(const struct ag_account *a, struct ag_buf *out)
+{
+    struct qgroup g[32];
+    char when[40];
+    bool ok;
+    size_t n = quota_groups(a, g, 32, &ok);
+    if (!ok) {
+        ag_buf_append_c(out, "not fetched");
+        return;
+    }
+    if (!n)
+        ag_buf_append_c(out, "no models");
+    for (size_t i = 0; i < n; i++) {
+        bool out_now = g[i].remaining <= 0 && g[i].reset_at > time(NULL);
+        ag_buf_printf(out, "%s%s %.0f%%", i ? ", " : "", g[i].name, g[i].remaining * 100.0);
+        if (g[i].reset_at > 0 && (out_now || g[i].remaining < 1.0)) {
+            fmt_time(g[i].reset_at, when, sizeof(when));
+            ag_buf_printf(out, " (%s %s)", out_now ? "limited until" : "resets", when);
         }
     }
-    if (!doc)
-        ag_buf_append_c(out, "not fetched");
-    else if (!n)
-        ag_buf_append_c(out, "no models");
-    else
-        ag_buf_printf(out, "%zu models, lowest %.0f%% (%s)", n, low * 100.0, low_model);
-    yyjson_doc_free(doc);
+    fmt_time(a->quota_updated_at, when, sizeof(when));
+    ag_buf_printf(out, "; fetched %s", when);
 }
 
 static void list_json(const struct ag_account_list *l)
@@ -391,6 +436,16 @@ static void list_json(const struct ag_account_list *l)
             yyjson_doc_free(q);
         }
         yyjson_mut_obj_add_int(d, o, "quota_updated_at", a->quota_updated_at);
+        struct qgroup g[32];
+        bool qok;
+        size_t ng = quota_groups(a, g, 32, &qok);
+        yyjson_mut_val *groups = yyjson_mut_obj_add_arr(d, o, "quota_groups");
+        for (size_t j = 0; j < ng; j++) {
+            yyjson_mut_val *x = yyjson_mut_arr_add_obj(d, groups);
+            yyjson_mut_obj_add_strcpy(d, x, "group", g[j].name);
+            yyjson_mut_obj_add_real(d, x, "remaining", g[j].remaining);
+            yyjson_mut_obj_add_int(d, x, "reset_at", g[j].reset_at);
+        }
         yyjson_mut_obj_add_int(d, o, "created_at", a->created_at);
         yyjson_mut_obj_add_int(d, o, "last_used_at", a->last_used_at);
     }
@@ -440,10 +495,95 @@ static int list(struct ag_cli *cli, int argc, char **argv)
         }
         ag_buf_dispose(&st);
         ag_buf_dispose(&q);
+        printf("\nThis is the stored state: disabled and forbidden marks (with their end), quota "
+               "per group and when a used-up group resets. Short cooldowns after rate limits "
+               "live in the running gateway only (GET /api/accounts).\n");
     }
     ag_account_list_dispose(&l);
     ctx_close(&c);
     return rc ? AG_CLI_EXIT_FAIL : AG_CLI_EXIT_OK;
+}
+
+/* ---- refresh ---- */
+
+/* Refreshes one account through onboarding; a refused refresh token disables it. */
+static bool refresh_one(struct runner *run, struct ctx *c, const struct ag_account *a)
+{
+    struct ag_onboard_req req = {.refresh_token = a->refresh_token, .proxy_url = a->proxy_url};
+    if (onboard_one(run, c, &req) == 0) {
+        printf("refreshed %s (tier %s, project %s, %zu models with quota)\n", run->email,
+               ag_tier_name(run->tier), run->project[0] ? run->project : "unknown", run->nmodels);
+        if (run->warning[0])
+            fprintf(stderr, "aigate: warning: %s: %s\n", run->email, run->warning);
+        return true;
+    }
+    fprintf(stderr, "aigate: cannot refresh %s (%s): %s\n", a->email, run->stage, run->message);
+    if (strcmp(run->stage, "refresh") == 0 && strstr(run->message, "invalid_grant")) {
+        char reason[600];
+        snprintf(reason, sizeof(reason), "invalid_grant: %s", run->message);
+        if (ag_store_account_set_disabled(c->store, a->id, true, reason) == 0)
+            fprintf(stderr,
+                    "aigate: %s disabled: its refresh token is revoked or expired; log "
+                    "in again with `aigate accounts login`\n",
+                    a->email);
+    }
+    return false;
+}
+
+static int refresh(struct ag_cli *cli, int argc, char **argv)
+{
+    struct ag_account_list l = {0};
+    struct ag_account one = {0};
+    struct ctx c;
+    struct runner run;
+    size_t ok = 0, failed = 0;
+    int rc;
+
+    if (argc > 3)
+        return ag_cli_usage_error("usage: aigate accounts refresh [ID|EMAIL]");
+    if ((rc = ctx_open(cli, &c)) != 0)
+        return rc;
+    if (argc == 3) {
+        if ((rc = find_account(&c, argv[2], &one)) != 0) {
+            ctx_close(&c);
+            return AG_CLI_EXIT_FAIL;
+        }
+        if (one.disabled) {
+            fprintf(stderr, "aigate: %s is disabled (%s); enable it first\n", one.email,
+                    one.disabled_reason ? one.disabled_reason : "by the user");
+            ag_account_dispose(&one);
+            ctx_close(&c);
+            return AG_CLI_EXIT_FAIL;
+        }
+    } else if ((rc = ag_store_account_list(c.store, &l)) != 0) {
+        fprintf(stderr, "aigate: cannot read the accounts: %s\n", ag_strerror(rc));
+        ctx_close(&c);
+        return AG_CLI_EXIT_FAIL;
+    }
+    if (runner_init(&run) != 0) {
+        fprintf(stderr, "aigate: cannot start the upstream client\n");
+        ag_account_dispose(&one);
+        ag_account_list_dispose(&l);
+        ctx_close(&c);
+        return AG_CLI_EXIT_FAIL;
+    }
+    if (argc == 3) {
+        refresh_one(&run, &c, &one) ? ok++ : failed++;
+    } else {
+        for (size_t i = 0; i < l.len; i++) {
+            if (l.items[i].disabled) {
+                printf("skipped %s (disabled)\n", l.items[i].email);
+                continue;
+            }
+            refresh_one(&run, &c, &l.items[i]) ? ok++ : failed++;
+        }
+        printf("refreshed %zu of %zu enabled accounts\n", ok, ok + failed);
+    }
+    runner_dispose(&run);
+    ag_account_dispose(&one);
+    ag_account_list_dispose(&l);
+    ctx_close(&c);
+    return failed ? AG_CLI_EXIT_FAIL : AG_CLI_EXIT_OK;
 }
 
 /* ---- remove / enable / disable ---- */
@@ -495,8 +635,15 @@ int ag_cli_accounts_cmd(struct ag_cli *cli, int argc, char **argv)
         const char *name;
         ag_cli_cmd_fn fn;
     } subs[] = {
-        {"add", add},       {"import", import}, {"export", export},  {"list", list},
-        {"remove", change}, {"enable", change}, {"disable", change},
+        {"login", ag_cli_accounts_login},
+        {"add", add},
+        {"import", import},
+        {"export", export},
+        {"list", list},
+        {"refresh", refresh},
+        {"remove", change},
+        {"enable", change},
+        {"disable", change},
     };
     if (argc < 2)
         return ag_cli_usage_error("%s", accounts_usage);

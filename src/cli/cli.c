@@ -24,6 +24,10 @@ static const char usage_text[] =
     "%s"
     "\n"
     "Accounts commands:\n"
+    "  accounts login [--no-browser] [--timeout S]\n"
+    "                           add an account by logging in with Google in a browser: prints\n"
+    "                           the URL (opens it when a display is available), waits for the\n"
+    "                           redirect on 127.0.0.1, or takes the pasted code / final URL\n"
     "  accounts add --refresh-token TOKEN [--label TEXT] [--proxy URL]\n"
     "                           add (or update) an account from a Google refresh token;\n"
     "                           prints its email, tier and project\n"
@@ -31,7 +35,9 @@ static const char usage_text[] =
     "                           reference's); a malformed file imports nothing\n"
     "  accounts export [FILE]   write every account as JSON (mode 0600; stdout without FILE)\n"
     "                           -- the output CONTAINS REFRESH TOKENS: keep it private\n"
-    "  accounts list [--json]   email, tier, state, project, quota, last use\n"
+    "  accounts list [--json]   email, tier, state, project, quota per group, last use\n"
+    "  accounts refresh [ID|EMAIL]\n"
+    "                           re-read tokens, tier and quota of one or every enabled account\n"
     "  accounts remove ID|EMAIL\n"
     "  accounts enable ID|EMAIL  use the account again (also clears a 403 mark)\n"
     "  accounts disable ID|EMAIL [--reason TEXT]\n"
@@ -84,7 +90,7 @@ int ag_cli_accounts_cmd(struct ag_cli *cli, int argc, char **argv);
 static const struct ag_cli_cmd commands[] = {
     {"serve", serve_cmd, "run the gateway until SIGINT/SIGTERM (the default)"},
     {"accounts", ag_cli_accounts_cmd,
-     "add, import, export, list, remove, enable, disable accounts"},
+     "login, add, import, export, list, refresh, remove, enable, disable accounts"},
     {"config", ag_cli_config_cmd, "show, get, set configuration values (below)"},
     {"version", version_cmd, "print the version"},
     {"help", help_cmd, "print this help"},

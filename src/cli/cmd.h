@@ -49,6 +49,9 @@ void ag_cli_usage(FILE *f);
 /** Prints "aigate: <message>" and a hint to run --help on stderr; returns AG_CLI_EXIT_USAGE. */
 int ag_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/** `aigate accounts login [--no-browser] [--timeout S]` (cli/accounts_login.c). */
+int ag_cli_accounts_login(struct ag_cli *cli, int argc, char **argv);
+
 /** `aigate config show|get|set|path` (cli/config_cmd.c). */
 int ag_cli_config_cmd(struct ag_cli *cli, int argc, char **argv);
 

@@ -310,6 +310,49 @@ static void h_token(struct ag_http_req *req, void *ud)
     mock_reply_send(r);
 }
 
+/* GET /o/oauth2/v2/auth: the consent page, already agreed to — redirects at once to redirect_uri
+ * with the code of the account named by login_hint (else the first account) and the state. */
+static void h_auth(struct ag_http_req *req, void *ud)
+{
+    struct mock_reply *r = mock_reply_new(req);
+    char redirect[1024], state[256], hint[256], *loc;
+    struct mock_account *a = g_mock.naccounts ? &g_mock.accounts[0] : NULL;
+    struct ag_buf b;
+    (void)ud;
+
+    mock_record(req);
+    g_mock.requests_total++;
+    if (form_value(req->query, "login_hint", hint, sizeof(hint)).p) {
+        for (size_t i = 0; i < g_mock.naccounts; i++) {
+            if (strcmp(g_mock.accounts[i].email, hint) == 0)
+                a = &g_mock.accounts[i];
+        }
+    }
+    if (!form_value(req->query, "redirect_uri", redirect, sizeof(redirect)).p ||
+        !form_value(req->query, "client_id", hint, sizeof(hint)).p || !a) {
+        mock_reply_body(r, 400, "text/plain", "invalid_request", 15);
+        mock_reply_send(r);
+        return;
+    }
+    if (!form_value(req->query, "state", state, sizeof(state)).p)
+        state[0] = '\0';
+    ag_buf_init(&b, 0);
+    ag_buf_printf(&b, "%s%scode=", redirect, strchr(redirect, '?') ? "&" : "?");
+    for (const char *p = a->code; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.')
+            ag_buf_append(&b, p, 1);
+        else
+            ag_buf_printf(&b, "%%%02X", (unsigned char)*p);
+    }
+    ag_buf_printf(&b, "&state=%s", state);
+    loc = b.data;
+    mock_reply_add_header(r, "Location", loc);
+    mock_reply_body(r, 302, "text/plain", "", 0);
+    mock_reply_send(r);
+    ag_buf_dispose(&b);
+}
+
 static void h_userinfo(struct ag_http_req *req, void *ud)
 {
     struct mock_reply *r = mock_reply_new(req);
@@ -688,6 +731,7 @@ void mock_register_google(struct ag_router *router)
         const char *ud;
     } routes[] = {
         {"POST", "/token", h_token, NULL},
+        {"GET", "/o/oauth2/v2/auth", h_auth, NULL},
         {"GET", "/userinfo", h_userinfo, NULL},
         {"GET", "/oauth2/v2/userinfo", h_userinfo, NULL},
         {"POST", "/v1beta/models/:model", h_gemini, NULL},
