@@ -65,6 +65,37 @@ describe('openai SDK Responses API through aigate', () => {
     assert.match(text, /stream a response please/);
   });
 
+  test('responses.stream helper and structured output', async () => {
+    const runner = client.responses.stream({ model: MODEL, input: 'a helper streamed answer' });
+    const deltas = [];
+    runner.on('response.output_text.delta', (e) => deltas.push(e.delta));
+    const final = await runner.finalResponse();
+    assert.equal(final.status, 'completed');
+    // (the SDK computes output_text for create() only; the streamed snapshot carries the items)
+    const msg = final.output.find((o) => o.type === 'message');
+    assert.match(msg.content[0].text, /a helper streamed answer/);
+    assert.ok(deltas.length >= 1);
+
+    const r = await client.responses.create({
+      model: MODEL,
+      input: 'describe a city',
+      text: {
+        format: {
+          type: 'json_schema',
+          name: 'city',
+          strict: true,
+          schema: { type: 'object', additionalProperties: false, properties: { name: { type: 'string' } }, required: ['name'] },
+        },
+      },
+    });
+    assert.equal(r.status, 'completed');
+    assert.equal(r.text.format.type, 'json_schema');
+    const reqs = await env.requests(':streamGenerateContent');
+    const gc = JSON.parse(reqs.at(-1).body).request.generationConfig;
+    assert.equal(gc.responseMimeType, 'application/json');
+    assert.ok(gc.responseSchema || gc.responseJsonSchema);
+  });
+
   test('function call round trip', async () => {
     const tools = [{ type: 'function', name: 'lookup', description: 'look a thing up', parameters: { type: 'object', properties: { q: { type: 'string' } } } }];
     const first = await client.responses.create({ model: MODEL, input: 'please call lookup for me', tools, reasoning: { effort: 'low' } });
