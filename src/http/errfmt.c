@@ -62,7 +62,7 @@ static int quote_c(struct ag_buf *out, const char *s)
     return ag_json_quote(out, s, strlen(s));
 }
 
-static const char *openai_type(int status)
+const char *ag_errfmt_openai_type(int status)
 {
     switch (status) {
     case 401:
@@ -80,14 +80,15 @@ static int write_openai(struct ag_buf *out, int status, const char *kind, const 
 {
     int rc;
     if ((rc = ag_buf_append_c(out, "{\"error\":{\"message\":")) || (rc = quote_c(out, message)) ||
-        (rc = ag_buf_printf(out, ",\"type\":\"%s\",\"param\":null,\"code\":", openai_type(status))))
+        (rc = ag_buf_printf(
+             out, ",\"type\":\"%s\",\"param\":null,\"code\":", ag_errfmt_openai_type(status))))
         return rc;
     if ((rc = kind ? quote_c(out, kind) : ag_buf_append_c(out, "null")))
         return rc;
     return ag_buf_append_c(out, "}}");
 }
 
-static const char *anthropic_type(int status)
+const char *ag_errfmt_anthropic_type(int status)
 {
     switch (status) {
     case 400:
@@ -113,17 +114,18 @@ static int write_anthropic(struct ag_buf *out, int status, const char *kind, con
 {
     int rc;
     if ((rc = ag_buf_printf(out, "{\"type\":\"error\",\"error\":{\"type\":\"%s\",\"message\":",
-                            anthropic_type(status))) ||
+                            ag_errfmt_anthropic_type(status))) ||
         (rc = quote_c(out, message)))
         return rc;
     return ag_buf_append_c(out, "}}");
 }
 
-static const char *gemini_status(int status)
+const char *ag_errfmt_gemini_status(int status)
 {
     switch (status) {
     case 400:
     case 413:
+    case 422:
     case 431:
         return "INVALID_ARGUMENT";
     case 401:
@@ -142,6 +144,7 @@ static const char *gemini_status(int status)
         return "ABORTED";
     case 429:
         return "RESOURCE_EXHAUSTED";
+    case 502:
     case 503:
     case 529:
         return "UNAVAILABLE";
@@ -155,7 +158,7 @@ static int write_gemini(struct ag_buf *out, int status, const char *kind, const 
     int rc;
     if ((rc = ag_buf_printf(out, "{\"error\":{\"code\":%d,\"message\":", status)) ||
         (rc = quote_c(out, message)) ||
-        (rc = ag_buf_printf(out, ",\"status\":\"%s\"}}", gemini_status(status))))
+        (rc = ag_buf_printf(out, ",\"status\":\"%s\"}}", ag_errfmt_gemini_status(status))))
         return rc;
     return 0;
 }

@@ -22,6 +22,13 @@ extern const struct ag_errfmt ag_errfmt_anthropic; /* {"type":"error","error":{"
 extern const struct ag_errfmt ag_errfmt_gemini;    /* {"error":{"code","message","status"}} */
 extern const struct ag_errfmt ag_errfmt_plain;     /* {"error":{"message","type"}} generic JSON */
 
+/** The protocol's own error type / status name for an HTTP status: OpenAI's `type`
+ * ("invalid_request_error", ...), Anthropic's `error.type` ("not_found_error", ...), Google's
+ * `status` ("RESOURCE_EXHAUSTED", ...). Static strings, never NULL. */
+const char *ag_errfmt_openai_type(int status);
+const char *ag_errfmt_anthropic_type(int status);
+const char *ag_errfmt_gemini_status(int status);
+
 /** Appends s as a JSON string literal (quotes included, escaped). 0 or AG_ETOOBIG. */
 int ag_json_quote(struct ag_buf *out, const char *s, size_t len);
 

@@ -9,34 +9,9 @@
 #include "proto/adapter.h"
 #include "proto/gemini_body.h"
 #include "proto/json.h"
+#include "http/errfmt.h"
 
 /* ---- errors ---- */
-
-static const char *status_name(int status)
-{
-    switch (status) {
-    case 400:
-    case 413:
-    case 422:
-        return "INVALID_ARGUMENT";
-    case 401:
-        return "UNAUTHENTICATED";
-    case 403:
-        return "PERMISSION_DENIED";
-    case 404:
-        return "NOT_FOUND";
-    case 429:
-        return "RESOURCE_EXHAUSTED";
-    case 502:
-    case 503:
-    case 529:
-        return "UNAVAILABLE";
-    case 504:
-        return "DEADLINE_EXCEEDED";
-    default:
-        return "INTERNAL";
-    }
-}
 
 static yyjson_mut_val *error_obj(yyjson_mut_doc *d, const struct ag_proto_error *e)
 {
@@ -47,7 +22,7 @@ static yyjson_mut_val *error_obj(yyjson_mut_doc *d, const struct ag_proto_error 
     if (google)
         ag_json_add_str(d, o, "status", e->code);
     else
-        yyjson_mut_obj_add_str(d, o, "status", status_name(e->status));
+        yyjson_mut_obj_add_str(d, o, "status", ag_errfmt_gemini_status(e->status));
     yyjson_mut_obj_add_val(d, root, "error", o);
     return root;
 }

@@ -696,6 +696,20 @@ static void start_attempt(struct call *c)
 
 /* ---------------------------------------------------------------- entry */
 
+/* Answers a request the gateway refuses before any upstream call (its error, its status). */
+static void refuse(struct call *c, const struct ag_proto_error *perr)
+{
+    char msg[512];
+    int status = perr->status ? perr->status : 400;
+    snprintf(msg, sizeof(msg), "%.*s", (int)perr->message.len, perr->message.p);
+    ag_buf_reset(&c->out);
+    c->cp->encode_error(perr, &c->out);
+    record(c, status, "bad_request", msg, ag_buf_str(&c->out));
+    ag_http_respond_json(c->req, status, c->out.data, c->out.len);
+    c->req = NULL;
+    call_finish(c);
+}
+
 void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag_relay_proto *rp,
                     const struct ag_client_hints *hints)
 {
@@ -729,25 +743,11 @@ void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag
     struct ag_proto_error perr = {0};
     int rc = cp->decode_request(&c->ctx, ag_buf_str(&req->body), hints, &c->creq, &perr);
     if (rc) {
-        char msg[512];
-        snprintf(msg, sizeof(msg), "%.*s", (int)perr.message.len, perr.message.p);
-        ag_buf_reset(&c->out);
-        cp->encode_error(&perr, &c->out);
-        record(c, perr.status ? perr.status : 400, "bad_request", msg, ag_buf_str(&c->out));
-        ag_http_respond_json(req, perr.status ? perr.status : 400, c->out.data, c->out.len);
-        c->req = NULL;
-        call_finish(c);
+        refuse(c, &perr);
         return;
     }
     if (rp->prepare && (rc = rp->prepare(r, &c->ctx, c->creq, &perr))) {
-        char msg[512];
-        snprintf(msg, sizeof(msg), "%.*s", (int)perr.message.len, perr.message.p);
-        ag_buf_reset(&c->out);
-        cp->encode_error(&perr, &c->out);
-        record(c, perr.status ? perr.status : 400, "bad_request", msg, ag_buf_str(&c->out));
-        ag_http_respond_json(req, perr.status ? perr.status : 400, c->out.data, c->out.len);
-        c->req = NULL;
-        call_finish(c);
+        refuse(c, &perr);
         return;
     }
     rc = ag_mapping_resolve(r->mapping, NULL, c->creq->model, &c->route);

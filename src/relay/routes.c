@@ -136,18 +136,26 @@ static void h_response_delete(struct ag_http_req *req, void *ud)
     ag_buf_dispose(&b);
 }
 
-static void h_models_openai(struct ag_http_req *req, void *ud)
+/* The models this gateway serves, in one protocol's list shape. */
+static void respond_model_list(struct ag_http_req *req, struct ag_relay *r, bool gemini)
 {
-    struct ag_relay *r = ud;
     struct ag_model_list l;
     struct ag_buf b;
     ag_model_list_init(&l);
     ag_buf_init(&b, 0);
     ag_model_list_build(&l, r->mapping, NULL, 0, false);
-    ag_model_list_write_openai(&l, ag_wall_s(), &b);
+    if (gemini)
+        ag_model_list_write_gemini(&l, r->mapping, &b);
+    else
+        ag_model_list_write_openai(&l, ag_wall_s(), &b);
     ag_http_respond_json(req, 200, b.data, b.len);
     ag_buf_dispose(&b);
     ag_model_list_dispose(&l);
+}
+
+static void h_models_openai(struct ag_http_req *req, void *ud)
+{
+    respond_model_list(req, ud, false);
 }
 
 static void h_model_openai(struct ag_http_req *req, void *ud)
@@ -171,16 +179,7 @@ static void h_model_openai(struct ag_http_req *req, void *ud)
 
 static void h_models_gemini(struct ag_http_req *req, void *ud)
 {
-    struct ag_relay *r = ud;
-    struct ag_model_list l;
-    struct ag_buf b;
-    ag_model_list_init(&l);
-    ag_buf_init(&b, 0);
-    ag_model_list_build(&l, r->mapping, NULL, 0, false);
-    ag_model_list_write_gemini(&l, r->mapping, &b);
-    ag_http_respond_json(req, 200, b.data, b.len);
-    ag_buf_dispose(&b);
-    ag_model_list_dispose(&l);
+    respond_model_list(req, ud, true);
 }
 
 static void h_model_gemini(struct ag_http_req *req, void *ud)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "http/router.h"
+#include "http/errfmt.h"
 #include "mock.h"
 
 /* ---- shared helpers ---- */
@@ -33,50 +34,6 @@ struct mock_settings mock_settings_for(const struct ag_http_req *req)
     if (v.p && ag_str_to_u64(v, 600000, &n) == 0)
         s.sse_delay_ms = (uint32_t)n;
     return s;
-}
-
-static const char *google_status(int status)
-{
-    switch (status) {
-    case 400:
-        return "INVALID_ARGUMENT";
-    case 401:
-        return "UNAUTHENTICATED";
-    case 403:
-        return "PERMISSION_DENIED";
-    case 404:
-        return "NOT_FOUND";
-    case 408:
-        return "DEADLINE_EXCEEDED";
-    case 429:
-        return "RESOURCE_EXHAUSTED";
-    case 500:
-        return "INTERNAL";
-    case 503:
-        return "UNAVAILABLE";
-    default:
-        return status >= 500 ? "UNAVAILABLE" : "FAILED_PRECONDITION";
-    }
-}
-
-static const char *anthropic_type(int status)
-{
-    switch (status) {
-    case 400:
-        return "invalid_request_error";
-    case 401:
-        return "authentication_error";
-    case 403:
-        return "permission_error";
-    case 404:
-        return "not_found_error";
-    case 429:
-        return "rate_limit_error";
-    case 529:
-        return "overloaded_error";
-    default:
-        return "api_error";
-    }
 }
 
 static const char *default_message(int status, const struct mock_fault *f, char *buf, size_t cap)
@@ -144,14 +101,14 @@ void mock_send_error(struct mock_reply *r, enum mock_format fmt, int status, con
     } else if (fmt == FMT_ANTHROPIC) {
         yyjson_mut_obj_add_str(doc, root, "type", "error");
         err = yyjson_mut_obj_add_obj(doc, root, "error");
-        yyjson_mut_obj_add_str(doc, err, "type", anthropic_type(status));
+        yyjson_mut_obj_add_str(doc, err, "type", ag_errfmt_anthropic_type(status));
         yyjson_mut_obj_add_strcpy(doc, err, "message", message);
     } else {
         yyjson_mut_val *details, *d, *meta;
         err = yyjson_mut_obj_add_obj(doc, root, "error");
         yyjson_mut_obj_add_int(doc, err, "code", status);
         yyjson_mut_obj_add_strcpy(doc, err, "message", message);
-        yyjson_mut_obj_add_str(doc, err, "status", google_status(status));
+        yyjson_mut_obj_add_str(doc, err, "status", ag_errfmt_gemini_status(status));
         if (f && status == 429) {
             details = yyjson_mut_obj_add_arr(doc, err, "details");
             d = yyjson_mut_arr_add_obj(doc, details);
