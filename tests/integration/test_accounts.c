@@ -174,8 +174,13 @@ static bool run_until(struct fx *f, bool *flag, int timeout_ms)
     uv_timer_init(&f->loop, &guard);
     guard.data = &expired;
     uv_timer_start(&guard, on_guard, (uint64_t)timeout_ms, 0);
-    while (!*flag && !expired)
-        uv_run(&f->loop, UV_RUN_ONCE);
+    /* NOWAIT first: a ONCE run that already ran the callback setting *flag would then block in
+     * the poll until the next timer (up to the pool's 1 s reload tick). */
+    while (!*flag && !expired) {
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        if (!*flag && !expired)
+            uv_run(&f->loop, UV_RUN_ONCE);
+    }
     uv_close((uv_handle_t *)&guard, NULL);
     uv_run(&f->loop, UV_RUN_NOWAIT);
     return *flag;
