@@ -6,7 +6,7 @@
 #include "config/config.h"
 #include "core/buf.h"
 #include "core/log.h"
-#include "relay/gateway.h"
+#include "cli/gateway.h"
 
 #include <signal.h>
 #include <stdio.h>

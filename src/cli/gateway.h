@@ -1,7 +1,7 @@
-/* relay/gateway.h: the running gateway — the composition root that owns the server, the router,
+/* cli/gateway.h: the running gateway — the composition root that owns the server, the router,
  * the configuration snapshot in force and everything the routes need, on one libuv loop. */
-#ifndef AG_RELAY_GATEWAY_H
-#define AG_RELAY_GATEWAY_H
+#ifndef AG_CLI_GATEWAY_H
+#define AG_CLI_GATEWAY_H
 
 #include <uv.h>
 

@@ -1,5 +1,5 @@
-/* relay/gateway.c: builds the router and the server from the configuration and owns them. */
-#include "relay/gateway.h"
+/* cli/gateway.c: builds the router and the server from the configuration and owns them. */
+#include "cli/gateway.h"
 
 #include "admin/admin.h"
 #include "admin/ui_assets.h"
