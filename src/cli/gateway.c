@@ -103,15 +103,12 @@ int ag_gateway_apply_config(struct ag_gateway *g, struct ag_config *cfg, struct 
             continue;
         if (strncmp(keys[i].name, "mapping.", 8) == 0)
             mapping_changed = true;
-        /* Hot paths exist for auth, CORS, mapping and everything the pool reads; the relay
-         * keeps the snapshot it started with for upstream timeouts, endpoints and
-         * max_attempts until it gets a setter, so those say restart too. */
-        bool relay_key = strncmp(keys[i].name, "upstream.", 9) == 0 ||
-                         strcmp(keys[i].name, "scheduling.max_attempts") == 0 ||
-                         strcmp(keys[i].name, "server.stream_keepalive_s") == 0;
+        /* Hot: auth, CORS, mapping, everything the pool and the relay read (new requests take
+         * the new snapshot). The server's limits and timeouts are fixed when it starts. */
         bool server_key = strncmp(keys[i].name, "server.max_", 11) == 0 ||
-                          strstr(keys[i].name, "_timeout_s") != NULL;
-        if ((keys[i].flags & AG_CONFIG_RESTART) || relay_key || server_key)
+                          strncmp(keys[i].name, "server.header_timeout", 21) == 0 ||
+                          strncmp(keys[i].name, "server.idle_timeout", 19) == 0;
+        if ((keys[i].flags & AG_CONFIG_RESTART) || server_key)
             ag_buf_printf(restart, "%s\n", keys[i].name);
     }
     ag_buf_dispose(&va);
@@ -131,6 +128,7 @@ int ag_gateway_apply_config(struct ag_gateway *g, struct ag_config *cfg, struct 
     g->cfg = ag_config_ref(cfg);
     apply_config(g);
     ag_pool_set_config(g->pool, cfg);
+    ag_relay_set_config(g->relay, cfg);
     ag_config_unref(old);
     return 0;
 }

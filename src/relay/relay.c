@@ -44,6 +44,7 @@
 
 struct call {
     struct ag_relay *relay;
+    struct ag_config *cfg;   /* the snapshot this request started with (referenced) */
     struct ag_http_req *req; /* NULL once the request completed or was aborted */
     const struct ag_client_proto *cp;
     const struct ag_relay_proto *rp;
@@ -135,7 +136,7 @@ static void mark_first_byte(struct call *c)
 
 static int64_t attempts_max(const struct call *c)
 {
-    int64_t n = c->relay->cfg->scheduling.max_attempts;
+    int64_t n = c->cfg->scheduling.max_attempts;
     return n < 1 ? 1 : (n > MAX_ATTEMPTS ? MAX_ATTEMPTS : n);
 }
 
@@ -212,6 +213,7 @@ static void on_ping_closed(uv_handle_t *h)
     ag_buf_dispose(&c->body);
     ag_buf_dispose(&c->out);
     ag_sse_parser_dispose(&c->sse);
+    ag_config_unref(c->cfg);
     free(c);
 }
 
@@ -571,7 +573,7 @@ static void on_done(struct ag_cloudcode_call *cc, const struct ag_cloudcode_resu
 static void send_upstream(struct call *c)
 {
     struct ag_relay *r = c->relay;
-    const struct ag_config *cfg = r->cfg;
+    const struct ag_config *cfg = c->cfg;
     struct ag_upstream_target t = {
         .model = ag_str_c(c->route.model),
         .project = ag_str_c(c->lease->project_id),
@@ -717,6 +719,7 @@ void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag
     struct call *c = AG_NEW(struct call);
     char rid[25];
     c->relay = r;
+    c->cfg = ag_config_ref(r->cfg);
     c->req = req;
     c->cp = cp;
     c->rp = rp;
@@ -779,6 +782,16 @@ struct ag_relay *ag_relay_new(const struct ag_relay_deps *d)
                           ? (uint64_t)d->cfg->server.stream_keepalive_s * 1000
                           : DEFAULT_KEEPALIVE;
     return r;
+}
+
+void ag_relay_set_config(struct ag_relay *r, struct ag_config *cfg)
+{
+    struct ag_config *old = r->cfg;
+    r->cfg = ag_config_ref(cfg);
+    r->keepalive_ms = cfg->server.stream_keepalive_s > 0
+                          ? (uint64_t)cfg->server.stream_keepalive_s * 1000
+                          : DEFAULT_KEEPALIVE;
+    ag_config_unref(old);
 }
 
 size_t ag_relay_active(const struct ag_relay *r)

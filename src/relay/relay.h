@@ -38,6 +38,13 @@ struct ag_relay *ag_relay_new(const struct ag_relay_deps *deps);
 /** Registers the AI routes (OpenAI, Gemini) on router. 0 or a negative AG_E*. */
 int ag_relay_add_routes(struct ag_relay *r, struct ag_router *router);
 
+/**
+ * Puts a new configuration snapshot in force (referenced; the old one is released). Requests in
+ * flight keep the snapshot they started with; new requests use cfg (upstream endpoints and
+ * timeouts, scheduling.max_attempts, server.stream_keepalive_s).
+ */
+void ag_relay_set_config(struct ag_relay *r, struct ag_config *cfg);
+
 /** Requests in flight. */
 size_t ag_relay_active(const struct ag_relay *r);
 

@@ -269,6 +269,15 @@ describe('admin API', () => {
     assert.equal(mapped.status, 200, mapped.text);
     r = await call(env, 'PUT', '/api/config', { body: { changes: { 'auth.mode': 'off', 'server.port': 8045, 'mapping.custom': {} } } });
     assert.equal(r.status, 200, r.text);
+
+    // Upstream settings are hot too: the next upstream call carries the new User-Agent.
+    r = await call(env, 'PUT', '/api/config', { body: { 'upstream.user_agent': 'aigate-hot-ua/1' } });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.restart_required, []);
+    await env.clearRequests();
+    assert.equal((await chat(env, 'after the user agent changed')).status, 200);
+    const reqs = await env.requests(':streamGenerateContent');
+    assert.equal(reqs.at(-1).headers['user-agent'], 'aigate-hot-ua/1');
   });
 
   test('proxy: status, stop answers 503 in each protocol, start, key regeneration, cooldowns', async () => {
