@@ -4,6 +4,7 @@
 #include "admin/admin.h"
 
 #include "admin/admin_internal.h"
+#include "pool/login.h"
 #include "admin/metrics.h"
 #include "admin/monitor.h"
 #include "admin/session.h"
@@ -723,6 +724,7 @@ void ag_admin_free(struct ag_admin *a)
     ag_monitor_free(a->monitor);
     ag_metrics_free(a->metrics);
     ag_sessions_free(a->sessions);
+    ag_login_free(a->login);
     for (size_t i = 0; i < a->ndb_idle; i++)
         ag_store_free(a->db_idle[i]);
     pthread_mutex_destroy(&a->db_mu);

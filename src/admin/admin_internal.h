@@ -26,7 +26,6 @@ struct ag_store;
 
 #define ADM_MAX_ROUTES 64
 #define ADM_DB_POOL    4
-#define ADM_MAX_FLOWS  8
 
 /* An admin route: the handler runs only after the admin check passed. */
 struct adm_route {
@@ -43,16 +42,7 @@ struct adm_sub {
     uint64_t missed; /* events skipped while the client was slow */
 };
 
-/* A started OAuth login waiting for /auth/callback. */
-struct adm_flow {
-    char state[33];
-    int64_t expires_ms;
-    struct ag_onboard *ob;
-    struct ag_oauth_op *op;
-    struct ag_http_req *req; /* the callback request being answered */
-    struct ag_admin *a;
-    char redirect[128];
-};
+struct ag_login;
 
 struct ag_admin {
     uv_loop_t *loop;
@@ -85,7 +75,7 @@ struct ag_admin {
     size_t nsubs;
     uv_timer_t ping;
 
-    struct adm_flow flows[ADM_MAX_FLOWS];
+    struct ag_login *login;          /* OAuth logins started from the UI (pool/login.h) */
     struct adm_onboard_op *onboards; /* refresh-token adds in flight */
 };
 

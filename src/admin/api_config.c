@@ -9,6 +9,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "http/errfmt.h"
 #include "http/server.h"
 #include "proto/json.h"
 
@@ -30,6 +31,15 @@ static void h_get(struct ag_http_req *req, void *ud)
     ag_buf_init(&b, 0);
     jw_open(&b, NULL, '{');
     write_config(a, &b);
+    jw_str(&b, "data_dir", a->data_dir ? a->data_dir : "");
+    if (a->data_dir && a->data_dir[0]) {
+        ag_buf_append_c(&b, ",\"config_path\":");
+        struct ag_buf path;
+        ag_buf_init(&path, 0);
+        ag_buf_printf(&path, "%s/config.json", a->data_dir);
+        ag_json_quote(&b, path.data, path.len);
+        ag_buf_dispose(&path);
+    }
     jw_open(&b, "keys", '[');
     for (size_t i = 0; i < n; i++) {
         struct ag_buf allowed;

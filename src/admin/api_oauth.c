@@ -1,93 +1,77 @@
-/* admin/api_oauth.c: adding an account through Google's OAuth login in the browser.
- * POST /api/accounts/oauth/start answers the authorization URL (oauth.auth_url, the first
- * oauth.clients entry, the scopes Antigravity asks for, offline access, a random state) with the
- * redirect http://127.0.0.1:<port>/auth/callback; GET /auth/callback (public: the browser comes
- * back without our secret) checks the state, exchanges the code, and onboards the account with
- * the refresh token through the pool's onboarding, then shows a small HTML page. Unlike the
- * reference, the state is checked: a callback for a login nobody started is refused. */
+/* admin/api_oauth.c: adding an account through Google's OAuth login in the browser, on top of the
+ * pool's login module (pool/login.h: authorization URL, state, code exchange, onboarding — the
+ * same code `aigate accounts login` uses).
+ *   POST /api/accounts/oauth/start     → {url, state, redirect_uri, expires_at_ms}
+ *   GET  /auth/callback?code&state     → an HTML page (public: the browser comes back without our
+ *                                        secret; the state is the proof, single-use)
+ *   POST /api/accounts/oauth/complete  {"state"?, "code"} or {"url": pasted redirect URL}
+ *                                      → {email, created} — for a code pasted into the UI
+ * Unlike the reference, the state is always checked: a callback for a login nobody started is
+ * refused. */
 #include "admin/admin_internal.h"
 #include "config/config.h"
 #include "core/err.h"
 #include "core/log.h"
-#include "core/rand.h"
+#include "core/mem.h"
 #include "http/server.h"
+#include "pool/login.h"
 #include "pool/onboard.h"
 #include "pool/pool.h"
-#include "upstream/oauth.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define FLOW_TTL_MS (10 * 60 * 1000)
+#define LOGIN_TTL_MS (10 * 60 * 1000)
 
-static const char *const scopes[] = {
-    "openid",
-    "https://www.googleapis.com/auth/cloud-platform",
-    "https://www.googleapis.com/auth/userinfo.email",
-    "https://www.googleapis.com/auth/userinfo.profile",
-    "https://www.googleapis.com/auth/cclog",
-    "https://www.googleapis.com/auth/experimentsandconfigs",
+/* A completion in flight, tied to the request waiting for its outcome. */
+struct pending {
+    struct ag_admin *a;
+    struct ag_http_req *req; /* NULL once the client went away */
+    char state[AG_LOGIN_STATE_SIZE];
+    bool html; /* answer with the callback page rather than JSON */
 };
+
+static struct ag_login *login_of(struct ag_admin *a)
+{
+    if (!a->login && a->client && a->store)
+        a->login = ag_login_new(a->client, a->store);
+    return a->login;
+}
 
 static void h_start(struct ag_http_req *req, void *ud)
 {
     struct ag_admin *a = adm_of(ud);
-    const struct ag_config *c = a->cfg;
-    if (c->oauth.clients.n == 0) {
+    char redirect[128], state[AG_LOGIN_STATE_SIZE];
+    char *url = NULL;
+    struct ag_login *l = login_of(a);
+    snprintf(redirect, sizeof(redirect), "http://127.0.0.1:%d/auth/callback",
+             a->server ? ag_http_server_port(a->server) : (int)a->cfg->server.port);
+    int rc = l ? ag_login_start(l, a->cfg, redirect, &url, state) : AG_ESTATE;
+    if (rc == AG_EINVAL) {
         adm_error(req, 400, "invalid_request", "oauth.clients",
                   "no OAuth client configured (oauth.clients or AIGATE_OAUTH_CLIENT_ID)");
         return;
     }
-    int64_t now = adm_now_ms();
-    struct adm_flow *f = &a->flows[0];
-    for (size_t i = 0; i < ADM_MAX_FLOWS; i++) {
-        struct adm_flow *x = &a->flows[i];
-        if (!x->state[0] || (x->expires_ms < now && !x->ob && !x->op)) {
-            f = x;
-            break;
-        }
-        if (x->expires_ms < f->expires_ms && !x->ob && !x->op)
-            f = x;
-    }
-    if (f->ob || f->op) {
-        adm_error(req, 409, "conflict", NULL, "too many OAuth logins in progress");
+    if (rc == AG_ESTATE) {
+        adm_error(req, 409, "conflict", NULL, "too many OAuth logins are completing");
         return;
     }
-    memset(f, 0, sizeof(*f));
-    if (ag_random_hex(f->state, sizeof(f->state), 16)) {
-        adm_error(req, 500, "server_error", NULL, "no randomness for the OAuth state");
+    if (rc) {
+        adm_error_rc(req, rc, "cannot start the OAuth login");
         return;
     }
-    f->a = a;
-    f->expires_ms = now + FLOW_TTL_MS;
-    snprintf(f->redirect, sizeof(f->redirect), "http://127.0.0.1:%d/auth/callback",
-             a->server ? ag_http_server_port(a->server) : (int)c->server.port);
-
-    struct ag_buf url, scope, b;
-    ag_buf_init(&url, 0);
-    ag_buf_init(&scope, 0);
+    struct ag_buf b;
     ag_buf_init(&b, 0);
-    for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]); i++)
-        ag_buf_printf(&scope, "%s%s", i ? " " : "", scopes[i]);
-    ag_buf_printf(&url, "%s%s", c->oauth.auth_url, strchr(c->oauth.auth_url, '?') ? "&" : "?");
-    ag_buf_append_c(&url, "client_id=");
-    ag_oauth_form_escape(&url, c->oauth.clients.v[0].client_id);
-    ag_buf_append_c(&url, "&redirect_uri=");
-    ag_oauth_form_escape(&url, f->redirect);
-    ag_buf_append_c(&url, "&response_type=code&scope=");
-    ag_oauth_form_escape(&url, scope.data);
-    ag_buf_printf(&url, "&access_type=offline&prompt=consent&include_granted_scopes=true&state=%s",
-                  f->state);
     jw_open(&b, NULL, '{');
-    jw_str(&b, "url", url.data);
-    jw_str(&b, "state", f->state);
-    jw_str(&b, "redirect_uri", f->redirect);
-    jw_int(&b, "expires_at_ms", f->expires_ms);
+    jw_str(&b, "url", url);
+    jw_str(&b, "state", state);
+    jw_str(&b, "redirect_uri", redirect);
+    jw_int(&b, "expires_at_ms", adm_now_ms() + LOGIN_TTL_MS);
     jw_close(&b, '}');
     adm_json(req, 200, &b);
-    ag_buf_dispose(&url);
-    ag_buf_dispose(&scope);
     ag_buf_dispose(&b);
+    free(url);
 }
 
 static void page(struct ag_http_req *req, int status, const char *title, const char *text)
@@ -114,55 +98,77 @@ static void page(struct ag_http_req *req, int status, const char *title, const c
     ag_buf_dispose(&b);
 }
 
-static void flow_abort(struct ag_http_req *req, void *ud)
+static void pending_abort(struct ag_http_req *req, void *ud)
 {
-    struct adm_flow *f = ud;
-    f->req = NULL;
+    struct pending *p = ud;
+    /* The client left: stop the completion (its callback will not run) and forget it. */
+    if (p->a->login)
+        ag_login_cancel(p->a->login, p->state);
+    free(p);
 }
 
-static void flow_end(struct adm_flow *f, int status, const char *title, const char *text)
+static void on_completed(const struct ag_login_result *res, void *ud)
 {
-    if (f->req) {
-        f->req->on_abort = NULL;
-        page(f->req, status, title, text);
-    }
-    memset(f, 0, sizeof(*f)); /* a state is good for one callback */
-}
-
-static void on_onboarded(const struct ag_onboard_result *r, void *ud)
-{
-    struct adm_flow *f = ud;
+    struct pending *p = ud;
+    struct ag_http_req *req = p->req;
     char msg[512];
-    f->ob = NULL;
-    if (r->err) {
-        snprintf(msg, sizeof(msg), "The account could not be added (%s): %s", r->stage, r->message);
-        flow_end(f, 502, "Login failed", msg);
-        return;
+    if (!res->err && p->a->pool)
+        ag_pool_reload(p->a->pool);
+    if (!res->err)
+        ag_log_info("admin: account %s added through OAuth login", res->account->email);
+    if (req) {
+        req->on_abort = NULL;
+        if (p->html) {
+            if (res->err) {
+                snprintf(msg, sizeof(msg), "The account could not be added: %s", res->message);
+                page(req, 502, "Login failed", msg);
+            } else {
+                snprintf(msg, sizeof(msg), "%s was %s. You can close this window.",
+                         res->account->email, res->account->created ? "added" : "updated");
+                page(req, 200, "Account added", msg);
+            }
+        } else if (res->err) {
+            adm_error(req, 502, "upstream_error", "code", "the account could not be added: %s",
+                      res->message);
+        } else {
+            struct ag_buf b;
+            ag_buf_init(&b, 0);
+            jw_open(&b, NULL, '{');
+            jw_str(&b, "email", res->account->email);
+            jw_bool(&b, "created", res->account->created);
+            jw_close(&b, '}');
+            adm_json(req, 200, &b);
+            ag_buf_dispose(&b);
+        }
     }
-    if (f->a->pool)
-        ag_pool_reload(f->a->pool);
-    ag_log_info("admin: account %s added through OAuth login", r->email);
-    snprintf(msg, sizeof(msg), "%s was %s. You can close this window.", r->email,
-             r->created ? "added" : "updated");
-    flow_end(f, 200, "Account added", msg);
+    free(p);
 }
 
-static void on_exchanged(struct ag_oauth_op *op, const struct ag_oauth_result *res, void *ud)
+/* Starts the completion of state with code for req; answers req itself on every path. */
+static void complete(struct ag_admin *a, struct ag_http_req *req, const char *state,
+                     const char *code, bool html)
 {
-    struct adm_flow *f = ud;
-    f->op = NULL;
-    if (res->err || !res->refresh_token[0]) {
-        flow_end(f, 502, "Login failed",
-                 res->err ? res->message
-                          : "Google answered without a refresh token; remove aigate's access "
-                            "in your Google account settings and try again");
+    struct ag_login *l = login_of(a);
+    struct pending *p = AG_NEW(struct pending);
+    p->a = a;
+    p->req = req;
+    p->html = html;
+    ag_strlcpy(p->state, state, sizeof(p->state));
+    req->on_abort = pending_abort;
+    req->cb_ud = p;
+    int rc = l ? ag_login_complete(l, state, code, on_completed, p) : AG_ENOTFOUND;
+    if (!rc)
         return;
-    }
-    struct ag_onboard_req oreq = {.refresh_token = res->refresh_token};
-    int err = 0;
-    f->ob = ag_onboard_start(f->a->client, f->a->store, f->a->cfg, &oreq, on_onboarded, f, &err);
-    if (!f->ob)
-        flow_end(f, 500, "Login failed", ag_strerror(err));
+    req->on_abort = NULL;
+    free(p);
+    const char *why = rc == AG_ENOTFOUND
+                          ? "This login was not started here or has expired; start it again."
+                      : rc == AG_ESTATE ? "This login is already being completed."
+                                        : "The code could not be exchanged.";
+    if (html)
+        page(req, 400, "Login failed", why);
+    else
+        adm_error(req, rc == AG_ESTATE ? 409 : 400, "invalid_request", "state", "%s", why);
 }
 
 static void h_callback(struct ag_http_req *req, void *ud)
@@ -172,57 +178,55 @@ static void h_callback(struct ag_http_req *req, void *ud)
     adm_query(req, "state", state, sizeof(state));
     adm_query(req, "code", code, sizeof(code));
     adm_query(req, "error", error, sizeof(error));
-    struct adm_flow *f = NULL;
-    int64_t now = adm_now_ms();
-    for (size_t i = 0; state[0] && i < ADM_MAX_FLOWS; i++) {
-        struct adm_flow *x = &a->flows[i];
-        if (x->state[0] && strlen(x->state) == strlen(state) &&
-            ag_secret_eq(x->state, strlen(x->state), state, strlen(state)) && !x->op && !x->ob)
-            f = x;
-    }
-    if (!f || f->expires_ms < now) {
-        page(req, 400, "Login failed",
-             "This login was not started here or has expired; start it again from aigate.");
+    if (!state[0]) {
+        page(req, 400, "Login failed", "The callback carries no state.");
         return;
     }
     if (error[0] || !code[0]) {
-        f->req = req;
-        flow_end(f, 400, "Login failed", error[0] ? error : "the callback carries no code");
+        if (a->login)
+            ag_login_cancel(a->login, state);
+        page(req, 400, "Login failed", error[0] ? error : "The callback carries no code.");
         return;
     }
-    const struct ag_config *c = a->cfg;
-    struct ag_oauth_cfg oc = {
-        .token_url = c->oauth.token_url,
-        .userinfo_url = c->oauth.userinfo_url,
-        .client_id = c->oauth.clients.v[0].client_id,
-        .client_secret = c->oauth.clients.v[0].client_secret,
-        .user_agent = c->upstream.user_agent,
-        .proxy = c->upstream.proxy_url[0] ? c->upstream.proxy_url : NULL,
-    };
-    int err = 0;
-    f->req = req;
-    req->on_abort = flow_abort;
-    req->cb_ud = f;
-    f->op = ag_oauth_exchange_code(a->client, &oc, code, f->redirect, on_exchanged, f, &err);
-    if (!f->op)
-        flow_end(f, 500, "Login failed", ag_strerror(err));
+    complete(a, req, state, code, true);
+}
+
+static void h_complete(struct ag_http_req *req, void *ud)
+{
+    struct ag_admin *a = adm_of(ud);
+    yyjson_val *body = adm_body(req, false);
+    const char *state = NULL, *code = NULL, *url = NULL;
+    if (!body || !adm_get_str(req, body, "state", false, &state) ||
+        !adm_get_str(req, body, "code", false, &code) ||
+        !adm_get_str(req, body, "url", false, &url))
+        return;
+    char c[1024] = "", s[64] = "";
+    const char *pasted = url ? url : code;
+    if (!pasted || ag_login_parse_pasted(pasted, c, sizeof(c), s, sizeof(s))) {
+        adm_error(req, 400, "invalid_request", url ? "url" : "code",
+                  "give the code, or the whole address the browser was sent back to");
+        return;
+    }
+    if (!s[0] && state)
+        ag_strlcpy(s, state, sizeof(s));
+    if (!s[0]) {
+        adm_error(req, 400, "invalid_request", "state", "the login's state is required");
+        return;
+    }
+    complete(a, req, s, c, false);
 }
 
 void adm_oauth_cancel_all(struct ag_admin *a)
 {
-    for (size_t i = 0; i < ADM_MAX_FLOWS; i++) {
-        struct adm_flow *f = &a->flows[i];
-        if (f->op)
-            ag_oauth_cancel(f->op);
-        if (f->ob)
-            ag_onboard_cancel(f->ob);
-        if (f->state[0])
-            flow_end(f, 503, "Login failed", "aigate is shutting down");
-    }
+    /* Freeing the registry cancels completions in flight without callbacks; their requests end
+     * when the server closes them, and on_abort (pending_abort) frees what they held. */
+    ag_login_free(a->login);
+    a->login = NULL;
 }
 
 const struct adm_route_def adm_oauth_routes[] = {
     {"POST", "/api/accounts/oauth/start", h_start, false},
+    {"POST", "/api/accounts/oauth/complete", h_complete, false},
     {"GET", "/auth/callback", h_callback, true},
     {NULL, NULL, NULL, false},
 };

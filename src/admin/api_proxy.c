@@ -11,6 +11,7 @@
 #include "http/server.h"
 #include "pool/pool.h"
 #include "relay/relay.h"
+#include "route/mapping.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -120,10 +121,82 @@ static void h_cooldowns(struct ag_http_req *req, void *ud)
 
 static void h_sessions(struct ag_http_req *req, void *ud)
 {
-    /* The pool keeps no sticky session bindings yet (scheduling picks per request), so there
-     * is nothing to clear; the route exists so the UI's button has a stable contract. */
-    static const char body[] = "{\"ok\":true,\"cleared\":0}";
-    ag_http_respond_json(req, 200, body, sizeof(body) - 1);
+    struct ag_admin *a = adm_of(ud);
+    struct ag_buf b;
+    size_t n = a->pool ? ag_pool_clear_sessions(a->pool) : 0;
+    ag_buf_init(&b, 0);
+    ag_buf_printf(&b, "{\"ok\":true,\"cleared\":%zu}", n);
+    adm_json(req, 200, &b);
+    ag_buf_dispose(&b);
+}
+
+/* The API key in full (the admin already holds a secret; config reads mask it). */
+static void h_api_key(struct ag_http_req *req, void *ud)
+{
+    struct ag_admin *a = adm_of(ud);
+    struct ag_buf b;
+    ag_buf_init(&b, 0);
+    jw_open(&b, NULL, '{');
+    jw_str(&b, "api_key", a->cfg->auth.api_key);
+    jw_close(&b, '}');
+    adm_json(req, 200, &b);
+    ag_buf_dispose(&b);
+}
+
+struct names {
+    const struct ag_mapping *m;
+    const struct ag_config *cfg;
+    struct ag_buf *b;
+    bool first;
+};
+
+static void builtin_row(void *ctx, struct ag_str name)
+{
+    struct names *n = ctx;
+    struct ag_route_result rr;
+    /* Custom exact rules are listed under "custom"; the built-in table is everything else. */
+    for (size_t i = 0; i < n->cfg->mapping.custom.n; i++) {
+        if (ag_str_eq_c(name, n->cfg->mapping.custom.v[i].key))
+            return;
+    }
+    if (ag_mapping_resolve(n->m, NULL, name, &rr))
+        return;
+    ag_buf_append_c(n->b, n->first ? "{\"from\":" : ",{\"from\":");
+    ag_json_quote(n->b, name.p, name.len);
+    ag_buf_append_c(n->b, ",\"to\":");
+    ag_json_quote(n->b, rr.model, strlen(rr.model));
+    ag_buf_append_c(n->b, "}");
+    n->first = false;
+}
+
+/* The model mapping in force: custom rules, background model, and the built-in table. */
+static void h_mapping(struct ag_http_req *req, void *ud)
+{
+    struct ag_admin *a = adm_of(ud);
+    char err[256];
+    struct ag_mapping_config mc = {.custom = &a->cfg->mapping.custom,
+                                   .background_model = a->cfg->mapping.background_model};
+    struct ag_mapping *m = ag_mapping_new(&mc, err, sizeof(err));
+    if (!m) {
+        adm_error(req, 500, "server_error", "mapping.custom", "%s", err);
+        return;
+    }
+    struct ag_buf b;
+    ag_buf_init(&b, 0);
+    jw_open(&b, NULL, '{');
+    jw_open(&b, "custom", '{');
+    for (size_t i = 0; i < a->cfg->mapping.custom.n; i++)
+        jw_str(&b, a->cfg->mapping.custom.v[i].key, a->cfg->mapping.custom.v[i].value);
+    jw_close(&b, '}');
+    jw_str(&b, "background_model", a->cfg->mapping.background_model);
+    ag_buf_append_c(&b, ",\"builtin\":[");
+    struct names n = {m, a->cfg, &b, true};
+    ag_mapping_foreach_name(m, builtin_row, &n);
+    ag_buf_append_c(&b, "]");
+    jw_close(&b, '}');
+    adm_json(req, 200, &b);
+    ag_buf_dispose(&b);
+    ag_mapping_free(m);
 }
 
 const struct adm_route_def adm_proxy_routes[] = {
@@ -133,5 +206,7 @@ const struct adm_route_def adm_proxy_routes[] = {
     {"POST", "/api/proxy/api-key/regenerate", h_regen, false},
     {"POST", "/api/proxy/cooldowns/clear", h_cooldowns, false},
     {"POST", "/api/proxy/session-bindings/clear", h_sessions, false},
+    {"GET", "/api/proxy/api-key", h_api_key, false},
+    {"GET", "/api/mapping", h_mapping, false},
     {NULL, NULL, NULL, false},
 };

@@ -537,3 +537,8 @@ void ag_pool_free(struct ag_pool *p)
     ag_config_unref(p->cfg);
     free(p);
 }
+
+size_t ag_pool_clear_sessions(struct ag_pool *p)
+{
+    return ag_sticky_clear(p->sessions);
+}

@@ -212,6 +212,9 @@ void ag_pool_release(struct ag_pool *p, const struct ag_lease *lease);
  */
 void ag_pool_report(struct ag_pool *p, const char *account_id, const struct ag_pool_outcome *o);
 
+/** Forgets every sticky-session binding (sessions pick an account afresh); returns how many. */
+size_t ag_pool_clear_sessions(struct ag_pool *p);
+
 /** Clears runtime cooldowns of one account (id), or of all accounts when account_id is NULL.
  * Returns 0 or AG_ENOTFOUND. */
 int ag_pool_clear_cooldowns(struct ag_pool *p, const char *account_id);

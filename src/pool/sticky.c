@@ -178,3 +178,13 @@ size_t ag_sticky_count(struct ag_sticky *s, int64_t now_ms)
     }
     return s->len;
 }
+
+size_t ag_sticky_clear(struct ag_sticky *s)
+{
+    size_t n = s ? s->len : 0;
+    for (size_t i = 0; s && i < NBUCKETS; i++) {
+        while (s->buckets[i])
+            unlink_free(s, &s->buckets[i]);
+    }
+    return n;
+}

@@ -41,4 +41,7 @@ void ag_sticky_forget_account(struct ag_sticky *s, const char *account_id);
 /** Bindings alive at now_ms (expired ones are dropped on the way). */
 size_t ag_sticky_count(struct ag_sticky *s, int64_t now_ms);
 
+/** Drops every binding; returns how many there were. */
+size_t ag_sticky_clear(struct ag_sticky *s);
+
 #endif

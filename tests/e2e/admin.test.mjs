@@ -246,6 +246,39 @@ describe('admin API', () => {
     assert.match(ok.text, /mock@example\.com/);
     const replay = await call(env, 'GET', `/auth/callback?code=code-mock&state=${s.json.state}`, { key: null });
     assert.equal(replay.status, 400, 'a state is good for one callback');
+
+    // A pasted redirect URL (or bare code) completes a login from the UI as JSON.
+    const s2 = await call(env, 'POST', '/api/accounts/oauth/start');
+    const pasted = `http://127.0.0.1:${env.port}/auth/callback?state=${s2.json.state}&code=code-mock`;
+    const done = await call(env, 'POST', '/api/accounts/oauth/complete', { body: { url: pasted } });
+    assert.equal(done.status, 200, done.text);
+    assert.equal(done.json.email, 'mock@example.com');
+    assert.equal(done.json.created, false);
+    const again = await call(env, 'POST', '/api/accounts/oauth/complete', { body: { code: 'code-mock', state: s2.json.state } });
+    assert.equal(again.status, 400);
+    assert.equal(again.json.error.field, 'state');
+    const nothing = await call(env, 'POST', '/api/accounts/oauth/complete', { body: {} });
+    assert.equal(nothing.status, 400);
+    assert.equal(nothing.json.error.field, 'code');
+  });
+
+  test('proxy: API key shown in full, the mapping in force, the data dir, sessions cleared', async () => {
+    const k = await call(env, 'GET', '/api/proxy/api-key');
+    assert.equal(k.status, 200);
+    assert.equal(k.json.api_key, KEY);
+    assert.equal((await call(env, 'GET', '/api/proxy/api-key', { key: null })).status, 401);
+    const m = await call(env, 'GET', '/api/mapping');
+    assert.equal(m.status, 200, m.text);
+    assert.ok(m.json.builtin.length > 5);
+    assert.ok(m.json.builtin.every((b) => typeof b.from === 'string' && typeof b.to === 'string'));
+    assert.equal(typeof m.json.background_model, 'string');
+    const c = await call(env, 'GET', '/api/config');
+    assert.ok(c.json.data_dir.endsWith('data'), c.json.data_dir);
+    assert.ok(c.json.config_path.endsWith('config.json'));
+    assert.equal((await chat(env, 'one sticky conversation')).status, 200);
+    const cleared = await call(env, 'POST', '/api/proxy/session-bindings/clear');
+    assert.equal(cleared.status, 200);
+    assert.ok(cleared.json.cleared >= 1, cleared.text);
   });
 
   test('config: masked read, validated hot update, restart-only keys named', async () => {

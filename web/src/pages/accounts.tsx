@@ -3,7 +3,7 @@
 // down until), adding (OAuth, refresh token, JSON import), export, enable/disable, label, delete,
 // quota refresh, the fixed account, and the same actions on a selection.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, ApiError, errText } from '../api';
+import { api, errText } from '../api';
 import { Badge, Button, confirm, CopyButton, Empty, ErrorNote, Icon, Modal, QuotaBar, Tabs, toast, toastError, useLoad, useNow } from '../components/ui';
 import { countdown, fmtDateTime } from '../format';
 import { useT } from '../i18n';
@@ -289,22 +289,15 @@ function AddDialog({ open, onClose, onAdded }: { open: boolean; onClose: () => v
     e.preventDefault();
     if (!flow) return;
     reset();
-    let c = code.trim();
-    let state = flow.state;
-    // Either the bare code or the whole callback URL the browser ended on.
-    try {
-      const u = new URL(c);
-      c = u.searchParams.get('code') || '';
-      state = u.searchParams.get('state') || state;
-    } catch {
-      /* a bare code */
-    }
+    // The bare code or the whole callback URL the browser ended on: the gateway reads both.
+    const pasted = code.trim();
     setBusy(true);
     try {
-      const r = await fetch(`/auth/callback?state=${encodeURIComponent(state)}&code=${encodeURIComponent(c)}`);
-      const html = await r.text();
-      const msg = new DOMParser().parseFromString(html, 'text/html').querySelector('p')?.textContent || `${r.status}`;
-      if (!r.ok) throw new ApiError(r.status, msg);
+      const r = await api<{ email: string; created: boolean }>('/api/accounts/oauth/complete', {
+        method: 'POST',
+        body: /^https?:/.test(pasted) ? { url: pasted, state: flow.state } : { code: pasted, state: flow.state },
+      });
+      const msg = t(r.created ? 'add.oauth_added' : 'add.oauth_updated', { email: r.email });
       toast(msg);
       setFlow(null);
       setCode('');

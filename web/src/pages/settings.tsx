@@ -27,7 +27,7 @@ export function Settings() {
   const [capture, setCapture] = useState<boolean | null>(null);
   const lv = level ?? String(cfgGet(c, 'log.level') ?? 'info');
   const cap = capture ?? !!cfgGet(c, 'monitor.capture_bodies');
-  const dataDir = (c && (c.data_dir || cfgGet(c, 'server.data_dir'))) || null;
+  const dataDir = (cfg.data && (cfg.data as any).data_dir) || null;
 
   return (
     <div class="page">
