@@ -6,7 +6,7 @@
  *                                        secret; the state is the proof, single-use)
  *   POST /api/accounts/oauth/complete  {"state"?, "code"} or {"url": pasted redirect URL}
  *                                      → {email, created} — for a code pasted into the UI
- * Unlike the reference, the state is always checked: a callback for a login nobody started is
+ * Unlike Antigravity Manager, the state is always checked: a callback for a login nobody started is
  * refused. */
 #include "admin/admin_internal.h"
 #include "config/config.h"

@@ -1,5 +1,5 @@
 /* http/cors.h: Cross-Origin Resource Sharing. Allowed origins come from the configuration
- * (default "*", as the reference does). Credentials are never allowed with "*". Preflight
+ * (default "*", as Antigravity Manager does). Credentials are never allowed with "*". Preflight
  * (OPTIONS) requests are answered by the server for every path with these headers. */
 #ifndef AG_HTTP_CORS_H
 #define AG_HTTP_CORS_H

@@ -3,14 +3,14 @@
  * quota error, request-level 429s — and the read-outs of that state (snapshot, clearing
  * cooldowns).
  *
- * Cooldown policy (user-pain-points.md #2, ag_pool_cooldown_ms): when the upstream names a delay
+ * Cooldown policy: when the upstream names a delay
  * it is trusted, plus AG_POOL_DELAY_MARGIN_MS (a used-up daily quota really is hours), up to
  * scheduling.max_cooldown_s. Without a delay the cooldown is short and grows with consecutive
  * failures (5, 10, 20, 40, then 60 s), and when it ends the account is "probing": it takes one
  * request at a time until a success clears the streak. A success for a group clears that group's
  * cooldown and the account-wide one. scheduling.circuit_breaker = false turns cooldowns off.
  *
- * Request-level 429s (user-pain-points.md #1, pool.h AG_POOL_REQUEST_WINDOW_MS): a 429 on an
+ * Request-level 429s: a 429 on an
  * account that served a success within the window, and had no unconfirmed 429 since, cools
  * nothing; it is remembered as "suspect". A second 429 before a success is the account's limit
  * after all and cools it as usual; a success clears the suspicion. select.c answers a retry

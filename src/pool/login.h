@@ -9,7 +9,7 @@
  *   ag_login_complete(state, code): the code is exchanged at oauth.token_url with the same
  *     client and redirect URI, and the refresh token goes through onboarding (pool/onboard.h:
  *     userinfo, loadCodeAssist, fetchAvailableModels, upsert by email). A state is good for one
- *     completion; an unknown or expired state is refused (the reference never checked it).
+ *     completion; an unknown or expired state is refused (Antigravity Manager never checked it).
  *
  * Threading: the loop thread of the upstream client. */
 #ifndef AG_POOL_LOGIN_H
@@ -32,7 +32,7 @@ struct ag_login;
 /** Size of a state (32 hex digits and the NUL). */
 #define AG_LOGIN_STATE_SIZE 33
 
-/** The OAuth scopes, space-separated (accounts-ops §2.2). */
+/** The OAuth scopes, space-separated. */
 extern const char ag_login_scopes[];
 
 /** A registry of logins on client's loop; client and store are borrowed and must outlive it. */

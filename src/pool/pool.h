@@ -43,7 +43,8 @@ struct ag_pool_wait;
 /** A token is refreshed when now >= expiry - this many seconds. */
 #define AG_POOL_REFRESH_SKEW_S 90
 /** Cooldown steps (ms) for a 429 / 5xx without an upstream delay: 5 s, 10 s, 20 s, 40 s, then
- * 60 s for every further consecutive failure (never the 30-minute lockouts of the reference). */
+ * 60 s for every further consecutive failure (never the 30-minute lockouts of Antigravity Manager).
+ */
 #define AG_POOL_COOLDOWN_BASE_MS 5000
 #define AG_POOL_COOLDOWN_MAX_MS  60000
 /** Margin added to an upstream retry delay before the account is tried again. */
@@ -55,7 +56,7 @@ struct ag_pool_wait;
 /** When every candidate is cooling down and the soonest cooldown ends within this, the acquisition
  * waits for it instead of failing at once. */
 #define AG_POOL_SHORT_WAIT_MS 2000
-/** Request-level rejection (user-pain-points #1): a 429 on an account that reported a success
+/** Request-level rejection: a 429 on an account that reported a success
  * within this window, with no other unconfirmed 429 since, is "suspect": no cooldown. A second
  * 429 on it before a success confirms an account limit (then it cools down as usual). A retry
  * whose excluded accounts include scheduling.reject_request_after suspects (each within this

@@ -323,7 +323,7 @@ static int block(struct dec *d, yyjson_val *blk, size_t mi, size_t bi, struct ag
         p->args = yyjson_is_obj(input) ? ag_json_val_text(d->a, input) : AG_STR("{}");
         if (!p->args.p)
             return AG_ETOOBIG;
-        /* a signature field on the block (gateways of the reference's kind add one) */
+        /* a signature field on the block (other gateways add one) */
         struct ag_str s = ag_json_get_str(blk, "signature");
         if (!p->sig.value.len && s.len)
             p->sig.value = s;

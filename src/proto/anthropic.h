@@ -23,7 +23,7 @@ struct ag_anthropic_request {
     bool web_search;      /* a server web_search tool was declared (not forwarded as a function) */
     int n_server_tools;   /* server / Anthropic-defined tools recognised and not forwarded */
     bool foreign_history; /* history had thinking without a signature (another provider's) */
-    /* For route/'s background-task detection (protocols §6.4): the system text (blocks joined by
+    /* For route/'s background-task detection: the system text (blocks joined by
      * "\n") and the last user message that is non-empty, does not start with "Warmup" and does
      * not contain "<system-reminder>" (its text blocks joined by a space). */
     struct ag_str system_text;
@@ -52,7 +52,7 @@ int ag_anthropic_decode(const struct ag_proto_ctx *ctx, struct ag_str body,
 bool ag_anthropic_stream_done(const struct ag_client_stream *st);
 
 /**
- * Fits the decoded history to the routed target model (pain points 4 and 5). Call after routing
+ * Fits the decoded history to the routed target model. Call after routing
  * and after the route's thinking default was applied, again whenever an attempt changes the
  * target model's family. For a Claude-family target with thinking on, a tool loop whose latest
  * assistant turn does not open with a thinking block signed by the same family cannot be

@@ -1,5 +1,5 @@
 /* proto/anthropic_fit.c: what the relay calls around routing an Anthropic request: fitting the
- * decoded history to the target model's family (pain points 4 and 5), forgetting signatures for
+ * decoded history to the target model's family, forgetting signatures for
  * the signature retry, recognising signature errors, and the local token estimate for
  * count_tokens. Pure functions over the canonical request; see anthropic.h for the contracts. */
 #include <string.h>

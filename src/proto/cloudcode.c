@@ -3,7 +3,7 @@
  * "requestType"}; answers are Gemini responses wrapped in {"response": ...}, streamed as SSE.
  * Chat answers are always requested as a stream (streamGenerateContent?alt=sse); non-stream
  * clients get the collected events. Image requests (req->image.on) are one generateContent call
- * with requestType "image_gen", as the reference makes them, and their answer fails when it
+ * with requestType "image_gen", as Antigravity Manager makes them, and their answer fails when it
  * carries no image (blocked: 400 content_policy_violation; otherwise 502 with the model's text). */
 #include <string.h>
 

@@ -2,9 +2,9 @@
  * generations (JSON) and edits (multipart/form-data), the size / quality mapping to Gemini's
  * imageConfig, and the {"created","data":[...]} answer.
  *
- * Mapping (protocols §3.16, with the differences said in docs/internals/proto.md):
+ * Mapping (the differences from Antigravity Manager are in docs/internals/proto.md):
  *   size          "WxH" → the nearest of Gemini's ratios (21:9 16:9 4:3 3:4 9:16 3:2 2:3 5:4 4:5
- *                 1:1; within 0.05 in the reference's order, else the closest); a ratio "16:9"
+ *                 1:1; within 0.05 in the usual order, else the closest); a ratio "16:9"
  *                 as is; "auto" = no ratio; a longer side of 2048+ / 3072+ pixels asks 2K / 4K
  *   aspect_ratio  one of the ratios above; wins over size
  *   quality       standard / low / 1k → 1K, medium / 2k → 2K, hd / high / 4k → 4K, auto = none
@@ -91,7 +91,7 @@ static const char *known_size(struct ag_str s)
     return NULL;
 }
 
-/* "WxH" → the ratio: the reference's first match within 0.05, else the nearest by quotient. */
+/* "WxH" → the ratio: the first match within 0.05, else the nearest by quotient. */
 static const char *ratio_of(double w, double h)
 {
     double r = w / h, best = 1e9;

@@ -36,8 +36,8 @@ static void anthropic_after_route(struct ag_request *req, struct ag_route_result
     ag_anthropic_fit_target(req, ag_str_c(route->model));
 }
 
-/* A 400 naming a thought signature: drop every signature and try once more (the reference meant
- * to do this and never set its retry flag). */
+/* A 400 naming a thought signature: drop every signature and try once more (Antigravity Manager
+ * meant to do this and never set its retry flag). */
 static bool anthropic_fix_for_retry(struct ag_request *req, const struct ag_route_result *route,
                                     const struct ag_errclass *ec)
 {

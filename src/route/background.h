@@ -1,13 +1,13 @@
 /* route/background.h: recognising "background" requests — the short title, summary, suggestion
  * and probe requests clients such as Claude Code send besides the real conversation — so they
- * can be routed to a cheap model (protocols §6.4). Pure keyword matching; no I/O.
+ * can be routed to a cheap model. Pure keyword matching; no I/O.
  *
- * Rules (the reference's keywords and limits, plus two guards of ours):
+ * Rules (Antigravity Manager's keywords and limits, plus two guards of ours):
  *   - the user text must be non-empty and at most 800 bytes; its first 500 bytes are searched
  *     (case-sensitive substring) for all classes, then the first 500 bytes of the system text
  *     for the title, summary and suggestion classes only;
- *   - a request that declares tools is never a background task (the reference downgraded it and
- *     stripped the tools, which changes what a tool-using turn can answer);
+ *   - a request that declares tools is never a background task (Antigravity Manager downgraded it
+ * and stripped the tools, which changes what a tool-using turn can answer);
  *   - a request asking for 16384 or more output tokens is never a background task (titles and
  *     summaries ask for little; a main turn asks for a lot).
  * The caller passes the text of the last user message that is non-empty, does not start with

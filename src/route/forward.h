@@ -1,5 +1,5 @@
 /* route/forward.h: model forwarding rules announced by the upstream itself
- * (`fetchAvailableModels.deprecatedModelIds`: old id → `newModelId`, protocols §2.7 and §6.1).
+ * (`fetchAvailableModels.deprecatedModelIds`: old id → `newModelId`).
  *
  * The pool builds one `struct ag_forward` from the accounts' quota refreshes and hands it to
  * ag_mapping_resolve(); the set is immutable once handed out, so a refresh builds a new one and

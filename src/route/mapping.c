@@ -14,8 +14,8 @@
 
 #define FORWARD_MAX_HOPS 4
 
-/* The built-in table: protocols §6.1 (CLAUDE_TO_GEMINI), the preview renames of §6.5 and the
- * Claude 3.x aliases of §8.8. Lookups are ASCII case-insensitive. */
+/* The built-in table: Antigravity Manager (CLAUDE_TO_GEMINI), the preview renames of Antigravity
+ * Manager and the Claude 3.x aliases of Antigravity Manager Lookups are ASCII case-insensitive. */
 static const struct {
     const char *from;
     const char *to;
@@ -350,7 +350,7 @@ static int family_route(struct ag_str name, struct ag_route_result *out)
     return 0;
 }
 
-/* Image ids: strip size and ratio suffixes (protocols §3.16) after the "-image" token. */
+/* Image ids: strip size and ratio suffixes after the "-image" token. */
 static void strip_image_suffixes(struct ag_route_result *out)
 {
     static const struct {

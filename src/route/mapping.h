@@ -5,28 +5,27 @@
  * the same time. A configuration change builds a new mapping and swaps the pointer.
  *
  * Resolution order for a client model name (after a trailing "-online" is removed and remembered
- * as a web-search request, protocols §6.5):
+ * as a web-search request):
  *   1. custom exact rule (`mapping.custom` key without '*'; case-sensitive);
  *   2. custom wildcard rule: '*' matches any run of characters (also empty), several '*' allowed,
  *      case-sensitive. The most specific pattern wins = the one with the most literal (non-'*')
  *      characters; between equally specific patterns the one written first in the config wins
- *      (the reference left that to hash-map order);
- *   3. the built-in table (protocols §6.1 plus the two preview renames of §6.5 and the Claude 3.x
- *      aliases of §8.8; ASCII case-insensitive);
+ *      (Antigravity Manager left that to hash-map order);
+ *   3. the built-in table;
  *   4. the family rule: ids that look like real upstream ids of a known family pass through
  *      lower-cased (gemini-*, imagen-*, undated claude-<tier>-<version>, gpt-oss-*); Anthropic
  *      API snapshot names (dated, "-latest", "claude-3-…" order) go to the current upstream model
  *      of their tier; other gpt-* names go to gemini-2.5-flash like the table's GPT entries;
  *   5. anything else is an unknown model: AG_ENOTFOUND.
  * The target of a custom rule is used as written (it is not looked up again). Then:
- *   - image ids lose their size/ratio suffixes ("-4k", "-16x9" …, protocols §3.16), which are
+ *   - image ids lose their size/ratio suffixes ("-4k", "-16x9" …), which are
  *     reported in the result;
  *   - a Gemini id that only exists through the family rule and ends in "-thinking" loses the
  *     suffix (Gemini thinking is a request setting, not a model id) and sets `thinking`;
  *   - the upstream's deprecation forwarding rules (route/forward.h) rewrite the upstream id,
  *     following chains up to 4 steps. They apply to the result rather than to the client's name
- *     (the reference checks them first): a user's explicit custom rule still wins, and built-in
- *     entries that point at a retired id follow the upstream automatically.
+ *     (Antigravity Manager checks them first): a user's explicit custom rule still wins, and
+ * built-in entries that point at a retired id follow the upstream automatically.
  *
  * Unknown models: the caller answers HTTP 404 in the client's own error format — OpenAI
  * `{"error":{"type":"invalid_request_error","code":"model_not_found",…}}`, Anthropic
@@ -46,7 +45,7 @@
 /** The only upstream provider today; `ag_route_result.provider` names it. */
 #define AG_ROUTE_PROVIDER_CLOUDCODE "cloudcode"
 
-/** Default of `mapping.background_model` (protocols §6.4: the reference's background model). */
+/** Default of `mapping.background_model`. */
 #define AG_MAPPING_BACKGROUND_DEFAULT "gemini-2.5-flash"
 
 /** Which rule produced a route (for logs, the admin UI and tests). */
@@ -66,7 +65,7 @@ struct ag_route_result {
     char quota_group[AG_MODEL_ID_MAX];       /* ag_models_quota_group() of the upstream id */
     struct ag_model_spec spec;               /* limits and thinking facts of the upstream id */
     bool thinking;                           /* the name asks for thinking ("-thinking" suffix) */
-    char no_thinking_model[AG_MODEL_ID_MAX]; /* id for a retry without thinking (§6.6) */
+    char no_thinking_model[AG_MODEL_ID_MAX]; /* id for a retry without thinking  */
     bool image;                              /* image-generation model */
     char image_size[4];                      /* "1K", "2K", "4K" from a suffix, or "" */
     char aspect_ratio[6];                    /* "16:9" … from a suffix, or "" */
@@ -123,12 +122,11 @@ struct ag_background_req {
 };
 
 /**
- * Background-task downgrade (protocols §6.4; Anthropic path only — the relay calls it only
- * there). When ag_background_detect() classifies req as a background task and the mapping has a
- * background model, resolves that model (through the same rules and fwd) into *out and returns
- * 1; the caller then drops thinking from the request. Returns 0 (out untouched) when the request
- * is not a background task or the feature is off (`mapping.background_model` = ""), or a
- * negative AG_E* from resolving the background model.
+ * Background-task downgrade. When ag_background_detect() classifies req as a background task and
+ * the mapping has a background model, resolves that model (through the same rules and fwd) into
+ * *out and returns 1; the caller then drops thinking from the request. Returns 0 (out untouched)
+ * when the request is not a background task or the feature is off (`mapping.background_model` =
+ * ""), or a negative AG_E* from resolving the background model.
  */
 int ag_mapping_background(const struct ag_mapping *m, const struct ag_forward *fwd,
                           const struct ag_background_req *req, struct ag_route_result *out);

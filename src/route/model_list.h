@@ -1,12 +1,13 @@
 /* route/model_list.h: the list of model ids this gateway answers to, and the two JSON bodies
  * that publish it — `GET /v1/models` (OpenAI shape) and `GET /v1beta/models` (Gemini shape),
- * protocols §3.15 and §5.
+ * Antigravity Manager
  *
  * The list is the union of the ids the accounts' quota data report and, unless
  * `only_raw_quota_models` is set, the mapping's client names (exact custom keys and the built-in
- * table), the reference's extra ids (gemini-3.1-pro-low, gemini-2.0-flash-exp, gemini-2.5-flash,
- * gemini-3-flash, gemini-3.1-pro-high) and the 21 gemini-3-pro-image size/ratio ids. It is
- * deduplicated and sorted by byte order (the reference sorts too), so the output is stable. */
+ * table), Antigravity Manager's extra ids (gemini-3.1-pro-low, gemini-2.0-flash-exp,
+ * gemini-2.5-flash, gemini-3-flash, gemini-3.1-pro-high) and the 21 gemini-3-pro-image size/ratio
+ * ids. It is deduplicated and sorted by byte order (Antigravity Manager sorts too), so the output
+ * is stable. */
 #ifndef AG_ROUTE_MODEL_LIST_H
 #define AG_ROUTE_MODEL_LIST_H
 
@@ -47,7 +48,7 @@ int ag_model_list_add(struct ag_model_list *l, struct ag_str id);
 
 /**
  * Appends `{"object":"list","data":[{"id","object":"model","created","owned_by":"aigate"}…]}` to
- * out; created is the Unix time reported for every model (the reference uses 1706745600).
+ * out; created is the Unix time reported for every model (Antigravity Manager uses 1706745600).
  * Returns 0, AG_ETOOBIG when out's cap is hit (out keeps what it had), AG_ENOMEM.
  */
 int ag_model_list_write_openai(const struct ag_model_list *l, int64_t created, struct ag_buf *out);

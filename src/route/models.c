@@ -144,9 +144,9 @@ const char *ag_models_family_name(enum ag_model_family f)
     return "unknown";
 }
 
-/* Exact numbers from the reference: protocols §8.8 (model_specs.json) and the budgets the
- * variant table of §6.3 assigns to its tier ids. Input limits are the vendors' published context
- * windows (1 Mi tokens for Gemini text models, 200k for Claude). */
+/* Exact numbers from Antigravity Manager: model_specs.json and the budgets the
+ * variant table of Antigravity Manager assigns to its tier ids. Input limits are the vendors'
+ * published context windows (1 Mi tokens for Gemini text models, 200k for Claude). */
 #define GEM_IN    1048576u
 #define CLAUDE_IN 200000u
 static const struct {
@@ -166,7 +166,7 @@ static const struct {
     {"gemini-pro-agent", {65535, GEM_IN, 49152, 10001, true, true}},
     {"gemini-3.1-pro-low", {65535, GEM_IN, 49152, 1001, true, true}},
     {"claude-sonnet-4-6", {64000, CLAUDE_IN, 32768, 32768, true, false}},
-    /* The reference fixes opus-4-6-thinking's budget at 24576 (protocols §4.5, §3.7). */
+    /* Antigravity Manager fixes opus-4-6-thinking's budget at 24576. */
     {"claude-opus-4-6-thinking", {64000, CLAUDE_IN, 32768, 24576, true, true}},
     {"gpt-oss-120b-medium", {32768, 131072, 0, 0, false, false}},
 };
@@ -181,7 +181,7 @@ static bool version_at_least(const struct ag_model_info *mi, int major, int mino
 /* The family/tier/version rule for ids the table does not name. */
 static void spec_by_rule(const struct ag_model_info *mi, struct ag_model_spec *s)
 {
-    /* The reference's defaults for an unknown model. */
+    /* Antigravity Manager's defaults for an unknown model. */
     *s = (struct ag_model_spec){65535, 128000, 24576, 24576, false, false};
     switch (mi->family) {
     case AG_MODEL_FAMILY_IMAGE:

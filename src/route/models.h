@@ -4,8 +4,8 @@
  *
  * Decisions are made from a parsed id (family, tier, version, suffixes) rather than from lists of
  * literal names, so a new upstream version ("gemini-4-flash", "claude-sonnet-5") gets sensible
- * limits, thinking support and a quota group without a code change (user-pain-points.md #6).
- * Literal entries exist only where the reference gives exact numbers (protocols §8.8, §6.3).
+ * limits, thinking support and a quota group without a code change.
+ * Literal entries exist only where Antigravity Manager gives exact numbers.
  * Everything here is pure and thread-safe. */
 #ifndef AG_ROUTE_MODELS_H
 #define AG_ROUTE_MODELS_H
@@ -72,24 +72,25 @@ const char *ag_models_family_name(enum ag_model_family f);
 /**
  * Fills spec for an upstream id. Order: the exact entry of the built-in spec table; else the
  * longest table entry that is a '-'-boundary prefix of id ("gemini-3-flash-preview" uses
- * "gemini-3-flash"); else the family/tier/version rule; else the reference's defaults (65535
+ * "gemini-3-flash"); else the family/tier/version rule; else Antigravity Manager's defaults (65535
  * output tokens, 24576 thinking budget). Never fails.
  */
 void ag_models_spec(struct ag_str id, struct ag_model_spec *spec);
 
 /**
  * Writes the quota group of a model id into out (cap bytes, NUL-terminated), per accounts-ops
- * §3.4 but on parsed tokens instead of raw substrings: image+flash → "gemini-3.1-flash-image",
- * image → "gemini-3-pro-image", flash (and flash-lite) → "gemini-3-flash", pro →
- * "gemini-3-pro-high", claude/opus/sonnet/haiku → "claude", otherwise the id itself lower-cased.
- * The group names are the reference's, so `quota_protection.monitored_models` keeps working.
- * Returns true when a group rule matched, false when the raw id was written.
+ * the same groups but on parsed tokens instead of raw substrings: image+flash →
+ * "gemini-3.1-flash-image", image → "gemini-3-pro-image", flash (and flash-lite) →
+ * "gemini-3-flash", pro → "gemini-3-pro-high", claude/opus/sonnet/haiku → "claude", otherwise the
+ * id itself lower-cased. The group names are Antigravity Manager's, so
+ * `quota_protection.monitored_models` keeps working. Returns true when a group rule matched, false
+ * when the raw id was written.
  */
 bool ag_models_quota_group(struct ag_str id, char *out, size_t cap);
 
 /**
  * Writes the id to use when an Anthropic thinking-signature error forces a retry without
- * thinking (protocols §6.6): "claude-sonnet-4-6-thinking" → "claude-sonnet-4-6",
+ * thinking: "claude-sonnet-4-6-thinking" → "claude-sonnet-4-6",
  * "claude-opus-4-6-thinking" → "claude-opus-4-6", any other "-thinking" id loses the suffix.
  * Returns true when out differs from id, false (out = id) when there is nothing to strip.
  */

@@ -16,11 +16,10 @@
  * Import formats accepted:
  *   (a) a JSON array of {"refresh_token": "1//...", "email"?: "..."} objects (extra keys are
  *       ignored; "label" and "proxy_url" are kept) — this includes our own export and the
- *       reference's saved export file;
- *   (b) the reference's export response {"accounts": [{"email": ..., "refresh_token": ...}]};
- *   and, for convenience, one such object alone, and the reference's per-account file shape where
- *   the token sits in "token": {"refresh_token": ...}.
- * A UTF-8 byte-order mark is skipped. */
+ *       Antigravity Manager's saved export file;
+ *   (b) Antigravity Manager's export response {"accounts": [{"email": ..., "refresh_token": ...}]};
+ *   and, for convenience, one such object alone, and Antigravity Manager's per-account file shape
+ * where the token sits in "token": {"refresh_token": ...}. A UTF-8 byte-order mark is skipped. */
 #ifndef AG_STORE_ACCOUNT_JSON_H
 #define AG_STORE_ACCOUNT_JSON_H
 

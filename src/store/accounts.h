@@ -86,8 +86,8 @@ void ag_account_list_dispose(struct ag_account_list *l);
  * Inserts an account, or updates the one with the same email (case-insensitive). Reads from in:
  * email and refresh_token (required), and name, access_token, token_expiry, project_id,
  * oauth_client (on update a NULL / 0 keeps the stored value); on insert also label and proxy_url.
- * Other fields are ignored. As with the reference, an update that changes a token re-enables a
- * disabled account (a new token is the usual cure for invalid_grant) and clears its reason;
+ * Other fields are ignored. As with Antigravity Manager, an update that changes a token re-enables
+ * a disabled account (a new token is the usual cure for invalid_grant) and clears its reason;
  * last_used_at becomes now. A new account gets a fresh UUID and goes to the end of the order.
  *
  * in is borrowed. On success the id is written to id_out (AG_ACCOUNT_ID_SIZE bytes, may be NULL)

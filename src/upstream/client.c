@@ -1,6 +1,6 @@
 /* upstream/client.c: libcurl multi on the libuv loop (see client.h for the contract).
  *
- * Rules this file lives by (c-stack.md §8): no curl_multi_* call from inside a curl callback, so
+ * Rules this file lives by (libuv + curl): no curl_multi_* call from inside a curl callback, so
  * operations requested from on_head/on_data (cancel, pause, resume, start) are queued and run right
  * after libcurl returns; on CURL_POLL_REMOVE the uv_poll is stopped and closed; at shutdown the
  * easy handles are removed and curl_multi_cleanup() closes the remaining sockets through the same

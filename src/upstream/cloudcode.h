@@ -1,5 +1,5 @@
 /* upstream/cloudcode.h: the transport of Google's Cloud Code "v1internal" API. A call goes to
- * `<base>:<method>[?alt=sse]` with the headers the reference client sends (Content-Type,
+ * `<base>:<method>[?alt=sse]` with the headers the Antigravity client sends (Content-Type,
  * Authorization: Bearer, User-Agent, x-client-name, x-client-version, x-goog-user-project), trying
  * the configured endpoint list in order: it falls through to the next endpoint only on 408, 404,
  * 5xx or a transport failure before any response was handed over; any other answer (2xx, 400, 401,

@@ -389,7 +389,7 @@ static void test_cooldowns(void **state)
     f.now_ms = ag_wall_ms();
     ag_pool_set_clock(f.pool, fake_now, &f);
 
-    /* 429 without a delay: a short cooldown for that group only (pain point #2). */
+    /* 429 without a delay: a short cooldown for that group only. */
     report(&f, ida, AG_POOL_RATE_LIMITED, 429, 0, "claude");
     for (int i = 0; i < 3; i++)
         assert_string_equal(acquire(&f, "claude", NULL, 0).email, "b@example.com");

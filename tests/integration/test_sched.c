@@ -412,7 +412,7 @@ static void test_concurrency_limit(void **state)
     fx_close(&f);
 }
 
-/* ---- pain point #1 ---- */
+/* ---- one refused request must not cool the pool ---- */
 
 static size_t cooldowns_of(struct fx *f, int i)
 {

@@ -73,7 +73,7 @@ describe('accounts', () => {
     expect(accountState(acct({ runtime: { cooldowns: [{ group: '*', until_ms: NOW + 5000, strikes: 1, probing: false }] } }), NOW)).toBe('cooling');
     expect(accountState(acct({ runtime: { cooldowns: [{ group: '*', until_ms: NOW - 1, strikes: 1, probing: false }] } }), NOW)).toBe('available');
   });
-  it('groups models like the reference', () => {
+  it('groups models like Antigravity Manager', () => {
     expect(groupOf('gemini-3-pro-high')).toBe('gemini-pro');
     expect(groupOf('gemini-2.5-flash')).toBe('gemini-flash');
     expect(groupOf('gemini-3.1-flash-image')).toBe('gemini-image');

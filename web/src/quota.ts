@@ -57,7 +57,7 @@ export function accountState(a: Account, now = Date.now()): AccountState {
 export type Group = 'gemini-pro' | 'gemini-flash' | 'gemini-image' | 'claude' | 'other';
 export const GROUPS: Group[] = ['gemini-pro', 'gemini-flash', 'gemini-image', 'claude'];
 
-/** The quota group of a model name (the reference's substring rules, first match wins). */
+/** The quota group of a model name (Antigravity Manager's substring rules, first match wins). */
 export function groupOf(model: string): Group {
   const m = model.toLowerCase();
   if (m.includes('image')) return 'gemini-image';

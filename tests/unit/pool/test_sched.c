@@ -285,7 +285,7 @@ static void test_cooldown_from_hints(void **state)
                                   "\"MODEL_CAPACITY_EXHAUSTED\"}]}}",
                                   NULL, 0, 0, &probing),
                      AG_POOL_COOLDOWN_BASE_MS / 2);
-    /* No hint: 5, 10, 20, 40, 60, 60 s by strike (pain point #2: never 30 minutes). */
+    /* No hint: 5, 10, 20, 40, 60, 60 s by strike (never 30-minute lockouts). */
     const char *plain = "{\"error\":{\"code\":500,\"message\":\"internal\"}}";
     int64_t steps[] = {5000, 10000, 20000, 40000, 60000, 60000};
     for (unsigned i = 0; i < 6; i++)

@@ -32,7 +32,7 @@ static void leaves_real_turns_alone(void **state)
 {
     struct ag_background_req r = req("You are a coding agent.", "Refactor src/main.c please");
     assert_int_equal(ag_background_detect(&r), AG_BACKGROUND_NONE);
-    /* Keywords are case-sensitive, as in the reference. */
+    /* Keywords are case-sensitive, as in Antigravity Manager. */
     r = req("", "please WRITE A 5-10 WORD TITLE");
     assert_int_equal(ag_background_detect(&r), AG_BACKGROUND_NONE);
     /* Tools, a large output budget or a long text make it a real turn. */

@@ -43,7 +43,7 @@ static void list_is_union_sorted_and_unique(void **state)
     assert_false(has(&l, "gpt-*"));        /* wildcard keys are not models */
     assert_true(has(&l, "claude-opus-4")); /* built-in key */
     assert_false(has(&l, "internal-background-task"));
-    assert_true(has(&l, "gemini-2.0-flash-exp")); /* reference extra */
+    assert_true(has(&l, "gemini-2.0-flash-exp")); /* an extra id of the served list */
     assert_true(has(&l, "gemini-3-pro-image-4k-21x9"));
     for (size_t i = 1; i < l.n; i++)
         assert_true(strcmp(l.ids[i - 1], l.ids[i]) < 0); /* sorted, no duplicates */

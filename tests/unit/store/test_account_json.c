@@ -64,7 +64,7 @@ static void reference_export_format(void **state)
     assert_string_equal(imp.entries[1].refresh_token, "1//y");
     ag_account_import_dispose(&imp);
 
-    /* The reference's per-account file: one object with a nested token. */
+    /* Antigravity Manager's per-account file: one object with a nested token. */
     assert_int_equal(
         parse("{\"email\":\"z@example.com\",\"token\":{\"refresh_token\":\"1//z\"}}", &imp), 0);
     assert_int_equal(imp.format, AG_IMPORT_SINGLE);

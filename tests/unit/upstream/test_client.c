@@ -276,7 +276,7 @@ static void test_fallthrough(void **state)
     assert_int_equal(c.res.attempts, 3);
     assert_non_null(strstr(c.r.body.data, "\"response\""));
     assert_non_null(strstr(c.r.body.data, "echo: hello streaming world"));
-    /* The mock saw e2 (answered 503) then e3, each with the reference's headers. */
+    /* The mock saw e2 (answered 503) then e3, each with Antigravity Manager's headers. */
     assert_int_equal(control("GET", "/__mock/requests?path=v1internal", NULL, &b), 200);
     assert_non_null(strstr(b.data, "\"target\":\"/e2/v1internal:generateContent\""));
     assert_non_null(strstr(b.data, "\"target\":\"/e3/v1internal:generateContent\""));

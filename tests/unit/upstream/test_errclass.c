@@ -97,7 +97,7 @@ static void test_429_no_hint(void **state)
     assert_int_equal(e.kind, AG_ERRCLASS_RATE_LIMITED);
     assert_int_equal(e.retry_delay_ms, -1);
     assert_int_equal(e.delay_src, AG_DELAY_NONE);
-    /* "check quota" mentions quota: treated as exhaustion, as the reference does. */
+    /* "check quota" mentions quota: treated as exhaustion, as Antigravity Manager does. */
     assert_true(e.quota_exhausted);
     classify(429, "{\"error\":{\"code\":429,\"message\":\"Model is overloaded, retry after 5s\"}}",
              NULL, &e);
