@@ -67,7 +67,7 @@ static void table(void **state)
             assert_true(a->immutable);
             assert_non_null(a->gz);
             assert_non_null(a->br);
-            /* The budget of the issue: first load under 300 KB gzipped. */
+            /* The UI's budget: first load under 300 KB gzipped. */
             assert_true(a->gz_len < 300 * 1024);
         }
     }
