@@ -107,7 +107,7 @@ struct ag_config {
         int64_t max_wait_s;
         char *fixed_account; /* "" = none */
         int64_t max_attempts;
-        int64_t sticky_ttl_s;                /* session binding lifetime after its last use; 0 = off */
+        int64_t sticky_ttl_s; /* session binding lifetime after its last use; 0 = off */
         int64_t max_concurrency_per_account; /* leases per account at once; 0 = unlimited */
         bool circuit_breaker;                /* false: failures never cool accounts down */
         int64_t max_cooldown_s;              /* cap on any cooldown, upstream hints included */
@@ -116,6 +116,7 @@ struct ag_config {
     struct {
         struct ag_config_strmap custom; /* requested model -> upstream model */
         char *background_model;         /* "" = background-task downgrade off */
+        bool only_quota_models;         /* model lists: quota ids only */
     } mapping;
     struct {
         int64_t refresh_interval_s;

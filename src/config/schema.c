@@ -361,6 +361,8 @@ static const struct ag_config_key keys[] = {
 
     JSONK("mapping.custom", "{}", &strmap_ops, mapping.custom, 0,
           "model mapping rules: requested model (exact or with *) -> upstream model"),
+    BOOL("mapping.only_quota_models", "false", mapping.only_quota_models, 0, NULL,
+         "model lists show only the models the accounts report quota for (no mapping names)"),
     STR("mapping.background_model", "\"gemini-2.5-flash\"", mapping.background_model, 0, NULL,
         NULL, "model for background tasks (titles, summaries) of Anthropic clients; empty: off"),
 

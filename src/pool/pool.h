@@ -213,6 +213,13 @@ void ag_pool_release(struct ag_pool *p, const struct ag_lease *lease);
  */
 void ag_pool_report(struct ag_pool *p, const char *account_id, const struct ag_pool_outcome *o);
 
+/**
+ * Calls cb once per model id that an enabled account has stored quota for (the ids upstream
+ * reported in fetchAvailableModels); an id may come more than once. For model lists.
+ */
+void ag_pool_foreach_quota_model(struct ag_pool *p,
+                                 void (*cb)(void *ud, const char *model, size_t len), void *ud);
+
 /** Forgets every sticky-session binding (sessions pick an account afresh); returns how many. */
 size_t ag_pool_clear_sessions(struct ag_pool *p);
 

@@ -357,3 +357,23 @@ int ag_pool_refresh_quota(struct ag_pool *p, const char *account_id)
     }
     return 0;
 }
+
+void ag_pool_foreach_quota_model(struct ag_pool *p,
+                                 void (*cb)(void *ud, const char *model, size_t len), void *ud)
+{
+    for (size_t i = 0; i < p->naccts; i++) {
+        const struct pool_acct *a = p->accts[i];
+        if (a->rec.disabled || !a->rec.quota_json)
+            continue;
+        yyjson_doc *doc = yyjson_read(a->rec.quota_json, strlen(a->rec.quota_json), 0);
+        yyjson_val *k, *v;
+        size_t idx, max;
+        if (yyjson_is_obj(yyjson_doc_get_root(doc))) {
+            yyjson_obj_foreach(yyjson_doc_get_root(doc), idx, max, k, v)
+            {
+                cb(ud, yyjson_get_str(k), yyjson_get_len(k));
+            }
+        }
+        yyjson_doc_free(doc);
+    }
+}

@@ -5,6 +5,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "relay/relay.h"
+#include "pool/pool.h"
 #include "proto/responses.h"
 #include "relay/relay_internal.h"
 #include "relay/response_store.h"
@@ -136,14 +137,40 @@ static void h_response_delete(struct ag_http_req *req, void *ud)
     ag_buf_dispose(&b);
 }
 
-/* The models this gateway serves, in one protocol's list shape. */
+struct quota_ids {
+    struct ag_arena *arena;
+    struct ag_str *v;
+    size_t n, cap;
+};
+
+static void add_quota_id(void *ud, const char *model, size_t len)
+{
+    struct quota_ids *q = ud;
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 32;
+        struct ag_str *v = ag_arena_alloc(q->arena, cap * sizeof(*v));
+        if (!v)
+            return;
+        if (q->n)
+            memcpy(v, q->v, q->n * sizeof(*v));
+        q->v = v;
+        q->cap = cap;
+    }
+    q->v[q->n++] = ag_arena_str(q->arena, ag_str_make(model, len));
+}
+
+/* The models this gateway serves — the mapping table's names and every model an account has
+ * quota for — in one protocol's list shape. */
 static void respond_model_list(struct ag_http_req *req, struct ag_relay *r, bool gemini)
 {
     struct ag_model_list l;
     struct ag_buf b;
+    struct quota_ids q = {.arena = &req->arena};
     ag_model_list_init(&l);
     ag_buf_init(&b, 0);
-    ag_model_list_build(&l, r->mapping, NULL, 0, false);
+    if (r->pool)
+        ag_pool_foreach_quota_model(r->pool, add_quota_id, &q);
+    ag_model_list_build(&l, r->mapping, q.v, q.n, r->cfg->mapping.only_quota_models);
     if (gemini)
         ag_model_list_write_gemini(&l, r->mapping, &b);
     else

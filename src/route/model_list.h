@@ -1,6 +1,5 @@
 /* route/model_list.h: the list of model ids this gateway answers to, and the two JSON bodies
- * that publish it — `GET /v1/models` (OpenAI shape) and `GET /v1beta/models` (Gemini shape),
- * Antigravity Manager
+ * that publish it — `GET /v1/models` (OpenAI shape) and `GET /v1beta/models` (Gemini shape).
  *
  * The list is the union of the ids the accounts' quota data report and, unless
  * `only_raw_quota_models` is set, the mapping's client names (exact custom keys and the built-in

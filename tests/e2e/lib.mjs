@@ -55,13 +55,14 @@ function stop(child, ms = 10000) {
 }
 
 export class Env {
-  async start({ mockArgs = [], accounts = ['rt-mock'], aigateArgs = [], env = {} } = {}) {
+  async start({ mockArgs = [], mockAccounts = null, accounts = ['rt-mock'], aigateArgs = [], env = {} } = {}) {
     if (!AIGATE || !MOCK) throw new Error('AIGATE_BIN and AIGATE_MOCK_BIN must be set (run through ctest)');
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'aigate-e2e-'));
     this.mock = spawn(MOCK, ['--port', '0', '--accept-any-token', ...mockArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     const m = await waitFor(this.mock, /listening on 127\.0\.0\.1:(\d+)/, 10000);
     this.mockPort = Number(m[1]);
     this.mockUrl = `http://127.0.0.1:${this.mockPort}`;
+    if (mockAccounts) await this.mockCall('PUT', '/__mock/accounts', mockAccounts);
     this.env = {
       ...process.env,
       AIGATE_DATA_DIR: path.join(this.dir, 'data'),

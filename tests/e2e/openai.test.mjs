@@ -14,7 +14,12 @@ describe('openai SDK through aigate', () => {
   let client;
 
   before(async () => {
-    await env.start();
+    await env.start({
+      mockAccounts: [{
+        email: 'mock@example.com', refresh_token: 'rt-mock', access_token: 'at-mock', project: 'mock-project-123', tier: 'PRO',
+        quotas: { 'gemini-2.5-flash': { remainingFraction: 0.9, resetTime: '2030-01-01T00:00:00Z' }, 'gemini-9-ultra-preview': { remainingFraction: 0.5, resetTime: '2030-01-01T00:00:00Z' } },
+      }],
+    });
     client = new OpenAI({ baseURL: `${env.url}/v1`, apiKey: 'sk-anything', maxRetries: 0, timeout: 20000 });
   });
   after(async () => {
@@ -145,6 +150,8 @@ describe('openai SDK through aigate', () => {
     const ids = [];
     for await (const m of client.models.list()) ids.push(m.id);
     assert.ok(ids.includes(MODEL), `ids: ${ids.slice(0, 10)}`);
+    // A model only the account's quota list knows is served too.
+    assert.ok(ids.includes('gemini-9-ultra-preview'), 'models from the accounts\' quota lists are listed');
     const one = await client.models.retrieve(MODEL);
     assert.equal(one.id, MODEL);
   });
