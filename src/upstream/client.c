@@ -21,12 +21,22 @@
 #define DEFAULT_MAX_BODY    (16u * 1024u * 1024u)
 #define MAX_HEAD_BYTES      (64u * 1024u)
 #define MAX_DEFERRED_ROUNDS 64
+/* curl's receive buffer per transfer: SSE events are small, and at thousands of concurrent
+ * streams curl's 16 KiB default was a quarter of each stream's memory. */
+#define DEFAULT_RECV_BUFFER (8L * 1024)
+/* Idle connections curl keeps for reuse. Its default (4 x the transfers in the multi handle at
+ * that moment) shrinks whenever transfers finish together, and then closes connections the next
+ * burst has to open again (one new connect per ~10 requests at 50 concurrent). The cache starts
+ * at MIN and follows twice the peak of concurrent transfers up to MAX. */
+#define MAX_IDLE_CONNS_MIN 256L
+#define MAX_IDLE_CONNS_MAX 4096L
 
 enum { OP_START = 1, OP_PAUSE = 2, OP_RESUME = 4, OP_CANCEL = 8 };
 
 struct sock {
     uv_poll_t poll;
     curl_socket_t fd;
+    int events; /* UV_READABLE/UV_WRITABLE the poll handle is started with (0 = stopped) */
     struct ag_upstream_client *c;
 };
 
@@ -39,6 +49,7 @@ struct ag_upstream_client {
     struct ag_upstream_req *all;     /* started, not finished (doubly linked) */
     struct ag_upstream_req *pending; /* requests with deferred operations (singly linked) */
     size_t active;
+    long max_idle;       /* CURLMOPT_MAXCONNECTS now */
     size_t open_handles; /* libuv handles not yet closed (timer, polls, request timers) */
     int in_curl;         /* >0 while libcurl may call our callbacks */
     bool closing;
@@ -174,7 +185,8 @@ static int on_socket(CURL *e, curl_socket_t s, int what, void *ud, void *sockp)
 
     if (what == CURL_POLL_REMOVE) {
         if (k) {
-            uv_poll_stop(&k->poll);
+            /* uv_close stops the poll itself (one EPOLL_CTL_DEL); a uv_poll_stop before it
+             * would issue a second DEL that fails with ENOENT. */
             if (!c->closing)
                 curl_multi_assign(c->multi, s, NULL);
             uv_close((uv_handle_t *)&k->poll, sock_closed);
@@ -197,7 +209,12 @@ static int on_socket(CURL *e, curl_socket_t s, int what, void *ud, void *sockp)
         events |= UV_READABLE;
     if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
         events |= UV_WRITABLE;
-    uv_poll_start(&k->poll, events, on_poll);
+    /* libuv re-registers the descriptor on every uv_poll_start (an EPOLL_CTL_DEL at once, an ADD
+     * on the next loop turn), and curl repeats unchanged wishes: only act on a change. */
+    if (events != k->events) {
+        k->events = events;
+        uv_poll_start(&k->poll, events, on_poll);
+    }
     return 0;
 }
 
@@ -249,6 +266,8 @@ struct ag_upstream_client *ag_upstream_client_new(uv_loop_t *loop,
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_multi_timer);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+    c->max_idle = MAX_IDLE_CONNS_MIN;
+    curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, c->max_idle);
     if (c->opts.max_host_connections > 0)
         curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, c->opts.max_host_connections);
     if (c->opts.max_total_connections > 0)
@@ -710,8 +729,8 @@ static int setup_easy(struct ag_upstream_req *r, const struct ag_upstream_req_sp
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
-    if (o->recv_buffer_bytes > 0)
-        curl_easy_setopt(e, CURLOPT_BUFFERSIZE, o->recv_buffer_bytes);
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE,
+                     o->recv_buffer_bytes > 0 ? o->recv_buffer_bytes : DEFAULT_RECV_BUFFER);
     if (o->ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
     if (o->insecure_skip_verify_host)
@@ -804,6 +823,13 @@ struct ag_upstream_req *ag_upstream_req_start(struct ag_upstream_client *c,
     c->all = r;
     c->active++;
     arm_timer(r);
+    /* Keep room in the connection cache for every transfer of the busiest moment so far. Not from
+     * inside a curl callback; the next start outside one catches up. */
+    if (!c->in_curl && (long)c->active * 2 > c->max_idle && c->max_idle < MAX_IDLE_CONNS_MAX) {
+        c->max_idle =
+            (long)c->active * 2 < MAX_IDLE_CONNS_MAX ? (long)c->active * 2 : MAX_IDLE_CONNS_MAX;
+        curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, c->max_idle);
+    }
 
     if (c->in_curl) {
         defer(r, OP_START);

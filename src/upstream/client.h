@@ -35,7 +35,7 @@ struct ag_upstream_client_opts {
     long max_host_connections;      /* per host (0 = unlimited, curl's default) */
     long max_total_connections;     /* 0 = unlimited */
     long dns_cache_timeout_s;       /* default 300 */
-    long recv_buffer_bytes;         /* curl receive buffer (default 16 KiB) */
+    long recv_buffer_bytes;         /* curl receive buffer per transfer (default 8 KiB) */
     bool insecure_skip_verify_host; /* never in production: tests with self-signed certs only */
 };
 
