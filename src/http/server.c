@@ -32,6 +32,11 @@
 /* Input held while a request is in flight (pipelined requests, stray bytes) before we stop reading.
  */
 #define MAX_PENDING_INPUT (1024u * 1024)
+/* Read size: a connection starts with 16 KiB reads and doubles to 64 KiB while reads fill the
+ * buffer (large bodies). The input buffer is released whenever it is empty, so an idle or
+ * streaming connection holds none (it was 128 KiB per connection, most of a stream's memory). */
+#define READ_CHUNK_MIN (16u * 1024)
+#define READ_CHUNK_MAX (64u * 1024)
 
 enum req_state {
     REQ_PARSING = 0, /* headers/body arriving */
@@ -63,7 +68,8 @@ struct ag_http_conn {
     size_t hcap;    /* capacity of req->headers */
     int err_status; /* a limit hit inside a parser callback */
     const char *err_msg;
-    int handles; /* open uv handles (tcp, timer) */
+    int handles;         /* open uv handles (tcp, timer) */
+    unsigned read_chunk; /* bytes offered to the next read, READ_CHUNK_MIN..MAX */
     bool closing;
     bool keep_alive;
     bool paused; /* parser paused on a message boundary */
@@ -196,31 +202,44 @@ static void after_write(uv_write_t *w, int status)
         conn_close(c);
 }
 
-/* Writes a buffer, trying the socket directly first (no epoll_ctl when it all fits). */
-static int conn_write(struct ag_http_conn *c, const char *data, size_t len)
+/* Writes bufs in order, trying the socket directly first (one writev, no epoll_ctl when it all
+ * fits); what the socket does not take is copied into one queued write. */
+static int conn_writev(struct ag_http_conn *c, const uv_buf_t *bufs, unsigned nbufs)
 {
+    size_t total = 0, skip = 0;
     if (c->closing)
         return AG_ECLOSED;
-    if (len == 0)
+    for (unsigned i = 0; i < nbufs; i++)
+        total += bufs[i].len;
+    if (total == 0)
         return 0;
     if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
-        uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-        if (n == (int)len)
+        int n = uv_try_write((uv_stream_t *)&c->tcp, bufs, nbufs);
+        if (n == (int)total)
             return 0;
         if (n > 0) {
-            data += n;
-            len -= (size_t)n;
+            skip = (size_t)n;
         } else if (n != UV_EAGAIN && n != UV_ENOSYS) {
             conn_close(c);
             return AG_ECLOSED;
         }
     }
-    struct write_req *wr = ag_malloc(sizeof(*wr) + len);
+    struct write_req *wr = ag_malloc(sizeof(*wr) + total - skip);
     wr->conn = c;
-    wr->len = len;
-    memcpy(wr->data, data, len);
-    uv_buf_t b = uv_buf_init(wr->data, (unsigned)len);
+    wr->len = total - skip;
+    char *p = wr->data;
+    for (unsigned i = 0; i < nbufs; i++) {
+        size_t len = bufs[i].len;
+        const char *base = bufs[i].base;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        memcpy(p, base + skip, len - skip);
+        p += len - skip;
+        skip = 0;
+    }
+    uv_buf_t b = uv_buf_init(wr->data, (unsigned)wr->len);
     int rc = uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, after_write);
     if (rc < 0) {
         free(wr);
@@ -230,6 +249,12 @@ static int conn_write(struct ag_http_conn *c, const char *data, size_t len)
     if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > c->srv->lim.stream_high_water)
         c->congested = true;
     return 0;
+}
+
+static int conn_write(struct ag_http_conn *c, const char *data, size_t len)
+{
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    return conn_writev(c, &b, 1);
 }
 
 static int head_begin(struct ag_http_req *req, struct ag_buf *h, int status, const char *ctype)
@@ -333,17 +358,15 @@ int ag_http_stream_write(struct ag_http_req *req, const void *data, size_t len)
     req->_bytes_out += len;
     if (!req->_stream_chunked)
         return conn_write(req->_conn, data, len);
-    struct ag_buf out;
-    ag_buf_init(&out, 0);
-    int rc = ag_buf_printf(&out, "%zx\r\n", len);
-    if (!rc)
-        rc = ag_buf_append(&out, data, len);
-    if (!rc)
-        rc = ag_buf_append(&out, "\r\n", 2);
-    if (!rc)
-        rc = conn_write(req->_conn, out.data, out.len);
-    ag_buf_dispose(&out);
-    return rc;
+    /* One chunk = size line, data, CRLF, written together without copying the data. */
+    char head[2 * sizeof(size_t) + 2], *h = head + sizeof(head);
+    *--h = '\n';
+    *--h = '\r';
+    for (size_t v = len; v; v >>= 4)
+        *--h = "0123456789abcdef"[v & 15];
+    uv_buf_t bufs[3] = {uv_buf_init(h, (unsigned)(head + sizeof(head) - h)),
+                        uv_buf_init((char *)data, (unsigned)len), uv_buf_init("\r\n", 2)};
+    return conn_writev(req->_conn, bufs, 3);
 }
 
 size_t ag_http_stream_pending(const struct ag_http_req *req)
@@ -745,7 +768,8 @@ static void conn_process(struct ag_http_conn *c)
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct ag_http_conn *c = h->data;
-    if (ag_buf_reserve(&c->in, 65536)) {
+    (void)suggested;
+    if (ag_buf_reserve(&c->in, c->read_chunk - 1)) {
         buf->base = NULL;
         buf->len = 0;
         return;
@@ -761,15 +785,20 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
         conn_close(c);
         return;
     }
-    if (n == 0)
-        return;
-    c->in.len += (size_t)n;
-    c->in.data[c->in.len] = '\0';
-    if (c->in.len > MAX_PENDING_INPUT + 65536 && c->req && c->req->_state != REQ_PARSING) {
-        uv_read_stop(st);
-        c->reading = false;
+    if (n > 0) {
+        if ((size_t)n == buf->len && c->read_chunk < READ_CHUNK_MAX)
+            c->read_chunk *= 2;
+        c->in.len += (size_t)n;
+        c->in.data[c->in.len] = '\0';
+        if (c->in.len > MAX_PENDING_INPUT + 65536 && c->req && c->req->_state != REQ_PARSING) {
+            uv_read_stop(st);
+            c->reading = false;
+        }
+        conn_process(c);
     }
-    conn_process(c);
+    /* Nothing waits in the buffer (the parser copies what it keeps): give the memory back. */
+    if (c->in.len == 0)
+        ag_buf_dispose(&c->in);
 }
 
 /* ---------------------------------------------------------------- connection lifetime */
@@ -859,6 +888,7 @@ static void on_connection(uv_stream_t *ls, int status)
     s->conns = c;
     s->nconns++;
     ag_buf_init(&c->in, 0);
+    c->read_chunk = READ_CHUNK_MIN;
     ag_buf_init(&c->field, 0);
     ag_buf_init(&c->value, 0);
     ag_buf_init(&c->url, 0);
