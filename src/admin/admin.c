@@ -14,6 +14,7 @@
 #include "core/mem.h"
 #include "core/rand.h"
 #include "core/time.h"
+#include "core/url.h"
 #include "http/auth.h"
 #include "http/errfmt.h"
 #include "http/server.h"
@@ -195,35 +196,12 @@ yyjson_val *adm_body(struct ag_http_req *req, bool allow_empty)
     return root;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool adm_query(const struct ag_http_req *req, const char *name, char *out, size_t cap)
 {
     struct ag_str v = ag_http_req_query(req, name);
     if (!v.p)
         return false;
-    size_t o = 0;
-    for (size_t i = 0; i < v.len && o + 1 < cap; i++) {
-        char c = v.p[i];
-        if (c == '+') {
-            c = ' ';
-        } else if (c == '%' && i + 2 < v.len && hexval(v.p[i + 1]) >= 0 &&
-                   hexval(v.p[i + 2]) >= 0) {
-            c = (char)(hexval(v.p[i + 1]) * 16 + hexval(v.p[i + 2]));
-            i += 2;
-        }
-        out[o++] = c;
-    }
-    out[o] = '\0';
+    ag_url_decode(v, out, cap); /* a value too long for out is cut, as before */
     return true;
 }
 

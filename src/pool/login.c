@@ -14,6 +14,7 @@
 #include "core/rand.h"
 #include "core/str.h"
 #include "core/time.h"
+#include "core/url.h"
 #include "upstream/oauth.h"
 
 const char ag_login_scopes[] = "openid https://www.googleapis.com/auth/cloud-platform "
@@ -238,47 +239,12 @@ void ag_login_cancel(struct ag_login *l, const char *state)
         flow_clear(f);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool ag_login_query_value(const char *query, size_t len, const char *name, char *out, size_t cap)
 {
-    size_t nlen = strlen(name), i = 0;
-    while (i < len) {
-        size_t end = i;
-        while (end < len && query[end] != '&' && query[end] != '#')
-            end++;
-        if (end - i > nlen && memcmp(query + i, name, nlen) == 0 && query[i + nlen] == '=') {
-            size_t o = 0;
-            for (size_t k = i + nlen + 1; k < end; k++) {
-                char c = query[k];
-                if (c == '+') {
-                    c = ' ';
-                } else if (c == '%' && k + 2 < end && hexval(query[k + 1]) >= 0 &&
-                           hexval(query[k + 2]) >= 0) {
-                    c = (char)(hexval(query[k + 1]) * 16 + hexval(query[k + 2]));
-                    k += 2;
-                }
-                if (o + 1 >= cap)
-                    return false;
-                out[o++] = c;
-            }
-            out[o] = '\0';
-            return true;
-        }
-        if (end < len && query[end] == '#')
-            break;
-        i = end + 1;
-    }
-    return false;
+    /* A pasted redirect URL may carry a fragment: the query ends before it. */
+    const char *hash = memchr(query, '#', len);
+    struct ag_str q = ag_str_make(query, hash ? (size_t)(hash - query) : len);
+    return ag_url_query_get(q, name, out, cap);
 }
 
 int ag_login_parse_pasted(const char *text, char *code, size_t code_cap, char *state,

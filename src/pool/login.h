@@ -78,7 +78,10 @@ void ag_login_cancel(struct ag_login *l, const char *state);
 int ag_login_parse_pasted(const char *text, char *code, size_t code_cap, char *state,
                           size_t state_cap);
 
-/** Finds name=value in an URL query (without '?'), percent-decoded into out; false if absent. */
+/**
+ * Finds name=value in an URL query (without '?', up to a '#' fragment), percent-decoded into out
+ * (ag_url_query_get); false if absent or too long for out.
+ */
 bool ag_login_query_value(const char *query, size_t len, const char *name, char *out, size_t cap);
 
 #endif

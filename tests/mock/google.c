@@ -8,6 +8,7 @@
 
 #include "http/router.h"
 #include "http/errfmt.h"
+#include "core/url.h"
 #include "mock.h"
 
 /* ---- shared helpers ---- */
@@ -180,31 +181,14 @@ static void send_oauth_error(struct mock_reply *r, int status, const char *error
 
 /* ---- OAuth ---- */
 
+/* The decoded value of key in a form body, cut to fit buf; AG_STR_NULL when absent. */
 static struct ag_str form_value(struct ag_str body, const char *key, char *buf, size_t cap)
 {
-    size_t klen = strlen(key), i = 0, o = 0;
-    while (i < body.len) {
-        size_t end = i;
-        while (end < body.len && body.p[end] != '&')
-            end++;
-        if (end - i > klen && memcmp(body.p + i, key, klen) == 0 && body.p[i + klen] == '=') {
-            for (size_t k = i + klen + 1; k < end && o + 1 < cap; k++) {
-                char c = body.p[k];
-                if (c == '+') {
-                    c = ' ';
-                } else if (c == '%' && k + 2 < end) {
-                    char hx[3] = {body.p[k + 1], body.p[k + 2], 0};
-                    c = (char)strtol(hx, NULL, 16);
-                    k += 2;
-                }
-                buf[o++] = c;
-            }
-            buf[o] = '\0';
-            return ag_str_make(buf, o);
-        }
-        i = end + 1;
-    }
-    return AG_STR_NULL;
+    struct ag_str raw = ag_url_query_find(body, key);
+    if (!raw.p)
+        return AG_STR_NULL;
+    size_t n = ag_url_decode(raw, buf, cap);
+    return ag_str_make(buf, n < cap ? n : cap - 1);
 }
 
 static void token_answer(struct mock_reply *r, const struct mock_account *a, bool with_refresh)
