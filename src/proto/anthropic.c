@@ -160,18 +160,6 @@ static int source_part(struct dec *d, yyjson_val *blk, const char *at, bool docu
 
 /* ---- tool results ---- */
 
-/* The function name of an earlier tool_use with this (unpacked) id. */
-static struct ag_str call_name(struct dec *d, struct ag_str id)
-{
-    for (size_t i = d->req->n_messages; i-- > 0;) {
-        const struct ag_message *m = &d->req->messages[i];
-        for (size_t j = 0; j < m->n_parts; j++)
-            if (m->parts[j].type == AG_PART_TOOL_CALL && ag_str_eq(m->parts[j].id, id))
-                return m->parts[j].name;
-    }
-    return AG_STR_NULL;
-}
-
 static int tool_result(struct dec *d, yyjson_val *blk, const char *at, struct ag_part *p)
 {
     struct ag_signature ignored;
@@ -182,7 +170,7 @@ static int tool_result(struct dec *d, yyjson_val *blk, const char *at, struct ag
     int rc = ag_toolid_unpack(d->a, id, &p->id, &ignored);
     if (rc)
         return rc;
-    p->name = call_name(d, p->id);
+    p->name = ag_request_call_name(d->req, p->id);
     if (!p->name.len)
         return invalid(d, at,
                        "unexpected `tool_use_id` found in `tool_result` blocks: %.*s. Each "

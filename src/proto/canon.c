@@ -17,6 +17,17 @@ void ag_request_init(struct ag_request *req)
     req->thinking.budget = -1;
 }
 
+struct ag_str ag_request_call_name(const struct ag_request *req, struct ag_str id)
+{
+    for (size_t i = req->n_messages; i-- > 0;) {
+        const struct ag_message *m = &req->messages[i];
+        for (size_t j = 0; j < m->n_parts; j++)
+            if (m->parts[j].type == AG_PART_TOOL_CALL && ag_str_eq(m->parts[j].id, id))
+                return m->parts[j].name;
+    }
+    return AG_STR_NULL;
+}
+
 static bool contains_ci(struct ag_str s, const char *needle)
 {
     size_t n = strlen(needle);

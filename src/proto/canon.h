@@ -179,6 +179,12 @@ struct ag_request {
 void ag_request_init(struct ag_request *req);
 
 /**
+ * The function name of the latest earlier tool call with this (unpacked) id in req's messages,
+ * so a tool result can name its function; AG_STR_NULL when none. The slice borrows req.
+ */
+struct ag_str ag_request_call_name(const struct ag_request *req, struct ag_str id);
+
+/**
  * Computes req->session_key as "sid-" + 16 hex digits of SHA-256 over the text of the first user
  * message (when it has more than 10 bytes); leaves it empty otherwise. The slice is in arena.
  */

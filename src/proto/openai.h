@@ -36,6 +36,12 @@ const char *ag_openai_finish_str(enum ag_finish f);
 int ag_openai_media_url(struct ag_arena *arena, struct ag_proto_error *err, struct ag_str url,
                         const char *param, struct ag_part *p);
 
+/**
+ * A tool call's "arguments" as JSON text: a string as it is (borrowed), an object serialized into
+ * arena; "{}" when absent, empty or of another type.
+ */
+struct ag_str ag_openai_tool_args(struct ag_arena *arena, yyjson_val *args);
+
 /** "a string", "an array", ... for "expected X, but got Y" messages. */
 const char *ag_openai_type_name(yyjson_val *v);
 

@@ -137,6 +137,16 @@ int ag_openai_media_url(struct ag_arena *arena, struct ag_proto_error *err, stru
     return url_part(&d, url, param, p);
 }
 
+struct ag_str ag_openai_tool_args(struct ag_arena *arena, yyjson_val *args)
+{
+    struct ag_str s = AG_STR_NULL;
+    if (yyjson_is_str(args))
+        s = ag_json_str(args);
+    else if (yyjson_is_obj(args))
+        s = ag_json_val_text(arena, args);
+    return s.len ? s : AG_STR("{}");
+}
+
 const char *ag_openai_type_name(yyjson_val *v)
 {
     return type_name(v);
@@ -242,18 +252,6 @@ static int user_parts(struct dec *d, yyjson_val *c, size_t mi, struct ag_message
     return 0;
 }
 
-/* Finds the name of an earlier tool call by id (tool results must name their function). */
-static struct ag_str call_name(struct dec *d, struct ag_str id)
-{
-    for (size_t i = d->req->n_messages; i-- > 0;) {
-        const struct ag_message *m = &d->req->messages[i];
-        for (size_t j = 0; j < m->n_parts; j++)
-            if (m->parts[j].type == AG_PART_TOOL_CALL && ag_str_eq(m->parts[j].id, id))
-                return m->parts[j].name;
-    }
-    return AG_STR_NULL;
-}
-
 /* The id of the latest legacy function_call of this name (legacy "function" results have none). */
 static struct ag_str legacy_call_id(struct dec *d, struct ag_str name)
 {
@@ -273,13 +271,7 @@ static int tool_call_part(struct dec *d, yyjson_val *fn, struct ag_str id, struc
     if (rc)
         return rc;
     p->name = ag_json_get_str(fn, "name");
-    yyjson_val *args = yyjson_obj_get(fn, "arguments");
-    if (yyjson_is_str(args))
-        p->args = ag_json_str(args);
-    else if (yyjson_is_obj(args))
-        p->args = ag_json_val_text(d->a, args);
-    if (!p->args.len)
-        p->args = AG_STR("{}");
+    p->args = ag_openai_tool_args(d->a, yyjson_obj_get(fn, "arguments"));
     return 0;
 }
 
@@ -347,7 +339,7 @@ static int tool_result(struct dec *d, yyjson_val *msg, size_t mi, bool legacy_fn
                              "a tool message needs tool_call_id.");
         if ((rc = ag_toolid_unpack(d->a, id, &p->id, &(struct ag_signature){{0}, {0}})))
             return rc;
-        p->name = call_name(d, p->id);
+        p->name = ag_request_call_name(d->req, p->id);
         if (!p->name.len)
             p->name = name;
         if (!p->name.len)

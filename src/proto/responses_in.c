@@ -198,18 +198,6 @@ static int message_item(struct dec *d, yyjson_val *it, const char *param, size_t
     return 0;
 }
 
-/* The function name of an earlier call with this (base) id; empty when none. */
-static struct ag_str call_name(const struct ag_request *req, struct ag_str id)
-{
-    for (size_t i = req->n_messages; i-- > 0;) {
-        const struct ag_message *m = &req->messages[i];
-        for (size_t j = 0; j < m->n_parts; j++)
-            if (m->parts[j].type == AG_PART_TOOL_CALL && ag_str_eq(m->parts[j].id, id))
-                return m->parts[j].name;
-    }
-    return AG_STR_NULL;
-}
-
 static int call_item(struct dec *d, yyjson_val *it, const char *param, size_t i)
 {
     struct ag_str name = ag_json_get_str(it, "name");
@@ -227,13 +215,7 @@ static int call_item(struct dec *d, yyjson_val *it, const char *param, size_t i)
     int rc = ag_toolid_unpack(d->a, id, &p->id, &p->sig);
     if (rc)
         return rc;
-    yyjson_val *args = yyjson_obj_get(it, "arguments");
-    if (yyjson_is_str(args))
-        p->args = ag_json_str(args);
-    else if (yyjson_is_obj(args))
-        p->args = ag_json_val_text(d->a, args);
-    if (!p->args.len)
-        p->args = AG_STR("{}");
+    p->args = ag_openai_tool_args(d->a, yyjson_obj_get(it, "arguments"));
     return 0;
 }
 
@@ -253,7 +235,7 @@ static int output_item(struct dec *d, yyjson_val *it, const char *param, size_t 
     int rc = ag_toolid_unpack(d->a, id, &p->id, &ignored);
     if (rc)
         return rc;
-    p->name = call_name(&d->r->req, p->id);
+    p->name = ag_request_call_name(&d->r->req, p->id);
     if (!p->name.len) {
         if (!allow_pending) {
             char *pp = at(d, param, i, "call_id");
@@ -767,7 +749,7 @@ int ag_responses_continue(const struct ag_proto_ctx *ctx, struct ag_request *req
             struct ag_part *p = &m->parts[j];
             if (p->type != AG_PART_TOOL_RESULT || p->name.len)
                 continue;
-            p->name = call_name(req, p->id);
+            p->name = ag_request_call_name(req, p->id);
             if (!p->name.len) {
                 ag_proto_error_set(err, a, 400, AG_PERR_INVALID, "input", "invalid_value",
                                    "No tool call found for function call output with call_id "
