@@ -4,7 +4,6 @@
  * recorded requests (/__mock/requests) count the upstream calls. Every wait is bounded. */
 #include "ag_test.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <yyjson.h>
 
 #include "child.h"
+#include "loopwait.h"
 #include "config/config.h"
 #include "core/buf.h"
 #include "core/err.h"
@@ -72,20 +72,12 @@ static void mock_setup(void)
 
 static int group_setup(void **state)
 {
-    const char *bin = getenv("AIGATE_MOCK_BIN");
-    char port[16];
-    if (!bin)
-        return -1;
-    mock_port = ag_child_free_port();
-    snprintf(port, sizeof(port), "%d", mock_port);
-    const char *argv[] = {bin, "--port", port, NULL};
-    return ag_child_start(&mock, argv, NULL, "listening on", 10000) ? 0 : -1;
+    return ag_test_mock_start(&mock, &mock_port);
 }
 
 static int group_teardown(void **state)
 {
-    ag_child_stop(&mock, SIGTERM, 5000);
-    ag_child_cleanup(&mock);
+    ag_test_mock_stop(&mock);
     return 0;
 }
 
@@ -161,52 +153,22 @@ static void set_flag(void *ud)
     *(bool *)ud = true;
 }
 
-static void on_guard(uv_timer_t *t)
-{
-    *(bool *)t->data = true;
-}
-
-/* Runs the loop until *flag or timeout_ms; returns *flag. */
-static bool run_until(struct fx *f, bool *flag, int timeout_ms)
-{
-    bool expired = false;
-    uv_timer_t guard;
-    uv_timer_init(&f->loop, &guard);
-    guard.data = &expired;
-    uv_timer_start(&guard, on_guard, (uint64_t)timeout_ms, 0);
-    /* NOWAIT first: a ONCE run that already ran the callback setting *flag would then block in
-     * the poll until the next timer (up to the pool's 1 s reload tick). */
-    while (!*flag && !expired) {
-        uv_run(&f->loop, UV_RUN_NOWAIT);
-        if (!*flag && !expired)
-            uv_run(&f->loop, UV_RUN_ONCE);
-    }
-    uv_close((uv_handle_t *)&guard, NULL);
-    uv_run(&f->loop, UV_RUN_NOWAIT);
-    return *flag;
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    return remove(p);
-}
-
 static void fx_close(struct fx *f)
 {
     bool done = false;
     if (f->pool) {
         ag_pool_close(f->pool, set_flag, &done);
-        assert_true(run_until(f, &done, 5000));
+        assert_true(ag_test_run_until(&f->loop, &done, 5000));
         ag_pool_free(f->pool);
     }
     done = false;
     ag_upstream_client_close(f->client, set_flag, &done);
-    assert_true(run_until(f, &done, 5000));
+    assert_true(ag_test_run_until(&f->loop, &done, 5000));
     uv_run(&f->loop, UV_RUN_NOWAIT);
     assert_int_equal(uv_loop_close(&f->loop), 0);
     ag_config_unref(f->cfg);
     ag_store_free(f->store);
-    nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    ag_test_rmtree(f->dir);
 }
 
 /* ---- acquisitions ---- */
@@ -245,7 +207,7 @@ static struct got acquire(struct fx *f, const char *group, const char *const *ex
     struct ag_pool_want w = {.group = group, .exclude = ex, .nexclude = nex};
     assert_non_null(ag_pool_acquire(f->pool, &w, on_acquired, &g));
     assert_false(g.done); /* always deferred */
-    assert_true(run_until(f, &g.done, 10000));
+    assert_true(ag_test_run_until(&f->loop, &g.done, 10000));
     if (g.lease)
         ag_pool_release(f->pool, g.lease);
     g.lease = NULL;
@@ -499,7 +461,7 @@ static bool wait_snapshot(struct fx *f, bool (*pred)(const struct ag_pool_snapsh
         ok = pred(&s);
         ag_pool_snapshot_dispose(&s);
         if (!ok)
-            run_until(f, &never, 100);
+            ag_test_run_until(&f->loop, &never, 100);
     }
     return ok;
 }
@@ -704,7 +666,7 @@ static void test_cli_accounts(void **state)
     assert_non_null(strstr(out, "imported 2 of 2 accounts"));
     free(out);
     free(err);
-    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    ag_test_rmtree(dir);
 }
 
 int main(void)

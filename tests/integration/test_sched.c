@@ -7,7 +7,6 @@
 #include "ag_test.h"
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include <uv.h>
 
 #include "child.h"
+#include "loopwait.h"
 #include "config/config.h"
 #include "core/err.h"
 #include "core/str.h"
@@ -41,20 +41,12 @@ static void mock_call(const char *method, const char *path, const char *body)
 
 static int group_setup(void **state)
 {
-    const char *bin = getenv("AIGATE_MOCK_BIN");
-    char port[16];
-    if (!bin)
-        return -1;
-    mock_port = ag_child_free_port();
-    snprintf(port, sizeof(port), "%d", mock_port);
-    const char *argv[] = {bin, "--port", port, NULL};
-    return ag_child_start(&mock, argv, NULL, "listening on", 10000) ? 0 : -1;
+    return ag_test_mock_start(&mock, &mock_port);
 }
 
 static int group_teardown(void **state)
 {
-    ag_child_stop(&mock, SIGTERM, 5000);
-    ag_child_cleanup(&mock);
+    ag_test_mock_stop(&mock);
     return 0;
 }
 
@@ -88,30 +80,6 @@ struct fx {
 static void set_flag(void *ud)
 {
     *(bool *)ud = true;
-}
-
-static void on_guard(uv_timer_t *t)
-{
-    *(bool *)t->data = true;
-}
-
-static bool run_until(struct fx *f, bool *flag, int timeout_ms)
-{
-    bool expired = false;
-    uv_timer_t guard;
-    uv_timer_init(&f->loop, &guard);
-    guard.data = &expired;
-    uv_timer_start(&guard, on_guard, (uint64_t)timeout_ms, 0);
-    /* NOWAIT first: a ONCE run that already ran the callback setting *flag would then block in
-     * the poll until the next timer (up to the pool's 1 s reload tick). */
-    while (!*flag && !expired) {
-        uv_run(&f->loop, UV_RUN_NOWAIT);
-        if (!*flag && !expired)
-            uv_run(&f->loop, UV_RUN_ONCE);
-    }
-    uv_close((uv_handle_t *)&guard, NULL);
-    uv_run(&f->loop, UV_RUN_NOWAIT);
-    return *flag;
 }
 
 /* Accounts a (pro), b (pro), c (ultra unless tiers_equal) with valid tokens and projects. */
@@ -154,25 +122,20 @@ static void fx_open(struct fx *f, const char *sched, bool tiers_equal)
     assert_non_null(f->pool);
 }
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    return remove(p);
-}
-
 static void fx_close(struct fx *f)
 {
     bool done = false;
     ag_pool_close(f->pool, set_flag, &done);
-    assert_true(run_until(f, &done, 5000));
+    assert_true(ag_test_run_until(&f->loop, &done, 5000));
     ag_pool_free(f->pool);
     done = false;
     ag_upstream_client_close(f->client, set_flag, &done);
-    assert_true(run_until(f, &done, 5000));
+    assert_true(ag_test_run_until(&f->loop, &done, 5000));
     uv_run(&f->loop, UV_RUN_NOWAIT);
     assert_int_equal(uv_loop_close(&f->loop), 0);
     ag_config_unref(f->cfg);
     ag_store_free(f->store);
-    nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    ag_test_rmtree(f->dir);
 }
 
 struct got {
@@ -213,7 +176,7 @@ static struct got turn(struct fx *f, const char *group, const char *session,
 {
     struct got g;
     start(f, &g, group, session, NULL, 0);
-    assert_true(run_until(f, &g.done, 10000));
+    assert_true(ag_test_run_until(&f->loop, &g.done, 10000));
     if (g.lease) {
         struct ag_pool_outcome o = {.kind = kind,
                                     .group = group,
@@ -246,7 +209,7 @@ static void test_cache_first_keeps_a_session_20_turns(void **state)
             struct got h;
             uint64_t t0 = ag_now_ms();
             start(&f, &h, "claude", "sid-conversation-1", NULL, 0);
-            assert_true(run_until(&f, &h.done, 10000));
+            assert_true(ag_test_run_until(&f.loop, &h.done, 10000));
             struct ag_pool_outcome o = {.kind = AG_POOL_RATE_LIMITED,
                                         .group = "claude",
                                         .status = 429,
@@ -299,7 +262,7 @@ static void test_performance_first_spreads(void **state)
     /* Concurrent requests (leases held): the less busy of two random picks wins. */
     for (int i = 0; i < 9; i++) {
         start(&f, &gs[i], "claude", "sid-same", NULL, 0);
-        assert_true(run_until(&f, &gs[i].done, 10000));
+        assert_true(ag_test_run_until(&f.loop, &gs[i].done, 10000));
         assert_int_equal(gs[i].err, 0);
         for (int k = 0; k < 3; k++)
             per[k] += strcmp(gs[i].id, f.ids[k]) == 0;
@@ -336,7 +299,7 @@ static void test_quota_refresh_and_protection(void **state)
     uint64_t deadline = ag_now_ms() + 10000;
     while (!(quota_fetched(&f, 0) && quota_fetched(&f, 1) && quota_fetched(&f, 2)) &&
            ag_now_ms() < deadline)
-        run_until(&f, &never, 50);
+        ag_test_run_until(&f.loop, &never, 50);
     for (int i = 0; i < 3; i++)
         assert_true(quota_fetched(&f, i));
     assert_int_equal(ag_store_account_get(f.store, f.ids[0], &a), 0);
@@ -348,7 +311,7 @@ static void test_quota_refresh_and_protection(void **state)
         const char *const ex[] = {f.ids[2]};
         struct got g;
         start(&f, &g, "claude", NULL, i % 2 ? ex : NULL, i % 2);
-        assert_true(run_until(&f, &g.done, 10000));
+        assert_true(ag_test_run_until(&f.loop, &g.done, 10000));
         assert_int_equal(g.err, 0);
         for (int k = 0; k < 3; k++)
             seen[k] += strcmp(g.id, f.ids[k]) == 0;
@@ -361,13 +324,13 @@ static void test_quota_refresh_and_protection(void **state)
     const char *const ex2[] = {f.ids[1], f.ids[2]};
     struct got g;
     start(&f, &g, "gemini-3-flash", NULL, ex2, 2);
-    assert_true(run_until(&f, &g.done, 10000));
+    assert_true(ag_test_run_until(&f.loop, &g.done, 10000));
     assert_string_equal(g.email, "a@example.com");
     ag_pool_release(f.pool, g.lease);
     /* Only a for claude: protected -> 429-style denial with the reset time. */
     const char *const ex3[] = {f.ids[1], f.ids[2]};
     start(&f, &g, "claude", NULL, ex3, 2);
-    assert_true(run_until(&f, &g.done, 10000));
+    assert_true(ag_test_run_until(&f.loop, &g.done, 10000));
     assert_int_equal(g.deny, AG_POOL_DENY_COOLING);
     fx_close(&f);
 }
@@ -385,28 +348,28 @@ static void test_concurrency_limit(void **state)
     assert_int_equal(ag_store_account_set_disabled(f.store, f.ids[2], true, "test"), 0);
     assert_int_equal(ag_pool_reload(f.pool), 0);
     start(&f, &g1, "claude", NULL, NULL, 0);
-    assert_true(run_until(&f, &g1.done, 5000));
+    assert_true(ag_test_run_until(&f.loop, &g1.done, 5000));
     start(&f, &g2, "claude", NULL, NULL, 0);
-    assert_true(run_until(&f, &g2.done, 5000));
+    assert_true(ag_test_run_until(&f.loop, &g2.done, 5000));
     assert_string_not_equal(g1.id, g2.id); /* one request per account */
     /* A third waits for a release, and gets the released account. */
     start(&f, &g3, "claude", NULL, NULL, 0);
     bool never = false;
-    run_until(&f, &never, 200);
+    ag_test_run_until(&f.loop, &never, 200);
     assert_false(g3.done);
     ag_pool_release(f.pool, g1.lease);
-    assert_true(run_until(&f, &g3.done, 5000));
+    assert_true(ag_test_run_until(&f.loop, &g3.done, 5000));
     assert_string_equal(g3.id, g1.id);
     /* Nothing released within max_wait_s: denied as busy. */
     uint64_t t0 = ag_now_ms();
     start(&f, &g4, "claude", NULL, NULL, 0);
-    assert_true(run_until(&f, &g4.done, 5000));
+    assert_true(ag_test_run_until(&f.loop, &g4.done, 5000));
     assert_int_equal(g4.deny, AG_POOL_DENY_BUSY);
     assert_true(ag_now_ms() - t0 >= 900);
     ag_pool_release(f.pool, g2.lease);
     ag_pool_release(f.pool, g3.lease);
     start(&f, &g5, "claude", NULL, NULL, 0);
-    assert_true(run_until(&f, &g5.done, 5000));
+    assert_true(ag_test_run_until(&f.loop, &g5.done, 5000));
     assert_int_equal(g5.err, 0);
     ag_pool_release(f.pool, g5.lease);
     fx_close(&f);
@@ -448,7 +411,7 @@ static void test_request_level_429(void **state)
         .kind = AG_POOL_RATE_LIMITED, .group = "claude", .status = 429, .retry_delay_ms = 30000};
     for (size_t k = 0; k < 2; k++) {
         start(&f, &g, "claude", NULL, tried, k);
-        assert_true(run_until(&f, &g.done, 5000));
+        assert_true(ag_test_run_until(&f.loop, &g.done, 5000));
         assert_int_equal(g.err, 0);
         tried[k] = f.ids[index_of(&f, g.id)];
         ag_pool_report(f.pool, g.lease->account_id, &o);
@@ -458,7 +421,7 @@ static void test_request_level_429(void **state)
     }
     /* Its third try is answered instead of burning the third account. */
     start(&f, &g, "claude", NULL, tried, 2);
-    assert_true(run_until(&f, &g.done, 5000));
+    assert_true(ag_test_run_until(&f.loop, &g.done, 5000));
     assert_int_equal(g.err, AG_ENOTFOUND);
     assert_int_equal(g.deny, AG_POOL_DENY_REQUEST_REJECTED);
     /* Everybody else is still served by every account. */
@@ -584,7 +547,7 @@ static void test_login_loopback_callback(void **state)
     free(out);
     ag_child_cleanup(&c);
     assert_account(dir, "c@example.com");
-    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    ag_test_rmtree(dir);
 }
 
 static void test_login_pasted_redirect_url_and_code(void **state)
@@ -636,7 +599,7 @@ static void test_login_pasted_redirect_url_and_code(void **state)
     assert_non_null(strstr(out, "stored state"));
     free(out);
     free(err);
-    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    ag_test_rmtree(dir);
 }
 
 int main(void)
