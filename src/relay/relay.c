@@ -698,6 +698,16 @@ static void start_attempt(struct call *c)
 
 /* ---------------------------------------------------------------- entry */
 
+/* A unique id per request (24 hex digits): a random per-relay prefix and a counter, so a request
+ * costs no trip to the random generator (OpenSSL's checks getpid() on every call). */
+static void next_request_id(struct ag_relay *r, char *out, size_t cap)
+{
+    if (!r->id_prefix[0] && ag_random_hex(r->id_prefix, sizeof(r->id_prefix), 6))
+        snprintf(r->id_prefix, sizeof(r->id_prefix), "%012llx",
+                 (unsigned long long)(ag_wall_ms() & 0xffffffffffffull));
+    snprintf(out, cap, "%s%012llx", r->id_prefix, (unsigned long long)++r->id_seq);
+}
+
 /* Answers a request the gateway refuses before any upstream call (its error, its status). */
 static void refuse(struct call *c, const struct ag_proto_error *perr)
 {
@@ -734,8 +744,7 @@ void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag
     ag_buf_init(&c->body, UPSTREAM_BODY_CAP);
     ag_buf_init(&c->out, 0);
     ag_sse_parser_init(&c->sse, SSE_EVENT_CAP, on_sse, c);
-    if (ag_random_hex(rid, sizeof(rid), 12))
-        ag_strlcpy(rid, req->id, sizeof(rid));
+    next_request_id(r, rid, sizeof(rid));
     c->ctx.arena = &req->arena;
     c->ctx.request_id = ag_arena_str(&req->arena, ag_str_c(rid));
     c->ctx.now = ag_wall_s();

@@ -30,6 +30,8 @@ struct ag_relay {
     struct ag_response_store *responses; /* kept /v1/responses answers */
     size_t active;
     uint64_t keepalive_ms;
+    char id_prefix[13]; /* random, per relay: request ids are prefix + counter */
+    uint64_t id_seq;
 };
 
 /**
