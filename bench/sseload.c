@@ -32,7 +32,7 @@ struct conn {
     int64_t t_start, t_first, t_end;
     char head[4096];
     size_t head_len;
-    int64_t clen;     /* -1 = unknown */
+    int64_t clen; /* -1 = unknown */
     int chunked;
     size_t body_seen;
     char tail[8]; /* last bytes of the body, to spot the chunked terminator */
@@ -138,7 +138,8 @@ static int parse_head(struct conn *c, size_t *body_off)
 
 static int probe(int port, double timeout_s)
 {
-    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    static const char req[] =
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
     int64_t deadline = now_ns(CLOCK_MONOTONIC) + (int64_t)(timeout_s * 1e9);
     while (now_ns(CLOCK_MONOTONIC) < deadline) {
         int fd = open_conn(port);
@@ -282,8 +283,8 @@ int main(int argc, char **argv)
                         break;
                     if (r <= 0) {
                         /* EOF: complete only for a close-delimited body. */
-                        done = (r == 0 && c->state == ST_BODY && !c->chunked && c->clen < 0) ? 1
-                                                                                             : -1;
+                        done =
+                            (r == 0 && c->state == ST_BODY && !c->chunked && c->clen < 0) ? 1 : -1;
                         break;
                     }
                     if (!c->t_first)
@@ -353,10 +354,9 @@ int main(int argc, char **argv)
            "\"duration_us\":{\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"max\":%.0f},"
            "\"all_open_s\":%.3f,\"wall_s\":%.3f,\"timed_out\":%s}\n",
            nconns, ok, conn_errors, status_n[2], status_n[3], status_n[4], status_n[5], events,
-           ok ? (double)events / ok : 0.0, pct(ttfb, nt, 50), pct(ttfb, nt, 99),
-           pct(ttfb, nt, 100), pct(dur, nd, 50), pct(dur, nd, 99), pct(dur, nd, 99.9),
-           pct(dur, nd, 100), all_open_at ? (double)(all_open_at - t0) / 1e9 : -1.0,
-           (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9,
-           finished < nconns ? "true" : "false");
+           ok ? (double)events / ok : 0.0, pct(ttfb, nt, 50), pct(ttfb, nt, 99), pct(ttfb, nt, 100),
+           pct(dur, nd, 50), pct(dur, nd, 99), pct(dur, nd, 99.9), pct(dur, nd, 100),
+           all_open_at ? (double)(all_open_at - t0) / 1e9 : -1.0,
+           (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9, finished < nconns ? "true" : "false");
     return 0;
 }

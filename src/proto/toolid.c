@@ -7,9 +7,10 @@
 #include "core/err.h"
 #include "proto/json.h"
 
-#define MARK     "__thsig__"
-#define MARK_RAW "__thsigr__" /* signature that is not canonical base64: its raw bytes, base64url  \
-                               */
+#define MARK "__thsig__"
+#define MARK_RAW                                                                                   \
+    "__thsigr__" /* signature that is not canonical base64: its raw bytes, base64url               \
+                  */
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 

@@ -627,8 +627,8 @@ static int call_with(int port, const char *path, enum how how, enum which which,
 
 static void auth_matrix(void **state)
 {
-    const enum ag_auth_mode modes[] = {AG_AUTH_MODE_OFF, AG_AUTH_MODE_STRICT, AG_AUTH_MODE_ALL_EXCEPT_HEALTH,
-                                       AG_AUTH_MODE_AUTO};
+    const enum ag_auth_mode modes[] = {AG_AUTH_MODE_OFF, AG_AUTH_MODE_STRICT,
+                                       AG_AUTH_MODE_ALL_EXCEPT_HEALTH, AG_AUTH_MODE_AUTO};
     for (int lan = 0; lan < 2; lan++) {
         for (size_t m = 0; m < 4; m++) {
             if (lan && modes[m] != AG_AUTH_MODE_AUTO)

@@ -104,7 +104,8 @@ static void test_continue_restores_calls(void **state)
     struct fixture *f = *state;
     char *stored = first_turn(f);
     assert_non_null(strstr(stored, "\"input\":[{\"type\":\"message\""));
-    assert_non_null(strstr(stored, "\"encrypted_content\":\"rs__thsig__gemini__Ev0BthoughtSig00\""));
+    assert_non_null(
+        strstr(stored, "\"encrypted_content\":\"rs__thsig__gemini__Ev0BthoughtSig00\""));
 
     /* the client answers the call by its (signature-carrying) call_id only */
     const char *packed = strstr(stored, "call_1__thsig__");
