@@ -5,6 +5,7 @@
  * That keeps pipelined responses in order without a response queue. The socket keeps being read
  * while a request is in flight so a client that goes away is noticed at once. */
 #include "http/server.h"
+#include "http/server_internal.h"
 
 #include "core/err.h"
 #include "core/log.h"
@@ -26,7 +27,6 @@
 #define DEF_HEADER_TIMEOUT 30000u
 #define DEF_IDLE_TIMEOUT   120000u
 #define DEF_HIGH_WATER     (256u * 1024)
-#define MAX_LISTENERS      4
 #define ARENA_CHUNK        8192
 #define ARENA_CAP          (512u * 1024 * 1024)
 /* Input held while a request is in flight (pipelined requests, stray bytes) before we stop reading.
@@ -38,378 +38,9 @@
 #define READ_CHUNK_MIN (16u * 1024)
 #define READ_CHUNK_MAX (64u * 1024)
 
-enum req_state {
-    REQ_PARSING = 0, /* headers/body arriving */
-    REQ_HANDLING,    /* handler owns it, nothing sent */
-    REQ_STREAMING,   /* streamed response begun */
-    REQ_DONE,        /* response complete */
-};
-
-enum conn_phase {
-    PH_IDLE,    /* waiting for a request's first byte */
-    PH_HEADERS, /* inside request line/headers */
-    PH_BODY,    /* inside the body */
-    PH_BUSY,    /* a handler has the request */
-};
-
-struct ag_http_conn {
-    uv_tcp_t tcp;
-    uv_timer_t timer;
-    struct ag_http_server *srv;
-    struct ag_http_conn *prev, *next;
-    llhttp_t parser;
-    struct ag_buf in;    /* unparsed input while paused */
-    struct ag_buf field; /* header name being assembled */
-    struct ag_buf value; /* header value being assembled */
-    struct ag_buf url;
-    struct ag_http_req *req;
-    enum conn_phase phase;
-    size_t header_bytes;
-    size_t hcap;    /* capacity of req->headers */
-    int err_status; /* a limit hit inside a parser callback */
-    const char *err_msg;
-    int handles;         /* open uv handles (tcp, timer) */
-    unsigned read_chunk; /* bytes offered to the next read, READ_CHUNK_MIN..MAX */
-    bool closing;
-    bool keep_alive;
-    bool paused; /* parser paused on a message boundary */
-    bool reading;
-    bool in_process;        /* inside conn_process (no re-entry) */
-    bool close_after_write; /* close once the write queue drains */
-    bool congested;         /* high water passed; on_drain owed */
-    bool in_close_cb;       /* on_handle_closed is running: it frees the connection itself */
-    char peer[48];
-};
-
-struct ag_http_server {
-    uv_loop_t *loop;
-    struct ag_router *router;
-    struct ag_http_limits lim;
-    uv_tcp_t listeners[MAX_LISTENERS];
-    int nlisten;
-    int nlisten_open;
-    int port;
-    struct ag_http_conn *conns;
-    size_t nconns;
-    size_t nactive;
-    uint64_t next_id;
-    char id_prefix[9];
-    ag_http_log_cb log_cb;
-    void *log_ud;
-    const struct ag_auth_policy *auth;
-    const struct ag_cors *cors;
-    ag_http_gate_cb gate;
-    void *gate_ud;
-    bool shutting_down;
-    uv_timer_t grace;
-    bool grace_open;
-    void (*done)(void *);
-    void *done_ud;
-};
-
-struct write_req {
-    uv_write_t w;
-    struct ag_http_conn *conn;
-    size_t len;
-    char data[];
-};
-
 static llhttp_settings_t settings;
 static void conn_process(struct ag_http_conn *c);
-static void conn_close(struct ag_http_conn *c);
-static void req_complete(struct ag_http_req *req);
 static void maybe_done(struct ag_http_server *s);
-
-/* ---------------------------------------------------------------- request accessors */
-
-struct ag_str ag_http_req_header(const struct ag_http_req *req, const char *name)
-{
-    struct ag_str n = ag_str_c(name);
-    for (size_t i = 0; i < req->nheaders; i++) {
-        if (ag_str_eq_ci(req->headers[i].name, n))
-            return req->headers[i].value;
-    }
-    return AG_STR_NULL;
-}
-
-struct ag_str ag_http_req_query(const struct ag_http_req *req, const char *name)
-{
-    struct ag_str q = req->query, n = ag_str_c(name);
-    while (q.len) {
-        ptrdiff_t amp = ag_str_find(q, '&');
-        struct ag_str kv = ag_str_make(q.p, amp < 0 ? q.len : (size_t)amp);
-        ptrdiff_t eq = ag_str_find(kv, '=');
-        struct ag_str k = ag_str_make(kv.p, eq < 0 ? kv.len : (size_t)eq);
-        if (ag_str_eq(k, n))
-            return eq < 0 ? ag_str_make(kv.p + kv.len, 0)
-                          : ag_str_make(kv.p + eq + 1, kv.len - (size_t)eq - 1);
-        if (amp < 0)
-            break;
-        q.p += amp + 1;
-        q.len -= (size_t)amp + 1;
-    }
-    return AG_STR_NULL;
-}
-
-void ag_http_req_abort(struct ag_http_req *req)
-{
-    if (req->_conn && !req->_conn->closing)
-        conn_close(req->_conn);
-}
-
-bool ag_http_req_closed(const struct ag_http_req *req)
-{
-    return !req->_conn || req->_conn->closing;
-}
-
-int ag_http_add_header(struct ag_http_req *req, const char *name, struct ag_str value)
-{
-    if (req->_state >= REQ_STREAMING)
-        return AG_ESTATE;
-    /* Header injection guard: values never carry CR/LF into the response. */
-    for (size_t i = 0; i < value.len; i++) {
-        if (value.p[i] == '\r' || value.p[i] == '\n')
-            return AG_EINVAL;
-    }
-    int rc = ag_buf_append_c(&req->_extra_headers, name);
-    if (!rc)
-        rc = ag_buf_append(&req->_extra_headers, ": ", 2);
-    if (!rc)
-        rc = ag_buf_append_str(&req->_extra_headers, value);
-    if (!rc)
-        rc = ag_buf_append(&req->_extra_headers, "\r\n", 2);
-    return rc;
-}
-
-/* ---------------------------------------------------------------- writing */
-
-static void after_write(uv_write_t *w, int status)
-{
-    struct write_req *wr = (struct write_req *)w;
-    struct ag_http_conn *c = wr->conn;
-    free(wr);
-    if (status < 0) {
-        conn_close(c);
-        return;
-    }
-    size_t q = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
-    if (c->congested && q <= c->srv->lim.stream_high_water / 4) {
-        c->congested = false;
-        if (c->req && c->req->on_drain && !c->closing)
-            c->req->on_drain(c->req, c->req->cb_ud);
-    }
-    if (c->close_after_write && q == 0)
-        conn_close(c);
-}
-
-/* Writes bufs in order, trying the socket directly first (one writev, no epoll_ctl when it all
- * fits); what the socket does not take is copied into one queued write. */
-static int conn_writev(struct ag_http_conn *c, const uv_buf_t *bufs, unsigned nbufs)
-{
-    size_t total = 0, skip = 0;
-    if (c->closing)
-        return AG_ECLOSED;
-    for (unsigned i = 0; i < nbufs; i++)
-        total += bufs[i].len;
-    if (total == 0)
-        return 0;
-    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
-        int n = uv_try_write((uv_stream_t *)&c->tcp, bufs, nbufs);
-        if (n == (int)total)
-            return 0;
-        if (n > 0) {
-            skip = (size_t)n;
-        } else if (n != UV_EAGAIN && n != UV_ENOSYS) {
-            conn_close(c);
-            return AG_ECLOSED;
-        }
-    }
-    struct write_req *wr = ag_malloc(sizeof(*wr) + total - skip);
-    wr->conn = c;
-    wr->len = total - skip;
-    char *p = wr->data;
-    for (unsigned i = 0; i < nbufs; i++) {
-        size_t len = bufs[i].len;
-        const char *base = bufs[i].base;
-        if (skip >= len) {
-            skip -= len;
-            continue;
-        }
-        memcpy(p, base + skip, len - skip);
-        p += len - skip;
-        skip = 0;
-    }
-    uv_buf_t b = uv_buf_init(wr->data, (unsigned)wr->len);
-    int rc = uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, after_write);
-    if (rc < 0) {
-        free(wr);
-        conn_close(c);
-        return AG_ECLOSED;
-    }
-    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > c->srv->lim.stream_high_water)
-        c->congested = true;
-    return 0;
-}
-
-static int conn_write(struct ag_http_conn *c, const char *data, size_t len)
-{
-    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-    return conn_writev(c, &b, 1);
-}
-
-static int head_begin(struct ag_http_req *req, struct ag_buf *h, int status, const char *ctype)
-{
-    struct ag_http_conn *c = req->_conn;
-    int rc = ag_buf_printf(h, "HTTP/1.%d %d %s\r\n", req->http10 ? 0 : 1, status,
-                           ag_http_reason(status));
-    if (!rc && ctype)
-        rc = ag_buf_printf(h, "Content-Type: %s\r\n", ctype);
-    if (!rc)
-        rc = ag_buf_printf(h, "x-request-id: %s\r\n", req->id);
-    if (!rc && c && c->srv->cors)
-        rc = ag_cors_append_headers(c->srv->cors, req, h);
-    if (!rc && req->_extra_headers.len)
-        rc = ag_buf_append_str(h, ag_buf_str(&req->_extra_headers));
-    return rc;
-}
-
-static bool conn_keeps_alive(struct ag_http_conn *c)
-{
-    return c->keep_alive && !c->srv->shutting_down && !c->closing;
-}
-
-int ag_http_respond(struct ag_http_req *req, int status, const char *content_type, const void *body,
-                    size_t len)
-{
-    struct ag_http_conn *c = req->_conn;
-    int rc = 0;
-    if (req->_state >= REQ_STREAMING)
-        return AG_ESTATE;
-    req->_status = status;
-    if (!ag_http_req_closed(req)) {
-        struct ag_buf out;
-        bool head = ag_str_eq_c(req->method, "HEAD");
-        bool no_body = status == 204 || status == 304 || status < 200;
-        ag_buf_init(&out, 0);
-        rc = head_begin(req, &out, status, content_type);
-        if (!rc && !no_body)
-            rc = ag_buf_printf(&out, "Content-Length: %zu\r\n", len);
-        if (!rc && !conn_keeps_alive(c))
-            rc = ag_buf_append_c(&out, "Connection: close\r\n");
-        if (!rc)
-            rc = ag_buf_append(&out, "\r\n", 2);
-        if (!rc && !head && !no_body)
-            rc = ag_buf_append(&out, body, len);
-        if (!rc) {
-            req->_bytes_out += out.len;
-            rc = conn_write(c, out.data, out.len);
-        }
-        ag_buf_dispose(&out);
-    } else {
-        rc = AG_ECLOSED;
-    }
-    req_complete(req);
-    return rc;
-}
-
-int ag_http_respond_json(struct ag_http_req *req, int status, const char *json, size_t len)
-{
-    return ag_http_respond(req, status, "application/json", json, len);
-}
-
-int ag_http_stream_begin(struct ag_http_req *req, int status, const char *content_type)
-{
-    struct ag_http_conn *c = req->_conn;
-    int rc;
-    if (req->_state >= REQ_STREAMING)
-        return AG_ESTATE;
-    req->_state = REQ_STREAMING;
-    req->_status = status;
-    if (ag_http_req_closed(req))
-        return AG_ECLOSED;
-    struct ag_buf out;
-    ag_buf_init(&out, 0);
-    req->_stream_chunked = !req->http10;
-    if (!req->_stream_chunked)
-        c->keep_alive = false;
-    rc = head_begin(req, &out, status, content_type);
-    if (!rc && req->_stream_chunked)
-        rc = ag_buf_append_c(&out, "Transfer-Encoding: chunked\r\n");
-    if (!rc && !conn_keeps_alive(c))
-        rc = ag_buf_append_c(&out, "Connection: close\r\n");
-    if (!rc)
-        rc = ag_buf_append_c(&out, "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n\r\n");
-    if (!rc) {
-        req->_bytes_out += out.len;
-        rc = conn_write(c, out.data, out.len);
-    }
-    ag_buf_dispose(&out);
-    return rc;
-}
-
-int ag_http_stream_write(struct ag_http_req *req, const void *data, size_t len)
-{
-    if (req->_state != REQ_STREAMING)
-        return AG_ESTATE;
-    if (ag_http_req_closed(req))
-        return AG_ECLOSED;
-    if (len == 0)
-        return 0;
-    req->_bytes_out += len;
-    if (!req->_stream_chunked)
-        return conn_write(req->_conn, data, len);
-    /* One chunk = size line, data, CRLF, written together without copying the data. */
-    char head[2 * sizeof(size_t) + 2], *h = head + sizeof(head);
-    *--h = '\n';
-    *--h = '\r';
-    for (size_t v = len; v; v >>= 4)
-        *--h = "0123456789abcdef"[v & 15];
-    uv_buf_t bufs[3] = {uv_buf_init(h, (unsigned)(head + sizeof(head) - h)),
-                        uv_buf_init((char *)data, (unsigned)len), uv_buf_init("\r\n", 2)};
-    return conn_writev(req->_conn, bufs, 3);
-}
-
-size_t ag_http_stream_pending(const struct ag_http_req *req)
-{
-    if (ag_http_req_closed(req))
-        return 0;
-    return uv_stream_get_write_queue_size((const uv_stream_t *)&req->_conn->tcp);
-}
-
-bool ag_http_stream_congested(const struct ag_http_req *req)
-{
-    return !ag_http_req_closed(req) && req->_conn->congested;
-}
-
-int ag_http_stream_end(struct ag_http_req *req)
-{
-    int rc = 0;
-    if (req->_state != REQ_STREAMING)
-        return AG_ESTATE;
-    if (!ag_http_req_closed(req)) {
-        if (req->_stream_chunked)
-            rc = conn_write(req->_conn, "0\r\n\r\n", 5);
-        else
-            req->_conn->close_after_write = true;
-    } else {
-        rc = AG_ECLOSED;
-    }
-    req_complete(req);
-    return rc;
-}
-
-/* Answers with an error body in the route's protocol format. */
-static void respond_error(struct ag_http_req *req, const struct ag_errfmt *fmt, int status,
-                          const char *kind, const char *msg)
-{
-    struct ag_buf b;
-    ag_buf_init(&b, 0);
-    if (!fmt)
-        fmt = &ag_errfmt_plain;
-    fmt->write(&b, status, kind, msg);
-    ag_http_respond(req, status, fmt->content_type, b.data, b.len);
-    ag_buf_dispose(&b);
-}
 
 /* ---------------------------------------------------------------- request lifecycle */
 
@@ -440,7 +71,7 @@ static void req_free(struct ag_http_req *req)
 static void conn_maybe_free(struct ag_http_conn *c);
 
 /* The response is complete (or abandoned): log, free, and let the connection move on. */
-static void req_complete(struct ag_http_req *req)
+void ag_http_req_complete(struct ag_http_req *req)
 {
     struct ag_http_conn *c = req->_conn;
     struct ag_http_server *s = c->srv;
@@ -460,9 +91,9 @@ static void req_complete(struct ag_http_req *req)
         maybe_done(s);
         return;
     }
-    if (!conn_keeps_alive(c)) {
+    if (!ag_http_conn_keeps_alive(c)) {
         if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0)
-            conn_close(c);
+            ag_http_conn_close(c);
         else
             c->close_after_write = true;
         return;
@@ -509,7 +140,8 @@ static void conn_fail(struct ag_http_conn *c, int status, const char *kind, cons
     req->_state = REQ_HANDLING;
     c->phase = PH_BUSY;
     uv_timer_stop(&c->timer);
-    respond_error(req, ag_router_errfmt_for_path(c->srv->router, req->path), status, kind, msg);
+    ag_http_respond_error(req, ag_router_errfmt_for_path(c->srv->router, req->path), status, kind,
+                          msg);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -521,7 +153,7 @@ static void on_timer(uv_timer_t *t)
         return;
     }
     if (c->phase == PH_IDLE)
-        conn_close(c);
+        ag_http_conn_close(c);
 }
 
 /* ---------------------------------------------------------------- dispatch */
@@ -542,13 +174,13 @@ static void dispatch(struct ag_http_conn *c)
         return;
     }
     if (m == AG_ROUTER_NOT_FOUND) {
-        respond_error(req, ag_router_errfmt_for_path(s->router, req->path), 404, "not_found",
-                      "No route for this path");
+        ag_http_respond_error(req, ag_router_errfmt_for_path(s->router, req->path), 404,
+                              "not_found", "No route for this path");
         return;
     }
     if (m == AG_ROUTER_METHOD_NOT_ALLOWED) {
-        respond_error(req, route->errfmt, 405, "method_not_allowed",
-                      "Method not allowed on this path");
+        ag_http_respond_error(req, route->errfmt, 405, "method_not_allowed",
+                              "Method not allowed on this path");
         return;
     }
     req->route = route;
@@ -558,7 +190,7 @@ static void dispatch(struct ag_http_conn *c)
             const char *msg = ar == AG_AUTH_MISSING ? "Missing API key"
                               : ar == AG_AUTH_WRONG ? "Invalid API key"
                                                     : "No API key is configured for this route";
-            respond_error(req, route->errfmt, 401, "invalid_api_key", msg);
+            ag_http_respond_error(req, route->errfmt, 401, "invalid_api_key", msg);
             return;
         }
     }
@@ -683,7 +315,7 @@ static int on_headers_complete(llhttp_t *p)
             return -1;
         }
         if (!req->http10)
-            conn_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+            ag_http_conn_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
     }
     c->phase = PH_BODY;
     conn_arm_timer(c);
@@ -782,7 +414,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
     struct ag_http_conn *c = st->data;
     if (n < 0) {
-        conn_close(c);
+        ag_http_conn_close(c);
         return;
     }
     if (n > 0) {
@@ -844,7 +476,7 @@ static void on_handle_closed(uv_handle_t *h)
             cb(req, req->cb_ud);
             if (c->req == req) {
                 req->_status = req->_status ? req->_status : 499;
-                req_complete(req);
+                ag_http_req_complete(req);
             }
         }
         /* else: the handler still holds req and completes it later (responses are dropped). */
@@ -854,7 +486,7 @@ static void on_handle_closed(uv_handle_t *h)
     maybe_done(s);
 }
 
-static void conn_close(struct ag_http_conn *c)
+void ag_http_conn_close(struct ag_http_conn *c)
 {
     if (c->closing)
         return;
@@ -1057,7 +689,7 @@ static void on_grace(uv_timer_t *t)
     ag_log_warn("shutdown: grace period over, closing %zu connection(s)", s->nconns);
     for (; c; c = next) {
         next = c->next;
-        conn_close(c);
+        ag_http_conn_close(c);
     }
 }
 
@@ -1076,7 +708,7 @@ void ag_http_server_shutdown(struct ag_http_server *s, uint64_t grace_ms, void (
         next = c->next;
         if (!c->req || c->req->_state == REQ_PARSING) {
             if (c->phase == PH_IDLE)
-                conn_close(c);
+                ag_http_conn_close(c);
             /* a request mid-arrival may finish; keep-alive is off from now on */
         }
     }

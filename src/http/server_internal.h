@@ -1,0 +1,107 @@
+/* http/server_internal.h: what the server's own files share (server.c: connections, parsing,
+ * dispatch, lifetime; response.c: writing responses). Not for other layers: they use server.h. */
+#ifndef AG_HTTP_SERVER_INTERNAL_H
+#define AG_HTTP_SERVER_INTERNAL_H
+
+#include <llhttp.h>
+#include <uv.h>
+
+#include "core/buf.h"
+#include "http/errfmt.h"
+#include "http/server.h"
+
+#define MAX_LISTENERS 4
+
+enum req_state {
+    REQ_PARSING = 0, /* headers/body arriving */
+    REQ_HANDLING,    /* handler owns it, nothing sent */
+    REQ_STREAMING,   /* streamed response begun */
+    REQ_DONE,        /* response complete */
+};
+
+enum conn_phase {
+    PH_IDLE,    /* waiting for a request's first byte */
+    PH_HEADERS, /* inside request line/headers */
+    PH_BODY,    /* inside the body */
+    PH_BUSY,    /* a handler has the request */
+};
+
+struct ag_http_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    struct ag_http_server *srv;
+    struct ag_http_conn *prev, *next;
+    llhttp_t parser;
+    struct ag_buf in;    /* unparsed input while paused */
+    struct ag_buf field; /* header name being assembled */
+    struct ag_buf value; /* header value being assembled */
+    struct ag_buf url;
+    struct ag_http_req *req;
+    enum conn_phase phase;
+    size_t header_bytes;
+    size_t hcap;    /* capacity of req->headers */
+    int err_status; /* a limit hit inside a parser callback */
+    const char *err_msg;
+    int handles;         /* open uv handles (tcp, timer) */
+    unsigned read_chunk; /* bytes offered to the next read, READ_CHUNK_MIN..MAX */
+    bool closing;
+    bool keep_alive;
+    bool paused; /* parser paused on a message boundary */
+    bool reading;
+    bool in_process;        /* inside conn_process (no re-entry) */
+    bool close_after_write; /* close once the write queue drains */
+    bool congested;         /* high water passed; on_drain owed */
+    bool in_close_cb;       /* on_handle_closed is running: it frees the connection itself */
+    char peer[48];
+};
+
+struct ag_http_server {
+    uv_loop_t *loop;
+    struct ag_router *router;
+    struct ag_http_limits lim;
+    uv_tcp_t listeners[MAX_LISTENERS];
+    int nlisten;
+    int nlisten_open;
+    int port;
+    struct ag_http_conn *conns;
+    size_t nconns;
+    size_t nactive;
+    uint64_t next_id;
+    char id_prefix[9];
+    ag_http_log_cb log_cb;
+    void *log_ud;
+    const struct ag_auth_policy *auth;
+    const struct ag_cors *cors;
+    ag_http_gate_cb gate;
+    void *gate_ud;
+    bool shutting_down;
+    uv_timer_t grace;
+    bool grace_open;
+    void (*done)(void *);
+    void *done_ud;
+};
+
+struct write_req {
+    uv_write_t w;
+    struct ag_http_conn *conn;
+    size_t len;
+    char data[];
+};
+
+/* Writes bytes to the client (copied when they do not go out at once); 0 or AG_ECLOSED. */
+int ag_http_conn_write(struct ag_http_conn *c, const char *data, size_t len);
+
+/* True while the connection may carry another request after this one. */
+bool ag_http_conn_keeps_alive(struct ag_http_conn *c);
+
+/* Closes a connection asynchronously (on_abort runs from its close callback). */
+void ag_http_conn_close(struct ag_http_conn *c);
+
+/* The response is complete (or abandoned): log, free, and let the connection move on. */
+void ag_http_req_complete(struct ag_http_req *req);
+
+/* Answers with an error body in the given protocol format (plain when NULL). */
+void ag_http_respond_error(struct ag_http_req *req, const struct ag_errfmt *fmt, int status,
+                           const char *kind, const char *msg);
+
+#endif
