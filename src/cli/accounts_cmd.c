@@ -8,6 +8,7 @@
  * AIGATE_OAUTH_TOKEN_URL / AIGATE_USERINFO_URL / AIGATE_CLOUDCODE_ENDPOINTS redirect them.
  * Tokens are never printed, except by `export`, whose whole point is a backup with them. */
 #include "cli/cmd.h"
+#include "cli/live.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -391,7 +392,34 @@ static void fmt_quota(const struct ag_account *a, struct ag_buf *out)
     ag_buf_printf(out, "; fetched %s", when);
 }
 
-static void list_json(const struct ag_account_list *l)
+/* The live cooldowns of one account from the running gateway, as "group until HH:MM:SS" text
+ * (nothing when the gateway did not answer or the account is not cooling down). */
+static void fmt_live(yyjson_doc *live, const char *id, struct ag_buf *out)
+{
+    yyjson_val *acct = ag_cli_live_account(live, id), *cd;
+    size_t i, max;
+    yyjson_val *cds = yyjson_obj_get(yyjson_obj_get(acct, "runtime"), "cooldowns");
+    yyjson_arr_foreach(cds, i, max, cd)
+    {
+        const char *group = yyjson_get_str(yyjson_obj_get(cd, "group"));
+        int64_t until = yyjson_get_sint(yyjson_obj_get(cd, "until_ms"));
+        char when[40];
+        fmt_time(until / 1000, when, sizeof(when));
+        ag_buf_printf(out, "%s%s until %s%s", out->len ? ", " : "",
+                      group && group[0] ? group : "all models", when,
+                      yyjson_get_bool(yyjson_obj_get(cd, "probing")) ? " (trial request)" : "");
+    }
+}
+
+/* Adds the live runtime state (cooldowns, in flight, last error) of account id, when known. */
+static void add_live_json(yyjson_mut_doc *d, yyjson_mut_val *o, yyjson_doc *live, const char *id)
+{
+    yyjson_val *rt = yyjson_obj_get(ag_cli_live_account(live, id), "runtime");
+    if (rt)
+        yyjson_mut_obj_add_val(d, o, "live", yyjson_val_mut_copy(d, rt));
+}
+
+static void list_json(const struct ag_account_list *l, yyjson_doc *live)
 {
     yyjson_mut_doc *d = yyjson_mut_doc_new(NULL);
     yyjson_mut_val *arr = yyjson_mut_arr(d);
@@ -448,6 +476,7 @@ static void list_json(const struct ag_account_list *l)
         }
         yyjson_mut_obj_add_int(d, o, "created_at", a->created_at);
         yyjson_mut_obj_add_int(d, o, "last_used_at", a->last_used_at);
+        add_live_json(d, o, live, a->id);
     }
     size_t n = 0;
     char *json = yyjson_mut_write(d, YYJSON_WRITE_PRETTY_TWO_SPACES, &n);
@@ -470,10 +499,11 @@ static int list(struct ag_cli *cli, int argc, char **argv)
     if ((rc = ctx_open(cli, &c)) != 0)
         return rc;
     rc = ag_store_account_list(c.store, &l);
+    yyjson_doc *live = rc || l.len == 0 ? NULL : ag_cli_live_accounts(c.cfg);
     if (rc) {
         fprintf(stderr, "aigate: cannot read the accounts: %s\n", ag_strerror(rc));
     } else if (json) {
-        list_json(&l);
+        list_json(&l, live);
     } else if (l.len == 0) {
         printf("no accounts (add one with `aigate accounts add --refresh-token TOKEN`)\n");
     } else {
@@ -492,13 +522,23 @@ static int list(struct ag_cli *cli, int argc, char **argv)
                    a->email ? a->email : "?", a->label ? a->label : "", a->id,
                    ag_tier_name(a->tier), st.data, a->project_id ? a->project_id : "unknown",
                    q.data, used);
+            ag_buf_reset(&st);
+            fmt_live(live, a->id, &st);
+            if (st.len)
+                printf("  cooling down: %s\n", st.data);
         }
         ag_buf_dispose(&st);
         ag_buf_dispose(&q);
-        printf("\nThis is the stored state: disabled and forbidden marks (with their end), quota "
-               "per group and when a used-up group resets. Short cooldowns after rate limits "
-               "live in the running gateway only (GET /api/accounts).\n");
+        if (live)
+            printf("\nStored state plus the live cooldowns of the gateway running on port %lld.\n",
+                   (long long)c.cfg->server.port);
+        else
+            printf("\nThis is the stored state: disabled and forbidden marks (with their end), "
+                   "quota per group and when a used-up group resets. No gateway answered on port "
+                   "%lld, so live cooldowns after rate limits are not shown.\n",
+                   (long long)c.cfg->server.port);
     }
+    yyjson_doc_free(live);
     ag_account_list_dispose(&l);
     ctx_close(&c);
     return rc ? AG_CLI_EXIT_FAIL : AG_CLI_EXIT_OK;

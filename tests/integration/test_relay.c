@@ -184,6 +184,20 @@ static void rotation_avoids_a_rate_limited_account(void **state)
     assert_int_equal(count_calls(&e, ":streamGenerateContent", "at-b"), 1);
     assert_true(count_calls(&e, ":streamGenerateContent", "at-a") >= 5);
     assert_true(count_calls(&e, ":streamGenerateContent", "at-c") >= 5);
+
+    /* `accounts list` shows the running gateway's live cooldown of b, with its end. */
+    const char *argv[] = {bin(), "--port", e.port_arg, "accounts", "list", NULL};
+    char *o = NULL, *err = NULL;
+    assert_int_equal(ag_child_run(argv, e.envp, NULL, 10000, &o, &err), 0);
+    char *b_at = strstr(o, "b@example.com");
+    assert_non_null(b_at);
+    char *cool = strstr(b_at, "cooling down:");
+    char *next = strstr(b_at, "c@example.com");
+    assert_non_null(cool);
+    assert_true(!next || cool < next);
+    assert_non_null(strstr(o, "live cooldowns of the gateway running on port"));
+    free(o);
+    free(err);
     ag_buf_dispose(&out);
     env_stop(&e);
 }
