@@ -129,7 +129,10 @@ start_aigate() { # data dir -> sets GW_PID, GP, STARTUP_MS
     local probe=$!
     local t0
     t0=$(date +%s%N)
-    AIGATE_DATA_DIR=$1 "$BB/aigate" --port "$GP" >>"$T/aigate.log" 2>&1 &
+    # wrk repeats one body, which aigate would treat as one conversation and keep on one account
+    # (sticky sessions); real traffic is many conversations, so the bench turns stickiness off.
+    AIGATE_DATA_DIR=$1 "$BB/aigate" --port "$GP" --set scheduling.sticky_ttl_s=0 \
+        >>"$T/aigate.log" 2>&1 &
     GW_PID=$!
     PIDS+=("$GW_PID")
     wait "$probe" || { log "aigate did not answer /healthz"; tail "$T/aigate.log" >&2; exit 1; }
