@@ -167,6 +167,15 @@ static void dispatch(struct ag_http_conn *c)
     c->phase = PH_BUSY;
     uv_timer_stop(&c->timer);
 
+    if (c->upgrade) {
+        /* No WebSocket (or h2c) here: say so plainly, in the path's protocol, and close. */
+        c->keep_alive = false;
+        ag_http_respond_error(req, ag_router_errfmt_for_path(s->router, req->path), 400,
+                              "upgrade_not_supported",
+                              "Protocol upgrades (WebSocket) are not supported: send the request "
+                              "over HTTP (with stream: true for server-sent events)");
+        return;
+    }
     enum ag_router_match m =
         ag_router_match(s->router, req->method, req->path, &route, req->params, &req->nparams);
     if (ag_str_eq_c(req->method, "OPTIONS") && m != AG_ROUTER_FOUND) {
@@ -338,6 +347,7 @@ static int on_message_complete(llhttp_t *p)
 {
     struct ag_http_conn *c = p->data;
     c->keep_alive = llhttp_should_keep_alive(p);
+    c->upgrade = p->upgrade;
     return HPE_PAUSED;
 }
 

@@ -52,6 +52,7 @@ struct ag_http_conn {
     bool close_after_write; /* close once the write queue drains */
     bool congested;         /* high water passed; on_drain owed */
     bool in_close_cb;       /* on_handle_closed is running: it frees the connection itself */
+    bool upgrade;           /* the request asked for a protocol upgrade (WebSocket) */
     char peer[48];
 };
 

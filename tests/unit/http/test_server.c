@@ -374,6 +374,25 @@ static void cors_preflight_and_simple(void **state)
     rh_resp_free(&r);
 }
 
+static void websocket_upgrade_is_refused_plainly(void **state)
+{
+    struct fixture *fx = *state;
+    struct rh_conn c;
+    struct rh_resp r;
+    assert_true(rh_connect(&c, fx->port, 5000));
+    assert_true(rh_send_str(&c, "GET /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                                "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+                                "Sec-WebSocket-Version: 13\r\n"
+                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"));
+    assert_true(rh_read(&c, &r, false));
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "upgrade_not_supported"));
+    assert_non_null(strstr(r.body, "\"type\":\"invalid_request_error\""));
+    rh_resp_free(&r);
+    assert_true(rh_wait_closed(&c, 2000));
+    rh_close(&c);
+}
+
 static void malformed_request_gets_400_and_close(void **state)
 {
     struct fixture *fx = *state;
@@ -729,6 +748,7 @@ int main(void)
         cmocka_unit_test(unknown_route_and_method),
         cmocka_unit_test(cors_preflight_and_simple),
         cmocka_unit_test(malformed_request_gets_400_and_close),
+        cmocka_unit_test(websocket_upgrade_is_refused_plainly),
         cmocka_unit_test(client_disconnects_mid_request_and_mid_stream),
         cmocka_unit_test(streamed_response_is_chunked),
     };
