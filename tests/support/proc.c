@@ -2,104 +2,56 @@
 #include "proc.h"
 
 #include <curl/curl.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/str.h"
-#include "core/time.h"
 
+/* Spawning, waiting for the ready line and stopping are child.c's; this adds the port. */
 int ag_proc_spawn(struct ag_proc *p, char *const argv[], uint32_t timeout_ms)
 {
-    int fds[2];
-    char line[256];
-    size_t len = 0;
-    uint64_t deadline = ag_now_ms() + timeout_ms;
-    const char *colon;
-    uint64_t port;
-
     memset(p, 0, sizeof(*p));
     p->pid = -1;
-    p->out_fd = -1;
-    if (pipe(fds) < 0)
+    if (!ag_child_start(&p->child, (const char *const *)argv, NULL, "listening on ",
+                        (int)timeout_ms))
         return -1;
-    p->pid = fork();
-    if (p->pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
+    /* The ready line is one write, but read it again briefly if its end is not there yet. */
+    char *out = ag_child_output(&p->child);
+    for (int i = 0;
+         i < 100 && !(strstr(out, "listening on ") && strchr(strstr(out, "listening on "), '\n'));
+         i++) {
+        free(out);
+        usleep(10000);
+        out = ag_child_output(&p->child);
+    }
+    const char *at = strstr(out, "listening on ");
+    const char *nl = at ? strchr(at, '\n') : NULL;
+    const char *colon = NULL;
+    uint64_t port;
+    for (const char *q = at; q && q < (nl ? nl : at + strlen(at)); q++)
+        if (*q == ':')
+            colon = q;
+    bool ok = colon && nl &&
+              ag_str_to_u64(ag_str_make(colon + 1, (size_t)(nl - colon - 1)), 65535, &port) == 0;
+    free(out);
+    if (!ok) {
+        ag_child_stop(&p->child, SIGKILL, 1000);
+        ag_child_cleanup(&p->child);
         return -1;
     }
-    if (p->pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    p->out_fd = fds[0];
-    while (len < sizeof(line) - 1) {
-        struct pollfd pfd = {.fd = p->out_fd, .events = POLLIN};
-        uint64_t now = ag_now_ms();
-        ssize_t n;
-        if (now >= deadline || poll(&pfd, 1, (int)(deadline - now)) <= 0)
-            goto fail;
-        n = read(p->out_fd, line + len, 1);
-        if (n <= 0)
-            goto fail;
-        if (line[len] == '\n')
-            break;
-        len++;
-    }
-    line[len] = '\0';
-    colon = strrchr(line, ':');
-    if (strncmp(line, "listening on ", 13) != 0 || !colon ||
-        ag_str_to_u64(ag_str_c(colon + 1), 65535, &port) < 0)
-        goto fail;
+    p->pid = p->child.pid;
     p->port = (int)port;
     snprintf(p->base_url, sizeof(p->base_url), "http://127.0.0.1:%d", p->port);
     return 0;
-fail:
-    ag_proc_stop(p, 0);
-    return -1;
 }
 
 int ag_proc_stop(struct ag_proc *p, uint32_t grace_ms)
 {
-    int status = 0, rc = -1;
-    uint64_t deadline = ag_now_ms() + grace_ms;
-
-    if (p->pid > 0) {
-        kill(p->pid, SIGTERM);
-        for (;;) {
-            pid_t w = waitpid(p->pid, &status, WNOHANG);
-            if (w == p->pid)
-                break;
-            if (w < 0 && errno != EINTR) {
-                status = -1;
-                break;
-            }
-            if (ag_now_ms() >= deadline) {
-                kill(p->pid, SIGKILL);
-                waitpid(p->pid, &status, 0);
-                break;
-            }
-            usleep(5000);
-        }
-        if (status >= 0)
-            rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    if (p->out_fd >= 0)
-        close(p->out_fd);
-    p->out_fd = -1;
+    int rc = p->child.pid > 0 ? ag_child_stop(&p->child, SIGTERM, (int)grace_ms) : -1;
+    ag_child_cleanup(&p->child);
     p->pid = -1;
     return rc;
 }
@@ -160,15 +112,5 @@ long ag_test_http(const char *method, const char *url, const char *body, const c
 
 int ag_test_refused_port(void)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-    if (fd < 0)
-        return -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
+    return ag_child_free_port();
 }

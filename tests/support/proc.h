@@ -6,13 +6,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "child.h"
 #include "core/buf.h"
 
 struct ag_proc {
     pid_t pid;
     int port;
-    int out_fd;        /* read end of the child's stdout */
-    char base_url[64]; /* "http://127.0.0.1:<port>" */
+    char base_url[64];     /* "http://127.0.0.1:<port>" */
+    struct ag_child child; /* the process itself (tests/support/child.h) */
 };
 
 /**
