@@ -46,7 +46,7 @@ static int invalid(struct dec *d, const char *param, const char *fmt, ...)
 
 static bool present(yyjson_val *v)
 {
-    return v && !yyjson_is_null(v);
+    return ag_json_present(v);
 }
 
 static const char *path(struct dec *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -23,6 +23,12 @@ void ag_json_arena_alc(yyjson_alc *alc, struct ag_arena *arena);
  */
 yyjson_doc *ag_json_read(struct ag_arena *arena, struct ag_str body, bool *too_big);
 
+/** True when v is there and not JSON null (a member sent as null counts as absent). */
+static inline bool ag_json_present(yyjson_val *v)
+{
+    return v && !yyjson_is_null(v);
+}
+
 /** The string value as a slice (AG_STR_NULL when v is not a string). */
 static inline struct ag_str ag_json_str(yyjson_val *v)
 {

@@ -45,4 +45,24 @@ struct ag_str ag_openai_tool_args(struct ag_arena *arena, yyjson_val *args);
 /** "a string", "an array", ... for "expected X, but got Y" messages. */
 const char *ag_openai_type_name(yyjson_val *v);
 
+/*
+ * OpenAI-style request errors, shared by the chat and Responses decoders: each fills err (text in
+ * arena a) with OpenAI's wording and code and returns AG_EINVAL.
+ */
+int ag_openai_bad_type(struct ag_arena *a, struct ag_proto_error *err, const char *param,
+                       const char *want, yyjson_val *v);
+int ag_openai_bad_value(struct ag_arena *a, struct ag_proto_error *err, const char *param,
+                        const char *code, const char *msg);
+
+/** root[key] as a number into *out (and *has = true) when present; a 400 when not a number. */
+int ag_openai_get_num(struct ag_arena *a, struct ag_proto_error *err, yyjson_val *root,
+                      const char *key, bool *has, double *out);
+
+/**
+ * Reads a request body that must be a JSON object into *root (document in arena a). Returns 0,
+ * AG_ETOOBIG (413, arena cap) or AG_EINVAL (400, not a JSON object) with err filled.
+ */
+int ag_openai_read_object(struct ag_arena *a, struct ag_str body, struct ag_proto_error *err,
+                          yyjson_val **root);
+
 #endif

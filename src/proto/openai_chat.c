@@ -19,7 +19,7 @@ struct dec {
     uint64_t legacy_calls; /* ids made for legacy function_call messages */
 };
 
-static const char *type_name(yyjson_val *v)
+const char *ag_openai_type_name(yyjson_val *v)
 {
     switch (yyjson_get_type(v)) {
     case YYJSON_TYPE_STR:
@@ -37,36 +37,72 @@ static const char *type_name(yyjson_val *v)
     }
 }
 
+int ag_openai_bad_type(struct ag_arena *a, struct ag_proto_error *err, const char *param,
+                       const char *want, yyjson_val *v)
+{
+    ag_proto_error_set(err, a, 400, AG_PERR_INVALID, param, "invalid_type",
+                       "Invalid type for '%s': expected %s, but got %s instead.", param, want,
+                       ag_openai_type_name(v));
+    return AG_EINVAL;
+}
+
+int ag_openai_bad_value(struct ag_arena *a, struct ag_proto_error *err, const char *param,
+                        const char *code, const char *msg)
+{
+    ag_proto_error_set(err, a, 400, AG_PERR_INVALID, param, code, "Invalid '%s': %s", param, msg);
+    return AG_EINVAL;
+}
+
+int ag_openai_get_num(struct ag_arena *a, struct ag_proto_error *err, yyjson_val *root,
+                      const char *key, bool *has, double *out)
+{
+    yyjson_val *v = yyjson_obj_get(root, key);
+    if (!ag_json_present(v))
+        return 0;
+    if (!yyjson_is_num(v))
+        return ag_openai_bad_type(a, err, key, "a number", v);
+    *has = true;
+    *out = yyjson_get_num(v);
+    return 0;
+}
+
+int ag_openai_read_object(struct ag_arena *a, struct ag_str body, struct ag_proto_error *err,
+                          yyjson_val **root)
+{
+    bool too_big = false;
+    yyjson_doc *doc = ag_json_read(a, body, &too_big);
+    *root = doc ? yyjson_doc_get_root(doc) : NULL;
+    if (too_big) {
+        ag_proto_error_set(err, a, 413, AG_PERR_TOO_LARGE, NULL, NULL, "The request is too large.");
+        return AG_ETOOBIG;
+    }
+    if (!yyjson_is_obj(*root)) {
+        ag_proto_error_set(err, a, 400, AG_PERR_INVALID, NULL, NULL,
+                           "We could not parse the JSON body of your request. The API expects a "
+                           "JSON object.");
+        return AG_EINVAL;
+    }
+    return 0;
+}
+
 static int bad_type(struct dec *d, const char *param, const char *want, yyjson_val *v)
 {
-    ag_proto_error_set(d->err, d->a, 400, AG_PERR_INVALID, param, "invalid_type",
-                       "Invalid type for '%s': expected %s, but got %s instead.", param, want,
-                       type_name(v));
-    return AG_EINVAL;
+    return ag_openai_bad_type(d->a, d->err, param, want, v);
 }
 
 static int bad_value(struct dec *d, const char *param, const char *code, const char *msg)
 {
-    ag_proto_error_set(d->err, d->a, 400, AG_PERR_INVALID, param, code, "Invalid '%s': %s", param,
-                       msg);
-    return AG_EINVAL;
-}
-
-static bool present(yyjson_val *v)
-{
-    return v && !yyjson_is_null(v);
+    return ag_openai_bad_value(d->a, d->err, param, code, msg);
 }
 
 static int get_num(struct dec *d, yyjson_val *root, const char *key, bool *has, double *out)
 {
-    yyjson_val *v = yyjson_obj_get(root, key);
-    if (!present(v))
-        return 0;
-    if (!yyjson_is_num(v))
-        return bad_type(d, key, "a number", v);
-    *has = true;
-    *out = yyjson_get_num(v);
-    return 0;
+    return ag_openai_get_num(d->a, d->err, root, key, has, out);
+}
+
+static bool present(yyjson_val *v)
+{
+    return ag_json_present(v);
 }
 
 static int get_int(struct dec *d, yyjson_val *root, const char *key, int64_t *out)
@@ -145,11 +181,6 @@ struct ag_str ag_openai_tool_args(struct ag_arena *arena, yyjson_val *args)
     else if (yyjson_is_obj(args))
         s = ag_json_val_text(arena, args);
     return s.len ? s : AG_STR("{}");
-}
-
-const char *ag_openai_type_name(yyjson_val *v)
-{
-    return type_name(v);
 }
 
 /* Text of a string content or of the text parts of an array content. */
@@ -614,21 +645,10 @@ int ag_openai_decode(const struct ag_proto_ctx *ctx, struct ag_str body, bool le
                      struct ag_request **out, struct ag_proto_error *err)
 {
     struct dec d = {.ctx = ctx, .a = ctx->arena, .err = err};
-    bool too_big = false;
-    int rc;
-    yyjson_doc *doc = ag_json_read(ctx->arena, body, &too_big);
-    yyjson_val *root = doc ? yyjson_doc_get_root(doc) : NULL;
-    if (too_big) {
-        ag_proto_error_set(err, d.a, 413, AG_PERR_TOO_LARGE, NULL, NULL,
-                           "The request is too large.");
-        return AG_ETOOBIG;
-    }
-    if (!yyjson_is_obj(root)) {
-        ag_proto_error_set(err, d.a, 400, AG_PERR_INVALID, NULL, NULL,
-                           "We could not parse the JSON body of your request. The API expects a "
-                           "JSON object.");
-        return AG_EINVAL;
-    }
+    yyjson_val *root;
+    int rc = ag_openai_read_object(d.a, body, err, &root);
+    if (rc)
+        return rc;
     struct ag_request *req = ag_arena_alloc(d.a, sizeof(*req));
     if (!req)
         return AG_ETOOBIG;

@@ -19,24 +19,25 @@ struct dec {
     struct ag_responses_request *r;
 };
 
-static bool present(yyjson_val *v)
-{
-    return v && !yyjson_is_null(v);
-}
-
+/* OpenAI's error wording and the basic readers are shared with the chat decoder (openai.h). */
 static int bad_type(struct dec *d, const char *param, const char *want, yyjson_val *v)
 {
-    ag_proto_error_set(d->err, d->a, 400, AG_PERR_INVALID, param, "invalid_type",
-                       "Invalid type for '%s': expected %s, but got %s instead.", param, want,
-                       ag_openai_type_name(v));
-    return AG_EINVAL;
+    return ag_openai_bad_type(d->a, d->err, param, want, v);
 }
 
 static int bad_value(struct dec *d, const char *param, const char *code, const char *msg)
 {
-    ag_proto_error_set(d->err, d->a, 400, AG_PERR_INVALID, param, code, "Invalid '%s': %s", param,
-                       msg);
-    return AG_EINVAL;
+    return ag_openai_bad_value(d->a, d->err, param, code, msg);
+}
+
+static int get_num(struct dec *d, yyjson_val *root, const char *key, bool *has, double *out)
+{
+    return ag_openai_get_num(d->a, d->err, root, key, has, out);
+}
+
+static bool present(yyjson_val *v)
+{
+    return ag_json_present(v);
 }
 
 static int missing(struct dec *d, const char *param)
@@ -505,18 +506,6 @@ static int decode_text(struct dec *d, yyjson_val *root)
     return 0;
 }
 
-static int get_num(struct dec *d, yyjson_val *root, const char *key, bool *has, double *out)
-{
-    yyjson_val *v = yyjson_obj_get(root, key);
-    if (!present(v))
-        return 0;
-    if (!yyjson_is_num(v))
-        return bad_type(d, key, "a number", v);
-    *has = true;
-    *out = yyjson_get_num(v);
-    return 0;
-}
-
 static int get_str(struct dec *d, yyjson_val *root, const char *key, struct ag_str *out)
 {
     yyjson_val *v = yyjson_obj_get(root, key);
@@ -617,22 +606,11 @@ int ag_responses_decode(const struct ag_proto_ctx *ctx, struct ag_str body,
                         struct ag_proto_error *err)
 {
     struct dec d = {.ctx = ctx, .a = ctx->arena, .err = err};
-    bool too_big = false;
-    int rc;
+    yyjson_val *root;
     (void)hints;
-    yyjson_doc *doc = ag_json_read(ctx->arena, body, &too_big);
-    yyjson_val *root = doc ? yyjson_doc_get_root(doc) : NULL;
-    if (too_big) {
-        ag_proto_error_set(err, d.a, 413, AG_PERR_TOO_LARGE, NULL, NULL,
-                           "The request is too large.");
-        return AG_ETOOBIG;
-    }
-    if (!yyjson_is_obj(root)) {
-        ag_proto_error_set(err, d.a, 400, AG_PERR_INVALID, NULL, NULL,
-                           "We could not parse the JSON body of your request. The API expects a "
-                           "JSON object.");
-        return AG_EINVAL;
-    }
+    int rc = ag_openai_read_object(d.a, body, err, &root);
+    if (rc)
+        return rc;
     struct ag_responses_request *r = ag_arena_calloc(d.a, sizeof(*r));
     if (!r)
         return AG_ETOOBIG;

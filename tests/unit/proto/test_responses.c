@@ -12,32 +12,7 @@
 #include "core/err.h"
 #include "proto/responses.h"
 
-struct fixture {
-    struct ag_arena arena;
-    struct ag_proto_ctx ctx;
-    struct ag_buf out;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    ag_arena_init(&f->arena, 4096, 0);
-    f->ctx.arena = &f->arena;
-    f->ctx.request_id = AG_STR("r1");
-    f->ctx.now = 1234;
-    ag_buf_init(&f->out, 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    ag_buf_dispose(&f->out);
-    ag_arena_dispose(&f->arena);
-    free(f);
-    return 0;
-}
+#include "proto_fixture.h"
 
 static struct ag_request *decode(struct fixture *f, const char *body)
 {
