@@ -19,7 +19,8 @@
     X(AG_EDB, 13, "database error")                                                                \
     X(AG_ECLOSED, 14, "connection closed")                                                         \
     X(AG_EUNSUPPORTED, 15, "not supported")                                                        \
-    X(AG_ESTATE, 16, "invalid state")
+    X(AG_ESTATE, 16, "invalid state")                                                              \
+    X(AG_EDEPTH, 17, "nested too deeply")
 
 enum ag_err {
 #define AG_ERR_ENUM(name, num, text) name = -(num),

@@ -1,0 +1,57 @@
+/* core/json_depth.c: the nesting check (see json_depth.h).
+ *
+ * yyjson lays an immutable document out as one array of values in document order, each container
+ * followed by all of its descendants; unsafe_yyjson_get_next (what yyjson's own foreach macros
+ * use) gives the value just past a container's last descendant. One pass over that array, keeping
+ * the ends of the containers still open, gives the depth of every value without recursion; the
+ * pass stops at the first container past the limit, so the open list never holds more than the
+ * limit. */
+#include "core/json_depth.h"
+
+#include <stdint.h>
+
+#include "core/err.h"
+
+int ag_json_depth_check(yyjson_val *root, size_t limit)
+{
+    yyjson_val *open[AG_JSON_DEPTH_INTERNAL]; /* ends of the containers enclosing v */
+    size_t depth = 0;
+    if (!root)
+        return 0;
+    limit = ag_json_depth_limit(limit);
+    yyjson_val *end = unsafe_yyjson_get_next(root);
+    for (yyjson_val *v = root; v < end; v++) {
+        while (depth && v >= open[depth - 1])
+            depth--;
+        if (!yyjson_is_ctn(v))
+            continue;
+        if (depth == limit)
+            return AG_EDEPTH;
+        open[depth++] = unsafe_yyjson_get_next(v);
+    }
+    return 0;
+}
+
+yyjson_doc *ag_json_depth_read(const char *text, size_t len, size_t limit, const yyjson_alc *alc,
+                               yyjson_read_err *rerr, int *err)
+{
+    yyjson_read_err local;
+    if (!rerr)
+        rerr = &local;
+    if (err)
+        *err = 0;
+    yyjson_doc *doc =
+        yyjson_read_opts((char *)(uintptr_t)(text ? text : ""), len, YYJSON_READ_NOFLAG, alc, rerr);
+    if (!doc) {
+        if (err)
+            *err = rerr->code == YYJSON_READ_ERROR_MEMORY_ALLOCATION ? AG_ENOMEM : AG_EPARSE;
+        return NULL;
+    }
+    if (ag_json_depth_check(yyjson_doc_get_root(doc), limit)) {
+        yyjson_doc_free(doc);
+        if (err)
+            *err = AG_EDEPTH;
+        return NULL;
+    }
+    return doc;
+}
