@@ -187,9 +187,14 @@ static bool contains_ci(struct ag_str hay, const char *needle)
 /* "retry after 30s", "quota will reset after 2h1m", "try again in 2m 30s", "wait 5s". */
 static bool delay_from_text(struct ag_str text, int64_t *ms)
 {
-    static const char *const leads[] = {
-        "quota will reset after", "quota will reset in", "retry after",
-        "try again in",           "backoff for",         "wait"};
+    static const char *const leads[] = {"quota will reset after",
+                                        "quota will reset in",
+                                        "retry after",
+                                        "resets in",
+                                        "try again in",
+                                        "retry in",
+                                        "backoff for",
+                                        "wait"};
     for (size_t i = 0; i < sizeof(leads) / sizeof(leads[0]); i++) {
         struct ag_str rest = text;
         const char *hit;
@@ -249,7 +254,58 @@ static void set_delay(struct ag_errclass *out, int64_t ms, enum ag_errclass_dela
     }
 }
 
-static void read_json(yyjson_val *root, struct ag_errclass *out)
+/* The period a quota is counted over, as the structured details name it. */
+enum scope { SCOPE_UNKNOWN = 0, SCOPE_MINUTE, SCOPE_DAY };
+
+/* What the structured details of a Google error say about a 429, before any wording is read. */
+struct facts {
+    char info_reason[64]; /* google.rpc.ErrorInfo.reason, "" when none */
+    enum scope scope;     /* from ErrorInfo.metadata.quota_limit / QuotaFailure quotaId */
+};
+
+/* "Gemini25ProRequestsPerDay", "GenerateContentInputTokensPerModelPerMinute-FreeTier",
+ * "generate_content_free_tier_requests" (no period): the period a quota id names. */
+static enum scope scope_of(yyjson_val *v)
+{
+    struct ag_str s;
+    if (!yyjson_is_str(v))
+        return SCOPE_UNKNOWN;
+    s = ag_str_make(yyjson_get_str(v), yyjson_get_len(v));
+    if (contains_ci(s, "perday") || contains_ci(s, "per_day") || contains_ci(s, "daily"))
+        return SCOPE_DAY;
+    if (contains_ci(s, "perminute") || contains_ci(s, "per_minute"))
+        return SCOPE_MINUTE;
+    return SCOPE_UNKNOWN;
+}
+
+static void note_scope(struct facts *f, enum scope s)
+{
+    if (s > f->scope) /* a daily limit among the violations decides */
+        f->scope = s;
+}
+
+/* "2025-12-18T20:18:34Z" (fractions and offsets of zero ignored) as unix seconds, -1 if not. */
+static int64_t rfc3339_s(yyjson_val *v)
+{
+    struct tm tm = {0};
+    const char *s = yyjson_get_str(v), *end;
+    if (!s || !(end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)))
+        return -1;
+    if (*end == '.')
+        while (*++end >= '0' && *end <= '9')
+            ;
+    if (*end != 'Z' && *end != 'z' && strcmp(end, "+00:00") != 0)
+        return -1;
+    return (int64_t)timegm(&tm);
+}
+
+static bool is_type(yyjson_val *d, const char *suffix)
+{
+    yyjson_val *type = yyjson_obj_get(d, "@type");
+    return yyjson_is_str(type) && ag_str_has_suffix(ag_str_c(yyjson_get_str(type)), suffix);
+}
+
+static void read_json(yyjson_val *root, int64_t now_s, struct ag_errclass *out, struct facts *f)
 {
     yyjson_val *err, *details, *d, *v;
     size_t idx, max;
@@ -276,22 +332,37 @@ static void read_json(yyjson_val *root, struct ag_errclass *out)
     details = yyjson_obj_get(err, "details");
     yyjson_arr_foreach(details, idx, max, d)
     {
-        yyjson_val *type = yyjson_obj_get(d, "@type"), *meta, *reason;
-        int64_t ms;
+        yyjson_val *meta, *reason, *viol, *x;
+        size_t j, jmax;
+        int64_t ms, at;
 
-        if (yyjson_is_str(type) && ag_str_has_suffix(ag_str_c(yyjson_get_str(type)), "RetryInfo") &&
-            json_duration(yyjson_obj_get(d, "retryDelay"), &ms) == 0)
+        if (is_type(d, "RetryInfo") && json_duration(yyjson_obj_get(d, "retryDelay"), &ms) == 0)
             set_delay(out, ms, AG_DELAY_RETRY_INFO);
+        viol = is_type(d, "QuotaFailure") ? yyjson_obj_get(d, "violations") : NULL;
+        yyjson_arr_foreach(viol, j, jmax, x)
+        {
+            note_scope(f, scope_of(yyjson_obj_get(x, "quotaId")));
+            note_scope(f, scope_of(yyjson_obj_get(x, "quotaMetric")));
+        }
         reason = yyjson_obj_get(d, "reason");
-        if (yyjson_is_str(reason))
+        if (yyjson_is_str(reason) && (!f->info_reason[0] || is_type(d, "ErrorInfo"))) {
             copy_slice(out->reason, sizeof(out->reason),
                        ag_str_make(yyjson_get_str(reason), yyjson_get_len(reason)));
+            if (!f->info_reason[0])
+                copy_slice(f->info_reason, sizeof(f->info_reason),
+                           ag_str_make(yyjson_get_str(reason), yyjson_get_len(reason)));
+        }
         meta = yyjson_obj_get(d, "metadata");
         if (!yyjson_is_obj(meta))
             continue;
+        note_scope(f, scope_of(obj_get_ci(meta, "quota_limit")));
+        note_scope(f, scope_of(obj_get_ci(meta, "quotaLimit")));
         v = obj_get_ci(meta, "quotaResetDelay");
         if (v && json_duration(v, &ms) == 0)
             set_delay(out, ms, AG_DELAY_QUOTA_RESET);
+        at = rfc3339_s(obj_get_ci(meta, "quotaResetTimeStamp"));
+        if (at >= 0)
+            set_delay(out, at > now_s ? (at - now_s) * 1000 : 0, AG_DELAY_RESET_TIME);
         v = obj_get_ci(meta, "validation_url");
         if (!v)
             v = obj_get_ci(meta, "validationUrl");
@@ -303,26 +374,55 @@ static void read_json(yyjson_val *root, struct ag_errclass *out)
     }
 }
 
-static void classify_limit(struct ag_str body, struct ag_errclass *out)
+/* What kind of 429: the structured details first (ErrorInfo.reason, then the period of the quota
+ * that was hit), then the wording. Only explicit signs of a used-up quota (a reset announced, a
+ * daily limit) make it QUOTA_EXHAUSTED; Google's generic RESOURCE_EXHAUSTED "Resource has been
+ * exhausted (e.g. check quota)." names no quota at all and is a short rate limit. */
+static void classify_limit(struct ag_str text, const struct facts *f, struct ag_errclass *out)
 {
-    struct ag_str reason = ag_str_c(out->reason);
+    static const char *const generic_words[] = {"resource has been exhausted", "resource_exhausted",
+                                                "resource exhausted"};
+    static const char *const quota_words[] = {
+        "quota will reset", "quota reached",   "exhausted your capacity", "per day",
+        "daily quota",      "quota_exhausted", "quota has been exhausted"};
+    struct ag_str reason = ag_str_c(f->info_reason);
 
     if (ag_str_eq_c(reason, "QUOTA_EXHAUSTED"))
         out->limit = AG_LIMIT_QUOTA_EXHAUSTED;
-    else if (ag_str_eq_c(reason, "RATE_LIMIT_EXCEEDED"))
-        out->limit = AG_LIMIT_RATE;
     else if (ag_str_eq_c(reason, "MODEL_CAPACITY_EXHAUSTED"))
         out->limit = AG_LIMIT_MODEL_CAPACITY;
-    else if (contains_ci(body, "per minute") || contains_ci(body, "rate limit") ||
-             contains_ci(body, "too many requests"))
-        out->limit = AG_LIMIT_RATE;
-    else if (contains_ci(body, "quota"))
+    else if (ag_str_eq_c(reason, "RATE_LIMIT_EXCEEDED"))
+        out->limit = f->scope == SCOPE_DAY ? AG_LIMIT_QUOTA_EXHAUSTED : AG_LIMIT_RATE;
+    else if (f->scope == SCOPE_DAY)
         out->limit = AG_LIMIT_QUOTA_EXHAUSTED;
-    else if (contains_ci(body, "resource has been exhausted") ||
-             contains_ci(body, "resource_exhausted"))
+    else if (f->scope == SCOPE_MINUTE)
         out->limit = AG_LIMIT_RATE;
-    else if (contains_ci(body, "exhausted"))
-        out->limit = AG_LIMIT_QUOTA_EXHAUSTED;
+    if (out->limit != AG_LIMIT_UNKNOWN)
+        goto out;
+    if (contains_ci(text, "per minute") || contains_ci(text, "rate limit") ||
+        contains_ci(text, "too many requests")) {
+        out->limit = AG_LIMIT_RATE;
+        goto out;
+    }
+    if (contains_ci(text, "no capacity available")) {
+        out->limit = AG_LIMIT_MODEL_CAPACITY;
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof(quota_words) / sizeof(quota_words[0]); i++) {
+        if (contains_ci(text, quota_words[i])) {
+            out->limit = AG_LIMIT_QUOTA_EXHAUSTED;
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < sizeof(generic_words) / sizeof(generic_words[0]); i++) {
+        if (contains_ci(text, generic_words[i])) {
+            out->limit = AG_LIMIT_RATE;
+            goto out;
+        }
+    }
+    if (ag_str_eq_c(ag_str_c(out->reason), "RESOURCE_EXHAUSTED"))
+        out->limit = AG_LIMIT_RATE; /* Google's status for every 429, naming no quota */
+out:
     out->quota_exhausted = out->limit == AG_LIMIT_QUOTA_EXHAUSTED;
 }
 
@@ -330,6 +430,7 @@ void ag_errclass_http(int status, struct ag_str body, struct ag_str retry_after,
                       struct ag_errclass *out)
 {
     yyjson_doc *doc = NULL;
+    struct facts f = {0};
     int64_t ms;
 
     init(out);
@@ -342,7 +443,7 @@ void ag_errclass_http(int status, struct ag_str body, struct ag_str retry_after,
     if (body.len)
         doc = yyjson_read(body.p, body.len, 0);
     if (doc)
-        read_json(yyjson_doc_get_root(doc), out);
+        read_json(yyjson_doc_get_root(doc), now_s, out, &f);
     else
         copy_slice(out->message, sizeof(out->message), ag_str_trim(body));
     if (retry_after.p && retry_after_ms(retry_after, now_s, &ms) == 0)
@@ -355,7 +456,8 @@ void ag_errclass_http(int status, struct ag_str body, struct ag_str retry_after,
     switch (status) {
     case 429:
         out->kind = AG_ERRCLASS_RATE_LIMITED;
-        classify_limit(body, out);
+        /* The wording that counts is the message (a JSON body's keys are no wording). */
+        classify_limit(doc && out->message[0] ? ag_str_c(out->message) : body, &f, out);
         break;
     case 401:
         out->kind = AG_ERRCLASS_UNAUTHORIZED;

@@ -24,7 +24,16 @@ enum ag_errclass_kind {
     AG_ERRCLASS_MALFORMED_STREAM, /* the body or stream could not be parsed */
 };
 
-/** What kind of 429 it is, from the ErrorInfo reason or the message wording. */
+/**
+ * What kind of 429 it is. The structured details decide first: google.rpc.ErrorInfo.reason
+ * (QUOTA_EXHAUSTED; RATE_LIMIT_EXCEEDED, a quota when its metadata names a daily limit;
+ * MODEL_CAPACITY_EXHAUSTED), then the period of the quota hit (ErrorInfo.metadata.quota_limit,
+ * QuotaFailure.violations[].quotaId: "PerDay" or "PerMinute"); then the message: rate wording
+ * ("per minute", "rate limit", "too many requests"), "no capacity available", explicit quota
+ * wording ("quota will reset", "exhausted your capacity", "per day", "daily quota", "quota
+ * reached"). A generic RESOURCE_EXHAUSTED ("Resource has been exhausted (e.g. check quota).")
+ * names no quota: a rate limit, never a used-up quota.
+ */
 enum ag_errclass_limit {
     AG_LIMIT_UNKNOWN = 0,
     AG_LIMIT_QUOTA_EXHAUSTED, /* the account's quota (for this model) is used up: long wait */
@@ -37,9 +46,11 @@ enum ag_errclass_delay_src {
     AG_DELAY_NONE = 0,
     AG_DELAY_RETRY_INFO,  /* error.details[] google.rpc.RetryInfo.retryDelay */
     AG_DELAY_QUOTA_RESET, /* error.details[].metadata.quotaResetDelay */
+    AG_DELAY_RESET_TIME,  /* error.details[].metadata.quotaResetTimeStamp, minus now */
     AG_DELAY_RETRY_AFTER, /* the Retry-After header (seconds or HTTP date) */
     AG_DELAY_BODY_FIELD,  /* error.retry_after (seconds) */
-    AG_DELAY_MESSAGE,     /* "retry after 30s", "quota will reset after 2h", "try again in ..." */
+    AG_DELAY_MESSAGE,     /* "retry after 30s", "quota will reset after 2h", "try again in ...",
+                             "Please retry in 3.9s", "Resets in 9h22m20s" */
 };
 
 struct ag_errclass {

@@ -97,8 +97,10 @@ static void test_429_no_hint(void **state)
     assert_int_equal(e.kind, AG_ERRCLASS_RATE_LIMITED);
     assert_int_equal(e.retry_delay_ms, -1);
     assert_int_equal(e.delay_src, AG_DELAY_NONE);
-    /* "check quota" mentions quota: treated as exhaustion, as Antigravity Manager does. */
-    assert_true(e.quota_exhausted);
+    /* Google's generic RESOURCE_EXHAUSTED names no quota ("check quota" is advice): a short
+     * rate limit, never a used-up quota that would bench the account until its reset. */
+    assert_int_equal(e.limit, AG_LIMIT_RATE);
+    assert_false(e.quota_exhausted);
     classify(429, "{\"error\":{\"code\":429,\"message\":\"Model is overloaded, retry after 5s\"}}",
              NULL, &e);
     assert_int_equal(e.retry_delay_ms, 5000);
