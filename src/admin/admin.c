@@ -469,6 +469,7 @@ static void account_gauges(struct ag_admin *a, struct ag_buf *o)
 {
     struct ag_pool_snapshot snap = {0};
     if (!a->pool || ag_pool_snapshot(a->pool, &snap))
+    adm_events_revalidate(a); /* the session's event streams end with it */
         return;
     int64_t now = adm_now_ms();
     size_t st[4] = {0};
@@ -686,6 +687,7 @@ void ag_admin_shutdown(struct ag_admin *a)
     uv_timer_stop(&a->ping);
     uv_close((uv_handle_t *)&a->ping, ping_closed);
     adm_events_close_all(a);
+    adm_events_revalidate(a);           /* and ends their event streams */
     adm_oauth_cancel_all(a);
     adm_accounts_cancel_all(a);
 }

@@ -10,7 +10,9 @@
 #include <yyjson.h>
 
 #include "admin/admin.h"
+#include "admin/session.h"
 #include "core/buf.h"
+#include "core/hash.h"
 #include "core/str.h"
 #include "http/router.h"
 #include "store/request_log.h"
@@ -34,12 +36,17 @@ struct adm_route {
     bool open; /* no admin check (login, OAuth callback, public metrics decide themselves) */
 };
 
-/* A live /api/events stream. */
+/* A live /api/events stream, and the credential it was opened with: it lives only as long as that
+ * credential stays valid (a login session that was not logged out and has not expired, or the
+ * admin secret in force). */
 struct adm_sub {
     struct adm_sub *next;
     struct ag_http_req *req;
     struct ag_admin *a;
-    uint64_t missed; /* events skipped while the client was slow */
+    uint64_t missed;  /* events skipped while the client was slow */
+    bool via_session; /* opened with a session token (else with the admin secret itself) */
+    char session[AG_SESSION_TOKEN_SIZE];
+    unsigned char secret_sha256[AG_SHA256_SIZE];
 };
 
 struct ag_login;
@@ -165,6 +172,9 @@ void adm_events_publish(struct ag_admin *a, const char *event, const struct ag_b
 void adm_events_open(struct ag_admin *a, struct ag_http_req *req);
 void adm_events_close_all(struct ag_admin *a);
 void adm_oauth_cancel_all(struct ag_admin *a);
+/** Ends every event stream whose credential is no longer valid (logout, expiry, a new admin
+ * secret); call it after each of those. Returns how many were ended. */
+size_t adm_events_revalidate(struct ag_admin *a);
 void adm_accounts_cancel_all(struct ag_admin *a);
 
 #endif

@@ -9,6 +9,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/url.h"
 #include "http/server.h"
 #include "pool/onboard.h"
 #include "pool/pool.h"
@@ -44,7 +45,9 @@ static void write_account(struct ag_admin *a, struct ag_buf *b, const struct ag_
     jw_str(b, "forbidden_reason", x->forbidden_reason);
     jw_int(b, "forbidden_until", x->forbidden_until);
     jw_str(b, "validation_url", x->validation_url);
-    jw_str(b, "proxy_url", x->proxy_url);
+    char proxy[2048];
+    ag_url_mask_userinfo(x->proxy_url, proxy, sizeof(proxy)); /* its password is a secret */
+    jw_str(b, "proxy_url", x->proxy_url ? proxy : NULL);
     jw_bool(b, "has_project", x->project_id && x->project_id[0]);
     jw_raw(b, "quota", x->quota_json);
     jw_int(b, "quota_updated_at", x->quota_updated_at);

@@ -123,9 +123,9 @@ static bool collect(struct ag_http_req *req, struct ag_admin *a, yyjson_val *obj
             return false;
         }
         char *text = value_text(v);
-        if (key->flags & AG_CONFIG_SECRET) {
+        if (key->flags & (AG_CONFIG_SECRET | AG_CONFIG_URL_SECRET)) {
             /* A masked value sent back unchanged (the UI echoes what GET gave) is no change. */
-            char masked[128], cur[4096];
+            char masked[4096], cur[4096];
             struct ag_buf cb;
             ag_buf_init(&cb, sizeof(cur));
             struct ag_buf ge;
@@ -134,7 +134,7 @@ static bool collect(struct ag_http_req *req, struct ag_admin *a, yyjson_val *obj
             ag_buf_dispose(&ge);
             ag_strlcpy(cur, cb.data ? cb.data : "", sizeof(cur));
             ag_buf_dispose(&cb);
-            ag_log_mask(cur, masked, sizeof(masked));
+            ag_config_key_shown(key, cur, masked, sizeof(masked));
             if (cur[0] && strcmp(text, masked) == 0) {
                 free(text);
                 continue;

@@ -6,10 +6,13 @@
 #include "config/config.h"
 #include "core/err.h"
 #include "core/mem.h"
+#include "core/rand.h"
+#include "http/auth.h"
 #include "http/server.h"
 #include "store/monitor_query.h"
 #include "store/writer.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -261,8 +264,54 @@ static void sub_abort(struct ag_http_req *req, void *ud)
     sub_unlink(s->a, s);
 }
 
+/* The admin secret in force (the admin password, else the API key; "" when none). */
+static const char *admin_secret(const struct ag_admin *a)
+{
+    if (a->auth->admin_password && a->auth->admin_password[0])
+        return a->auth->admin_password;
+    return a->auth->api_key ? a->auth->api_key : "";
+}
+
+/* Ends one stream with a last event saying why; the client's EventSource then reconnects with
+ * its old credential and is refused. */
+static void sub_end(struct ag_admin *a, struct adm_sub *s, const char *why)
+{
+    char m[160];
+    int n = snprintf(m, sizeof(m), "event: end\ndata: {\"reason\":\"%s\"}\n\n", why);
+    s->req->on_abort = NULL;
+    ag_http_stream_write(s->req, m, (size_t)n);
+    ag_http_stream_end(s->req);
+    sub_unlink(a, s);
+}
+
+size_t adm_events_revalidate(struct ag_admin *a)
+{
+    if (!a->subs)
+        return 0;
+    const char *secret = admin_secret(a);
+    unsigned char cur[AG_SHA256_SIZE];
+    ag_sha256(secret, strlen(secret), cur);
+    int64_t now = adm_now_ms();
+    size_t ended = 0;
+    struct adm_sub *next;
+    for (struct adm_sub *s = a->subs; s; s = next) {
+        next = s->next;
+        bool ok = s->via_session ? ag_sessions_valid(a->sessions, ag_str_c(s->session), now)
+                                 : secret[0] && ag_secret_eq((const char *)cur, sizeof(cur),
+                                                             (const char *)s->secret_sha256,
+                                                             sizeof(s->secret_sha256));
+        if (!ok) {
+            sub_end(a, s, s->via_session ? "session ended" : "admin secret changed");
+            ended++;
+        }
+    }
+    return ended;
+}
+
 void adm_events_publish(struct ag_admin *a, const char *event, const struct ag_buf *data)
 {
+    /* Nothing reaches a stream whose login ended since the last event. */
+    adm_events_revalidate(a);
     struct ag_buf frame;
     ag_buf_init(&frame, 0);
     ag_buf_printf(&frame, "event: %s\ndata: %.*s\n\n", event, (int)data->len,
@@ -303,6 +352,18 @@ static void h_events(struct ag_http_req *req, void *ud)
         return;
     }
     struct adm_sub *s = AG_NEW(struct adm_sub);
+    /* Remember which credential opened the stream (the server already checked it): the admin
+     * secret itself, else a session token from the header or the query. */
+    struct ag_str key = ag_auth_client_key(req);
+    if (ag_auth_check(a->auth, req, AG_ACCESS_ADMIN) == AG_AUTH_ALLOW) {
+        ag_sha256(key.p, key.len, s->secret_sha256);
+    } else {
+        s->via_session = true;
+        if (key.p && key.len < sizeof(s->session))
+            memcpy(s->session, key.p, key.len);
+        if (!ag_sessions_valid(a->sessions, ag_str_c(s->session), adm_now_ms()))
+            adm_query(req, "token", s->session, sizeof(s->session));
+    }
     s->req = req;
     s->a = a;
     s->next = a->subs;

@@ -12,10 +12,28 @@
 #define SCAN_SLACK 2048
 
 static const char *const secret_names[] = {
-    "authorization", "api_key",        "apikey",       "x-api-key", "x-goog-api-key",
-    "key",           "refresh_token",  "access_token", "id_token",  "client_secret",
-    "password",      "admin_password", "code",         "token",     NULL,
+    "authorization",
+    "api_key",
+    "apikey",
+    "api-key",
+    "x-api-key",
+    "x-goog-api-key",
+    "key",
+    "refresh_token",
+    "access_token",
+    "id_token",
+    "client_secret",
+    "password",
+    "admin_password",
+    "code",
+    "token",
+    "private_key",
+    "secret",
+    NULL,
 };
+
+/* Longest member or parameter name looked at (decoded bytes); secret names are all shorter. */
+#define NAME_MAX_BYTES 32
 
 /* "code" is secret only as a form/query parameter (OAuth redirects); in JSON it is usually an
  * error code worth keeping. */
@@ -36,24 +54,125 @@ static bool tokch(char c)
            c == '=' || c == '~';
 }
 
-/* Length of a token-shaped secret starting at p (0 when none): sk-..., ya29...., 1//.... */
-static size_t secret_token_at(const char *p, const char *end, const char *start)
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decodes the JSON string body at n (up to its closing quote, which must come before end) into
+ * out (NAME_MAX_BYTES): escapes such as \u0061 or \/ become their character, so an escaped name
+ * is recognised as the plain one. Returns the decoded length and sets *close to the closing quote,
+ * or returns -1 when the string is not closed in time, too long, or holds a character no secret
+ * name has (then it is not a secret name). */
+static int json_name(const char *n, const char *end, char *out, const char **close)
+{
+    int len = 0;
+    const char *q = n;
+    while (q < end && *q != '"') {
+        unsigned c = (unsigned char)*q++;
+        if (c == '\\') {
+            if (q >= end)
+                return -1;
+            char e = *q++;
+            if (e == 'u') {
+                if (end - q < 4)
+                    return -1;
+                int v = 0;
+                for (int i = 0; i < 4; i++) {
+                    int h = hexval(q[i]);
+                    if (h < 0)
+                        return -1;
+                    v = v * 16 + h;
+                }
+                q += 4;
+                if (v >= 0x80)
+                    return -1;
+                c = (unsigned)v;
+            } else if (e == '"' || e == '\\' || e == '/') {
+                c = (unsigned char)e;
+            } else {
+                return -1; /* \n, \t, ...: never part of a secret name */
+            }
+        }
+        if (len == NAME_MAX_BYTES)
+            return -1;
+        out[len++] = (char)c;
+    }
+    if (q >= end)
+        return -1;
+    *close = q;
+    return len;
+}
+
+/* Length of the prefix at p when it is pre, also in its JSON-escaped form where '/' is written
+ * "\/" (some JSON writers do); 0 when p does not start with it. */
+static size_t prefix_at(const char *p, const char *end, const char *pre)
+{
+    const char *q = p;
+    for (; *pre; pre++) {
+        if (q < end && *q == *pre)
+            q++;
+        else if (*pre == '/' && end - q >= 2 && q[0] == '\\' && q[1] == '/')
+            q += 2;
+        else
+            return 0;
+    }
+    return (size_t)(q - p);
+}
+
+/* Length of a token-shaped secret starting at p (0 when none): sk-..., ya29...., refresh tokens
+ * 1//... and Google API keys (AIza + 35 characters); *keep gets how much of its start may stay
+ * (the prefix that says what kind of secret it was). */
+static size_t secret_token_at(const char *p, const char *end, const char *start, size_t *keep)
 {
     if (p > start && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '-'))
         return 0;
+    if (end - p >= 39 && memcmp(p, "AIza", 4) == 0) {
+        const char *q = p + 4;
+        while (q < end && (isalnum((unsigned char)*q) || *q == '_' || *q == '-'))
+            q++;
+        if (q - p >= 39) {
+            *keep = 4;
+            return (size_t)(q - p);
+        }
+        return 0;
+    }
     size_t pre = 0;
     if (end - p >= 3 && memcmp(p, "sk-", 3) == 0)
         pre = 3;
     else if (end - p >= 5 && memcmp(p, "ya29.", 5) == 0)
         pre = 5;
-    else if (end - p >= 3 && memcmp(p, "1//", 3) == 0)
-        pre = 3;
+    else
+        pre = prefix_at(p, end, "1//");
     if (!pre)
         return 0;
     const char *q = p + pre;
-    while (q < end && tokch(*q))
-        q++;
+    /* "\/" inside a JSON-escaped token is part of it */
+    while (q < end && (tokch(*q) || (*q == '\\' && q + 1 < end && q[1] == '/')))
+        q += *q == '\\' ? 2 : 1;
+    *keep = pre;
     return (size_t)(q - p) >= pre + 8 ? (size_t)(q - p) : 0;
+}
+
+/* Decodes a form or query parameter name (percent escapes) into out (NAME_MAX_BYTES); -1 when
+ * too long. */
+static int form_name(const char *n, const char *e, char *out)
+{
+    int len = 0;
+    for (const char *q = n; q < e; q++) {
+        char c = *q;
+        if (c == '%' && e - q >= 3 && hexval(q[1]) >= 0 && hexval(q[2]) >= 0) {
+            c = (char)(hexval(q[1]) * 16 + hexval(q[2]));
+            q += 2;
+        }
+        if (len == NAME_MAX_BYTES)
+            return -1;
+        out[len++] = c;
+    }
+    return len;
 }
 
 int ag_redact(struct ag_str in, size_t cap, struct ag_buf *out)
@@ -67,10 +186,10 @@ int ag_redact(struct ag_str in, size_t cap, struct ag_buf *out)
     while (p < end && !rc) {
         /* "name" : "value"  (JSON member with a secret name) */
         if (*p == '"') {
-            const char *n = p + 1, *q = n;
-            while (q < end && *q != '"' && *q != '\\' && q - n < 32)
-                q++;
-            if (q < end && *q == '"' && name_is_secret(n, (size_t)(q - n), false)) {
+            char name[NAME_MAX_BYTES];
+            const char *q = NULL;
+            int nl = json_name(p + 1, end, name, &q);
+            if (nl >= 0 && name_is_secret(name, (size_t)nl, false)) {
                 const char *v = q + 1;
                 while (v < end && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r'))
                     v++;
@@ -94,10 +213,13 @@ int ag_redact(struct ag_str in, size_t cap, struct ag_buf *out)
         /* name=value in a form or query string */
         if (*p == '=' && p > s) {
             const char *n = p;
-            while (n > s && (isalnum((unsigned char)n[-1]) || n[-1] == '_' || n[-1] == '-'))
+            char name[NAME_MAX_BYTES];
+            while (n > s && p - n <= 3 * NAME_MAX_BYTES &&
+                   (isalnum((unsigned char)n[-1]) || n[-1] == '_' || n[-1] == '-' || n[-1] == '%'))
                 n--;
+            int nl = form_name(n, p, name);
             if ((n == s || n[-1] == '&' || n[-1] == '?' || isspace((unsigned char)n[-1])) &&
-                name_is_secret(n, (size_t)(p - n), true)) {
+                nl >= 0 && name_is_secret(name, (size_t)nl, true)) {
                 const char *e = p + 1;
                 while (e < end && *e != '&' && *e != '"' && !isspace((unsigned char)*e))
                     e++;
@@ -121,9 +243,9 @@ int ag_redact(struct ag_str in, size_t cap, struct ag_buf *out)
                 continue;
             }
         }
-        size_t t = secret_token_at(p, end, s);
+        size_t keep = 0;
+        size_t t = secret_token_at(p, end, s, &keep);
         if (t) {
-            size_t keep = p[0] == 's' ? 3 : (p[0] == 'y' ? 5 : 3);
             rc = ag_buf_append(&tmp, p, keep);
             if (!rc)
                 rc = ag_buf_append_c(&tmp, AG_REDACTED);

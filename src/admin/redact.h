@@ -1,9 +1,11 @@
 /* admin/redact.h: removes secrets from captured request and response bodies before the monitor
  * keeps them: values of secret-named JSON members and form/query parameters (authorization,
  * api_key, x-api-key, x-goog-api-key, key, refresh_token, access_token, id_token, client_secret,
- * password, admin_password, code), "Bearer <token>", and token-shaped strings wherever they
- * appear (sk-..., Google access tokens ya29...., refresh tokens 1//...). Works on text that may be
- * cut or not JSON at all (SSE, forms), so it scans bytes instead of parsing. */
+ * private_key, secret, password, admin_password, code), whether the name is written plainly or
+ * with JSON escapes ("\u0061pi_key") or percent escapes (api%5Fkey); "Bearer <token>"; and
+ * token-shaped strings wherever they appear (sk-..., Google access tokens ya29...., refresh tokens
+ * 1//... also as 1\/\/..., Google API keys AIza + 35 characters). Works on text that may be cut or
+ * not JSON at all (SSE, forms), so it scans bytes instead of parsing. */
 #ifndef AG_ADMIN_REDACT_H
 #define AG_ADMIN_REDACT_H
 

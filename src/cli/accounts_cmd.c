@@ -22,6 +22,7 @@
 #include "core/err.h"
 #include "core/file.h"
 #include "core/str.h"
+#include "core/url.h"
 #include "pool/onboard.h"
 #include "route/models.h"
 #include "store/account_json.h"
@@ -454,8 +455,11 @@ static void list_json(const struct ag_account_list *l, yyjson_doc *live)
             yyjson_mut_obj_add_strcpy(d, o, "project_id", a->project_id);
         if (a->label)
             yyjson_mut_obj_add_strcpy(d, o, "label", a->label);
-        if (a->proxy_url)
-            yyjson_mut_obj_add_strcpy(d, o, "proxy_url", a->proxy_url);
+        if (a->proxy_url) {
+            char proxy[2048];
+            ag_url_mask_userinfo(a->proxy_url, proxy, sizeof(proxy)); /* its password is secret */
+            yyjson_mut_obj_add_strcpy(d, o, "proxy_url", proxy);
+        }
         if (a->quota_json) {
             yyjson_doc *q = yyjson_read(a->quota_json, strlen(a->quota_json), 0);
             if (q)

@@ -88,10 +88,11 @@ static int set(struct ag_cli *cli, int argc, char **argv)
     }
     ag_buf_dispose(&err);
     const struct ag_config_key *key = ag_config_key_find(name);
+    char shown[2048];
     if (key->flags & AG_CONFIG_SECRET)
         printf("%s saved\n", key->name);
     else
-        printf("%s = %s saved\n", key->name, value);
+        printf("%s = %s saved\n", key->name, ag_config_key_shown(key, value, shown, sizeof(shown)));
     if (key->flags & AG_CONFIG_RESTART)
         printf("restart aigate for %s to take effect\n", key->name);
     note_overrides(cli, key);

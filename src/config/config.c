@@ -134,11 +134,19 @@ static struct ag_config *config_defaults(void)
 /* JSON text of v for messages, shortened; secrets are masked. Caller frees. */
 static char *describe_json(const struct ag_config_key *key, yyjson_val *v)
 {
-    char mask[64];
+    char mask[2048];
     if (key && (key->flags & AG_CONFIG_SECRET) && yyjson_is_str(v))
         return ag_strdup(ag_log_mask(yyjson_get_str(v), mask, sizeof(mask)));
     size_t len;
-    char *s = yyjson_val_write(v, 0, &len);
+    char *s;
+    if (key && (key->flags & AG_CONFIG_URL_SECRET) && yyjson_is_str(v)) {
+        yyjson_mut_doc *d = yyjson_mut_doc_new(NULL);
+        ag_config_key_shown(key, yyjson_get_str(v), mask, sizeof(mask));
+        s = yyjson_mut_val_write(yyjson_mut_str(d, mask), 0, &len);
+        yyjson_mut_doc_free(d);
+    } else {
+        s = yyjson_val_write(v, 0, &len);
+    }
     if (!s)
         return ag_strdup("?");
     if (len > 120)
@@ -180,9 +188,8 @@ static int apply_text(struct ctx *c, struct ag_config *cfg, const struct ag_conf
         rc = ag_config_field_from_json(key, cfg, yyjson_doc_get_root(d), &why);
     }
     if (rc) {
-        char mask[64];
-        const char *shown =
-            (key->flags & AG_CONFIG_SECRET) ? ag_log_mask(text, mask, sizeof(mask)) : text;
+        char mask[2048];
+        const char *shown = ag_config_key_shown(key, text, mask, sizeof(mask));
         fail(c, "%s: invalid value for %s: \"%s\" (expected %s)", origin, key->name, shown,
              why.data ? why.data : "?");
         rc = AG_EINVAL;

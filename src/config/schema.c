@@ -9,6 +9,7 @@
 #include "core/mem.h"
 #include "core/str.h"
 
+#include "core/url.h"
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -324,7 +325,8 @@ static const struct ag_config_key keys[] = {
     STR("upstream.user_agent",
         "\"Antigravity/4.3.0 (" AG_UA_PLATFORM ") Chrome/132.0.6834.160 Electron/39.2.3\"",
         upstream.user_agent, 0, NULL, NULL, "User-Agent sent upstream"),
-    STR("upstream.proxy_url", "\"\"", upstream.proxy_url, 0, NULL, check_proxy_url,
+    STR("upstream.proxy_url", "\"\"", upstream.proxy_url, AG_CONFIG_URL_SECRET, NULL,
+        check_proxy_url,
         "proxy for upstream calls (http://, https://, socks5://, socks5h://); empty: direct"),
 
     STR("oauth.token_url", "\"https://oauth2.googleapis.com/token\"", oauth.token_url, 0,
@@ -712,5 +714,22 @@ yyjson_mut_val *ag_config_field_to_json(const struct ag_config_key *key, const v
     case AG_CONFIG_JSON:
         return key->json->emit(doc, f, mask);
     }
+const char *ag_config_key_shown(const struct ag_config_key *key, const char *text, char *out,
+                                size_t cap)
+{
+    if (key && (key->flags & AG_CONFIG_SECRET))
+        return ag_log_mask(text, out, cap);
+    if (key && (key->flags & AG_CONFIG_URL_SECRET)) {
+        ag_url_mask_userinfo(text, out, cap);
+        return out;
+    }
+    return text;
+}
+
     return yyjson_mut_null(doc);
 }
+        if (mask && (key->flags & AG_CONFIG_URL_SECRET)) {
+            char m[2048];
+            ag_url_mask_userinfo(*(char *const *)f, m, sizeof(m));
+            return yyjson_mut_strcpy(doc, m);
+        }

@@ -30,6 +30,9 @@ enum ag_config_kind {
 /** Row flags. */
 #define AG_CONFIG_SECRET  1u /* masked in `config show`, logs and the admin API */
 #define AG_CONFIG_RESTART 2u /* takes effect only after a restart */
+/* A URL whose user info (user:password@) is a secret: shown with it masked, like AG_CONFIG_SECRET,
+ * and a masked value sent back unchanged keeps the real one. */
+#define AG_CONFIG_URL_SECRET 4u
 
 /** How a json-kind key converts between JSON and its field. */
 struct ag_config_json_ops {
@@ -92,6 +95,14 @@ int ag_config_field_from_json(const struct ag_config_key *key, void *base, yyjso
  */
 int ag_config_text_to_json(const struct ag_config_key *key, const char *text, yyjson_mut_doc *doc,
                            yyjson_mut_val **out, struct ag_buf *why);
+
+/**
+ * The form of text (a value of key, in its text form) that may be shown: masked for a secret key
+ * (ag_log_mask), its credentials hidden for a URL-secret key (ag_url_mask_userinfo), else text
+ * itself. Returns text or out (cap bytes).
+ */
+const char *ag_config_key_shown(const struct ag_config_key *key, const char *text, char *out,
+                                size_t cap);
 
 /** Builds the JSON of the field of key in the struct at base; masks secrets with mask. */
 yyjson_mut_val *ag_config_field_to_json(const struct ag_config_key *key, const void *base,

@@ -1,5 +1,6 @@
 /* core/url.h: reading application/x-www-form-urlencoded text — URL query strings and form bodies
- * ("a=1&b=x%20y"): finding a name's value and percent-decoding it. */
+ * ("a=1&b=x%20y"): finding a name's value and percent-decoding it; and hiding the credentials a
+ * URL may carry ("http://user:password@host") before it is shown. */
 #ifndef AG_CORE_URL_H
 #define AG_CORE_URL_H
 
@@ -29,5 +30,18 @@ struct ag_str ag_url_query_find(struct ag_str query, const char *name);
  * fit (out then holds its first cap - 1 bytes).
  */
 bool ag_url_query_get(struct ag_str query, const char *name, char *out, size_t cap);
+
+/** What a URL's hidden credentials are replaced with. */
+#define AG_URL_MASK "****"
+
+/**
+ * Copies url into out (cap bytes, always NUL-terminated when cap > 0) with the credentials of its
+ * authority hidden: "scheme://user:password@host..." becomes "scheme://user:" AG_URL_MASK
+ * "@host...", and a user alone ("scheme://token@host", which proxies also take as a secret) becomes
+ * "scheme://" AG_URL_MASK "@host...". A URL without user info is copied unchanged. Returns true
+ * when something was hidden. A result longer than cap is cut (the credentials are never what is
+ * kept).
+ */
+bool ag_url_mask_userinfo(const char *url, char *out, size_t cap);
 
 #endif

@@ -59,13 +59,15 @@ const struct ag_relay_proto ag_relay_anthropic = {
 
 /* Responses API: previous_response_id continues a kept conversation; store keeps the answer. */
 static int responses_prepare(struct ag_relay *r, const struct ag_proto_ctx *ctx,
-                             struct ag_request *req, struct ag_proto_error *err)
+                             const struct ag_relay_owner *who, struct ag_request *req,
+                             struct ag_proto_error *err)
 {
     const struct ag_responses_meta *meta = ag_responses_meta_of(req);
     if (!meta->previous_response_id.len)
         return 0;
-    struct ag_str stored =
-        ag_response_store_get(r->responses, meta->previous_response_id, ag_wall_ms());
+    /* Another caller's response is answered exactly like an unknown id. */
+    struct ag_str stored = ag_response_store_get(r->responses, meta->previous_response_id,
+                                                 ag_relay_owner_key(who), ag_wall_ms());
     if (!stored.p) {
         ag_responses_not_found(err, ctx->arena, meta->previous_response_id, true);
         return AG_ENOTFOUND;
@@ -74,19 +76,20 @@ static int responses_prepare(struct ag_relay *r, const struct ag_proto_ctx *ctx,
 }
 
 static void responses_finish(struct ag_relay *r, const struct ag_proto_ctx *ctx,
-                             const struct ag_request *req, const struct ag_answer *answer,
-                             struct ag_client_stream *enc)
+                             const struct ag_relay_owner *who, const struct ag_request *req,
+                             const struct ag_answer *answer, struct ag_client_stream *enc)
 {
     const struct ag_responses_meta *meta = ag_responses_meta_of(req);
     struct ag_buf b;
     char id[64];
-    if (!meta->store)
+    if (!meta->store || !ctx->request_id.len)
         return;
     ag_buf_init(&b, 0);
     int rc = enc ? ag_responses_stream_store(enc, &b) : ag_responses_store(ctx, req, answer, &b);
     snprintf(id, sizeof(id), "resp_%.*s", (int)ctx->request_id.len, ctx->request_id.p);
     if (!rc)
-        rc = ag_response_store_put(r->responses, ag_str_c(id), ag_buf_str(&b), ag_wall_ms());
+        rc = ag_response_store_put(r->responses, ag_str_c(id), ag_relay_owner_key(who),
+                                   ag_buf_str(&b), ag_wall_ms());
     if (rc)
         ag_log_warn("responses: could not keep %s: %s", id, ag_strerror(rc));
     ag_buf_dispose(&b);

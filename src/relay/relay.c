@@ -31,6 +31,7 @@
 #include "upstream/errclass.h"
 #include "upstream/sse.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,7 @@ struct call {
     const struct ag_upstream_proto *up;
     struct ag_client_hints hints;
     struct ag_proto_ctx ctx;
+    struct ag_relay_owner owner; /* whose stored state this request may see */
     struct ag_request *creq;
     struct ag_route_result route;
     struct ag_pool_wait *wait;
@@ -167,7 +169,7 @@ static void fail(struct call *c, int status, enum ag_error_kind kind, const char
             c->cp->stream_event(c->enc, &ev, &c->out);
             c->cp->stream_finish(c->enc, &c->out);
             if (c->rp->on_finish)
-                c->rp->on_finish(c->relay, &c->ctx, c->creq, NULL, c->enc);
+                c->rp->on_finish(c->relay, &c->ctx, &c->owner, c->creq, NULL, c->enc);
         }
         ag_http_stream_write(req, c->out.data, c->out.len);
         ag_http_stream_end(req);
@@ -442,7 +444,7 @@ static void finish_success(struct call *c)
         if (c->enc) {
             c->cp->stream_finish(c->enc, &c->out);
             if (c->rp->on_finish)
-                c->rp->on_finish(c->relay, &c->ctx, c->creq, NULL, c->enc);
+                c->rp->on_finish(c->relay, &c->ctx, &c->owner, c->creq, NULL, c->enc);
         }
         write_out(c);
         ag_http_stream_end(req);
@@ -452,7 +454,7 @@ static void finish_success(struct call *c)
         snprintf(msg, sizeof(msg), "%.*s", (int)c->answer.error.message.len,
                  c->answer.error.message.p);
         if (c->rp->on_finish)
-            c->rp->on_finish(c->relay, &c->ctx, c->creq, &c->answer, NULL);
+            c->rp->on_finish(c->relay, &c->ctx, &c->owner, c->creq, &c->answer, NULL);
         ag_buf_reset(&c->out);
         c->cp->encode_error(&c->answer.error, &c->out);
         record(c, st, "upstream_error", msg, ag_buf_str(&c->out));
@@ -467,7 +469,7 @@ static void finish_success(struct call *c)
             return;
         }
         if (c->rp->on_finish)
-            c->rp->on_finish(c->relay, &c->ctx, c->creq, &c->answer, NULL);
+            c->rp->on_finish(c->relay, &c->ctx, &c->owner, c->creq, &c->answer, NULL);
         record(c, 200, "", "", ag_buf_str(&c->out));
         mark_first_byte(c);
         add_info_headers(c);
@@ -698,14 +700,29 @@ static void start_attempt(struct call *c)
 
 /* ---------------------------------------------------------------- entry */
 
-/* A unique id per request (24 hex digits): a random per-relay prefix and a counter, so a request
- * costs no trip to the random generator (OpenSSL's checks getpid() on every call). */
-static void next_request_id(struct ag_relay *r, char *out, size_t cap)
+/* A unique id per request: 32 hex digits of 128 random bits. It names what the request stores
+ * (resp_<id>, fetched and deleted by id alone), so it must not be guessable from another id. The
+ * random bytes come in blocks, so most requests cost no trip to the generator (OpenSSL's checks
+ * getpid() on every call). 0, or AG_EIO when the generator fails (no id is made up instead). */
+static int next_request_id(struct ag_relay *r, char *out, size_t cap)
 {
-    if (!r->id_prefix[0] && ag_random_hex(r->id_prefix, sizeof(r->id_prefix), 6))
-        snprintf(r->id_prefix, sizeof(r->id_prefix), "%012llx",
-                 (unsigned long long)(ag_wall_ms() & 0xffffffffffffull));
-    snprintf(out, cap, "%s%012llx", r->id_prefix, (unsigned long long)++r->id_seq);
+    static const char hex[] = "0123456789abcdef";
+    assert(cap >= 33);
+    if (r->id_pool_left < 16) {
+        if (ag_random_bytes(r->id_pool, sizeof(r->id_pool)))
+            return AG_EIO;
+        r->id_pool_left = sizeof(r->id_pool);
+    }
+    r->id_pool_left -= 16;
+    unsigned char *b = r->id_pool + r->id_pool_left;
+    for (int i = 0; i < 16; i++) {
+        out[2 * i] = hex[b[i] >> 4];
+        out[2 * i + 1] = hex[b[i] & 15];
+    }
+    out[32] = '\0';
+    memset(b, 0, 16); /* used bytes do not stay in memory */
+    (void)cap;
+    return 0;
 }
 
 /* Answers a request the gateway refuses before any upstream call (its error, its status). */
@@ -727,7 +744,7 @@ void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag
 {
     const struct ag_client_proto *cp = rp->cp;
     struct call *c = AG_NEW(struct call);
-    char rid[25];
+    char rid[33];
     c->relay = r;
     c->cfg = ag_config_ref(r->cfg);
     c->req = req;
@@ -744,9 +761,15 @@ void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag
     ag_buf_init(&c->body, UPSTREAM_BODY_CAP);
     ag_buf_init(&c->out, 0);
     ag_sse_parser_init(&c->sse, SSE_EVENT_CAP, on_sse, c);
-    next_request_id(r, rid, sizeof(rid));
+    c->ctx.max_json_depth = (size_t)c->cfg->server.max_json_depth;
+    ag_relay_owner_of(&c->owner, c->cfg, req);
+    int idrc = next_request_id(r, rid, sizeof(rid));
     c->ctx.arena = &req->arena;
-    c->ctx.request_id = ag_arena_str(&req->arena, ag_str_c(rid));
+    c->ctx.request_id = ag_arena_str(&req->arena, ag_str_c(idrc ? "" : rid));
+    if (idrc) {
+        fail(c, 500, AG_PERR_SERVER, "server_error", "the gateway has no source of randomness");
+        return;
+    }
     c->ctx.now = ag_wall_s();
     req->on_abort = on_abort;
     req->on_drain = on_drain;
@@ -758,7 +781,7 @@ void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag
         refuse(c, &perr);
         return;
     }
-    if (rp->prepare && (rc = rp->prepare(r, &c->ctx, c->creq, &perr))) {
+    if (rp->prepare && (rc = rp->prepare(r, &c->ctx, &c->owner, c->creq, &perr))) {
         refuse(c, &perr);
         return;
     }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "core/hash.h"
 #include "proto/adapter.h"
 #include "relay/record.h"
 #include "route/mapping.h"
@@ -18,6 +19,29 @@ struct ag_http_req;
 struct ag_pool;
 struct ag_upstream_client;
 struct ag_response_store;
+
+/**
+ * Who made a request, as stored state sees it: when the auth mode in force required a key for
+ * the AI routes, the SHA-256 of the credential the request presented (bound); otherwise nobody in
+ * particular (not bound). Stored responses are visible only to their owner (response_store.h).
+ */
+struct ag_relay_owner {
+    bool bound;
+    unsigned char sha256[AG_SHA256_SIZE];
+};
+
+/** Fills o for req under the configuration cfg (relay/owner.c). */
+void ag_relay_owner_of(struct ag_relay_owner *o, const struct ag_config *cfg,
+                       const struct ag_http_req *req);
+
+/** The owner digest to give the response store: NULL when o is not bound. */
+static inline const unsigned char *ag_relay_owner_key(const struct ag_relay_owner *o)
+{
+    return o->bound ? o->sha256 : NULL;
+}
+
+/** Bytes of randomness a relay draws at once for its request ids. */
+#define AG_RELAY_ID_POOL 512
 
 struct ag_relay {
     uv_loop_t *loop;
@@ -30,8 +54,8 @@ struct ag_relay {
     struct ag_response_store *responses; /* kept /v1/responses answers */
     size_t active;
     uint64_t keepalive_ms;
-    char id_prefix[13]; /* random, per relay: request ids are prefix + counter */
-    uint64_t id_seq;
+    unsigned char id_pool[AG_RELAY_ID_POOL]; /* random bytes for request ids, used from the end */
+    size_t id_pool_left;
 };
 
 /**
@@ -66,16 +90,17 @@ struct ag_relay_proto {
      * After decoding, before routing: may complete the request from gateway state (a stored
      * conversation). Returns 0, or an error with err filled (answered in the client's format).
      */
-    int (*prepare)(struct ag_relay *r, const struct ag_proto_ctx *ctx, struct ag_request *req,
+    int (*prepare)(struct ag_relay *r, const struct ag_proto_ctx *ctx,
+                   const struct ag_relay_owner *who, struct ag_request *req,
                    struct ag_proto_error *err);
 
     /**
      * The answer is complete (collected: answer set; streamed: enc set, after stream_finish),
-     * failed or not: e.g. keep it for later lookups.
+     * failed or not: e.g. keep it for later lookups (bound to who).
      */
     void (*on_finish)(struct ag_relay *r, const struct ag_proto_ctx *ctx,
-                      const struct ag_request *req, const struct ag_answer *answer,
-                      struct ag_client_stream *enc);
+                      const struct ag_relay_owner *who, const struct ag_request *req,
+                      const struct ag_answer *answer, struct ag_client_stream *enc);
 };
 
 extern const struct ag_relay_proto ag_relay_openai_chat;

@@ -4,6 +4,7 @@
 
 #include "core/err.h"
 #include "core/mem.h"
+#include "core/rand.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@ struct entry {
     struct entry *hnext;         /* bucket chain */
     struct entry *older, *newer; /* eviction order */
     int64_t expires_ms;
+    bool bound; /* owner holds the SHA-256 of the storing caller's credential */
+    unsigned char owner[AG_SHA256_SIZE];
     size_t idlen, len;
     char *id;
     char *json;
@@ -83,8 +86,17 @@ void ag_response_store_free(struct ag_response_store *s)
     free(s);
 }
 
-int ag_response_store_put(struct ag_response_store *s, struct ag_str id, struct ag_str json,
-                          int64_t now_ms)
+/* Whether a caller with owner (NULL = none) may see e; compared in constant time. */
+static bool visible(const struct entry *e, const unsigned char *owner)
+{
+    if (!e->bound)
+        return true;
+    return owner && ag_secret_eq((const char *)e->owner, AG_SHA256_SIZE, (const char *)owner,
+                                 AG_SHA256_SIZE);
+}
+
+int ag_response_store_put(struct ag_response_store *s, struct ag_str id, const unsigned char *owner,
+                          struct ag_str json, int64_t now_ms)
 {
     if (json.len + id.len > s->max_bytes)
         return AG_ETOOBIG;
@@ -104,6 +116,10 @@ int ag_response_store_put(struct ag_response_store *s, struct ag_str id, struct 
     e->json = ag_str_dup(json);
     e->len = json.len;
     e->expires_ms = now_ms + s->ttl_ms;
+    if (owner) {
+        e->bound = true;
+        memcpy(e->owner, owner, AG_SHA256_SIZE);
+    }
     pp = find(s, id);
     e->hnext = *pp;
     *pp = e;
@@ -118,7 +134,8 @@ int ag_response_store_put(struct ag_response_store *s, struct ag_str id, struct 
     return 0;
 }
 
-struct ag_str ag_response_store_get(struct ag_response_store *s, struct ag_str id, int64_t now_ms)
+struct ag_str ag_response_store_get(struct ag_response_store *s, struct ag_str id,
+                                    const unsigned char *owner, int64_t now_ms)
 {
     struct entry **pp = find(s, id);
     if (!*pp)
@@ -127,13 +144,16 @@ struct ag_str ag_response_store_get(struct ag_response_store *s, struct ag_str i
         unlink_entry(s, pp);
         return AG_STR_NULL;
     }
+    if (!visible(*pp, owner))
+        return AG_STR_NULL;
     return ag_str_make((*pp)->json, (*pp)->len);
 }
 
-bool ag_response_store_delete(struct ag_response_store *s, struct ag_str id, int64_t now_ms)
+bool ag_response_store_delete(struct ag_response_store *s, struct ag_str id,
+                              const unsigned char *owner, int64_t now_ms)
 {
     struct entry **pp = find(s, id);
-    if (!*pp)
+    if (!*pp || !visible(*pp, owner))
         return false;
     bool live = (*pp)->expires_ms > now_ms;
     unlink_entry(s, pp);

@@ -104,7 +104,11 @@ static void h_response_get(struct ag_http_req *req, void *ud)
 {
     struct ag_relay *r = ud;
     struct ag_str id = req->params[0];
-    struct ag_str stored = ag_response_store_get(r->responses, id, ag_wall_ms());
+    struct ag_relay_owner who;
+    ag_relay_owner_of(&who, r->cfg, req);
+    /* Another caller's response is answered exactly like an unknown id. */
+    struct ag_str stored =
+        ag_response_store_get(r->responses, id, ag_relay_owner_key(&who), ag_wall_ms());
     if (!stored.p) {
         response_missing(req, id);
         return;
@@ -126,7 +130,9 @@ static void h_response_delete(struct ag_http_req *req, void *ud)
 {
     struct ag_relay *r = ud;
     struct ag_str id = req->params[0];
-    if (!ag_response_store_delete(r->responses, id, ag_wall_ms())) {
+    struct ag_relay_owner who;
+    ag_relay_owner_of(&who, r->cfg, req);
+    if (!ag_response_store_delete(r->responses, id, ag_relay_owner_key(&who), ag_wall_ms())) {
         response_missing(req, id);
         return;
     }

@@ -564,6 +564,36 @@ static void env_oauth_client_goes_first(void **state)
     assert_contains(f->err.data, "AIGATE_OAUTH_CLIENT_ID");
 }
 
+static void proxy_credentials_are_masked(void **state)
+{
+    struct fixture *f = *state;
+    write_config(f, "{\"upstream\":{\"proxy_url\":\"http://bob:pr0xy-s3cret@proxy.lan:3128\"}}");
+    struct ag_config *cfg;
+    assert_int_equal(ag_config_load(&f->src, &cfg, &f->err), 0);
+    assert_string_equal(cfg->upstream.proxy_url, "http://bob:pr0xy-s3cret@proxy.lan:3128");
+    /* config show and a masked get hide the password, keep the rest */
+    struct ag_buf out;
+    ag_buf_init(&out, 0);
+    assert_int_equal(ag_config_to_json(cfg, true, false, &out), 0);
+    assert_null(strstr(out.data, "pr0xy-s3cret"));
+    assert_contains(out.data, "\"proxy_url\":\"http://bob:****@proxy.lan:3128\"");
+    ag_buf_reset(&out);
+    assert_int_equal(ag_config_get(cfg, "upstream.proxy_url", true, &out, NULL), 0);
+    assert_string_equal(out.data, "http://bob:****@proxy.lan:3128");
+    ag_buf_reset(&out);
+    assert_int_equal(ag_config_get(cfg, "upstream.proxy_url", false, &out, NULL), 0);
+    assert_string_equal(out.data, "http://bob:pr0xy-s3cret@proxy.lan:3128");
+    ag_buf_dispose(&out);
+    ag_config_unref(cfg);
+
+    /* an invalid value is reported without its password */
+    write_config(f, "{\"upstream\":{\"proxy_url\":\"ftp://bob:pr0xy-s3cret@proxy.lan:21\"}}");
+    ag_buf_reset(&f->err);
+    assert_int_equal(ag_config_load(&f->src, &cfg, &f->err), AG_EINVAL);
+    assert_contains(f->err.data, "ftp://bob:****@proxy.lan:21");
+    assert_null(strstr(f->err.data, "pr0xy-s3cret"));
+}
+
 static void overrides_unknown_key_and_bad_value(void **state)
 {
     struct fixture *f = *state;
@@ -679,6 +709,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(data_dir_resolution_order, setup, teardown),
         cmocka_unit_test(snapshots_are_refcounted),
         cmocka_unit_test(every_default_round_trips_through_show),
+        cmocka_unit_test_setup_teardown(proxy_credentials_are_masked, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

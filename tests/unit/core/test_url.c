@@ -56,6 +56,28 @@ static void query_get_decodes_and_fails_when_absent_or_too_long(void **state)
     assert_string_equal(small, "refr");
 }
 
+static void mask_userinfo_hides_credentials_only(void **state)
+{
+    char out[128];
+    assert_true(ag_url_mask_userinfo("http://bob:s3cret@proxy:3128/x?y=1", out, sizeof(out)));
+    assert_string_equal(out, "http://bob:****@proxy:3128/x?y=1");
+    /* a user alone may be a token */
+    assert_true(ag_url_mask_userinfo("socks5h://tok3n@127.0.0.1:1080", out, sizeof(out)));
+    assert_string_equal(out, "socks5h://****@127.0.0.1:1080");
+    /* an '@' in the password: the last '@' of the authority ends the user info */
+    assert_true(ag_url_mask_userinfo("http://u:p@ss@h:1", out, sizeof(out)));
+    assert_string_equal(out, "http://u:****@h:1");
+    /* an '@' after the authority is not user info */
+    assert_false(ag_url_mask_userinfo("http://h:1/a@b", out, sizeof(out)));
+    assert_string_equal(out, "http://h:1/a@b");
+    assert_false(ag_url_mask_userinfo("", out, sizeof(out)));
+    assert_string_equal(out, "");
+    /* a cut result never keeps the secret */
+    char small[12];
+    ag_url_mask_userinfo("http://bob:s3cret@proxy:3128", small, sizeof(small));
+    assert_null(strstr(small, "s3c"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -63,6 +85,7 @@ int main(void)
         cmocka_unit_test(decode_cuts_to_fit_and_reports_the_full_length),
         cmocka_unit_test(query_find_matches_whole_names_with_values),
         cmocka_unit_test(query_get_decodes_and_fails_when_absent_or_too_long),
+        cmocka_unit_test(mask_userinfo_hides_credentials_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
