@@ -5,7 +5,10 @@
 # - yyjson 0.10 from Debian's next release, fetched with a private apt state so the system's
 #   sources stay untouched (only the two .debs are installed);
 # - llhttp's C sources, unpacked from Debian's node-llhttp into .deps/ of this checkout (the
-#   package itself would pull Debian's nodejs in).
+#   package itself would pull Debian's nodejs in);
+# - Node.js >= 20.19 for the web UI and the end-to-end tests: the system's when it fits, else the
+#   official binaries from the npm registry into .deps/node (scripts/node/install.sh, pinned and
+#   checked against scripts/node/package-lock.json). Debian's nodejs (18) is not installed.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -20,14 +23,12 @@ fi
 
 PKGS="build-essential pkg-config cmake ninja-build git ca-certificates curl
 libuv1-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libcmocka-dev zlib1g-dev
-sqlite3 wrk nginx-light valgrind"
+sqlite3 wrk nginx-light valgrind help2man debootstrap"
 
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
-command -v node >/dev/null 2>&1 || missing="$missing nodejs"
-command -v npm >/dev/null 2>&1 || missing="$missing npm"
 
 updated=0
 apt_update() {
@@ -66,8 +67,13 @@ if [ ! -f /usr/share/llhttp/llhttp.c ] && [ ! -f "$ROOT/.deps/llhttp/usr/share/l
     rm -rf "$T"
 fi
 
-# Node packages for the end-to-end tests (official SDKs), from the lockfile.
-if [ -f tests/e2e/package.json ] && [ ! -d tests/e2e/node_modules ]; then
+# Node.js (see the top); once .deps/node exists, everything that runs node puts it first in PATH.
+sh scripts/node/install.sh
+[ ! -x "$ROOT/.deps/node/bin/node" ] || PATH="$ROOT/.deps/node/bin:$PATH"
+
+# Node packages for the end-to-end tests (official SDKs), from the lockfile (not needed to only
+# build, e.g. in the Containerfile: AIGATE_DEPS_TESTS=0).
+if [ "${AIGATE_DEPS_TESTS:-1}" = 1 ] && [ -f tests/e2e/package.json ] && [ ! -d tests/e2e/node_modules ]; then
     echo "deps.sh: installing end-to-end test packages (npm ci)"
     (cd tests/e2e && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi)
 fi
