@@ -177,16 +177,23 @@ void adm_ok(struct ag_http_req *req)
 
 yyjson_val *adm_body(struct ag_http_req *req, bool allow_empty)
 {
-    bool too_big = false;
+    int rc = 0;
     struct ag_str text = ag_buf_str(&req->body);
+    /* Every admin route's ud is its adm_route: the nesting limit comes from the running config. */
+    size_t depth = ag_json_depth_limit(
+        req->route ? (size_t)adm_of(req->route->ud)->cfg->server.max_json_depth : 0);
     if (text.len == 0 && allow_empty)
         text = AG_STR("{}");
     /* Parsed into the request's arena: released with the request. */
-    yyjson_doc *d = text.len ? ag_json_read(&req->arena, text, &too_big) : NULL;
+    yyjson_doc *d = text.len ? ag_json_read(&req->arena, text, depth, &rc) : NULL;
     yyjson_val *root = d ? yyjson_doc_get_root(d) : NULL;
+    if (rc == AG_EDEPTH) {
+        adm_error(req, 400, "invalid_request", "body", AG_JSON_DEPTH_MSG, depth);
+        return NULL;
+    }
     if (!root) {
         adm_error(req, 400, "invalid_request", "body", "the body must be a JSON object%s",
-                  too_big ? " (too large)" : "");
+                  rc == AG_ETOOBIG ? " (too large)" : "");
         return NULL;
     }
     if (!yyjson_is_obj(root)) {

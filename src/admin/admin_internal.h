@@ -109,7 +109,8 @@ void adm_ok(struct ag_http_req *req);
 
 /* ---- requests ---- */
 /* The body as a JSON object, or NULL after answering 400 (an empty body gives an empty object
- * when allow_empty). The document belongs to the request's arena. */
+ * when allow_empty; a body nested deeper than server.max_json_depth is refused). The document
+ * belongs to the request's arena. */
 yyjson_val *adm_body(struct ag_http_req *req, bool allow_empty);
 /* Percent-decodes query parameter name into out; false when absent. */
 bool adm_query(const struct ag_http_req *req, const char *name, char *out, size_t cap);

@@ -102,7 +102,19 @@ static char *value_text(yyjson_val *v)
     return r;
 }
 
-/* Walks obj (dotted names or nested objects) into c; false after answering 400. */
+/* True when some key lives under name ("server", "oauth"): a section one may nest into. */
+static bool is_section(const char *name)
+{
+    size_t n, len = strlen(name);
+    const struct ag_config_key *keys = ag_config_keys(&n);
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(keys[i].name, name, len) == 0 && keys[i].name[len] == '.')
+            return true;
+    return false;
+}
+
+/* Walks obj (dotted names or nested objects) into c; false after answering 400. It nests only
+ * into sections of the key table, so its depth is the table's, never the body's. */
 static bool collect(struct ag_http_req *req, struct ag_admin *a, yyjson_val *obj,
                     const char *prefix, struct adm_changes *c)
 {
@@ -114,7 +126,7 @@ static bool collect(struct ag_http_req *req, struct ag_admin *a, yyjson_val *obj
         snprintf(name, sizeof(name), "%s%s%s", prefix, prefix[0] ? "." : "", yyjson_get_str(k));
         const struct ag_config_key *key = ag_config_key_find(name);
         if (!key) {
-            if (yyjson_is_obj(v)) {
+            if (yyjson_is_obj(v) && is_section(name)) {
                 if (!collect(req, a, v, name, c))
                     return false;
                 continue;

@@ -21,6 +21,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/file.h"
+#include "core/json_depth.h"
 #include "core/str.h"
 #include "core/url.h"
 #include "pool/onboard.h"
@@ -336,7 +337,9 @@ struct qgroup {
 
 static size_t quota_groups(const struct ag_account *a, struct qgroup *g, size_t cap, bool *ok)
 {
-    yyjson_doc *doc = a->quota_json ? yyjson_read(a->quota_json, strlen(a->quota_json), 0) : NULL;
+    yyjson_doc *doc = a->quota_json ? ag_json_depth_read(a->quota_json, strlen(a->quota_json),
+                                                         AG_JSON_DEPTH_DEFAULT, NULL, NULL, NULL)
+                                    : NULL;
     yyjson_val *k, *v;
     size_t idx, max, n = 0;
     *ok = doc != NULL;
@@ -461,7 +464,8 @@ static void list_json(const struct ag_account_list *l, yyjson_doc *live)
             yyjson_mut_obj_add_strcpy(d, o, "proxy_url", proxy);
         }
         if (a->quota_json) {
-            yyjson_doc *q = yyjson_read(a->quota_json, strlen(a->quota_json), 0);
+            yyjson_doc *q = ag_json_depth_read(a->quota_json, strlen(a->quota_json),
+                                               AG_JSON_DEPTH_DEFAULT, NULL, NULL, NULL);
             if (q)
                 yyjson_mut_obj_add_val(d, o, "quota",
                                        yyjson_val_mut_copy(d, yyjson_doc_get_root(q)));

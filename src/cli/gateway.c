@@ -104,8 +104,10 @@ int ag_gateway_apply_config(struct ag_gateway *g, struct ag_config *cfg, struct 
         if (strncmp(keys[i].name, "mapping.", 8) == 0)
             mapping_changed = true;
         /* Hot: auth, CORS, mapping, everything the pool and the relay read (new requests take
-         * the new snapshot). The server's limits and timeouts are fixed when it starts. */
-        bool server_key = strncmp(keys[i].name, "server.max_", 11) == 0 ||
+         * the new snapshot), the JSON nesting limit. The server's limits and timeouts are fixed
+         * when it starts. */
+        bool server_key = (strncmp(keys[i].name, "server.max_", 11) == 0 &&
+                           strcmp(keys[i].name, "server.max_json_depth") != 0) ||
                           strncmp(keys[i].name, "server.header_timeout", 21) == 0 ||
                           strncmp(keys[i].name, "server.idle_timeout", 19) == 0;
         if ((keys[i].flags & AG_CONFIG_RESTART) || server_key)

@@ -4,6 +4,7 @@
 
 #include "config/config.h"
 #include "core/buf.h"
+#include "core/json_depth.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -40,7 +41,7 @@ yyjson_doc *ag_cli_live_accounts(const struct ag_config *cfg)
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
     if (curl_easy_perform(h) == CURLE_OK &&
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200)
-        doc = yyjson_read(body.data ? body.data : "", body.len, 0);
+        doc = ag_json_depth_read(body.data, body.len, AG_JSON_DEPTH_DEFAULT, NULL, NULL, NULL);
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(h);
     ag_buf_dispose(&body);

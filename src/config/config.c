@@ -6,6 +6,7 @@
 #include "config/schema.h"
 #include "core/err.h"
 #include "core/file.h"
+#include "core/json_depth.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/rand.h"
@@ -550,8 +551,15 @@ static int file_open(struct ctx *c, const struct ag_config_source *src, struct f
         warn(c, "%s: mode %03o lets other users read secrets; run chmod 600 on it", fs->path,
              (unsigned)(st.st_mode & 0777));
     yyjson_read_err err;
+    int jerr;
+    /* The file is read before its own server.max_json_depth is known: the default holds. */
     fs->doc =
-        yyjson_read_opts(fs->text.data ? fs->text.data : (char *)"", fs->text.len, 0, NULL, &err);
+        ag_json_depth_read(fs->text.data, fs->text.len, AG_JSON_DEPTH_DEFAULT, NULL, &err, &jerr);
+    if (jerr == AG_EDEPTH) {
+        fail(c, "%s: invalid JSON: " AG_JSON_DEPTH_MSG " (the file was left unchanged)", fs->path,
+             (size_t)AG_JSON_DEPTH_DEFAULT);
+        return AG_EPARSE;
+    }
     if (!fs->doc) {
         size_t line = 1, col = 1, chr;
         if (!yyjson_locate_pos(fs->text.data, fs->text.len, err.pos, &line, &col, &chr)) {
@@ -643,7 +651,14 @@ int ag_config_from_json(const char *text, size_t len, struct ag_config **out, st
     struct ag_config *cfg = config_defaults();
     if (text) {
         yyjson_read_err err;
-        yyjson_doc *d = yyjson_read_opts((char *)text, len, 0, NULL, &err);
+        int jerr;
+        yyjson_doc *d = ag_json_depth_read(text, len, AG_JSON_DEPTH_DEFAULT, NULL, &err, &jerr);
+        if (jerr == AG_EDEPTH) {
+            fail(&c, "configuration: invalid JSON: " AG_JSON_DEPTH_MSG,
+                 (size_t)AG_JSON_DEPTH_DEFAULT);
+            ag_config_unref(cfg);
+            return AG_EPARSE;
+        }
         if (!d) {
             size_t line = 1, col = 1, chr;
             yyjson_locate_pos(text, len, err.pos, &line, &col, &chr);

@@ -78,6 +78,7 @@ struct ag_config {
         int64_t shutdown_grace_s;
         int64_t stream_keepalive_s;
         struct ag_config_strlist cors_allowed_origins;
+        int64_t max_json_depth; /* deepest JSON nesting read anywhere (AG_JSON_DEPTH_MIN..MAX) */
     } server;
     struct {
         enum ag_auth_mode mode;

@@ -5,6 +5,7 @@
 
 #include "config/config.h"
 #include "core/err.h"
+#include "core/json_depth.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/str.h"
@@ -295,6 +296,10 @@ static const struct ag_config_key keys[] = {
         "seconds running requests get to finish on SIGINT/SIGTERM"),
     LIST("server.cors_allowed_origins", "[\"*\"]", server.cors_allowed_origins, 0, NULL, NULL,
          "origins allowed by CORS; \"*\" allows any"),
+    INT("server.max_json_depth", "128", AG_JSON_DEPTH_MIN, AG_JSON_DEPTH_MAX, server.max_json_depth,
+        0, NULL,
+        "deepest nesting of arrays and objects accepted in any JSON the gateway reads (request "
+        "bodies and tool arguments, upstream answers, admin bodies, imports); deeper gets 400"),
 
     ENUM("auth.mode", "\"off\"", auth_modes, auth.mode, 0, "AIGATE_AUTH_MODE",
          "off | strict (key on every route) | all_except_health | auto (all_except_health when "
@@ -625,7 +630,15 @@ static int json_text_to_mut(const char *text, yyjson_mut_doc *doc, yyjson_mut_va
                             struct ag_buf *why)
 {
     yyjson_read_err err;
-    yyjson_doc *d = yyjson_read_opts((char *)text, strlen(text), 0, NULL, &err);
+    int jerr;
+    /* A value (command line, environment, admin API) is held to the default nesting limit, like
+     * the file it goes into. */
+    yyjson_doc *d =
+        ag_json_depth_read(text, strlen(text), AG_JSON_DEPTH_DEFAULT, NULL, &err, &jerr);
+    if (jerr == AG_EDEPTH) {
+        ag_buf_printf(why, "valid JSON (" AG_JSON_DEPTH_MSG ")", (size_t)AG_JSON_DEPTH_DEFAULT);
+        return AG_EINVAL;
+    }
     if (!d) {
         ag_buf_printf(why, "valid JSON (%s at byte %zu)", err.msg, err.pos);
         return AG_EINVAL;

@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "core/err.h"
+#include "core/json_depth.h"
 #include "core/str.h"
 
 const char ag_codeassist_load_body[] = "{\"metadata\":{\"ideType\":\"ANTIGRAVITY\"}}";
@@ -44,7 +45,7 @@ int ag_codeassist_parse_load(const char *body, size_t len, char **project, enum 
                              char **tier_text)
 {
     int rc = AG_EPARSE;
-    yyjson_doc *doc = yyjson_read(body, len, 0);
+    yyjson_doc *doc = ag_json_depth_read(body, len, AG_JSON_DEPTH_DEFAULT, NULL, NULL, NULL);
     yyjson_val *root = yyjson_doc_get_root(doc), *p;
     const char *text = NULL;
 
@@ -104,7 +105,7 @@ static bool kept_model(const char *id)
 int ag_codeassist_parse_models(const char *body, size_t len, char **out, size_t *nmodels)
 {
     int rc = AG_EPARSE;
-    yyjson_doc *doc = yyjson_read(body, len, 0);
+    yyjson_doc *doc = ag_json_depth_read(body, len, AG_JSON_DEPTH_DEFAULT, NULL, NULL, NULL);
     yyjson_val *root = yyjson_doc_get_root(doc), *models, *k, *v;
     yyjson_mut_doc *d = NULL;
     yyjson_mut_val *res;

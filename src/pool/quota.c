@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/json_depth.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/str.h"
@@ -51,7 +52,8 @@ void pool_quota_parse(struct pool_acct *a)
     a->nquota = 0;
     if (!a->rec.quota_json)
         return;
-    doc = yyjson_read(a->rec.quota_json, strlen(a->rec.quota_json), 0);
+    doc = ag_json_depth_read(a->rec.quota_json, strlen(a->rec.quota_json), AG_JSON_DEPTH_DEFAULT,
+                             NULL, NULL, NULL);
     if (!yyjson_is_obj(yyjson_doc_get_root(doc))) {
         yyjson_doc_free(doc);
         return;
@@ -365,7 +367,8 @@ void ag_pool_foreach_quota_model(struct ag_pool *p,
         const struct pool_acct *a = p->accts[i];
         if (a->rec.disabled || !a->rec.quota_json)
             continue;
-        yyjson_doc *doc = yyjson_read(a->rec.quota_json, strlen(a->rec.quota_json), 0);
+        yyjson_doc *doc = ag_json_depth_read(a->rec.quota_json, strlen(a->rec.quota_json),
+                                             AG_JSON_DEPTH_DEFAULT, NULL, NULL, NULL);
         yyjson_val *k, *v;
         size_t idx, max;
         if (yyjson_is_obj(yyjson_doc_get_root(doc))) {

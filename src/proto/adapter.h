@@ -42,6 +42,8 @@ struct ag_proto_ctx {
     struct ag_str request_id; /* unique per request (e.g. 24 hex digits); seeds generated ids */
     int64_t now;              /* unix seconds, for "created" fields */
     size_t max_body;          /* cap on encoded bodies / frames; 0 = unlimited */
+    size_t max_json_depth;    /* nesting limit of every JSON read (server.max_json_depth); 0 =
+                                 AG_JSON_DEPTH_DEFAULT */
 };
 
 /* ---- client side ------------------------------------------------------------------------ */
@@ -103,6 +105,12 @@ struct ag_upstream_target {
     struct ag_str session_id;   /* upstream sessionId (account-derived) */
     struct ag_str user_agent;   /* envelope userAgent; empty = "antigravity" */
     struct ag_str request_type; /* envelope requestType; empty = "agent" */
+    /* The model's limits for the account that serves the call (its fetchAvailableModels answer,
+     * else the built-in table): generationConfig.maxOutputTokens is capped at max_output_tokens
+     * and thinkingConfig.thinkingBudget at thinking_budget_max; with thinking on, maxOutputTokens
+     * is set (also when the client gave none) above the budget. 0 = no known limit. */
+    uint32_t max_output_tokens;
+    uint32_t thinking_budget_max;
 };
 
 /** The encoded upstream call: body bytes (in the arena) and the method to call. */

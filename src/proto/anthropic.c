@@ -703,11 +703,13 @@ int ag_anthropic_decode(const struct ag_proto_ctx *ctx, struct ag_str body,
                         struct ag_proto_error *err)
 {
     struct dec d = {.ctx = ctx, .a = ctx->arena, .err = err};
-    bool too_big = false;
     int rc;
-    yyjson_doc *doc = ag_json_read(ctx->arena, body, &too_big);
+    yyjson_doc *doc = ag_json_read(ctx->arena, body, ctx->max_json_depth, &rc);
     yyjson_val *root = doc ? yyjson_doc_get_root(doc) : NULL;
-    if (too_big) {
+    if (rc == AG_EDEPTH)
+        return invalid(&d, NULL, "Invalid request body: " AG_JSON_DEPTH_MSG ".",
+                       ag_json_depth_limit(ctx->max_json_depth));
+    if (rc == AG_ETOOBIG) {
         ag_proto_error_set(err, d.a, 413, AG_PERR_TOO_LARGE, NULL, NULL,
                            "Request exceeds the maximum allowed size.");
         return AG_ETOOBIG;

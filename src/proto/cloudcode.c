@@ -17,6 +17,7 @@ struct cc_decoder {
     struct ag_upstream_decoder base;
     struct ag_gemini_dec dec;
     struct ag_arena *arena;
+    size_t max_depth; /* nesting limit of the upstream's JSON (ctx->max_json_depth) */
     bool count_tokens;
     bool image;     /* an image request: an answer without media fails */
     bool saw_media; /* image: a MEDIA event went out */
@@ -137,18 +138,25 @@ static struct ag_upstream_decoder *cc_decoder_new(const struct ag_proto_ctx *ctx
         return NULL;
     st->base.proto = &ag_proto_cloudcode;
     st->arena = ctx->arena;
+    st->max_depth = ag_json_depth_limit(ctx->max_json_depth);
     st->count_tokens = req->kind == AG_REQ_COUNT_TOKENS;
     st->image = req->image.on && !st->count_tokens;
     ag_gemini_dec_init(&st->dec, ctx->arena, ctx->request_id, t->model);
     return &st->base;
 }
 
-static int malformed(struct cc_decoder *st, ag_event_cb cb, void *ud)
+/* The upstream sent something unusable: an error event (502) for the client. too_deep: it was
+ * JSON, but nested deeper than the limit. */
+static int malformed(struct cc_decoder *st, ag_event_cb cb, void *ud, bool too_deep)
 {
     struct ag_event ev = {.type = AG_EV_ERROR};
     ev.error.status = 502;
     ev.error.kind = AG_PERR_UPSTREAM;
     ev.error.message = AG_STR("upstream sent data that is not JSON");
+    if (too_deep) {
+        char *m = ag_arena_printf(st->arena, "upstream sent " AG_JSON_DEPTH_MSG, st->max_depth);
+        ev.error.message = m ? ag_str_c(m) : AG_STR("upstream sent JSON nested too deeply");
+    }
     st->dec.failed = true;
     int rc = cb(ud, &ev);
     return rc ? rc : AG_EPARSE;
@@ -164,9 +172,10 @@ static int decode_payload(struct cc_decoder *st, struct ag_str payload, ag_event
         payload.len--;
     if (!payload.len || ag_str_eq_c(payload, "[DONE]"))
         return 0;
-    yyjson_doc *doc = yyjson_read(payload.p, payload.len, 0);
+    int jerr;
+    yyjson_doc *doc = ag_json_depth_read(payload.p, payload.len, st->max_depth, NULL, NULL, &jerr);
     if (!doc)
-        return malformed(st, cb, ud);
+        return malformed(st, cb, ud, jerr == AG_EDEPTH);
     yyjson_val *root = yyjson_doc_get_root(doc);
     yyjson_val *resp = yyjson_obj_get(root, "response");
     if (!yyjson_is_obj(resp))

@@ -288,11 +288,16 @@ static int gm_decode(const struct ag_proto_ctx *ctx, struct ag_str body,
                      struct ag_proto_error *err)
 {
     struct dec d = {.a = ctx->arena, .err = err};
-    bool too_big = false;
     int rc;
-    yyjson_doc *doc = ag_json_read(d.a, body, &too_big);
+    yyjson_doc *doc = ag_json_read(d.a, body, ctx->max_json_depth, &rc);
     yyjson_val *root = doc ? yyjson_doc_get_root(doc) : NULL;
-    if (too_big) {
+    if (rc == AG_EDEPTH) {
+        ag_proto_error_set(err, d.a, 400, AG_PERR_INVALID, NULL, NULL,
+                           "Invalid JSON payload received. " AG_JSON_DEPTH_MSG ".",
+                           ag_json_depth_limit(ctx->max_json_depth));
+        return AG_EINVAL;
+    }
+    if (rc == AG_ETOOBIG) {
         ag_proto_error_set(err, d.a, 413, AG_PERR_TOO_LARGE, NULL, NULL, "Request too large.");
         return AG_ETOOBIG;
     }

@@ -280,12 +280,13 @@ static int gen_decode(const struct ag_proto_ctx *ctx, struct ag_str body,
 {
     struct dec d = {.a = ctx->arena, .err = err};
     struct fields f = {0};
-    bool big = false;
     int rc;
     (void)hints;
-    yyjson_doc *doc = ag_json_read(ctx->arena, body, &big);
+    yyjson_doc *doc = ag_json_read(ctx->arena, body, ctx->max_json_depth, &rc);
     yyjson_val *root = doc ? yyjson_doc_get_root(doc) : NULL, *v;
-    if (big)
+    if (rc == AG_EDEPTH)
+        return ag_openai_too_deep(d.a, err, NULL, ctx->max_json_depth);
+    if (rc == AG_ETOOBIG)
         return too_large(&d);
     if (!yyjson_is_obj(root)) {
         ag_proto_error_set(err, d.a, 400, AG_PERR_INVALID, NULL, NULL,

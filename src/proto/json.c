@@ -43,18 +43,22 @@ void ag_json_arena_alc(yyjson_alc *alc, struct ag_arena *arena)
     alc->ctx = arena;
 }
 
-yyjson_doc *ag_json_read(struct ag_arena *arena, struct ag_str body, bool *too_big)
+yyjson_doc *ag_json_read(struct ag_arena *arena, struct ag_str body, size_t max_depth, int *err)
 {
     yyjson_alc alc;
-    yyjson_read_err err;
+    int rc;
     ag_json_arena_alc(&alc, arena);
-    if (too_big)
-        *too_big = false;
-    yyjson_doc *doc = yyjson_read_opts((char *)(uintptr_t)(body.p ? body.p : ""), body.len,
-                                       YYJSON_READ_NOFLAG, &alc, &err);
-    if (!doc && too_big && err.code == YYJSON_READ_ERROR_MEMORY_ALLOCATION)
-        *too_big = true;
+    yyjson_doc *doc = ag_json_depth_read(body.p, body.len, max_depth, &alc, NULL, &rc);
+    if (err)
+        *err = rc == AG_ENOMEM ? AG_ETOOBIG : rc;
     return doc;
+}
+
+int ag_json_text_depth_check(struct ag_arena *arena, struct ag_str text, size_t max_depth)
+{
+    int rc;
+    ag_json_read(arena, text, max_depth, &rc);
+    return rc == AG_EPARSE ? 0 : rc;
 }
 
 struct ag_str ag_json_val_text(struct ag_arena *arena, yyjson_val *v)
@@ -106,7 +110,7 @@ yyjson_mut_val *ag_json_parse_into(yyjson_mut_doc *d, struct ag_arena *arena, st
 {
     if (!text.len)
         return NULL;
-    yyjson_doc *doc = ag_json_read(arena, text, NULL);
+    yyjson_doc *doc = ag_json_read(arena, text, AG_JSON_DEPTH_INTERNAL, NULL);
     if (!doc)
         return NULL;
     return yyjson_val_mut_copy(d, yyjson_doc_get_root(doc));

@@ -9,6 +9,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/json_depth.h"
 #include "core/str.h"
 
 /**
@@ -18,10 +19,19 @@
 void ag_json_arena_alc(yyjson_alc *alc, struct ag_arena *arena);
 
 /**
- * Parses body into a document allocated from arena; NULL when the body is not JSON (or the arena
- * cap was hit, then *too_big is set). The body is only borrowed.
+ * Parses body into a document allocated from arena and checks its nesting against max_depth
+ * (core/json_depth.h; 0 = AG_JSON_DEPTH_DEFAULT). NULL when it cannot, with *err (may be NULL)
+ * set to AG_EPARSE (not JSON), AG_ETOOBIG (the arena cap was hit) or AG_EDEPTH (nested deeper
+ * than max_depth); *err is 0 on success. The body is only borrowed.
  */
-yyjson_doc *ag_json_read(struct ag_arena *arena, struct ag_str body, bool *too_big);
+yyjson_doc *ag_json_read(struct ag_arena *arena, struct ag_str body, size_t max_depth, int *err);
+
+/**
+ * Checks JSON text that a request carries inside a string (tool-call arguments) against
+ * max_depth, parsing it into arena: 0 when it nests no deeper (or is not JSON at all: what to do
+ * with such text is the caller's choice), AG_EDEPTH when deeper, AG_ETOOBIG on the arena cap.
+ */
+int ag_json_text_depth_check(struct ag_arena *arena, struct ag_str text, size_t max_depth);
 
 /** True when v is there and not JSON null (a member sent as null counts as absent). */
 static inline bool ag_json_present(yyjson_val *v)
@@ -71,7 +81,9 @@ static inline yyjson_mut_val *ag_json_mut_str(yyjson_mut_doc *d, struct ag_str s
 
 /**
  * Parses JSON text (e.g. tool arguments) as a mutable value inside d. Text that is not JSON
- * becomes NULL; the caller decides the fallback.
+ * becomes NULL; the caller decides the fallback. The text is one the gateway holds after checking
+ * it (canonical arguments, stored input): it is re-checked against AG_JSON_DEPTH_INTERNAL, and
+ * text nested deeper is treated as not JSON, so the recursive copies that follow stay bounded.
  */
 yyjson_mut_val *ag_json_parse_into(yyjson_mut_doc *d, struct ag_arena *arena, struct ag_str text);
 

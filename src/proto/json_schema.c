@@ -567,7 +567,7 @@ yyjson_mut_val *ag_json_schema_clean(yyjson_mut_doc *d, yyjson_val *schema)
 yyjson_mut_val *ag_json_schema_clean_text(yyjson_mut_doc *d, struct ag_arena *arena,
                                           struct ag_str text)
 {
-    yyjson_doc *doc = ag_json_read(arena, text, NULL);
+    yyjson_doc *doc = ag_json_read(arena, text, AG_JSON_DEPTH_INTERNAL, NULL);
     if (!doc)
         return NULL;
     return ag_json_schema_clean(d, yyjson_doc_get_root(doc));

@@ -37,10 +37,12 @@ int ag_openai_media_url(struct ag_arena *arena, struct ag_proto_error *err, stru
                         const char *param, struct ag_part *p);
 
 /**
- * A tool call's "arguments" as JSON text: a string as it is (borrowed), an object serialized into
- * arena; "{}" when absent, empty or of another type.
+ * A tool call's "arguments" as JSON text into *out: a string as it is (borrowed), an object
+ * serialized into arena; "{}" when absent, empty or of another type. Returns 0, AG_EDEPTH when a
+ * string holds JSON nested deeper than max_depth (0 = the default), or AG_ETOOBIG (arena cap).
  */
-struct ag_str ag_openai_tool_args(struct ag_arena *arena, yyjson_val *args);
+int ag_openai_tool_args(struct ag_arena *arena, yyjson_val *args, size_t max_depth,
+                        struct ag_str *out);
 
 /** "a string", "an array", ... for "expected X, but got Y" messages. */
 const char *ag_openai_type_name(yyjson_val *v);
@@ -60,9 +62,18 @@ int ag_openai_get_num(struct ag_arena *a, struct ag_proto_error *err, yyjson_val
 
 /**
  * Reads a request body that must be a JSON object into *root (document in arena a). Returns 0,
- * AG_ETOOBIG (413, arena cap) or AG_EINVAL (400, not a JSON object) with err filled.
+ * AG_ETOOBIG (413, arena cap) or AG_EINVAL (400, not a JSON object, or nested deeper than
+ * max_depth, 0 = the default) with err filled.
  */
-int ag_openai_read_object(struct ag_arena *a, struct ag_str body, struct ag_proto_error *err,
-                          yyjson_val **root);
+int ag_openai_read_object(struct ag_arena *a, struct ag_str body, size_t max_depth,
+                          struct ag_proto_error *err, yyjson_val **root);
+
+/**
+ * The 400 for JSON nested deeper than max_depth (0 = the default): about param (e.g.
+ * "messages[1].tool_calls[0].function.arguments"), or the whole body when param is NULL. Fills
+ * err (text in arena a) and returns AG_EINVAL.
+ */
+int ag_openai_too_deep(struct ag_arena *a, struct ag_proto_error *err, const char *param,
+                       size_t max_depth);
 
 #endif

@@ -66,13 +66,29 @@ int ag_openai_get_num(struct ag_arena *a, struct ag_proto_error *err, yyjson_val
     return 0;
 }
 
-int ag_openai_read_object(struct ag_arena *a, struct ag_str body, struct ag_proto_error *err,
-                          yyjson_val **root)
+int ag_openai_too_deep(struct ag_arena *a, struct ag_proto_error *err, const char *param,
+                       size_t max_depth)
 {
-    bool too_big = false;
-    yyjson_doc *doc = ag_json_read(a, body, &too_big);
+    size_t lim = ag_json_depth_limit(max_depth);
+    if (param)
+        ag_proto_error_set(err, a, 400, AG_PERR_INVALID, param, "invalid_value",
+                           "Invalid '%s': " AG_JSON_DEPTH_MSG ".", param, lim);
+    else
+        ag_proto_error_set(
+            err, a, 400, AG_PERR_INVALID, NULL, NULL,
+            "We could not parse the JSON body of your request: " AG_JSON_DEPTH_MSG ".", lim);
+    return AG_EINVAL;
+}
+
+int ag_openai_read_object(struct ag_arena *a, struct ag_str body, size_t max_depth,
+                          struct ag_proto_error *err, yyjson_val **root)
+{
+    int rc;
+    yyjson_doc *doc = ag_json_read(a, body, max_depth, &rc);
     *root = doc ? yyjson_doc_get_root(doc) : NULL;
-    if (too_big) {
+    if (rc == AG_EDEPTH)
+        return ag_openai_too_deep(a, err, NULL, max_depth);
+    if (rc == AG_ETOOBIG) {
         ag_proto_error_set(err, a, 413, AG_PERR_TOO_LARGE, NULL, NULL, "The request is too large.");
         return AG_ETOOBIG;
     }
@@ -173,14 +189,21 @@ int ag_openai_media_url(struct ag_arena *arena, struct ag_proto_error *err, stru
     return url_part(&d, url, param, p);
 }
 
-struct ag_str ag_openai_tool_args(struct ag_arena *arena, yyjson_val *args)
+int ag_openai_tool_args(struct ag_arena *arena, yyjson_val *args, size_t max_depth,
+                        struct ag_str *out)
 {
     struct ag_str s = AG_STR_NULL;
-    if (yyjson_is_str(args))
+    if (yyjson_is_str(args)) {
         s = ag_json_str(args);
-    else if (yyjson_is_obj(args))
+        /* Parsed later for the upstream: held to the same nesting limit as the body. */
+        int rc = ag_json_text_depth_check(arena, s, max_depth);
+        if (rc)
+            return rc;
+    } else if (yyjson_is_obj(args)) {
         s = ag_json_val_text(arena, args);
-    return s.len ? s : AG_STR("{}");
+    }
+    *out = s.len ? s : AG_STR("{}");
+    return 0;
 }
 
 /* Text of a string content or of the text parts of an array content. */
@@ -295,15 +318,21 @@ static struct ag_str legacy_call_id(struct dec *d, struct ag_str name)
     return AG_STR_NULL;
 }
 
-static int tool_call_part(struct dec *d, yyjson_val *fn, struct ag_str id, struct ag_part *p)
+/* param names the call for errors ("messages[1].tool_calls[0].function"). */
+static int tool_call_part(struct dec *d, yyjson_val *fn, struct ag_str id, const char *param,
+                          struct ag_part *p)
 {
     p->type = AG_PART_TOOL_CALL;
     int rc = ag_toolid_unpack(d->a, id, &p->id, &p->sig);
     if (rc)
         return rc;
     p->name = ag_json_get_str(fn, "name");
-    p->args = ag_openai_tool_args(d->a, yyjson_obj_get(fn, "arguments"));
-    return 0;
+    rc = ag_openai_tool_args(d->a, yyjson_obj_get(fn, "arguments"), d->ctx->max_json_depth,
+                             &p->args);
+    if (rc == AG_EDEPTH)
+        return ag_openai_too_deep(d->a, d->err, ag_arena_printf(d->a, "%s.arguments", param),
+                                  d->ctx->max_json_depth);
+    return rc;
 }
 
 static int assistant_parts(struct dec *d, yyjson_val *msg, size_t mi, struct ag_message *m)
@@ -337,12 +366,14 @@ static int assistant_parts(struct dec *d, yyjson_val *msg, size_t mi, struct ag_
         if (!yyjson_is_obj(fn) || !ag_json_get_str(fn, "name").len)
             return bad_value(d, param_at(d, mi, "tool_calls", (long)i), "invalid_value",
                              "a tool call needs function.name.");
-        if ((rc = tool_call_part(d, fn, ag_json_get_str(tc, "id"), &m->parts[m->n_parts++])))
+        const char *at = ag_arena_printf(d->a, "messages[%zu].tool_calls[%zu].function", mi, i);
+        if ((rc = tool_call_part(d, fn, ag_json_get_str(tc, "id"), at, &m->parts[m->n_parts++])))
             return rc;
     }
     if (yyjson_is_obj(fcall)) {
         struct ag_str id = ag_toolid_make(d->a, d->ctx->request_id, 1000000 + d->legacy_calls++);
-        if ((rc = tool_call_part(d, fcall, id, &m->parts[m->n_parts++])))
+        if ((rc = tool_call_part(d, fcall, id, param_at(d, mi, "function_call", -1),
+                                 &m->parts[m->n_parts++])))
             return rc;
     }
     return 0;
@@ -646,7 +677,7 @@ int ag_openai_decode(const struct ag_proto_ctx *ctx, struct ag_str body, bool le
 {
     struct dec d = {.ctx = ctx, .a = ctx->arena, .err = err};
     yyjson_val *root;
-    int rc = ag_openai_read_object(d.a, body, err, &root);
+    int rc = ag_openai_read_object(d.a, body, ctx->max_json_depth, err, &root);
     if (rc)
         return rc;
     struct ag_request *req = ag_arena_alloc(d.a, sizeof(*req));

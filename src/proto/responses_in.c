@@ -216,8 +216,12 @@ static int call_item(struct dec *d, yyjson_val *it, const char *param, size_t i)
     int rc = ag_toolid_unpack(d->a, id, &p->id, &p->sig);
     if (rc)
         return rc;
-    p->args = ag_openai_tool_args(d->a, yyjson_obj_get(it, "arguments"));
-    return 0;
+    rc = ag_openai_tool_args(d->a, yyjson_obj_get(it, "arguments"), d->ctx->max_json_depth,
+                             &p->args);
+    if (rc == AG_EDEPTH)
+        return ag_openai_too_deep(d->a, d->err, at(d, param, i, "arguments"),
+                                  d->ctx->max_json_depth);
+    return rc;
 }
 
 static int output_item(struct dec *d, yyjson_val *it, const char *param, size_t i,
@@ -608,7 +612,7 @@ int ag_responses_decode(const struct ag_proto_ctx *ctx, struct ag_str body,
     struct dec d = {.ctx = ctx, .a = ctx->arena, .err = err};
     yyjson_val *root;
     (void)hints;
-    int rc = ag_openai_read_object(d.a, body, err, &root);
+    int rc = ag_openai_read_object(d.a, body, ctx->max_json_depth, err, &root);
     if (rc)
         return rc;
     struct ag_responses_request *r = ag_arena_calloc(d.a, sizeof(*r));
@@ -680,7 +684,7 @@ int ag_responses_continue(const struct ag_proto_ctx *ctx, struct ag_request *req
 {
     struct ag_responses_request *r = (struct ag_responses_request *)(void *)req;
     struct ag_arena *a = ctx->arena;
-    yyjson_doc *doc = ag_json_read(a, stored, NULL);
+    yyjson_doc *doc = ag_json_read(a, stored, AG_JSON_DEPTH_INTERNAL, NULL);
     yyjson_val *root = doc ? yyjson_doc_get_root(doc) : NULL;
     yyjson_val *input = yyjson_obj_get(root, "input");
     yyjson_val *output = yyjson_obj_get(yyjson_obj_get(root, "response"), "output");

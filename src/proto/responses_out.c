@@ -363,7 +363,7 @@ int ag_responses_store(const struct ag_proto_ctx *ctx, const struct ag_request *
 int ag_responses_stored_body(struct ag_arena *arena, struct ag_str stored, bool include_encrypted,
                              struct ag_buf *out)
 {
-    yyjson_doc *doc = ag_json_read(arena, stored, NULL);
+    yyjson_doc *doc = ag_json_read(arena, stored, AG_JSON_DEPTH_INTERNAL, NULL);
     yyjson_val *resp = yyjson_obj_get(doc ? yyjson_doc_get_root(doc) : NULL, "response");
     if (!yyjson_is_obj(resp))
         return AG_EINVAL;
@@ -386,7 +386,7 @@ int ag_responses_stored_body(struct ag_arena *arena, struct ag_str stored, bool 
 int ag_responses_stored_messages(struct ag_arena *arena, struct ag_str stored,
                                  struct ag_message **msgs, size_t *n_msgs)
 {
-    yyjson_doc *doc = ag_json_read(arena, stored, NULL);
+    yyjson_doc *doc = ag_json_read(arena, stored, AG_JSON_DEPTH_INTERNAL, NULL);
     yyjson_val *output =
         yyjson_obj_get(yyjson_obj_get(doc ? yyjson_doc_get_root(doc) : NULL, "response"), "output");
     if (!yyjson_is_arr(output))
@@ -395,7 +395,7 @@ int ag_responses_stored_messages(struct ag_arena *arena, struct ag_str stored,
     if (!r)
         return AG_ETOOBIG;
     ag_request_init(&r->req);
-    struct ag_proto_ctx ctx = {.arena = arena};
+    struct ag_proto_ctx ctx = {.arena = arena, .max_json_depth = AG_JSON_DEPTH_INTERNAL};
     struct ag_proto_error err;
     int rc = ag_responses_items(&ctx, r, output, "output", true, &err);
     if (rc)

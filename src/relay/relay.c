@@ -771,6 +771,7 @@ void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag
         return;
     }
     c->ctx.now = ag_wall_s();
+    c->ctx.max_json_depth = (size_t)c->cfg->server.max_json_depth;
     req->on_abort = on_abort;
     req->on_drain = on_drain;
     req->cb_ud = c;

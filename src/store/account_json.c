@@ -3,6 +3,7 @@
 #include "store/account_json.h"
 
 #include "core/err.h"
+#include "core/json_depth.h"
 #include "core/mem.h"
 #include "core/str.h"
 
@@ -52,7 +53,8 @@ int ag_account_export_json(const struct ag_account *accts, size_t n, char **out,
         if (a->quota_json) {
             /* Embedded as JSON, not as a string; a stored value that no longer parses is left
              * out rather than failing the whole backup. */
-            yyjson_doc *q = yyjson_read(a->quota_json, strlen(a->quota_json), 0);
+            yyjson_doc *q = ag_json_depth_read(a->quota_json, strlen(a->quota_json),
+                                               AG_JSON_DEPTH_DEFAULT, NULL, NULL, NULL);
             yyjson_mut_val *qv = q ? yyjson_val_mut_copy(d, yyjson_doc_get_root(q)) : NULL;
             yyjson_doc_free(q);
             if (qv)
@@ -214,8 +216,15 @@ int ag_account_import_parse(const char *data, size_t len, struct ag_account_impo
     if (first == len)
         return reject(out, data, len, "the file is empty");
 
+    /* Import files are read where no configuration is at hand: the default nesting limit. */
+    int jerr;
     yyjson_doc *doc =
-        yyjson_read_opts((char *)(uintptr_t)(data + skip), len - skip, 0, NULL, &rerr);
+        ag_json_depth_read(data + skip, len - skip, AG_JSON_DEPTH_DEFAULT, NULL, &rerr, &jerr);
+    if (jerr == AG_EDEPTH) {
+        char what[64];
+        snprintf(what, sizeof(what), AG_JSON_DEPTH_MSG, (size_t)AG_JSON_DEPTH_DEFAULT);
+        return reject(out, data, first, what);
+    }
     if (!doc)
         return reject(out, data, skip + rerr.pos, rerr.msg ? rerr.msg : "malformed JSON");
     yyjson_val *root = yyjson_doc_get_root(doc);
@@ -312,7 +321,12 @@ int ag_quota_json_check(const char *json, size_t len, char *err, size_t cap)
     int ret = AG_EPARSE;
     yyjson_read_err rerr;
     char msg[160] = "";
-    yyjson_doc *doc = yyjson_read_opts((char *)(uintptr_t)json, len, 0, NULL, &rerr);
+    int jerr;
+    yyjson_doc *doc = ag_json_depth_read(json, len, AG_JSON_DEPTH_DEFAULT, NULL, &rerr, &jerr);
+    if (jerr == AG_EDEPTH) {
+        snprintf(msg, sizeof(msg), AG_JSON_DEPTH_MSG, (size_t)AG_JSON_DEPTH_DEFAULT);
+        goto out;
+    }
     if (!doc) {
         snprintf(msg, sizeof(msg), "byte %zu: %s", rerr.pos, rerr.msg);
         goto out;

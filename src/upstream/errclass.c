@@ -14,6 +14,7 @@
 #include <yyjson.h>
 
 #include "core/err.h"
+#include "core/json_depth.h"
 
 static const char *const kind_names[] = {
     [AG_ERRCLASS_NONE] = "none",
@@ -441,7 +442,7 @@ void ag_errclass_http(int status, struct ag_str body, struct ag_str retry_after,
         return;
 
     if (body.len)
-        doc = yyjson_read(body.p, body.len, 0);
+        doc = ag_json_depth_read(body.p, body.len, AG_JSON_DEPTH_DEFAULT, NULL, NULL, NULL);
     if (doc)
         read_json(yyjson_doc_get_root(doc), now_s, out, &f);
     else

@@ -8,6 +8,7 @@
 #include <yyjson.h>
 
 #include "core/err.h"
+#include "core/json_depth.h"
 #include "core/mem.h"
 
 #define MAX_BODY (1024u * 1024u)
@@ -103,7 +104,8 @@ static void on_done(struct ag_upstream_req *r, const struct ag_upstream_result *
         goto report;
     }
     if (res->body.len)
-        doc = yyjson_read(res->body.p, res->body.len, 0);
+        doc =
+            ag_json_depth_read(res->body.p, res->body.len, AG_JSON_DEPTH_DEFAULT, NULL, NULL, NULL);
     root = doc ? yyjson_doc_get_root(doc) : NULL;
     if (res->status < 200 || res->status >= 300) {
         /* {"error":"invalid_grant","error_description":...}, or Google API style

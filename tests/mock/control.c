@@ -22,6 +22,7 @@
 #include <stdlib.h>
 
 #include "core/err.h"
+#include "core/json_depth.h"
 #include "http/router.h"
 #include "mock.h"
 
@@ -49,7 +50,8 @@ static yyjson_doc *read_body(struct ag_http_req *req)
 {
     if (!req->body.len)
         return NULL;
-    return yyjson_read(req->body.data, req->body.len, 0);
+    return ag_json_depth_read(req->body.data, req->body.len, AG_JSON_DEPTH_INTERNAL, NULL, NULL,
+                              NULL);
 }
 
 /* ---- requests ---- */
@@ -77,7 +79,8 @@ static void get_requests(struct ag_http_req *req, void *ud)
         o = yyjson_mut_arr_add_obj(doc, arr);
         yyjson_mut_obj_add_strcpy(doc, o, "method", r->method);
         yyjson_mut_obj_add_strcpy(doc, o, "target", r->target);
-        h = yyjson_read(r->headers_json, strlen(r->headers_json), 0);
+        h = ag_json_depth_read(r->headers_json, strlen(r->headers_json), AG_JSON_DEPTH_INTERNAL,
+                               NULL, NULL, NULL);
         yyjson_mut_obj_add_val(doc, o, "headers", yyjson_val_mut_copy(doc, yyjson_doc_get_root(h)));
         yyjson_doc_free(h);
         yyjson_mut_obj_add_strcpy(doc, o, "body", r->body);

@@ -8,6 +8,7 @@
 
 #include "http/router.h"
 #include "http/errfmt.h"
+#include "core/json_depth.h"
 #include "core/url.h"
 #include "mock.h"
 
@@ -331,7 +332,10 @@ static void h_userinfo(struct ag_http_req *req, void *ud)
 
 static yyjson_doc *parse_body(struct ag_http_req *req)
 {
-    return req->body.len ? yyjson_read(req->body.data, req->body.len, 0) : NULL;
+    /* The gateway wraps a client's checked JSON in a few envelopes: the internal limit. */
+    return req->body.len ? ag_json_depth_read(req->body.data, req->body.len, AG_JSON_DEPTH_INTERNAL,
+                                              NULL, NULL, NULL)
+                         : NULL;
 }
 
 /* Authenticates a Cloud Code call; answers 401 itself and returns NULL when it fails. */
@@ -474,7 +478,8 @@ static void add_text_part(yyjson_mut_doc *doc, yyjson_mut_val *parts, struct ag_
 static void add_call_part(yyjson_mut_doc *doc, yyjson_mut_val *parts, const struct mock_answer *a)
 {
     yyjson_mut_val *p = yyjson_mut_arr_add_obj(doc, parts), *fc;
-    yyjson_doc *args = yyjson_read(a->call_args.data, a->call_args.len, 0);
+    yyjson_doc *args = ag_json_depth_read(a->call_args.data, a->call_args.len,
+                                          AG_JSON_DEPTH_INTERNAL, NULL, NULL, NULL);
     fc = yyjson_mut_obj_add_obj(doc, p, "functionCall");
     yyjson_mut_obj_add_strcpy(doc, fc, "name", a->call_name);
     yyjson_mut_obj_add_val(doc, fc, "args", yyjson_val_mut_copy(doc, yyjson_doc_get_root(args)));

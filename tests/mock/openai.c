@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/json_depth.h"
 #include "http/router.h"
 #include "mock.h"
 
@@ -21,7 +22,9 @@ static void send_doc(struct mock_reply *r, yyjson_mut_doc *doc)
 static yyjson_doc *prologue(struct ag_http_req *req, struct mock_reply *r, enum mock_format fmt,
                             struct ag_str *model, bool *stream)
 {
-    yyjson_doc *doc = req->body.len ? yyjson_read(req->body.data, req->body.len, 0) : NULL;
+    yyjson_doc *doc = req->body.len ? ag_json_depth_read(req->body.data, req->body.len,
+                                                         AG_JSON_DEPTH_INTERNAL, NULL, NULL, NULL)
+                                    : NULL;
     yyjson_val *root = doc ? yyjson_doc_get_root(doc) : NULL, *m;
 
     mock_record(req);
@@ -220,7 +223,8 @@ static void an_block(yyjson_mut_doc *doc, yyjson_mut_val *b, const struct mock_a
         yyjson_mut_obj_add_strncpy(doc, b, "text", full ? a->text.data : "",
                                    full ? a->text.len : 0);
     } else {
-        yyjson_doc *args = yyjson_read(a->call_args.data, a->call_args.len, 0);
+        yyjson_doc *args = ag_json_depth_read(a->call_args.data, a->call_args.len,
+                                              AG_JSON_DEPTH_INTERNAL, NULL, NULL, NULL);
         yyjson_mut_obj_add_strcpy(doc, b, "id", a->call_id);
         yyjson_mut_obj_add_strcpy(doc, b, "name", a->call_name);
         if (full)

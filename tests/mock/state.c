@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "core/err.h"
+#include "core/json_depth.h"
 #include "core/mem.h"
 #include "mock.h"
 
@@ -131,6 +132,12 @@ int mock_accounts_load_file(const char *path)
 
     if (!doc) {
         fprintf(stderr, "mock: cannot read %s: %s\n", path, e.msg);
+        return AG_EPARSE;
+    }
+    if (ag_json_depth_check(yyjson_doc_get_root(doc), AG_JSON_DEPTH_DEFAULT)) {
+        fprintf(stderr, "mock: cannot read %s: " AG_JSON_DEPTH_MSG "\n", path,
+                (size_t)AG_JSON_DEPTH_DEFAULT);
+        yyjson_doc_free(doc);
         return AG_EPARSE;
     }
     root = yyjson_doc_get_root(doc);
