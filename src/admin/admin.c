@@ -461,6 +461,7 @@ static void h_logout(struct ag_http_req *req, void *ud)
 {
     struct ag_admin *a = adm_of(ud);
     ag_sessions_revoke(a->sessions, ag_auth_client_key(req));
+    adm_events_revalidate(a); /* the session's event streams end with it */
     adm_ok(req);
 }
 
@@ -476,7 +477,6 @@ static void account_gauges(struct ag_admin *a, struct ag_buf *o)
 {
     struct ag_pool_snapshot snap = {0};
     if (!a->pool || ag_pool_snapshot(a->pool, &snap))
-    adm_events_revalidate(a); /* the session's event streams end with it */
         return;
     int64_t now = adm_now_ms();
     size_t st[4] = {0};
@@ -679,6 +679,7 @@ void ag_admin_set_config(struct ag_admin *a, struct ag_config *cfg)
                            (size_t)cfg->monitor.body_cap_bytes);
     if (secret_changed)
         ag_sessions_clear(a->sessions); /* a changed secret logs everybody out */
+    adm_events_revalidate(a);           /* and ends their event streams */
 }
 
 static void ping_closed(uv_handle_t *h)
@@ -694,7 +695,6 @@ void ag_admin_shutdown(struct ag_admin *a)
     uv_timer_stop(&a->ping);
     uv_close((uv_handle_t *)&a->ping, ping_closed);
     adm_events_close_all(a);
-    adm_events_revalidate(a);           /* and ends their event streams */
     adm_oauth_cancel_all(a);
     adm_accounts_cancel_all(a);
 }

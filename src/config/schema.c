@@ -703,6 +703,18 @@ int ag_config_text_to_json(const struct ag_config_key *key, const char *text, yy
     return AG_EINVAL;
 }
 
+const char *ag_config_key_shown(const struct ag_config_key *key, const char *text, char *out,
+                                size_t cap)
+{
+    if (key && (key->flags & AG_CONFIG_SECRET))
+        return ag_log_mask(text, out, cap);
+    if (key && (key->flags & AG_CONFIG_URL_SECRET)) {
+        ag_url_mask_userinfo(text, out, cap);
+        return out;
+    }
+    return text;
+}
+
 yyjson_mut_val *ag_config_field_to_json(const struct ag_config_key *key, const void *base,
                                         yyjson_mut_doc *doc, bool mask)
 {
@@ -713,6 +725,11 @@ yyjson_mut_val *ag_config_field_to_json(const struct ag_config_key *key, const v
     case AG_CONFIG_BOOL:
         return yyjson_mut_bool(doc, *(const bool *)f);
     case AG_CONFIG_STRING:
+        if (mask && (key->flags & AG_CONFIG_URL_SECRET)) {
+            char m[2048];
+            ag_url_mask_userinfo(*(char *const *)f, m, sizeof(m));
+            return yyjson_mut_strcpy(doc, m);
+        }
         return masked_str(doc, *(char *const *)f, mask && (key->flags & AG_CONFIG_SECRET));
     case AG_CONFIG_ENUM:
         return yyjson_mut_str(doc, key->values[*(const int *)f]);
@@ -727,22 +744,5 @@ yyjson_mut_val *ag_config_field_to_json(const struct ag_config_key *key, const v
     case AG_CONFIG_JSON:
         return key->json->emit(doc, f, mask);
     }
-const char *ag_config_key_shown(const struct ag_config_key *key, const char *text, char *out,
-                                size_t cap)
-{
-    if (key && (key->flags & AG_CONFIG_SECRET))
-        return ag_log_mask(text, out, cap);
-    if (key && (key->flags & AG_CONFIG_URL_SECRET)) {
-        ag_url_mask_userinfo(text, out, cap);
-        return out;
-    }
-    return text;
-}
-
     return yyjson_mut_null(doc);
 }
-        if (mask && (key->flags & AG_CONFIG_URL_SECRET)) {
-            char m[2048];
-            ag_url_mask_userinfo(*(char *const *)f, m, sizeof(m));
-            return yyjson_mut_strcpy(doc, m);
-        }

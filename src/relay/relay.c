@@ -761,7 +761,6 @@ void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag
     ag_buf_init(&c->body, UPSTREAM_BODY_CAP);
     ag_buf_init(&c->out, 0);
     ag_sse_parser_init(&c->sse, SSE_EVENT_CAP, on_sse, c);
-    c->ctx.max_json_depth = (size_t)c->cfg->server.max_json_depth;
     ag_relay_owner_of(&c->owner, c->cfg, req);
     int idrc = next_request_id(r, rid, sizeof(rid));
     c->ctx.arena = &req->arena;
