@@ -375,21 +375,45 @@ struct ag_admin *adm_of(void *ud)
     return ((struct adm_route *)ud)->a;
 }
 
+static enum ag_http_admin_verdict token_verdict(struct ag_admin *a, struct ag_str t)
+{
+    if (ag_sessions_valid(a->sessions, t, adm_now_ms()))
+        return AG_HTTP_ADMIN_OK;
+    /* Shaped like a session token: a logged-out or expired UI, not a guess at the secret. */
+    return t.len == AG_SESSION_TOKEN_SIZE - 1 && ag_str_has_prefix(t, "ags_") ? AG_HTTP_ADMIN_STALE
+                                                                            : AG_HTTP_ADMIN_NO;
+}
+
+/* The server's admin check (ag_http_admin_cb): a login session token. */
+static enum ag_http_admin_verdict session_check(const struct ag_http_req *req, void *ud)
+{
+    struct ag_admin *a = ud;
+    struct ag_str k = ag_auth_client_key(req);
+    if (k.p && k.len)
+        return token_verdict(a, k);
+    /* EventSource cannot send headers: /api/events also takes a session token in the query. */
+    char t[AG_SESSION_TOKEN_SIZE + 1];
+    if (ag_str_eq_c(req->path, "/api/events") &&
+        adm_query((struct ag_http_req *)req, "token", t, sizeof(t)))
+        return token_verdict(a, ag_str_c(t));
+    return AG_HTTP_ADMIN_NO;
+}
+
 bool adm_authorized(struct ag_admin *a, struct ag_http_req *req)
 {
-    enum ag_auth_result r = ag_auth_check(a->auth, req, AG_ACCESS_ADMIN);
-    if (r == AG_AUTH_ALLOW)
-        return true;
-    struct ag_str k = ag_auth_client_key(req);
-    if (k.p && ag_sessions_valid(a->sessions, k, adm_now_ms()))
-        return true;
-    /* EventSource cannot send headers: /api/events also takes a session token in the query. */
-    if (ag_str_eq_c(req->path, "/api/events")) {
-        char t[AG_SESSION_TOKEN_SIZE + 1];
-        if (adm_query(req, "token", t, sizeof(t)) &&
-            ag_sessions_valid(a->sessions, ag_str_c(t), adm_now_ms()))
-            return true;
+    int64_t retry = 0;
+    if (!ag_http_req_auth_allowed(req, &retry)) {
+        adm_error(req, 429, "rate_limited", NULL,
+                  "too many failed authentications from this address; try again in %lld s",
+                  (long long)retry);
+        return false;
     }
+    enum ag_auth_result r = ag_auth_check(a->auth, req, AG_ACCESS_ADMIN);
+    enum ag_http_admin_verdict v = r == AG_AUTH_ALLOW ? AG_HTTP_ADMIN_OK : session_check(req, a);
+    if (v == AG_HTTP_ADMIN_OK)
+        return true;
+    if (r == AG_AUTH_WRONG && v == AG_HTTP_ADMIN_NO)
+        ag_http_req_auth_failed(req);
     if (r == AG_AUTH_NO_SECRET)
         adm_error(req, 401, "authentication_error", NULL,
                   "the admin API needs a secret: set auth.admin_password or auth.api_key");
@@ -399,22 +423,13 @@ bool adm_authorized(struct ag_admin *a, struct ag_http_req *req)
     return false;
 }
 
-static void trampoline(struct ag_http_req *req, void *ud)
-{
-    struct adm_route *rt = ud;
-    if (!rt->open && !adm_authorized(rt->a, req))
-        return;
-    rt->handler(req, ud);
-}
-
 /* ---- login ---- */
 
 static void h_login(struct ag_http_req *req, void *ud)
 {
     struct ag_admin *a = adm_of(ud);
     int64_t now = adm_now_ms(), retry = 60;
-    if (!ag_sessions_login_allowed(a->sessions, req->client_ip, now,
-                                   a->cfg->admin.login_max_failures, &retry)) {
+    if (!ag_http_req_auth_allowed(req, &retry)) {
         char v[24];
         snprintf(v, sizeof(v), "%lld", (long long)retry);
         ag_http_add_header(req, "Retry-After", ag_str_c(v));
@@ -436,11 +451,12 @@ static void h_login(struct ag_http_req *req, void *ud)
         return;
     }
     if (!ag_secret_eq(secret, strlen(secret), pw, strlen(pw))) {
-        ag_sessions_login_failed(a->sessions, req->client_ip, now);
+        ag_http_req_auth_failed(req);
         ag_log_warn("admin: failed login from %s", req->client_ip);
         adm_error(req, 401, "authentication_error", "password", "wrong password");
         return;
     }
+    ag_http_req_auth_succeeded(req);
     char token[AG_SESSION_TOKEN_SIZE];
     int64_t ttl = a->cfg->admin.session_ttl_s * 1000;
     if (ag_sessions_create(a->sessions, now, ttl, token)) {
@@ -579,8 +595,7 @@ static const struct adm_route_def core_routes[] = {
     {NULL, NULL, NULL, false},
 };
 
-static int add_table(struct ag_admin *a, struct ag_router *router, const struct adm_route_def *defs,
-                     enum ag_route_access access)
+static int add_table(struct ag_admin *a, struct ag_router *router, const struct adm_route_def *defs)
 {
     for (size_t i = 0; defs[i].method; i++) {
         if (a->nroutes == ADM_MAX_ROUTES)
@@ -589,12 +604,12 @@ static int add_table(struct ag_admin *a, struct ag_router *router, const struct 
         rt->a = a;
         rt->handler = defs[i].handler;
         rt->open = defs[i].open;
-        /* The admin check is done by the trampoline (it also accepts session tokens, which the
-         * server's check does not know), so the server is told the route is public. Every route
-         * of these tables goes through the trampoline: none is reachable without the check
-         * unless its row says open. */
-        struct ag_route r = {defs[i].method, defs[i].pattern, trampoline, rt,
-                             access,         &ag_errfmt_plain};
+        /* The server checks admin routes when their headers arrive, before any body is read:
+         * the admin secret, or a session token through session_check. Rows marked open (login,
+         * /metrics) check for themselves. */
+        struct ag_route r = {defs[i].method, defs[i].pattern, defs[i].handler, rt,
+                             defs[i].open ? AG_ACCESS_PUBLIC : AG_ACCESS_ADMIN,
+                             &ag_errfmt_plain};
         int rc = ag_router_add(router, &r);
         if (rc)
             return rc;
@@ -608,7 +623,7 @@ int ag_admin_add_routes(struct ag_admin *a, struct ag_router *router)
         core_routes,     adm_accounts_routes, adm_config_routes, adm_proxy_routes,
         adm_logs_routes, adm_stats_routes,    adm_oauth_routes};
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-        int rc = add_table(a, router, tables[i], AG_ACCESS_PUBLIC);
+        int rc = add_table(a, router, tables[i]);
         if (rc)
             return rc;
     }
@@ -665,6 +680,7 @@ void ag_admin_attach(struct ag_admin *a, struct ag_relay *relay, struct ag_http_
 {
     a->relay = relay;
     a->server = server;
+    ag_http_server_set_admin_check(server, session_check, a);
 }
 
 void ag_admin_set_config(struct ag_admin *a, struct ag_config *cfg)

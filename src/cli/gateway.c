@@ -9,6 +9,7 @@
 #include "core/mem.h"
 #include "http/auth.h"
 #include "http/cors.h"
+#include "http/guard.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "pool/pool.h"
@@ -28,6 +29,7 @@ struct ag_gateway {
     struct ag_router *router;
     struct ag_http_server *server;
     struct ag_cors *cors;
+    struct ag_host_policy *hosts;
     struct ag_auth_policy auth;
     struct ag_store *store;
     struct ag_writer *writer;
@@ -81,8 +83,14 @@ static void apply_config(struct ag_gateway *g)
     ag_cors_free(g->cors);
     g->cors = ag_cors_new((const char *const *)c->server.cors_allowed_origins.v,
                           c->server.cors_allowed_origins.n);
+    ag_host_policy_free(g->hosts);
+    g->hosts = ag_host_policy_new(!c->server.allow_lan_access,
+                                  (const char *const *)c->server.allowed_hosts.v,
+                                  c->server.allowed_hosts.n);
     ag_http_server_set_auth(g->server, &g->auth);
     ag_http_server_set_cors(g->server, g->cors);
+    ag_http_server_set_hosts(g->server, g->hosts);
+    ag_http_server_set_auth_failures(g->server, c->admin.login_max_failures);
 }
 
 int ag_gateway_apply_config(struct ag_gateway *g, struct ag_config *cfg, struct ag_buf *restart)
@@ -216,6 +224,9 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
         .max_headers = (size_t)c->server.max_headers,
         .header_timeout_ms = (uint64_t)c->server.header_timeout_s * 1000,
         .idle_timeout_ms = (uint64_t)c->server.idle_timeout_s * 1000,
+        .max_connections = (size_t)c->server.max_connections,
+        .max_body_inflight = (size_t)c->server.max_body_in_flight_bytes,
+        .min_body_rate = (size_t)c->server.min_body_bytes_per_s,
     };
     g->server = ag_http_server_new(loop, g->router, &lim);
     apply_config(g);
@@ -323,6 +334,7 @@ void ag_gateway_free(struct ag_gateway *g)
     ag_http_server_free(g->server);
     ag_router_free(g->router);
     ag_cors_free(g->cors);
+    ag_host_policy_free(g->hosts);
     ag_config_unref(g->cfg);
     free(g);
 }

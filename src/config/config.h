@@ -78,6 +78,10 @@ struct ag_config {
         int64_t shutdown_grace_s;
         int64_t stream_keepalive_s;
         struct ag_config_strlist cors_allowed_origins;
+        struct ag_config_strlist allowed_hosts; /* Host names served besides loopback names */
+        int64_t max_connections;
+        int64_t max_body_in_flight_bytes;
+        int64_t min_body_bytes_per_s;
         int64_t max_json_depth; /* deepest JSON nesting read anywhere (AG_JSON_DEPTH_MIN..MAX) */
     } server;
     struct {

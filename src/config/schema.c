@@ -9,8 +9,8 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/str.h"
-
 #include "core/url.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -295,7 +295,18 @@ static const struct ag_config_key keys[] = {
     INT("server.shutdown_grace_s", "10", 0, 3600, server.shutdown_grace_s, 0, NULL,
         "seconds running requests get to finish on SIGINT/SIGTERM"),
     LIST("server.cors_allowed_origins", "[\"*\"]", server.cors_allowed_origins, 0, NULL, NULL,
-         "origins allowed by CORS; \"*\" allows any"),
+         "web page origins allowed to call the gateway; \"*\" allows any, but only on routes that "
+         "require a key"),
+    LIST("server.allowed_hosts", "[]", server.allowed_hosts, 0, NULL, NULL,
+         "Host names served besides loopback names (localhost, 127.0.0.1, [::1]) while listening "
+         "on loopback; with LAN access on and this empty, every Host is served"),
+    INT("server.max_connections", "8192", 16, 1048576, server.max_connections, R, NULL,
+        "most client connections open at once; more are closed on accept"),
+    INT("server.max_body_in_flight_bytes", "268435456", 1048576, INT64_MAX,
+        server.max_body_in_flight_bytes, R, NULL,
+        "request-body bytes held at once over all connections; past it, 503 with Retry-After"),
+    INT("server.min_body_bytes_per_s", "4096", 1, 1073741824, server.min_body_bytes_per_s, R, NULL,
+        "average rate a request body must keep after server.header_timeout_s, or 408"),
     INT("server.max_json_depth", "128", AG_JSON_DEPTH_MIN, AG_JSON_DEPTH_MAX, server.max_json_depth,
         0, NULL,
         "deepest nesting of arrays and objects accepted in any JSON the gateway reads (request "

@@ -4,12 +4,24 @@
 #include "core/err.h"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 int ag_random_bytes(void *buf, size_t n)
 {
     return RAND_bytes(buf, (int)n) == 1 ? 0 : AG_EIO;
+}
+
+static unsigned char secret_hmac_key[32];
+
+static void secret_key_init(void)
+{
+    if (ag_random_bytes(secret_hmac_key, sizeof(secret_hmac_key)))
+        abort(); /* no randomness: secrets cannot be compared safely */
 }
 
 int ag_random_hex(char *out, size_t cap, size_t nbytes)
@@ -38,9 +50,18 @@ int ag_random_api_key(char *out, size_t cap)
     return ag_random_hex(out + 3, cap - 3, 16);
 }
 
+/* Both sides go through HMAC-SHA-256 under a key drawn once per process, and the digests are
+ * compared in constant time: neither where the strings differ nor the secret's length shows in the
+ * time taken (a plain compare returns at once on a length mismatch, which tells a guesser the
+ * length). The key makes the digests useless to anyone who sees them. */
 bool ag_secret_eq(const char *a, size_t alen, const char *b, size_t blen)
 {
-    if (alen != blen)
-        return false;
-    return alen == 0 || CRYPTO_memcmp(a, b, alen) == 0;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    unsigned char da[EVP_MAX_MD_SIZE], db[EVP_MAX_MD_SIZE];
+    unsigned la = 0, lb = 0;
+    pthread_once(&once, secret_key_init);
+    if (!HMAC(EVP_sha256(), secret_hmac_key, sizeof(secret_hmac_key), (const unsigned char *)a, alen, da, &la) ||
+        !HMAC(EVP_sha256(), secret_hmac_key, sizeof(secret_hmac_key), (const unsigned char *)b, blen, db, &lb))
+        abort(); /* no digest: nothing can be compared safely */
+    return (CRYPTO_memcmp(da, db, la) == 0) & (alen == blen);
 }

@@ -16,8 +16,9 @@ int ag_random_hex(char *out, size_t cap, size_t nbytes);
 int ag_random_api_key(char *out, size_t cap);
 
 /**
- * Compares two byte strings in time that depends only on their lengths, not on where they differ.
- * Different lengths compare unequal.
+ * Compares two byte strings (a secret and a guess) in time that depends neither on where they
+ * differ nor on the secret's length (both are hashed with a per-process key first). Different
+ * lengths compare unequal.
  */
 bool ag_secret_eq(const char *a, size_t alen, const char *b, size_t blen);
 

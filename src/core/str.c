@@ -34,6 +34,12 @@ bool ag_str_has_prefix_ci(struct ag_str s, const char *prefix)
     return s.len >= n && ag_str_eq_ci(ag_str_make(s.p, n), ag_str_make(prefix, n));
 }
 
+bool ag_str_has_suffix_ci(struct ag_str s, const char *suffix)
+{
+    size_t n = strlen(suffix);
+    return s.len >= n && ag_str_eq_ci(ag_str_make(s.p + s.len - n, n), ag_str_make(suffix, n));
+}
+
 struct ag_str ag_str_trim(struct ag_str s)
 {
     while (s.len && (s.p[0] == ' ' || s.p[0] == '\t')) {

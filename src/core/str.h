@@ -52,6 +52,9 @@ bool ag_str_has_suffix(struct ag_str s, const char *suffix);
 /** ASCII case-insensitive prefix test. */
 bool ag_str_has_prefix_ci(struct ag_str s, const char *prefix);
 
+/** ASCII case-insensitive suffix test. */
+bool ag_str_has_suffix_ci(struct ag_str s, const char *suffix);
+
 /** Trims ASCII spaces and tabs at both ends. */
 struct ag_str ag_str_trim(struct ag_str s);
 

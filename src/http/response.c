@@ -92,7 +92,7 @@ static void after_write(uv_write_t *w, int status)
             c->req->on_drain(c->req, c->req->cb_ud);
     }
     if (c->close_after_write && q == 0)
-        ag_http_conn_close(c);
+        ag_http_conn_end(c);
 }
 
 /* Writes bufs in order, trying the socket directly first (one writev, no epoll_ctl when it all
@@ -159,7 +159,7 @@ static int head_begin(struct ag_http_req *req, struct ag_buf *h, int status, con
         rc = ag_buf_printf(h, "Content-Type: %s\r\n", ctype);
     if (!rc)
         rc = ag_buf_printf(h, "x-request-id: %s\r\n", req->id);
-    if (!rc && c && c->srv->cors)
+    if (!rc && c && c->srv->cors && !req->_no_cors)
         rc = ag_cors_append_headers(c->srv->cors, req, h);
     if (!rc && req->_extra_headers.len)
         rc = ag_buf_append_str(h, ag_buf_str(&req->_extra_headers));

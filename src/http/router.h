@@ -32,6 +32,7 @@ struct ag_route {
     void *ud;
     enum ag_route_access access;
     const struct ag_errfmt *errfmt; /* how errors on this route are written */
+    bool multipart;                 /* the body may be multipart/form-data (file uploads) */
 };
 
 struct ag_router;

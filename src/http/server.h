@@ -54,6 +54,7 @@ struct ag_http_req {
     char client_ip[48];           /* peer address (no port) */
     uint64_t start_us;            /* monotonic time the first byte arrived */
     bool http10;                  /* HTTP/1.0 request */
+    bool authed; /* the route required a key (or an admin secret or session) and it was shown */
 
     /* Set by the handler. */
     ag_http_abort_cb on_abort;
@@ -65,6 +66,8 @@ struct ag_http_req {
     int _status;
     uint64_t _bytes_out;
     unsigned _state; /* AG_HTTP_REQ_* in server.c */
+    size_t _reserved; /* body bytes reserved against the server's in-flight budget */
+    bool _no_cors;    /* a refused preflight: no CORS headers */
     bool _stream_chunked;
     struct ag_buf _extra_headers; /* headers added with ag_http_add_header, "Name: value\r\n"... */
 };
@@ -134,8 +137,11 @@ struct ag_http_limits {
     size_t max_header_bytes;    /* 431 beyond this, request line included (default 64 KiB) */
     size_t max_headers;         /* 431 beyond this many headers (default 100) */
     uint64_t header_timeout_ms; /* from a request's first byte to its headers' end (default 30 s) */
-    uint64_t idle_timeout_ms;   /* keep-alive idle and body-read stall (default 120 s) */
+    uint64_t idle_timeout_ms;   /* keep-alive idle: no request at all (default 120 s) */
     size_t stream_high_water;   /* congested above this many pending bytes (default 256 KiB) */
+    size_t max_connections;     /* connections beyond this are closed at accept (default 8192) */
+    size_t max_body_inflight;   /* request-body bytes held at once, all connections (256 MiB) */
+    size_t min_body_rate;       /* bytes/s a body must average after header_timeout (4096) */
 };
 
 /** Called once per request after the response completed (access log, metrics). */
@@ -146,10 +152,25 @@ struct ag_auth_policy;
 struct ag_cors;
 
 /**
- * Called after routing and auth, before the handler; returns true to go on, or answers the request
- * itself and returns false (e.g. 503 while the proxy is stopped).
+ * Called after routing and auth when the headers are complete, before the body is read; returns
+ * true to go on, or answers the request itself and returns false (e.g. 503 while the proxy is
+ * stopped). The body is not available here.
  */
 typedef bool (*ag_http_gate_cb)(struct ag_http_req *req, void *ud);
+
+/** What the admin callback says of the credential a request shows. */
+enum ag_http_admin_verdict {
+    AG_HTTP_ADMIN_NO = 0, /* not one of its credentials: a wrong guess counts as a failure */
+    AG_HTTP_ADMIN_OK,     /* a live credential (a login session) */
+    AG_HTTP_ADMIN_STALE,  /* one of its credentials, no longer valid (a logged-out UI polling):
+                           * refused, but not counted as a guess */
+};
+
+/**
+ * Admin routes accept, besides the admin secret of the auth policy, what this callback accepts
+ * (login session tokens). Called when a request's headers are complete; must not answer.
+ */
+typedef enum ag_http_admin_verdict (*ag_http_admin_cb)(const struct ag_http_req *req, void *ud);
 
 /** Creates a server on loop routing through router (borrowed; must outlive the server). */
 struct ag_http_server *ag_http_server_new(uv_loop_t *loop, struct ag_router *router,
@@ -164,7 +185,27 @@ void ag_http_server_set_auth(struct ag_http_server *s, const struct ag_auth_poli
 /** Sets the CORS rules (borrowed; may be swapped at any time). NULL sends no CORS headers. */
 void ag_http_server_set_cors(struct ag_http_server *s, const struct ag_cors *cors);
 
-/** Sets the gate run before each handler. */
+/** Sets the Host rule (borrowed; may be swapped at any time). NULL serves every Host. */
+struct ag_host_policy;
+void ag_http_server_set_hosts(struct ag_http_server *s, const struct ag_host_policy *hosts);
+
+/** Sets the extra admin credential check (see ag_http_admin_cb). */
+void ag_http_server_set_admin_check(struct ag_http_server *s, ag_http_admin_cb cb, void *ud);
+
+/** Sets the failed admin authentications allowed per client address per minute (default 5). */
+void ag_http_server_set_auth_failures(struct ag_http_server *s, int64_t per_minute);
+
+/**
+ * The failed-authentication limit, for handlers that check a secret themselves (the login
+ * route): ag_http_req_auth_allowed() is false while req's client address is locked out, with
+ * *retry_after_s the seconds left; ag_http_req_auth_failed() counts one failure,
+ * ag_http_req_auth_succeeded() clears the count.
+ */
+bool ag_http_req_auth_allowed(const struct ag_http_req *req, int64_t *retry_after_s);
+void ag_http_req_auth_failed(const struct ag_http_req *req);
+void ag_http_req_auth_succeeded(const struct ag_http_req *req);
+
+/** Sets the gate run before each handler (when the headers are complete, before the body). */
 void ag_http_server_set_gate(struct ag_http_server *s, ag_http_gate_cb gate, void *ud);
 
 /**

@@ -24,6 +24,7 @@ enum conn_phase {
     PH_HEADERS, /* inside request line/headers */
     PH_BODY,    /* inside the body */
     PH_BUSY,    /* a handler has the request */
+    PH_DISCARD, /* a refused request's (small) body is being read and dropped */
 };
 
 struct ag_http_conn {
@@ -53,6 +54,16 @@ struct ag_http_conn {
     bool congested;         /* high water passed; on_drain owed */
     bool in_close_cb;       /* on_handle_closed is running: it frees the connection itself */
     bool upgrade;           /* the request asked for a protocol upgrade (WebSocket) */
+    bool admit_pending;     /* headers complete: admission runs before any body byte is read */
+    bool discard;           /* the current message was answered at admission: drop its body */
+    bool run_empty;         /* run the parser once more even without input (after admission) */
+    bool linger;            /* close by lingering: shut down writing, drop input for a while */
+    bool lingering;         /* the lingering close has begun */
+    uint64_t deadline_us;   /* when the current phase times out (PH_BUSY has none) */
+    uint64_t body_start_us; /* admission time: the body's minimum rate counts from here */
+    uint64_t body_bytes;    /* body bytes received for the current request */
+    size_t lingered;        /* bytes dropped while lingering */
+    uv_shutdown_t shutdown;
     char peer[48];
 };
 
@@ -73,6 +84,13 @@ struct ag_http_server {
     void *log_ud;
     const struct ag_auth_policy *auth;
     const struct ag_cors *cors;
+    const struct ag_host_policy *hosts;
+    struct ag_auth_limiter *limiter;
+    ag_http_admin_cb admin_check;
+    void *admin_ud;
+    size_t body_inflight; /* request-body bytes reserved by requests not yet freed */
+    uint64_t refused_conns;
+    uint64_t last_refusal_log_us;
     ag_http_gate_cb gate;
     void *gate_ud;
     bool shutting_down;
@@ -97,6 +115,10 @@ bool ag_http_conn_keeps_alive(struct ag_http_conn *c);
 
 /* Closes a connection asynchronously (on_abort runs from its close callback). */
 void ag_http_conn_close(struct ag_http_conn *c);
+
+/* Ends a connection whose last response is written: a lingering close when input may still be
+ * arriving (a refused request's body), else ag_http_conn_close. */
+void ag_http_conn_end(struct ag_http_conn *c);
 
 /* The response is complete (or abandoned): log, free, and let the connection move on. */
 void ag_http_req_complete(struct ag_http_req *req);

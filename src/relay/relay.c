@@ -188,10 +188,11 @@ static void add_info_headers(struct call *c)
         return;
     if (c->route.model[0])
         ag_http_add_header(c->req, "x-aigate-model", ag_str_c(c->route.model));
-    if (c->lease && c->lease->email[0])
-        ag_http_add_header(c->req, "x-aigate-account", ag_str_c(c->lease->email));
-    else if (c->last_account[0])
-        ag_http_add_header(c->req, "x-aigate-account", ag_str_c(c->last_account));
+    /* An account's e-mail is told only to a client that showed the key: with auth off, any
+     * local program (or a page the Host and Origin rules let through) could read it. */
+    const char *acct = c->lease && c->lease->email[0] ? c->lease->email : c->last_account;
+    if (c->req->authed && acct[0])
+        ag_http_add_header(c->req, "x-aigate-account", ag_str_c(acct));
     if (c->attempts > 0) {
         char n[16];
         snprintf(n, sizeof(n), "%d", c->attempts);
@@ -761,19 +762,19 @@ void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag
     ag_buf_init(&c->body, UPSTREAM_BODY_CAP);
     ag_buf_init(&c->out, 0);
     ag_sse_parser_init(&c->sse, SSE_EVENT_CAP, on_sse, c);
-    ag_relay_owner_of(&c->owner, c->cfg, req);
     int idrc = next_request_id(r, rid, sizeof(rid));
     c->ctx.arena = &req->arena;
     c->ctx.request_id = ag_arena_str(&req->arena, ag_str_c(idrc ? "" : rid));
+    c->ctx.now = ag_wall_s();
+    c->ctx.max_json_depth = (size_t)c->cfg->server.max_json_depth;
+    ag_relay_owner_of(&c->owner, c->cfg, req);
+    req->on_abort = on_abort;
+    req->on_drain = on_drain;
+    req->cb_ud = c;
     if (idrc) {
         fail(c, 500, AG_PERR_SERVER, "server_error", "the gateway has no source of randomness");
         return;
     }
-    c->ctx.now = ag_wall_s();
-    c->ctx.max_json_depth = (size_t)c->cfg->server.max_json_depth;
-    req->on_abort = on_abort;
-    req->on_drain = on_drain;
-    req->cb_ud = c;
 
     struct ag_proto_error perr = {0};
     int rc = cp->decode_request(&c->ctx, ag_buf_str(&req->body), hints, &c->creq, &perr);

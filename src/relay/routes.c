@@ -250,7 +250,7 @@ int ag_relay_add_routes(struct ag_relay *r, struct ag_router *router)
         {"POST", "/v1/responses", h_responses, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
         {"POST", "/responses", h_responses, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
         {"POST", "/v1/images/generations", h_images, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
-        {"POST", "/v1/images/edits", h_image_edits, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
+        {"POST", "/v1/images/edits", h_image_edits, r, AG_ACCESS_PROXY, &ag_errfmt_openai, true},
         {"GET", "/v1/responses/:id", h_response_get, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
         {"DELETE", "/v1/responses/:id", h_response_delete, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
         {"POST", "/v1/messages", h_messages, r, AG_ACCESS_PROXY, &ag_errfmt_anthropic},

@@ -113,6 +113,8 @@ describe('admin API', () => {
       assert.equal(none.json.error.type, 'authentication_error');
       const wrong = await call(env, m, p, { body: b, key: 'sk-wrong' });
       assert.equal(wrong.status, 401, `${m} ${p} with a wrong key`);
+      // A success clears the failure count (five wrong guesses a minute lock an address out).
+      assert.equal((await call(env, 'GET', '/api/auth/session')).status, 200);
     }
     // The AI routes stay open in auth.mode=off.
     assert.equal((await chat(env, 'open')).status, 200);
@@ -361,6 +363,34 @@ describe('login sessions', () => {
     assert.equal((await call(env, 'GET', '/api/auth/session', { key: ok.json.token })).status, 200);
     assert.equal((await call(env, 'POST', '/api/auth/logout', { key: ok.json.token })).status, 200);
     assert.equal((await call(env, 'GET', '/api/accounts', { key: ok.json.token })).status, 401);
+  });
+
+  test('an admin password replaces the API key on admin routes', async () => {
+    const r = await call(env, 'PUT', '/api/config', { body: { 'auth.admin_password': 'correct horse' } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await call(env, 'GET', '/api/accounts')).status, 401);
+    assert.equal((await call(env, 'GET', '/api/accounts', { key: 'correct horse' })).status, 200);
+  });
+});
+
+describe('failed admin authentication', () => {
+  const env = new Env();
+  before(async () => { await env.start({ env: { AIGATE_API_KEY: KEY } }); });
+  after(async () => { await env.stop(); });
+
+  test('guesses lock the address out; pages and stale sessions do not count', async () => {
+    const url = `${env.url}/api/auth/login`;
+    // A web page's attempts (foreign origin, or a form-like body) are refused before counting.
+    for (let i = 0; i < 10; i++) {
+      const page = await fetch(url, { method: 'POST', headers: { origin: 'http://evil.example', 'content-type': 'application/json' }, body: JSON.stringify({ password: 'guess' }) });
+      assert.equal(page.status, 403);
+      const simple = await fetch(url, { method: 'POST', headers: { origin: `${env.url}`, 'content-type': 'text/plain' }, body: JSON.stringify({ password: 'guess' }) });
+      assert.equal(simple.status, 415);
+      const stale = await call(env, 'GET', '/api/accounts', { key: `ags_${'0'.repeat(48)}` });
+      assert.equal(stale.status, 401);
+    }
+    assert.equal((await call(env, 'GET', '/api/accounts')).status, 200);
+    // Five wrong passwords, then even the right secret waits, on every admin route.
     for (let i = 0; i < 5; i++) {
       const bad = await call(env, 'POST', '/api/auth/login', { key: null, body: { password: 'guess' } });
       assert.equal(bad.status, 401);
@@ -369,13 +399,11 @@ describe('login sessions', () => {
     const limited = await call(env, 'POST', '/api/auth/login', { key: null, body: { password: KEY } });
     assert.equal(limited.status, 429);
     assert.ok(Number(limited.headers.get('retry-after')) > 0);
-  });
-
-  test('an admin password replaces the API key on admin routes', async () => {
-    const r = await call(env, 'PUT', '/api/config', { body: { 'auth.admin_password': 'correct horse' } });
-    assert.equal(r.status, 200, r.text);
-    assert.equal((await call(env, 'GET', '/api/accounts')).status, 401);
-    assert.equal((await call(env, 'GET', '/api/accounts', { key: 'correct horse' })).status, 200);
+    const route = await call(env, 'GET', '/api/accounts');
+    assert.equal(route.status, 429);
+    assert.ok(Number(route.headers.get('retry-after')) >= 50);
+    // The AI routes are not the admin API: they stay usable.
+    assert.notEqual((await chat(env, 'still open')).status, 429);
   });
 });
 

@@ -17,12 +17,14 @@
 #include <unistd.h>
 #include <yyjson.h>
 
+#define RELAY_KEY "sk-relay-test-key"
+
 struct env {
     struct ag_proc mock;
     struct ag_child gw;
     char base[64];
-    char vars[8][256];
-    const char *envp[9];
+    char vars[10][256];
+    const char *envp[11];
     char port_arg[16];
     int port;
 };
@@ -74,9 +76,12 @@ static void env_start(struct env *e, const char *const *gw_args)
     snprintf(e->vars[4], 256, "AIGATE_OAUTH_CLIENT_ID=relay-test");
     snprintf(e->vars[5], 256, "AIGATE_OAUTH_CLIENT_SECRET=relay-secret");
     snprintf(e->vars[6], 256, "AIGATE_LOG_LEVEL=info");
-    for (int i = 0; i < 7; i++)
+    /* With a key: only then do answers name the account that served them. */
+    snprintf(e->vars[7], 256, "AIGATE_API_KEY=" RELAY_KEY);
+    snprintf(e->vars[8], 256, "AIGATE_AUTH_MODE=all_except_health");
+    for (int i = 0; i < 9; i++)
         e->envp[i] = e->vars[i];
-    e->envp[7] = NULL;
+    e->envp[9] = NULL;
     const char *tokens[] = {"rt-a", "rt-b", "rt-c"};
     for (int i = 0; i < 3; i++) {
         const char *argv[] = {bin(), "accounts", "add", "--refresh-token", tokens[i], NULL};
@@ -127,7 +132,8 @@ static int chat(struct env *e, bool stream, struct rh_resp *r)
              "\"content\":\"hello relay, conversation %d\"}]}",
              stream ? "true" : "false", ++turn);
     assert_true(rh_request(e->port, "POST", "/v1/chat/completions",
-                           "Content-Type: application/json\r\n", body, r));
+                           "Content-Type: application/json\r\nAuthorization: Bearer " RELAY_KEY "\r\n",
+                           body, r));
     return r->status;
 }
 
@@ -368,7 +374,8 @@ static void client_leaving_cancels_upstream_and_stop_is_graceful(void **state)
                                "[{\"role\":\"user\",\"content\":\"leave\"}]}";
     char req[512];
     snprintf(req, sizeof(req),
-             "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+             "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+             "Authorization: Bearer " RELAY_KEY "\r\nContent-Type: application/json\r\n"
              "Content-Length: %zu\r\n\r\n%s",
              strlen(body), body);
     assert_true(rh_connect(&c, e.port, 5000));

@@ -2,241 +2,9 @@
  * limits (413, 431, 400), slow and idle clients, disconnects, graceful shutdown, CORS, routing,
  * and the auth matrix. The server runs on its own loop in a thread; the test talks to it only
  * through sockets (and reads a few atomic counters). */
-#include "ag_test.h"
-
-#include "core/buf.h"
-#include "core/mem.h"
-#include "http/auth.h"
-#include "http/cors.h"
-#include "http/router.h"
-#include "http/server.h"
-#include "rawhttp.h"
+#include "server_fixture.h"
 
 #include <signal.h>
-#include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <uv.h>
-
-struct fixture {
-    uv_loop_t loop;
-    uv_thread_t thread;
-    uv_sem_t ready;
-    uv_async_t stop;
-    struct ag_router *router;
-    struct ag_http_server *srv;
-    struct ag_cors *cors;
-    struct ag_auth_policy policy;
-    struct ag_http_limits lim;
-    int port;
-    uint64_t grace_ms;
-    atomic_int aborted;
-    atomic_int completed;
-};
-
-/* ------------------------------------------------------------------ handlers */
-
-static void h_health(struct ag_http_req *req, void *ud)
-{
-    static const char body[] = "{\"status\":\"ok\"}";
-    ag_http_respond_json(req, 200, body, sizeof(body) - 1);
-}
-
-static void h_echo(struct ag_http_req *req, void *ud)
-{
-    char n[32];
-    snprintf(n, sizeof(n), "%zu", req->body.len);
-    ag_http_add_header(req, "x-body-len", ag_str_c(n));
-    ag_http_respond(req, 200, "text/plain", req->body.data ? req->body.data : "", req->body.len);
-}
-
-struct timed {
-    uv_timer_t t;
-    struct ag_http_req *req;
-    struct fixture *fx;
-    int left;
-    int ms;
-};
-
-static void timed_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-static void timed_abort(struct ag_http_req *req, void *ud)
-{
-    struct timed *t = ud;
-    atomic_fetch_add(&t->fx->aborted, 1);
-    uv_timer_stop(&t->t);
-    uv_close((uv_handle_t *)&t->t, timed_closed);
-}
-
-static void slow_fire(uv_timer_t *tm)
-{
-    struct timed *t = tm->data;
-    char body[64];
-    int n = snprintf(body, sizeof(body), "slow %d", t->ms);
-    t->req->on_abort = NULL;
-    ag_http_respond(t->req, 200, "text/plain", body, (size_t)n);
-    atomic_fetch_add(&t->fx->completed, 1);
-    uv_close((uv_handle_t *)&t->t, timed_closed);
-}
-
-static int query_int(struct ag_http_req *req, const char *name, int def)
-{
-    struct ag_str v = ag_http_req_query(req, name);
-    uint64_t x;
-    return v.p && ag_str_to_u64(v, 100000, &x) == 0 ? (int)x : def;
-}
-
-static void h_slow(struct ag_http_req *req, void *ud)
-{
-    struct fixture *fx = ud;
-    struct timed *t = AG_NEW(struct timed);
-    t->fx = fx;
-    t->req = req;
-    t->ms = query_int(req, "ms", 50);
-    t->t.data = t;
-    uv_timer_init(&fx->loop, &t->t);
-    req->on_abort = timed_abort;
-    req->cb_ud = t;
-    uv_timer_start(&t->t, slow_fire, (uint64_t)t->ms, 0);
-}
-
-static void stream_fire(uv_timer_t *tm)
-{
-    struct timed *t = tm->data;
-    char line[32];
-    int n = snprintf(line, sizeof(line), "chunk %d\n", 5 - t->left);
-    ag_http_stream_write(t->req, line, (size_t)n);
-    if (--t->left == 0) {
-        t->req->on_abort = NULL;
-        ag_http_stream_end(t->req);
-        atomic_fetch_add(&t->fx->completed, 1);
-        uv_timer_stop(&t->t);
-        uv_close((uv_handle_t *)&t->t, timed_closed);
-    }
-}
-
-static void h_stream(struct ag_http_req *req, void *ud)
-{
-    struct fixture *fx = ud;
-    struct timed *t = AG_NEW(struct timed);
-    t->fx = fx;
-    t->req = req;
-    t->left = 5;
-    t->ms = query_int(req, "ms", 20);
-    t->t.data = t;
-    uv_timer_init(&fx->loop, &t->t);
-    req->on_abort = timed_abort;
-    req->cb_ud = t;
-    ag_http_stream_begin(req, 200, "text/event-stream");
-    uv_timer_start(&t->t, stream_fire, (uint64_t)t->ms, (uint64_t)t->ms);
-}
-
-static void h_ok(struct ag_http_req *req, void *ud)
-{
-    ag_http_respond_json(req, 200, "{\"ok\":true}", 11);
-}
-
-static void h_param(struct ag_http_req *req, void *ud)
-{
-    struct ag_str model, action;
-    char out[256];
-    ag_router_split_action(req->params[0], &model, &action);
-    int n =
-        snprintf(out, sizeof(out), "%.*s|%.*s", (int)model.len, model.p, (int)action.len, action.p);
-    ag_http_respond(req, 200, "text/plain", out, (size_t)n);
-}
-
-/* ------------------------------------------------------------------ fixture */
-
-static void on_stop_closed(uv_handle_t *h)
-{
-}
-
-static void shutdown_done(void *ud)
-{
-    struct fixture *fx = ud;
-    uv_close((uv_handle_t *)&fx->stop, on_stop_closed);
-}
-
-static void on_stop(uv_async_t *a)
-{
-    struct fixture *fx = a->data;
-    ag_http_server_shutdown(fx->srv, fx->grace_ms, shutdown_done, fx);
-}
-
-static void server_thread(void *arg)
-{
-    struct fixture *fx = arg;
-    uv_loop_init(&fx->loop);
-    uv_async_init(&fx->loop, &fx->stop, on_stop);
-    fx->stop.data = fx;
-    fx->router = ag_router_new();
-    const struct ag_route routes[] = {
-        {"GET", "/healthz", h_health, fx, AG_ACCESS_HEALTH, &ag_errfmt_plain},
-        {"POST", "/echo", h_echo, fx, AG_ACCESS_PUBLIC, &ag_errfmt_plain},
-        {"GET", "/slow", h_slow, fx, AG_ACCESS_PUBLIC, &ag_errfmt_plain},
-        {"GET", "/stream", h_stream, fx, AG_ACCESS_PUBLIC, &ag_errfmt_plain},
-        {"POST", "/v1/chat/completions", h_ok, fx, AG_ACCESS_PROXY, &ag_errfmt_openai},
-        {"POST", "/v1/messages", h_ok, fx, AG_ACCESS_PROXY, &ag_errfmt_anthropic},
-        {"POST", "/v1beta/models/:model", h_param, fx, AG_ACCESS_PROXY, &ag_errfmt_gemini},
-        {"GET", "/api/status", h_ok, fx, AG_ACCESS_ADMIN, &ag_errfmt_plain},
-    };
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-        ag_router_add(fx->router, &routes[i]);
-    fx->srv = ag_http_server_new(&fx->loop, fx->router, &fx->lim);
-    const char *origins[] = {"*"};
-    fx->cors = ag_cors_new(origins, 1);
-    ag_http_server_set_cors(fx->srv, fx->cors);
-    ag_http_server_set_auth(fx->srv, &fx->policy);
-    int rc = ag_http_server_listen(fx->srv, "127.0.0.1", 0);
-    fx->port = rc == 0 ? ag_http_server_port(fx->srv) : -1;
-    uv_sem_post(&fx->ready);
-    uv_run(&fx->loop, UV_RUN_DEFAULT);
-    ag_http_server_free(fx->srv);
-    ag_router_free(fx->router);
-    ag_cors_free(fx->cors);
-    uv_loop_close(&fx->loop);
-}
-
-static struct fixture *fx_start(const struct ag_http_limits *lim, const struct ag_auth_policy *pol)
-{
-    struct fixture *fx = AG_NEW(struct fixture);
-    if (lim)
-        fx->lim = *lim;
-    if (pol)
-        fx->policy = *pol;
-    fx->grace_ms = 2000;
-    uv_sem_init(&fx->ready, 0);
-    uv_thread_create(&fx->thread, server_thread, fx);
-    uv_sem_wait(&fx->ready);
-    assert_true(fx->port > 0);
-    return fx;
-}
-
-static void fx_stop(struct fixture *fx)
-{
-    uv_async_send(&fx->stop);
-    uv_thread_join(&fx->thread);
-    uv_sem_destroy(&fx->ready);
-    free(fx);
-}
-
-static int setup(void **state)
-{
-    *state = fx_start(NULL, NULL);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx_stop(*state);
-    return 0;
-}
 
 /* ------------------------------------------------------------------ tests */
 
@@ -349,13 +117,30 @@ static void unknown_route_and_method(void **state)
 
 static void cors_preflight_and_simple(void **state)
 {
-    struct fixture *fx = *state;
     struct rh_resp r;
     char v[256];
-    assert_true(rh_request(fx->port, "OPTIONS", "/v1/chat/completions",
-                           "Origin: http://app.example\r\nAccess-Control-Request-Method: POST\r\n"
-                           "Access-Control-Request-Headers: authorization, content-type\r\n",
-                           NULL, &r));
+    const char *preflight = "Origin: http://app.example\r\nAccess-Control-Request-Method: POST\r\n"
+                            "Access-Control-Request-Headers: authorization, content-type\r\n";
+    /* Auth off: a page of another origin gets no CORS answer, and its requests are refused. */
+    struct fixture *fx = fx_start(NULL, NULL);
+    assert_true(rh_request(fx->port, "OPTIONS", "/v1/chat/completions", preflight, NULL, &r));
+    assert_int_equal(r.status, 204);
+    assert_false(rh_header(&r, "access-control-allow-origin", v, sizeof(v)));
+    rh_resp_free(&r);
+    assert_true(
+        rh_request(fx->port, "GET", "/healthz", "Origin: http://app.example\r\n", NULL, &r));
+    assert_int_equal(r.status, 403);
+    rh_resp_free(&r);
+    assert_true(rh_request(fx->port, "GET", "/healthz", NULL, NULL, &r));
+    assert_int_equal(r.status, 200);
+    assert_false(rh_header(&r, "access-control-allow-origin", v, sizeof(v)));
+    rh_resp_free(&r);
+    fx_stop(fx);
+
+    /* Auth on: "*" serves any origin that shows the key. */
+    struct ag_auth_policy pol = {.mode = AG_AUTH_MODE_STRICT, .api_key = "sk-right"};
+    fx = fx_start(NULL, &pol);
+    assert_true(rh_request(fx->port, "OPTIONS", "/v1/chat/completions", preflight, NULL, &r));
     assert_int_equal(r.status, 204);
     assert_true(rh_header(&r, "access-control-allow-origin", v, sizeof(v)));
     assert_string_equal(v, "*");
@@ -365,13 +150,13 @@ static void cors_preflight_and_simple(void **state)
     assert_string_equal(v, "authorization, content-type");
     assert_false(rh_header(&r, "access-control-allow-credentials", v, sizeof(v)));
     rh_resp_free(&r);
-    assert_true(
-        rh_request(fx->port, "GET", "/healthz", "Origin: http://app.example\r\n", NULL, &r));
+    assert_true(rh_request(fx->port, "GET", "/healthz",
+                           "Origin: http://app.example\r\nAuthorization: Bearer sk-right\r\n", NULL,
+                           &r));
+    assert_int_equal(r.status, 200);
     assert_true(rh_header(&r, "access-control-allow-origin", v, sizeof(v)));
     rh_resp_free(&r);
-    assert_true(rh_request(fx->port, "GET", "/healthz", NULL, NULL, &r));
-    assert_false(rh_header(&r, "access-control-allow-origin", v, sizeof(v)));
-    rh_resp_free(&r);
+    fx_stop(fx);
 }
 
 static void websocket_upgrade_is_refused_plainly(void **state)
@@ -746,7 +531,6 @@ int main(void)
         cmocka_unit_test(chunked_request_body),
         cmocka_unit_test(expect_100_continue),
         cmocka_unit_test(unknown_route_and_method),
-        cmocka_unit_test(cors_preflight_and_simple),
         cmocka_unit_test(malformed_request_gets_400_and_close),
         cmocka_unit_test(websocket_upgrade_is_refused_plainly),
         cmocka_unit_test(client_disconnects_mid_request_and_mid_stream),
@@ -754,6 +538,7 @@ int main(void)
     };
     const struct CMUnitTest own[] = {
         cmocka_unit_test(limits_413_431),
+        cmocka_unit_test(cors_preflight_and_simple),
         cmocka_unit_test(slowloris_and_idle_clients_are_dropped),
         cmocka_unit_test(graceful_shutdown_finishes_in_flight),
         cmocka_unit_test(shutdown_grace_expires),
