@@ -76,6 +76,55 @@ static int image_verdict(struct cc_decoder *st, ag_event_cb cb, void *ud)
     return cb(ud, &ev);
 }
 
+/* Room left for the answer beside the thoughts when maxOutputTokens must be raised above the
+ * thinking budget (Antigravity Manager's rule: budget + 8192 when the client's max is too small,
+ * budget + 32768 when the client gave none). */
+#define ANSWER_ROOM_RAISED  8192
+#define ANSWER_ROOM_DEFAULT 32768
+
+static int64_t obj_int(yyjson_mut_val *o, const char *key, int64_t def)
+{
+    yyjson_mut_val *v = yyjson_mut_obj_get(o, key);
+    return yyjson_mut_is_int(v) ? yyjson_mut_get_sint(v) : def;
+}
+
+static void obj_set_int(yyjson_mut_doc *d, yyjson_mut_val *o, const char *key, int64_t n)
+{
+    yyjson_mut_obj_remove_key(o, key);
+    yyjson_mut_obj_add_int(d, o, key, n);
+}
+
+/* Fits generationConfig to the model's limits for this account (see ag_upstream_target): the
+ * real upstream answers 400 INVALID_ARGUMENT to a maxOutputTokens over the model's limit, to a
+ * thinking budget over the model's, and to a budget that leaves no room for the answer. */
+static void fit_generation(yyjson_mut_doc *d, yyjson_mut_val *body,
+                           const struct ag_upstream_target *t)
+{
+    yyjson_mut_val *gc = yyjson_mut_obj_get(body, "generationConfig");
+    yyjson_mut_val *tc = yyjson_mut_obj_get(gc, "thinkingConfig");
+    int64_t limit = t->max_output_tokens, budget = obj_int(tc, "thinkingBudget", -1);
+    int64_t max = obj_int(gc, "maxOutputTokens", -1), want = max;
+    if (!yyjson_mut_is_obj(gc))
+        return;
+    if (budget > 0 && t->thinking_budget_max > 0 && budget > t->thinking_budget_max)
+        budget = t->thinking_budget_max;
+    if (limit > 0 && max > limit)
+        max = limit;
+    /* Without a known limit a missing max stays missing: the upstream's default is then the
+     * model's own maximum, and a made-up one could exceed it. */
+    if (budget > 0 && max <= budget && (max >= 0 || limit > 0)) {
+        max = budget + (max < 0 ? ANSWER_ROOM_DEFAULT : ANSWER_ROOM_RAISED);
+        if (limit > 0 && max > limit)
+            max = limit;
+        if (max <= budget) /* the limit itself is too small: the thoughts give way */
+            budget = max - (max / 2 < ANSWER_ROOM_RAISED ? max / 2 : ANSWER_ROOM_RAISED);
+    }
+    if (max != want)
+        obj_set_int(d, gc, "maxOutputTokens", max);
+    if (budget != obj_int(tc, "thinkingBudget", -1))
+        obj_set_int(d, tc, "thinkingBudget", budget);
+}
+
 static int cc_encode_request(const struct ag_proto_ctx *ctx, const struct ag_request *req,
                              const struct ag_upstream_target *t, struct ag_upstream_call *out)
 {
@@ -99,6 +148,7 @@ static int cc_encode_request(const struct ag_proto_ctx *ctx, const struct ag_req
         yyjson_mut_val *body = ag_gemini_body_build(d, ctx->arena, req, &o, &err, &why);
         if (!body)
             return err ? err : AG_ETOOBIG;
+        fit_generation(d, body, t);
         char *rid = ag_arena_printf(ctx->arena, "agent/%.*s", (int)ctx->request_id.len,
                                     ctx->request_id.p ? ctx->request_id.p : "");
         if (!rid)

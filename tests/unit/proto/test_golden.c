@@ -2,7 +2,9 @@
  *
  * Each case folder holds some of:
  *   case.json              options: client adapter, URL hints (model, stream, sse, count_tokens,
- *                          content_type), ids, time, upstream target
+ *                          content_type), ids, time, upstream target (model, project,
+ *                          session_id, and the model's limits max_output_tokens and
+ *                          thinking_budget_max)
  *   client_request.json    the client's body (need not be valid JSON)
  *   client_error.json      expected error body when decoding must fail (status in case.json)
  *   upstream_request.json  expected upstream body (compared as JSON)
@@ -252,6 +254,10 @@ static void run_case(void **state)
     target.model = opt_str(t, "model", "gemini-2.5-flash");
     target.project = opt_str(t, "project", "test-project");
     target.session_id = opt_str(t, "session_id", "-3858785285285838585");
+    /* the model's limits as the relay passes them (the account's, else the built-in table) */
+    target.max_output_tokens = (uint32_t)yyjson_get_uint(yyjson_obj_get(t, "max_output_tokens"));
+    target.thinking_budget_max =
+        (uint32_t)yyjson_get_uint(yyjson_obj_get(t, "thinking_budget_max"));
 
     char *body = slurp(gc->dir, "client_request.json", &len);
     assert_non_null(body);
