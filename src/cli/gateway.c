@@ -164,6 +164,7 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
     struct ag_writer_options wo = {
         .queue_capacity = (size_t)c->monitor.queue_capacity,
         .body_cap = (size_t)c->monitor.body_cap_bytes + 64, /* the monitor caps; this is a guard */
+        .max_disk_bytes = c->log.max_disk_mb << 20,
         .retention = {.log_max_age_days =
                           c->monitor.retention_days ? (int)c->monitor.retention_days : -1,
                       .log_max_rows = c->monitor.retention_rows ? c->monitor.retention_rows : -1,

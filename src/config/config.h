@@ -91,6 +91,7 @@ struct ag_config {
     } auth;
     struct {
         enum ag_log_level level;
+        int64_t max_disk_mb; /* database size cap (MiB), oldest log rows go first; restart */
     } log;
     struct {
         struct ag_config_strlist cloudcode_endpoints; /* never empty; tried in order */

@@ -323,6 +323,8 @@ static const struct ag_config_key keys[] = {
 
     ENUM("log.level", "\"info\"", log_levels, log.level, 0, "AIGATE_LOG_LEVEL",
          "error | warn | info | debug | trace"),
+    INT("log.max_disk_mb", "1024", 16, 16777216, log.max_disk_mb, R, NULL,
+        "most MiB the database (aigate.db) may take; past it the oldest request log rows go"),
 
     LIST("upstream.cloudcode_endpoints",
          "[\"https://daily-cloudcode-pa.sandbox.googleapis.com/v1internal\","

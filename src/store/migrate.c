@@ -243,3 +243,42 @@ int ag_store_migrate(sqlite3 *db, int target, char *err, size_t errcap)
     }
     return 0;
 }
+
+/* The one change of the file that cannot be a step above: auto_vacuum=INCREMENTAL, which the disk
+ * cap needs to hand free pages back. A new file gets it before its first table (ag_store_open);
+ * an older file is rewritten once by VACUUM, which cannot run inside a transaction and takes as
+ * long as copying the data, so the writer thread does it when it starts, after trimming the log
+ * to the cap so the copy is as small as it can be. */
+int ag_store_vacuum_mode_ensure(sqlite3 *db, int64_t max_bytes)
+{
+    sqlite3_stmt *st = NULL;
+    int mode = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA auto_vacuum", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        mode = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (mode == 2) /* incremental */
+        return 0;
+    if (mode < 0) {
+        ag_log_error("store: cannot read auto_vacuum: %s", sqlite3_errmsg(db));
+        return AG_EDB;
+    }
+    if (max_bytes > 0)
+        ag_store_disk_cap_run_db(db, max_bytes, NULL);
+    int64_t used = 0;
+    ag_store_disk_usage_db(db, &used, NULL);
+    ag_log_info("store: switching the database to incremental vacuum (a one-time VACUUM of %lld "
+                "MiB)",
+                (long long)(used >> 20));
+    if (ag_store_exec(db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM;", "incremental vacuum"))
+        return AG_EDB;
+    if (sqlite3_prepare_v2(db, "PRAGMA auto_vacuum", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        mode = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (mode != 2) {
+        ag_log_warn("store: the database is still not in incremental vacuum mode (%d)", mode);
+        return AG_EDB;
+    }
+    return 0;
+}

@@ -162,3 +162,101 @@ int ag_store_retention_run(struct ag_store *s, const struct ag_retention *r, int
 {
     return ag_store_retention_run_db(s->db, r, now_ms, res);
 }
+
+/* ---- the disk cap ---- */
+
+/* Rows one step of a pass deletes at most, and steps per pass at most. */
+#define CAP_MAX_CHUNK 65536
+#define CAP_MAX_STEPS 64
+
+static int read_pragma(sqlite3 *db, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = AG_EDB;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        ret = 0;
+    } else {
+        ag_log_error("store: %s: %s", sql, sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int ag_store_disk_usage_db(sqlite3 *db, int64_t *in_use, int64_t *total)
+{
+    int64_t size, pages, free_pages;
+    if (read_pragma(db, "PRAGMA page_size", &size) ||
+        read_pragma(db, "PRAGMA page_count", &pages) ||
+        read_pragma(db, "PRAGMA freelist_count", &free_pages))
+        return AG_EDB;
+    if (in_use)
+        *in_use = (pages - free_pages) * size;
+    if (total)
+        *total = pages * size;
+    return 0;
+}
+
+int ag_store_disk_usage(struct ag_store *s, int64_t *in_use, int64_t *total)
+{
+    return ag_store_disk_usage_db(s->db, in_use, total);
+}
+
+int ag_store_disk_cap_run_db(sqlite3 *db, int64_t max_bytes, struct ag_disk_cap_result *res)
+{
+    struct ag_disk_cap_result got = {0};
+    int64_t used, total;
+    if (max_bytes <= 0)
+        return AG_EINVAL;
+    if (ag_store_disk_usage_db(db, &used, &total))
+        return AG_EDB;
+    got.bytes_before = used;
+    if (used > max_bytes) {
+        int64_t low = max_bytes / 10 * 9, rows = 0, chunk;
+        /* The first step guesses from the average row (everything in use counted against the
+         * log's rows, so it guesses low); later steps from what their rows freed. */
+        if (read_pragma(db, "SELECT COUNT(*) FROM request_log", &rows))
+            return AG_EDB;
+        chunk = rows > 0 ? (used - low) / (used / rows > 0 ? used / rows : 1) + 1 : 1;
+        if (chunk > CAP_MAX_CHUNK)
+            chunk = CAP_MAX_CHUNK;
+        for (int step = 0; step < CAP_MAX_STEPS && used > low; step++) {
+            int64_t n = 0, before = used;
+            if (delete_with(db,
+                            "DELETE FROM request_log WHERE id IN (SELECT id FROM request_log"
+                            " ORDER BY ts_ms, id LIMIT ?1)",
+                            chunk, &n))
+                return AG_EDB;
+            got.log_rows_deleted += n;
+            if (n == 0)
+                break; /* the log is empty: the rest is accounts and statistics */
+            if (ag_store_disk_usage_db(db, &used, &total))
+                return AG_EDB;
+            /* Size the next step from what a row freed (pages free up only when emptied, so a
+             * step may free nothing: then take twice as many). */
+            int64_t freed = before - used;
+            chunk = freed > 0 ? (used - low) / (freed / n > 0 ? freed / n : 1) + 1 : chunk * 2;
+            if (chunk > CAP_MAX_CHUNK)
+                chunk = CAP_MAX_CHUNK;
+        }
+    }
+    if (total > used && (got.log_rows_deleted > 0 || total > max_bytes)) {
+        /* Free pages go back to the file system: moved to the end and cut off by the vacuum,
+         * and the file itself shrinks when the write-ahead log is checkpointed. */
+        if (ag_store_exec(db, "PRAGMA incremental_vacuum", "disk cap"))
+            return AG_EDB;
+        sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+        got.vacuumed = true;
+    }
+    if (ag_store_disk_usage_db(db, &used, NULL))
+        return AG_EDB;
+    got.bytes_after = used;
+    if (res)
+        *res = got;
+    return 0;
+}
+
+int ag_store_disk_cap_run(struct ag_store *s, int64_t max_bytes, struct ag_disk_cap_result *res)
+{
+    return ag_store_disk_cap_run_db(s->db, max_bytes, res);
+}

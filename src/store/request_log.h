@@ -84,4 +84,30 @@ int ag_store_request_log_count(struct ag_store *s, int64_t *out);
 int ag_store_retention_run(struct ag_store *s, const struct ag_retention *r, int64_t now_ms,
                            struct ag_retention_result *res);
 
+/** What one disk-cap pass did (ag_store_disk_cap_run). */
+struct ag_disk_cap_result {
+    int64_t log_rows_deleted; /* oldest request_log rows removed */
+    int64_t bytes_before;     /* database bytes in use before the pass (pages not free) */
+    int64_t bytes_after;      /* and after it */
+    bool vacuumed;            /* free pages were handed back to the file system */
+};
+
+/**
+ * Keeps the database under max_bytes (> 0). When the bytes in use (pages that are not free)
+ * exceed it, the oldest request_log rows (by ts_ms, then id) go, in growing chunks, until use is
+ * at most nine tenths of max_bytes or the log is empty; token statistics and accounts are never
+ * touched. When rows went, or free pages alone make the file larger than max_bytes, the free pages
+ * are returned to the file system (incremental vacuum: the file must be in auto_vacuum=INCREMENTAL
+ * mode, see ag_store_vacuum_mode_ensure) and the write-ahead log is checkpointed and truncated.
+ * res (may be NULL) gets what happened. 0 or AG_EDB. The writer thread runs this after every
+ * batch on its own connection; it is cheap when nothing is over.
+ */
+int ag_store_disk_cap_run(struct ag_store *s, int64_t max_bytes, struct ag_disk_cap_result *res);
+
+/**
+ * Bytes the database uses now (pages in use, not counting free pages) into *in_use and its whole
+ * logical size (all pages) into *total; either may be NULL. 0 or AG_EDB.
+ */
+int ag_store_disk_usage(struct ag_store *s, int64_t *in_use, int64_t *total);
+
 #endif

@@ -10,6 +10,7 @@
 #include "store/store_internal.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -72,7 +73,9 @@ int ag_store_conn_open(const char *path, sqlite3 **out, char *err, size_t errcap
      * POSIX lock this process holds on it, which would silently break the locks of this process's
      * other connections (the writer thread's, the loop's). */
     struct stat st;
+    bool fresh = false; /* an empty file: nothing written yet */
     if (stat(path, &st) == 0) {
+        fresh = st.st_size == 0;
         if ((st.st_mode & 0777) != 0600 && chmod(path, 0600) != 0) {
             ag_store_seterr(err, errcap, "cannot set mode 0600 on %s: %s", path, strerror(errno));
             return AG_EIO;
@@ -91,6 +94,7 @@ int ag_store_conn_open(const char *path, sqlite3 **out, char *err, size_t errcap
                 return AG_EIO;
             }
             close(fd);
+            fresh = true;
         }
     }
 
@@ -104,6 +108,11 @@ int ag_store_conn_open(const char *path, sqlite3 **out, char *err, size_t errcap
     }
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    /* A new file is born in incremental vacuum mode, which the disk cap needs to hand space back:
+     * free only before its first page is written (WAL writes one); older files are converted by
+     * the writer thread (ag_store_vacuum_mode_ensure). */
+    if (fresh && sqlite3_exec(db, "PRAGMA auto_vacuum=INCREMENTAL", NULL, NULL, NULL) != SQLITE_OK)
+        ag_log_warn("store: %s: cannot set incremental vacuum: %s", path, sqlite3_errmsg(db));
     if (sqlite3_exec(db, "PRAGMA journal_mode=WAL", read_journal_mode, mode, &msg) != SQLITE_OK) {
         ag_store_seterr(err, errcap, "%s: cannot enable WAL: %s", path,
                         msg ? msg : sqlite3_errmsg(db));
@@ -113,8 +122,12 @@ int ag_store_conn_open(const char *path, sqlite3 **out, char *err, size_t errcap
         ag_store_seterr(err, errcap, "%s: journal mode is \"%s\", WAL refused", path, mode);
         goto out;
     }
-    if (sqlite3_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", NULL, NULL, &msg) !=
-        SQLITE_OK) {
+    /* journal_size_limit: the write-ahead log is cut back to 4 MiB after each checkpoint instead
+     * of keeping the size of the largest transaction it ever held. */
+    if (sqlite3_exec(db,
+                     "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                     " PRAGMA journal_size_limit=4194304;",
+                     NULL, NULL, &msg) != SQLITE_OK) {
         ag_store_seterr(err, errcap, "%s: %s", path, msg ? msg : sqlite3_errmsg(db));
         goto out;
     }

@@ -52,4 +52,19 @@ int ag_store_account_touch_db(sqlite3 *db, sqlite3_stmt **cache, const char *id,
 int ag_store_retention_run_db(sqlite3 *db, const struct ag_retention *r, int64_t now_ms,
                               struct ag_retention_result *res);
 
+/** Runs the disk cap on the given connection (see ag_store_disk_cap_run). */
+int ag_store_disk_cap_run_db(sqlite3 *db, int64_t max_bytes, struct ag_disk_cap_result *res);
+
+/** Bytes in use and in total on the given connection (see ag_store_disk_usage). */
+int ag_store_disk_usage_db(sqlite3 *db, int64_t *in_use, int64_t *total);
+
+/**
+ * Makes sure the file is in auto_vacuum=INCREMENTAL mode, which the disk cap needs to give space
+ * back. A file made before this mode existed is converted once by a full VACUUM (which rewrites
+ * the file and needs as much free space as the data; trim it with max_bytes first, > 0). Long:
+ * the writer thread runs it at start, never the event loop. 0, or AG_EDB (the file stays as it
+ * was; logged).
+ */
+int ag_store_vacuum_mode_ensure(sqlite3 *db, int64_t max_bytes);
+
 #endif

@@ -36,6 +36,7 @@
 #define DEFAULT_LOG_ROWS        100000
 #define DEFAULT_STATS_DAYS      400
 #define DEFAULT_RETENTION_EVERY 3600
+#define DEFAULT_MAX_DISK_BYTES  (INT64_C(1024) << 20)
 
 enum job_kind {
     JOB_REQUEST,
@@ -75,6 +76,7 @@ struct ag_writer {
     int batch_delay_ms; /* 0 = none */
     struct ag_retention retention;
     int retention_interval_s;
+    int64_t max_disk_bytes; /* 0 = no cap */
 
     /* Only the thread touches these. */
     struct timespec next_commit; /* earliest start of the next transaction below batch_max */
@@ -242,6 +244,20 @@ static bool retention_enabled(const struct ag_writer *w)
            w->retention.stats_max_age_days > 0;
 }
 
+/* Keeps the file under the cap (thread only, outside the mutex); rows removed, logged. */
+static int64_t disk_cap(struct ag_writer *w)
+{
+    struct ag_disk_cap_result res = {0};
+    if (w->max_disk_bytes <= 0 || ag_store_disk_cap_run_db(w->db, w->max_disk_bytes, &res) != 0)
+        return 0;
+    if (res.log_rows_deleted)
+        ag_log_info("store: the database reached its cap (%lld MiB): removed the %lld oldest log "
+                    "rows, %lld MiB in use",
+                    (long long)(w->max_disk_bytes >> 20), (long long)res.log_rows_deleted,
+                    (long long)(res.bytes_after >> 20));
+    return res.log_rows_deleted;
+}
+
 static void deadline_after_ms(struct timespec *ts, int64_t ms)
 {
     clock_gettime(CLOCK_MONOTONIC, ts);
@@ -279,6 +295,9 @@ static void *writer_main(void *arg)
     struct timespec next_retention;
     clock_gettime(CLOCK_MONOTONIC, &next_retention); /* first pass right away */
     clock_gettime(CLOCK_MONOTONIC, &w->next_commit); /* the first job goes out at once */
+    /* Jobs queue meanwhile (and drop when full): a one-time conversion of an old file. */
+    if (w->max_disk_bytes > 0)
+        ag_store_vacuum_mode_ensure(w->db, w->max_disk_bytes);
 
     pthread_mutex_lock(&w->mu);
     for (;;) {
@@ -293,7 +312,9 @@ static void *writer_main(void *arg)
                 ag_log_info("store: retention removed %lld log rows, %lld stats rows",
                             (long long)res.log_rows_deleted, (long long)res.stats_rows_deleted);
             deadline_after_ms(&next_retention, (int64_t)w->retention_interval_s * 1000);
+            int64_t capped = disk_cap(w); /* hands back what retention freed */
             pthread_mutex_lock(&w->mu);
+            w->st.disk_cap_deleted += capped;
             w->st.retention_runs++;
             w->st.retention_log_deleted += res.log_rows_deleted;
             continue;
@@ -311,9 +332,11 @@ static void *writer_main(void *arg)
             uint64_t ok = write_batch(w, batch, n, &failed);
             for (size_t i = 0; i < n; i++)
                 job_free(batch[i]);
+            int64_t capped = disk_cap(w);
             deadline_after_ms(&w->next_commit, w->batch_delay_ms);
 
             pthread_mutex_lock(&w->mu);
+            w->st.disk_cap_deleted += capped;
             w->st.written += ok;
             w->st.failed += failed;
             w->st.batches++;
@@ -369,6 +392,8 @@ struct ag_writer *ag_writer_new(const struct ag_store *store, const struct ag_wr
     w->retention.stats_max_age_days = limit(o.retention.stats_max_age_days, DEFAULT_STATS_DAYS);
     w->retention_interval_s =
         o.retention_interval_s > 0 ? o.retention_interval_s : DEFAULT_RETENTION_EVERY;
+    w->max_disk_bytes = o.max_disk_bytes == 0 ? DEFAULT_MAX_DISK_BYTES
+                                              : (o.max_disk_bytes < 0 ? 0 : o.max_disk_bytes);
     w->ring = ag_calloc(w->cap, sizeof(*w->ring));
 
     if (ag_store_conn_open(ag_store_path(store), &w->db, err, sizeof(err)) != 0) {

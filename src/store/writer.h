@@ -10,7 +10,10 @@
  * and counted, readable through ag_writer_dropped / ag_writer_get_stats.
  *
  * The writer also applies retention (request_log age and row cap, token statistics age) at start
- * and then every retention_interval_s, so the log cannot grow without bound.
+ * and then every retention_interval_s, and a disk cap after every transaction (the oldest log rows
+ * go when the database outgrows max_disk_bytes, and the space is handed back), so the log cannot
+ * grow without bound. At start it first makes sure the file can hand space back (incremental
+ * vacuum; an older file is converted once by a full VACUUM, here on the writer thread).
  *
  * Threading: submit functions, ag_writer_dropped and ag_writer_get_stats may be called from any
  * thread. ag_writer_new / ag_writer_free belong to the thread that owns the writer. */
@@ -38,6 +41,7 @@ struct ag_writer_options {
                                       Bodies are only kept when the record carries them. */
     struct ag_retention retention; /* defaults: log 30 days and 100,000 rows, stats 400 days */
     int retention_interval_s;      /* default 3600 */
+    int64_t max_disk_bytes;        /* database size cap; default 1 GiB, negative = no cap */
 };
 
 /** Counters since ag_writer_new. */
@@ -49,6 +53,7 @@ struct ag_writer_stats {
     uint64_t batches;              /* transactions */
     uint64_t retention_runs;       /* retention passes */
     int64_t retention_log_deleted; /* request_log rows removed by retention */
+    int64_t disk_cap_deleted;      /* request_log rows removed to keep under max_disk_bytes */
     size_t queued;                 /* jobs waiting now */
 };
 

@@ -1,0 +1,453 @@
+/* Integration tests of what the gateway stores and shows, with the real binaries (aigate in front
+ * of the mock upstream) on loopback ports chosen at run time: stored Responses API answers have
+ * unguessable ids and are visible only to the key that made them; health probes stay out of the
+ * request log; a proxy URL's password never leaves through the admin API and survives a masked
+ * round-trip; an admin event stream ends with the login (or the secret) that opened it. */
+#include "ag_test.h"
+
+#include "child.h"
+#include "core/buf.h"
+#include "proc.h"
+#include "rawhttp.h"
+
+#include <ctype.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yyjson.h>
+
+#define KEY_A "sk-stored-data-key-a-0123456789"
+#define KEY_B "sk-stored-data-key-b-9876543210"
+
+struct env {
+    struct ag_proc mock;
+    bool with_mock;
+    struct ag_child gw;
+    char base[64];
+    char dir[128];
+    char vars[8][256];
+    const char *envp[9];
+    char port_arg[16];
+    int port;
+};
+
+static struct env *running; /* stopped by teardown even when an assertion failed */
+
+static const char *bin(void)
+{
+    const char *b = getenv("AIGATE_BIN");
+    if (!b)
+        fail_msg("AIGATE_BIN is not set (run through ctest)");
+    return b;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    chmod(path, 0600);
+}
+
+/* The whole file (malloc'd). */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char *s = calloc(1, 1 << 16);
+    size_t n = fread(s, 1, (1 << 16) - 1, f);
+    s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
+/* Starts aigate (strict auth, key A, from config.json) and, with_mock, the mock upstream with one
+ * account. */
+static void env_start(struct env *e, bool with_mock)
+{
+    memset(e, 0, sizeof(*e));
+    e->with_mock = with_mock;
+    running = e;
+    snprintf(e->base, sizeof(e->base), "/tmp/ag-stored-XXXXXX");
+    assert_non_null(mkdtemp(e->base));
+    snprintf(e->dir, sizeof(e->dir), "%s/data", e->base);
+    assert_int_equal(mkdir(e->dir, 0700), 0);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/config.json", e->dir);
+    write_file(path, "{\"auth\":{\"mode\":\"strict\",\"api_key\":\"" KEY_A "\"}}");
+    int n = 0;
+    snprintf(e->vars[n++], 256, "AIGATE_DATA_DIR=%s", e->dir);
+    snprintf(e->vars[n++], 256, "AIGATE_LOG_LEVEL=info");
+    if (with_mock) {
+        struct ag_buf out;
+        char url[256];
+        ag_buf_init(&out, 0);
+        assert_int_equal(ag_proc_start_mock(&e->mock, NULL), 0);
+        snprintf(url, sizeof(url), "%s/__mock/accounts", e->mock.base_url);
+        assert_int_equal(ag_test_http("PUT", url,
+                                      "[{\"email\":\"a@example.com\",\"refresh_token\":\"rt-a\","
+                                      "\"access_token\":\"at-a\",\"project\":\"proj-a\","
+                                      "\"tier\":\"PRO\"}]",
+                                      NULL, &out),
+                         200);
+        ag_buf_dispose(&out);
+        snprintf(e->vars[n++], 256, "AIGATE_CLOUDCODE_ENDPOINTS=%s/v1internal", e->mock.base_url);
+        snprintf(e->vars[n++], 256, "AIGATE_OAUTH_TOKEN_URL=%s/token", e->mock.base_url);
+        snprintf(e->vars[n++], 256, "AIGATE_USERINFO_URL=%s/userinfo", e->mock.base_url);
+        snprintf(e->vars[n++], 256, "AIGATE_OAUTH_CLIENT_ID=stored-test");
+        snprintf(e->vars[n++], 256, "AIGATE_OAUTH_CLIENT_SECRET=stored-secret");
+    }
+    for (int i = 0; i < n; i++)
+        e->envp[i] = e->vars[i];
+    e->envp[n] = NULL;
+    if (with_mock) {
+        const char *argv[] = {bin(), "accounts", "add", "--refresh-token", "rt-a", NULL};
+        char *o = NULL, *err = NULL;
+        int code = ag_child_run(argv, e->envp, NULL, 30000, &o, &err);
+        if (code != 0)
+            fail_msg("accounts add: %d %s", code, err);
+        free(o);
+        free(err);
+    }
+    e->port = ag_child_free_port();
+    snprintf(e->port_arg, sizeof(e->port_arg), "%d", e->port);
+    const char *argv[] = {bin(), "--port", e->port_arg, NULL};
+    assert_true(ag_child_start(&e->gw, argv, e->envp, "listening on", 10000));
+}
+
+static void env_stop(struct env *e)
+{
+    char cmd[128];
+    running = NULL;
+    int code = e->gw.pid > 0 ? ag_child_stop(&e->gw, SIGTERM, 15000) : 0;
+    if (code != 0) {
+        char *log = ag_child_output(&e->gw);
+        fprintf(stderr, "aigate log:\n%s\n", log);
+        free(log);
+    }
+    assert_int_equal(code, 0);
+    ag_child_cleanup(&e->gw);
+    if (e->with_mock)
+        ag_proc_stop(&e->mock, 5000);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->base);
+    assert_int_equal(system(cmd), 0);
+}
+
+static int teardown(void **state)
+{
+    if (running) {
+        if (running->gw.pid > 0)
+            ag_child_stop(&running->gw, SIGKILL, 5000);
+        ag_child_cleanup(&running->gw);
+        if (running->with_mock)
+            ag_proc_stop(&running->mock, 5000);
+        running = NULL;
+    }
+    return 0;
+}
+
+/* One request with key (NULL = none) and a JSON body (NULL = none); r is the caller's to free. */
+static int call(struct env *e, const char *method, const char *path, const char *key,
+                const char *body, struct rh_resp *r)
+{
+    char headers[256];
+    snprintf(headers, sizeof(headers), "%s%s%s%s", key ? "Authorization: Bearer " : "",
+             key ? key : "", key ? "\r\n" : "", body ? "Content-Type: application/json\r\n" : "");
+    assert_true(rh_request(e->port, method, path, headers, body, r));
+    return r->status;
+}
+
+/* Creates a stored response with key; its id goes into id (64 bytes). */
+static void create_response(struct env *e, const char *key, const char *text, char *id)
+{
+    char body[512];
+    struct rh_resp r;
+    snprintf(body, sizeof(body), "{\"model\":\"gemini-2.5-flash\",\"input\":\"%s\",\"store\":true}",
+             text);
+    assert_int_equal(call(e, "POST", "/v1/responses", key, body, &r), 200);
+    yyjson_doc *d = yyjson_read(r.body, r.body_len, 0);
+    assert_non_null(d);
+    const char *v = yyjson_get_str(yyjson_obj_get(yyjson_doc_get_root(d), "id"));
+    assert_non_null(v);
+    assert_true(strlen(v) < 64);
+    memcpy(id, v, strlen(v) + 1);
+    yyjson_doc_free(d);
+    rh_resp_free(&r);
+}
+
+/* "resp_" and 32 lowercase hex digits: 128 bits. */
+static void assert_random_id(const char *id)
+{
+    assert_int_equal(strncmp(id, "resp_", 5), 0);
+    assert_int_equal(strlen(id), 5 + 32);
+    for (size_t i = 5; id[i]; i++)
+        assert_true(isxdigit((unsigned char)id[i]) && !isupper((unsigned char)id[i]));
+}
+
+static void set_api_key(struct env *e, const char *admin_key, const char *new_key)
+{
+    char body[256];
+    struct rh_resp r;
+    snprintf(body, sizeof(body), "{\"auth.api_key\":\"%s\"}", new_key);
+    assert_int_equal(call(e, "PUT", "/api/config", admin_key, body, &r), 200);
+    rh_resp_free(&r);
+}
+
+static void response_ids_are_random_and_bound_to_the_key(void **state)
+{
+    struct env e;
+    struct rh_resp r;
+    char id1[64], id2[64], id3[64], path[128];
+    env_start(&e, true);
+    create_response(&e, KEY_A, "first", id1);
+    create_response(&e, KEY_A, "second", id2);
+    /* 128 random bits each; no shared prefix or counter relates two ids */
+    assert_random_id(id1);
+    assert_random_id(id2);
+    size_t common = 0;
+    while (id1[5 + common] && id1[5 + common] == id2[5 + common])
+        common++;
+    assert_true(common < 8);
+    assert_true(strcmp(id1 + 5 + 24, id2 + 5 + 24) != 0);
+
+    /* the key that made it reads it */
+    snprintf(path, sizeof(path), "/v1/responses/%s", id1);
+    assert_int_equal(call(&e, "GET", path, KEY_A, NULL, &r), 200);
+    assert_non_null(strstr(r.body, id1));
+    rh_resp_free(&r);
+
+    /* a well-formed id nobody was given is not found, in OpenAI's error shape */
+    assert_int_equal(
+        call(&e, "GET", "/v1/responses/resp_0123456789abcdef0123456789abcdef", KEY_A, NULL, &r),
+        404);
+    assert_non_null(strstr(r.body, "\"error\""));
+    assert_non_null(strstr(r.body, "not found"));
+    rh_resp_free(&r);
+
+    /* the key changes: the new key's caller cannot read, delete or continue the old response,
+     * and is told exactly what an unknown id gets */
+    set_api_key(&e, KEY_A, KEY_B);
+    assert_int_equal(call(&e, "GET", path, KEY_B, NULL, &r), 404);
+    assert_non_null(strstr(r.body, "\"error\""));
+    assert_non_null(strstr(r.body, "not found"));
+    assert_null(strstr(r.body, "\"output\""));
+    rh_resp_free(&r);
+    assert_int_equal(call(&e, "DELETE", path, KEY_B, NULL, &r), 404);
+    rh_resp_free(&r);
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"model\":\"gemini-2.5-flash\",\"input\":\"go on\",\"previous_response_id\":\"%s\"}",
+             id1);
+    assert_int_equal(call(&e, "POST", "/v1/responses", KEY_B, body, &r), 400);
+    assert_non_null(strstr(r.body, "previous_response_not_found"));
+    rh_resp_free(&r);
+    /* its own responses work as before */
+    create_response(&e, KEY_B, "third", id3);
+    assert_random_id(id3);
+    char path3[128];
+    snprintf(path3, sizeof(path3), "/v1/responses/%s", id3);
+    assert_int_equal(call(&e, "GET", path3, KEY_B, NULL, &r), 200);
+    rh_resp_free(&r);
+
+    /* back to the first key: its response is still there (the refused delete did nothing), and
+     * it continues the conversation */
+    set_api_key(&e, KEY_B, KEY_A);
+    assert_int_equal(call(&e, "GET", path, KEY_A, NULL, &r), 200);
+    rh_resp_free(&r);
+    assert_int_equal(call(&e, "GET", path3, KEY_A, NULL, &r), 404);
+    rh_resp_free(&r);
+    assert_int_equal(call(&e, "POST", "/v1/responses", KEY_A, body, &r), 200);
+    rh_resp_free(&r);
+    assert_int_equal(call(&e, "DELETE", path, KEY_A, NULL, &r), 200);
+    rh_resp_free(&r);
+    assert_int_equal(call(&e, "GET", path, KEY_A, NULL, &r), 404);
+    rh_resp_free(&r);
+    env_stop(&e);
+}
+
+static void health_probes_stay_out_of_the_request_log(void **state)
+{
+    struct env e;
+    struct rh_resp r;
+    char id[64];
+    env_start(&e, true);
+    assert_int_equal(call(&e, "GET", "/healthz", KEY_A, NULL, &r), 200);
+    rh_resp_free(&r);
+    assert_true(rh_request(e.port, "HEAD", "/", "Authorization: Bearer " KEY_A "\r\n", NULL, &r));
+    rh_resp_free(&r);
+    call(&e, "GET", "/metrics", KEY_A, NULL, &r);
+    rh_resp_free(&r);
+    create_response(&e, KEY_A, "logged", id);
+
+    /* the AI request reaches the log (written by the writer thread: wait for it) ... */
+    bool seen = false;
+    for (int i = 0; i < 100 && !seen; i++) {
+        assert_int_equal(call(&e, "GET", "/api/logs", KEY_A, NULL, &r), 200);
+        seen = strstr(r.body, "\"/v1/responses\"") != NULL;
+        if (seen) {
+            /* ... and the probes never do */
+            assert_null(strstr(r.body, "/healthz"));
+            assert_null(strstr(r.body, "/metrics"));
+            assert_null(strstr(r.body, "\"HEAD\""));
+        }
+        rh_resp_free(&r);
+        if (!seen)
+            usleep(50 * 1000);
+    }
+    assert_true(seen);
+    assert_int_equal(call(&e, "GET", "/api/logs/recent", KEY_A, NULL, &r), 200);
+    assert_non_null(strstr(r.body, "/v1/responses"));
+    assert_null(strstr(r.body, "/healthz"));
+    rh_resp_free(&r);
+    env_stop(&e);
+}
+
+static void proxy_password_is_masked_and_kept(void **state)
+{
+    struct env e;
+    struct rh_resp r;
+    char path[256];
+    env_start(&e, false);
+    snprintf(path, sizeof(path), "%s/config.json", e.dir);
+    assert_int_equal(call(&e, "PUT", "/api/config", KEY_A,
+                          "{\"upstream.proxy_url\":\"http://bob:pr0xy-s3cret@127.0.0.1:3128\"}",
+                          &r),
+                     200);
+    rh_resp_free(&r);
+    assert_int_equal(call(&e, "GET", "/api/config", KEY_A, NULL, &r), 200);
+    assert_null(strstr(r.body, "pr0xy-s3cret"));
+    assert_non_null(strstr(r.body, "\"http://bob:****@127.0.0.1:3128\""));
+    rh_resp_free(&r);
+
+    /* the UI sends the masked value back with another change: the real password stays */
+    assert_int_equal(call(&e, "PUT", "/api/config", KEY_A,
+                          "{\"upstream.proxy_url\":\"http://bob:****@127.0.0.1:3128\","
+                          "\"log.level\":\"debug\"}",
+                          &r),
+                     200);
+    rh_resp_free(&r);
+    char *file = slurp(path);
+    assert_non_null(strstr(file, "http://bob:pr0xy-s3cret@127.0.0.1:3128"));
+    assert_null(strstr(file, "****"));
+    free(file);
+
+    /* a new password is a change */
+    assert_int_equal(call(&e, "PUT", "/api/config", KEY_A,
+                          "{\"upstream.proxy_url\":\"http://bob:n3w-pass@127.0.0.1:3128\"}", &r),
+                     200);
+    rh_resp_free(&r);
+    file = slurp(path);
+    assert_non_null(strstr(file, "http://bob:n3w-pass@127.0.0.1:3128"));
+    free(file);
+
+    /* and the gateway's own output never showed either password */
+    assert_int_equal(ag_child_stop(&e.gw, SIGTERM, 15000), 0);
+    char *log = ag_child_output(&e.gw);
+    assert_null(strstr(log, "pr0xy-s3cret"));
+    assert_null(strstr(log, "n3w-pass"));
+    free(log);
+    e.gw.pid = 0;
+    env_stop(&e);
+}
+
+/* Opens GET /api/events with the given extra headers and path; reads past the response head. */
+static void open_events(struct env *e, struct rh_conn *c, const char *path, const char *headers)
+{
+    char req[512];
+    assert_true(rh_connect(c, e->port, 20000));
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", path,
+             headers ? headers : "");
+    assert_true(rh_send_str(c, req));
+}
+
+/* The stream ends (its whole chunked response arrives) with an "end" event. Without the end the
+ * read times out and fails. */
+static void assert_stream_ends(struct rh_conn *c)
+{
+    struct rh_resp r;
+    assert_true(rh_read(c, &r, false));
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "event: hello"));
+    assert_non_null(strstr(r.body, "event: end"));
+    rh_resp_free(&r);
+    rh_close(c);
+}
+
+static void event_streams_end_with_their_login(void **state)
+{
+    struct env e;
+    struct rh_resp r;
+    struct rh_conn c1, c2, c3;
+    char token[128], path[256], hdr[256];
+    env_start(&e, false);
+
+    /* a session's stream ends when that session logs out; another session's stream does not */
+    char tokens[2][128];
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(
+            call(&e, "POST", "/api/auth/login", NULL, "{\"password\":\"" KEY_A "\"}", &r), 200);
+        yyjson_doc *d = yyjson_read(r.body, r.body_len, 0);
+        const char *t = yyjson_get_str(yyjson_obj_get(yyjson_doc_get_root(d), "token"));
+        assert_non_null(t);
+        snprintf(tokens[i], sizeof(tokens[i]), "%s", t ? t : "");
+        yyjson_doc_free(d);
+        rh_resp_free(&r);
+    }
+    snprintf(token, sizeof(token), "%s", tokens[0]);
+    snprintf(path, sizeof(path), "/api/events?token=%s", token);
+    open_events(&e, &c1, path, NULL);
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", tokens[1]);
+    open_events(&e, &c2, "/api/events", hdr);
+    /* both streams are registered before the logout */
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(call(&e, "GET", "/api/monitor", KEY_A, NULL, &r), 200);
+        bool both = strstr(r.body, "\"event_subscribers\":2") != NULL;
+        rh_resp_free(&r);
+        if (both)
+            break;
+        usleep(50 * 1000);
+    }
+    assert_int_equal(call(&e, "POST", "/api/auth/logout", token, "{}", &r), 200);
+    rh_resp_free(&r);
+    assert_stream_ends(&c1);
+    assert_int_equal(call(&e, "GET", "/api/monitor", KEY_A, NULL, &r), 200);
+    assert_non_null(strstr(r.body, "\"event_subscribers\":1"));
+    rh_resp_free(&r);
+    /* the logged-out token no longer opens one */
+    assert_int_equal(call(&e, "GET", path, NULL, NULL, &r), 401);
+    rh_resp_free(&r);
+
+    /* a stream opened with the admin secret ends when the secret changes (and so does every
+     * session's: a new secret logs everybody out) */
+    open_events(&e, &c3, "/api/events", "Authorization: Bearer " KEY_A "\r\n");
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(call(&e, "GET", "/api/monitor", KEY_A, NULL, &r), 200);
+        bool both = strstr(r.body, "\"event_subscribers\":2") != NULL;
+        rh_resp_free(&r);
+        if (both)
+            break;
+        usleep(50 * 1000);
+    }
+    set_api_key(&e, KEY_A, KEY_B);
+    assert_stream_ends(&c3);
+    assert_stream_ends(&c2);
+    assert_int_equal(call(&e, "GET", "/api/monitor", KEY_B, NULL, &r), 200);
+    assert_non_null(strstr(r.body, "\"event_subscribers\":0"));
+    rh_resp_free(&r);
+    env_stop(&e);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(response_ids_are_random_and_bound_to_the_key, teardown),
+        cmocka_unit_test_teardown(health_probes_stay_out_of_the_request_log, teardown),
+        cmocka_unit_test_teardown(proxy_password_is_masked_and_kept, teardown),
+        cmocka_unit_test_teardown(event_streams_end_with_their_login, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
