@@ -8,7 +8,10 @@
 # taken; the whole log stays in WORKDIR/make-test.log (default /var/tmp/aigate-pristine.<pid>;
 # the root itself is removed at the end). Exit status: 0 when everything passed.
 #
-# Needs root and the network to Debian's mirror and the npm registry. Takes a while (both builds,
+# Needs root and the network to Debian's mirror and the npm registry. Certificate authorities the
+# host added itself (/usr/local/share/ca-certificates, e.g. a TLS-inspecting proxy's) are copied
+# into the root, and Node.js is pointed at the root's bundle, so the check also runs behind such a
+# proxy; on a machine without one there are none and nothing changes. Takes a while (both builds,
 # both test passes, Chromium): run it in the background, e.g.
 #   nice -n 19 sh scripts/pristine-check.sh /var/tmp/aigate-pristine >/var/tmp/aigate-pristine.out 2>&1 &
 set -eu
@@ -46,6 +49,12 @@ mkdir -p "$R$DEBROOT_CACHE"
 mount --bind "$DEBROOT_CACHE" "$R$DEBROOT_CACHE"
 
 IN="chroot $R /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 TERM=dumb DEBIAN_FRONTEND=noninteractive"
+if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+    log "copying the host's own CA certificates: $(cd /usr/local/share/ca-certificates && echo *.crt)"
+    mkdir -p "$R/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$R/usr/local/share/ca-certificates/"
+    IN="$IN NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt"
+fi
 log "installing make, git, ca-certificates (nothing else)"
 $IN sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends make git ca-certificates' \
     >"$W/base.log" 2>&1 || { tail -n 20 "$W/base.log"; debroot_die "apt-get in the root failed"; }

@@ -1,11 +1,14 @@
 /* cli/serve.c: `aigate serve` — runs the gateway on a libuv loop until SIGINT/SIGTERM, then stops
  * gracefully (requests in flight finish within server.shutdown_grace_s) and exits 0. A second
- * signal during the grace period exits at once. */
+ * signal during the grace period exits at once. Under a service manager (systemd Type=notify) it
+ * reports READY=1 once the listening sockets are open and STOPPING=1 when a stop begins. */
 #include "cli/serve.h"
 
 #include "config/config.h"
 #include "core/buf.h"
+#include "core/err.h"
 #include "core/log.h"
+#include "core/sdnotify.h"
 #include "cli/gateway.h"
 
 #include <signal.h>
@@ -35,6 +38,7 @@ static void on_signal(uv_signal_t *h, int signum)
         exit(1);
     }
     ag_log_info("signal %d: stopping (in-flight requests may finish)", signum);
+    ag_sdnotify_send("STOPPING=1");
     ag_gateway_shutdown(s->gw, gateway_stopped, s);
 }
 
@@ -58,6 +62,10 @@ int ag_cli_serve(struct ag_config *cfg)
     s.sigint.data = s.sigterm.data = &s;
     uv_signal_start(&s.sigint, on_signal, SIGINT);
     uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+    int rc = ag_sdnotify_send("READY=1");
+    if (rc < 0)
+        ag_log_warn("cannot tell the service manager we are ready (NOTIFY_SOCKET): %s",
+                    ag_strerror(rc));
     uv_run(s.loop, UV_RUN_DEFAULT);
     ag_gateway_free(s.gw);
     uv_loop_close(s.loop);

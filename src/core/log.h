@@ -26,6 +26,17 @@ const char *ag_log_level_name(enum ag_log_level l);
 /** Sets the threshold. */
 void ag_log_set_level(enum ag_log_level l);
 
+/**
+ * Re-reads $JOURNAL_STREAM: when it names the device and inode of the current stderr (systemd
+ * connected it to the journal), later lines are written as "<N>message" (N the syslog priority:
+ * 3 error, 4 warn, 6 info, 7 debug and trace) without a timestamp; otherwise as
+ * "<UTC time> <LEVEL> message". Runs once before main(); call it again after replacing stderr.
+ */
+void ag_log_journal_detect(void);
+
+/** True while lines are written in the journal's format (see ag_log_journal_detect). */
+bool ag_log_journal(void);
+
 /** Writes one line (a newline is added) if level passes the threshold. */
 void ag_log_write(enum ag_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
