@@ -1,9 +1,8 @@
-/* admin/session.h: admin login sessions and the failed-login rate limit. A successful login
- * (the admin secret in POST /api/auth/login) gets a random token with an expiry; the token is then
- * accepted like the secret on admin routes until it expires or is revoked. Failed logins are
- * counted per client address over a sliding minute; past the limit, logins from that address get
- * 429 (even with the right secret) until the minute has passed. In memory only: a restart logs
- * everyone out. Loop thread only. */
+/* admin/session.h: admin login sessions. A successful login (the admin secret in
+ * POST /api/auth/login) gets a random token with an expiry; the token is then accepted like the
+ * secret on admin routes until it expires or is revoked. Failed logins count toward the server's
+ * failed-authentication limit (http/guard.h), like wrong secrets on every admin route. In memory
+ * only: a restart logs everyone out. Loop thread only. */
 #ifndef AG_ADMIN_SESSION_H
 #define AG_ADMIN_SESSION_H
 
@@ -34,15 +33,5 @@ bool ag_sessions_revoke(struct ag_sessions *s, struct ag_str token);
 
 /** Ends every session (the admin secret changed). */
 void ag_sessions_clear(struct ag_sessions *s);
-
-/**
- * True when ip may try to log in now; otherwise *retry_after_s (may be NULL) gets the seconds
- * until it may. max_failures is per sliding minute.
- */
-bool ag_sessions_login_allowed(struct ag_sessions *s, const char *ip, int64_t now_ms,
-                               int64_t max_failures, int64_t *retry_after_s);
-
-/** Counts a failed login from ip. */
-void ag_sessions_login_failed(struct ag_sessions *s, const char *ip, int64_t now_ms);
 
 #endif

@@ -60,8 +60,10 @@ bool ag_secret_eq(const char *a, size_t alen, const char *b, size_t blen)
     unsigned char da[EVP_MAX_MD_SIZE], db[EVP_MAX_MD_SIZE];
     unsigned la = 0, lb = 0;
     pthread_once(&once, secret_key_init);
-    if (!HMAC(EVP_sha256(), secret_hmac_key, sizeof(secret_hmac_key), (const unsigned char *)a, alen, da, &la) ||
-        !HMAC(EVP_sha256(), secret_hmac_key, sizeof(secret_hmac_key), (const unsigned char *)b, blen, db, &lb))
+    if (!HMAC(EVP_sha256(), secret_hmac_key, sizeof(secret_hmac_key), (const unsigned char *)a,
+              alen, da, &la) ||
+        !HMAC(EVP_sha256(), secret_hmac_key, sizeof(secret_hmac_key), (const unsigned char *)b,
+              blen, db, &lb))
         abort(); /* no digest: nothing can be compared safely */
     return (CRYPTO_memcmp(da, db, la) == 0) & (alen == blen);
 }

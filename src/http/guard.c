@@ -123,8 +123,7 @@ enum ag_origin_kind ag_origin_classify(const struct ag_http_req *req)
     return AG_ORIGIN_FOREIGN;  /* cross-site, same-site (another port), anything new */
 }
 
-bool ag_origin_allowed(const struct ag_cors *cors, const struct ag_http_req *req,
-                       bool key_required)
+bool ag_origin_allowed(const struct ag_cors *cors, const struct ag_http_req *req, bool key_required)
 {
     if (!cors)
         return false;

@@ -26,8 +26,8 @@ struct ag_cors;
 
 /** The Host rule. Built from the configuration; swapped whole on a config change. */
 struct ag_host_policy {
-    bool any;      /* listening beyond loopback without a list: every Host is served */
-    char **names;  /* extra names allowed (lower case, without port); owned */
+    bool any;     /* listening beyond loopback without a list: every Host is served */
+    char **names; /* extra names allowed (lower case, without port); owned */
     size_t nnames;
 };
 

@@ -44,8 +44,8 @@
 #define AUTH_WINDOW_MS   60000
 #define AUTH_LOCK_MS     60000
 #define AUTH_LOCK_MAX_MS 3600000
-#define ARENA_CHUNK        8192
-#define ARENA_CAP          (512u * 1024 * 1024)
+#define ARENA_CHUNK      8192
+#define ARENA_CAP        (512u * 1024 * 1024)
 /* Input held while a request is in flight (pipelined requests, stray bytes) before we stop reading.
  */
 #define MAX_PENDING_INPUT (1024u * 1024)
@@ -117,7 +117,8 @@ void ag_http_req_complete(struct ag_http_req *req)
         return;
     }
     c->phase = c->discard ? PH_DISCARD : PH_IDLE;
-    c->deadline_us = ag_now_us() + (c->discard ? s->lim.header_timeout_ms : s->lim.idle_timeout_ms) * 1000;
+    c->deadline_us =
+        ag_now_us() + (c->discard ? s->lim.header_timeout_ms : s->lim.idle_timeout_ms) * 1000;
     if (!c->in_process)
         conn_process(c);
 }
@@ -236,8 +237,8 @@ static bool check_auth(struct ag_http_conn *c, const struct ag_route *route)
     struct ag_http_req *req = c->req;
     bool admin = route->access == AG_ACCESS_ADMIN;
     int64_t retry = 0;
-    if (admin && !ag_auth_limiter_allowed(s->limiter, c->peer, (int64_t)(ag_now_us() / 1000),
-                                          &retry)) {
+    if (admin &&
+        !ag_auth_limiter_allowed(s->limiter, c->peer, (int64_t)(ag_now_us() / 1000), &retry)) {
         char v[24];
         snprintf(v, sizeof(v), "%lld", (long long)retry);
         answer_early(c);
@@ -266,8 +267,9 @@ static bool check_auth(struct ag_http_conn *c, const struct ag_route *route)
     }
     const char *msg = ar == AG_AUTH_MISSING ? "Missing API key"
                       : ar == AG_AUTH_WRONG ? "Invalid API key"
-                      : admin ? "The admin API needs a secret: set auth.admin_password or auth.api_key"
-                              : "No API key is configured for this route";
+                      : admin
+                          ? "The admin API needs a secret: set auth.admin_password or auth.api_key"
+                          : "No API key is configured for this route";
     refuse(c, route->errfmt, 401, admin ? "authentication_error" : "invalid_api_key", msg);
     return false;
 }
@@ -955,8 +957,7 @@ bool ag_http_req_auth_allowed(const struct ag_http_req *req, int64_t *retry_afte
 
 void ag_http_req_auth_failed(const struct ag_http_req *req)
 {
-    ag_auth_limiter_failed(req->_conn->srv->limiter, req->client_ip,
-                           (int64_t)(ag_now_us() / 1000));
+    ag_auth_limiter_failed(req->_conn->srv->limiter, req->client_ip, (int64_t)(ag_now_us() / 1000));
 }
 
 void ag_http_req_auth_succeeded(const struct ag_http_req *req)

@@ -131,9 +131,9 @@ static int chat(struct env *e, bool stream, struct rh_resp *r)
              "{\"model\":\"gemini-2.5-flash\",\"stream\":%s,\"messages\":[{\"role\":\"user\","
              "\"content\":\"hello relay, conversation %d\"}]}",
              stream ? "true" : "false", ++turn);
-    assert_true(rh_request(e->port, "POST", "/v1/chat/completions",
-                           "Content-Type: application/json\r\nAuthorization: Bearer " RELAY_KEY "\r\n",
-                           body, r));
+    assert_true(rh_request(
+        e->port, "POST", "/v1/chat/completions",
+        "Content-Type: application/json\r\nAuthorization: Bearer " RELAY_KEY "\r\n", body, r));
     return r->status;
 }
 

@@ -38,27 +38,11 @@ static void eviction(void **state)
     ag_sessions_free(s);
 }
 
-static void login_limit(void **state)
-{
-    struct ag_sessions *s = ag_sessions_new();
-    int64_t retry = 0;
-    for (int i = 0; i < 3; i++) {
-        assert_true(ag_sessions_login_allowed(s, "10.0.0.1", 1000 + i, 3, NULL));
-        ag_sessions_login_failed(s, "10.0.0.1", 1000 + i);
-    }
-    assert_false(ag_sessions_login_allowed(s, "10.0.0.1", 2000, 3, &retry));
-    assert_int_equal(retry, 59);
-    assert_true(ag_sessions_login_allowed(s, "10.0.0.2", 2000, 3, NULL));  /* per address */
-    assert_true(ag_sessions_login_allowed(s, "10.0.0.1", 61001, 3, NULL)); /* window passed */
-    ag_sessions_free(s);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tokens),
         cmocka_unit_test(eviction),
-        cmocka_unit_test(login_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,12 +49,11 @@ static void absolute_form_targets(void **state)
                      404);
     assert_int_equal(raw_status(fx->port, "GET http://h HTTP/1.1\r\nHost: h\r\n\r\n", NULL), 404);
     /* Both schemes, any case, reach the path. */
-    assert_int_equal(raw_status(fx->port,
-                                "GET http://127.0.0.1/healthz HTTP/1.1\r\nHost: x\r\n\r\n", NULL),
-                     200);
     assert_int_equal(
-        raw_status(fx->port, "GET HTTPS://a.b/healthz?x=1 HTTP/1.1\r\nHost: x\r\n\r\n", NULL),
+        raw_status(fx->port, "GET http://127.0.0.1/healthz HTTP/1.1\r\nHost: x\r\n\r\n", NULL),
         200);
+    assert_int_equal(
+        raw_status(fx->port, "GET HTTPS://a.b/healthz?x=1 HTTP/1.1\r\nHost: x\r\n\r\n", NULL), 200);
     assert_int_equal(raw_status(fx->port,
                                 "POST http://h/v1beta/models/m:generateContent?alt=sse HTTP/1.1\r\n"
                                 "Host: x\r\nContent-Length: 2\r\n\r\n{}",
@@ -114,7 +113,8 @@ static void body_budget_and_connection_limit(void **state)
                                 "partial"));
     usleep(100000);
     assert_true(rh_connect(&b, fx->port, 3000));
-    assert_true(rh_send_str(&b, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 800000\r\n\r\n"));
+    assert_true(
+        rh_send_str(&b, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 800000\r\n\r\n"));
     assert_true(rh_read(&b, &r, false));
     assert_int_equal(r.status, 503);
     assert_true(rh_header(&r, "retry-after", v, sizeof(v)));
@@ -157,7 +157,8 @@ static void slow_clients_meet_fixed_deadlines(void **state)
     bool got = false;
     /* A body trickling at 100 bytes/s against a minimum of 1000 bytes/s: 408 after the grace. */
     assert_true(rh_connect(&c, fx->port, 5000));
-    assert_true(rh_send_str(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"));
+    assert_true(
+        rh_send_str(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"));
     for (int i = 0; i < 60 && !got; i++) { /* bounded: 6 s at most */
         usleep(100000);
         if (!rh_send_str(&c, "0123456789"))
@@ -196,11 +197,18 @@ static int call_host(int port, const char *host)
 static void loopback_host_rule(void **state)
 {
     struct fixture *fx = fx_start_with(NULL, NULL, true, NULL);
-    const char *ok[] = {"127.0.0.1", "127.0.0.1:8045", "localhost", "LOCALHOST:1",
-                        "[::1]",     "[::1]:8045",     "a.localhost", "127.9.8.7:80",
+    const char *ok[] = {"127.0.0.1",  "127.0.0.1:8045", "localhost",   "LOCALHOST:1",
+                        "[::1]",      "[::1]:8045",     "a.localhost", "127.9.8.7:80",
                         "localhost.", "app.internal:9"};
-    const char *bad[] = {"evil.example", "evil.example:8045", "127.0.0.1.evil.example",
-                         "192.168.1.5", "[::2]", "localhost.evil", "[::1", "a:b:c", ":8045"};
+    const char *bad[] = {"evil.example",
+                         "evil.example:8045",
+                         "127.0.0.1.evil.example",
+                         "192.168.1.5",
+                         "[::2]",
+                         "localhost.evil",
+                         "[::1",
+                         "a:b:c",
+                         ":8045"};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         if (call_host(fx->port, ok[i]) != 200)
             fail_msg("Host %s refused", ok[i]);
@@ -245,8 +253,7 @@ static void web_pages_cannot_use_an_open_gateway(void **state)
     assert_int_equal(post_chat(fx->port, ""), 200);
     /* The gateway's own UI (same origin) works. */
     assert_int_equal(
-        post_chat(fx->port,
-                  "Origin: http://127.0.0.1:8045\r\nContent-Type: application/json\r\n"),
+        post_chat(fx->port, "Origin: http://127.0.0.1:8045\r\nContent-Type: application/json\r\n"),
         200);
     /* A page of another origin: a CORS request, a simple text/plain POST, a form POST. */
     assert_int_equal(
@@ -266,8 +273,7 @@ static void web_pages_cannot_use_an_open_gateway(void **state)
     /* text/plain is never JSON. */
     assert_int_equal(post_chat(fx->port, "Content-Type: text/plain\r\n"), 415);
     /* Multipart only where the route takes files. */
-    assert_int_equal(post_chat(fx->port, "Content-Type: multipart/form-data; boundary=x\r\n"),
-                     415);
+    assert_int_equal(post_chat(fx->port, "Content-Type: multipart/form-data; boundary=x\r\n"), 415);
     struct rh_resp r;
     assert_true(rh_request(fx->port, "POST", "/upload",
                            "Content-Type: multipart/form-data; boundary=x\r\n", "--x--", &r));
@@ -335,9 +341,8 @@ static void admin_guessing_is_limited_and_pages_cannot_lock_out(void **state)
      * that holds even for the right secret. */
     for (int i = 0; i < 5; i++)
         assert_int_equal(admin_get(fx->port, "Authorization: Bearer guess\r\n", NULL, 0), 401);
-    assert_int_equal(admin_get(fx->port, "Authorization: Bearer sk-right\r\n", retry,
-                               sizeof(retry)),
-                     429);
+    assert_int_equal(
+        admin_get(fx->port, "Authorization: Bearer sk-right\r\n", retry, sizeof(retry)), 429);
     long secs = strtol(retry, NULL, 10);
     assert_true(secs >= 50 && secs <= 60);
     fx_stop(fx);
