@@ -11,6 +11,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+# The Node.js of .deps/node (scripts/node/install.sh) when the system's is too old.
+[ ! -x "$ROOT/.deps/node/bin/node" ] || PATH="$ROOT/.deps/node/bin:$PATH"
 QUICK=${BENCH_QUICK:-0}
 BB=$ROOT/build-bench
 RESULTS=$ROOT/bench/results

@@ -59,7 +59,9 @@ cp "$DEB" "$R/tmp/aigate.deb"
 IN="chroot $R /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive"
 
 echo "packaging.deb: apt-get install ./aigate.deb (dependencies from $(debroot_mirror))"
-if ! $IN sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends /tmp/aigate.deb' \
+# One apt at a time on the shared lists and archives (other build directories run this test too).
+if ! flock "$DEBROOT_CACHE/.apt-lock" $IN sh -c \
+    'apt-get update -qq && apt-get install -y -qq --no-install-recommends /tmp/aigate.deb' \
     >"$W/apt.log" 2>&1; then
     tail -n 30 "$W/apt.log" >&2
     fail "the package does not install into a fresh Debian 12"
