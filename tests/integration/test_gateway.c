@@ -137,6 +137,57 @@ static void auth_mode_and_key_from_environment(void **state)
     gw_cleanup(&g);
 }
 
+/* Sends raw bytes on a new connection; the status of the one response, 0 when none came. */
+static int raw_status(int port, const char *bytes)
+{
+    struct rh_conn c;
+    struct rh_resp r;
+    int st = 0;
+    if (!rh_connect(&c, port, 5000))
+        return -1;
+    if (rh_send_str(&c, bytes) && rh_read(&c, &r, false)) {
+        st = r.status;
+        rh_resp_free(&r);
+    }
+    rh_close(&c);
+    return st;
+}
+
+/* The defaults (auth off, loopback) against hostile input and a web page, on the real binary. */
+static void defaults_hold_against_hostile_requests_and_pages(void **state)
+{
+    struct gw g;
+    struct rh_resp r;
+    gw_prepare(&g);
+    assert_true(gw_start(&g, NULL, NULL));
+    /* The 26-byte absolute-form request that crashed the server. */
+    assert_int_equal(raw_status(g.port, "GET http:// HTTP/1.0\r\n\r\n"), 400);
+    assert_int_equal(raw_status(g.port, "GET https://x?a HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"),
+                     200); /* "/": the UI, or its 503 when built without it */
+    /* DNS rebinding: a foreign Host on the loopback listener. */
+    assert_int_equal(raw_status(g.port, "GET /v1/models HTTP/1.1\r\nHost: evil.example:8045\r\n"
+                                        "Connection: close\r\n\r\n"),
+                     403);
+    /* A page of another origin, and a simple text/plain POST. */
+    assert_true(rh_request(g.port, "POST", "/v1/chat/completions",
+                           "Origin: http://evil.example\r\nContent-Type: application/json\r\n",
+                           "{}", &r));
+    assert_int_equal(r.status, 403);
+    assert_non_null(strstr(r.body, "\"error\""));
+    rh_resp_free(&r);
+    assert_true(
+        rh_request(g.port, "POST", "/v1/messages", "Content-Type: text/plain\r\n", "{}", &r));
+    assert_int_equal(r.status, 415);
+    assert_non_null(strstr(r.body, "\"type\":\"error\"")); /* Anthropic's shape */
+    rh_resp_free(&r);
+    /* Still alive, and curl-style clients still reach the routes. */
+    assert_true(rh_request(g.port, "GET", "/v1/models", NULL, NULL, &r));
+    assert_int_equal(r.status, 200);
+    rh_resp_free(&r);
+    assert_int_equal(ag_child_stop(&g.child, SIGTERM, 10000), 0);
+    gw_cleanup(&g);
+}
+
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -234,6 +285,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(first_start_serves_health_and_writes_private_files),
         cmocka_unit_test(auth_mode_and_key_from_environment),
+        cmocka_unit_test(defaults_hold_against_hostile_requests_and_pages),
         cmocka_unit_test(bad_config_stops_start_and_is_kept),
         cmocka_unit_test(taken_port_is_a_clear_error),
         cmocka_unit_test(lan_without_auth_warns),
