@@ -9,41 +9,7 @@
 
 bool ag_anthropic_fit_target(struct ag_request *req, struct ag_str target_model)
 {
-    if (strcmp(ag_model_family(target_model), "claude") != 0)
-        return false; /* Gemini drops foreign thinking and takes the sentinel on calls */
-    bool on = ag_gemini_thinking_budget(req, target_model) >= 0;
-    const struct ag_message *last = NULL;
-    for (size_t i = req->n_messages; i-- > 0;)
-        if (req->messages[i].role == AG_ROLE_ASSISTANT) {
-            last = &req->messages[i];
-            break;
-        }
-    bool turned_off = false;
-    if (on && last) {
-        bool calls = false;
-        for (size_t j = 0; j < last->n_parts; j++)
-            calls = calls || last->parts[j].type == AG_PART_TOOL_CALL;
-        const struct ag_part *first = last->n_parts ? &last->parts[0] : NULL;
-        bool opens_signed = first && first->type == AG_PART_THINKING && first->sig.value.len &&
-                            ag_str_eq_c(first->sig.family, "claude");
-        if (calls && !opens_signed) {
-            /* the tool loop began elsewhere (another provider, thinking off, a foreign
-             * signature): Claude cannot continue it with thinking, so this turn goes without */
-            req->thinking.mode = AG_OFF;
-            req->thinking.budget = -1;
-            req->thinking.effort = AG_EFFORT_UNSET;
-            turned_off = true;
-            on = false;
-        }
-    }
-    if (!on) {
-        /* without thinking, signed thoughts in the history are not replayed */
-        for (size_t i = 0; i < req->n_messages; i++)
-            for (size_t j = 0; j < req->messages[i].n_parts; j++)
-                if (req->messages[i].parts[j].type == AG_PART_THINKING)
-                    req->messages[i].parts[j].sig.family = AG_STR_NULL;
-    }
-    return turned_off;
+    return ag_request_fit_target(req, target_model);
 }
 
 void ag_anthropic_drop_signatures(struct ag_request *req)

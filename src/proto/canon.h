@@ -191,6 +191,18 @@ struct ag_str ag_request_call_name(const struct ag_request *req, struct ag_str i
 int ag_request_fingerprint(struct ag_arena *arena, struct ag_request *req);
 
 /**
+ * Fits the decoded history to target_model before it is encoded (the relay calls it after
+ * routing, and again after a re-route). For a Claude target: a Claude signature that a client
+ * handed back on a tool call (OpenAI tool ids, Gemini functionCall parts) is joined with the
+ * turn's unsigned reasoning text into the signed thinking part Claude wrote, placed first in the
+ * turn; then, when thinking is on and the latest assistant turn has tool calls but does not open
+ * with signed Claude thinking, thinking is turned off for this request (Claude rejects such a turn
+ * with thinking on) and true is returned. Without thinking, signed thoughts are not replayed.
+ * Other targets: nothing changes, false. Parts are reordered in place; nothing is allocated.
+ */
+bool ag_request_fit_target(struct ag_request *req, struct ag_str target_model);
+
+/**
  * The family of a model name for signature compatibility: "claude" when the name contains
  * "claude", "gemini" when it contains "gemini", "gpt" for gpt-* / o-series names, else "other".
  * A rule, not a list, so new model versions are covered without a change. Returns a static string.

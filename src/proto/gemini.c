@@ -383,7 +383,16 @@ struct gm_stream {
     struct ag_str tool_args;
     size_t tool_cap;
     bool tool_open;
+    /* Claude signs its thinking, not its calls; Gemini CLI drops thought parts from the history it
+     * sends back but keeps functionCall parts whole, so the thinking's signature also rides on the
+     * turn's first call (see ag_request_fit_target). */
+    struct ag_str think_sig;
 };
+
+static bool claude_sig(const struct ag_signature *s)
+{
+    return s->value.len && ag_str_eq_c(s->family, "claude");
+}
 
 static void add_sig(yyjson_mut_doc *d, yyjson_mut_val *part, const struct ag_signature *s)
 {
@@ -517,6 +526,8 @@ static int gm_stream_event(struct ag_client_stream *base, const struct ag_event 
     case AG_EV_THINKING:
     case AG_EV_SIGNATURE:
     case AG_EV_MEDIA:
+        if (ev->type != AG_EV_TEXT && claude_sig(&ev->sig))
+            st->think_sig = ag_arena_str(st->arena, ev->sig.value);
         d = yyjson_mut_doc_new(NULL);
         parts = yyjson_mut_arr(d);
         if (ev->type == AG_EV_MEDIA)
@@ -532,6 +543,10 @@ static int gm_stream_event(struct ag_client_stream *base, const struct ag_event 
         st->tool_name = ag_arena_str(st->arena, ev->name);
         st->tool_sig.value = ag_arena_str(st->arena, ev->sig.value);
         st->tool_sig.family = AG_STR_NULL;
+        if (!st->tool_sig.value.len) {
+            st->tool_sig.value = st->think_sig;
+            st->think_sig = AG_STR_NULL;
+        }
         st->tool_args = AG_STR_NULL;
         st->tool_cap = 0;
         return 0;
@@ -592,16 +607,25 @@ static int gm_encode_response(const struct ag_proto_ctx *ctx, const struct ag_re
         for (int ci = 0; ci < n; ci++) {
             const struct ag_choice *c = &a->choices[ci];
             yyjson_mut_val *parts = yyjson_mut_arr(d);
+            struct ag_signature think = {{0}, {0}};
             for (size_t i = 0; i < c->n_parts; i++) {
                 const struct ag_part *p = &c->parts[i];
-                if (p->type == AG_PART_TEXT || p->type == AG_PART_THINKING)
+                if (p->type == AG_PART_THINKING && claude_sig(&p->sig))
+                    think = p->sig;
+                if (p->type == AG_PART_TEXT || p->type == AG_PART_THINKING) {
                     yyjson_mut_arr_append(
                         parts, text_part(d, p->text, p->type == AG_PART_THINKING, &p->sig));
-                else if (p->type == AG_PART_MEDIA)
+                } else if (p->type == AG_PART_MEDIA) {
                     yyjson_mut_arr_append(parts, media_part(d, p->mime, p->data));
-                else if (p->type == AG_PART_TOOL_CALL)
-                    yyjson_mut_arr_append(
-                        parts, call_part(d, ctx->arena, p->id, p->name, p->args, &p->sig));
+                } else if (p->type == AG_PART_TOOL_CALL) {
+                    struct ag_signature sig = p->sig;
+                    if (!sig.value.len) {
+                        sig = think;
+                        memset(&think, 0, sizeof(think));
+                    }
+                    yyjson_mut_arr_append(parts,
+                                          call_part(d, ctx->arena, p->id, p->name, p->args, &sig));
+                }
             }
             struct ag_str reason = ag_gemini_finish_str(c->finish, c->raw_finish);
             yyjson_mut_val *r = response(d, AG_STR_NULL, AG_STR_NULL, ci, parts, &reason, NULL);

@@ -3,7 +3,10 @@
  * {"error":{...}}, and the two adapter tables. Streams open with a role chunk, carry content,
  * reasoning_content and indexed tool-call deltas, close each choice with a finish chunk, add a
  * usage chunk when the client asked (stream_options.include_usage), and end with [DONE]. Tool-call
- * ids carry the upstream's thought signature (toolid.h) so it survives the client round trip. */
+ * ids carry the upstream's thought signature (toolid.h) so it survives the client round trip;
+ * Claude signs its thinking, not its calls, so the signature of a Claude turn's thinking rides on
+ * the turn's first tool call (the reasoning text goes out as reasoning_content; both come back
+ * together as the signed thinking block Claude needs, see ag_request_fit_target). */
 #include <string.h>
 
 #include "core/err.h"
@@ -19,7 +22,28 @@ struct oa_choice {
     int tool_index;
     struct ag_str id, name;
     struct ag_signature sig;
+    struct ag_signature think_sig; /* a Claude thinking signature not yet handed to a call */
 };
+
+/* The signature a tool call's id carries: its own, else the Claude thinking signature of the turn
+ * that no earlier call took (consumed here). */
+static struct ag_signature call_sig(struct ag_signature own, struct ag_signature *think)
+{
+    if (own.value.len || !think->value.len)
+        return own;
+    struct ag_signature s = *think;
+    memset(think, 0, sizeof(*think));
+    return s;
+}
+
+static void note_think_sig(struct ag_arena *arena, struct ag_signature *think,
+                           const struct ag_signature *s)
+{
+    if (!s->value.len || !ag_str_eq_c(s->family, "claude"))
+        return;
+    think->value = ag_arena_str(arena, s->value);
+    think->family = ag_arena_str(arena, s->family);
+}
 
 struct oa_stream {
     struct ag_client_stream base;
@@ -237,6 +261,7 @@ int ag_openai_stream_event(struct ag_client_stream *base, const struct ag_event 
             return rc;
         return text_chunk(st, ci, "content", ev->text, out);
     case AG_EV_THINKING:
+        note_think_sig(st->arena, &c->think_sig, &ev->sig);
         if (!ev->text.len || st->legacy)
             return 0;
         if ((rc = role_chunk(st, ci, out)))
@@ -263,6 +288,7 @@ int ag_openai_stream_event(struct ag_client_stream *base, const struct ag_event 
         c->name = ag_arena_str(st->arena, ev->name);
         c->sig.value = ag_arena_str(st->arena, ev->sig.value);
         c->sig.family = ag_arena_str(st->arena, ev->sig.family);
+        c->sig = call_sig(c->sig, &c->think_sig);
         return role_chunk(st, ci, out);
     case AG_EV_TOOL_ARGS:
         if (!c->tool_open || (!ev->text.len && c->header_sent))
@@ -297,6 +323,7 @@ int ag_openai_stream_event(struct ag_client_stream *base, const struct ag_event 
         return send(out, d, error_obj(d, &ev->error));
     }
     case AG_EV_SIGNATURE:
+        note_think_sig(st->arena, &c->think_sig, &ev->sig);
         return 0;
     }
     return 0;
@@ -323,6 +350,7 @@ static yyjson_mut_val *choice_body(yyjson_mut_doc *d, struct ag_arena *arena,
 {
     yyjson_mut_val *o = yyjson_mut_obj(d), *calls = yyjson_mut_arr(d);
     struct ag_buf text, reasoning;
+    struct ag_signature think = {{0}, {0}};
     ag_buf_init(&text, 0);
     ag_buf_init(&reasoning, 0);
     for (size_t i = 0; i < c->n_parts; i++) {
@@ -331,12 +359,15 @@ static yyjson_mut_val *choice_body(yyjson_mut_doc *d, struct ag_arena *arena,
             ag_buf_append_str(&text, p->text);
         } else if (p->type == AG_PART_THINKING) {
             ag_buf_append_str(&reasoning, p->text);
+            if (ag_str_eq_c(p->sig.family, "claude") && p->sig.value.len)
+                think = p->sig;
         } else if (p->type == AG_PART_MEDIA) {
             ag_buf_printf(&text, "![image](data:%.*s;base64,%.*s)", (int)p->mime.len,
                           p->mime.p ? p->mime.p : "", (int)p->data.len, p->data.p ? p->data.p : "");
         } else if (p->type == AG_PART_TOOL_CALL && !legacy) {
             yyjson_mut_val *call = yyjson_mut_obj(d), *fn = yyjson_mut_obj(d);
-            ag_json_add_str(d, call, "id", ag_toolid_pack(arena, p->id, &p->sig));
+            struct ag_signature sig = call_sig(p->sig, &think);
+            ag_json_add_str(d, call, "id", ag_toolid_pack(arena, p->id, &sig));
             yyjson_mut_obj_add_str(d, call, "type", "function");
             ag_json_add_str(d, fn, "name", p->name);
             ag_json_add_str(d, fn, "arguments", p->args.len ? p->args : AG_STR("{}"));

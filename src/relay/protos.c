@@ -12,9 +12,38 @@
 
 #include <stdio.h>
 
-const struct ag_relay_proto ag_relay_openai_chat = {.cp = &ag_proto_openai_chat};
+/* OpenAI chat and Gemini: the history is fitted to the target's family (a Claude turn's thinking
+ * comes back as reasoning text plus the signature its tool call carried). */
+static void fit_after_route(struct ag_request *req, struct ag_route_result *route,
+                            const struct ag_mapping *m)
+{
+    (void)m;
+    ag_request_fit_target(req, ag_str_c(route->model));
+}
+
+/* A 400 naming a thought signature: drop every signature and try once more. */
+static bool fit_fix_for_retry(struct ag_request *req, const struct ag_route_result *route,
+                              const struct ag_errclass *ec)
+{
+    if (ec->kind != AG_ERRCLASS_BAD_REQUEST ||
+        !ag_anthropic_is_signature_error(ag_str_c(ec->message)))
+        return false;
+    ag_anthropic_drop_signatures(req);
+    ag_request_fit_target(req, ag_str_c(route->model));
+    return true;
+}
+
+const struct ag_relay_proto ag_relay_openai_chat = {
+    .cp = &ag_proto_openai_chat,
+    .after_route = fit_after_route,
+    .fix_for_retry = fit_fix_for_retry,
+};
 const struct ag_relay_proto ag_relay_openai_completions = {.cp = &ag_proto_openai_completions};
-const struct ag_relay_proto ag_relay_gemini = {.cp = &ag_proto_gemini};
+const struct ag_relay_proto ag_relay_gemini = {
+    .cp = &ag_proto_gemini,
+    .after_route = fit_after_route,
+    .fix_for_retry = fit_fix_for_retry,
+};
 
 /* Anthropic: background tasks go to the background model (without thinking), and the history is
  * fitted to the target's family (signatures, thinking) — again after any re-route. */

@@ -582,12 +582,7 @@ static void send_upstream(struct call *c)
         .project = ag_str_c(c->lease->project_id),
     };
     char sid[32];
-    /* The upstream sessionId is derived from the account, so one account's sessions stay its own.
-     */
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const char *p = c->lease->account_id; *p; p++)
-        h = (h * 1099511628211ull) ^ (unsigned char)*p;
-    snprintf(sid, sizeof(sid), "%lld", (long long)h);
+    ag_relay_upstream_session(c->creq->session_key, c->lease->account_id, sid, sizeof(sid));
     t.session_id = ag_arena_str(&c->req->arena, ag_str_c(sid));
 
     int rc = c->up->encode_request(&c->ctx, c->creq, &t, &c->ucall);
@@ -784,6 +779,10 @@ void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag
     }
     if (rp->prepare && (rc = rp->prepare(r, &c->ctx, &c->owner, c->creq, &perr))) {
         refuse(c, &perr);
+        return;
+    }
+    if ((rc = ag_relay_session_key(req, &req->arena, c->creq))) {
+        fail(c, 413, AG_PERR_TOO_LARGE, NULL, "request too large");
         return;
     }
     rc = ag_mapping_resolve(r->mapping, NULL, c->creq->model, &c->route);

@@ -40,6 +40,24 @@ static inline const unsigned char *ag_relay_owner_key(const struct ag_relay_owne
     return o->bound ? o->sha256 : NULL;
 }
 
+/**
+ * Names the conversation of creq from the request's headers when the client sends one
+ * (relay/session_key.c: x-claude-code-session-id, Codex thread-id / session-id, any
+ * x-<tool>-session-id; a sub-agent's x-<tool>-agent-id makes it a conversation of its own):
+ * creq->session_key becomes "hdr-" + 16 hex digits (in arena). Without such a header the key the
+ * decoder set stays. 0 or AG_ETOOBIG (arena cap).
+ */
+int ag_relay_session_key(const struct ag_http_req *req, struct ag_arena *arena,
+                         struct ag_request *creq);
+
+/**
+ * The upstream sessionId (a signed decimal number, cap >= 21) for a request: one per conversation
+ * (from session_key) so each keeps its own prompt cache, or, for a request without a key, one per
+ * account.
+ */
+void ag_relay_upstream_session(struct ag_str session_key, const char *account_id, char *out,
+                               size_t cap);
+
 /** Bytes of randomness a relay draws at once for its request ids. */
 #define AG_RELAY_ID_POOL 512
 

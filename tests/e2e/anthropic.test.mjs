@@ -73,15 +73,16 @@ describe('@anthropic-ai/sdk through aigate', () => {
       thinking: { type: 'enabled', budget_tokens: 1024 },
     });
     assert.equal(second.stop_reason, 'end_turn');
-    // The mock signs the function call (as Gemini does); the signature rode in the tool_use id
-    // and went back upstream byte-exact on the second turn, on the same function call.
+    // The mock signs the thinking (as Claude does); the thinking block went back upstream
+    // byte-exact on the second turn, as the first part of the model turn before its call.
     const reqs = await env.requests(':streamGenerateContent');
     const firstSse = reqs.at(-2);
     const body = JSON.parse(reqs.at(-1).body);
-    const parts = body.request.contents.flatMap((c) => c.parts);
-    const fc = parts.find((p) => p.functionCall && p.functionCall.name === 'get_time');
-    assert.ok(fc, JSON.stringify(parts));
-    assert.match(fc.thoughtSignature ?? '', /^mocksig_[0-9a-f]{40,}$/, JSON.stringify(fc));
+    const model = body.request.contents.filter((c) => c.role === 'model').at(-1);
+    assert.equal(model.parts[0].thought, true, JSON.stringify(model.parts));
+    assert.equal(model.parts[0].text, thinking.thinking);
+    assert.match(model.parts[0].thoughtSignature ?? '', /^mocksig_[0-9a-f]{40,}$/);
+    assert.ok(model.parts.some((p) => p.functionCall && p.functionCall.name === 'get_time'));
     assert.ok(firstSse, 'first turn recorded');
   });
 

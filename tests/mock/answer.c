@@ -174,6 +174,15 @@ static bool mentions_call(struct ag_str text, const char *name)
     return false;
 }
 
+void mock_signature(struct ag_str text, char *out, size_t cap)
+{
+    uint64_t h = fnv(text.p ? text.p : "", text.len);
+    /* Long enough to pass signature-length checks (>= 50), stable for a given text. */
+    snprintf(out, cap, "mocksig_%016llx%016llx%016llx%016llx", (unsigned long long)h,
+             (unsigned long long)(h * 31u), (unsigned long long)(h ^ 0x5bd1e995u),
+             (unsigned long long)(h + 7u));
+}
+
 void mock_answer_build(struct mock_answer *a, enum mock_format fmt, yyjson_val *root,
                        struct ag_str model, size_t input_bytes)
 {
@@ -208,12 +217,9 @@ void mock_answer_build(struct mock_answer *a, enum mock_format fmt, yyjson_val *
     ag_buf_append_str(&a->text, text);
     h = fnv(text.p, text.len);
     if (k.thinking) {
-        ag_buf_append_c(&a->thought, "Thinking about: ");
+        ag_buf_append_c(&a->thought, MOCK_THOUGHT_PREFIX);
         ag_buf_append_str(&a->thought, text);
-        /* Long enough to pass signature-length checks (>= 50), stable for a given text. */
-        snprintf(a->signature, sizeof(a->signature), "mocksig_%016llx%016llx%016llx%016llx",
-                 (unsigned long long)h, (unsigned long long)(h * 31u),
-                 (unsigned long long)(h ^ 0x5bd1e995u), (unsigned long long)(h + 7u));
+        mock_signature(text, a->signature, sizeof(a->signature));
     }
     for (size_t i = 0; i < k.ntools; i++) {
         if (mentions_call(text, k.tools[i])) {

@@ -154,10 +154,6 @@ bool mock_apply_fault(struct ag_http_req *req, struct mock_reply *reply, enum mo
     if (!mock_fault_take(token, model, req->target, &f))
         return false;
     mock_reply_set_fault(reply, &f);
-    if (f.kind == FAULT_DEEP) {
-        mock_send_deep(reply, req, fmt, f.nest_depth);
-        return true;
-    }
     if (f.kind != FAULT_STATUS)
         return false;
     mock_send_error(reply, fmt, f.status, NULL, &f);
@@ -457,6 +453,8 @@ static yyjson_mut_val *gemini_response(yyjson_mut_doc *doc, const struct mock_an
         yyjson_mut_obj_add_str(doc, c, "finishReason", "STOP");
         u = yyjson_mut_obj_add_obj(doc, o, "usageMetadata");
         yyjson_mut_obj_add_int(doc, u, "promptTokenCount", a->input_tokens);
+        if (a->cached_tokens)
+            yyjson_mut_obj_add_int(doc, u, "cachedContentTokenCount", a->cached_tokens);
         yyjson_mut_obj_add_int(doc, u, "candidatesTokenCount", a->output_tokens);
         if (a->thought_tokens)
             yyjson_mut_obj_add_int(doc, u, "thoughtsTokenCount", a->thought_tokens);
@@ -479,6 +477,13 @@ static void add_text_part(yyjson_mut_doc *doc, yyjson_mut_val *parts, struct ag_
         yyjson_mut_obj_add_strcpy(doc, p, "thoughtSignature", sig);
 }
 
+/* Claude signs its thinking (the thought part carries the signature); Gemini signs its first call
+ * or, without one, its first text part. */
+static bool signs_thought(const struct mock_answer *a)
+{
+    return strncmp(a->model, "claude", 6) == 0;
+}
+
 static void add_call_part(yyjson_mut_doc *doc, yyjson_mut_val *parts, const struct mock_answer *a)
 {
     yyjson_mut_val *p = yyjson_mut_arr_add_obj(doc, parts), *fc;
@@ -489,7 +494,7 @@ static void add_call_part(yyjson_mut_doc *doc, yyjson_mut_val *parts, const stru
     yyjson_mut_obj_add_val(doc, fc, "args", yyjson_val_mut_copy(doc, yyjson_doc_get_root(args)));
     yyjson_mut_obj_add_strcpy(doc, fc, "id", a->call_id);
     yyjson_doc_free(args);
-    if (a->signature[0])
+    if (a->signature[0] && !signs_thought(a))
         yyjson_mut_obj_add_strcpy(doc, p, "thoughtSignature", a->signature);
 }
 
@@ -512,16 +517,18 @@ static void gemini_answer(struct mock_reply *r, const struct mock_answer *a,
 {
     yyjson_mut_doc *doc;
     yyjson_mut_val *resp, *parts;
+    const char *thought_sig = signs_thought(a) ? a->signature : NULL;
+    const char *text_sig = signs_thought(a) ? NULL : a->signature;
 
     if (!stream) {
         doc = yyjson_mut_doc_new(NULL);
         resp = gemini_response(doc, a, &parts, true);
         if (a->thought.len)
-            add_text_part(doc, parts, ag_buf_str(&a->thought), true, NULL);
+            add_text_part(doc, parts, ag_buf_str(&a->thought), true, thought_sig);
         if (a->call_name[0])
             add_call_part(doc, parts, a);
         else
-            add_text_part(doc, parts, ag_buf_str(&a->text), false, a->signature);
+            add_text_part(doc, parts, ag_buf_str(&a->text), false, text_sig);
         send_json(r, 200, wrap(doc, resp, cloudcode));
         return;
     }
@@ -529,7 +536,7 @@ static void gemini_answer(struct mock_reply *r, const struct mock_answer *a,
     if (a->thought.len) {
         doc = yyjson_mut_doc_new(NULL);
         resp = gemini_response(doc, a, &parts, false);
-        add_text_part(doc, parts, ag_buf_str(&a->thought), true, NULL);
+        add_text_part(doc, parts, ag_buf_str(&a->thought), true, thought_sig);
         mock_reply_json_event(r, NULL, wrap(doc, resp, cloudcode));
         yyjson_mut_doc_free(doc);
     }
@@ -547,7 +554,7 @@ static void gemini_answer(struct mock_reply *r, const struct mock_answer *a,
         for (size_t i = 0; i < n; i++) {
             doc = yyjson_mut_doc_new(NULL);
             resp = gemini_response(doc, a, &parts, i + 1 == n);
-            add_text_part(doc, parts, chunks[i], false, i == 0 ? a->signature : NULL);
+            add_text_part(doc, parts, chunks[i], false, i == 0 ? text_sig : NULL);
             mock_reply_json_event(r, NULL, wrap(doc, resp, cloudcode));
             yyjson_mut_doc_free(doc);
         }
@@ -601,6 +608,128 @@ static void count_tokens(struct mock_reply *r, size_t body_len)
     send_json(r, 200, doc);
 }
 
+/* Google's implicit prompt cache, as far as a client can see it: a request whose sessionId and
+ * model came before finds the earlier request's prompt cached (all but its last token at most). A
+ * small table; the least recently used session goes when it is full. */
+#define PROMPT_CACHE_SLOTS 256
+
+static struct {
+    char key[160];
+    int64_t tokens;
+    uint64_t used;
+} prompt_cache[PROMPT_CACHE_SLOTS];
+static uint64_t prompt_cache_clock;
+
+static int64_t prompt_cache_hit(yyjson_val *root, struct ag_str model, int64_t tokens)
+{
+    yyjson_val *sid = yyjson_obj_get(yyjson_obj_get(root, "request"), "sessionId");
+    char key[160];
+    size_t slot = 0;
+    if (!yyjson_is_str(sid))
+        return 0;
+    snprintf(key, sizeof(key), "%s|%.*s", yyjson_get_str(sid), (int)model.len,
+             model.p ? model.p : "");
+    for (size_t i = 0; i < PROMPT_CACHE_SLOTS; i++) {
+        if (strcmp(prompt_cache[i].key, key) == 0) {
+            slot = i;
+            break;
+        }
+        if (prompt_cache[i].used < prompt_cache[slot].used)
+            slot = i;
+    }
+    int64_t hit = 0;
+    if (strcmp(prompt_cache[slot].key, key) == 0)
+        hit = prompt_cache[slot].tokens < tokens ? prompt_cache[slot].tokens : tokens - 1;
+    ag_strlcpy(prompt_cache[slot].key, key, sizeof(prompt_cache[slot].key));
+    prompt_cache[slot].tokens = tokens;
+    prompt_cache[slot].used = ++prompt_cache_clock;
+    return hit;
+}
+
+/* An Anthropic error as Cloud Code relays it for Claude models: the Anthropic error JSON as the
+ * text of a Google 400 INVALID_ARGUMENT. */
+static void claude_invalid(struct mock_reply *r, const char *message)
+{
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    yyjson_mut_val *o = yyjson_mut_obj(doc), *e = yyjson_mut_obj(doc);
+    yyjson_mut_doc_set_root(doc, o);
+    yyjson_mut_obj_add_str(doc, o, "type", "error");
+    yyjson_mut_obj_add_str(doc, e, "type", "invalid_request_error");
+    yyjson_mut_obj_add_strcpy(doc, e, "message", message);
+    yyjson_mut_obj_add_val(doc, o, "error", e);
+    yyjson_mut_obj_add_str(doc, o, "request_id", "req_vrtx_mock0001");
+    char *json = yyjson_mut_write(doc, 0, NULL);
+    mock_send_error(r, FMT_CLOUDCODE, 400, json ? json : message, NULL);
+    free(json);
+    yyjson_mut_doc_free(doc);
+}
+
+/* Claude with thinking on checks the latest assistant turn of a tool loop the way the real API
+ * does: it must open with the signed thinking block of that turn, text unchanged (here: the text
+ * the mock's signature was made for). Answers 400 and returns false when it does not. */
+static bool claude_thinking_ok(struct mock_reply *r, yyjson_val *root, struct ag_str model)
+{
+    yyjson_val *req = yyjson_obj_get(root, "request");
+    yyjson_val *tc = yyjson_obj_get(yyjson_obj_get(req, "generationConfig"), "thinkingConfig");
+    yyjson_val *budget = yyjson_obj_get(tc, "thinkingBudget");
+    bool on = (yyjson_is_num(budget) && yyjson_get_num(budget) > 0) ||
+              yyjson_get_bool(yyjson_obj_get(tc, "includeThoughts"));
+    if (!ag_str_has_prefix(model, "claude") || !on)
+        return true;
+    yyjson_val *contents = yyjson_obj_get(req, "contents"), *c, *last = NULL, *p;
+    size_t i, n, last_i = 0, j, m;
+    bool calls = false;
+    yyjson_arr_foreach(contents, i, n, c)
+    {
+        const char *role = yyjson_get_str(yyjson_obj_get(c, "role"));
+        if (role && strcmp(role, "model") == 0) {
+            last = c;
+            last_i = i;
+        }
+    }
+    yyjson_arr_foreach(yyjson_obj_get(last, "parts"), j, m, p)
+    {
+        calls = calls || yyjson_obj_get(p, "functionCall");
+    }
+    if (!calls)
+        return true;
+    yyjson_val *first = yyjson_arr_get_first(yyjson_obj_get(last, "parts"));
+    yyjson_val *sig = yyjson_obj_get(first, "thoughtSignature");
+    if (!sig)
+        sig = yyjson_obj_get(first, "thought_signature");
+    char msg[1024];
+    if (!yyjson_get_bool(yyjson_obj_get(first, "thought")) || !yyjson_get_len(sig)) {
+        snprintf(msg, sizeof(msg),
+                 "messages.%zu.content.0.type: Expected `thinking` or `redacted_thinking`, but "
+                 "found `%s`. When `thinking` is enabled, a final `assistant` message must start "
+                 "with a thinking block (preceeding the lastmost set of `tool_use` and "
+                 "`tool_result` blocks). We recommend you include thinking blocks from previous "
+                 "turns. To avoid this requirement, disable `thinking`. Please consult our "
+                 "documentation at https://docs.claude.com/en/docs/build-with-claude/"
+                 "extended-thinking",
+                 last_i, yyjson_obj_get(first, "functionCall") ? "tool_use" : "text");
+        claude_invalid(r, msg);
+        return false;
+    }
+    yyjson_val *tx = yyjson_obj_get(first, "text");
+    struct ag_str text = ag_str_make(yyjson_get_str(tx), yyjson_get_len(tx));
+    char want[96] = "";
+    if (ag_str_has_prefix(text, MOCK_THOUGHT_PREFIX))
+        mock_signature(ag_str_make(text.p + strlen(MOCK_THOUGHT_PREFIX),
+                                   text.len - strlen(MOCK_THOUGHT_PREFIX)),
+                       want, sizeof(want));
+    if (strcmp(want, yyjson_get_str(sig)) != 0) {
+        snprintf(msg, sizeof(msg),
+                 "messages.%zu.content.0: `thinking` or `redacted_thinking` blocks in the latest "
+                 "assistant message cannot be modified. These blocks must remain as they were in "
+                 "the original response.",
+                 last_i);
+        claude_invalid(r, msg);
+        return false;
+    }
+    return true;
+}
+
 static void h_cloudcode(struct ag_http_req *req, void *ud)
 {
     const char *method = ud;
@@ -624,10 +753,13 @@ static void h_cloudcode(struct ag_http_req *req, void *ud)
         count_tokens(r, req->body.len);
     } else if (!yyjson_is_obj(yyjson_obj_get(root, "request"))) {
         mock_send_error(r, FMT_CLOUDCODE, 400, "Missing field: request.", NULL);
+    } else if (!claude_thinking_ok(r, root, model)) {
+        /* answered */
     } else {
         struct mock_answer ans;
         bool stream = strcmp(method, "streamGenerateContent") == 0;
         mock_answer_build(&ans, FMT_CLOUDCODE, root, model, req->body.len);
+        ans.cached_tokens = prompt_cache_hit(root, model, ans.input_tokens);
         const char *rt = yyjson_get_str(yyjson_obj_get(root, "requestType"));
         if (rt && strcmp(rt, "image_gen") == 0)
             image_answer(r, &ans, root);

@@ -38,7 +38,7 @@ struct mock_account {
     size_t nquotas;
 };
 
-enum mock_fault_kind { FAULT_STATUS, FAULT_DISCONNECT, FAULT_MALFORMED, FAULT_SLOW, FAULT_DEEP };
+enum mock_fault_kind { FAULT_STATUS, FAULT_DISCONNECT, FAULT_MALFORMED, FAULT_SLOW };
 
 struct mock_fault {
     int id;
@@ -55,7 +55,6 @@ struct mock_fault {
     char validation_url[512]; /* 403 VALIDATION_REQUIRED */
     uint32_t delay_ms;        /* slow first byte (any kind may carry it) */
     int after_events;         /* disconnect / malformed after this many events */
-    int nest_depth;           /* FAULT_DEEP: the answer's call arguments nest this deep */
     int remaining;            /* requests left; <0 = permanent */
     int hits;
 };
@@ -116,7 +115,14 @@ struct mock_answer {
     char call_id[40];
     char model[128];
     int64_t input_tokens, output_tokens, thought_tokens;
+    int64_t cached_tokens; /* Cloud Code: prompt tokens the session's earlier request covered */
 };
+
+/** What a thought of the mock starts with; the rest is the text it thought about. */
+#define MOCK_THOUGHT_PREFIX "Thinking about: "
+
+/** The signature the mock gives a thought about text (MOCK_THOUGHT_PREFIX + text). */
+void mock_signature(struct ag_str text, char *out, size_t cap);
 
 /** Reads the request (inner Gemini request for FMT_CLOUDCODE's "request") into an answer. */
 void mock_answer_build(struct mock_answer *a, enum mock_format fmt, yyjson_val *root,
@@ -125,13 +131,6 @@ void mock_answer_dispose(struct mock_answer *a);
 /** Splits the answer text into event-sized pieces per the settings; returns the count. */
 size_t mock_answer_chunks(const struct mock_answer *a, const struct mock_settings *s,
                           struct ag_str *out, size_t max);
-
-/* ---- deep.c ---- */
-struct mock_reply;
-/** A 200 answer whose function call arguments nest depth arrays deep (one SSE event when the
- * request streams): what a hostile or broken upstream might send. */
-void mock_send_deep(struct mock_reply *r, const struct ag_http_req *req, enum mock_format fmt,
-                    int depth);
 
 /* ---- reply.c: delayed, paced, fault-injected responses ---- */
 struct mock_reply;

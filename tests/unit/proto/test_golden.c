@@ -14,6 +14,8 @@
  *                          semantically, "event:" names exactly; Gemini JSON-array streams
  *                          compared as one JSON value)
  *   client_response.json   expected non-stream body built from the collected events
+ * case.json "fit": true fits the decoded request to the target model first, as the relay does
+ * after routing (ag_request_fit_target).
  * With AIGATE_GOLDEN_BLESS=1, missing expected files are written from the actual output (review
  * them before committing). A case with nothing to compare fails. */
 #include "ag_test.h"
@@ -287,6 +289,8 @@ static void run_case(void **state)
     if (want_err)
         fail_msg("decode succeeded but an error was expected");
 
+    if (yyjson_get_bool(yyjson_obj_get(o, "fit")))
+        ag_request_fit_target(req, target.model);
     struct ag_upstream_call call;
     assert_int_equal(up->encode_request(&ctx, req, &target, &call), 0);
     char *want_up = slurp(gc->dir, "upstream_request.json", &wlen);

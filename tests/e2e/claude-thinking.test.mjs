@@ -1,0 +1,147 @@
+// A Claude thinking model in a tool loop through the OpenAI chat route, with the official `openai`
+// SDK, against a mock upstream as strict as Claude is: with thinking on, the assistant turn that
+// made the latest tool calls must open with its signed thinking block, text unchanged, or the
+// upstream answers 400 ("Expected `thinking` or `redacted_thinking`, but found `tool_use`"). The
+// `@anthropic-ai/sdk` runs the same loop through /v1/messages for comparison.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { Env } from './lib.mjs';
+
+const MODEL = 'claude-sonnet-4-6-thinking';
+const TOOLS = [{
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'Weather for a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
+}];
+
+// The contents of the latest Cloud Code request, and the last model turn in it.
+async function lastUpstream(env) {
+  const reqs = await env.requests(':streamGenerateContent');
+  const body = JSON.parse(reqs.at(-1).body);
+  const turns = body.request.contents.filter((c) => c.role === 'model');
+  return { body, count: reqs.length, model: turns.at(-1) };
+}
+
+describe('Claude thinking tool loop through the OpenAI route', () => {
+  const env = new Env();
+  let openai;
+  let anthropic;
+
+  before(async () => {
+    await env.start();
+    openai = new OpenAI({ baseURL: `${env.url}/v1`, apiKey: 'sk-anything', maxRetries: 0, timeout: 20000 });
+    anthropic = new Anthropic({ baseURL: env.url, apiKey: 'sk-anything', maxRetries: 0, timeout: 20000 });
+  });
+  after(async () => {
+    const codes = await env.stop();
+    assert.equal(codes[0], 0, `aigate exit code; log:\n${env.gwLog}`);
+  });
+
+  test('the strict mock refuses a bare function call with thinking on', async () => {
+    // what aigate used to send: the model turn without its thinking
+    const r = await fetch(`${env.mockUrl}/v1internal:streamGenerateContent?alt=sse`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer at-any' },
+      body: JSON.stringify({
+        project: 'p', model: MODEL,
+        request: {
+          generationConfig: { thinkingConfig: { includeThoughts: true, thinkingBudget: 8192 } },
+          contents: [
+            { role: 'user', parts: [{ text: 'please call get_weather for Paris' }] },
+            { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { city: 'Paris' }, id: 'toolu_1' } }] },
+            { role: 'user', parts: [{ functionResponse: { name: 'get_weather', id: 'toolu_1', response: { result: '21C' } } }] },
+          ],
+        },
+      }),
+    });
+    assert.equal(r.status, 400);
+    const e = await r.json();
+    assert.equal(e.error.status, 'INVALID_ARGUMENT');
+    assert.match(e.error.message, /Expected `thinking` or `redacted_thinking`, but found `tool_use`/);
+  });
+
+  test('non-stream: the message the SDK returned goes back as is, thinking replayed first', async () => {
+    const messages = [{ role: 'user', content: 'please call get_weather for Paris' }];
+    const first = await openai.chat.completions.create({ model: MODEL, reasoning_effort: 'low', tools: TOOLS, messages });
+    const msg = first.choices[0].message;
+    assert.equal(first.choices[0].finish_reason, 'tool_calls');
+    assert.match(msg.reasoning_content, /^Thinking about: /);
+    assert.equal(msg.tool_calls[0].function.name, 'get_weather');
+    messages.push(msg);
+    messages.push({ role: 'tool', tool_call_id: msg.tool_calls[0].id, content: '21C, cloudy' });
+    const before = (await env.requests(':streamGenerateContent')).length;
+    const second = await openai.chat.completions.create({ model: MODEL, reasoning_effort: 'low', tools: TOOLS, messages });
+    assert.equal(second.choices[0].finish_reason, 'stop');
+    assert.match(second.choices[0].message.content, /21C, cloudy/);
+    const up = await lastUpstream(env);
+    assert.equal(up.count, before + 1, 'one upstream request: no 400 and no retry');
+    assert.ok(up.body.request.generationConfig.thinkingConfig.thinkingBudget > 0, 'thinking stayed on');
+    const [thought, call] = up.model.parts;
+    assert.equal(thought.thought, true);
+    assert.equal(thought.text, msg.reasoning_content);
+    assert.match(thought.thoughtSignature, /^mocksig_/);
+    assert.equal(call.functionCall.name, 'get_weather');
+    assert.equal(call.thoughtSignature, undefined);
+  });
+
+  test('stream: reasoning and tool calls gathered from the deltas go back and are accepted', async () => {
+    const messages = [{ role: 'user', content: 'please call get_weather for Berlin' }];
+    const stream = await openai.chat.completions.create({ model: MODEL, reasoning_effort: 'low', tools: TOOLS, messages, stream: true });
+    let reasoning = '';
+    const calls = [];
+    for await (const chunk of stream) {
+      const d = chunk.choices[0]?.delta ?? {};
+      if (d.reasoning_content) reasoning += d.reasoning_content;
+      for (const tc of d.tool_calls ?? []) {
+        calls[tc.index] ??= { id: '', type: 'function', function: { name: '', arguments: '' } };
+        if (tc.id) calls[tc.index].id = tc.id;
+        if (tc.function?.name) calls[tc.index].function.name += tc.function.name;
+        if (tc.function?.arguments) calls[tc.index].function.arguments += tc.function.arguments;
+      }
+    }
+    assert.equal(calls.length, 1);
+    messages.push({ role: 'assistant', content: null, reasoning_content: reasoning, tool_calls: calls });
+    messages.push({ role: 'tool', tool_call_id: calls[0].id, content: '15C, rain' });
+    const second = await openai.chat.completions.create({ model: MODEL, reasoning_effort: 'low', tools: TOOLS, messages });
+    assert.match(second.choices[0].message.content, /15C, rain/);
+    const up = await lastUpstream(env);
+    assert.equal(up.model.parts[0].thought, true);
+    assert.equal(up.model.parts[0].text, reasoning);
+  });
+
+  test('a client that drops reasoning_content: thinking is off for that turn, no 400', async () => {
+    const messages = [{ role: 'user', content: 'please call get_weather for Rome' }];
+    const first = await openai.chat.completions.create({ model: MODEL, reasoning_effort: 'low', tools: TOOLS, messages });
+    const { tool_calls: calls } = first.choices[0].message;
+    messages.push({ role: 'assistant', content: null, tool_calls: calls });
+    messages.push({ role: 'tool', tool_call_id: calls[0].id, content: '25C, sunny' });
+    const second = await openai.chat.completions.create({ model: MODEL, reasoning_effort: 'low', tools: TOOLS, messages });
+    assert.match(second.choices[0].message.content, /25C, sunny/);
+    const up = await lastUpstream(env);
+    assert.equal(up.body.request.generationConfig.thinkingConfig.includeThoughts, false);
+    assert.equal(up.body.request.generationConfig.thinkingConfig.thinkingBudget, undefined);
+    assert.ok(up.model.parts.every((p) => !p.thought), JSON.stringify(up.model.parts));
+  });
+
+  test('for comparison, the Anthropic SDK over /v1/messages', async () => {
+    const tools = [{ name: 'get_weather', description: 'Weather for a city', input_schema: TOOLS[0].function.parameters }];
+    const messages = [{ role: 'user', content: 'please call get_weather for Oslo' }];
+    const first = await anthropic.messages.create({ model: MODEL, max_tokens: 16384, tools, messages, thinking: { type: 'enabled', budget_tokens: 2048 } });
+    assert.equal(first.stop_reason, 'tool_use');
+    assert.equal(first.content[0].type, 'thinking');
+    assert.match(first.content[0].signature, /^mocksig_/);
+    const use = first.content.find((b) => b.type === 'tool_use');
+    messages.push({ role: 'assistant', content: first.content });
+    messages.push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '-3C, snow' }] });
+    const second = await anthropic.messages.create({ model: MODEL, max_tokens: 16384, tools, messages, thinking: { type: 'enabled', budget_tokens: 2048 } });
+    assert.equal(second.stop_reason, 'end_turn');
+    const up = await lastUpstream(env);
+    assert.equal(up.model.parts[0].thought, true);
+    assert.equal(up.model.parts[0].thoughtSignature, first.content[0].signature);
+  });
+});
