@@ -136,8 +136,8 @@ static void absorb(struct cleaner *c, struct view *w, yyjson_val *node, int dept
     size_t i, max;
     yyjson_val *k, *v;
     yyjson_val *ref = NULL, *all = NULL;
-    if (!yyjson_is_obj(node))
-        return;
+    if (!yyjson_is_obj(node) || depth > MAX_DEPTH)
+        return; /* allOf inside allOf: bounded like every other walk here, not by the input */
     yyjson_obj_foreach(node, i, max, k, v)
     {
         const char *key = yyjson_get_str(k);

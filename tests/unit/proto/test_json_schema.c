@@ -1,6 +1,7 @@
 /* tests/unit/proto/test_json_schema.c: the JSON Schema -> Gemini subset cleaner on its own. */
 #include "ag_test.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,55 @@ static void test_not_an_object(void **state)
     ag_arena_dispose(&a);
 }
 
+/* allOf inside allOf, as deep as the largest nesting limit lets a body be: the cleaner's walk is
+ * bounded by its own depth, not by the input's, so a small stack is enough. */
+struct deep_all_of {
+    const char *text;
+    bool ok;
+};
+
+static void *clean_deep(void *arg)
+{
+    struct deep_all_of *j = arg;
+    struct ag_arena a;
+    ag_arena_init(&a, 4096, 0);
+    yyjson_mut_doc *d = yyjson_mut_doc_new(NULL);
+    j->ok = ag_json_schema_clean_text(d, &a, ag_str_c(j->text)) != NULL;
+    yyjson_mut_doc_free(d);
+    ag_arena_dispose(&a);
+    return NULL;
+}
+
+static void test_deep_all_of_on_a_small_stack(void **state)
+{
+    (void)state;
+    const size_t n = 500; /* {"allOf":[ ... ]} 500 times: 1001 levels, inside the 1024 cap */
+    const char open[] = "{\"allOf\":[", close[] = "]}";
+    size_t len = n * (sizeof(open) - 1 + sizeof(close) - 1) + 32;
+    char *text = malloc(len), *p = text;
+    assert_non_null(text);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(p, open, sizeof(open) - 1);
+        p += sizeof(open) - 1;
+    }
+    p += (size_t)snprintf(p, 32, "{\"type\":\"string\"}");
+    for (size_t i = 0; i < n; i++) {
+        memcpy(p, close, sizeof(close) - 1);
+        p += sizeof(close) - 1;
+    }
+    *p = '\0';
+    struct deep_all_of job = {.text = text};
+    pthread_attr_t attr;
+    pthread_t th;
+    assert_int_equal(pthread_attr_init(&attr), 0);
+    assert_int_equal(pthread_attr_setstacksize(&attr, 64 * 1024), 0);
+    assert_int_equal(pthread_create(&th, &attr, clean_deep, &job), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    pthread_attr_destroy(&attr);
+    assert_true(job.ok);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -146,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_enum_and_const),
         cmocka_unit_test(test_implicit_types),
         cmocka_unit_test(test_not_an_object),
+        cmocka_unit_test(test_deep_all_of_on_a_small_stack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
