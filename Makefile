@@ -11,7 +11,7 @@ AIGATE_WEB_UI ?= ON
 PREFIX     ?= /usr/local
 CMAKE_OPTS := -DAIGATE_WEB_UI=$(AIGATE_WEB_UI)
 
-.PHONY: all build run test test-fast test-asan bench format clean deps deps-browser install deb FORCE
+.PHONY: all build run test test-fast test-asan test-fuzz fuzz fuzz-campaign bench format clean deps deps-browser install deb FORCE
 
 all: build
 
@@ -54,8 +54,29 @@ test-asan: deps deps-browser $(ASAN_BUILD)/build.ninja
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
-# Whole suite in the normal build, then again under ASan + UBSan; ends with ctest's summary line.
-test: test-fast test-asan
+# libFuzzer harnesses (tests/fuzz/) under ASan + UBSan, built with clang in $(FUZZ_BUILD).
+# `make fuzz` (= test-fuzz): every harness for a short smoke run (AIGATE_FUZZ_SECONDS, default 20).
+# `make fuzz-campaign`: FUZZ_SECONDS per harness, one at a time at nice 19, on a corpus kept in
+# $(FUZZ_CORPUS)/corpus; ends with a summary line per harness (docs/security.md, "Fuzzing").
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 300
+FUZZ_CORPUS  ?= $(FUZZ_BUILD)/campaign
+
+$(FUZZ_BUILD)/build.ninja: CMakeLists.txt tests/fuzz/CMakeLists.txt | deps
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DAIGATE_FUZZ=ON -DAIGATE_WEB_UI=OFF >/dev/null
+	@touch $@
+
+fuzz test-fuzz: deps $(FUZZ_BUILD)/build.ninja
+	@cmake --build $(FUZZ_BUILD) --target fuzz_all -j $(JOBS)
+	cd $(FUZZ_BUILD) && ctest --output-on-failure -j $(JOBS) -R '^fuzz\.'
+
+fuzz-campaign: deps $(FUZZ_BUILD)/build.ninja
+	@cmake --build $(FUZZ_BUILD) --target fuzz_all -j $(JOBS)
+	sh tests/fuzz/campaign.sh $(FUZZ_BUILD)/tests/fuzz $(FUZZ_SECONDS) $(abspath $(FUZZ_CORPUS))
+
+# Whole suite in the normal build, the fuzz smoke, then the suite again under ASan + UBSan; ends
+# with ctest's summary line.
+test: test-fast test-fuzz test-asan
 
 # Installs aigate, its man page and systemd units under PREFIX (default /usr/local), staged
 # below DESTDIR when set; see docs/install.md.
@@ -73,4 +94,4 @@ format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,6 +1,5 @@
-/* tests/fuzz/fuzz_sse.c: libFuzzer harness for the SSE parser (not built by default).
- *   clang -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc tests/fuzz/fuzz_sse.c \
- *       src/upstream/sse.c src/core/buf.c src/core/str.c src/core/err.c src/core/mem.c -o fuzz_sse
+/* tests/fuzz/fuzz_sse.c: libFuzzer harness for the SSE parser (built with -DAIGATE_FUZZ=ON; see
+ * tests/fuzz/CMakeLists.txt and `make fuzz`).
  * The first input byte chooses where to split the rest; both halves, and the whole, must yield
  * the same events (checked by comparing a digest of them). */
 #include <stdint.h>

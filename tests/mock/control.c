@@ -17,7 +17,8 @@
  * "malformed_after_events":N, "delay_ms":N (slow first byte), "token", "model", "path" (matchers),
  * "count":N (next N matching requests, default 1) or "permanent":true, "retry_delay":"1.5s",
  * "quota_reset_delay":"2h1m1s", "reason":"QUOTA_EXHAUSTED", "retry_after":30,
- * "validation_url":"https://...", "body":"<raw error body>"}. */
+ * "validation_url":"https://...", "body":"<raw error body>", "nest_depth":N (a 200 answer whose
+ * call arguments nest N arrays deep)}. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -145,6 +146,11 @@ static int add_fault(yyjson_val *o)
     } else if (yyjson_obj_get(o, "malformed_after_events")) {
         f->kind = FAULT_MALFORMED;
         f->after_events = int_of(o, "malformed_after_events", 0);
+    } else if (yyjson_obj_get(o, "nest_depth")) {
+        f->kind = FAULT_DEEP;
+        f->nest_depth = int_of(o, "nest_depth", 0);
+        if (f->nest_depth < 1 || f->nest_depth > 8 * 1024 * 1024)
+            return AG_EINVAL;
     } else if (f->status) {
         f->kind = FAULT_STATUS;
     } else {

@@ -154,6 +154,10 @@ bool mock_apply_fault(struct ag_http_req *req, struct mock_reply *reply, enum mo
     if (!mock_fault_take(token, model, req->target, &f))
         return false;
     mock_reply_set_fault(reply, &f);
+    if (f.kind == FAULT_DEEP) {
+        mock_send_deep(reply, req, fmt, f.nest_depth);
+        return true;
+    }
     if (f.kind != FAULT_STATUS)
         return false;
     mock_send_error(reply, fmt, f.status, NULL, &f);

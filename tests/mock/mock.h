@@ -38,7 +38,7 @@ struct mock_account {
     size_t nquotas;
 };
 
-enum mock_fault_kind { FAULT_STATUS, FAULT_DISCONNECT, FAULT_MALFORMED, FAULT_SLOW };
+enum mock_fault_kind { FAULT_STATUS, FAULT_DISCONNECT, FAULT_MALFORMED, FAULT_SLOW, FAULT_DEEP };
 
 struct mock_fault {
     int id;
@@ -55,6 +55,7 @@ struct mock_fault {
     char validation_url[512]; /* 403 VALIDATION_REQUIRED */
     uint32_t delay_ms;        /* slow first byte (any kind may carry it) */
     int after_events;         /* disconnect / malformed after this many events */
+    int nest_depth;           /* FAULT_DEEP: the answer's call arguments nest this deep */
     int remaining;            /* requests left; <0 = permanent */
     int hits;
 };
@@ -131,6 +132,13 @@ void mock_answer_dispose(struct mock_answer *a);
 /** Splits the answer text into event-sized pieces per the settings; returns the count. */
 size_t mock_answer_chunks(const struct mock_answer *a, const struct mock_settings *s,
                           struct ag_str *out, size_t max);
+
+/* ---- deep.c ---- */
+struct mock_reply;
+/** A 200 answer whose function call arguments nest depth arrays deep (one SSE event when the
+ * request streams): what a hostile or broken upstream might send. */
+void mock_send_deep(struct mock_reply *r, const struct ag_http_req *req, enum mock_format fmt,
+                    int depth);
 
 /* ---- reply.c: delayed, paced, fault-injected responses ---- */
 struct mock_reply;
