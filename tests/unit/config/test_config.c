@@ -618,6 +618,49 @@ static void overrides_unknown_key_and_bad_value(void **state)
     assert_contains(f->err.data, "valid JSON");
 }
 
+/* n arrays nested inside {"log":{"level":...}}: n + 2 levels. malloc'd. */
+static char *deep_config(size_t n)
+{
+    const char head[] = "{\"log\":{\"level\":", tail[] = "}}";
+    char *s = malloc(sizeof(head) + 2 * n + sizeof(tail));
+    assert_non_null(s);
+    memcpy(s, head, sizeof(head) - 1);
+    memset(s + sizeof(head) - 1, '[', n);
+    memset(s + sizeof(head) - 1 + n, ']', n);
+    memcpy(s + sizeof(head) - 1 + 2 * n, tail, sizeof(tail));
+    return s;
+}
+
+/* JSON nested past the default limit is a configuration error, never a walk down its depth. */
+static void deeply_nested_config_is_an_error(void **state)
+{
+    struct fixture *f = *state;
+    struct ag_config *cfg = NULL;
+    char *text = deep_config(200000);
+    write_config(f, text);
+    assert_int_equal(ag_config_load(&f->src, &cfg, &f->err), AG_EPARSE);
+    assert_null(cfg);
+    assert_contains(f->err.data, "config.json: invalid JSON: JSON nested deeper than 128 levels");
+    ag_buf_reset(&f->err);
+    assert_int_equal(ag_config_from_json(text, strlen(text), &cfg, &f->err), AG_EPARSE);
+    assert_contains(f->err.data, "nested deeper than 128 levels");
+    ag_buf_reset(&f->err);
+    /* a value given as text (command line, environment, admin API) */
+    free(text);
+    text = deep_config(200000);
+    text[strlen(text) - 2] = '\0'; /* {"log":{"level":[[...]] -> the value [[...]] */
+    assert_int_equal(ag_config_check("mapping.custom", text + 16, NULL, &f->err), AG_EINVAL);
+    assert_contains(f->err.data, "nested deeper than 128 levels");
+    free(text);
+    /* the limit itself: 8..1024, default 128 */
+    assert_int_equal(ag_config_check("server.max_json_depth", "7", NULL, &f->err), AG_EINVAL);
+    assert_int_equal(ag_config_check("server.max_json_depth", "1025", NULL, &f->err), AG_EINVAL);
+    assert_int_equal(ag_config_check("server.max_json_depth", "1024", NULL, &f->err), 0);
+    assert_int_equal(ag_config_from_json(NULL, 0, &cfg, NULL), 0);
+    assert_int_equal(cfg->server.max_json_depth, 128);
+    ag_config_unref(cfg);
+}
+
 static void data_dir_resolution_order(void **state)
 {
     struct fixture *f = *state;
@@ -706,6 +749,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(set_on_first_start_writes_defaults_too, setup, teardown),
         cmocka_unit_test_setup_teardown(env_oauth_client_goes_first, setup, teardown),
         cmocka_unit_test_setup_teardown(overrides_unknown_key_and_bad_value, setup, teardown),
+        cmocka_unit_test_setup_teardown(deeply_nested_config_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(data_dir_resolution_order, setup, teardown),
         cmocka_unit_test(snapshots_are_refcounted),
         cmocka_unit_test(every_default_round_trips_through_show),
