@@ -64,15 +64,19 @@ static const char *path(struct dec *d, const char *fmt, ...)
     return s ? s : "request";
 }
 
+/* An integer within what a request may carry (AG_JSON_INT_MAX; larger ones such as 1e30 are not
+ * valid integers here). */
 static bool is_integral(yyjson_val *v)
 {
-    return yyjson_is_int(v) ||
-           (yyjson_is_real(v) && yyjson_get_real(v) == floor(yyjson_get_real(v)));
+    int64_t x;
+    return ag_json_int(v, AG_JSON_INT_MAX, &x) == 0;
 }
 
 static int64_t int_of(yyjson_val *v)
 {
-    return yyjson_is_int(v) ? yyjson_get_sint(v) : (int64_t)yyjson_get_real(v);
+    int64_t x = 0;
+    ag_json_int(v, AG_JSON_INT_MAX, &x);
+    return x;
 }
 
 static struct ag_part *new_parts(struct dec *d, size_t n)

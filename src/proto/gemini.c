@@ -3,6 +3,7 @@
  * Decodes a GenerateContentRequest into the canonical form, renders events as
  * GenerateContentResponse chunks and collected answers as one response, and errors as
  * {"error":{"code","message","status"}}. */
+#include <stddef.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -169,12 +170,24 @@ static int decode_gen(struct dec *d, yyjson_val *gc)
         g->has_top_p = true;
         g->top_p = yyjson_get_num(v);
     }
-    if (yyjson_is_num(v = get2(gc, "topK", "top_k")))
-        g->top_k = (int64_t)yyjson_get_num(v);
-    if (yyjson_is_num(v = get2(gc, "maxOutputTokens", "max_output_tokens")))
-        g->max_tokens = (int64_t)yyjson_get_num(v);
-    if (yyjson_is_num(v = get2(gc, "candidateCount", "candidate_count")))
-        g->n = (int64_t)yyjson_get_num(v);
+    static const struct {
+        const char *name, *alt;
+        size_t off;
+    } ints[] = {{"topK", "top_k", offsetof(struct ag_gen, top_k)},
+                {"maxOutputTokens", "max_output_tokens", offsetof(struct ag_gen, max_tokens)},
+                {"candidateCount", "candidate_count", offsetof(struct ag_gen, n)}};
+    for (size_t k = 0; k < sizeof(ints) / sizeof(ints[0]); k++) {
+        int64_t x;
+        if (!yyjson_is_num(v = get2(gc, ints[k].name, ints[k].alt)))
+            continue;
+        if (ag_json_int(v, AG_JSON_INT_MAX, &x) || x < 0) {
+            char *msg = ag_arena_printf(d->a,
+                                        "Invalid value at 'generation_config.%s' (TYPE_INT32), %s",
+                                        ints[k].alt, yyjson_is_real(v) ? "out of range" : "negative");
+            return invalid(d, "generationConfig", msg ? msg : "Invalid value.");
+        }
+        *(int64_t *)((char *)g + ints[k].off) = x;
+    }
     if (yyjson_is_num(v = get2(gc, "presencePenalty", "presence_penalty"))) {
         g->has_presence = true;
         g->presence_penalty = yyjson_get_num(v);

@@ -462,10 +462,12 @@ static int64_t num(yyjson_val *obj, const char *a, const char *b, bool *found)
     yyjson_val *v = yyjson_obj_get(obj, a);
     if (!v && b)
         v = yyjson_obj_get(obj, b);
-    if (!yyjson_is_num(v))
+    int64_t x;
+    /* A count the upstream cannot have meant (negative, 1e30) is read as unknown. */
+    if (!yyjson_is_num(v) || ag_json_int(v, AG_USAGE_MAX, &x) || x < 0)
         return 0;
     *found = true;
-    return yyjson_is_real(v) ? (int64_t)yyjson_get_real(v) : yyjson_get_sint(v);
+    return x;
 }
 
 void ag_gemini_usage_parse(yyjson_val *um, struct ag_usage *u)

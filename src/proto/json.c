@@ -1,6 +1,7 @@
 /* proto/json.c: yyjson glue (see json.h): arena allocator, readers, writers. */
 #include "proto/json.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,4 +131,35 @@ uint64_t ag_json_id_hash(struct ag_str a, uint64_t n)
         h *= 0x100000001b3ull;
     }
     return h;
+}
+
+int ag_json_int(yyjson_val *v, int64_t max, int64_t *out)
+{
+    if (yyjson_is_uint(v)) {
+        uint64_t u = yyjson_get_uint(v);
+        if (max < 0 || u > (uint64_t)max)
+            return AG_ETOOBIG;
+        *out = (int64_t)u;
+        return 0;
+    }
+    if (yyjson_is_sint(v)) {
+        int64_t x = yyjson_get_sint(v);
+        if (x > max)
+            return AG_ETOOBIG;
+        *out = x;
+        return 0;
+    }
+    if (!yyjson_is_real(v))
+        return AG_EINVAL;
+    double d = yyjson_get_real(v);
+    if (!isfinite(d) || d != floor(d))
+        return AG_EINVAL;
+    /* 2^63 is exactly representable; every double below it converts without overflow. */
+    if (d >= 9223372036854775808.0 || d < -9223372036854775808.0 || d > (double)max)
+        return AG_ETOOBIG;
+    int64_t x = (int64_t)d;
+    if (x > max)
+        return AG_ETOOBIG;
+    *out = x;
+    return 0;
 }

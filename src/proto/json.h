@@ -33,6 +33,22 @@ yyjson_doc *ag_json_read(struct ag_arena *arena, struct ag_str body, size_t max_
  */
 int ag_json_text_depth_check(struct ag_arena *arena, struct ag_str text, size_t max_depth);
 
+/** The largest token count or similar integer a request field may carry (clients sending more,
+ * such as 1e30, get a 400 rather than an overflowing conversion). */
+#define AG_JSON_INT_MAX 2147483647
+
+/** The largest token count read from an upstream's usage (larger ones are read as unknown), so that
+ * sums of counts can never overflow. */
+#define AG_USAGE_MAX (1LL << 40)
+
+/**
+ * Reads v as an integer no larger than max: a JSON integer, or a number without a fraction (2.0,
+ * 1e3). Returns 0 with *out set, AG_EINVAL when v is not such a number (a string, 1.5, NaN), or
+ * AG_ETOOBIG when it is beyond max or outside int64_t (1e30, 18446744073709551615). Never converts
+ * an out-of-range double (undefined behaviour in C).
+ */
+int ag_json_int(yyjson_val *v, int64_t max, int64_t *out);
+
 /** True when v is there and not JSON null (a member sent as null counts as absent). */
 static inline bool ag_json_present(yyjson_val *v)
 {

@@ -126,10 +126,11 @@ static int get_int(struct dec *d, yyjson_val *root, const char *key, int64_t *ou
     yyjson_val *v = yyjson_obj_get(root, key);
     if (!present(v))
         return 0;
-    if (!yyjson_is_int(v) &&
-        !(yyjson_is_real(v) && yyjson_get_real(v) == floor(yyjson_get_real(v))))
+    int rc = ag_json_int(v, AG_JSON_INT_MAX, out);
+    if (rc == AG_EINVAL)
         return bad_type(d, key, "an integer", v);
-    *out = yyjson_is_int(v) ? yyjson_get_sint(v) : (int64_t)yyjson_get_real(v);
+    if (rc)
+        return bad_value(d, key, "integer_above_max_value", "must be at most 2147483647.");
     if (*out < 0)
         return bad_value(d, key, "integer_below_min_value", "must not be negative.");
     return 0;

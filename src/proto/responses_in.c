@@ -550,10 +550,12 @@ static int decode_params(struct dec *d, yyjson_val *root)
         req->parallel_tools = ptc ? AG_ON : AG_OFF;
     yyjson_val *mot = yyjson_obj_get(root, "max_output_tokens");
     if (present(mot)) {
-        if (!yyjson_is_int(mot) &&
-            !(yyjson_is_real(mot) && yyjson_get_real(mot) == floor(yyjson_get_real(mot))))
+        int irc = ag_json_int(mot, AG_JSON_INT_MAX, &g->max_tokens);
+        if (irc == AG_EINVAL)
             return bad_type(d, "max_output_tokens", "an integer", mot);
-        g->max_tokens = yyjson_is_int(mot) ? yyjson_get_sint(mot) : (int64_t)yyjson_get_real(mot);
+        if (irc)
+            return bad_value(d, "max_output_tokens", "integer_above_max_value",
+                             "must be at most 2147483647.");
         if (g->max_tokens < 1)
             return bad_value(d, "max_output_tokens", "integer_below_min_value",
                              "must be at least 1.");
