@@ -102,6 +102,37 @@ static bool kept_model(const char *id)
     return false;
 }
 
+/* A positive limit the API reported for a model (a number, or a number in a string). */
+static void add_limit(yyjson_mut_doc *d, yyjson_mut_val *o, const char *key, yyjson_val *v)
+{
+    int64_t n = 0;
+    if (yyjson_is_int(v))
+        n = yyjson_get_sint(v);
+    else if (yyjson_is_str(v))
+        n = strtoll(yyjson_get_str(v), NULL, 10);
+    if (n > 0 && n <= UINT32_MAX)
+        yyjson_mut_obj_add_int(d, o, key, n);
+}
+
+/* "replaces": the retired ids deprecatedModelIds forwards to id ({"old": {"newModelId": id}} or
+ * {"old": id}). */
+static void add_replaced(yyjson_mut_doc *d, yyjson_mut_val *o, const char *id, yyjson_val *dep)
+{
+    yyjson_val *k, *v;
+    yyjson_mut_val *arr = NULL;
+    size_t idx, max;
+    yyjson_obj_foreach(dep, idx, max, k, v)
+    {
+        yyjson_val *to = yyjson_is_obj(v) ? yyjson_obj_get(v, "newModelId") : v;
+        if (!yyjson_is_str(to) || strcmp(yyjson_get_str(to), id) != 0 ||
+            strcmp(yyjson_get_str(k), id) == 0)
+            continue;
+        if (!arr)
+            arr = yyjson_mut_obj_add_arr(d, o, "replaces");
+        yyjson_mut_arr_add_strcpy(d, arr, yyjson_get_str(k));
+    }
+}
+
 int ag_codeassist_parse_models(const char *body, size_t len, char **out, size_t *nmodels)
 {
     int rc = AG_EPARSE;
@@ -138,6 +169,9 @@ int ag_codeassist_parse_models(const char *body, size_t len, char **out, size_t 
         int64_t at = reset ? ag_codeassist_parse_time(reset) : -1;
         if (at >= 0)
             yyjson_mut_obj_add_int(d, o, "reset_at", at);
+        add_limit(d, o, "max_output_tokens", yyjson_obj_get(v, "maxOutputTokens"));
+        add_limit(d, o, "thinking_budget", yyjson_obj_get(v, "thinkingBudget"));
+        add_replaced(d, o, id, yyjson_obj_get(root, "deprecatedModelIds"));
         yyjson_mut_obj_add(res, yyjson_mut_strcpy(d, id), o);
         n++;
     }

@@ -41,7 +41,10 @@ int ag_codeassist_models_body(const char *project, struct ag_buf *out);
  * Converts a fetchAvailableModels answer into the stored quota JSON
  * ({"<model>": {"remaining": f, "reset_at": s}}, see store/account_json.h): models with a
  * quotaInfo whose id starts with gemini, claude, gpt, image or imagen; a missing
- * remainingFraction counts as 0 (upstream omits it when the quota is used up). *out is malloc'd,
+ * remainingFraction counts as 0 (upstream omits it when the quota is used up). Each model also
+ * keeps the limits the API reports ("max_output_tokens" from maxOutputTokens, "thinking_budget"
+ * from thinkingBudget) and "replaces": the retired ids deprecatedModelIds forwards to it. *out is
+ * malloc'd,
  * *nmodels (may be NULL) the count. Returns 0, AG_EPARSE, or AG_ENOMEM.
  */
 int ag_codeassist_parse_models(const char *body, size_t len, char **out, size_t *nmodels);

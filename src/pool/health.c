@@ -3,6 +3,9 @@
  * quota error, request-level 429s — and the read-outs of that state (snapshot, clearing
  * cooldowns).
  *
+ * A 404 NOT_FOUND means the account does not serve that model id: the account x model pair is
+ * remembered (select.c offers the account other ids, or skips it) until its next quota refresh.
+ *
  * Cooldown policy: when the upstream names a delay
  * it is trusted, plus AG_POOL_DELAY_MARGIN_MS (a used-up daily quota really is hours), up to
  * scheduling.max_cooldown_s. Without a delay the cooldown is short and grows with consecutive
@@ -65,6 +68,8 @@ void ag_pool_outcome_from_errclass(const struct ag_errclass *ec, const char *gro
         o->kind = AG_POOL_TRANSPORT;
         break;
     case AG_ERRCLASS_NOT_FOUND:
+        o->kind = AG_POOL_MODEL_GONE;
+        break;
     case AG_ERRCLASS_BAD_REQUEST:
     case AG_ERRCLASS_MALFORMED_STREAM:
         o->kind = AG_POOL_REQUEST_ERROR;
@@ -223,6 +228,11 @@ void ag_pool_report(struct ag_pool *p, const char *account_id, const struct ag_p
             cd->until_ms = now + AG_POOL_TRANSPORT_COOLDOWN_MS;
         break;
     }
+    case AG_POOL_MODEL_GONE:
+        pool_acct_model_gone_add(a, o->model);
+        if (p->waits)
+            pool_kick(p);
+        break;
     case AG_POOL_REQUEST_ERROR:
         break;
     }

@@ -36,6 +36,7 @@ struct ag_onboard {
     char *email, *name, *project, *tier_text, *quota;
     enum ag_tier tier;
     size_t nmodels;
+    bool models_bare; /* fetchAvailableModels was asked again with {} after a 403 */
     struct ag_buf body;
     struct ag_oauth_op *op;
     struct ag_cloudcode_call *call;
@@ -127,12 +128,24 @@ static void warn(struct ag_onboard *ob, const char *what, const struct ag_cloudc
                  what, res->status);
 }
 
+static void start_call(struct ag_onboard *ob, const char *method, const char *body, size_t len,
+                       ag_cloudcode_done_cb done);
+
 static void on_models(struct ag_cloudcode_call *call, const struct ag_cloudcode_result *res,
                       void *ud)
 {
     struct ag_onboard *ob = ud;
     (void)call;
     ob->call = NULL;
+    if (!res->err && res->status == 403 && !ob->models_bare && ob->project && *ob->project) {
+        /* As Antigravity: a 403 to the account's project is asked again without one. */
+        ob->models_bare = true;
+        ag_buf_reset(&ob->body);
+        if (ag_codeassist_models_body(NULL, &ob->body) == 0) {
+            start_call(ob, "fetchAvailableModels", ob->body.data, ob->body.len, on_models);
+            return;
+        }
+    }
     if (res->err || res->status < 200 || res->status >= 300)
         warn(ob, "fetchAvailableModels", res);
     else if (ag_codeassist_parse_models(res->body.p, res->body.len, &ob->quota, &ob->nmodels))
@@ -147,7 +160,7 @@ static void start_call(struct ag_onboard *ob, const char *method, const char *bo
         .target = &ob->target,
         .method = method,
         .access_token = ob->access_token,
-        .project = ob->project,
+        .project = NULL, /* account calls send no x-goog-user-project (as Antigravity does) */
         .body = body,
         .body_len = len,
         .max_body = 4 * 1024 * 1024,

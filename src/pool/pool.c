@@ -22,6 +22,7 @@
 #include "core/str.h"
 #include "core/time.h"
 #include "pool/pool_internal.h"
+#include "route/forward.h"
 #include "store/store.h"
 #include "store/writer.h"
 #include "upstream/cloudcode.h"
@@ -30,7 +31,7 @@
 struct pool_lease {
     struct ag_lease pub; /* first: the public pointer is the lease's */
     struct pool_lease *prev, *next;
-    char *strs[5];
+    char *strs[6];
 };
 
 static void on_sleep(uv_timer_t *t);
@@ -68,6 +69,8 @@ static void acct_free(struct pool_acct *a)
     pool_tokens_cancel(a);
     pool_quota_cancel(a);
     free(a->quota);
+    free(a->models);
+    free(a->gone);
     ag_account_dispose(&a->rec);
     free(a->cds);
     free(a->last_error);
@@ -96,6 +99,7 @@ static void wait_free(struct ag_pool_wait *w)
     for (size_t i = 0; i < w->nskip; i++)
         free(w->skip[i]);
     free(w->skip);
+    free(w->models);
     free(w->session);
     free(w);
 }
@@ -158,8 +162,10 @@ static char *lease_str(struct pool_lease *l, size_t i, const char *s)
     return l->strs[i];
 }
 
-static struct pool_lease *lease_new(struct ag_pool *p, struct pool_acct *a, const char *group)
+static struct pool_lease *lease_new(struct ag_pool *p, struct pool_acct *a, const char *group,
+                                    const char *model)
 {
+    const struct pool_model *m = pool_acct_model(a, model);
     struct pool_lease *l = AG_NEW(struct pool_lease);
     const char *proxy =
         a->rec.proxy_url && a->rec.proxy_url[0] ? a->rec.proxy_url : p->cfg->upstream.proxy_url;
@@ -169,6 +175,9 @@ static struct pool_lease *lease_new(struct ag_pool *p, struct pool_acct *a, cons
     l->pub.project_id = lease_str(l, 2, a->rec.project_id);
     l->pub.proxy_url = lease_str(l, 3, proxy);
     l->pub.group = lease_str(l, 4, group);
+    l->pub.model = lease_str(l, 5, model);
+    l->pub.max_output_tokens = m ? m->max_output_tokens : 0;
+    l->pub.thinking_budget = m ? m->thinking_budget : 0;
     l->pub.tier = a->rec.tier;
     l->next = p->leases;
     if (p->leases)
@@ -219,7 +228,7 @@ void ag_pool_release(struct ag_pool *p, const struct ag_lease *lease)
 void pool_grant(struct ag_pool_wait *w, struct pool_acct *a)
 {
     struct ag_pool *p = w->pool;
-    struct pool_lease *l = lease_new(p, a, w->group[0] ? w->group : "");
+    struct pool_lease *l = lease_new(p, a, w->group[0] ? w->group : "", pool_wait_model(w, a));
     ag_pool_acquire_cb cb = w->cb;
     void *ud = w->ud;
     wait_unlink(w);
@@ -328,6 +337,16 @@ struct ag_pool_wait *ag_pool_acquire(struct ag_pool *p, const struct ag_pool_wan
     w->arrived_ms = pool_now_ms(p);
     ag_strlcpy(w->group, want->group ? want->group : "", sizeof(w->group));
     ag_strlcpy(w->model, want->model ? want->model : "", sizeof(w->model));
+    if (want->nmodels) {
+        w->models = ag_calloc(want->nmodels, sizeof(*w->models));
+        for (size_t i = 0; i < want->nmodels; i++) {
+            if (want->models[i] && *want->models[i])
+                ag_strlcpy(w->models[w->nmodels++], want->models[i], sizeof(w->models[0]));
+        }
+    } else if (w->model[0]) {
+        w->models = ag_calloc(1, sizeof(*w->models));
+        ag_strlcpy(w->models[w->nmodels++], w->model, sizeof(w->models[0]));
+    }
     if (want->session_key && *want->session_key)
         w->session = ag_strdup(want->session_key);
     for (size_t i = 0; i < want->nexclude; i++) {
@@ -534,6 +553,7 @@ void ag_pool_free(struct ag_pool *p)
     if (p->sched->destroy)
         p->sched->destroy(p->sched_state);
     ag_sticky_free(p->sessions);
+    ag_forward_free(p->fwd);
     ag_config_unref(p->cfg);
     free(p);
 }

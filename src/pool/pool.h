@@ -31,6 +31,7 @@
 
 struct ag_config;
 struct ag_errclass;
+struct ag_forward;
 struct ag_store;
 struct ag_upstream_client;
 struct ag_writer;
@@ -72,9 +73,16 @@ struct ag_pool_wait;
 /** What the caller wants an account for. Everything is borrowed for the ag_pool_acquire call only
  * (the pool copies what it keeps). */
 struct ag_pool_want {
-    const char *group;          /* quota group (route/models.h ag_models_quota_group);
-                                   NULL/"" = model, or no group */
-    const char *model;          /* upstream model id; NULL/"" = unknown */
+    const char *group; /* quota group (route/models.h ag_models_quota_group);
+                          NULL/"" = model, or no group */
+    const char *model; /* upstream model id; NULL/"" = unknown */
+    /* Per-account model choice: the ids that may serve the request, in preference order (the
+     * routed id first, then its family's alternatives). Each account gets the first one it lists
+     * that has not answered 404 there; an account whose model list is known and lists none of
+     * them is skipped, unless no account lists any of them (then the upstream decides). NULL/0 =
+     * model only. */
+    const char *const *models;
+    size_t nmodels;
     const char *session_key;    /* sticky-session key; NULL/"" = none */
     const char *const *exclude; /* account ids already tried for this request */
     size_t nexclude;
@@ -94,6 +102,10 @@ struct ag_lease {
     const char *proxy_url;    /* the account's proxy, else config upstream.proxy_url; "" = direct */
     enum ag_tier tier;
     const char *group; /* the group the lease was acquired for ("" when none) */
+    const char *model; /* the model id chosen for this account (see ag_pool_want.models); ""
+                          when the want named none */
+    uint32_t max_output_tokens; /* that model's limits as this account reported them; 0 = */
+    uint32_t thinking_budget;   /* not reported (use the built-in table) */
 };
 
 /** Why an acquisition failed; valid during the callback only. */
@@ -109,6 +121,8 @@ enum ag_pool_denial_kind {
                                       keep serving others: answer its last error, stop rotating */
     AG_POOL_DENY_BUSY,             /* every candidate is at its concurrency limit, and stayed
                                       so for scheduling.max_wait_s */
+    AG_POOL_DENY_NO_MODEL,         /* no usable account offers the model (none lists it, or it
+                                      answered 404 on each): the client gets a 404 */
 };
 
 struct ag_pool_denial {
@@ -139,8 +153,10 @@ enum ag_pool_outcome_kind {
     AG_POOL_FORBIDDEN,     /* 403: account marked forbidden in the store */
     AG_POOL_SERVER_ERROR,  /* 5xx (incl. 529 overloaded) */
     AG_POOL_TRANSPORT,     /* connect/TLS/proxy/reset/timeout */
-    AG_POOL_REQUEST_ERROR, /* 400/404 and other faults of the request, not the account:
+    AG_POOL_REQUEST_ERROR, /* 400 and other faults of the request, not the account:
                               no cooldown */
+    AG_POOL_MODEL_GONE,    /* 404 NOT_FOUND: this account does not serve o->model; it is not
+                              offered that model again until its next quota refresh */
 };
 
 /** An attempt's outcome; everything borrowed for the ag_pool_report call. */
@@ -219,6 +235,13 @@ void ag_pool_report(struct ag_pool *p, const char *account_id, const struct ag_p
  */
 void ag_pool_foreach_quota_model(struct ag_pool *p,
                                  void (*cb)(void *ud, const char *model, size_t len), void *ud);
+
+/**
+ * The retired-model forwarding rules in force (route/forward.h): the built-in table plus every
+ * account's fetchAvailableModels deprecatedModelIds. Owned by the pool; valid until the next
+ * call into the pool (use it at once, on the loop thread). Never NULL.
+ */
+const struct ag_forward *ag_pool_forward(struct ag_pool *p);
 
 /** Forgets every sticky-session binding (sessions pick an account afresh); returns how many. */
 size_t ag_pool_clear_sessions(struct ag_pool *p);

@@ -24,6 +24,17 @@ struct pool_quota {
     int64_t reset_at; /* earliest reset among them, unix s; 0 = unknown */
 };
 
+/** Most models remembered as answering 404 on one account. */
+#define AG_POOL_GONE_MAX 64
+
+/** A model an account lists (fetchAvailableModels, through its stored quota_json), with the
+ * limits it reported; 0 = not reported. */
+struct pool_model {
+    char id[AG_POOL_GROUP_MAX];
+    uint32_t max_output_tokens;
+    uint32_t thinking_budget;
+};
+
 /** One cooldown entry of an account: group "" = the whole account. */
 struct pool_cd {
     char group[AG_POOL_GROUP_MAX];
@@ -51,10 +62,15 @@ struct pool_acct {
     /* quota (quota.c) */
     struct pool_quota *quota; /* parsed from rec.quota_json */
     size_t nquota;
-    bool quota_due;          /* refresh it at the next quota tick */
-    bool quota_after_flight; /* a quota refresh waits for the token flight */
-    int64_t quota_next_ms;   /* no automatic refresh before this (debounce, failures) */
-    struct pool_qjob *qjob;  /* quota refresh in progress, or NULL */
+    bool quota_due;                  /* refresh it at the next quota tick */
+    bool quota_after_flight;         /* a quota refresh waits for the token flight */
+    int64_t quota_next_ms;           /* no automatic refresh before this (debounce, failures) */
+    struct pool_qjob *qjob;          /* quota refresh in progress, or NULL */
+    struct pool_model *models;       /* the models it lists, parsed from rec.quota_json */
+    size_t nmodels;                  /* 0 = list unknown (never fetched, or empty) */
+    char (*gone)[AG_POOL_GROUP_MAX]; /* models that answered 404 here: skipped until the next
+                                        quota refresh */
+    size_t ngone;
     /* request-level rejection rule (health.c) */
     int64_t last_ok_ms; /* last success reported */
     int64_t suspect_ms; /* a 429 not yet counted against the account (0 = none) */
@@ -75,6 +91,8 @@ struct ag_pool_wait {
     void *ud;
     char group[AG_POOL_GROUP_MAX];
     char model[AG_POOL_GROUP_MAX];
+    char (*models)[AG_POOL_GROUP_MAX]; /* want.models: candidate ids in preference order */
+    size_t nmodels;
     char *session;
     char **skip; /* excluded by the caller, then accounts whose refresh failed for this wait */
     size_t nskip, nexclude;
@@ -84,6 +102,7 @@ struct ag_pool_wait {
     bool slept;             /* slept once for a short cooldown: the next time it is denied */
     bool on_release;        /* W_SLEEP also ends when any lease is released */
     bool in_kick;           /* dispatched during the current kick */
+    bool listed;            /* some usable account lists one of the candidate models */
     int last_err;           /* last refresh/project failure for this wait */
     char last_msg[256];
 };
@@ -101,8 +120,11 @@ struct ag_pool {
     void *now_ud;
     uint64_t (*rand_fn)(void *ud);
     void *rand_ud;
-    uint64_t use_seq; /* counts leases; gives each account's last_use */
-    size_t nqjobs;    /* quota refreshes in flight */
+    uint64_t use_seq;       /* counts leases; gives each account's last_use */
+    struct ag_forward *fwd; /* retired model ids: built-in table + the accounts' deprecatedModelIds
+                               (rebuilt when fwd_stale) */
+    bool fwd_stale;
+    size_t nqjobs; /* quota refreshes in flight */
 
     struct pool_acct **accts;
     size_t naccts;
@@ -149,6 +171,13 @@ void pool_acct_set_error(struct pool_acct *a, const char *msg);
 /** The state of a's cooldowns for a wait's key: true when one blocks now; *until its end. */
 bool pool_acct_cooling(const struct pool_acct *a, const char *key, int64_t now_ms, int64_t *until);
 
+/**
+ * The model a would serve w with: the first of w's candidates that has not answered 404 on a
+ * and that a lists — or any not-404 one when a's list is unknown or when no account lists any
+ * candidate (w->listed false). NULL when none; "" when w names no model.
+ */
+const char *pool_wait_model(const struct ag_pool_wait *w, const struct pool_acct *a);
+
 /** Grants w the account a (a lease; the wait is freed; the user callback runs). */
 void pool_grant(struct ag_pool_wait *w, struct pool_acct *a);
 
@@ -177,6 +206,15 @@ void pool_dispatch(struct ag_pool_wait *w);
 
 /** Re-reads a->quota from a->rec.quota_json. */
 void pool_quota_parse(struct pool_acct *a);
+
+/** The model a lists with that id, or NULL. */
+const struct pool_model *pool_acct_model(const struct pool_acct *a, const char *id);
+
+/** True when id answered 404 on a since its last quota refresh. */
+bool pool_acct_model_gone(const struct pool_acct *a, const char *id);
+
+/** Remembers that id answered 404 on a (until its next quota refresh). */
+void pool_acct_model_gone_add(struct pool_acct *a, const char *id);
 
 /** a's quota for the group (or model) key: *remaining -1 / *reset_at 0 when unknown. */
 void pool_quota_for(const struct pool_acct *a, const char *group, const char *model,

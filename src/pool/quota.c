@@ -23,6 +23,7 @@
 #include "core/str.h"
 #include "pool/codeassist.h"
 #include "pool/pool_internal.h"
+#include "route/forward.h"
 #include "route/models.h"
 #include "store/accounts.h"
 #include "upstream/cloudcode.h"
@@ -38,9 +39,15 @@ struct pool_qjob {
     struct ag_buf body;
     struct ag_cloudcode_target target;
     struct ag_cloudcode_call *call;
+    bool bare; /* fetchAvailableModels was retried with {} after a 403 */
 };
 
 /* ---- parsing ---- */
+
+static uint32_t limit_of(yyjson_val *v)
+{
+    return yyjson_is_uint(v) && yyjson_get_uint(v) <= UINT32_MAX ? (uint32_t)yyjson_get_uint(v) : 0;
+}
 
 void pool_quota_parse(struct pool_acct *a)
 {
@@ -50,6 +57,10 @@ void pool_quota_parse(struct pool_acct *a)
     free(a->quota);
     a->quota = NULL;
     a->nquota = 0;
+    free(a->models);
+    a->models = NULL;
+    a->nmodels = 0;
+    a->pool->fwd_stale = true;
     if (!a->rec.quota_json)
         return;
     doc = ag_json_depth_read(a->rec.quota_json, strlen(a->rec.quota_json), AG_JSON_DEPTH_DEFAULT,
@@ -59,6 +70,14 @@ void pool_quota_parse(struct pool_acct *a)
         return;
     }
     a->quota = ag_calloc(yyjson_obj_size(yyjson_doc_get_root(doc)) + 1, sizeof(*a->quota));
+    a->models = ag_calloc(yyjson_obj_size(yyjson_doc_get_root(doc)) + 1, sizeof(*a->models));
+    yyjson_obj_foreach(yyjson_doc_get_root(doc), idx, max, k, v)
+    {
+        struct pool_model *m = &a->models[a->nmodels++];
+        ag_strlcpy(m->id, yyjson_get_str(k), sizeof(m->id));
+        m->max_output_tokens = limit_of(yyjson_obj_get(v, "max_output_tokens"));
+        m->thinking_budget = limit_of(yyjson_obj_get(v, "thinking_budget"));
+    }
     yyjson_obj_foreach(yyjson_doc_get_root(doc), idx, max, k, v)
     {
         char group[AG_POOL_GROUP_MAX];
@@ -85,6 +104,71 @@ void pool_quota_parse(struct pool_acct *a)
             q->reset_at = reset;
     }
     yyjson_doc_free(doc);
+}
+
+const struct pool_model *pool_acct_model(const struct pool_acct *a, const char *id)
+{
+    for (size_t i = 0; id && i < a->nmodels; i++) {
+        if (strcmp(a->models[i].id, id) == 0)
+            return &a->models[i];
+    }
+    return NULL;
+}
+
+bool pool_acct_model_gone(const struct pool_acct *a, const char *id)
+{
+    for (size_t i = 0; id && i < a->ngone; i++) {
+        if (strcmp(a->gone[i], id) == 0)
+            return true;
+    }
+    return false;
+}
+
+void pool_acct_model_gone_add(struct pool_acct *a, const char *id)
+{
+    if (!id || !*id || pool_acct_model_gone(a, id) || a->ngone >= AG_POOL_GONE_MAX)
+        return;
+    a->gone = ag_realloc(a->gone, (a->ngone + 1) * sizeof(*a->gone));
+    ag_strlcpy(a->gone[a->ngone++], id, sizeof(a->gone[0]));
+    ag_log_info("pool: %s does not serve %s (404): not offered it until its next quota refresh",
+                a->rec.email, id);
+}
+
+/* The retired ids every account's stored models replace ("replaces"), over the built-in ones. */
+static void forward_rebuild(struct ag_pool *p)
+{
+    struct ag_forward *f = ag_forward_new();
+    ag_forward_add_builtin(f);
+    for (size_t i = 0; i < p->naccts; i++) {
+        const struct pool_acct *a = p->accts[i];
+        yyjson_doc *doc;
+        yyjson_val *k, *v, *old;
+        size_t idx, max, j, jmax;
+        if (a->rec.disabled || !a->rec.quota_json)
+            continue;
+        doc = ag_json_depth_read(a->rec.quota_json, strlen(a->rec.quota_json),
+                                 AG_JSON_DEPTH_DEFAULT, NULL, NULL, NULL);
+        yyjson_obj_foreach(yyjson_doc_get_root(doc), idx, max, k, v)
+        {
+            yyjson_arr_foreach(yyjson_obj_get(v, "replaces"), j, jmax, old)
+            {
+                if (yyjson_is_str(old))
+                    (void)ag_forward_add(f, ag_str_make(yyjson_get_str(old), yyjson_get_len(old)),
+                                         ag_str_make(yyjson_get_str(k), yyjson_get_len(k)));
+            }
+        }
+        yyjson_doc_free(doc);
+    }
+    ag_forward_free(p->fwd);
+    p->fwd = f;
+    p->fwd_stale = false;
+}
+
+const struct ag_forward *ag_pool_forward(struct ag_pool *p)
+{
+    if (!p->fwd || p->fwd_stale)
+        forward_rebuild(p);
+    return p->fwd;
 }
 
 void pool_quota_for(const struct pool_acct *a, const char *group, const char *model,
@@ -150,7 +234,7 @@ static bool call(struct pool_qjob *j, const char *method, const char *body, size
         .target = &j->target,
         .method = method,
         .access_token = j->token,
-        .project = j->project,
+        .project = NULL, /* account calls send no x-goog-user-project (as Antigravity does) */
         .body = body,
         .body_len = len,
         .max_body = 4 * 1024 * 1024,
@@ -188,6 +272,17 @@ static void on_models(struct ag_cloudcode_call *cc, const struct ag_cloudcode_re
     int rc;
     (void)cc;
     j->call = NULL;
+    if (!res->err && res->status == 403 && !j->bare && j->project && *j->project) {
+        /* As Antigravity: a 403 to the account's project is asked again without one. */
+        j->bare = true;
+        ag_log_info("pool: fetchAvailableModels of %s: 403 for project %s, asking without it",
+                    a->rec.email, j->project);
+        ag_buf_reset(&j->body);
+        if (ag_codeassist_models_body(NULL, &j->body) < 0 ||
+            !call(j, "fetchAvailableModels", j->body.data, j->body.len, on_models))
+            job_end(j, "cannot start fetchAvailableModels");
+        return;
+    }
     if (failed(j, "fetchAvailableModels", res, msg, sizeof(msg))) {
         job_end(j, msg);
         return;
@@ -202,6 +297,9 @@ static void on_models(struct ag_cloudcode_call *cc, const struct ag_cloudcode_re
     free(a->rec.quota_json);
     a->rec.quota_json = quota;
     a->rec.quota_updated_at = now_s;
+    free(a->gone); /* a fresh model list: models that answered 404 get another chance */
+    a->gone = NULL;
+    a->ngone = 0;
     if (j->tier != AG_TIER_UNKNOWN)
         a->rec.tier = j->tier;
     pool_quota_parse(a);

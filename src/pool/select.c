@@ -55,7 +55,35 @@ bool pool_is_fixed(const struct ag_pool *p, const struct pool_acct *a)
            (strcmp(fx, a->rec.id) == 0 || (a->rec.email && strcasecmp(fx, a->rec.email) == 0));
 }
 
-enum use { USE_OK, USE_DISABLED, USE_SKIPPED, USE_COOLING, USE_QUOTA, USE_BUSY };
+enum use { USE_OK, USE_DISABLED, USE_SKIPPED, USE_NO_MODEL, USE_COOLING, USE_QUOTA, USE_BUSY };
+
+const char *pool_wait_model(const struct ag_pool_wait *w, const struct pool_acct *a)
+{
+    if (w->nmodels == 0)
+        return "";
+    for (size_t i = 0; i < w->nmodels; i++) {
+        if (pool_acct_model_gone(a, w->models[i]))
+            continue;
+        if (!w->listed || a->nmodels == 0 || pool_acct_model(a, w->models[i]))
+            return w->models[i];
+    }
+    return NULL;
+}
+
+/* Whether any usable account lists one of w's candidate models. */
+static bool any_listed(const struct ag_pool *p, const struct ag_pool_wait *w)
+{
+    for (size_t i = 0; i < p->naccts; i++) {
+        const struct pool_acct *a = p->accts[i];
+        if (a->rec.disabled)
+            continue;
+        for (size_t j = 0; j < w->nmodels; j++) {
+            if (pool_acct_model(a, w->models[j]))
+                return true;
+        }
+    }
+    return false;
+}
 
 /* Classifies a for w; fills *c (for USE_OK and the admission checks) and *until (the end of a
  * blocking cooldown or quota reset, unix ms; 0 = unknown). */
@@ -70,6 +98,8 @@ static enum use classify(const struct pool_acct *a, const struct ag_pool_wait *w
         return USE_DISABLED;
     if (pool_wait_skips(w, a->rec.id))
         return USE_SKIPPED;
+    if (!pool_wait_model(w, a))
+        return USE_NO_MODEL;
     if (pool_acct_cooling(a, pool_cd_key(w->group, w->model), ctx->now_ms, until))
         return USE_COOLING;
     *c = (struct ag_sched_cand){
@@ -111,7 +141,7 @@ static void sleep_until(struct ag_pool_wait *w, int64_t wake_ms, bool on_release
 }
 
 struct tally {
-    size_t ndis, nskip, ncool, nquota, nbusy;
+    size_t ndis, nskip, nmodel, ncool, nquota, nbusy;
     int64_t first_until; /* earliest end of a cooldown or quota reset, unix ms */
 };
 
@@ -153,6 +183,13 @@ static void no_candidate(struct ag_pool_wait *w, const struct tally *t, int64_t 
                                  : "cooling down or out of quota",
                  key[0] ? " for " : "", key, when);
         pool_deny(w, AG_ENOTFOUND, AG_POOL_DENY_COOLING, t->first_until, msg);
+    } else if (t->nmodel) {
+        snprintf(msg, sizeof(msg),
+                 "no account offers the model %s (%zu account%s list%s other models or answered "
+                 "404 for it)",
+                 w->nmodels ? w->models[0] : w->model, t->nmodel, t->nmodel == 1 ? "" : "s",
+                 t->nmodel == 1 ? "s" : "");
+        pool_deny(w, AG_ENOTFOUND, AG_POOL_DENY_NO_MODEL, 0, msg);
     } else if (t->nskip && w->nskip > w->nexclude) {
         snprintf(msg, sizeof(msg), "no account could be made ready: %s", w->last_msg);
         pool_deny(w, AG_EAUTH, AG_POOL_DENY_REFRESH_FAILED, 0, msg);
@@ -225,6 +262,7 @@ void pool_dispatch(struct ag_pool_wait *w)
 
     if (request_rejected(w, now))
         return;
+    w->listed = any_listed(p, w);
     if (w->acct) { /* back from a successful flight */
         struct pool_acct *a = w->acct;
         w->acct = NULL;
@@ -258,6 +296,9 @@ void pool_dispatch(struct ag_pool_wait *w)
                 continue;
             case USE_SKIPPED:
                 t.nskip++;
+                continue;
+            case USE_NO_MODEL:
+                t.nmodel++;
                 continue;
             case USE_COOLING:
             case USE_QUOTA:

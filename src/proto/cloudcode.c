@@ -125,6 +125,53 @@ static void fit_generation(yyjson_mut_doc *d, yyjson_mut_val *body,
         obj_set_int(d, tc, "thinkingBudget", budget);
 }
 
+/* countTokens' request is {"model": "models/<id>", "contents": [...]} (the shape Gemini CLI
+ * sends): it has no place for the system instruction or the tools, which count as input all the
+ * same. They go first, as one user turn of text (the system parts, then the tool declarations as
+ * JSON), so that the count covers what a generation with this request would be charged for. */
+static yyjson_mut_val *count_request(yyjson_mut_doc *d, struct ag_arena *arena,
+                                     const struct ag_request *req,
+                                     const struct ag_gemini_body_opts *o,
+                                     const struct ag_upstream_target *t)
+{
+    int err = 0;
+    const char *why = NULL;
+    yyjson_mut_val *body = ag_gemini_body_build(d, arena, req, o, &err, &why);
+    yyjson_mut_val *out = yyjson_mut_obj(d), *contents, *pre = yyjson_mut_arr(d), *p, *v;
+    char *model = ag_arena_printf(arena, "models/%.*s", (int)t->model.len, t->model.p);
+    size_t idx, max;
+    if (!body || !model || !out || !pre)
+        return NULL;
+    contents = yyjson_mut_obj_get(body, "contents");
+    yyjson_mut_arr_foreach(
+        yyjson_mut_obj_get(yyjson_mut_obj_get(body, "systemInstruction"), "parts"), idx, max, p)
+    {
+        if ((v = yyjson_mut_obj_get(p, "text")))
+            yyjson_mut_obj_add_val(d, yyjson_mut_arr_add_obj(d, pre), "text",
+                                   yyjson_mut_val_mut_copy(d, v));
+    }
+    if ((v = yyjson_mut_obj_get(body, "tools"))) {
+        struct ag_str text = ag_json_mut_text(arena, v);
+        if (!text.p)
+            return NULL;
+        ag_json_add_str(d, yyjson_mut_arr_add_obj(d, pre), "text", text);
+    }
+    yyjson_mut_obj_add_strcpy(d, out, "model", model);
+    if (yyjson_mut_arr_size(pre)) {
+        yyjson_mut_val *first = yyjson_mut_obj(d), *all = yyjson_mut_arr(d);
+        yyjson_mut_obj_add_str(d, first, "role", "user");
+        yyjson_mut_obj_add_val(d, first, "parts", pre);
+        yyjson_mut_arr_append(all, first);
+        yyjson_mut_arr_foreach(contents, idx, max, v)
+        {
+            yyjson_mut_arr_append(all, yyjson_mut_val_mut_copy(d, v));
+        }
+        contents = all;
+    }
+    yyjson_mut_obj_add_val(d, out, "contents", contents ? contents : yyjson_mut_arr(d));
+    return out;
+}
+
 static int cc_encode_request(const struct ag_proto_ctx *ctx, const struct ag_request *req,
                              const struct ag_upstream_target *t, struct ag_upstream_call *out)
 {
@@ -140,7 +187,10 @@ static int cc_encode_request(const struct ag_proto_ctx *ctx, const struct ag_req
     if (req->kind == AG_REQ_COUNT_TOKENS) {
         /* countTokens takes only {"request": {...}}: model and project are rejected there. */
         o.session_id = AG_STR_NULL;
-        yyjson_mut_obj_add_val(d, env, "request", ag_gemini_contents_build(d, ctx->arena, req, &o));
+        yyjson_mut_val *creq = count_request(d, ctx->arena, req, &o, t);
+        if (!creq)
+            return AG_ETOOBIG;
+        yyjson_mut_obj_add_val(d, env, "request", creq);
         out->method = "countTokens";
     } else {
         int err = 0;

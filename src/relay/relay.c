@@ -27,6 +27,7 @@
 #include "proto/adapter.h"
 #include "route/mapping.h"
 #include "route/model_list.h"
+#include "route/models.h"
 #include "upstream/cloudcode.h"
 #include "upstream/errclass.h"
 #include "upstream/sse.h"
@@ -84,6 +85,15 @@ struct call {
     bool early_done;        /* the client stream ended on its own (stop sequence): upstream cut */
     char last_account[256]; /* e-mail of the last attempt's account */
     char last_error[512];
+    /* the model ids that may serve the request, in preference order (ag_pool_want.models) */
+    char models[2 + AG_MODELS_ALTERNATIVES_MAX][AG_MODEL_ID_MAX];
+    const char *models_p[2 + AG_MODELS_ALTERNATIVES_MAX];
+    size_t nmodels;
+    char served_model[AG_MODEL_ID_MAX]; /* the id the last attempt's account was sent */
+    char client_version[32];            /* x-client-version, from the configured User-Agent */
+    const char *beta[1];                /* anthropic-beta for Claude models */
+    int64_t retry_after_ms;             /* the shortest upstream retry hint of a 429, -1 = none */
+    bool reauthed;                      /* a 401 already got its retry on the same account */
     int last_error_status;
     enum ag_error_kind last_error_kind;
 };
@@ -374,9 +384,21 @@ static int on_data(struct ag_cloudcode_call *cc, const char *p, size_t n, void *
 
 static void start_attempt(struct call *c);
 
+/* A final 429 tells the client when to come back: the shortest hint an upstream gave. */
+static void add_retry_after(struct call *c)
+{
+    char ra[24];
+    if (!c->req || c->last_error_status != 429 || c->retry_after_ms <= 0)
+        return;
+    snprintf(ra, sizeof(ra), "%lld", (long long)((c->retry_after_ms + 999) / 1000));
+    ag_http_add_header(c->req, "retry-after", ag_str_c(ra));
+}
+
 static enum ag_pool_outcome_kind outcome_kind(enum ag_errclass_kind k)
 {
     switch (k) {
+    case AG_ERRCLASS_NOT_FOUND:
+        return AG_POOL_MODEL_GONE; /* this account does not serve the model */
     case AG_ERRCLASS_RATE_LIMITED:
         return AG_POOL_RATE_LIMITED;
     case AG_ERRCLASS_UNAUTHORIZED:
@@ -396,6 +418,7 @@ static enum ag_pool_outcome_kind outcome_kind(enum ag_errclass_kind k)
 static bool retryable(enum ag_errclass_kind k)
 {
     return k == AG_ERRCLASS_RATE_LIMITED || k == AG_ERRCLASS_UNAUTHORIZED ||
+           k == AG_ERRCLASS_NOT_FOUND || /* another account may serve the model */
            k == AG_ERRCLASS_FORBIDDEN || k == AG_ERRCLASS_SERVER_ERROR ||
            k == AG_ERRCLASS_TIMEOUT || k == AG_ERRCLASS_TRANSPORT;
 }
@@ -536,8 +559,12 @@ static void on_done(struct ag_cloudcode_call *cc, const struct ag_cloudcode_resu
     }
 
     struct ag_pool_outcome o;
-    ag_pool_outcome_from_errclass(&ec, c->route.quota_group, c->route.model, &o);
+    ag_pool_outcome_from_errclass(&ec, c->route.quota_group,
+                                  c->served_model[0] ? c->served_model : c->route.model, &o);
     o.kind = outcome_kind(ec.kind);
+    if (ec.kind == AG_ERRCLASS_RATE_LIMITED && ec.retry_delay_ms > 0 &&
+        (c->retry_after_ms < 0 || ec.retry_delay_ms < c->retry_after_ms))
+        c->retry_after_ms = ec.retry_delay_ms;
     if (c->lease) {
         ag_pool_report(c->relay->pool, c->lease->account_id, &o);
         ag_log_info("relay %s: attempt %d on %s failed: %s (%d) %s", c->req->id, c->attempts,
@@ -559,6 +586,15 @@ static void on_done(struct ag_cloudcode_call *cc, const struct ag_cloudcode_resu
         start_attempt(c);
         return;
     }
+    if (!c->committed && ec.kind == AG_ERRCLASS_UNAUTHORIZED && !c->reauthed &&
+        c->attempts < attempts_max(c)) {
+        /* A stale token is the account's to fix: the pool refreshes it before the account's
+         * next use, so the account stays a candidate (a pool of one must not answer 503). */
+        c->reauthed = true;
+        c->exclude[c->attempts - 1][0] = '\0';
+        start_attempt(c);
+        return;
+    }
     if (!c->committed && retryable(ec.kind) && c->attempts < attempts_max(c)) {
         start_attempt(c);
         return;
@@ -567,6 +603,7 @@ static void on_done(struct ag_cloudcode_call *cc, const struct ag_cloudcode_resu
         answer_estimate(c);
         return;
     }
+    add_retry_after(c);
     fail(c, c->last_error_status, c->last_error_kind, ag_errclass_kind_name(ec.kind), "%s",
          c->last_error);
 }
@@ -578,9 +615,13 @@ static void send_upstream(struct call *c)
     struct ag_relay *r = c->relay;
     const struct ag_config *cfg = c->cfg;
     struct ag_upstream_target t = {
-        .model = ag_str_c(c->route.model),
+        .model = ag_str_c(c->lease->model[0] ? c->lease->model : c->route.model),
         .project = ag_str_c(c->lease->project_id),
     };
+    ag_strlcpy(c->served_model, t.model.p, sizeof(c->served_model));
+    /* The model's limits on this account, else the built-in table. */
+    ag_models_limits(t.model, c->lease->max_output_tokens, c->lease->thinking_budget,
+                     &t.max_output_tokens, &t.thinking_budget_max);
     char sid[32];
     ag_relay_upstream_session(c->creq->session_key, c->lease->account_id, sid, sizeof(sid));
     t.session_id = ag_arena_str(&c->req->arena, ag_str_c(sid));
@@ -607,6 +648,18 @@ static void send_upstream(struct call *c)
     c->target.endpoints = (const char *const *)cfg->upstream.cloudcode_endpoints.v;
     c->target.nendpoints = cfg->upstream.cloudcode_endpoints.n;
     c->target.user_agent = cfg->upstream.user_agent;
+    c->target.client_version =
+        ag_cloudcode_client_version(cfg->upstream.user_agent, c->client_version,
+                                    sizeof(c->client_version))
+            ? c->client_version
+            : NULL;
+    /* As Antigravity: Claude models get the claude-code beta (the Gemini route also interleaved
+     * thinking and fine-grained tool streaming). */
+    c->beta[0] = !strstr(c->served_model, "claude") ? NULL
+                 : c->cp == &ag_proto_gemini
+                     ? "anthropic-beta: claude-code-20250219,interleaved-thinking-2025-05-14,"
+                       "fine-grained-tool-streaming-2025-05-14"
+                     : "anthropic-beta: claude-code-20250219";
     c->target.proxy = c->lease->proxy_url[0] ? c->lease->proxy_url : NULL;
     c->target.timeouts = (struct ag_upstream_timeouts){
         .connect_ms = (uint32_t)(cfg->upstream.connect_timeout_s * 1000),
@@ -620,6 +673,8 @@ static void send_upstream(struct call *c)
         .sse = c->ucall.query && strstr(c->ucall.query, "alt=sse"),
         .access_token = c->lease->access_token,
         .project = c->lease->project_id,
+        .extra_headers = c->beta,
+        .nextra = c->beta[0] ? 1 : 0,
         .body = c->ucall.body.p,
         .body_len = c->ucall.body.len,
         .on_head = on_head,
@@ -659,8 +714,13 @@ static void on_acquired(int err, const struct ag_lease *lease, const struct ag_p
         }
         /* After failed attempts, the last upstream error says more than "no account left". */
         if (c->attempts > 1 && c->last_error[0]) {
+            add_retry_after(c);
             fail(c, c->last_error_status, c->last_error_kind, "upstream_error", "%s",
                  c->last_error);
+            return;
+        }
+        if (denial && denial->kind == AG_POOL_DENY_NO_MODEL) {
+            fail(c, 404, AG_PERR_NOT_FOUND, "model_not_found", "%s", denial->message);
             return;
         }
         fail(c, 503, AG_PERR_OVERLOADED, "no_account_available", "%s",
@@ -680,6 +740,8 @@ static void start_attempt(struct call *c)
     struct ag_pool_want want = {
         .group = c->route.quota_group,
         .model = c->route.model,
+        .models = c->models_p,
+        .nmodels = c->nmodels,
         .exclude = c->exclude_p,
         .nexclude = (size_t)c->attempts,
     };
@@ -695,6 +757,29 @@ static void start_attempt(struct call *c)
 }
 
 /* ---------------------------------------------------------------- entry */
+
+/* Retired ids are forwarded to their successors (built-in table and the accounts'
+ * deprecatedModelIds); the accounts may then serve the routed id, the retired one (an account that
+ * still lists it) or another id of the same family (ag_pool_want.models). */
+static void choose_models(struct call *c, const struct ag_forward *fwd)
+{
+    char before[AG_MODEL_ID_MAX], alt[AG_MODELS_ALTERNATIVES_MAX][AG_MODEL_ID_MAX];
+    ag_strlcpy(before, c->route.model, sizeof(before));
+    bool moved = ag_mapping_forward(fwd, &c->route);
+    if (moved)
+        ag_log_debug("relay: %s is retired upstream, sending %s", before, c->route.model);
+    c->nmodels = 0;
+    ag_strlcpy(c->models[c->nmodels++], c->route.model, AG_MODEL_ID_MAX);
+    if (moved)
+        ag_strlcpy(c->models[c->nmodels++], before, AG_MODEL_ID_MAX);
+    size_t n = ag_models_alternatives(ag_str_c(c->route.model), alt, AG_MODELS_ALTERNATIVES_MAX);
+    for (size_t i = 0; i < n && c->nmodels < sizeof(c->models) / sizeof(c->models[0]); i++) {
+        if (strcmp(alt[i], before) != 0)
+            ag_strlcpy(c->models[c->nmodels++], alt[i], AG_MODEL_ID_MAX);
+    }
+    for (size_t i = 0; i < c->nmodels; i++)
+        c->models_p[i] = c->models[i];
+}
 
 /* A unique id per request: 32 hex digits of 128 random bits. It names what the request stores
  * (resp_<id>, fetched and deleted by id alone), so it must not be guessable from another id. The
@@ -749,6 +834,7 @@ void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag
     c->up = &ag_proto_cloudcode;
     c->hints = *hints;
     c->ttfb_ms = -1;
+    c->retry_after_ms = -1;
     c->ts_ms = ag_wall_ms() - (int64_t)((ag_now_us() - req->start_us) / 1000);
     r->active++;
     uv_timer_init(r->loop, &c->ping);
@@ -796,6 +882,7 @@ void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag
         c->creq->thinking.mode = AG_ON;
     if (rp->after_route)
         rp->after_route(c->creq, &c->route, r->mapping);
+    choose_models(c, ag_pool_forward(r->pool));
     start_attempt(c);
 }
 

@@ -82,6 +82,26 @@ int ag_forward_add_json(struct ag_forward *f, const char *json, size_t len)
     return 0;
 }
 
+/* Upstream ids the Cloud Code API no longer serves, with their successors (Antigravity Manager's
+ * redirects and the deprecatedModelIds the API has announced). */
+static const struct {
+    const char *from, *to;
+} builtin[] = {
+    {"claude-sonnet-4-5", "claude-sonnet-4-6"},
+    {"claude-sonnet-4-5-thinking", "claude-sonnet-4-6-thinking"},
+    {"claude-opus-4-5", "claude-opus-4-6-thinking"},
+    {"claude-opus-4-5-thinking", "claude-opus-4-6-thinking"},
+    {"gemini-3.1-pro-high", "gemini-pro-agent"},
+    {"gemini-3-pro-image-preview", "gemini-3-pro-image"},
+    {"gemini-3-flash-preview", "gemini-3-flash"},
+};
+
+void ag_forward_add_builtin(struct ag_forward *f)
+{
+    for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
+        (void)ag_forward_add(f, ag_str_c(builtin[i].from), ag_str_c(builtin[i].to));
+}
+
 size_t ag_forward_count(const struct ag_forward *f)
 {
     return f ? f->n : 0;

@@ -33,6 +33,13 @@ int ag_forward_add(struct ag_forward *f, struct ag_str from, struct ag_str to);
  */
 int ag_forward_add_json(struct ag_forward *f, const char *json, size_t len);
 
+/**
+ * Adds the built-in rules: upstream ids known to be retired and what replaced them
+ * ("claude-sonnet-4-5" → "claude-sonnet-4-6", "gemini-3.1-pro-high" → "gemini-pro-agent", ...).
+ * The accounts' own deprecatedModelIds, added after, win over these.
+ */
+void ag_forward_add_builtin(struct ag_forward *f);
+
 /** Number of rules. */
 size_t ag_forward_count(const struct ag_forward *f);
 

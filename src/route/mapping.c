@@ -414,6 +414,19 @@ static void fill_facts(struct ag_route_result *out)
     ag_models_strip_thinking(id, out->no_thinking_model, sizeof(out->no_thinking_model));
 }
 
+/* Follows the forwarding rules from out->model; true when it moved. */
+static bool follow(const struct ag_forward *fwd, struct ag_route_result *out)
+{
+    struct ag_str to;
+    bool moved = false;
+    for (int hop = 0; hop < FORWARD_MAX_HOPS && ag_forward_lookup(fwd, ag_str_c(out->model), &to);
+         hop++) {
+        ag_strlcpy(out->model, to.p, sizeof(out->model));
+        out->forwarded = moved = true;
+    }
+    return moved;
+}
+
 int ag_mapping_resolve(const struct ag_mapping *m, const struct ag_forward *fwd,
                        struct ag_str client_model, struct ag_route_result *out)
 {
@@ -460,14 +473,17 @@ int ag_mapping_resolve(const struct ag_mapping *m, const struct ag_forward *fwd,
     if (mi.image)
         strip_image_suffixes(out);
 
-    struct ag_str to;
-    for (int hop = 0; hop < FORWARD_MAX_HOPS && ag_forward_lookup(fwd, ag_str_c(out->model), &to);
-         hop++) {
-        ag_strlcpy(out->model, to.p, sizeof(out->model));
-        out->forwarded = true;
-    }
+    follow(fwd, out);
     fill_facts(out);
     return 0;
+}
+
+bool ag_mapping_forward(const struct ag_forward *fwd, struct ag_route_result *r)
+{
+    if (!follow(fwd, r))
+        return false;
+    fill_facts(r);
+    return true;
 }
 
 int ag_mapping_background(const struct ag_mapping *m, const struct ag_forward *fwd,

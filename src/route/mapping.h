@@ -113,6 +113,14 @@ void ag_mapping_swap(struct ag_mapping *a, struct ag_mapping *b);
 int ag_mapping_resolve(const struct ag_mapping *m, const struct ag_forward *fwd,
                        struct ag_str client_model, struct ag_route_result *out);
 
+/**
+ * Applies the forwarding rules fwd (NULL = none) to an already routed result, as
+ * ag_mapping_resolve() does with its fwd: the id is rewritten (chains up to 4 steps), `forwarded`
+ * set and the model facts (family, quota group, spec, ...) refilled. Returns true when the id
+ * changed.
+ */
+bool ag_mapping_forward(const struct ag_forward *fwd, struct ag_route_result *r);
+
 /** What ag_mapping_background() looks at: a small description of an Anthropic request. */
 struct ag_background_req {
     struct ag_str system_text; /* system prompt text (blocks joined), may be empty */

@@ -291,6 +291,47 @@ bool ag_models_quota_group(struct ag_str id, char *out, size_t cap)
     return false;
 }
 
+size_t ag_models_alternatives(struct ag_str id, char (*out)[AG_MODEL_ID_MAX], size_t cap)
+{
+    static const char *const pro[] = {"gemini-pro-agent",     "gemini-3.1-pro-preview",
+                                      "gemini-3-pro-preview", "gemini-3.1-pro-high",
+                                      "gemini-3-pro-high",    "gemini-3.1-pro-low",
+                                      "gemini-3-pro-low"};
+    static const char *const pro_image[] = {"gemini-3.1-pro-image", "gemini-3-pro-image"};
+    static const char *const flash_image[] = {"gemini-3.1-flash-image", "gemini-3-flash-image"};
+    const char *const *list = NULL;
+    size_t nlist = 0, n = 0;
+    struct ag_model_info mi;
+    ag_models_parse(id, &mi);
+    bool gemini = ag_str_has_prefix_ci(id, "gemini-");
+    if (gemini && mi.image && mi.tier == AG_MODEL_TIER_PRO && version_at_least(&mi, 3, 0)) {
+        list = pro_image;
+        nlist = sizeof(pro_image) / sizeof(pro_image[0]);
+    } else if (gemini && mi.image && mi.tier == AG_MODEL_TIER_FLASH &&
+               version_at_least(&mi, 3, 0)) {
+        list = flash_image;
+        nlist = sizeof(flash_image) / sizeof(flash_image[0]);
+    } else if (mi.family == AG_MODEL_FAMILY_GEMINI && mi.tier == AG_MODEL_TIER_PRO &&
+               version_at_least(&mi, 3, 0)) {
+        list = pro;
+        nlist = sizeof(pro) / sizeof(pro[0]);
+    }
+    for (size_t i = 0; i < nlist && n < cap; i++) {
+        if (!ag_str_eq_ci(id, ag_str_c(list[i])))
+            ag_strlcpy(out[n++], list[i], AG_MODEL_ID_MAX);
+    }
+    return n;
+}
+
+void ag_models_limits(struct ag_str id, uint32_t account_max_out, uint32_t account_budget,
+                      uint32_t *max_out, uint32_t *budget_max)
+{
+    struct ag_model_spec spec;
+    ag_models_spec(id, &spec);
+    *max_out = account_max_out ? account_max_out : spec.max_output_tokens;
+    *budget_max = account_budget ? account_budget : spec.thinking_budget_max;
+}
+
 bool ag_models_strip_thinking(struct ag_str id, char *out, size_t cap)
 {
     static const char suffix[] = "-thinking";

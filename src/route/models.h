@@ -88,6 +88,28 @@ void ag_models_spec(struct ag_str id, struct ag_model_spec *spec);
  */
 bool ag_models_quota_group(struct ag_str id, char *out, size_t cap);
 
+/** Most ids ag_models_alternatives() writes. */
+#define AG_MODELS_ALTERNATIVES_MAX 8
+
+/**
+ * Writes into out (up to cap ids) the other upstream ids that serve the same model family as id,
+ * in the order to try them on an account that does not list id itself (Antigravity Manager's
+ * per-account rewrite): the Gemini 3 pro family ("gemini-pro-agent", "gemini-3.1-pro-preview",
+ * "gemini-3-pro-preview", the -high and then the -low ids), the pro image models
+ * ("gemini-3.1-pro-image", "gemini-3-pro-image") and the flash image models
+ * ("gemini-3.1-flash-image", "gemini-3-flash-image"). id itself is never written. Returns how
+ * many; 0 for ids outside these families.
+ */
+size_t ag_models_alternatives(struct ag_str id, char (*out)[AG_MODEL_ID_MAX], size_t cap);
+
+/**
+ * The output and thinking limits to send a model with: the serving account's own
+ * (fetchAvailableModels maxOutputTokens / thinkingBudget; 0 = not reported), else the spec table
+ * (ag_models_spec). *max_out and *budget_max get 0 only where neither knows a limit.
+ */
+void ag_models_limits(struct ag_str id, uint32_t account_max_out, uint32_t account_budget,
+                      uint32_t *max_out, uint32_t *budget_max);
+
 /**
  * Writes the id to use when an Anthropic thinking-signature error forces a retry without
  * thinking: "claude-sonnet-4-6-thinking" → "claude-sonnet-4-6",

@@ -32,6 +32,24 @@ struct ag_cloudcode_call {
     bool done;
 };
 
+bool ag_cloudcode_client_version(const char *user_agent, char *out, size_t cap)
+{
+    const char *v = user_agent ? strstr(user_agent, "Antigravity/") : NULL;
+    size_t n = 0;
+    if (cap)
+        out[0] = '\0';
+    if (!v || !cap)
+        return false;
+    v += strlen("Antigravity/");
+    while (n + 1 < cap && ((v[n] >= '0' && v[n] <= '9') || v[n] == '.'))
+        n++;
+    if (n == 0 || v[0] == '.')
+        return false;
+    memcpy(out, v, n);
+    out[n] = '\0';
+    return true;
+}
+
 bool ag_cloudcode_project_usable(const char *project)
 {
     return project && *project && strcmp(project, "test-project") != 0 &&

@@ -84,6 +84,13 @@ struct ag_str ag_cloudcode_call_header(const struct ag_cloudcode_call *call, con
 /** Index of the endpoint currently tried. */
 size_t ag_cloudcode_call_endpoint(const struct ag_cloudcode_call *call);
 
+/**
+ * The x-client-version the Antigravity client sends: the version in its User-Agent
+ * ("Antigravity/4.3.0 (X11; Linux x86_64) ..." gives "4.3.0"), written NUL-terminated into out.
+ * Returns false (out = "") when user_agent (may be NULL) names no Antigravity version.
+ */
+bool ag_cloudcode_client_version(const char *user_agent, char *out, size_t cap);
+
 /** True when a project id is a real one to send (not empty, "test-project" or "project-id"). */
 bool ag_cloudcode_project_usable(const char *project);
 

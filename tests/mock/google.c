@@ -396,13 +396,15 @@ static void add_model(yyjson_mut_doc *doc, yyjson_mut_val *models, const char *i
 {
     yyjson_mut_val *m = yyjson_mut_obj_add_obj(doc, models, id), *q;
     bool claude = strncmp(id, "claude", 6) == 0;
+    struct mock_model lim = mock_model_limits(id);
     yyjson_mut_obj_add_strcpy(doc, m, "displayName", id);
     yyjson_mut_obj_add_bool(doc, m, "supportsImages", !claude);
-    yyjson_mut_obj_add_bool(doc, m, "supportsThinking", true);
-    yyjson_mut_obj_add_int(doc, m, "thinkingBudget", claude ? 32768 : 24576);
+    yyjson_mut_obj_add_bool(doc, m, "supportsThinking", lim.thinking_budget > 0);
+    if (lim.thinking_budget > 0)
+        yyjson_mut_obj_add_int(doc, m, "thinkingBudget", lim.thinking_budget);
     yyjson_mut_obj_add_bool(doc, m, "recommended", true);
     yyjson_mut_obj_add_int(doc, m, "maxTokens", claude ? 200000 : 1048576);
-    yyjson_mut_obj_add_int(doc, m, "maxOutputTokens", claude ? 64000 : 65535);
+    yyjson_mut_obj_add_int(doc, m, "maxOutputTokens", lim.max_output_tokens);
     q = yyjson_mut_obj_add_obj(doc, m, "quotaInfo");
     yyjson_mut_obj_add_real(doc, q, "remainingFraction", rem);
     yyjson_mut_obj_add_strcpy(doc, q, "resetTime",
@@ -411,10 +413,9 @@ static void add_model(yyjson_mut_doc *doc, yyjson_mut_val *models, const char *i
 
 static void h_fetch_models(struct ag_http_req *req, void *ud)
 {
-    static const char *const defaults[] = {"gemini-2.5-pro", "gemini-2.5-flash",
-                                           "gemini-3-pro-high", "claude-sonnet-4-5",
-                                           "claude-opus-4-5-thinking"};
     struct mock_reply *r = mock_reply_new(req);
+    const struct mock_model *defaults;
+    size_t ndefaults = mock_catalog(&defaults);
     struct ag_str tok = mock_bearer(req);
     struct mock_account *a;
     (void)ud;
@@ -431,12 +432,17 @@ static void h_fetch_models(struct ag_http_req *req, void *ud)
                 add_model(doc, models, a->quotas[i].model, a->quotas[i].remaining,
                           a->quotas[i].reset_time);
         } else {
-            for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
-                add_model(doc, models, defaults[i], 1.0, NULL);
+            for (size_t i = 0; i < ndefaults; i++)
+                add_model(doc, models, defaults[i].id, 1.0, NULL);
         }
-        dep = yyjson_mut_obj_add_obj(doc, o, "deprecatedModelIds");
-        dep = yyjson_mut_obj_add_obj(doc, dep, "gemini-2.5-pro-preview");
+        /* Retired ids the real API announces, in its shape: {"old": {"newModelId": "new"}}. */
+        yyjson_mut_val *deps = yyjson_mut_obj_add_obj(doc, o, "deprecatedModelIds");
+        dep = yyjson_mut_obj_add_obj(doc, deps, "gemini-2.5-pro-preview");
         yyjson_mut_obj_add_str(doc, dep, "newModelId", "gemini-2.5-pro");
+        dep = yyjson_mut_obj_add_obj(doc, deps, "gemini-3.1-pro-high");
+        yyjson_mut_obj_add_str(doc, dep, "newModelId", "gemini-pro-agent");
+        dep = yyjson_mut_obj_add_obj(doc, deps, "claude-sonnet-4-5");
+        yyjson_mut_obj_add_str(doc, dep, "newModelId", "claude-sonnet-4-6");
         send_json(r, 200, doc);
     }
     mock_reply_send(r);
@@ -753,10 +759,10 @@ static void h_cloudcode(struct ag_http_req *req, void *ud)
         /* answered */
     } else if (!yyjson_is_obj(root)) {
         mock_send_error(r, FMT_CLOUDCODE, 400, "Invalid JSON payload received.", NULL);
+    } else if (!mock_strict_check(r, method, root, a)) {
+        /* answered: refused as the real API refuses it (strict.c) */
     } else if (strcmp(method, "countTokens") == 0) {
         count_tokens(r, req->body.len);
-    } else if (!yyjson_is_obj(yyjson_obj_get(root, "request"))) {
-        mock_send_error(r, FMT_CLOUDCODE, 400, "Missing field: request.", NULL);
     } else if (!claude_thinking_ok(r, root, model)) {
         /* answered */
     } else {

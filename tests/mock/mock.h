@@ -160,6 +160,32 @@ void mock_register_openai_anthropic(struct ag_router *r);
 
 /* helpers shared by handlers (google.c) */
 /** Sends an error in the route's wire format; fault (may be NULL) shapes 429/403 details. */
+/* ---- strict.c: the model catalog and Cloud Code's refusals ---- */
+
+/** A model of the mock's catalog and its limits (thinking_budget 0 = not checked). */
+struct mock_model {
+    const char *id;
+    int max_output_tokens;
+    int thinking_budget;
+};
+
+/** The catalog every account without a scripted quota list offers; returns its size. */
+size_t mock_catalog(const struct mock_model **out);
+
+/** A model's limits: the catalog's, else 65536 output tokens and a 32768 thinking budget. */
+struct mock_model mock_model_limits(const char *id);
+
+/** True when account a (NULL = any token) offers model: its quota list, else the catalog. */
+bool mock_account_offers(const struct mock_account *a, struct ag_str model);
+
+/**
+ * Checks a Cloud Code call (method "generateContent", "streamGenerateContent", "countTokens") as
+ * the real API does; answers 400 INVALID_ARGUMENT or 404 NOT_FOUND itself and returns false when
+ * it refuses it.
+ */
+bool mock_strict_check(struct mock_reply *r, const char *method, yyjson_val *root,
+                       const struct mock_account *a);
+
 void mock_send_error(struct mock_reply *r, enum mock_format fmt, int status, const char *message,
                      const struct mock_fault *fault);
 /** Applies a fault that matches this request; true if the reply was fully decided (error sent). */
