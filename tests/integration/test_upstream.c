@@ -328,6 +328,26 @@ static void not_found_on_one_account_moves_and_is_remembered(void **state)
     env_stop(&e);
 }
 
+/* ---- retired model ids ---- */
+
+static void retired_id_is_forwarded(void **state)
+{
+    struct env e;
+    struct rh_resp r;
+    env_start(&e, two_accounts, two_tokens, NULL);
+    /* The accounts' fetchAvailableModels says gemini-2.5-pro-preview is now gemini-2.5-pro; the
+     * retired id itself is answered 404 by the upstream. */
+    assert_int_equal(chat(&e, "gemini-2.5-pro-preview", &r), 200);
+    rh_resp_free(&r);
+    yyjson_doc *d = records(&e, ":streamGenerateContent");
+    yyjson_val *rec = yyjson_arr_get_first(yyjson_doc_get_root(d));
+    assert_int_equal(yyjson_arr_size(yyjson_doc_get_root(d)), 1);
+    assert_non_null(
+        strstr(yyjson_get_str(yyjson_obj_get(rec, "body")), "\"model\":\"gemini-2.5-pro\""));
+    yyjson_doc_free(d);
+    env_stop(&e);
+}
+
 /* ---- 401 on a pool of one ---- */
 
 static void unauthorized_single_account_refreshes_and_retries(void **state)
@@ -565,6 +585,7 @@ int main(void)
         cmocka_unit_test_teardown(final_429_carries_retry_after, teardown),
         cmocka_unit_test_teardown(model_only_on_some_accounts, teardown),
         cmocka_unit_test_teardown(not_found_on_one_account_moves_and_is_remembered, teardown),
+        cmocka_unit_test_teardown(retired_id_is_forwarded, teardown),
         cmocka_unit_test_teardown(unauthorized_single_account_refreshes_and_retries, teardown),
         cmocka_unit_test_teardown(count_tokens_counts_system_and_tools, teardown),
         cmocka_unit_test_teardown(claude_models_get_the_beta_and_client_version, teardown),
