@@ -217,6 +217,12 @@ static int decode_gen(struct dec *d, yyjson_val *gc)
         g->format = AG_FORMAT_JSON_SCHEMA;
         g->schema = ag_json_val_text(d->a, schema);
     }
+    /* kept for an image model (the relay turns req->image on after routing, images.h) */
+    yyjson_val *ic = get2(gc, "imageConfig", "image_config");
+    if (yyjson_is_obj(ic)) {
+        req->image.aspect_ratio = ag_json_str(get2(ic, "aspectRatio", "aspect_ratio"));
+        req->image.image_size = ag_json_str(get2(ic, "imageSize", "image_size"));
+    }
     yyjson_val *tc = get2(gc, "thinkingConfig", "thinking_config");
     if (yyjson_is_obj(tc)) {
         yyjson_val *inc = get2(tc, "includeThoughts", "include_thoughts");

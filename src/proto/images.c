@@ -562,6 +562,22 @@ void ag_images_apply_route(struct ag_request *req, const char *route_aspect, con
         req->image.image_size = ag_str_c(s);
 }
 
+void ag_images_fit_chat(struct ag_request *req, const char *route_aspect, const char *route_size)
+{
+    const char *r = route_aspect ? known_ratio(ag_str_c(route_aspect)) : NULL;
+    const char *s = route_size ? known_size(ag_str_c(route_size)) : NULL;
+    req->image.on = true;
+    /* the client's own imageConfig (Gemini) first, then the name's suffixes, then square */
+    const char *cr = known_ratio(req->image.aspect_ratio);
+    const char *cs = known_size(req->image.image_size);
+    req->image.aspect_ratio = cr ? ag_str_c(cr) : r ? ag_str_c(r) : AG_STR("1:1");
+    req->image.image_size = cs ? ag_str_c(cs) : s ? ag_str_c(s) : AG_STR_NULL;
+    /* image models take neither tools nor a system instruction (as Antigravity Manager has it) */
+    req->n_tools = 0;
+    req->tool_choice = AG_TOOL_CHOICE_DEFAULT;
+    req->n_system = 0;
+}
+
 const struct ag_client_proto ag_proto_openai_images = {
     .name = "openai-images",
     .decode_request = gen_decode,

@@ -33,4 +33,12 @@ const struct ag_images_meta *ag_images_meta_of(const struct ag_request *req);
 void ag_images_apply_route(struct ag_request *req, const char *route_aspect,
                            const char *route_size);
 
+/**
+ * After routing a chat request (OpenAI chat, Gemini native) to an image model: the request becomes
+ * an image request (req->image.on, an image_gen call with generationConfig.imageConfig). The ratio
+ * and size are the client's own imageConfig values when valid (Gemini), else the model name's
+ * suffixes, else "1:1"; tools and the system instruction are dropped. Values are static.
+ */
+void ag_images_fit_chat(struct ag_request *req, const char *route_aspect, const char *route_size);
+
 #endif

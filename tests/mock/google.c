@@ -740,6 +740,33 @@ static bool claude_thinking_ok(struct mock_reply *r, yyjson_val *root, struct ag
     return true;
 }
 
+/* Image models: Antigravity Manager always calls them with requestType image_gen and without
+ * tools or system instruction, and Gemini image models refuse function calling; the mock holds
+ * requests to that (400 INVALID_ARGUMENT) so a chat request that reaches an image model as an
+ * agent call fails here too. */
+static bool image_request_ok(struct mock_reply *r, yyjson_val *root, struct ag_str model)
+{
+    const char *rt = yyjson_get_str(yyjson_obj_get(root, "requestType"));
+    bool image_gen = rt && strcmp(rt, "image_gen") == 0;
+    bool image_model = model.len && memmem(model.p, model.len, "-image", 6) != NULL;
+    yyjson_val *req = yyjson_obj_get(root, "request");
+    char msg[256];
+    if (image_model && !image_gen) {
+        snprintf(msg, sizeof(msg), "Model %.*s only serves requestType image_gen, not %s.",
+                 (int)model.len, model.p, rt ? rt : "(none)");
+    } else if (image_gen && yyjson_arr_size(yyjson_obj_get(req, "tools"))) {
+        snprintf(msg, sizeof(msg), "Function calling is not enabled for models/%.*s",
+                 (int)model.len, model.p);
+    } else if (image_gen && yyjson_obj_get(req, "systemInstruction")) {
+        snprintf(msg, sizeof(msg), "Developer instruction is not enabled for models/%.*s",
+                 (int)model.len, model.p);
+    } else {
+        return true;
+    }
+    mock_send_error(r, FMT_CLOUDCODE, 400, msg, NULL);
+    return false;
+}
+
 static void h_cloudcode(struct ag_http_req *req, void *ud)
 {
     const char *method = ud;
@@ -763,7 +790,7 @@ static void h_cloudcode(struct ag_http_req *req, void *ud)
         /* answered: refused as the real API refuses it (strict.c) */
     } else if (strcmp(method, "countTokens") == 0) {
         count_tokens(r, req->body.len);
-    } else if (!claude_thinking_ok(r, root, model)) {
+    } else if (!claude_thinking_ok(r, root, model) || !image_request_ok(r, root, model)) {
         /* answered */
     } else {
         struct mock_answer ans;

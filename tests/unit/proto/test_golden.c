@@ -15,7 +15,9 @@
  *                          compared as one JSON value)
  *   client_response.json   expected non-stream body built from the collected events
  * case.json "fit": true fits the decoded request to the target model first, as the relay does
- * after routing (ag_request_fit_target).
+ * after routing (ag_request_fit_target); "image_route": {"aspect_ratio","image_size"} makes it an
+ * image request the way routing to an image model with those name suffixes does
+ * (ag_images_fit_chat).
  * With AIGATE_GOLDEN_BLESS=1, missing expected files are written from the actual output (review
  * them before committing). A case with nothing to compare fails. */
 #include "ag_test.h"
@@ -30,6 +32,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "proto/adapter.h"
+#include "proto/images.h"
 
 struct golden_case {
     char dir[2048];
@@ -289,6 +292,10 @@ static void run_case(void **state)
     if (want_err)
         fail_msg("decode succeeded but an error was expected");
 
+    yyjson_val *img = yyjson_obj_get(o, "image_route");
+    if (yyjson_is_obj(img))
+        ag_images_fit_chat(req, yyjson_get_str(yyjson_obj_get(img, "aspect_ratio")),
+                           yyjson_get_str(yyjson_obj_get(img, "image_size")));
     if (yyjson_get_bool(yyjson_obj_get(o, "fit")))
         ag_request_fit_target(req, target.model);
     struct ag_upstream_call call;
