@@ -70,8 +70,11 @@ install(CODE "
 install(FILES ${CMAKE_SOURCE_DIR}/packaging/systemd/aigate.sysusers
     DESTINATION lib/sysusers.d RENAME aigate.conf)
 
-# The Debian package. Depends lists the libraries aigate links (dpkg-shlibdeps would add Debian
-# 13's libyyjson0 as well, which Debian 12 cannot install; yyjson is in the package instead).
+# The Debian package. Depends comes from dpkg-shlibdeps: the Debian packages of the libraries the
+# binary links (libc6, libcurl4, libsqlite3-0, libssl3, libuv1, ...), with the lower bounds of
+# their shlibs files. yyjson is not among them: Debian 12 has no package of it, and the library
+# the package carries in /usr/lib/aigate (found through the RUNPATH) is a file of the package
+# itself.
 execute_process(COMMAND dpkg --print-architecture OUTPUT_VARIABLE AG_DEB_ARCH
     OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
 set(CPACK_GENERATOR DEB)
@@ -89,8 +92,8 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 if(AG_DEB_ARCH)
     set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE ${AG_DEB_ARCH})
 endif()
-set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libc6 (>= 2.34), libcurl4 (>= 7.88.0), libsqlite3-0 (>= 3.40.0), libssl3 (>= 3.0.0), libuv1 (>= 1.44.0), zlib1g (>= 1:1.2.13), passwd")
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd") # useradd, for the postinst
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "ca-certificates")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
