@@ -28,6 +28,7 @@ struct ag_relay_record;
 struct ag_router;
 struct ag_store;
 struct ag_upstream_client;
+struct ag_warmup;
 struct ag_writer;
 
 /** What the admin layer works with; everything borrowed and outliving it (cfg is referenced). */
@@ -55,6 +56,9 @@ struct ag_admin *ag_admin_new(const struct ag_admin_deps *deps);
 
 /** Tells the admin layer the relay and server built after it (for status and metrics). */
 void ag_admin_attach(struct ag_admin *a, struct ag_relay *relay, struct ag_http_server *server);
+
+/** Gives the admin layer the warm-up (relay/warmup.h) behind /api/warmup; borrowed. */
+void ag_admin_set_warmup(struct ag_admin *a, struct ag_warmup *w);
 
 /** Registers /api/..., /auth/callback and /metrics. 0 or a negative AG_E*. */
 int ag_admin_add_routes(struct ag_admin *a, struct ag_router *router);

@@ -61,6 +61,7 @@ struct ag_admin {
     struct ag_upstream_client *client;
     struct ag_relay *relay;
     struct ag_http_server *server;
+    struct ag_warmup *warmup; /* may be NULL: /api/warmup answers 503 */
     int (*apply_config)(void *ud, struct ag_config *cfg, struct ag_buf *restart);
     void *apply_ud;
     char *data_dir;
@@ -165,6 +166,7 @@ extern const struct adm_route_def adm_proxy_routes[];
 extern const struct adm_route_def adm_logs_routes[];
 extern const struct adm_route_def adm_stats_routes[];
 extern const struct adm_route_def adm_oauth_routes[];
+extern const struct adm_route_def adm_warmup_routes[];
 
 /* admin.c */
 struct ag_admin *adm_of(void *ud); /* the admin of a route's ud */
@@ -172,10 +174,10 @@ bool adm_authorized(struct ag_admin *a, struct ag_http_req *req);
 void adm_events_publish(struct ag_admin *a, const char *event, const struct ag_buf *data);
 void adm_events_open(struct ag_admin *a, struct ag_http_req *req);
 void adm_events_close_all(struct ag_admin *a);
-void adm_oauth_cancel_all(struct ag_admin *a);
 /** Ends every event stream whose credential is no longer valid (logout, expiry, a new admin
  * secret); call it after each of those. Returns how many were ended. */
 size_t adm_events_revalidate(struct ag_admin *a);
+void adm_oauth_cancel_all(struct ag_admin *a);
 void adm_accounts_cancel_all(struct ag_admin *a);
 
 #endif

@@ -44,6 +44,14 @@ static const char usage_text[] =
     "  accounts disable ID|EMAIL [--reason TEXT]\n"
     "  A running gateway picks up account changes within a second.\n"
     "\n"
+    "Warm-up command:\n"
+    "  warmup [--account ID|EMAIL] [--json] [--timeout S]\n"
+    "                           ask the running gateway to warm up now: one tiny request per\n"
+    "                           account and quota group (warmup.groups) whose quota is full,\n"
+    "                           so its quota window starts now; prints what was sent and what\n"
+    "                           was skipped (cooling, quota already in use, ...). The schedule\n"
+    "                           is warmup.enabled + warmup.times (local \"HH:MM\")\n"
+    "\n"
     "Config commands:\n"
     "  config show              print the effective configuration as JSON (secrets masked)\n"
     "  config get KEY           print one value (secrets in full)\n"
@@ -87,12 +95,17 @@ static int help_cmd(struct ag_cli *cli, int argc, char **argv);
 /* `aigate accounts ...` (cli/accounts_cmd.c). */
 int ag_cli_accounts_cmd(struct ag_cli *cli, int argc, char **argv);
 
+/* `aigate warmup ...` (cli/warmup_cmd.c). */
+int ag_cli_warmup_cmd(struct ag_cli *cli, int argc, char **argv);
+
 /* Subcommands. Add a group (e.g. accounts, in cli/accounts_cmd.c) with one row here. */
 static const struct ag_cli_cmd commands[] = {
     {"serve", serve_cmd, "run the gateway until SIGINT/SIGTERM (the default)"},
     {"accounts", ag_cli_accounts_cmd,
      "login, add, import, export, list, refresh, remove, enable, disable accounts"},
     {"config", ag_cli_config_cmd, "show, get, set configuration values (below)"},
+    {"warmup", ag_cli_warmup_cmd,
+     "warm up now: one tiny request per account and quota group (below)"},
     {"version", version_cmd, "print the version"},
     {"help", help_cmd, "print this help"},
 };

@@ -14,6 +14,7 @@
 #include "http/server.h"
 #include "pool/pool.h"
 #include "relay/relay.h"
+#include "relay/warmup.h"
 #include "route/mapping.h"
 #include "store/store.h"
 #include "store/writer.h"
@@ -37,6 +38,7 @@ struct ag_gateway {
     struct ag_pool *pool;
     struct ag_mapping *mapping;
     struct ag_relay *relay;
+    struct ag_warmup *warmup; /* scheduled and manual warm-up (relay/warmup.h) */
     struct ag_admin *admin; /* admin API, monitor, metrics (composition root: may reach up) */
     void (*done)(void *);
     void *done_ud;
@@ -139,6 +141,7 @@ int ag_gateway_apply_config(struct ag_gateway *g, struct ag_config *cfg, struct 
     apply_config(g);
     ag_pool_set_config(g->pool, cfg);
     ag_relay_set_config(g->relay, cfg);
+    ag_warmup_set_config(g->warmup, cfg);
     ag_config_unref(old);
     return 0;
 }
@@ -212,6 +215,18 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
                                  .on_record = ag_admin_on_record,
                                  .record_ud = g->admin};
     g->relay = ag_relay_new(&deps);
+    struct ag_warmup_deps wd = {.loop = loop,
+                                .cfg = cfg,
+                                .client = g->client,
+                                .pool = g->pool,
+                                .on_record = ag_admin_on_record,
+                                .record_ud = g->admin};
+    g->warmup = ag_warmup_new(&wd);
+    if (!g->warmup) {
+        ag_buf_printf(errmsg, "cannot start the warm-up timer");
+        goto fail;
+    }
+    ag_admin_set_warmup(g->admin, g->warmup);
     g->router = ag_router_new();
     if ((rc = add_routes(g)) || (rc = ag_relay_add_routes(g->relay, g->router)) ||
         (rc = ag_admin_add_routes(g->admin, g->router)) ||
@@ -303,6 +318,8 @@ static void server_done(void *ud)
 /* For a start that failed half-way: close what was built, running the loop until it is closed. */
 static void teardown_sync(struct ag_gateway *g)
 {
+    if (g->warmup)
+        ag_warmup_close(g->warmup);
     if (g->pool) {
         ag_pool_close(g->pool, pool_closed, g);
     } else if (g->client) {
@@ -320,6 +337,7 @@ void ag_gateway_shutdown(struct ag_gateway *g, void (*done)(void *ud), void *ud)
     g->done = done;
     g->done_ud = ud;
     ag_admin_shutdown(g->admin); /* live event streams end, so requests in flight can finish */
+    ag_warmup_close(g->warmup);  /* its requests end and give their leases back */
     ag_http_server_shutdown(g->server, (uint64_t)g->cfg->server.shutdown_grace_s * 1000,
                             server_done, g);
 }
@@ -329,6 +347,7 @@ void ag_gateway_free(struct ag_gateway *g)
     if (!g)
         return;
     ag_relay_free(g->relay);
+    ag_warmup_free(g->warmup);
     ag_admin_free(g->admin);
     ag_mapping_free(g->mapping);
     ag_store_free(g->store);

@@ -48,6 +48,48 @@ yyjson_doc *ag_cli_live_accounts(const struct ag_config *cfg)
     return doc;
 }
 
+yyjson_doc *ag_cli_live_call(const struct ag_config *cfg, const char *method, const char *path,
+                             const char *body, long timeout_ms, long *status)
+{
+    const char *secret = cfg->auth.admin_password[0] ? cfg->auth.admin_password : cfg->auth.api_key;
+    char url[512], auth[512];
+    struct ag_buf out;
+    long st = 0;
+    yyjson_doc *doc = NULL;
+    if (status)
+        *status = 0;
+    if (!secret[0])
+        return NULL;
+    CURL *h = curl_easy_init();
+    if (!h)
+        return NULL;
+    ag_buf_init(&out, 16u * 1024 * 1024);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%lld%s", (long long)cfg->server.port, path);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", secret);
+    struct curl_slist *hdrs = curl_slist_append(NULL, auth);
+    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (body)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROXY, ""); /* loopback: never through a proxy from the env */
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
+    if (curl_easy_perform(h) == CURLE_OK &&
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st) == CURLE_OK) {
+        if (status)
+            *status = st;
+        doc = ag_json_depth_read(out.data, out.len, AG_JSON_DEPTH_DEFAULT, NULL, NULL, NULL);
+    }
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    ag_buf_dispose(&out);
+    return doc;
+}
+
 yyjson_val *ag_cli_live_account(yyjson_doc *live, const char *id)
 {
     yyjson_val *root = live ? yyjson_doc_get_root(live) : NULL, *v;

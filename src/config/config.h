@@ -144,6 +144,11 @@ struct ag_config {
         int64_t session_ttl_s;      /* lifetime of an admin login token */
         int64_t login_max_failures; /* failed logins per client IP per minute before 429 */
     } admin;
+    struct {
+        bool enabled;                    /* scheduled warm-up on (manual runs work anyway) */
+        struct ag_config_strlist times;  /* "HH:MM" or "HH:MM:SS", local time */
+        struct ag_config_strlist groups; /* quota groups (or model ids) to warm */
+    } warmup;
 
     char *data_dir; /* absolute or as given; "" for snapshots not loaded from disk */
     char *path;     /* <data_dir>/config.json, or "" */
@@ -242,6 +247,12 @@ int ag_config_check(const char *key, const char *value, const char *origin, stru
  */
 int ag_config_set(const struct ag_config_source *src, const char *key, const char *value,
                   struct ag_buf *errmsg);
+
+/**
+ * Parses a time of day as warmup.times writes it: "HH:MM" or "HH:MM:SS" (24-hour, two digits
+ * each). *sec_of_day (may be NULL) gets the seconds since midnight. Returns 0 or AG_EINVAL.
+ */
+int ag_config_time_of_day(const char *s, int32_t *sec_of_day);
 
 /** Resolves auth.mode "auto": all_except_health when LAN access is on, else off. */
 enum ag_auth_mode ag_config_auth_mode_effective(const struct ag_config *cfg);

@@ -72,6 +72,68 @@ bad:
     return AG_EINVAL;
 }
 
+int ag_config_time_of_day(const char *s, int32_t *sec_of_day)
+{
+    size_t n = s ? strlen(s) : 0;
+    int v[3] = {0, 0, 0};
+    if (n != 5 && n != 8)
+        return AG_EINVAL;
+    for (size_t i = 0; i < n; i += 3) {
+        if (s[i] < '0' || s[i] > '9' || s[i + 1] < '0' || s[i + 1] > '9' ||
+            (i + 2 < n && s[i + 2] != ':'))
+            return AG_EINVAL;
+        v[i / 3] = (s[i] - '0') * 10 + (s[i + 1] - '0');
+    }
+    if (v[0] > 23 || v[1] > 59 || v[2] > 59)
+        return AG_EINVAL;
+    if (sec_of_day)
+        *sec_of_day = v[0] * 3600 + v[1] * 60 + v[2];
+    return 0;
+}
+
+/* warmup.times: at most 48 times of day. */
+static int check_warmup_times(const void *field, struct ag_buf *why)
+{
+    const struct ag_config_strlist *l = field;
+    for (size_t i = 0; i < l->n; i++) {
+        if (ag_config_time_of_day(l->v[i], NULL) != 0) {
+            ag_buf_printf(why, "a list of times of day \"HH:MM\" or \"HH:MM:SS\" (00:00 to "
+                               "23:59:59, local time); item %zu is not one",
+                          i);
+            return AG_EINVAL;
+        }
+    }
+    if (l->n <= 48)
+        return 0;
+    ag_buf_append_c(why, "at most 48 times of day");
+    return AG_EINVAL;
+}
+
+/* warmup.groups: 1 to 16 quota group names or model ids (lower-case letters, digits, '.', '-',
+ * '_'). */
+static int check_warmup_groups(const void *field, struct ag_buf *why)
+{
+    const struct ag_config_strlist *l = field;
+    for (size_t i = 0; i < l->n; i++) {
+        const char *g = l->v[i];
+        size_t len = strlen(g);
+        bool ok = len > 0 && len < 128;
+        for (size_t j = 0; ok && j < len; j++)
+            ok = (g[j] >= 'a' && g[j] <= 'z') || (g[j] >= '0' && g[j] <= '9') || g[j] == '.' ||
+                 g[j] == '-' || g[j] == '_';
+        if (!ok) {
+            ag_buf_printf(why, "a list of quota groups such as \"claude\", \"gemini-3-pro-high\", "
+                               "\"gemini-3-flash\" (lower-case model names); item %zu is not one",
+                          i);
+            return AG_EINVAL;
+        }
+    }
+    if (l->n >= 1 && l->n <= 16)
+        return 0;
+    ag_buf_append_c(why, "a list of 1 to 16 quota groups");
+    return AG_EINVAL;
+}
+
 /* ---- json kind: oauth.clients ---- */
 
 static void clients_dispose(void *field)
@@ -411,6 +473,15 @@ static const struct ag_config_key keys[] = {
         "seconds an admin login token stays valid"),
     INT("admin.login_max_failures", "5", 1, 1000, admin.login_max_failures, 0, NULL,
         "failed admin logins per client address per minute before further tries get 429"),
+
+    BOOL("warmup.enabled", "false", warmup.enabled, 0, NULL,
+         "send one tiny request per account and quota group at warmup.times, so quota windows "
+         "start then (only where the quota is full)"),
+    LIST("warmup.times", "[\"07:00\"]", warmup.times, 0, NULL, check_warmup_times,
+         "local times of day (\"HH:MM\" or \"HH:MM:SS\") of the scheduled warm-up"),
+    LIST("warmup.groups", "[\"claude\",\"gemini-3-pro-high\",\"gemini-3-flash\"]",
+         warmup.groups, 0, NULL, check_warmup_groups,
+         "quota groups to warm up (a model id stands for its group)"),
 };
 /* clang-format on */
 
