@@ -7,6 +7,7 @@ import { ApiMissing } from './api';
 import { ErrorNote, QuotaBar, Tabs } from './components/ui';
 import { setLang } from './i18n';
 import { Login } from './pages/login';
+import { ProtocolCell } from './pages/monitor';
 
 let root: HTMLElement;
 function mount(vnode: any) {
@@ -72,5 +73,20 @@ describe('Tabs', () => {
       tabs[0].dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
     });
     expect(v).toBe('b');
+  });
+});
+
+describe('ProtocolCell', () => {
+  it('labels warm-up requests and shows other protocols as they are', () => {
+    setLang('en');
+    const el = mount(<ProtocolCell protocol="warmup" />);
+    const badge = el.querySelector('.badge')!;
+    expect(badge.textContent).toBe('warm-up');
+    expect(badge.className).toContain('badge-info');
+    render(null, root);
+    root.remove();
+    const plain = mount(<ProtocolCell protocol="openai-chat" />);
+    expect(plain.querySelector('.badge')).toBeNull();
+    expect(plain.textContent).toBe('openai-chat');
   });
 });

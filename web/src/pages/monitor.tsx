@@ -38,7 +38,14 @@ export function mergeEntries(list: LogEntry[], add: LogEntry[], cap = 500): LogE
 }
 
 const PAGE = 100;
-const PROTOCOLS = ['openai-chat', 'openai-responses', 'anthropic', 'gemini'];
+const PROTOCOLS = ['openai-chat', 'openai-responses', 'anthropic', 'gemini', 'warmup'];
+
+/** The protocol column: warm-up requests (scheduled or manual, not from a client) get a badge. */
+export function ProtocolCell({ protocol }: { protocol: string }) {
+  const t = useT();
+  if (protocol === 'warmup') return <Badge kind="info" title={t('monitor.warmup_hint')}>{t('monitor.warmup')}</Badge>;
+  return <>{protocol}</>;
+}
 
 function Headers({ h }: { h: LogEntry['request_headers'] }) {
   if (!h) return null;
@@ -328,7 +335,9 @@ export function Monitor() {
                     {e.model || e.path}
                     {e.served_model && e.served_model !== e.model && <span class="muted"> → {e.served_model}</span>}
                   </td>
-                  <td class="hide-narrow">{e.protocol}</td>
+                  <td class="hide-narrow">
+                    <ProtocolCell protocol={e.protocol} />
+                  </td>
                   <td class="hide-narrow ellipsis">{e.account || '–'}</td>
                   <td class="num">
                     {fmtNum(e.input_tokens)} / {fmtNum(e.output_tokens)}
