@@ -14,7 +14,9 @@ struct ag_relay_record {
     struct ag_str request_id; /* x-request-id */
     struct ag_str method;     /* "POST" */
     struct ag_str path;       /* "/v1/chat/completions" */
-    const char *protocol;     /* client adapter name ("openai-chat", "gemini", "anthropic", ...) */
+    const char *protocol;     /* client adapter name ("openai-chat", "gemini", "anthropic", ...),
+                                 or "warmup" for a warm-up the gateway sent itself
+                                 (relay/warmup.h); the request log and statistics keep it */
     struct ag_str model;      /* as the client named it; may be empty (bad request) */
     const char *served_model; /* upstream model after mapping; "" when none */
     const char *account;      /* e-mail of the account of the last attempt; "" when none */
