@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "http/cors.h"
+#include "http/ws.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +180,12 @@ int ag_http_respond(struct ag_http_req *req, int status, const char *content_typ
     if (req->_state >= REQ_STREAMING)
         return AG_ESTATE;
     req->_status = status;
+    if (req->_ws) {
+        /* A WebSocket message's answer leaves as a message (http/ws.h). */
+        rc = ag_http_req_closed(req) ? AG_ECLOSED : ag_ws_respond(req, status, body, len);
+        ag_http_req_complete(req);
+        return rc;
+    }
     if (!ag_http_req_closed(req)) {
         struct ag_buf out;
         bool head = ag_str_eq_c(req->method, "HEAD");
@@ -220,6 +227,8 @@ int ag_http_stream_begin(struct ag_http_req *req, int status, const char *conten
     req->_status = status;
     if (ag_http_req_closed(req))
         return AG_ECLOSED;
+    if (req->_ws)
+        return 0; /* no head: the events leave as messages */
     struct ag_buf out;
     ag_buf_init(&out, 0);
     req->_stream_chunked = !req->http10;
@@ -248,6 +257,8 @@ int ag_http_stream_write(struct ag_http_req *req, const void *data, size_t len)
         return AG_ECLOSED;
     if (len == 0)
         return 0;
+    if (req->_ws)
+        return ag_ws_stream_write(req, data, len);
     req->_bytes_out += len;
     if (!req->_stream_chunked)
         return ag_http_conn_write(req->_conn, data, len);
@@ -280,7 +291,9 @@ int ag_http_stream_end(struct ag_http_req *req)
     if (req->_state != REQ_STREAMING)
         return AG_ESTATE;
     if (!ag_http_req_closed(req)) {
-        if (req->_stream_chunked)
+        if (req->_ws)
+            rc = ag_ws_stream_end(req);
+        else if (req->_stream_chunked)
             rc = ag_http_conn_write(req->_conn, "0\r\n\r\n", 5);
         else
             req->_conn->close_after_write = true;

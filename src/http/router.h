@@ -33,6 +33,7 @@ struct ag_route {
     enum ag_route_access access;
     const struct ag_errfmt *errfmt; /* how errors on this route are written */
     bool multipart;                 /* the body may be multipart/form-data (file uploads) */
+    bool websocket; /* GET may upgrade to a WebSocket whose messages come here (http/ws.h) */
 };
 
 struct ag_router;

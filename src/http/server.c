@@ -16,6 +16,7 @@
 #include "http/cors.h"
 #include "http/guard.h"
 #include "http/router.h"
+#include "http/ws.h"
 
 #include <llhttp.h>
 #include <stdio.h>
@@ -76,6 +77,12 @@ static struct ag_http_req *req_new(struct ag_http_conn *c)
     return req;
 }
 
+struct ag_http_req *ag_http_req_new(struct ag_http_conn *c)
+{
+    c->srv->nactive++;
+    return req_new(c);
+}
+
 static void req_free(struct ag_http_req *req)
 {
     req->_conn->srv->body_inflight -= req->_reserved;
@@ -109,6 +116,10 @@ void ag_http_req_complete(struct ag_http_req *req)
         maybe_done(s);
         return;
     }
+    if (c->ws) {
+        ag_ws_request_done(c); /* a WebSocket waits for its next message */
+        return;
+    }
     if (!ag_http_conn_keeps_alive(c)) {
         if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0)
             ag_http_conn_end(c);
@@ -137,6 +148,11 @@ static void conn_arm_timer(struct ag_http_conn *c)
     uint64_t now = ag_now_us();
     uint64_t ms = c->deadline_us > now ? (c->deadline_us - now + 999) / 1000 : 0;
     uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+void ag_http_conn_arm_timer(struct ag_http_conn *c)
+{
+    conn_arm_timer(c);
 }
 
 static void set_deadline(struct ag_http_conn *c, uint64_t ms)
@@ -172,6 +188,10 @@ static void on_timer(uv_timer_t *t)
     struct ag_http_conn *c = t->data;
     if (c->lingering) {
         ag_http_conn_close(c);
+        return;
+    }
+    if (c->ws) {
+        ag_ws_timeout(c);
         return;
     }
     if (c->phase == PH_HEADERS || c->phase == PH_BODY) {
@@ -348,11 +368,19 @@ static bool admit(struct ag_http_conn *c)
     struct ag_http_server *s = c->srv;
     struct ag_http_req *req = c->req;
     const struct ag_route *route = NULL;
-    if (c->parser.upgrade)
-        return true; /* answered once the message is complete (dispatch) */
     enum ag_router_match m =
         ag_router_match(s->router, req->method, req->path, &route, req->params, &req->nparams);
     const struct ag_errfmt *pathfmt = ag_router_errfmt_for_path(s->router, req->path);
+    if (c->parser.upgrade && (m != AG_ROUTER_FOUND || !route->websocket)) {
+        /* No upgrade here (WebSocket only where a route takes it, never h2c): say so plainly in
+         * the path's protocol and close; whatever the client sends next is dropped. */
+        c->keep_alive = false;
+        c->linger = true;
+        refuse(c, pathfmt, 400, "upgrade_not_supported",
+               "Protocol upgrades (WebSocket) are not supported on this path: send the request "
+               "over HTTP (with stream: true for server-sent events)");
+        return false;
+    }
     if (ag_str_eq_c(req->method, "OPTIONS") && m != AG_ROUTER_FOUND) {
         /* A preflight: CORS headers only where the request it announces would be allowed. */
         req->_no_cors = !preflight_allowed(c);
@@ -402,19 +430,14 @@ static bool admit(struct ag_http_conn *c)
 /* Runs when a request is complete: hands it to its route's handler. */
 static void dispatch(struct ag_http_conn *c)
 {
-    struct ag_http_server *s = c->srv;
     struct ag_http_req *req = c->req;
     req->_state = REQ_HANDLING;
     c->phase = PH_BUSY;
     uv_timer_stop(&c->timer);
 
     if (c->upgrade) {
-        /* No WebSocket (or h2c) here: say so plainly, in the path's protocol, and close. */
-        c->keep_alive = false;
-        ag_http_respond_error(req, ag_router_errfmt_for_path(s->router, req->path), 400,
-                              "upgrade_not_supported",
-                              "Protocol upgrades (WebSocket) are not supported: send the request "
-                              "over HTTP (with stream: true for server-sent events)");
+        /* Admitted on a route that takes WebSockets: 101, or a refusal of the handshake. */
+        ag_ws_upgrade(c);
         return;
     }
     req->route->handler(req, req->route->ud);
@@ -614,6 +637,10 @@ static void conn_process(struct ag_http_conn *c)
         return;
     c->in_process = true;
     while (!c->closing && !c->lingering) {
+        if (c->ws) {
+            ag_ws_process(c); /* after an upgrade: frames */
+            break;
+        }
         if (c->linger && !c->req)
             break; /* answered early; the rest of the input is dropped while lingering */
         if (c->req && c->req->_state != REQ_PARSING)
@@ -673,6 +700,11 @@ static void conn_process(struct ag_http_conn *c)
     }
 }
 
+void ag_http_conn_process(struct ag_http_conn *c)
+{
+    conn_process(c);
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct ag_http_conn *c = h->data;
@@ -730,6 +762,7 @@ static void conn_maybe_free(struct ag_http_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     s->nconns--;
+    ag_ws_free(c->ws);
     ag_buf_dispose(&c->in);
     ag_buf_dispose(&c->field);
     ag_buf_dispose(&c->value);
@@ -1074,6 +1107,10 @@ void ag_http_server_shutdown(struct ag_http_server *s, uint64_t grace_ms, void (
     struct ag_http_conn *c = s->conns, *next;
     for (; c; c = next) {
         next = c->next;
+        if (c->ws) {
+            ag_ws_going_away(c); /* now when idle, else once its message is answered */
+            continue;
+        }
         if (!c->req || c->req->_state == REQ_PARSING) {
             if (c->phase == PH_IDLE)
                 ag_http_conn_close(c);

@@ -70,6 +70,7 @@ struct ag_http_req {
     bool _no_cors;    /* a refused preflight: no CORS headers */
     bool _stream_chunked;
     struct ag_buf _extra_headers; /* headers added with ag_http_add_header, "Name: value\r\n"... */
+    struct ag_ws *_ws;            /* a WebSocket message's request: the socket (http/ws.h) */
 };
 
 /** Looks up a request header (case-insensitive); returns AG_STR_NULL-like empty slice with p NULL

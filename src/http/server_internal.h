@@ -38,6 +38,7 @@ struct ag_http_conn {
     struct ag_buf value; /* header value being assembled */
     struct ag_buf url;
     struct ag_http_req *req;
+    struct ag_ws *ws; /* after a WebSocket upgrade: frames, not HTTP (http/ws.h) */
     enum conn_phase phase;
     size_t header_bytes;
     size_t hcap;    /* capacity of req->headers */
@@ -106,6 +107,15 @@ struct write_req {
     size_t len;
     char data[];
 };
+
+/* A new request on c (counted in flight; c->req is not set). */
+struct ag_http_req *ag_http_req_new(struct ag_http_conn *c);
+
+/* Feeds c's buffered input to the parser (or to its WebSocket) and runs what is complete. */
+void ag_http_conn_process(struct ag_http_conn *c);
+
+/* (Re)arms c's timer for c->deadline_us (stopped while a handler has the request). */
+void ag_http_conn_arm_timer(struct ag_http_conn *c);
 
 /* Writes bytes to the client (copied when they do not go out at once); 0 or AG_ECLOSED. */
 int ag_http_conn_write(struct ag_http_conn *c, const char *data, size_t len);

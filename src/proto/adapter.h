@@ -54,6 +54,8 @@ struct ag_client_hints {
     bool stream;         /* the method/path asks for a stream (Gemini streamGenerateContent) */
     bool sse;            /* stream as SSE (alt=sse) rather than the protocol's default framing */
     bool count_tokens;   /* the client asks for a token count only (Gemini countTokens) */
+    bool warmup; /* prepares a turn without a model call (Responses generate: false): instructions
+                    and tools alone are a valid input */
     struct ag_str content_type; /* the request's Content-Type (multipart bodies need it) */
 };
 

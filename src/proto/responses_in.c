@@ -613,7 +613,6 @@ int ag_responses_decode(const struct ag_proto_ctx *ctx, struct ag_str body,
 {
     struct dec d = {.ctx = ctx, .a = ctx->arena, .err = err};
     yyjson_val *root;
-    (void)hints;
     int rc = ag_openai_read_object(d.a, body, ctx->max_json_depth, err, &root);
     if (rc)
         return rc;
@@ -636,6 +635,8 @@ int ag_responses_decode(const struct ag_proto_ctx *ctx, struct ag_str body,
         (rc = get_str(&d, root, "instructions", &r->meta.instructions)) ||
         (rc = push_system(&d, r->meta.instructions)))
         return rc;
+    if (hints && hints->stream)
+        req->stream = true; /* a WebSocket streams whatever the message says */
     req->include_usage = true;
     yyjson_val *input = yyjson_obj_get(root, "input");
     if (!present(input))
@@ -644,7 +645,7 @@ int ag_responses_decode(const struct ag_proto_ctx *ctx, struct ag_str body,
         (rc = decode_choice(&d, root)) || (rc = decode_reasoning(&d, root)) ||
         (rc = decode_text(&d, root)) || (rc = decode_params(&d, root)))
         return rc;
-    if (!req->n_messages && !r->meta.previous_response_id.len)
+    if (!req->n_messages && !r->meta.previous_response_id.len && !(hints && hints->warmup))
         return bad_value(&d, "input", "empty_array",
                          "at least one user or assistant item is required.");
     struct ag_str pck = ag_json_get_str(root, "prompt_cache_key");

@@ -4,6 +4,7 @@
 #include "config/config.h"
 #include "core/hash.h"
 #include "http/auth.h"
+#include "http/ws.h"
 #include "relay/relay_internal.h"
 
 #include <string.h>
@@ -16,6 +17,7 @@ void ag_relay_owner_of(struct ag_relay_owner *o, const struct ag_config *cfg,
         .allow_lan = cfg->server.allow_lan_access,
     };
     memset(o, 0, sizeof(*o));
+    o->memo = ag_http_req_memo(req);
     /* Without auth every caller is the same anonymous one: binding to an unchecked header would
      * only hide a response from the same user's other tools. */
     if (ag_auth_effective(&p) == AG_AUTH_MODE_OFF)

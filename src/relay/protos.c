@@ -4,6 +4,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "http/ws.h"
 #include "proto/anthropic.h"
 #include "proto/images.h"
 #include "proto/responses.h"
@@ -89,7 +90,9 @@ const struct ag_relay_proto ag_relay_anthropic = {
     .estimate_tokens = ag_anthropic_estimate_tokens,
 };
 
-/* Responses API: previous_response_id continues a kept conversation; store keeps the answer. */
+/* Responses API: previous_response_id continues a kept conversation; store keeps the answer. Over
+ * a WebSocket the socket's memo also keeps its last response, stored or not (OpenAI's WebSocket
+ * mode continues store: false conversations on the same connection). */
 static int responses_prepare(struct ag_relay *r, const struct ag_proto_ctx *ctx,
                              const struct ag_relay_owner *who, struct ag_request *req,
                              struct ag_proto_error *err)
@@ -97,9 +100,14 @@ static int responses_prepare(struct ag_relay *r, const struct ag_proto_ctx *ctx,
     const struct ag_responses_meta *meta = ag_responses_meta_of(req);
     if (!meta->previous_response_id.len)
         return 0;
+    char id[80];
+    snprintf(id, sizeof(id), "%.*s", (int)meta->previous_response_id.len,
+             meta->previous_response_id.p);
+    struct ag_str stored = ag_http_memo_get(who->memo, ag_str_c(id));
     /* Another caller's response is answered exactly like an unknown id. */
-    struct ag_str stored = ag_response_store_get(r->responses, meta->previous_response_id,
-                                                 ag_relay_owner_key(who), ag_wall_ms());
+    if (!stored.p)
+        stored = ag_response_store_get(r->responses, meta->previous_response_id,
+                                       ag_relay_owner_key(who), ag_wall_ms());
     if (!stored.p) {
         ag_responses_not_found(err, ctx->arena, meta->previous_response_id, true);
         return AG_ENOTFOUND;
@@ -114,12 +122,14 @@ static void responses_finish(struct ag_relay *r, const struct ag_proto_ctx *ctx,
     const struct ag_responses_meta *meta = ag_responses_meta_of(req);
     struct ag_buf b;
     char id[64];
-    if (!meta->store || !ctx->request_id.len)
+    if ((!meta->store && !who->memo) || !ctx->request_id.len)
         return;
     ag_buf_init(&b, 0);
     int rc = enc ? ag_responses_stream_store(enc, &b) : ag_responses_store(ctx, req, answer, &b);
     snprintf(id, sizeof(id), "resp_%.*s", (int)ctx->request_id.len, ctx->request_id.p);
-    if (!rc)
+    if (!rc && who->memo && ag_http_memo_put(who->memo, ag_str_c(id), ag_buf_str(&b)))
+        ag_log_info("responses: %s is too large to keep on its WebSocket", id);
+    if (!rc && meta->store)
         rc = ag_response_store_put(r->responses, ag_str_c(id), ag_relay_owner_key(who),
                                    ag_buf_str(&b), ag_wall_ms());
     if (rc)

@@ -28,9 +28,12 @@ struct ag_response_store;
 struct ag_relay_owner {
     bool bound;
     unsigned char sha256[AG_SHA256_SIZE];
+    /* A WebSocket's own memory (http/ws.h), NULL over HTTP: the last response of the socket, for
+     * a client continuing by id what it did not ask to store (store: false). */
+    struct ag_http_memo *memo;
 };
 
-/** Fills o for req under the configuration cfg (relay/owner.c). */
+/** Fills o for req under the configuration cfg (relay/owner.c). o->memo is req's. */
 void ag_relay_owner_of(struct ag_relay_owner *o, const struct ag_config *cfg,
                        const struct ag_http_req *req);
 

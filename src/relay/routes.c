@@ -1,9 +1,13 @@
 /* relay/routes.c: the AI routes — which path speaks which client protocol — and the model lists.
  * Everything else a request needs happens in relay.c. */
+#include "config/config.h"
 #include "core/buf.h"
+#include "core/rand.h"
 #include "core/time.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "http/ws.h"
+#include "proto/json.h"
 #include "relay/relay.h"
 #include "pool/pool.h"
 #include "proto/responses.h"
@@ -75,6 +79,103 @@ static void h_responses(struct ag_http_req *req, void *ud)
 {
     struct ag_client_hints h = {0};
     ag_relay_start(ud, req, &ag_relay_openai_responses, &h);
+}
+
+static void socket_error(struct ag_http_req *req, int status, const char *kind, const char *msg)
+{
+    struct ag_buf b;
+    ag_buf_init(&b, 0);
+    ag_errfmt_openai.write(&b, status, kind, msg);
+    ag_http_respond_json(req, status, b.data, b.len);
+    ag_buf_dispose(&b);
+}
+
+/* response.create with generate: false prepares a turn without a model call: the gateway answers
+ * (response.created, response.in_progress, response.completed with no output) and keeps the
+ * conversation as any response, so the next turn can continue it by id. */
+static void warm_up(struct ag_relay *r, struct ag_http_req *req)
+{
+    const struct ag_client_proto *cp = ag_relay_openai_responses.cp;
+    struct ag_client_hints h = {.stream = true, .warmup = true};
+    struct ag_proto_ctx ctx = {.arena = &req->arena,
+                               .now = ag_wall_s(),
+                               .max_json_depth = (size_t)r->cfg->server.max_json_depth};
+    struct ag_proto_error perr = {0};
+    struct ag_request *creq = NULL;
+    struct ag_relay_owner who;
+    struct ag_buf out;
+    char id[33];
+    if (ag_random_hex(id, sizeof(id), 16)) {
+        socket_error(req, 500, "server_error", "the gateway has no source of randomness");
+        return;
+    }
+    ctx.request_id = ag_arena_str(&req->arena, ag_str_c(id));
+    ag_relay_owner_of(&who, r->cfg, req);
+    ag_buf_init(&out, 0);
+    int rc = cp->decode_request(&ctx, ag_buf_str(&req->body), &h, &creq, &perr);
+    if (!rc && ag_relay_openai_responses.prepare)
+        rc = ag_relay_openai_responses.prepare(r, &ctx, &who, creq, &perr);
+    if (rc) {
+        cp->encode_error(&perr, &out);
+        ag_http_respond_json(req, perr.status ? perr.status : 400, out.data, out.len);
+        ag_buf_dispose(&out);
+        return;
+    }
+    struct ag_client_stream *enc = cp->stream_new(&ctx, creq, &h);
+    if (!enc || cp->stream_finish(enc, &out)) {
+        socket_error(req, 413, "invalid_request_error", "request too large");
+        ag_buf_dispose(&out);
+        return;
+    }
+    ag_relay_openai_responses.on_finish(r, &ctx, &who, creq, NULL, enc);
+    ag_http_stream_begin(req, 200, "text/event-stream");
+    ag_http_stream_write(req, out.data, out.len);
+    ag_http_stream_end(req);
+    ag_buf_dispose(&out);
+}
+
+/* GET /v1/responses: the Responses API over a WebSocket (http/ws.h). Each text message is one
+ * client event: response.create runs as POST /v1/responses with stream: true does (its events
+ * come back one per message), or only warms up with generate: false; response.processed (an
+ * acknowledgement) needs no answer. */
+static void h_responses_socket(struct ag_http_req *req, void *ud)
+{
+    struct ag_relay *r = ud;
+    if (!ag_http_req_is_websocket(req)) {
+        ag_http_add_header(req, "Upgrade", AG_STR("websocket"));
+        socket_error(req, 426, "invalid_request_error",
+                     "GET on this path opens a WebSocket (Upgrade: websocket); send a single "
+                     "request with POST");
+        return;
+    }
+    int jerr = 0;
+    yyjson_doc *doc = ag_json_read(&req->arena, ag_buf_str(&req->body),
+                                   (size_t)r->cfg->server.max_json_depth, &jerr);
+    yyjson_val *root = doc ? yyjson_doc_get_root(doc) : NULL;
+    if (!yyjson_is_obj(root)) {
+        socket_error(
+            req, 400, "invalid_request_error",
+            "Each message must be a JSON object such as {\"type\":\"response.create\",...}");
+        return;
+    }
+    struct ag_str type = ag_json_get_str(root, "type");
+    if (ag_str_eq_c(type, "response.processed")) {
+        ag_http_respond(req, 204, NULL, NULL, 0);
+        return;
+    }
+    if (!ag_str_eq_c(type, "response.create")) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "Unsupported message type '%.*s': send response.create",
+                 (int)(type.len > 64 ? 64 : type.len), type.p ? type.p : "");
+        socket_error(req, 400, "invalid_request_error", msg);
+        return;
+    }
+    if (yyjson_is_false(yyjson_obj_get(root, "generate"))) {
+        warm_up(r, req);
+        return;
+    }
+    struct ag_client_hints h = {.stream = true};
+    ag_relay_start(r, req, &ag_relay_openai_responses, &h);
 }
 
 static void h_images(struct ag_http_req *req, void *ud)
@@ -249,6 +350,10 @@ int ag_relay_add_routes(struct ag_relay *r, struct ag_router *router)
         {"POST", "/v1/completions", h_completions, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
         {"POST", "/v1/responses", h_responses, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
         {"POST", "/responses", h_responses, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
+        {"GET", "/v1/responses", h_responses_socket, r, AG_ACCESS_PROXY, &ag_errfmt_openai,
+         .websocket = true},
+        {"GET", "/responses", h_responses_socket, r, AG_ACCESS_PROXY, &ag_errfmt_openai,
+         .websocket = true},
         {"POST", "/v1/images/generations", h_images, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
         {"POST", "/v1/images/edits", h_image_edits, r, AG_ACCESS_PROXY, &ag_errfmt_openai, true},
         {"GET", "/v1/responses/:id", h_response_get, r, AG_ACCESS_PROXY, &ag_errfmt_openai},
