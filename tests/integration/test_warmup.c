@@ -392,19 +392,25 @@ static void warmup_sends_one_minimal_request_per_eligible_account_and_group(void
 
     /* A schedule a few seconds ahead, set while running, fires on its own. a's pro quota is full
      * again (its window ended), so that run warms it. */
-    char accounts[1024], cfg[256], hhmmss[16];
+    char accounts[1024], cfg[256], hhmmss[3][16];
     snprintf(accounts, sizeof(accounts), ACCOUNT_A, "1.0");
     assert_int_equal(mock_call(&e, "POST", "/__mock/accounts", accounts, &out), 200);
-    time_t at = time(NULL) + 3;
-    struct tm tm;
-    localtime_r(&at, &tm);
-    strftime(hhmmss, sizeof(hhmmss), "%H:%M:%S", &tm);
-    snprintf(cfg, sizeof(cfg), "{\"warmup\":{\"enabled\":true,\"times\":[\"%s\"]}}", hhmmss);
+    /* Three times ahead, in case applying the config is slow: the first one still ahead fires;
+     * later ones find nothing left to warm. */
+    const int ahead[3] = {4, 10, 20};
+    for (int k = 0; k < 3; k++) {
+        time_t at = time(NULL) + ahead[k];
+        struct tm tm;
+        localtime_r(&at, &tm);
+        strftime(hhmmss[k], sizeof(hhmmss[k]), "%H:%M:%S", &tm);
+    }
+    snprintf(cfg, sizeof(cfg), "{\"warmup\":{\"enabled\":true,\"times\":[\"%s\",\"%s\",\"%s\"]}}",
+             hhmmss[0], hhmmss[1], hhmmss[2]);
     assert_int_equal(admin_call(&e, "PUT", "/api/config", cfg, &out), 200);
     assert_int_equal(admin_call(&e, "GET", "/api/warmup", NULL, &out), 200);
     assert_non_null(strstr(out.data, "\"enabled\":true"));
     assert_null(strstr(out.data, "\"next_run_ms\":0"));
-    d = wait_run(&e, -1, "schedule", 30000);
+    d = wait_run(&e, -1, "schedule", 45000);
     assert_non_null(d);
     EXPECT(d, "a@example.com", "gemini-3-pro-high", "ok", "sent");
     EXPECT(d, "a@example.com", "claude", "skipped", "warmed_recently");
