@@ -81,6 +81,10 @@ static int cli(struct env *e, const char *const *args, char **out, char **err)
     "\"project\":\"proj-b\",\"tier\":\"PRO\",\"quotas\":{\"claude-sonnet-4-6\":1.0,"               \
     "\"gemini-3-flash\":1.0,\"gemini-3-pro-high\":1.0}}"
 
+#define ACCOUNT_C                                                                                  \
+    "{\"email\":\"c@example.com\",\"refresh_token\":\"rt-c\",\"access_token\":\"at-c\","           \
+    "\"project\":\"proj-c\",\"tier\":\"PRO\",\"quotas\":{\"claude-sonnet-4-6\":1.0}}"
+
 static void env_start(struct env *e)
 {
     struct ag_buf out;
@@ -90,7 +94,7 @@ static void env_start(struct env *e)
     assert_int_equal(ag_proc_start_mock(&e->mock, NULL), 0);
     running = e;
     /* a: gemini-3-pro-high partly used (its window is counting already). */
-    snprintf(accounts, sizeof(accounts), "[" ACCOUNT_A "," ACCOUNT_B "]", "0.4");
+    snprintf(accounts, sizeof(accounts), "[" ACCOUNT_A "," ACCOUNT_B "," ACCOUNT_C "]", "0.4");
     assert_int_equal(mock_call(e, "PUT", "/__mock/accounts", accounts, &out), 200);
     snprintf(e->base, sizeof(e->base), "/tmp/ag-warmup-XXXXXX");
     assert_non_null(mkdtemp(e->base));
@@ -108,8 +112,8 @@ static void env_start(struct env *e)
     e->envp[9] = NULL;
     e->port = ag_child_free_port();
     snprintf(e->port_arg, sizeof(e->port_arg), "%d", e->port);
-    const char *tokens[] = {"rt-a", "rt-b"};
-    for (int i = 0; i < 2; i++) {
+    const char *tokens[] = {"rt-a", "rt-b", "rt-c"};
+    for (int i = 0; i < 3; i++) {
         const char *args[] = {"accounts", "add", "--refresh-token", tokens[i], NULL};
         char *o = NULL, *err = NULL;
         int code = cli(e, args, &o, &err);
@@ -118,6 +122,12 @@ static void env_start(struct env *e)
         free(o);
         free(err);
     }
+    /* c: disabled by the user, never warmed. */
+    const char *disable[] = {"accounts", "disable", "c@example.com", NULL};
+    char *od = NULL, *ed = NULL;
+    assert_int_equal(cli(e, disable, &od, &ed), 0);
+    free(od);
+    free(ed);
     const char *set[] = {"config", "set", "warmup.groups",
                          "claude,gemini-3-flash,gemini-3-pro-high", NULL};
     char *o = NULL, *err = NULL;
@@ -351,6 +361,7 @@ static void warmup_sends_one_minimal_request_per_eligible_account_and_group(void
     EXPECT(d, "b@example.com", "claude", "skipped", "cooling");
     EXPECT(d, "b@example.com", "gemini-3-flash", "ok", "sent");
     EXPECT(d, "b@example.com", "gemini-3-pro-high", "ok", "sent");
+    EXPECT(d, "c@example.com", "claude", "skipped", "disabled");
     yyjson_doc_free(d);
 
     /* Exactly one minimal request per eligible account x group, none for b's Claude. */
