@@ -237,6 +237,8 @@ static void h_monitor(struct ag_http_req *req, void *ud)
     jw_int(&b, "failed", (int64_t)ws.failed);
     jw_int(&b, "retention_runs", (int64_t)ws.retention_runs);
     jw_int(&b, "retention_deleted", ws.retention_log_deleted);
+    jw_int(&b, "disk_cap_deleted", ws.disk_cap_deleted);
+    jw_int(&b, "max_disk_mb", a->cfg->log.max_disk_mb);
     jw_close(&b, '}');
     jw_int(&b, "event_subscribers", (int64_t)a->nsubs);
     jw_close(&b, '}');

@@ -303,6 +303,11 @@ static void health_probes_stay_out_of_the_request_log(void **state)
     assert_non_null(strstr(r.body, "/v1/responses"));
     assert_null(strstr(r.body, "/healthz"));
     rh_resp_free(&r);
+    /* the disk cap in force is the default, and nothing needed removing */
+    assert_int_equal(call(&e, "GET", "/api/monitor", KEY_A, NULL, &r), 200);
+    assert_non_null(strstr(r.body, "\"max_disk_mb\":1024"));
+    assert_non_null(strstr(r.body, "\"disk_cap_deleted\":0"));
+    rh_resp_free(&r);
     env_stop(&e);
 }
 
