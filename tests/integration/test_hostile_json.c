@@ -102,11 +102,11 @@ static void env_stop(struct env *e)
         fprintf(stderr, "aigate log:\n%s\n", log ? log : "");
         free(log);
     }
-    assert_int_equal(code, 0);
     ag_child_cleanup(&e->gw);
-    ag_proc_stop(&e->mock, 5000);
+    ag_proc_stop(&e->mock, 5000); /* before any assertion: a failed one must not leave it running */
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->base);
     assert_int_equal(system(cmd), 0);
+    assert_int_equal(code, 0);
 }
 
 static int teardown(void **state)
@@ -117,6 +117,12 @@ static int teardown(void **state)
             ag_child_stop(&running->gw, SIGKILL, 5000);
         ag_child_cleanup(&running->gw);
         ag_proc_stop(&running->mock, 5000);
+        if (running->base[0]) {
+            char cmd[128];
+            snprintf(cmd, sizeof(cmd), "rm -rf '%s'", running->base);
+            if (system(cmd) != 0)
+                fprintf(stderr, "could not remove %s\n", running->base);
+        }
         running = NULL;
     }
     return 0;
