@@ -217,6 +217,11 @@ static void answer_early(struct ag_http_conn *c)
 {
     struct ag_http_req *req = c->req;
     c->discard = true;
+    if (c->parser.upgrade) {
+        /* A refused upgrade ends the connection: what follows may be frames, not HTTP. */
+        c->keep_alive = false;
+        c->linger = true;
+    }
     if (has_body(&c->parser) &&
         ((c->parser.flags & F_CHUNKED) || c->parser.content_length > DISCARD_MAX)) {
         c->keep_alive = false;

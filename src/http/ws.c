@@ -1,8 +1,8 @@
 /* http/ws.c: WebSocket connections (see ws.h). wslay does the framing; its I/O callbacks are
  * bridged to the connection's input buffer (reads never block: an empty buffer is "would block")
- * and to ag_http_conn_write (which takes every byte, queueing what the socket does not). A
- * complete message waits in ws->msg while wslay stops reading, runs as one request, and reading
- * goes on once it has been dispatched. */
+ * and to ag_http_conn_write (which takes every byte, queueing what the socket does not). Complete
+ * messages wait in a short queue (those wslay had read together: the socket is not read while one
+ * waits) and run one request at a time, in order. */
 #include "http/ws.h"
 #include "http/server_internal.h"
 
@@ -20,6 +20,7 @@
 #define SSE_HOLD_MAX   (16u * 1024 * 1024) /* a stream's bytes not yet making a whole event */
 #define CLOSE_WAIT_MS  2000u               /* after our close frame, the peer's answer */
 #define MAX_ROUNDS     4096                /* messages run per read (each one completed at once) */
+#define MAX_WAITING    8                   /* complete messages waiting for their turn */
 #define UPGRADE_HEADER "Sec-WebSocket-Version: 13\r\n"
 
 struct ag_http_memo {
@@ -42,9 +43,12 @@ struct ag_ws {
     size_t nparams;
     bool http10;
     bool authed;
-    struct ag_buf msg;   /* a complete text message waiting to run */
-    bool msg_ready;      /* msg holds one: wslay reads no further until it runs */
-    size_t msg_reserved; /* body budget held by the message being received (or waiting) */
+    struct {
+        char *data;
+        size_t len, reserved; /* reserved: body budget it holds */
+    } waiting[MAX_WAITING];   /* complete text messages, oldest first */
+    size_t nwaiting;
+    size_t msg_reserved; /* body budget held by the message being received */
     struct ag_buf sse;   /* stream bytes not yet a whole event */
     struct ag_buf data;  /* one event's data */
     bool closing;        /* we queued a close frame */
@@ -93,7 +97,10 @@ void ag_ws_free(struct ag_ws *ws)
         wslay_event_context_free(ws->ctx);
     memo_clear(&ws->memo);
     ws->memo.srv->body_inflight -= ws->msg_reserved;
-    ag_buf_dispose(&ws->msg);
+    for (size_t i = 0; i < ws->nwaiting; i++) {
+        ws->memo.srv->body_inflight -= ws->waiting[i].reserved;
+        free(ws->waiting[i].data);
+    }
     ag_buf_dispose(&ws->sse);
     ag_buf_dispose(&ws->data);
     ag_arena_dispose(&ws->arena);
@@ -108,7 +115,7 @@ static ssize_t on_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
     struct ag_ws *ws = ud;
     struct ag_http_conn *c = ws->conn;
     (void)flags;
-    if (ws->msg_ready || c->in.len == 0) {
+    if (ws->nwaiting || c->in.len == 0) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
         return -1;
     }
@@ -195,20 +202,21 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
         send_error(ws, 400, "invalid_request_error", "Send JSON messages as text frames");
         return;
     }
-    if (c->req) {
+    if (c->req || ws->nwaiting == MAX_WAITING) {
         release_msg(ws);
         send_error(ws, 409, "conflict",
                    "A response is already in progress on this connection: wait for it to end "
                    "before sending the next message");
         return;
     }
-    ag_buf_reset(&ws->msg);
-    if (ag_buf_append(&ws->msg, arg->msg, arg->msg_length)) {
-        release_msg(ws);
-        close_with(ws, 1009, "Message too large");
-        return;
-    }
-    ws->msg_ready = true;
+    /* wslay may have read several messages at once: they run in order. */
+    ws->waiting[ws->nwaiting].data = ag_malloc(arg->msg_length + 1);
+    memcpy(ws->waiting[ws->nwaiting].data, arg->msg, arg->msg_length);
+    ws->waiting[ws->nwaiting].data[arg->msg_length] = '\0';
+    ws->waiting[ws->nwaiting].len = arg->msg_length;
+    ws->waiting[ws->nwaiting].reserved = ws->msg_reserved;
+    ws->msg_reserved = 0;
+    ws->nwaiting++;
 }
 
 /* ---------------------------------------------------------------- sending */
@@ -401,7 +409,6 @@ void ag_ws_upgrade(struct ag_http_conn *c)
     ws->conn = c;
     ws->memo.srv = s;
     ag_arena_init(&ws->arena, 4096, s->lim.max_header_bytes * 4 + 65536);
-    ag_buf_init(&ws->msg, s->lim.max_body_bytes);
     ag_buf_init(&ws->sse, SSE_HOLD_MAX);
     ag_buf_init(&ws->data, SSE_HOLD_MAX);
     ag_buf_init(&ws->memo.key, 0);
@@ -448,7 +455,6 @@ static void run_message(struct ag_ws *ws)
     struct ag_http_conn *c = ws->conn;
     struct ag_http_server *s = c->srv;
     struct ag_http_req *req = ag_http_req_new(c);
-    ws->msg_ready = false;
     req->_ws = ws;
     req->method = ws->method;
     req->target = ws->target;
@@ -461,12 +467,12 @@ static void run_message(struct ag_ws *ws)
     req->nheaders = ws->nheaders;
     req->headers = ag_calloc(ws->nheaders ? ws->nheaders : 1, sizeof(*req->headers));
     memcpy(req->headers, ws->headers, ws->nheaders * sizeof(*req->headers));
-    /* The message becomes the body; its budget goes with it. */
-    ag_buf_dispose(&req->body);
-    req->body = ws->msg;
-    ag_buf_init(&ws->msg, s->lim.max_body_bytes);
-    req->_reserved = ws->msg_reserved;
-    ws->msg_reserved = 0;
+    /* The oldest waiting message becomes the body; its budget goes with it. */
+    ag_buf_append(&req->body, ws->waiting[0].data, ws->waiting[0].len); /* within max_body */
+    free(ws->waiting[0].data);
+    req->_reserved = ws->waiting[0].reserved;
+    ws->nwaiting--;
+    memmove(&ws->waiting[0], &ws->waiting[1], ws->nwaiting * sizeof(ws->waiting[0]));
     req->_state = REQ_HANDLING;
     c->req = req;
     c->phase = PH_BUSY;
@@ -498,7 +504,7 @@ void ag_ws_process(struct ag_http_conn *c)
             ag_http_conn_close(c);
             return;
         }
-        if (!ws->msg_ready || c->req || c->closing)
+        if (!ws->nwaiting || c->req || c->closing)
             break;
         run_message(ws);
     }

@@ -13,6 +13,7 @@
 #include "http/guard.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "http/ws.h"
 #include "rawhttp.h"
 
 #include <stdatomic.h>
@@ -158,6 +159,38 @@ static void h_param(struct ag_http_req *req, void *ud)
     ag_http_respond(req, 200, "text/plain", out, (size_t)n);
 }
 
+/* A WebSocket route (its messages): "stream" answers with server-sent events (two data events
+ * and a keep-alive comment between them), "fail" with an error, "slow" after 300 ms, anything
+ * else is echoed. Over plain HTTP the route answers 426. */
+static void h_socket(struct ag_http_req *req, void *ud)
+{
+    struct ag_str m = ag_buf_str(&req->body);
+    struct ag_buf b;
+    ag_buf_init(&b, 0);
+    if (!ag_http_req_is_websocket(req)) {
+        ag_errfmt_openai.write(&b, 426, "upgrade_required", "WebSocket only");
+        ag_http_respond_json(req, 426, b.data, b.len);
+        ag_buf_dispose(&b);
+        return;
+    }
+    if (ag_str_eq_c(m, "stream")) {
+        static const char ev[] = "event: one\ndata: {\"n\":1}\n\n: ping\n\nevent: two\ndata: "
+                                 "{\"n\":2}\n\n";
+        ag_http_stream_begin(req, 200, "text/event-stream");
+        ag_http_stream_write(req, ev, 20); /* an event split across writes */
+        ag_http_stream_write(req, ev + 20, sizeof(ev) - 21);
+        ag_http_stream_end(req);
+    } else if (ag_str_eq_c(m, "fail")) {
+        ag_errfmt_openai.write(&b, 400, "invalid_request_error", "failed");
+        ag_http_respond_json(req, 400, b.data, b.len);
+    } else if (ag_str_eq_c(m, "slow")) {
+        h_slow(req, ud);
+    } else {
+        ag_http_respond(req, 200, "application/json", m.p ? m.p : "", m.len);
+    }
+    ag_buf_dispose(&b);
+}
+
 /* ------------------------------------------------------------------ fixture */
 
 static void on_stop_closed(uv_handle_t *h)
@@ -193,6 +226,7 @@ static void server_thread(void *arg)
         {"POST", "/v1beta/models/:model", h_param, fx, AG_ACCESS_PROXY, &ag_errfmt_gemini},
         {"GET", "/api/status", h_ok, fx, AG_ACCESS_ADMIN, &ag_errfmt_plain},
         {"POST", "/upload", h_echo, fx, AG_ACCESS_PROXY, &ag_errfmt_openai, true},
+        {"GET", "/socket", h_socket, fx, AG_ACCESS_PROXY, &ag_errfmt_openai, .websocket = true},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
         ag_router_add(fx->router, &routes[i]);
