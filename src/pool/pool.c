@@ -191,7 +191,7 @@ static struct pool_lease *lease_new(struct ag_pool *p, struct pool_acct *a, cons
 
 static void lease_free(struct pool_lease *l)
 {
-    for (size_t i = 0; i < 5; i++)
+    for (size_t i = 0; i < sizeof(l->strs) / sizeof(l->strs[0]); i++)
         free(l->strs[i]);
     free(l);
 }
