@@ -1,6 +1,7 @@
 /* admin/api_proxy.c: proxy control — GET /api/proxy/status, POST /api/proxy/start|stop (stopped:
  * AI routes answer 503 in their protocol's format), POST /api/proxy/api-key/regenerate,
- * POST /api/proxy/cooldowns/clear, POST /api/proxy/session-bindings/clear. */
+ * POST /api/proxy/cooldowns/clear, POST /api/proxy/session-bindings/clear,
+ * POST /api/proxy/thinking/clear. */
 #include "admin/admin_internal.h"
 #include "admin/api_config.h"
 #include "config/config.h"
@@ -130,6 +131,18 @@ static void h_sessions(struct ag_http_req *req, void *ud)
     ag_buf_dispose(&b);
 }
 
+/* Forgets the Claude thinking the relay keeps for clients that drop it (relay/thinking_store.h). */
+static void h_thinking(struct ag_http_req *req, void *ud)
+{
+    struct ag_admin *a = adm_of(ud);
+    struct ag_buf b;
+    size_t n = a->relay ? ag_relay_thinking_clear(a->relay) : 0;
+    ag_buf_init(&b, 0);
+    ag_buf_printf(&b, "{\"ok\":true,\"cleared\":%zu}", n);
+    adm_json(req, 200, &b);
+    ag_buf_dispose(&b);
+}
+
 /* The API key in full (the admin already holds a secret; config reads mask it). */
 static void h_api_key(struct ag_http_req *req, void *ud)
 {
@@ -206,6 +219,7 @@ const struct adm_route_def adm_proxy_routes[] = {
     {"POST", "/api/proxy/api-key/regenerate", h_regen, false},
     {"POST", "/api/proxy/cooldowns/clear", h_cooldowns, false},
     {"POST", "/api/proxy/session-bindings/clear", h_sessions, false},
+    {"POST", "/api/proxy/thinking/clear", h_thinking, false},
     {"GET", "/api/proxy/api-key", h_api_key, false},
     {"GET", "/api/mapping", h_mapping, false},
     {NULL, NULL, NULL, false},

@@ -57,6 +57,8 @@ struct call {
     struct ag_request *creq;
     struct ag_route_result route;
     struct ag_pool_wait *wait;
+    struct ag_thinking_capture *think; /* this answer's Claude thinking, for the thinking store */
+    struct ag_str conv;                /* the thinking store's key of this conversation */
     const struct ag_lease *lease;
     struct ag_cloudcode_call *cc;
     struct ag_cloudcode_target target;
@@ -226,6 +228,9 @@ static void on_ping_closed(uv_handle_t *h)
     ag_buf_dispose(&c->body);
     ag_buf_dispose(&c->out);
     ag_sse_parser_dispose(&c->sse);
+    if (c->think)
+        ag_thinking_capture_dispose(c->think);
+    free(c->think);
     ag_config_unref(c->cfg);
     free(c);
 }
@@ -322,6 +327,8 @@ static int emit(void *ud, const struct ag_event *ev)
         return AG_ECANCELED;
     if (ev->type == AG_EV_USAGE)
         c->usage = ev->usage;
+    if (c->think)
+        ag_thinking_capture_event(c->think, ev);
     if (!c->creq->stream)
         return ag_answer_add(&c->answer, ev);
     commit_stream(c);
@@ -462,6 +469,8 @@ static void finish_success(struct call *c)
     struct ag_http_req *req = c->req;
     if (c->answer.has_usage)
         c->usage = c->answer.usage;
+    if (c->think)
+        ag_thinking_capture_commit(c->think, c->relay->thinking, c->conv, ag_wall_ms());
     if (c->creq->stream) {
         record(c, 200, "", "", AG_STR_NULL);
         commit_stream(c); /* an empty answer still gets a well-formed stream */
@@ -644,6 +653,8 @@ static void send_upstream(struct call *c)
     ag_buf_reset(&c->body);
     c->status = 0;
     c->stream_err = 0;
+    if (c->think)
+        ag_thinking_capture_reset(c->think);
 
     c->target.endpoints = (const char *const *)cfg->upstream.cloudcode_endpoints.v;
     c->target.nendpoints = cfg->upstream.cloudcode_endpoints.n;
@@ -880,6 +891,15 @@ void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag
     }
     if (c->route.thinking && c->creq->thinking.mode == AG_UNSET)
         c->creq->thinking.mode = AG_ON;
+    /* Claude thinking a client dropped from its history comes back from the store, and this
+     * answer's thinking is kept for the next turn */
+    c->conv = ag_relay_thinking_conv(&req->arena, &c->owner, c->creq->session_key);
+    if (c->conv.len && c->creq->kind == AG_REQ_GENERATE &&
+        strcmp(ag_model_family(ag_str_c(c->route.model)), "claude") == 0) {
+        ag_thinking_store_restore(r->thinking, c->conv, &req->arena, c->creq, ag_wall_ms());
+        c->think = AG_NEW(struct ag_thinking_capture);
+        ag_thinking_capture_init(c->think);
+    }
     if (rp->after_route)
         rp->after_route(c->creq, &c->route, r->mapping);
     choose_models(c, ag_pool_forward(r->pool));
@@ -896,6 +916,7 @@ struct ag_relay *ag_relay_new(const struct ag_relay_deps *d)
     r->mapping = d->mapping;
     r->on_record = d->on_record;
     r->responses = ag_response_store_new(0, 0, 0);
+    r->thinking = ag_thinking_store_new();
     r->record_ud = d->record_ud;
     r->keepalive_ms = d->cfg->server.stream_keepalive_s > 0
                           ? (uint64_t)d->cfg->server.stream_keepalive_s * 1000
@@ -913,6 +934,11 @@ void ag_relay_set_config(struct ag_relay *r, struct ag_config *cfg)
     ag_config_unref(old);
 }
 
+size_t ag_relay_thinking_clear(struct ag_relay *r)
+{
+    return ag_thinking_store_clear(r->thinking);
+}
+
 size_t ag_relay_active(const struct ag_relay *r)
 {
     return r->active;
@@ -924,5 +950,6 @@ void ag_relay_free(struct ag_relay *r)
         return;
     ag_config_unref(r->cfg);
     ag_response_store_free(r->responses);
+    ag_thinking_store_free(r->thinking);
     free(r);
 }

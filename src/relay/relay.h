@@ -45,6 +45,12 @@ int ag_relay_add_routes(struct ag_relay *r, struct ag_router *router);
  */
 void ag_relay_set_config(struct ag_relay *r, struct ag_config *cfg);
 
+/**
+ * Forgets the Claude thinking the relay keeps for clients that drop it from their history
+ * (relay/thinking_store.h); returns how many turns were kept.
+ */
+size_t ag_relay_thinking_clear(struct ag_relay *r);
+
 /** Requests in flight. */
 size_t ag_relay_active(const struct ag_relay *r);
 

@@ -11,6 +11,7 @@
 #include "core/hash.h"
 #include "proto/adapter.h"
 #include "relay/record.h"
+#include "relay/thinking_store.h"
 #include "route/mapping.h"
 #include "upstream/errclass.h"
 
@@ -61,6 +62,14 @@ int ag_relay_session_key(const struct ag_http_req *req, struct ag_arena *arena,
 void ag_relay_upstream_session(struct ag_str session_key, const char *account_id, char *out,
                                size_t cap);
 
+/**
+ * The thinking store's key of a conversation: its session key, bound to the caller when the auth
+ * mode names one (so one key's conversations never see another's thinking). Empty when the request
+ * has no session key. In arena.
+ */
+struct ag_str ag_relay_thinking_conv(struct ag_arena *arena, const struct ag_relay_owner *owner,
+                                     struct ag_str session_key);
+
 /** Bytes of randomness a relay draws at once for its request ids. */
 #define AG_RELAY_ID_POOL 512
 
@@ -73,6 +82,7 @@ struct ag_relay {
     void (*on_record)(const struct ag_relay_record *rec, void *ud);
     void *record_ud;
     struct ag_response_store *responses; /* kept /v1/responses answers */
+    struct ag_thinking_store *thinking;  /* recent Claude thinking (thinking_store.h) */
     size_t active;
     uint64_t keepalive_ms;
     unsigned char id_pool[AG_RELAY_ID_POOL]; /* random bytes for request ids, used from the end */

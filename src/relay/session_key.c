@@ -94,3 +94,27 @@ void ag_relay_upstream_session(struct ag_str session_key, const char *account_id
     }
     snprintf(out, cap, "%lld", (long long)h);
 }
+
+struct ag_str ag_relay_thinking_conv(struct ag_arena *arena, const struct ag_relay_owner *owner,
+                                     struct ag_str session_key)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (!session_key.len)
+        return AG_STR_NULL;
+    const unsigned char *who = ag_relay_owner_key(owner);
+    char *out = ag_arena_alloc(arena, session_key.len + 2 + 2 * AG_SHA256_SIZE);
+    if (!out)
+        return AG_STR_NULL;
+    size_t n = 0;
+    memcpy(out, session_key.p, session_key.len);
+    n = session_key.len;
+    if (who) {
+        out[n++] = '@';
+        for (size_t k = 0; k < AG_SHA256_SIZE; k++) {
+            out[n++] = hex[who[k] >> 4];
+            out[n++] = hex[who[k] & 15];
+        }
+    }
+    out[n] = '\0';
+    return ag_str_make(out, n);
+}

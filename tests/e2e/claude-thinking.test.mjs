@@ -2,7 +2,9 @@
 // SDK, against a mock upstream as strict as Claude is: with thinking on, the assistant turn that
 // made the latest tool calls must open with its signed thinking block, text unchanged, or the
 // upstream answers 400 ("Expected `thinking` or `redacted_thinking`, but found `tool_use`"). The
-// `@anthropic-ai/sdk` runs the same loop through /v1/messages for comparison.
+// `@anthropic-ai/sdk` runs the same loop through /v1/messages for comparison. Clients that drop
+// the reasoning get it back from the gateway's thinking store; once the store is cleared, such a
+// turn goes without thinking instead of failing.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
@@ -10,6 +12,7 @@ import OpenAI from 'openai';
 import { Env } from './lib.mjs';
 
 const MODEL = 'claude-sonnet-4-6-thinking';
+const KEY = 'sk-thinkingtest0123456789abcdef0123';
 const TOOLS = [{
   type: 'function',
   function: {
@@ -33,7 +36,7 @@ describe('Claude thinking tool loop through the OpenAI route', () => {
   let anthropic;
 
   before(async () => {
-    await env.start();
+    await env.start({ env: { AIGATE_API_KEY: KEY } });
     openai = new OpenAI({ baseURL: `${env.url}/v1`, apiKey: 'sk-anything', maxRetries: 0, timeout: 20000 });
     anthropic = new Anthropic({ baseURL: env.url, apiKey: 'sk-anything', maxRetries: 0, timeout: 20000 });
   });
@@ -114,18 +117,69 @@ describe('Claude thinking tool loop through the OpenAI route', () => {
     assert.equal(up.model.parts[0].text, reasoning);
   });
 
-  test('a client that drops reasoning_content: thinking is off for that turn, no 400', async () => {
-    const messages = [{ role: 'user', content: 'please call get_weather for Rome' }];
+  // A chat app that keeps only content and tool calls (and rewrites the ids, so no signature
+  // comes back either).
+  async function droppedTurn(city, result) {
+    const messages = [{ role: 'user', content: `please call get_weather for ${city}` }];
     const first = await openai.chat.completions.create({ model: MODEL, reasoning_effort: 'low', tools: TOOLS, messages });
+    const { tool_calls: calls, reasoning_content: reasoning } = first.choices[0].message;
+    const id = calls[0].id.split('__thsig')[0];
+    messages.push({ role: 'assistant', content: null, tool_calls: [{ ...calls[0], id }] });
+    messages.push({ role: 'tool', tool_call_id: id, content: result });
+    const second = await openai.chat.completions.create({ model: MODEL, reasoning_effort: 'low', tools: TOOLS, messages });
+    assert.match(second.choices[0].message.content, new RegExp(result));
+    return { up: await lastUpstream(env), reasoning };
+  }
+
+  test('a client that drops reasoning and signature: the thinking store puts them back', async () => {
+    const { up, reasoning } = await droppedTurn('Rome', '25C, sunny');
+    assert.ok(up.body.request.generationConfig.thinkingConfig.thinkingBudget > 0, 'thinking stayed on');
+    assert.equal(up.model.parts[0].thought, true);
+    assert.equal(up.model.parts[0].text, reasoning);
+    assert.match(up.model.parts[0].thoughtSignature, /^mocksig_/);
+  });
+
+  test('after the store is cleared (admin API): thinking is off for that turn, no 400', async () => {
+    const messages = [{ role: 'user', content: 'please call get_weather for Lima' }];
+    const first = await openai.chat.completions.create({ model: MODEL, reasoning_effort: 'low', tools: TOOLS, messages });
+    const r = await fetch(`${env.url}/api/proxy/thinking/clear`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` } });
+    assert.equal(r.status, 200);
+    assert.ok((await r.json()).cleared >= 1);
     const { tool_calls: calls } = first.choices[0].message;
     messages.push({ role: 'assistant', content: null, tool_calls: calls });
-    messages.push({ role: 'tool', tool_call_id: calls[0].id, content: '25C, sunny' });
+    messages.push({ role: 'tool', tool_call_id: calls[0].id, content: '18C, fog' });
     const second = await openai.chat.completions.create({ model: MODEL, reasoning_effort: 'low', tools: TOOLS, messages });
-    assert.match(second.choices[0].message.content, /25C, sunny/);
+    assert.match(second.choices[0].message.content, /18C, fog/);
     const up = await lastUpstream(env);
     assert.equal(up.body.request.generationConfig.thinkingConfig.includeThoughts, false);
     assert.equal(up.body.request.generationConfig.thinkingConfig.thinkingBudget, undefined);
     assert.ok(up.model.parts.every((p) => !p.thought), JSON.stringify(up.model.parts));
+  });
+
+  test('Gemini native, thought parts dropped from the history (as Gemini CLI does): restored', async () => {
+    const gen = (contents) => fetch(`${env.url}/v1beta/models/${MODEL}:generateContent`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-goog-api-key': 'sk-anything' },
+      body: JSON.stringify({
+        contents,
+        tools: [{ functionDeclarations: [TOOLS[0].function] }],
+        generationConfig: { thinkingConfig: { includeThoughts: true, thinkingBudget: 4096 } },
+      }),
+    }).then(async (r) => ({ status: r.status, json: await r.json() }));
+    const user = { role: 'user', parts: [{ text: 'please call get_weather for Kyiv' }] };
+    const first = await gen([user]);
+    assert.equal(first.status, 200, JSON.stringify(first.json));
+    const parts = first.json.candidates[0].content.parts;
+    const thought = parts.find((p) => p.thought);
+    const call = parts.find((p) => p.functionCall);
+    assert.ok(thought && call, JSON.stringify(parts));
+    const second = await gen([user, { role: 'model', parts: [call] },
+      { role: 'user', parts: [{ functionResponse: { name: 'get_weather', id: call.functionCall.id, response: { result: '2C' } } }] }]);
+    assert.equal(second.status, 200, JSON.stringify(second.json));
+    const up = await lastUpstream(env);
+    assert.ok(up.body.request.generationConfig.thinkingConfig.thinkingBudget > 0);
+    assert.equal(up.model.parts[0].thought, true);
+    assert.equal(up.model.parts[0].text, thought.text);
   });
 
   test('for comparison, the Anthropic SDK over /v1/messages', async () => {
