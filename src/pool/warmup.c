@@ -25,6 +25,8 @@ const char *ag_pool_warm_verdict_name(enum ag_pool_warm_verdict v)
         return "cooling";
     case AG_POOL_WARM_QUOTA_UNKNOWN:
         return "quota_unknown";
+    case AG_POOL_WARM_NO_MODEL:
+        return "no_model";
     case AG_POOL_WARM_QUOTA_NOT_FULL:
         return "quota_not_full";
     }
@@ -104,7 +106,7 @@ void ag_pool_warm_check(struct ag_pool *p, const char *account_id, const char *g
     }
     pick_model(a, group, preferred, out);
     if (out->remaining < 0) {
-        out->verdict = AG_POOL_WARM_QUOTA_UNKNOWN;
+        out->verdict = a->rec.quota_json ? AG_POOL_WARM_NO_MODEL : AG_POOL_WARM_QUOTA_UNKNOWN;
         out->model[0] = '\0';
     } else if (!out->model[0]) {
         out->verdict = AG_POOL_WARM_QUOTA_NOT_FULL;

@@ -24,7 +24,8 @@ enum ag_pool_warm_verdict {
     AG_POOL_WARM_DISABLED,       /* disabled by the user or by invalid_grant */
     AG_POOL_WARM_FORBIDDEN,      /* the upstream answered 403 (until cleared or it ends) */
     AG_POOL_WARM_COOLING,        /* a cooldown blocks the group (or the whole account) */
-    AG_POOL_WARM_QUOTA_UNKNOWN,  /* quota never fetched, or the account lists no model of it */
+    AG_POOL_WARM_QUOTA_UNKNOWN,  /* quota never fetched */
+    AG_POOL_WARM_NO_MODEL,       /* the account lists no model of the group */
     AG_POOL_WARM_QUOTA_NOT_FULL, /* some quota is used: the window is already counting down */
 };
 

@@ -362,6 +362,7 @@ static void warmup_sends_one_minimal_request_per_eligible_account_and_group(void
     EXPECT(d, "b@example.com", "gemini-3-flash", "ok", "sent");
     EXPECT(d, "b@example.com", "gemini-3-pro-high", "ok", "sent");
     EXPECT(d, "c@example.com", "claude", "skipped", "disabled");
+    EXPECT(d, "c@example.com", "gemini-3-flash", "skipped", "disabled");
     yyjson_doc_free(d);
 
     /* Exactly one minimal request per eligible account x group, none for b's Claude. */
