@@ -2,7 +2,8 @@
  * of the mock upstream) on loopback ports chosen at run time: stored Responses API answers have
  * unguessable ids and are visible only to the key that made them; health probes stay out of the
  * request log; a proxy URL's password never leaves through the admin API and survives a masked
- * round-trip; an admin event stream ends with the login (or the secret) that opened it. */
+ * round-trip; an admin event stream ends with the login (or the secret) that opened it: at
+ * logout, at a secret change, and when the session expires (that test waits a minute). */
 #include "ag_test.h"
 
 #include "child.h"
@@ -447,6 +448,48 @@ static void event_streams_end_with_their_login(void **state)
     env_stop(&e);
 }
 
+/* Session expiry: the shortest session lifetime is a minute, so this test waits that long. */
+static void event_stream_ends_when_its_session_expires(void **state)
+{
+    struct env e;
+    struct rh_resp r;
+    struct rh_conn c;
+    char path[256];
+    env_start(&e, false);
+    assert_int_equal(call(&e, "PUT", "/api/config", KEY_A, "{\"admin.session_ttl_s\":60}", &r),
+                     200);
+    rh_resp_free(&r);
+    assert_int_equal(call(&e, "POST", "/api/auth/login", NULL, "{\"password\":\"" KEY_A "\"}", &r),
+                     200);
+    yyjson_doc *d = yyjson_read(r.body, r.body_len, 0);
+    const char *t = yyjson_get_str(yyjson_obj_get(yyjson_doc_get_root(d), "token"));
+    assert_non_null(t);
+    snprintf(path, sizeof(path), "/api/events?token=%s", t ? t : "");
+    yyjson_doc_free(d);
+    rh_resp_free(&r);
+    open_events(&e, &c, path, NULL);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(call(&e, "GET", "/api/monitor", KEY_A, NULL, &r), 200);
+        bool one = strstr(r.body, "\"event_subscribers\":1") != NULL;
+        rh_resp_free(&r);
+        if (one)
+            break;
+        usleep(50 * 1000);
+    }
+    /* past the session's minute (a bounded wait, no assertion on time) */
+    for (int i = 0; i < 62; i++)
+        sleep(1);
+    /* the next event (this request's record; no account, so it fails fast) finds it expired */
+    call(&e, "POST", "/v1/chat/completions", KEY_A,
+         "{\"model\":\"gemini-2.5-flash\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+         &r);
+    rh_resp_free(&r);
+    assert_stream_ends(&c);
+    assert_int_equal(call(&e, "GET", path, NULL, NULL, &r), 401);
+    rh_resp_free(&r);
+    env_stop(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +497,7 @@ int main(void)
         cmocka_unit_test_teardown(health_probes_stay_out_of_the_request_log, teardown),
         cmocka_unit_test_teardown(proxy_password_is_masked_and_kept, teardown),
         cmocka_unit_test_teardown(event_streams_end_with_their_login, teardown),
+        cmocka_unit_test_teardown(event_stream_ends_when_its_session_expires, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
