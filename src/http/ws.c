@@ -52,6 +52,7 @@ struct ag_ws {
     struct ag_buf sse;   /* stream bytes not yet a whole event */
     struct ag_buf data;  /* one event's data */
     bool closing;        /* we queued a close frame */
+    bool in_recv;        /* inside wslay_event_recv: frames are queued, sent after it returns */
     struct ag_http_memo memo;
 };
 
@@ -244,7 +245,8 @@ static int send_frame(struct ag_ws *ws, uint8_t opcode, const char *p, size_t le
     struct wslay_event_msg m = {.opcode = opcode, .msg = (const uint8_t *)p, .msg_length = len};
     if (ws->conn->closing || wslay_event_queue_msg(ws->ctx, &m) != 0)
         return AG_ECLOSED;
-    flush(ws);
+    if (!ws->in_recv)
+        flush(ws);
     return ws->conn->closing ? AG_ECLOSED : 0;
 }
 
@@ -385,7 +387,8 @@ void ag_ws_upgrade(struct ag_http_conn *c)
     struct ag_http_server *s = c->srv;
     const struct ag_errfmt *fmt = req->route->errfmt;
     struct ag_str key = ag_str_trim(ag_http_req_header(req, "sec-websocket-key"));
-    c->keep_alive = false; /* a refusal ends the connection */
+    c->keep_alive = false; /* a refusal ends the connection, dropping what follows (frames) */
+    c->linger = true;
     if (!header_is(req, "upgrade", "websocket") || req->http10 ||
         !ag_str_eq_c(req->method, "GET")) {
         ag_http_respond_error(req, fmt, 400, "upgrade_not_supported",
@@ -440,6 +443,7 @@ void ag_ws_upgrade(struct ag_http_conn *c)
     ag_buf_dispose(&out);
     c->ws = ws;
     c->keep_alive = true;
+    c->linger = false;
     ag_log_debug("http %s: WebSocket open on %.*s from %s", req->id, (int)ws->path.len, ws->path.p,
                  c->peer);
     ag_http_req_complete(req); /* the upgrade's own request ends with the 101 */
@@ -500,12 +504,17 @@ void ag_ws_process(struct ag_http_conn *c)
     for (int i = 0; i < MAX_ROUNDS && !c->closing; i++) {
         if (!wslay_event_get_read_enabled(ws->ctx)) {
             ag_buf_reset(&c->in); /* closing: input is dropped */
-        } else if (wslay_event_recv(ws->ctx) < 0) {
-            ag_http_conn_close(c);
-            return;
+        } else {
+            ws->in_recv = true;
+            int rc = wslay_event_recv(ws->ctx);
+            ws->in_recv = false;
+            if (rc < 0) {
+                ag_http_conn_close(c);
+                return;
+            }
         }
-        if (!ws->nwaiting || c->req || c->closing)
-            break;
+        if (!ws->nwaiting || c->req || c->closing || !wslay_event_get_read_enabled(ws->ctx))
+            break; /* nothing to run, one running, or the peer closed: what waits is dropped */
         run_message(ws);
     }
     flush(ws);

@@ -181,6 +181,14 @@ static void answers_become_messages(void **state)
     assert_true(ws_send_frame(&c, WS_TEXT, false, "frag", 4, true));
     assert_true(ws_send_frame(&c, WS_CONT, true, "ment", 4, true));
     expect_text(&c, "fragment");
+    /* a binary message is refused with an error event; the socket stays open */
+    assert_true(ws_send_frame(&c, WS_BINARY, true, "\x01", 1, true));
+    assert_true(ws_read(&c, &f, 5000));
+    assert_int_equal(f.opcode, WS_TEXT);
+    assert_non_null(strstr(f.data, "\"type\":\"error\",\"status\":400"));
+    ws_frame_free(&f);
+    assert_true(ws_send_text(&c, "still open"));
+    expect_text(&c, "still open");
     /* the close handshake: our close is answered and the connection ends */
     assert_true(ws_send_frame(&c, WS_CLOSE, true, "\x03\xe8", 2, true));
     expect_close(&c, 1000);
