@@ -29,14 +29,24 @@ static bool has_suffix_ci(struct ag_str s, const char *suffix)
     return s.len > n && ag_str_eq_ci(ag_str_make(s.p + s.len - n, n), ag_str_make(suffix, n));
 }
 
-/* The first header "x-<something>-<suffix>" (e.g. x-opencode-session-id), AG_STR_NULL if none. */
+static bool contains_ci(struct ag_str s, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= s.len; i++)
+        if (ag_str_eq_ci(ag_str_make(s.p + i, n), ag_str_make(needle, n)))
+            return true;
+    return false;
+}
+
+/* The first header "x-<something>-<suffix>" (e.g. x-opencode-session-id), AG_STR_NULL if none. A
+ * parent's id (x-claude-code-parent-agent-id) names another conversation and does not count. */
 static struct ag_str wildcard(const struct ag_http_req *req, const char *suffix,
                               struct ag_str *name)
 {
     for (size_t i = 0; i < req->nheaders; i++) {
         struct ag_str n = req->headers[i].name;
         if (ag_str_has_prefix_ci(n, "x-") && has_suffix_ci(n, suffix) &&
-            req->headers[i].value.len) {
+            !contains_ci(n, "-parent-") && req->headers[i].value.len) {
             *name = n;
             return req->headers[i].value;
         }

@@ -32,10 +32,13 @@ describe('one upstream session per conversation', () => {
         defaultHeaders: { 'X-Claude-Code-Session-Id': s },
       });
     }
-    clients.agent = new Anthropic({
-      baseURL: env.url, apiKey: 'sk-anything', maxRetries: 0, timeout: 20000,
-      defaultHeaders: { 'X-Claude-Code-Session-Id': 'sess-A', 'x-claude-code-agent-id': 'agent-7' },
-    });
+    // sub-agents as Claude Code sends them: their own id after their parent's
+    for (const id of ['agent-7', 'agent-8']) {
+      clients[id] = new Anthropic({
+        baseURL: env.url, apiKey: 'sk-anything', maxRetries: 0, timeout: 20000,
+        defaultHeaders: { 'X-Claude-Code-Session-Id': 'sess-A', 'x-claude-code-parent-agent-id': 'main', 'x-claude-code-agent-id': id },
+      });
+    }
   });
   after(async () => {
     const codes = await env.stop();
@@ -69,12 +72,15 @@ describe('one upstream session per conversation', () => {
     assert.ok(a2.usage.input_tokens > 0);
   });
 
-  test('a sub-agent of a session is a conversation of its own', async () => {
+  test('each sub-agent of a session is a conversation of its own', async () => {
     await env.clearRequests();
     await ask(clients['sess-A']);
-    await ask(clients.agent);
-    const [main, sub] = await upstreamCalls(env);
-    assert.notEqual(sub.session, main.session);
+    await ask(clients['agent-7']);
+    await ask(clients['agent-8']);
+    const [main, sub7, sub8] = await upstreamCalls(env);
+    assert.notEqual(sub7.session, main.session);
+    assert.notEqual(sub8.session, main.session);
+    assert.notEqual(sub8.session, sub7.session);
   });
 
   test('Codex thread-id over the OpenAI route; cached_tokens in the usage', async () => {
