@@ -183,17 +183,32 @@ size_t ag_thinking_store_restore(struct ag_thinking_store *s, struct ag_str conv
         if (m->role != AG_ROLE_ASSISTANT)
             continue;
         const struct ag_part *call = NULL;
-        bool has_text = false;
+        struct ag_part *unsigned_text = NULL;
+        bool has_text = false, signed_claude = false;
         for (size_t j = 0; j < m->n_parts; j++) {
-            const struct ag_part *p = &m->parts[j];
+            struct ag_part *p = &m->parts[j];
             if (p->type == AG_PART_THINKING && p->text.len)
                 has_text = true;
+            if (p->type == AG_PART_THINKING && p->text.len && !p->sig.value.len && !unsigned_text)
+                unsigned_text = p;
+            if (p->sig.value.len && ag_str_eq_c(p->sig.family, "claude"))
+                signed_claude = true;
             if (p->type == AG_PART_TOOL_CALL && !call)
                 call = p;
         }
         struct ag_str text, sig;
-        if (!call || has_text || !ag_thinking_store_get(s, conv, call->id, now_ms, &text, &sig))
+        if (!call || !ag_thinking_store_get(s, conv, call->id, now_ms, &text, &sig))
             continue;
+        if (has_text) {
+            /* the client kept the text but not the signature (it rewrote the call's id): the
+             * signature goes back onto exactly the text it was made for */
+            if (!signed_claude && unsigned_text && ag_str_eq(unsigned_text->text, text)) {
+                unsigned_text->sig.value = ag_arena_str(arena, sig);
+                unsigned_text->sig.family = AG_STR("claude");
+                restored += unsigned_text->sig.value.p != NULL;
+            }
+            continue;
+        }
         struct ag_part *parts = ag_arena_calloc(arena, (m->n_parts + 1) * sizeof(*parts));
         if (!parts)
             return restored;

@@ -95,6 +95,17 @@ static void restores_a_dropped_turn(void **state)
     assert_true(ag_str_eq_c(msgs[1].parts[0].sig.family, "claude"));
     assert_int_equal(msgs[1].parts[1].type, AG_PART_TOOL_CALL);
     assert_int_equal(msgs[2].n_parts, 2);
+    assert_int_equal(msgs[2].parts[0].sig.value.len, 0); /* not the text the signature signs */
+    /* the same text as kept, without its signature (the client rewrote the id): signed again */
+    struct ag_part p4[] = {{.type = AG_PART_THINKING, .text = AG_STR("Look it up.")},
+                           {.type = AG_PART_TOOL_CALL, .id = AG_STR("toolu_1")}};
+    struct ag_message msgs2[] = {{AG_ROLE_USER, p1, 1}, {AG_ROLE_ASSISTANT, p4, 2}};
+    req.messages = msgs2;
+    req.n_messages = 2;
+    assert_int_equal(ag_thinking_store_restore(s, AG_STR("conv"), &arena, &req, 1002), 1);
+    assert_int_equal(msgs2[1].n_parts, 2);
+    assert_true(ag_str_eq_c(msgs2[1].parts[0].sig.value, "sig-1"));
+    assert_true(ag_str_eq_c(msgs2[1].parts[0].sig.family, "claude"));
     ag_thinking_store_free(s);
     ag_arena_dispose(&arena);
 }
