@@ -23,7 +23,7 @@ fi
 
 PKGS="build-essential pkg-config cmake ninja-build git ca-certificates curl
 libuv1-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libcmocka-dev zlib1g-dev libwslay-dev clang libclang-rt-14-dev
-sqlite3 wrk nginx-light valgrind help2man debootstrap"
+sqlite3 wrk nginx-light valgrind help2man debootstrap file"
 
 missing=""
 for p in $PKGS; do
