@@ -33,6 +33,7 @@
 
 #define CLIENT_BOUND_MS 3000 /* one input's exchange; the server closes on EOF long before */
 #define DRAIN_BOUND_MS  5000 /* after the client closed, the server must have let go by then */
+#define MAX_FD          256  /* the server and the client hold a handful of descriptors */
 
 static uv_loop_t loop;
 static struct ag_router *router;
@@ -295,12 +296,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     c.cut = c.out_len ? data[0] % (c.out_len + 1) : 0;
 
     c.fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (c.fd < 0)
+    if (c.fd < 0 || c.fd > MAX_FD) {
+        /* the lowest free number: a high one means descriptors leak */
+        fprintf(stderr, "fuzz_http: socket() gave %d (%s)\n", c.fd, strerror(errno));
         abort();
+    }
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(c.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-        abort(); /* loopback connect completes in the kernel, before any accept */
+    if (connect(c.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        /* loopback connect completes in the kernel, before any accept */
+        fprintf(stderr, "fuzz_http: connect: %s\n", strerror(errno));
+        abort();
+    }
     uv_poll_init(&loop, &c.poll, c.fd); /* also makes the socket non-blocking */
     uv_timer_init(&loop, &c.timer);
     c.poll.data = &c;
