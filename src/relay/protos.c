@@ -13,9 +13,9 @@
 
 #include <stdio.h>
 
-/* OpenAI chat and Gemini: an image model makes an image request (image_gen with the ratio and
- * size), and the history is fitted to the target's family (a Claude turn's thinking comes back as
- * reasoning text plus the signature its tool call carried). */
+/* OpenAI chat, Responses and Gemini: an image model makes an image request (image_gen with the
+ * ratio and size), and the history is fitted to the target's family (a Claude turn's thinking comes
+ * back as reasoning text plus the signature its tool call carried). */
 static void fit_after_route(struct ag_request *req, struct ag_route_result *route,
                             const struct ag_mapping *m)
 {
@@ -140,6 +140,8 @@ static void responses_finish(struct ag_relay *r, const struct ag_proto_ctx *ctx,
 const struct ag_relay_proto ag_relay_openai_responses = {
     .cp = &ag_proto_openai_responses,
     .prepare = responses_prepare,
+    .after_route = fit_after_route,
+    .fix_for_retry = fit_fix_for_retry,
     .on_finish = responses_finish,
 };
 

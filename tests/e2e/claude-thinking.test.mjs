@@ -182,6 +182,26 @@ describe('Claude thinking tool loop through the OpenAI route', () => {
     assert.equal(up.model.parts[0].text, thought.text);
   });
 
+  test('Responses API: a function_call sent back without its reasoning item, store cleared: accepted', async () => {
+    const tools = [{ type: 'function', name: 'get_weather', description: 'Weather for a city', parameters: TOOLS[0].function.parameters }];
+    const input = [{ role: 'user', content: 'please call get_weather for Madrid' }];
+    const first = await openai.responses.create({ model: MODEL, reasoning: { effort: 'low' }, tools, input });
+    const fc = first.output.find((o) => o.type === 'function_call');
+    assert.ok(fc, JSON.stringify(first.output));
+    await fetch(`${env.url}/api/proxy/thinking/clear`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` } });
+    const before = (await env.requests(':streamGenerateContent')).length;
+    const second = await openai.responses.create({
+      model: MODEL, reasoning: { effort: 'low' }, tools,
+      input: [...input, { type: 'function_call', call_id: fc.call_id, name: fc.name, arguments: fc.arguments },
+        { type: 'function_call_output', call_id: fc.call_id, output: '30C, clear' }],
+    });
+    assert.match(second.output_text, /30C, clear/);
+    const up = await lastUpstream(env);
+    assert.equal(up.count, before + 1, 'one upstream request: no 400 and no retry');
+    assert.equal(up.body.request.generationConfig.thinkingConfig.includeThoughts, false);
+    assert.ok(up.model.parts.every((p) => !p.thought), JSON.stringify(up.model.parts));
+  });
+
   test('for comparison, the Anthropic SDK over /v1/messages', async () => {
     const tools = [{ name: 'get_weather', description: 'Weather for a city', input_schema: TOOLS[0].function.parameters }];
     const messages = [{ role: 'user', content: 'please call get_weather for Oslo' }];
