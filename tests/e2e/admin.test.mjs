@@ -87,7 +87,7 @@ const ROUTES = [
   ['GET', '/api/config'], ['PUT', '/api/config', {}], ['POST', '/api/config', {}],
   ['GET', '/api/proxy/status'], ['POST', '/api/proxy/start'], ['POST', '/api/proxy/stop'],
   ['POST', '/api/proxy/api-key/regenerate'], ['POST', '/api/proxy/cooldowns/clear'],
-  ['POST', '/api/proxy/session-bindings/clear'], ['GET', '/api/logs'], ['GET', '/api/logs/recent'],
+  ['POST', '/api/proxy/session-bindings/clear'], ['POST', '/api/proxy/thinking/clear'], ['GET', '/api/logs'], ['GET', '/api/logs/recent'],
   ['GET', '/api/logs/1'], ['POST', '/api/logs/clear'], ['GET', '/api/monitor'], ['GET', '/api/events'],
   ['GET', '/api/stats/summary'], ['GET', '/api/stats/series'], ['GET', '/api/stats/breakdown'],
   ['POST', '/api/stats/clear'], ['POST', '/api/auth/logout'], ['GET', '/api/auth/session'],
