@@ -37,6 +37,9 @@ struct env {
     int port;
 };
 
+/* The one environment: static, so teardown still finds it after a failed assertion has left the
+ * test's frame. */
+static struct env the_env;
 static struct env *running; /* stopped by teardown even when an assertion failed */
 
 static void env_start(struct env *e)
@@ -258,14 +261,14 @@ static void open_socket(struct env *e, struct rh_conn *c)
 
 static void turns_on_a_socket_are_the_sse_stream(void **state)
 {
-    struct env e;
+    struct env *e = &the_env;
     struct rh_conn c;
     struct rh_resp r;
     struct turn sse = {0}, ws = {0}, second = {0};
-    env_start(&e);
+    env_start(e);
 
     /* the same request over HTTP with stream: true */
-    assert_true(rh_request(e.port, "POST", "/v1/responses",
+    assert_true(rh_request(e->port, "POST", "/v1/responses",
                            AUTH "Content-Type: application/json\r\n",
                            "{\"model\":\"gemini-2.5-flash\",\"input\":\"hello socket\","
                            "\"stream\":true,\"store\":false}",
@@ -276,7 +279,7 @@ static void turns_on_a_socket_are_the_sse_stream(void **state)
     assert_true(sse.n >= 4);
 
     /* over the socket (no stream field: a socket always streams), store: false */
-    open_socket(&e, &c);
+    open_socket(e, &c);
     assert_true(ws_send_text(&c, "{\"type\":\"response.create\",\"model\":\"gemini-2.5-flash\","
                                  "\"input\":\"hello socket\",\"store\":false}"));
     turn_from_socket(&ws, &c);
@@ -298,7 +301,7 @@ static void turns_on_a_socket_are_the_sse_stream(void **state)
     /* a second turn on the same socket continues the first, which was not stored */
     char prev[80];
     snprintf(prev, sizeof(prev), "%s", response_id(&ws));
-    clear_upstream_requests(&e);
+    clear_upstream_requests(e);
     char msg[512];
     snprintf(msg, sizeof(msg),
              "{\"type\":\"response.create\",\"model\":\"gemini-2.5-flash\",\"store\":false,"
@@ -308,14 +311,14 @@ static void turns_on_a_socket_are_the_sse_stream(void **state)
     assert_true(ws_send_text(&c, msg));
     turn_from_socket(&second, &c);
     assert_string_equal(ev_type(&second, second.n - 1), "response.completed");
-    char *up = upstream_requests(&e);
+    char *up = upstream_requests(e);
     assert_non_null(strstr(up, "hello socket")); /* the first turn's input ... */
     assert_non_null(strstr(up, "second turn"));  /* ... and this one's, in one upstream call */
     free(up);
     /* not stored: over HTTP the id is unknown */
     char path[128];
     snprintf(path, sizeof(path), "/v1/responses/%s", prev);
-    assert_true(rh_request(e.port, "GET", path, AUTH, NULL, &r));
+    assert_true(rh_request(e->port, "GET", path, AUTH, NULL, &r));
     assert_int_equal(r.status, 404);
     rh_resp_free(&r);
 
@@ -336,25 +339,25 @@ static void turns_on_a_socket_are_the_sse_stream(void **state)
     turn_free(&sse);
     turn_free(&ws);
     turn_free(&second);
-    env_stop(&e);
+    env_stop(e);
 }
 
 static void warm_up_errors_and_limits(void **state)
 {
-    struct env e;
+    struct env *e = &the_env;
     struct rh_conn c;
     struct rh_resp r;
     struct turn t = {0};
-    env_start(&e);
+    env_start(e);
 
     /* without the key: 401 before any upgrade */
-    assert_true(ws_open(&c, e.port, "/v1/responses", NULL, &r));
+    assert_true(ws_open(&c, e->port, "/v1/responses", NULL, &r));
     assert_int_equal(r.status, 401);
     assert_non_null(strstr(r.body, "\"invalid_api_key\""));
     rh_resp_free(&r);
     rh_close(&c);
 
-    open_socket(&e, &c);
+    open_socket(e, &c);
     /* a malformed message: an error event in OpenAI's shape, the socket stays open */
     assert_true(ws_send_text(&c, "{not json"));
     turn_from_socket(&t, &c);
@@ -375,13 +378,13 @@ static void warm_up_errors_and_limits(void **state)
     turn_free(&t);
 
     /* a warm-up: no upstream call, an empty completed response, continued by the next turn */
-    clear_upstream_requests(&e);
+    clear_upstream_requests(e);
     assert_true(ws_send_text(&c, "{\"type\":\"response.create\",\"model\":\"gemini-2.5-flash\","
                                  "\"generate\":false,\"instructions\":\"be brief\",\"input\":[]}"));
     turn_from_socket(&t, &c);
     assert_string_equal(ev_type(&t, 0), "response.created");
     assert_string_equal(ev_type(&t, t.n - 1), "response.completed");
-    char *up = upstream_requests(&e);
+    char *up = upstream_requests(e);
     assert_null(strstr(up, "be brief"));
     free(up);
     char msg[512];
@@ -394,7 +397,7 @@ static void warm_up_errors_and_limits(void **state)
     turn_from_socket(&t, &c);
     assert_string_equal(ev_type(&t, t.n - 1), "response.completed");
     turn_free(&t);
-    up = upstream_requests(&e);
+    up = upstream_requests(e);
     assert_non_null(strstr(up, "after the warm-up"));
     free(up);
 
@@ -412,10 +415,10 @@ static void warm_up_errors_and_limits(void **state)
     rh_close(&c);
 
     /* the gateway still serves */
-    assert_true(rh_request(e.port, "GET", "/healthz", AUTH, NULL, &r));
+    assert_true(rh_request(e->port, "GET", "/healthz", AUTH, NULL, &r));
     assert_int_equal(r.status, 200);
     rh_resp_free(&r);
-    env_stop(&e);
+    env_stop(e);
 }
 
 int main(void)
