@@ -295,7 +295,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct client c = {.out = data + 1, .out_len = size - 1, .pause = 4};
     c.cut = c.out_len ? data[0] % (c.out_len + 1) : 0;
 
-    c.fd = socket(AF_INET, SOCK_STREAM, 0);
+    c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (c.fd < 0 || c.fd > MAX_FD) {
         /* the lowest free number: a high one means descriptors leak */
         fprintf(stderr, "fuzz_http: socket() gave %d (%s)\n", c.fd, strerror(errno));
@@ -303,12 +303,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(c.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        /* loopback connect completes in the kernel, before any accept */
+    /* Non-blocking, so that libFuzzer's timer signal cannot interrupt it: the poll below sees the
+     * socket writable once connected. */
+    if (connect(c.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
         fprintf(stderr, "fuzz_http: connect: %s\n", strerror(errno));
         abort();
     }
-    uv_poll_init(&loop, &c.poll, c.fd); /* also makes the socket non-blocking */
+    uv_poll_init(&loop, &c.poll, c.fd);
     uv_timer_init(&loop, &c.timer);
     c.poll.data = &c;
     c.timer.data = &c;
