@@ -1,13 +1,14 @@
 // Component tests in happy-dom: quota bar semantics, the "missing route" note, the login form's
-// wrong-password message, and the keyboard behaviour of tabs.
+// wrong-password message, the keyboard behaviour of tabs, and the proxy page's clear-thinking button.
 import { render } from 'preact';
 import { act } from 'preact/test-utils';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiMissing } from './api';
-import { ErrorNote, QuotaBar, Tabs } from './components/ui';
+import { ErrorNote, QuotaBar, Tabs, Toasts } from './components/ui';
 import { setLang } from './i18n';
 import { Login } from './pages/login';
 import { ProtocolCell } from './pages/monitor';
+import { Proxy } from './pages/proxy';
 
 let root: HTMLElement;
 function mount(vnode: any) {
@@ -88,5 +89,43 @@ describe('ProtocolCell', () => {
     const plain = mount(<ProtocolCell protocol="openai-chat" />);
     expect(plain.querySelector('.badge')).toBeNull();
     expect(plain.textContent).toBe('openai-chat');
+  });
+});
+
+describe('Proxy page', () => {
+  it('clears the stored thinking and shows how many entries went', async () => {
+    setLang('en');
+    const answers: Record<string, unknown> = {
+      '/api/config': { config: { server: { port: 8045, allow_lan_access: false }, auth: { mode: 'auto' }, scheduling: { mode: 'balance', max_wait_s: 60, max_attempts: 3 }, quota: { protection_threshold: 0 }, mapping: { custom: {} } }, keys: [] },
+      '/api/proxy/status': { running: true, base_url: 'http://127.0.0.1:8045' },
+      '/api/accounts': { accounts: [] },
+      '/api/mapping': { builtin: [] },
+      '/api/proxy/thinking/clear': { ok: true, cleared: 7 },
+    };
+    const fetchMock = vi.spyOn(globalThis, 'fetch').mockImplementation(async (input: any) => {
+      const path = String(input).split('?')[0];
+      return path in answers ? new Response(JSON.stringify(answers[path]), { status: 200 }) : new Response('', { status: 404 });
+    });
+    const el = mount(
+      <div>
+        <Proxy />
+        <Toasts />
+      </div>,
+    );
+    let btn: HTMLButtonElement | undefined;
+    for (let i = 0; i < 50 && !btn; i++) {
+      await act(async () => {
+        await new Promise((r) => setTimeout(r, 10));
+      });
+      btn = [...el.querySelectorAll('button')].find((b) => b.textContent === 'Clear stored thinking');
+    }
+    expect(btn).toBeDefined();
+    await act(async () => {
+      btn!.click();
+      await new Promise((r) => setTimeout(r, 10));
+    });
+    const posts = fetchMock.mock.calls.filter(([u, init]) => String(u) === '/api/proxy/thinking/clear' && (init as RequestInit)?.method === 'POST');
+    expect(posts.length).toBe(1);
+    expect(el.querySelector('[role=status]')?.textContent).toContain('Stored thinking cleared: 7 entries');
   });
 });

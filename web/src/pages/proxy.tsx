@@ -256,6 +256,18 @@ function Scheduling({ cfg, reloadAll }: { cfg: any; reloadAll: () => void }) {
           >
             {t('proxy.clear_sessions')}
           </Button>
+          <Button
+            onClick={async () => {
+              try {
+                const r = await api<{ cleared?: number }>('/api/proxy/thinking/clear', { method: 'POST' });
+                toast(t('proxy.thinking_cleared', { n: r?.cleared ?? 0 }));
+              } catch (x) {
+                toastError(x);
+              }
+            }}
+          >
+            {t('proxy.clear_thinking')}
+          </Button>
         </div>
       </form>
     </Card>
