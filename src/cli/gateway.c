@@ -39,7 +39,7 @@ struct ag_gateway {
     struct ag_mapping *mapping;
     struct ag_relay *relay;
     struct ag_warmup *warmup; /* scheduled and manual warm-up (relay/warmup.h) */
-    struct ag_admin *admin; /* admin API, monitor, metrics (composition root: may reach up) */
+    struct ag_admin *admin;   /* admin API, monitor, metrics (composition root: may reach up) */
     void (*done)(void *);
     void *done_ud;
 };
@@ -213,8 +213,12 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
                                  .pool = g->pool,
                                  .mapping = g->mapping,
                                  .on_record = ag_admin_on_record,
-                                 .record_ud = g->admin};
+                                 .record_ud = g->admin,
+                                 .writer = g->writer};
     g->relay = ag_relay_new(&deps);
+    int64_t kept = ag_relay_thinking_load(g->relay, g->store);
+    if (kept > 0)
+        ag_log_info("relay: %lld kept thinking turns loaded", (long long)kept);
     struct ag_warmup_deps wd = {.loop = loop,
                                 .cfg = cfg,
                                 .client = g->client,

@@ -28,6 +28,8 @@
 #include "route/mapping.h"
 #include "route/model_list.h"
 #include "route/models.h"
+#include "store/thinking.h"
+#include "store/writer.h"
 #include "upstream/cloudcode.h"
 #include "upstream/errclass.h"
 #include "upstream/sse.h"
@@ -469,8 +471,19 @@ static void finish_success(struct call *c)
     struct ag_http_req *req = c->req;
     if (c->answer.has_usage)
         c->usage = c->answer.usage;
-    if (c->think)
-        ag_thinking_capture_commit(c->think, c->relay->thinking, c->conv, ag_wall_ms());
+    if (c->think) {
+        int64_t now = ag_wall_ms();
+        if (ag_thinking_capture_commit(c->think, c->relay->thinking, c->conv, now) &&
+            c->relay->writer) {
+            struct ag_thinking_row row = {.conv = c->conv,
+                                          .tool_id = ag_str_c(c->think->tool_id),
+                                          .text = ag_buf_str(&c->think->text),
+                                          .sig = ag_str_make(c->think->sig, c->think->sig_len),
+                                          .stored_ms = now};
+            ag_writer_thinking_put(c->relay->writer, &row, AG_THINKING_STORE_TTL_MS,
+                                   AG_THINKING_STORE_MAX);
+        }
+    }
     if (c->creq->stream) {
         record(c, 200, "", "", AG_STR_NULL);
         commit_stream(c); /* an empty answer still gets a well-formed stream */
@@ -918,6 +931,7 @@ struct ag_relay *ag_relay_new(const struct ag_relay_deps *d)
     r->responses = ag_response_store_new(0, 0, 0);
     r->thinking = ag_thinking_store_new();
     r->record_ud = d->record_ud;
+    r->writer = d->writer;
     r->keepalive_ms = d->cfg->server.stream_keepalive_s > 0
                           ? (uint64_t)d->cfg->server.stream_keepalive_s * 1000
                           : DEFAULT_KEEPALIVE;
@@ -936,7 +950,22 @@ void ag_relay_set_config(struct ag_relay *r, struct ag_config *cfg)
 
 size_t ag_relay_thinking_clear(struct ag_relay *r)
 {
+    if (r->writer)
+        ag_writer_thinking_clear(r->writer);
     return ag_thinking_store_clear(r->thinking);
+}
+
+static void thinking_load_row(const struct ag_thinking_row *row, void *ud)
+{
+    struct ag_relay *r = ud;
+    ag_thinking_store_put(r->thinking, row->conv, row->tool_id, row->text, row->sig,
+                          row->stored_ms);
+}
+
+int64_t ag_relay_thinking_load(struct ag_relay *r, struct ag_store *store)
+{
+    return ag_store_thinking_load(store, ag_wall_ms(), AG_THINKING_STORE_TTL_MS, thinking_load_row,
+                                  r);
 }
 
 size_t ag_relay_active(const struct ag_relay *r)

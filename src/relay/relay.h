@@ -15,6 +15,8 @@ struct ag_config;
 struct ag_mapping;
 struct ag_pool;
 struct ag_router;
+struct ag_store;
+struct ag_writer;
 struct ag_upstream_client;
 struct ag_relay_record;
 
@@ -30,6 +32,8 @@ struct ag_relay_deps {
     /* Called once per finished AI request (monitor, statistics, metrics); may be NULL. */
     void (*on_record)(const struct ag_relay_record *rec, void *ud);
     void *record_ud;
+    /* Keeps the thinking store's turns in the database (store/thinking.h); may be NULL. */
+    struct ag_writer *writer;
 };
 
 /** Creates the relay. */
@@ -47,9 +51,17 @@ void ag_relay_set_config(struct ag_relay *r, struct ag_config *cfg);
 
 /**
  * Forgets the Claude thinking the relay keeps for clients that drop it from their history
- * (relay/thinking_store.h); returns how many turns were kept.
+ * (relay/thinking_store.h), in memory and (through the writer) in the database; returns how
+ * many turns were kept in memory.
  */
 size_t ag_relay_thinking_clear(struct ag_relay *r);
+
+/**
+ * Loads the unexpired turns of the store's thinking table into the relay's thinking store, oldest
+ * first, with their original times. Reads the database synchronously: for start-up, before the
+ * event loop runs. Returns how many rows were read, or a negative AG_E*.
+ */
+int64_t ag_relay_thinking_load(struct ag_relay *r, struct ag_store *store);
 
 /** Requests in flight. */
 size_t ag_relay_active(const struct ag_relay *r);

@@ -83,6 +83,7 @@ struct ag_relay {
     void *record_ud;
     struct ag_response_store *responses; /* kept /v1/responses answers */
     struct ag_thinking_store *thinking;  /* recent Claude thinking (thinking_store.h) */
+    struct ag_writer *writer;            /* keeps thinking in the database; may be NULL */
     size_t active;
     uint64_t keepalive_ms;
     unsigned char id_pool[AG_RELAY_ID_POOL]; /* random bytes for request ids, used from the end */

@@ -269,11 +269,12 @@ void ag_thinking_capture_event(struct ag_thinking_capture *c, const struct ag_ev
     }
 }
 
-void ag_thinking_capture_commit(struct ag_thinking_capture *c, struct ag_thinking_store *s,
+bool ag_thinking_capture_commit(struct ag_thinking_capture *c, struct ag_thinking_store *s,
                                 struct ag_str conv, int64_t now_ms)
 {
-    if (!s || c->too_big || !c->sig_len || !c->tool_id[0] || !c->text.len)
-        return;
+    if (!s || c->too_big || !c->sig_len || !c->tool_id[0] || !c->text.len || !conv.len)
+        return false;
     ag_thinking_store_put(s, conv, ag_str_c(c->tool_id), ag_buf_str(&c->text),
                           ag_str_make(c->sig, c->sig_len), now_ms);
+    return true;
 }

@@ -9,9 +9,11 @@
  *
  * Bounded: at most AG_THINKING_STORE_MAX entries and AG_THINKING_STORE_BYTES bytes of text and
  * signatures (the least recently stored go first), each kept AG_THINKING_STORE_TTL_MS after it
- * was stored. In memory only: a restart forgets it, which costs one turn without thinking per
- * conversation in a tool loop (the relay then turns thinking off for that turn, see
- * ag_request_fit_target). Loop thread only; the caller passes the time. */
+ * was stored. This is the in-memory copy the relay reads; the relay also hands each kept turn to
+ * the writer thread, which keeps it in the store's thinking table (store/thinking.h, bounded by
+ * AG_THINKING_STORE_MAX rows and the TTL), and the gateway loads the unexpired rows back here at
+ * start with their original times, so a restart does not lose them. Loop thread only; the caller
+ * passes the time. */
 #ifndef AG_RELAY_THINKING_STORE_H
 #define AG_RELAY_THINKING_STORE_H
 
@@ -88,8 +90,11 @@ void ag_thinking_capture_reset(struct ag_thinking_capture *c);
 /** Notes one event of choice 0 (thinking text, a Claude signature, the first tool call). */
 void ag_thinking_capture_event(struct ag_thinking_capture *c, const struct ag_event *ev);
 
-/** Keeps what was captured (a signed Claude turn that ended in a tool call) under conv. */
-void ag_thinking_capture_commit(struct ag_thinking_capture *c, struct ag_thinking_store *s,
+/**
+ * Keeps what was captured (a signed Claude turn that ended in a tool call) under conv; true when
+ * something was kept (then the capture's text, sig and tool_id are what was kept).
+ */
+bool ag_thinking_capture_commit(struct ag_thinking_capture *c, struct ag_thinking_store *s,
                                 struct ag_str conv, int64_t now_ms);
 
 #endif

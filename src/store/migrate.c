@@ -141,10 +141,23 @@ static const char v3_stats_protocol[] =
     "CREATE INDEX token_stats_by_model ON token_stats_hourly(model, hour_s);"
     "CREATE INDEX token_stats_by_protocol ON token_stats_hourly(protocol, hour_s);";
 
+/* Version 4: the Claude thinking the relay keeps for clients that drop it (store/thinking.h),
+ * so it survives a restart. */
+static const char v4_thinking[] = "CREATE TABLE thinking ("
+                                  "  conv TEXT NOT NULL,"
+                                  "  tool_id TEXT NOT NULL,"
+                                  "  text BLOB NOT NULL,"
+                                  "  sig TEXT NOT NULL,"
+                                  "  stored_ms INTEGER NOT NULL,"
+                                  "  PRIMARY KEY (conv, tool_id)"
+                                  ");"
+                                  "CREATE INDEX thinking_by_time ON thinking(stored_ms);";
+
 static const struct migration steps[] = {
     {1, "accounts", v1_accounts},
     {2, "request log and token statistics", v2_monitor},
     {3, "token statistics per protocol, error messages", v3_stats_protocol},
+    {4, "thinking store", v4_thinking},
 };
 
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == AG_STORE_SCHEMA_VERSION,

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "store/request_log.h"
+#include "store/thinking.h"
 #include "store/token_stats.h"
 
 struct ag_store {
@@ -47,6 +48,17 @@ int ag_store_token_stats_add_db(sqlite3 *db, sqlite3_stmt **cache, const struct 
 
 /** Moves an account's last_used_at forward (never back) on the given connection. */
 int ag_store_account_touch_db(sqlite3 *db, sqlite3_stmt **cache, const char *id, int64_t when_s);
+
+/**
+ * Upserts one thinking row on the given connection, then deletes the rows stored more than
+ * ttl_ms before row->stored_ms and the oldest beyond max_rows (<= 0: that bound is off).
+ * 0, AG_EINVAL (empty conv, tool_id or sig), AG_EDB (logged).
+ */
+int ag_store_thinking_put_db(sqlite3 *db, const struct ag_thinking_row *row, int64_t ttl_ms,
+                             int64_t max_rows);
+
+/** Deletes every thinking row on the given connection. 0 or AG_EDB (logged). */
+int ag_store_thinking_clear_db(sqlite3 *db);
 
 /** Runs retention on the given connection (see ag_store_retention_run). */
 int ag_store_retention_run_db(sqlite3 *db, const struct ag_retention *r, int64_t now_ms,

@@ -42,7 +42,9 @@ enum job_kind {
     JOB_REQUEST,
     JOB_TOKENS,
     JOB_TOUCH,
-    JOB_RECORD, /* a request_log row and the token-statistics increment derived from it */
+    JOB_RECORD,         /* a request_log row and the token-statistics increment derived from it */
+    JOB_THINKING_PUT,   /* upsert one thinking row, then trim the table to its bounds */
+    JOB_THINKING_CLEAR, /* delete every thinking row */
 };
 
 struct job {
@@ -54,6 +56,10 @@ struct job {
             const char *id;
             int64_t when_s;
         } touch;
+        struct {
+            struct ag_thinking_row row;
+            int64_t ttl_ms, max_rows;
+        } think;
     } u;
     struct ag_token_delta rec_tok; /* JOB_RECORD: derived from u.req, pointing into its strings */
     char *strings;                 /* owned: every string the job points to */
@@ -195,6 +201,32 @@ static struct job *job_touch(const char *id, int64_t when_s)
     return j;
 }
 
+static struct job *job_thinking_put(const struct ag_thinking_row *row, int64_t ttl_ms,
+                                    int64_t max_rows)
+{
+    struct job *j = AG_NEW(struct job);
+    j->kind = JOB_THINKING_PUT;
+    j->u.think.ttl_ms = ttl_ms;
+    j->u.think.max_rows = max_rows;
+    const struct ag_str *src[] = {&row->conv, &row->tool_id, &row->text, &row->sig};
+    struct ag_str *dst[] = {&j->u.think.row.conv, &j->u.think.row.tool_id, &j->u.think.row.text,
+                            &j->u.think.row.sig};
+    size_t total = 1;
+    for (size_t i = 0; i < 4; i++)
+        total += src[i]->len + 1;
+    char *c = ag_malloc(total);
+    j->strings = c;
+    for (size_t i = 0; i < 4; i++) {
+        if (src[i]->len)
+            memcpy(c, src[i]->p, src[i]->len);
+        c[src[i]->len] = '\0';
+        *dst[i] = ag_str_make(c, src[i]->len);
+        c += src[i]->len + 1;
+    }
+    j->u.think.row.stored_ms = row->stored_ms;
+    return j;
+}
+
 static int job_run(struct ag_writer *w, const struct job *j)
 {
     switch (j->kind) {
@@ -208,6 +240,11 @@ static int job_run(struct ag_writer *w, const struct job *j)
         int rc = ag_store_request_log_insert_db(w->db, &w->ins_request, &j->u.req, w->body_cap);
         return rc ? rc : ag_store_token_stats_add_db(w->db, &w->add_tokens, &j->rec_tok);
     }
+    case JOB_THINKING_PUT:
+        return ag_store_thinking_put_db(w->db, &j->u.think.row, j->u.think.ttl_ms,
+                                        j->u.think.max_rows);
+    case JOB_THINKING_CLEAR:
+        return ag_store_thinking_clear_db(w->db);
     }
     return AG_EINVAL;
 }
@@ -498,6 +535,21 @@ int ag_writer_touch_account(struct ag_writer *w, const char *id, int64_t when_s)
     if (!id || !*id)
         return AG_EINVAL;
     return submit(w, job_touch(id, when_s));
+}
+
+int ag_writer_thinking_put(struct ag_writer *w, const struct ag_thinking_row *row, int64_t ttl_ms,
+                           int64_t max_rows)
+{
+    if (!row->conv.len || !row->tool_id.len || !row->sig.len)
+        return AG_EINVAL;
+    return submit(w, job_thinking_put(row, ttl_ms, max_rows));
+}
+
+int ag_writer_thinking_clear(struct ag_writer *w)
+{
+    struct job *j = AG_NEW(struct job);
+    j->kind = JOB_THINKING_CLEAR;
+    return submit(w, j);
 }
 
 int ag_writer_flush(struct ag_writer *w)

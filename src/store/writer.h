@@ -1,8 +1,8 @@
 /* store/writer.h: the writer thread. Per-request writes (monitor rows, token-statistics
- * increments, account last-used touches) are queued here by the loop thread and written by one
- * thread on its own SQLite connection, many jobs per transaction, so the event loop never waits on
- * disk. Transactions are rate-limited: after a commit the writer lets jobs gather for
- * batch_delay_ms (or until batch_max are waiting) before the next one, so under load one commit
+ * increments, account last-used touches, kept thinking) are queued here by the loop thread and
+ * written by one thread on its own SQLite connection, many jobs per transaction, so the event loop
+ * never waits on disk. Transactions are rate-limited: after a commit the writer lets jobs gather
+ * for batch_delay_ms (or until batch_max are waiting) before the next one, so under load one commit
  * carries many requests; a job arriving after a quiet spell is written at once.
  *
  * The queue is bounded. Submitting never blocks beyond a short mutex hold (the writer holds the
@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "store/request_log.h"
+#include "store/thinking.h"
 #include "store/token_stats.h"
 
 struct ag_store;
@@ -94,6 +95,18 @@ int ag_writer_add_tokens(struct ag_writer *w, const struct ag_token_delta *d);
  * bump). id is copied. Results as ag_writer_log_request.
  */
 int ag_writer_touch_account(struct ag_writer *w, const char *id, int64_t when_s);
+
+/**
+ * Queues "keep this thinking row" (store/thinking.h): an upsert by (conv, tool_id), after which
+ * the same job deletes the rows stored more than ttl_ms before row->stored_ms and the oldest
+ * beyond max_rows (<= 0: that bound is off). row's strings are copied. AG_EINVAL for an empty
+ * conv, tool_id or sig; otherwise results as ag_writer_log_request.
+ */
+int ag_writer_thinking_put(struct ag_writer *w, const struct ag_thinking_row *row, int64_t ttl_ms,
+                           int64_t max_rows);
+
+/** Queues "delete every thinking row". Results as ag_writer_log_request. */
+int ag_writer_thinking_clear(struct ag_writer *w);
 
 /**
  * Blocks until every job accepted before the call is written (or failed), without waiting for

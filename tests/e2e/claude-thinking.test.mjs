@@ -3,8 +3,9 @@
 // made the latest tool calls must open with its signed thinking block, text unchanged, or the
 // upstream answers 400 ("Expected `thinking` or `redacted_thinking`, but found `tool_use`"). The
 // `@anthropic-ai/sdk` runs the same loop through /v1/messages for comparison. Clients that drop
-// the reasoning get it back from the gateway's thinking store; once the store is cleared, such a
-// turn goes without thinking instead of failing.
+// the reasoning get it back from the gateway's thinking store, also after a restart (the store is
+// kept in the database); once the store is cleared, such a turn goes without thinking instead of
+// failing.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
@@ -139,12 +140,34 @@ describe('Claude thinking tool loop through the OpenAI route', () => {
     assert.match(up.model.parts[0].thoughtSignature, /^mocksig_/);
   });
 
+  test('after a gateway restart the kept thinking is still put back (it is kept in the database)', async () => {
+    const messages = [{ role: 'user', content: 'please call get_weather for Tallinn' }];
+    const first = await openai.chat.completions.create({ model: MODEL, reasoning_effort: 'low', tools: TOOLS, messages });
+    const { tool_calls: calls, reasoning_content: reasoning } = first.choices[0].message;
+    assert.match(reasoning, /^Thinking about: /);
+    assert.equal(await env.restartGateway(), 0, `aigate exit code; log:\n${env.gwLog}`);
+    const id = calls[0].id.split('__thsig')[0];
+    messages.push({ role: 'assistant', content: null, tool_calls: [{ ...calls[0], id }] });
+    messages.push({ role: 'tool', tool_call_id: id, content: '4C, wind' });
+    const before = (await env.requests(':streamGenerateContent')).length;
+    const second = await openai.chat.completions.create({ model: MODEL, reasoning_effort: 'low', tools: TOOLS, messages });
+    assert.match(second.choices[0].message.content, /4C, wind/);
+    const up = await lastUpstream(env);
+    assert.equal(up.count, before + 1, 'one upstream request: no 400 and no retry');
+    assert.ok(up.body.request.generationConfig.thinkingConfig.thinkingBudget > 0, 'thinking stayed on');
+    assert.equal(up.model.parts[0].thought, true);
+    assert.equal(up.model.parts[0].text, reasoning);
+    assert.match(up.model.parts[0].thoughtSignature, /^mocksig_/);
+  });
+
   test('after the store is cleared (admin API): thinking is off for that turn, no 400', async () => {
     const messages = [{ role: 'user', content: 'please call get_weather for Lima' }];
     const first = await openai.chat.completions.create({ model: MODEL, reasoning_effort: 'low', tools: TOOLS, messages });
     const r = await fetch(`${env.url}/api/proxy/thinking/clear`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` } });
     assert.equal(r.status, 200);
     assert.ok((await r.json()).cleared >= 1);
+    // the database copy went too: a restart does not bring the turn back
+    assert.equal(await env.restartGateway(), 0, `aigate exit code; log:\n${env.gwLog}`);
     const { tool_calls: calls } = first.choices[0].message;
     messages.push({ role: 'assistant', content: null, tool_calls: calls });
     messages.push({ role: 'tool', tool_call_id: calls[0].id, content: '18C, fog' });

@@ -106,6 +106,19 @@ export class Env {
   requests(filter = "") { return this.mockCall("GET", `/__mock/requests${filter ? `?path=${filter}` : ""}`); }
   clearRequests() { return this.mockCall('DELETE', '/__mock/requests'); }
 
+  // Stops aigate (SIGTERM, by its PID) and starts it again on the same port and data dir;
+  // returns the exit code of the stopped one.
+  async restartGateway() {
+    const code = await stop(this.gw);
+    this.gw = spawn(AIGATE, ['--port', String(this.port)], {
+      env: { ...this.env, AIGATE_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.gw.stderr.on('data', (d) => { this.gwLog += d.toString(); });
+    await waitFor(this.gw, /listening on/, 10000);
+    return code;
+  }
+
   async stop() {
     const codes = [];
     if (this.gw) codes.push(await stop(this.gw));
