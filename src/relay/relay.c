@@ -481,7 +481,7 @@ static void finish_success(struct call *c)
                                           .sig = ag_str_make(c->think->sig, c->think->sig_len),
                                           .stored_ms = now};
             ag_writer_thinking_put(c->relay->writer, &row, AG_THINKING_STORE_TTL_MS,
-                                   AG_THINKING_STORE_MAX);
+                                   AG_THINKING_STORE_MAX, AG_THINKING_STORE_BYTES);
         }
     }
     if (c->creq->stream) {

@@ -11,7 +11,7 @@
  * signatures (the least recently stored go first), each kept AG_THINKING_STORE_TTL_MS after it
  * was stored. This is the in-memory copy the relay reads; the relay also hands each kept turn to
  * the writer thread, which keeps it in the store's thinking table (store/thinking.h, bounded by
- * AG_THINKING_STORE_MAX rows and the TTL), and the gateway loads the unexpired rows back here at
+ * the same bounds and TTL), and the gateway loads the unexpired rows back here at
  * start with their original times, so a restart does not lose them. Loop thread only; the caller
  * passes the time. */
 #ifndef AG_RELAY_THINKING_STORE_H

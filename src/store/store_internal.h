@@ -51,11 +51,12 @@ int ag_store_account_touch_db(sqlite3 *db, sqlite3_stmt **cache, const char *id,
 
 /**
  * Upserts one thinking row on the given connection, then deletes the rows stored more than
- * ttl_ms before row->stored_ms and the oldest beyond max_rows (<= 0: that bound is off).
+ * ttl_ms before row->stored_ms, the oldest beyond max_rows, and the oldest beyond max_bytes of
+ * text and signature (each bound <= 0: off).
  * 0, AG_EINVAL (empty conv, tool_id or sig), AG_EDB (logged).
  */
 int ag_store_thinking_put_db(sqlite3 *db, const struct ag_thinking_row *row, int64_t ttl_ms,
-                             int64_t max_rows);
+                             int64_t max_rows, int64_t max_bytes);
 
 /** Deletes every thinking row on the given connection. 0 or AG_EDB (logged). */
 int ag_store_thinking_clear_db(sqlite3 *db);

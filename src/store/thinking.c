@@ -21,7 +21,7 @@ static int bind_str(sqlite3_stmt *st, int idx, struct ag_str s)
 }
 
 int ag_store_thinking_put_db(sqlite3 *db, const struct ag_thinking_row *row, int64_t ttl_ms,
-                             int64_t max_rows)
+                             int64_t max_rows, int64_t max_bytes)
 {
     sqlite3_stmt *st = NULL;
     int ret = AG_EDB;
@@ -59,6 +59,19 @@ int ag_store_thinking_put_db(sqlite3 *db, const struct ag_thinking_row *row, int
                                "ORDER BY stored_ms DESC, rowid DESC LIMIT -1 OFFSET ?1)",
                                -1, &st, NULL) != SQLITE_OK ||
             sqlite3_bind_int64(st, 1, max_rows) || sqlite3_step(st) != SQLITE_DONE)
+            goto out;
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (max_bytes > 0) {
+        /* the newest rows whose text and signature fit in max_bytes stay */
+        if (sqlite3_prepare_v2(db,
+                               "DELETE FROM thinking WHERE rowid IN (SELECT rowid FROM (SELECT "
+                               "rowid, sum(length(CAST(text AS BLOB)) + length(CAST(sig AS BLOB))) "
+                               "OVER (ORDER BY stored_ms DESC, rowid DESC) AS run FROM thinking) "
+                               "WHERE run > ?1)",
+                               -1, &st, NULL) != SQLITE_OK ||
+            sqlite3_bind_int64(st, 1, max_bytes) || sqlite3_step(st) != SQLITE_DONE)
             goto out;
     }
     ret = 0;

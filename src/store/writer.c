@@ -58,7 +58,7 @@ struct job {
         } touch;
         struct {
             struct ag_thinking_row row;
-            int64_t ttl_ms, max_rows;
+            int64_t ttl_ms, max_rows, max_bytes;
         } think;
     } u;
     struct ag_token_delta rec_tok; /* JOB_RECORD: derived from u.req, pointing into its strings */
@@ -202,12 +202,13 @@ static struct job *job_touch(const char *id, int64_t when_s)
 }
 
 static struct job *job_thinking_put(const struct ag_thinking_row *row, int64_t ttl_ms,
-                                    int64_t max_rows)
+                                    int64_t max_rows, int64_t max_bytes)
 {
     struct job *j = AG_NEW(struct job);
     j->kind = JOB_THINKING_PUT;
     j->u.think.ttl_ms = ttl_ms;
     j->u.think.max_rows = max_rows;
+    j->u.think.max_bytes = max_bytes;
     const struct ag_str *src[] = {&row->conv, &row->tool_id, &row->text, &row->sig};
     struct ag_str *dst[] = {&j->u.think.row.conv, &j->u.think.row.tool_id, &j->u.think.row.text,
                             &j->u.think.row.sig};
@@ -242,7 +243,7 @@ static int job_run(struct ag_writer *w, const struct job *j)
     }
     case JOB_THINKING_PUT:
         return ag_store_thinking_put_db(w->db, &j->u.think.row, j->u.think.ttl_ms,
-                                        j->u.think.max_rows);
+                                        j->u.think.max_rows, j->u.think.max_bytes);
     case JOB_THINKING_CLEAR:
         return ag_store_thinking_clear_db(w->db);
     }
@@ -538,11 +539,11 @@ int ag_writer_touch_account(struct ag_writer *w, const char *id, int64_t when_s)
 }
 
 int ag_writer_thinking_put(struct ag_writer *w, const struct ag_thinking_row *row, int64_t ttl_ms,
-                           int64_t max_rows)
+                           int64_t max_rows, int64_t max_bytes)
 {
     if (!row->conv.len || !row->tool_id.len || !row->sig.len)
         return AG_EINVAL;
-    return submit(w, job_thinking_put(row, ttl_ms, max_rows));
+    return submit(w, job_thinking_put(row, ttl_ms, max_rows, max_bytes));
 }
 
 int ag_writer_thinking_clear(struct ag_writer *w)

@@ -98,12 +98,13 @@ int ag_writer_touch_account(struct ag_writer *w, const char *id, int64_t when_s)
 
 /**
  * Queues "keep this thinking row" (store/thinking.h): an upsert by (conv, tool_id), after which
- * the same job deletes the rows stored more than ttl_ms before row->stored_ms and the oldest
- * beyond max_rows (<= 0: that bound is off). row's strings are copied. AG_EINVAL for an empty
+ * the same job deletes the rows stored more than ttl_ms before row->stored_ms, the oldest beyond
+ * max_rows and the oldest beyond max_bytes of text and signature (each bound <= 0: off). row's
+ * strings are copied. AG_EINVAL for an empty
  * conv, tool_id or sig; otherwise results as ag_writer_log_request.
  */
 int ag_writer_thinking_put(struct ag_writer *w, const struct ag_thinking_row *row, int64_t ttl_ms,
-                           int64_t max_rows);
+                           int64_t max_rows, int64_t max_bytes);
 
 /** Queues "delete every thinking row". Results as ag_writer_log_request. */
 int ag_writer_thinking_clear(struct ag_writer *w);

@@ -74,7 +74,7 @@ static void put(struct fixture *f, const char *conv, const char *tool, const cha
                                   .text = ag_str_c(text),
                                   .sig = AG_STR("sig-abc"),
                                   .stored_ms = ms};
-    assert_int_equal(ag_writer_thinking_put(f->w, &row, TTL, max_rows), 0);
+    assert_int_equal(ag_writer_thinking_put(f->w, &row, TTL, max_rows, 0), 0);
 }
 
 static void put_upserts_and_loads_oldest_first(void **state)
@@ -138,6 +138,27 @@ static void put_keeps_the_newest_rows_within_the_bound(void **state)
     assert_string_equal(v.tool[2], "toolu_5");
 }
 
+static void put_keeps_the_newest_rows_within_the_byte_bound(void **state)
+{
+    struct fixture *f = *state;
+    char tool[8];
+    /* each row: 10 bytes of text and 7 of signature ("sig-abc") */
+    for (int i = 0; i < 5; i++) {
+        snprintf(tool, sizeof(tool), "t%d", i);
+        struct ag_thinking_row row = {.conv = AG_STR("c"),
+                                      .tool_id = ag_str_c(tool),
+                                      .text = AG_STR("0123456789"),
+                                      .sig = AG_STR("sig-abc"),
+                                      .stored_ms = 1000 + i};
+        assert_int_equal(ag_writer_thinking_put(f->w, &row, TTL, 100, 2 * 17 + 5), 0);
+    }
+    assert_int_equal(ag_writer_flush(f->w), 0);
+    struct seen v = {0};
+    assert_int_equal(ag_store_thinking_load(f->s, 2000, TTL, on_row, &v), 2);
+    assert_string_equal(v.tool[0], "t3");
+    assert_string_equal(v.tool[1], "t4");
+}
+
 static void clear_deletes_every_row(void **state)
 {
     struct fixture *f = *state;
@@ -155,10 +176,10 @@ static void empty_keys_are_refused(void **state)
     struct fixture *f = *state;
     struct ag_thinking_row row = {
         .conv = AG_STR("c"), .tool_id = AG_STR("t"), .text = AG_STR("x"), .stored_ms = 1};
-    assert_int_equal(ag_writer_thinking_put(f->w, &row, TTL, 10), AG_EINVAL); /* no signature */
+    assert_int_equal(ag_writer_thinking_put(f->w, &row, TTL, 10, 0), AG_EINVAL); /* no signature */
     row.sig = AG_STR("s");
     row.conv = AG_STR_NULL;
-    assert_int_equal(ag_writer_thinking_put(f->w, &row, TTL, 10), AG_EINVAL);
+    assert_int_equal(ag_writer_thinking_put(f->w, &row, TTL, 10, 0), AG_EINVAL);
 }
 
 static void rows_survive_closing_the_store(void **state)
@@ -225,6 +246,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(put_deletes_expired_rows_and_load_skips_them, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(put_keeps_the_newest_rows_within_the_bound, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(put_keeps_the_newest_rows_within_the_byte_bound, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(clear_deletes_every_row, setup, teardown),
         cmocka_unit_test_setup_teardown(empty_keys_are_refused, setup, teardown),
