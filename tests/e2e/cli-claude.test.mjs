@@ -1,5 +1,6 @@
 // Claude Code (the real CLI from npm) in print mode against aigate's /v1/messages (→ Cloud Code
-// mock): an answer comes through, and a tool loop (the mock calls Bash) runs to its end.
+// mock): an answer comes through, a tool loop (the mock calls Bash) runs to its end, and two
+// sub-agents started in one turn each get an upstream session of their own.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -73,6 +74,33 @@ describe('Claude Code through aigate', { skip }, () => {
     const last = bodies.at(-1);
     assert.ok(hasPart(last, 'functionCall'), 'the history carries the Bash call');
     assert.ok(hasPart(last, 'functionResponse'), 'and its result');
+  });
+
+  test('two sub-agents in one turn: each gets an upstream session of its own', async () => {
+    await env.clearRequests();
+    // the mock answers with both Agent calls in one model turn; each sub-agent's own model call
+    // gets the echo of its prompt, which ends that sub-agent
+    const call = (word) => `call Agent with ${JSON.stringify({
+      description: `helper ${word}`, prompt: `say ${word}`, subagent_type: 'general-purpose' })}`;
+    const out = await claude(`${call('alpha')} ${call('beta')}`,
+      ['--max-turns', '4', '--allowedTools', 'Agent']);
+    assert.equal(out.is_error, false, JSON.stringify(out));
+    const bodies = await upstreamBodies(env);
+    const text = (b) => JSON.stringify(b.request.contents);
+    const main = bodies.filter((b) => text(b).includes('call Agent with'));
+    const sub = (word) => bodies.filter((b) => !text(b).includes('call Agent with') && text(b).includes(`say ${word}`));
+    const alpha = sub('alpha');
+    const beta = sub('beta');
+    const ids = (list) => [...new Set(list.map((b) => b.request.sessionId))];
+    assert.ok(main.length >= 2, `main conversation calls: ${main.length}`);
+    assert.ok(hasPart(main.at(-1), 'functionResponse'), 'the sub-agents answered the main conversation');
+    assert.ok(alpha.length >= 1 && beta.length >= 1, `sub-agent calls: ${alpha.length}, ${beta.length}`);
+    assert.deepEqual(ids(main).length, 1, `main sessionIds: ${ids(main)}`);
+    assert.deepEqual(ids(alpha).length, 1, `first sub-agent sessionIds: ${ids(alpha)}`);
+    assert.deepEqual(ids(beta).length, 1, `second sub-agent sessionIds: ${ids(beta)}`);
+    const all = [ids(main)[0], ids(alpha)[0], ids(beta)[0]];
+    assert.ok(all.every((id) => typeof id === 'string' && id.length > 0), `sessionIds: ${all}`);
+    assert.equal(new Set(all).size, 3, `main, first and second sub-agent sessionIds: ${all}`);
   });
 
   test('settings.json env block: the documented set-up without environment variables', async () => {

@@ -1,11 +1,14 @@
 /* tests/mock/answer.c: the mock's deterministic answer to a chat request, whatever its wire
  * format. The answer echoes the last user turn ("echo: <text>"); if the request declares tools and
- * that text says "call <toolname>", it is a call of that tool with {"request": <text>}; if thinking
+ * that text says "call <toolname>", it is a call of that tool with {"request": <text>}; each
+ * "call <toolname> with <json object>" in it is instead a call with that object as its arguments,
+ * all in one turn (parallel calls, at most MOCK_MAX_CALLS; see mock.h); if thinking
  * was requested, a thought ("Thinking about: <text>") with a signature derived from the text comes
  * first. Token counts derive from the sizes: input bytes / 4, output bytes / 4 (at least 1). */
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/json_depth.h"
 #include "mock.h"
 
 #define MAX_TEXT  (64 * 1024)
@@ -159,19 +162,79 @@ static uint64_t fnv(const char *p, size_t n)
     return h;
 }
 
-static bool mentions_call(struct ag_str text, const char *name)
+/* Whether "call <name>" (name not followed by more of an identifier) starts at text[i]. */
+static bool call_at(struct ag_str text, size_t i, const char *name)
 {
     size_t n = strlen(name);
-    for (size_t i = 0; i + 5 + n <= text.len; i++) {
-        if (memcmp(text.p + i, "call ", 5) == 0 && memcmp(text.p + i + 5, name, n) == 0) {
-            char after = i + 5 + n < text.len ? text.p[i + 5 + n] : ' ';
-            bool ident = (after >= 'a' && after <= 'z') || (after >= 'A' && after <= 'Z') ||
-                         (after >= '0' && after <= '9') || after == '_' || after == '-';
-            if (!ident)
-                return true;
+    if (i + 5 + n > text.len || memcmp(text.p + i, "call ", 5) != 0 ||
+        memcmp(text.p + i + 5, name, n) != 0)
+        return false;
+    char after = i + 5 + n < text.len ? text.p[i + 5 + n] : ' ';
+    bool ident = (after >= 'a' && after <= 'z') || (after >= 'A' && after <= 'Z') ||
+                 (after >= '0' && after <= '9') || after == '_' || after == '-';
+    return !ident;
+}
+
+static bool mentions_call(struct ag_str text, const char *name)
+{
+    for (size_t i = 0; i < text.len; i++)
+        if (call_at(text, i, name))
+            return true;
+    return false;
+}
+
+/* The JSON object at text[i] ("call <name> with " already skipped) written compactly into out;
+ * the bytes it took, 0 when it is not an object or nests too deep. */
+static size_t read_args(struct ag_str text, size_t i, struct ag_buf *out)
+{
+    yyjson_read_err err;
+    yyjson_doc *doc = yyjson_read_opts((char *)(uintptr_t)(text.p + i), text.len - i,
+                                       YYJSON_READ_STOP_WHEN_DONE, NULL, &err);
+    size_t used = 0, len;
+    if (doc && yyjson_is_obj(yyjson_doc_get_root(doc)) &&
+        ag_json_depth_check(yyjson_doc_get_root(doc), AG_JSON_DEPTH_INTERNAL) == 0) {
+        char *json = yyjson_val_write(yyjson_doc_get_root(doc), 0, &len);
+        if (json && ag_buf_append(out, json, len) == 0)
+            used = yyjson_doc_get_read_size(doc);
+        free(json);
+    }
+    yyjson_doc_free(doc);
+    return used;
+}
+
+/* Each "call <tool> with <json object>" of text, in order: the first becomes the answer's call,
+ * the rest its more[]. Returns how many there were. */
+static size_t calls_with_args(struct mock_answer *a, const struct ask *k, struct ag_str text,
+                              uint64_t h)
+{
+    size_t found = 0;
+    for (size_t i = 0; i < text.len && found < MOCK_MAX_CALLS; i++) {
+        for (size_t t = 0; t < k->ntools; t++) {
+            size_t n = strlen(k->tools[t]), at = i + 5 + n;
+            if (!call_at(text, i, k->tools[t]) || at + 6 > text.len ||
+                memcmp(text.p + at, " with ", 6) != 0)
+                continue;
+            char *name = found ? a->more[found - 1].name : a->call_name;
+            char *id = found ? a->more[found - 1].id : a->call_id;
+            struct ag_buf *args = found ? &a->more[found - 1].args : &a->call_args;
+            if (found)
+                ag_buf_init(args, 0);
+            size_t used = read_args(text, at + 6, args);
+            if (!used) {
+                if (found)
+                    ag_buf_dispose(args);
+                break;
+            }
+            ag_strlcpy(name, k->tools[t], sizeof(a->call_name));
+            snprintf(id, sizeof(a->call_id), "call_%016llx_%zu", (unsigned long long)h, found);
+            if (found)
+                a->nmore++;
+            found++;
+            i = at + 6 + used - 1;
+            break;
         }
     }
-    return false;
+    return found;
 }
 
 void mock_signature(struct ag_str text, char *out, size_t cap)
@@ -221,7 +284,8 @@ void mock_answer_build(struct mock_answer *a, enum mock_format fmt, yyjson_val *
         ag_buf_append_str(&a->thought, text);
         mock_signature(text, a->signature, sizeof(a->signature));
     }
-    for (size_t i = 0; i < k.ntools; i++) {
+    size_t with_args = calls_with_args(a, &k, text, h);
+    for (size_t i = 0; !with_args && i < k.ntools; i++) {
         if (mentions_call(text, k.tools[i])) {
             ag_strlcpy(a->call_name, k.tools[i], sizeof(a->call_name));
             ag_buf_append_c(&a->call_args, "{\"request\":");
@@ -242,6 +306,8 @@ void mock_answer_dispose(struct mock_answer *a)
     ag_buf_dispose(&a->text);
     ag_buf_dispose(&a->thought);
     ag_buf_dispose(&a->call_args);
+    for (size_t i = 0; i < a->nmore; i++)
+        ag_buf_dispose(&a->more[i].args);
 }
 
 size_t mock_answer_chunks(const struct mock_answer *a, const struct mock_settings *s,

@@ -494,18 +494,28 @@ static bool signs_thought(const struct mock_answer *a)
     return strncmp(a->model, "claude", 6) == 0;
 }
 
-static void add_call_part(yyjson_mut_doc *doc, yyjson_mut_val *parts, const struct mock_answer *a)
+static void add_one_call(yyjson_mut_doc *doc, yyjson_mut_val *parts, const char *name,
+                         const char *id, const struct ag_buf *json, const char *sig)
 {
     yyjson_mut_val *p = yyjson_mut_arr_add_obj(doc, parts), *fc;
-    yyjson_doc *args = ag_json_depth_read(a->call_args.data, a->call_args.len,
-                                          AG_JSON_DEPTH_INTERNAL, NULL, NULL, NULL);
+    yyjson_doc *args =
+        ag_json_depth_read(json->data, json->len, AG_JSON_DEPTH_INTERNAL, NULL, NULL, NULL);
     fc = yyjson_mut_obj_add_obj(doc, p, "functionCall");
-    yyjson_mut_obj_add_strcpy(doc, fc, "name", a->call_name);
+    yyjson_mut_obj_add_strcpy(doc, fc, "name", name);
     yyjson_mut_obj_add_val(doc, fc, "args", yyjson_val_mut_copy(doc, yyjson_doc_get_root(args)));
-    yyjson_mut_obj_add_strcpy(doc, fc, "id", a->call_id);
+    yyjson_mut_obj_add_strcpy(doc, fc, "id", id);
     yyjson_doc_free(args);
-    if (a->signature[0] && !signs_thought(a))
-        yyjson_mut_obj_add_strcpy(doc, p, "thoughtSignature", a->signature);
+    if (sig)
+        yyjson_mut_obj_add_strcpy(doc, p, "thoughtSignature", sig);
+}
+
+/* The answer's calls, all in one content: only the first carries Gemini's signature. */
+static void add_call_part(yyjson_mut_doc *doc, yyjson_mut_val *parts, const struct mock_answer *a)
+{
+    add_one_call(doc, parts, a->call_name, a->call_id, &a->call_args,
+                 a->signature[0] && !signs_thought(a) ? a->signature : NULL);
+    for (size_t i = 0; i < a->nmore; i++)
+        add_one_call(doc, parts, a->more[i].name, a->more[i].id, &a->more[i].args, NULL);
 }
 
 /* Wraps a Gemini response in Cloud Code's {"response":...} envelope when asked. */

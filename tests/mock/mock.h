@@ -107,6 +107,8 @@ void mock_register_control(struct ag_router *r);
 /* ---- answer.c: what to say ---- */
 enum mock_format { FMT_GEMINI, FMT_CLOUDCODE, FMT_OPENAI, FMT_ANTHROPIC };
 
+#define MOCK_MAX_CALLS 8 /* function calls in one answer */
+
 struct mock_answer {
     struct ag_buf text;    /* "echo: <last user text>" */
     struct ag_buf thought; /* non-empty when thinking was requested */
@@ -114,6 +116,14 @@ struct mock_answer {
     char call_name[96];      /* non-empty: answer with a function call */
     struct ag_buf call_args; /* JSON object */
     char call_id[40];
+    /* Gemini and Cloud Code: the calls after the first in the same turn ("call A with {..} call B
+     * with {..}"); the other formats answer with the first call only */
+    struct mock_call {
+        char name[96];
+        char id[40];
+        struct ag_buf args; /* JSON object */
+    } more[MOCK_MAX_CALLS - 1];
+    size_t nmore;
     char model[128];
     int64_t input_tokens, output_tokens, thought_tokens;
     int64_t cached_tokens; /* Cloud Code: prompt tokens the session's earlier request covered */
