@@ -381,7 +381,7 @@ static enum ag_http_admin_verdict token_verdict(struct ag_admin *a, struct ag_st
         return AG_HTTP_ADMIN_OK;
     /* Shaped like a session token: a logged-out or expired UI, not a guess at the secret. */
     return t.len == AG_SESSION_TOKEN_SIZE - 1 && ag_str_has_prefix(t, "ags_") ? AG_HTTP_ADMIN_STALE
-                                                                            : AG_HTTP_ADMIN_NO;
+                                                                              : AG_HTTP_ADMIN_NO;
 }
 
 /* The server's admin check (ag_http_admin_cb): a login session token. */
@@ -607,7 +607,10 @@ static int add_table(struct ag_admin *a, struct ag_router *router, const struct 
         /* The server checks admin routes when their headers arrive, before any body is read:
          * the admin secret, or a session token through session_check. Rows marked open (login,
          * /metrics) check for themselves. */
-        struct ag_route r = {defs[i].method, defs[i].pattern, defs[i].handler, rt,
+        struct ag_route r = {defs[i].method,
+                             defs[i].pattern,
+                             defs[i].handler,
+                             rt,
                              defs[i].open ? AG_ACCESS_PUBLIC : AG_ACCESS_ADMIN,
                              &ag_errfmt_plain};
         int rc = ag_router_add(router, &r);
@@ -621,7 +624,7 @@ int ag_admin_add_routes(struct ag_admin *a, struct ag_router *router)
 {
     const struct adm_route_def *tables[] = {
         core_routes,     adm_accounts_routes, adm_config_routes, adm_proxy_routes,
-        adm_logs_routes, adm_stats_routes,    adm_oauth_routes, adm_warmup_routes};
+        adm_logs_routes, adm_stats_routes,    adm_oauth_routes,  adm_warmup_routes};
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
         int rc = add_table(a, router, tables[i]);
         if (rc)

@@ -97,8 +97,9 @@ static int check_warmup_times(const void *field, struct ag_buf *why)
     const struct ag_config_strlist *l = field;
     for (size_t i = 0; i < l->n; i++) {
         if (ag_config_time_of_day(l->v[i], NULL) != 0) {
-            ag_buf_printf(why, "a list of times of day \"HH:MM\" or \"HH:MM:SS\" (00:00 to "
-                               "23:59:59, local time); item %zu is not one",
+            ag_buf_printf(why,
+                          "a list of times of day \"HH:MM\" or \"HH:MM:SS\" (00:00 to "
+                          "23:59:59, local time); item %zu is not one",
                           i);
             return AG_EINVAL;
         }
@@ -122,8 +123,9 @@ static int check_warmup_groups(const void *field, struct ag_buf *why)
             ok = (g[j] >= 'a' && g[j] <= 'z') || (g[j] >= '0' && g[j] <= '9') || g[j] == '.' ||
                  g[j] == '-' || g[j] == '_';
         if (!ok) {
-            ag_buf_printf(why, "a list of quota groups such as \"claude\", \"gemini-3-pro-high\", "
-                               "\"gemini-3-flash\" (lower-case model names); item %zu is not one",
+            ag_buf_printf(why,
+                          "a list of quota groups such as \"claude\", \"gemini-3-pro-high\", "
+                          "\"gemini-3-flash\" (lower-case model names); item %zu is not one",
                           i);
             return AG_EINVAL;
         }

@@ -181,9 +181,9 @@ static int decode_gen(struct dec *d, yyjson_val *gc)
         if (!yyjson_is_num(v = get2(gc, ints[k].name, ints[k].alt)))
             continue;
         if (ag_json_int(v, AG_JSON_INT_MAX, &x) || x < 0) {
-            char *msg = ag_arena_printf(d->a,
-                                        "Invalid value at 'generation_config.%s' (TYPE_INT32), %s",
-                                        ints[k].alt, yyjson_is_real(v) ? "out of range" : "negative");
+            char *msg =
+                ag_arena_printf(d->a, "Invalid value at 'generation_config.%s' (TYPE_INT32), %s",
+                                ints[k].alt, yyjson_is_real(v) ? "out of range" : "negative");
             return invalid(d, "generationConfig", msg ? msg : "Invalid value.");
         }
         *(int64_t *)((char *)g + ints[k].off) = x;

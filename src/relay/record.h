@@ -10,19 +10,19 @@
 
 /** One finished AI request. Every slice is borrowed for the duration of the callback only. */
 struct ag_relay_record {
-    int64_t ts_ms;            /* unix ms when the request arrived */
-    struct ag_str request_id; /* x-request-id */
-    struct ag_str method;     /* "POST" */
-    struct ag_str path;       /* "/v1/chat/completions" */
-    const char *protocol;     /* client adapter name ("openai-chat", "gemini", "anthropic", ...),
-                                 or "warmup" for a warm-up the gateway sent itself
-                                 (relay/warmup.h); the request log and statistics keep it */
-    struct ag_str model;      /* as the client named it; may be empty (bad request) */
-    const char *served_model; /* upstream model after mapping; "" when none */
-    const char *account;      /* e-mail of the account of the last attempt; "" when none */
-    int status;               /* HTTP status sent (200 for streams that began; see error) */
-    const char *error_class;  /* "" on success; else e.g. "rate_limited", "bad_request",
-                                 "client_closed", "no_account", "upstream_stream_error" */
+    int64_t ts_ms;               /* unix ms when the request arrived */
+    struct ag_str request_id;    /* x-request-id */
+    struct ag_str method;        /* "POST" */
+    struct ag_str path;          /* "/v1/chat/completions" */
+    const char *protocol;        /* client adapter name ("openai-chat", "gemini", "anthropic", ...),
+                                    or "warmup" for a warm-up the gateway sent itself
+                                    (relay/warmup.h); the request log and statistics keep it */
+    struct ag_str model;         /* as the client named it; may be empty (bad request) */
+    const char *served_model;    /* upstream model after mapping; "" when none */
+    const char *account;         /* e-mail of the account of the last attempt; "" when none */
+    int status;                  /* HTTP status sent (200 for streams that began; see error) */
+    const char *error_class;     /* "" on success; else e.g. "rate_limited", "bad_request",
+                                    "client_closed", "no_account", "upstream_stream_error" */
     struct ag_str error_message; /* one line, may be empty */
     int attempts;                /* upstream attempts made (0 when none) */
     int64_t ttfb_ms;             /* arrival to the first byte sent to the client; -1 if none */
