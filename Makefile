@@ -11,7 +11,8 @@ AIGATE_WEB_UI ?= ON
 PREFIX     ?= /usr/local
 CMAKE_OPTS := -DAIGATE_WEB_UI=$(AIGATE_WEB_UI)
 
-.PHONY: all build run test test-fast test-asan test-fuzz fuzz fuzz-campaign bench format clean deps deps-browser install deb FORCE
+.PHONY: all build run test test-fast test-asan test-fuzz fuzz fuzz-campaign bench format clean deps deps-browser install deb FORCE \
+	lint check-format coverage
 
 all: build
 
@@ -92,6 +93,41 @@ bench: deps
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+# The C files check-format and lint look at: src/ and tests/, tracked or new (git's ignore rules
+# leave out build directories and node_modules; there is no vendored C under src/ or tests/).
+FORMAT_FILES = git ls-files --cached --others --exclude-standard 'src/*.[ch]' 'tests/*.[ch]'
+
+# Fails, naming each line, when a C file under src/ or tests/ is not as .clang-format wants it.
+check-format: deps
+	@$(FORMAT_FILES) | xargs clang-format --dry-run -Werror
+	@echo "check-format: clean"
+
+# clang-tidy (.clang-tidy's checks, over $(BUILD)/compile_commands.json, LINT_JOBS files at a time)
+# and cppcheck over src/; fails on any finding (scripts/lint.sh says what each runs and why).
+LINT_JOBS ?= 2
+lint: deps $(BUILD)/build.ninja
+	@ninja -C $(BUILD) build.ninja >/dev/null
+	@sh scripts/lint.sh $(BUILD) $(LINT_JOBS)
+
+# Line coverage of src/ by the unit and integration tests: a Debug build with --coverage in
+# $(COV_BUILD) (without the web UI), ctest -R '^(unit|integration)\.', then lcov; prints the
+# figure, HTML report in $(COV_BUILD)/html. lcov is installed only for this target.
+COV_BUILD ?= build-coverage
+$(COV_BUILD)/build.ninja: CMakeLists.txt | deps
+	@cmake -S . -B $(COV_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DAIGATE_WEB_UI=OFF \
+		-DCMAKE_C_FLAGS=--coverage -DCMAKE_EXE_LINKER_FLAGS=--coverage >/dev/null
+	@touch $@
+
+coverage: deps $(COV_BUILD)/build.ninja
+	@command -v lcov >/dev/null 2>&1 || AIGATE_DEPS_COVERAGE=1 sh scripts/deps.sh
+	@cmake --build $(COV_BUILD) -j $(JOBS)
+	@lcov -q --zerocounters -d $(COV_BUILD)
+	cd $(COV_BUILD) && ctest --output-on-failure -j $(JOBS) -R '^(unit|integration)\.'
+	@lcov -q -c -d $(COV_BUILD) -o $(COV_BUILD)/all.info
+	@lcov -q -e $(COV_BUILD)/all.info '$(CURDIR)/src/*' -o $(COV_BUILD)/coverage.info
+	@genhtml -q $(COV_BUILD)/coverage.info -o $(COV_BUILD)/html
+	@lcov --summary $(COV_BUILD)/coverage.info 2>&1 | grep -E 'lines|functions'
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -23,7 +23,7 @@ fi
 
 PKGS="build-essential pkg-config cmake ninja-build git ca-certificates curl
 libuv1-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libcmocka-dev zlib1g-dev libwslay-dev clang libclang-rt-14-dev
-sqlite3 wrk nginx-light valgrind help2man debootstrap file"
+sqlite3 wrk nginx-light valgrind help2man debootstrap file clang-tidy clang-format cppcheck"
 
 missing=""
 for p in $PKGS; do
@@ -84,6 +84,13 @@ if [ "${AIGATE_DEPS_BROWSER:-0}" = 1 ] && ! dpkg-query -W -f='${Status}' chromiu
     echo "deps.sh: installing chromium (browser tests of the web UI)"
     apt_update
     $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
+fi
+
+# lcov for `make coverage` only (the Makefile's coverage target sets AIGATE_DEPS_COVERAGE=1).
+if [ "${AIGATE_DEPS_COVERAGE:-0}" = 1 ] && ! dpkg-query -W -f='${Status}' lcov 2>/dev/null | grep -q "ok installed"; then
+    echo "deps.sh: installing lcov (make coverage)"
+    apt_update
+    $SUDO apt-get install -y -qq --no-install-recommends lcov >/dev/null
 fi
 
 # A stamp the Makefile uses to skip this script when nothing changed.
