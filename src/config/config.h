@@ -65,6 +65,19 @@ struct ag_config_oauth_clients {
     struct ag_config_oauth_client *v;
 };
 
+/** One alerts.webhooks entry: where alerts go, which events, and the optional signing secret. */
+struct ag_config_webhook {
+    char *url;                       /* http:// or https:// */
+    char *secret;                    /* "" = unsigned; else HMAC-SHA256 key of the signature */
+    struct ag_config_strlist events; /* event names, or "*" for every event; never empty */
+};
+
+/** alerts.webhooks: set in config.json or through the admin API only. */
+struct ag_config_webhooks {
+    size_t n;
+    struct ag_config_webhook *v;
+};
+
 /** The configuration snapshot. Read-only for everyone once ag_config_load() returned it. */
 struct ag_config {
     struct {
@@ -149,6 +162,20 @@ struct ag_config {
         struct ag_config_strlist times;  /* "HH:MM" or "HH:MM:SS", local time */
         struct ag_config_strlist groups; /* quota groups (or model ids) to warm */
     } warmup;
+    struct {
+        struct ag_config_strlist ip_allow; /* CIDRs; empty = every address (deny still applies) */
+        struct ag_config_strlist ip_deny;  /* CIDRs; wins over ip_allow */
+    } security;
+    struct {
+        struct ag_config_webhooks webhooks;
+        int64_t error_rate_threshold;    /* percent of upstream-bound requests failing; 0 = off */
+        int64_t error_rate_window_s;     /* the window that percentage is taken over */
+        int64_t error_rate_min_requests; /* fewer requests in the window never alert */
+        int64_t repeat_s;       /* the same event and subject is not sent again within this */
+        int64_t max_attempts;   /* deliveries tried per webhook and alert */
+        int64_t queue_capacity; /* deliveries waiting at most; more are dropped and counted */
+        char *instance;         /* "instance" of the payload; "" = the host name */
+    } alerts;
 
     char *data_dir; /* absolute or as given; "" for snapshots not loaded from disk */
     char *path;     /* <data_dir>/config.json, or "" */

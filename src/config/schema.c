@@ -4,6 +4,7 @@
 #include "config/schema.h"
 
 #include "config/config.h"
+#include "core/cidr.h"
 #include "core/err.h"
 #include "core/json_depth.h"
 #include "core/log.h"
@@ -135,6 +136,176 @@ static int check_warmup_groups(const void *field, struct ag_buf *why)
     ag_buf_append_c(why, "a list of 1 to 16 quota groups");
     return AG_EINVAL;
 }
+
+/* security.ip_allow / ip_deny: each item an IPv4 or IPv6 address or CIDR block. */
+static int check_cidrs(const void *field, struct ag_buf *why)
+{
+    const struct ag_config_strlist *l = field;
+    for (size_t i = 0; i < l->n; i++) {
+        struct ag_cidr c;
+        const char *reason = "";
+        if (ag_cidr_parse(l->v[i], &c, &reason) != 0) {
+            ag_buf_printf(why,
+                          "a list of IPv4 or IPv6 addresses or CIDR blocks (\"10.0.0.0/8\", "
+                          "\"::1\", \"fd00::/8\"); item %zu (\"%.64s\") is %s",
+                          i, l->v[i], reason);
+            return AG_EINVAL;
+        }
+    }
+    if (l->n <= 1024)
+        return 0;
+    ag_buf_append_c(why, "at most 1024 addresses or blocks");
+    return AG_EINVAL;
+}
+
+/* ---- json kind: alerts.webhooks ---- */
+
+/* The events a webhook may name (alerts/alerts.h sends them); "*" names them all. */
+static const char *const alert_events[] = {"key.budget",
+                                           "account.disabled",
+                                           "account.needs_validation",
+                                           "pool.all_limited",
+                                           "upstream.error_rate",
+                                           "alert.test",
+                                           "*",
+                                           NULL};
+
+static void webhooks_dispose(void *field)
+{
+    struct ag_config_webhooks *w = field;
+    for (size_t i = 0; i < w->n; i++) {
+        free(w->v[i].url);
+        free(w->v[i].secret);
+        for (size_t j = 0; j < w->v[i].events.n; j++)
+            free(w->v[i].events.v[j]);
+        free(w->v[i].events.v);
+    }
+    free(w->v);
+    w->v = NULL;
+    w->n = 0;
+}
+
+static bool known_event(const char *e)
+{
+    for (size_t i = 0; alert_events[i]; i++)
+        if (strcmp(alert_events[i], e) == 0)
+            return true;
+    return false;
+}
+
+static int webhooks_parse(yyjson_val *v, void *field, struct ag_buf *why)
+{
+    struct ag_config_webhooks *w = field;
+    if (!yyjson_is_arr(v)) {
+        ag_buf_append_c(why, "not an array");
+        return AG_EINVAL;
+    }
+    size_t n = yyjson_arr_size(v);
+    if (n > 16) {
+        ag_buf_append_c(why, "more than 16 webhooks");
+        return AG_EINVAL;
+    }
+    w->v = n ? ag_calloc(n, sizeof(*w->v)) : NULL;
+    w->n = 0;
+    size_t i, max;
+    yyjson_val *item;
+    yyjson_arr_foreach(v, i, max, item)
+    {
+        if (!yyjson_is_obj(item)) {
+            ag_buf_printf(why, "item %zu is not an object", i);
+            goto bad;
+        }
+        size_t j, jmax;
+        yyjson_val *k, *val;
+        yyjson_obj_foreach(item, j, jmax, k, val)
+        {
+            const char *kn = yyjson_get_str(k);
+            if (strcmp(kn, "url") != 0 && strcmp(kn, "events") != 0 && strcmp(kn, "secret") != 0) {
+                ag_buf_printf(why, "item %zu has an unknown member \"%.64s\"", i, kn);
+                goto bad;
+            }
+        }
+        yyjson_val *url = yyjson_obj_get(item, "url");
+        yyjson_val *events = yyjson_obj_get(item, "events");
+        yyjson_val *secret = yyjson_obj_get(item, "secret");
+        if (!yyjson_is_str(url) || yyjson_get_len(url) > 2048 ||
+            !url_with_scheme(yyjson_get_str(url), http_schemes)) {
+            ag_buf_printf(why, "item %zu: \"url\" must be an http:// or https:// URL", i);
+            goto bad;
+        }
+        if (secret && (!yyjson_is_str(secret) || yyjson_get_len(secret) > 1024)) {
+            ag_buf_printf(why, "item %zu: \"secret\" must be a string (at most 1024 bytes)", i);
+            goto bad;
+        }
+        /* What GET /api/config shows instead of a secret is not a secret. */
+        if (secret && (strcmp(yyjson_get_str(secret), "****") == 0 ||
+                       strstr(yyjson_get_str(secret), "\xe2\x80\xa6"))) {
+            ag_buf_printf(why,
+                          "item %zu: \"secret\" is the masked form the admin API shows; send "
+                          "the real secret",
+                          i);
+            goto bad;
+        }
+        if (!yyjson_is_arr(events) || yyjson_arr_size(events) == 0 ||
+            yyjson_arr_size(events) > 16) {
+            ag_buf_printf(why, "item %zu: \"events\" must be a non-empty array of event names", i);
+            goto bad;
+        }
+        struct ag_config_webhook *h = &w->v[w->n++];
+        h->url = ag_strdup(yyjson_get_str(url));
+        h->secret = ag_strdup(secret ? yyjson_get_str(secret) : "");
+        h->events.v = ag_calloc(yyjson_arr_size(events), sizeof(char *));
+        size_t e, emax;
+        yyjson_val *ev;
+        yyjson_arr_foreach(events, e, emax, ev)
+        {
+            if (!yyjson_is_str(ev) || !known_event(yyjson_get_str(ev))) {
+                ag_buf_printf(why,
+                              "item %zu: events[%zu] is not one of key.budget, account.disabled, "
+                              "account.needs_validation, pool.all_limited, upstream.error_rate, "
+                              "alert.test, *",
+                              i, e);
+                goto bad;
+            }
+            h->events.v[h->events.n++] = ag_strdup(yyjson_get_str(ev));
+        }
+    }
+    return 0;
+bad:
+    webhooks_dispose(w);
+    return AG_EINVAL;
+}
+
+static yyjson_mut_val *masked_str(yyjson_mut_doc *doc, const char *s, bool mask);
+
+static yyjson_mut_val *webhooks_emit(yyjson_mut_doc *doc, const void *field, bool mask)
+{
+    const struct ag_config_webhooks *w = field;
+    yyjson_mut_val *arr = yyjson_mut_arr(doc);
+    for (size_t i = 0; i < w->n; i++) {
+        yyjson_mut_val *o = yyjson_mut_arr_add_obj(doc, arr);
+        char shown[2048];
+        /* A URL may carry a token in its user info; the path of chat webhooks often does too,
+         * but hiding the path would hide which webhook it is. */
+        if (mask)
+            ag_url_mask_userinfo(w->v[i].url, shown, sizeof(shown));
+        yyjson_mut_obj_add_strcpy(doc, o, "url", mask ? shown : w->v[i].url);
+        yyjson_mut_val *ev = yyjson_mut_obj_add_arr(doc, o, "events");
+        for (size_t j = 0; j < w->v[i].events.n; j++)
+            yyjson_mut_arr_add_strcpy(doc, ev, w->v[i].events.v[j]);
+        if (w->v[i].secret[0])
+            yyjson_mut_obj_add_val(doc, o, "secret", masked_str(doc, w->v[i].secret, mask));
+    }
+    return arr;
+}
+
+static const struct ag_config_json_ops webhooks_ops = {
+    .allowed = "an array of at most 16 {\"url\", \"events\", \"secret\"} objects: an http:// "
+               "or https:// URL, a non-empty list of event names, an optional signing secret",
+    .parse = webhooks_parse,
+    .emit = webhooks_emit,
+    .dispose = webhooks_dispose,
+};
 
 /* ---- json kind: oauth.clients ---- */
 
@@ -484,6 +655,31 @@ static const struct ag_config_key keys[] = {
     LIST("warmup.groups", "[\"claude\",\"gemini-3-pro-high\",\"gemini-3-flash\"]",
          warmup.groups, 0, NULL, check_warmup_groups,
          "quota groups to warm up (a model id stands for its group)"),
+
+    LIST("security.ip_allow", "[]", security.ip_allow, 0, NULL, check_cidrs,
+         "client addresses served (IPv4/IPv6 addresses or CIDR blocks); empty: every address; "
+         "others are closed at accept"),
+    LIST("security.ip_deny", "[]", security.ip_deny, 0, NULL, check_cidrs,
+         "client addresses refused (closed at accept), even when security.ip_allow lists them"),
+
+    JSONK("alerts.webhooks", "[]", &webhooks_ops, alerts.webhooks, 0,
+          "webhooks alerts are posted to: [{\"url\", \"events\": [...], \"secret\"}] (config "
+          "file or admin API only)"),
+    INT("alerts.error_rate_threshold", "50", 0, 100, alerts.error_rate_threshold, 0, NULL,
+        "percent of upstream-bound requests failing (5xx) over the window that sends "
+        "upstream.error_rate; 0: off"),
+    INT("alerts.error_rate_window_s", "300", 10, 86400, alerts.error_rate_window_s, 0, NULL,
+        "seconds the upstream error rate is measured over"),
+    INT("alerts.error_rate_min_requests", "20", 1, 1000000, alerts.error_rate_min_requests, 0,
+        NULL, "fewest requests in the window before the error rate can alert"),
+    INT("alerts.repeat_s", "300", 0, 86400, alerts.repeat_s, 0, NULL,
+        "seconds the same alert (event and subject) is not sent again; 0: always"),
+    INT("alerts.max_attempts", "5", 1, 20, alerts.max_attempts, 0, NULL,
+        "delivery attempts per webhook and alert (back-off 1 s, 2 s, 4 s... up to 60 s)"),
+    INT("alerts.queue_capacity", "256", 1, 100000, alerts.queue_capacity, 0, NULL,
+        "deliveries waiting at most; more are dropped, logged and counted"),
+    STR("alerts.instance", "\"\"", alerts.instance, 0, NULL, NULL,
+        "\"instance\" named in alert payloads; empty: the host name"),
 };
 /* clang-format on */
 
@@ -652,6 +848,7 @@ union field_scratch {
     struct ag_config_strlist l;
     struct ag_config_strmap m;
     struct ag_config_oauth_clients c;
+    struct ag_config_webhooks w;
 };
 
 static size_t field_size(const struct ag_config_key *key)
