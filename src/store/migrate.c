@@ -153,11 +153,60 @@ static const char v4_thinking[] = "CREATE TABLE thinking ("
                                   ");"
                                   "CREATE INDEX thinking_by_time ON thinking(stored_ms);";
 
+/* Version 5: user keys (store/user_keys.h): one row per key with its limits and the SHA-256 of
+ * its secret (never the secret), a change counter the gateway polls like accounts_version (every
+ * column but last_used_at bumps it), hourly usage per key (requests and tokens; the day's and the
+ * month's totals are sums over it), and the key's name in the request log. */
+static const char v5_user_keys[] =
+    "INSERT INTO meta(key, value) VALUES ('user_keys_version', 0);"
+    "CREATE TABLE user_keys ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  key_hash TEXT NOT NULL UNIQUE," /* lowercase hex SHA-256 of the key */
+    "  models TEXT NOT NULL DEFAULT ''," /* comma-separated patterns, '' = every model */
+    "  expires_at INTEGER NOT NULL DEFAULT 0," /* 0 = never */
+    "  rpm INTEGER NOT NULL DEFAULT 0," /* every limit: 0 = none */
+    "  tpm INTEGER NOT NULL DEFAULT 0,"
+    "  daily_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  monthly_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  max_concurrency INTEGER NOT NULL DEFAULT 0,"
+    "  cidrs TEXT NOT NULL DEFAULT ''," /* comma-separated, '' = any address */
+    "  note TEXT NOT NULL DEFAULT '',"
+    "  state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'disabled', 'revoked')),"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  last_used_at INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE TRIGGER user_keys_changed_insert AFTER INSERT ON user_keys BEGIN"
+    "  UPDATE meta SET value = value + 1 WHERE key = 'user_keys_version';"
+    "END;"
+    "CREATE TRIGGER user_keys_changed_delete AFTER DELETE ON user_keys BEGIN"
+    "  UPDATE meta SET value = value + 1 WHERE key = 'user_keys_version';"
+    "END;"
+    "CREATE TRIGGER user_keys_changed_update AFTER UPDATE OF"
+    "  name, key_hash, models, expires_at, rpm, tpm, daily_tokens, monthly_tokens,"
+    "  max_concurrency, cidrs, note, state, created_at, updated_at ON user_keys BEGIN"
+    "  UPDATE meta SET value = value + 1 WHERE key = 'user_keys_version';"
+    "END;"
+    "CREATE TABLE key_usage_hourly ("
+    "  hour_s INTEGER NOT NULL,"
+    "  key_name TEXT NOT NULL,"
+    "  requests INTEGER NOT NULL DEFAULT 0,"
+    "  input_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  output_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  cached_tokens INTEGER NOT NULL DEFAULT 0,"
+    "  errors INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (key_name, hour_s)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX key_usage_by_hour ON key_usage_hourly(hour_s);"
+    "ALTER TABLE request_log ADD COLUMN key_name TEXT;";
+
 static const struct migration steps[] = {
     {1, "accounts", v1_accounts},
     {2, "request log and token statistics", v2_monitor},
     {3, "token statistics per protocol, error messages", v3_stats_protocol},
     {4, "thinking store", v4_thinking},
+    {5, "user keys", v5_user_keys},
 };
 
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == AG_STORE_SCHEMA_VERSION,

@@ -35,9 +35,9 @@ int ag_store_request_log_insert_db(sqlite3 *db, sqlite3_stmt **cache,
             "INSERT INTO request_log (ts_ms, method, path, protocol, model_requested,"
             " model_served, account_email, status, error_class, attempts, ttfb_ms, total_ms,"
             " input_tokens, output_tokens, cached_tokens, reasoning_tokens, client_ip,"
-            " user_agent, stream, request_body, response_body, id, error_message)"
+            " user_agent, stream, request_body, response_body, id, error_message, key_name)"
             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-            " ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+            " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
             -1, cache, NULL) != SQLITE_OK) {
         ag_log_error("store: request_log prepare: %s", sqlite3_errmsg(db));
         return AG_EDB;
@@ -66,7 +66,8 @@ int ag_store_request_log_insert_db(sqlite3 *db, sqlite3_stmt **cache,
         bind_body(st, 20, r->request_body, body_cap) ||
         bind_body(st, 21, r->response_body, body_cap) ||
         (r->id > 0 ? sqlite3_bind_int64(st, 22, r->id) : sqlite3_bind_null(st, 22)) != SQLITE_OK ||
-        ag_store_bind_text(st, 23, r->error_message))
+        ag_store_bind_text(st, 23, r->error_message) ||
+        ag_store_bind_text(st, 24, r->key_name && r->key_name[0] ? r->key_name : NULL))
         goto out;
     if (sqlite3_step(st) != SQLITE_DONE) {
         ag_log_warn("store: request_log insert: %s", sqlite3_errmsg(db));
@@ -145,6 +146,13 @@ int ag_store_retention_run_db(sqlite3 *db, const struct ag_retention *r, int64_t
         ret = delete_with(db, "DELETE FROM token_stats_hourly WHERE hour_s < ?1",
                           now_ms / 1000 - (int64_t)r->stats_max_age_days * S_PER_DAY,
                           &got.stats_rows_deleted);
+        if (ret)
+            goto out;
+        /* Key usage is what monthly budgets are counted from: at least two months stay. */
+        int key_days = r->stats_max_age_days > 62 ? r->stats_max_age_days : 62;
+        int64_t key_rows = 0;
+        ret = delete_with(db, "DELETE FROM key_usage_hourly WHERE hour_s < ?1",
+                          now_ms / 1000 - (int64_t)key_days * S_PER_DAY, &key_rows);
         if (ret)
             goto out;
     }

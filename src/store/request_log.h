@@ -29,6 +29,7 @@ struct ag_request_record {
     const char *model_requested;
     const char *model_served;
     const char *account_email;
+    const char *key_name; /* the user key that made the request (store/user_keys.h); NULL = none */
     int status;
     const char *error_class;   /* "rate_limited", "auth", "upstream_5xx", "transport", ... */
     const char *error_message; /* one line; NULL = none */

@@ -12,6 +12,7 @@
 #include "store/request_log.h"
 #include "store/thinking.h"
 #include "store/token_stats.h"
+#include "store/user_keys.h"
 
 struct ag_store {
     sqlite3 *db;      /* the loop thread's (or the CLI's) connection */
@@ -60,6 +61,11 @@ int ag_store_thinking_put_db(sqlite3 *db, const struct ag_thinking_row *row, int
 
 /** Deletes every thinking row on the given connection. 0 or AG_EDB (logged). */
 int ag_store_thinking_clear_db(sqlite3 *db);
+
+/** Adds one key-usage increment on the given connection and moves the key's last_used_at
+ * forward (store/user_keys.h); the statements are cached in *cache and *touch. 0 or AG_EDB. */
+int ag_store_key_usage_add_db(sqlite3 *db, sqlite3_stmt **cache, sqlite3_stmt **touch,
+                              const struct ag_key_usage_delta *d);
 
 /** Runs retention on the given connection (see ag_store_retention_run). */
 int ag_store_retention_run_db(sqlite3 *db, const struct ag_retention *r, int64_t now_ms,

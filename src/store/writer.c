@@ -62,6 +62,7 @@ struct job {
         } think;
     } u;
     struct ag_token_delta rec_tok; /* JOB_RECORD: derived from u.req, pointing into its strings */
+    struct ag_key_usage_delta rec_key; /* JOB_RECORD: the same for the user key, if any */
     char *strings;                 /* owned: every string the job points to */
 };
 
@@ -87,7 +88,7 @@ struct ag_writer {
     /* Only the thread touches these. */
     struct timespec next_commit; /* earliest start of the next transaction below batch_max */
     sqlite3 *db;
-    sqlite3_stmt *ins_request, *add_tokens, *touch;
+    sqlite3_stmt *ins_request, *add_tokens, *touch, *add_key_usage, *touch_key;
 };
 
 /* ---- jobs ---- */
@@ -154,7 +155,8 @@ static struct job *job_request(const struct ag_request_record *rec, size_t body_
     struct ag_request_record *r = &j->u.req;
     const char **fields[] = {
         &r->method,        &r->path,        &r->protocol,  &r->model_requested, &r->model_served,
-        &r->account_email, &r->error_class, &r->client_ip, &r->user_agent,      &r->error_message};
+        &r->account_email, &r->error_class, &r->client_ip, &r->user_agent,      &r->error_message,
+        &r->key_name};
     struct ag_str *bodies[] = {&r->request_body, &r->response_body};
     j->strings = pack(fields, sizeof(fields) / sizeof(fields[0]), bodies, 2, body_cap);
     return j;
@@ -176,6 +178,15 @@ static struct job *job_record(const struct ag_request_record *rec, size_t body_c
         .cached_tokens = r->cached_tokens,
         .reasoning_tokens = r->reasoning_tokens,
         .errors = ag_request_record_failed(r) ? 1 : 0,
+    };
+    j->rec_key = (struct ag_key_usage_delta){
+        .ts_s = r->ts_ms / 1000,
+        .key_name = r->key_name,
+        .requests = 1,
+        .input_tokens = r->input_tokens,
+        .output_tokens = r->output_tokens,
+        .cached_tokens = r->cached_tokens,
+        .errors = j->rec_tok.errors,
     };
     return j;
 }
@@ -239,7 +250,11 @@ static int job_run(struct ag_writer *w, const struct job *j)
         return ag_store_account_touch_db(w->db, &w->touch, j->u.touch.id, j->u.touch.when_s);
     case JOB_RECORD: {
         int rc = ag_store_request_log_insert_db(w->db, &w->ins_request, &j->u.req, w->body_cap);
-        return rc ? rc : ag_store_token_stats_add_db(w->db, &w->add_tokens, &j->rec_tok);
+        if (!rc)
+            rc = ag_store_token_stats_add_db(w->db, &w->add_tokens, &j->rec_tok);
+        if (!rc && j->rec_key.key_name && j->rec_key.key_name[0])
+            rc = ag_store_key_usage_add_db(w->db, &w->add_key_usage, &w->touch_key, &j->rec_key);
+        return rc;
     }
     case JOB_THINKING_PUT:
         return ag_store_thinking_put_db(w->db, &j->u.think.row, j->u.think.ttl_ms,
@@ -484,6 +499,8 @@ void ag_writer_free(struct ag_writer *w)
     sqlite3_finalize(w->ins_request);
     sqlite3_finalize(w->add_tokens);
     sqlite3_finalize(w->touch);
+    sqlite3_finalize(w->add_key_usage);
+    sqlite3_finalize(w->touch_key);
     sqlite3_close(w->db);
     pthread_cond_destroy(&w->idle);
     pthread_cond_destroy(&w->wake);
