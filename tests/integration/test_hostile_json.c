@@ -8,6 +8,7 @@
 #include "ag_test.h"
 
 #include "child.h"
+#include "gwenv.h"
 #include "core/buf.h"
 #include "proc.h"
 #include "rawhttp.h"
@@ -23,109 +24,27 @@
 #define DEEP  200000 /* levels: 400 KB of brackets */
 #define MODEL "gemini-2.5-flash"
 
-struct env {
-    struct ag_proc mock;
-    struct ag_child gw;
-    char base[64];
-    char vars[8][256];
-    const char *envp[9];
-    char port_arg[16];
-    int port;
-};
-
-/* The environment of the running test: teardown stops it when an assertion failed half-way. */
-static struct env *running;
-
-static const char *bin(void)
+static long mock_call(struct ag_gwenv *e, const char *method, const char *path, const char *body)
 {
-    const char *b = getenv("AIGATE_BIN");
-    if (!b)
-        fail_msg("AIGATE_BIN is not set (run through ctest)");
-    return b;
-}
-
-static long mock_call(struct env *e, const char *method, const char *path, const char *body)
-{
-    char url[256];
     struct ag_buf out;
     ag_buf_init(&out, 0);
-    snprintf(url, sizeof(url), "%s%s", e->mock.base_url, path);
-    long st = ag_test_http(method, url, body, NULL, &out);
+    long st = ag_gwenv_mock(e, method, path, body, &out);
     ag_buf_dispose(&out);
     return st;
 }
 
-static void env_start(struct env *e)
+static void env_start(struct ag_gwenv *e)
 {
-    memset(e, 0, sizeof(*e));
-    assert_int_equal(ag_proc_start_mock(&e->mock, NULL), 0);
-    running = e;
-    assert_int_equal(
-        mock_call(e, "PUT", "/__mock/accounts",
-                  "[{\"email\":\"a@example.com\",\"refresh_token\":\"rt-a\","
-                  "\"access_token\":\"at-a\",\"project\":\"proj-a\",\"tier\":\"PRO\"}]"),
-        200);
-    snprintf(e->base, sizeof(e->base), "/tmp/ag-deep-XXXXXX");
-    assert_non_null(mkdtemp(e->base));
-    snprintf(e->vars[0], 256, "AIGATE_DATA_DIR=%s/data", e->base);
-    snprintf(e->vars[1], 256, "AIGATE_CLOUDCODE_ENDPOINTS=%s/v1internal", e->mock.base_url);
-    snprintf(e->vars[2], 256, "AIGATE_OAUTH_TOKEN_URL=%s/token", e->mock.base_url);
-    snprintf(e->vars[3], 256, "AIGATE_USERINFO_URL=%s/userinfo", e->mock.base_url);
-    snprintf(e->vars[4], 256, "AIGATE_OAUTH_CLIENT_ID=deep-test");
-    snprintf(e->vars[5], 256, "AIGATE_OAUTH_CLIENT_SECRET=deep-secret");
-    snprintf(e->vars[6], 256, "AIGATE_API_KEY=" KEY);
-    snprintf(e->vars[7], 256, "AIGATE_LOG_LEVEL=info");
-    for (int i = 0; i < 8; i++)
-        e->envp[i] = e->vars[i];
-    e->envp[8] = NULL;
-    const char *add[] = {bin(), "accounts", "add", "--refresh-token", "rt-a", NULL};
-    char *o = NULL, *err = NULL;
-    int code = ag_child_run(add, e->envp, NULL, 30000, &o, &err);
-    if (code != 0)
-        fail_msg("accounts add: %d %s", code, err ? err : "");
-    free(o);
-    free(err);
-    e->port = ag_child_free_port();
-    snprintf(e->port_arg, sizeof(e->port_arg), "%d", e->port);
-    const char *argv[] = {bin(), "--port", e->port_arg, NULL};
-    assert_true(ag_child_start(&e->gw, argv, e->envp, "listening on", 10000));
-}
-
-/* Stops the gateway (a clean exit: it never crashed) and the mock, removes the data. */
-static void env_stop(struct env *e)
-{
-    char cmd[128];
-    running = NULL;
-    int code = ag_child_stop(&e->gw, SIGTERM, 15000);
-    if (code != 0) {
-        char *log = ag_child_output(&e->gw);
-        fprintf(stderr, "aigate log:\n%s\n", log ? log : "");
-        free(log);
-    }
-    ag_child_cleanup(&e->gw);
-    ag_proc_stop(&e->mock, 5000); /* before any assertion: a failed one must not leave it running */
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->base);
-    assert_int_equal(system(cmd), 0);
-    assert_int_equal(code, 0);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    if (running) {
-        if (running->gw.pid > 0)
-            ag_child_stop(&running->gw, SIGKILL, 5000);
-        ag_child_cleanup(&running->gw);
-        ag_proc_stop(&running->mock, 5000);
-        if (running->base[0]) {
-            char cmd[128];
-            snprintf(cmd, sizeof(cmd), "rm -rf '%s'", running->base);
-            if (system(cmd) != 0)
-                fprintf(stderr, "could not remove %s\n", running->base);
-        }
-        running = NULL;
-    }
-    return 0;
+    static const char *const tokens[] = {"rt-a", NULL};
+    static const char *const env[] = {"AIGATE_API_KEY=" KEY, NULL};
+    const struct ag_gwenv_opts o = {
+        .name = "deep",
+        .mock_accounts = "[{\"email\":\"a@example.com\",\"refresh_token\":\"rt-a\","
+                         "\"access_token\":\"at-a\",\"project\":\"proj-a\",\"tier\":\"PRO\"}]",
+        .tokens = tokens,
+        .env = env,
+    };
+    ag_gwenv_start(e, &o);
 }
 
 /* fmt with every "%s" replaced by n nested arrays ([[...]]). malloc'd. */
@@ -153,7 +72,7 @@ static char *nest(const char *fmt, size_t n)
 }
 
 /* One request with the key and a JSON body; the response is the caller's to free. */
-static int call(struct env *e, const char *method, const char *path, const char *body,
+static int call(struct ag_gwenv *e, const char *method, const char *path, const char *body,
                 struct rh_resp *r)
 {
     assert_true(rh_request(e->port, method, path,
@@ -162,7 +81,7 @@ static int call(struct env *e, const char *method, const char *path, const char 
     return r->status;
 }
 
-static void assert_healthy(struct env *e)
+static void assert_healthy(struct ag_gwenv *e)
 {
     struct rh_resp r;
     assert_true(rh_request(e->port, "GET", "/healthz", NULL, NULL, &r));
@@ -212,8 +131,8 @@ static void assert_error_shape(const struct rh_resp *r, enum shape shape, int st
 }
 
 /* Sends fmt nested depth levels deep and expects a 400 naming limit, in shape; then /healthz. */
-static void expect_refused(struct env *e, const char *method, const char *path, const char *fmt,
-                           size_t depth, enum shape shape, int limit)
+static void expect_refused(struct ag_gwenv *e, const char *method, const char *path,
+                           const char *fmt, size_t depth, enum shape shape, int limit)
 {
     char want[64];
     struct rh_resp r;
@@ -253,7 +172,7 @@ static void expect_refused(struct env *e, const char *method, const char *path, 
 static void every_route_refuses_deep_json_and_stays_up(void **state)
 {
     (void)state;
-    struct env e;
+    struct ag_gwenv e;
     env_start(&e);
     static const struct {
         const char *method, *path, *fmt;
@@ -289,11 +208,11 @@ static void every_route_refuses_deep_json_and_stays_up(void **state)
     assert_non_null(strstr(r.body, "input[1].arguments"));
     rh_resp_free(&r);
     free(body);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 /* {"a":<n-1 arrays>} is n levels deep. */
-static int chat_with_args_depth(struct env *e, size_t n, struct rh_resp *r)
+static int chat_with_args_depth(struct ag_gwenv *e, size_t n, struct rh_resp *r)
 {
     char *body = nest(CHAT_ARGS, n - 1);
     int st = call(e, "POST", "/v1/chat/completions", body, r);
@@ -304,7 +223,7 @@ static int chat_with_args_depth(struct env *e, size_t n, struct rh_resp *r)
 static void limit_is_exact_and_follows_the_config(void **state)
 {
     (void)state;
-    struct env e;
+    struct ag_gwenv e;
     struct rh_resp r;
     env_start(&e);
     assert_int_equal(chat_with_args_depth(&e, 128, &r), 200);
@@ -334,13 +253,13 @@ static void limit_is_exact_and_follows_the_config(void **state)
     rh_resp_free(&r);
     assert_int_equal(chat_with_args_depth(&e, 17, &r), 400);
     rh_resp_free(&r);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 static void deep_upstream_answer_is_an_upstream_error(void **state)
 {
     (void)state;
-    struct env e;
+    struct ag_gwenv e;
     struct rh_resp r;
     char fault[64];
     env_start(&e);
@@ -385,15 +304,15 @@ static void deep_upstream_answer_is_an_upstream_error(void **state)
     assert_non_null(strstr(r.body, "nested deeper than 128 levels"));
     rh_resp_free(&r);
     assert_healthy(&e);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(every_route_refuses_deep_json_and_stays_up, teardown),
-        cmocka_unit_test_teardown(limit_is_exact_and_follows_the_config, teardown),
-        cmocka_unit_test_teardown(deep_upstream_answer_is_an_upstream_error, teardown),
+        cmocka_unit_test_teardown(every_route_refuses_deep_json_and_stays_up, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(limit_is_exact_and_follows_the_config, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(deep_upstream_answer_is_an_upstream_error, ag_gwenv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

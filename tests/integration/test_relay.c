@@ -6,6 +6,7 @@
 #include "ag_test.h"
 
 #include "child.h"
+#include "gwenv.h"
 #include "core/buf.h"
 #include "proc.h"
 #include "rawhttp.h"
@@ -19,109 +20,30 @@
 
 #define RELAY_KEY "sk-relay-test-key"
 
-struct env {
-    struct ag_proc mock;
-    struct ag_child gw;
-    char base[64];
-    char vars[10][256];
-    const char *envp[11];
-    char port_arg[16];
-    int port;
-};
+static const char *const relay_tokens[] = {"rt-a", "rt-b", "rt-c", NULL};
 
-/* The environment of the test that is running: teardown stops it even when an assertion failed
- * half-way (cmocka leaves the test function at the failed assertion). */
-static struct env *running;
-
-static const char *bin(void)
+/* Three accounts (a, b, c) on the mock; strict-ish auth with a key (only then do answers name the
+ * account that served them); extra gateway arguments gw_args. */
+static void env_start(struct ag_gwenv *e, const char *const *gw_args)
 {
-    const char *b = getenv("AIGATE_BIN");
-    if (!b)
-        fail_msg("AIGATE_BIN is not set (run through ctest)");
-    return b;
+    static const char *const env[] = {"AIGATE_API_KEY=" RELAY_KEY,
+                                      "AIGATE_AUTH_MODE=all_except_health", NULL};
+    const struct ag_gwenv_opts o = {
+        .name = "relay",
+        .mock_accounts = "[{\"email\":\"a@example.com\",\"refresh_token\":\"rt-a\","
+                         "\"access_token\":\"at-a\",\"project\":\"proj-a\",\"tier\":\"PRO\"},"
+                         "{\"email\":\"b@example.com\",\"refresh_token\":\"rt-b\","
+                         "\"access_token\":\"at-b\",\"project\":\"proj-b\",\"tier\":\"PRO\"},"
+                         "{\"email\":\"c@example.com\",\"refresh_token\":\"rt-c\","
+                         "\"access_token\":\"at-c\",\"project\":\"proj-c\",\"tier\":\"PRO\"}]",
+        .tokens = relay_tokens,
+        .env = env,
+        .gw_args = gw_args,
+    };
+    ag_gwenv_start(e, &o);
 }
 
-static long mock_call(struct env *e, const char *method, const char *path, const char *body,
-                      struct ag_buf *out)
-{
-    char url[256];
-    snprintf(url, sizeof(url), "%s%s", e->mock.base_url, path);
-    ag_buf_reset(out);
-    return ag_test_http(method, url, body, NULL, out);
-}
-
-static void env_start(struct env *e, const char *const *gw_args)
-{
-    struct ag_buf out;
-    memset(e, 0, sizeof(*e));
-    ag_buf_init(&out, 0);
-    assert_int_equal(ag_proc_start_mock(&e->mock, NULL), 0);
-    running = e;
-    assert_int_equal(
-        mock_call(e, "PUT", "/__mock/accounts",
-                  "[{\"email\":\"a@example.com\",\"refresh_token\":\"rt-a\","
-                  "\"access_token\":\"at-a\",\"project\":\"proj-a\",\"tier\":\"PRO\"},"
-                  "{\"email\":\"b@example.com\",\"refresh_token\":\"rt-b\","
-                  "\"access_token\":\"at-b\",\"project\":\"proj-b\",\"tier\":\"PRO\"},"
-                  "{\"email\":\"c@example.com\",\"refresh_token\":\"rt-c\","
-                  "\"access_token\":\"at-c\",\"project\":\"proj-c\",\"tier\":\"PRO\"}]",
-                  &out),
-        200);
-    snprintf(e->base, sizeof(e->base), "/tmp/ag-relay-XXXXXX");
-    assert_non_null(mkdtemp(e->base));
-    snprintf(e->vars[0], 256, "AIGATE_DATA_DIR=%s/data", e->base);
-    snprintf(e->vars[1], 256, "AIGATE_CLOUDCODE_ENDPOINTS=%s/v1internal", e->mock.base_url);
-    snprintf(e->vars[2], 256, "AIGATE_OAUTH_TOKEN_URL=%s/token", e->mock.base_url);
-    snprintf(e->vars[3], 256, "AIGATE_USERINFO_URL=%s/userinfo", e->mock.base_url);
-    snprintf(e->vars[4], 256, "AIGATE_OAUTH_CLIENT_ID=relay-test");
-    snprintf(e->vars[5], 256, "AIGATE_OAUTH_CLIENT_SECRET=relay-secret");
-    snprintf(e->vars[6], 256, "AIGATE_LOG_LEVEL=info");
-    /* With a key: only then do answers name the account that served them. */
-    snprintf(e->vars[7], 256, "AIGATE_API_KEY=" RELAY_KEY);
-    snprintf(e->vars[8], 256, "AIGATE_AUTH_MODE=all_except_health");
-    for (int i = 0; i < 9; i++)
-        e->envp[i] = e->vars[i];
-    e->envp[9] = NULL;
-    const char *tokens[] = {"rt-a", "rt-b", "rt-c"};
-    for (int i = 0; i < 3; i++) {
-        const char *argv[] = {bin(), "accounts", "add", "--refresh-token", tokens[i], NULL};
-        char *o = NULL, *err = NULL;
-        int code = ag_child_run(argv, e->envp, NULL, 30000, &o, &err);
-        if (code != 0)
-            fail_msg("accounts add %s: %d %s", tokens[i], code, err);
-        free(o);
-        free(err);
-    }
-    e->port = ag_child_free_port();
-    snprintf(e->port_arg, sizeof(e->port_arg), "%d", e->port);
-    const char *argv[16] = {bin(), "--port", e->port_arg};
-    size_t n = 3;
-    for (size_t i = 0; gw_args && gw_args[i] && n < 15; i++)
-        argv[n++] = gw_args[i];
-    argv[n] = NULL;
-    assert_true(ag_child_start(&e->gw, argv, e->envp, "listening on", 10000));
-    mock_call(e, "DELETE", "/__mock/requests", NULL, &out);
-    ag_buf_dispose(&out);
-}
-
-static void env_stop(struct env *e)
-{
-    char cmd[128];
-    running = NULL;
-    int code = e->gw.pid > 0 ? ag_child_stop(&e->gw, SIGTERM, 15000) : 0;
-    if (code != 0) {
-        char *log = ag_child_output(&e->gw);
-        fprintf(stderr, "aigate log:\n%s\n", log);
-        free(log);
-    }
-    assert_int_equal(code, 0);
-    ag_child_cleanup(&e->gw);
-    ag_proc_stop(&e->mock, 5000);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->base);
-    assert_int_equal(system(cmd), 0);
-}
-
-static int chat(struct env *e, bool stream, struct rh_resp *r)
+static int chat(struct ag_gwenv *e, bool stream, struct rh_resp *r)
 {
     /* A new conversation each time: the same first message would be one sticky session, kept on
      * one account by the scheduler. */
@@ -138,7 +60,7 @@ static int chat(struct env *e, bool stream, struct rh_resp *r)
 }
 
 /* How many requests the mock got for path with the given bearer token. */
-static int count_calls(struct env *e, const char *path, const char *token)
+static int count_calls(struct ag_gwenv *e, const char *path, const char *token)
 {
     struct ag_buf out;
     char q[160], want[96];
@@ -146,7 +68,7 @@ static int count_calls(struct env *e, const char *path, const char *token)
     ag_buf_init(&out, 0);
     snprintf(q, sizeof(q), "/__mock/requests?path=%s", path);
     snprintf(want, sizeof(want), "Bearer %s", token);
-    assert_int_equal(mock_call(e, "GET", q, NULL, &out), 200);
+    assert_int_equal(ag_gwenv_mock(e, "GET", q, NULL, &out), 200);
     yyjson_doc *d = yyjson_read(out.data, out.len, 0);
     yyjson_val *v;
     size_t i, max;
@@ -164,15 +86,15 @@ static int count_calls(struct env *e, const char *path, const char *token)
 
 static void rotation_avoids_a_rate_limited_account(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct ag_buf out;
     char acct[128], attempts[16];
     env_start(&e, NULL);
     ag_buf_init(&out, 0);
-    assert_int_equal(mock_call(&e, "POST", "/__mock/faults",
-                               "{\"status\":429,\"token\":\"at-b\",\"permanent\":true,"
-                               "\"retry_delay\":\"30s\",\"reason\":\"RATE_LIMIT_EXCEEDED\"}",
-                               &out),
+    assert_int_equal(ag_gwenv_mock(&e, "POST", "/__mock/faults",
+                                   "{\"status\":429,\"token\":\"at-b\",\"permanent\":true,"
+                                   "\"retry_delay\":\"30s\",\"reason\":\"RATE_LIMIT_EXCEEDED\"}",
+                                   &out),
                      200);
     int retried = 0;
     for (int i = 0; i < 15; i++) {
@@ -192,7 +114,7 @@ static void rotation_avoids_a_rate_limited_account(void **state)
     assert_true(count_calls(&e, ":streamGenerateContent", "at-c") >= 5);
 
     /* `accounts list` shows the running gateway's live cooldown of b, with its end. */
-    const char *argv[] = {bin(), "--port", e.port_arg, "accounts", "list", NULL};
+    const char *argv[] = {ag_gwenv_bin(), "--port", e.port_arg, "accounts", "list", NULL};
     char *o = NULL, *err = NULL;
     assert_int_equal(ag_child_run(argv, e.envp, NULL, 10000, &o, &err), 0);
     char *b_at = strstr(o, "b@example.com");
@@ -205,19 +127,19 @@ static void rotation_avoids_a_rate_limited_account(void **state)
     free(o);
     free(err);
     ag_buf_dispose(&out);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 static void cooldown_ends_and_the_account_returns(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct ag_buf out;
     env_start(&e, NULL);
     ag_buf_init(&out, 0);
-    assert_int_equal(mock_call(&e, "POST", "/__mock/faults",
-                               "{\"status\":429,\"token\":\"at-a\",\"count\":1,"
-                               "\"retry_delay\":\"1s\"}",
-                               &out),
+    assert_int_equal(ag_gwenv_mock(&e, "POST", "/__mock/faults",
+                                   "{\"status\":429,\"token\":\"at-a\",\"count\":1,"
+                                   "\"retry_delay\":\"1s\"}",
+                                   &out),
                      200);
     for (int i = 0; i < 3; i++) {
         struct rh_resp r;
@@ -236,28 +158,28 @@ static void cooldown_ends_and_the_account_returns(void **state)
     }
     assert_true(back);
     ag_buf_dispose(&out);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 static void unauthorized_refreshes_and_forbidden_is_marked(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct ag_buf out;
     env_start(&e, NULL);
     ag_buf_init(&out, 0);
-    assert_int_equal(mock_call(&e, "POST", "/__mock/faults",
-                               "[{\"status\":401,\"token\":\"at-a\",\"count\":1},"
-                               "{\"status\":403,\"token\":\"at-c\",\"permanent\":true}]",
-                               &out),
+    assert_int_equal(ag_gwenv_mock(&e, "POST", "/__mock/faults",
+                                   "[{\"status\":401,\"token\":\"at-a\",\"count\":1},"
+                                   "{\"status\":403,\"token\":\"at-c\",\"permanent\":true}]",
+                                   &out),
                      200);
-    mock_call(&e, "DELETE", "/__mock/requests", NULL, &out);
+    ag_gwenv_mock(&e, "DELETE", "/__mock/requests", NULL, &out);
     for (int i = 0; i < 9; i++) {
         struct rh_resp r;
         assert_int_equal(chat(&e, false, &r), 200);
         rh_resp_free(&r);
     }
     /* a: the 401 made the pool refresh its token, then it served again. */
-    mock_call(&e, "GET", "/__mock/requests?path=/token", NULL, &out);
+    ag_gwenv_mock(&e, "GET", "/__mock/requests?path=/token", NULL, &out);
     assert_non_null(strstr(out.data, "rt-a"));
     assert_true(count_calls(&e, ":streamGenerateContent", "at-a") >= 2);
     /* c: forbidden after its 403 (one attempt, which the transport may repeat once without
@@ -270,7 +192,7 @@ static void unauthorized_refreshes_and_forbidden_is_marked(void **state)
         rh_resp_free(&r);
     }
     assert_int_equal(count_calls(&e, ":streamGenerateContent", "at-c"), c_calls);
-    const char *argv[] = {bin(), "accounts", "list", "--json", NULL};
+    const char *argv[] = {ag_gwenv_bin(), "accounts", "list", "--json", NULL};
     char *o = NULL, *err = NULL;
     assert_int_equal(ag_child_run(argv, e.envp, NULL, 10000, &o, &err), 0);
     yyjson_doc *d = yyjson_read(o, strlen(o), 0);
@@ -293,21 +215,21 @@ static void unauthorized_refreshes_and_forbidden_is_marked(void **state)
     free(o);
     free(err);
     ag_buf_dispose(&out);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 static void all_accounts_limited_is_429_with_retry_after(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct ag_buf out;
     struct rh_resp r;
     char ra[32];
     env_start(&e, NULL);
     ag_buf_init(&out, 0);
-    assert_int_equal(mock_call(&e, "POST", "/__mock/faults",
-                               "{\"status\":429,\"permanent\":true,\"retry_delay\":\"40s\","
-                               "\"reason\":\"RATE_LIMIT_EXCEEDED\"}",
-                               &out),
+    assert_int_equal(ag_gwenv_mock(&e, "POST", "/__mock/faults",
+                                   "{\"status\":429,\"permanent\":true,\"retry_delay\":\"40s\","
+                                   "\"reason\":\"RATE_LIMIT_EXCEEDED\"}",
+                                   &out),
                      200);
     assert_int_equal(chat(&e, false, &r), 429);
     assert_non_null(strstr(r.body, "\"error\""));
@@ -318,40 +240,40 @@ static void all_accounts_limited_is_429_with_retry_after(void **state)
     assert_true(atoi(ra) >= 1 && atoi(ra) <= 45);
     rh_resp_free(&r);
     ag_buf_dispose(&out);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 static void failure_mid_stream_is_an_error_event(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct ag_buf out;
     struct rh_resp r;
     env_start(&e, NULL);
     ag_buf_init(&out, 0);
-    assert_int_equal(mock_call(&e, "POST", "/__mock/config", "{\"sse_events\":8}", &out), 200);
-    assert_int_equal(mock_call(&e, "POST", "/__mock/faults",
-                               "{\"disconnect_after_events\":3,\"count\":1}", &out),
+    assert_int_equal(ag_gwenv_mock(&e, "POST", "/__mock/config", "{\"sse_events\":8}", &out), 200);
+    assert_int_equal(ag_gwenv_mock(&e, "POST", "/__mock/faults",
+                                   "{\"disconnect_after_events\":3,\"count\":1}", &out),
                      200);
-    mock_call(&e, "DELETE", "/__mock/requests", NULL, &out);
+    ag_gwenv_mock(&e, "DELETE", "/__mock/requests", NULL, &out);
     assert_int_equal(chat(&e, true, &r), 200);
     assert_non_null(strstr(r.body, "data: {\"id\"")); /* content began */
     assert_non_null(strstr(r.body, "\"error\""));     /* then the error, in-stream */
     assert_non_null(strstr(r.body, "data: [DONE]"));  /* and a well-formed end */
     rh_resp_free(&r);
     /* Not retried after the first byte. */
-    mock_call(&e, "GET", "/__mock/requests?path=:streamGenerateContent", NULL, &out);
+    ag_gwenv_mock(&e, "GET", "/__mock/requests?path=:streamGenerateContent", NULL, &out);
     yyjson_doc *d = yyjson_read(out.data, out.len, 0);
     assert_int_equal(yyjson_arr_size(yyjson_doc_get_root(d)), 1);
     yyjson_doc_free(d);
     ag_buf_dispose(&out);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
-static int mock_stat(struct env *e, const char *name)
+static int mock_stat(struct ag_gwenv *e, const char *name)
 {
     struct ag_buf out;
     ag_buf_init(&out, 0);
-    assert_int_equal(mock_call(e, "GET", "/__mock/stats", NULL, &out), 200);
+    assert_int_equal(ag_gwenv_mock(e, "GET", "/__mock/stats", NULL, &out), 200);
     yyjson_doc *d = yyjson_read(out.data, out.len, 0);
     int v = (int)yyjson_get_int(yyjson_obj_get(yyjson_doc_get_root(d), name));
     yyjson_doc_free(d);
@@ -361,15 +283,15 @@ static int mock_stat(struct env *e, const char *name)
 
 static void client_leaving_cancels_upstream_and_stop_is_graceful(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct ag_buf out;
     struct rh_conn c;
     struct rh_resp r;
     env_start(&e, NULL);
     ag_buf_init(&out, 0);
-    assert_int_equal(
-        mock_call(&e, "POST", "/__mock/config", "{\"sse_events\":20,\"sse_delay_ms\":100}", &out),
-        200);
+    assert_int_equal(ag_gwenv_mock(&e, "POST", "/__mock/config",
+                                   "{\"sse_events\":20,\"sse_delay_ms\":100}", &out),
+                     200);
     static const char body[] = "{\"model\":\"gemini-2.5-flash\",\"stream\":true,\"messages\":"
                                "[{\"role\":\"user\",\"content\":\"leave\"}]}";
     char req[512];
@@ -403,55 +325,41 @@ static void client_leaving_cancels_upstream_and_stop_is_graceful(void **state)
     /* ... and then the gateway exits 0 by itself (signal 0 only waits). */
     assert_int_equal(ag_child_stop(&e.gw, 0, 10000), 0);
     ag_buf_dispose(&out);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 static void long_silences_get_keepalive_pings(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct ag_buf out;
     struct rh_resp r;
     const char *args[] = {"--set", "server.stream_keepalive_s=1", NULL};
     env_start(&e, args);
     ag_buf_init(&out, 0);
-    assert_int_equal(
-        mock_call(&e, "POST", "/__mock/config", "{\"sse_events\":3,\"sse_delay_ms\":1600}", &out),
-        200);
+    assert_int_equal(ag_gwenv_mock(&e, "POST", "/__mock/config",
+                                   "{\"sse_events\":3,\"sse_delay_ms\":1600}", &out),
+                     200);
     assert_int_equal(chat(&e, true, &r), 200);
     assert_non_null(strstr(r.body, ": ping"));
     assert_non_null(strstr(r.body, "data: [DONE]"));
     rh_resp_free(&r);
     ag_buf_dispose(&out);
-    env_stop(&e);
-}
-
-static int teardown(void **state)
-{
-    if (running) {
-        struct env *e = running;
-        char cmd[128];
-        running = NULL;
-        ag_child_stop(&e->gw, SIGKILL, 5000);
-        ag_child_cleanup(&e->gw);
-        ag_proc_stop(&e->mock, 5000);
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->base);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", e->base);
-    }
-    return 0;
+    ag_gwenv_stop(&e);
 }
 
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(rotation_avoids_a_rate_limited_account, teardown),
-        cmocka_unit_test_teardown(cooldown_ends_and_the_account_returns, teardown),
-        cmocka_unit_test_teardown(unauthorized_refreshes_and_forbidden_is_marked, teardown),
-        cmocka_unit_test_teardown(all_accounts_limited_is_429_with_retry_after, teardown),
-        cmocka_unit_test_teardown(failure_mid_stream_is_an_error_event, teardown),
-        cmocka_unit_test_teardown(client_leaving_cancels_upstream_and_stop_is_graceful, teardown),
-        cmocka_unit_test_teardown(long_silences_get_keepalive_pings, teardown),
+        cmocka_unit_test_teardown(rotation_avoids_a_rate_limited_account, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(cooldown_ends_and_the_account_returns, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(unauthorized_refreshes_and_forbidden_is_marked,
+                                  ag_gwenv_teardown),
+        cmocka_unit_test_teardown(all_accounts_limited_is_429_with_retry_after, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(failure_mid_stream_is_an_error_event, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(client_leaving_cancels_upstream_and_stop_is_graceful,
+                                  ag_gwenv_teardown),
+        cmocka_unit_test_teardown(long_silences_get_keepalive_pings, ag_gwenv_teardown),
     };
     return cmocka_run_group_tests_name("relay", tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include "ag_test.h"
 
 #include "child.h"
+#include "gwenv.h"
 #include "core/buf.h"
 #include "proc.h"
 #include "rawhttp.h"
@@ -23,37 +24,6 @@
 #define KEY_A "sk-stored-data-key-a-0123456789"
 #define KEY_B "sk-stored-data-key-b-9876543210"
 
-struct env {
-    struct ag_proc mock;
-    bool with_mock;
-    struct ag_child gw;
-    char base[64];
-    char dir[128];
-    char vars[8][256];
-    const char *envp[9];
-    char port_arg[16];
-    int port;
-};
-
-static struct env *running; /* stopped by teardown even when an assertion failed */
-
-static const char *bin(void)
-{
-    const char *b = getenv("AIGATE_BIN");
-    if (!b)
-        fail_msg("AIGATE_BIN is not set (run through ctest)");
-    return b;
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-    chmod(path, 0600);
-}
-
 /* The whole file (malloc'd). */
 static char *slurp(const char *path)
 {
@@ -68,91 +38,23 @@ static char *slurp(const char *path)
 
 /* Starts aigate (strict auth, key A, from config.json) and, with_mock, the mock upstream with one
  * account. */
-static void env_start(struct env *e, bool with_mock)
+static void env_start(struct ag_gwenv *e, bool with_mock)
 {
-    memset(e, 0, sizeof(*e));
-    e->with_mock = with_mock;
-    running = e;
-    snprintf(e->base, sizeof(e->base), "/tmp/ag-stored-XXXXXX");
-    assert_non_null(mkdtemp(e->base));
-    snprintf(e->dir, sizeof(e->dir), "%s/data", e->base);
-    assert_int_equal(mkdir(e->dir, 0700), 0);
-    char path[256];
-    snprintf(path, sizeof(path), "%s/config.json", e->dir);
-    write_file(path, "{\"auth\":{\"mode\":\"strict\",\"api_key\":\"" KEY_A "\"}}");
-    int n = 0;
-    snprintf(e->vars[n++], 256, "AIGATE_DATA_DIR=%s", e->dir);
-    snprintf(e->vars[n++], 256, "AIGATE_LOG_LEVEL=info");
-    if (with_mock) {
-        struct ag_buf out;
-        char url[256];
-        ag_buf_init(&out, 0);
-        assert_int_equal(ag_proc_start_mock(&e->mock, NULL), 0);
-        snprintf(url, sizeof(url), "%s/__mock/accounts", e->mock.base_url);
-        assert_int_equal(ag_test_http("PUT", url,
-                                      "[{\"email\":\"a@example.com\",\"refresh_token\":\"rt-a\","
-                                      "\"access_token\":\"at-a\",\"project\":\"proj-a\","
-                                      "\"tier\":\"PRO\"}]",
-                                      NULL, &out),
-                         200);
-        ag_buf_dispose(&out);
-        snprintf(e->vars[n++], 256, "AIGATE_CLOUDCODE_ENDPOINTS=%s/v1internal", e->mock.base_url);
-        snprintf(e->vars[n++], 256, "AIGATE_OAUTH_TOKEN_URL=%s/token", e->mock.base_url);
-        snprintf(e->vars[n++], 256, "AIGATE_USERINFO_URL=%s/userinfo", e->mock.base_url);
-        snprintf(e->vars[n++], 256, "AIGATE_OAUTH_CLIENT_ID=stored-test");
-        snprintf(e->vars[n++], 256, "AIGATE_OAUTH_CLIENT_SECRET=stored-secret");
-    }
-    for (int i = 0; i < n; i++)
-        e->envp[i] = e->vars[i];
-    e->envp[n] = NULL;
-    if (with_mock) {
-        const char *argv[] = {bin(), "accounts", "add", "--refresh-token", "rt-a", NULL};
-        char *o = NULL, *err = NULL;
-        int code = ag_child_run(argv, e->envp, NULL, 30000, &o, &err);
-        if (code != 0)
-            fail_msg("accounts add: %d %s", code, err);
-        free(o);
-        free(err);
-    }
-    e->port = ag_child_free_port();
-    snprintf(e->port_arg, sizeof(e->port_arg), "%d", e->port);
-    const char *argv[] = {bin(), "--port", e->port_arg, NULL};
-    assert_true(ag_child_start(&e->gw, argv, e->envp, "listening on", 10000));
-}
-
-static void env_stop(struct env *e)
-{
-    char cmd[128];
-    running = NULL;
-    int code = e->gw.pid > 0 ? ag_child_stop(&e->gw, SIGTERM, 15000) : 0;
-    if (code != 0) {
-        char *log = ag_child_output(&e->gw);
-        fprintf(stderr, "aigate log:\n%s\n", log);
-        free(log);
-    }
-    assert_int_equal(code, 0);
-    ag_child_cleanup(&e->gw);
-    if (e->with_mock)
-        ag_proc_stop(&e->mock, 5000);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->base);
-    assert_int_equal(system(cmd), 0);
-}
-
-static int teardown(void **state)
-{
-    if (running) {
-        if (running->gw.pid > 0)
-            ag_child_stop(&running->gw, SIGKILL, 5000);
-        ag_child_cleanup(&running->gw);
-        if (running->with_mock)
-            ag_proc_stop(&running->mock, 5000);
-        running = NULL;
-    }
-    return 0;
+    static const char *const tokens[] = {"rt-a", NULL};
+    const struct ag_gwenv_opts o = {
+        .name = "stored",
+        .config_json = "{\"auth\":{\"mode\":\"strict\",\"api_key\":\"" KEY_A "\"}}",
+        .mock_accounts = with_mock ? "[{\"email\":\"a@example.com\",\"refresh_token\":\"rt-a\","
+                                     "\"access_token\":\"at-a\",\"project\":\"proj-a\","
+                                     "\"tier\":\"PRO\"}]"
+                                   : NULL,
+        .tokens = with_mock ? tokens : NULL,
+    };
+    ag_gwenv_start(e, &o);
 }
 
 /* One request with key (NULL = none) and a JSON body (NULL = none); r is the caller's to free. */
-static int call(struct env *e, const char *method, const char *path, const char *key,
+static int call(struct ag_gwenv *e, const char *method, const char *path, const char *key,
                 const char *body, struct rh_resp *r)
 {
     char headers[256];
@@ -163,7 +65,7 @@ static int call(struct env *e, const char *method, const char *path, const char 
 }
 
 /* Creates a stored response with key; its id goes into id (64 bytes). */
-static void create_response(struct env *e, const char *key, const char *text, char *id)
+static void create_response(struct ag_gwenv *e, const char *key, const char *text, char *id)
 {
     char body[512];
     struct rh_resp r;
@@ -189,7 +91,7 @@ static void assert_random_id(const char *id)
         assert_true(isxdigit((unsigned char)id[i]) && !isupper((unsigned char)id[i]));
 }
 
-static void set_api_key(struct env *e, const char *admin_key, const char *new_key)
+static void set_api_key(struct ag_gwenv *e, const char *admin_key, const char *new_key)
 {
     char body[256];
     struct rh_resp r;
@@ -200,7 +102,7 @@ static void set_api_key(struct env *e, const char *admin_key, const char *new_ke
 
 static void response_ids_are_random_and_bound_to_the_key(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct rh_resp r;
     char id1[64], id2[64], id3[64], path[128];
     env_start(&e, true);
@@ -267,12 +169,12 @@ static void response_ids_are_random_and_bound_to_the_key(void **state)
     rh_resp_free(&r);
     assert_int_equal(call(&e, "GET", path, KEY_A, NULL, &r), 404);
     rh_resp_free(&r);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 static void health_probes_stay_out_of_the_request_log(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct rh_resp r;
     char id[64];
     env_start(&e, true);
@@ -309,12 +211,12 @@ static void health_probes_stay_out_of_the_request_log(void **state)
     assert_non_null(strstr(r.body, "\"max_disk_mb\":1024"));
     assert_non_null(strstr(r.body, "\"disk_cap_deleted\":0"));
     rh_resp_free(&r);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 static void proxy_password_is_masked_and_kept(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct rh_resp r;
     char path[256];
     env_start(&e, false);
@@ -357,11 +259,12 @@ static void proxy_password_is_masked_and_kept(void **state)
     assert_null(strstr(log, "n3w-pass"));
     free(log);
     e.gw.pid = 0;
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 /* Opens GET /api/events with the given extra headers and path; reads past the response head. */
-static void open_events(struct env *e, struct rh_conn *c, const char *path, const char *headers)
+static void open_events(struct ag_gwenv *e, struct rh_conn *c, const char *path,
+                        const char *headers)
 {
     char req[512];
     /* shorter than the 15 s ping interval: a stream that does not end fails the read */
@@ -386,7 +289,7 @@ static void assert_stream_ends(struct rh_conn *c)
 
 static void event_streams_end_with_their_login(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct rh_resp r;
     struct rh_conn c1, c2, c3;
     char token[128], path[256], hdr[256];
@@ -445,13 +348,13 @@ static void event_streams_end_with_their_login(void **state)
     assert_int_equal(call(&e, "GET", "/api/monitor", KEY_B, NULL, &r), 200);
     assert_non_null(strstr(r.body, "\"event_subscribers\":0"));
     rh_resp_free(&r);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 /* Session expiry: the shortest session lifetime is a minute, so this test waits that long. */
 static void event_stream_ends_when_its_session_expires(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct rh_resp r;
     struct rh_conn c;
     char path[256];
@@ -487,17 +390,17 @@ static void event_stream_ends_when_its_session_expires(void **state)
     assert_stream_ends(&c);
     assert_int_equal(call(&e, "GET", path, NULL, NULL, &r), 401);
     rh_resp_free(&r);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(response_ids_are_random_and_bound_to_the_key, teardown),
-        cmocka_unit_test_teardown(health_probes_stay_out_of_the_request_log, teardown),
-        cmocka_unit_test_teardown(proxy_password_is_masked_and_kept, teardown),
-        cmocka_unit_test_teardown(event_streams_end_with_their_login, teardown),
-        cmocka_unit_test_teardown(event_stream_ends_when_its_session_expires, teardown),
+        cmocka_unit_test_teardown(response_ids_are_random_and_bound_to_the_key, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(health_probes_stay_out_of_the_request_log, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(proxy_password_is_masked_and_kept, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(event_streams_end_with_their_login, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(event_stream_ends_when_its_session_expires, ag_gwenv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

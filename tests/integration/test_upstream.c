@@ -8,6 +8,7 @@
 #include "ag_test.h"
 
 #include "child.h"
+#include "gwenv.h"
 #include "core/buf.h"
 #include "proc.h"
 #include "rawhttp.h"
@@ -20,123 +21,22 @@
 #include <unistd.h>
 #include <yyjson.h>
 
-struct env {
-    struct ag_proc mock;
-    struct ag_child gw;
-    char base[64];
-    char vars[8][256];
-    const char *envp[9];
-    char port_arg[16];
-    int port;
-};
-
-static struct env *running; /* stopped by teardown when an assertion failed half-way */
-
-static const char *bin(void)
-{
-    const char *b = getenv("AIGATE_BIN");
-    if (!b)
-        fail_msg("AIGATE_BIN is not set (run through ctest)");
-    return b;
-}
-
-static long mock_call(struct env *e, const char *method, const char *path, const char *body,
-                      struct ag_buf *out)
-{
-    char url[512];
-    snprintf(url, sizeof(url), "%s%s", e->mock.base_url, path);
-    ag_buf_reset(out);
-    return ag_test_http(method, url, body, NULL, out);
-}
-
 /* Mock accounts (JSON array; refresh tokens rt-<x>, access tokens at-<x>), then `accounts add`
  * for each of tokens, an optional config.json, then the gateway. */
-static void env_start(struct env *e, const char *accounts, const char *const *tokens,
+static void env_start(struct ag_gwenv *e, const char *accounts, const char *const *tokens,
                       const char *config_json)
 {
-    struct ag_buf out;
-    memset(e, 0, sizeof(*e));
-    ag_buf_init(&out, 0);
-    assert_int_equal(ag_proc_start_mock(&e->mock, NULL), 0);
-    running = e;
-    assert_int_equal(mock_call(e, "PUT", "/__mock/accounts", accounts, &out), 200);
-    snprintf(e->base, sizeof(e->base), "/tmp/ag-upstream-XXXXXX");
-    assert_non_null(mkdtemp(e->base));
-    snprintf(e->vars[0], 256, "AIGATE_DATA_DIR=%s/data", e->base);
-    snprintf(e->vars[1], 256, "AIGATE_CLOUDCODE_ENDPOINTS=%s/v1internal", e->mock.base_url);
-    snprintf(e->vars[2], 256, "AIGATE_OAUTH_TOKEN_URL=%s/token", e->mock.base_url);
-    snprintf(e->vars[3], 256, "AIGATE_USERINFO_URL=%s/userinfo", e->mock.base_url);
-    snprintf(e->vars[4], 256, "AIGATE_OAUTH_CLIENT_ID=upstream-test");
-    snprintf(e->vars[5], 256, "AIGATE_OAUTH_CLIENT_SECRET=upstream-secret");
-    snprintf(e->vars[6], 256, "AIGATE_LOG_LEVEL=info");
-    for (int i = 0; i < 7; i++)
-        e->envp[i] = e->vars[i];
-    e->envp[7] = NULL;
-    if (config_json) {
-        char path[128];
-        snprintf(path, sizeof(path), "%s/data", e->base);
-        assert_int_equal(mkdir(path, 0700), 0);
-        snprintf(path, sizeof(path), "%s/data/config.json", e->base);
-        FILE *f = fopen(path, "w");
-        assert_non_null(f);
-        fputs(config_json, f);
-        fclose(f);
-        assert_int_equal(chmod(path, 0600), 0);
-    }
-    for (int i = 0; tokens[i]; i++) {
-        const char *argv[] = {bin(), "accounts", "add", "--refresh-token", tokens[i], NULL};
-        char *o = NULL, *err = NULL;
-        int code = ag_child_run(argv, e->envp, NULL, 30000, &o, &err);
-        if (code != 0)
-            fail_msg("accounts add %s: %d %s", tokens[i], code, err);
-        free(o);
-        free(err);
-    }
-    e->port = ag_child_free_port();
-    snprintf(e->port_arg, sizeof(e->port_arg), "%d", e->port);
-    const char *argv[] = {bin(), "--port", e->port_arg, NULL};
-    assert_true(ag_child_start(&e->gw, argv, e->envp, "listening on", 10000));
-    mock_call(e, "DELETE", "/__mock/requests", NULL, &out);
-    ag_buf_dispose(&out);
-}
-
-static void env_stop(struct env *e)
-{
-    char cmd[128];
-    running = NULL;
-    int code = e->gw.pid > 0 ? ag_child_stop(&e->gw, SIGTERM, 15000) : 0;
-    if (code != 0) {
-        char *log = ag_child_output(&e->gw);
-        fprintf(stderr, "aigate log:\n%s\n", log);
-        free(log);
-    }
-    assert_int_equal(code, 0);
-    ag_child_cleanup(&e->gw);
-    ag_proc_stop(&e->mock, 5000);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->base);
-    assert_int_equal(system(cmd), 0);
-}
-
-static int teardown(void **state)
-{
-    if (running) {
-        struct env *e = running;
-        char cmd[128];
-        running = NULL;
-        if (e->gw.pid > 0) {
-            ag_child_stop(&e->gw, SIGKILL, 5000);
-            ag_child_cleanup(&e->gw);
-        }
-        ag_proc_stop(&e->mock, 5000);
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->base);
-        if (e->base[0] && system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", e->base);
-    }
-    return 0;
+    const struct ag_gwenv_opts o = {
+        .name = "upstream",
+        .mock_accounts = accounts,
+        .tokens = tokens,
+        .config_json = config_json,
+    };
+    ag_gwenv_start(e, &o);
 }
 
 /* One OpenAI chat request for model (a new conversation each time: no sticky session). */
-static int chat(struct env *e, const char *model, struct rh_resp *r)
+static int chat(struct ag_gwenv *e, const char *model, struct rh_resp *r)
 {
     static int turn;
     char body[512];
@@ -150,13 +50,13 @@ static int chat(struct env *e, const char *model, struct rh_resp *r)
 }
 
 /* The mock's records for path (a JSON array; the caller frees the document). */
-static yyjson_doc *records(struct env *e, const char *path)
+static yyjson_doc *records(struct ag_gwenv *e, const char *path)
 {
     struct ag_buf out;
     char q[200];
     ag_buf_init(&out, 0);
     snprintf(q, sizeof(q), "/__mock/requests?path=%s", path);
-    assert_int_equal(mock_call(e, "GET", q, NULL, &out), 200);
+    assert_int_equal(ag_gwenv_mock(e, "GET", q, NULL, &out), 200);
     yyjson_doc *d = yyjson_read(out.data, out.len, 0);
     ag_buf_dispose(&out);
     assert_non_null(d);
@@ -169,7 +69,7 @@ static const char *header_of(yyjson_val *rec, const char *name)
 }
 
 /* Calls of path by the account with access token token, and how many asked for model. */
-static int count_calls(struct env *e, const char *path, const char *token, const char *model)
+static int count_calls(struct ag_gwenv *e, const char *path, const char *token, const char *model)
 {
     yyjson_doc *d = records(e, path);
     yyjson_val *v;
@@ -200,7 +100,7 @@ static const char *const two_tokens[] = {"rt-a", "rt-b", NULL};
 
 static void generic_429_is_a_short_cooldown(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct ag_buf out;
     env_start(&e, two_accounts, two_tokens, NULL);
     ag_buf_init(&out, 0);
@@ -208,11 +108,12 @@ static void generic_429_is_a_short_cooldown(void **state)
      * stored quota resets in 2030 (the mock's resetTime), so a quota bench would last the whole
      * max_cooldown_s (a day). */
     assert_int_equal(
-        mock_call(&e, "POST", "/__mock/faults",
-                  "{\"status\":429,\"token\":\"at-a\",\"count\":1,\"body\":\"{\\\"error\\\":{"
-                  "\\\"code\\\":429,\\\"message\\\":\\\"Resource has been exhausted (e.g. check "
-                  "quota).\\\",\\\"status\\\":\\\"RESOURCE_EXHAUSTED\\\"}}\"}",
-                  &out),
+        ag_gwenv_mock(
+            &e, "POST", "/__mock/faults",
+            "{\"status\":429,\"token\":\"at-a\",\"count\":1,\"body\":\"{\\\"error\\\":{"
+            "\\\"code\\\":429,\\\"message\\\":\\\"Resource has been exhausted (e.g. check "
+            "quota).\\\",\\\"status\\\":\\\"RESOURCE_EXHAUSTED\\\"}}\"}",
+            &out),
         200);
     int hit = 0;
     for (int i = 0; i < 10 && !hit; i++) {
@@ -233,12 +134,12 @@ static void generic_429_is_a_short_cooldown(void **state)
     }
     assert_true(back);
     ag_buf_dispose(&out);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 static void final_429_carries_retry_after(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct ag_buf out;
     struct rh_resp r;
     char ra[32];
@@ -248,24 +149,24 @@ static void final_429_carries_retry_after(void **state)
               "\"at-a\",\"project\":\"proj-a\",\"tier\":\"PRO\"}]",
               one, "{\"scheduling\":{\"max_attempts\":1}}");
     ag_buf_init(&out, 0);
-    assert_int_equal(mock_call(&e, "POST", "/__mock/faults",
-                               "{\"status\":429,\"permanent\":true,\"retry_delay\":\"20s\","
-                               "\"reason\":\"RATE_LIMIT_EXCEEDED\"}",
-                               &out),
+    assert_int_equal(ag_gwenv_mock(&e, "POST", "/__mock/faults",
+                                   "{\"status\":429,\"permanent\":true,\"retry_delay\":\"20s\","
+                                   "\"reason\":\"RATE_LIMIT_EXCEEDED\"}",
+                                   &out),
                      200);
     assert_int_equal(chat(&e, "gemini-2.5-flash", &r), 429);
     assert_true(rh_header(&r, "retry-after", ra, sizeof(ra)));
     assert_int_equal(atoi(ra), 20);
     rh_resp_free(&r);
     ag_buf_dispose(&out);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 /* ---- per-account models ---- */
 
 static void model_only_on_some_accounts(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct ag_buf out;
     /* a lists only gemini-2.5-flash; b the whole catalog. */
     env_start(&e,
@@ -295,21 +196,22 @@ static void model_only_on_some_accounts(void **state)
     }
     assert_true(a_served);
     ag_buf_dispose(&out);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 static void not_found_on_one_account_moves_and_is_remembered(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct ag_buf out;
     env_start(&e, two_accounts, two_tokens, NULL);
     ag_buf_init(&out, 0);
     /* Both list gemini-3-flash, but a's upstream answers 404 for it. */
     assert_int_equal(
-        mock_call(&e, "POST", "/__mock/faults",
-                  "{\"status\":404,\"token\":\"at-a\",\"model\":\"gemini-3-flash\",\"permanent\":"
-                  "true}",
-                  &out),
+        ag_gwenv_mock(
+            &e, "POST", "/__mock/faults",
+            "{\"status\":404,\"token\":\"at-a\",\"model\":\"gemini-3-flash\",\"permanent\":"
+            "true}",
+            &out),
         200);
     for (int i = 0; i < 6; i++) {
         struct rh_resp r;
@@ -325,14 +227,14 @@ static void not_found_on_one_account_moves_and_is_remembered(void **state)
     assert_non_null(strstr(r.body, "\"error\""));
     rh_resp_free(&r);
     ag_buf_dispose(&out);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 /* ---- retired model ids ---- */
 
 static void retired_id_is_forwarded(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct rh_resp r;
     env_start(&e, two_accounts, two_tokens, NULL);
     /* The accounts' fetchAvailableModels says gemini-2.5-pro-preview is now gemini-2.5-pro; the
@@ -345,14 +247,14 @@ static void retired_id_is_forwarded(void **state)
     assert_non_null(
         strstr(yyjson_get_str(yyjson_obj_get(rec, "body")), "\"model\":\"gemini-2.5-pro\""));
     yyjson_doc_free(d);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 /* ---- 401 on a pool of one ---- */
 
 static void unauthorized_single_account_refreshes_and_retries(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct ag_buf out;
     struct rh_resp r;
     char attempts[16];
@@ -362,8 +264,8 @@ static void unauthorized_single_account_refreshes_and_retries(void **state)
               "\"at-a\",\"project\":\"proj-a\",\"tier\":\"PRO\"}]",
               one, NULL);
     ag_buf_init(&out, 0);
-    assert_int_equal(mock_call(&e, "POST", "/__mock/faults",
-                               "{\"status\":401,\"token\":\"at-a\",\"count\":1}", &out),
+    assert_int_equal(ag_gwenv_mock(&e, "POST", "/__mock/faults",
+                                   "{\"status\":401,\"token\":\"at-a\",\"count\":1}", &out),
                      200);
     assert_int_equal(chat(&e, "gemini-2.5-flash", &r), 200);
     assert_true(rh_header(&r, "x-aigate-attempts", attempts, sizeof(attempts)));
@@ -373,14 +275,14 @@ static void unauthorized_single_account_refreshes_and_retries(void **state)
     assert_true(yyjson_arr_size(yyjson_doc_get_root(d)) >= 1); /* the token was refreshed */
     yyjson_doc_free(d);
     ag_buf_dispose(&out);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 /* ---- count_tokens, headers ---- */
 
 static void count_tokens_counts_system_and_tools(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct rh_resp r;
     env_start(&e, two_accounts, two_tokens, NULL);
     const char *body =
@@ -400,12 +302,12 @@ static void count_tokens_counts_system_and_tools(void **state)
     assert_non_null(strstr(sent, "SYSTEM-PROMPT-MARKER"));
     assert_non_null(strstr(sent, "lookup_weather_marker"));
     yyjson_doc_free(d);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 static void claude_models_get_the_beta_and_client_version(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct rh_resp r;
     env_start(&e, two_accounts, two_tokens, NULL);
     assert_int_equal(chat(&e, "claude-sonnet-4-6", &r), 200);
@@ -434,44 +336,25 @@ static void claude_models_get_the_beta_and_client_version(void **state)
     assert_int_equal(claude, 1);
     assert_int_equal(gemini, 1);
     yyjson_doc_free(d);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 /* ---- fetchAvailableModels 403 ---- */
 
 static void models_403_is_asked_again_without_project(void **state)
 {
-    struct env e;
-    struct ag_buf out;
+    struct ag_gwenv e;
+    static const char *const tokens[] = {"rt-a", NULL};
     /* The fault is in place before `accounts add` fetches the models. */
-    memset(&e, 0, sizeof(e));
-    ag_buf_init(&out, 0);
-    assert_int_equal(ag_proc_start_mock(&e.mock, NULL), 0);
-    running = &e;
-    assert_int_equal(mock_call(&e, "PUT", "/__mock/accounts",
-                               "[{\"email\":\"a@example.com\",\"refresh_token\":\"rt-a\","
-                               "\"access_token\":\"at-a\",\"project\":\"proj-a\",\"tier\":"
-                               "\"PRO\"}]",
-                               &out),
-                     200);
-    assert_int_equal(mock_call(&e, "POST", "/__mock/faults",
-                               "{\"status\":403,\"path\":\"fetchAvailableModels\",\"count\":1}",
-                               &out),
-                     200);
-    snprintf(e.base, sizeof(e.base), "/tmp/ag-upstream-XXXXXX");
-    assert_non_null(mkdtemp(e.base));
-    snprintf(e.vars[0], 256, "AIGATE_DATA_DIR=%s/data", e.base);
-    snprintf(e.vars[1], 256, "AIGATE_CLOUDCODE_ENDPOINTS=%s/v1internal", e.mock.base_url);
-    snprintf(e.vars[2], 256, "AIGATE_OAUTH_TOKEN_URL=%s/token", e.mock.base_url);
-    snprintf(e.vars[3], 256, "AIGATE_USERINFO_URL=%s/userinfo", e.mock.base_url);
-    snprintf(e.vars[4], 256, "AIGATE_OAUTH_CLIENT_ID=upstream-test");
-    for (int i = 0; i < 5; i++)
-        e.envp[i] = e.vars[i];
-    const char *add[] = {bin(), "accounts", "add", "--refresh-token", "rt-a", NULL};
+    const struct ag_gwenv_opts opts = {
+        .name = "upstream",
+        .mock_accounts = "[{\"email\":\"a@example.com\",\"refresh_token\":\"rt-a\","
+                         "\"access_token\":\"at-a\",\"project\":\"proj-a\",\"tier\":\"PRO\"}]",
+        .mock_faults = "{\"status\":403,\"path\":\"fetchAvailableModels\",\"count\":1}",
+        .tokens = tokens,
+    };
     char *o = NULL, *err = NULL;
-    assert_int_equal(ag_child_run(add, e.envp, NULL, 30000, &o, &err), 0);
-    free(o);
-    free(err);
+    ag_gwenv_prepare(&e, &opts);
     yyjson_doc *d = records(&e, ":fetchAvailableModels");
     yyjson_val *root = yyjson_doc_get_root(d);
     assert_int_equal(yyjson_arr_size(root), 2);
@@ -481,22 +364,17 @@ static void models_403_is_asked_again_without_project(void **state)
     assert_null(header_of(yyjson_arr_get(root, 1), "x-goog-user-project"));
     yyjson_doc_free(d);
     /* The quota of the second answer was stored. */
-    const char *list[] = {bin(), "accounts", "list", "--json", NULL};
+    const char *list[] = {ag_gwenv_bin(), "accounts", "list", "--json", NULL};
     assert_int_equal(ag_child_run(list, e.envp, NULL, 10000, &o, &err), 0);
     assert_non_null(strstr(o, "gemini-2.5-flash"));
     free(o);
     free(err);
-    running = NULL;
-    ag_proc_stop(&e.mock, 5000);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e.base);
-    assert_int_equal(system(cmd), 0);
-    ag_buf_dispose(&out);
+    ag_gwenv_stop(&e);
 }
 
 /* ---- the mock refuses what the real API refuses ---- */
 
-static long cc(struct env *e, const char *method, const char *token, const char *body,
+static long cc(struct ag_gwenv *e, const char *method, const char *token, const char *body,
                struct ag_buf *out)
 {
     char url[256], auth[128];
@@ -509,12 +387,10 @@ static long cc(struct env *e, const char *method, const char *token, const char 
 
 static void mock_is_strict(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct ag_buf out;
-    memset(&e, 0, sizeof(e));
     ag_buf_init(&out, 0);
-    assert_int_equal(ag_proc_start_mock(&e.mock, NULL), 0);
-    running = &e;
+    ag_gwenv_prepare(&e, &(const struct ag_gwenv_opts){.name = "upstream", .mock = true});
 #define GEN(extra_gc)                                                                              \
     "{\"project\":\"p\",\"model\":\"gemini-3-flash\",\"request\":{\"contents\":[{\"role\":"        \
     "\"user\",\"parts\":[{\"text\":\"hi\"}]}],\"generationConfig\":{" extra_gc "}}}"
@@ -571,8 +447,7 @@ static void mock_is_strict(void **state)
                         &out),
                      200);
 #undef GEN
-    running = NULL;
-    ag_proc_stop(&e.mock, 5000);
+    ag_gwenv_stop(&e);
     ag_buf_dispose(&out);
 }
 
@@ -580,16 +455,18 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(mock_is_strict, teardown),
-        cmocka_unit_test_teardown(generic_429_is_a_short_cooldown, teardown),
-        cmocka_unit_test_teardown(final_429_carries_retry_after, teardown),
-        cmocka_unit_test_teardown(model_only_on_some_accounts, teardown),
-        cmocka_unit_test_teardown(not_found_on_one_account_moves_and_is_remembered, teardown),
-        cmocka_unit_test_teardown(retired_id_is_forwarded, teardown),
-        cmocka_unit_test_teardown(unauthorized_single_account_refreshes_and_retries, teardown),
-        cmocka_unit_test_teardown(count_tokens_counts_system_and_tools, teardown),
-        cmocka_unit_test_teardown(claude_models_get_the_beta_and_client_version, teardown),
-        cmocka_unit_test_teardown(models_403_is_asked_again_without_project, teardown),
+        cmocka_unit_test_teardown(mock_is_strict, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(generic_429_is_a_short_cooldown, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(final_429_carries_retry_after, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(model_only_on_some_accounts, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(not_found_on_one_account_moves_and_is_remembered,
+                                  ag_gwenv_teardown),
+        cmocka_unit_test_teardown(retired_id_is_forwarded, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(unauthorized_single_account_refreshes_and_retries,
+                                  ag_gwenv_teardown),
+        cmocka_unit_test_teardown(count_tokens_counts_system_and_tools, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(claude_models_get_the_beta_and_client_version, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(models_403_is_asked_again_without_project, ag_gwenv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include "ag_test.h"
 
 #include "child.h"
+#include "gwenv.h"
 #include "core/buf.h"
 #include "proc.h"
 #include "rawhttp.h"
@@ -23,36 +24,7 @@
 
 #define KEY "sk-warmup-test-key"
 
-struct env {
-    struct ag_proc mock;
-    struct ag_child gw;
-    char base[64];
-    char vars[10][256];
-    const char *envp[11];
-    char port_arg[16];
-    int port;
-};
-
-static struct env *running;
-
-static const char *bin(void)
-{
-    const char *b = getenv("AIGATE_BIN");
-    if (!b)
-        fail_msg("AIGATE_BIN is not set (run through ctest)");
-    return b;
-}
-
-static long mock_call(struct env *e, const char *method, const char *path, const char *body,
-                      struct ag_buf *out)
-{
-    char url[256];
-    snprintf(url, sizeof(url), "%s%s", e->mock.base_url, path);
-    ag_buf_reset(out);
-    return ag_test_http(method, url, body, NULL, out);
-}
-
-static long admin_call(struct env *e, const char *method, const char *path, const char *body,
+static long admin_call(struct ag_gwenv *e, const char *method, const char *path, const char *body,
                        struct ag_buf *out)
 {
     char url[256];
@@ -60,16 +32,6 @@ static long admin_call(struct env *e, const char *method, const char *path, cons
     snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", e->port, path);
     ag_buf_reset(out);
     return ag_test_http(method, url, body, hdrs, out);
-}
-
-static int cli(struct env *e, const char *const *args, char **out, char **err)
-{
-    const char *argv[16] = {bin(), "--port", e->port_arg};
-    size_t n = 3;
-    for (size_t i = 0; args[i] && n < 15; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    return ag_child_run(argv, e->envp, NULL, 60000, out, err);
 }
 
 #define ACCOUNT_A                                                                                  \
@@ -85,91 +47,30 @@ static int cli(struct env *e, const char *const *args, char **out, char **err)
     "{\"email\":\"c@example.com\",\"refresh_token\":\"rt-c\",\"access_token\":\"at-c\","           \
     "\"project\":\"proj-c\",\"tier\":\"PRO\",\"quotas\":{\"claude-sonnet-4-6\":1.0}}"
 
-static void env_start(struct env *e)
+static void env_start(struct ag_gwenv *e)
 {
-    struct ag_buf out;
+    static const char *const tokens[] = {"rt-a", "rt-b", "rt-c", NULL};
+    static const char *const env[] = {"AIGATE_API_KEY=" KEY, "AIGATE_AUTH_MODE=all_except_health",
+                                      NULL};
     char accounts[1024];
-    memset(e, 0, sizeof(*e));
-    ag_buf_init(&out, 0);
-    assert_int_equal(ag_proc_start_mock(&e->mock, NULL), 0);
-    running = e;
     /* a: gemini-3-pro-high partly used (its window is counting already). */
     snprintf(accounts, sizeof(accounts), "[" ACCOUNT_A "," ACCOUNT_B "," ACCOUNT_C "]", "0.4");
-    assert_int_equal(mock_call(e, "PUT", "/__mock/accounts", accounts, &out), 200);
-    snprintf(e->base, sizeof(e->base), "/tmp/ag-warmup-XXXXXX");
-    assert_non_null(mkdtemp(e->base));
-    snprintf(e->vars[0], 256, "AIGATE_DATA_DIR=%s/data", e->base);
-    snprintf(e->vars[1], 256, "AIGATE_CLOUDCODE_ENDPOINTS=%s/v1internal", e->mock.base_url);
-    snprintf(e->vars[2], 256, "AIGATE_OAUTH_TOKEN_URL=%s/token", e->mock.base_url);
-    snprintf(e->vars[3], 256, "AIGATE_USERINFO_URL=%s/userinfo", e->mock.base_url);
-    snprintf(e->vars[4], 256, "AIGATE_OAUTH_CLIENT_ID=warmup-test");
-    snprintf(e->vars[5], 256, "AIGATE_OAUTH_CLIENT_SECRET=warmup-secret");
-    snprintf(e->vars[6], 256, "AIGATE_LOG_LEVEL=info");
-    snprintf(e->vars[7], 256, "AIGATE_API_KEY=" KEY);
-    snprintf(e->vars[8], 256, "AIGATE_AUTH_MODE=all_except_health");
-    for (int i = 0; i < 9; i++)
-        e->envp[i] = e->vars[i];
-    e->envp[9] = NULL;
-    e->port = ag_child_free_port();
-    snprintf(e->port_arg, sizeof(e->port_arg), "%d", e->port);
-    const char *tokens[] = {"rt-a", "rt-b", "rt-c"};
-    for (int i = 0; i < 3; i++) {
-        const char *args[] = {"accounts", "add", "--refresh-token", tokens[i], NULL};
-        char *o = NULL, *err = NULL;
-        int code = cli(e, args, &o, &err);
-        if (code != 0)
-            fail_msg("accounts add %s: %d %s", tokens[i], code, err);
-        free(o);
-        free(err);
-    }
+    const struct ag_gwenv_opts opts = {
+        .name = "warmup", .mock_accounts = accounts, .tokens = tokens, .env = env};
+    ag_gwenv_prepare(e, &opts);
     /* c: disabled by the user, never warmed. */
     const char *disable[] = {"accounts", "disable", "c@example.com", NULL};
     char *od = NULL, *ed = NULL;
-    assert_int_equal(cli(e, disable, &od, &ed), 0);
+    assert_int_equal(ag_gwenv_cli(e, disable, &od, &ed), 0);
     free(od);
     free(ed);
     const char *set[] = {"config", "set", "warmup.groups",
                          "claude,gemini-3-flash,gemini-3-pro-high", NULL};
     char *o = NULL, *err = NULL;
-    assert_int_equal(cli(e, set, &o, &err), 0);
+    assert_int_equal(ag_gwenv_cli(e, set, &o, &err), 0);
     free(o);
     free(err);
-    const char *argv[] = {bin(), "--port", e->port_arg, NULL};
-    assert_true(ag_child_start(&e->gw, argv, e->envp, "listening on", 10000));
-    ag_buf_dispose(&out);
-}
-
-static void env_stop(struct env *e)
-{
-    char cmd[128];
-    running = NULL;
-    int code = e->gw.pid > 0 ? ag_child_stop(&e->gw, SIGTERM, 15000) : 0;
-    if (code != 0) {
-        char *log = ag_child_output(&e->gw);
-        fprintf(stderr, "aigate log:\n%s\n", log);
-        free(log);
-    }
-    assert_int_equal(code, 0);
-    ag_child_cleanup(&e->gw);
-    ag_proc_stop(&e->mock, 5000);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->base);
-    assert_int_equal(system(cmd), 0);
-}
-
-static int teardown(void **state)
-{
-    if (running) {
-        struct env *e = running;
-        char cmd[128];
-        running = NULL;
-        ag_child_stop(&e->gw, SIGKILL, 5000);
-        ag_child_cleanup(&e->gw);
-        ag_proc_stop(&e->mock, 5000);
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->base);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", e->base);
-    }
-    return 0;
+    ag_gwenv_launch(e);
 }
 
 /* The generate calls the mock received, as {token, model, body document} triples. */
@@ -179,12 +80,13 @@ struct sent {
     yyjson_doc *body;
 };
 
-static size_t mock_sent(struct env *e, struct sent *s, size_t cap)
+static size_t mock_sent(struct ag_gwenv *e, struct sent *s, size_t cap)
 {
     struct ag_buf out;
     size_t n = 0;
     ag_buf_init(&out, 0);
-    assert_int_equal(mock_call(e, "GET", "/__mock/requests?path=GenerateContent", NULL, &out), 200);
+    assert_int_equal(ag_gwenv_mock(e, "GET", "/__mock/requests?path=GenerateContent", NULL, &out),
+                     200);
     yyjson_doc *d = yyjson_read(out.data, out.len, 0);
     yyjson_val *v;
     size_t i, max;
@@ -245,7 +147,7 @@ static void assert_minimal(const struct sent *s)
 
 /* Polls GET /api/warmup until the run with that id (any run when id < 0) with that trigger has
  * finished; returns its document (caller frees) or NULL after timeout_ms. */
-static yyjson_doc *wait_run(struct env *e, int64_t id, const char *trigger, int timeout_ms)
+static yyjson_doc *wait_run(struct ag_gwenv *e, int64_t id, const char *trigger, int timeout_ms)
 {
     struct ag_buf out;
     ag_buf_init(&out, 0);
@@ -296,7 +198,7 @@ static void result_of(yyjson_doc *d, const char *email, const char *group, char 
                      want_reason);                                                                 \
     } while (0)
 
-static int64_t start_run(struct env *e, const char *body)
+static int64_t start_run(struct ag_gwenv *e, const char *body)
 {
     struct ag_buf out;
     ag_buf_init(&out, 0);
@@ -311,7 +213,7 @@ static int64_t start_run(struct env *e, const char *body)
 
 static void warmup_sends_one_minimal_request_per_eligible_account_and_group(void **state)
 {
-    struct env e;
+    struct ag_gwenv e;
     struct ag_buf out;
     struct sent s[32];
     size_t n;
@@ -319,12 +221,13 @@ static void warmup_sends_one_minimal_request_per_eligible_account_and_group(void
     ag_buf_init(&out, 0);
 
     /* b runs out of Claude quota on a real request: it cools down for the claude group. */
-    assert_int_equal(mock_call(&e, "POST", "/__mock/faults",
-                               "{\"status\":429,\"token\":\"at-b\",\"model\":\"claude-sonnet-4-6\","
-                               "\"permanent\":true,\"reason\":\"QUOTA_EXHAUSTED\","
-                               "\"quota_reset_delay\":\"1h\"}",
-                               &out),
-                     200);
+    assert_int_equal(
+        ag_gwenv_mock(&e, "POST", "/__mock/faults",
+                      "{\"status\":429,\"token\":\"at-b\",\"model\":\"claude-sonnet-4-6\","
+                      "\"permanent\":true,\"reason\":\"QUOTA_EXHAUSTED\","
+                      "\"quota_reset_delay\":\"1h\"}",
+                      &out),
+        200);
     bool b_tried = false;
     for (int i = 0; i < 12 && !b_tried; i++) {
         char body[256];
@@ -342,8 +245,8 @@ static void warmup_sends_one_minimal_request_per_eligible_account_and_group(void
         sent_free(s, n);
     }
     assert_true(b_tried);
-    assert_int_equal(mock_call(&e, "DELETE", "/__mock/faults", NULL, &out), 200);
-    assert_int_equal(mock_call(&e, "DELETE", "/__mock/requests", NULL, &out), 200);
+    assert_int_equal(ag_gwenv_mock(&e, "DELETE", "/__mock/faults", NULL, &out), 200);
+    assert_int_equal(ag_gwenv_mock(&e, "DELETE", "/__mock/requests", NULL, &out), 200);
 
     /* Bad requests get clear errors. */
     assert_int_equal(
@@ -390,10 +293,10 @@ static void warmup_sends_one_minimal_request_per_eligible_account_and_group(void
     yyjson_doc_free(logs);
 
     /* Right after, nothing is sent again: every warmed account x group was warmed recently. */
-    assert_int_equal(mock_call(&e, "DELETE", "/__mock/requests", NULL, &out), 200);
+    assert_int_equal(ag_gwenv_mock(&e, "DELETE", "/__mock/requests", NULL, &out), 200);
     const char *args[] = {"warmup", "--account", "a@example.com", NULL};
     char *o = NULL, *err = NULL;
-    assert_int_equal(cli(&e, args, &o, &err), 0);
+    assert_int_equal(ag_gwenv_cli(&e, args, &o, &err), 0);
     assert_non_null(strstr(o, "0 sent"));
     assert_non_null(strstr(o, "warmed_recently"));
     assert_null(strstr(o, "b@example.com"));
@@ -406,7 +309,7 @@ static void warmup_sends_one_minimal_request_per_eligible_account_and_group(void
      * again (its window ended), so that run warms it. */
     char accounts[1024], cfg[256], hhmmss[3][16];
     snprintf(accounts, sizeof(accounts), ACCOUNT_A, "1.0");
-    assert_int_equal(mock_call(&e, "POST", "/__mock/accounts", accounts, &out), 200);
+    assert_int_equal(ag_gwenv_mock(&e, "POST", "/__mock/accounts", accounts, &out), 200);
     /* Three times ahead, in case applying the config is slow: the first one still ahead fires;
      * later ones find nothing left to warm. */
     const int ahead[3] = {4, 10, 20};
@@ -433,7 +336,7 @@ static void warmup_sends_one_minimal_request_per_eligible_account_and_group(void
     sent_free(s, n);
 
     ag_buf_dispose(&out);
-    env_stop(&e);
+    ag_gwenv_stop(&e);
 }
 
 static void bad_warmup_config_is_refused_clearly(void **state)
@@ -443,28 +346,29 @@ static void bad_warmup_config_is_refused_clearly(void **state)
     assert_non_null(mkdtemp(dir));
     snprintf(var, sizeof(var), "AIGATE_DATA_DIR=%s", dir);
     const char *envp[] = {var, NULL};
-    const char *bad_time[] = {bin(), "config", "set", "warmup.times", "07:00,25:00", NULL};
+    const char *bad_time[] = {ag_gwenv_bin(), "config", "set", "warmup.times", "07:00,25:00", NULL};
     assert_int_equal(ag_child_run(bad_time, envp, NULL, 10000, &o, &err), 2);
     assert_non_null(strstr(err, "warmup.times"));
     assert_non_null(strstr(err, "HH:MM"));
     assert_non_null(strstr(err, "item 1"));
     free(o);
     free(err);
-    const char *bad_group[] = {bin(), "config", "set", "warmup.groups", "Claude Opus", NULL};
+    const char *bad_group[] = {ag_gwenv_bin(),  "config",      "set",
+                               "warmup.groups", "Claude Opus", NULL};
     assert_int_equal(ag_child_run(bad_group, envp, NULL, 10000, &o, &err), 2);
     assert_non_null(strstr(err, "warmup.groups"));
     free(o);
     free(err);
-    const char *empty[] = {bin(), "config", "set", "warmup.groups", "[]", NULL};
+    const char *empty[] = {ag_gwenv_bin(), "config", "set", "warmup.groups", "[]", NULL};
     assert_int_equal(ag_child_run(empty, envp, NULL, 10000, &o, &err), 2);
     assert_non_null(strstr(err, "1 to 16"));
     free(o);
     free(err);
-    const char *good[] = {bin(), "config", "set", "warmup.times", "06:30,18:00:30", NULL};
+    const char *good[] = {ag_gwenv_bin(), "config", "set", "warmup.times", "06:30,18:00:30", NULL};
     assert_int_equal(ag_child_run(good, envp, NULL, 10000, &o, &err), 0);
     free(o);
     free(err);
-    const char *nogw[] = {bin(), "--port", "1", "warmup", NULL};
+    const char *nogw[] = {ag_gwenv_bin(), "--port", "1", "warmup", NULL};
     assert_int_equal(ag_child_run(nogw, envp, NULL, 10000, &o, &err), 1);
     assert_non_null(strstr(err, "no gateway answered"));
     free(o);
@@ -479,7 +383,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(warmup_sends_one_minimal_request_per_eligible_account_and_group,
-                                  teardown),
+                                  ag_gwenv_teardown),
         cmocka_unit_test(bad_warmup_config_is_refused_clearly),
     };
     return cmocka_run_group_tests_name("warmup", tests, NULL, NULL);

@@ -9,6 +9,7 @@
 #include "ag_test.h"
 
 #include "child.h"
+#include "gwenv.h"
 #include "core/buf.h"
 #include "proc.h"
 #include "rawhttp.h"
@@ -26,106 +27,25 @@
 #define AUTH     "Authorization: Bearer " KEY "\r\n"
 #define MAX_BODY 16384
 
-struct env {
-    struct ag_proc mock;
-    struct ag_child gw;
-    char base[64];
-    char dir[128];
-    char vars[8][256];
-    const char *envp[9];
-    char port_arg[16];
-    int port;
-};
-
 /* The one environment: static, so teardown still finds it after a failed assertion has left the
  * test's frame. */
-static struct env the_env;
-static struct env *running; /* stopped by teardown even when an assertion failed */
-
-static void env_start(struct env *e)
+static struct ag_gwenv the_env;
+static void env_start(struct ag_gwenv *e)
 {
-    const char *bin = getenv("AIGATE_BIN");
-    if (!bin)
-        fail_msg("AIGATE_BIN is not set (run through ctest)");
-    memset(e, 0, sizeof(*e));
-    running = e;
-    snprintf(e->base, sizeof(e->base), "/tmp/ag-ws-XXXXXX");
-    assert_non_null(mkdtemp(e->base));
-    snprintf(e->dir, sizeof(e->dir), "%s/data", e->base);
-    assert_int_equal(mkdir(e->dir, 0700), 0);
-    char path[256];
-    snprintf(path, sizeof(path), "%s/config.json", e->dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f,
-            "{\"auth\":{\"mode\":\"strict\",\"api_key\":\"" KEY "\"},"
-            "\"server\":{\"max_body_bytes\":%d}}",
-            MAX_BODY);
-    fclose(f);
-    chmod(path, 0600);
-    struct ag_buf out;
-    char url[256];
-    ag_buf_init(&out, 0);
-    assert_int_equal(ag_proc_start_mock(&e->mock, NULL), 0);
-    snprintf(url, sizeof(url), "%s/__mock/accounts", e->mock.base_url);
-    assert_int_equal(ag_test_http("PUT", url,
-                                  "[{\"email\":\"a@example.com\",\"refresh_token\":\"rt-a\","
-                                  "\"access_token\":\"at-a\",\"project\":\"proj-a\","
-                                  "\"tier\":\"PRO\"}]",
-                                  NULL, &out),
-                     200);
-    ag_buf_dispose(&out);
-    int n = 0;
-    snprintf(e->vars[n++], 256, "AIGATE_DATA_DIR=%s", e->dir);
-    snprintf(e->vars[n++], 256, "AIGATE_LOG_LEVEL=info");
-    snprintf(e->vars[n++], 256, "AIGATE_CLOUDCODE_ENDPOINTS=%s/v1internal", e->mock.base_url);
-    snprintf(e->vars[n++], 256, "AIGATE_OAUTH_TOKEN_URL=%s/token", e->mock.base_url);
-    snprintf(e->vars[n++], 256, "AIGATE_USERINFO_URL=%s/userinfo", e->mock.base_url);
-    snprintf(e->vars[n++], 256, "AIGATE_OAUTH_CLIENT_ID=ws-test");
-    snprintf(e->vars[n++], 256, "AIGATE_OAUTH_CLIENT_SECRET=ws-secret");
-    for (int i = 0; i < n; i++)
-        e->envp[i] = e->vars[i];
-    e->envp[n] = NULL;
-    const char *add[] = {bin, "accounts", "add", "--refresh-token", "rt-a", NULL};
-    char *o = NULL, *err = NULL;
-    int code = ag_child_run(add, e->envp, NULL, 30000, &o, &err);
-    if (code != 0)
-        fail_msg("accounts add: %d %s", code, err);
-    free(o);
-    free(err);
-    e->port = ag_child_free_port();
-    snprintf(e->port_arg, sizeof(e->port_arg), "%d", e->port);
-    const char *argv[] = {bin, "--port", e->port_arg, NULL};
-    assert_true(ag_child_start(&e->gw, argv, e->envp, "listening on", 10000));
-}
-
-static void env_stop(struct env *e)
-{
-    char cmd[128];
-    running = NULL;
-    int code = ag_child_stop(&e->gw, SIGTERM, 15000);
-    if (code != 0) {
-        char *log = ag_child_output(&e->gw);
-        fprintf(stderr, "aigate log:\n%s\n", log);
-        free(log);
-    }
-    assert_int_equal(code, 0);
-    ag_child_cleanup(&e->gw);
-    ag_proc_stop(&e->mock, 5000);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->base);
-    assert_int_equal(system(cmd), 0);
-}
-
-static int teardown(void **state)
-{
-    if (running) {
-        if (running->gw.pid > 0)
-            ag_child_stop(&running->gw, SIGKILL, 5000);
-        ag_child_cleanup(&running->gw);
-        ag_proc_stop(&running->mock, 5000);
-        running = NULL;
-    }
-    return 0;
+    static const char *const tokens[] = {"rt-a", NULL};
+    char config[256];
+    snprintf(config, sizeof(config),
+             "{\"auth\":{\"mode\":\"strict\",\"api_key\":\"" KEY "\"},"
+             "\"server\":{\"max_body_bytes\":%d}}",
+             MAX_BODY);
+    const struct ag_gwenv_opts o = {
+        .name = "ws",
+        .config_json = config,
+        .mock_accounts = "[{\"email\":\"a@example.com\",\"refresh_token\":\"rt-a\","
+                         "\"access_token\":\"at-a\",\"project\":\"proj-a\",\"tier\":\"PRO\"}]",
+        .tokens = tokens,
+    };
+    ag_gwenv_start(e, &o);
 }
 
 /* ---------------------------------------------------------------- events */
@@ -228,7 +148,7 @@ static const char *response_id(const struct turn *t)
 }
 
 /* The mock's upstream requests so far (JSON text, malloc'd). */
-static char *upstream_requests(struct env *e)
+static char *upstream_requests(struct ag_gwenv *e)
 {
     struct ag_buf out;
     char url[256];
@@ -238,7 +158,7 @@ static char *upstream_requests(struct env *e)
     return out.data ? out.data : calloc(1, 1);
 }
 
-static void clear_upstream_requests(struct env *e)
+static void clear_upstream_requests(struct ag_gwenv *e)
 {
     struct ag_buf out;
     char url[256];
@@ -248,7 +168,7 @@ static void clear_upstream_requests(struct env *e)
     ag_buf_dispose(&out);
 }
 
-static void open_socket(struct env *e, struct rh_conn *c)
+static void open_socket(struct ag_gwenv *e, struct rh_conn *c)
 {
     struct rh_resp r;
     assert_true(ws_open(c, e->port, "/v1/responses", AUTH, &r));
@@ -261,7 +181,7 @@ static void open_socket(struct env *e, struct rh_conn *c)
 
 static void turns_on_a_socket_are_the_sse_stream(void **state)
 {
-    struct env *e = &the_env;
+    struct ag_gwenv *e = &the_env;
     struct rh_conn c;
     struct rh_resp r;
     struct turn sse = {0}, ws = {0}, second = {0};
@@ -339,12 +259,12 @@ static void turns_on_a_socket_are_the_sse_stream(void **state)
     turn_free(&sse);
     turn_free(&ws);
     turn_free(&second);
-    env_stop(e);
+    ag_gwenv_stop(e);
 }
 
 static void warm_up_errors_and_limits(void **state)
 {
-    struct env *e = &the_env;
+    struct ag_gwenv *e = &the_env;
     struct rh_conn c;
     struct rh_resp r;
     struct turn t = {0};
@@ -418,14 +338,14 @@ static void warm_up_errors_and_limits(void **state)
     assert_true(rh_request(e->port, "GET", "/healthz", AUTH, NULL, &r));
     assert_int_equal(r.status, 200);
     rh_resp_free(&r);
-    env_stop(e);
+    ag_gwenv_stop(e);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(turns_on_a_socket_are_the_sse_stream, teardown),
-        cmocka_unit_test_teardown(warm_up_errors_and_limits, teardown),
+        cmocka_unit_test_teardown(turns_on_a_socket_are_the_sse_stream, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(warm_up_errors_and_limits, ag_gwenv_teardown),
     };
     return cmocka_run_group_tests_name("responses over websocket", tests, NULL, NULL);
 }
