@@ -4,46 +4,15 @@
 // first, then turns continued by previous_response_id on the same socket). The gateway's request
 // log shows the socket (101) and its turns (GET /v1/responses 200), and no POST.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cliBin, hasPart, isolatedEnv, runCli, upstreamBodies } from './cli.mjs';
+import { cliBin, codexEnv, codexExec, hasPart, upstreamBodies } from './cli.mjs';
 import { Env } from './lib.mjs';
 
 const BIN = cliBin('codex');
 const skip = BIN ? false : 'Codex CLI is not installed (npm install in tests/e2e)';
-
-// docs/clients.md's set-up with the WebSocket transport, kept on loopback as cli-codex.test.mjs
-// does; no retries, so a turn that fails over the socket fails the test instead of hiding.
-function config(url) {
-  return `model = "gemini-2.5-flash"
-model_provider = "aigate"
-approval_policy = "never"
-sandbox_mode = "read-only"
-check_for_update_on_startup = false
-
-[features]
-plugins = false
-apps = false
-remote_models = false
-
-[analytics]
-enabled = false
-
-[feedback]
-enabled = false
-
-[model_providers.aigate]
-name = "aigate"
-base_url = "${url}/v1"
-env_key = "AIGATE_API_KEY"
-wire_api = "responses"
-supports_websockets = true
-request_max_retries = 0
-stream_max_retries = 0
-`;
-}
 
 describe('Codex CLI through aigate over a WebSocket', { skip }, () => {
   const env = new Env();
@@ -53,11 +22,9 @@ describe('Codex CLI through aigate over a WebSocket', { skip }, () => {
   before(async () => {
     await env.start({ env: { AIGATE_AUTH_MODE: 'strict', AIGATE_API_KEY: 'sk-aigate-ws' } });
     dir = mkdtempSync(path.join(os.tmpdir(), 'aigate-codex-ws-'));
-    cli = await isolatedEnv(dir);
-    const codexHome = path.join(cli.home, '.codex');
-    mkdirSync(codexHome, { recursive: true });
-    writeFileSync(path.join(codexHome, 'config.toml'), config(env.url));
-    Object.assign(cli.env, { CODEX_HOME: codexHome, AIGATE_API_KEY: 'sk-aigate-ws' });
+    // The WebSocket transport; no retries, so a turn that fails over the socket fails the test.
+    cli = await codexEnv(dir, env.url, 'sk-aigate-ws',
+      'supports_websockets = true\nrequest_max_retries = 0\nstream_max_retries = 0\n');
   });
   after(async () => {
     const codes = await env.stop();
@@ -65,13 +32,7 @@ describe('Codex CLI through aigate over a WebSocket', { skip }, () => {
     assert.equal(codes[0], 0, `aigate exit code; log:\n${env.gwLog}`);
   });
 
-  async function codex(prompt) {
-    const r = await runCli(BIN, ['exec', '--skip-git-repo-check', '--json', prompt],
-      { env: cli.env, cwd: cli.work, timeoutMs: 45000 });
-    assert.equal(r.timedOut, false, `codex timed out; stderr:\n${r.stderr}`);
-    assert.equal(r.code, 0, `codex exit ${r.code}; stderr:\n${r.stderr}\nstdout:\n${r.stdout}\ngateway:\n${env.gwLog}`);
-    return r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-  }
+  const codex = (prompt) => codexExec(BIN, cli, prompt, () => `gateway:\n${env.gwLog}`);
 
   const messages = (events) => events
     .filter((e) => e.type === 'item.completed' && e.item.type === 'agent_message')

@@ -3,43 +3,15 @@
 // wire_api = "responses": an answer comes through, and a tool loop (the mock calls
 // exec_command) runs to its end.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cliBin, hasPart, isolatedEnv, runCli, upstreamBodies } from './cli.mjs';
+import { cliBin, codexEnv, codexExec, hasPart, upstreamBodies } from './cli.mjs';
 import { Env } from './lib.mjs';
 
 const BIN = cliBin('codex');
 const skip = BIN ? false : 'Codex CLI is not installed (npm install in tests/e2e)';
-
-// The set-up docs/clients.md describes, plus what keeps a test run on loopback: no update check,
-// analytics, feedback uploads, plugin / app catalogues or remote model lists.
-function config(url) {
-  return `model = "gemini-2.5-flash"
-model_provider = "aigate"
-approval_policy = "never"
-sandbox_mode = "read-only"
-check_for_update_on_startup = false
-
-[features]
-plugins = false
-apps = false
-remote_models = false
-
-[analytics]
-enabled = false
-
-[feedback]
-enabled = false
-
-[model_providers.aigate]
-name = "aigate"
-base_url = "${url}/v1"
-env_key = "AIGATE_API_KEY"
-wire_api = "responses"
-`;
-}
 
 describe('Codex CLI through aigate', { skip }, () => {
   const env = new Env();
@@ -49,11 +21,7 @@ describe('Codex CLI through aigate', { skip }, () => {
   before(async () => {
     await env.start();
     dir = mkdtempSync(path.join(os.tmpdir(), 'aigate-codex-'));
-    cli = await isolatedEnv(dir);
-    const codexHome = path.join(cli.home, '.codex');
-    mkdirSync(codexHome, { recursive: true });
-    writeFileSync(path.join(codexHome, 'config.toml'), config(env.url));
-    Object.assign(cli.env, { CODEX_HOME: codexHome, AIGATE_API_KEY: 'sk-aigate-test' });
+    cli = await codexEnv(dir, env.url, 'sk-aigate-test');
   });
   after(async () => {
     const codes = await env.stop();
@@ -61,14 +29,7 @@ describe('Codex CLI through aigate', { skip }, () => {
     assert.equal(codes[0], 0, `aigate exit code; log:\n${env.gwLog}`);
   });
 
-  // `codex exec --json` prints one JSON event per line; returns them.
-  async function codex(prompt) {
-    const r = await runCli(BIN, ['exec', '--skip-git-repo-check', '--json', prompt],
-      { env: cli.env, cwd: cli.work, timeoutMs: 45000 });
-    assert.equal(r.timedOut, false, `codex timed out; stderr:\n${r.stderr}`);
-    assert.equal(r.code, 0, `codex exit ${r.code}; stderr:\n${r.stderr}\nstdout:\n${r.stdout}`);
-    return r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-  }
+  const codex = (prompt) => codexExec(BIN, cli, prompt);
 
   const messages = (events) => events
     .filter((e) => e.type === 'item.completed' && e.item.type === 'agent_message')

@@ -4,7 +4,7 @@
 // but aigate fails on this machine instead of leaving it) with loopback exempt, and a hard timeout
 // after which the process group is killed by its own PID.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './lib.mjs';
@@ -78,4 +78,61 @@ export async function upstreamBodies(env) {
 /** True when some content of the upstream request has a part with key (functionCall, ...). */
 export function hasPart(body, key) {
   return (body.request.contents || []).some((c) => (c.parts || []).some((p) => p[key]));
+}
+
+// Codex CLI: docs/clients.md's set-up (a custom model provider on aigate's /v1 with
+// wire_api = "responses"), plus what keeps a test run on loopback: no update check, analytics,
+// feedback uploads, plugin / app catalogues or remote model lists. providerExtra is appended to
+// the provider's table (e.g. the WebSocket transport).
+function codexConfig(url, providerExtra) {
+  return `model = "gemini-2.5-flash"
+model_provider = "aigate"
+approval_policy = "never"
+sandbox_mode = "read-only"
+check_for_update_on_startup = false
+
+[features]
+plugins = false
+apps = false
+remote_models = false
+
+[analytics]
+enabled = false
+
+[feedback]
+enabled = false
+
+[model_providers.aigate]
+name = "aigate"
+base_url = "${url}/v1"
+env_key = "AIGATE_API_KEY"
+wire_api = "responses"
+${providerExtra}`;
+}
+
+/**
+ * An isolated environment for Codex CLI under dir, configured for the gateway at url with key;
+ * returns isolatedEnv's object with CODEX_HOME and AIGATE_API_KEY set.
+ */
+export async function codexEnv(dir, url, key, providerExtra = '') {
+  const cli = await isolatedEnv(dir);
+  const codexHome = path.join(cli.home, '.codex');
+  mkdirSync(codexHome, { recursive: true });
+  writeFileSync(path.join(codexHome, 'config.toml'), codexConfig(url, providerExtra));
+  Object.assign(cli.env, { CODEX_HOME: codexHome, AIGATE_API_KEY: key });
+  return cli;
+}
+
+/**
+ * `codex exec --json prompt` in cli's environment: asserts it ended in time with 0 (showing
+ * stderr, stdout and context() when not) and returns its JSON events.
+ */
+export async function codexExec(bin, cli, prompt, context = () => '') {
+  const r = await runCli(bin, ['exec', '--skip-git-repo-check', '--json', prompt],
+    { env: cli.env, cwd: cli.work, timeoutMs: 45000 });
+  if (r.timedOut) throw new Error(`codex timed out; stderr:\n${r.stderr}`);
+  if (r.code !== 0) {
+    throw new Error(`codex exit ${r.code}; stderr:\n${r.stderr}\nstdout:\n${r.stdout}\n${context()}`);
+  }
+  return r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
 }
