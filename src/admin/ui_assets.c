@@ -123,14 +123,7 @@ static bool not_modified(const struct ag_http_req *req, const char *etag)
     struct ag_str inm = ag_http_req_header(req, "If-None-Match");
     if (!inm.p)
         return false;
-    size_t n = strlen(etag);
-    for (size_t i = 0; i < inm.len; i++) {
-        if (inm.p[i] == '*')
-            return true;
-        if (i + n <= inm.len && memcmp(inm.p + i, etag, n) == 0)
-            return true;
-    }
-    return false;
+    return ag_str_find(inm, '*') >= 0 || ag_str_contains(inm, etag);
 }
 
 static void send_asset(struct ag_http_req *req, const struct ag_ui_asset *a)

@@ -28,6 +28,22 @@ bool ag_str_has_suffix(struct ag_str s, const char *suffix)
     return s.len >= n && memcmp(s.p + s.len - n, suffix, n) == 0;
 }
 
+ptrdiff_t ag_str_search(struct ag_str hay, struct ag_str needle)
+{
+    if (!needle.len)
+        return 0;
+    const char *hit = hay.len ? memmem(hay.p, hay.len, needle.p, needle.len) : NULL;
+    return hit ? hit - hay.p : -1;
+}
+
+ptrdiff_t ag_str_search_ci(struct ag_str hay, struct ag_str needle)
+{
+    for (size_t i = 0; i + needle.len <= hay.len; i++)
+        if (ag_str_eq_ci(ag_str_make(hay.p + i, needle.len), needle))
+            return (ptrdiff_t)i;
+    return -1;
+}
+
 bool ag_str_has_prefix_ci(struct ag_str s, const char *prefix)
 {
     size_t n = strlen(prefix);

@@ -66,6 +66,27 @@ static inline ptrdiff_t ag_str_find(struct ag_str s, char c)
 }
 
 /**
+ * Finds the first occurrence of needle in hay; returns its index or -1. An empty needle is found
+ * at 0.
+ */
+ptrdiff_t ag_str_search(struct ag_str hay, struct ag_str needle);
+
+/** True when the NUL-terminated needle occurs in hay. */
+static inline bool ag_str_contains(struct ag_str hay, const char *needle)
+{
+    return ag_str_search(hay, ag_str_c(needle)) >= 0;
+}
+
+/** ASCII case-insensitive ag_str_search. */
+ptrdiff_t ag_str_search_ci(struct ag_str hay, struct ag_str needle);
+
+/** True when needle occurs in hay, ASCII case ignored. */
+static inline bool ag_str_contains_ci(struct ag_str hay, const char *needle)
+{
+    return ag_str_search_ci(hay, ag_str_c(needle)) >= 0;
+}
+
+/**
  * Parses a whole slice as an unsigned decimal number no greater than max.
  * Returns 0 and stores the value, or AG_EPARSE (not a number, trailing bytes) / AG_ETOOBIG.
  */

@@ -296,10 +296,10 @@ int ag_ws_stream_write(struct ag_http_req *req, const void *data, size_t len)
         return AG_ECLOSED;
     }
     while (!rc) {
-        const char *end = memmem(ws->sse.data, ws->sse.len, "\n\n", 2);
-        if (!end)
+        ptrdiff_t end = ag_str_search(ag_buf_str(&ws->sse), AG_STR("\n\n"));
+        if (end < 0)
             break;
-        size_t n = (size_t)(end - ws->sse.data);
+        size_t n = (size_t)end;
         rc = send_event(req, ag_str_make(ws->sse.data, n));
         ag_buf_consume(&ws->sse, n + 2);
     }

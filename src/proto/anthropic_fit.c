@@ -19,19 +19,10 @@ void ag_anthropic_drop_signatures(struct ag_request *req)
             memset(&req->messages[i].parts[j].sig, 0, sizeof(struct ag_signature));
 }
 
-static bool contains_ci(struct ag_str s, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (size_t i = 0; i + n <= s.len; i++)
-        if (ag_str_eq_ci(ag_str_make(s.p + i, n), ag_str_make(needle, n)))
-            return true;
-    return false;
-}
-
 bool ag_anthropic_is_signature_error(struct ag_str message)
 {
-    return contains_ci(message, "signature") ||
-           contains_ci(message, "Expected `thinking` or `redacted_thinking`");
+    return ag_str_contains_ci(message, "signature") ||
+           ag_str_contains_ci(message, "Expected `thinking` or `redacted_thinking`");
 }
 
 /* ---- estimate ---- */

@@ -122,13 +122,10 @@ static ptrdiff_t find_stop(const struct ag_anthropic_request *ar, struct ag_str 
 {
     ptrdiff_t best = -1;
     for (size_t k = 0; k < ar->n_stop; k++) {
-        struct ag_str st = ar->stop[k];
-        for (size_t i = 0; i + st.len <= s.len && (best < 0 || (ptrdiff_t)i < best); i++) {
-            if (memcmp(s.p + i, st.p, st.len) == 0) {
-                best = (ptrdiff_t)i;
-                *which = k;
-                break;
-            }
+        ptrdiff_t at = ag_str_search(s, ar->stop[k]);
+        if (at >= 0 && (best < 0 || at < best)) {
+            best = at;
+            *which = k;
         }
     }
     return best;

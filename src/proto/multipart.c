@@ -201,10 +201,10 @@ static ptrdiff_t find_delim(struct ag_str body, size_t from, struct ag_str delim
 {
     size_t i = from;
     while (i + delim.len <= body.len) {
-        const char *hit = memmem(body.p + i, body.len - i, delim.p, delim.len);
-        if (!hit)
+        ptrdiff_t hit = ag_str_search(ag_str_make(body.p + i, body.len - i), delim);
+        if (hit < 0)
             return -1;
-        size_t at = (size_t)(hit - body.p);
+        size_t at = i + (size_t)hit;
         if (at == 0 || body.p[at - 1] == '\n')
             return (ptrdiff_t)at;
         i = at + 1;

@@ -215,9 +215,7 @@ static void h_response_get(struct ag_http_req *req, void *ud)
         return;
     }
     struct ag_str inc = ag_http_req_query(req, "include");
-    bool enc = false;
-    for (size_t i = 0; inc.p && i + 27 <= inc.len && !enc; i++)
-        enc = memcmp(inc.p + i, "reasoning.encrypted_content", 27) == 0;
+    bool enc = ag_str_contains(inc, "reasoning.encrypted_content");
     struct ag_buf b;
     ag_buf_init(&b, 0);
     if (ag_responses_stored_body(&req->arena, stored, enc, &b) == 0)

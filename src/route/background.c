@@ -46,9 +46,7 @@ static bool contains(struct ag_str hay, const char *needle)
     size_t n = strlen(needle);
     if (hay.len > SEARCH_WINDOW)
         hay.len = SEARCH_WINDOW;
-    if (n == 0 || hay.len < n)
-        return false;
-    return memmem(hay.p, hay.len, needle, n) != NULL;
+    return n > 0 && ag_str_contains(hay, needle);
 }
 
 static enum ag_background_kind classify(struct ag_str text, bool system_prompt)

@@ -60,6 +60,23 @@ static void str_numbers_reject_garbage_and_overflow(void **state)
     assert_true(ag_str_eq(ag_str_trim(AG_STR("  x y \t")), AG_STR("x y")));
 }
 
+static void str_search_finds_the_first_occurrence(void **state)
+{
+    assert_int_equal(ag_str_search(AG_STR("abcabc"), AG_STR("bc")), 1);
+    assert_int_equal(ag_str_search(AG_STR("abcabc"), AG_STR("cab")), 2);
+    assert_int_equal(ag_str_search(AG_STR("abc"), AG_STR("abcd")), -1);
+    assert_int_equal(ag_str_search(AG_STR("abc"), AG_STR("")), 0);
+    assert_int_equal(ag_str_search(AG_STR_NULL, AG_STR("a")), -1);
+    /* bytes after a NUL are searched too: slices are not C strings */
+    assert_int_equal(ag_str_search(AG_STR("a\0b\0c"), AG_STR("\0c")), 3);
+    assert_true(ag_str_contains(AG_STR("x <system-reminder> y"), "<system-reminder>"));
+    assert_false(ag_str_contains(AG_STR("x <system-remind"), "<system-reminder>"));
+    assert_int_equal(ag_str_search_ci(AG_STR("Model CLAUDE-x"), AG_STR("claude")), 6);
+    assert_true(ag_str_contains_ci(AG_STR("gemini-2.5-Pro"), "PRO"));
+    assert_false(ag_str_contains_ci(AG_STR("gpt"), "gpt-4"));
+    assert_false(ag_str_contains(AG_STR("Claude"), "claude"));
+}
+
 static void err_table_names_codes(void **state)
 {
     assert_string_equal(ag_strerror(AG_ETOOBIG), "size limit exceeded");
@@ -88,6 +105,7 @@ int main(void)
         cmocka_unit_test(arena_allocates_aligned_and_respects_cap),
         cmocka_unit_test(buf_caps_and_keeps_contents),
         cmocka_unit_test(str_numbers_reject_garbage_and_overflow),
+        cmocka_unit_test(str_search_finds_the_first_occurrence),
         cmocka_unit_test(err_table_names_codes),
         cmocka_unit_test(api_keys_are_random_and_well_formed),
     };
