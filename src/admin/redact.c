@@ -2,6 +2,7 @@
 #include "admin/redact.h"
 
 #include "core/err.h"
+#include "core/hex.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -54,14 +55,6 @@ static bool tokch(char c)
            c == '=' || c == '~';
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Decodes the JSON string body at n (up to its closing quote, which must come before end) into
  * out (NAME_MAX_BYTES): escapes such as \u0061 or \/ become their character, so an escaped name
  * is recognised as the plain one. Returns the decoded length and sets *close to the closing quote,
@@ -82,7 +75,7 @@ static int json_name(const char *n, const char *end, char *out, const char **clo
                     return -1;
                 int v = 0;
                 for (int i = 0; i < 4; i++) {
-                    int h = hexval(q[i]);
+                    int h = ag_hex_value(q[i]);
                     if (h < 0)
                         return -1;
                     v = v * 16 + h;
@@ -164,8 +157,8 @@ static int form_name(const char *n, const char *e, char *out)
     int len = 0;
     for (const char *q = n; q < e; q++) {
         char c = *q;
-        if (c == '%' && e - q >= 3 && hexval(q[1]) >= 0 && hexval(q[2]) >= 0) {
-            c = (char)(hexval(q[1]) * 16 + hexval(q[2]));
+        if (c == '%' && e - q >= 3 && ag_hex_value(q[1]) >= 0 && ag_hex_value(q[2]) >= 0) {
+            c = (char)(ag_hex_value(q[1]) * 16 + ag_hex_value(q[2]));
             q += 2;
         }
         if (len == NAME_MAX_BYTES)

@@ -2,6 +2,7 @@
 #include "core/rand.h"
 
 #include "core/err.h"
+#include "core/hex.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -26,17 +27,12 @@ static void secret_key_init(void)
 
 int ag_random_hex(char *out, size_t cap, size_t nbytes)
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char raw[64];
     if (nbytes > sizeof(raw) || cap < nbytes * 2 + 1)
         return AG_EINVAL;
     if (ag_random_bytes(raw, nbytes))
         return AG_EIO;
-    for (size_t i = 0; i < nbytes; i++) {
-        out[2 * i] = hex[raw[i] >> 4];
-        out[2 * i + 1] = hex[raw[i] & 15];
-    }
-    out[nbytes * 2] = '\0';
+    ag_hex_encode(out, raw, nbytes);
     return 0;
 }
 

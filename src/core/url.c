@@ -1,19 +1,9 @@
 /* core/url.c: finding and percent-decoding values in URL query strings and form bodies; masking
  * the credentials of a URL. */
 #include "core/url.h"
+#include "core/hex.h"
 
 #include <string.h>
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 size_t ag_url_decode(struct ag_str in, char *out, size_t cap)
 {
@@ -22,9 +12,9 @@ size_t ag_url_decode(struct ag_str in, char *out, size_t cap)
         char c = in.p[i];
         if (c == '+') {
             c = ' ';
-        } else if (c == '%' && i + 2 < in.len && hexval(in.p[i + 1]) >= 0 &&
-                   hexval(in.p[i + 2]) >= 0) {
-            c = (char)(hexval(in.p[i + 1]) * 16 + hexval(in.p[i + 2]));
+        } else if (c == '%' && i + 2 < in.len && ag_hex_value(in.p[i + 1]) >= 0 &&
+                   ag_hex_value(in.p[i + 2]) >= 0) {
+            c = (char)(ag_hex_value(in.p[i + 1]) * 16 + ag_hex_value(in.p[i + 2]));
             i += 2;
         }
         if (n + 1 < cap)

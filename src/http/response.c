@@ -263,13 +263,10 @@ int ag_http_stream_write(struct ag_http_req *req, const void *data, size_t len)
     if (!req->_stream_chunked)
         return ag_http_conn_write(req->_conn, data, len);
     /* One chunk = size line, data, CRLF, written together without copying the data. */
-    char head[2 * sizeof(size_t) + 2], *h = head + sizeof(head);
-    *--h = '\n';
-    *--h = '\r';
-    for (size_t v = len; v; v >>= 4)
-        *--h = "0123456789abcdef"[v & 15];
-    uv_buf_t bufs[3] = {uv_buf_init(h, (unsigned)(head + sizeof(head) - h)),
-                        uv_buf_init((char *)data, (unsigned)len), uv_buf_init("\r\n", 2)};
+    char head[2 * sizeof(size_t) + 3];
+    int hl = snprintf(head, sizeof(head), "%zx\r\n", len);
+    uv_buf_t bufs[3] = {uv_buf_init(head, (unsigned)hl), uv_buf_init((char *)data, (unsigned)len),
+                        uv_buf_init("\r\n", 2)};
     return conn_writev(req->_conn, bufs, 3);
 }
 

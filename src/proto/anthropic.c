@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/hex.h"
 #include "proto/anthropic.h"
 #include "proto/json.h"
 #include "proto/toolid.h"
@@ -638,7 +639,6 @@ static int decode_params(struct dec *d, yyjson_val *root)
  * session there), else the first-user-message fingerprint every protocol uses. */
 static int session_key(struct dec *d)
 {
-    static const char hex[] = "0123456789abcdef";
     struct ag_request *req = d->req;
     if (!req->user.len)
         return ag_request_fingerprint(d->a, req);
@@ -650,22 +650,9 @@ static int session_key(struct dec *d)
     if (!out)
         return AG_ETOOBIG;
     memcpy(out, "uid-", 4);
-    for (int k = 0; k < 8; k++) {
-        out[4 + 2 * k] = hex[digest[k] >> 4];
-        out[5 + 2 * k] = hex[digest[k] & 15];
-    }
-    out[20] = '\0';
+    ag_hex_encode(out + 4, digest, 8);
     req->session_key = ag_str_make(out, 20);
     return 0;
-}
-
-static bool contains(struct ag_str s, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (size_t i = 0; i + n <= s.len; i++)
-        if (memcmp(s.p + i, needle, n) == 0)
-            return true;
-    return false;
 }
 
 /* The texts route/'s background-task detection looks at (see anthropic.h). */
@@ -693,7 +680,7 @@ static int background_texts(struct dec *d)
             ag_buf_append_str(&b, m->parts[j].text);
         }
         struct ag_str t = ag_str_trim(ag_buf_str(&b));
-        if (!t.len || ag_str_has_prefix(t, "Warmup") || contains(t, "<system-reminder>"))
+        if (!t.len || ag_str_has_prefix(t, "Warmup") || ag_str_contains(t, "<system-reminder>"))
             continue;
         d->ar->user_text = ag_arena_str(d->a, t);
         break;

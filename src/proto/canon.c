@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/hex.h"
 
 void ag_request_init(struct ag_request *req)
 {
@@ -28,20 +29,11 @@ struct ag_str ag_request_call_name(const struct ag_request *req, struct ag_str i
     return AG_STR_NULL;
 }
 
-static bool contains_ci(struct ag_str s, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (size_t i = 0; i + n <= s.len; i++)
-        if (ag_str_eq_ci(ag_str_make(s.p + i, n), ag_str_make(needle, n)))
-            return true;
-    return false;
-}
-
 const char *ag_model_family(struct ag_str model)
 {
-    if (contains_ci(model, "claude"))
+    if (ag_str_contains_ci(model, "claude"))
         return "claude";
-    if (contains_ci(model, "gemini"))
+    if (ag_str_contains_ci(model, "gemini"))
         return "gemini";
     if (ag_str_has_prefix_ci(model, "gpt") ||
         (model.len > 1 && (model.p[0] == 'o' || model.p[0] == 'O') && model.p[1] >= '0' &&
@@ -52,7 +44,6 @@ const char *ag_model_family(struct ag_str model)
 
 int ag_request_fingerprint(struct ag_arena *arena, struct ag_request *req)
 {
-    static const char hex[] = "0123456789abcdef";
     req->session_key = AG_STR_NULL;
     for (size_t i = 0; i < req->n_messages; i++) {
         const struct ag_message *m = &req->messages[i];
@@ -82,11 +73,7 @@ int ag_request_fingerprint(struct ag_arena *arena, struct ag_request *req)
         if (!out)
             return AG_ETOOBIG;
         memcpy(out, "sid-", 4);
-        for (int k = 0; k < 8; k++) {
-            out[4 + 2 * k] = hex[digest[k] >> 4];
-            out[5 + 2 * k] = hex[digest[k] & 15];
-        }
-        out[20] = '\0';
+        ag_hex_encode(out + 4, digest, 8);
         req->session_key = ag_str_make(out, 20);
         return 0;
     }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/hex.h"
 #include "proto/json.h"
 
 #define MARK "__thsig__"
@@ -142,66 +143,61 @@ int ag_toolid_unpack(struct ag_arena *arena, struct ag_str id, struct ag_str *ba
     *base = id;
     memset(sig, 0, sizeof(*sig));
     size_t rl = strlen(MARK_RAW);
-    for (size_t i = 0; i + rl <= id.len; i++) {
-        if (memcmp(id.p + i, MARK_RAW, rl) != 0)
-            continue;
+    ptrdiff_t at = ag_str_search(id, ag_str_c(MARK_RAW));
+    if (at >= 0) {
+        size_t i = (size_t)at;
         struct ag_str rest = ag_str_make(id.p + i + rl, id.len - i - rl);
         size_t f = 0;
         while (f + 1 < rest.len && !(rest.p[f] == '_' && rest.p[f + 1] == '_'))
             f++;
-        if (f + 1 >= rest.len || f == 0)
-            break;
-        struct ag_str v = unpack_raw(arena, ag_str_make(rest.p + f + 2, rest.len - f - 2));
-        if (!v.p)
-            break; /* not ours after all: keep the id whole */
-        *base = ag_str_make(id.p, i);
-        sig->value = v;
-        sig->family = ag_str_make(rest.p, f);
-        return 0;
-    }
-    for (size_t i = 0; i + ml <= id.len; i++) {
-        if (memcmp(id.p + i, MARK, ml) != 0)
-            continue;
-        struct ag_str rest = ag_str_make(id.p + i + ml, id.len - i - ml);
-        size_t f = 0;
-        while (f + 1 < rest.len && !(rest.p[f] == '_' && rest.p[f + 1] == '_'))
-            f++;
-        if (f + 1 >= rest.len || f == 0)
-            return 0; /* not ours after all: keep the id whole */
-        struct ag_str fam = ag_str_make(rest.p, f);
-        struct ag_str enc = ag_str_make(rest.p + f + 2, rest.len - f - 2);
-        size_t padded = (enc.len + 3) / 4 * 4;
-        char *v = ag_arena_alloc(arena, padded + 1);
-        if (!v)
-            return AG_ETOOBIG;
-        for (size_t k = 0; k < enc.len; k++) {
-            char ch = enc.p[k];
-            v[k] = ch == '-' ? '+' : ch == '_' ? '/' : ch;
+        struct ag_str v = AG_STR_NULL;
+        if (f + 1 < rest.len && f > 0)
+            v = unpack_raw(arena, ag_str_make(rest.p + f + 2, rest.len - f - 2));
+        if (v.p) {
+            *base = ag_str_make(id.p, i);
+            sig->value = v;
+            sig->family = ag_str_make(rest.p, f);
+            return 0;
         }
-        for (size_t k = enc.len; k < padded; k++)
-            v[k] = '=';
-        v[padded] = '\0';
-        *base = ag_str_make(id.p, i);
-        sig->value = ag_str_make(v, padded);
-        sig->family = fam;
-        return 0;
+        /* not ours after all: look for the canonical mark */
     }
+    at = ag_str_search(id, ag_str_c(MARK));
+    if (at < 0)
+        return 0;
+    size_t i = (size_t)at;
+    struct ag_str rest = ag_str_make(id.p + i + ml, id.len - i - ml);
+    size_t f = 0;
+    while (f + 1 < rest.len && !(rest.p[f] == '_' && rest.p[f + 1] == '_'))
+        f++;
+    if (f + 1 >= rest.len || f == 0)
+        return 0; /* not ours after all: keep the id whole */
+    struct ag_str fam = ag_str_make(rest.p, f);
+    struct ag_str enc = ag_str_make(rest.p + f + 2, rest.len - f - 2);
+    size_t padded = (enc.len + 3) / 4 * 4;
+    char *v = ag_arena_alloc(arena, padded + 1);
+    if (!v)
+        return AG_ETOOBIG;
+    for (size_t k = 0; k < enc.len; k++) {
+        char ch = enc.p[k];
+        v[k] = ch == '-' ? '+' : ch == '_' ? '/' : ch;
+    }
+    for (size_t k = enc.len; k < padded; k++)
+        v[k] = '=';
+    v[padded] = '\0';
+    *base = ag_str_make(id.p, i);
+    sig->value = ag_str_make(v, padded);
+    sig->family = fam;
     return 0;
 }
 
 struct ag_str ag_toolid_make(struct ag_arena *arena, struct ag_str seed, uint64_t n)
 {
-    static const char hex[] = "0123456789abcdef";
     uint64_t h1 = ag_json_id_hash(seed, n);
     uint64_t h2 = ag_json_id_hash(seed, n ^ 0x9e3779b97f4a7c15ull);
     char *out = ag_arena_alloc(arena, 5 + 24 + 1);
     if (!out)
         return AG_STR_NULL;
     memcpy(out, "call_", 5);
-    for (int i = 0; i < 16; i++)
-        out[5 + i] = hex[(h1 >> (60 - 4 * i)) & 15];
-    for (int i = 0; i < 8; i++)
-        out[21 + i] = hex[(h2 >> (60 - 4 * i)) & 15];
-    out[29] = '\0';
+    ag_hex_u64(ag_hex_u64(out + 5, h1, 16), h2, 8);
     return ag_str_make(out, 29);
 }

@@ -2,6 +2,7 @@
 #include "store/accounts.h"
 
 #include "core/err.h"
+#include "core/hex.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/rand.h"
@@ -229,20 +230,20 @@ out:
 
 static void format_uuid(char *out)
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char b[16];
     if (ag_random_bytes(b, sizeof(b)) != 0)
         abort(); /* no randomness means a broken machine; ids must not collide */
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    size_t o = 0;
-    for (size_t i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hex[b[i] >> 4];
-        out[o++] = hex[b[i] & 15];
+    /* 8-4-4-4-12 digits */
+    static const unsigned char groups[] = {4, 2, 2, 2, 6};
+    const unsigned char *in = b;
+    for (size_t g = 0; g < sizeof(groups); g++) {
+        if (g)
+            *out++ = '-';
+        out = ag_hex_encode(out, in, groups[g]);
+        in += groups[g];
     }
-    out[o] = '\0';
 }
 
 static bool blank(const char *s)

@@ -8,6 +8,7 @@
 #include <yyjson.h>
 
 #include "core/err.h"
+#include "core/hex.h"
 #include "core/json_depth.h"
 #include "core/mem.h"
 
@@ -25,9 +26,8 @@ struct ag_oauth_op {
 
 int ag_oauth_form_escape(struct ag_buf *out, const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        char enc[3];
+        char enc[4];
         int rc;
         if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
             *p == '-' || *p == '.' || *p == '_' || *p == '~') {
@@ -36,8 +36,7 @@ int ag_oauth_form_escape(struct ag_buf *out, const char *s)
             rc = ag_buf_append(out, "+", 1);
         } else {
             enc[0] = '%';
-            enc[1] = hex[*p >> 4];
-            enc[2] = hex[*p & 15];
+            ag_hex_encode_upper(enc + 1, p, 1);
             rc = ag_buf_append(out, enc, 3);
         }
         if (rc < 0)
