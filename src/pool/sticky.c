@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "core/mem.h"
 #include "core/str.h"
 #include "store/accounts.h"
@@ -26,10 +27,7 @@ struct ag_sticky {
 
 static size_t hash(const char *k)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *k; k++)
-        h = (h ^ (unsigned char)*k) * 1099511628211ull;
-    return (size_t)(h % NBUCKETS);
+    return (size_t)(ag_hash_fnv1a(k, strlen(k)) % NBUCKETS);
 }
 
 struct ag_sticky *ag_sticky_new(size_t cap)

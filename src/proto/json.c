@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/hash.h"
 
 /* The arena allocator keeps each block's size just before it so realloc can copy. */
 static void *alc_malloc(void *ctx, size_t size)
@@ -119,18 +120,12 @@ yyjson_mut_val *ag_json_parse_into(yyjson_mut_doc *d, struct ag_arena *arena, st
 
 uint64_t ag_json_id_hash(struct ag_str a, uint64_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < a.len; i++) {
-        h ^= (unsigned char)a.p[i];
-        h *= 0x100000001b3ull;
-    }
-    h ^= '/';
-    h *= 0x100000001b3ull;
-    for (int i = 0; i < 8; i++) {
-        h ^= (n >> (8 * i)) & 0xff;
-        h *= 0x100000001b3ull;
-    }
-    return h;
+    unsigned char le[8]; /* n little-endian: the ids already handed out keep their value */
+    for (int i = 0; i < 8; i++)
+        le[i] = (unsigned char)(n >> (8 * i));
+    uint64_t h = ag_hash_fnv1a_add(AG_FNV_INIT, a.p, a.len);
+    h = ag_hash_fnv1a_add(h, "/", 1);
+    return ag_hash_fnv1a_add(h, le, sizeof(le));
 }
 
 int ag_json_int(yyjson_val *v, int64_t max, int64_t *out)

@@ -3,6 +3,7 @@
 #include "relay/response_store.h"
 
 #include "core/err.h"
+#include "core/hash.h"
 #include "core/mem.h"
 #include "core/rand.h"
 
@@ -32,10 +33,7 @@ struct ag_response_store {
 
 static size_t hash(struct ag_str id)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < id.len; i++)
-        h = (h ^ (unsigned char)id.p[i]) * 0x100000001b3ull;
-    return (size_t)(h % NBUCKETS);
+    return (size_t)(ag_hash_fnv1a(id.p, id.len) % NBUCKETS);
 }
 
 struct ag_response_store *ag_response_store_new(size_t max_entries, size_t max_bytes,

@@ -10,6 +10,7 @@
 
 #include "core/err.h"
 #include "core/hash.h"
+#include "core/hex.h"
 #include "http/server.h"
 #include "relay/relay_internal.h"
 
@@ -29,15 +30,6 @@ static bool has_suffix_ci(struct ag_str s, const char *suffix)
     return s.len > n && ag_str_eq_ci(ag_str_make(s.p + s.len - n, n), ag_str_make(suffix, n));
 }
 
-static bool contains_ci(struct ag_str s, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (size_t i = 0; i + n <= s.len; i++)
-        if (ag_str_eq_ci(ag_str_make(s.p + i, n), ag_str_make(needle, n)))
-            return true;
-    return false;
-}
-
 /* The first header "x-<something>-<suffix>" (e.g. x-opencode-session-id), AG_STR_NULL if none. A
  * parent's id (x-claude-code-parent-agent-id) names another conversation and does not count. */
 static struct ag_str wildcard(const struct ag_http_req *req, const char *suffix,
@@ -46,7 +38,7 @@ static struct ag_str wildcard(const struct ag_http_req *req, const char *suffix,
     for (size_t i = 0; i < req->nheaders; i++) {
         struct ag_str n = req->headers[i].name;
         if (ag_str_has_prefix_ci(n, "x-") && has_suffix_ci(n, suffix) &&
-            !contains_ci(n, "-parent-") && req->headers[i].value.len) {
+            !ag_str_contains_ci(n, "-parent-") && req->headers[i].value.len) {
             *name = n;
             return req->headers[i].value;
         }
@@ -57,7 +49,6 @@ static struct ag_str wildcard(const struct ag_http_req *req, const char *suffix,
 int ag_relay_session_key(const struct ag_http_req *req, struct ag_arena *arena,
                          struct ag_request *creq)
 {
-    static const char hex[] = "0123456789abcdef";
     struct ag_str name = AG_STR_NULL, value = AG_STR_NULL, agent_name = AG_STR_NULL;
     for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]) && !value.len; i++) {
         value = ag_http_req_header(req, exact[i]);
@@ -80,11 +71,7 @@ int ag_relay_session_key(const struct ag_http_req *req, struct ag_arena *arena,
     if (!out)
         return AG_ETOOBIG;
     memcpy(out, "hdr-", 4);
-    for (int k = 0; k < 8; k++) {
-        out[4 + 2 * k] = hex[digest[k] >> 4];
-        out[5 + 2 * k] = hex[digest[k] & 15];
-    }
-    out[20] = '\0';
+    ag_hex_encode(out + 4, digest, 8);
     creq->session_key = ag_str_make(out, 20);
     return 0;
 }
@@ -92,23 +79,18 @@ int ag_relay_session_key(const struct ag_http_req *req, struct ag_arena *arena,
 void ag_relay_upstream_session(struct ag_str session_key, const char *account_id, char *out,
                                size_t cap)
 {
-    /* FNV-style 64-bit hash, multiply then xor, printed signed: the shape Antigravity Manager
-     * gives sessionId. Per conversation when the request has a key, else per account. */
-    uint64_t h = 0xcbf29ce484222325ull;
-    if (session_key.len) {
-        for (size_t i = 0; i < session_key.len; i++)
-            h = (h * 1099511628211ull) ^ (unsigned char)session_key.p[i];
-    } else {
-        for (const char *p = account_id; p && *p; p++)
-            h = (h * 1099511628211ull) ^ (unsigned char)*p;
-    }
+    /* FNV-1 (multiply then xor: the older order, kept so that a conversation's id stays what it
+     * was), printed signed: the shape Antigravity Manager gives sessionId. Per conversation when
+     * the request has a key, else per account. */
+    uint64_t h = session_key.len ? ag_hash_fnv1_add(AG_FNV_INIT, session_key.p, session_key.len)
+                                 : ag_hash_fnv1_add(AG_FNV_INIT, account_id,
+                                                    account_id ? strlen(account_id) : 0);
     snprintf(out, cap, "%lld", (long long)h);
 }
 
 struct ag_str ag_relay_thinking_conv(struct ag_arena *arena, const struct ag_relay_owner *owner,
                                      struct ag_str session_key)
 {
-    static const char hex[] = "0123456789abcdef";
     if (!session_key.len)
         return AG_STR_NULL;
     const unsigned char *who = ag_relay_owner_key(owner);
@@ -118,13 +100,10 @@ struct ag_str ag_relay_thinking_conv(struct ag_arena *arena, const struct ag_rel
     size_t n = 0;
     memcpy(out, session_key.p, session_key.len);
     n = session_key.len;
+    out[n] = '\0';
     if (who) {
         out[n++] = '@';
-        for (size_t k = 0; k < AG_SHA256_SIZE; k++) {
-            out[n++] = hex[who[k] >> 4];
-            out[n++] = hex[who[k] & 15];
-        }
+        n = (size_t)(ag_hex_encode(out + n, who, AG_SHA256_SIZE) - out);
     }
-    out[n] = '\0';
     return ag_str_make(out, n);
 }

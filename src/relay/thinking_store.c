@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "core/mem.h"
 
 #define BUCKETS 8192
@@ -29,14 +30,6 @@ struct ag_thinking_store {
     size_t bytes;
 };
 
-static uint64_t hash(const char *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
-    return h;
-}
-
 struct ag_thinking_store *ag_thinking_store_new(void)
 {
     return AG_NEW(struct ag_thinking_store);
@@ -49,7 +42,7 @@ static size_t entry_bytes(const struct entry *e)
 
 static void unlink_entry(struct ag_thinking_store *s, struct entry *e)
 {
-    struct entry **pp = &s->buckets[hash(e->key, e->key_len) % BUCKETS];
+    struct entry **pp = &s->buckets[ag_hash_fnv1a(e->key, e->key_len) % BUCKETS];
     while (*pp && *pp != e)
         pp = &(*pp)->chain;
     if (*pp)
@@ -105,7 +98,7 @@ static bool make_key(struct ag_str conv, struct ag_str tool_id, char *buf, size_
 
 static struct entry *find(struct ag_thinking_store *s, const char *key, size_t len)
 {
-    for (struct entry *e = s->buckets[hash(key, len) % BUCKETS]; e; e = e->chain)
+    for (struct entry *e = s->buckets[ag_hash_fnv1a(key, len) % BUCKETS]; e; e = e->chain)
         if (e->key_len == len && memcmp(e->key, key, len) == 0)
             return e;
     return NULL;
@@ -139,7 +132,7 @@ void ag_thinking_store_put(struct ag_thinking_store *s, struct ag_str conv, stru
     e->sig = dup(sig);
     e->sig_len = sig.len;
     e->stored_ms = now_ms;
-    size_t b = hash(key, klen) % BUCKETS;
+    size_t b = ag_hash_fnv1a(key, klen) % BUCKETS;
     e->chain = s->buckets[b];
     s->buckets[b] = e;
     e->older = s->newest;
