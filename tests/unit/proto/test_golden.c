@@ -23,6 +23,7 @@
 #include "ag_test.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,14 +395,34 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(((const struct golden_case *)a)->name, ((const struct golden_case *)b)->name);
 }
 
+/* Appends one case, growing the array by doubling; false when memory runs out. */
+static bool add_case(struct golden_case **cases, size_t *n, size_t *cap, const char *dir,
+                     const char *suite, const char *entry)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        struct golden_case *grown = realloc(*cases, ncap * sizeof(**cases));
+        if (!grown)
+            return false;
+        *cases = grown;
+        *cap = ncap;
+    }
+    struct golden_case *gc = &(*cases)[*n];
+    snprintf(gc->dir, sizeof(gc->dir), "%s/%.255s", dir, entry);
+    snprintf(gc->name, sizeof(gc->name), "%s/%.255s", suite, entry);
+    (*n)++;
+    return true;
+}
+
 int main(void)
 {
     static const char *suites[] = {"openai-to-cloudcode", "gemini-to-cloudcode",
                                    "responses-to-cloudcode", "anthropic-to-cloudcode",
                                    "images-to-cloudcode"};
-    static struct golden_case cases[256];
-    static struct CMUnitTest tests[256];
-    size_t n = 0;
+    struct golden_case *cases = NULL;
+    struct CMUnitTest *tests = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 1;
     const char *src = getenv("AIGATE_SOURCE_DIR");
     if (!src) {
         fprintf(stderr, "AIGATE_SOURCE_DIR is not set\n");
@@ -413,25 +434,34 @@ int main(void)
         DIR *dp = opendir(dir);
         if (!dp) {
             fprintf(stderr, "missing %s\n", dir);
-            return 1;
+            goto out;
         }
         struct dirent *de;
-        while ((de = readdir(dp)) && n < 256) {
-            if (de->d_name[0] == '.')
-                continue;
-            snprintf(cases[n].dir, sizeof(cases[n].dir), "%s/%.255s", dir, de->d_name);
-            snprintf(cases[n].name, sizeof(cases[n].name), "%s/%.255s", suites[s], de->d_name);
-            n++;
+        bool ok = true;
+        while (ok && (de = readdir(dp))) {
+            if (de->d_name[0] != '.')
+                ok = add_case(&cases, &n, &cap, dir, suites[s], de->d_name);
         }
         closedir(dp);
-    }
-    qsort(cases, n, sizeof(cases[0]), cmp_names);
-    for (size_t i = 0; i < n; i++) {
-        tests[i] = (struct CMUnitTest){cases[i].name, run_case, NULL, NULL, &cases[i]};
+        if (!ok) {
+            fprintf(stderr, "out of memory listing %s\n", dir);
+            goto out;
+        }
     }
     if (n < 10) {
         fprintf(stderr, "only %zu golden cases found\n", n);
-        return 1;
+        goto out;
     }
-    return _cmocka_run_group_tests("proto.golden", tests, n, NULL, NULL);
+    qsort(cases, n, sizeof(cases[0]), cmp_names);
+    tests = calloc(n, sizeof(*tests));
+    if (!tests)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        tests[i] = (struct CMUnitTest){cases[i].name, run_case, NULL, NULL, &cases[i]};
+    }
+    rc = _cmocka_run_group_tests("proto.golden", tests, n, NULL, NULL);
+out:
+    free(tests);
+    free(cases);
+    return rc;
 }
