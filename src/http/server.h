@@ -65,7 +65,7 @@ struct ag_http_req {
     struct ag_http_conn *_conn;
     int _status;
     uint64_t _bytes_out;
-    unsigned _state;  /* AG_HTTP_REQ_* in server.c */
+    unsigned _state;  /* enum req_state in server_internal.h */
     size_t _reserved; /* body bytes reserved against the server's in-flight budget */
     bool _no_cors;    /* a refused preflight: no CORS headers */
     bool _stream_chunked;

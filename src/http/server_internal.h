@@ -1,5 +1,7 @@
-/* http/server_internal.h: what the server's own files share (server.c: connections, parsing,
- * dispatch, lifetime; response.c: writing responses). Not for other layers: they use server.h. */
+/* http/server_internal.h: what the server's own files share (server.c: the server, listeners and
+ * shutdown; conn.c: a connection's life, deadlines and reading; parse.c: llhttp and dispatch;
+ * admission.c: the checks before a body is read; response.c: writing responses; ws.c: WebSocket).
+ * Not for other layers: they use server.h. */
 #ifndef AG_HTTP_SERVER_INTERNAL_H
 #define AG_HTTP_SERVER_INTERNAL_H
 
@@ -11,6 +13,9 @@
 #include "http/server.h"
 
 #define MAX_LISTENERS 4
+/* Input held while a request is in flight (pipelined requests, stray bytes) before we stop reading.
+ */
+#define MAX_PENDING_INPUT (1024u * 1024)
 
 enum req_state {
     REQ_PARSING = 0, /* headers/body arriving */
@@ -107,6 +112,34 @@ struct write_req {
     size_t len;
     char data[];
 };
+
+/* Accepts a connection from listener ls (conn.c) and starts reading it. */
+void ag_http_conn_accept(struct ag_http_server *s, uv_stream_t *ls);
+
+/* Calls the shutdown's done callback once nothing is left open (server.c). */
+void ag_http_server_maybe_done(struct ag_http_server *s);
+
+/* Sets up the llhttp callbacks once (parse.c); before any connection's parser is used. */
+void ag_http_parse_setup(void);
+
+/* Initialises c's request parser (parse.c). */
+void ag_http_conn_parser_init(struct ag_http_conn *c);
+
+/* Runs when a request's headers are complete and before any of its body is read: routing, the
+ * browser rules, auth, the gate and the body budget (admission.c). Returns true when the body may
+ * be read; otherwise the request has been answered. */
+bool ag_http_conn_admit(struct ag_http_conn *c);
+
+/* Reserves n body bytes of c's request against the server's in-flight budget; false when it is
+ * spent (admission.c). */
+bool ag_http_conn_reserve_body(struct ag_http_conn *c, size_t n);
+
+/* Sets c's deadline ms milliseconds from now (conn.c). */
+void ag_http_conn_set_deadline(struct ag_http_conn *c, uint64_t ms);
+
+/* A limit was hit while parsing: answers with status in the path's error format and closes by
+ * lingering (conn.c). */
+void ag_http_conn_fail(struct ag_http_conn *c, int status, const char *kind, const char *msg);
 
 /* A new request on c (counted in flight; c->req is not set). */
 struct ag_http_req *ag_http_req_new(struct ag_http_conn *c);

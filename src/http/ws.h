@@ -56,7 +56,7 @@ struct ag_str ag_http_memo_get(const struct ag_http_memo *m, struct ag_str key);
  */
 int ag_http_memo_put(struct ag_http_memo *m, struct ag_str key, struct ag_str value);
 
-/* ---- for the server's own files (server.c, response.c) ---- */
+/* ---- for the server's own files (server.c, conn.c, parse.c, response.c) ---- */
 
 /** Sec-WebSocket-Accept for a Sec-WebSocket-Key: base64(SHA-1(key + RFC 6455 GUID)), NUL-ended. */
 void ag_ws_accept_key(struct ag_str key, char out[29]);
