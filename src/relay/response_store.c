@@ -1,9 +1,10 @@
-/* relay/response_store.c: a chained hash table with an insertion-ordered list for eviction (see
- * response_store.h). */
+/* relay/response_store.c: stored responses in a core/lru table, whose insertion order gives
+ * eviction and expiry (see response_store.h). */
 #include "relay/response_store.h"
 
 #include "core/err.h"
 #include "core/hash.h"
+#include "core/lru.h"
 #include "core/mem.h"
 #include "core/rand.h"
 
@@ -13,28 +14,19 @@
 #define NBUCKETS 1024
 
 struct entry {
-    struct entry *hnext;         /* bucket chain */
-    struct entry *older, *newer; /* eviction order */
+    struct ag_lru_node node; /* key: the id (the entry's own copy); bytes: id and JSON */
     int64_t expires_ms;
     bool bound; /* owner holds the SHA-256 of the storing caller's credential */
     unsigned char owner[AG_SHA256_SIZE];
-    size_t idlen, len;
-    char *id;
+    size_t len;
     char *json;
 };
 
 struct ag_response_store {
-    struct entry *buckets[NBUCKETS];
-    struct entry *oldest, *newest;
-    size_t count, bytes;
+    struct ag_lru lru;
     size_t max_entries, max_bytes;
     int64_t ttl_ms;
 };
-
-static size_t hash(struct ag_str id)
-{
-    return (size_t)(ag_hash_fnv1a(id.p, id.len) % NBUCKETS);
-}
 
 struct ag_response_store *ag_response_store_new(size_t max_entries, size_t max_bytes,
                                                 int64_t ttl_ms)
@@ -43,32 +35,24 @@ struct ag_response_store *ag_response_store_new(size_t max_entries, size_t max_b
     s->max_entries = max_entries ? max_entries : 1000;
     s->max_bytes = max_bytes ? max_bytes : 64u * 1024 * 1024;
     s->ttl_ms = ttl_ms > 0 ? ttl_ms : 3600 * 1000;
+    ag_lru_init(&s->lru, NBUCKETS);
     return s;
 }
 
-static struct entry **find(struct ag_response_store *s, struct ag_str id)
+static struct entry *entry_of(struct ag_lru_node *n)
 {
-    struct entry **pp = &s->buckets[hash(id)];
-    while (*pp && !((*pp)->idlen == id.len && memcmp((*pp)->id, id.p, id.len) == 0))
-        pp = &(*pp)->hnext;
-    return pp;
+    return n ? AG_LRU_ENTRY(n, struct entry, node) : NULL;
 }
 
-static void unlink_entry(struct ag_response_store *s, struct entry **pp)
+static struct entry *find(struct ag_response_store *s, struct ag_str id)
 {
-    struct entry *e = *pp;
-    *pp = e->hnext;
-    if (e->older)
-        e->older->newer = e->newer;
-    else
-        s->oldest = e->newer;
-    if (e->newer)
-        e->newer->older = e->older;
-    else
-        s->newest = e->older;
-    s->count--;
-    s->bytes -= e->len + e->idlen;
-    free(e->id);
+    return entry_of(ag_lru_find(&s->lru, id));
+}
+
+static void unlink_entry(struct ag_response_store *s, struct entry *e)
+{
+    ag_lru_remove(&s->lru, &e->node);
+    free((char *)e->node.key.p);
     free(e->json);
     free(e);
 }
@@ -77,10 +61,9 @@ void ag_response_store_free(struct ag_response_store *s)
 {
     if (!s)
         return;
-    while (s->oldest) {
-        struct ag_str id = ag_str_make(s->oldest->id, s->oldest->idlen);
-        unlink_entry(s, find(s, id));
-    }
+    while (s->lru.oldest)
+        unlink_entry(s, entry_of(s->lru.oldest));
+    ag_lru_dispose(&s->lru);
     free(s);
 }
 
@@ -98,19 +81,18 @@ int ag_response_store_put(struct ag_response_store *s, struct ag_str id, const u
 {
     if (json.len + id.len > s->max_bytes)
         return AG_ETOOBIG;
-    struct entry **pp = find(s, id);
-    if (*pp)
-        unlink_entry(s, pp);
+    struct entry *e = find(s, id);
+    if (e)
+        unlink_entry(s, e);
     /* Make room: expired entries and then the oldest ones. */
-    while (s->oldest &&
-           (s->count + 1 > s->max_entries || s->bytes + json.len + id.len > s->max_bytes ||
-            s->oldest->expires_ms <= now_ms)) {
-        struct ag_str oid = ag_str_make(s->oldest->id, s->oldest->idlen);
-        unlink_entry(s, find(s, oid));
-    }
-    struct entry *e = AG_NEW(struct entry);
-    e->id = ag_str_dup(id);
-    e->idlen = id.len;
+    struct entry *o;
+    while ((o = entry_of(s->lru.oldest)) &&
+           (s->lru.count + 1 > s->max_entries || s->lru.bytes + json.len + id.len > s->max_bytes ||
+            o->expires_ms <= now_ms))
+        unlink_entry(s, o);
+    e = AG_NEW(struct entry);
+    e->node.key = ag_str_make(ag_str_dup(id), id.len);
+    e->node.bytes = id.len + json.len;
     e->json = ag_str_dup(json);
     e->len = json.len;
     e->expires_ms = now_ms + s->ttl_ms;
@@ -118,52 +100,42 @@ int ag_response_store_put(struct ag_response_store *s, struct ag_str id, const u
         e->bound = true;
         memcpy(e->owner, owner, AG_SHA256_SIZE);
     }
-    pp = find(s, id);
-    e->hnext = *pp;
-    *pp = e;
-    e->older = s->newest;
-    if (s->newest)
-        s->newest->newer = e;
-    else
-        s->oldest = e;
-    s->newest = e;
-    s->count++;
-    s->bytes += e->len + e->idlen;
+    ag_lru_push(&s->lru, &e->node);
     return 0;
 }
 
 struct ag_str ag_response_store_get(struct ag_response_store *s, struct ag_str id,
                                     const unsigned char *owner, int64_t now_ms)
 {
-    struct entry **pp = find(s, id);
-    if (!*pp)
+    struct entry *e = find(s, id);
+    if (!e)
         return AG_STR_NULL;
-    if ((*pp)->expires_ms <= now_ms) {
-        unlink_entry(s, pp);
+    if (e->expires_ms <= now_ms) {
+        unlink_entry(s, e);
         return AG_STR_NULL;
     }
-    if (!visible(*pp, owner))
+    if (!visible(e, owner))
         return AG_STR_NULL;
-    return ag_str_make((*pp)->json, (*pp)->len);
+    return ag_str_make(e->json, e->len);
 }
 
 bool ag_response_store_delete(struct ag_response_store *s, struct ag_str id,
                               const unsigned char *owner, int64_t now_ms)
 {
-    struct entry **pp = find(s, id);
-    if (!*pp || !visible(*pp, owner))
+    struct entry *e = find(s, id);
+    if (!e || !visible(e, owner))
         return false;
-    bool live = (*pp)->expires_ms > now_ms;
-    unlink_entry(s, pp);
+    bool live = e->expires_ms > now_ms;
+    unlink_entry(s, e);
     return live;
 }
 
 size_t ag_response_store_count(const struct ag_response_store *s)
 {
-    return s->count;
+    return s->lru.count;
 }
 
 size_t ag_response_store_bytes(const struct ag_response_store *s)
 {
-    return s->bytes;
+    return s->lru.bytes;
 }

@@ -1,21 +1,18 @@
 /* relay/thinking_store.c: recent Claude thinking kept for clients that drop it (see
- * thinking_store.h). A chained hash table over the key "<conversation>\x1f<tool id>" and a list in
- * storing order for eviction and expiry. */
+ * thinking_store.h). Entries keyed "<conversation>\x1f<tool id>" in a core/lru table, whose
+ * storing order gives eviction and expiry. */
 #include "relay/thinking_store.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/hash.h"
+#include "core/lru.h"
 #include "core/mem.h"
 
 #define BUCKETS 8192
 
 struct entry {
-    struct entry *chain;         /* next in the bucket */
-    struct entry *older, *newer; /* storing order */
-    char *key;
-    size_t key_len;
+    struct ag_lru_node node; /* key: the entry's own copy */
     char *text;
     size_t text_len;
     char *sig;
@@ -24,40 +21,25 @@ struct entry {
 };
 
 struct ag_thinking_store {
-    struct entry *buckets[BUCKETS];
-    struct entry *oldest, *newest;
-    size_t count;
-    size_t bytes;
+    struct ag_lru lru;
 };
 
 struct ag_thinking_store *ag_thinking_store_new(void)
 {
-    return AG_NEW(struct ag_thinking_store);
+    struct ag_thinking_store *s = AG_NEW(struct ag_thinking_store);
+    ag_lru_init(&s->lru, BUCKETS);
+    return s;
 }
 
-static size_t entry_bytes(const struct entry *e)
+static struct entry *entry_of(struct ag_lru_node *n)
 {
-    return e->key_len + e->text_len + e->sig_len + sizeof(*e);
+    return n ? AG_LRU_ENTRY(n, struct entry, node) : NULL;
 }
 
 static void unlink_entry(struct ag_thinking_store *s, struct entry *e)
 {
-    struct entry **pp = &s->buckets[ag_hash_fnv1a(e->key, e->key_len) % BUCKETS];
-    while (*pp && *pp != e)
-        pp = &(*pp)->chain;
-    if (*pp)
-        *pp = e->chain;
-    if (e->older)
-        e->older->newer = e->newer;
-    else
-        s->oldest = e->newer;
-    if (e->newer)
-        e->newer->older = e->older;
-    else
-        s->newest = e->older;
-    s->count--;
-    s->bytes -= entry_bytes(e);
-    free(e->key);
+    ag_lru_remove(&s->lru, &e->node);
+    free((char *)e->node.key.p);
     free(e->text);
     free(e->sig);
     free(e);
@@ -65,9 +47,9 @@ static void unlink_entry(struct ag_thinking_store *s, struct entry *e)
 
 size_t ag_thinking_store_clear(struct ag_thinking_store *s)
 {
-    size_t n = s->count;
-    while (s->oldest)
-        unlink_entry(s, s->oldest);
+    size_t n = s->lru.count;
+    while (s->lru.oldest)
+        unlink_entry(s, entry_of(s->lru.oldest));
     return n;
 }
 
@@ -76,12 +58,13 @@ void ag_thinking_store_free(struct ag_thinking_store *s)
     if (!s)
         return;
     ag_thinking_store_clear(s);
+    ag_lru_dispose(&s->lru);
     free(s);
 }
 
 size_t ag_thinking_store_count(const struct ag_thinking_store *s)
 {
-    return s->count;
+    return s->lru.count;
 }
 
 /* "<conv>\x1f<tool id>" in buf; false when it does not fit. */
@@ -98,10 +81,7 @@ static bool make_key(struct ag_str conv, struct ag_str tool_id, char *buf, size_
 
 static struct entry *find(struct ag_thinking_store *s, const char *key, size_t len)
 {
-    for (struct entry *e = s->buckets[ag_hash_fnv1a(key, len) % BUCKETS]; e; e = e->chain)
-        if (e->key_len == len && memcmp(e->key, key, len) == 0)
-            return e;
-    return NULL;
+    return entry_of(ag_lru_find(&s->lru, ag_str_make(key, len)));
 }
 
 static char *dup(struct ag_str s)
@@ -125,29 +105,20 @@ void ag_thinking_store_put(struct ag_thinking_store *s, struct ag_str conv, stru
     if (old)
         unlink_entry(s, old);
     struct entry *e = AG_NEW(struct entry);
-    e->key = dup(ag_str_make(key, klen));
-    e->key_len = klen;
+    e->node.key = ag_str_make(dup(ag_str_make(key, klen)), klen);
     e->text = dup(text);
     e->text_len = text.len;
     e->sig = dup(sig);
     e->sig_len = sig.len;
     e->stored_ms = now_ms;
-    size_t b = ag_hash_fnv1a(key, klen) % BUCKETS;
-    e->chain = s->buckets[b];
-    s->buckets[b] = e;
-    e->older = s->newest;
-    if (s->newest)
-        s->newest->newer = e;
-    else
-        s->oldest = e;
-    s->newest = e;
-    s->count++;
-    s->bytes += entry_bytes(e);
+    e->node.bytes = klen + text.len + sig.len + sizeof(*e);
+    ag_lru_push(&s->lru, &e->node);
     /* bounds and expiry, oldest first (the list is in storing order) */
-    while (s->oldest && s->oldest != e &&
-           (s->count > AG_THINKING_STORE_MAX || s->bytes > AG_THINKING_STORE_BYTES ||
-            now_ms - s->oldest->stored_ms > AG_THINKING_STORE_TTL_MS))
-        unlink_entry(s, s->oldest);
+    struct entry *o;
+    while ((o = entry_of(s->lru.oldest)) != e &&
+           (s->lru.count > AG_THINKING_STORE_MAX || s->lru.bytes > AG_THINKING_STORE_BYTES ||
+            now_ms - o->stored_ms > AG_THINKING_STORE_TTL_MS))
+        unlink_entry(s, o);
 }
 
 bool ag_thinking_store_get(struct ag_thinking_store *s, struct ag_str conv, struct ag_str tool_id,
