@@ -10,6 +10,7 @@
 #include "admin/session.h"
 #include "config/config.h"
 #include "core/err.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/rand.h"
@@ -425,6 +426,29 @@ bool adm_authorized(struct ag_admin *a, struct ag_http_req *req)
 
 /* ---- login ---- */
 
+/* The admin secret logins are checked against: the admin password, else the API key. */
+static const char *login_secret(const struct ag_admin *a)
+{
+    return a->auth->admin_password && a->auth->admin_password[0] ? a->auth->admin_password
+                                                                 : a->auth->api_key;
+}
+
+/* SHA-256 of the token hash and the secret: a stored session counts only while the secret it
+ * was created under is still the one in force. */
+static void secret_tag(const struct ag_admin *a, const unsigned char hash[AG_SESSION_HASH_SIZE],
+                       unsigned char out[AG_SESSION_HASH_SIZE])
+{
+    const char *secret = login_secret(a);
+    size_t n = secret ? strlen(secret) : 0;
+    unsigned char *m = ag_malloc(AG_SESSION_HASH_SIZE + n + 1);
+    memcpy(m, hash, AG_SESSION_HASH_SIZE);
+    if (n)
+        memcpy(m + AG_SESSION_HASH_SIZE, secret, n);
+    ag_sha256(m, AG_SESSION_HASH_SIZE + n, out);
+    explicit_bzero(m, AG_SESSION_HASH_SIZE + n);
+    free(m);
+}
+
 static void h_login(struct ag_http_req *req, void *ud)
 {
     struct ag_admin *a = adm_of(ud);
@@ -442,9 +466,7 @@ static void h_login(struct ag_http_req *req, void *ud)
     const char *pw = NULL;
     if (!body || !adm_get_str(req, body, "password", true, &pw))
         return;
-    const char *secret = a->auth->admin_password && a->auth->admin_password[0]
-                             ? a->auth->admin_password
-                             : a->auth->api_key;
+    const char *secret = login_secret(a);
     if (!secret || !secret[0]) {
         adm_error(req, 401, "authentication_error", NULL,
                   "the admin API needs a secret: set auth.admin_password or auth.api_key");
@@ -458,11 +480,15 @@ static void h_login(struct ag_http_req *req, void *ud)
     }
     ag_http_req_auth_succeeded(req);
     char token[AG_SESSION_TOKEN_SIZE];
+    struct ag_session_row row;
     int64_t ttl = a->cfg->admin.session_ttl_s * 1000;
-    if (ag_sessions_create(a->sessions, now, ttl, token)) {
+    if (ag_sessions_create(a->sessions, now, ttl, token, &row)) {
         adm_error(req, 500, "server_error", NULL, "no randomness for a session token");
         return;
     }
+    secret_tag(a, row.hash, row.secret_tag);
+    if (a->writer) /* kept across a restart (its hash only); a dropped job just costs a login */
+        ag_writer_session_put(a->writer, &row, AG_SESSIONS_MAX);
     struct ag_buf b;
     ag_buf_init(&b, 0);
     jw_open(&b, NULL, '{');
@@ -476,7 +502,9 @@ static void h_login(struct ag_http_req *req, void *ud)
 static void h_logout(struct ag_http_req *req, void *ud)
 {
     struct ag_admin *a = adm_of(ud);
-    ag_sessions_revoke(a->sessions, ag_auth_client_key(req));
+    unsigned char hash[AG_SESSION_HASH_SIZE];
+    if (ag_sessions_revoke(a->sessions, ag_auth_client_key(req), hash) && a->writer)
+        ag_writer_session_delete(a->writer, hash);
     adm_events_revalidate(a); /* the session's event streams end with it */
     adm_ok(req);
 }
@@ -643,6 +671,20 @@ static void on_ping(uv_timer_t *t)
     ag_buf_dispose(&b);
 }
 
+struct restore_ctx {
+    struct ag_admin *a;
+    int64_t now_ms;
+};
+
+static void restore_session(const struct ag_session_row *row, void *ud)
+{
+    struct restore_ctx *rc = ud;
+    unsigned char tag[AG_SESSION_HASH_SIZE];
+    secret_tag(rc->a, row->hash, tag);
+    if (memcmp(tag, row->secret_tag, sizeof(tag)) == 0)
+        ag_sessions_restore(rc->a->sessions, row, rc->now_ms);
+}
+
 struct ag_admin *ag_admin_new(const struct ag_admin_deps *d)
 {
     struct ag_admin *a = AG_NEW(struct ag_admin);
@@ -672,6 +714,13 @@ struct ag_admin *ag_admin_new(const struct ag_admin_deps *d)
     ag_monitor_set_listener(a->monitor, on_entry, a);
     a->metrics = ag_metrics_new();
     a->sessions = ag_sessions_new();
+    if (a->store) {
+        /* Sessions of the previous run (hashes and expiry) that are still valid. */
+        struct restore_ctx rc = {a, adm_now_ms()};
+        int64_t n = ag_store_sessions_load(a->store, rc.now_ms, restore_session, &rc);
+        if (n > 0)
+            ag_log_info("admin: %lld login sessions restored", (long long)n);
+    }
     uv_timer_init(a->loop, &a->ping);
     a->ping.data = a;
     uv_unref((uv_handle_t *)&a->ping);
@@ -696,9 +745,12 @@ void ag_admin_set_config(struct ag_admin *a, struct ag_config *cfg)
     ag_config_unref(old);
     ag_monitor_set_capture(a->monitor, cfg->monitor.capture_bodies,
                            (size_t)cfg->monitor.body_cap_bytes);
-    if (secret_changed)
+    if (secret_changed) {
         ag_sessions_clear(a->sessions); /* a changed secret logs everybody out */
-    adm_events_revalidate(a);           /* and ends their event streams */
+        if (a->writer)
+            ag_writer_sessions_clear(a->writer);
+    }
+    adm_events_revalidate(a); /* and ends their event streams */
 }
 
 static void ping_closed(uv_handle_t *h)

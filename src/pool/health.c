@@ -190,6 +190,10 @@ void ag_pool_report(struct ag_pool *p, const char *account_id, const struct ag_p
     case AG_POOL_OK:
         a->last_ok_ms = now;
         a->suspect_ms = 0;
+        /* A success means the account works again: its last error is history, not a state. */
+        free(a->last_error);
+        a->last_error = NULL;
+        a->last_error_ms = 0;
         pool_cd_remove(a, key);
         pool_cd_remove(a, "");
         if (a->rec.forbidden && a->rec.forbidden_until > 0 &&

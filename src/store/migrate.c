@@ -201,12 +201,22 @@ static const char v5_user_keys[] =
     "CREATE INDEX key_usage_by_hour ON key_usage_hourly(hour_s);"
     "ALTER TABLE request_log ADD COLUMN key_name TEXT;";
 
+/* Version 6: admin login sessions (store/sessions.h), so a restart does not log the UI out: the
+ * SHA-256 of each token (never the token), its times, and a tag of the admin secret in force. */
+static const char v6_admin_sessions[] = "CREATE TABLE admin_sessions ("
+                                        "  token_hash BLOB PRIMARY KEY,"
+                                        "  created_ms INTEGER NOT NULL,"
+                                        "  expires_ms INTEGER NOT NULL,"
+                                        "  secret_tag BLOB NOT NULL"
+                                        ") WITHOUT ROWID;";
+
 static const struct migration steps[] = {
     {1, "accounts", v1_accounts},
     {2, "request log and token statistics", v2_monitor},
     {3, "token statistics per protocol, error messages", v3_stats_protocol},
     {4, "thinking store", v4_thinking},
     {5, "user keys", v5_user_keys},
+    {6, "admin sessions", v6_admin_sessions},
 };
 
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == AG_STORE_SCHEMA_VERSION,

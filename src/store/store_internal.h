@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "store/request_log.h"
+#include "store/sessions.h"
 #include "store/thinking.h"
 #include "store/token_stats.h"
 #include "store/user_keys.h"
@@ -61,6 +62,19 @@ int ag_store_thinking_put_db(sqlite3 *db, const struct ag_thinking_row *row, int
 
 /** Deletes every thinking row on the given connection. 0 or AG_EDB (logged). */
 int ag_store_thinking_clear_db(sqlite3 *db);
+
+/**
+ * Inserts (or replaces) one admin session row on the given connection, then deletes the rows
+ * expired by row->created_ms and the oldest beyond max_rows (<= 0: no row bound). 0 or AG_EDB
+ * (logged).
+ */
+int ag_store_session_put_db(sqlite3 *db, const struct ag_session_row *row, int64_t max_rows);
+
+/** Deletes the admin session row with this token hash. 0 or AG_EDB (logged). */
+int ag_store_session_delete_db(sqlite3 *db, const unsigned char hash[AG_SESSION_HASH_SIZE]);
+
+/** Deletes every admin session row on the given connection. 0 or AG_EDB (logged). */
+int ag_store_sessions_clear_db(sqlite3 *db);
 
 /** Adds one key-usage increment on the given connection and moves the key's last_used_at
  * forward (store/user_keys.h); the statements are cached in *cache and *touch. 0 or AG_EDB. */

@@ -45,6 +45,9 @@ enum job_kind {
     JOB_RECORD,         /* a request_log row and the token-statistics increment derived from it */
     JOB_THINKING_PUT,   /* upsert one thinking row, then trim the table to its bounds */
     JOB_THINKING_CLEAR, /* delete every thinking row */
+    JOB_SESSION_PUT,    /* insert one admin session row, then trim the table */
+    JOB_SESSION_DELETE, /* delete one admin session row */
+    JOB_SESSIONS_CLEAR, /* delete every admin session row */
 };
 
 struct job {
@@ -60,6 +63,10 @@ struct job {
             struct ag_thinking_row row;
             int64_t ttl_ms, max_rows, max_bytes;
         } think;
+        struct {
+            struct ag_session_row row;
+            int64_t max_rows;
+        } sess;
     } u;
     struct ag_token_delta rec_tok; /* JOB_RECORD: derived from u.req, pointing into its strings */
     struct ag_key_usage_delta rec_key; /* JOB_RECORD: the same for the user key, if any */
@@ -261,6 +268,12 @@ static int job_run(struct ag_writer *w, const struct job *j)
                                         j->u.think.max_rows, j->u.think.max_bytes);
     case JOB_THINKING_CLEAR:
         return ag_store_thinking_clear_db(w->db);
+    case JOB_SESSION_PUT:
+        return ag_store_session_put_db(w->db, &j->u.sess.row, j->u.sess.max_rows);
+    case JOB_SESSION_DELETE:
+        return ag_store_session_delete_db(w->db, j->u.sess.row.hash);
+    case JOB_SESSIONS_CLEAR:
+        return ag_store_sessions_clear_db(w->db);
     }
     return AG_EINVAL;
 }
@@ -567,6 +580,30 @@ int ag_writer_thinking_clear(struct ag_writer *w)
 {
     struct job *j = AG_NEW(struct job);
     j->kind = JOB_THINKING_CLEAR;
+    return submit(w, j);
+}
+
+int ag_writer_session_put(struct ag_writer *w, const struct ag_session_row *row, int64_t max_rows)
+{
+    struct job *j = AG_NEW(struct job);
+    j->kind = JOB_SESSION_PUT;
+    j->u.sess.row = *row;
+    j->u.sess.max_rows = max_rows;
+    return submit(w, j);
+}
+
+int ag_writer_session_delete(struct ag_writer *w, const unsigned char hash[AG_SESSION_HASH_SIZE])
+{
+    struct job *j = AG_NEW(struct job);
+    j->kind = JOB_SESSION_DELETE;
+    memcpy(j->u.sess.row.hash, hash, AG_SESSION_HASH_SIZE);
+    return submit(w, j);
+}
+
+int ag_writer_sessions_clear(struct ag_writer *w)
+{
+    struct job *j = AG_NEW(struct job);
+    j->kind = JOB_SESSIONS_CLEAR;
     return submit(w, j);
 }
 

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "store/request_log.h"
+#include "store/sessions.h"
 #include "store/thinking.h"
 #include "store/token_stats.h"
 
@@ -108,6 +109,18 @@ int ag_writer_thinking_put(struct ag_writer *w, const struct ag_thinking_row *ro
 
 /** Queues "delete every thinking row". Results as ag_writer_log_request. */
 int ag_writer_thinking_clear(struct ag_writer *w);
+
+/**
+ * Queues "keep this admin session" (store/sessions.h): the row (copied) is inserted, then the rows
+ * expired by row->created_ms and the oldest beyond max_rows go. Results as ag_writer_log_request.
+ */
+int ag_writer_session_put(struct ag_writer *w, const struct ag_session_row *row, int64_t max_rows);
+
+/** Queues "forget the admin session with this token hash" (copied). Results as above. */
+int ag_writer_session_delete(struct ag_writer *w, const unsigned char hash[AG_SESSION_HASH_SIZE]);
+
+/** Queues "forget every admin session". Results as ag_writer_log_request. */
+int ag_writer_sessions_clear(struct ag_writer *w);
 
 /**
  * Blocks until every job accepted before the call is written (or failed), without waiting for

@@ -399,6 +399,38 @@ static void test_cooldowns(void **state)
     fx_close(&f);
 }
 
+/* The last error carries its time and goes away with the account's next success. */
+static void test_last_error_clears(void **state)
+{
+    struct fx f;
+    char ida[AG_ACCOUNT_ID_SIZE];
+    struct ag_pool_snapshot snap;
+    (void)state;
+    fx_open(&f, NULL);
+    add_account(f.store, "a", ag_wall_s() + 7200, true, ida);
+    fx_start(&f);
+    f.now_ms = ag_wall_ms();
+    ag_pool_set_clock(f.pool, fake_now, &f);
+    struct ag_pool_outcome bad = {.kind = AG_POOL_SERVER_ERROR,
+                                  .group = "claude",
+                                  .status = 503,
+                                  .message = "backend overloaded"};
+    ag_pool_report(f.pool, ida, &bad);
+    assert_int_equal(ag_pool_snapshot(f.pool, &snap), 0);
+    assert_non_null(snap.items[0].last_error);
+    assert_non_null(strstr(snap.items[0].last_error, "backend overloaded"));
+    assert_int_equal(snap.items[0].last_error_ms, f.now_ms);
+    ag_pool_snapshot_dispose(&snap);
+
+    f.now_ms += 1000;
+    report(&f, ida, AG_POOL_OK, 200, 0, "gemini-3-flash");
+    assert_int_equal(ag_pool_snapshot(f.pool, &snap), 0);
+    assert_null(snap.items[0].last_error);
+    assert_int_equal(snap.items[0].last_error_ms, 0);
+    ag_pool_snapshot_dispose(&snap);
+    fx_close(&f);
+}
+
 static void test_forbidden_and_fixed(void **state)
 {
     struct fx f;
@@ -677,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_invalid_grant_moves_on),
         cmocka_unit_test(test_rotation_and_exclusion),
         cmocka_unit_test(test_cooldowns),
+        cmocka_unit_test(test_last_error_clears),
         cmocka_unit_test(test_forbidden_and_fixed),
         cmocka_unit_test(test_no_usable_accounts),
         cmocka_unit_test(test_reload_sees_second_connection),
