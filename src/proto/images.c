@@ -8,7 +8,8 @@
  *                 as is; "auto" = no ratio; a longer side of 2048+ / 3072+ pixels asks 2K / 4K
  *   aspect_ratio  one of the ratios above; wins over size
  *   quality       standard / low / 1k → 1K, medium / 2k → 2K, hd / high / 4k → 4K, auto = none
- *   image_size    1K / 2K / 4K (any case); wins over quality and size
+ *   image_size    1K / 2K / 4K (any case; also spelled imageSize, in both endpoints); wins over
+ *                 quality and size
  *   style         vivid / natural: a short style phrase appended to the prompt (only when given)
  *   n             1..8 → candidateCount
  *   model         default AG_IMAGES_DEFAULT_MODEL, also for OpenAI's dall-e-* / gpt-image-*
@@ -36,6 +37,30 @@ struct fields {
     bool has_n;
     int64_t n;
 };
+
+/* The text fields of both endpoints: JSON string members of a generation, form fields of an edit.
+ * One table, so that the two cannot drift apart. */
+static const struct {
+    const char *key;
+    size_t off;
+} text_fields[] = {
+    {"prompt", offsetof(struct fields, prompt)},
+    {"model", offsetof(struct fields, model)},
+    {"size", offsetof(struct fields, size)},
+    {"quality", offsetof(struct fields, quality)},
+    {"response_format", offsetof(struct fields, response_format)},
+    {"style", offsetof(struct fields, style)},
+    {"user", offsetof(struct fields, user)},
+    {"aspect_ratio", offsetof(struct fields, aspect_ratio)},
+    {"image_size", offsetof(struct fields, image_size)},
+    {"imageSize", offsetof(struct fields, image_size)}, /* Gemini's spelling */
+};
+#define N_TEXT_FIELDS (sizeof(text_fields) / sizeof(text_fields[0]))
+
+static struct ag_str *text_field(struct fields *f, size_t i)
+{
+    return (struct ag_str *)(void *)((char *)f + text_fields[i].off);
+}
 
 struct dec {
     struct ag_arena *a;
@@ -296,23 +321,8 @@ static int gen_decode(const struct ag_proto_ctx *ctx, struct ag_str body,
     }
     if (!new_request(&d, false))
         return too_large(&d);
-    static const struct {
-        const char *key;
-        size_t off;
-    } keys[] = {
-        {"prompt", offsetof(struct fields, prompt)},
-        {"model", offsetof(struct fields, model)},
-        {"size", offsetof(struct fields, size)},
-        {"quality", offsetof(struct fields, quality)},
-        {"response_format", offsetof(struct fields, response_format)},
-        {"style", offsetof(struct fields, style)},
-        {"user", offsetof(struct fields, user)},
-        {"aspect_ratio", offsetof(struct fields, aspect_ratio)},
-        {"image_size", offsetof(struct fields, image_size)},
-        {"imageSize", offsetof(struct fields, image_size)},
-    };
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if ((rc = json_str(&d, root, keys[i].key, (struct ag_str *)((char *)&f + keys[i].off))))
+    for (size_t i = 0; i < N_TEXT_FIELDS; i++)
+        if ((rc = json_str(&d, root, text_fields[i].key, text_field(&f, i))))
             return rc;
     f.has_prompt = yyjson_is_str(yyjson_obj_get(root, "prompt"));
     if ((v = yyjson_obj_get(root, "n")) && !yyjson_is_null(v)) {
@@ -435,20 +445,6 @@ static int edit_decode(const struct ag_proto_ctx *ctx, struct ag_str body,
                            "The multipart/form-data body is malformed.");
         return AG_EINVAL;
     }
-    static const struct {
-        const char *key;
-        size_t off;
-    } keys[] = {
-        {"prompt", offsetof(struct fields, prompt)},
-        {"model", offsetof(struct fields, model)},
-        {"size", offsetof(struct fields, size)},
-        {"quality", offsetof(struct fields, quality)},
-        {"response_format", offsetof(struct fields, response_format)},
-        {"style", offsetof(struct fields, style)},
-        {"user", offsetof(struct fields, user)},
-        {"aspect_ratio", offsetof(struct fields, aspect_ratio)},
-        {"image_size", offsetof(struct fields, image_size)},
-    };
     size_t n_images = 0;
     for (size_t i = 0; i < m->n_parts; i++) {
         const struct ag_multipart_part *p = &m->parts[i];
@@ -456,9 +452,9 @@ static int edit_decode(const struct ag_proto_ctx *ctx, struct ag_str body,
             n_images++;
             continue;
         }
-        for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-            if (ag_str_eq_c(p->name, keys[k].key))
-                *(struct ag_str *)((char *)&f + keys[k].off) = p->data;
+        for (size_t k = 0; k < N_TEXT_FIELDS; k++)
+            if (ag_str_eq_c(p->name, text_fields[k].key))
+                *text_field(&f, k) = p->data;
         if (ag_str_eq_c(p->name, "prompt"))
             f.has_prompt = true;
         if (ag_str_eq_c(p->name, "n")) {
