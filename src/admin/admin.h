@@ -60,6 +60,12 @@ void ag_admin_attach(struct ag_admin *a, struct ag_relay *relay, struct ag_http_
 /** Gives the admin layer the warm-up (relay/warmup.h) behind /api/warmup; borrowed. */
 void ag_admin_set_warmup(struct ag_admin *a, struct ag_warmup *w);
 
+struct ag_keys;
+
+/** Gives the admin layer the gateway's user keys (keys/keys.h) behind /api/keys: reloaded after
+ * each change made there, live numbers shown; borrowed, may be NULL. */
+void ag_admin_set_keys(struct ag_admin *a, struct ag_keys *keys);
+
 /** Registers /api/..., /auth/callback and /metrics. 0 or a negative AG_E*. */
 int ag_admin_add_routes(struct ag_admin *a, struct ag_router *router);
 

@@ -25,6 +25,7 @@ struct ag_onboard;
 struct adm_onboard_op;
 struct ag_sessions;
 struct ag_store;
+struct ag_keys;
 
 #define ADM_MAX_ROUTES 64
 #define ADM_DB_POOL    4
@@ -62,6 +63,7 @@ struct ag_admin {
     struct ag_relay *relay;
     struct ag_http_server *server;
     struct ag_warmup *warmup; /* may be NULL: /api/warmup answers 503 */
+    struct ag_keys *keys;     /* may be NULL: /api/keys shows no live numbers */
     int (*apply_config)(void *ud, struct ag_config *cfg, struct ag_buf *restart);
     void *apply_ud;
     char *data_dir;
@@ -167,6 +169,7 @@ extern const struct adm_route_def adm_logs_routes[];
 extern const struct adm_route_def adm_stats_routes[];
 extern const struct adm_route_def adm_oauth_routes[];
 extern const struct adm_route_def adm_warmup_routes[];
+extern const struct adm_route_def adm_keys_routes[];
 
 /* admin.c */
 struct ag_admin *adm_of(void *ud); /* the admin of a route's ud */

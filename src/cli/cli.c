@@ -44,6 +44,23 @@ static const char usage_text[] =
     "  accounts disable ID|EMAIL [--reason TEXT]\n"
     "  A running gateway picks up account changes within a second.\n"
     "\n"
+    "User keys commands (keys for people and apps, with limits; a running gateway picks\n"
+    "changes up within a second):\n"
+    "  keys create NAME [--models PATTERN,...] [--expires DATE|DURATION] [--rpm N] [--tpm N]\n"
+    "       [--daily-tokens N] [--monthly-tokens N] [--max-concurrency N] [--ips CIDR,...]\n"
+    "       [--note TEXT]\n"
+    "                           create a key and print it once (sk- + 32 hex); only its\n"
+    "                           SHA-256 is stored. Patterns are globs (gemini-*); DATE is\n"
+    "                           2026-12-31 or 2026-12-31T18:00:00Z, DURATION 30d, 12h, 90m;\n"
+    "                           0 = no limit; budgets count input + output tokens per UTC\n"
+    "                           day / month\n"
+    "  keys list [--json]       limits, usage today and this month, last use, expiry, state\n"
+    "  keys update NAME [the options of create]\n"
+    "  keys disable|enable|revoke NAME\n"
+    "                           a disabled, revoked or expired key is refused with 401\n"
+    "  keys rotate NAME         give the key a new secret (printed once); the old one stops\n"
+    "                           working; limits and usage stay\n"
+    "\n"
     "Warm-up command:\n"
     "  warmup [--account ID|EMAIL] [--json] [--timeout S]\n"
     "                           ask the running gateway to warm up now: one tiny request per\n"
@@ -95,6 +112,9 @@ static int help_cmd(struct ag_cli *cli, int argc, char **argv);
 /* `aigate accounts ...` (cli/accounts_cmd.c). */
 int ag_cli_accounts_cmd(struct ag_cli *cli, int argc, char **argv);
 
+/* `aigate keys ...` (cli/keys_cmd.c). */
+int ag_cli_keys_cmd(struct ag_cli *cli, int argc, char **argv);
+
 /* `aigate warmup ...` (cli/warmup_cmd.c). */
 int ag_cli_warmup_cmd(struct ag_cli *cli, int argc, char **argv);
 
@@ -103,6 +123,8 @@ static const struct ag_cli_cmd commands[] = {
     {"serve", serve_cmd, "run the gateway until SIGINT/SIGTERM (the default)"},
     {"accounts", ag_cli_accounts_cmd,
      "login, add, import, export, list, refresh, remove, enable, disable accounts"},
+    {"keys", ag_cli_keys_cmd,
+     "create, list, update, disable, enable, revoke, rotate user keys (below)"},
     {"config", ag_cli_config_cmd, "show, get, set configuration values (below)"},
     {"warmup", ag_cli_warmup_cmd,
      "warm up now: one tiny request per account and quota group (below)"},

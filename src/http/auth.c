@@ -61,10 +61,24 @@ static enum ag_auth_result against(const char *secret, struct ag_str key)
     return ag_secret_eq(secret, strlen(secret), key.p, key.len) ? AG_AUTH_ALLOW : AG_AUTH_WRONG;
 }
 
+enum ag_keys_verdict ag_auth_user_key(const struct ag_auth_policy *p, const struct ag_http_req *req,
+                                      enum ag_route_access access)
+{
+    if (!p || !p->keys || (access != AG_ACCESS_PROXY && access != AG_ACCESS_HEALTH))
+        return AG_KEYS_NOT_A_KEY;
+    struct ag_str key = ag_auth_client_key(req);
+    return ag_keys_admit(p->keys, key.p, key.len, req->client_ip, NULL);
+}
+
 enum ag_auth_result ag_auth_check(const struct ag_auth_policy *p, const struct ag_http_req *req,
                                   enum ag_route_access access)
 {
     enum ag_auth_mode mode = ag_auth_effective(p);
+    enum ag_keys_verdict kv = ag_auth_user_key(p, req, access);
+    if (kv == AG_KEYS_OK)
+        return AG_AUTH_ALLOW;
+    if (kv != AG_KEYS_NOT_A_KEY)
+        return AG_AUTH_WRONG;
     switch (access) {
     case AG_ACCESS_PUBLIC:
         return AG_AUTH_ALLOW;

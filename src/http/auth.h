@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "core/str.h"
 #include "http/router.h"
+#include "keys/keys.h"
 
 struct ag_http_req;
 
@@ -18,6 +19,7 @@ struct ag_auth_policy {
     bool allow_lan;             /* resolves AG_AUTH_MODE_AUTO */
     const char *api_key;        /* borrowed; NULL or "" = none */
     const char *admin_password; /* borrowed; NULL or "" = use api_key for admin routes */
+    struct ag_keys *keys;       /* borrowed; user keys (keys/keys.h), NULL = none */
 };
 
 enum ag_auth_result {
@@ -43,7 +45,18 @@ enum ag_auth_mode ag_auth_effective(const struct ag_auth_policy *p);
  */
 struct ag_str ag_auth_client_key(const struct ag_http_req *req);
 
-/** Decides whether req may reach a route of the given access class. */
+/**
+ * What the user keys say about the key req shows, for a proxy or health route (admin and public
+ * routes answer AG_KEYS_NOT_A_KEY: a user key never opens the admin API). In every auth mode a
+ * user key is held to its state, expiry and addresses; the caller answers a refusing verdict with
+ * 401 (403 for AG_KEYS_IP_REFUSED) and ag_keys_verdict_message().
+ */
+enum ag_keys_verdict ag_auth_user_key(const struct ag_auth_policy *p, const struct ag_http_req *req,
+                                      enum ag_route_access access);
+
+/** Decides whether req may reach a route of the given access class. An active user key from an
+ * allowed address opens proxy and health routes like the API key; a refused one is
+ * AG_AUTH_WRONG. */
 enum ag_auth_result ag_auth_check(const struct ag_auth_policy *p, const struct ag_http_req *req,
                                   enum ag_route_access access);
 

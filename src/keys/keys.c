@@ -47,6 +47,8 @@ struct ag_keys {
     size_t n;
     uint64_t version;
     bool loaded;
+    struct ag_store *store; /* for ag_keys_admit's change check; NULL = none */
+    int64_t polled_ms;      /* clock at the last check */
 };
 
 static int64_t now_ms(const struct ag_keys *ks)
@@ -225,6 +227,26 @@ int ag_keys_poll(struct ag_keys *ks, struct ag_store *s)
     return rc ? rc : 1;
 }
 
+void ag_keys_attach_store(struct ag_keys *ks, struct ag_store *s)
+{
+    ks->store = s;
+    ks->polled_ms = 0;
+}
+
+/* The change check of ag_keys_attach_store, at most once a second (or after the clock went
+ * back). */
+static void maybe_poll(struct ag_keys *ks)
+{
+    if (!ks->store)
+        return;
+    int64_t now = now_ms(ks);
+    if (ks->polled_ms && now - ks->polled_ms < 1000 && now >= ks->polled_ms)
+        return;
+    ks->polled_ms = now;
+    if (ag_keys_poll(ks, ks->store) < 0)
+        ag_log_warn("keys: cannot read the user keys from the store; the loaded ones stay");
+}
+
 static struct ag_keys_entry *find_secret(struct ag_keys *ks, const char *secret, size_t len)
 {
     if (!ks || !ks->n || !secret || len == 0)
@@ -254,6 +276,8 @@ static enum ag_keys_verdict verdict_of(const struct ag_keys_entry *e, int64_t no
 enum ag_keys_verdict ag_keys_admit(struct ag_keys *ks, const char *secret, size_t len,
                                    const char *client_ip, const char **name)
 {
+    if (ks)
+        maybe_poll(ks);
     struct ag_keys_entry *e = find_secret(ks, secret, len);
     if (!e)
         return AG_KEYS_NOT_A_KEY;

@@ -81,6 +81,13 @@ int ag_keys_reload(struct ag_keys *ks, struct ag_store *s);
  * AG_EDB. */
 int ag_keys_poll(struct ag_keys *ks, struct ag_store *s);
 
+/**
+ * Lets the table keep itself current: ag_keys_admit then checks the store's change counter at
+ * most once a second (one short read on the caller's thread) and reloads when it moved, so keys
+ * made or changed by the CLI apply within a second. s is borrowed (NULL detaches).
+ */
+void ag_keys_attach_store(struct ag_keys *ks, struct ag_store *s);
+
 /** Number of keys loaded. */
 size_t ag_keys_count(const struct ag_keys *ks);
 

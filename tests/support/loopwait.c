@@ -1,5 +1,5 @@
-/* tests/support/loopwait.c: the mock child, a bounded loop wait and tree removal for the
- * in-process pool tests. */
+/* tests/support/loopwait.c: the mock child, bounded waits (on a test's loop, or polling a
+ * condition) and tree removal. */
 #include "loopwait.h"
 
 #include <ftw.h>
@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 int ag_test_mock_start(struct ag_child *c, int *port)
 {
@@ -48,6 +49,22 @@ bool ag_test_run_until(uv_loop_t *loop, bool *flag, int timeout_ms)
     uv_close((uv_handle_t *)&guard, NULL);
     uv_run(loop, UV_RUN_NOWAIT);
     return *flag;
+}
+
+bool ag_test_wait_for(bool (*cond)(void *ud), void *ud, int timeout_ms)
+{
+    uint64_t deadline = uv_hrtime() + (uint64_t)timeout_ms * 1000000u;
+    int pause_ms = 1;
+    for (;;) {
+        if (cond(ud))
+            return true;
+        if (uv_hrtime() >= deadline)
+            return cond(ud);
+        struct timespec ts = {0, (long)pause_ms * 1000000L};
+        nanosleep(&ts, NULL);
+        if (pause_ms < 20)
+            pause_ms *= 2;
+    }
 }
 
 static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)

@@ -1,6 +1,7 @@
-/* tests/support/loopwait.h: what the in-process pool tests (integration/test_accounts.c,
- * test_sched.c) share around their own libuv loop: the mock upstream as a child on a free port,
- * a bounded wait for a callback, and removing a test's temporary directory. */
+/* tests/support/loopwait.h: what tests share to wait on a condition instead of sleeping: the
+ * mock upstream as a child on a free port, a bounded wait for a callback on a test's own libuv
+ * loop, a bounded poll of a condition made true elsewhere, and removing a test's temporary
+ * directory. */
 #ifndef AG_TEST_LOOPWAIT_H
 #define AG_TEST_LOOPWAIT_H
 
@@ -23,6 +24,14 @@ void ag_test_mock_stop(struct ag_child *c);
  * so the guard timer is closed; returns *flag.
  */
 bool ag_test_run_until(uv_loop_t *loop, bool *flag, int timeout_ms);
+
+/**
+ * Calls cond(ud) until it returns true or timeout_ms has passed, pausing between calls (1 ms at
+ * first, doubling up to 20 ms) so a condition that another thread or process makes true is
+ * polled without spinning; returns the last result. For conditions outside any loop the test
+ * runs (a server thread's counters, the mock's statistics).
+ */
+bool ag_test_wait_for(bool (*cond)(void *ud), void *ud, int timeout_ms);
 
 /** Removes dir and everything below it (not following links); errors are ignored. */
 void ag_test_rmtree(const char *dir);

@@ -194,6 +194,12 @@ bool rh_read_any(struct rh_conn *c, struct rh_resp *r)
     return read_one(c, r, false);
 }
 
+bool rh_wait_readable(struct rh_conn *c, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+    return c->len > 0 || poll(&pfd, 1, timeout_ms) > 0;
+}
+
 bool rh_wait_closed(struct rh_conn *c, int timeout_ms)
 {
     struct pollfd pfd = {.fd = c->fd, .events = POLLIN};

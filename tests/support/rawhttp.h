@@ -37,6 +37,9 @@ bool rh_read(struct rh_conn *c, struct rh_resp *r, bool head_request);
 /** Reads a response that may be interim (100 Continue) — returns whatever status comes first. */
 bool rh_read_any(struct rh_conn *c, struct rh_resp *r);
 
+/** True when bytes (or the peer's close) can be read within timeout_ms; nothing is consumed. */
+bool rh_wait_readable(struct rh_conn *c, int timeout_ms);
+
 /** True if the peer closed the connection (EOF) within timeout_ms with no more data. */
 bool rh_wait_closed(struct rh_conn *c, int timeout_ms);
 

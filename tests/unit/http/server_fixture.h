@@ -14,6 +14,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "http/ws.h"
+#include "loopwait.h"
 #include "rawhttp.h"
 
 #include <stdatomic.h>
@@ -42,6 +43,12 @@ struct fixture {
     uint64_t grace_ms;
     atomic_int aborted;
     atomic_int completed;
+    /* fx_counts: the server's counters, read on its own thread and handed over under probe_mu */
+    uv_async_t probe;
+    uv_mutex_t probe_mu;
+    uv_cond_t probe_cv;
+    bool probed;
+    size_t connections, active;
 };
 
 /* ------------------------------------------------------------------ handlers */
@@ -201,6 +208,18 @@ static void shutdown_done(void *ud)
 {
     struct fixture *fx = ud;
     uv_close((uv_handle_t *)&fx->stop, on_stop_closed);
+    uv_close((uv_handle_t *)&fx->probe, on_stop_closed);
+}
+
+static void on_probe(uv_async_t *a)
+{
+    struct fixture *fx = a->data;
+    uv_mutex_lock(&fx->probe_mu);
+    fx->connections = ag_http_server_connections(fx->srv);
+    fx->active = ag_http_server_active_requests(fx->srv);
+    fx->probed = true;
+    uv_cond_signal(&fx->probe_cv);
+    uv_mutex_unlock(&fx->probe_mu);
 }
 
 static void on_stop(uv_async_t *a)
@@ -215,6 +234,8 @@ static void server_thread(void *arg)
     uv_loop_init(&fx->loop);
     uv_async_init(&fx->loop, &fx->stop, on_stop);
     fx->stop.data = fx;
+    uv_async_init(&fx->loop, &fx->probe, on_probe);
+    fx->probe.data = fx;
     fx->router = ag_router_new();
     const struct ag_route routes[] = {
         {"GET", "/healthz", h_health, fx, AG_ACCESS_HEALTH, &ag_errfmt_plain},
@@ -263,6 +284,8 @@ static struct fixture *fx_start_with(const struct ag_http_limits *lim,
     fx->loopback_hosts = loopback_hosts;
     fx->cors_origin = cors_origin;
     fx->grace_ms = 2000;
+    uv_mutex_init(&fx->probe_mu);
+    uv_cond_init(&fx->probe_cv);
     uv_sem_init(&fx->ready, 0);
     uv_thread_create(&fx->thread, server_thread, fx);
     uv_sem_wait(&fx->ready);
@@ -280,7 +303,64 @@ static void fx_stop(struct fixture *fx)
     uv_async_send(&fx->stop);
     uv_thread_join(&fx->thread);
     uv_sem_destroy(&fx->ready);
+    uv_cond_destroy(&fx->probe_cv);
+    uv_mutex_destroy(&fx->probe_mu);
     free(fx);
+}
+
+/* The server's open connections and requests in progress, read on the server's thread (it is
+ * not thread-safe); false when it did not answer within 5 s. */
+static bool fx_counts(struct fixture *fx, size_t *connections, size_t *active)
+{
+    bool ok = true;
+    uv_mutex_lock(&fx->probe_mu);
+    fx->probed = false;
+    uv_async_send(&fx->probe);
+    while (ok && !fx->probed)
+        ok = uv_cond_timedwait(&fx->probe_cv, &fx->probe_mu, 5000000000ull) == 0;
+    *connections = fx->connections;
+    *active = fx->active;
+    uv_mutex_unlock(&fx->probe_mu);
+    return ok;
+}
+
+struct fx_want {
+    struct fixture *fx;
+    long connections, active; /* -1: any */
+};
+
+static bool fx_counts_are(void *ud)
+{
+    struct fx_want *w = ud;
+    size_t c, a;
+    return fx_counts(w->fx, &c, &a) && (w->connections < 0 || (size_t)w->connections == c) &&
+           (w->active < 0 || (size_t)w->active == a);
+}
+
+/* Waits (up to 5 s) until the server has this many connections and requests in progress (-1:
+ * either); false when it never did. */
+static bool fx_wait_counts(struct fixture *fx, long connections, long active)
+{
+    struct fx_want w = {fx, connections, active};
+    return ag_test_wait_for(fx_counts_are, &w, 5000);
+}
+
+struct fx_count_want {
+    atomic_int *counter;
+    int want;
+};
+
+static bool count_reached(void *ud)
+{
+    struct fx_count_want *w = ud;
+    return atomic_load(w->counter) >= w->want;
+}
+
+/* Waits (up to timeout_ms) until *counter reaches want; returns whether it did. */
+static bool fx_wait_atomic(atomic_int *counter, int want, int timeout_ms)
+{
+    struct fx_count_want w = {counter, want};
+    return ag_test_wait_for(count_reached, &w, timeout_ms);
 }
 
 static int setup(void **state)

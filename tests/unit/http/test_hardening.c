@@ -111,7 +111,7 @@ static void body_budget_and_connection_limit(void **state)
     assert_true(rh_connect(&a, fx->port, 3000));
     assert_true(rh_send_str(&a, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 800000\r\n\r\n"
                                 "partial"));
-    usleep(100000);
+    assert_true(fx_wait_counts(fx, 1, 1)); /* A's headers are in: its budget is held */
     assert_true(rh_connect(&b, fx->port, 3000));
     assert_true(
         rh_send_str(&b, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 800000\r\n\r\n"));
@@ -120,11 +120,12 @@ static void body_budget_and_connection_limit(void **state)
     assert_true(rh_header(&r, "retry-after", v, sizeof(v)));
     rh_resp_free(&r);
     rh_close(&b);
+    assert_true(fx_wait_counts(fx, 1, 1)); /* B is gone, A still holds its budget */
     /* A third and a fourth connection: the fourth is over the limit of three and closed. */
     assert_true(rh_connect(&b, fx->port, 3000));
-    usleep(50000);
+    assert_true(fx_wait_counts(fx, 2, 1));
     assert_true(rh_connect(&extra, fx->port, 3000));
-    usleep(50000);
+    assert_true(fx_wait_counts(fx, 3, 1));
     struct rh_conn over;
     assert_true(rh_connect(&over, fx->port, 3000));
     assert_true(rh_wait_closed(&over, 3000));
@@ -133,7 +134,7 @@ static void body_budget_and_connection_limit(void **state)
     rh_close(&b);
     rh_close(&a);
     /* Once A is gone its budget is back. */
-    usleep(100000);
+    assert_true(fx_wait_counts(fx, 0, 0));
     struct ag_buf big;
     ag_buf_init(&big, 0);
     for (int i = 0; i < 800000; i++)
@@ -159,8 +160,8 @@ static void slow_clients_meet_fixed_deadlines(void **state)
     assert_true(rh_connect(&c, fx->port, 5000));
     assert_true(
         rh_send_str(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"));
-    for (int i = 0; i < 60 && !got; i++) { /* bounded: 6 s at most */
-        usleep(100000);
+    for (int i = 0; i < 60 && !got; i++) { /* bounded: 60 sends */
+        rh_wait_readable(&c, 100);         /* 10 bytes per 100 ms, or sooner once answered */
         if (!rh_send_str(&c, "0123456789"))
             break;
         if (i > 3 && rh_read(&c, &r, false)) {
@@ -175,9 +176,8 @@ static void slow_clients_meet_fixed_deadlines(void **state)
     /* Stray CRLFs between requests are not a request: the idle deadline still holds. */
     assert_true(rh_connect(&c, fx->port, 5000));
     bool closed = false;
-    for (int i = 0; i < 40 && !closed; i++) { /* bounded: 4 s at most */
-        usleep(100000);
-        if (!rh_send_str(&c, "\r\n") || rh_wait_closed(&c, 1))
+    for (int i = 0; i < 40 && !closed; i++) { /* bounded: 40 rounds of about 100 ms */
+        if (!rh_send_str(&c, "\r\n") || rh_wait_closed(&c, 100))
             closed = true;
     }
     assert_true(closed);

@@ -57,11 +57,13 @@ static void chunked_request_body(void **state)
     struct rh_conn c;
     struct rh_resp r;
     char v[32];
+    size_t conns, active;
+    assert_true(fx_counts(fx, &conns, &active));
     assert_true(rh_connect(&c, fx->port, 5000));
     assert_true(rh_send_str(&c,
                             "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                             "5\r\nhello\r\n"));
-    usleep(20000);
+    assert_true(fx_wait_counts(fx, -1, (long)active + 1)); /* read before the rest is sent */
     assert_true(rh_send_str(&c, "1\r\n \r\n6\r\nworld!\r\n0\r\n\r\n"));
     assert_true(rh_read(&c, &r, false));
     assert_int_equal(r.status, 200);
@@ -202,6 +204,8 @@ static void client_disconnects_mid_request_and_mid_stream(void **state)
     struct rh_conn c;
     struct rh_resp r;
     int before = atomic_load(&fx->aborted);
+    size_t conns, active;
+    assert_true(fx_counts(fx, &conns, &active));
     /* Half a body, then gone. */
     assert_true(rh_connect(&c, fx->port, 5000));
     assert_true(
@@ -210,15 +214,15 @@ static void client_disconnects_mid_request_and_mid_stream(void **state)
     /* A stream, read one chunk, then gone: the handler's work is cancelled. */
     assert_true(rh_connect(&c, fx->port, 5000));
     assert_true(rh_send_str(&c, "GET /stream?ms=100 HTTP/1.1\r\nHost: x\r\n\r\n"));
-    usleep(150000);
+    assert_true(rh_wait_readable(&c, 5000)); /* the stream has begun */
     rh_close(&c);
-    /* A slow request abandoned before its answer. */
+    assert_true(fx_wait_atomic(&fx->aborted, before + 1, 5000));
+    /* A slow request abandoned before its answer (once it is the only one in progress). */
     assert_true(rh_connect(&c, fx->port, 5000));
     assert_true(rh_send_str(&c, "GET /slow?ms=500 HTTP/1.1\r\nHost: x\r\n\r\n"));
-    usleep(50000);
+    assert_true(fx_wait_counts(fx, -1, (long)active + 1));
     rh_close(&c);
-    for (int i = 0; i < 100 && atomic_load(&fx->aborted) < before + 2; i++)
-        usleep(10000);
+    assert_true(fx_wait_atomic(&fx->aborted, before + 2, 5000));
     assert_int_equal(atomic_load(&fx->aborted), before + 2);
     assert_true(rh_request(fx->port, "GET", "/healthz", NULL, NULL, &r));
     assert_int_equal(r.status, 200);
@@ -325,7 +329,7 @@ static void slowloris_and_idle_clients_are_dropped(void **state)
     /* Drip one header byte every 50 ms: a slowloris never finishes its headers. */
     bool dropped = false;
     for (int i = 0; i < 40 && !dropped; i++) {
-        usleep(50000);
+        rh_wait_readable(&slow, 50); /* one byte per 50 ms, or sooner once answered */
         if (!rh_send_str(&slow, "X"))
             dropped = true;
         /* Others are served meanwhile. */
@@ -358,7 +362,7 @@ static void graceful_shutdown_finishes_in_flight(void **state)
     assert_true(rh_connect(&idle, fx->port, 5000));
     assert_true(rh_connect(&c, fx->port, 5000));
     assert_true(rh_send_str(&c, "GET /slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n"));
-    usleep(50000);
+    assert_true(fx_wait_counts(fx, 2, 1)); /* in flight */
     uv_async_send(&fx->stop);
     /* The request in flight still gets its answer, marked as the connection's last. */
     assert_true(rh_read(&c, &r, false));
@@ -386,7 +390,7 @@ static void shutdown_grace_expires(void **state)
     fx->grace_ms = 200;
     assert_true(rh_connect(&c, fx->port, 5000));
     assert_true(rh_send_str(&c, "GET /slow?ms=5000 HTTP/1.1\r\nHost: x\r\n\r\n"));
-    usleep(50000);
+    assert_true(fx_wait_counts(fx, 1, 1)); /* in flight */
     uv_async_send(&fx->stop);
     assert_true(rh_wait_closed(&c, 3000));
     rh_close(&c);

@@ -202,8 +202,10 @@ static void one_message_at_a_time(void **state)
     struct rh_conn c;
     struct ws_frame f;
     open_101(fx, &c, "/socket?ms=300");
+    size_t conns, active;
+    assert_true(fx_counts(fx, &conns, &active));
     assert_true(ws_send_text(&c, "slow"));
-    usleep(100000); /* the first one runs */
+    assert_true(fx_wait_counts(fx, -1, (long)active + 1)); /* the first one runs */
     assert_true(ws_send_text(&c, "too soon"));
     /* the second is refused at once, the first still answered */
     assert_true(ws_read(&c, &f, 5000));
@@ -237,11 +239,12 @@ static void a_client_leaving_mid_message_aborts_its_request(void **state)
     struct rh_conn c;
     int before = atomic_load(&fx->aborted);
     open_101(fx, &c, "/socket?ms=2000");
+    size_t conns, active;
+    assert_true(fx_counts(fx, &conns, &active));
     assert_true(ws_send_text(&c, "slow"));
-    usleep(100000);
+    assert_true(fx_wait_counts(fx, -1, (long)active + 1)); /* it runs */
     rh_close(&c);
-    for (int i = 0; i < 200 && atomic_load(&fx->aborted) == before; i++)
-        usleep(10000);
+    assert_true(fx_wait_atomic(&fx->aborted, before + 1, 5000));
     assert_int_equal(atomic_load(&fx->aborted), before + 1);
 }
 

@@ -3,6 +3,7 @@
  * timeout kind, cancellation (the mock sees the connection close), pause/resume, proxy URLs. */
 #include "ag_test.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 
 #include "core/err.h"
 #include "core/time.h"
+#include "loopwait.h"
 #include "proc.h"
 #include "upstream/cloudcode.h"
 #include "upstream/sse.h"
@@ -389,7 +391,9 @@ static void test_connect_timeout(void **state)
         cfd[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         connect(cfd[i], (struct sockaddr *)&a, sizeof(a));
     }
-    usleep(100000);
+    /* The first one is established (the queue is full) once it is writable. */
+    struct pollfd established = {.fd = cfd[0], .events = POLLOUT};
+    assert_int_equal(poll(&established, 1, 5000), 1);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", ntohs(a.sin_port));
     setup_run(&r);
     s.url = url;
@@ -426,6 +430,17 @@ static int mock_connections(struct ag_buf *b)
     return (int)stat_of(b, "connections");
 }
 
+struct conns_want {
+    struct ag_buf *b;
+    int want;
+};
+
+static bool mock_connections_are(void *ud)
+{
+    struct conns_want *w = ud;
+    return mock_connections(w->b) == w->want;
+}
+
 static void cancel_timer(uv_timer_t *t)
 {
     struct run *r = t->data;
@@ -439,7 +454,7 @@ static void check_cancel(bool in_callback)
                        "x-mock-sse-delay-ms: 100"};
     struct run r;
     struct ag_buf b;
-    int before, after = -1;
+    int before;
     long aborted;
 
     ag_buf_init(&b, 0);
@@ -456,13 +471,8 @@ static void check_cancel(bool in_callback)
     assert_true(r.done);
     for (int i = 0; i < 10; i++)
         uv_run(&r.loop, UV_RUN_NOWAIT);
-    for (int i = 0; i < 100; i++) {
-        after = mock_connections(&b);
-        if (after == before)
-            break;
-        usleep(20000);
-    }
-    assert_int_equal(after, before);
+    /* The mock sees the cancelled connection close. */
+    assert_true(ag_test_wait_for(mock_connections_are, &(struct conns_want){&b, before}, 2000));
     assert_int_equal(stat_of(&b, "streams_aborted"), aborted + 1);
     assert_true(r.events < 50);
     teardown_run(&r);
