@@ -1,9 +1,11 @@
 /* route/forward.h: model forwarding rules announced by the upstream itself
  * (`fetchAvailableModels.deprecatedModelIds`: old id → `newModelId`).
  *
- * The pool builds one `struct ag_forward` from the accounts' quota refreshes and hands it to
- * ag_mapping_resolve(); the set is immutable once handed out, so a refresh builds a new one and
- * swaps the pointer (the old one is freed when no request uses it). No I/O here. */
+ * The pool builds one `struct ag_forward` (ag_pool_forward: the built-in rules, then the retired
+ * ids the accounts' stored models replace) and builds it anew once an account's stored models were
+ * read again (a quota refresh or a reload);
+ * the relay applies it to a routed result with ag_mapping_forward() while it chooses the models,
+ * within one loop callback, so a set is never used after the pool replaced it. No I/O here. */
 #ifndef AG_ROUTE_FORWARD_H
 #define AG_ROUTE_FORWARD_H
 
