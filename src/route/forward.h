@@ -3,9 +3,9 @@
  *
  * The pool builds one `struct ag_forward` (ag_pool_forward: the built-in rules, then the retired
  * ids the accounts' stored models replace) and builds it anew once an account's stored models were
- * read again (a quota refresh or a reload);
- * the relay applies it to a routed result with ag_mapping_forward() while it chooses the models,
- * within one loop callback, so a set is never used after the pool replaced it. No I/O here. */
+ * read again (a quota refresh or a reload); the relay applies it to a routed result with
+ * ag_mapping_forward() while it chooses the models, within one loop callback, so a set is never
+ * used after the pool replaced it. No I/O here. */
 #ifndef AG_ROUTE_FORWARD_H
 #define AG_ROUTE_FORWARD_H
 
