@@ -47,7 +47,8 @@ static int series_row(int64_t period_s, const char *key, const struct ag_token_s
 static int sum_row(int64_t period_s, const char *key, const struct ag_token_stats_row *r, void *ud)
 {
     struct stats_arg *sa = ud;
-    sa->groups++;
+    if (key && key[0]) /* requests without an account or model are not one more of them */
+        sa->groups++;
     sa->sum.requests += r->requests;
     sa->sum.errors += r->errors;
     sa->sum.input_tokens += r->input_tokens;

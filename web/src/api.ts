@@ -42,9 +42,24 @@ function readToken(): string | null {
 
 export const session = signal<string | null>(readToken());
 
+/** True while the gateway cannot be reached (a fetch failed); the next answer clears it. */
+export const offline = signal(false);
+
+/** Set when a signed-in session stopped being accepted (expired, revoked, secret changed). */
+export const sessionExpired = signal(false);
+
+/** The gateway could not be reached (stopped, restarting, network down). */
+export class ApiUnreachable extends ApiError {
+  constructor() {
+    super(0, 'unreachable');
+  }
+}
+
 export function setToken(token: string | null, expires = 0) {
-  if (token) localStorage.setItem(TOKEN_KEY, JSON.stringify({ token, expires }));
-  else localStorage.removeItem(TOKEN_KEY);
+  if (token) {
+    localStorage.setItem(TOKEN_KEY, JSON.stringify({ token, expires }));
+    sessionExpired.value = false;
+  } else localStorage.removeItem(TOKEN_KEY);
   session.value = token;
 }
 
@@ -77,8 +92,18 @@ export async function api<T = any>(path: string, r: Req = {}): Promise<T> {
     body = JSON.stringify(r.body);
     headers['content-type'] = 'application/json';
   }
-  const res = await fetch(path + qs(r.query), { method: r.method || (body ? 'POST' : 'GET'), headers, body, signal: r.signal });
-  const text = await res.text();
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(path + qs(r.query), { method: r.method || (body ? 'POST' : 'GET'), headers, body, signal: r.signal });
+    text = await res.text();
+  } catch (e) {
+    if (r.signal?.aborted) throw e;
+    // No answer at all: one shared "can't reach" state instead of an error per call.
+    offline.value = true;
+    throw new ApiUnreachable();
+  }
+  offline.value = false;
   let data: any = null;
   try {
     data = text ? JSON.parse(text) : null;
@@ -87,7 +112,10 @@ export async function api<T = any>(path: string, r: Req = {}): Promise<T> {
   }
   if (res.ok) return data as T;
   const err = data && data.error;
-  if (res.status === 401 && r.auth !== false) setToken(null);
+  if (res.status === 401 && r.auth !== false && tok) {
+    setToken(null);
+    sessionExpired.value = true;
+  }
   if (res.status === 405 || (res.status === 404 && !(err && err.type === 'not_found'))) throw new ApiMissing(`${r.method || 'GET'} ${path}`);
   throw new ApiError(res.status, (err && err.message) || `${res.status} ${res.statusText}`, err && err.field);
 }
@@ -125,6 +153,13 @@ export function events(handlers: Record<string, (data: any) => void>, onState?: 
 
 /** Messages of errors thrown by api(), for toasts and inline notes. */
 export function errText(e: unknown): string {
+  if (e instanceof ApiUnreachable) return unreachableText();
   if (e instanceof Error) return e.message;
   return String(e);
+}
+
+let unreachableText = () => "Can't reach aigate — retrying…";
+/** Lets the i18n layer give the translated "can't reach" text (api.ts imports no UI code). */
+export function setUnreachableText(fn: () => string) {
+  unreachableText = fn;
 }

@@ -1,7 +1,8 @@
 // web/src/app.tsx: the shell: login guard, navigation (a sidebar that becomes a menu on narrow
 // windows), the gateway status in the header, language and theme pickers, and the page outlet.
 import { useEffect, useState } from 'preact/hooks';
-import { api, logout, session } from './api';
+import { logout, offline, session, setUnreachableText } from './api';
+import './dirty';
 import { ConfirmHost, Icon, Toasts } from './components/ui';
 import { LANGS, lang, setLang, useT, type Lang } from './i18n';
 import { Accounts } from './pages/accounts';
@@ -13,7 +14,11 @@ import { Settings } from './pages/settings';
 import { Stats } from './pages/stats';
 import { navigate, PAGES, route, type Page } from './router';
 import { useStore } from './store';
+import { pollStatus, useGatewayStatus } from './status';
 import { setTheme, theme, type Theme } from './theme';
+import { t as tr } from './i18n';
+
+setUnreachableText(() => tr('conn.unreachable'));
 
 const ICONS: Record<Page, string> = { dashboard: 'dashboard', accounts: 'accounts', proxy: 'proxy', monitor: 'monitor', stats: 'stats', settings: 'settings' };
 
@@ -24,25 +29,15 @@ export function App() {
   const th = useStore(theme);
   const l = useStore(lang);
   const [menu, setMenu] = useState(false);
-  const [status, setStatus] = useState<{ running: boolean; base_url: string } | null>(null);
+  const { status, state } = useGatewayStatus();
+  const off = useStore(offline);
 
   useEffect(() => {
     document.title = `${t(`nav.${page}`)} · aigate`;
   }, [page, l]);
 
   useEffect(() => {
-    if (!tok) return;
-    let live = true;
-    const poll = () =>
-      api('/api/proxy/status')
-        .then((s) => live && setStatus(s))
-        .catch(() => live && setStatus(null));
-    poll();
-    const h = setInterval(poll, 5000);
-    return () => {
-      live = false;
-      clearInterval(h);
-    };
+    if (tok) return pollStatus();
   }, [tok]);
 
   if (!tok)
@@ -68,8 +63,8 @@ export function App() {
           <span>aigate</span>
         </div>
         <div class="status-pill" aria-live="polite">
-          <span class={`dot ${status ? (status.running ? 'dot-ok' : 'dot-off') : 'dot-unknown'}`} aria-hidden="true" />
-          <span class="status-text">{status ? (status.running ? t('status.running') : t('status.stopped')) : t('status.unknown')}</span>
+          <span class={`dot ${state === 'running' ? 'dot-ok' : state === 'stopped' || state === 'unreachable' ? 'dot-off' : 'dot-unknown'}`} aria-hidden="true" />
+          <span class="status-text">{t(`status.${state}`)}</span>
           {status && <code class="status-url">{status.base_url}</code>}
         </div>
         <div class="top-tools">
@@ -121,6 +116,11 @@ export function App() {
         </ul>
       </nav>
       <main id="main" class="main" tabIndex={-1}>
+        {off && (
+          <div class="note note-error conn-banner" role="alert">
+            <Icon name="warn" /> {t('conn.unreachable')}
+          </div>
+        )}
         <Outlet />
       </main>
       <ConfirmHost />

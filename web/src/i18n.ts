@@ -28,6 +28,7 @@ function initial(): Lang {
 }
 
 export const lang = signal<Lang>(initial());
+if (typeof document !== 'undefined') document.documentElement.lang = lang.value === 'zh' ? 'zh-CN' : 'en';
 
 export function setLang(l: Lang) {
   try {

@@ -170,12 +170,29 @@ describe('stats', () => {
       { key: 'other', values: [2] },
     ]);
   });
-  it('groups days into weeks ending today', () => {
+  it('groups days into weeks ending today, each shown on its last day', () => {
     const day = 86400;
     const from = 100 * day;
-    const ax = rangeAxis('week', from, [], from + 27 * day + 100);
+    const today = from + 27 * day;
+    const ax = rangeAxis('week', from, [], today + 100);
     expect(ax.length).toBe(4);
-    expect(ax[3]).toBe(from + 21 * day);
+    // the last point is today, not the first day of today's week
+    expect(ax[3]).toBe(today);
+    expect(ax).toEqual([from + 6 * day, from + 13 * day, from + 20 * day, today]);
+    // a day's row lands in the week that holds it: today and 6 days ago in the last week,
+    // 7 days ago in the one before, the first day of the range in the first
+    const row = (p: number, n: number) => ({ period_s: p, requests: n, errors: 0, input_tokens: 0, output_tokens: 0, cached_tokens: 0, reasoning_tokens: 0, total_tokens: n });
+    const tot = totalsOn(ax, [row(today, 1), row(today - 6 * day, 2), row(today - 7 * day, 4), row(from, 8)], true);
+    expect(tot.requests).toEqual([8, 0, 4, 3]);
+    const keyed = keyedOn(ax, [{ ...row(today, 5), key: 'm' }], 6, 'other', true);
+    expect(keyed[0].values).toEqual([0, 0, 0, 5]);
+  });
+  it('keeps the week axis on today when rows stop before it', () => {
+    const day = 86400;
+    const from = 200 * day;
+    const today = from + 27 * day;
+    const ax = rangeAxis('week', from, [{ period_s: from + 3 * day, requests: 1, errors: 0, input_tokens: 0, output_tokens: 0, cached_tokens: 0, reasoning_tokens: 0, total_tokens: 1 }], today + 3600);
+    expect(ax.at(-1)).toBe(today);
   });
 });
 
@@ -215,5 +232,37 @@ describe('i18n', () => {
     expect(detectLang(null, 'zh-CN')).toBe('zh');
     expect(detectLang('en', 'zh-CN')).toBe('en');
     expect(detectLang(null, 'de-DE')).toBe('en');
+  });
+});
+
+describe('locales', () => {
+  const enT = en as Record<string, string>;
+  const zhT = zh as Record<string, string>;
+  // names that read the same in Chinese
+  const SAME = new Set(['group.gemini-pro', 'group.gemini-flash', 'group.claude', 'settings.license']);
+  const vars = (v: string) => [...v.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+
+  it('every key is in both files, translated, with the same placeholders', () => {
+    expect(Object.keys(zhT).filter((k) => !(k in enT))).toEqual([]);
+    expect(Object.keys(enT).filter((k) => !(k in zhT))).toEqual([]);
+    expect(Object.keys(enT).filter((k) => !SAME.has(k) && zhT[k] === enT[k])).toEqual([]);
+    expect(Object.keys(zhT).filter((k) => !SAME.has(k) && !/[\u4e00-\u9fff]/.test(zhT[k]))).toEqual([]);
+    expect(Object.keys(enT).filter((k) => vars(enT[k]).join() !== vars(zhT[k]).join())).toEqual([]);
+  });
+
+  it('every text key the pages use exists, and no page shows English words outside t()', () => {
+    const files = Object.entries(import.meta.glob('./**/*.tsx', { query: '?raw', import: 'default', eager: true }) as Record<string, string>).filter(([f]) => !f.includes('.test.'));
+    expect(files.length).toBeGreaterThan(5);
+    const missing: string[] = [];
+    const english: string[] = [];
+    // brand and protocol names stay as they are in every language
+    const KEEP = /^(aigate|OpenAI:|Anthropic:|Gemini:)$/;
+    for (const [f, src] of files) {
+      for (const m of src.matchAll(/\bt\(\s*'([^']+)'/g)) if (!(m[1] in enT)) missing.push(`${f}: ${m[1]}`);
+      for (const m of src.matchAll(/>\s*([A-Za-z][A-Za-z ,.:'/-]*[A-Za-z:])\s*<\//g)) if (!KEEP.test(m[1].trim())) english.push(`${f}: ${m[1]}`);
+      for (const m of src.matchAll(/\}\/(min|s|h)\b/g)) english.push(`${f}: /${m[1]}`);
+    }
+    expect(missing).toEqual([]);
+    expect(english).toEqual([]);
   });
 });

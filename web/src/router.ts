@@ -12,10 +12,31 @@ export function pageOf(pathname: string): Page {
 
 export const route = signal<Page>(typeof location !== 'undefined' ? pageOf(location.pathname) : 'dashboard');
 
-export function navigate(p: Page) {
-  const path = p === 'dashboard' ? '/' : `/${p}`;
-  if (location.pathname !== path) history.pushState(null, '', path);
+function pathOf(p: Page): string {
+  return p === 'dashboard' ? '/' : `/${p}`;
+}
+
+function go(p: Page) {
+  if (location.pathname !== pathOf(p)) history.pushState(null, '', pathOf(p));
   route.value = p;
 }
 
-if (typeof window !== 'undefined') window.addEventListener('popstate', () => (route.value = pageOf(location.pathname)));
+/** Asked before leaving the current page (unsaved edits); it calls go to leave. */
+let leaveGuard: ((go: () => void) => void) | null = null;
+export function setLeaveGuard(fn: ((go: () => void) => void) | null) {
+  leaveGuard = fn;
+}
+
+export function navigate(p: Page) {
+  if (leaveGuard && p !== route.value) leaveGuard(() => go(p));
+  else go(p);
+}
+
+if (typeof window !== 'undefined')
+  window.addEventListener('popstate', () => {
+    const to = pageOf(location.pathname);
+    if (!leaveGuard || to === route.value) return void (route.value = to);
+    // Back/forward with a guard: stay on the page until the guard lets go.
+    history.pushState(null, '', pathOf(route.value));
+    leaveGuard(() => go(to));
+  });

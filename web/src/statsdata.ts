@@ -25,8 +25,15 @@ export function axis(first: number, last: number, step: number): number[] {
   return out;
 }
 
-/** The chart point a period belongs to: the last axis point at or before it. */
-function slot(x: number[], p: number): number {
+/**
+ * The chart point a period belongs to: the last axis point at or before it; or, on an axis of
+ * week ends (the 4-week range, each week shown on its last day), the first point at or after it.
+ */
+function slot(x: number[], p: number, ends = false): number {
+  if (ends) {
+    const i = x.findIndex((e) => e >= p);
+    return i < 0 || p <= x[i] - 7 * 86400 ? -1 : i;
+  }
   let lo = 0;
   let hi = x.length - 1;
   if (p < x[0]) return -1;
@@ -47,12 +54,12 @@ export interface Totals {
   errors: number[];
 }
 
-/** Sums rows (with or without keys) onto the axis. */
-export function totalsOn(x: number[], rows: StatsRow[]): Totals {
+/** Sums rows (with or without keys) onto the axis (ends: an axis of week ends, see rangeAxis). */
+export function totalsOn(x: number[], rows: StatsRow[], ends = false): Totals {
   const z = () => x.map(() => 0);
   const r: Totals = { x, input: z(), output: z(), cached: z(), requests: z(), errors: z() };
   for (const row of rows) {
-    const i = slot(x, row.period_s ?? 0);
+    const i = slot(x, row.period_s ?? 0, ends);
     if (i < 0) continue;
     r.input[i] += row.input_tokens;
     r.output[i] += row.output_tokens;
@@ -64,7 +71,7 @@ export function totalsOn(x: number[], rows: StatsRow[]): Totals {
 }
 
 /** Total tokens per key on the axis: the top `top` keys by total, the rest as `otherLabel`. */
-export function keyedOn(x: number[], rows: StatsRow[], top = 6, otherLabel = 'other'): { key: string; values: number[] }[] {
+export function keyedOn(x: number[], rows: StatsRow[], top = 6, otherLabel = 'other', ends = false): { key: string; values: number[] }[] {
   const sum = new Map<string, number>();
   for (const r of rows) sum.set(r.key || '', (sum.get(r.key || '') || 0) + r.total_tokens);
   const keys = [...sum.entries()].sort((a, b) => b[1] - a[1]).map(([k]) => k);
@@ -73,7 +80,7 @@ export function keyedOn(x: number[], rows: StatsRow[], top = 6, otherLabel = 'ot
   for (const k of keys.slice(0, top)) out.set(k, x.map(() => 0));
   if (keys.length > top) out.set(otherLabel, x.map(() => 0));
   for (const r of rows) {
-    const i = slot(x, r.period_s ?? 0);
+    const i = slot(x, r.period_s ?? 0, ends);
     if (i < 0) continue;
     const k = keep.has(r.key || '') ? r.key || '' : otherLabel;
     out.get(k)![i] += r.total_tokens;
@@ -81,7 +88,11 @@ export function keyedOn(x: number[], rows: StatsRow[], top = 6, otherLabel = 'ot
   return [...out.entries()].map(([key, values]) => ({ key, values }));
 }
 
-/** The axis for a range: from the first bucket the API counted from (from_s) up to now. */
+/**
+ * The axis for a range: from the first bucket the API counted from (from_s) up to now. Hours and
+ * days are the buckets' starts; weeks are their last days, the last one today, so the chart shows
+ * today where today is (sum rows onto it with ends = true).
+ */
 export function rangeAxis(r: Range, fromS: number, rows: StatsRow[], nowS: number): number[] {
   const q = rangeQuery(r);
   const periods = rows.map((x) => x.period_s ?? 0).filter((p) => p > 0);
@@ -94,7 +105,7 @@ export function rangeAxis(r: Range, fromS: number, rows: StatsRow[], nowS: numbe
     const lastDay = periods.length ? Math.max(...periods, first) : first;
     const last = Math.max(lastDay, first + Math.floor((nowS - first) / 86400) * 86400);
     const ax: number[] = [];
-    for (let p = last - 6 * 86400; p >= first - 6 * 86400 && ax.length < 10; p -= 7 * 86400) ax.unshift(p);
+    for (let p = last; p >= first && ax.length < 10; p -= 7 * 86400) ax.unshift(p);
     return ax;
   }
   return axis(first, Math.max(first, nowS), base);

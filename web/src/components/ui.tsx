@@ -3,7 +3,7 @@
 // with it), a confirmation dialog, toasts, cards, empty and "missing route" notes.
 import type { ButtonHTMLAttributes, ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiMissing, errText } from '../api';
+import { ApiMissing, ApiUnreachable, errText } from '../api';
 import { countdown, fmtPct } from '../format';
 import { useT } from '../i18n';
 import { signal, useStore } from '../store';
@@ -72,6 +72,7 @@ export function toast(text: string, kind: Toast['kind'] = 'ok') {
   setTimeout(() => (toasts.value = toasts.value.filter((x) => x.id !== id)), kind === 'error' ? 8000 : 3500);
 }
 export function toastError(e: unknown) {
+  if (e instanceof ApiUnreachable) return; // the shell's banner says it once
   toast(e instanceof ApiMissing ? `${e.message}` : errText(e), 'error');
 }
 export function Toasts() {
@@ -214,7 +215,7 @@ export function Empty({ children }: { children: ComponentChildren }) {
 /** A clear note for an error, saying so when the gateway lacks the route. */
 export function ErrorNote({ error }: { error: unknown }) {
   const t = useT();
-  if (!error) return null;
+  if (!error || error instanceof ApiUnreachable) return null; // the shell's banner says it once
   if (error instanceof ApiMissing)
     return (
       <div class="note note-warn" role="note">
@@ -270,6 +271,7 @@ export interface ConfirmReq {
   text: string;
   action: string;
   danger?: boolean;
+  cancel?: string; // the label of the button that keeps things as they are
   run: () => Promise<void> | void;
 }
 export const confirmReq = signal<ConfirmReq | null>(null);
@@ -291,7 +293,7 @@ export function ConfirmHost() {
       onClose={close}
       footer={
         <>
-          <Button onClick={close}>{t('common.cancel')}</Button>
+          <Button onClick={close}>{r?.cancel || t('common.cancel')}</Button>
           <Button
             variant={r?.danger ? 'danger' : 'primary'}
             disabled={busy}

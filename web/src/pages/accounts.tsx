@@ -5,8 +5,8 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, errText } from '../api';
 import { Badge, Button, confirm, CopyButton, Empty, ErrorNote, Icon, Modal, QuotaBar, Tabs, toast, toastError, useLoad, useNow } from '../components/ui';
-import { countdown, fmtDateTime } from '../format';
-import { useT } from '../i18n';
+import { countdown, fmtDateTime, fmtSpan } from '../format';
+import { t, useT } from '../i18n';
 import { accountState, activeCooldowns, quotaRows, type Account } from '../quota';
 
 type View = 'list' | 'grid';
@@ -145,8 +145,13 @@ function AccountItem({ a, now, view, selected, onSelect, reload }: { a: Account;
       </div>
       <StateBadges a={a} now={now} />
       {a.runtime?.last_error && (
-        <div class="acct-err" title={a.runtime.last_error}>
-          <Icon name="warn" size={14} /> {a.runtime.last_error}
+        <div class="acct-err">
+          <Icon name="warn" size={14} /> {a.runtime.last_error}{' '}
+          {!!a.runtime.last_error_ms && (
+            <time class="err-age" dateTime={new Date(a.runtime.last_error_ms).toISOString()} title={fmtDateTime(a.runtime.last_error_ms)}>
+              {t('accounts.error_ago', { time: fmtSpan(Math.max(0, now - a.runtime.last_error_ms)) })}
+            </time>
+          )}
         </div>
       )}
       <div class="acct-quota">
@@ -201,6 +206,14 @@ function AccountItem({ a, now, view, selected, onSelect, reload }: { a: Account;
 
 type AddTab = 'oauth' | 'token' | 'import';
 
+/** The toast after adding refresh tokens: new accounts and known ones (updated) said apart. */
+export function addedText(added: number, updated: number): string {
+  const parts: string[] = [];
+  if (added) parts.push(t('add.added_n', { n: added }));
+  if (updated) parts.push(t('add.updated_n', { n: updated }));
+  return parts.join(' · ');
+}
+
 function AddDialog({ open, onClose, onAdded }: { open: boolean; onClose: () => void; onAdded: () => void }) {
   const t = useT();
   const [tab, setTab] = useState<AddTab>('token');
@@ -242,20 +255,23 @@ function AddDialog({ open, onClose, onAdded }: { open: boolean; onClose: () => v
       .map((s) => s.trim())
       .filter(Boolean);
     const out: string[] = [];
-    let ok = 0;
+    let added = 0;
+    let updated = 0;
     for (const rt of list) {
       try {
         const r = await api<{ email: string; created: boolean; tier: string; models: number; warning?: string }>('/api/accounts', { body: { refresh_token: rt, label: label.trim() || undefined } });
-        out.push(`✓ ${r.email} (${r.tier}, ${t('add.models', { n: r.models })})${r.warning ? ` – ${r.warning}` : ''}`);
-        ok++;
+        const what = r.created === false ? ` – ${t('add.already')}` : '';
+        out.push(`✓ ${r.email} (${r.tier}, ${t('add.models', { n: r.models })})${what}${r.warning ? ` – ${r.warning}` : ''}`);
+        if (r.created === false) updated++;
+        else added++;
       } catch (x) {
         out.push(`✗ …${rt.slice(-6)}: ${errText(x)}`);
       }
     }
     setResult(out);
     setBusy(false);
-    if (ok) {
-      toast(t('add.added_n', { n: ok }));
+    if (added || updated) {
+      toast(addedText(added, updated));
       setTokens('');
       onAdded();
     }
@@ -266,8 +282,8 @@ function AddDialog({ open, onClose, onAdded }: { open: boolean; onClose: () => v
     reset();
     setBusy(true);
     try {
-      const r = await api<{ imported: number; failed: number; results: { ok: boolean; email?: string; error?: string; index?: number }[] }>('/api/accounts/import', { raw: json });
-      setResult([t('add.import_result', { ok: r.imported, failed: r.failed }), ...r.results.map((x) => (x.ok ? `✓ ${x.email}` : `✗ #${x.index ?? '?'}: ${x.error}`))]);
+      const r = await api<{ imported: number; failed: number; results: { ok: boolean; created?: boolean; email?: string; error?: string; index?: number }[] }>('/api/accounts/import', { raw: json });
+      setResult([t('add.import_result', { ok: r.imported, failed: r.failed }), ...r.results.map((x) => (x.ok ? `✓ ${x.email}${x.created === false ? ` – ${t('add.already')}` : ''}` : `✗ #${x.index ?? '?'}: ${x.error}`))]);
       if (r.imported) onAdded();
     } catch (x) {
       setErr(x);
@@ -519,6 +535,19 @@ export function Accounts() {
         )}
       </div>
       <ErrorNote error={error} />
+      {all.length > 0 && shown.length === 0 && (
+        <Empty>
+          <p>{t('accounts.no_match')}</p>
+          <Button
+            onClick={() => {
+              setQ('');
+              setTier('all');
+            }}
+          >
+            {t('common.clear_filters')}
+          </Button>
+        </Empty>
+      )}
       {data && all.length === 0 && (
         <Empty>
           <p>{t('accounts.none')}</p>

@@ -7,7 +7,8 @@ import { fmtDateTime, fmtNum, fmtPct, fmtTime, startOfDayS } from '../format';
 import { useT } from '../i18n';
 import { averageByGroup, bestAccount, countByState, GROUPS, type Account } from '../quota';
 import { navigate } from '../router';
-import { isError, type LogEntry, type ProxyStatus, type StatsSummary } from '../types';
+import { useGatewayStatus } from '../status';
+import { isError, type LogEntry, type StatsSummary } from '../types';
 
 export function rates(entries: LogEntry[], now: number, windowMs = 60000) {
   const recent = entries.filter((e) => e.ts_ms > now - windowMs);
@@ -18,14 +19,13 @@ export function rates(entries: LogEntry[], now: number, windowMs = 60000) {
 export function Dashboard() {
   const t = useT();
   const now = useNow(5000);
-  const status = useLoad(() => api<ProxyStatus>('/api/proxy/status'), [now]);
+  const { status: st, state } = useGatewayStatus();
   const accounts = useLoad(() => api<{ accounts: Account[] }>('/api/accounts'), [Math.floor(now / 15000)]);
   const today = useLoad(() => api<StatsSummary>('/api/stats/summary', { query: { from_s: startOfDayS(), tz_offset_min: -new Date().getTimezoneOffset() } }), [Math.floor(now / 15000)]);
   const recent = useLoad(() => api<{ items: LogEntry[] }>('/api/logs/recent', { query: { limit: 1000 } }), [now]);
   const errors = useLoad(() => api<{ items: LogEntry[] }>('/api/logs', { query: { status: 'error', limit: 6 } }), [Math.floor(now / 15000)]);
 
   const list = accounts.data?.accounts || [];
-  const st = status.data;
   const r = rates(recent.data?.items || [], now);
   const byState = countByState(list, now);
   const avg = averageByGroup(list);
@@ -35,15 +35,14 @@ export function Dashboard() {
   return (
     <div class="page">
       <h1>{t('nav.dashboard')}</h1>
-      <ErrorNote error={status.error} />
       <div class="grid stats-grid">
         <Stat
           label={t('dash.gateway')}
-          value={st ? (st.running ? t('status.running') : t('status.stopped')) : '–'}
-          kind={st ? (st.running ? 'ok' : 'bad') : undefined}
+          value={state === 'unknown' ? '–' : t(`status.${state}`)}
+          kind={state === 'running' ? 'ok' : state === 'unknown' ? undefined : 'bad'}
           sub={st ? <code>{st.base_url}</code> : undefined}
         />
-        <Stat label={t('dash.rate')} value={`${fmtNum(r.perMin)}/min`} sub={t('dash.active', { n: st?.active_requests ?? 0 })} />
+        <Stat label={t('dash.rate')} value={t('dash.per_min', { n: fmtNum(r.perMin) })} sub={t('dash.active', { n: st?.active_requests ?? 0 })} />
         <Stat label={t('dash.error_rate')} value={fmtPct(r.errorRate, 1)} kind={r.errorRate > 0.1 ? 'bad' : undefined} sub={t('dash.last_minute', { n: r.n })} />
         <Stat label={t('dash.today_requests')} value={fmtNum(sum?.requests)} sub={t('dash.errors_n', { n: fmtNum(sum?.errors ?? 0) })} />
         <Stat label={t('dash.today_tokens')} value={fmtNum(sum?.total_tokens)} sub={`${fmtNum(sum?.input_tokens)} ${t('stats.in')} · ${fmtNum(sum?.output_tokens)} ${t('stats.out')}`} />
@@ -114,7 +113,7 @@ export function Dashboard() {
             <li key={e.id}>
               <Badge kind="bad">{e.status || e.error_class}</Badge>
               <span class="err-model">{e.model || e.path}</span>
-              <span class="err-msg" title={e.error_message || ''}>
+              <span class="err-msg">
                 {e.error_message || e.error_class || ''}
               </span>
               <time class="muted" dateTime={new Date(e.ts_ms).toISOString()} title={fmtDateTime(e.ts_ms)}>

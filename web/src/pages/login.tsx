@@ -1,15 +1,17 @@
 // web/src/pages/login.tsx: the login form: the admin password (auth.admin_password) or, when none
 // is set, the API key; the answer is a session token kept until it expires or the user logs out.
 import { useState } from 'preact/hooks';
-import { ApiError, errText, login } from '../api';
+import { ApiError, errText, login, sessionExpired } from '../api';
 import { Button, Icon } from '../components/ui';
 import { useT } from '../i18n';
+import { useStore } from '../store';
 
 export function Login() {
   const t = useT();
   const [pw, setPw] = useState('');
   const [err, setErr] = useState('');
   const [busy, setBusy] = useState(false);
+  const expired = useStore(sessionExpired);
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
@@ -30,6 +32,11 @@ export function Login() {
           <span>aigate</span>
         </div>
         <h1 id="login-h">{t('login.title')}</h1>
+        {expired && (
+          <p class="note note-warn" role="status">
+            <Icon name="warn" /> {t('login.expired')}
+          </p>
+        )}
         <p class="muted">{t('login.hint')}</p>
         <label for="login-pw">{t('login.password')}</label>
         <input id="login-pw" type="password" autoComplete="current-password" value={pw} onInput={(e) => setPw((e.target as HTMLInputElement).value)} required autoFocus aria-invalid={!!err} aria-describedby={err ? 'login-err' : undefined} />

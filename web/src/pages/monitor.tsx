@@ -114,7 +114,7 @@ function Drawer({ id, onClose }: { id: number; onClose: () => void }) {
               <code>
                 {e.method} {e.path}
               </code>{' '}
-              {e.stream && <Badge kind="info">stream</Badge>}
+              {e.stream && <Badge kind="info">{t('monitor.stream')}</Badge>}
             </dd>
             <dt>{t('monitor.protocol')}</dt>
             <dd>{e.protocol}</dd>
@@ -181,6 +181,9 @@ export function Monitor() {
   const [connected, setConnected] = useState(false);
   const [open, setOpen] = useState<number | null>(null);
   const [missed, setMissed] = useState(0);
+  // Requests that finish while the list is paused wait here and join it on resume.
+  const held = useRef<LogEntry[]>([]);
+  const [heldN, setHeldN] = useState(0);
   const fRef = useRef(f);
   const liveRef = useRef(live);
   fRef.current = f;
@@ -207,7 +210,12 @@ export function Monitor() {
       events(
         {
           request: (e: LogEntry) => {
-            if (!liveRef.current || !matches(e, fRef.current)) return;
+            if (!matches(e, fRef.current)) return;
+            if (!liveRef.current) {
+              held.current = mergeEntries(held.current, [e]);
+              setHeldN(held.current.length);
+              return;
+            }
             setList((l) => mergeEntries(l, [e]));
             setTotal((n) => n + 1);
           },
@@ -219,6 +227,23 @@ export function Monitor() {
   );
 
   const set = (k: keyof Filter, v: string) => setF({ ...f, [k]: v });
+  const toggleLive = () => {
+    if (!live && held.current.length) {
+      const add = held.current;
+      setList((l) => mergeEntries(l, add));
+      setTotal((n) => n + add.length);
+    }
+    held.current = [];
+    setHeldN(0);
+    setLive(!live);
+  };
+  const filtered = !!(f.status || f.protocol || f.model || f.account || f.q);
+  // Closing the drawer puts the focus back on the row that opened it.
+  const closeDrawer = () => {
+    const id = open;
+    setOpen(null);
+    setTimeout(() => (document.querySelector(`tr[data-id="${id}"]`) as HTMLElement | null)?.focus(), 0);
+  };
   const ok = list.filter((e) => !isError(e)).length;
   return (
     <div class="page">
@@ -228,8 +253,8 @@ export function Monitor() {
           <span class={`live ${connected && live ? 'live-on' : ''}`} aria-live="polite">
             <span class="dot" aria-hidden="true" /> {connected ? (live ? t('monitor.live') : t('monitor.paused')) : t('monitor.connecting')}
           </span>
-          <Button icon={live ? 'pause' : 'play'} aria-pressed={!live} onClick={() => setLive(!live)}>
-            {live ? t('monitor.pause') : t('monitor.resume')}
+          <Button icon={live ? 'pause' : 'play'} aria-pressed={!live} onClick={toggleLive}>
+            {live ? t('monitor.pause') : heldN ? t('monitor.resume_n', { n: heldN }) : t('monitor.resume')}
           </Button>
           <Button
             icon="trash"
@@ -290,7 +315,13 @@ export function Monitor() {
         {missed ? ` · ${t('monitor.missed', { n: missed })}` : ''}
       </p>
       <ErrorNote error={err} />
-      {list.length === 0 && !err && <Empty>{t('monitor.empty')}</Empty>}
+      {list.length === 0 && !err && !filtered && <Empty>{t('monitor.empty')}</Empty>}
+      {list.length === 0 && !err && filtered && (
+        <Empty>
+          <p>{t('monitor.no_match')}</p>
+          <Button onClick={() => setF({ status: '', protocol: '', model: '', account: '', q: '' })}>{t('common.clear_filters')}</Button>
+        </Empty>
+      )}
       {list.length > 0 && (
         <div class="table-wrap">
           <table class="table mon-table">
@@ -360,7 +391,7 @@ export function Monitor() {
           <Icon name="download" /> {t('monitor.more')}
         </Button>
       )}
-      {open !== null && <Drawer id={open} onClose={() => setOpen(null)} />}
+      {open !== null && <Drawer id={open} onClose={closeDrawer} />}
     </div>
   );
 }

@@ -2,14 +2,16 @@
 // a warning when LAN is on with auth off), auth mode, the API key (show, copy, regenerate),
 // scheduling, the model mapping editor with the built-in table, the background-task model, and
 // client snippets for the gateway's base URL.
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, ApiMissing } from '../api';
 import { Badge, Button, Card, confirm, CopyButton, Empty, ErrorNote, Icon, Tabs, toast, toastError, useLoad } from '../components/ui';
 import { cfgGet, loadConfig, saveConfig } from '../config';
+import { useUnsaved } from '../dirty';
 import { useT } from '../i18n';
 import { fromRules, resolve, toRules, type Rule } from '../mapping';
 import type { Account } from '../quota';
 import { snippets } from '../snippets';
+import { refreshStatus, useGatewayStatus } from '../status';
 import type { ProxyStatus } from '../types';
 
 function effectiveAuthOff(mode: string, lan: boolean) {
@@ -38,11 +40,14 @@ function Service({ cfg, status, reloadAll }: { cfg: any; status: ProxyStatus | n
   const [pw, setPw] = useState('');
   const [busy, setBusy] = useState(false);
   const lanWarn = lan && effectiveAuthOff(mode, lan);
+  const dirty = port !== String(cfgGet(cfg, 'server.port')) || lan !== !!cfgGet(cfg, 'server.allow_lan_access') || mode !== String(cfgGet(cfg, 'auth.mode')) || pw !== '';
+  useUnsaved('proxy.service', dirty);
   const toggle = async () => {
     setBusy(true);
     try {
       await api(`/api/proxy/${status?.running ? 'stop' : 'start'}`, { method: 'POST' });
       toast(status?.running ? t('proxy.stopped_ok') : t('proxy.started_ok'));
+      await refreshStatus(); // the header and every card say the new state at once
       reloadAll();
     } catch (e) {
       toastError(e);
@@ -108,14 +113,20 @@ function Service({ cfg, status, reloadAll }: { cfg: any; status: ProxyStatus | n
             <Icon name="warn" /> {t('proxy.lan_warn')}
           </p>
         )}
-        <div class="span2">
+        <div class="span2 toolbar">
           <Button type="submit" variant="primary">
             {t('common.save')}
           </Button>
+          <Unsaved on={dirty} />
         </div>
       </form>
     </Card>
   );
+}
+
+function Unsaved({ on }: { on: boolean }) {
+  const t = useT();
+  return on ? <span class="unsaved">{t('proxy.unsaved')}</span> : null;
 }
 
 function ApiKey({ cfg, onKey }: { cfg: any; onKey: (k: string | null) => void }) {
@@ -182,6 +193,13 @@ function Scheduling({ cfg, reloadAll }: { cfg: any; reloadAll: () => void }) {
   const [fixed, setFixed] = useState(String(cfgGet(cfg, 'scheduling.fixed_account') || ''));
   const [prot, setProt] = useState(String(cfgGet(cfg, 'quota.protection_threshold') ?? 0));
   const accounts = useLoad(() => api<{ accounts: Account[] }>('/api/accounts'));
+  const dirty =
+    mode !== String(cfgGet(cfg, 'scheduling.mode')) ||
+    wait !== String(cfgGet(cfg, 'scheduling.max_wait_s')) ||
+    attempts !== String(cfgGet(cfg, 'scheduling.max_attempts')) ||
+    fixed !== String(cfgGet(cfg, 'scheduling.fixed_account') || '') ||
+    prot !== String(cfgGet(cfg, 'quota.protection_threshold') ?? 0);
+  useUnsaved('proxy.scheduling', dirty);
   const save = async (e: Event) => {
     e.preventDefault();
     try {
@@ -232,6 +250,7 @@ function Scheduling({ cfg, reloadAll }: { cfg: any; reloadAll: () => void }) {
           <Button type="submit" variant="primary">
             {t('common.save')}
           </Button>
+          <Unsaved on={dirty} />
           <Button
             onClick={async () => {
               try {
@@ -285,6 +304,8 @@ function Mapping({ cfg, reloadAll }: { cfg: any; reloadAll: () => void }) {
   const [bg, setBg] = useState(String(cfgGet(cfg, 'mapping.background_model') || ''));
   const [probe, setProbe] = useState('');
   const [errs, setErrs] = useState<string[]>([]);
+  const dirty = JSON.stringify(rules) !== JSON.stringify(toRules(cfgGet(cfg, 'mapping.custom'))) || bg !== String(cfgGet(cfg, 'mapping.background_model') || '');
+  useUnsaved('proxy.mapping', dirty);
   const builtin = useLoad(async () => {
     const r = await api<{ builtin?: Builtin[] | Record<string, string> }>('/api/mapping');
     const b = r.builtin || [];
@@ -298,6 +319,7 @@ function Mapping({ cfg, reloadAll }: { cfg: any; reloadAll: () => void }) {
     if (errors.length) return;
     try {
       await saveConfig({ 'mapping.custom': custom, 'mapping.background_model': bg });
+      setRules(toRules(custom)); // as saved (names trimmed), so the card is no longer unsaved
       reloadAll();
     } catch (x) {
       toastError(x);
@@ -360,9 +382,12 @@ function Mapping({ cfg, reloadAll }: { cfg: any; reloadAll: () => void }) {
           </p>
         </div>
       </div>
-      <Button variant="primary" onClick={save}>
-        {t('common.save')}
-      </Button>
+      <div class="toolbar">
+        <Button variant="primary" onClick={save}>
+          {t('common.save')}
+        </Button>
+        <Unsaved on={dirty} />
+      </div>
       <details class="builtin">
         <summary>{t('proxy.builtin')}</summary>
         {builtin.error ? <ErrorNote error={builtin.error} /> : null}
@@ -408,11 +433,14 @@ function Snippets({ base, apiKey, authOff }: { base: string; apiKey: string | nu
         </span>
       </div>
       <Tabs label={t('proxy.snippets')} value={cur} onChange={setCur} tabs={list.map((x) => ({ id: x.id, label: x.title }))} />
-      <div class="code-box" role="tabpanel">
-        <pre>
+      <div class="code-box" role="tabpanel" aria-label={s.title}>
+        <div class="code-head">
+          <span class="muted small">{s.title}</span>
+          <CopyButton text={s.code} />
+        </div>
+        <pre tabIndex={0}>
           <code>{s.code}</code>
         </pre>
-        <CopyButton text={s.code} />
       </div>
     </Card>
   );
@@ -421,25 +449,23 @@ function Snippets({ base, apiKey, authOff }: { base: string; apiKey: string | nu
 export function Proxy() {
   const t = useT();
   const cfg = useLoad(loadConfig);
-  const status = useLoad(() => api<ProxyStatus>('/api/proxy/status'));
+  const { status } = useGatewayStatus();
   const [key, setKey] = useState<string | null>(null);
-  const [gen, setGen] = useState(0);
+  // Saving one card reloads the config (each card compares its fields with it) and the status;
+  // the cards stay mounted, so the unsaved edits of the others are kept.
   const reloadAll = () => {
     cfg.reload();
-    status.reload();
+    refreshStatus();
   };
-  useEffect(() => {
-    if (cfg.data) setGen((g) => g + 1);
-  }, [cfg.data]);
   const c = cfg.data?.config;
-  const base = status.data?.base_url || location.origin;
+  const base = status?.base_url || location.origin;
   return (
     <div class="page">
       <h1>{t('nav.proxy')}</h1>
-      <ErrorNote error={cfg.error || status.error} />
+      <ErrorNote error={cfg.error} />
       {c && (
-        <div class="stack" key={gen}>
-          <Service cfg={c} status={status.data} reloadAll={reloadAll} />
+        <div class="stack">
+          <Service cfg={c} status={status} reloadAll={reloadAll} />
           <ApiKey cfg={c} onKey={setKey} />
           <Scheduling cfg={c} reloadAll={reloadAll} />
           <Mapping cfg={c} reloadAll={reloadAll} />

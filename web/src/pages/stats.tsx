@@ -28,11 +28,11 @@ export function Stats() {
   const tot = useMemo(() => {
     if (!series.data) return null;
     const x = rangeAxis(range, series.data.from_s, series.data.items, nowS);
-    return totalsOn(x, series.data.items);
+    return totalsOn(x, series.data.items, range === 'week');
   }, [series.data]);
   const keyedSeries = useMemo(() => {
     if (!keyed.data || !tot) return null;
-    return keyedOn(tot.x, keyed.data.items, 6, t('stats.other')).map((s, i) => ({ label: s.key || t('stats.none_key'), values: s.values, color: PALETTE[i % PALETTE.length] }));
+    return keyedOn(tot.x, keyed.data.items, 6, t('stats.other'), range === 'week').map((s, i) => ({ label: s.key || t('stats.none_key'), values: s.values, color: PALETTE[i % PALETTE.length] }));
   }, [keyed.data, tot]);
   const s = summary.data;
   const dayTicks = range !== 'hour';
