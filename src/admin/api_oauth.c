@@ -74,30 +74,6 @@ static void h_start(struct ag_http_req *req, void *ud)
     free(url);
 }
 
-static void page(struct ag_http_req *req, int status, const char *title, const char *text)
-{
-    struct ag_buf b;
-    ag_buf_init(&b, 0);
-    ag_buf_append_c(&b, "<!doctype html><meta charset=utf-8><title>aigate</title>"
-                        "<body style=\"font-family:sans-serif;margin:3em\"><h1>");
-    ag_buf_append_c(&b, title);
-    ag_buf_append_c(&b, "</h1><p>");
-    for (const char *p = text; *p; p++) {
-        if (*p == '<')
-            ag_buf_append_c(&b, "&lt;");
-        else if (*p == '&')
-            ag_buf_append_c(&b, "&amp;");
-        else
-            ag_buf_append(&b, p, 1);
-    }
-    ag_buf_append_c(&b, "</p><script>try{window.opener&&window.opener.postMessage("
-                        "{type:'aigate-oauth',ok:");
-    ag_buf_append_c(&b, status == 200 ? "true" : "false");
-    ag_buf_append_c(&b, "},'*')}catch(e){}</script></body>");
-    ag_http_respond(req, status, "text/html; charset=utf-8", b.data, b.len);
-    ag_buf_dispose(&b);
-}
-
 static void pending_abort(struct ag_http_req *req, void *ud)
 {
     struct pending *p = ud;
@@ -121,11 +97,11 @@ static void on_completed(const struct ag_login_result *res, void *ud)
         if (p->html) {
             if (res->err) {
                 snprintf(msg, sizeof(msg), "The account could not be added: %s", res->message);
-                page(req, 502, "Login failed", msg);
+                ag_login_page_respond(req, 502, "Login failed", msg);
             } else {
                 snprintf(msg, sizeof(msg), "%s was %s. You can close this window.",
                          res->account->email, res->account->created ? "added" : "updated");
-                page(req, 200, "Account added", msg);
+                ag_login_page_respond(req, 200, "Account added", msg);
             }
         } else if (res->err) {
             adm_error(req, 502, "upstream_error", "code", "the account could not be added: %s",
@@ -166,7 +142,7 @@ static void complete(struct ag_admin *a, struct ag_http_req *req, const char *st
                       : rc == AG_ESTATE ? "This login is already being completed."
                                         : "The code could not be exchanged.";
     if (html)
-        page(req, 400, "Login failed", why);
+        ag_login_page_respond(req, 400, "Login failed", why);
     else
         adm_error(req, rc == AG_ESTATE ? 409 : 400, "invalid_request", "state", "%s", why);
 }
@@ -179,13 +155,14 @@ static void h_callback(struct ag_http_req *req, void *ud)
     adm_query(req, "code", code, sizeof(code));
     adm_query(req, "error", error, sizeof(error));
     if (!state[0]) {
-        page(req, 400, "Login failed", "The callback carries no state.");
+        ag_login_page_respond(req, 400, "Login failed", "The callback carries no state.");
         return;
     }
     if (error[0] || !code[0]) {
         if (a->login)
             ag_login_cancel(a->login, state);
-        page(req, 400, "Login failed", error[0] ? error : "The callback carries no code.");
+        ag_login_page_respond(req, 400, "Login failed",
+                              error[0] ? error : "The callback carries no code.");
         return;
     }
     complete(a, req, state, code, true);

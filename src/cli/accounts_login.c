@@ -50,27 +50,6 @@ struct login_run {
     bool closed_client, closed_server;
 };
 
-static void page(struct ag_http_req *req, int status, const char *title, const char *text)
-{
-    struct ag_buf b;
-    ag_buf_init(&b, 0);
-    ag_buf_printf(&b,
-                  "<!doctype html><meta charset=utf-8><title>aigate</title><body "
-                  "style=\"font-family:sans-serif;margin:3em\"><h1>%s</h1><p>",
-                  title);
-    for (const char *p = text; *p; p++) {
-        if (*p == '<')
-            ag_buf_append_c(&b, "&lt;");
-        else if (*p == '&')
-            ag_buf_append_c(&b, "&amp;");
-        else
-            ag_buf_append(&b, p, 1);
-    }
-    ag_buf_append_c(&b, "</p></body>");
-    ag_http_respond(req, status, "text/html; charset=utf-8", b.data, b.len);
-    ag_buf_dispose(&b);
-}
-
 static void on_login(const struct ag_login_result *res, void *ud)
 {
     struct login_run *run = ud;
@@ -94,7 +73,8 @@ static void on_login(const struct ag_login_result *res, void *ud)
     fflush(stdout);
     if (run->req) {
         run->req->on_abort = NULL;
-        page(run->req, res->err ? 502 : 200, res->err ? "Login failed" : "Account added", text);
+        ag_login_page_respond(run->req, res->err ? 502 : 200,
+                              res->err ? "Login failed" : "Account added", text);
         run->req = NULL;
     }
 }
@@ -133,19 +113,22 @@ static void on_callback(struct ag_http_req *req, void *ud)
     ag_login_query_value(req->query.p, req->query.len, "state", state, sizeof(state));
     ag_login_query_value(req->query.p, req->query.len, "error", error, sizeof(error));
     if (strcmp(state, run->state) != 0) {
-        page(req, 400, "Login failed", "This callback does not belong to this login (state).");
+        ag_login_page_respond(req, 400, "Login failed",
+                              "This callback does not belong to this login (state).");
         return;
     }
     if (error[0] || !code[0]) {
         fprintf(stderr, "aigate: the authorization was not granted: %s\n",
                 error[0] ? error : "no code");
-        page(req, 400, "Login failed", error[0] ? error : "the callback carries no code");
+        ag_login_page_respond(req, 400, "Login failed",
+                              error[0] ? error : "the callback carries no code");
         run->done = true;
         run->err = AG_EAUTH;
         return;
     }
     if (run->req || !complete(run, code)) {
-        page(req, 409, "Login in progress", "This login is already being completed.");
+        ag_login_page_respond(req, 409, "Login in progress",
+                              "This login is already being completed.");
         return;
     }
     run->req = req;

@@ -15,6 +15,7 @@
 #include "core/str.h"
 #include "core/time.h"
 #include "core/url.h"
+#include "http/server.h"
 #include "upstream/oauth.h"
 
 const char ag_login_scopes[] = "openid https://www.googleapis.com/auth/cloud-platform "
@@ -273,4 +274,60 @@ int ag_login_parse_pasted(const char *text, char *code, size_t code_cap, char *s
         return AG_EINVAL;
     ag_strlcpy(code, buf, code_cap);
     return 0;
+}
+
+/* ---- the callback page ---- */
+
+#define PAGE_MAX (16 * 1024) /* title and text are short messages; escaping grows them at most 6x  \
+                              */
+
+static int html_escaped(struct ag_buf *out, const char *s)
+{
+    int rc = 0;
+    for (const char *p = s; *p && !rc; p++) {
+        switch (*p) {
+        case '<':
+            rc = ag_buf_append_c(out, "&lt;");
+            break;
+        case '>':
+            rc = ag_buf_append_c(out, "&gt;");
+            break;
+        case '&':
+            rc = ag_buf_append_c(out, "&amp;");
+            break;
+        case '"':
+            rc = ag_buf_append_c(out, "&quot;");
+            break;
+        default:
+            rc = ag_buf_append(out, p, 1);
+        }
+    }
+    return rc;
+}
+
+int ag_login_page_html(struct ag_buf *out, bool ok, const char *title, const char *text)
+{
+    int rc;
+    if ((rc = ag_buf_append_c(out, "<!doctype html><meta charset=utf-8><title>aigate</title>"
+                                   "<body style=\"font-family:sans-serif;margin:3em\"><h1>")) ||
+        (rc = html_escaped(out, title)) || (rc = ag_buf_append_c(out, "</h1><p>")) ||
+        (rc = html_escaped(out, text)))
+        return rc;
+    /* the web UI opened this window and waits for the outcome; the CLI's browser tab has no
+     * opener and just shows the text */
+    return ag_buf_printf(out,
+                         "</p><script>try{window.opener&&window.opener.postMessage("
+                         "{type:'aigate-oauth',ok:%s},'*')}catch(e){}</script></body>",
+                         ok ? "true" : "false");
+}
+
+void ag_login_page_respond(struct ag_http_req *req, int status, const char *title, const char *text)
+{
+    struct ag_buf b;
+    ag_buf_init(&b, PAGE_MAX);
+    if (ag_login_page_html(&b, status == 200, title, text) == 0)
+        ag_http_respond(req, status, "text/html; charset=utf-8", b.data, b.len);
+    else
+        ag_http_respond(req, 500, "text/plain; charset=utf-8", "page too large\n", 15);
+    ag_buf_dispose(&b);
 }

@@ -18,7 +18,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/buf.h"
 #include "pool/onboard.h"
+
+struct ag_http_req;
 
 struct ag_config;
 struct ag_store;
@@ -83,5 +86,19 @@ int ag_login_parse_pasted(const char *text, char *code, size_t code_cap, char *s
  * (ag_url_query_get); false if absent or too long for out.
  */
 bool ag_login_query_value(const char *query, size_t len, const char *name, char *out, size_t cap);
+
+/**
+ * Appends the page the browser shows after the OAuth redirect: title and text (both HTML-escaped)
+ * and a script telling the window that opened it (the web UI) whether the login succeeded (ok).
+ * Returns 0 or AG_ETOOBIG.
+ */
+int ag_login_page_html(struct ag_buf *out, bool ok, const char *title, const char *text);
+
+/**
+ * Answers the OAuth callback request req with that page (status 200 means success); the one
+ * callback page of the web UI's login and of `aigate accounts login`.
+ */
+void ag_login_page_respond(struct ag_http_req *req, int status, const char *title,
+                           const char *text);
 
 #endif
