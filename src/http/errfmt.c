@@ -2,6 +2,7 @@
 #include "http/errfmt.h"
 
 #include "core/err.h"
+#include "core/failure.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -64,16 +65,7 @@ static int quote_c(struct ag_buf *out, const char *s)
 
 const char *ag_errfmt_openai_type(int status)
 {
-    switch (status) {
-    case 401:
-        return "authentication_error";
-    case 403:
-        return "permission_error";
-    case 429:
-        return "rate_limit_error";
-    default:
-        return status >= 500 ? "server_error" : "invalid_request_error";
-    }
+    return ag_status_names_of(status)->openai;
 }
 
 static int write_openai(struct ag_buf *out, int status, const char *kind, const char *message)
@@ -90,24 +82,7 @@ static int write_openai(struct ag_buf *out, int status, const char *kind, const 
 
 const char *ag_errfmt_anthropic_type(int status)
 {
-    switch (status) {
-    case 400:
-        return "invalid_request_error";
-    case 401:
-        return "authentication_error";
-    case 403:
-        return "permission_error";
-    case 404:
-        return "not_found_error";
-    case 413:
-        return "request_too_large";
-    case 429:
-        return "rate_limit_error";
-    case 529:
-        return "overloaded_error";
-    default:
-        return status >= 500 ? "api_error" : "invalid_request_error";
-    }
+    return ag_status_names_of(status)->anthropic;
 }
 
 static int write_anthropic(struct ag_buf *out, int status, const char *kind, const char *message)
@@ -122,35 +97,7 @@ static int write_anthropic(struct ag_buf *out, int status, const char *kind, con
 
 const char *ag_errfmt_gemini_status(int status)
 {
-    switch (status) {
-    case 400:
-    case 413:
-    case 422:
-    case 431:
-        return "INVALID_ARGUMENT";
-    case 401:
-        return "UNAUTHENTICATED";
-    case 403:
-        return "PERMISSION_DENIED";
-    case 404:
-        return "NOT_FOUND";
-    case 405:
-    case 501:
-        return "UNIMPLEMENTED";
-    case 408:
-    case 504:
-        return "DEADLINE_EXCEEDED";
-    case 409:
-        return "ABORTED";
-    case 429:
-        return "RESOURCE_EXHAUSTED";
-    case 502:
-    case 503:
-    case 529:
-        return "UNAVAILABLE";
-    default:
-        return status >= 500 ? "INTERNAL" : "FAILED_PRECONDITION";
-    }
+    return ag_status_names_of(status)->gemini;
 }
 
 static int write_gemini(struct ag_buf *out, int status, const char *kind, const char *message)

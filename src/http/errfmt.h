@@ -24,7 +24,8 @@ extern const struct ag_errfmt ag_errfmt_plain;     /* {"error":{"message","type"
 
 /** The protocol's own error type / status name for an HTTP status: OpenAI's `type`
  * ("invalid_request_error", ...), Anthropic's `error.type` ("not_found_error", ...), Google's
- * `status` ("RESOURCE_EXHAUSTED", ...). Static strings, never NULL. */
+ * `status` ("RESOURCE_EXHAUSTED", ...), as the status table of core/failure.h gives them. Static
+ * strings, never NULL. */
 const char *ag_errfmt_openai_type(int status);
 const char *ag_errfmt_anthropic_type(int status);
 const char *ag_errfmt_gemini_status(int status);

@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "core/failure.h"
 #include "store/accounts.h"
 
 struct ag_config;
@@ -145,19 +146,8 @@ struct ag_pool_denial {
 typedef void (*ag_pool_acquire_cb)(int err, const struct ag_lease *lease,
                                    const struct ag_pool_denial *denial, void *ud);
 
-/** What happened to one attempt on an account. */
-enum ag_pool_outcome_kind {
-    AG_POOL_OK = 0,        /* 2xx answer */
-    AG_POOL_RATE_LIMITED,  /* 429 */
-    AG_POOL_UNAUTHORIZED,  /* 401: the token is refreshed before the account's next use */
-    AG_POOL_FORBIDDEN,     /* 403: account marked forbidden in the store */
-    AG_POOL_SERVER_ERROR,  /* 5xx (incl. 529 overloaded) */
-    AG_POOL_TRANSPORT,     /* connect/TLS/proxy/reset/timeout */
-    AG_POOL_REQUEST_ERROR, /* 400 and other faults of the request, not the account:
-                              no cooldown */
-    AG_POOL_MODEL_GONE,    /* 404 NOT_FOUND: this account does not serve o->model; it is not
-                              offered that model again until its next quota refresh */
-};
+/* What happened to one attempt on an account: enum ag_pool_outcome_kind (core/failure.h, where
+ * each upstream failure kind names its outcome). */
 
 /** An attempt's outcome; everything borrowed for the ag_pool_report call. */
 struct ag_pool_outcome {
@@ -192,6 +182,25 @@ void ag_pool_outcome_from_errclass(const struct ag_errclass *ec, const char *gro
 struct ag_pool *ag_pool_new(uv_loop_t *loop, struct ag_upstream_client *client,
                             struct ag_store *store, struct ag_writer *writer,
                             struct ag_config *cfg);
+
+/** Account and pool events an observer outside the pool may act on (the gateway's alerts). */
+enum ag_pool_event {
+    AG_POOL_EVENT_ACCOUNT_DISABLED = 1, /* the pool disabled an account (refresh token refused) */
+    AG_POOL_EVENT_NEEDS_VALIDATION,     /* an account answered 403 VALIDATION_REQUIRED */
+    AG_POOL_EVENT_ALL_LIMITED, /* a request found every usable account cooling down or out of
+                                  quota for its quota group (or model) */
+};
+
+/**
+ * An event: subject is the account's e-mail (or, for ALL_LIMITED, the quota group or model; ""
+ * for the whole account), message one line. Both are borrowed for the call. Runs on the loop
+ * thread and must not call back into the pool.
+ */
+typedef void (*ag_pool_event_cb)(enum ag_pool_event ev, const char *subject, const char *message,
+                                 void *ud);
+
+/** Sets the event callback (NULL: none). */
+void ag_pool_set_event_cb(struct ag_pool *p, ag_pool_event_cb cb, void *ud);
 
 /** Swaps in a new config snapshot (referenced; the old one is released). Takes effect for the
  * next selection (scheduling.*, upstream.*, oauth.*). */

@@ -48,35 +48,11 @@ struct an_stream {
 
 /* ---- shared pieces ---- */
 
-static const char *error_type(enum ag_error_kind k)
-{
-    switch (k) {
-    case AG_PERR_INVALID:
-        return "invalid_request_error";
-    case AG_PERR_AUTH:
-        return "authentication_error";
-    case AG_PERR_PERMISSION:
-        return "permission_error";
-    case AG_PERR_NOT_FOUND:
-        return "not_found_error";
-    case AG_PERR_TOO_LARGE:
-        return "request_too_large";
-    case AG_PERR_RATE_LIMIT:
-        return "rate_limit_error";
-    case AG_PERR_OVERLOADED:
-        return "overloaded_error";
-    case AG_PERR_TIMEOUT:
-        return "timeout_error";
-    default:
-        return "api_error";
-    }
-}
-
 static yyjson_mut_val *error_obj(yyjson_mut_doc *d, const struct ag_proto_error *e)
 {
     yyjson_mut_val *root = yyjson_mut_obj(d), *o = yyjson_mut_obj(d);
     yyjson_mut_obj_add_str(d, root, "type", "error");
-    yyjson_mut_obj_add_str(d, o, "type", error_type(e->kind));
+    yyjson_mut_obj_add_str(d, o, "type", ag_error_names_of(e->kind)->anthropic);
     ag_json_add_str(d, o, "message", e->message.len ? e->message : AG_STR("error"));
     yyjson_mut_obj_add_val(d, root, "error", o);
     return root;

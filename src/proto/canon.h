@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/arena.h"
+#include "core/failure.h" /* enum ag_error_kind, ag_error_kind_for_status */
 #include "core/str.h"
 
 /* ---- request ---------------------------------------------------------------------------- */
@@ -230,21 +231,8 @@ struct ag_usage {
     int64_t total;
 };
 
-/** Kinds of errors, named by cause; each client adapter maps them to its own type strings. */
-enum ag_error_kind {
-    AG_PERR_INVALID = 0, /* 400: the client's request is wrong */
-    AG_PERR_AUTH,        /* 401 */
-    AG_PERR_PERMISSION,  /* 403 */
-    AG_PERR_NOT_FOUND,   /* 404 */
-    AG_PERR_TOO_LARGE,   /* 413 */
-    AG_PERR_RATE_LIMIT,  /* 429 */
-    AG_PERR_SERVER,      /* 500 */
-    AG_PERR_UPSTREAM,    /* 502: the upstream failed or answered nonsense */
-    AG_PERR_OVERLOADED,  /* 503 / 529 */
-    AG_PERR_TIMEOUT,     /* 504 */
-};
-
-/** An error for a client: HTTP status, kind, the offending field (may be empty), a message. */
+/** An error for a client: HTTP status, kind (core/failure.h), the offending field (may be empty), a
+ * message. */
 struct ag_proto_error {
     int status;
     enum ag_error_kind kind;
@@ -257,9 +245,6 @@ struct ag_proto_error {
 void ag_proto_error_set(struct ag_proto_error *e, struct ag_arena *arena, int status,
                         enum ag_error_kind kind, const char *param, const char *code,
                         const char *fmt, ...) __attribute__((format(printf, 7, 8)));
-
-/** The kind that best matches an HTTP status (for upstream failures passed on to clients). */
-enum ag_error_kind ag_error_kind_for_status(int status);
 
 enum ag_event_type {
     AG_EV_START = 0,  /* first event of an answer: id, model (both may be empty) */

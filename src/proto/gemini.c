@@ -10,7 +10,6 @@
 #include "proto/adapter.h"
 #include "proto/gemini_body.h"
 #include "proto/json.h"
-#include "http/errfmt.h"
 
 /* ---- errors ---- */
 
@@ -23,7 +22,7 @@ static yyjson_mut_val *error_obj(yyjson_mut_doc *d, const struct ag_proto_error 
     if (google)
         ag_json_add_str(d, o, "status", e->code);
     else
-        yyjson_mut_obj_add_str(d, o, "status", ag_errfmt_gemini_status(e->status));
+        yyjson_mut_obj_add_str(d, o, "status", ag_status_names_of(e->status)->gemini);
     yyjson_mut_obj_add_val(d, root, "error", o);
     return root;
 }

@@ -87,34 +87,11 @@ static yyjson_mut_val *usage_obj(yyjson_mut_doc *d, const struct ag_usage *u)
     return o;
 }
 
-static const char *kind_type(enum ag_error_kind k)
-{
-    switch (k) {
-    case AG_PERR_INVALID:
-    case AG_PERR_TOO_LARGE:
-        return "invalid_request_error";
-    case AG_PERR_AUTH:
-        return "authentication_error";
-    case AG_PERR_PERMISSION:
-        return "permission_error";
-    case AG_PERR_NOT_FOUND:
-        return "not_found_error";
-    case AG_PERR_RATE_LIMIT:
-        return "rate_limit_error";
-    case AG_PERR_UPSTREAM:
-        return "upstream_error";
-    case AG_PERR_TIMEOUT:
-        return "timeout_error";
-    default:
-        return "server_error";
-    }
-}
-
 static yyjson_mut_val *error_obj(yyjson_mut_doc *d, const struct ag_proto_error *e)
 {
     yyjson_mut_val *root = yyjson_mut_obj(d), *o = yyjson_mut_obj(d);
     ag_json_add_str(d, o, "message", e->message);
-    yyjson_mut_obj_add_str(d, o, "type", kind_type(e->kind));
+    yyjson_mut_obj_add_str(d, o, "type", ag_error_names_of(e->kind)->openai);
     if (e->param.len)
         ag_json_add_str(d, o, "param", e->param);
     else

@@ -44,15 +44,7 @@ int ag_ritem_append(struct ag_arena *arena, struct ag_ritem *it, struct ag_str s
 
 const char *ag_responses_error_code(const struct ag_proto_error *e)
 {
-    switch (e->kind) {
-    case AG_PERR_RATE_LIMIT:
-        return "rate_limit_exceeded";
-    case AG_PERR_INVALID:
-    case AG_PERR_TOO_LARGE:
-        return "invalid_prompt";
-    default:
-        return "server_error";
-    }
+    return ag_error_names_of(e->kind)->responses;
 }
 
 /* A string field, or null when empty. */

@@ -403,57 +403,6 @@ static void add_retry_after(struct call *c)
     ag_http_add_header(c->req, "retry-after", ag_str_c(ra));
 }
 
-static enum ag_pool_outcome_kind outcome_kind(enum ag_errclass_kind k)
-{
-    switch (k) {
-    case AG_ERRCLASS_NOT_FOUND:
-        return AG_POOL_MODEL_GONE; /* this account does not serve the model */
-    case AG_ERRCLASS_RATE_LIMITED:
-        return AG_POOL_RATE_LIMITED;
-    case AG_ERRCLASS_UNAUTHORIZED:
-        return AG_POOL_UNAUTHORIZED;
-    case AG_ERRCLASS_FORBIDDEN:
-        return AG_POOL_FORBIDDEN;
-    case AG_ERRCLASS_SERVER_ERROR:
-        return AG_POOL_SERVER_ERROR;
-    case AG_ERRCLASS_TIMEOUT:
-    case AG_ERRCLASS_TRANSPORT:
-        return AG_POOL_TRANSPORT;
-    default:
-        return AG_POOL_REQUEST_ERROR;
-    }
-}
-
-static bool retryable(enum ag_errclass_kind k)
-{
-    return k == AG_ERRCLASS_RATE_LIMITED || k == AG_ERRCLASS_UNAUTHORIZED ||
-           k == AG_ERRCLASS_NOT_FOUND || /* another account may serve the model */
-           k == AG_ERRCLASS_FORBIDDEN || k == AG_ERRCLASS_SERVER_ERROR ||
-           k == AG_ERRCLASS_TIMEOUT || k == AG_ERRCLASS_TRANSPORT;
-}
-
-/* The client-facing status for a final upstream failure. */
-static int client_status(const struct ag_errclass *ec)
-{
-    switch (ec->kind) {
-    case AG_ERRCLASS_RATE_LIMITED:
-        return 429;
-    case AG_ERRCLASS_BAD_REQUEST:
-        return ec->status >= 400 && ec->status < 500 ? ec->status : 400;
-    case AG_ERRCLASS_NOT_FOUND:
-        return 404;
-    case AG_ERRCLASS_TIMEOUT:
-        return 504;
-    case AG_ERRCLASS_SERVER_ERROR:
-        return ec->overloaded ? 503 : 502;
-    case AG_ERRCLASS_UNAUTHORIZED:
-    case AG_ERRCLASS_FORBIDDEN:
-        return 503; /* the gateway's accounts failed, not the client's key */
-    default:
-        return 502;
-    }
-}
-
 static void finish_success(struct call *c)
 {
     struct ag_pool_outcome o = {.kind = AG_POOL_OK,
@@ -583,7 +532,6 @@ static void on_done(struct ag_cloudcode_call *cc, const struct ag_cloudcode_resu
     struct ag_pool_outcome o;
     ag_pool_outcome_from_errclass(&ec, c->route.quota_group,
                                   c->served_model[0] ? c->served_model : c->route.model, &o);
-    o.kind = outcome_kind(ec.kind);
     if (ec.kind == AG_ERRCLASS_RATE_LIMITED && ec.retry_delay_ms > 0 &&
         (c->retry_after_ms < 0 || ec.retry_delay_ms < c->retry_after_ms))
         c->retry_after_ms = ec.retry_delay_ms;
@@ -595,7 +543,7 @@ static void on_done(struct ag_cloudcode_call *cc, const struct ag_cloudcode_resu
     release_lease(c);
     snprintf(c->last_error, sizeof(c->last_error), "%s",
              ec.message[0] ? ec.message : ag_errclass_kind_name(ec.kind));
-    c->last_error_status = client_status(&ec);
+    c->last_error_status = ag_failure_client_status(ec.kind, ec.status, ec.overloaded);
     c->last_error_kind = ag_error_kind_for_status(c->last_error_status);
 
     if (!c->committed && !c->fixed && c->rp->fix_for_retry &&
@@ -617,7 +565,7 @@ static void on_done(struct ag_cloudcode_call *cc, const struct ag_cloudcode_resu
         start_attempt(c);
         return;
     }
-    if (!c->committed && retryable(ec.kind) && c->attempts < attempts_max(c)) {
+    if (!c->committed && ag_failure_of(ec.kind)->retryable && c->attempts < attempts_max(c)) {
         start_attempt(c);
         return;
     }

@@ -16,24 +16,9 @@
 #include "core/err.h"
 #include "core/json_depth.h"
 
-static const char *const kind_names[] = {
-    [AG_ERRCLASS_NONE] = "none",
-    [AG_ERRCLASS_RATE_LIMITED] = "rate_limited",
-    [AG_ERRCLASS_UNAUTHORIZED] = "unauthorized",
-    [AG_ERRCLASS_FORBIDDEN] = "forbidden",
-    [AG_ERRCLASS_NOT_FOUND] = "not_found",
-    [AG_ERRCLASS_BAD_REQUEST] = "bad_request",
-    [AG_ERRCLASS_SERVER_ERROR] = "server_error",
-    [AG_ERRCLASS_TIMEOUT] = "timeout",
-    [AG_ERRCLASS_TRANSPORT] = "transport",
-    [AG_ERRCLASS_MALFORMED_STREAM] = "malformed_stream",
-};
-
 const char *ag_errclass_kind_name(enum ag_errclass_kind kind)
 {
-    if ((unsigned)kind < sizeof(kind_names) / sizeof(kind_names[0]))
-        return kind_names[kind];
-    return "unknown";
+    return ag_failure_of(kind)->name;
 }
 
 static void init(struct ag_errclass *out)

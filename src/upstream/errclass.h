@@ -8,21 +8,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/failure.h" /* enum ag_errclass_kind and what each kind means */
 #include "core/str.h"
 #include "upstream/client.h"
-
-enum ag_errclass_kind {
-    AG_ERRCLASS_NONE = 0,         /* not a failure (2xx/3xx) */
-    AG_ERRCLASS_RATE_LIMITED,     /* 429 */
-    AG_ERRCLASS_UNAUTHORIZED,     /* 401: the access token is bad or expired */
-    AG_ERRCLASS_FORBIDDEN,        /* 403 (see validation_required) */
-    AG_ERRCLASS_NOT_FOUND,        /* 404 */
-    AG_ERRCLASS_BAD_REQUEST,      /* 400 and other 4xx not listed here */
-    AG_ERRCLASS_SERVER_ERROR,     /* 5xx (see overloaded) */
-    AG_ERRCLASS_TIMEOUT,          /* our timeouts, or an upstream 408 */
-    AG_ERRCLASS_TRANSPORT,        /* connect/DNS/TLS/proxy/reset failures */
-    AG_ERRCLASS_MALFORMED_STREAM, /* the body or stream could not be parsed */
-};
 
 /**
  * What kind of 429 it is. The structured details decide first: google.rpc.ErrorInfo.reason
