@@ -5,7 +5,7 @@
 #include "cli/cmd.h"
 #include "cli/live.h"
 #include "core/str.h"
-#include "http/errfmt.h"
+#include "core/jsonw.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -78,7 +78,7 @@ int ag_cli_warmup_cmd(struct ag_cli *cli, int argc, char **argv)
     ag_buf_append_c(&body, "{");
     if (account) {
         ag_buf_append_c(&body, "\"account\":");
-        ag_json_quote(&body, account, strlen(account));
+        ag_jsonw_quote(&body, account, strlen(account));
     }
     ag_buf_append_c(&body, "}");
     yyjson_doc *d = ag_cli_live_call(cfg, "POST", "/api/warmup", body.data, 5000, &status);

@@ -2,6 +2,7 @@
  * Everything else a request needs happens in relay.c. */
 #include "config/config.h"
 #include "core/buf.h"
+#include "core/jsonw.h"
 #include "core/rand.h"
 #include "core/time.h"
 #include "http/router.h"
@@ -301,7 +302,7 @@ static void h_model_openai(struct ag_http_req *req, void *ud)
         ag_http_respond_json(req, 404, b.data, b.len);
     } else {
         ag_buf_append_c(&b, "{\"id\":");
-        ag_json_quote(&b, req->params[0].p, req->params[0].len);
+        ag_jsonw_quote(&b, req->params[0].p, req->params[0].len);
         ag_buf_printf(&b, ",\"object\":\"model\",\"created\":%lld,\"owned_by\":\"aigate\"}",
                       (long long)ag_wall_s());
         ag_http_respond_json(req, 200, b.data, b.len);

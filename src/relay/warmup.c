@@ -15,12 +15,12 @@
 #include "config/config.h"
 #include "core/arena.h"
 #include "core/err.h"
+#include "core/jsonw.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/rand.h"
 #include "core/str.h"
 #include "core/time.h"
-#include "http/errfmt.h"
 #include "pool/pool.h"
 #include "pool/warmup.h"
 #include "proto/adapter.h"
@@ -698,22 +698,10 @@ int ag_warmup_run(struct ag_warmup *w, const char *account, const char *trigger,
 
 /* ---------------------------------------------------------------- status */
 
+/* A string member; a missing value is written as "" (the status page's shape). */
 static void jstr(struct ag_buf *b, const char *k, const char *v)
 {
-    if (b->len && b->data[b->len - 1] != '{' && b->data[b->len - 1] != '[')
-        ag_buf_append_c(b, ",");
-    if (k) {
-        ag_json_quote(b, k, strlen(k));
-        ag_buf_append_c(b, ":");
-    }
-    ag_json_quote(b, v ? v : "", v ? strlen(v) : 0);
-}
-
-static void jint(struct ag_buf *b, const char *k, int64_t v)
-{
-    if (b->len && b->data[b->len - 1] != '{' && b->data[b->len - 1] != '[')
-        ag_buf_append_c(b, ",");
-    ag_buf_printf(b, "\"%s\":%lld", k, (long long)v);
+    ag_jsonw_str(b, k, v ? v : "");
 }
 
 int ag_warmup_status_json(struct ag_warmup *w, struct ag_buf *b)
@@ -728,7 +716,7 @@ int ag_warmup_status_json(struct ag_warmup *w, struct ag_buf *b)
     for (size_t i = 0; i < c->warmup.groups.n; i++)
         jstr(b, NULL, c->warmup.groups.v[i]);
     ag_buf_append_c(b, "]");
-    jint(b, "next_run_ms", w->next_fire_s * 1000);
+    ag_jsonw_int(b, "next_run_ms", w->next_fire_s * 1000);
     ag_buf_printf(b, ",\"running\":%s,\"last_run\":", r && r->phase != RUN_DONE ? "true" : "false");
     if (!r)
         return ag_buf_append_c(b, "null}");
@@ -740,16 +728,16 @@ int ag_warmup_status_json(struct ag_warmup *w, struct ag_buf *b)
         skipped += o && strcmp(o, "skipped") == 0;
     }
     ag_buf_append_c(b, "{");
-    jint(b, "id", (int64_t)r->id);
+    ag_jsonw_int(b, "id", (int64_t)r->id);
     jstr(b, "trigger", r->trigger);
     jstr(b, "account", r->account);
-    jint(b, "started_ms", r->started_ms);
-    jint(b, "finished_ms", r->finished_ms);
+    ag_jsonw_int(b, "started_ms", r->started_ms);
+    ag_jsonw_int(b, "finished_ms", r->finished_ms);
     jstr(b, "phase", phases[r->phase]);
-    jint(b, "sent", (int64_t)(ok + failed));
-    jint(b, "ok", (int64_t)ok);
-    jint(b, "failed", (int64_t)failed);
-    jint(b, "skipped", (int64_t)skipped);
+    ag_jsonw_int(b, "sent", (int64_t)(ok + failed));
+    ag_jsonw_int(b, "ok", (int64_t)ok);
+    ag_jsonw_int(b, "failed", (int64_t)failed);
+    ag_jsonw_int(b, "skipped", (int64_t)skipped);
     ag_buf_append_c(b, ",\"results\":[");
     for (size_t i = 0; i < r->njobs; i++) {
         const struct job *j = &r->jobs[i];
@@ -760,7 +748,7 @@ int ag_warmup_status_json(struct ag_warmup *w, struct ag_buf *b)
         jstr(b, "model", j->model);
         jstr(b, "outcome", j->outcome ? j->outcome : "pending");
         jstr(b, "reason", j->reason);
-        jint(b, "status", j->status);
+        ag_jsonw_int(b, "status", j->status);
         jstr(b, "error", j->error);
         ag_buf_append_c(b, "}");
     }

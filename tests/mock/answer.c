@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "core/json_depth.h"
+#include "core/jsonw.h"
 #include "mock.h"
 
 #define MAX_TEXT  (64 * 1024)
@@ -289,7 +290,7 @@ void mock_answer_build(struct mock_answer *a, enum mock_format fmt, yyjson_val *
         if (mentions_call(text, k.tools[i])) {
             ag_strlcpy(a->call_name, k.tools[i], sizeof(a->call_name));
             ag_buf_append_c(&a->call_args, "{\"request\":");
-            ag_json_quote(&a->call_args, text.p, text.len);
+            ag_jsonw_quote(&a->call_args, text.p, text.len);
             ag_buf_append_c(&a->call_args, "}");
             snprintf(a->call_id, sizeof(a->call_id), "call_%016llx", (unsigned long long)h);
             break;

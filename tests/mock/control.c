@@ -24,6 +24,7 @@
 
 #include "core/err.h"
 #include "core/json_depth.h"
+#include "core/jsonw.h"
 #include "http/router.h"
 #include "mock.h"
 
@@ -41,7 +42,7 @@ static void respond_msg(struct ag_http_req *req, int status, const char *msg)
     struct ag_buf b;
     ag_buf_init(&b, 0);
     ag_buf_append_c(&b, "{\"error\":{\"message\":");
-    ag_json_quote(&b, msg, strlen(msg));
+    ag_jsonw_quote(&b, msg, strlen(msg));
     ag_buf_append_c(&b, "}}");
     ag_http_respond_json(req, status, b.data, b.len);
     ag_buf_dispose(&b);
