@@ -66,6 +66,17 @@ struct ag_keys;
  * each change made there, live numbers shown; borrowed, may be NULL. */
 void ag_admin_set_keys(struct ag_admin *a, struct ag_keys *keys);
 
+struct ag_alerts;
+struct ag_ip_refusals;
+
+/** Gives the admin layer the webhook alerts (alerts/alerts.h) behind /api/alerts; borrowed, may
+ * be NULL (then /api/alerts shows no deliveries and the test route answers 503). */
+void ag_admin_set_alerts(struct ag_admin *a, struct ag_alerts *alerts);
+
+/** Gives the admin layer the server's log of refused addresses (http/iprules.h) behind
+ * /api/security/ip; borrowed, may be NULL. */
+void ag_admin_set_ip_refusals(struct ag_admin *a, const struct ag_ip_refusals *log);
+
 /** Registers /api/..., /auth/callback and /metrics. 0 or a negative AG_E*. */
 int ag_admin_add_routes(struct ag_admin *a, struct ag_router *router);
 

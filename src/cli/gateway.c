@@ -3,6 +3,7 @@
 
 #include "admin/admin.h"
 #include "admin/ui_assets.h"
+#include "alerts/alerts.h"
 #include "config/schema.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -10,6 +11,7 @@
 #include "http/auth.h"
 #include "http/cors.h"
 #include "http/guard.h"
+#include "http/iprules.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "pool/pool.h"
@@ -38,8 +40,11 @@ struct ag_gateway {
     struct ag_pool *pool;
     struct ag_mapping *mapping;
     struct ag_relay *relay;
-    struct ag_warmup *warmup; /* scheduled and manual warm-up (relay/warmup.h) */
-    struct ag_admin *admin;   /* admin API, monitor, metrics (composition root: may reach up) */
+    struct ag_warmup *warmup;     /* scheduled and manual warm-up (relay/warmup.h) */
+    struct ag_admin *admin;       /* admin API, monitor, metrics (composition root: may reach up) */
+    struct ag_alerts *alerts;     /* webhook alerts; NULL once closed */
+    struct ag_ip_rules *ip_rules; /* security.ip_allow / ip_deny, compiled */
+    struct ag_ip_refusals *ip_refusals; /* addresses refused lately (admin API) */
     void (*done)(void *);
     void *done_ud;
 };
@@ -74,6 +79,51 @@ static int add_routes(struct ag_gateway *g)
 }
 
 static void teardown_sync(struct ag_gateway *g);
+/* The relay's records feed the admin layer and, for requests that reached an upstream, the
+ * upstream error rate of the alerts: a 5xx answer, or a stream the upstream broke after it began
+ * (status 200 with an error class), counts as failed. */
+static void on_record(const struct ag_relay_record *rec, void *ud)
+{
+    struct ag_gateway *g = ud;
+    ag_admin_on_record(rec, g->admin);
+    if (g->alerts && rec->attempts > 0) {
+        bool broken = rec->status == 200 && rec->error_class && rec->error_class[0] &&
+                      strcmp(rec->error_class, "client_closed") != 0;
+        ag_alerts_note_request(g->alerts, rec->status >= 500 || broken);
+    }
+}
+
+/* Pool events become alerts. */
+static void on_pool_event(enum ag_pool_event ev, const char *subject, const char *message, void *ud)
+{
+    struct ag_gateway *g = ud;
+    const char *name = ev == AG_POOL_EVENT_ACCOUNT_DISABLED   ? AG_ALERT_ACCOUNT_DISABLED
+                       : ev == AG_POOL_EVENT_NEEDS_VALIDATION ? AG_ALERT_ACCOUNT_VALIDATION
+                       : ev == AG_POOL_EVENT_ALL_LIMITED      ? AG_ALERT_POOL_ALL_LIMITED
+                                                              : NULL;
+    if (name)
+        ag_alerts_emit(g->alerts, name, subject, message);
+}
+
+/* Compiles security.ip_allow / ip_deny for the server; the snapshot was validated, so a failure
+ * here keeps the rules in force and says why. */
+static void apply_ip_rules(struct ag_gateway *g)
+{
+    const struct ag_config *c = g->cfg;
+    struct ag_buf err;
+    ag_buf_init(&err, 1024);
+    struct ag_ip_rules *r =
+        ag_ip_rules_new((const char *const *)c->security.ip_allow.v, c->security.ip_allow.n,
+                        (const char *const *)c->security.ip_deny.v, c->security.ip_deny.n, &err);
+    if (r) {
+        ag_http_server_set_ip_rules(g->server, r, g->ip_refusals);
+        ag_ip_rules_free(g->ip_rules);
+        g->ip_rules = r;
+    } else {
+        ag_log_error("security: address rules not changed: %s", err.data ? err.data : "");
+    }
+    ag_buf_dispose(&err);
+}
 
 static void apply_config(struct ag_gateway *g)
 {
@@ -93,6 +143,7 @@ static void apply_config(struct ag_gateway *g)
     ag_http_server_set_cors(g->server, g->cors);
     ag_http_server_set_hosts(g->server, g->hosts);
     ag_http_server_set_auth_failures(g->server, c->admin.login_max_failures);
+    apply_ip_rules(g);
 }
 
 int ag_gateway_apply_config(struct ag_gateway *g, struct ag_config *cfg, struct ag_buf *restart)
@@ -142,6 +193,8 @@ int ag_gateway_apply_config(struct ag_gateway *g, struct ag_config *cfg, struct 
     ag_pool_set_config(g->pool, cfg);
     ag_relay_set_config(g->relay, cfg);
     ag_warmup_set_config(g->warmup, cfg);
+    if (g->alerts)
+        ag_alerts_set_config(g->alerts, cfg);
     ag_config_unref(old);
     return 0;
 }
@@ -181,6 +234,8 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
         ag_buf_printf(errmsg, "cannot initialise the upstream HTTP client");
         goto fail;
     }
+    g->alerts = ag_alerts_new(loop, g->client, cfg);
+    g->ip_refusals = ag_ip_refusals_new();
     struct ag_mapping_config mc = {.custom = &c->mapping.custom,
                                    .background_model = c->mapping.background_model};
     g->mapping = ag_mapping_new(&mc, err, sizeof(err));
@@ -193,6 +248,7 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
         ag_buf_printf(errmsg, "cannot load the account pool");
         goto fail;
     }
+    ag_pool_set_event_cb(g->pool, on_pool_event, g);
     struct ag_admin_deps ad = {.loop = loop,
                                .cfg = cfg,
                                .auth = &g->auth,
@@ -212,8 +268,8 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
                                  .client = g->client,
                                  .pool = g->pool,
                                  .mapping = g->mapping,
-                                 .on_record = ag_admin_on_record,
-                                 .record_ud = g->admin,
+                                 .on_record = on_record,
+                                 .record_ud = g,
                                  .writer = g->writer};
     g->relay = ag_relay_new(&deps);
     int64_t kept = ag_relay_thinking_load(g->relay, g->store);
@@ -231,6 +287,8 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
         goto fail;
     }
     ag_admin_set_warmup(g->admin, g->warmup);
+    ag_admin_set_alerts(g->admin, g->alerts);
+    ag_admin_set_ip_refusals(g->admin, g->ip_refusals);
     g->router = ag_router_new();
     if ((rc = add_routes(g)) || (rc = ag_relay_add_routes(g->relay, g->router)) ||
         (rc = ag_admin_add_routes(g->admin, g->router)) ||
@@ -310,9 +368,19 @@ static void pool_closed(void *ud)
         client_closed(g);
 }
 
+/* The alerts go before the pool and the upstream client they send through. */
+static void close_alerts(struct ag_gateway *g)
+{
+    if (g->admin)
+        ag_admin_set_alerts(g->admin, NULL);
+    ag_alerts_close(g->alerts);
+    g->alerts = NULL;
+}
+
 static void server_done(void *ud)
 {
     struct ag_gateway *g = ud;
+    close_alerts(g);
     if (g->pool)
         ag_pool_close(g->pool, pool_closed, g);
     else
@@ -324,6 +392,7 @@ static void teardown_sync(struct ag_gateway *g)
 {
     if (g->warmup)
         ag_warmup_close(g->warmup);
+    close_alerts(g);
     if (g->pool) {
         ag_pool_close(g->pool, pool_closed, g);
     } else if (g->client) {
@@ -359,6 +428,8 @@ void ag_gateway_free(struct ag_gateway *g)
     ag_router_free(g->router);
     ag_cors_free(g->cors);
     ag_host_policy_free(g->hosts);
+    ag_ip_rules_free(g->ip_rules);
+    ag_ip_refusals_free(g->ip_refusals);
     ag_config_unref(g->cfg);
     free(g);
 }

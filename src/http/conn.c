@@ -313,6 +313,12 @@ void ag_http_conn_accept(struct ag_http_server *s, uv_stream_t *ls)
         uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
         return;
     }
+    if (!ag_http_server_admit_peer(s, &c->tcp)) {
+        /* Refused by address: reset before a byte is read or the connection is counted. */
+        c->closing = true;
+        uv_tcp_close_reset(&c->tcp, (uv_close_cb)free);
+        return;
+    }
     uv_timer_init(s->loop, &c->timer);
     c->timer.data = c;
     c->handles = 2;

@@ -11,6 +11,7 @@
 #include "core/time.h"
 #include "http/auth.h"
 #include "http/guard.h"
+#include "http/iprules.h"
 #include "http/ws.h"
 
 #include <stdio.h>
@@ -147,6 +148,39 @@ void ag_http_server_set_gate(struct ag_http_server *s, ag_http_gate_cb gate, voi
 {
     s->gate = gate;
     s->gate_ud = ud;
+}
+
+void ag_http_server_set_ip_rules(struct ag_http_server *s, const struct ag_ip_rules *rules,
+                                 struct ag_ip_refusals *log)
+{
+    s->ip_rules = rules;
+    s->ip_refusals = log;
+}
+
+bool ag_http_server_admit_peer(struct ag_http_server *s, uv_tcp_t *t)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    struct ag_ip ip;
+    if (ag_ip_rules_empty(s->ip_rules))
+        return true;
+    /* A peer whose address cannot be read cannot be shown to pass the rules. */
+    if (uv_tcp_getpeername(t, (struct sockaddr *)&ss, &len) != 0 ||
+        ag_ip_from_sockaddr((struct sockaddr *)&ss, &ip) != 0) {
+        ag_log_debug("http: connection refused: its address cannot be read");
+        return false;
+    }
+    if (ag_ip_rules_allows(s->ip_rules, &ip))
+        return true;
+    uint64_t n = ag_ip_refusals_note(s->ip_refusals, &ip, ag_wall_ms());
+    char text[AG_CIDR_TEXT_MAX];
+    ag_ip_format(&ip, text, sizeof(text));
+    if (n == 1)
+        ag_log_info("http: connection from %s refused (security.ip_allow / security.ip_deny)",
+                    text);
+    else
+        ag_log_debug("http: connection from %s refused (%llu so far)", text, (unsigned long long)n);
+    return false;
 }
 
 int ag_http_server_listen(struct ag_http_server *s, const char *host, int port)

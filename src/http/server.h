@@ -206,6 +206,17 @@ bool ag_http_req_auth_allowed(const struct ag_http_req *req, int64_t *retry_afte
 void ag_http_req_auth_failed(const struct ag_http_req *req);
 void ag_http_req_auth_succeeded(const struct ag_http_req *req);
 
+struct ag_ip_rules;
+struct ag_ip_refusals;
+
+/**
+ * Sets the client address rules (http/iprules.h) checked at accept, before anything is read: a
+ * refused connection is reset at once and counted in log. Both borrowed; may be swapped at any
+ * time; NULL rules admit everyone, NULL log counts nowhere.
+ */
+void ag_http_server_set_ip_rules(struct ag_http_server *s, const struct ag_ip_rules *rules,
+                                 struct ag_ip_refusals *log);
+
 /** Sets the gate run before each handler (when the headers are complete, before the body). */
 void ag_http_server_set_gate(struct ag_http_server *s, ag_http_gate_cb gate, void *ud);
 

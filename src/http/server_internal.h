@@ -99,6 +99,8 @@ struct ag_http_server {
     uint64_t last_refusal_log_us;
     ag_http_gate_cb gate;
     void *gate_ud;
+    const struct ag_ip_rules *ip_rules; /* NULL: every address */
+    struct ag_ip_refusals *ip_refusals; /* may be NULL */
     bool shutting_down;
     uv_timer_t grace;
     bool grace_open;
@@ -140,6 +142,10 @@ void ag_http_conn_set_deadline(struct ag_http_conn *c, uint64_t ms);
 /* A limit was hit while parsing: answers with status in the path's error format and closes by
  * lingering (conn.c). */
 void ag_http_conn_fail(struct ag_http_conn *c, int status, const char *kind, const char *msg);
+
+/* server.c: true when the peer of a just-accepted socket passes the address rules (else it is
+ * counted as refused, and the caller resets the connection). */
+bool ag_http_server_admit_peer(struct ag_http_server *s, uv_tcp_t *t);
 
 /* A new request on c (counted in flight; c->req is not set). */
 struct ag_http_req *ag_http_req_new(struct ag_http_conn *c);

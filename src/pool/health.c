@@ -143,6 +143,12 @@ static void forbid(struct ag_pool *p, struct pool_acct *a, const struct ag_pool_
     a->rec.validation_url = o->validation_url ? ag_strdup(o->validation_url) : NULL;
     ag_log_warn("pool: account %s forbidden%s: %s", a->rec.email, until ? " for 10 minutes" : "",
                 reason);
+    if (o->validation_required) {
+        char m[1024];
+        snprintf(m, sizeof(m), "%s%s%s", reason, o->validation_url ? "; validate at " : "",
+                 o->validation_url ? o->validation_url : "");
+        pool_event(p, AG_POOL_EVENT_NEEDS_VALIDATION, a->rec.email, m);
+    }
 }
 
 void ag_pool_report(struct ag_pool *p, const char *account_id, const struct ag_pool_outcome *o)

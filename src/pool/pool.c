@@ -236,10 +236,24 @@ void pool_grant(struct ag_pool_wait *w, struct pool_acct *a)
     cb(0, &l->pub, NULL, ud);
 }
 
+void ag_pool_set_event_cb(struct ag_pool *p, ag_pool_event_cb cb, void *ud)
+{
+    p->event_cb = cb;
+    p->event_ud = ud;
+}
+
+void pool_event(struct ag_pool *p, enum ag_pool_event ev, const char *subject, const char *message)
+{
+    if (p->event_cb)
+        p->event_cb(ev, subject ? subject : "", message ? message : "", p->event_ud);
+}
+
 void pool_deny(struct ag_pool_wait *w, int err, enum ag_pool_denial_kind kind, int64_t until,
                const char *msg)
 {
     struct ag_pool_denial d = {.kind = kind, .until_ms = until, .message = msg};
+    if (kind == AG_POOL_DENY_COOLING)
+        pool_event(w->pool, AG_POOL_EVENT_ALL_LIMITED, pool_cd_key(w->group, w->model), msg);
     ag_pool_acquire_cb cb = w->cb;
     void *ud = w->ud;
     wait_unlink(w);
@@ -384,6 +398,15 @@ int ag_pool_reload(struct ag_pool *p)
         ag_log_warn("pool: cannot read the accounts: %s", ag_strerror(rc));
         return rc;
     }
+    /* API-key accounts of other providers are not Cloud Code accounts: this pool leaves them. */
+    size_t kept_n = 0;
+    for (size_t i = 0; i < l.len; i++) {
+        if (ag_account_is_provider(&l.items[i]))
+            ag_account_dispose(&l.items[i]);
+        else
+            l.items[kept_n++] = l.items[i];
+    }
+    l.len = kept_n;
     next = ag_calloc(l.len ? l.len : 1, sizeof(*next));
     for (size_t i = 0; i < l.len; i++) {
         struct pool_acct *a = pool_find_acct(p, l.items[i].id);

@@ -183,6 +183,25 @@ struct ag_pool *ag_pool_new(uv_loop_t *loop, struct ag_upstream_client *client,
                             struct ag_store *store, struct ag_writer *writer,
                             struct ag_config *cfg);
 
+/** Account and pool events an observer outside the pool may act on (the gateway's alerts). */
+enum ag_pool_event {
+    AG_POOL_EVENT_ACCOUNT_DISABLED = 1, /* the pool disabled an account (refresh token refused) */
+    AG_POOL_EVENT_NEEDS_VALIDATION,     /* an account answered 403 VALIDATION_REQUIRED */
+    AG_POOL_EVENT_ALL_LIMITED, /* a request found every usable account cooling down or out of
+                                  quota for its quota group (or model) */
+};
+
+/**
+ * An event: subject is the account's e-mail (or, for ALL_LIMITED, the quota group or model; ""
+ * for the whole account), message one line. Both are borrowed for the call. Runs on the loop
+ * thread and must not call back into the pool.
+ */
+typedef void (*ag_pool_event_cb)(enum ag_pool_event ev, const char *subject, const char *message,
+                                 void *ud);
+
+/** Sets the event callback (NULL: none). */
+void ag_pool_set_event_cb(struct ag_pool *p, ag_pool_event_cb cb, void *ud);
+
 /** Swaps in a new config snapshot (referenced; the old one is released). Takes effect for the
  * next selection (scheduling.*, upstream.*, oauth.*). */
 void ag_pool_set_config(struct ag_pool *p, struct ag_config *cfg);

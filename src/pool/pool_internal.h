@@ -136,12 +136,18 @@ struct ag_pool {
 
     struct pool_lease *leases;
 
+    ag_pool_event_cb event_cb; /* may be NULL */
+    void *event_ud;
+
     uv_timer_t reload_timer, kick_timer, sleep_timer, quota_timer;
     int open_handles;
     bool closing;
     void (*close_done)(void *ud);
     void *close_ud;
 };
+
+/** Tells the event callback, if any (see ag_pool_event_cb). */
+void pool_event(struct ag_pool *p, enum ag_pool_event ev, const char *subject, const char *message);
 
 /** Current time of the pool's clock, unix ms. */
 int64_t pool_now_ms(const struct ag_pool *p);

@@ -205,6 +205,7 @@ static void on_refresh(struct ag_oauth_op *op, const struct ag_oauth_result *res
         free(a->rec.disabled_reason);
         a->rec.disabled_reason = ag_strdup(reason);
         ag_log_warn("pool: account %s disabled: %s", a->rec.email, reason);
+        pool_event(p, AG_POOL_EVENT_ACCOUNT_DISABLED, a->rec.email, reason);
         f->last_err = AG_EAUTH;
     }
     finish(f, f->last_err, f->msg);
