@@ -1,6 +1,7 @@
-/* admin/admin.c: the admin layer's object, its route table with the admin check, the proxy gate,
- * the record hook (monitor + metrics + live events), login sessions, /metrics, and the helpers
- * the api_*.c files share (JSON answers, query parsing, worker jobs). */
+/* admin/admin.c: the admin layer's object and its wiring: the route table with the admin check,
+ * login sessions, the proxy gate and the record hook (monitor + metrics + live events). What the
+ * api_*.c files share is in answer.c (JSON answers), request.c (reading requests) and jobs.c
+ * (worker jobs); /metrics is api_metrics.c. */
 #include "admin/admin.h"
 
 #include "admin/admin_internal.h"
@@ -37,336 +38,6 @@
 int64_t adm_now_ms(void)
 {
     return ag_wall_ms();
-}
-
-/* ---- JSON writing ---- */
-
-void jw_sep(struct ag_buf *b)
-{
-    if (b->len && !strchr("{[:", b->data[b->len - 1]))
-        ag_buf_append(b, ",", 1);
-}
-
-void jw_key(struct ag_buf *b, const char *k)
-{
-    jw_sep(b);
-    if (k) {
-        ag_json_quote(b, k, strlen(k));
-        ag_buf_append(b, ":", 1);
-    }
-}
-
-void jw_str(struct ag_buf *b, const char *k, const char *v)
-{
-    jw_key(b, k);
-    if (v)
-        ag_json_quote(b, v, strlen(v));
-    else
-        ag_buf_append_c(b, "null");
-}
-
-void jw_strn(struct ag_buf *b, const char *k, struct ag_str v)
-{
-    jw_key(b, k);
-    if (v.p)
-        ag_json_quote(b, v.p, v.len);
-    else
-        ag_buf_append_c(b, "null");
-}
-
-void jw_int(struct ag_buf *b, const char *k, int64_t v)
-{
-    jw_key(b, k);
-    ag_buf_printf(b, "%lld", (long long)v);
-}
-
-void jw_num(struct ag_buf *b, const char *k, double v)
-{
-    jw_key(b, k);
-    ag_buf_printf(b, "%.6g", v);
-}
-
-void jw_bool(struct ag_buf *b, const char *k, bool v)
-{
-    jw_key(b, k);
-    ag_buf_append_c(b, v ? "true" : "false");
-}
-
-void jw_raw(struct ag_buf *b, const char *k, const char *json)
-{
-    jw_key(b, k);
-    ag_buf_append_c(b, json ? json : "null");
-}
-
-void jw_open(struct ag_buf *b, const char *k, char c)
-{
-    jw_key(b, k);
-    ag_buf_append(b, &c, 1);
-}
-
-void jw_close(struct ag_buf *b, char c)
-{
-    ag_buf_append(b, &c, 1);
-}
-
-/* ---- answers ---- */
-
-void adm_json(struct ag_http_req *req, int status, const struct ag_buf *b)
-{
-    ag_http_add_header(req, "Cache-Control", AG_STR("no-store"));
-    ag_http_respond_json(req, status, b->data ? b->data : "{}", b->data ? b->len : 2);
-}
-
-void adm_error(struct ag_http_req *req, int status, const char *type, const char *field,
-               const char *fmt, ...)
-{
-    struct ag_buf msg, b;
-    va_list ap;
-    ag_buf_init(&msg, 4096);
-    ag_buf_init(&b, 8192);
-    va_start(ap, fmt);
-    ag_buf_vprintf(&msg, fmt, ap);
-    va_end(ap);
-    jw_open(&b, NULL, '{');
-    jw_open(&b, "error", '{');
-    jw_str(&b, "message", msg.data ? msg.data : "");
-    jw_str(&b, "type", type);
-    if (field)
-        jw_str(&b, "field", field);
-    jw_close(&b, '}');
-    jw_close(&b, '}');
-    adm_json(req, status, &b);
-    ag_buf_dispose(&msg);
-    ag_buf_dispose(&b);
-}
-
-void adm_error_rc(struct ag_http_req *req, int rc, const char *msg)
-{
-    const char *m = msg && msg[0] ? msg : ag_strerror(rc);
-    switch (rc) {
-    case AG_ENOTFOUND:
-        adm_error(req, 404, "not_found", NULL, "%s", m);
-        break;
-    case AG_EINVAL:
-    case AG_EPARSE:
-        adm_error(req, 400, "invalid_request", NULL, "%s", m);
-        break;
-    case AG_EEXIST:
-    case AG_ESTATE:
-        adm_error(req, 409, "conflict", NULL, "%s", m);
-        break;
-    case AG_EAUTH:
-        adm_error(req, 422, "upstream_refused", NULL, "%s", m);
-        break;
-    case AG_EUPSTREAM:
-    case AG_ETIMEDOUT:
-    case AG_EIO:
-        adm_error(req, 502, "upstream_error", NULL, "%s", m);
-        break;
-    default:
-        adm_error(req, 500, "server_error", NULL, "%s", m);
-    }
-}
-
-void adm_ok(struct ag_http_req *req)
-{
-    static const char ok[] = "{\"ok\":true}";
-    ag_http_respond_json(req, 200, ok, sizeof(ok) - 1);
-}
-
-/* ---- requests ---- */
-
-yyjson_val *adm_body(struct ag_http_req *req, bool allow_empty)
-{
-    int rc = 0;
-    struct ag_str text = ag_buf_str(&req->body);
-    /* Every admin route's ud is its adm_route: the nesting limit comes from the running config. */
-    size_t depth = ag_json_depth_limit(
-        req->route ? (size_t)adm_of(req->route->ud)->cfg->server.max_json_depth : 0);
-    if (text.len == 0 && allow_empty)
-        text = AG_STR("{}");
-    /* Parsed into the request's arena: released with the request. */
-    yyjson_doc *d = text.len ? ag_json_read(&req->arena, text, depth, &rc) : NULL;
-    yyjson_val *root = d ? yyjson_doc_get_root(d) : NULL;
-    if (rc == AG_EDEPTH) {
-        adm_error(req, 400, "invalid_request", "body", AG_JSON_DEPTH_MSG, depth);
-        return NULL;
-    }
-    if (!root) {
-        adm_error(req, 400, "invalid_request", "body", "the body must be a JSON object%s",
-                  rc == AG_ETOOBIG ? " (too large)" : "");
-        return NULL;
-    }
-    if (!yyjson_is_obj(root)) {
-        adm_error(req, 400, "invalid_request", "body", "the body must be a JSON object");
-        return NULL;
-    }
-    return root;
-}
-
-bool adm_query(const struct ag_http_req *req, const char *name, char *out, size_t cap)
-{
-    struct ag_str v = ag_http_req_query(req, name);
-    if (!v.p)
-        return false;
-    ag_url_decode(v, out, cap); /* a value too long for out is cut, as before */
-    return true;
-}
-
-bool adm_query_int(struct ag_http_req *req, const char *name, int64_t min, int64_t max,
-                   int64_t *out)
-{
-    char v[32];
-    if (!adm_query(req, name, v, sizeof(v)))
-        return true;
-    int64_t x;
-    if (ag_str_to_i64(ag_str_c(v), min, max, &x)) {
-        adm_error(req, 400, "invalid_request", name, "%s must be an integer from %lld to %lld",
-                  name, (long long)min, (long long)max);
-        return false;
-    }
-    *out = x;
-    return true;
-}
-
-char *adm_param(struct ag_http_req *req, size_t i)
-{
-    struct ag_str p = req->params[i];
-    char *s = ag_arena_alloc(&req->arena, p.len + 1);
-    memcpy(s, p.p, p.len);
-    s[p.len] = '\0';
-    return s;
-}
-
-bool adm_get_str(struct ag_http_req *req, yyjson_val *obj, const char *key, bool required,
-                 const char **out)
-{
-    yyjson_val *v = yyjson_obj_get(obj, key);
-    if (!v || yyjson_is_null(v)) {
-        if (!required)
-            return true;
-        adm_error(req, 400, "invalid_request", key, "\"%s\" is required", key);
-        return false;
-    }
-    if (!yyjson_is_str(v)) {
-        adm_error(req, 400, "invalid_request", key, "\"%s\" must be a string", key);
-        return false;
-    }
-    *out = yyjson_get_str(v);
-    return true;
-}
-
-bool adm_get_bool(struct ag_http_req *req, yyjson_val *obj, const char *key, bool required,
-                  bool *out)
-{
-    yyjson_val *v = yyjson_obj_get(obj, key);
-    if (!v) {
-        if (!required)
-            return true;
-        adm_error(req, 400, "invalid_request", key, "\"%s\" is required", key);
-        return false;
-    }
-    if (!yyjson_is_bool(v)) {
-        adm_error(req, 400, "invalid_request", key, "\"%s\" must be true or false", key);
-        return false;
-    }
-    *out = yyjson_get_bool(v);
-    return true;
-}
-
-/* ---- worker jobs ---- */
-
-static struct ag_store *db_take(struct ag_admin *a, char *err, size_t cap)
-{
-    struct ag_store *s = NULL;
-    pthread_mutex_lock(&a->db_mu);
-    if (a->ndb_idle)
-        s = a->db_idle[--a->ndb_idle];
-    pthread_mutex_unlock(&a->db_mu);
-    if (!s && ag_store_open(a->data_dir, &s, err, cap))
-        s = NULL;
-    return s;
-}
-
-static void db_give(struct ag_admin *a, struct ag_store *s)
-{
-    pthread_mutex_lock(&a->db_mu);
-    if (a->ndb_idle < ADM_DB_POOL) {
-        a->db_idle[a->ndb_idle++] = s;
-        s = NULL;
-    }
-    pthread_mutex_unlock(&a->db_mu);
-    ag_store_free(s);
-}
-
-static void job_abort(struct ag_http_req *req, void *ud)
-{
-    struct adm_job *j = ud;
-    j->req = NULL;
-}
-
-struct adm_job *adm_job_new(struct ag_admin *a, struct ag_http_req *req, adm_work_fn work,
-                            adm_done_fn done)
-{
-    struct adm_job *j = AG_NEW(struct adm_job);
-    j->a = a;
-    j->req = req;
-    j->work = work;
-    j->done = done;
-    j->status = 200;
-    ag_buf_init(&j->out, 0);
-    j->w.data = j;
-    return j;
-}
-
-static void job_work(uv_work_t *w)
-{
-    struct adm_job *j = w->data;
-    struct ag_store *s = db_take(j->a, j->err, sizeof(j->err));
-    if (!s) {
-        j->rc = AG_EDB;
-        return;
-    }
-    j->rc = j->work(s, j);
-    db_give(j->a, s);
-}
-
-static void job_after(uv_work_t *w, int status)
-{
-    struct adm_job *j = w->data;
-    if (j->req) {
-        j->req->on_abort = NULL;
-        if (status == UV_ECANCELED)
-            j->rc = AG_ECANCELED;
-        if (j->done)
-            j->done(j);
-        else if (j->rc)
-            adm_error_rc(j->req, j->rc, j->err);
-        else
-            adm_json(j->req, j->status, &j->out);
-    }
-    if (j->free_arg)
-        j->free_arg(j->arg);
-    ag_buf_dispose(&j->out);
-    free(j);
-}
-
-void adm_job_start(struct adm_job *j)
-{
-    if (j->req) {
-        j->req->on_abort = job_abort;
-        j->req->cb_ud = j;
-    }
-    if (uv_queue_work(j->a->loop, &j->w, job_work, job_after) != 0) {
-        if (j->req) {
-            j->req->on_abort = NULL;
-            adm_error(j->req, 503, "unavailable", NULL, "cannot start a worker");
-        }
-        if (j->free_arg)
-            j->free_arg(j->arg);
-        ag_buf_dispose(&j->out);
-        free(j);
-    }
 }
 
 /* ---- routes and the admin check ---- */
@@ -515,67 +186,6 @@ static void h_session(struct ag_http_req *req, void *ud)
     ag_http_respond_json(req, 200, ok, sizeof(ok) - 1);
 }
 
-/* ---- metrics ---- */
-
-static void account_gauges(struct ag_admin *a, struct ag_buf *o)
-{
-    struct ag_pool_snapshot snap = {0};
-    if (!a->pool || ag_pool_snapshot(a->pool, &snap))
-        return;
-    int64_t now = adm_now_ms();
-    size_t st[4] = {0};
-    ag_buf_append_c(o, "# HELP aigate_account_cooldowns Active cooldowns per account\n"
-                       "# TYPE aigate_account_cooldowns gauge\n");
-    for (size_t i = 0; i < snap.len; i++) {
-        const struct ag_pool_account_state *s = &snap.items[i];
-        size_t cool = 0;
-        for (size_t k = 0; k < s->ncooldowns; k++)
-            cool += s->cooldowns[k].until_ms > now;
-        st[s->disabled ? 1 : s->forbidden ? 2 : cool ? 3 : 0]++;
-        ag_buf_append_c(o, "aigate_account_cooldowns{account=\"");
-        ag_metrics_escape(o, s->email);
-        ag_buf_printf(o, "\"} %zu\n", cool);
-    }
-    static const char *const names[4] = {"available", "disabled", "forbidden", "cooling"};
-    ag_buf_append_c(o, "# HELP aigate_accounts Accounts by state\n# TYPE aigate_accounts gauge\n");
-    for (int i = 0; i < 4; i++)
-        ag_buf_printf(o, "aigate_accounts{state=\"%s\"} %zu\n", names[i], st[i]);
-    ag_buf_printf(o,
-                  "# HELP aigate_pool_waiting Acquisitions waiting for an account\n"
-                  "# TYPE aigate_pool_waiting gauge\naigate_pool_waiting %zu\n",
-                  snap.waiting);
-    ag_pool_snapshot_dispose(&snap);
-}
-
-static void h_metrics(struct ag_http_req *req, void *ud)
-{
-    struct ag_admin *a = adm_of(ud);
-    if (!a->cfg->metrics.public && !adm_authorized(a, req))
-        return;
-    struct ag_writer_stats ws = {0};
-    if (a->writer)
-        ag_writer_get_stats(a->writer, &ws);
-    struct ag_metrics_gauges g = {
-        .active_requests = a->relay ? ag_relay_active(a->relay) : 0,
-        .http_connections = a->server ? ag_http_server_connections(a->server) : 0,
-        .http_requests = a->server ? ag_http_server_active_requests(a->server) : 0,
-        .event_subscribers = a->nsubs,
-        .writer_queued = ws.queued,
-        .writer_dropped = ws.dropped,
-        .writer_written = ws.written,
-        .writer_failed = ws.failed,
-        .monitor_not_queued = ag_monitor_not_queued(a->monitor),
-        .retention_deleted = ws.retention_log_deleted,
-        .proxy_running = a->proxy_running,
-    };
-    struct ag_buf o;
-    ag_buf_init(&o, 64u << 20);
-    ag_metrics_render(a->metrics, &g, &o);
-    account_gauges(a, &o);
-    ag_http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", o.data, o.len);
-    ag_buf_dispose(&o);
-}
-
 /* ---- the record hook and the gate ---- */
 
 static void on_entry(const struct ag_monitor_entry *e, void *ud)
@@ -619,7 +229,7 @@ static const struct adm_route_def core_routes[] = {
     {"POST", "/api/auth/login", h_login, true},
     {"POST", "/api/auth/logout", h_logout, false},
     {"GET", "/api/auth/session", h_session, false},
-    {"GET", "/metrics", h_metrics, true},
+    {"GET", "/metrics", adm_metrics_handler, true},
     {NULL, NULL, NULL, false},
 };
 
@@ -675,6 +285,7 @@ static void on_ping(uv_timer_t *t)
 struct restore_ctx {
     struct ag_admin *a;
     int64_t now_ms;
+    int64_t kept;
 };
 
 static void restore_session(const struct ag_session_row *row, void *ud)
@@ -682,8 +293,10 @@ static void restore_session(const struct ag_session_row *row, void *ud)
     struct restore_ctx *rc = ud;
     unsigned char tag[AG_SESSION_HASH_SIZE];
     secret_tag(rc->a, row->hash, tag);
-    if (memcmp(tag, row->secret_tag, sizeof(tag)) == 0)
+    if (memcmp(tag, row->secret_tag, sizeof(tag)) == 0) {
         ag_sessions_restore(rc->a->sessions, row, rc->now_ms);
+        rc->kept++;
+    }
 }
 
 struct ag_admin *ag_admin_new(const struct ag_admin_deps *d)
@@ -715,13 +328,6 @@ struct ag_admin *ag_admin_new(const struct ag_admin_deps *d)
     ag_monitor_set_listener(a->monitor, on_entry, a);
     a->metrics = ag_metrics_new();
     a->sessions = ag_sessions_new();
-    if (a->store) {
-        /* Sessions of the previous run (hashes and expiry) that are still valid. */
-        struct restore_ctx rc = {a, adm_now_ms()};
-        int64_t n = ag_store_sessions_load(a->store, rc.now_ms, restore_session, &rc);
-        if (n > 0)
-            ag_log_info("admin: %lld login sessions restored", (long long)n);
-    }
     uv_timer_init(a->loop, &a->ping);
     a->ping.data = a;
     uv_unref((uv_handle_t *)&a->ping);
@@ -734,6 +340,14 @@ void ag_admin_attach(struct ag_admin *a, struct ag_relay *relay, struct ag_http_
     a->relay = relay;
     a->server = server;
     ag_http_server_set_admin_check(server, session_check, a);
+    if (a->store) {
+        /* Sessions of the previous run (hashes and expiry) still valid under the secret now in
+         * force: read here, once the gateway has applied its configuration to auth. */
+        struct restore_ctx rc = {a, adm_now_ms(), 0};
+        ag_store_sessions_load(a->store, rc.now_ms, restore_session, &rc);
+        if (rc.kept > 0)
+            ag_log_info("admin: %lld login sessions restored", (long long)rc.kept);
+    }
 }
 
 void ag_admin_set_config(struct ag_admin *a, struct ag_config *cfg)

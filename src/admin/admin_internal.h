@@ -25,9 +25,9 @@ struct ag_onboard;
 struct adm_onboard_op;
 struct ag_sessions;
 struct ag_store;
+struct ag_keys;
 struct ag_alerts;
 struct ag_ip_refusals;
-struct ag_keys;
 
 #define ADM_MAX_ROUTES 64
 #define ADM_DB_POOL    4
@@ -93,7 +93,7 @@ struct ag_admin {
     struct adm_onboard_op *onboards; /* refresh-token adds in flight */
 };
 
-/* ---- JSON writing into a buffer: commas are inserted by looking at the last byte ---- */
+/* ---- answer.c: JSON writing into a buffer (commas by looking at the last byte) ---- */
 void jw_sep(struct ag_buf *b);
 void jw_key(struct ag_buf *b, const char *k);
 void jw_str(struct ag_buf *b, const char *k, const char *v); /* NULL -> null */
@@ -105,7 +105,7 @@ void jw_raw(struct ag_buf *b, const char *k, const char *json); /* NULL -> null 
 void jw_open(struct ag_buf *b, const char *k, char c);          /* k NULL in arrays */
 void jw_close(struct ag_buf *b, char c);
 
-/* ---- answers ---- */
+/* ---- answer.c: answers ---- */
 void adm_json(struct ag_http_req *req, int status, const struct ag_buf *b);
 /* {"error":{"message","type","field"?}}; field may be NULL. */
 void adm_error(struct ag_http_req *req, int status, const char *type, const char *field,
@@ -114,7 +114,7 @@ void adm_error(struct ag_http_req *req, int status, const char *type, const char
 void adm_error_rc(struct ag_http_req *req, int rc, const char *msg);
 void adm_ok(struct ag_http_req *req);
 
-/* ---- requests ---- */
+/* ---- request.c: reading requests ---- */
 /* The body as a JSON object, or NULL after answering 400 (an empty body gives an empty object
  * when allow_empty; a body nested deeper than server.max_json_depth is refused). The document
  * belongs to the request's arena. */
@@ -132,7 +132,7 @@ bool adm_get_str(struct ag_http_req *req, yyjson_val *obj, const char *key, bool
 bool adm_get_bool(struct ag_http_req *req, yyjson_val *obj, const char *key, bool required,
                   bool *out);
 
-/* ---- worker jobs: work runs on a libuv worker thread with a connection of its own ---- */
+/* ---- jobs.c: work runs on a libuv worker thread with a connection of its own ---- */
 struct adm_job;
 typedef int (*adm_work_fn)(struct ag_store *db, struct adm_job *j);
 typedef void (*adm_done_fn)(struct adm_job *j);
@@ -180,6 +180,9 @@ extern const struct adm_route_def adm_security_routes[];
 /* admin.c */
 struct ag_admin *adm_of(void *ud); /* the admin of a route's ud */
 bool adm_authorized(struct ag_admin *a, struct ag_http_req *req);
+
+/* api_metrics.c: GET /metrics (a row of admin.c's own route table). */
+void adm_metrics_handler(struct ag_http_req *req, void *ud);
 void adm_events_publish(struct ag_admin *a, const char *event, const struct ag_buf *data);
 void adm_events_open(struct ag_admin *a, struct ag_http_req *req);
 void adm_events_close_all(struct ag_admin *a);
