@@ -56,7 +56,8 @@ struct ag_admin *ag_admin_new(const struct ag_admin_deps *deps);
 
 /** Tells the admin layer the relay and server built after it (for status and metrics), and
  * restores the login sessions of the previous run from the store: call it once the server's auth
- * holds the configuration's secrets (a stored session counts only under the secret it began with). */
+ * holds the configuration's secrets (a stored session counts only under the secret it began
+ * with). */
 void ag_admin_attach(struct ag_admin *a, struct ag_relay *relay, struct ag_http_server *server);
 
 /** Gives the admin layer the warm-up (relay/warmup.h) behind /api/warmup; borrowed. */
