@@ -7,10 +7,14 @@
  *   POST /api/keys/:name                the same fields, changed ones only -> {"key":{...}}
  *   POST /api/keys/:name/disable|enable|revoke -> {"key":{...}}
  *   POST /api/keys/:name/rotate         -> {"key":{...},"secret":"sk-..."}
+ *   GET  /api/stats/keys?hours|days|from_s&to_s&bucket=hour|day
+ *                                       token statistics by key: {"items":[{bucket_s, key,
+ *                                        requests, input_tokens, output_tokens, tokens, errors}]}
  * Writes go to the store on the loop's connection (one short statement) and the gateway's table is
  * reloaded at once; "live" carries the running gateway's in-flight count and reservations. */
 #include "admin/admin_internal.h"
 #include "core/err.h"
+#include "core/mem.h"
 #include "keys/edit.h"
 #include "keys/keys.h"
 #include "store/user_keys.h"
@@ -257,7 +261,79 @@ static void h_rotate(struct ag_http_req *req, void *ud)
         answer_key(a, req, 200, name, secret);
 }
 
+/* ---- GET /api/stats/keys?hours=N|days=N|from_s&to_s&bucket=hour|day ---- */
+
+static void usage_row(const struct ag_key_usage_row *row, void *ud)
+{
+    struct ag_buf *o = ud;
+    jw_open(o, NULL, '{');
+    jw_int(o, "bucket_s", row->bucket_s);
+    jw_str(o, "key", row->key_name);
+    jw_int(o, "requests", row->requests);
+    jw_int(o, "input_tokens", row->input_tokens);
+    jw_int(o, "output_tokens", row->output_tokens);
+    jw_int(o, "tokens", row->input_tokens + row->output_tokens);
+    jw_int(o, "errors", row->errors);
+    jw_close(o, '}');
+}
+
+static int usage_work(struct ag_store *db, struct adm_job *j)
+{
+    struct ag_buf *o = &j->out;
+    jw_open(o, NULL, '{');
+    jw_int(o, "from_s", j->i1);
+    jw_int(o, "to_s", j->i2);
+    int64_t bucket = *(int64_t *)j->arg;
+    jw_int(o, "bucket_s", bucket);
+    jw_open(o, "items", '[');
+    int rc = ag_store_key_usage_query(db, j->i1, j->i2, bucket, usage_row, o);
+    jw_close(o, ']');
+    jw_close(o, '}');
+    return rc;
+}
+
+static void h_usage(struct ag_http_req *req, void *ud)
+{
+    int64_t now = adm_now_ms() / 1000, hours = 24, days = 0, from = 0, to = 0;
+    char v[16];
+    if (!adm_query_int(req, "from_s", 0, INT64_MAX, &from) ||
+        !adm_query_int(req, "to_s", 0, INT64_MAX, &to) ||
+        !adm_query_int(req, "hours", 1, 24 * 3660, &hours) ||
+        !adm_query_int(req, "days", 1, 3660, &days))
+        return;
+    if (!from) {
+        int64_t span = days ? days * 86400 : hours * 3600;
+        from = (now - span) - (now - span) % 3600;
+    }
+    if (!to)
+        to = now + 3600;
+    if (to <= from) {
+        adm_error(req, 400, "invalid_request", "to_s", "to_s must be after from_s");
+        return;
+    }
+    int64_t bucket = days ? 86400 : 3600;
+    if (adm_query(req, "bucket", v, sizeof(v))) {
+        if (strcmp(v, "hour") == 0) {
+            bucket = 3600;
+        } else if (strcmp(v, "day") == 0) {
+            bucket = 86400;
+        } else {
+            adm_error(req, 400, "invalid_request", "bucket", "bucket must be hour or day");
+            return;
+        }
+    }
+    struct adm_job *j = adm_job_new(adm_of(ud), req, usage_work, NULL);
+    j->i1 = from;
+    j->i2 = to;
+    int64_t *arg = ag_malloc(sizeof(*arg));
+    *arg = bucket;
+    j->arg = arg;
+    j->free_arg = free;
+    adm_job_start(j);
+}
+
 const struct adm_route_def adm_keys_routes[] = {
+    {"GET", "/api/stats/keys", h_usage, false},
     {"GET", "/api/keys", h_list, false},
     {"POST", "/api/keys", h_create, false},
     {"POST", "/api/keys/:name", h_update, false},

@@ -30,6 +30,7 @@ void adm_write_entry(struct ag_buf *b, const struct ag_request_record *r, const 
     jw_str(b, "model", r->model_requested);
     jw_str(b, "served_model", r->model_served);
     jw_str(b, "account", r->account_email);
+    jw_str(b, "key", r->key_name && r->key_name[0] ? r->key_name : NULL);
     jw_int(b, "status", r->status);
     jw_str(b, "error_class", r->error_class && r->error_class[0] ? r->error_class : NULL);
     jw_str(b, "error_message", r->error_message && r->error_message[0] ? r->error_message : NULL);

@@ -14,6 +14,9 @@
 
 #define MAX_SERIES 4096
 #define NBUCKETS   15
+/* User keys with a label of their own in aigate_key_*: the first this many names seen; later
+ * ones are counted under key="_other", so a gateway with many keys keeps a bounded scrape. */
+#define KEY_LABELS 20
 
 static const double bucket_s[NBUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
                                           2.5,   5,    10,    30,   60,  120,  300};
@@ -39,11 +42,15 @@ enum {
     F_TOKENS,
     F_TTFB,
     F_DURATION,
+    F_KEY_REQUESTS,
+    F_KEY_TOKENS,
     F_COUNT,
 };
 
 struct ag_metrics {
     struct family f[F_COUNT];
+    char keys[KEY_LABELS][72]; /* user key names with their own label */
+    size_t nkeys;
 };
 
 static uint64_t fnv(const char *s)
@@ -153,6 +160,49 @@ static void observe_hist(struct series *s, int64_t ms)
     }
 }
 
+/* The label value of a user key name (see KEY_LABELS). */
+static const char *key_label(struct ag_metrics *m, const char *name)
+{
+    for (size_t i = 0; i < m->nkeys; i++)
+        if (strcmp(m->keys[i], name) == 0)
+            return m->keys[i];
+    if (m->nkeys == KEY_LABELS || strlen(name) >= sizeof(m->keys[0]))
+        return "_other";
+    snprintf(m->keys[m->nkeys], sizeof(m->keys[0]), "%s", name);
+    return m->keys[m->nkeys++];
+}
+
+/* aigate_key_requests_total{key,status} and aigate_key_tokens_total{key,kind}. */
+static void observe_key(struct ag_metrics *m, const struct ag_relay_record *r, const char *status)
+{
+    char name[72];
+    struct ag_buf b;
+    struct series *s;
+    if (!r->key_name.len)
+        return;
+    snprintf(name, sizeof(name), "%.*s", (int)r->key_name.len, r->key_name.p);
+    const char *key = key_label(m, name);
+    ag_buf_init(&b, 0);
+    label(&b, "key", key);
+    label(&b, "status", status);
+    if ((s = series(&m->f[F_KEY_REQUESTS], &b)))
+        s->v += 1;
+    const struct {
+        const char *kind;
+        int64_t n;
+    } tok[] = {{"input", r->input_tokens}, {"output", r->output_tokens}};
+    for (size_t i = 0; i < 2; i++) {
+        if (tok[i].n <= 0)
+            continue;
+        ag_buf_reset(&b);
+        label(&b, "key", key);
+        label(&b, "kind", tok[i].kind);
+        if ((s = series(&m->f[F_KEY_TOKENS], &b)))
+            s->v += (double)tok[i].n;
+    }
+    ag_buf_dispose(&b);
+}
+
 void ag_metrics_observe(struct ag_metrics *m, const struct ag_relay_record *r)
 {
     char route[256], status[16];
@@ -218,6 +268,7 @@ void ag_metrics_observe(struct ag_metrics *m, const struct ag_relay_record *r)
     }
     ag_buf_dispose(&b);
     free(model);
+    observe_key(m, r, status);
 }
 
 static const struct {
@@ -232,6 +283,9 @@ static const struct {
     {"aigate_time_to_first_byte_seconds", "histogram",
      "Request arrival to the first byte sent to the client"},
     {"aigate_request_duration_seconds", "histogram", "Request arrival to the end of the response"},
+    {"aigate_key_requests_total", "counter",
+     "AI requests made with user keys, by key (the first 20 names; the rest as _other) and status"},
+    {"aigate_key_tokens_total", "counter", "Tokens used with user keys, by key and kind"},
 };
 
 static void render_family(const struct family *f, int idx, struct ag_buf *o)

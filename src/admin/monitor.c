@@ -59,7 +59,8 @@ static void entry_fill(struct ag_monitor_entry *e, const struct ag_relay_record 
                              r->client_ip,
                              r->user_agent,
                              r->request_id,
-                             r->error_message};
+                             r->error_message,
+                             r->key_name};
     enum { N = sizeof(parts) / sizeof(parts[0]) };
     size_t total = 0;
     for (size_t i = 0; i < N; i++)
@@ -85,6 +86,7 @@ static void entry_fill(struct ag_monitor_entry *e, const struct ag_relay_record 
                 .model_requested = out[3],
                 .model_served = out[4],
                 .account_email = out[5],
+                .key_name = out[11][0] ? out[11] : NULL,
                 .status = r->status,
                 .error_class = out[6],
                 .error_message = out[10],

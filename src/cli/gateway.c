@@ -14,6 +14,7 @@
 #include "http/iprules.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "keys/keys.h"
 #include "pool/pool.h"
 #include "relay/relay.h"
 #include "relay/warmup.h"
@@ -36,6 +37,7 @@ struct ag_gateway {
     struct ag_auth_policy auth;
     struct ag_store *store;
     struct ag_writer *writer;
+    struct ag_keys *keys; /* user keys and their limits (keys/keys.h) */
     struct ag_upstream_client *client;
     struct ag_pool *pool;
     struct ag_mapping *mapping;
@@ -132,6 +134,7 @@ static void apply_config(struct ag_gateway *g)
     g->auth.allow_lan = c->server.allow_lan_access;
     g->auth.api_key = c->auth.api_key;
     g->auth.admin_password = c->auth.admin_password;
+    g->auth.keys = g->keys;
     ag_cors_free(g->cors);
     g->cors = ag_cors_new((const char *const *)c->server.cors_allowed_origins.v,
                           c->server.cors_allowed_origins.n);
@@ -217,6 +220,10 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
         ag_buf_printf(errmsg, "%s", err[0] ? err : ag_strerror(rc));
         goto fail;
     }
+    g->keys = ag_keys_new(NULL);
+    ag_keys_attach_store(g->keys, g->store);
+    if (ag_keys_reload(g->keys, g->store))
+        ag_log_warn("keys: cannot read the user keys; none are loaded until the store answers");
     struct ag_writer_options wo = {
         .queue_capacity = (size_t)c->monitor.queue_capacity,
         .body_cap = (size_t)c->monitor.body_cap_bytes + 64, /* the monitor caps; this is a guard */
@@ -287,6 +294,7 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
         goto fail;
     }
     ag_admin_set_warmup(g->admin, g->warmup);
+    ag_admin_set_keys(g->admin, g->keys);
     ag_admin_set_alerts(g->admin, g->alerts);
     ag_admin_set_ip_refusals(g->admin, g->ip_refusals);
     g->router = ag_router_new();
@@ -423,6 +431,7 @@ void ag_gateway_free(struct ag_gateway *g)
     ag_warmup_free(g->warmup);
     ag_admin_free(g->admin);
     ag_mapping_free(g->mapping);
+    ag_keys_free(g->keys); /* after the relay: every ticket is settled */
     ag_store_free(g->store);
     ag_http_server_free(g->server);
     ag_router_free(g->router);

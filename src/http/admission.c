@@ -88,6 +88,14 @@ static bool check_auth(struct ag_http_conn *c, const struct ag_route *route)
                               "later (see Retry-After)");
         return false;
     }
+    /* A user key is held to its state, expiry and addresses in every auth mode. */
+    enum ag_keys_verdict kv = ag_auth_user_key(s->auth, req, route->access);
+    if (kv == AG_KEYS_IP_REFUSED || (kv != AG_KEYS_OK && kv != AG_KEYS_NOT_A_KEY)) {
+        bool ip = kv == AG_KEYS_IP_REFUSED;
+        refuse(c, route->errfmt, ip ? 403 : 401, ip ? "permission_denied" : "invalid_api_key",
+               ag_keys_verdict_message(kv));
+        return false;
+    }
     enum ag_auth_result ar = s->auth ? ag_auth_check(s->auth, req, route->access) : AG_AUTH_ALLOW;
     enum ag_http_admin_verdict v = AG_HTTP_ADMIN_NO;
     if (ar != AG_AUTH_ALLOW && admin && s->admin_check)
@@ -95,7 +103,7 @@ static bool check_auth(struct ag_http_conn *c, const struct ag_route *route)
     if (v == AG_HTTP_ADMIN_OK)
         ar = AG_AUTH_ALLOW;
     if (ar == AG_AUTH_ALLOW) {
-        req->authed = key_required(s->auth, route->access);
+        req->authed = kv == AG_KEYS_OK || key_required(s->auth, route->access);
         if (admin)
             ag_auth_limiter_succeeded(s->limiter, c->peer);
         return true;

@@ -484,10 +484,15 @@ static void run_message(struct ag_ws *ws)
 
     /* The key is checked again for each message: one revoked since the upgrade stops here. */
     const struct ag_route *route = ws->route;
+    enum ag_keys_verdict kv = ag_auth_user_key(s->auth, req, route->access);
     enum ag_auth_result ar = s->auth ? ag_auth_check(s->auth, req, route->access) : AG_AUTH_ALLOW;
     if (ar != AG_AUTH_ALLOW) {
-        ag_http_respond_error(req, route->errfmt, 401, "invalid_api_key",
-                              ar == AG_AUTH_MISSING ? "Missing API key" : "Invalid API key");
+        bool ip = kv == AG_KEYS_IP_REFUSED;
+        ag_http_respond_error(req, route->errfmt, ip ? 403 : 401,
+                              ip ? "permission_denied" : "invalid_api_key",
+                              kv != AG_KEYS_NOT_A_KEY ? ag_keys_verdict_message(kv)
+                              : ar == AG_AUTH_MISSING ? "Missing API key"
+                                                      : "Invalid API key");
         close_with(ws, 1008, "Authentication failed");
         flush(ws);
         return;

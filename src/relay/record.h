@@ -20,6 +20,8 @@ struct ag_relay_record {
     struct ag_str model;         /* as the client named it; may be empty (bad request) */
     const char *served_model;    /* upstream model after mapping; "" when none */
     const char *account;         /* e-mail of the account of the last attempt; "" when none */
+    struct ag_str key_name;      /* the user key that made the request (keys/keys.h); empty for
+                                    the main API key or none */
     int status;                  /* HTTP status sent (200 for streams that began; see error) */
     const char *error_class;     /* "" on success; else e.g. "rate_limited", "bad_request",
                                     "client_closed", "no_account", "upstream_stream_error" */

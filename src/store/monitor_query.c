@@ -13,7 +13,7 @@
 #define LOG_COLUMNS                                                                                \
     "id, ts_ms, method, path, protocol, model_requested, model_served, account_email, status,"     \
     " error_class, attempts, ttfb_ms, total_ms, input_tokens, output_tokens, cached_tokens,"       \
-    " reasoning_tokens, client_ip, user_agent, stream, error_message"
+    " reasoning_tokens, client_ip, user_agent, stream, error_message, key_name"
 
 /* Parameters collected while the WHERE clause is written, bound in order afterwards. */
 struct params {
@@ -77,11 +77,12 @@ static void read_row(sqlite3_stmt *st, struct ag_request_record *r, bool bodies)
     r->user_agent = col_text(st, 18);
     r->stream = sqlite3_column_int(st, 19) != 0;
     r->error_message = col_text(st, 20);
+    r->key_name = col_text(st, 21);
     if (bodies) {
-        const char *b = col_text(st, 21);
-        r->request_body = b ? ag_str_make(b, (size_t)sqlite3_column_bytes(st, 21)) : AG_STR_NULL;
-        b = col_text(st, 22);
-        r->response_body = b ? ag_str_make(b, (size_t)sqlite3_column_bytes(st, 22)) : AG_STR_NULL;
+        const char *b = col_text(st, 22);
+        r->request_body = b ? ag_str_make(b, (size_t)sqlite3_column_bytes(st, 22)) : AG_STR_NULL;
+        b = col_text(st, 23);
+        r->response_body = b ? ag_str_make(b, (size_t)sqlite3_column_bytes(st, 23)) : AG_STR_NULL;
     }
 }
 
