@@ -12,8 +12,10 @@
  * is disabled with the reason, as the gateway would. */
 #include "cli/cmd.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "core/buf.h"
@@ -224,8 +226,14 @@ static void open_browser(const char *url)
         return;
     pid_t pid = fork();
     if (pid == 0) {
-        freopen("/dev/null", "w", stdout);
-        freopen("/dev/null", "w", stderr);
+        /* Only async-signal-safe calls between fork and exec: open + dup2, not freopen. */
+        int null_fd = open("/dev/null", O_WRONLY);
+        if (null_fd >= 0) {
+            dup2(null_fd, STDOUT_FILENO);
+            dup2(null_fd, STDERR_FILENO);
+            if (null_fd > STDERR_FILENO)
+                close(null_fd);
+        }
         execlp("xdg-open", "xdg-open", url, (char *)NULL);
         _exit(127);
     }

@@ -41,7 +41,7 @@ yyjson_doc *ag_json_depth_read(const char *text, size_t len, size_t limit, const
     if (err)
         *err = 0;
     yyjson_doc *doc =
-        yyjson_read_opts((char *)(uintptr_t)(text ? text : ""), len, YYJSON_READ_NOFLAG, alc, rerr);
+        yyjson_read_opts((char *)(text ? text : ""), len, YYJSON_READ_NOFLAG, alc, rerr);
     if (!doc) {
         if (err)
             *err = rerr->code == YYJSON_READ_ERROR_MEMORY_ALLOCATION ? AG_ENOMEM : AG_EPARSE;
