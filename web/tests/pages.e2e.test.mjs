@@ -63,6 +63,9 @@ describe('admin UI pages in Chromium', { timeout: 240000 }, () => {
   before(async () => {
     env = await new Env().start({ mockAccounts: ACCOUNTS, accounts: ['rt-mock', 'rt-long'], env: { AIGATE_API_KEY: KEY } });
     for (let i = 0; i < 3; i++) chat();
+    // one account cooling down (a warning badge on the Accounts page) after a 429 with a delay
+    await env.fault({ status: 429, token: 'at-long', retry_delay: '600s', count: 3 });
+    for (let i = 0; i < 3; i++) chat();
     chat('no-such-model-xyz');
     // a request refused before it has a model or an account: "(none)" in the statistics
     execFileSync('curl', ['-s', '-m', '10', '-o', '/dev/null', '-H', 'content-type: application/json', '-H', `authorization: Bearer ${KEY}`, '-d', '{"messages": "not a list"}', `${env.url}/v1/chat/completions`]);
@@ -101,7 +104,7 @@ describe('admin UI pages in Chromium', { timeout: 240000 }, () => {
     const btn = await box.getByRole('button', { name: 'Copy' }).boundingBox();
     const overlap = btn.x < pre.x + pre.width && btn.x + btn.width > pre.x && btn.y < pre.y + pre.height && btn.y + btn.height > pre.y;
     assert.equal(overlap, false, 'copy button over the code');
-    const tabs = await s.page.getByRole('tablist', { name: 'Client snippets' }).boundingBox();
+    const tabs = await s.page.getByRole('tablist', { name: 'Client setup' }).boundingBox();
     assert.ok(tabs.height < 60, `snippet tabs in one row (${tabs.height}px high)`);
     assert.deepEqual(s.errors, []);
     await s.ctx.close();
@@ -113,7 +116,7 @@ describe('admin UI pages in Chromium', { timeout: 240000 }, () => {
       const found = [];
       for (const [name, path, heading] of PAGES) {
         await goto(s.page, path, heading);
-        await s.page.addScriptTag({ content: AXE });
+        await s.page.evaluate(AXE); // through the debugger, not a script tag: the UI's CSP allows no inline script
         const v = await s.page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations);
         for (const x of v.filter((x) => x.impact === 'serious' || x.impact === 'critical'))
           found.push(`${name}: ${x.id} (${x.impact}) ${x.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
@@ -128,12 +131,12 @@ describe('admin UI pages in Chromium', { timeout: 240000 }, () => {
     const { page } = s;
     await goto(page, '/proxy', 'API Proxy');
     const sched = page.getByRole('region', { name: 'Scheduling' });
-    await sched.getByLabel('Scheduling mode').selectOption('performance_first');
-    await sched.getByLabel('Max attempts').fill('5');
+    await sched.getByLabel('Mode', { exact: true }).selectOption('performance_first');
+    await sched.getByLabel('Attempts per request').fill('5');
     const map = page.getByRole('region', { name: 'Model mapping' });
     await map.getByRole('button', { name: 'Add rule' }).click();
-    await map.getByLabel('Rule 1 from').fill('gpt-4*');
-    await map.getByLabel('Rule 1 to').fill('gemini-2.5-flash');
+    await map.getByLabel('Requested model, rule 1').fill('gpt-4*');
+    await map.getByLabel('Upstream model, rule 1').fill('gemini-2.5-flash');
     await map.getByRole('button', { name: 'Save' }).click();
     await page.getByText(/Saved \(\d+ changed\)/).first().waitFor();
     // the mapping is saved ...
@@ -142,14 +145,14 @@ describe('admin UI pages in Chromium', { timeout: 240000 }, () => {
       return JSON.stringify((await r.json()).config.mapping.custom).includes('gpt-4*');
     }, KEY);
     // ... and the scheduling card still holds its unsaved edits
-    assert.equal(await sched.getByLabel('Scheduling mode').inputValue(), 'performance_first');
-    assert.equal(await sched.getByLabel('Max attempts').inputValue(), '5');
+    assert.equal(await sched.getByLabel('Mode', { exact: true }).inputValue(), 'performance_first');
+    assert.equal(await sched.getByLabel('Attempts per request').inputValue(), '5');
     // leaving the page asks; "stay" keeps the edits
     await page.getByRole('link', { name: 'Monitor' }).click();
     const dlg = page.getByRole('dialog', { name: 'Leave without saving?' });
     await dlg.waitFor();
     await dlg.getByRole('button', { name: 'Stay' }).click();
-    assert.equal(await sched.getByLabel('Max attempts').inputValue(), '5');
+    assert.equal(await sched.getByLabel('Attempts per request').inputValue(), '5');
     // a reload asks the browser's own question
     let asked = false;
     page.once('dialog', async (d) => {
