@@ -130,4 +130,4 @@ coverage: deps $(COV_BUILD)/build.ninja
 	@lcov --summary $(COV_BUILD)/coverage.info 2>&1 | grep -E 'lines|functions'
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(COV_BUILD)
