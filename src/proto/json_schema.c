@@ -338,12 +338,209 @@ static void emit_properties(struct cleaner *c, struct view *w, yyjson_mut_val *o
     (void)out;
 }
 
+/* anyOf / oneOf: cleans every branch and returns the richest (object, then array, then a scalar
+ * type), or NULL without branches. A branch that is only "null" makes the node nullable; two or
+ * more types among the branches become an "Accepts: a | b" hint in desc. */
+static yyjson_mut_val *pick_branch(struct cleaner *c, const struct view *w, int depth,
+                                   bool *is_null, struct hint *desc)
+{
+    yyjson_val *alts = view_get(w, "anyOf");
+    if (!yyjson_is_arr(alts))
+        alts = view_get(w, "oneOf");
+    if (!yyjson_is_arr(alts))
+        return NULL;
+    yyjson_mut_val *best = NULL;
+    int best_score = -1;
+    const char *seen[8];
+    int n_seen = 0;
+    size_t i, max;
+    yyjson_val *b;
+    yyjson_arr_foreach(alts, i, max, b)
+    {
+        bool bnull = false;
+        yyjson_mut_val *cb = clean_node(c, b, depth + 1, &bnull);
+        const char *bt = cb ? yyjson_mut_get_str(yyjson_mut_obj_get(cb, "type")) : NULL;
+        struct view bw;
+        memset(&bw, 0, sizeof(bw));
+        bool only_null = false;
+        if (yyjson_is_obj(b)) {
+            absorb(c, &bw, b, depth + 1);
+            c->n_refs -= bw.pushed;
+            bool nn = false;
+            only_null = !pick_type(view_get(&bw, "type"), &nn) && nn;
+        }
+        if (only_null) {
+            *is_null = true;
+            continue;
+        }
+        if (bnull)
+            *is_null = true;
+        int sc = type_score(bt);
+        if (bt) {
+            bool dup = false;
+            for (int s = 0; s < n_seen; s++)
+                dup = dup || strcmp(seen[s], bt) == 0;
+            if (!dup && n_seen < 8)
+                seen[n_seen++] = bt;
+        }
+        if (sc > best_score) {
+            best_score = sc;
+            best = cb;
+        }
+    }
+    if (n_seen > 1) {
+        hint_add(desc, NULL, "Accepts: ", 9);
+        for (int s = 0; s < n_seen; s++)
+            hint_add(desc, s ? " | " : NULL, seen[s], strlen(seen[s]));
+    }
+    return best;
+}
+
+/* The type of a node without a "type": the richest branch's, else what the node holds. */
+static const char *infer_type(const struct view *w, yyjson_mut_val *best, yyjson_val *items,
+                              yyjson_val *en, yyjson_val *cst)
+{
+    const char *type = best ? yyjson_mut_get_str(yyjson_mut_obj_get(best, "type")) : NULL;
+    if (type)
+        return type;
+    if (w->n_props)
+        return "object";
+    if (yyjson_is_obj(items))
+        return "array";
+    if (yyjson_is_arr(en) || cst)
+        return "string";
+    if (w->unresolved)
+        return "string";
+    return best ? "object" : "string";
+}
+
+/* "description": the node's own text (else the branch's), then the hints in desc, nullable, an
+ * unresolved $ref and the constraints Gemini does not take; and "title". */
+static void emit_description(yyjson_mut_doc *d, const struct view *w, yyjson_mut_val *out,
+                             yyjson_mut_val *best, const struct hint *desc, bool is_null)
+{
+    struct hint full = {{0}, 0}, cons = {{0}, 0};
+    char tmp[256];
+    struct ag_str own = ag_json_str(view_get(w, "description"));
+    if (!own.len && best)
+        own = ag_str_c(yyjson_mut_get_str(yyjson_mut_obj_get(best, "description")));
+    if (own.len)
+        hint_add(&full, NULL, own.p, own.len);
+    if (desc->len)
+        hint_add(&full, " ", desc->text, desc->len);
+    if (is_null)
+        hint_add(&full, " ", "(nullable)", 10);
+    if (w->unresolved) {
+        int n = snprintf(tmp, sizeof(tmp), "(%s $ref: %s)",
+                         w->recursive ? "Recursive" : "Unresolved", w->unresolved);
+        hint_add(&full, " ", tmp, n > 0 ? (size_t)n : 0);
+    }
+    static const struct {
+        const char *key, *label;
+    } constraints[] = {
+        {"minLength", "minLen"},
+        {"maxLength", "maxLen"},
+        {"pattern", "pattern"},
+        {"minimum", "min"},
+        {"maximum", "max"},
+        {"multipleOf", "multipleOf"},
+        {"exclusiveMinimum", "exclMin"},
+        {"exclusiveMaximum", "exclMax"},
+        {"minItems", "minItems"},
+        {"maxItems", "maxItems"},
+        {"format", "format"},
+    };
+    for (size_t i = 0; i < sizeof(constraints) / sizeof(constraints[0]); i++) {
+        yyjson_val *cv = view_get(w, constraints[i].key);
+        if (!cv || yyjson_is_obj(cv) || yyjson_is_arr(cv))
+            continue;
+        char val[200];
+        scalar_text(cv, val, sizeof(val));
+        int n = snprintf(tmp, sizeof(tmp), "%s: %s", constraints[i].label, val);
+        hint_add(&cons, ", ", tmp, n > 0 ? (size_t)n : 0);
+    }
+    if (cons.len) {
+        hint_add(&full, " ", "[Constraint: ", 13);
+        hint_add(&full, NULL, cons.text, cons.len);
+        hint_add(&full, NULL, "]", 1);
+    }
+    if (full.len)
+        yyjson_mut_obj_add_strncpy(d, out, "description", full.text, full.len);
+    struct ag_str title = ag_json_str(view_get(w, "title"));
+    if (title.len)
+        ag_json_add_str(d, out, "title", title);
+}
+
+/* "enum" (stringified), or const as a one-value enum. */
+static void emit_enum(yyjson_mut_doc *d, yyjson_mut_val *out, yyjson_val *en, yyjson_val *cst)
+{
+    char tmp[256];
+    if (!yyjson_is_arr(en) && !(cst && !yyjson_is_obj(cst) && !yyjson_is_arr(cst)))
+        return;
+    yyjson_mut_val *arr = yyjson_mut_arr(d);
+    size_t i, max;
+    yyjson_val *ev;
+    if (yyjson_is_arr(en)) {
+        yyjson_arr_foreach(en, i, max, ev)
+        {
+            scalar_text(ev, tmp, sizeof(tmp));
+            yyjson_mut_arr_add_strcpy(d, arr, tmp);
+        }
+    } else {
+        scalar_text(cst, tmp, sizeof(tmp));
+        yyjson_mut_arr_add_strcpy(d, arr, tmp);
+    }
+    yyjson_mut_obj_add_val(d, out, "enum", arr);
+}
+
+/* An array's "items": the cleaned items schema, else the branch's, else strings. */
+static void emit_items(struct cleaner *c, yyjson_mut_val *out, yyjson_val *items,
+                       yyjson_mut_val *best, int depth)
+{
+    yyjson_mut_doc *d = c->d;
+    bool inull = false;
+    yyjson_mut_val *ci = yyjson_is_obj(items) ? clean_node(c, items, depth + 1, &inull) : NULL;
+    if (!ci && best)
+        ci = yyjson_mut_obj_get(best, "items");
+    if (!ci) {
+        ci = yyjson_mut_obj(d);
+        yyjson_mut_obj_add_str(d, ci, "type", "string");
+    }
+    yyjson_mut_obj_add_val(d, out, "items", ci);
+}
+
+/* An object's "properties" and "required" (the branch's when the node has none). */
+static void emit_object(struct cleaner *c, struct view *w, yyjson_mut_val *out, yyjson_val *items,
+                        yyjson_mut_val *best, int depth)
+{
+    yyjson_mut_doc *d = c->d;
+    yyjson_mut_val *props = NULL, *req = yyjson_mut_arr(d);
+    /* an object-like node with items: the items' keys are its properties */
+    if (yyjson_is_obj(items) && w->n_props < MAX_LISTS) {
+        yyjson_val *ip = yyjson_obj_get(items, "properties");
+        w->props[w->n_props++] = yyjson_is_obj(ip) ? ip : items;
+    }
+    emit_properties(c, w, out, &props, req, depth);
+    if (best && yyjson_mut_obj_size(props) == 0) {
+        yyjson_mut_val *bp = yyjson_mut_obj_get(best, "properties");
+        yyjson_mut_val *br = yyjson_mut_obj_get(best, "required");
+        if (bp)
+            props = bp;
+        if (br)
+            req = br;
+    }
+    yyjson_mut_obj_add_val(d, out, "properties", props);
+    if (yyjson_mut_arr_size(req))
+        yyjson_mut_obj_add_val(d, out, "required", req);
+}
+
+/* One schema node as a Gemini node: the node's flat view (absorb), its type, then the members in
+ * Gemini's whitelist. *nullable tells the parent the node admits null. */
 static yyjson_mut_val *clean_node(struct cleaner *c, yyjson_val *node, int depth, bool *nullable)
 {
     yyjson_mut_doc *d = c->d;
     struct view w;
-    struct hint desc = {{0}, 0}, cons = {{0}, 0};
-    char tmp[256];
+    struct hint desc = {{0}, 0};
     memset(&w, 0, sizeof(w));
 
     yyjson_mut_val *out = yyjson_mut_obj(d);
@@ -365,181 +562,23 @@ static yyjson_mut_val *clean_node(struct cleaner *c, yyjson_val *node, int depth
         is_null = true;
     if (is_shorthand(node))
         type = "object";
+    yyjson_mut_val *best = pick_branch(c, &w, depth, &is_null, &desc);
 
-    /* anyOf / oneOf: keep the richest branch, note the alternatives. */
-    yyjson_val *alts = view_get(&w, "anyOf");
-    if (!yyjson_is_arr(alts))
-        alts = view_get(&w, "oneOf");
-    yyjson_mut_val *best = NULL;
-    if (yyjson_is_arr(alts)) {
-        int best_score = -1;
-        const char *seen[8];
-        int n_seen = 0;
-        size_t i, max;
-        yyjson_val *b;
-        yyjson_arr_foreach(alts, i, max, b)
-        {
-            bool bnull = false;
-            yyjson_mut_val *cb = clean_node(c, b, depth + 1, &bnull);
-            const char *bt = cb ? yyjson_mut_get_str(yyjson_mut_obj_get(cb, "type")) : NULL;
-            struct view bw;
-            memset(&bw, 0, sizeof(bw));
-            bool only_null = false;
-            if (yyjson_is_obj(b)) {
-                absorb(c, &bw, b, depth + 1);
-                c->n_refs -= bw.pushed;
-                bool nn = false;
-                only_null = !pick_type(view_get(&bw, "type"), &nn) && nn;
-            }
-            if (only_null) {
-                is_null = true;
-                continue;
-            }
-            if (bnull)
-                is_null = true;
-            int sc = type_score(bt);
-            if (bt) {
-                bool dup = false;
-                for (int s = 0; s < n_seen; s++)
-                    dup = dup || strcmp(seen[s], bt) == 0;
-                if (!dup && n_seen < 8)
-                    seen[n_seen++] = bt;
-            }
-            if (sc > best_score) {
-                best_score = sc;
-                best = cb;
-            }
-        }
-        if (n_seen > 1) {
-            hint_add(&desc, NULL, "Accepts: ", 9);
-            for (int s = 0; s < n_seen; s++)
-                hint_add(&desc, s ? " | " : NULL, seen[s], strlen(seen[s]));
-        }
-    }
-
-    /* type inference */
     yyjson_val *items = view_get(&w, "items");
     if (yyjson_is_arr(items))
         items = yyjson_arr_get_first(items);
     yyjson_val *en = view_get(&w, "enum");
     yyjson_val *cst = view_get(&w, "const");
-    if (!type && best)
-        type = yyjson_mut_get_str(yyjson_mut_obj_get(best, "type"));
-    if (!type) {
-        if (w.n_props)
-            type = "object";
-        else if (yyjson_is_obj(items))
-            type = "array";
-        else if (yyjson_is_arr(en) || cst)
-            type = "string";
-        else if (w.unresolved)
-            type = "string";
-        else
-            type = best ? "object" : "string";
-    }
+    if (!type)
+        type = infer_type(&w, best, items, en, cst);
     yyjson_mut_obj_add_strcpy(d, out, "type", type);
 
-    /* description: own text, then hints */
-    struct hint full = {{0}, 0};
-    struct ag_str own = ag_json_str(view_get(&w, "description"));
-    if (!own.len && best)
-        own = ag_str_c(yyjson_mut_get_str(yyjson_mut_obj_get(best, "description")));
-    if (own.len)
-        hint_add(&full, NULL, own.p, own.len);
-    if (desc.len)
-        hint_add(&full, " ", desc.text, desc.len);
-    if (is_null)
-        hint_add(&full, " ", "(nullable)", 10);
-    if (w.unresolved) {
-        int n = snprintf(tmp, sizeof(tmp), "(%s $ref: %s)",
-                         w.recursive ? "Recursive" : "Unresolved", w.unresolved);
-        hint_add(&full, " ", tmp, n > 0 ? (size_t)n : 0);
-    }
-    static const struct {
-        const char *key, *label;
-    } constraints[] = {
-        {"minLength", "minLen"},
-        {"maxLength", "maxLen"},
-        {"pattern", "pattern"},
-        {"minimum", "min"},
-        {"maximum", "max"},
-        {"multipleOf", "multipleOf"},
-        {"exclusiveMinimum", "exclMin"},
-        {"exclusiveMaximum", "exclMax"},
-        {"minItems", "minItems"},
-        {"maxItems", "maxItems"},
-        {"format", "format"},
-    };
-    for (size_t i = 0; i < sizeof(constraints) / sizeof(constraints[0]); i++) {
-        yyjson_val *cv = view_get(&w, constraints[i].key);
-        if (!cv || yyjson_is_obj(cv) || yyjson_is_arr(cv))
-            continue;
-        char val[200];
-        scalar_text(cv, val, sizeof(val));
-        int n = snprintf(tmp, sizeof(tmp), "%s: %s", constraints[i].label, val);
-        hint_add(&cons, ", ", tmp, n > 0 ? (size_t)n : 0);
-    }
-    if (cons.len) {
-        hint_add(&full, " ", "[Constraint: ", 13);
-        hint_add(&full, NULL, cons.text, cons.len);
-        hint_add(&full, NULL, "]", 1);
-    }
-    if (full.len)
-        yyjson_mut_obj_add_strncpy(d, out, "description", full.text, full.len);
-    struct ag_str title = ag_json_str(view_get(&w, "title"));
-    if (title.len)
-        ag_json_add_str(d, out, "title", title);
-
-    /* enum (stringified), or const as a one-value enum */
-    if (yyjson_is_arr(en) || (cst && !yyjson_is_obj(cst) && !yyjson_is_arr(cst))) {
-        yyjson_mut_val *arr = yyjson_mut_arr(d);
-        size_t i, max;
-        yyjson_val *ev;
-        if (yyjson_is_arr(en)) {
-            yyjson_arr_foreach(en, i, max, ev)
-            {
-                scalar_text(ev, tmp, sizeof(tmp));
-                yyjson_mut_arr_add_strcpy(d, arr, tmp);
-            }
-        } else {
-            scalar_text(cst, tmp, sizeof(tmp));
-            yyjson_mut_arr_add_strcpy(d, arr, tmp);
-        }
-        yyjson_mut_obj_add_val(d, out, "enum", arr);
-    }
-
-    if (strcmp(type, "array") == 0) {
-        bool inull = false;
-        yyjson_mut_val *ci = yyjson_is_obj(items) ? clean_node(c, items, depth + 1, &inull) : NULL;
-        if (!ci && best)
-            ci = yyjson_mut_obj_get(best, "items");
-        if (!ci) {
-            ci = yyjson_mut_obj(d);
-            yyjson_mut_obj_add_str(d, ci, "type", "string");
-        }
-        yyjson_mut_obj_add_val(d, out, "items", ci);
-    }
-
-    if (strcmp(type, "object") == 0) {
-        yyjson_mut_val *props = NULL, *req = yyjson_mut_arr(d);
-        /* an object-like node with items: the items' keys are its properties */
-        if (yyjson_is_obj(items) && w.n_props < MAX_LISTS) {
-            yyjson_val *ip = yyjson_obj_get(items, "properties");
-            w.props[w.n_props++] = yyjson_is_obj(ip) ? ip : items;
-        }
-        emit_properties(c, &w, out, &props, req, depth);
-        if (best && yyjson_mut_obj_size(props) == 0) {
-            yyjson_mut_val *bp = yyjson_mut_obj_get(best, "properties");
-            yyjson_mut_val *br = yyjson_mut_obj_get(best, "required");
-            if (bp)
-                props = bp;
-            if (br)
-                req = br;
-        }
-        yyjson_mut_obj_add_val(d, out, "properties", props);
-        if (yyjson_mut_arr_size(req))
-            yyjson_mut_obj_add_val(d, out, "required", req);
-    }
+    emit_description(d, &w, out, best, &desc, is_null);
+    emit_enum(d, out, en, cst);
+    if (strcmp(type, "array") == 0)
+        emit_items(c, out, items, best, depth);
+    if (strcmp(type, "object") == 0)
+        emit_object(c, &w, out, items, best, depth);
     *nullable = is_null;
     c->n_refs -= w.pushed;
     return out;
