@@ -99,7 +99,7 @@ static void acct_done(struct adm_job *j)
     if (a->pool)
         ag_pool_snapshot(a->pool, &snap);
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_DOC);
     if (j->i1) {
         if (l->len)
             write_account(a, &b, &l->items[0], &snap);
@@ -481,7 +481,7 @@ static void op_next(struct adm_onboard_op *op)
     if (op->req) {
         op->req->on_abort = NULL;
         struct ag_buf b;
-        ag_buf_init(&b, 0);
+        ag_buf_init(&b, AG_BUF_CAP_DOC);
         ag_buf_printf(&b, "{\"imported\":%zu,\"failed\":%zu,\"results\":[%.*s]}", op->ok,
                       op->failed, (int)op->out.len, op->out.data ? op->out.data : "");
         adm_json(op->req, 200, &b);
@@ -495,7 +495,7 @@ static struct adm_onboard_op *op_new(struct ag_admin *a, struct ag_http_req *req
     struct adm_onboard_op *op = AG_NEW(struct adm_onboard_op);
     op->a = a;
     op->req = req;
-    ag_buf_init(&op->out, 0);
+    ag_buf_init(&op->out, AG_BUF_CAP_DOC);
     op->next = a->onboards;
     a->onboards = op;
     req->on_abort = op_abort;

@@ -28,14 +28,14 @@ static void h_get(struct ag_http_req *req, void *ud)
     size_t n;
     const struct ag_config_key *keys = ag_config_keys(&n);
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_DOC);
     jw_open(&b, NULL, '{');
     write_config(a, &b);
     jw_str(&b, "data_dir", a->data_dir ? a->data_dir : "");
     if (a->data_dir && a->data_dir[0]) {
         ag_buf_append_c(&b, ",\"config_path\":");
         struct ag_buf path;
-        ag_buf_init(&path, 0);
+        ag_buf_init(&path, AG_BUF_CAP_SHORT);
         ag_buf_printf(&path, "%s/config.json", a->data_dir);
         ag_json_quote(&b, path.data, path.len);
         ag_buf_dispose(&path);
@@ -43,7 +43,7 @@ static void h_get(struct ag_http_req *req, void *ud)
     jw_open(&b, "keys", '[');
     for (size_t i = 0; i < n; i++) {
         struct ag_buf allowed;
-        ag_buf_init(&allowed, 0);
+        ag_buf_init(&allowed, AG_BUF_CAP_SHORT);
         ag_config_key_allowed(&keys[i], &allowed);
         jw_open(&b, NULL, '{');
         jw_str(&b, "name", keys[i].name);
@@ -232,8 +232,8 @@ static void change_done(struct adm_job *j)
     struct adm_changes *c = j->arg;
     struct ag_admin *a = j->a;
     struct ag_buf restart, b;
-    ag_buf_init(&restart, 0);
-    ag_buf_init(&b, 0);
+    ag_buf_init(&restart, AG_BUF_CAP_SHORT);
+    ag_buf_init(&b, AG_BUF_CAP_DOC);
     int rc = j->rc;
     if (!rc)
         rc = adm_config_apply(a, c->cfg, &restart);
@@ -281,7 +281,7 @@ int adm_config_apply(struct ag_admin *a, struct ag_config *cfg, struct ag_buf *r
 void adm_changes_start(struct ag_admin *a, struct ag_http_req *req, struct adm_changes *c)
 {
     struct ag_buf cur;
-    ag_buf_init(&cur, 0);
+    ag_buf_init(&cur, AG_BUF_CAP_DOC);
     ag_config_to_json(a->cfg, false, false, &cur);
     c->new_cfg_json = ag_buf_steal(&cur, NULL);
     struct adm_job *j = adm_job_new(a, req, change_work, change_done);

@@ -62,7 +62,7 @@ static void h_start(struct ag_http_req *req, void *ud)
         return;
     }
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_SHORT);
     jw_open(&b, NULL, '{');
     jw_str(&b, "url", url);
     jw_str(&b, "state", state);
@@ -108,7 +108,7 @@ static void on_completed(const struct ag_login_result *res, void *ud)
                       res->message);
         } else {
             struct ag_buf b;
-            ag_buf_init(&b, 0);
+            ag_buf_init(&b, AG_BUF_CAP_SHORT);
             jw_open(&b, NULL, '{');
             jw_str(&b, "email", res->account->email);
             jw_bool(&b, "created", res->account->created);

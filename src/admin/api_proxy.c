@@ -43,7 +43,7 @@ static void status_json(struct ag_admin *a, struct ag_buf *b)
 static void h_status(struct ag_http_req *req, void *ud)
 {
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_DOC);
     status_json(adm_of(ud), &b);
     adm_json(req, 200, &b);
     ag_buf_dispose(&b);
@@ -81,7 +81,7 @@ static void key_applied(struct adm_job *j, int rc, const struct ag_buf *restart)
         return;
     }
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_SHORT);
     jw_open(&b, NULL, '{');
     jw_str(&b, "api_key", c->text[0]);
     jw_close(&b, '}');
@@ -125,7 +125,7 @@ static void h_sessions(struct ag_http_req *req, void *ud)
     struct ag_admin *a = adm_of(ud);
     struct ag_buf b;
     size_t n = a->pool ? ag_pool_clear_sessions(a->pool) : 0;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_SHORT);
     ag_buf_printf(&b, "{\"ok\":true,\"cleared\":%zu}", n);
     adm_json(req, 200, &b);
     ag_buf_dispose(&b);
@@ -137,7 +137,7 @@ static void h_thinking(struct ag_http_req *req, void *ud)
     struct ag_admin *a = adm_of(ud);
     struct ag_buf b;
     size_t n = a->relay ? ag_relay_thinking_clear(a->relay) : 0;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_SHORT);
     ag_buf_printf(&b, "{\"ok\":true,\"cleared\":%zu}", n);
     adm_json(req, 200, &b);
     ag_buf_dispose(&b);
@@ -148,7 +148,7 @@ static void h_api_key(struct ag_http_req *req, void *ud)
 {
     struct ag_admin *a = adm_of(ud);
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_DOC);
     jw_open(&b, NULL, '{');
     jw_str(&b, "api_key", a->cfg->auth.api_key);
     jw_close(&b, '}');
@@ -195,7 +195,7 @@ static void h_mapping(struct ag_http_req *req, void *ud)
         return;
     }
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_DOC);
     jw_open(&b, NULL, '{');
     jw_open(&b, "custom", '{');
     for (size_t i = 0; i < a->cfg->mapping.custom.n; i++)

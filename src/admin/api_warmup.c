@@ -20,7 +20,7 @@ static void h_status(struct ag_http_req *req, void *ud)
         adm_error(req, 503, "unavailable", NULL, "the warm-up is not running");
         return;
     }
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_DOC);
     ag_warmup_status_json(a->warmup, &b);
     adm_json(req, 200, &b);
     ag_buf_dispose(&b);
@@ -52,7 +52,7 @@ static void h_run(struct ag_http_req *req, void *ud)
         return;
     }
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_SHORT);
     ag_buf_printf(&b, "{\"started\":true,\"run\":%llu}", (unsigned long long)id);
     adm_json(req, 202, &b);
     ag_buf_dispose(&b);

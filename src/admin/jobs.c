@@ -50,7 +50,7 @@ struct adm_job *adm_job_new(struct ag_admin *a, struct ag_http_req *req, adm_wor
     j->work = work;
     j->done = done;
     j->status = 200;
-    ag_buf_init(&j->out, 0);
+    ag_buf_init(&j->out, AG_BUF_CAP_DOC);
     j->w.data = j;
     return j;
 }

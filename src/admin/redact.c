@@ -175,7 +175,9 @@ int ag_redact(struct ag_str in, size_t cap, struct ag_buf *out)
     const char *s = in.p, *end = in.p + scan;
     const char *p = s;
     int rc = 0;
-    ag_buf_init(&tmp, 0);
+    ag_buf_init(
+        &tmp,
+        AG_BUF_UNBOUNDED); /* holds at most the scanned input, itself cut at cap + SCAN_SLACK */
     while (p < end && !rc) {
         /* "name" : "value"  (JSON member with a secret name) */
         if (*p == '"') {

@@ -135,8 +135,8 @@ static const struct ag_cli_cmd commands[] = {
 void ag_cli_usage(FILE *f)
 {
     struct ag_buf cmds, envs;
-    ag_buf_init(&cmds, 0);
-    ag_buf_init(&envs, 0);
+    ag_buf_init(&cmds, AG_BUF_CAP_SHORT);
+    ag_buf_init(&envs, AG_BUF_CAP_SHORT);
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         ag_buf_printf(&cmds, "  %-24s %s\n", commands[i].name, commands[i].summary);
     size_t n;
@@ -176,7 +176,7 @@ struct ag_config *ag_cli_load(const struct ag_cli *cli)
     struct ag_config_source src;
     struct ag_config *cfg = NULL;
     struct ag_buf err;
-    ag_buf_init(&err, 0);
+    ag_buf_init(&err, AG_BUF_CAP_SHORT);
     ag_cli_source(cli, &src);
     if (ag_config_load(&src, &cfg, &err) != 0)
         fprintf(stderr, "aigate: %s\n", err.data ? err.data : "cannot load the configuration");
@@ -308,7 +308,7 @@ int ag_cli_main(int argc, char **argv)
     /* Bad flag values are usage errors, reported before anything touches the disk. */
     for (size_t i = 0; i < cli.n_overrides; i++) {
         struct ag_buf err;
-        ag_buf_init(&err, 0);
+        ag_buf_init(&err, AG_BUF_CAP_SHORT);
         const struct ag_config_override *o = &cli.overrides[i];
         if (ag_config_check(o->key, o->value, o->origin, &err) != 0)
             rc = ag_cli_usage_error("%s", err.data);

@@ -18,7 +18,7 @@ static int show(struct ag_cli *cli, int argc, char **argv)
     if (!cfg)
         return AG_CLI_EXIT_FAIL;
     struct ag_buf out;
-    ag_buf_init(&out, 0);
+    ag_buf_init(&out, AG_BUF_CAP_DOC);
     int rc = ag_config_to_json(cfg, true, true, &out);
     if (rc == 0)
         fwrite(out.data, 1, out.len, stdout);
@@ -37,8 +37,8 @@ static int get(struct ag_cli *cli, int argc, char **argv)
     if (!cfg)
         return AG_CLI_EXIT_FAIL;
     struct ag_buf out, err;
-    ag_buf_init(&out, 0);
-    ag_buf_init(&err, 0);
+    ag_buf_init(&out, AG_BUF_CAP_DOC);
+    ag_buf_init(&err, AG_BUF_CAP_SHORT);
     /* The user named this key, so a secret is printed in full (unlike `config show`). */
     int rc = ag_config_get(cfg, argv[2], false, &out, &err);
     if (rc == 0)
@@ -71,7 +71,7 @@ static int set(struct ag_cli *cli, int argc, char **argv)
         return ag_cli_usage_error("usage: aigate config set KEY VALUE");
     const char *name = argv[2], *value = argv[3];
     struct ag_buf err;
-    ag_buf_init(&err, 0);
+    ag_buf_init(&err, AG_BUF_CAP_SHORT);
     int rc = ag_config_check(name, value, "config set", &err);
     if (rc) {
         fprintf(stderr, "aigate: %s\n", err.data);
@@ -106,7 +106,7 @@ static int path(struct ag_cli *cli, int argc, char **argv)
     struct ag_config_source src;
     struct ag_buf err;
     char *dir = NULL;
-    ag_buf_init(&err, 0);
+    ag_buf_init(&err, AG_BUF_CAP_SHORT);
     ag_cli_source(cli, &src);
     int rc = ag_config_data_dir(&src, &dir, &err);
     if (rc == 0)

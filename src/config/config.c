@@ -376,7 +376,7 @@ int ag_config_data_dir(const struct ag_config_source *src, char **out, struct ag
 {
     struct ctx c = {errmsg, NULL};
     struct ag_buf path;
-    ag_buf_init(&path, 0);
+    ag_buf_init(&path, AG_BUF_CAP_SHORT);
     const char *v;
     *out = NULL;
     if (src && src->data_dir && src->data_dir[0])
@@ -396,7 +396,7 @@ int ag_config_data_dir(const struct ag_config_source *src, char **out, struct ag
         char cwd[4096];
         if (getcwd(cwd, sizeof(cwd))) {
             struct ag_buf abs;
-            ag_buf_init(&abs, 0);
+            ag_buf_init(&abs, AG_BUF_CAP_SHORT);
             ag_buf_printf(&abs, "%s/%s", cwd, path.data);
             ag_buf_dispose(&path);
             path = abs;
@@ -514,7 +514,7 @@ static void file_state_dispose(struct file_state *fs)
 static int file_open(struct ctx *c, const struct ag_config_source *src, struct file_state *fs)
 {
     memset(fs, 0, sizeof(*fs));
-    ag_buf_init(&fs->text, 0);
+    ag_buf_init(&fs->text, AG_BUF_CAP_DOC);
     int rc = ag_config_data_dir(src, &fs->dir, c->err);
     if (rc)
         return rc;
@@ -527,7 +527,7 @@ static int file_open(struct ctx *c, const struct ag_config_source *src, struct f
     if (!existed)
         chmod(fs->dir, 0700); /* whatever the umask, the data dir is private */
     struct ag_buf p;
-    ag_buf_init(&p, 0);
+    ag_buf_init(&p, AG_BUF_CAP_SHORT);
     ag_buf_printf(&p, "%s/%s", fs->dir, CONFIG_FILE);
     fs->path = ag_buf_steal(&p, NULL);
 

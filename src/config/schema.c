@@ -516,7 +516,7 @@ static const struct ag_config_key keys[] = {
     BOOL("server.allow_lan_access", "false", server.allow_lan_access, R, "AIGATE_ALLOW_LAN",
          "false: listen on 127.0.0.1 only; true: listen on 0.0.0.0 and [::]"),
     INT("server.max_body_bytes", "104857600", 1024, INT64_MAX, server.max_body_bytes, 0, NULL,
-        "largest request body accepted (bytes); larger requests get 413"),
+        "largest request body accepted, and largest body sent upstream (bytes); larger get 413"),
     INT("server.max_header_bytes", "65536", 1024, 16777216, server.max_header_bytes, 0, NULL,
         "largest request head (request line + headers) accepted (bytes)"),
     INT("server.max_headers", "100", 1, 10000, server.max_headers, 0, NULL,

@@ -13,10 +13,22 @@ struct ag_buf {
     char *data; /* owned; NULL until the first append */
     size_t len;
     size_t _alloc;
-    size_t cap; /* max len; 0 = unlimited */
+    size_t cap; /* max len; AG_BUF_UNBOUNDED = none */
 };
 
-/** Prepares an empty buffer with the given cap (0 = unlimited). */
+/**
+ * The cap that means none. Every use carries a comment on its line saying what bounds the buffer
+ * instead (its input's own cap, a fixed number of fixed pieces); anything else gets a real cap.
+ */
+#define AG_BUF_UNBOUNDED 0
+
+/** A cap for short texts: a message, a path, a header, a small form or JSON answer. */
+#define AG_BUF_CAP_SHORT (64u * 1024)
+
+/** A cap for a JSON answer or document built in memory (account lists, logs, statistics). */
+#define AG_BUF_CAP_DOC (64u * 1024 * 1024)
+
+/** Prepares an empty buffer with the given cap (AG_BUF_UNBOUNDED: none). */
 void ag_buf_init(struct ag_buf *b, size_t cap);
 
 /** Frees the storage; the buffer is empty and reusable afterwards. */

@@ -151,6 +151,13 @@ int ag_http_conn_write(struct ag_http_conn *c, const char *data, size_t len)
     return conn_writev(c, &b, 1);
 }
 
+/* What a response head may take: the fixed lines, CORS and the Content-Type (each well under the
+ * slack) and the headers the handler added. */
+static size_t head_cap(const struct ag_http_req *req)
+{
+    return AG_BUF_CAP_SHORT + req->_extra_headers.len;
+}
+
 static int head_begin(struct ag_http_req *req, struct ag_buf *h, int status, const char *ctype)
 {
     struct ag_http_conn *c = req->_conn;
@@ -190,7 +197,7 @@ int ag_http_respond(struct ag_http_req *req, int status, const char *content_typ
         struct ag_buf out;
         bool head = ag_str_eq_c(req->method, "HEAD");
         bool no_body = status == 204 || status == 304 || status < 200;
-        ag_buf_init(&out, 0);
+        ag_buf_init(&out, head_cap(req) + len);
         rc = head_begin(req, &out, status, content_type);
         if (!rc && !no_body)
             rc = ag_buf_printf(&out, "Content-Length: %zu\r\n", len);
@@ -230,7 +237,7 @@ int ag_http_stream_begin(struct ag_http_req *req, int status, const char *conten
     if (req->_ws)
         return 0; /* no head: the events leave as messages */
     struct ag_buf out;
-    ag_buf_init(&out, 0);
+    ag_buf_init(&out, head_cap(req));
     req->_stream_chunked = !req->http10;
     if (!req->_stream_chunked)
         c->keep_alive = false;
@@ -306,7 +313,8 @@ void ag_http_respond_error(struct ag_http_req *req, const struct ag_errfmt *fmt,
                            const char *kind, const char *msg)
 {
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    /* JSON escaping makes a byte at most 6 ("\u001f"); the rest of the shape is short */
+    ag_buf_init(&b, 6 * (strlen(msg) + (kind ? strlen(kind) : 0)) + AG_BUF_CAP_SHORT);
     if (!fmt)
         fmt = &ag_errfmt_plain;
     fmt->write(&b, status, kind, msg);

@@ -113,7 +113,7 @@ int ag_login_start(struct ag_login *l, struct ag_config *cfg, const char *redire
     f->client = 0;
     f->expires_ms = now + AG_LOGIN_TTL_MS;
 
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_SHORT);
     ag_buf_printf(&b, "%s%s", cfg->oauth.auth_url, strchr(cfg->oauth.auth_url, '?') ? "&" : "?");
     ag_buf_append_c(&b, "client_id=");
     ag_oauth_form_escape(&b, cfg->oauth.clients.v[0].client_id);
@@ -278,8 +278,8 @@ int ag_login_parse_pasted(const char *text, char *code, size_t code_cap, char *s
 
 /* ---- the callback page ---- */
 
-#define PAGE_MAX (16 * 1024) /* title and text are short messages; escaping grows them at most 6x  \
-                              */
+/* title and text are short messages; escaping grows them at most 6x */
+#define PAGE_MAX (16 * 1024)
 
 static int html_escaped(struct ag_buf *out, const char *s)
 {

@@ -41,7 +41,7 @@ struct ag_proto_ctx {
     struct ag_arena *arena;   /* the request's arena: all adapter memory comes from it */
     struct ag_str request_id; /* unique per request (e.g. 24 hex digits); seeds generated ids */
     int64_t now;              /* unix seconds, for "created" fields */
-    size_t max_body;          /* cap on encoded bodies / frames; 0 = unlimited */
+    size_t max_body;          /* cap on encoded upstream bodies (server.max_body_bytes); 0 = none */
     size_t max_json_depth;    /* nesting limit of every JSON read (server.max_json_depth); 0 =
                                  AG_JSON_DEPTH_DEFAULT */
 };

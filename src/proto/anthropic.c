@@ -146,7 +146,8 @@ static int source_part(struct dec *d, yyjson_val *blk, const char *at, bool docu
         struct ag_buf b;
         size_t i, max;
         yyjson_val *it;
-        ag_buf_init(&b, 0);
+        ag_buf_init(&b, AG_BUF_UNBOUNDED); /* joins texts of the request body, capped by
+                                              server.max_body_bytes */
         yyjson_arr_foreach(c, i, max, it)
         {
             struct ag_str t = ag_json_get_str(it, "text");
@@ -196,7 +197,9 @@ static int tool_result(struct dec *d, yyjson_val *blk, const char *at, struct ag
     p->parts = new_parts(d, yyjson_arr_size(c));
     if (!p->parts)
         return AG_ETOOBIG;
-    ag_buf_init(&b, 0);
+    ag_buf_init(
+        &b,
+        AG_BUF_UNBOUNDED); /* joins texts of the request body, capped by server.max_body_bytes */
     yyjson_arr_foreach(c, i, max, it)
     {
         struct ag_str type = ag_json_get_str(it, "type");
@@ -660,7 +663,9 @@ static int background_texts(struct dec *d)
 {
     struct ag_request *req = d->req;
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(
+        &b,
+        AG_BUF_UNBOUNDED); /* joins texts of the request body, capped by server.max_body_bytes */
     for (size_t i = 0; i < req->n_system; i++) {
         if (b.len)
             ag_buf_append_c(&b, "\n");

@@ -328,8 +328,10 @@ static yyjson_mut_val *choice_body(yyjson_mut_doc *d, struct ag_arena *arena,
     yyjson_mut_val *o = yyjson_mut_obj(d), *calls = yyjson_mut_arr(d);
     struct ag_buf text, reasoning;
     struct ag_signature think = {{0}, {0}};
-    ag_buf_init(&text, 0);
-    ag_buf_init(&reasoning, 0);
+    ag_buf_init(&text,
+                AG_BUF_UNBOUNDED); /* joins texts of the answer, capped by the upstream body cap */
+    ag_buf_init(&reasoning,
+                AG_BUF_UNBOUNDED); /* joins texts of the answer, capped by the upstream body cap */
     for (size_t i = 0; i < c->n_parts; i++) {
         const struct ag_part *p = &c->parts[i];
         if (p->type == AG_PART_TEXT) {

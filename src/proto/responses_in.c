@@ -261,7 +261,9 @@ static int output_item(struct dec *d, yyjson_val *it, const char *param, size_t 
     struct ag_buf b;
     size_t j, max, n = 0;
     yyjson_val *c;
-    ag_buf_init(&b, 0);
+    ag_buf_init(
+        &b,
+        AG_BUF_UNBOUNDED); /* joins texts of the request body, capped by server.max_body_bytes */
     p->parts = ag_arena_calloc(d->a, (yyjson_arr_size(out) + 1) * sizeof(struct ag_part));
     if (!p->parts) {
         ag_buf_dispose(&b);
@@ -300,7 +302,9 @@ static int reasoning_item(struct dec *d, yyjson_val *it)
     int rc = ag_toolid_unpack(d->a, enc, &base, &sig);
     if (rc)
         return rc;
-    ag_buf_init(&b, 0);
+    ag_buf_init(
+        &b,
+        AG_BUF_UNBOUNDED); /* joins texts of the request body, capped by server.max_body_bytes */
     yyjson_arr_foreach(yyjson_obj_get(it, "summary"), j, max, s)
     {
         struct ag_str t = ag_json_get_str(s, "text");

@@ -124,7 +124,7 @@ static void responses_finish(struct ag_relay *r, const struct ag_proto_ctx *ctx,
     char id[64];
     if ((!meta->store && !who->memo) || !ctx->request_id.len)
         return;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_DOC);
     int rc = enc ? ag_responses_stream_store(enc, &b) : ag_responses_store(ctx, req, answer, &b);
     snprintf(id, sizeof(id), "resp_%.*s", (int)ctx->request_id.len, ctx->request_id.p);
     if (!rc && who->memo && ag_http_memo_put(who->memo, ag_str_c(id), ag_buf_str(&b)))

@@ -820,6 +820,7 @@ void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag
     c->ctx.request_id = ag_arena_str(&req->arena, ag_str_c(idrc ? "" : rid));
     c->ctx.now = ag_wall_s();
     c->ctx.max_json_depth = (size_t)c->cfg->server.max_json_depth;
+    c->ctx.max_body = (size_t)c->cfg->server.max_body_bytes;
     ag_relay_owner_of(&c->owner, c->cfg, req);
     req->on_abort = on_abort;
     req->on_drain = on_drain;

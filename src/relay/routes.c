@@ -43,7 +43,7 @@ static void gemini_call(struct ag_relay *r, struct ag_http_req *req, struct ag_s
         h.count_tokens = true;
     } else {
         struct ag_buf b;
-        ag_buf_init(&b, 0);
+        ag_buf_init(&b, AG_BUF_CAP_SHORT);
         ag_errfmt_gemini.write(&b, 404, "not_found", "Unknown method on a model");
         ag_http_respond_json(req, 404, b.data, b.len);
         ag_buf_dispose(&b);
@@ -85,7 +85,7 @@ static void h_responses(struct ag_http_req *req, void *ud)
 static void socket_error(struct ag_http_req *req, int status, const char *kind, const char *msg)
 {
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_SHORT);
     ag_errfmt_openai.write(&b, status, kind, msg);
     ag_http_respond_json(req, status, b.data, b.len);
     ag_buf_dispose(&b);
@@ -100,6 +100,7 @@ static void warm_up(struct ag_relay *r, struct ag_http_req *req)
     struct ag_client_hints h = {.stream = true, .warmup = true};
     struct ag_proto_ctx ctx = {.arena = &req->arena,
                                .now = ag_wall_s(),
+                               .max_body = (size_t)r->cfg->server.max_body_bytes,
                                .max_json_depth = (size_t)r->cfg->server.max_json_depth};
     struct ag_proto_error perr = {0};
     struct ag_request *creq = NULL;
@@ -112,7 +113,7 @@ static void warm_up(struct ag_relay *r, struct ag_http_req *req)
     }
     ctx.request_id = ag_arena_str(&req->arena, ag_str_c(id));
     ag_relay_owner_of(&who, r->cfg, req);
-    ag_buf_init(&out, 0);
+    ag_buf_init(&out, AG_BUF_CAP_DOC);
     int rc = cp->decode_request(&ctx, ag_buf_str(&req->body), &h, &creq, &perr);
     if (!rc && ag_relay_openai_responses.prepare)
         rc = ag_relay_openai_responses.prepare(r, &ctx, &who, creq, &perr);
@@ -195,7 +196,7 @@ static void response_missing(struct ag_http_req *req, struct ag_str id)
 {
     struct ag_proto_error e;
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_SHORT);
     ag_responses_not_found(&e, &req->arena, id, false);
     ag_proto_openai_responses.encode_error(&e, &b);
     ag_http_respond_json(req, e.status ? e.status : 404, b.data, b.len);
@@ -218,7 +219,7 @@ static void h_response_get(struct ag_http_req *req, void *ud)
     struct ag_str inc = ag_http_req_query(req, "include");
     bool enc = ag_str_contains(inc, "reasoning.encrypted_content");
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, stored.len + AG_BUF_CAP_SHORT);
     if (ag_responses_stored_body(&req->arena, stored, enc, &b) == 0)
         ag_http_respond_json(req, 200, b.data, b.len);
     else
@@ -237,7 +238,7 @@ static void h_response_delete(struct ag_http_req *req, void *ud)
         return;
     }
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_SHORT);
     ag_responses_deleted_body(id, &b);
     ag_http_respond_json(req, 200, b.data, b.len);
     ag_buf_dispose(&b);
@@ -273,7 +274,7 @@ static void respond_model_list(struct ag_http_req *req, struct ag_relay *r, bool
     struct ag_buf b;
     struct quota_ids q = {.arena = &req->arena};
     ag_model_list_init(&l);
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_DOC);
     if (r->pool)
         ag_pool_foreach_quota_model(r->pool, add_quota_id, &q);
     ag_model_list_build(&l, r->mapping, q.v, q.n, r->cfg->mapping.only_quota_models);
@@ -296,7 +297,7 @@ static void h_model_openai(struct ag_http_req *req, void *ud)
     struct ag_relay *r = ud;
     struct ag_route_result rr;
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_SHORT);
     if (ag_mapping_resolve(r->mapping, NULL, req->params[0], &rr)) {
         ag_errfmt_openai.write(&b, 404, "model_not_found", "The model does not exist");
         ag_http_respond_json(req, 404, b.data, b.len);
@@ -321,7 +322,7 @@ static void h_model_gemini(struct ag_http_req *req, void *ud)
     struct ag_model_list l;
     struct ag_buf b;
     struct ag_route_result rr;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_DOC);
     ag_model_list_init(&l);
     if (ag_mapping_resolve(r->mapping, NULL, req->params[0], &rr)) {
         ag_errfmt_gemini.write(&b, 404, "not_found", "Model not found");

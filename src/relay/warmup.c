@@ -364,6 +364,7 @@ static void on_sent(struct ag_cloudcode_call *cc, const struct ag_cloudcode_resu
         struct ag_proto_ctx ctx = {.arena = &j->arena,
                                    .request_id = AG_STR("warmup"),
                                    .now = ag_wall_s(),
+                                   .max_body = (size_t)w->cfg->server.max_body_bytes,
                                    .max_json_depth = (size_t)w->cfg->server.max_json_depth};
         struct decode_ctx d = {.up = up, .answer = &answer};
         struct ag_sse_parser sse;
@@ -449,6 +450,7 @@ static void send_job(struct job *j)
     struct ag_proto_ctx ctx = {.arena = &j->arena,
                                .request_id = ag_str_c(rid),
                                .now = ag_wall_s(),
+                               .max_body = (size_t)cfg->server.max_body_bytes,
                                .max_json_depth = (size_t)cfg->server.max_json_depth};
     struct ag_upstream_target *t = &j->t;
     *t = (struct ag_upstream_target){.model = ag_arena_str(&j->arena, ag_str_c(j->model)),

@@ -72,7 +72,7 @@ static void op_free(struct ag_oauth_op *op)
 static void add_header(struct ag_oauth_op *op, const char *name, const char *value)
 {
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_SHORT);
     ag_buf_printf(&b, "%s: %s", name, value);
     op->headers[op->nheaders++] = ag_buf_steal(&b, NULL);
 }
