@@ -358,8 +358,11 @@ int ag_alerts_emit(struct ag_alerts *a, const char *event, const char *subject, 
         any = wants(&hooks->v[i], event);
     if (!any)
         return 0;
-    /* A test alert always goes out: it is sent by hand to check the webhooks. */
-    if (strcmp(event, AG_ALERT_TEST) != 0 && repeated(a, event, subj)) {
+    /* A test alert always goes out: it is sent by hand to check the webhooks. A budget alert
+     * comes once per crossing (80 %, then 100 %, per period) from the keys already, and its two
+     * thresholds share the subject. */
+    if (strcmp(event, AG_ALERT_TEST) != 0 && strcmp(event, AG_ALERT_KEY_BUDGET) != 0 &&
+        repeated(a, event, subj)) {
         a->st.suppressed++;
         ag_log_debug("alerts: %s for %s not sent again within alerts.repeat_s", event, subj);
         return 0;

@@ -12,7 +12,8 @@
  * AG_ALERTS_PARALLEL at once, retried with a doubling back-off (AG_ALERTS_BACKOFF_MS, then twice
  * that... up to AG_ALERTS_BACKOFF_MAX_MS) until a 2xx or alerts.max_attempts. Waiting deliveries
  * are bounded by alerts.queue_capacity: beyond it a new one is dropped, counted and logged. The
- * same event and subject is not sent again within alerts.repeat_s. The last AG_ALERTS_RING
+ * same event and subject is not sent again within alerts.repeat_s (except alert.test, sent by
+ * hand, and key.budget, which the keys send once per threshold crossing). The last AG_ALERTS_RING
  * finished deliveries (delivered or given up) are kept for the admin API.
  *
  * The upstream error rate is measured here too: the gateway reports each request that reached an

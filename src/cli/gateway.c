@@ -81,6 +81,7 @@ static int add_routes(struct ag_gateway *g)
 }
 
 static void teardown_sync(struct ag_gateway *g);
+
 /* The relay's records feed the admin layer and, for requests that reached an upstream, the
  * upstream error rate of the alerts: a 5xx answer, or a stream the upstream broke after it began
  * (status 200 with an error class), counts as failed. */
@@ -93,6 +94,16 @@ static void on_record(const struct ag_relay_record *rec, void *ud)
                       strcmp(rec->error_class, "client_closed") != 0;
         ag_alerts_note_request(g->alerts, rec->status >= 500 || broken);
     }
+}
+
+/* A user key crossing 80 % or 100 % of a token budget (keys/keys.h) becomes key.budget. */
+static void on_key_budget(void *ctx, const char *key_name, const char *period, int percent)
+{
+    struct ag_gateway *g = ctx;
+    char msg[256];
+    snprintf(msg, sizeof(msg), "user key %s has used %d%% of its %s token budget", key_name,
+             percent, period);
+    ag_alerts_emit(g->alerts, AG_ALERT_KEY_BUDGET, key_name, msg);
 }
 
 /* Pool events become alerts. */
@@ -224,6 +235,7 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
     ag_keys_attach_store(g->keys, g->store);
     if (ag_keys_reload(g->keys, g->store))
         ag_log_warn("keys: cannot read the user keys; none are loaded until the store answers");
+    ag_keys_set_budget_cb(g->keys, on_key_budget, g);
     struct ag_writer_options wo = {
         .queue_capacity = (size_t)c->monitor.queue_capacity,
         .body_cap = (size_t)c->monitor.body_cap_bytes + 64, /* the monitor caps; this is a guard */

@@ -146,8 +146,8 @@ static void pool_events_reach_the_webhook(void **state)
         d = yyjson_read(out.data, out.len, 0);
         assert_non_null(d);
         dl = yyjson_obj_get(yyjson_doc_get_root(d), "deliveries");
-        yyjson_val *pending = yyjson_obj_get(yyjson_obj_get(yyjson_doc_get_root(d), "stats"),
-                                             "pending");
+        yyjson_val *pending =
+            yyjson_obj_get(yyjson_obj_get(yyjson_doc_get_root(d), "stats"), "pending");
         if (yyjson_arr_size(dl) >= 3 && yyjson_get_int(pending) == 0)
             break;
         usleep(100000);

@@ -381,14 +381,20 @@ static void test_repeat_guard(void **state)
     assert_int_equal(ag_alerts_emit(R->alerts, AG_ALERT_POOL_ALL_LIMITED, "claude", "m"), 1);
     assert_int_equal(ag_alerts_emit(R->alerts, AG_ALERT_POOL_ALL_LIMITED, "claude", "m"), 0);
     assert_int_equal(ag_alerts_emit(R->alerts, AG_ALERT_POOL_ALL_LIMITED, "gemini", "m"), 1);
+    /* budget alerts come once per threshold from the keys: never held back */
+    configure("{\"alerts\":{\"repeat_s\":300,\"webhooks\":[{\"url\":"
+              "\"http://127.0.0.1:PORT/hook/one\",\"events\":[\"pool.all_limited\","
+              "\"key.budget\"]}]}}");
+    assert_int_equal(ag_alerts_emit(R->alerts, AG_ALERT_KEY_BUDGET, "ci-bot", "80%"), 1);
+    assert_int_equal(ag_alerts_emit(R->alerts, AG_ALERT_KEY_BUDGET, "ci-bot", "100%"), 1);
     /* an event no webhook wants is not counted at all */
     assert_int_equal(ag_alerts_emit(R->alerts, AG_ALERT_ACCOUNT_DISABLED, "x", "m"), 0);
     assert_true(run_until(idle, 10000));
     struct ag_alerts_stats st;
     ag_alerts_stats(R->alerts, &st);
     assert_int_equal(st.suppressed, 1);
-    assert_int_equal(st.emitted, 2);
-    assert_int_equal(R->ngot, 2);
+    assert_int_equal(st.emitted, 4);
+    assert_int_equal(R->ngot, 4);
 }
 
 static void test_error_rate(void **state)
