@@ -63,9 +63,10 @@ describe('admin UI pages in Chromium', { timeout: 240000 }, () => {
   before(async () => {
     env = await new Env().start({ mockAccounts: ACCOUNTS, accounts: ['rt-mock', 'rt-long'], env: { AIGATE_API_KEY: KEY } });
     for (let i = 0; i < 3; i++) chat();
-    // one account cooling down (a warning badge on the Accounts page) after a 429 with a delay
-    await env.fault({ status: 429, token: 'at-long', retry_delay: '600s', count: 3 });
+    // accounts cooling down with a last error (warning badges and error lines on Accounts)
+    await env.fault({ status: 429, model: 'gemini-2.5-flash', retry_delay: '600s', permanent: true });
     for (let i = 0; i < 3; i++) chat();
+    await env.clearFaults();
     chat('no-such-model-xyz');
     // a request refused before it has a model or an account: "(none)" in the statistics
     execFileSync('curl', ['-s', '-m', '10', '-o', '/dev/null', '-H', 'content-type: application/json', '-H', `authorization: Bearer ${KEY}`, '-d', '{"messages": "not a list"}', `${env.url}/v1/chat/completions`]);

@@ -113,7 +113,7 @@ export function Settings() {
         <Card title={t('settings.all_keys')} id="set-keys">
           <details>
             <summary>{t('settings.all_keys_hint', { n: cfg.data.keys.length })}</summary>
-            <div class="table-wrap">
+            <div class="table-wrap" tabIndex={0}>
               <table class="table keys-table">
                 <thead>
                   <tr>

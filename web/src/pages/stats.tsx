@@ -150,7 +150,7 @@ function Breakdown({ title, rows, error, id }: { title: string; rows?: StatsRow[
       {sorted.length > 0 && (
         <>
           <ShareBars label={title} total={total} rows={sorted.slice(0, 8).map((r) => ({ key: r.key || t('stats.none_key'), value: r.total_tokens }))} />
-          <div class="table-wrap">
+          <div class="table-wrap" tabIndex={0}>
             <table class="table">
               <thead>
                 <tr>
