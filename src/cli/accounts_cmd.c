@@ -28,12 +28,16 @@
 #include "route/models.h"
 #include "store/account_json.h"
 #include "store/accounts.h"
+#include "store/provider.h"
 #include "store/store.h"
 #include "upstream/client.h"
 
 static const char accounts_usage[] =
     "usage: aigate accounts login [--no-browser] [--timeout S]\n"
     "       aigate accounts add --refresh-token TOKEN [--label TEXT] [--proxy URL]\n"
+    "       aigate accounts add --provider gemini|anthropic|openai|openai-compatible\n"
+    "                           --api-key KEY [--base-url URL] [--models M,...] [--label TEXT]\n"
+    "                           [--proxy URL]\n"
     "       aigate accounts import FILE\n"
     "       aigate accounts export [FILE]\n"
     "       aigate accounts list [--json]\n"
@@ -177,6 +181,10 @@ static int add(struct ag_cli *cli, int argc, char **argv)
     int rc;
 
     for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--provider") == 0)
+            return ag_cli_accounts_add_provider(cli, argc, argv);
+    }
+    for (int i = 2; i < argc; i++) {
         const char **dst = strcmp(argv[i], "--refresh-token") == 0 ? &token
                            : strcmp(argv[i], "--label") == 0       ? &label
                            : strcmp(argv[i], "--proxy") == 0       ? &proxy
@@ -239,6 +247,18 @@ static int import(struct ag_cli *cli, int argc, char **argv)
         if (e->error) {
             fprintf(stderr, "aigate: entry %zu (%s): skipped: %s\n", e->index + 1, who, e->error);
             failed++;
+            continue;
+        }
+        if (e->api_key) {
+            char msg[600];
+            if (ag_cli_provider_put(c.store, e->provider, e->api_key, e->base_url, e->models,
+                                    e->label, e->proxy_url, e->email, msg, sizeof(msg)) == 0) {
+                printf("entry %zu: %s\n", e->index + 1, msg);
+                ok++;
+            } else {
+                fprintf(stderr, "aigate: entry %zu (%s): failed: %s\n", e->index + 1, who, msg);
+                failed++;
+            }
             continue;
         }
         struct ag_onboard_req req = {
@@ -423,6 +443,23 @@ static void add_live_json(yyjson_mut_doc *d, yyjson_mut_val *o, yyjson_doc *live
         yyjson_mut_obj_add_val(d, o, "live", yyjson_val_mut_copy(d, rt));
 }
 
+/* The base URL an API-key account uses: its own, else its kind's default. */
+static const char *provider_base(const struct ag_account *a)
+{
+    const char *def = ag_provider_info(ag_provider_of(a->provider))->base_url;
+    return a->base_url ? a->base_url : def ? def : "";
+}
+
+/* The lines of an API-key account in the text list (the key masked). */
+static void print_provider(const struct ag_account *a, const char *state, const char *used)
+{
+    char masked[64];
+    ag_provider_mask_key(a->api_key, masked, sizeof(masked));
+    printf("%s  %s\n  id %s | %s | key %s | %s\n  base %s | models %s | last used: %s\n",
+           a->email ? a->email : "?", a->label ? a->label : "", a->id, a->provider, masked, state,
+           provider_base(a), a->models ? a->models : "any of the provider's", used);
+}
+
 static void list_json(const struct ag_account_list *l, yyjson_doc *live)
 {
     yyjson_mut_doc *d = yyjson_mut_doc_new(NULL);
@@ -440,6 +477,16 @@ static void list_json(const struct ag_account_list *l, yyjson_doc *live)
                 : "active";
         yyjson_mut_obj_add_strcpy(d, o, "id", a->id);
         yyjson_mut_obj_add_strcpy(d, o, "email", a->email ? a->email : "");
+        yyjson_mut_obj_add_str(d, o, "provider",
+                               ag_provider_info(ag_provider_of(a->provider))->name);
+        if (ag_account_is_provider(a)) {
+            char masked[64];
+            ag_provider_mask_key(a->api_key, masked, sizeof(masked));
+            yyjson_mut_obj_add_strcpy(d, o, "api_key", masked);
+            yyjson_mut_obj_add_strcpy(d, o, "base_url", provider_base(a));
+            if (a->models)
+                yyjson_mut_obj_add_strcpy(d, o, "models", a->models);
+        }
         if (a->name)
             yyjson_mut_obj_add_strcpy(d, o, "name", a->name);
         yyjson_mut_obj_add_str(d, o, "tier", ag_tier_name(a->tier));
@@ -526,6 +573,10 @@ static int list(struct ag_cli *cli, int argc, char **argv)
             fmt_state(a, &st);
             fmt_quota(a, &q);
             fmt_time(a->last_used_at, used, sizeof(used));
+            if (ag_account_is_provider(a)) {
+                print_provider(a, st.data, used);
+                continue;
+            }
             printf("%s  %s\n  id %s | tier %s | %s | project %s\n  quota: %s | last used: %s\n",
                    a->email ? a->email : "?", a->label ? a->label : "", a->id,
                    ag_tier_name(a->tier), st.data, a->project_id ? a->project_id : "unknown",
@@ -557,6 +608,10 @@ static int list(struct ag_cli *cli, int argc, char **argv)
 /* Refreshes one account through onboarding; a refused refresh token disables it. */
 static bool refresh_one(struct runner *run, struct ctx *c, const struct ag_account *a)
 {
+    if (ag_account_is_provider(a)) {
+        printf("skipped %s (an API-key account: nothing to refresh)\n", a->email);
+        return true;
+    }
     struct ag_onboard_req req = {.refresh_token = a->refresh_token, .proxy_url = a->proxy_url};
     if (onboard_one(run, c, &req) == 0) {
         printf("refreshed %s (tier %s, project %s, %zu models with quota)\n", run->email,

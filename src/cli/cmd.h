@@ -52,6 +52,26 @@ int ag_cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)
 /** `aigate accounts login [--no-browser] [--timeout S]` (cli/accounts_login.c). */
 int ag_cli_accounts_login(struct ag_cli *cli, int argc, char **argv);
 
+/**
+ * `aigate accounts add --provider KIND --api-key KEY [--base-url URL] [--models M,...]
+ * [--label TEXT] [--proxy URL]` (cli/accounts_provider.c).
+ */
+int ag_cli_accounts_add_provider(struct ag_cli *cli, int argc, char **argv);
+
+struct ag_store;
+
+/**
+ * Checks and stores one API-key account (cli/accounts_provider.c): kind_name and key required;
+ * base_url, models, label, proxy and name (the account's name; NULL = made from the kind, label or
+ * host and key) may be NULL. Without models, an openai / openai-compatible account's models come
+ * from GET <base>/models. Writes one line for the user to msg (cap bytes): what was stored, or
+ * why not. Returns 0, AG_EINVAL (bad argument), AG_EUPSTREAM / AG_EPARSE (model list) or a store
+ * error. Every argument is borrowed.
+ */
+int ag_cli_provider_put(struct ag_store *store, const char *kind_name, const char *key,
+                        const char *base_url, const char *models, const char *label,
+                        const char *proxy, const char *name, char *msg, size_t cap);
+
 /** `aigate config show|get|set|path` (cli/config_cmd.c). */
 int ag_cli_config_cmd(struct ag_cli *cli, int argc, char **argv);
 

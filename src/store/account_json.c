@@ -6,6 +6,7 @@
 #include "core/json_depth.h"
 #include "core/mem.h"
 #include "core/str.h"
+#include "store/provider.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -43,7 +44,15 @@ int ag_account_export_json(const struct ag_account *accts, size_t n, char **out,
         if (!o || !yyjson_mut_arr_append(arr, o))
             goto out;
         add_str(d, o, "email", a->email);
-        add_str(d, o, "refresh_token", a->refresh_token);
+        if (ag_account_is_provider(a)) {
+            /* An API-key account: its key instead of a refresh token. */
+            add_str(d, o, "provider", a->provider);
+            add_str(d, o, "api_key", a->api_key);
+            add_str(d, o, "base_url", a->base_url);
+            add_str(d, o, "models", a->models);
+        } else {
+            add_str(d, o, "refresh_token", a->refresh_token);
+        }
         add_str(d, o, "id", a->id);
         add_str(d, o, "name", a->name);
         add_str(d, o, "access_token", a->access_token);
@@ -150,6 +159,32 @@ static bool has_space(const char *s)
     return false;
 }
 
+/* An API-key account (our export writes "provider", "api_key", "base_url", "models"). */
+static void parse_provider_entry(struct ag_account_import *imp, struct ag_import_entry *e,
+                                 yyjson_val *v)
+{
+    bool bad1, bad2, bad3, bad4;
+    enum ag_provider kind;
+    e->provider = opt_str(v, "provider", &bad1);
+    e->api_key = opt_str(v, "api_key", &bad2);
+    e->base_url = opt_str(v, "base_url", &bad3);
+    e->models = opt_str(v, "models", &bad4);
+    if (bad1 || bad2 || bad3 || bad4)
+        e->error = ag_strdup("\"provider\", \"api_key\", \"base_url\" and \"models\" must be "
+                             "strings");
+    else if (!e->provider || !ag_provider_parse(e->provider, &kind) || kind == AG_PROVIDER_GOOGLE)
+        e->error = ag_strdup("\"provider\" must be gemini, anthropic, openai or "
+                             "openai-compatible with \"api_key\"");
+    else if (!e->api_key || !*e->api_key || has_space(e->api_key))
+        e->error = ag_strdup("\"api_key\" is empty or contains white space");
+    else if (!e->email)
+        e->error = ag_strdup("missing \"email\" (the account's name)");
+    else if (kind == AG_PROVIDER_OPENAI_COMPAT && !e->base_url)
+        e->error = ag_strdup("an openai-compatible account needs \"base_url\"");
+    if (!e->error)
+        imp->usable++;
+}
+
 static void parse_entry(struct ag_account_import *imp, yyjson_val *v, size_t index)
 {
     struct ag_import_entry *e = &imp->entries[imp->len++];
@@ -167,6 +202,10 @@ static void parse_entry(struct ag_account_import *imp, yyjson_val *v, size_t ind
     }
     e->label = opt_str(v, "label", &bad);
     e->proxy_url = bad ? NULL : opt_str(v, "proxy_url", &bad);
+    if (!bad && yyjson_obj_get(v, "api_key")) {
+        parse_provider_entry(imp, e, v);
+        return;
+    }
     char *token = opt_str(v, "refresh_token", &bad);
     if (!token && !bad) {
         yyjson_val *nested = yyjson_obj_get(v, "token");
@@ -239,7 +278,8 @@ int ag_account_import_parse(const char *data, size_t len, struct ag_account_impo
             return reject(out, data, first, "\"accounts\" is not an array");
         }
     } else if (yyjson_is_obj(root) &&
-               (yyjson_obj_get(root, "refresh_token") || yyjson_obj_get(root, "token"))) {
+               (yyjson_obj_get(root, "refresh_token") || yyjson_obj_get(root, "token") ||
+                yyjson_obj_get(root, "api_key"))) {
         out->format = AG_IMPORT_SINGLE;
     } else {
         yyjson_doc_free(doc);
@@ -306,6 +346,10 @@ void ag_account_import_dispose(struct ag_account_import *imp)
         free(e->email);
         free(e->label);
         free(e->proxy_url);
+        free(e->provider);
+        free(e->api_key);
+        free(e->base_url);
+        free(e->models);
         free(e->error);
     }
     free(imp->entries);

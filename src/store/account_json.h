@@ -9,8 +9,10 @@
  *     "quota_updated_at": ..., "disabled": false, "disabled_reason"?: ..., "forbidden": false,
  *     "forbidden_reason"?: ..., "forbidden_until"?: ..., "validation_url"?: ..., "proxy_url"?: ...,
  *     "label"?: ..., "oauth_client"?: ..., "created_at": ..., "last_used_at": ...}, ...]
- * It is a backup and therefore CONTAINS THE REFRESH TOKENS, which give full access to the
- * accounts: write it with mode 0600 and treat it like a password file. Every object carries
+ * API-key accounts carry "provider", "api_key", "base_url"? and "models"? instead of
+ * "refresh_token".
+ * It is a backup and therefore CONTAINS THE REFRESH TOKENS AND API KEYS, which give full access to
+ * the accounts: write it with mode 0600 and treat it like a password file. Every object carries
  * "email" and "refresh_token", so an export is itself a valid import file.
  *
  * Import formats accepted:
@@ -49,8 +51,13 @@ struct ag_import_entry {
     char *email;         /* NULL when absent */
     char *label;         /* NULL when absent */
     char *proxy_url;     /* NULL when absent */
-    char *error;         /* NULL for a usable entry; else why it is skipped ("missing
-                            \"refresh_token\"", "duplicate of entry 2", ...) */
+    /* An API-key account (the entry has "api_key"): refresh_token is NULL and these are set. */
+    char *provider; /* kind name (store/provider.h) */
+    char *api_key;
+    char *base_url; /* NULL when absent */
+    char *models;   /* NULL when absent */
+    char *error;    /* NULL for a usable entry; else why it is skipped ("missing
+                       \"refresh_token\"", "duplicate of entry 2", ...) */
 };
 
 /** A parsed import file. */

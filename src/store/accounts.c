@@ -9,6 +9,7 @@
 #include "core/str.h"
 #include "core/time.h"
 #include "store/account_json.h"
+#include "store/provider.h"
 #include "store/store.h"
 #include "store/store_internal.h"
 
@@ -64,7 +65,11 @@ void ag_account_dispose(struct ag_account *a)
                      &a->validation_url,
                      &a->proxy_url,
                      &a->label,
-                     &a->oauth_client};
+                     &a->oauth_client,
+                     &a->provider,
+                     &a->api_key,
+                     &a->base_url,
+                     &a->models};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         free(*strs[i]);
     memset(a, 0, sizeof(*a));
@@ -86,7 +91,7 @@ void ag_account_list_dispose(struct ag_account_list *l)
     "id, email, name, refresh_token, access_token, token_expiry, project_id, tier, quota_json,"    \
     " quota_updated_at, disabled, disabled_reason, disabled_at, forbidden, forbidden_reason,"      \
     " forbidden_until, validation_url, proxy_url, label, oauth_client, created_at, last_used_at,"  \
-    " sort_order"
+    " sort_order, provider, api_key, base_url, models"
 
 static char *col_text(sqlite3_stmt *st, int i)
 {
@@ -129,6 +134,15 @@ static void row_to_account(sqlite3_stmt *st, struct ag_account *a)
     a->created_at = sqlite3_column_int64(st, 20);
     a->last_used_at = sqlite3_column_int64(st, 21);
     a->sort_order = sqlite3_column_int64(st, 22);
+    a->provider = col_text(st, 23);
+    a->api_key = col_text(st, 24);
+    a->base_url = col_text(st, 25);
+    a->models = col_text(st, 26);
+}
+
+bool ag_account_is_provider(const struct ag_account *a)
+{
+    return a && ag_provider_of(a->provider) != AG_PROVIDER_GOOGLE;
 }
 
 static int prepare(struct ag_store *s, const char *sql, sqlite3_stmt **st)
@@ -318,6 +332,64 @@ out:
     return ret;
 }
 
+int ag_store_account_put_provider(struct ag_store *s, const struct ag_account *in, char *id_out,
+                                  bool *created)
+{
+    static const char sql[] =
+        "INSERT INTO accounts (id, email, refresh_token, provider, api_key, base_url, models,"
+        " label, proxy_url, created_at, last_used_at, sort_order)"
+        " VALUES (?1, ?2, '', ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0,"
+        " (SELECT COALESCE(MAX(sort_order), 0) + 1 FROM accounts))"
+        " ON CONFLICT(email) DO UPDATE SET"
+        "  disabled = CASE WHEN api_key IS NOT excluded.api_key THEN 0 ELSE disabled END,"
+        "  disabled_reason = CASE WHEN api_key IS NOT excluded.api_key THEN NULL"
+        "    ELSE disabled_reason END,"
+        "  disabled_at = CASE WHEN api_key IS NOT excluded.api_key THEN NULL ELSE disabled_at END,"
+        "  provider = excluded.provider, api_key = excluded.api_key,"
+        "  base_url = excluded.base_url, models = excluded.models,"
+        "  label = COALESCE(excluded.label, label), proxy_url = excluded.proxy_url"
+        " RETURNING id";
+    sqlite3_stmt *st = NULL;
+    char id[AG_ACCOUNT_ID_SIZE];
+    enum ag_provider kind;
+    int ret;
+
+    if (!in || blank(in->email) || blank(in->api_key) || !ag_provider_parse(in->provider, &kind) ||
+        kind == AG_PROVIDER_GOOGLE || (in->label && strlen(in->label) > LABEL_MAX))
+        return AG_EINVAL;
+    format_uuid(id);
+    ret = prepare(s, sql, &st);
+    if (ret)
+        goto out;
+    if (ag_store_bind_text(st, 1, id) || ag_store_bind_text(st, 2, in->email) ||
+        ag_store_bind_text(st, 3, ag_provider_info(kind)->name) ||
+        ag_store_bind_text(st, 4, in->api_key) ||
+        ag_store_bind_text(st, 5, blank(in->base_url) ? NULL : in->base_url) ||
+        ag_store_bind_text(st, 6, blank(in->models) ? NULL : in->models) ||
+        ag_store_bind_text(st, 7, blank(in->label) ? NULL : in->label) ||
+        ag_store_bind_text(st, 8, blank(in->proxy_url) ? NULL : in->proxy_url) ||
+        sqlite3_bind_int64(st, 9, ag_wall_s()) != SQLITE_OK) {
+        ret = AG_EDB;
+        goto out;
+    }
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        ag_log_error("store: provider account put: %s", sqlite3_errmsg(s->db));
+        ret = AG_EDB;
+        goto out;
+    }
+    const char *got = (const char *)sqlite3_column_text(st, 0);
+    if (created)
+        *created = got && strcmp(got, id) == 0;
+    if (id_out)
+        ag_strlcpy(id_out, got ? got : "", AG_ACCOUNT_ID_SIZE);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+    }
+    s->own_write = true;
+out:
+    sqlite3_finalize(st);
+    return ret;
+}
+
 /*
  * Runs an UPDATE/DELETE with ?1 = id and the binder's further parameters; AG_ENOTFOUND when no
  * row matched. bind may be NULL.
@@ -424,6 +496,11 @@ int ag_store_account_set_proxy(struct ag_store *s, const char *id, const char *p
 {
     return write_one(s, "UPDATE accounts SET proxy_url = ?2 WHERE id = ?1", id, bind_text2,
                      proxy_url);
+}
+
+int ag_store_account_set_models(struct ag_store *s, const char *id, const char *models)
+{
+    return write_one(s, "UPDATE accounts SET models = ?2 WHERE id = ?1", id, bind_text2, models);
 }
 
 struct tokens_args {

@@ -68,6 +68,12 @@ struct ag_account {
     int64_t created_at;
     int64_t last_used_at;
     int64_t sort_order; /* list order, ascending */
+    /* Provider accounts (store/provider.h); for OAuth accounts provider is "google" and the
+     * other three are NULL. */
+    char *provider; /* kind name: "google", "gemini", "anthropic", "openai", "openai-compatible" */
+    char *api_key;  /* the provider's API key: a secret like refresh_token, never logged */
+    char *base_url; /* admin-set base URL; NULL = the kind's default */
+    char *models;   /* comma-separated model ids the account serves; NULL = the kind's own */
 };
 
 /** A list of records from ag_store_account_list; items are owned by the list. */
@@ -95,6 +101,23 @@ void ag_account_list_dispose(struct ag_account_list *l);
  */
 int ag_store_account_upsert(struct ag_store *s, const struct ag_account *in, char *id_out,
                             bool *created);
+
+/**
+ * Inserts a provider account (store/provider.h), or updates the one with the same email. Reads
+ * from in: provider (a kind other than "google"), api_key (required), email (the account's name
+ * in lists and statistics, required: the CLI makes one from the kind, the host and a hash of the
+ * key), base_url, models, label, proxy_url. The refresh_token column holds "" for these rows. On
+ * update the key, base URL, models, label and proxy are replaced and a disabled account is
+ * enabled again when the key changed. in is borrowed; id_out and created as for upsert.
+ */
+int ag_store_account_put_provider(struct ag_store *s, const struct ag_account *in, char *id_out,
+                                  bool *created);
+
+/** Replaces the models list of an account (NULL or "" clears it). */
+int ag_store_account_set_models(struct ag_store *s, const char *id, const char *models);
+
+/** True when a is a provider (API-key) account rather than a Google OAuth account. */
+bool ag_account_is_provider(const struct ag_account *a);
 
 /** Reads one account by id into *out (caller disposes); AG_ENOTFOUND if none. */
 int ag_store_account_get(struct ag_store *s, const char *id, struct ag_account *out);

@@ -210,6 +210,24 @@ static const char v6_admin_sessions[] = "CREATE TABLE admin_sessions ("
                                         "  secret_tag BLOB NOT NULL"
                                         ") WITHOUT ROWID;";
 
+/* Version 7: provider accounts (store/provider.h): the kind of each account ('google' for the
+ * OAuth accounts so far), an API key (a secret like refresh_token), an admin-set base URL and the
+ * models the account serves; the update trigger is recreated to cover the new columns. */
+static const char v7_provider_accounts[] =
+    "ALTER TABLE accounts ADD COLUMN provider TEXT NOT NULL DEFAULT 'google';"
+    "ALTER TABLE accounts ADD COLUMN api_key TEXT;"
+    "ALTER TABLE accounts ADD COLUMN base_url TEXT;"
+    "ALTER TABLE accounts ADD COLUMN models TEXT;"
+    "DROP TRIGGER accounts_changed_update;"
+    "CREATE TRIGGER accounts_changed_update AFTER UPDATE OF"
+    "  id, email, name, refresh_token, access_token, token_expiry, project_id, tier, quota_json,"
+    "  quota_updated_at, disabled, disabled_reason, disabled_at, forbidden, forbidden_reason,"
+    "  forbidden_until, validation_url, proxy_url, label, oauth_client, created_at, sort_order,"
+    "  provider, api_key, base_url, models"
+    "  ON accounts BEGIN"
+    "  UPDATE meta SET value = value + 1 WHERE key = 'accounts_version';"
+    "END;";
+
 static const struct migration steps[] = {
     {1, "accounts", v1_accounts},
     {2, "request log and token statistics", v2_monitor},
@@ -217,6 +235,7 @@ static const struct migration steps[] = {
     {4, "thinking store", v4_thinking},
     {5, "user keys", v5_user_keys},
     {6, "admin sessions", v6_admin_sessions},
+    {7, "provider accounts", v7_provider_accounts},
 };
 
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == AG_STORE_SCHEMA_VERSION,

@@ -832,7 +832,8 @@ static void h_gemini(struct ag_http_req *req, void *ud)
     mock_record(req);
     g_mock.requests_total++;
     ag_router_split_action(req->params[0], &model, &action);
-    if (mock_apply_fault(req, r, FMT_GEMINI, tok, model)) {
+    if (!mock_provider_auth(r, req, FMT_GEMINI) ||
+        mock_apply_fault(req, r, FMT_GEMINI, tok, model)) {
         /* answered */
     } else if (!yyjson_is_obj(root)) {
         mock_send_error(r, FMT_GEMINI, 400, "Invalid JSON payload received.", NULL);

@@ -104,6 +104,7 @@ int main(int argc, char **argv)
     mock_register_control(g_mock.router);
     mock_register_google(g_mock.router);
     mock_register_openai_anthropic(g_mock.router);
+    mock_register_provider(g_mock.router);
     g_mock.server = ag_http_server_new(g_mock.loop, g_mock.router, NULL);
     rc = ag_http_server_listen(g_mock.server, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host,
                                port);

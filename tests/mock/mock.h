@@ -164,6 +164,14 @@ void mock_reply_event(struct mock_reply *r, const char *frame, size_t len);
 /** Starts sending: a body response, or the events as text/event-stream. Takes r. */
 void mock_reply_send(struct mock_reply *r);
 
+/* ---- provider.c: API keys, strictness and model lists of the provider APIs ---- */
+/** Checks the request's API key for fmt's API; answers 401/400/403 itself and returns false when
+ * it is missing or refused (keys starting with "bad"). */
+bool mock_provider_auth(struct mock_reply *r, const struct ag_http_req *req, enum mock_format fmt);
+/** Checks a provider request body as the real API would; answers 400 and returns false when not. */
+bool mock_provider_strict(struct mock_reply *r, enum mock_format fmt, yyjson_val *root);
+void mock_register_provider(struct ag_router *r);
+
 /* ---- google.c / openai.c ---- */
 void mock_register_google(struct ag_router *r);
 void mock_register_openai_anthropic(struct ag_router *r);

@@ -32,12 +32,17 @@ static yyjson_doc *prologue(struct ag_http_req *req, struct mock_reply *r, enum 
     m = yyjson_obj_get(root, "model");
     *model = yyjson_is_str(m) ? ag_str_make(yyjson_get_str(m), yyjson_get_len(m)) : AG_STR("");
     *stream = yyjson_get_bool(yyjson_obj_get(root, "stream"));
-    if (mock_apply_fault(req, r, fmt, mock_bearer(req), *model)) {
+    if (!mock_provider_auth(r, req, fmt) ||
+        mock_apply_fault(req, r, fmt, mock_bearer(req), *model)) {
         yyjson_doc_free(doc);
         return NULL;
     }
     if (!yyjson_is_obj(root)) {
         mock_send_error(r, fmt, 400, "Could not parse the JSON body of your request.", NULL);
+        yyjson_doc_free(doc);
+        return NULL;
+    }
+    if (!mock_provider_strict(r, fmt, root)) {
         yyjson_doc_free(doc);
         return NULL;
     }
