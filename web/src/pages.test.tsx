@@ -162,6 +162,31 @@ describe('API Proxy page: unsaved edits', () => {
   });
 });
 
+describe('gateway status', () => {
+  it('is new everywhere right after a stop, without waiting for the next poll', async () => {
+    let running = true;
+    routes = {
+      'GET /api/config': () => ({ config: { server: { port: 8045, allow_lan_access: false }, auth: { mode: 'auto' }, scheduling: { mode: 'balance', max_wait_s: 60, max_attempts: 3 }, quota: { protection_threshold: 0 }, mapping: { custom: {} } }, keys: [] }),
+      'GET /api/proxy/status': () => ({ running, base_url: 'http://127.0.0.1:8045', accounts: 0, usable_accounts: 0 }),
+      'POST /api/proxy/stop': () => {
+        running = false;
+        return { ok: true };
+      },
+      'GET /api/accounts': () => ({ accounts: [] }),
+      'GET /api/mapping': () => ({ builtin: [] }),
+    };
+    fakeFetch();
+    const stop = (await import('./status')).pollStatus();
+    const el = mount(<Proxy />);
+    const btn = await until(() => button(el, 'Stop'), 'Stop button');
+    expect(gatewayStatus.value?.running).toBe(true);
+    await act(async () => btn.click());
+    await until(() => gatewayStatus.value?.running === false, 'status refreshed after the stop', 20);
+    expect(button(el, 'Start')).toBeDefined();
+    stop();
+  });
+});
+
 describe('shell: gateway out of reach, session ended', () => {
   it('shows one translated banner, and header and Dashboard agree', async () => {
     setToken('ags_' + 'a'.repeat(48), Date.now() + 3600_000);

@@ -98,6 +98,16 @@ describe('admin UI pages in Chromium', { timeout: 240000 }, () => {
       if (w.scroll > w.inner) wide.push(`${name}: ${w.scroll}px`);
     }
     assert.deepEqual(wide, [], 'pages wider than 390 px');
+    // Long errors are readable without hovering (no tooltip on a touch screen): shown whole.
+    await goto(s.page, '/accounts', 'Accounts');
+    await s.page.locator('.acct-err').first().waitFor();
+    const cut = await s.page.locator('.acct-err').evaluateAll((els) => els.filter((e) => e.scrollWidth > e.clientWidth + 1).length);
+    assert.equal(cut, 0, 'account errors cut off');
+    await goto(s.page, '/', 'Dashboard');
+    const msg = s.page.locator('.err-list .err-msg').first();
+    await msg.waitFor({ state: 'attached' });
+    assert.ok(await msg.isVisible(), 'the error message of a recent error is shown at phone width');
+    assert.equal(await msg.evaluate((e) => e.scrollWidth <= e.clientWidth + 1), true, 'recent error cut off');
     // The snippet's copy button sits beside or above the code, not on it.
     await goto(s.page, '/proxy', 'API Proxy');
     const box = s.page.locator('.code-box');
