@@ -244,6 +244,135 @@ static void take(struct ag_pool_wait *w, struct pool_acct *a, const char *why, s
     pool_grant(w, a);
 }
 
+/* One look over the accounts for a wait: the candidates, the fixed account among them, the
+ * session's bound account with what it is, and the counts a denial reports. */
+struct look {
+    struct tally t;
+    struct pool_acct *fixed, *bound;
+    enum use bound_use;
+    int64_t bound_until;
+    size_t n; /* candidates in the caller's array */
+};
+
+static void look_over(struct ag_pool_wait *w, const struct ag_sched_ctx *ctx,
+                      struct ag_sched_cand *cands, struct look *l)
+{
+    struct ag_pool *p = w->pool;
+    struct ag_sched_cand c;
+    int64_t until;
+    const char *bound_id = NULL;
+
+    *l = (struct look){.bound_use = USE_DISABLED};
+    if (w->session && p->sched->sticky && p->cfg->scheduling.sticky_ttl_s > 0)
+        bound_id = ag_sticky_get(p->sessions, w->session, ctx->now_ms);
+    for (size_t i = 0; i < p->naccts; i++) {
+        struct pool_acct *x = p->accts[i];
+        enum use u = classify(x, w, ctx, &c, &until);
+        if (bound_id && strcmp(bound_id, x->rec.id) == 0) {
+            l->bound = x;
+            l->bound_use = u;
+            l->bound_until = until;
+        }
+        switch (u) {
+        case USE_DISABLED:
+            l->t.ndis++;
+            continue;
+        case USE_SKIPPED:
+            l->t.nskip++;
+            continue;
+        case USE_NO_MODEL:
+            l->t.nmodel++;
+            continue;
+        case USE_COOLING:
+        case USE_QUOTA:
+            if (u == USE_COOLING)
+                l->t.ncool++;
+            else
+                l->t.nquota++;
+            if (until && (!l->t.first_until || until < l->t.first_until))
+                l->t.first_until = until;
+            continue;
+        case USE_BUSY:
+            l->t.nbusy++;
+            continue;
+        case USE_OK:
+            break;
+        }
+        if (pool_is_fixed(p, x))
+            l->fixed = x;
+        cands[l->n++] = c;
+    }
+}
+
+/* cache_first: a session whose account cools down (or is busy) waits for it, up to
+ * scheduling.max_wait_s from the acquisition's start. True when w now sleeps. */
+static bool session_waits(struct ag_pool_wait *w, const struct look *l, int64_t now)
+{
+    struct ag_pool *p = w->pool;
+    if (!l->bound || !p->sched->wait_sticky || l->fixed)
+        return false;
+    int64_t deadline = w->arrived_ms + p->cfg->scheduling.max_wait_s * 1000;
+    if (l->bound_use == USE_COOLING && l->bound_until > now && l->bound_until <= deadline) {
+        ag_log_debug("pool: session %s waits %lld ms for its account %s (cache_first)", w->session,
+                     (long long)(l->bound_until - now), l->bound->rec.email);
+        sleep_until(w, l->bound_until, false);
+        return true;
+    }
+    if (l->bound_use == USE_BUSY && now < deadline) {
+        sleep_until(w, deadline, true);
+        return true;
+    }
+    return false;
+}
+
+/* The fixed account, else the session's bound account when usable, else the strategy's pick over
+ * the sorted candidates (l->n > 0); *why says which. */
+static struct pool_acct *choose(struct ag_pool_wait *w, const struct ag_sched_ctx *ctx,
+                                struct ag_sched_cand *cands, const struct look *l, const char **why)
+{
+    struct ag_pool *p = w->pool;
+    if (l->fixed) {
+        *why = "fixed account";
+        return l->fixed;
+    }
+    if (l->bound && l->bound_use == USE_OK) {
+        *why = "sticky session";
+        return l->bound;
+    }
+    ag_sched_sort(cands, l->n);
+    size_t pick = p->sched->pick(p->sched_state, ctx, cands, l->n, why);
+    struct pool_acct *a = cands[pick < l->n ? pick : 0].ref;
+    if (l->bound)
+        *why = l->bound_use == USE_COOLING ? "session moved: its account cools down"
+               : l->bound_use == USE_QUOTA ? "session moved: its account is out of quota"
+               : l->bound_use == USE_BUSY  ? "session moved: its account is busy"
+                                           : "session moved: its account is unusable";
+    return a;
+}
+
+/* a needs a token first: pins w to it and starts the flight. True when w is settled (the flight
+ * runs, or already ended); false when it could not start and a is skipped: look again. */
+static bool start_flight(struct ag_pool_wait *w, struct pool_acct *a)
+{
+    char msg[256];
+    /* Pin first: a flight may end synchronously (a call that cannot start). */
+    w->state = W_PINNED;
+    w->acct = a;
+    msg[0] = '\0';
+    int rc = pool_tokens_start(a, msg, sizeof(msg));
+    if (rc == 0)
+        return true;
+    if (w->state != W_PINNED || w->acct != a)
+        return true; /* already handled by pool_flight_done */
+    w->state = W_READY;
+    w->acct = NULL;
+    pool_acct_set_error(a, msg);
+    w->last_err = rc;
+    ag_strlcpy(w->last_msg, msg, sizeof(w->last_msg));
+    pool_wait_skip(w, a->rec.id);
+    return false;
+}
+
 void pool_dispatch(struct ag_pool_wait *w)
 {
     struct ag_pool *p = w->pool;
@@ -258,7 +387,6 @@ void pool_dispatch(struct ag_pool_wait *w)
         .rand = p->rand_fn,
         .rand_ud = p->rand_ud,
     };
-    char msg[256];
 
     if (request_rejected(w, now))
         return;
@@ -273,104 +401,22 @@ void pool_dispatch(struct ag_pool_wait *w)
     }
     cands = ag_calloc(p->naccts ? p->naccts : 1, sizeof(*cands));
     for (;;) {
-        struct tally t = {0};
-        struct pool_acct *fixed = NULL, *bound = NULL, *a = NULL;
-        enum use bound_use = USE_DISABLED;
-        int64_t bound_until = 0;
-        const char *bound_id = NULL, *why = NULL;
-        size_t n = 0;
-
-        if (w->session && p->sched->sticky && p->cfg->scheduling.sticky_ttl_s > 0)
-            bound_id = ag_sticky_get(p->sessions, w->session, now);
-        for (size_t i = 0; i < p->naccts; i++) {
-            struct pool_acct *x = p->accts[i];
-            enum use u = classify(x, w, &ctx, &c, &until);
-            if (bound_id && strcmp(bound_id, x->rec.id) == 0) {
-                bound = x;
-                bound_use = u;
-                bound_until = until;
-            }
-            switch (u) {
-            case USE_DISABLED:
-                t.ndis++;
-                continue;
-            case USE_SKIPPED:
-                t.nskip++;
-                continue;
-            case USE_NO_MODEL:
-                t.nmodel++;
-                continue;
-            case USE_COOLING:
-            case USE_QUOTA:
-                if (u == USE_COOLING)
-                    t.ncool++;
-                else
-                    t.nquota++;
-                if (until && (!t.first_until || until < t.first_until))
-                    t.first_until = until;
-                continue;
-            case USE_BUSY:
-                t.nbusy++;
-                continue;
-            case USE_OK:
-                break;
-            }
-            if (pool_is_fixed(p, x))
-                fixed = x;
-            cands[n++] = c;
-        }
-        if (bound && p->sched->wait_sticky && !fixed) {
-            int64_t deadline = w->arrived_ms + p->cfg->scheduling.max_wait_s * 1000;
-            if (bound_use == USE_COOLING && bound_until > now && bound_until <= deadline) {
-                ag_log_debug("pool: session %s waits %lld ms for its account %s (cache_first)",
-                             w->session, (long long)(bound_until - now), bound->rec.email);
-                sleep_until(w, bound_until, false);
-                break;
-            }
-            if (bound_use == USE_BUSY && now < deadline) {
-                sleep_until(w, deadline, true);
-                break;
-            }
-        }
-        if (n == 0) {
-            no_candidate(w, &t, now);
+        struct look l;
+        const char *why = NULL;
+        look_over(w, &ctx, cands, &l);
+        if (session_waits(w, &l, now))
+            break;
+        if (l.n == 0) {
+            no_candidate(w, &l.t, now);
             break;
         }
-        if (fixed) {
-            a = fixed;
-            why = "fixed account";
-        } else if (bound && bound_use == USE_OK) {
-            a = bound;
-            why = "sticky session";
-        } else {
-            ag_sched_sort(cands, n);
-            size_t pick = p->sched->pick(p->sched_state, &ctx, cands, n, &why);
-            a = cands[pick < n ? pick : 0].ref;
-            if (bound)
-                why = bound_use == USE_COOLING ? "session moved: its account cools down"
-                      : bound_use == USE_QUOTA ? "session moved: its account is out of quota"
-                      : bound_use == USE_BUSY  ? "session moved: its account is busy"
-                                               : "session moved: its account is unusable";
-        }
+        struct pool_acct *a = choose(w, &ctx, cands, &l, &why);
         if (pool_acct_ready(a, now)) {
-            take(w, a, why, n);
+            take(w, a, why, l.n);
             break;
         }
-        /* Pin first: a flight may end synchronously (a call that cannot start). */
-        w->state = W_PINNED;
-        w->acct = a;
-        msg[0] = '\0';
-        int rc = pool_tokens_start(a, msg, sizeof(msg));
-        if (rc == 0)
+        if (start_flight(w, a))
             break;
-        if (w->state != W_PINNED || w->acct != a)
-            break; /* already handled by pool_flight_done */
-        w->state = W_READY;
-        w->acct = NULL;
-        pool_acct_set_error(a, msg);
-        w->last_err = rc;
-        ag_strlcpy(w->last_msg, msg, sizeof(w->last_msg));
-        pool_wait_skip(w, a->rec.id);
     }
     free(cands);
 }
