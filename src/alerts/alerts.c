@@ -446,6 +446,7 @@ void ag_alerts_note_request(struct ag_alerts *a, bool failed)
         return;
     /* The window is whole buckets: ceil(window / width) of them, at most RATE_BUCKETS. */
     int64_t nb = (c->alerts.error_rate_window_s + width - 1) / width;
+    int64_t window_s = width * nb;
     uint64_t total = 0, bad = 0;
     for (size_t i = 0; i < RATE_BUCKETS; i++) {
         if (a->rate[i].slot > slot - nb && a->rate[i].slot <= slot) {
@@ -461,7 +462,7 @@ void ag_alerts_note_request(struct ag_alerts *a, bool failed)
              "%llu of the last %llu upstream requests (%llu%%) failed within %lld s "
              "(alerts.error_rate_threshold %lld%%)",
              (unsigned long long)bad, (unsigned long long)total,
-             (unsigned long long)(bad * 100 / total), (long long)(width * nb),
+             (unsigned long long)(bad * 100 / total), (long long)window_s,
              (long long)c->alerts.error_rate_threshold);
     ag_alerts_emit(a, AG_ALERT_UPSTREAM_ERROR_RATE, "upstream", msg);
 }

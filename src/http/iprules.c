@@ -125,7 +125,7 @@ size_t ag_ip_refusals_list(const struct ag_ip_refusals *l, struct ag_ip_refusal 
 {
     if (!l || cap == 0)
         return 0;
-    struct ag_ip_refusal all[AG_IP_REFUSALS_MAX];
+    struct ag_ip_refusal all[AG_IP_REFUSALS_MAX] = {0};
     for (size_t i = 0; i < l->n; i++)
         all[i] = l->e[i].r;
     qsort(all, l->n, sizeof(all[0]), by_last_desc);
