@@ -6,7 +6,7 @@ import zh from './locales/zh.json';
 import { countdown, fmtMs, fmtNum, fmtSpan, prettyJson } from './format';
 import { detectLang, translate } from './i18n';
 import { fromRules, resolve, toRules, wildcardMatch } from './mapping';
-import { matches, mergeEntries, type Filter } from './pages/monitor';
+import { curlOf, matches, mergeEntries, percentile, type Filter } from './pages/monitor';
 import { rates } from './pages/dashboard';
 import { accountState, averageByGroup, bestAccount, countByState, groupOf, type Account } from './quota';
 import { snippets } from './snippets';
@@ -198,6 +198,32 @@ describe('stats', () => {
 
 describe('monitor', () => {
   const f: Filter = { status: '', protocol: '', model: '', account: '', q: '' };
+  it('latency percentiles by nearest rank', () => {
+    const v = [100, 10, 90, 20, 80, 30, 70, 40, 60, 50];
+    expect(percentile(v, 50)).toBe(50);
+    expect(percentile(v, 90)).toBe(90);
+    expect(percentile(v, 99)).toBe(100);
+    expect(percentile([7], 99)).toBe(7);
+    expect(percentile([], 50)).toBeNull();
+  });
+  it('copies a request as curl with every credential masked', () => {
+    const e = entry({
+      request_headers: { host: '127.0.0.1:8045', authorization: 'Bearer sk-very-secret', 'x-goog-api-key': 'AIza-secret', cookie: 's=1', 'content-type': 'application/json', 'content-length': '12' },
+      request_body: `{"content":"it's"}`,
+    });
+    const c = curlOf(e, 'http://127.0.0.1:8045');
+    expect(c).not.toContain('sk-very-secret');
+    expect(c).not.toContain('AIza-secret');
+    expect(c).not.toContain('s=1');
+    expect(c).not.toContain('content-length');
+    expect(c).toContain(`curl -X POST 'http://127.0.0.1:8045/v1/chat/completions'`);
+    expect(c).toContain('-H "authorization: Bearer $AIGATE_API_KEY"');
+    expect(c).toContain('-H "x-goog-api-key: $AIGATE_API_KEY"');
+    expect(c).toContain(`-H 'content-type: application/json'`);
+    expect(c).toContain(`--data-raw '{"content":"it'\\''s"}'`);
+    // without recorded headers the key still goes in the usual place
+    expect(curlOf(entry({}), 'http://h')).toContain('authorization: Bearer $AIGATE_API_KEY');
+  });
   it('filters live entries like the API', () => {
     expect(matches(entry({ status: 500 }), { ...f, status: 'error' })).toBe(true);
     expect(matches(entry({}), { ...f, status: 'error' })).toBe(false);

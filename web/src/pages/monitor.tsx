@@ -6,6 +6,7 @@ import { api, events } from '../api';
 import { Badge, Button, confirm, CopyButton, Empty, ErrorNote, Icon, toast, useLoad } from '../components/ui';
 import { fmtDateTime, fmtMs, fmtNum, fmtTime, prettyJson } from '../format';
 import { useT } from '../i18n';
+import { useGatewayStatus } from '../status';
 import { isError, type LogEntry } from '../types';
 
 export interface Filter {
@@ -35,6 +36,46 @@ export function mergeEntries(list: LogEntry[], add: LogEntry[], cap = 500): LogE
   const seen = new Set(list.map((e) => e.id));
   const fresh = add.filter((e) => !seen.has(e.id));
   return [...fresh, ...list].sort((a, b) => b.id - a.id).slice(0, cap);
+}
+
+/** The p-th percentile (0..100, nearest rank) of values; null when there are none. */
+export function percentile(values: number[], p: number): number | null {
+  const v = values.filter((x) => typeof x === 'number' && isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return null;
+  const rank = Math.ceil((p / 100) * v.length);
+  return v[Math.min(v.length, Math.max(1, rank)) - 1];
+}
+
+const SECRET_HEADERS = /^(authorization|proxy-authorization|x-api-key|x-goog-api-key|api-key|cookie|set-cookie)$/i;
+
+function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The request as a curl command for base (the gateway's address): its recorded headers with every
+ * credential replaced by $AIGATE_API_KEY (never the secret itself), and its body when captured.
+ */
+export function curlOf(e: LogEntry, base: string): string {
+  const raw = e.request_headers;
+  const rows: [string, string][] = !raw ? [] : Array.isArray(raw) ? raw : Object.entries(raw);
+  const skip = /^(host|content-length|connection|accept-encoding|transfer-encoding)$/i;
+  const parts = [`curl -X ${e.method} ${shq(base + e.path)}`];
+  let auth = false;
+  for (const [k, v] of rows) {
+    if (skip.test(k)) continue;
+    if (SECRET_HEADERS.test(k)) {
+      if (/^(cookie|set-cookie)$/i.test(k)) continue;
+      auth = true;
+      const value = /^(authorization|proxy-authorization)$/i.test(k) ? 'Bearer $AIGATE_API_KEY' : '$AIGATE_API_KEY';
+      parts.push(`-H "${k}: ${value}"`);
+      continue;
+    }
+    parts.push(`-H ${shq(`${k}: ${v}`)}`);
+  }
+  if (!auth) parts.push('-H "authorization: Bearer $AIGATE_API_KEY"');
+  if (e.request_body) parts.push(`--data-raw ${shq(e.request_body)}`);
+  return parts.join(' \\\n  ');
 }
 
 const PAGE = 100;
@@ -81,6 +122,7 @@ function Drawer({ id, onClose }: { id: number; onClose: () => void }) {
   const t = useT();
   const ref = useRef<HTMLDivElement>(null);
   const { data: e, error } = useLoad(() => api<LogEntry>(`/api/logs/${id}`), [id]);
+  const { status } = useGatewayStatus();
   useEffect(() => {
     ref.current?.focus();
     const k = (ev: KeyboardEvent) => ev.key === 'Escape' && onClose();
@@ -164,6 +206,7 @@ function Drawer({ id, onClose }: { id: number; onClose: () => void }) {
             )}
           </section>
           <Body title={t('monitor.req_body')} text={e.request_body} />
+          <Body title={t('monitor.as_curl')} text={curlOf(e, status?.base_url || location.origin)} />
           <Body title={t('monitor.resp_body')} text={e.response_body} />
         </div>
       )}
@@ -313,6 +356,7 @@ export function Monitor() {
         {t('monitor.counts', { shown: list.length, total, ok, err: list.length - ok })}
         {counters.data && !counters.data.capture_bodies ? ` · ${t('monitor.bodies_off')}` : ''}
         {missed ? ` · ${t('monitor.missed', { n: missed })}` : ''}
+        {list.length > 0 && ` · ${t('monitor.latency', { p50: fmtMs(percentile(list.map((e) => e.total_ms), 50)), p90: fmtMs(percentile(list.map((e) => e.total_ms), 90)), p99: fmtMs(percentile(list.map((e) => e.total_ms), 99)) })}`}
       </p>
       <ErrorNote error={err} />
       {list.length === 0 && !err && !filtered && <Empty>{t('monitor.empty')}</Empty>}
