@@ -162,10 +162,10 @@ static void h_login(struct ag_http_req *req, void *ud)
         ag_writer_session_put(a->writer, &row, AG_SESSIONS_MAX);
     struct ag_buf b;
     ag_buf_init(&b, 0);
-    jw_open(&b, NULL, '{');
-    jw_str(&b, "token", token);
-    jw_int(&b, "expires_at_ms", now + ttl);
-    jw_close(&b, '}');
+    ag_jsonw_open(&b, NULL, '{');
+    ag_jsonw_str(&b, "token", token);
+    ag_jsonw_int(&b, "expires_at_ms", now + ttl);
+    ag_jsonw_close(&b, '}');
     adm_json(req, 200, &b);
     ag_buf_dispose(&b);
 }

@@ -13,6 +13,7 @@
 #include "admin/session.h"
 #include "core/buf.h"
 #include "core/hash.h"
+#include "core/jsonw.h"
 #include "core/str.h"
 #include "http/router.h"
 #include "store/request_log.h"
@@ -92,18 +93,6 @@ struct ag_admin {
     struct ag_login *login;          /* OAuth logins started from the UI (pool/login.h) */
     struct adm_onboard_op *onboards; /* refresh-token adds in flight */
 };
-
-/* ---- answer.c: JSON writing into a buffer (commas by looking at the last byte) ---- */
-void jw_sep(struct ag_buf *b);
-void jw_key(struct ag_buf *b, const char *k);
-void jw_str(struct ag_buf *b, const char *k, const char *v); /* NULL -> null */
-void jw_strn(struct ag_buf *b, const char *k, struct ag_str v);
-void jw_int(struct ag_buf *b, const char *k, int64_t v);
-void jw_num(struct ag_buf *b, const char *k, double v);
-void jw_bool(struct ag_buf *b, const char *k, bool v);
-void jw_raw(struct ag_buf *b, const char *k, const char *json); /* NULL -> null */
-void jw_open(struct ag_buf *b, const char *k, char c);          /* k NULL in arrays */
-void jw_close(struct ag_buf *b, char c);
 
 /* ---- answer.c: answers ---- */
 void adm_json(struct ag_http_req *req, int status, const struct ag_buf *b);

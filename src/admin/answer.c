@@ -1,6 +1,5 @@
-/* admin/answer.c: how admin handlers answer: a small JSON writer into a buffer (jw_*) and the
- * JSON answers built with it (a body, an error in the admin API's shape, an AG_E* turned into a
- * status, {"ok":true}). */
+/* admin/answer.c: how admin handlers answer: JSON answers built with core/jsonw.h (a body, an
+ * error in the admin API's shape, an AG_E* turned into a status, {"ok":true}). */
 #include "admin/admin_internal.h"
 
 #include "core/err.h"
@@ -9,76 +8,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-/* ---- JSON writing ---- */
-
-void jw_sep(struct ag_buf *b)
-{
-    if (b->len && !strchr("{[:", b->data[b->len - 1]))
-        ag_buf_append(b, ",", 1);
-}
-
-void jw_key(struct ag_buf *b, const char *k)
-{
-    jw_sep(b);
-    if (k) {
-        ag_json_quote(b, k, strlen(k));
-        ag_buf_append(b, ":", 1);
-    }
-}
-
-void jw_str(struct ag_buf *b, const char *k, const char *v)
-{
-    jw_key(b, k);
-    if (v)
-        ag_json_quote(b, v, strlen(v));
-    else
-        ag_buf_append_c(b, "null");
-}
-
-void jw_strn(struct ag_buf *b, const char *k, struct ag_str v)
-{
-    jw_key(b, k);
-    if (v.p)
-        ag_json_quote(b, v.p, v.len);
-    else
-        ag_buf_append_c(b, "null");
-}
-
-void jw_int(struct ag_buf *b, const char *k, int64_t v)
-{
-    jw_key(b, k);
-    ag_buf_printf(b, "%lld", (long long)v);
-}
-
-void jw_num(struct ag_buf *b, const char *k, double v)
-{
-    jw_key(b, k);
-    ag_buf_printf(b, "%.6g", v);
-}
-
-void jw_bool(struct ag_buf *b, const char *k, bool v)
-{
-    jw_key(b, k);
-    ag_buf_append_c(b, v ? "true" : "false");
-}
-
-void jw_raw(struct ag_buf *b, const char *k, const char *json)
-{
-    jw_key(b, k);
-    ag_buf_append_c(b, json ? json : "null");
-}
-
-void jw_open(struct ag_buf *b, const char *k, char c)
-{
-    jw_key(b, k);
-    ag_buf_append(b, &c, 1);
-}
-
-void jw_close(struct ag_buf *b, char c)
-{
-    ag_buf_append(b, &c, 1);
-}
 
 /* ---- answers ---- */
 
@@ -98,14 +27,14 @@ void adm_error(struct ag_http_req *req, int status, const char *type, const char
     va_start(ap, fmt);
     ag_buf_vprintf(&msg, fmt, ap);
     va_end(ap);
-    jw_open(&b, NULL, '{');
-    jw_open(&b, "error", '{');
-    jw_str(&b, "message", msg.data ? msg.data : "");
-    jw_str(&b, "type", type);
+    ag_jsonw_open(&b, NULL, '{');
+    ag_jsonw_open(&b, "error", '{');
+    ag_jsonw_str(&b, "message", msg.data ? msg.data : "");
+    ag_jsonw_str(&b, "type", type);
     if (field)
-        jw_str(&b, "field", field);
-    jw_close(&b, '}');
-    jw_close(&b, '}');
+        ag_jsonw_str(&b, "field", field);
+    ag_jsonw_close(&b, '}');
+    ag_jsonw_close(&b, '}');
     adm_json(req, status, &b);
     ag_buf_dispose(&msg);
     ag_buf_dispose(&b);

@@ -30,51 +30,51 @@ static void write_account(struct ag_admin *a, struct ag_buf *b, const struct ag_
             st = &snap->items[i];
     }
     const char *fixed = a->cfg->scheduling.fixed_account;
-    jw_open(b, NULL, '{');
-    jw_str(b, "id", x->id);
-    jw_str(b, "email", x->email);
-    jw_str(b, "name", x->name);
-    jw_str(b, "label", x->label);
-    jw_str(b, "tier", ag_tier_name(x->tier));
-    jw_bool(b, "current",
-            fixed[0] && (strcmp(fixed, x->id) == 0 || strcasecmp(fixed, x->email) == 0));
-    jw_bool(b, "disabled", x->disabled);
-    jw_str(b, "disabled_reason", x->disabled_reason);
-    jw_int(b, "disabled_at", x->disabled_at);
-    jw_bool(b, "forbidden", x->forbidden);
-    jw_str(b, "forbidden_reason", x->forbidden_reason);
-    jw_int(b, "forbidden_until", x->forbidden_until);
-    jw_str(b, "validation_url", x->validation_url);
+    ag_jsonw_open(b, NULL, '{');
+    ag_jsonw_str(b, "id", x->id);
+    ag_jsonw_str(b, "email", x->email);
+    ag_jsonw_str(b, "name", x->name);
+    ag_jsonw_str(b, "label", x->label);
+    ag_jsonw_str(b, "tier", ag_tier_name(x->tier));
+    ag_jsonw_bool(b, "current",
+                  fixed[0] && (strcmp(fixed, x->id) == 0 || strcasecmp(fixed, x->email) == 0));
+    ag_jsonw_bool(b, "disabled", x->disabled);
+    ag_jsonw_str(b, "disabled_reason", x->disabled_reason);
+    ag_jsonw_int(b, "disabled_at", x->disabled_at);
+    ag_jsonw_bool(b, "forbidden", x->forbidden);
+    ag_jsonw_str(b, "forbidden_reason", x->forbidden_reason);
+    ag_jsonw_int(b, "forbidden_until", x->forbidden_until);
+    ag_jsonw_str(b, "validation_url", x->validation_url);
     char proxy[2048];
     ag_url_mask_userinfo(x->proxy_url, proxy, sizeof(proxy)); /* its password is a secret */
-    jw_str(b, "proxy_url", x->proxy_url ? proxy : NULL);
-    jw_bool(b, "has_project", x->project_id && x->project_id[0]);
-    jw_raw(b, "quota", x->quota_json);
-    jw_int(b, "quota_updated_at", x->quota_updated_at);
-    jw_str(b, "oauth_client", x->oauth_client);
-    jw_int(b, "created_at", x->created_at);
-    jw_int(b, "last_used_at", x->last_used_at);
-    jw_int(b, "sort_order", x->sort_order);
-    jw_open(b, "runtime", '{');
+    ag_jsonw_str(b, "proxy_url", x->proxy_url ? proxy : NULL);
+    ag_jsonw_bool(b, "has_project", x->project_id && x->project_id[0]);
+    ag_jsonw_raw(b, "quota", x->quota_json);
+    ag_jsonw_int(b, "quota_updated_at", x->quota_updated_at);
+    ag_jsonw_str(b, "oauth_client", x->oauth_client);
+    ag_jsonw_int(b, "created_at", x->created_at);
+    ag_jsonw_int(b, "last_used_at", x->last_used_at);
+    ag_jsonw_int(b, "sort_order", x->sort_order);
+    ag_jsonw_open(b, "runtime", '{');
     if (st) {
-        jw_int(b, "inflight", st->inflight);
-        jw_bool(b, "refreshing", st->refreshing);
-        jw_int(b, "token_expiry", st->token_expiry);
-        jw_str(b, "last_error", st->last_error);
-        jw_int(b, "last_error_ms", st->last_error_ms);
-        jw_open(b, "cooldowns", '[');
+        ag_jsonw_int(b, "inflight", st->inflight);
+        ag_jsonw_bool(b, "refreshing", st->refreshing);
+        ag_jsonw_int(b, "token_expiry", st->token_expiry);
+        ag_jsonw_str(b, "last_error", st->last_error);
+        ag_jsonw_int(b, "last_error_ms", st->last_error_ms);
+        ag_jsonw_open(b, "cooldowns", '[');
         for (size_t k = 0; k < st->ncooldowns; k++) {
-            jw_open(b, NULL, '{');
-            jw_str(b, "group", st->cooldowns[k].group);
-            jw_int(b, "until_ms", st->cooldowns[k].until_ms);
-            jw_int(b, "strikes", st->cooldowns[k].strikes);
-            jw_bool(b, "probing", st->cooldowns[k].probing);
-            jw_close(b, '}');
+            ag_jsonw_open(b, NULL, '{');
+            ag_jsonw_str(b, "group", st->cooldowns[k].group);
+            ag_jsonw_int(b, "until_ms", st->cooldowns[k].until_ms);
+            ag_jsonw_int(b, "strikes", st->cooldowns[k].strikes);
+            ag_jsonw_bool(b, "probing", st->cooldowns[k].probing);
+            ag_jsonw_close(b, '}');
         }
-        jw_close(b, ']');
+        ag_jsonw_close(b, ']');
     }
-    jw_close(b, '}');
-    jw_close(b, '}');
+    ag_jsonw_close(b, '}');
+    ag_jsonw_close(b, '}');
 }
 
 static void list_free(void *p)
@@ -106,13 +106,13 @@ static void acct_done(struct adm_job *j)
         else
             ag_buf_append_c(&b, "{\"ok\":true}");
     } else {
-        jw_open(&b, NULL, '{');
-        jw_open(&b, "accounts", '[');
+        ag_jsonw_open(&b, NULL, '{');
+        ag_jsonw_open(&b, "accounts", '[');
         for (size_t i = 0; i < l->len; i++)
             write_account(a, &b, &l->items[i], &snap);
-        jw_close(&b, ']');
-        jw_str(&b, "fixed_account", a->cfg->scheduling.fixed_account);
-        jw_close(&b, '}');
+        ag_jsonw_close(&b, ']');
+        ag_jsonw_str(&b, "fixed_account", a->cfg->scheduling.fixed_account);
+        ag_jsonw_close(&b, '}');
     }
     adm_json(j->req, j->status, &b);
     ag_buf_dispose(&b);
@@ -404,20 +404,20 @@ static void op_abort(struct ag_http_req *req, void *ud)
 
 static void write_result(struct ag_buf *b, const struct ag_onboard_result *r)
 {
-    jw_open(b, NULL, '{');
-    jw_bool(b, "ok", r->err == 0);
+    ag_jsonw_open(b, NULL, '{');
+    ag_jsonw_bool(b, "ok", r->err == 0);
     if (r->err) {
-        jw_str(b, "stage", r->stage);
-        jw_str(b, "error", r->message);
+        ag_jsonw_str(b, "stage", r->stage);
+        ag_jsonw_str(b, "error", r->message);
     } else {
-        jw_str(b, "id", r->id);
-        jw_str(b, "email", r->email);
-        jw_bool(b, "created", r->created);
-        jw_str(b, "tier", ag_tier_name(r->tier));
-        jw_int(b, "models", (int64_t)r->nmodels);
-        jw_str(b, "warning", r->warning[0] ? r->warning : NULL);
+        ag_jsonw_str(b, "id", r->id);
+        ag_jsonw_str(b, "email", r->email);
+        ag_jsonw_bool(b, "created", r->created);
+        ag_jsonw_str(b, "tier", ag_tier_name(r->tier));
+        ag_jsonw_int(b, "models", (int64_t)r->nmodels);
+        ag_jsonw_str(b, "warning", r->warning[0] ? r->warning : NULL);
     }
-    jw_close(b, '}');
+    ag_jsonw_close(b, '}');
 }
 
 static void op_next(struct adm_onboard_op *op);
@@ -466,11 +466,11 @@ static void op_next(struct adm_onboard_op *op)
     while (op->next_entry < op->imp.len && !op->a->closing) {
         const struct ag_import_entry *e = &op->imp.entries[op->next_entry++];
         if (e->error) {
-            jw_open(&op->out, NULL, '{');
-            jw_bool(&op->out, "ok", false);
-            jw_int(&op->out, "index", (int64_t)e->index);
-            jw_str(&op->out, "error", e->error);
-            jw_close(&op->out, '}');
+            ag_jsonw_open(&op->out, NULL, '{');
+            ag_jsonw_bool(&op->out, "ok", false);
+            ag_jsonw_int(&op->out, "index", (int64_t)e->index);
+            ag_jsonw_str(&op->out, "error", e->error);
+            ag_jsonw_close(&op->out, '}');
             op->failed++;
             continue;
         }

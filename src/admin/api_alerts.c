@@ -34,51 +34,51 @@ static void h_get(struct ag_http_req *req, void *ud)
     const struct ag_config_webhooks *hooks = &a->cfg->alerts.webhooks;
     struct ag_buf b;
     ag_buf_init(&b, 0);
-    jw_open(&b, NULL, '{');
-    jw_bool(&b, "running", a->alerts != NULL);
-    jw_open(&b, "webhooks", '[');
+    ag_jsonw_open(&b, NULL, '{');
+    ag_jsonw_bool(&b, "running", a->alerts != NULL);
+    ag_jsonw_open(&b, "webhooks", '[');
     for (size_t i = 0; i < hooks->n; i++) {
         char host[256];
         url_host(hooks->v[i].url, host, sizeof(host));
-        jw_open(&b, NULL, '{');
-        jw_str(&b, "host", host);
-        jw_open(&b, "events", '[');
+        ag_jsonw_open(&b, NULL, '{');
+        ag_jsonw_str(&b, "host", host);
+        ag_jsonw_open(&b, "events", '[');
         for (size_t j = 0; j < hooks->v[i].events.n; j++)
-            jw_str(&b, NULL, hooks->v[i].events.v[j]);
-        jw_close(&b, ']');
-        jw_bool(&b, "signed", hooks->v[i].secret[0] != '\0');
-        jw_close(&b, '}');
+            ag_jsonw_str(&b, NULL, hooks->v[i].events.v[j]);
+        ag_jsonw_close(&b, ']');
+        ag_jsonw_bool(&b, "signed", hooks->v[i].secret[0] != '\0');
+        ag_jsonw_close(&b, '}');
     }
-    jw_close(&b, ']');
+    ag_jsonw_close(&b, ']');
     struct ag_alerts_stats st = {0};
     if (a->alerts)
         ag_alerts_stats(a->alerts, &st);
-    jw_open(&b, "stats", '{');
-    jw_int(&b, "emitted", (int64_t)st.emitted);
-    jw_int(&b, "suppressed", (int64_t)st.suppressed);
-    jw_int(&b, "delivered", (int64_t)st.delivered);
-    jw_int(&b, "failed", (int64_t)st.failed);
-    jw_int(&b, "dropped", (int64_t)st.dropped);
-    jw_int(&b, "retries", (int64_t)st.retries);
-    jw_int(&b, "pending", (int64_t)st.pending);
-    jw_close(&b, '}');
-    jw_open(&b, "deliveries", '[');
+    ag_jsonw_open(&b, "stats", '{');
+    ag_jsonw_int(&b, "emitted", (int64_t)st.emitted);
+    ag_jsonw_int(&b, "suppressed", (int64_t)st.suppressed);
+    ag_jsonw_int(&b, "delivered", (int64_t)st.delivered);
+    ag_jsonw_int(&b, "failed", (int64_t)st.failed);
+    ag_jsonw_int(&b, "dropped", (int64_t)st.dropped);
+    ag_jsonw_int(&b, "retries", (int64_t)st.retries);
+    ag_jsonw_int(&b, "pending", (int64_t)st.pending);
+    ag_jsonw_close(&b, '}');
+    ag_jsonw_open(&b, "deliveries", '[');
     static struct ag_alerts_delivery d[AG_ALERTS_RING]; /* loop thread only */
     size_t n = a->alerts ? ag_alerts_deliveries(a->alerts, d, AG_ALERTS_RING) : 0;
     for (size_t i = 0; i < n; i++) {
-        jw_open(&b, NULL, '{');
-        jw_int(&b, "time_ms", d[i].time_ms);
-        jw_str(&b, "event", d[i].event);
-        jw_str(&b, "subject", d[i].subject);
-        jw_str(&b, "host", d[i].host);
-        jw_int(&b, "status", d[i].status);
-        jw_int(&b, "attempts", d[i].attempts);
-        jw_bool(&b, "delivered", d[i].delivered);
-        jw_str(&b, "error", d[i].error);
-        jw_close(&b, '}');
+        ag_jsonw_open(&b, NULL, '{');
+        ag_jsonw_int(&b, "time_ms", d[i].time_ms);
+        ag_jsonw_str(&b, "event", d[i].event);
+        ag_jsonw_str(&b, "subject", d[i].subject);
+        ag_jsonw_str(&b, "host", d[i].host);
+        ag_jsonw_int(&b, "status", d[i].status);
+        ag_jsonw_int(&b, "attempts", d[i].attempts);
+        ag_jsonw_bool(&b, "delivered", d[i].delivered);
+        ag_jsonw_str(&b, "error", d[i].error);
+        ag_jsonw_close(&b, '}');
     }
-    jw_close(&b, ']');
-    jw_close(&b, '}');
+    ag_jsonw_close(&b, ']');
+    ag_jsonw_close(&b, '}');
     adm_json(req, 200, &b);
     ag_buf_dispose(&b);
 }

@@ -18,7 +18,7 @@
 
 static void write_config(struct ag_admin *a, struct ag_buf *b)
 {
-    jw_key(b, "config");
+    ag_jsonw_key(b, "config");
     ag_config_to_json(a->cfg, true, false, b);
 }
 
@@ -29,34 +29,34 @@ static void h_get(struct ag_http_req *req, void *ud)
     const struct ag_config_key *keys = ag_config_keys(&n);
     struct ag_buf b;
     ag_buf_init(&b, AG_BUF_CAP_DOC);
-    jw_open(&b, NULL, '{');
+    ag_jsonw_open(&b, NULL, '{');
     write_config(a, &b);
-    jw_str(&b, "data_dir", a->data_dir ? a->data_dir : "");
+    ag_jsonw_str(&b, "data_dir", a->data_dir ? a->data_dir : "");
     if (a->data_dir && a->data_dir[0]) {
         ag_buf_append_c(&b, ",\"config_path\":");
         struct ag_buf path;
         ag_buf_init(&path, AG_BUF_CAP_SHORT);
         ag_buf_printf(&path, "%s/config.json", a->data_dir);
-        ag_json_quote(&b, path.data, path.len);
+        ag_jsonw_quote(&b, path.data, path.len);
         ag_buf_dispose(&path);
     }
-    jw_open(&b, "keys", '[');
+    ag_jsonw_open(&b, "keys", '[');
     for (size_t i = 0; i < n; i++) {
         struct ag_buf allowed;
         ag_buf_init(&allowed, AG_BUF_CAP_SHORT);
         ag_config_key_allowed(&keys[i], &allowed);
-        jw_open(&b, NULL, '{');
-        jw_str(&b, "name", keys[i].name);
-        jw_str(&b, "allowed", allowed.data ? allowed.data : "");
-        jw_bool(&b, "secret", keys[i].flags & AG_CONFIG_SECRET);
-        jw_bool(&b, "restart", keys[i].flags & AG_CONFIG_RESTART);
-        jw_str(&b, "env", keys[i].env);
-        jw_str(&b, "help", keys[i].help);
-        jw_close(&b, '}');
+        ag_jsonw_open(&b, NULL, '{');
+        ag_jsonw_str(&b, "name", keys[i].name);
+        ag_jsonw_str(&b, "allowed", allowed.data ? allowed.data : "");
+        ag_jsonw_bool(&b, "secret", keys[i].flags & AG_CONFIG_SECRET);
+        ag_jsonw_bool(&b, "restart", keys[i].flags & AG_CONFIG_RESTART);
+        ag_jsonw_str(&b, "env", keys[i].env);
+        ag_jsonw_str(&b, "help", keys[i].help);
+        ag_jsonw_close(&b, '}');
         ag_buf_dispose(&allowed);
     }
-    jw_close(&b, ']');
-    jw_close(&b, '}');
+    ag_jsonw_close(&b, ']');
+    ag_jsonw_close(&b, '}');
     adm_json(req, 200, &b);
     ag_buf_dispose(&b);
 }
@@ -242,28 +242,28 @@ static void change_done(struct adm_job *j)
     else if (j->req && rc)
         adm_error_rc(j->req, rc, j->err);
     else if (j->req) {
-        jw_open(&b, NULL, '{');
-        jw_open(&b, "changed", '[');
+        ag_jsonw_open(&b, NULL, '{');
+        ag_jsonw_open(&b, "changed", '[');
         for (size_t i = 0; i < c->n; i++)
-            jw_str(&b, NULL, c->key[i]);
-        jw_close(&b, ']');
-        jw_open(&b, "restart_required", '[');
+            ag_jsonw_str(&b, NULL, c->key[i]);
+        ag_jsonw_close(&b, ']');
+        ag_jsonw_open(&b, "restart_required", '[');
         for (char *p = restart.data; p && *p;) {
             char *nl = strchr(p, '\n');
-            jw_strn(&b, NULL, ag_str_make(p, nl ? (size_t)(nl - p) : strlen(p)));
+            ag_jsonw_strn(&b, NULL, ag_str_make(p, nl ? (size_t)(nl - p) : strlen(p)));
             p = nl ? nl + 1 : p + strlen(p);
         }
-        jw_close(&b, ']');
-        jw_open(&b, "overridden_by_environment", '[');
+        ag_jsonw_close(&b, ']');
+        ag_jsonw_open(&b, "overridden_by_environment", '[');
         for (size_t i = 0; i < c->n; i++) {
             const struct ag_config_key *key = ag_config_key_find(c->key[i]);
             const char *e = key && key->env ? getenv(key->env) : NULL;
             if (e && e[0])
-                jw_str(&b, NULL, c->key[i]);
+                ag_jsonw_str(&b, NULL, c->key[i]);
         }
-        jw_close(&b, ']');
+        ag_jsonw_close(&b, ']');
         write_config(a, &b);
-        jw_close(&b, '}');
+        ag_jsonw_close(&b, '}');
         adm_json(j->req, 200, &b);
     }
     ag_buf_dispose(&restart);

@@ -266,29 +266,29 @@ static void h_rotate(struct ag_http_req *req, void *ud)
 static void usage_row(const struct ag_key_usage_row *row, void *ud)
 {
     struct ag_buf *o = ud;
-    jw_open(o, NULL, '{');
-    jw_int(o, "bucket_s", row->bucket_s);
-    jw_str(o, "key", row->key_name);
-    jw_int(o, "requests", row->requests);
-    jw_int(o, "input_tokens", row->input_tokens);
-    jw_int(o, "output_tokens", row->output_tokens);
-    jw_int(o, "tokens", row->input_tokens + row->output_tokens);
-    jw_int(o, "errors", row->errors);
-    jw_close(o, '}');
+    ag_jsonw_open(o, NULL, '{');
+    ag_jsonw_int(o, "bucket_s", row->bucket_s);
+    ag_jsonw_str(o, "key", row->key_name);
+    ag_jsonw_int(o, "requests", row->requests);
+    ag_jsonw_int(o, "input_tokens", row->input_tokens);
+    ag_jsonw_int(o, "output_tokens", row->output_tokens);
+    ag_jsonw_int(o, "tokens", row->input_tokens + row->output_tokens);
+    ag_jsonw_int(o, "errors", row->errors);
+    ag_jsonw_close(o, '}');
 }
 
 static int usage_work(struct ag_store *db, struct adm_job *j)
 {
     struct ag_buf *o = &j->out;
-    jw_open(o, NULL, '{');
-    jw_int(o, "from_s", j->i1);
-    jw_int(o, "to_s", j->i2);
+    ag_jsonw_open(o, NULL, '{');
+    ag_jsonw_int(o, "from_s", j->i1);
+    ag_jsonw_int(o, "to_s", j->i2);
     int64_t bucket = *(int64_t *)j->arg;
-    jw_int(o, "bucket_s", bucket);
-    jw_open(o, "items", '[');
+    ag_jsonw_int(o, "bucket_s", bucket);
+    ag_jsonw_open(o, "items", '[');
     int rc = ag_store_key_usage_query(db, j->i1, j->i2, bucket, usage_row, o);
-    jw_close(o, ']');
-    jw_close(o, '}');
+    ag_jsonw_close(o, ']');
+    ag_jsonw_close(o, '}');
     return rc;
 }
 

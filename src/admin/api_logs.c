@@ -19,39 +19,40 @@
 void adm_write_entry(struct ag_buf *b, const struct ag_request_record *r, const char *request_id,
                      bool bodies)
 {
-    jw_open(b, NULL, '{');
-    jw_int(b, "id", r->id);
-    jw_int(b, "ts_ms", r->ts_ms);
+    ag_jsonw_open(b, NULL, '{');
+    ag_jsonw_int(b, "id", r->id);
+    ag_jsonw_int(b, "ts_ms", r->ts_ms);
     if (request_id)
-        jw_str(b, "request_id", request_id);
-    jw_str(b, "method", r->method);
-    jw_str(b, "path", r->path);
-    jw_str(b, "protocol", r->protocol);
-    jw_str(b, "model", r->model_requested);
-    jw_str(b, "served_model", r->model_served);
-    jw_str(b, "account", r->account_email);
-    jw_str(b, "key", r->key_name && r->key_name[0] ? r->key_name : NULL);
-    jw_int(b, "status", r->status);
-    jw_str(b, "error_class", r->error_class && r->error_class[0] ? r->error_class : NULL);
-    jw_str(b, "error_message", r->error_message && r->error_message[0] ? r->error_message : NULL);
-    jw_int(b, "attempts", r->attempts);
+        ag_jsonw_str(b, "request_id", request_id);
+    ag_jsonw_str(b, "method", r->method);
+    ag_jsonw_str(b, "path", r->path);
+    ag_jsonw_str(b, "protocol", r->protocol);
+    ag_jsonw_str(b, "model", r->model_requested);
+    ag_jsonw_str(b, "served_model", r->model_served);
+    ag_jsonw_str(b, "account", r->account_email);
+    ag_jsonw_str(b, "key", r->key_name && r->key_name[0] ? r->key_name : NULL);
+    ag_jsonw_int(b, "status", r->status);
+    ag_jsonw_str(b, "error_class", r->error_class && r->error_class[0] ? r->error_class : NULL);
+    ag_jsonw_str(b, "error_message",
+                 r->error_message && r->error_message[0] ? r->error_message : NULL);
+    ag_jsonw_int(b, "attempts", r->attempts);
     if (r->ttfb_ms >= 0)
-        jw_int(b, "ttfb_ms", r->ttfb_ms);
+        ag_jsonw_int(b, "ttfb_ms", r->ttfb_ms);
     else
-        jw_raw(b, "ttfb_ms", NULL);
-    jw_int(b, "total_ms", r->total_ms);
-    jw_int(b, "input_tokens", r->input_tokens);
-    jw_int(b, "output_tokens", r->output_tokens);
-    jw_int(b, "cached_tokens", r->cached_tokens);
-    jw_int(b, "reasoning_tokens", r->reasoning_tokens);
-    jw_str(b, "client_ip", r->client_ip);
-    jw_str(b, "user_agent", r->user_agent);
-    jw_bool(b, "stream", r->stream);
+        ag_jsonw_raw(b, "ttfb_ms", NULL);
+    ag_jsonw_int(b, "total_ms", r->total_ms);
+    ag_jsonw_int(b, "input_tokens", r->input_tokens);
+    ag_jsonw_int(b, "output_tokens", r->output_tokens);
+    ag_jsonw_int(b, "cached_tokens", r->cached_tokens);
+    ag_jsonw_int(b, "reasoning_tokens", r->reasoning_tokens);
+    ag_jsonw_str(b, "client_ip", r->client_ip);
+    ag_jsonw_str(b, "user_agent", r->user_agent);
+    ag_jsonw_bool(b, "stream", r->stream);
     if (bodies) {
-        jw_strn(b, "request_body", r->request_body);
-        jw_strn(b, "response_body", r->response_body);
+        ag_jsonw_strn(b, "request_body", r->request_body);
+        ag_jsonw_strn(b, "response_body", r->response_body);
     }
-    jw_close(b, '}');
+    ag_jsonw_close(b, '}');
 }
 
 /* ---- GET /api/logs ---- */
@@ -72,14 +73,14 @@ static int row_out(const struct ag_request_record *r, void *ud)
 static int logs_work(struct ag_store *db, struct adm_job *j)
 {
     struct logs_arg *la = j->arg;
-    jw_open(&j->out, NULL, '{');
-    jw_open(&j->out, "items", '[');
+    ag_jsonw_open(&j->out, NULL, '{');
+    ag_jsonw_open(&j->out, "items", '[');
     int rc = ag_store_log_query(db, &la->f, row_out, j, &la->total);
-    jw_close(&j->out, ']');
-    jw_int(&j->out, "total", la->total);
-    jw_int(&j->out, "limit", la->f.limit);
-    jw_int(&j->out, "offset", la->f.offset);
-    jw_close(&j->out, '}');
+    ag_jsonw_close(&j->out, ']');
+    ag_jsonw_int(&j->out, "total", la->total);
+    ag_jsonw_int(&j->out, "limit", la->f.limit);
+    ag_jsonw_int(&j->out, "offset", la->f.offset);
+    ag_jsonw_close(&j->out, '}');
     return rc;
 }
 
@@ -187,14 +188,14 @@ static void h_recent(struct ag_http_req *req, void *ud)
         return;
     struct ag_buf b;
     ag_buf_init(&b, 0);
-    jw_open(&b, NULL, '{');
-    jw_open(&b, "items", '[');
+    ag_jsonw_open(&b, NULL, '{');
+    ag_jsonw_open(&b, "items", '[');
     for (size_t i = 0; i < ag_monitor_len(a->monitor) && (int64_t)i < limit; i++) {
         const struct ag_monitor_entry *e = ag_monitor_at(a->monitor, i);
         adm_write_entry(&b, &e->rec, e->request_id, false);
     }
-    jw_close(&b, ']');
-    jw_close(&b, '}');
+    ag_jsonw_close(&b, ']');
+    ag_jsonw_close(&b, '}');
     adm_json(req, 200, &b);
     ag_buf_dispose(&b);
 }
@@ -224,25 +225,25 @@ static void h_monitor(struct ag_http_req *req, void *ud)
         ag_writer_get_stats(a->writer, &ws);
     struct ag_buf b;
     ag_buf_init(&b, 0);
-    jw_open(&b, NULL, '{');
-    jw_int(&b, "recorded", (int64_t)ag_monitor_total(a->monitor));
-    jw_int(&b, "in_memory", (int64_t)ag_monitor_len(a->monitor));
-    jw_int(&b, "capacity", a->cfg->monitor.capacity);
-    jw_int(&b, "not_persisted", (int64_t)ag_monitor_not_queued(a->monitor));
-    jw_bool(&b, "capture_bodies", a->cfg->monitor.capture_bodies);
-    jw_open(&b, "writer", '{');
-    jw_int(&b, "queued", (int64_t)ws.queued);
-    jw_int(&b, "accepted", (int64_t)ws.accepted);
-    jw_int(&b, "dropped", (int64_t)ws.dropped);
-    jw_int(&b, "written", (int64_t)ws.written);
-    jw_int(&b, "failed", (int64_t)ws.failed);
-    jw_int(&b, "retention_runs", (int64_t)ws.retention_runs);
-    jw_int(&b, "retention_deleted", ws.retention_log_deleted);
-    jw_int(&b, "disk_cap_deleted", ws.disk_cap_deleted);
-    jw_int(&b, "max_disk_mb", a->cfg->log.max_disk_mb);
-    jw_close(&b, '}');
-    jw_int(&b, "event_subscribers", (int64_t)a->nsubs);
-    jw_close(&b, '}');
+    ag_jsonw_open(&b, NULL, '{');
+    ag_jsonw_int(&b, "recorded", (int64_t)ag_monitor_total(a->monitor));
+    ag_jsonw_int(&b, "in_memory", (int64_t)ag_monitor_len(a->monitor));
+    ag_jsonw_int(&b, "capacity", a->cfg->monitor.capacity);
+    ag_jsonw_int(&b, "not_persisted", (int64_t)ag_monitor_not_queued(a->monitor));
+    ag_jsonw_bool(&b, "capture_bodies", a->cfg->monitor.capture_bodies);
+    ag_jsonw_open(&b, "writer", '{');
+    ag_jsonw_int(&b, "queued", (int64_t)ws.queued);
+    ag_jsonw_int(&b, "accepted", (int64_t)ws.accepted);
+    ag_jsonw_int(&b, "dropped", (int64_t)ws.dropped);
+    ag_jsonw_int(&b, "written", (int64_t)ws.written);
+    ag_jsonw_int(&b, "failed", (int64_t)ws.failed);
+    ag_jsonw_int(&b, "retention_runs", (int64_t)ws.retention_runs);
+    ag_jsonw_int(&b, "retention_deleted", ws.retention_log_deleted);
+    ag_jsonw_int(&b, "disk_cap_deleted", ws.disk_cap_deleted);
+    ag_jsonw_int(&b, "max_disk_mb", a->cfg->log.max_disk_mb);
+    ag_jsonw_close(&b, '}');
+    ag_jsonw_int(&b, "event_subscribers", (int64_t)a->nsubs);
+    ag_jsonw_close(&b, '}');
     adm_json(req, 200, &b);
     ag_buf_dispose(&b);
 }

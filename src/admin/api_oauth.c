@@ -63,12 +63,12 @@ static void h_start(struct ag_http_req *req, void *ud)
     }
     struct ag_buf b;
     ag_buf_init(&b, AG_BUF_CAP_SHORT);
-    jw_open(&b, NULL, '{');
-    jw_str(&b, "url", url);
-    jw_str(&b, "state", state);
-    jw_str(&b, "redirect_uri", redirect);
-    jw_int(&b, "expires_at_ms", adm_now_ms() + LOGIN_TTL_MS);
-    jw_close(&b, '}');
+    ag_jsonw_open(&b, NULL, '{');
+    ag_jsonw_str(&b, "url", url);
+    ag_jsonw_str(&b, "state", state);
+    ag_jsonw_str(&b, "redirect_uri", redirect);
+    ag_jsonw_int(&b, "expires_at_ms", adm_now_ms() + LOGIN_TTL_MS);
+    ag_jsonw_close(&b, '}');
     adm_json(req, 200, &b);
     ag_buf_dispose(&b);
     free(url);
@@ -109,10 +109,10 @@ static void on_completed(const struct ag_login_result *res, void *ud)
         } else {
             struct ag_buf b;
             ag_buf_init(&b, AG_BUF_CAP_SHORT);
-            jw_open(&b, NULL, '{');
-            jw_str(&b, "email", res->account->email);
-            jw_bool(&b, "created", res->account->created);
-            jw_close(&b, '}');
+            ag_jsonw_open(&b, NULL, '{');
+            ag_jsonw_str(&b, "email", res->account->email);
+            ag_jsonw_bool(&b, "created", res->account->created);
+            ag_jsonw_close(&b, '}');
             adm_json(req, 200, &b);
             ag_buf_dispose(&b);
         }

@@ -26,17 +26,17 @@ static void status_json(struct ag_admin *a, struct ag_buf *b)
         for (size_t i = 0; i < snap.len; i++)
             usable += !snap.items[i].disabled && !snap.items[i].forbidden;
     }
-    jw_open(b, NULL, '{');
-    jw_bool(b, "running", a->proxy_running);
-    jw_int(b, "port", port);
+    ag_jsonw_open(b, NULL, '{');
+    ag_jsonw_bool(b, "running", a->proxy_running);
+    ag_jsonw_int(b, "port", port);
     ag_buf_printf(b, ",\"base_url\":\"http://127.0.0.1:%d\"", port);
-    jw_bool(b, "allow_lan_access", a->cfg->server.allow_lan_access);
-    jw_int(b, "accounts", (int64_t)snap.len);
-    jw_int(b, "usable_accounts", (int64_t)usable);
-    jw_int(b, "waiting", (int64_t)snap.waiting);
-    jw_int(b, "active_requests", a->relay ? (int64_t)ag_relay_active(a->relay) : 0);
-    jw_str(b, "fixed_account", a->cfg->scheduling.fixed_account);
-    jw_close(b, '}');
+    ag_jsonw_bool(b, "allow_lan_access", a->cfg->server.allow_lan_access);
+    ag_jsonw_int(b, "accounts", (int64_t)snap.len);
+    ag_jsonw_int(b, "usable_accounts", (int64_t)usable);
+    ag_jsonw_int(b, "waiting", (int64_t)snap.waiting);
+    ag_jsonw_int(b, "active_requests", a->relay ? (int64_t)ag_relay_active(a->relay) : 0);
+    ag_jsonw_str(b, "fixed_account", a->cfg->scheduling.fixed_account);
+    ag_jsonw_close(b, '}');
     ag_pool_snapshot_dispose(&snap);
 }
 
@@ -82,9 +82,9 @@ static void key_applied(struct adm_job *j, int rc, const struct ag_buf *restart)
     }
     struct ag_buf b;
     ag_buf_init(&b, AG_BUF_CAP_SHORT);
-    jw_open(&b, NULL, '{');
-    jw_str(&b, "api_key", c->text[0]);
-    jw_close(&b, '}');
+    ag_jsonw_open(&b, NULL, '{');
+    ag_jsonw_str(&b, "api_key", c->text[0]);
+    ag_jsonw_close(&b, '}');
     adm_json(j->req, 200, &b);
     ag_buf_dispose(&b);
 }
@@ -149,9 +149,9 @@ static void h_api_key(struct ag_http_req *req, void *ud)
     struct ag_admin *a = adm_of(ud);
     struct ag_buf b;
     ag_buf_init(&b, AG_BUF_CAP_DOC);
-    jw_open(&b, NULL, '{');
-    jw_str(&b, "api_key", a->cfg->auth.api_key);
-    jw_close(&b, '}');
+    ag_jsonw_open(&b, NULL, '{');
+    ag_jsonw_str(&b, "api_key", a->cfg->auth.api_key);
+    ag_jsonw_close(&b, '}');
     adm_json(req, 200, &b);
     ag_buf_dispose(&b);
 }
@@ -175,9 +175,9 @@ static void builtin_row(void *ctx, struct ag_str name)
     if (ag_mapping_resolve(n->m, NULL, name, &rr))
         return;
     ag_buf_append_c(n->b, n->first ? "{\"from\":" : ",{\"from\":");
-    ag_json_quote(n->b, name.p, name.len);
+    ag_jsonw_quote(n->b, name.p, name.len);
     ag_buf_append_c(n->b, ",\"to\":");
-    ag_json_quote(n->b, rr.model, strlen(rr.model));
+    ag_jsonw_quote(n->b, rr.model, strlen(rr.model));
     ag_buf_append_c(n->b, "}");
     n->first = false;
 }
@@ -196,17 +196,17 @@ static void h_mapping(struct ag_http_req *req, void *ud)
     }
     struct ag_buf b;
     ag_buf_init(&b, AG_BUF_CAP_DOC);
-    jw_open(&b, NULL, '{');
-    jw_open(&b, "custom", '{');
+    ag_jsonw_open(&b, NULL, '{');
+    ag_jsonw_open(&b, "custom", '{');
     for (size_t i = 0; i < a->cfg->mapping.custom.n; i++)
-        jw_str(&b, a->cfg->mapping.custom.v[i].key, a->cfg->mapping.custom.v[i].value);
-    jw_close(&b, '}');
-    jw_str(&b, "background_model", a->cfg->mapping.background_model);
+        ag_jsonw_str(&b, a->cfg->mapping.custom.v[i].key, a->cfg->mapping.custom.v[i].value);
+    ag_jsonw_close(&b, '}');
+    ag_jsonw_str(&b, "background_model", a->cfg->mapping.background_model);
     ag_buf_append_c(&b, ",\"builtin\":[");
     struct names n = {m, a->cfg, &b, true};
     ag_mapping_foreach_name(m, builtin_row, &n);
     ag_buf_append_c(&b, "]");
-    jw_close(&b, '}');
+    ag_jsonw_close(&b, '}');
     adm_json(req, 200, &b);
     ag_buf_dispose(&b);
     ag_mapping_free(m);

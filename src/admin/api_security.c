@@ -13,10 +13,10 @@ void ag_admin_set_ip_refusals(struct ag_admin *a, const struct ag_ip_refusals *l
 
 static void write_list(struct ag_buf *b, const char *k, const struct ag_config_strlist *l)
 {
-    jw_open(b, k, '[');
+    ag_jsonw_open(b, k, '[');
     for (size_t i = 0; i < l->n; i++)
-        jw_str(b, NULL, l->v[i]);
-    jw_close(b, ']');
+        ag_jsonw_str(b, NULL, l->v[i]);
+    ag_jsonw_close(b, ']');
 }
 
 static void h_get(struct ag_http_req *req, void *ud)
@@ -26,21 +26,21 @@ static void h_get(struct ag_http_req *req, void *ud)
     static struct ag_ip_refusal r[AG_IP_REFUSALS_MAX]; /* loop thread only */
     size_t n = ag_ip_refusals_list(a->ip_refusals, r, AG_IP_REFUSALS_MAX);
     ag_buf_init(&b, 0);
-    jw_open(&b, NULL, '{');
+    ag_jsonw_open(&b, NULL, '{');
     write_list(&b, "allow", &a->cfg->security.ip_allow);
     write_list(&b, "deny", &a->cfg->security.ip_deny);
-    jw_int(&b, "refused_total", (int64_t)ag_ip_refusals_total(a->ip_refusals));
-    jw_open(&b, "refused", '[');
+    ag_jsonw_int(&b, "refused_total", (int64_t)ag_ip_refusals_total(a->ip_refusals));
+    ag_jsonw_open(&b, "refused", '[');
     for (size_t i = 0; i < n; i++) {
-        jw_open(&b, NULL, '{');
-        jw_str(&b, "address", r[i].addr);
-        jw_int(&b, "count", (int64_t)r[i].count);
-        jw_int(&b, "first_ms", r[i].first_ms);
-        jw_int(&b, "last_ms", r[i].last_ms);
-        jw_close(&b, '}');
+        ag_jsonw_open(&b, NULL, '{');
+        ag_jsonw_str(&b, "address", r[i].addr);
+        ag_jsonw_int(&b, "count", (int64_t)r[i].count);
+        ag_jsonw_int(&b, "first_ms", r[i].first_ms);
+        ag_jsonw_int(&b, "last_ms", r[i].last_ms);
+        ag_jsonw_close(&b, '}');
     }
-    jw_close(&b, ']');
-    jw_close(&b, '}');
+    ag_jsonw_close(&b, ']');
+    ag_jsonw_close(&b, '}');
     adm_json(req, 200, &b);
     ag_buf_dispose(&b);
 }

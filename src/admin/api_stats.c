@@ -20,13 +20,13 @@ struct stats_arg {
 
 static void row_fields(struct ag_buf *b, const struct ag_token_stats_row *r)
 {
-    jw_int(b, "requests", r->requests);
-    jw_int(b, "errors", r->errors);
-    jw_int(b, "input_tokens", r->input_tokens);
-    jw_int(b, "output_tokens", r->output_tokens);
-    jw_int(b, "cached_tokens", r->cached_tokens);
-    jw_int(b, "reasoning_tokens", r->reasoning_tokens);
-    jw_int(b, "total_tokens", r->input_tokens + r->output_tokens);
+    ag_jsonw_int(b, "requests", r->requests);
+    ag_jsonw_int(b, "errors", r->errors);
+    ag_jsonw_int(b, "input_tokens", r->input_tokens);
+    ag_jsonw_int(b, "output_tokens", r->output_tokens);
+    ag_jsonw_int(b, "cached_tokens", r->cached_tokens);
+    ag_jsonw_int(b, "reasoning_tokens", r->reasoning_tokens);
+    ag_jsonw_int(b, "total_tokens", r->input_tokens + r->output_tokens);
 }
 
 static int series_row(int64_t period_s, const char *key, const struct ag_token_stats_row *r,
@@ -34,13 +34,13 @@ static int series_row(int64_t period_s, const char *key, const struct ag_token_s
 {
     struct adm_job *j = ud;
     struct stats_arg *sa = j->arg;
-    jw_open(&j->out, NULL, '{');
+    ag_jsonw_open(&j->out, NULL, '{');
     if (sa->q.bucket_s)
-        jw_int(&j->out, "period_s", period_s);
+        ag_jsonw_int(&j->out, "period_s", period_s);
     if (sa->q.group != AG_STATS_BY_NONE)
-        jw_str(&j->out, "key", key);
+        ag_jsonw_str(&j->out, "key", key);
     row_fields(&j->out, r);
-    jw_close(&j->out, '}');
+    ag_jsonw_close(&j->out, '}');
     return 0;
 }
 
@@ -63,9 +63,9 @@ static int stats_work(struct ag_store *db, struct adm_job *j)
     struct stats_arg *sa = j->arg;
     struct ag_buf *o = &j->out;
     int rc = 0;
-    jw_open(o, NULL, '{');
-    jw_int(o, "from_s", sa->q.from_s);
-    jw_int(o, "to_s", sa->q.to_s);
+    ag_jsonw_open(o, NULL, '{');
+    ag_jsonw_int(o, "from_s", sa->q.from_s);
+    ag_jsonw_int(o, "to_s", sa->q.to_s);
     if (sa->kind == 0) {
         sa->q.group = AG_STATS_BY_NONE;
         rc = ag_store_stats_query(db, &sa->q, sum_row, sa);
@@ -76,14 +76,14 @@ static int stats_work(struct ag_store *db, struct adm_job *j)
             tmp.groups = 0;
             tmp.q.group = (enum ag_stats_group)(AG_STATS_BY_ACCOUNT + g);
             rc = ag_store_stats_query(db, &tmp.q, sum_row, &tmp);
-            jw_int(o, names[g], (int64_t)tmp.groups);
+            ag_jsonw_int(o, names[g], (int64_t)tmp.groups);
         }
     } else {
-        jw_open(o, "items", '[');
+        ag_jsonw_open(o, "items", '[');
         rc = ag_store_stats_query(db, &sa->q, series_row, j);
-        jw_close(o, ']');
+        ag_jsonw_close(o, ']');
     }
-    jw_close(o, '}');
+    ag_jsonw_close(o, '}');
     return rc;
 }
 

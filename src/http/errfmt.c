@@ -2,65 +2,15 @@
 #include "http/errfmt.h"
 
 #include "core/err.h"
+#include "core/jsonw.h"
 #include "core/failure.h"
 
 #include <stdio.h>
 #include <string.h>
 
-int ag_json_quote(struct ag_buf *out, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    int rc = ag_buf_reserve(out, len + 2);
-    if (rc)
-        return rc;
-    out->data[out->len++] = '"';
-    size_t start = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        const char *esc = NULL;
-        char u[7];
-        switch (c) {
-        case '"':
-            esc = "\\\"";
-            break;
-        case '\\':
-            esc = "\\\\";
-            break;
-        case '\n':
-            esc = "\\n";
-            break;
-        case '\r':
-            esc = "\\r";
-            break;
-        case '\t':
-            esc = "\\t";
-            break;
-        default:
-            if (c < 0x20) {
-                u[0] = '\\';
-                u[1] = 'u';
-                u[2] = '0';
-                u[3] = '0';
-                u[4] = hex[c >> 4];
-                u[5] = hex[c & 15];
-                u[6] = '\0';
-                esc = u;
-            }
-        }
-        if (!esc)
-            continue;
-        if ((rc = ag_buf_append(out, s + start, i - start)) || (rc = ag_buf_append_c(out, esc)))
-            return rc;
-        start = i + 1;
-    }
-    if ((rc = ag_buf_append(out, s + start, len - start)))
-        return rc;
-    return ag_buf_append(out, "\"", 1);
-}
-
 static int quote_c(struct ag_buf *out, const char *s)
 {
-    return ag_json_quote(out, s, strlen(s));
+    return ag_jsonw_quote(out, s, strlen(s));
 }
 
 const char *ag_errfmt_openai_type(int status)

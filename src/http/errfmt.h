@@ -30,9 +30,6 @@ const char *ag_errfmt_openai_type(int status);
 const char *ag_errfmt_anthropic_type(int status);
 const char *ag_errfmt_gemini_status(int status);
 
-/** Appends s as a JSON string literal (quotes included, escaped). 0 or AG_ETOOBIG. */
-int ag_json_quote(struct ag_buf *out, const char *s, size_t len);
-
 /** Standard reason phrase for an HTTP status ("Not Found"); "Unknown" otherwise. */
 const char *ag_http_reason(int status);
 

@@ -7,6 +7,7 @@
 #include "http/server_internal.h"
 
 #include "core/err.h"
+#include "core/jsonw.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/time.h"
@@ -335,7 +336,7 @@ int ag_ws_respond(struct ag_http_req *req, int status, const void *body, size_t 
     } else if (!rc) {
         rc = ag_buf_append_c(&ev, ",\"error\":{\"type\":\"server_error\",\"message\":");
         if (!rc)
-            rc = ag_json_quote(&ev, b.p, b.len);
+            rc = ag_jsonw_quote(&ev, b.p, b.len);
         if (!rc)
             rc = ag_buf_append_c(&ev, "}}");
     }
