@@ -250,6 +250,28 @@ describe('Accounts page', () => {
   });
 });
 
+describe('Accounts page: limits', () => {
+  it('clears the cooldowns of one account', async () => {
+    const cooling = { ...ACCT, runtime: { cooldowns: [{ group: 'claude', until_ms: Date.now() + 600_000, strikes: 1, probing: false }] } };
+    let cleared: unknown = null;
+    routes = {
+      'GET /api/accounts': () => ({ accounts: [cleared ? ACCT : cooling], fixed_account: '' }),
+      'POST /api/proxy/cooldowns/clear': (b) => {
+        cleared = b;
+        return { ok: true };
+      },
+    };
+    fakeFetch();
+    const el = mount(<Accounts />);
+    const btn = await until(() => button(el, 'Clear limits'), 'clear button on the cooling account');
+    expect(el.querySelector('.badge-warn')?.textContent).toContain('claude');
+    await act(async () => btn.click());
+    await until(() => cleared, 'the clear request');
+    expect(cleared).toEqual({ account_id: 'id-1' });
+    await until(() => !button(el, 'Clear limits'), 'cooldown gone after the reload');
+  });
+});
+
 describe('Monitor page', () => {
   const row = (id: number) => ({ id, ts_ms: Date.now(), method: 'POST', path: '/v1/chat/completions', protocol: 'openai-chat', model: `model-${id}`, served_model: null, account: 'a@x', status: 200, error_class: null, error_message: null, attempts: 1, ttfb_ms: 5, total_ms: 10, input_tokens: 1, output_tokens: 2, cached_tokens: 0, reasoning_tokens: 0, client_ip: '127.0.0.1', user_agent: 'curl', stream: false });
   let sources: { listeners: Record<string, (e: MessageEvent) => void>; onopen?: () => void }[];

@@ -144,6 +144,13 @@ function AccountItem({ a, now, view, selected, onSelect, reload }: { a: Account;
         </label>
       </div>
       <StateBadges a={a} now={now} />
+      {activeCooldowns(a, now).length > 0 && (
+        <div class="acct-limits">
+          <Button small icon="refresh" disabled={busy} onClick={() => act(() => api('/api/proxy/cooldowns/clear', { body: { account_id: a.id } }), t('proxy.cooldowns_cleared'))}>
+            {t('accounts.clear_limits')}
+          </Button>
+        </div>
+      )}
       {a.runtime?.last_error && (
         <div class="acct-err">
           <Icon name="warn" size={14} /> {a.runtime.last_error}{' '}
