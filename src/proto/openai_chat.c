@@ -568,29 +568,10 @@ static int decode_choice(struct dec *d, yyjson_val *root)
     return 0;
 }
 
-static int decode_params(struct dec *d, yyjson_val *root)
+/* "stop": a string or an array of strings, at most AG_MAX_STOP. */
+static int decode_stop(struct dec *d, yyjson_val *root)
 {
-    struct ag_request *req = d->req;
-    struct ag_gen *g = &req->gen;
-    int rc;
-    int64_t mct = -1;
-    if ((rc = get_num(d, root, "temperature", &g->has_temperature, &g->temperature)) ||
-        (rc = get_num(d, root, "top_p", &g->has_top_p, &g->top_p)) ||
-        (rc = get_num(d, root, "presence_penalty", &g->has_presence, &g->presence_penalty)) ||
-        (rc = get_num(d, root, "frequency_penalty", &g->has_frequency, &g->frequency_penalty)) ||
-        (rc = get_int(d, root, "max_tokens", &g->max_tokens)) ||
-        (rc = get_int(d, root, "max_completion_tokens", &mct)) ||
-        (rc = get_int(d, root, "n", &g->n)))
-        return rc;
-    if (mct >= 0)
-        g->max_tokens = mct; /* the newer name wins */
-    yyjson_val *seed = yyjson_obj_get(root, "seed");
-    if (present(seed)) {
-        if (!yyjson_is_int(seed))
-            return bad_type(d, "seed", "an integer", seed);
-        g->has_seed = true;
-        g->seed = yyjson_get_sint(seed);
-    }
+    struct ag_gen *g = &d->req->gen;
     yyjson_val *stop = yyjson_obj_get(root, "stop");
     if (yyjson_is_str(stop)) {
         g->stop[g->n_stop++] = ag_json_str(stop);
@@ -608,36 +589,42 @@ static int decode_params(struct dec *d, yyjson_val *root)
     } else if (present(stop)) {
         return bad_type(d, "stop", "a string or an array", stop);
     }
-    yyjson_val *rf = yyjson_obj_get(root, "response_format");
-    if (present(rf)) {
-        if (!yyjson_is_obj(rf))
-            return bad_type(d, "response_format", "an object", rf);
-        struct ag_str t = ag_json_get_str(rf, "type");
-        if (ag_str_eq_c(t, "json_object")) {
-            g->format = AG_FORMAT_JSON_OBJECT;
-        } else if (ag_str_eq_c(t, "json_schema")) {
-            yyjson_val *js = yyjson_obj_get(rf, "json_schema");
-            yyjson_val *schema = yyjson_obj_get(js, "schema");
-            if (!yyjson_is_obj(schema))
-                return bad_value(d, "response_format.json_schema.schema",
-                                 "missing_required_parameter", "a JSON schema object is required.");
-            g->format = AG_FORMAT_JSON_SCHEMA;
-            g->schema = ag_json_val_text(d->a, schema);
-            g->schema_name = ag_json_get_str(js, "name");
-        } else if (!ag_str_eq_c(t, "text")) {
-            return bad_value(d, "response_format.type", "invalid_value",
-                             "expected 'text', 'json_object' or 'json_schema'.");
-        }
-    }
-    yyjson_val *so = yyjson_obj_get(root, "stream_options");
-    req->include_usage = yyjson_get_bool(yyjson_obj_get(so, "include_usage"));
-    yyjson_val *ptc = yyjson_obj_get(root, "parallel_tool_calls");
-    if (yyjson_is_bool(ptc))
-        req->parallel_tools = yyjson_get_bool(ptc) ? AG_ON : AG_OFF;
-    req->user = ag_json_get_str(root, "user");
+    return 0;
+}
 
-    /* reasoning: OpenAI's reasoning_effort, or the Anthropic-style thinking object some clients
-     * send to OpenAI-compatible gateways */
+/* "response_format": text, json_object, or json_schema with its schema. */
+static int decode_format(struct dec *d, yyjson_val *root)
+{
+    struct ag_gen *g = &d->req->gen;
+    yyjson_val *rf = yyjson_obj_get(root, "response_format");
+    if (!present(rf))
+        return 0;
+    if (!yyjson_is_obj(rf))
+        return bad_type(d, "response_format", "an object", rf);
+    struct ag_str t = ag_json_get_str(rf, "type");
+    if (ag_str_eq_c(t, "json_object")) {
+        g->format = AG_FORMAT_JSON_OBJECT;
+    } else if (ag_str_eq_c(t, "json_schema")) {
+        yyjson_val *js = yyjson_obj_get(rf, "json_schema");
+        yyjson_val *schema = yyjson_obj_get(js, "schema");
+        if (!yyjson_is_obj(schema))
+            return bad_value(d, "response_format.json_schema.schema", "missing_required_parameter",
+                             "a JSON schema object is required.");
+        g->format = AG_FORMAT_JSON_SCHEMA;
+        g->schema = ag_json_val_text(d->a, schema);
+        g->schema_name = ag_json_get_str(js, "name");
+    } else if (!ag_str_eq_c(t, "text")) {
+        return bad_value(d, "response_format.type", "invalid_value",
+                         "expected 'text', 'json_object' or 'json_schema'.");
+    }
+    return 0;
+}
+
+/* reasoning: OpenAI's reasoning_effort, or the Anthropic-style thinking object some clients send
+ * to OpenAI-compatible gateways. */
+static int decode_reasoning(struct dec *d, yyjson_val *root)
+{
+    struct ag_request *req = d->req;
     static const struct {
         const char *name;
         enum ag_effort e;
@@ -673,6 +660,111 @@ static int decode_params(struct dec *d, yyjson_val *root)
     return 0;
 }
 
+static int decode_params(struct dec *d, yyjson_val *root)
+{
+    struct ag_request *req = d->req;
+    struct ag_gen *g = &req->gen;
+    int rc;
+    int64_t mct = -1;
+    if ((rc = get_num(d, root, "temperature", &g->has_temperature, &g->temperature)) ||
+        (rc = get_num(d, root, "top_p", &g->has_top_p, &g->top_p)) ||
+        (rc = get_num(d, root, "presence_penalty", &g->has_presence, &g->presence_penalty)) ||
+        (rc = get_num(d, root, "frequency_penalty", &g->has_frequency, &g->frequency_penalty)) ||
+        (rc = get_int(d, root, "max_tokens", &g->max_tokens)) ||
+        (rc = get_int(d, root, "max_completion_tokens", &mct)) ||
+        (rc = get_int(d, root, "n", &g->n)))
+        return rc;
+    if (mct >= 0)
+        g->max_tokens = mct; /* the newer name wins */
+    yyjson_val *seed = yyjson_obj_get(root, "seed");
+    if (present(seed)) {
+        if (!yyjson_is_int(seed))
+            return bad_type(d, "seed", "an integer", seed);
+        g->has_seed = true;
+        g->seed = yyjson_get_sint(seed);
+    }
+    if ((rc = decode_stop(d, root)) || (rc = decode_format(d, root)))
+        return rc;
+    yyjson_val *so = yyjson_obj_get(root, "stream_options");
+    req->include_usage = yyjson_get_bool(yyjson_obj_get(so, "include_usage"));
+    yyjson_val *ptc = yyjson_obj_get(root, "parallel_tool_calls");
+    if (yyjson_is_bool(ptc))
+        req->parallel_tools = yyjson_get_bool(ptc) ? AG_ON : AG_OFF;
+    req->user = ag_json_get_str(root, "user");
+    return decode_reasoning(d, root);
+}
+
+/* The legacy completions' "prompt" (a string, or strings joined by newlines) as one message. */
+static int decode_prompt(struct dec *d, yyjson_val *root)
+{
+    struct ag_request *req = d->req;
+    yyjson_val *prompt = yyjson_obj_get(root, "prompt");
+    struct ag_str text;
+    int rc;
+    if (!present(prompt)) {
+        ag_proto_error_set(d->err, d->a, 400, AG_PERR_INVALID, "prompt",
+                           "missing_required_parameter", "Missing required parameter: 'prompt'.");
+        return AG_EINVAL;
+    }
+    if (yyjson_is_arr(prompt)) {
+        size_t i, max;
+        yyjson_val *s;
+        yyjson_arr_foreach(prompt, i, max, s) if (!yyjson_is_str(s)) return bad_type(
+            d, "prompt", "a string or an array of strings", prompt);
+    }
+    if ((rc = content_text(d, prompt, "prompt", &text)))
+        return rc;
+    /* content_text joins text parts; a string array has none, so join it here */
+    if (yyjson_is_arr(prompt)) {
+        struct ag_buf b;
+        size_t i, max;
+        yyjson_val *s;
+        ag_buf_init(&b, 0);
+        yyjson_arr_foreach(prompt, i, max, s)
+        {
+            if (i)
+                ag_buf_append_c(&b, "\n");
+            ag_buf_append_str(&b, ag_json_str(s));
+        }
+        text = ag_arena_str(d->a, ag_buf_str(&b));
+        ag_buf_dispose(&b);
+    }
+    req->messages = ag_arena_calloc(d->a, sizeof(struct ag_message));
+    struct ag_part *p = ag_arena_calloc(d->a, sizeof(struct ag_part));
+    if (!req->messages || !p)
+        return AG_ETOOBIG;
+    p->type = AG_PART_TEXT;
+    p->text = text;
+    req->messages[0].parts = p;
+    req->messages[0].n_parts = 1;
+    req->n_messages = 1;
+    return 0;
+}
+
+/* Chat completions' "messages": a non-empty array with at least one user or assistant message. */
+static int decode_chat(struct dec *d, yyjson_val *root)
+{
+    int rc;
+    yyjson_val *msgs = yyjson_obj_get(root, "messages");
+    if (!present(msgs)) {
+        ag_proto_error_set(d->err, d->a, 400, AG_PERR_INVALID, "messages",
+                           "missing_required_parameter", "Missing required parameter: 'messages'.");
+        return AG_EINVAL;
+    }
+    if (!yyjson_is_arr(msgs))
+        return bad_type(d, "messages", "an array", msgs);
+    if (yyjson_arr_size(msgs) == 0)
+        return bad_value(d, "messages", "empty_array",
+                         "empty array. Expected an array with minimum length 1, but got an "
+                         "empty array instead.");
+    if ((rc = decode_messages(d, msgs)))
+        return rc;
+    if (!d->req->n_messages)
+        return bad_value(d, "messages", "invalid_value",
+                         "at least one user or assistant message is required.");
+    return 0;
+}
+
 int ag_openai_decode(const struct ag_proto_ctx *ctx, struct ag_str body, bool legacy,
                      struct ag_request **out, struct ag_proto_error *err)
 {
@@ -701,67 +793,8 @@ int ag_openai_decode(const struct ag_proto_ctx *ctx, struct ag_str body, bool le
         return bad_type(&d, "stream", "a boolean", stream);
     req->stream = yyjson_get_bool(stream);
 
-    if (legacy) {
-        yyjson_val *prompt = yyjson_obj_get(root, "prompt");
-        struct ag_str text;
-        if (!present(prompt)) {
-            ag_proto_error_set(err, d.a, 400, AG_PERR_INVALID, "prompt",
-                               "missing_required_parameter",
-                               "Missing required parameter: 'prompt'.");
-            return AG_EINVAL;
-        }
-        if (yyjson_is_arr(prompt)) {
-            size_t i, max;
-            yyjson_val *s;
-            yyjson_arr_foreach(prompt, i, max, s) if (!yyjson_is_str(s)) return bad_type(
-                &d, "prompt", "a string or an array of strings", prompt);
-        }
-        if ((rc = content_text(&d, prompt, "prompt", &text)))
-            return rc;
-        /* content_text joins text parts; a string array has none, so join it here */
-        if (yyjson_is_arr(prompt)) {
-            struct ag_buf b;
-            size_t i, max;
-            yyjson_val *s;
-            ag_buf_init(&b, 0);
-            yyjson_arr_foreach(prompt, i, max, s)
-            {
-                if (i)
-                    ag_buf_append_c(&b, "\n");
-                ag_buf_append_str(&b, ag_json_str(s));
-            }
-            text = ag_arena_str(d.a, ag_buf_str(&b));
-            ag_buf_dispose(&b);
-        }
-        req->messages = ag_arena_calloc(d.a, sizeof(struct ag_message));
-        struct ag_part *p = ag_arena_calloc(d.a, sizeof(struct ag_part));
-        if (!req->messages || !p)
-            return AG_ETOOBIG;
-        p->type = AG_PART_TEXT;
-        p->text = text;
-        req->messages[0].parts = p;
-        req->messages[0].n_parts = 1;
-        req->n_messages = 1;
-    } else {
-        yyjson_val *msgs = yyjson_obj_get(root, "messages");
-        if (!present(msgs)) {
-            ag_proto_error_set(err, d.a, 400, AG_PERR_INVALID, "messages",
-                               "missing_required_parameter",
-                               "Missing required parameter: 'messages'.");
-            return AG_EINVAL;
-        }
-        if (!yyjson_is_arr(msgs))
-            return bad_type(&d, "messages", "an array", msgs);
-        if (yyjson_arr_size(msgs) == 0)
-            return bad_value(&d, "messages", "empty_array",
-                             "empty array. Expected an array with minimum length 1, but got an "
-                             "empty array instead.");
-        if ((rc = decode_messages(&d, msgs)))
-            return rc;
-        if (!req->n_messages)
-            return bad_value(&d, "messages", "invalid_value",
-                             "at least one user or assistant message is required.");
-    }
+    if ((rc = legacy ? decode_prompt(&d, root) : decode_chat(&d, root)))
+        return rc;
     if ((rc = decode_tools(&d, root)) || (rc = decode_choice(&d, root)) ||
         (rc = decode_params(&d, root)))
         return rc;
