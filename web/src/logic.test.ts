@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import en from './locales/en.json';
 import zh from './locales/zh.json';
+import { errorFix } from './errorfix';
 import { countdown, fmtMs, fmtNum, fmtSpan, prettyJson } from './format';
 import { detectLang, translate } from './i18n';
 import { fromRules, resolve, toRules, wildcardMatch } from './mapping';
@@ -290,5 +291,27 @@ describe('locales', () => {
     }
     expect(missing).toEqual([]);
     expect(english).toEqual([]);
+  });
+});
+
+describe('error fixes', () => {
+  const e = (status: number, error_class: string | null = null, error_message: string | null = null) => ({ status, error_class, error_message });
+  it('names what to do and where', () => {
+    expect(errorFix(e(401, 'authentication_error'))).toEqual({ key: 'fix.auth', page: 'proxy' });
+    expect(errorFix(e(503, 'unavailable', 'no usable account: every account is cooling down for claude until 12:00'))).toEqual({ key: 'fix.no_account', page: 'accounts' });
+    expect(errorFix(e(429, 'rate_limited'))?.page).toBe('accounts');
+    expect(errorFix(e(403, 'forbidden'))?.key).toBe('fix.forbidden');
+    expect(errorFix(e(404, 'not_found', 'model not found'))?.key).toBe('fix.model');
+    expect(errorFix(e(504, 'timeout'))?.key).toBe('fix.network');
+    expect(errorFix(e(502, 'upstream_error'))?.key).toBe('fix.upstream');
+    expect(errorFix(e(400, 'bad_request'))?.key).toBe('fix.request');
+    expect(errorFix(e(200))).toBeNull();
+  });
+  it('every advice has its text in both languages', () => {
+    for (const k of ['auth', 'no_account', 'rate_limited', 'forbidden', 'model', 'network', 'upstream', 'request', 'go']) {
+      expect(`fix.${k}` in en).toBe(true);
+      expect((zh as Record<string, string>)[`fix.${k}`]).toBeTruthy();
+      expect((en as Record<string, string>)[`fix.${k}`]).toBeTruthy();
+    }
   });
 });

@@ -4,6 +4,7 @@
 import { api } from '../api';
 import { Badge, Button, Card, Empty, ErrorNote, Stat, level, toast, toastError, useLoad, useNow } from '../components/ui';
 import { fmtDateTime, fmtNum, fmtPct, fmtTime, startOfDayS } from '../format';
+import { errorFix } from '../errorfix';
 import { useT } from '../i18n';
 import { averageByGroup, bestAccount, countByState, GROUPS, type Account } from '../quota';
 import { navigate } from '../router';
@@ -109,7 +110,9 @@ export function Dashboard() {
         <ErrorNote error={errors.error} />
         {errors.data && errors.data.items.length === 0 && <Empty>{t('dash.no_errors')}</Empty>}
         <ul class="err-list">
-          {(errors.data?.items || []).map((e) => (
+          {(errors.data?.items || []).map((e) => {
+            const fix = errorFix(e);
+            return (
             <li key={e.id}>
               <Badge kind="bad">{e.status || e.error_class}</Badge>
               <span class="err-model">{e.model || e.path}</span>
@@ -119,8 +122,23 @@ export function Dashboard() {
               <time class="muted" dateTime={new Date(e.ts_ms).toISOString()} title={fmtDateTime(e.ts_ms)}>
                 {fmtTime(e.ts_ms)}
               </time>
+              {fix && (
+                <p class="err-fix">
+                  {t(fix.key)}{' '}
+                  <a
+                    href={`/${fix.page}`}
+                    onClick={(ev) => {
+                      ev.preventDefault();
+                      navigate(fix.page);
+                    }}
+                  >
+                    {t('fix.go', { page: t(`nav.${fix.page}`) })}
+                  </a>
+                </p>
+              )}
             </li>
-          ))}
+            );
+          })}
         </ul>
       </Card>
     </div>
