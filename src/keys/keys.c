@@ -373,6 +373,7 @@ int ag_keys_begin(struct ag_keys *ks, const char *secret, size_t len, const char
     struct ag_keys_entry *e = find_secret(ks, secret, len);
     if (!e)
         return 0;
+    snprintf(t->name, sizeof(t->name), "%s", e->def.name); /* refused requests are named too */
     int64_t now = now_ms(ks), now_s = now / 1000;
     const struct ag_user_key *k = &e->def;
     if (estimate < 0)
@@ -430,7 +431,6 @@ int ag_keys_begin(struct ag_keys *ks, const char *secret, size_t len, const char
     e->refs++;
     t->_entry = e;
     t->_estimate = estimate;
-    snprintf(t->name, sizeof(t->name), "%s", k->name);
     return 0;
 }
 

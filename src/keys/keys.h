@@ -116,7 +116,8 @@ const char *ag_keys_verdict_message(enum ag_keys_verdict v);
 struct ag_keys_ticket {
     struct ag_keys_entry *_entry;        /* NULL = no user key (nothing to settle) */
     int64_t _estimate;                   /* tokens reserved */
-    char name[AG_USER_KEY_NAME_MAX + 1]; /* the key's name ("" = none), for the request log */
+    char name[AG_USER_KEY_NAME_MAX + 1]; /* the key's name ("" = not a user key), also after a
+                                            refusal, for the request log */
 };
 
 /** Why ag_keys_begin refused. */
