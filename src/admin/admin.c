@@ -161,7 +161,7 @@ static void h_login(struct ag_http_req *req, void *ud)
     if (a->writer) /* kept across a restart (its hash only); a dropped job just costs a login */
         ag_writer_session_put(a->writer, &row, AG_SESSIONS_MAX);
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_SHORT);
     ag_jsonw_open(&b, NULL, '{');
     ag_jsonw_str(&b, "token", token);
     ag_jsonw_int(&b, "expires_at_ms", now + ttl);
@@ -194,7 +194,7 @@ static void on_entry(const struct ag_monitor_entry *e, void *ud)
     if (!a->subs)
         return;
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_DOC);
     adm_write_entry(&b, &e->rec, e->request_id, false);
     adm_events_publish(a, "request", &b);
     ag_buf_dispose(&b);
@@ -276,7 +276,7 @@ static void on_ping(uv_timer_t *t)
 {
     struct ag_admin *a = t->data;
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_SHORT);
     ag_buf_printf(&b, "{\"ts_ms\":%lld}", (long long)adm_now_ms());
     adm_events_publish(a, "ping", &b);
     ag_buf_dispose(&b);

@@ -33,7 +33,7 @@ static void h_get(struct ag_http_req *req, void *ud)
     struct ag_admin *a = adm_of(ud);
     const struct ag_config_webhooks *hooks = &a->cfg->alerts.webhooks;
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_DOC);
     ag_jsonw_open(&b, NULL, '{');
     ag_jsonw_bool(&b, "running", a->alerts != NULL);
     ag_jsonw_open(&b, "webhooks", '[');
@@ -103,7 +103,7 @@ static void h_test(struct ag_http_req *req, void *ud)
         return;
     }
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_SHORT);
     ag_buf_printf(&b, "{\"queued\":%d}", n);
     adm_json(req, 202, &b);
     ag_buf_dispose(&b);

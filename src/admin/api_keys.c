@@ -55,7 +55,7 @@ static void send_doc(struct ag_http_req *req, int status, yyjson_mut_doc *d)
     size_t n = 0;
     char *text = yyjson_mut_write(d, 0, &n);
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_DOC);
     if (text)
         ag_buf_append(&b, text, n);
     free(text);

@@ -187,7 +187,7 @@ static void h_recent(struct ag_http_req *req, void *ud)
     if (!adm_query_int(req, "limit", 1, 100000, &limit))
         return;
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_DOC);
     ag_jsonw_open(&b, NULL, '{');
     ag_jsonw_open(&b, "items", '[');
     for (size_t i = 0; i < ag_monitor_len(a->monitor) && (int64_t)i < limit; i++) {
@@ -224,7 +224,7 @@ static void h_monitor(struct ag_http_req *req, void *ud)
     if (a->writer)
         ag_writer_get_stats(a->writer, &ws);
     struct ag_buf b;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_DOC);
     ag_jsonw_open(&b, NULL, '{');
     ag_jsonw_int(&b, "recorded", (int64_t)ag_monitor_total(a->monitor));
     ag_jsonw_int(&b, "in_memory", (int64_t)ag_monitor_len(a->monitor));
@@ -317,7 +317,7 @@ void adm_events_publish(struct ag_admin *a, const char *event, const struct ag_b
     /* Nothing reaches a stream whose login ended since the last event. */
     adm_events_revalidate(a);
     struct ag_buf frame;
-    ag_buf_init(&frame, 0);
+    ag_buf_init(&frame, data->len + AG_BUF_CAP_SHORT);
     ag_buf_printf(&frame, "event: %s\ndata: %.*s\n\n", event, (int)data->len,
                   data->data ? data->data : "");
     for (struct adm_sub *s = a->subs; s; s = s->next) {

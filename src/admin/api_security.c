@@ -25,7 +25,7 @@ static void h_get(struct ag_http_req *req, void *ud)
     struct ag_buf b;
     static struct ag_ip_refusal r[AG_IP_REFUSALS_MAX]; /* loop thread only */
     size_t n = ag_ip_refusals_list(a->ip_refusals, r, AG_IP_REFUSALS_MAX);
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_DOC);
     ag_jsonw_open(&b, NULL, '{');
     write_list(&b, "allow", &a->cfg->security.ip_allow);
     write_list(&b, "deny", &a->cfg->security.ip_deny);

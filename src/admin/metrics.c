@@ -182,7 +182,7 @@ static void observe_key(struct ag_metrics *m, const struct ag_relay_record *r, c
         return;
     snprintf(name, sizeof(name), "%.*s", (int)r->key_name.len, r->key_name.p);
     const char *key = key_label(m, name);
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_SHORT);
     label(&b, "key", key);
     label(&b, "status", status);
     if ((s = series(&m->f[F_KEY_REQUESTS], &b)))
@@ -211,7 +211,7 @@ void ag_metrics_observe(struct ag_metrics *m, const struct ag_relay_record *r)
     const char *account = r->account ? r->account : "";
     struct ag_buf b;
     struct series *s;
-    ag_buf_init(&b, 0);
+    ag_buf_init(&b, AG_BUF_CAP_SHORT);
     ag_metrics_route(r->path.p, r->path.len, route, sizeof(route));
     snprintf(status, sizeof(status), "%d", r->status);
 

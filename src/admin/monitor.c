@@ -120,8 +120,8 @@ int64_t ag_monitor_record(struct ag_monitor *m, const struct ag_relay_record *r)
     if (m->writer) {
         struct ag_request_record w = e->rec;
         struct ag_buf req, resp;
-        ag_buf_init(&req, 0);
-        ag_buf_init(&resp, 0);
+        ag_buf_init(&req, AG_BUF_CAP_DOC);
+        ag_buf_init(&resp, AG_BUF_CAP_DOC);
         w.request_body = AG_STR_NULL;
         w.response_body = AG_STR_NULL;
         if (m->capture) {

@@ -327,11 +327,11 @@ void ag_http_conn_accept(struct ag_http_server *s, uv_stream_t *ls)
         s->conns->prev = c;
     s->conns = c;
     s->nconns++;
-    ag_buf_init(&c->in, 0);
+    ag_buf_init(&c->in, AG_BUF_UNBOUNDED); /* reading pauses past MAX_PENDING_INPUT */
     c->read_chunk = READ_CHUNK_MIN;
-    ag_buf_init(&c->field, 0);
-    ag_buf_init(&c->value, 0);
-    ag_buf_init(&c->url, 0);
+    ag_buf_init(&c->field, s->lim.max_header_bytes);
+    ag_buf_init(&c->value, s->lim.max_header_bytes);
+    ag_buf_init(&c->url, s->lim.max_header_bytes);
     ag_http_conn_parser_init(c);
     uv_tcp_nodelay(&c->tcp, 1);
 

@@ -176,12 +176,18 @@ static void release_msg(struct ag_ws *ws)
 
 static int send_text(struct ag_ws *ws, const char *p, size_t len);
 
+/* What an error body may take: JSON escaping makes a byte at most 6 ("\u001f"). */
+static size_t error_cap(const char *kind, const char *msg)
+{
+    return 6 * (strlen(msg) + (kind ? strlen(kind) : 0)) + AG_BUF_CAP_SHORT;
+}
+
 /* An error event in the route's error format, outside any request. */
 static void send_error(struct ag_ws *ws, int status, const char *kind, const char *msg)
 {
     struct ag_buf b, ev;
-    ag_buf_init(&b, 0);
-    ag_buf_init(&ev, 0);
+    ag_buf_init(&b, error_cap(kind, msg));
+    ag_buf_init(&ev, error_cap(kind, msg) + AG_BUF_CAP_SHORT);
     const struct ag_errfmt *fmt = ws->route->errfmt ? ws->route->errfmt : &ag_errfmt_plain;
     fmt->write(&b, status, kind, msg);
     ag_buf_printf(&ev, "{\"type\":\"error\",\"status\":%d,", status);
@@ -325,7 +331,7 @@ int ag_ws_respond(struct ag_http_req *req, int status, const void *body, size_t 
     }
     /* An error: OpenAI's WebSocket error event, the body's members after type and status. */
     struct ag_buf ev;
-    ag_buf_init(&ev, 0);
+    ag_buf_init(&ev, b.len + AG_BUF_CAP_SHORT);
     int rc = ag_buf_printf(&ev, "{\"type\":\"error\",\"status\":%d", status);
     if (!rc && b.len >= 2 && b.p[0] == '{') {
         struct ag_str rest = ag_str_trim(ag_str_make(b.p + 1, b.len - 1));
@@ -415,8 +421,8 @@ void ag_ws_upgrade(struct ag_http_conn *c)
     ag_arena_init(&ws->arena, 4096, s->lim.max_header_bytes * 4 + 65536);
     ag_buf_init(&ws->sse, SSE_HOLD_MAX);
     ag_buf_init(&ws->data, SSE_HOLD_MAX);
-    ag_buf_init(&ws->memo.key, 0);
-    ag_buf_init(&ws->memo.value, 0);
+    ag_buf_init(&ws->memo.key, s->lim.max_body_bytes);
+    ag_buf_init(&ws->memo.value, s->lim.max_body_bytes);
     struct wslay_event_callbacks cb = {
         .recv_callback = on_recv,
         .send_callback = on_send,
@@ -433,7 +439,7 @@ void ag_ws_upgrade(struct ag_http_conn *c)
     char accept[29];
     struct ag_buf out;
     ag_ws_accept_key(key, accept);
-    ag_buf_init(&out, 0);
+    ag_buf_init(&out, AG_BUF_CAP_SHORT);
     ag_buf_printf(&out,
                   "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                   "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\nx-request-id: %s\r\n\r\n",

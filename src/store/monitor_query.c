@@ -163,7 +163,7 @@ int ag_store_log_query(struct ag_store *s, const struct ag_log_filter *f, ag_log
     struct params p = {0};
     sqlite3_stmt *st = NULL;
     int ret = AG_EDB;
-    ag_buf_init(&sql, 0);
+    ag_buf_init(&sql, AG_BUF_CAP_SHORT);
     if (total) {
         ag_buf_append_c(&sql, "SELECT COUNT(*) FROM request_log");
         log_where(f, &sql, &p);
@@ -257,7 +257,7 @@ int ag_store_stats_query(struct ag_store *s, const struct ag_stats_query *q, ag_
     sqlite3_stmt *st = NULL;
     int ret = AG_EDB;
     const char *key = (unsigned)q->group < 4 ? keys[q->group] : "''";
-    ag_buf_init(&sql, 0);
+    ag_buf_init(&sql, AG_BUF_CAP_SHORT);
     if (q->bucket_s > 0) {
         /* Buckets aligned to the offset's midnight/hour: ((h + tz) / b) * b - tz. */
         ag_buf_printf(&sql, "SELECT ((hour_s + ?) / ?) * ? - ? AS period, %s AS k,", key);
