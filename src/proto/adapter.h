@@ -4,7 +4,8 @@
  * Messages, OpenAI Responses): it decodes the client's request into the canonical form, turns
  * canonical events into the client's stream frames, renders a collected answer as one JSON body,
  * and renders errors in the protocol's own shape. An upstream adapter speaks one provider
- * protocol (Cloud Code v1internal, later the public Gemini API, OpenAI, Anthropic): it encodes the
+ * protocol (Cloud Code v1internal, the public Gemini API, OpenAI Chat Completions, Anthropic
+ * Messages): it encodes the
  * canonical request and decodes the provider's SSE payloads / JSON bodies into canonical events.
  * Adapters are chosen once, by table, from the route (path) and the upstream kind; nothing else
  * switches on protocols.
@@ -121,6 +122,10 @@ struct ag_upstream_call {
     const char *method; /* "streamGenerateContent", "generateContent", "countTokens" */
     const char *query;  /* "alt=sse" or NULL */
     bool stream;        /* the answer comes as SSE */
+    /* Provider APIs: the path to append to the account's base URL ("/chat/completions",
+     * "/v1/messages", "/v1beta/models/<model>:streamGenerateContent"), query included; NULL for
+     * Cloud Code, whose URL is built from method and query. Lives in ctx->arena or is static. */
+    const char *path;
 };
 
 /** Base of every upstream decoder's state; adapters embed it first. */
@@ -165,11 +170,15 @@ extern const struct ag_client_proto ag_proto_anthropic;
 extern const struct ag_client_proto ag_proto_openai_images;      /* "openai-images" */
 extern const struct ag_client_proto ag_proto_openai_image_edits; /* "openai-image-edits" */
 extern const struct ag_upstream_proto ag_proto_cloudcode;
+extern const struct ag_upstream_proto ag_proto_gemini_api;    /* "gemini": public Gemini API */
+extern const struct ag_upstream_proto ag_proto_anthropic_api; /* "anthropic": Messages API */
+extern const struct ag_upstream_proto ag_proto_openai_api;    /* "openai": Chat Completions */
 
 /** Finds a client adapter by name ("openai-chat", "openai-completions", "gemini"); NULL if none. */
 const struct ag_client_proto *ag_client_proto_find(const char *name);
 
-/** Finds an upstream adapter by name ("cloudcode"); NULL if none. */
+/** Finds an upstream adapter by name ("cloudcode", "gemini", "anthropic", "openai"); NULL if
+ * none. */
 const struct ag_upstream_proto *ag_upstream_proto_find(const char *name);
 
 #endif

@@ -11,6 +11,9 @@ static const struct ag_client_proto *const clients[] = {
 
 static const struct ag_upstream_proto *const upstreams[] = {
     &ag_proto_cloudcode,
+    &ag_proto_gemini_api,
+    &ag_proto_anthropic_api,
+    &ag_proto_openai_api,
 };
 
 const struct ag_client_proto *ag_client_proto_find(const char *name)

@@ -134,6 +134,29 @@ static bool anthropic_check(struct mock_reply *r, yyjson_val *root)
             return refuse(r, FMT_ANTHROPIC,
                           "`temperature` may only be set to 1 when thinking is enabled");
     }
+    bool thinking = yyjson_is_obj(th) && yyjson_equals_str(yyjson_obj_get(th, "type"), "enabled");
+    yyjson_val *last_assistant = NULL;
+    yyjson_arr_foreach(msgs, i, n, m)
+    {
+        if (yyjson_equals_str(yyjson_obj_get(m, "role"), "assistant"))
+            last_assistant = m;
+    }
+    if (thinking && last_assistant) {
+        /* a tool-use turn must open with its (signed) thinking when thinking is on */
+        yyjson_val *c = yyjson_obj_get(last_assistant, "content"), *b;
+        bool uses_tools = false;
+        yyjson_arr_foreach(c, i, n, b)
+        {
+            uses_tools = uses_tools || yyjson_equals_str(yyjson_obj_get(b, "type"), "tool_use");
+        }
+        yyjson_val *first = yyjson_arr_get_first(c);
+        if (uses_tools && !yyjson_equals_str(yyjson_obj_get(first, "type"), "thinking") &&
+            !yyjson_equals_str(yyjson_obj_get(first, "type"), "redacted_thinking"))
+            return refuse(r, FMT_ANTHROPIC,
+                          "messages: Expected `thinking` or `redacted_thinking`, but found "
+                          "`tool_use`. When `thinking` is enabled, a final `assistant` message "
+                          "must start with a thinking block.");
+    }
     yyjson_arr_foreach(msgs, i, n, m)
     {
         yyjson_val *content = yyjson_obj_get(m, "content"), *b;

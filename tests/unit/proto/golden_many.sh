@@ -9,7 +9,8 @@ SRC=$2
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 want=0
-for suite in openai-to-cloudcode gemini-to-cloudcode responses-to-cloudcode anthropic-to-cloudcode images-to-cloudcode; do
+for suite in openai-to-cloudcode gemini-to-cloudcode responses-to-cloudcode anthropic-to-cloudcode images-to-cloudcode \
+    openai-to-anthropic anthropic-to-openai-compatible gemini-to-openai responses-to-anthropic; do
     mkdir -p "$T/tests/cases/$suite"
     for c in "$SRC/tests/cases/$suite"/*/; do
         c=${c%/}

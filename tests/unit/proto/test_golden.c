@@ -14,6 +14,9 @@
  *                          semantically, "event:" names exactly; Gemini JSON-array streams
  *                          compared as one JSON value)
  *   client_response.json   expected non-stream body built from the collected events
+ * The suite's name says the upstream: "-to-cloudcode", "-to-anthropic", "-to-openai" and
+ * "-to-openai-compatible" (the openai adapter), "-to-gemini" (the public Gemini API); case.json
+ * "upstream_path" checks the path a provider call goes to.
  * case.json "fit": true fits the decoded request to the target model first, as the relay does
  * after routing (ag_request_fit_target); "image_route": {"aspect_ratio","image_size"} makes it an
  * image request the way routing to an image model with those name suffixes does
@@ -243,7 +246,14 @@ static void run_case(void **state)
     char cname[64];
     snprintf(cname, sizeof(cname), "%.*s", (int)client_name.len, client_name.p);
     const struct ag_client_proto *client = ag_client_proto_find(cname);
-    const struct ag_upstream_proto *up = ag_upstream_proto_find("cloudcode");
+    /* the upstream adapter: the suite's "-to-<provider>" ("openai-compatible" speaks openai) */
+    const char *to = strstr(gc->dir, "-to-");
+    const char *up_name = !to                                      ? "cloudcode"
+                          : strncmp(to, "-to-anthropic/", 14) == 0 ? "anthropic"
+                          : strncmp(to, "-to-openai", 10) == 0     ? "openai"
+                          : strncmp(to, "-to-gemini/", 11) == 0    ? "gemini"
+                                                                   : "cloudcode";
+    const struct ag_upstream_proto *up = ag_upstream_proto_find(up_name);
     assert_non_null(client);
     assert_non_null(up);
 
@@ -308,8 +318,14 @@ static void run_case(void **state)
     } else if (bless(gc->dir, "upstream_request.json", call.body.p, call.body.len)) {
         compared++;
     }
-    struct ag_str method = opt_str(o, "upstream_method", "streamGenerateContent");
+    struct ag_str method = opt_str(o, "upstream_method",
+                                   strcmp(up_name, "openai") == 0      ? "chat/completions"
+                                   : strcmp(up_name, "anthropic") == 0 ? "messages"
+                                                                       : "streamGenerateContent");
     assert_true(ag_str_eq_c(method, call.method));
+    struct ag_str path = opt_str(o, "upstream_path", "");
+    if (path.len) /* provider APIs: the path after the account's base URL */
+        assert_true(call.path && ag_str_eq_c(path, call.path));
     free(want_up);
 
     size_t sse_len = 0, json_len = 0;
@@ -416,9 +432,15 @@ static bool add_case(struct golden_case **cases, size_t *n, size_t *cap, const c
 
 int main(void)
 {
-    static const char *suites[] = {"openai-to-cloudcode", "gemini-to-cloudcode",
-                                   "responses-to-cloudcode", "anthropic-to-cloudcode",
-                                   "images-to-cloudcode"};
+    static const char *suites[] = {"openai-to-cloudcode",
+                                   "gemini-to-cloudcode",
+                                   "responses-to-cloudcode",
+                                   "anthropic-to-cloudcode",
+                                   "images-to-cloudcode",
+                                   "openai-to-anthropic",
+                                   "anthropic-to-openai-compatible",
+                                   "gemini-to-openai",
+                                   "responses-to-anthropic"};
     struct golden_case *cases = NULL;
     struct CMUnitTest *tests = NULL;
     size_t n = 0, cap = 0;
