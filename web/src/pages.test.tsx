@@ -250,6 +250,22 @@ describe('Accounts page', () => {
   });
 });
 
+describe('loading states', () => {
+  it('say so while the first answer is on its way', async () => {
+    vi.spyOn(globalThis, 'fetch').mockImplementation(() => new Promise(() => {}));
+    vi.stubGlobal('EventSource', class { close() {} addEventListener() {} });
+    const el = mount(
+      <div>
+        <Accounts />
+        <Monitor />
+      </div>,
+    );
+    await tick(300); // past the Monitor's filter debounce
+    expect([...el.querySelectorAll('.empty')].map((e) => e.textContent)).toEqual(['Loading…', 'Loading…']);
+    expect(el.textContent).not.toContain('No requests yet');
+  });
+});
+
 describe('Accounts page: limits', () => {
   it('clears the cooldowns of one account', async () => {
     const cooling = { ...ACCT, runtime: { cooldowns: [{ group: 'claude', until_ms: Date.now() + 600_000, strikes: 1, probing: false }] } };

@@ -542,6 +542,7 @@ export function Accounts() {
         )}
       </div>
       <ErrorNote error={error} />
+      {!data && !error && <Empty>{t('common.loading')}</Empty>}
       {all.length > 0 && shown.length === 0 && (
         <Empty>
           <p>{t('accounts.no_match')}</p>

@@ -108,6 +108,7 @@ export function Dashboard() {
       </div>
       <Card title={t('dash.recent_errors')} id="dash-err" actions={<Button small variant="ghost" onClick={() => navigate('monitor')}>{t('nav.monitor')}</Button>}>
         <ErrorNote error={errors.error} />
+        {!errors.data && !errors.error && <Empty>{t('common.loading')}</Empty>}
         {errors.data && errors.data.items.length === 0 && <Empty>{t('dash.no_errors')}</Empty>}
         <ul class="err-list">
           {(errors.data?.items || []).map((e) => {

@@ -220,6 +220,7 @@ export function Monitor() {
   const [list, setList] = useState<LogEntry[]>([]);
   const [total, setTotal] = useState(0);
   const [err, setErr] = useState<unknown>(null);
+  const [loaded, setLoaded] = useState(false);
   const [live, setLive] = useState(true);
   const [connected, setConnected] = useState(false);
   const [open, setOpen] = useState<number | null>(null);
@@ -242,6 +243,7 @@ export function Monitor() {
           setList(r.items);
           setTotal(r.total);
           setErr(null);
+          setLoaded(true);
         })
         .catch(setErr);
     }, 250);
@@ -359,8 +361,9 @@ export function Monitor() {
         {list.length > 0 && ` · ${t('monitor.latency', { p50: fmtMs(percentile(list.map((e) => e.total_ms), 50)), p90: fmtMs(percentile(list.map((e) => e.total_ms), 90)), p99: fmtMs(percentile(list.map((e) => e.total_ms), 99)) })}`}
       </p>
       <ErrorNote error={err} />
-      {list.length === 0 && !err && !filtered && <Empty>{t('monitor.empty')}</Empty>}
-      {list.length === 0 && !err && filtered && (
+      {!loaded && !err && list.length === 0 && <Empty>{t('common.loading')}</Empty>}
+      {loaded && list.length === 0 && !err && !filtered && <Empty>{t('monitor.empty')}</Empty>}
+      {loaded && list.length === 0 && !err && filtered && (
         <Empty>
           <p>{t('monitor.no_match')}</p>
           <Button onClick={() => setF({ status: '', protocol: '', model: '', account: '', q: '' })}>{t('common.clear_filters')}</Button>

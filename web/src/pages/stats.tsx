@@ -146,6 +146,7 @@ function Breakdown({ title, rows, error, id }: { title: string; rows?: StatsRow[
   return (
     <Card title={title} id={id}>
       <ErrorNote error={error} />
+      {!rows && !error && <Empty>{t('common.loading')}</Empty>}
       {rows && rows.length === 0 && <Empty>{t('stats.empty')}</Empty>}
       {sorted.length > 0 && (
         <>
