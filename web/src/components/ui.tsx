@@ -14,6 +14,7 @@ const PATHS: Record<string, string> = {
   proxy: 'M4 5h16v4H4zm0 10h16v4H4zm3-8.5h.01M7 16.5h.01M12 9v6',
   monitor: 'M3 12h4l3-8 4 16 3-8h4',
   stats: 'M4 20V10m6 10V4m6 16v-7m4 7H2',
+  shield: 'M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6z',
   settings: 'M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm8-3 2-1.5-2-3.5-2.4.6a7 7 0 0 0-1.7-1L15.5 4h-4l-.4 2.6a7 7 0 0 0-1.7 1L7 7 5 10.5 7 12l-2 1.5L7 17l2.4-.6a7 7 0 0 0 1.7 1l.4 2.6h4l.4-2.6a7 7 0 0 0 1.7-1L20 17l2-3.5z',
   copy: 'M8 8h11v13H8zM5 16H4V3h11v1',
   check: 'M4 12l5 5L20 6',
