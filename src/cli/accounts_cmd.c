@@ -466,7 +466,7 @@ static void list_json(const struct ag_account_list *l, yyjson_doc *live)
     yyjson_mut_val *arr = yyjson_mut_arr(d);
     struct ag_buf st;
     yyjson_mut_doc_set_root(d, arr);
-    ag_buf_init(&st, 0);
+    ag_buf_init(&st, AG_BUF_CAP_DOC);
     for (size_t i = 0; i < l->len; i++) {
         const struct ag_account *a = &l->items[i];
         yyjson_mut_val *o = yyjson_mut_arr_add_obj(d, arr);
@@ -564,8 +564,8 @@ static int list(struct ag_cli *cli, int argc, char **argv)
     } else {
         struct ag_buf st, q;
         char used[40];
-        ag_buf_init(&st, 0);
-        ag_buf_init(&q, 0);
+        ag_buf_init(&st, AG_BUF_CAP_DOC);
+        ag_buf_init(&q, AG_BUF_CAP_DOC);
         for (size_t i = 0; i < l.len; i++) {
             const struct ag_account *a = &l.items[i];
             ag_buf_reset(&st);

@@ -96,7 +96,7 @@ static int fetch_models(const struct ag_provider_info *pi, const char *base, con
     char url[1200], auth[KEY_MAX + 32];
     int err = 0, ret;
     memset(&f, 0, sizeof(f));
-    ag_buf_init(&f.body, 0);
+    ag_buf_init(&f.body, AG_BUF_CAP_DOC);
     snprintf(url, sizeof(url), "%s/models", base);
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
     const char *headers[] = {auth, "Accept: application/json"};
@@ -215,7 +215,7 @@ int ag_cli_provider_put(struct ag_store *store, const char *kind_name, const cha
     const struct ag_provider_info *pi;
     int rc;
 
-    ag_buf_init(&list, 0);
+    ag_buf_init(&list, AG_BUF_CAP_DOC);
     if (!ag_provider_parse(kind_name, &kind) || kind == AG_PROVIDER_GOOGLE) {
         snprintf(msg, cap,
                  "unknown provider \"%s\" (gemini, anthropic, openai or openai-compatible)",

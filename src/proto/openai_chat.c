@@ -222,7 +222,9 @@ static int content_text(struct dec *d, yyjson_val *c, const char *param, struct 
     struct ag_buf b;
     size_t i, max;
     yyjson_val *it;
-    ag_buf_init(&b, 0);
+    ag_buf_init(
+        &b,
+        AG_BUF_UNBOUNDED); /* joins texts of the request body, capped by server.max_body_bytes */
     yyjson_arr_foreach(c, i, max, it)
     {
         struct ag_str t = ag_json_get_str(it, "text");
@@ -719,7 +721,8 @@ static int decode_prompt(struct dec *d, yyjson_val *root)
         struct ag_buf b;
         size_t i, max;
         yyjson_val *s;
-        ag_buf_init(&b, 0);
+        ag_buf_init(&b, AG_BUF_UNBOUNDED); /* joins texts of the request body, capped by
+                                              server.max_body_bytes */
         yyjson_arr_foreach(prompt, i, max, s)
         {
             if (i)
