@@ -17,6 +17,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/hex.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/rand.h"
@@ -759,7 +760,6 @@ static void choose_models(struct call *c, const struct ag_forward *fwd)
  * getpid() on every call). 0, or AG_EIO when the generator fails (no id is made up instead). */
 static int next_request_id(struct ag_relay *r, char *out, size_t cap)
 {
-    static const char hex[] = "0123456789abcdef";
     assert(cap >= 33);
     if (r->id_pool_left < 16) {
         if (ag_random_bytes(r->id_pool, sizeof(r->id_pool)))
@@ -768,11 +768,7 @@ static int next_request_id(struct ag_relay *r, char *out, size_t cap)
     }
     r->id_pool_left -= 16;
     unsigned char *b = r->id_pool + r->id_pool_left;
-    for (int i = 0; i < 16; i++) {
-        out[2 * i] = hex[b[i] >> 4];
-        out[2 * i + 1] = hex[b[i] & 15];
-    }
-    out[32] = '\0';
+    ag_hex_encode(out, b, 16);
     memset(b, 0, 16); /* used bytes do not stay in memory */
     (void)cap;
     return 0;
@@ -811,9 +807,9 @@ void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag
     r->active++;
     uv_timer_init(r->loop, &c->ping);
     c->ping.data = c;
-    ag_buf_init(&c->errbody, 0);
+    ag_buf_init(&c->errbody, AG_BUF_CAP_SHORT);
     ag_buf_init(&c->body, UPSTREAM_BODY_CAP);
-    ag_buf_init(&c->out, 0);
+    ag_buf_init(&c->out, AG_BUF_UNBOUNDED); /* frames of upstream bytes, themselves capped */
     ag_sse_parser_init(&c->sse, SSE_EVENT_CAP, on_sse, c);
     int idrc = next_request_id(r, rid, sizeof(rid));
     c->ctx.arena = &req->arena;
