@@ -218,18 +218,15 @@ static int apply_config_cb(void *ud, struct ag_config *cfg, struct ag_buf *resta
     return ag_gateway_apply_config(ud, cfg, restart);
 }
 
-struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct ag_buf *errmsg)
+/* The database, the user keys and the request-log writer. 0, or -1 with errmsg set. */
+static int open_storage(struct ag_gateway *g, struct ag_buf *errmsg)
 {
-    struct ag_gateway *g = AG_NEW(struct ag_gateway);
-    const struct ag_config *c = cfg;
-    int rc;
-    g->loop = loop;
-    g->cfg = ag_config_ref(cfg);
+    const struct ag_config *c = g->cfg;
     char err[512] = "";
-    rc = ag_store_open(c->data_dir, &g->store, err, sizeof(err));
+    int rc = ag_store_open(c->data_dir, &g->store, err, sizeof(err));
     if (rc) {
         ag_buf_printf(errmsg, "%s", err[0] ? err : ag_strerror(rc));
-        goto fail;
+        return -1;
     }
     g->keys = ag_keys_new(NULL);
     ag_keys_attach_store(g->keys, g->store);
@@ -248,27 +245,43 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
                                                 : -1},
     };
     g->writer = ag_writer_new(g->store, &wo);
-    g->client = ag_upstream_client_new(loop, NULL);
+    return 0;
+}
+
+/* The upstream client and what talks through it or decides over it: alerts, the model mapping,
+ * the account pool. 0, or -1 with errmsg set. */
+static int start_upstream(struct ag_gateway *g, struct ag_buf *errmsg)
+{
+    const struct ag_config *c = g->cfg;
+    char err[512] = "";
+    g->client = ag_upstream_client_new(g->loop, NULL);
     if (!g->client) {
         ag_buf_printf(errmsg, "cannot initialise the upstream HTTP client");
-        goto fail;
+        return -1;
     }
-    g->alerts = ag_alerts_new(loop, g->client, cfg);
+    g->alerts = ag_alerts_new(g->loop, g->client, g->cfg);
     g->ip_refusals = ag_ip_refusals_new();
     struct ag_mapping_config mc = {.custom = &c->mapping.custom,
                                    .background_model = c->mapping.background_model};
     g->mapping = ag_mapping_new(&mc, err, sizeof(err));
     if (!g->mapping) {
         ag_buf_printf(errmsg, "%s", err);
-        goto fail;
+        return -1;
     }
-    g->pool = ag_pool_new(loop, g->client, g->store, g->writer, cfg);
+    g->pool = ag_pool_new(g->loop, g->client, g->store, g->writer, g->cfg);
     if (!g->pool) {
         ag_buf_printf(errmsg, "cannot load the account pool");
-        goto fail;
+        return -1;
     }
     ag_pool_set_event_cb(g->pool, on_pool_event, g);
-    struct ag_admin_deps ad = {.loop = loop,
+    return 0;
+}
+
+/* The admin layer, the relay and the warm-up, wired to each other. 0, or -1 with errmsg set. */
+static int start_services(struct ag_gateway *g, struct ag_buf *errmsg)
+{
+    struct ag_config *cfg = g->cfg;
+    struct ag_admin_deps ad = {.loop = g->loop,
                                .cfg = cfg,
                                .auth = &g->auth,
                                .store = g->store,
@@ -280,9 +293,9 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
     g->admin = ag_admin_new(&ad);
     if (!g->admin) {
         ag_buf_printf(errmsg, "cannot read the request log");
-        goto fail;
+        return -1;
     }
-    struct ag_relay_deps deps = {.loop = loop,
+    struct ag_relay_deps deps = {.loop = g->loop,
                                  .cfg = cfg,
                                  .client = g->client,
                                  .pool = g->pool,
@@ -294,7 +307,7 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
     int64_t kept = ag_relay_thinking_load(g->relay, g->store);
     if (kept > 0)
         ag_log_info("relay: %lld kept thinking turns loaded", (long long)kept);
-    struct ag_warmup_deps wd = {.loop = loop,
+    struct ag_warmup_deps wd = {.loop = g->loop,
                                 .cfg = cfg,
                                 .client = g->client,
                                 .pool = g->pool,
@@ -303,18 +316,27 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
     g->warmup = ag_warmup_new(&wd);
     if (!g->warmup) {
         ag_buf_printf(errmsg, "cannot start the warm-up timer");
-        goto fail;
+        return -1;
     }
     ag_admin_set_warmup(g->admin, g->warmup);
     ag_admin_set_keys(g->admin, g->keys);
     ag_admin_set_alerts(g->admin, g->alerts);
     ag_admin_set_ip_refusals(g->admin, g->ip_refusals);
+    return 0;
+}
+
+/* The route table and the HTTP server over it, configured (not listening yet). 0, or -1 with
+ * errmsg set. */
+static int make_server(struct ag_gateway *g, struct ag_buf *errmsg)
+{
+    const struct ag_config *c = g->cfg;
+    int rc;
     g->router = ag_router_new();
     if ((rc = add_routes(g)) || (rc = ag_relay_add_routes(g->relay, g->router)) ||
         (rc = ag_admin_add_routes(g->admin, g->router)) ||
         (rc = ag_ui_assets_add_routes(g->router))) {
         ag_buf_printf(errmsg, "route table: %s", ag_strerror(rc));
-        goto fail;
+        return -1;
     }
     struct ag_http_limits lim = {
         .max_body_bytes = (size_t)c->server.max_body_bytes,
@@ -326,10 +348,23 @@ struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct
         .max_body_inflight = (size_t)c->server.max_body_in_flight_bytes,
         .min_body_rate = (size_t)c->server.min_body_bytes_per_s,
     };
-    g->server = ag_http_server_new(loop, g->router, &lim);
+    g->server = ag_http_server_new(g->loop, g->router, &lim);
     apply_config(g);
     ag_http_server_set_gate(g->server, ag_admin_gate, g->admin);
     ag_admin_attach(g->admin, g->relay, g->server);
+    return 0;
+}
+
+struct ag_gateway *ag_gateway_new(uv_loop_t *loop, struct ag_config *cfg, struct ag_buf *errmsg)
+{
+    struct ag_gateway *g = AG_NEW(struct ag_gateway);
+    const struct ag_config *c = cfg;
+    int rc;
+    g->loop = loop;
+    g->cfg = ag_config_ref(cfg);
+    if (open_storage(g, errmsg) || start_upstream(g, errmsg) || start_services(g, errmsg) ||
+        make_server(g, errmsg))
+        goto fail;
 
     const char *v4 = c->server.allow_lan_access ? "0.0.0.0" : "127.0.0.1";
     const char *v6 = c->server.allow_lan_access ? "::" : "::1";
