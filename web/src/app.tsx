@@ -7,6 +7,7 @@ import { ConfirmHost, Icon, Toasts } from './components/ui';
 import { LANGS, lang, setLang, useT, type Lang } from './i18n';
 import { Accounts } from './pages/accounts';
 import { Dashboard } from './pages/dashboard';
+import { KeysPage } from './pages/keys';
 import { IpRulesPage } from './pages/iprules';
 import { Login } from './pages/login';
 import { Monitor } from './pages/monitor';
@@ -21,7 +22,7 @@ import { t as tr } from './i18n';
 
 setUnreachableText(() => tr('conn.unreachable'));
 
-const ICONS: Record<Page, string> = { dashboard: 'dashboard', accounts: 'accounts', proxy: 'proxy', monitor: 'monitor', stats: 'stats', 'ip-rules': 'shield', settings: 'settings' };
+const ICONS: Record<Page, string> = { dashboard: 'dashboard', accounts: 'accounts', proxy: 'proxy', monitor: 'monitor', stats: 'stats', keys: 'key', 'ip-rules': 'shield', settings: 'settings' };
 
 export function App() {
   const tok = useStore(session);
@@ -49,7 +50,7 @@ export function App() {
       </>
     );
 
-  const Outlet = { dashboard: Dashboard, accounts: Accounts, proxy: Proxy, monitor: Monitor, stats: Stats, 'ip-rules': IpRulesPage, settings: Settings }[page];
+  const Outlet = { dashboard: Dashboard, accounts: Accounts, proxy: Proxy, monitor: Monitor, stats: Stats, keys: KeysPage, 'ip-rules': IpRulesPage, settings: Settings }[page];
   return (
     <div class={`shell${menu ? ' menu-open' : ''}`}>
       <a class="skip" href="#main">

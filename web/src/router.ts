@@ -2,7 +2,7 @@
 // for each page path, so a reload or a shared link opens the same page.
 import { signal } from './store';
 
-export const PAGES = ['dashboard', 'accounts', 'proxy', 'monitor', 'stats', 'ip-rules', 'settings'] as const;
+export const PAGES = ['dashboard', 'accounts', 'proxy', 'monitor', 'stats', 'keys', 'ip-rules', 'settings'] as const;
 export type Page = (typeof PAGES)[number];
 
 export function pageOf(pathname: string): Page {
