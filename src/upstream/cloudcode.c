@@ -80,7 +80,14 @@ static int add_header(struct ag_cloudcode_call *call, const char *name, const ch
 
 static bool sends_project(const struct ag_cloudcode_call *call)
 {
-    return !call->drop_project && ag_cloudcode_project_usable(call->spec.project);
+    return !call->spec.url && !call->drop_project &&
+           ag_cloudcode_project_usable(call->spec.project);
+}
+
+/* The last endpoint to try (a provider URL is the only one). */
+static bool at_last(const struct ag_cloudcode_call *call)
+{
+    return call->spec.url || call->endpoint + 1 >= call->spec.target->nendpoints;
 }
 
 static int build_headers(struct ag_cloudcode_call *call)
@@ -92,6 +99,8 @@ static int build_headers(struct ag_cloudcode_call *call)
         free(call->headers[i]);
     call->nheaders = 0;
     rc = add_header(call, "Content-Type", "application/json");
+    if (s->url) /* a provider: its own auth headers come in extra_headers */
+        goto extra;
     if (!rc) {
         char bearer[8192];
         int n = snprintf(bearer, sizeof(bearer), "Bearer %s", s->access_token);
@@ -106,6 +115,7 @@ static int build_headers(struct ag_cloudcode_call *call)
         rc = add_header(call, "x-client-version", s->target->client_version);
     if (!rc && sends_project(call))
         rc = add_header(call, "x-goog-user-project", s->project);
+extra:
     for (size_t i = 0; !rc && i < s->nextra; i++) {
         if (call->nheaders >= MAX_HEADERS)
             rc = AG_ETOOBIG;
@@ -117,6 +127,10 @@ static int build_headers(struct ag_cloudcode_call *call)
 
 static int build_url(struct ag_cloudcode_call *call)
 {
+    if (call->spec.url)
+        return ag_strlcpy(call->url, call->spec.url, sizeof(call->url)) >= sizeof(call->url)
+                   ? AG_ETOOBIG
+                   : 0;
     const char *base = call->spec.target->endpoints[call->endpoint];
     size_t blen = strlen(base);
     int n;
@@ -154,7 +168,7 @@ static void deliver(struct ag_cloudcode_call *call, const struct ag_upstream_res
 static int on_head(struct ag_upstream_req *r, int status, void *ud)
 {
     struct ag_cloudcode_call *call = ud;
-    bool last = call->endpoint + 1 >= call->spec.target->nendpoints;
+    bool last = at_last(call);
     (void)r;
 
     call->retry = RETRY_NONE;
@@ -190,7 +204,7 @@ static int start_attempt(struct ag_cloudcode_call *call);
 static void on_done(struct ag_upstream_req *r, const struct ag_upstream_result *res, void *ud)
 {
     struct ag_cloudcode_call *call = ud;
-    bool last = call->endpoint + 1 >= call->spec.target->nendpoints;
+    bool last = at_last(call);
     bool retry = false;
     (void)r;
 
@@ -214,7 +228,7 @@ static void on_done(struct ag_upstream_req *r, const struct ag_upstream_result *
         call->forwarded = false;
         ag_buf_reset(&call->body);
         while (start_attempt(call) < 0) {
-            if (call->endpoint + 1 >= call->spec.target->nendpoints) {
+            if (at_last(call)) {
                 struct ag_upstream_result bad = {.err = AG_EINVAL,
                                                  .fail = AG_UPSTREAM_FAIL_OTHER,
                                                  .message = "cannot start the request"};
@@ -262,8 +276,11 @@ struct ag_cloudcode_call *ag_cloudcode_call_start(struct ag_upstream_client *cli
     struct ag_cloudcode_call *call = NULL;
     int rc = AG_EINVAL;
 
-    if (!spec->target || !spec->target->nendpoints || !spec->method || !*spec->method ||
-        !spec->access_token || !spec->on_done)
+    if (!spec->target || !spec->on_done)
+        goto out;
+    if (spec->url
+            ? !*spec->url
+            : !spec->target->nendpoints || !spec->method || !*spec->method || !spec->access_token)
         goto out;
     call = AG_NEW(struct ag_cloudcode_call);
     call->client = client;
@@ -272,7 +289,7 @@ struct ag_cloudcode_call *ag_cloudcode_call_start(struct ag_upstream_client *cli
     /* A bad endpoint (or proxy) is skipped like an unreachable one; all bad is an error. */
     for (;;) {
         rc = start_attempt(call);
-        if (rc == 0 || rc == AG_ESTATE || call->endpoint + 1 >= spec->target->nendpoints)
+        if (rc == 0 || rc == AG_ESTATE || at_last(call))
             break;
         call->endpoint++;
     }

@@ -5,7 +5,8 @@
  * 5xx or a transport failure before any response was handed over; any other answer (2xx, 400, 401,
  * 429, ...) or the last endpoint's answer is returned as is. A 403 to a request that carried
  * x-goog-user-project is retried once from the first endpoint without that header. The JSON
- * bodies (envelopes) are built and read by proto/; this file only moves bytes.
+ * bodies (envelopes) are built and read by proto/; this file only moves bytes. The same machinery
+ * calls a provider's API (an API-key account) when the spec names a whole URL.
  *
  * Lifetime and threading follow client.h: callbacks run on the loop; the call is freed after
  * on_done returns; ag_cloudcode_call_cancel() stops it with no further callbacks. */
@@ -54,6 +55,11 @@ struct ag_cloudcode_call_spec {
     const char *project;      /* sent as x-goog-user-project unless empty/placeholder */
     const char *const *extra_headers; /* "Name: value", e.g. anthropic-beta */
     size_t nextra;
+    /* A provider API instead of Cloud Code (upstream/provider.h prepares it): the whole URL, the
+     * provider's auth headers in extra_headers; then target->endpoints, method, sse,
+     * access_token and project are not used, no Antigravity header is sent, and there is no
+     * fallthrough. target still gives the proxy and the timeouts. */
+    const char *url;
     const void *body; /* JSON, borrowed until on_done or cancel */
     size_t body_len;
     size_t max_body;              /* cap when collecting (on_data NULL); 0 = 16 MiB */

@@ -11,9 +11,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <uv.h>
+
 #include "child.h"
+#include "core/arena.h"
 #include "core/buf.h"
+#include "core/err.h"
+#include "loopwait.h"
 #include "proc.h"
+#include "proto/adapter.h"
+#include "upstream/client.h"
+#include "upstream/cloudcode.h"
+#include "upstream/errclass.h"
+#include "upstream/provider.h"
+#include "upstream/sse.h"
 
 static struct ag_proc mock;
 static char dir[64];
@@ -205,12 +216,187 @@ static void test_mock_is_strict(void **state)
     free(out);
 }
 
+/* ---- a converted request through the upstream transport to each provider kind ---- */
+
+static void set_flag(void *ud)
+{
+    *(bool *)ud = true;
+}
+
+struct sent {
+    bool done;
+    int status, err;
+    struct ag_errclass ec;
+    struct ag_answer ans;
+    const struct ag_upstream_proto *up;
+    struct ag_upstream_decoder *dec;
+    struct ag_sse_parser sse;
+    bool json; /* the answer was one JSON body, not SSE */
+    struct ag_buf body;
+};
+
+static int on_sse(const struct ag_sse_event *ev, void *ud)
+{
+    struct sent *s = ud;
+    int rc = s->up->decode_event(s->dec, ev->data, ag_answer_cb, &s->ans);
+    return rc == AG_EPARSE ? 0 : rc;
+}
+
+static int on_data(struct ag_cloudcode_call *cc, const char *p, size_t n, void *ud)
+{
+    struct sent *s = ud;
+    (void)cc;
+    ag_buf_append(&s->body, p, n);
+    return s->status == 200 ? ag_sse_parser_feed(&s->sse, p, n) : 0;
+}
+
+static int on_head(struct ag_cloudcode_call *cc, int status, void *ud)
+{
+    struct sent *s = ud;
+    s->status = status;
+    struct ag_str ct = ag_cloudcode_call_header(cc, "content-type");
+    s->json = ct.p && ag_str_contains(ct, "json");
+    return 0;
+}
+
+static void on_done(struct ag_cloudcode_call *cc, const struct ag_cloudcode_result *res, void *ud)
+{
+    struct sent *s = ud;
+    s->err = res->err;
+    s->status = res->status;
+    if (res->status >= 400)
+        ag_errclass_http(res->status, ag_buf_str(&s->body),
+                         ag_cloudcode_call_header(cc, "retry-after"), 0, &s->ec);
+    else if (!res->err)
+        s->up->decode_end(s->dec, ag_answer_cb, &s->ans);
+    s->done = true;
+}
+
+/* Decodes an OpenAI chat body, converts it for kind and sends it with key through the transport
+ * to the mock; fills *s with the collected answer or the classified failure. */
+static void send_to(enum ag_provider kind, const char *key, const char *model, const char *chat,
+                    struct ag_arena *arena, struct sent *s)
+{
+    uv_loop_t loop;
+    struct ag_proto_ctx ctx = {.arena = arena, .request_id = AG_STR("req-prov-1"), .now = 1};
+    struct ag_client_hints hints = {0};
+    struct ag_request *req = NULL;
+    struct ag_proto_error perr = {0};
+    struct ag_upstream_target t = {.model = ag_str_c(model)};
+    struct ag_upstream_call call;
+    struct ag_provider_call pc;
+    char base[128];
+    int err = 0;
+
+    memset(s, 0, sizeof(*s));
+    ag_buf_init(&s->body, 1u << 20);
+    assert_int_equal(ag_proto_openai_chat.decode_request(&ctx, ag_str_c(chat), &hints, &req, &perr),
+                     0);
+    s->up = ag_upstream_proto_find(ag_provider_info(kind)->upstream);
+    assert_non_null(s->up);
+    assert_int_equal(s->up->encode_request(&ctx, req, &t, &call), 0);
+    snprintf(base, sizeof(base), "%s%s", mock.base_url,
+             kind == AG_PROVIDER_OPENAI_COMPAT ? "/v1" : "");
+    assert_int_equal(ag_provider_call_prepare(kind, base, key, call.path, &pc), 0);
+    s->dec = s->up->decoder_new(&ctx, req, &t);
+    ag_answer_init(&s->ans, arena);
+    ag_sse_parser_init(&s->sse, 1u << 20, on_sse, s);
+
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct ag_upstream_client *client = ag_upstream_client_new(&loop, NULL);
+    struct ag_cloudcode_target target = {.timeouts = {.connect_ms = 5000, .total_ms = 20000}};
+    struct ag_cloudcode_call_spec spec = {.target = &target,
+                                          .url = pc.url,
+                                          .extra_headers = pc.headers,
+                                          .nextra = pc.nheaders,
+                                          .body = call.body.p,
+                                          .body_len = call.body.len,
+                                          .on_head = on_head,
+                                          .on_data = on_data,
+                                          .on_done = on_done,
+                                          .ud = s};
+    assert_non_null(ag_cloudcode_call_start(client, &spec, &err));
+    assert_true(ag_test_run_until(&loop, &s->done, 20000));
+    bool closed = false;
+    ag_upstream_client_close(client, set_flag, &closed);
+    assert_true(ag_test_run_until(&loop, &closed, 5000));
+    assert_int_equal(uv_loop_close(&loop), 0);
+    ag_sse_parser_dispose(&s->sse);
+    ag_buf_dispose(&s->body);
+}
+
+static void test_transport_each_kind(void **state)
+{
+    static const struct {
+        enum ag_provider kind;
+        const char *model;
+    } kinds[] = {{AG_PROVIDER_ANTHROPIC, "claude-sonnet-4-5"},
+                 {AG_PROVIDER_OPENAI_COMPAT, "mock-chat-small"},
+                 {AG_PROVIDER_GEMINI, "gemini-2.5-flash"}};
+    const char *chat = "{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":"
+                       "\"Be brief.\"},{\"role\":\"user\",\"content\":\"ping provider\"}]}";
+    (void)state;
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        struct ag_arena arena;
+        struct sent s;
+        ag_arena_init(&arena, 8192, 16u << 20);
+        send_to(kinds[i].kind, "good-key", kinds[i].model, chat, &arena, &s);
+        assert_int_equal(s.err, 0);
+        assert_int_equal(s.status, 200);
+        assert_false(s.ans.failed);
+        struct ag_str text = ag_choice_text(&arena, &s.ans.choices[0], AG_PART_TEXT);
+        assert_true(ag_str_contains(text, "ping provider")); /* the mock echoes the prompt */
+        assert_true(s.ans.has_usage);
+        assert_true(s.ans.usage.input > 0);
+        ag_arena_dispose(&arena);
+
+        /* a refused key is classified like Cloud Code's 401/403 */
+        ag_arena_init(&arena, 8192, 16u << 20);
+        send_to(kinds[i].kind, "bad-key", kinds[i].model, chat, &arena, &s);
+        assert_true(s.status == 401 || s.status == 400);
+        ag_arena_dispose(&arena);
+    }
+}
+
+static void test_transport_faults_classified(void **state)
+{
+    char url[160];
+    struct ag_buf b;
+    struct ag_arena arena;
+    struct sent s;
+    const char *chat = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    (void)state;
+    snprintf(url, sizeof(url), "%s/__mock/faults", mock.base_url);
+    ag_buf_init(&b, 0);
+    assert_int_equal(ag_test_http("POST", url,
+                                  "[{\"status\":529,\"path\":\"/v1/messages\"},"
+                                  "{\"status\":429,\"path\":\"/v1/chat/completions\","
+                                  "\"retry_after\":7}]",
+                                  NULL, &b),
+                     200);
+    ag_buf_dispose(&b);
+    ag_arena_init(&arena, 8192, 16u << 20);
+    send_to(AG_PROVIDER_ANTHROPIC, "k", "claude-sonnet-4-5", chat, &arena, &s);
+    assert_int_equal(s.status, 529);
+    assert_int_equal(s.ec.kind, AG_ERRCLASS_SERVER_ERROR);
+    assert_true(s.ec.overloaded);
+    ag_arena_dispose(&arena);
+    ag_arena_init(&arena, 8192, 16u << 20);
+    send_to(AG_PROVIDER_OPENAI_COMPAT, "k", "mock-chat-small", chat, &arena, &s);
+    assert_int_equal(s.status, 429);
+    assert_int_equal(s.ec.kind, AG_ERRCLASS_RATE_LIMITED);
+    assert_int_equal(s.ec.retry_delay_ms, 7000);
+    ag_arena_dispose(&arena);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_add_list_export),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_mock_is_strict),
+        cmocka_unit_test(test_transport_each_kind),
+        cmocka_unit_test(test_transport_faults_classified),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
