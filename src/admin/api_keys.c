@@ -7,7 +7,7 @@
  *   POST /api/keys/:name                the same fields, changed ones only -> {"key":{...}}
  *   POST /api/keys/:name/disable|enable|revoke -> {"key":{...}}
  *   POST /api/keys/:name/rotate         -> {"key":{...},"secret":"sk-..."}
- *   GET  /api/stats/keys?hours|days|from_s&to_s&bucket=hour|day
+ *   GET  /api/stats/keys?hours|days|from_s&to_s&bucket=hour|day&tz_offset_min
  *                                       token statistics by key: {"items":[{bucket_s, key,
  *                                        requests, input_tokens, output_tokens, tokens, errors}]}
  * Writes go to the store on the loop's connection (one short statement) and the gateway's table is
@@ -283,10 +283,10 @@ static int usage_work(struct ag_store *db, struct adm_job *j)
     ag_jsonw_open(o, NULL, '{');
     ag_jsonw_int(o, "from_s", j->i1);
     ag_jsonw_int(o, "to_s", j->i2);
-    int64_t bucket = *(int64_t *)j->arg;
-    ag_jsonw_int(o, "bucket_s", bucket);
+    const int64_t *arg = j->arg; /* bucket, time zone offset */
+    ag_jsonw_int(o, "bucket_s", arg[0]);
     ag_jsonw_open(o, "items", '[');
-    int rc = ag_store_key_usage_query(db, j->i1, j->i2, bucket, usage_row, o);
+    int rc = ag_store_key_usage_query(db, j->i1, j->i2, arg[0], arg[1], usage_row, o);
     ag_jsonw_close(o, ']');
     ag_jsonw_close(o, '}');
     return rc;
@@ -294,12 +294,13 @@ static int usage_work(struct ag_store *db, struct adm_job *j)
 
 static void h_usage(struct ag_http_req *req, void *ud)
 {
-    int64_t now = adm_now_ms() / 1000, hours = 24, days = 0, from = 0, to = 0;
+    int64_t now = adm_now_ms() / 1000, hours = 24, days = 0, from = 0, to = 0, tz_min = 0;
     char v[16];
     if (!adm_query_int(req, "from_s", 0, INT64_MAX, &from) ||
         !adm_query_int(req, "to_s", 0, INT64_MAX, &to) ||
         !adm_query_int(req, "hours", 1, 24 * 3660, &hours) ||
-        !adm_query_int(req, "days", 1, 3660, &days))
+        !adm_query_int(req, "days", 1, 3660, &days) ||
+        !adm_query_int(req, "tz_offset_min", -24 * 60, 24 * 60, &tz_min))
         return;
     if (!from) {
         int64_t span = days ? days * 86400 : hours * 3600;
@@ -325,8 +326,9 @@ static void h_usage(struct ag_http_req *req, void *ud)
     struct adm_job *j = adm_job_new(adm_of(ud), req, usage_work, NULL);
     j->i1 = from;
     j->i2 = to;
-    int64_t *arg = ag_malloc(sizeof(*arg));
-    *arg = bucket;
+    int64_t *arg = ag_malloc(2 * sizeof(*arg));
+    arg[0] = bucket;
+    arg[1] = tz_min * 60;
     j->arg = arg;
     j->free_arg = free;
     adm_job_start(j);

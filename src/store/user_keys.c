@@ -320,14 +320,19 @@ int ag_store_key_usage_add(struct ag_store *s, const struct ag_key_usage_delta *
 }
 
 int ag_store_key_usage_query(struct ag_store *s, int64_t from_s, int64_t to_s, int64_t bucket_s,
-                             ag_key_usage_row_cb cb, void *ud)
+                             int64_t tz_offset_s, ag_key_usage_row_cb cb, void *ud)
 {
     sqlite3_stmt *st = NULL;
     int ret = AG_EDB, rc;
-    if (bucket_s != 86400)
+    if (bucket_s != 86400) {
         bucket_s = 3600;
+        tz_offset_s = 0;
+    }
+    tz_offset_s %= 86400;
+    if (tz_offset_s < 0)
+        tz_offset_s += 86400; /* the same midnights, and hour_s + offset stays positive */
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT hour_s - (hour_s % ?3) AS b, key_name, SUM(requests),"
+                           "SELECT hour_s - ((hour_s + ?4) % ?3) AS b, key_name, SUM(requests),"
                            " SUM(input_tokens), SUM(output_tokens), SUM(cached_tokens),"
                            " SUM(errors) FROM key_usage_hourly"
                            " WHERE hour_s >= ?1 AND hour_s < ?2 GROUP BY b, key_name"
@@ -335,7 +340,8 @@ int ag_store_key_usage_query(struct ag_store *s, int64_t from_s, int64_t to_s, i
                            -1, &st, NULL) != SQLITE_OK ||
         sqlite3_bind_int64(st, 1, from_s) != SQLITE_OK ||
         sqlite3_bind_int64(st, 2, to_s) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 3, bucket_s) != SQLITE_OK)
+        sqlite3_bind_int64(st, 3, bucket_s) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 4, tz_offset_s) != SQLITE_OK)
         goto out;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct ag_key_usage_row r = {

@@ -126,9 +126,9 @@ typedef void (*ag_key_usage_row_cb)(const struct ag_key_usage_row *row, void *ud
 
 /**
  * Calls cb for each (bucket, key) with usage in [from_s, to_s), in time order; bucket_s is 3600
- * (hourly) or 86400 (UTC days). 0 or AG_EDB.
+ * (hours) or 86400 (days that start at midnight tz_offset_s seconds east of UTC). 0 or AG_EDB.
  */
 int ag_store_key_usage_query(struct ag_store *s, int64_t from_s, int64_t to_s, int64_t bucket_s,
-                             ag_key_usage_row_cb cb, void *ud);
+                             int64_t tz_offset_s, ag_key_usage_row_cb cb, void *ud);
 
 #endif

@@ -9,6 +9,7 @@ import { setToken } from './api';
 import { ConfirmHost, Toasts, toasts } from './components/ui';
 import { setLang } from './i18n';
 import { KeysPage, createBody, type UserKey } from './pages/keys';
+import { keyRows } from './pages/stats';
 
 type Handler = (body: any) => unknown;
 let routes: Record<string, Handler>;
@@ -143,6 +144,16 @@ describe('User Keys page', () => {
     await until(() => calls.find((c) => c.key === 'POST /api/keys/alice/disable'), 'disable called');
     act(() => root.querySelector<HTMLButtonElement>('button[aria-label="Rotate the secret of alice"]')!.click());
     await until(() => document.body.textContent?.includes('sk-ffffffffffffffffffffffffffffffff'), 'rotated secret shown');
+  });
+
+  it('Token Stats by user key reads /api/stats/keys as series rows', async () => {
+    routes = {
+      'GET /api/stats/keys': () => ({ from_s: 1760000000, to_s: 1760090000, bucket_s: 3600, items: [{ bucket_s: 1760003600, key: 'alice', requests: 3, input_tokens: 100, output_tokens: 20, tokens: 120, errors: 1 }] }),
+    };
+    const r = await keyRows({ hours: 24, tz_offset_min: 60 }, 'hour');
+    expect(r.from_s).toBe(1760000000);
+    expect(r.items).toEqual([{ period_s: 1760003600, key: 'alice', requests: 3, errors: 1, input_tokens: 100, output_tokens: 20, cached_tokens: 0, reasoning_tokens: 0, total_tokens: 120 }]);
+    expect(calls[0].key).toBe('GET /api/stats/keys');
   });
 
   it('a refused field comes back as the gateway message', async () => {

@@ -109,6 +109,21 @@ static void crud_and_change_counter(void **state)
     assert_true(v2 > v1);
 }
 
+struct rows {
+    int n;
+    int64_t bucket[8], tokens[8];
+};
+
+static void on_row(const struct ag_key_usage_row *row, void *ud)
+{
+    struct rows *v = ud;
+    assert_true(v->n < 8);
+    assert_string_equal(row->key_name, "alice");
+    v->bucket[v->n] = row->bucket_s;
+    v->tokens[v->n] = row->input_tokens + row->output_tokens;
+    v->n++;
+}
+
 static void usage_through_the_writer(void **state)
 {
     struct fixture *f = *state;
@@ -158,6 +173,29 @@ static void usage_through_the_writer(void **state)
     struct ag_user_key got;
     assert_int_equal(ag_store_user_key_get(f->s, "alice", &got), 0);
     assert_int_equal(got.last_used_at, may1 + 3600);
+
+    /* By day: UTC days, and days of a zone 13.5 hours east (10:00Z is 23:30 there, 11:00Z the
+     * next day's 00:30). */
+    const int64_t off = 13 * 3600 + 1800;
+    struct rows v = {0};
+    assert_int_equal(ag_store_key_usage_query(f->s, 0, may1 + 86400, 86400, 0, on_row, &v), 0);
+    assert_int_equal(v.n, 2);
+    assert_int_equal(v.bucket[0], day - 86400);
+    assert_int_equal(v.tokens[0], 1000);
+    assert_int_equal(v.bucket[1], day);
+    assert_int_equal(v.tokens[1], 121);
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(ag_store_key_usage_query(f->s, 0, may1 + 86400, 86400, off, on_row, &v), 0);
+    assert_int_equal(v.n, 3);
+    assert_int_equal(v.bucket[0], day - 86400 - off);
+    assert_int_equal(v.bucket[1], day - off);
+    assert_int_equal(v.tokens[1], 120);
+    assert_int_equal(v.bucket[2], day + 86400 - off);
+    assert_int_equal(v.tokens[2], 1);
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(ag_store_key_usage_query(f->s, may1, may1 + 86400, 3600, 0, on_row, &v), 0);
+    assert_int_equal(v.n, 2);
+    assert_int_equal(v.bucket[1], may1 + 3600);
 }
 
 static void an_older_file_gets_the_tables(void **state)

@@ -9,7 +9,16 @@ import { useT } from '../i18n';
 import { keyedOn, rangeAxis, rangeQuery, totalsOn, type Range } from '../statsdata';
 import type { StatsRow, StatsSummary } from '../types';
 
-type By = 'model' | 'account';
+type By = 'model' | 'account' | 'key';
+
+/** Tokens by user key (GET /api/stats/keys) as series rows. */
+export async function keyRows(common: { hours?: number; days?: number; tz_offset_min: number }, bucket: string): Promise<{ from_s: number; items: StatsRow[] }> {
+  const r = await api<{ from_s: number; items: { bucket_s: number; key: string; requests: number; errors: number; input_tokens: number; output_tokens: number; tokens: number }[] }>('/api/stats/keys', { query: { ...common, bucket } });
+  return {
+    from_s: r.from_s,
+    items: r.items.map((x) => ({ period_s: x.bucket_s, key: x.key, requests: x.requests, errors: x.errors, input_tokens: x.input_tokens, output_tokens: x.output_tokens, cached_tokens: 0, reasoning_tokens: 0, total_tokens: x.tokens })),
+  };
+}
 
 export function Stats() {
   const t = useT();
@@ -20,7 +29,7 @@ export function Stats() {
   const common = { hours: q.hours, days: q.days, tz_offset_min: -new Date().getTimezoneOffset() };
   const summary = useLoad(() => api<StatsSummary>('/api/stats/summary', { query: common }), [range, gen]);
   const series = useLoad(() => api<{ from_s: number; items: StatsRow[] }>('/api/stats/series', { query: { ...common, bucket: q.bucket } }), [range, gen]);
-  const keyed = useLoad(() => api<{ from_s: number; items: StatsRow[] }>('/api/stats/series', { query: { ...common, bucket: q.bucket, group: by } }), [range, by, gen]);
+  const keyed = useLoad(() => (by === 'key' ? keyRows(common, q.bucket) : api<{ from_s: number; items: StatsRow[] }>('/api/stats/series', { query: { ...common, bucket: q.bucket, group: by } })), [range, by, gen]);
   const byModel = useLoad(() => api<{ items: StatsRow[] }>('/api/stats/breakdown', { query: { ...common, group: 'model' } }), [range, gen]);
   const byAccount = useLoad(() => api<{ items: StatsRow[] }>('/api/stats/breakdown', { query: { ...common, group: 'account' } }), [range, gen]);
 
@@ -113,7 +122,7 @@ export function Stats() {
         </Card>
       </div>
       <Card
-        title={by === 'model' ? t('stats.by_model_time') : t('stats.by_account_time')}
+        title={by === 'model' ? t('stats.by_model_time') : by === 'key' ? t('stats.by_key_time') : t('stats.by_account_time')}
         id="st-by"
         actions={
           <Tabs<By>
@@ -123,6 +132,7 @@ export function Stats() {
             tabs={[
               { id: 'model', label: t('stats.by_model') },
               { id: 'account', label: t('stats.by_account') },
+              { id: 'key', label: t('stats.by_key') },
             ]}
           />
         }
