@@ -28,6 +28,7 @@ const PAGES = [
   ['proxy', '/proxy', 'API Proxy'],
   ['monitor', '/monitor', 'Monitor'],
   ['stats', '/stats', 'Token Stats'],
+  ['ip-rules', '/ip-rules', 'IP Rules'],
   ['settings', '/settings', 'Settings'],
 ];
 const quotas = { 'gemini-2.5-flash': { remainingFraction: 0.9, resetTime: '2030-01-01T00:00:00Z' }, 'claude-sonnet-4-5': { remainingFraction: 0.15, resetTime: '2030-01-01T00:00:00Z' } };

@@ -1,8 +1,10 @@
 // web/tests/ui.e2e.test.mjs: the admin UI in Debian's Chromium (playwright-core) against the real
 // gateway and the mock upstream: sign in, add an account by refresh token and see its quota,
 // disable and enable it, watch a curl request arrive live in the Monitor and open its details,
-// switch the auth mode to strict and see clients refused without the key, and find the request
-// in Token Stats. Exits 77 (ctest: skipped) when Chromium is not installed.
+// switch the auth mode to strict and see clients refused without the key, find the request in
+// Token Stats, and deny an address on the IP Rules page: curl from it is refused at accept and
+// the address appears among the refused. Exits 77 (ctest: skipped) when Chromium is not
+// installed.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
@@ -137,5 +139,33 @@ describe('admin UI in Chromium', { timeout: 90000 }, () => {
     const model = page.getByRole('region', { name: 'By model' });
     await model.getByRole('cell', { name: 'gemini-2.5-flash' }).waitFor();
     await page.locator('.chart canvas').first().waitFor();
+  });
+
+  test('IP Rules: a denied address is refused at accept and listed', async () => {
+    // curl from a chosen loopback source address; a connection reset is status 0
+    const from = (src) => {
+      try {
+        return curl(`${env.url}/healthz`, '--interface', src, '-H', `Authorization: Bearer ${KEY}`).status;
+      } catch {
+        return 0;
+      }
+    };
+    assert.equal(from('127.0.0.2'), 200);
+    await page.getByRole('link', { name: 'IP Rules' }).click();
+    await page.getByRole('heading', { level: 1, name: 'IP Rules' }).waitFor();
+    await page.getByText('No connection has been refused.').waitFor();
+    await page.getByLabel('Deny (security.ip_deny)').fill('127.0.0.2');
+    await page.getByRole('region', { name: 'Client address rules' }).getByRole('button', { name: 'Save' }).click();
+    await page.getByText(/Saved \(2 changed\)/).waitFor();
+    assert.equal(from('127.0.0.2'), 0, 'refused at accept');
+    assert.equal(from('127.0.0.1'), 200);
+    const rules = await api('/api/security/ip');
+    assert.deepEqual(rules.deny, ['127.0.0.2']);
+    await page.reload();
+    await page.getByRole('region', { name: 'Recently refused addresses' }).getByRole('cell', { name: '127.0.0.2' }).waitFor();
+    await page.getByLabel('Deny (security.ip_deny)').fill('');
+    await page.getByRole('region', { name: 'Client address rules' }).getByRole('button', { name: 'Save' }).click();
+    await page.getByText(/Saved \(2 changed\)/).first().waitFor();
+    assert.equal(from('127.0.0.2'), 200);
   });
 });
