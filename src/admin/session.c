@@ -52,7 +52,7 @@ int ag_sessions_create(struct ag_sessions *s, int64_t now_ms, int64_t ttl_ms, ch
     if (ag_random_hex(hex, sizeof(hex), 24))
         return AG_EIO;
     struct session *slot = free_slot(s, now_ms);
-    memcpy(token, "ags_", 4);
+    memcpy(token, "ags_", sizeof("ags_"));
     memcpy(token + 4, hex, 49);
     slot->used = true;
     ag_sha256(token, AG_SESSION_TOKEN_SIZE - 1, slot->hash);

@@ -262,7 +262,9 @@ int ag_cli_main(int argc, char **argv)
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
-        if (dashdash || a[0] != '-' || a[1] == '\0') {
+        /* A word and an option after the subcommand (the last branch) both go to the subcommand,
+         * but only once no global option matched the latter: the two branches cannot merge. */
+        if (dashdash || a[0] != '-' || a[1] == '\0') { // NOLINT(bugprone-branch-clone)
             pos[npos++] = argv[i];
         } else if (strcmp(a, "--") == 0) {
             dashdash = true;

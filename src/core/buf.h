@@ -60,7 +60,8 @@ static inline int ag_buf_append_c(struct ag_buf *b, const char *s)
 
 /** printf-appends; 0, AG_ETOOBIG, or AG_EINVAL for a bad format. */
 int ag_buf_printf(struct ag_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int ag_buf_vprintf(struct ag_buf *b, const char *fmt, va_list ap);
+int ag_buf_vprintf(struct ag_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /** Drops the first n bytes (consumed input). */
 void ag_buf_consume(struct ag_buf *b, size_t n);

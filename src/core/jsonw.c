@@ -35,7 +35,7 @@ static int quote(struct ag_buf *out, const char *s, size_t len)
             break;
         default:
             if (c < 0x20) {
-                memcpy(u, "\\u00", 4);
+                memcpy(u, "\\u00", sizeof("\\u00"));
                 ag_hex_encode(u + 4, &c, 1);
                 esc = u;
             }

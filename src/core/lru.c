@@ -16,7 +16,7 @@ void ag_lru_init(struct ag_lru *l, size_t nbuckets)
 {
     assert(nbuckets > 0);
     *l = (struct ag_lru){0};
-    l->_buckets = ag_calloc(nbuckets, sizeof(*l->_buckets));
+    l->_buckets = ag_calloc(nbuckets, sizeof(struct ag_lru_node *));
     l->_nbuckets = nbuckets;
 }
 

@@ -143,7 +143,7 @@ void ag_keys_set(struct ag_keys *ks, const struct ag_user_key *defs, size_t n,
         n = AG_KEYS_MAX;
     }
     int64_t now_s = now_ms(ks) / 1000;
-    struct ag_keys_entry **next = ag_calloc(n ? n : 1, sizeof(*next));
+    struct ag_keys_entry **next = ag_calloc(n ? n : 1, sizeof(struct ag_keys_entry *));
     for (size_t i = 0; i < n; i++) {
         struct ag_keys_entry *e = NULL;
         for (size_t j = 0; j < ks->n; j++) {
@@ -470,7 +470,7 @@ void ag_keys_settle(struct ag_keys *ks, struct ag_keys_ticket *t, int64_t input_
     roll(e, now / 1000);
     e->day_used += used;
     e->month_used += used;
-    if (e->live && ks) {
+    if (e->live) {
         alert(ks, e, "daily", e->day_used, e->def.daily_tokens, &e->day_alerted);
         alert(ks, e, "monthly", e->month_used, e->def.monthly_tokens, &e->month_alerted);
     }

@@ -198,7 +198,7 @@ static void lease_free(struct pool_lease *l)
 
 void ag_pool_release(struct ag_pool *p, const struct ag_lease *lease)
 {
-    struct pool_lease *l = (struct pool_lease *)(uintptr_t)lease;
+    struct pool_lease *l = (struct pool_lease *)lease; /* pub is its first member */
     struct pool_acct *a;
     if (!p || !l)
         return;
@@ -407,7 +407,7 @@ int ag_pool_reload(struct ag_pool *p)
             l.items[kept_n++] = l.items[i];
     }
     l.len = kept_n;
-    next = ag_calloc(l.len ? l.len : 1, sizeof(*next));
+    next = ag_calloc(l.len ? l.len : 1, sizeof(struct pool_acct *));
     for (size_t i = 0; i < l.len; i++) {
         struct pool_acct *a = pool_find_acct(p, l.items[i].id);
         if (a) {

@@ -17,8 +17,13 @@ static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 static int b64url_val(char ch)
 {
-    const char *hit = memchr(b64url, ch, 64);
-    return hit ? (int)(hit - b64url) : -1;
+    if (ch >= 'A' && ch <= 'Z')
+        return ch - 'A';
+    if (ch >= 'a' && ch <= 'z')
+        return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9')
+        return ch - '0' + 52;
+    return ch == '-' ? 62 : ch == '_' ? 63 : -1;
 }
 
 /* Canonical base64 only: unpacking restores the padding from the length, so anything else would
@@ -197,7 +202,7 @@ struct ag_str ag_toolid_make(struct ag_arena *arena, struct ag_str seed, uint64_
     char *out = ag_arena_alloc(arena, 5 + 24 + 1);
     if (!out)
         return AG_STR_NULL;
-    memcpy(out, "call_", 5);
+    memcpy(out, "call_", sizeof("call_"));
     ag_hex_u64(ag_hex_u64(out + 5, h1, 16), h2, 8);
     return ag_str_make(out, 29);
 }

@@ -70,7 +70,7 @@ struct job {
     } u;
     struct ag_token_delta rec_tok; /* JOB_RECORD: derived from u.req, pointing into its strings */
     struct ag_key_usage_delta rec_key; /* JOB_RECORD: the same for the user key, if any */
-    char *strings;                 /* owned: every string the job points to */
+    char *strings;                     /* owned: every string the job points to */
 };
 
 struct ag_writer {
@@ -160,10 +160,10 @@ static struct job *job_request(const struct ag_request_record *rec, size_t body_
     j->kind = JOB_REQUEST;
     j->u.req = *rec;
     struct ag_request_record *r = &j->u.req;
-    const char **fields[] = {
-        &r->method,        &r->path,        &r->protocol,  &r->model_requested, &r->model_served,
-        &r->account_email, &r->error_class, &r->client_ip, &r->user_agent,      &r->error_message,
-        &r->key_name};
+    const char **fields[] = {&r->method,          &r->path,         &r->protocol,
+                             &r->model_requested, &r->model_served, &r->account_email,
+                             &r->error_class,     &r->client_ip,    &r->user_agent,
+                             &r->error_message,   &r->key_name};
     struct ag_str *bodies[] = {&r->request_body, &r->response_body};
     j->strings = pack(fields, sizeof(fields) / sizeof(fields[0]), bodies, 2, body_cap);
     return j;
@@ -357,7 +357,7 @@ static bool batch_due(const struct ag_writer *w)
 static void *writer_main(void *arg)
 {
     struct ag_writer *w = arg;
-    struct job **batch = ag_malloc(w->batch_max * sizeof(*batch));
+    struct job **batch = ag_malloc(w->batch_max * sizeof(struct job *));
     struct timespec next_retention;
     clock_gettime(CLOCK_MONOTONIC, &next_retention); /* first pass right away */
     clock_gettime(CLOCK_MONOTONIC, &w->next_commit); /* the first job goes out at once */
@@ -460,7 +460,7 @@ struct ag_writer *ag_writer_new(const struct ag_store *store, const struct ag_wr
         o.retention_interval_s > 0 ? o.retention_interval_s : DEFAULT_RETENTION_EVERY;
     w->max_disk_bytes = o.max_disk_bytes == 0 ? DEFAULT_MAX_DISK_BYTES
                                               : (o.max_disk_bytes < 0 ? 0 : o.max_disk_bytes);
-    w->ring = ag_calloc(w->cap, sizeof(*w->ring));
+    w->ring = ag_calloc(w->cap, sizeof(struct job *));
 
     if (ag_store_conn_open(ag_store_path(store), &w->db, err, sizeof(err)) != 0) {
         ag_log_error("store: writer: %s", err);
