@@ -1,8 +1,9 @@
 /* pool/onboard.h: adding an account from a refresh token, asynchronously on a loop: refresh the
  * token (oauth.clients in order) -> userinfo (email, name) -> loadCodeAssist (project, tier) ->
  * fetchAvailableModels (quota per model) -> upsert by email in the store (+ quota). Used by the
- * CLI (`aigate accounts add` / `import`, on its own loop and upstream client) and later by the
- * admin API on the gateway's loop.
+ * CLI (`aigate accounts add` / `import` / `refresh`, on its own loop and upstream client), by the
+ * admin API's account add, import and quota refresh on the gateway's loop, and by the OAuth login
+ * flow (pool/login.h) once it has a refresh token.
  *
  * A token the OAuth server refuses, or a userinfo failure, fails the onboarding and stores
  * nothing. A failed project or quota lookup does not: the account is stored without them (the
