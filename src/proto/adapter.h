@@ -1,14 +1,13 @@
 /* proto/adapter.h: the two adapter vtables and the context they run in.
  *
- * A client adapter speaks one client wire protocol (OpenAI chat, Gemini native, later Anthropic
- * Messages, OpenAI Responses): it decodes the client's request into the canonical form, turns
- * canonical events into the client's stream frames, renders a collected answer as one JSON body,
- * and renders errors in the protocol's own shape. An upstream adapter speaks one provider
- * protocol (Cloud Code v1internal, the public Gemini API, OpenAI Chat Completions, Anthropic
- * Messages): it encodes the
- * canonical request and decodes the provider's SSE payloads / JSON bodies into canonical events.
- * Adapters are chosen once, by table, from the route (path) and the upstream kind; nothing else
- * switches on protocols.
+ * A client adapter speaks one client wire protocol (OpenAI chat and legacy completions, OpenAI
+ * Responses, OpenAI image generations and edits, Anthropic Messages, Gemini native): it decodes the
+ * client's request into the canonical form, turns canonical events into the client's stream frames,
+ * renders a collected answer as one JSON body, and renders errors in the protocol's own shape. An
+ * upstream adapter speaks one provider protocol (Cloud Code v1internal, the public Gemini API,
+ * OpenAI Chat Completions, Anthropic Messages): it encodes the canonical request and decodes the
+ * provider's SSE payloads / JSON bodies into canonical events. Adapters are chosen once, by table,
+ * from the route (path) and the upstream kind; nothing else switches on protocols.
  *
  * How the relay drives one request:
  *   1. req = client->decode_request(&ctx, body, &hints, &err)   (error: client->encode_error)
@@ -36,11 +35,13 @@
 
 /**
  * Per-request context. Everything random or time-dependent comes from here, so golden tests are
- * deterministic: the relay fills request_id with fresh random hex and now with the wall clock.
+ * deterministic: the relay fills request_id with 32 hex digits of 128 random bits (unguessable:
+ * stored responses are fetched by ids derived from it) and now with the wall clock; the golden
+ * driver fixes both.
  */
 struct ag_proto_ctx {
     struct ag_arena *arena;   /* the request's arena: all adapter memory comes from it */
-    struct ag_str request_id; /* unique per request (e.g. 24 hex digits); seeds generated ids */
+    struct ag_str request_id; /* unique per request (32 hex digits); seeds generated ids */
     int64_t now;              /* unix seconds, for "created" fields */
     size_t max_body;          /* cap on encoded upstream bodies (server.max_body_bytes); 0 = none */
     size_t max_json_depth;    /* nesting limit of every JSON read (server.max_json_depth); 0 =

@@ -39,7 +39,12 @@ struct ag_relay_deps {
 /** Creates the relay. */
 struct ag_relay *ag_relay_new(const struct ag_relay_deps *deps);
 
-/** Registers the AI routes (OpenAI, Gemini) on router. 0 or a negative AG_E*. */
+/**
+ * Registers the AI routes on router: OpenAI (chat and legacy completions, Responses over HTTP and
+ * WebSocket with stored responses, image generations and edits, models), Anthropic (Messages,
+ * count_tokens) and Gemini (generateContent and streaming, countTokens, models). 0 or a negative
+ * AG_E*.
+ */
 int ag_relay_add_routes(struct ag_relay *r, struct ag_router *router);
 
 /**
