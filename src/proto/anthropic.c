@@ -649,13 +649,7 @@ static int session_key(struct dec *d)
     unsigned int dlen = 0;
     if (EVP_Digest(req->user.p, req->user.len, digest, &dlen, EVP_sha256(), NULL) != 1)
         return AG_ENOMEM;
-    char *out = ag_arena_alloc(d->a, 21);
-    if (!out)
-        return AG_ETOOBIG;
-    memcpy(out, "uid-", 4);
-    ag_hex_encode(out + 4, digest, 8);
-    req->session_key = ag_str_make(out, 20);
-    return 0;
+    return ag_request_set_session_key(d->a, req, "uid-", digest);
 }
 
 /* The texts route/'s background-task detection looks at (see anthropic.h). */

@@ -69,14 +69,20 @@ int ag_request_fingerprint(struct ag_arena *arena, struct ag_request *req)
         EVP_MD_CTX_free(md);
         if (total <= 10)
             return 0;
-        char *out = ag_arena_alloc(arena, 4 + 16 + 1);
-        if (!out)
-            return AG_ETOOBIG;
-        memcpy(out, "sid-", 4);
-        ag_hex_encode(out + 4, digest, 8);
-        req->session_key = ag_str_make(out, 20);
-        return 0;
+        return ag_request_set_session_key(arena, req, "sid-", digest);
     }
+    return 0;
+}
+
+int ag_request_set_session_key(struct ag_arena *arena, struct ag_request *req, const char *prefix,
+                               const unsigned char *digest)
+{
+    char *out = ag_arena_alloc(arena, 4 + 16 + 1);
+    if (!out)
+        return AG_ETOOBIG;
+    memcpy(out, prefix, 4);
+    ag_hex_encode(out + 4, digest, 8);
+    req->session_key = ag_str_make(out, 20);
     return 0;
 }
 

@@ -192,6 +192,13 @@ struct ag_str ag_request_call_name(const struct ag_request *req, struct ag_str i
 int ag_request_fingerprint(struct ag_arena *arena, struct ag_request *req);
 
 /**
+ * Sets req->session_key to prefix (4 characters: "sid-", "uid-", "hdr-") and 16 hex digits of
+ * the first 8 bytes of digest (a SHA-256), in arena. 0 or AG_ETOOBIG.
+ */
+int ag_request_set_session_key(struct ag_arena *arena, struct ag_request *req, const char *prefix,
+                               const unsigned char *digest);
+
+/**
  * Fits the decoded history to target_model before it is encoded (the relay calls it after
  * routing, and again after a re-route). For a Claude target: a Claude signature that a client
  * handed back on a tool call (OpenAI tool ids, Gemini functionCall parts) is joined with the

@@ -67,13 +67,7 @@ int ag_relay_session_key(const struct ag_http_req *req, struct ag_arena *arena,
         return 0;
     unsigned char digest[AG_SHA256_SIZE];
     ag_sha256(buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1, digest);
-    char *out = ag_arena_alloc(arena, 21);
-    if (!out)
-        return AG_ETOOBIG;
-    memcpy(out, "hdr-", 4);
-    ag_hex_encode(out + 4, digest, 8);
-    creq->session_key = ag_str_make(out, 20);
-    return 0;
+    return ag_request_set_session_key(arena, creq, "hdr-", digest);
 }
 
 void ag_relay_upstream_session(struct ag_str session_key, const char *account_id, char *out,
