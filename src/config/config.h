@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/routing.h"
 #include "core/buf.h"
 #include "core/log.h"
 
@@ -137,6 +138,9 @@ struct ag_config {
         char *background_model;         /* "" = background-task downgrade off */
         bool only_quota_models;         /* model lists: quota ids only */
     } mapping;
+    struct {
+        struct ag_config_routing_rules rules; /* config/routing.h */
+    } routing;
     struct {
         int64_t refresh_interval_s;
         int64_t protection_threshold; /* percent 0..100, 0 = off */

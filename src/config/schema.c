@@ -306,6 +306,10 @@ static const struct ag_config_key keys[] = {
 
     JSONK("mapping.custom", "{}", &ag_config_strmap_ops, mapping.custom, 0,
           "model mapping rules: requested model (exact or with *) -> upstream model"),
+    JSONK("routing.rules", "[]", &ag_config_routing_ops, routing.rules, 0,
+          "model pattern -> targets (provider kind or account label, upstream model, weight, "
+          "context) with strategy priority|weighted|least-busy and fallback_on "
+          "429|5xx|timeout|context-length; the first matching rule decides"),
     BOOL("mapping.only_quota_models", "false", mapping.only_quota_models, 0, NULL,
          "model lists show only the models the accounts report quota for (no mapping names)"),
     STR("mapping.background_model", "\"gemini-2.5-flash\"", mapping.background_model, 0, NULL,
