@@ -465,11 +465,16 @@ static void op_next(struct adm_onboard_op *op)
 {
     while (op->next_entry < op->imp.len && !op->a->closing) {
         const struct ag_import_entry *e = &op->imp.entries[op->next_entry++];
-        if (e->error) {
+        /* API-key accounts have no refresh token to onboard: the CLI imports them */
+        const char *why = e->error ? e->error
+                          : e->api_key
+                              ? "an API-key account: import it with `aigate accounts import`"
+                              : NULL;
+        if (why) {
             ag_jsonw_open(&op->out, NULL, '{');
             ag_jsonw_bool(&op->out, "ok", false);
             ag_jsonw_int(&op->out, "index", (int64_t)e->index);
-            ag_jsonw_str(&op->out, "error", e->error);
+            ag_jsonw_str(&op->out, "error", why);
             ag_jsonw_close(&op->out, '}');
             op->failed++;
             continue;
@@ -559,6 +564,10 @@ static int token_work(struct ag_store *db, struct adm_job *j)
     int rc = ag_store_account_get(db, j->s1, &x);
     if (rc == AG_ENOTFOUND)
         snprintf(j->err, sizeof(j->err), "no account %.200s", j->s1);
+    if (!rc && ag_account_is_provider(&x)) {
+        snprintf(j->err, sizeof(j->err), "an API-key account has no quota to refresh");
+        rc = AG_EINVAL;
+    }
     if (!rc)
         ag_buf_append_c(&j->out, x.refresh_token);
     ag_account_dispose(&x);

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "child.h"
+#include "gwenv.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/err.h"
@@ -389,6 +390,63 @@ static void test_transport_faults_classified(void **state)
     ag_arena_dispose(&arena);
 }
 
+/* ---- the running gateway and its admin API leave API-key accounts alone ---- */
+
+#define ADMIN_KEY "sk-providers-admin-key"
+
+static void test_gateway_admin(void **state)
+{
+    static struct ag_gwenv e; /* static: the teardown stops it after a failed assertion */
+    struct ag_gwenv_opts o = {
+        .name = "providers",
+        .config_json = "{\"auth\":{\"mode\":\"all_except_health\",\"api_key\":\"" ADMIN_KEY "\"}}",
+    };
+    char *out = NULL, *err = NULL, url[256], id[64] = "";
+    struct ag_buf b;
+    const char *hdrs[] = {"Authorization: Bearer " ADMIN_KEY, NULL};
+    (void)state;
+    ag_gwenv_start(&e, &o);
+    const char *add[] = {"accounts",  "add",       "--provider", "anthropic",
+                         "--api-key", "sk-ant-k1", "--models",   "claude-sonnet-4-5",
+                         "--label",   "lab",       NULL};
+    assert_int_equal(ag_gwenv_cli(&e, add, &out, &err), 0);
+    free(out);
+    free(err);
+    const char *ls[] = {"accounts", "list", "--json", NULL};
+    assert_int_equal(ag_gwenv_cli(&e, ls, &out, &err), 0);
+    char *p = strstr(out, "\"id\": \"");
+    assert_non_null(p);
+    snprintf(id, sizeof(id), "%.36s", p + 7);
+    free(out);
+    free(err);
+
+    ag_buf_init(&b, 1u << 20);
+    /* refreshing quota is an OAuth onboarding: refused for an API-key account */
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/accounts/%s/refresh-quota", e.port, id);
+    assert_int_equal(ag_test_http("POST", url, "{}", hdrs, &b), 400);
+    ag_buf_append(&b, "", 1);
+    assert_non_null(strstr(b.data, "no quota to refresh"));
+    /* the admin import leaves an export's API-key entries to the CLI, with a reason */
+    const char *ex[] = {"accounts", "export", NULL};
+    assert_int_equal(ag_gwenv_cli(&e, ex, &out, &err), 0);
+    free(err);
+    ag_buf_reset(&b);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/accounts/import", e.port);
+    long st = ag_test_http("POST", url, out, hdrs, &b);
+    free(out);
+    ag_buf_append(&b, "", 1);
+    assert_true(st == 200 || st == 400);
+    assert_non_null(strstr(b.data, "aigate accounts import"));
+    ag_buf_dispose(&b);
+    /* and the account is still enabled, untouched by the gateway's pool */
+    assert_int_equal(ag_gwenv_cli(&e, ls, &out, &err), 0);
+    assert_non_null(strstr(out, "\"state\": \"active\""));
+    assert_non_null(strstr(out, "\"provider\": \"anthropic\""));
+    free(out);
+    free(err);
+    ag_gwenv_stop(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_mock_is_strict),
         cmocka_unit_test(test_transport_each_kind),
         cmocka_unit_test(test_transport_faults_classified),
+        cmocka_unit_test_teardown(test_gateway_admin, ag_gwenv_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
