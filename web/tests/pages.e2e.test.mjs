@@ -28,6 +28,7 @@ const PAGES = [
   ['proxy', '/proxy', 'API Proxy'],
   ['monitor', '/monitor', 'Monitor'],
   ['stats', '/stats', 'Token Stats'],
+  ['keys', '/keys', 'User Keys'],
   ['ip-rules', '/ip-rules', 'IP Rules'],
   ['settings', '/settings', 'Settings'],
 ];
