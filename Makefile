@@ -112,7 +112,8 @@ lint: deps $(BUILD)/build.ninja
 
 # Line coverage of src/ by the unit and integration tests: a Debug build with --coverage in
 # $(COV_BUILD) (without the web UI), ctest -R '^(unit|integration)\.', then lcov; prints the
-# figure, HTML report in $(COV_BUILD)/html. lcov is installed only for this target.
+# figure, HTML report in $(COV_BUILD)/html. A failed test still gets its report, and then fails
+# the target. lcov is installed only for this target.
 COV_BUILD ?= build-coverage
 $(COV_BUILD)/build.ninja: CMakeLists.txt | deps
 	@cmake -S . -B $(COV_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DAIGATE_WEB_UI=OFF \
@@ -123,11 +124,13 @@ coverage: deps $(COV_BUILD)/build.ninja
 	@command -v lcov >/dev/null 2>&1 || AIGATE_DEPS_COVERAGE=1 sh scripts/deps.sh
 	@cmake --build $(COV_BUILD) -j $(JOBS)
 	@lcov -q --zerocounters -d $(COV_BUILD)
-	cd $(COV_BUILD) && ctest --output-on-failure -j $(JOBS) -R '^(unit|integration)\.'
-	@lcov -q -c -d $(COV_BUILD) -o $(COV_BUILD)/all.info
-	@lcov -q -e $(COV_BUILD)/all.info '$(CURDIR)/src/*' -o $(COV_BUILD)/coverage.info
-	@genhtml -q $(COV_BUILD)/coverage.info -o $(COV_BUILD)/html
-	@lcov --summary $(COV_BUILD)/coverage.info 2>&1 | grep -E 'lines|functions'
+	@rc=0; (cd $(COV_BUILD) && ctest --output-on-failure -j $(JOBS) -R '^(unit|integration)\.') || rc=$$?; \
+	lcov -q -c -d $(COV_BUILD) -o $(COV_BUILD)/all.info && \
+	lcov -q -e $(COV_BUILD)/all.info '$(CURDIR)/src/*' -o $(COV_BUILD)/coverage.info && \
+	genhtml -q $(COV_BUILD)/coverage.info -o $(COV_BUILD)/html && \
+	lcov --summary $(COV_BUILD)/coverage.info 2>&1 | grep -E 'lines|functions' || rc=1; \
+	[ $$rc = 0 ] || echo "coverage: FAILED (a test or the report); the figure counts the tests that ran"; \
+	exit $$rc
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(COV_BUILD)
