@@ -168,6 +168,79 @@ static int form_name(const char *n, const char *e, char *out)
     return len;
 }
 
+static bool json_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* "name" : "value" at p, a JSON member with a secret name: appends it with the value redacted and
+ * returns where the scan goes on (the value's closing quote); NULL when p starts no such member. */
+static const char *redact_member(const char *p, const char *end, struct ag_buf *tmp, int *rc)
+{
+    char name[NAME_MAX_BYTES];
+    const char *q = NULL;
+    int nl = json_name(p + 1, end, name, &q);
+    if (nl < 0 || !name_is_secret(name, (size_t)nl, false))
+        return NULL;
+    const char *v = q + 1;
+    while (v < end && json_space(*v))
+        v++;
+    if (v >= end || *v != ':')
+        return NULL;
+    v++;
+    while (v < end && json_space(*v))
+        v++;
+    if (v >= end || *v != '"')
+        return NULL;
+    const char *e = v + 1;
+    while (e < end && *e != '"')
+        e += (*e == '\\' && e + 1 < end) ? 2 : 1;
+    *rc = ag_buf_append(tmp, p, (size_t)(v + 1 - p));
+    if (!*rc && e > v + 1)
+        *rc = ag_buf_append_c(tmp, AG_REDACTED);
+    return e;
+}
+
+/* name=value in a form or query string, p at the '=' (s is the start of the input): appends "="
+ * and the redacted value when the name is a secret's and returns the value's end; else NULL. */
+static const char *redact_param(const char *s, const char *p, const char *end, struct ag_buf *tmp,
+                                int *rc)
+{
+    const char *n = p;
+    char name[NAME_MAX_BYTES];
+    while (n > s && p - n <= 3 * NAME_MAX_BYTES &&
+           (isalnum((unsigned char)n[-1]) || n[-1] == '_' || n[-1] == '-' || n[-1] == '%'))
+        n--;
+    int nl = form_name(n, p, name);
+    if (!((n == s || n[-1] == '&' || n[-1] == '?' || isspace((unsigned char)n[-1])) && nl >= 0 &&
+          name_is_secret(name, (size_t)nl, true)))
+        return NULL;
+    const char *e = p + 1;
+    while (e < end && *e != '&' && *e != '"' && !isspace((unsigned char)*e))
+        e++;
+    *rc = ag_buf_append(tmp, "=", 1);
+    if (!*rc && e > p + 1)
+        *rc = ag_buf_append_c(tmp, AG_REDACTED);
+    return e;
+}
+
+/* "Bearer <token>" at p: appends "Bearer " and the redaction, returns the token's end; else NULL.
+ */
+static const char *redact_bearer(const char *p, const char *end, struct ag_buf *tmp, int *rc)
+{
+    if (end - p <= 7 || strncasecmp(p, "bearer ", 7) != 0)
+        return NULL;
+    const char *e = p + 7;
+    while (e < end && tokch(*e))
+        e++;
+    if (e == p + 7)
+        return NULL;
+    *rc = ag_buf_append(tmp, p, 7);
+    if (!*rc)
+        *rc = ag_buf_append_c(tmp, AG_REDACTED);
+    return e;
+}
+
 int ag_redact(struct ag_str in, size_t cap, struct ag_buf *out)
 {
     struct ag_buf tmp;
@@ -179,64 +252,16 @@ int ag_redact(struct ag_str in, size_t cap, struct ag_buf *out)
         &tmp,
         AG_BUF_UNBOUNDED); /* holds at most the scanned input, itself cut at cap + SCAN_SLACK */
     while (p < end && !rc) {
-        /* "name" : "value"  (JSON member with a secret name) */
-        if (*p == '"') {
-            char name[NAME_MAX_BYTES];
-            const char *q = NULL;
-            int nl = json_name(p + 1, end, name, &q);
-            if (nl >= 0 && name_is_secret(name, (size_t)nl, false)) {
-                const char *v = q + 1;
-                while (v < end && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r'))
-                    v++;
-                if (v < end && *v == ':') {
-                    v++;
-                    while (v < end && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r'))
-                        v++;
-                    if (v < end && *v == '"') {
-                        const char *e = v + 1;
-                        while (e < end && *e != '"')
-                            e += (*e == '\\' && e + 1 < end) ? 2 : 1;
-                        rc = ag_buf_append(&tmp, p, (size_t)(v + 1 - p));
-                        if (!rc && e > v + 1)
-                            rc = ag_buf_append_c(&tmp, AG_REDACTED);
-                        p = e;
-                        continue;
-                    }
-                }
-            }
-        }
-        /* name=value in a form or query string */
-        if (*p == '=' && p > s) {
-            const char *n = p;
-            char name[NAME_MAX_BYTES];
-            while (n > s && p - n <= 3 * NAME_MAX_BYTES &&
-                   (isalnum((unsigned char)n[-1]) || n[-1] == '_' || n[-1] == '-' || n[-1] == '%'))
-                n--;
-            int nl = form_name(n, p, name);
-            if ((n == s || n[-1] == '&' || n[-1] == '?' || isspace((unsigned char)n[-1])) &&
-                nl >= 0 && name_is_secret(name, (size_t)nl, true)) {
-                const char *e = p + 1;
-                while (e < end && *e != '&' && *e != '"' && !isspace((unsigned char)*e))
-                    e++;
-                rc = ag_buf_append(&tmp, "=", 1);
-                if (!rc && e > p + 1)
-                    rc = ag_buf_append_c(&tmp, AG_REDACTED);
-                p = e;
-                continue;
-            }
-        }
-        /* Bearer <token> */
-        if ((*p == 'B' || *p == 'b') && end - p > 7 && strncasecmp(p, "bearer ", 7) == 0) {
-            const char *e = p + 7;
-            while (e < end && tokch(*e))
-                e++;
-            if (e > p + 7) {
-                rc = ag_buf_append(&tmp, p, 7);
-                if (!rc)
-                    rc = ag_buf_append_c(&tmp, AG_REDACTED);
-                p = e;
-                continue;
-            }
+        const char *next = NULL;
+        if (*p == '"')
+            next = redact_member(p, end, &tmp, &rc);
+        if (!next && *p == '=' && p > s)
+            next = redact_param(s, p, end, &tmp, &rc);
+        if (!next && (*p == 'B' || *p == 'b'))
+            next = redact_bearer(p, end, &tmp, &rc);
+        if (next) {
+            p = next;
+            continue;
         }
         size_t keep = 0;
         size_t t = secret_token_at(p, end, s, &keep);

@@ -154,6 +154,39 @@ static int decode_contents(struct dec *d, yyjson_val *contents)
     return 0;
 }
 
+/* generationConfig.thinkingConfig: includeThoughts, thinkingBudget (0 turns thinking off),
+ * thinkingLevel. */
+static void decode_thinking_config(struct ag_request *req, yyjson_val *tc)
+{
+    yyjson_val *inc = get2(tc, "includeThoughts", "include_thoughts");
+    yyjson_val *b = get2(tc, "thinkingBudget", "thinking_budget");
+    struct ag_str level = ag_json_str(get2(tc, "thinkingLevel", "thinking_level"));
+    if (yyjson_is_bool(inc)) {
+        req->thinking.include = yyjson_get_bool(inc) ? AG_ON : AG_OFF;
+        if (yyjson_get_bool(inc))
+            req->thinking.mode = AG_ON;
+    }
+    if (yyjson_is_int(b)) {
+        int64_t bv = yyjson_get_sint(b);
+        if (bv == 0)
+            req->thinking.mode = AG_OFF;
+        else if (bv > 0)
+            req->thinking.budget = bv;
+        if (bv != 0)
+            req->thinking.mode = AG_ON;
+    }
+    if (ag_str_eq_ci(level, AG_STR("low")))
+        req->thinking.effort = AG_EFFORT_LOW;
+    else if (ag_str_eq_ci(level, AG_STR("medium")))
+        req->thinking.effort = AG_EFFORT_MEDIUM;
+    else if (ag_str_eq_ci(level, AG_STR("high")))
+        req->thinking.effort = AG_EFFORT_HIGH;
+    else if (ag_str_eq_ci(level, AG_STR("minimal")))
+        req->thinking.effort = AG_EFFORT_MINIMAL;
+    if (req->thinking.effort != AG_EFFORT_UNSET && req->thinking.mode == AG_UNSET)
+        req->thinking.mode = AG_ON;
+}
+
 static int decode_gen(struct dec *d, yyjson_val *gc)
 {
     struct ag_request *req = d->req;
@@ -223,35 +256,8 @@ static int decode_gen(struct dec *d, yyjson_val *gc)
         req->image.image_size = ag_json_str(get2(ic, "imageSize", "image_size"));
     }
     yyjson_val *tc = get2(gc, "thinkingConfig", "thinking_config");
-    if (yyjson_is_obj(tc)) {
-        yyjson_val *inc = get2(tc, "includeThoughts", "include_thoughts");
-        yyjson_val *b = get2(tc, "thinkingBudget", "thinking_budget");
-        struct ag_str level = ag_json_str(get2(tc, "thinkingLevel", "thinking_level"));
-        if (yyjson_is_bool(inc)) {
-            req->thinking.include = yyjson_get_bool(inc) ? AG_ON : AG_OFF;
-            if (yyjson_get_bool(inc))
-                req->thinking.mode = AG_ON;
-        }
-        if (yyjson_is_int(b)) {
-            int64_t bv = yyjson_get_sint(b);
-            if (bv == 0)
-                req->thinking.mode = AG_OFF;
-            else if (bv > 0)
-                req->thinking.budget = bv;
-            if (bv != 0)
-                req->thinking.mode = AG_ON;
-        }
-        if (ag_str_eq_ci(level, AG_STR("low")))
-            req->thinking.effort = AG_EFFORT_LOW;
-        else if (ag_str_eq_ci(level, AG_STR("medium")))
-            req->thinking.effort = AG_EFFORT_MEDIUM;
-        else if (ag_str_eq_ci(level, AG_STR("high")))
-            req->thinking.effort = AG_EFFORT_HIGH;
-        else if (ag_str_eq_ci(level, AG_STR("minimal")))
-            req->thinking.effort = AG_EFFORT_MINIMAL;
-        if (req->thinking.effort != AG_EFFORT_UNSET && req->thinking.mode == AG_UNSET)
-            req->thinking.mode = AG_ON;
-    }
+    if (yyjson_is_obj(tc))
+        decode_thinking_config(req, tc);
     return 0;
 }
 
