@@ -1,14 +1,14 @@
-/* relay/relay.c: the request state machine (see relay.h).
- *
- *   decode → route → acquire ─→ send ─→ head ─→ data … ─→ done ─→ respond / end stream
- *                      ↑                                   │
- *                      └──── retry on another account ─────┘ (only before the client saw a byte)
+/* relay/relay.c: one request's life (see relay.h and the state diagram in call.h), read top-down:
+ * the entry point, decoding and routing, the attempts on accounts and their retries, then the one
+ * way a request ends (record, answer, release). What happens between an attempt's start and its
+ * end — upstream bytes becoming client frames — is in stream.c.
  *
  * A call is malloc'd (its keep-alive timer must outlive the request's arena until the timer's
  * close callback); everything else lives in the request's arena. When the client goes away, the
  * server calls on_abort: the pool wait or upstream call is canceled there, at once. */
 #include "relay/relay.h"
 
+#include "relay/call.h"
 #include "relay/record.h"
 #include "relay/relay_internal.h"
 #include "relay/response_store.h"
@@ -18,6 +18,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/hex.h"
+#include "core/failure.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/rand.h"
@@ -41,70 +42,567 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ATTEMPTS      8
-#define ERRBODY_CAP       (64 * 1024)
 #define UPSTREAM_BODY_CAP (64u * 1024 * 1024)
 #define SSE_EVENT_CAP     (16u * 1024 * 1024)
 #define DEFAULT_KEEPALIVE 15000
 
-struct call {
-    struct ag_relay *relay;
-    struct ag_config *cfg;   /* the snapshot this request started with (referenced) */
-    struct ag_http_req *req; /* NULL once the request completed or was aborted */
-    const struct ag_client_proto *cp;
-    const struct ag_relay_proto *rp;
-    const struct ag_upstream_proto *up;
-    struct ag_client_hints hints;
-    struct ag_proto_ctx ctx;
-    struct ag_relay_owner owner; /* whose stored state this request may see */
-    struct ag_request *creq;
-    struct ag_route_result route;
-    struct ag_pool_wait *wait;
-    struct ag_thinking_capture *think; /* this answer's Claude thinking, for the thinking store */
-    struct ag_str conv;                /* the thinking store's key of this conversation */
-    const struct ag_lease *lease;
-    struct ag_cloudcode_call *cc;
-    struct ag_cloudcode_target target;
-    struct ag_upstream_call ucall;
-    struct ag_upstream_decoder *dec;
-    struct ag_client_stream *enc;
-    struct ag_answer answer;
-    struct ag_sse_parser sse;
-    struct ag_buf errbody;
-    struct ag_buf body;
-    struct ag_buf out;
-    char exclude[MAX_ATTEMPTS][AG_ACCOUNT_ID_SIZE];
-    const char *exclude_p[MAX_ATTEMPTS];
-    int attempts;
-    int status;
-    int stream_err; /* a decode/emit error during this attempt */
-    bool committed; /* the client's response has begun */
-    bool paused;
-    uv_timer_t ping;
-    uint64_t last_write_ms;
-    int64_t ts_ms;   /* wall clock at arrival */
-    int64_t ttfb_ms; /* -1 until the first byte went to the client */
-    struct ag_usage usage;
-    bool recorded;
-    bool fixed;             /* the protocol's fix_for_retry was used */
-    bool early_done;        /* the client stream ended on its own (stop sequence): upstream cut */
-    char last_account[256]; /* e-mail of the last attempt's account */
-    char last_error[512];
-    /* the model ids that may serve the request, in preference order (ag_pool_want.models) */
-    char models[2 + AG_MODELS_ALTERNATIVES_MAX][AG_MODEL_ID_MAX];
-    const char *models_p[2 + AG_MODELS_ALTERNATIVES_MAX];
-    size_t nmodels;
-    char served_model[AG_MODEL_ID_MAX]; /* the id the last attempt's account was sent */
-    char client_version[32];            /* x-client-version, from the configured User-Agent */
-    const char *beta[1];                /* anthropic-beta for Claude models */
-    int64_t retry_after_ms;             /* the shortest upstream retry hint of a 429, -1 = none */
-    bool reauthed;                      /* a 401 already got its retry on the same account */
-    int last_error_status;
-    enum ag_error_kind last_error_kind;
-};
+static struct call *call_new(struct ag_relay *r, struct ag_http_req *req,
+                             const struct ag_relay_proto *rp, const struct ag_client_hints *hints);
+static void call_decoded(struct call *c);
+static void start_attempt(struct call *c);
+static void on_abort(struct ag_http_req *req, void *ud);
+static void refuse(struct call *c, const struct ag_proto_error *perr);
 
+/* ---------------------------------------------------------------- entry */
+
+void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag_relay_proto *rp,
+                    const struct ag_client_hints *hints)
+{
+    struct call *c = call_new(r, req, rp, hints);
+    if (!c->ctx.request_id.len) {
+        call_fail(c, 500, AG_PERR_SERVER, "server_error",
+                  "the gateway has no source of randomness");
+        return;
+    }
+    struct ag_proto_error perr = {0};
+    if (rp->cp->decode_request(&c->ctx, ag_buf_str(&req->body), hints, &c->creq, &perr)) {
+        refuse(c, &perr);
+        return;
+    }
+    if (rp->prepare && rp->prepare(r, &c->ctx, &c->owner, c->creq, &perr)) {
+        refuse(c, &perr);
+        return;
+    }
+    if (ag_relay_session_key(req, &req->arena, c->creq)) {
+        call_fail(c, 413, AG_PERR_TOO_LARGE, NULL, "request too large");
+        return;
+    }
+    call_decoded(c);
+}
+
+static int next_request_id(struct ag_relay *r, char *out, size_t cap);
+
+static struct call *call_new(struct ag_relay *r, struct ag_http_req *req,
+                             const struct ag_relay_proto *rp, const struct ag_client_hints *hints)
+{
+    struct call *c = AG_NEW(struct call);
+    char rid[33];
+    c->state = CALL_DECODE;
+    c->relay = r;
+    c->cfg = ag_config_ref(r->cfg);
+    c->req = req;
+    c->cp = rp->cp;
+    c->rp = rp;
+    c->up = &ag_proto_cloudcode;
+    c->hints = *hints;
+    c->ttfb_ms = -1;
+    c->retry_after_ms = -1;
+    c->ts_ms = ag_wall_ms() - (int64_t)((ag_now_us() - req->start_us) / 1000);
+    r->active++;
+    uv_timer_init(r->loop, &c->ping);
+    c->ping.data = c;
+    ag_buf_init(&c->errbody, AG_BUF_CAP_SHORT);
+    ag_buf_init(&c->body, UPSTREAM_BODY_CAP);
+    ag_buf_init(&c->out, AG_BUF_UNBOUNDED); /* frames of upstream bytes, themselves capped */
+    ag_sse_parser_init(&c->sse, SSE_EVENT_CAP, stream_on_sse, c);
+    int idrc = next_request_id(r, rid, sizeof(rid));
+    c->ctx.arena = &req->arena;
+    c->ctx.request_id = idrc ? AG_STR_NULL : ag_arena_str(&req->arena, ag_str_c(rid));
+    c->ctx.now = ag_wall_s();
+    c->ctx.max_json_depth = (size_t)c->cfg->server.max_json_depth;
+    c->ctx.max_body = (size_t)c->cfg->server.max_body_bytes;
+    ag_relay_owner_of(&c->owner, c->cfg, req);
+    req->on_abort = on_abort;
+    req->on_drain = stream_on_drain;
+    req->cb_ud = c;
+    return c;
+}
+
+/* A unique id per request: 32 hex digits of 128 random bits. It names what the request stores
+ * (resp_<id>, fetched and deleted by id alone), so it must not be guessable from another id. The
+ * random bytes come in blocks, so most requests cost no trip to the generator (OpenSSL's checks
+ * getpid() on every call). 0, or AG_EIO when the generator fails (no id is made up instead). */
+static int next_request_id(struct ag_relay *r, char *out, size_t cap)
+{
+    assert(cap >= 33);
+    if (r->id_pool_left < 16) {
+        if (ag_random_bytes(r->id_pool, sizeof(r->id_pool)))
+            return AG_EIO;
+        r->id_pool_left = sizeof(r->id_pool);
+    }
+    r->id_pool_left -= 16;
+    unsigned char *b = r->id_pool + r->id_pool_left;
+    ag_hex_encode(out, b, 16);
+    memset(b, 0, 16); /* used bytes do not stay in memory */
+    (void)cap;
+    return 0;
+}
+
+static void choose_models(struct call *c, const struct ag_forward *fwd);
+
+/* The client's request is decoded and complete (the one place decoding ends): map the model,
+ * bring back stored thinking, fit the request to its target, and take the first account. */
+static void call_decoded(struct call *c)
+{
+    struct ag_relay *r = c->relay;
+    struct ag_http_req *req = c->req;
+    if (ag_mapping_resolve(r->mapping, NULL, c->creq->model, &c->route)) {
+        call_fail(c, 404, AG_PERR_NOT_FOUND, "model_not_found",
+                  "The model '%.*s' does not exist or is not served by this gateway",
+                  (int)c->creq->model.len, c->creq->model.p);
+        return;
+    }
+    if (c->route.thinking && c->creq->thinking.mode == AG_UNSET)
+        c->creq->thinking.mode = AG_ON;
+    /* Claude thinking a client dropped from its history comes back from the store, and this
+     * answer's thinking is kept for the next turn */
+    c->conv = ag_relay_thinking_conv(&req->arena, &c->owner, c->creq->session_key);
+    if (c->conv.len && c->creq->kind == AG_REQ_GENERATE &&
+        strcmp(ag_model_family(ag_str_c(c->route.model)), "claude") == 0) {
+        ag_thinking_store_restore(r->thinking, c->conv, &req->arena, c->creq, ag_wall_ms());
+        c->think = AG_NEW(struct ag_thinking_capture);
+        ag_thinking_capture_init(c->think);
+    }
+    if (c->rp->after_route)
+        c->rp->after_route(c->creq, &c->route, r->mapping);
+    choose_models(c, ag_pool_forward(r->pool));
+    start_attempt(c);
+}
+
+/* Retired ids are forwarded to their successors (built-in table and the accounts'
+ * deprecatedModelIds); the accounts may then serve the routed id, the retired one (an account that
+ * still lists it) or another id of the same family (ag_pool_want.models). */
+static void choose_models(struct call *c, const struct ag_forward *fwd)
+{
+    char before[AG_MODEL_ID_MAX], alt[AG_MODELS_ALTERNATIVES_MAX][AG_MODEL_ID_MAX];
+    ag_strlcpy(before, c->route.model, sizeof(before));
+    bool moved = ag_mapping_forward(fwd, &c->route);
+    if (moved)
+        ag_log_debug("relay: %s is retired upstream, sending %s", before, c->route.model);
+    c->nmodels = 0;
+    ag_strlcpy(c->models[c->nmodels++], c->route.model, AG_MODEL_ID_MAX);
+    if (moved)
+        ag_strlcpy(c->models[c->nmodels++], before, AG_MODEL_ID_MAX);
+    size_t n = ag_models_alternatives(ag_str_c(c->route.model), alt, AG_MODELS_ALTERNATIVES_MAX);
+    for (size_t i = 0; i < n && c->nmodels < sizeof(c->models) / sizeof(c->models[0]); i++) {
+        if (strcmp(alt[i], before) != 0)
+            ag_strlcpy(c->models[c->nmodels++], alt[i], AG_MODEL_ID_MAX);
+    }
+    for (size_t i = 0; i < c->nmodels; i++)
+        c->models_p[i] = c->models[i];
+}
+
+/* Answers a request the gateway refuses before any upstream call (its error, its status). */
+static void refuse(struct call *c, const struct ag_proto_error *perr)
+{
+    char msg[512];
+    snprintf(msg, sizeof(msg), "%.*s", (int)perr->message.len, perr->message.p);
+    struct call_outcome o = {.status = perr->status ? perr->status : 400,
+                             .error_class = "bad_request",
+                             .message = msg,
+                             .error = perr,
+                             .record_body = true};
+    call_end(c, &o);
+}
+
+/* ---------------------------------------------------------------- attempts */
+
+static void on_acquired(int err, const struct ag_lease *lease, const struct ag_pool_denial *denial,
+                        void *ud);
+
+static void start_attempt(struct call *c)
+{
+    struct ag_pool_want want = {
+        .group = c->route.quota_group,
+        .model = c->route.model,
+        .models = c->models_p,
+        .nmodels = c->nmodels,
+        .exclude = c->exclude_p,
+        .nexclude = (size_t)c->attempts,
+    };
+    char session[128] = "";
+    if (c->creq->session_key.len)
+        snprintf(session, sizeof(session), "%.*s", (int)c->creq->session_key.len,
+                 c->creq->session_key.p);
+    want.session_key = session;
+    call_set_state(c, CALL_ACQUIRE);
+    c->attempts++;
+    c->wait = ag_pool_acquire(c->relay->pool, &want, on_acquired, c);
+    if (!c->wait)
+        call_fail(c, 503, AG_PERR_OVERLOADED, "no_account_available",
+                  "the gateway is shutting down");
+}
+
+static void add_retry_after(struct call *c);
+static void send_upstream(struct call *c);
+
+/* The pool could not give an account: the most telling reason, in the client's format. */
+static void acquire_denied(struct call *c, const struct ag_pool_denial *denial)
+{
+    /* Every account cooling down: say when to come back, in seconds (Retry-After). */
+    if (denial && denial->kind == AG_POOL_DENY_COOLING && denial->until_ms > 0) {
+        int64_t wait_s = (denial->until_ms - ag_wall_ms() + 999) / 1000;
+        char ra[24];
+        snprintf(ra, sizeof(ra), "%lld", (long long)(wait_s > 0 ? wait_s : 1));
+        c->relay->conn->add_header(c->req, "retry-after", ag_str_c(ra));
+        call_fail(c, 429, AG_PERR_RATE_LIMIT, "all_accounts_limited", "%s",
+                  denial->message ? denial->message : "every account is rate limited");
+        return;
+    }
+    /* After failed attempts, the last upstream error says more than "no account left". */
+    if (c->attempts > 1 && c->last_error[0]) {
+        add_retry_after(c);
+        call_fail(c, c->last_error_status, c->last_error_kind, "upstream_error", "%s",
+                  c->last_error);
+        return;
+    }
+    if (denial && denial->kind == AG_POOL_DENY_NO_MODEL) {
+        call_fail(c, 404, AG_PERR_NOT_FOUND, "model_not_found", "%s", denial->message);
+        return;
+    }
+    call_fail(c, 503, AG_PERR_OVERLOADED, "no_account_available", "%s",
+              denial && denial->message ? denial->message : "no upstream account is available");
+}
+
+static void on_acquired(int err, const struct ag_lease *lease, const struct ag_pool_denial *denial,
+                        void *ud)
+{
+    struct call *c = ud;
+    c->wait = NULL;
+    if (c->state == CALL_DONE) {
+        if (lease)
+            ag_pool_release(c->relay->pool, lease);
+        return;
+    }
+    if (err) {
+        acquire_denied(c, denial);
+        return;
+    }
+    c->lease = lease;
+    if (c->attempts <= CALL_MAX_ATTEMPTS) {
+        ag_strlcpy(c->exclude[c->attempts - 1], lease->account_id, AG_ACCOUNT_ID_SIZE);
+        c->exclude_p[c->attempts - 1] = c->exclude[c->attempts - 1];
+    }
+    call_set_state(c, CALL_UPSTREAM);
+    send_upstream(c);
+}
+
+static void release_lease(struct call *c)
+{
+    if (c->lease) {
+        ag_strlcpy(c->last_account, c->lease->email, sizeof(c->last_account));
+        ag_pool_release(c->relay->pool, c->lease);
+        c->lease = NULL;
+    }
+}
+
+static void set_target(struct call *c);
+
+/* Encodes the request for the leased account and starts the upstream call. */
+static void send_upstream(struct call *c)
+{
+    struct ag_relay *r = c->relay;
+    struct ag_upstream_target t = {
+        .model = ag_str_c(c->lease->model[0] ? c->lease->model : c->route.model),
+        .project = ag_str_c(c->lease->project_id),
+    };
+    ag_strlcpy(c->served_model, t.model.p, sizeof(c->served_model));
+    /* The model's limits on this account, else the built-in table. */
+    ag_models_limits(t.model, c->lease->max_output_tokens, c->lease->thinking_budget,
+                     &t.max_output_tokens, &t.thinking_budget_max);
+    char sid[32];
+    ag_relay_upstream_session(c->creq->session_key, c->lease->account_id, sid, sizeof(sid));
+    t.session_id = ag_arena_str(&c->req->arena, ag_str_c(sid));
+
+    int rc = c->up->encode_request(&c->ctx, c->creq, &t, &c->ucall);
+    if (rc) {
+        call_fail(c, rc == AG_ETOOBIG ? 413 : 400,
+                  rc == AG_ETOOBIG ? AG_PERR_TOO_LARGE : AG_PERR_INVALID, NULL,
+                  "cannot convert this request for the upstream: %s", ag_strerror(rc));
+        return;
+    }
+    c->dec = c->up->decoder_new(&c->ctx, c->creq, &t);
+    if (!c->dec) {
+        call_fail(c, 413, AG_PERR_TOO_LARGE, NULL, "request too large");
+        return;
+    }
+    ag_answer_init(&c->answer, &c->req->arena);
+    ag_sse_parser_reset(&c->sse);
+    ag_buf_reset(&c->errbody);
+    ag_buf_reset(&c->body);
+    c->status = 0;
+    c->stream_err = 0;
+    if (c->think)
+        ag_thinking_capture_reset(c->think);
+    set_target(c);
+    struct ag_cloudcode_call_spec spec = {
+        .target = &c->target,
+        .method = c->ucall.method,
+        .sse = c->ucall.query && strstr(c->ucall.query, "alt=sse"),
+        .access_token = c->lease->access_token,
+        .project = c->lease->project_id,
+        .extra_headers = c->beta,
+        .nextra = c->beta[0] ? 1 : 0,
+        .body = c->ucall.body.p,
+        .body_len = c->ucall.body.len,
+        .on_head = stream_on_head,
+        .on_data = stream_on_data,
+        .on_done = stream_on_done,
+        .ud = c,
+    };
+    int err = 0;
+    c->cc = r->upstream->start(r->client, &spec, &err);
+    if (!c->cc) {
+        release_lease(c);
+        call_fail(c, 502, AG_PERR_UPSTREAM, NULL, "cannot start the upstream call: %s",
+                  ag_strerror(err));
+    }
+}
+
+/* Where and how the attempt goes: endpoints, headers, proxy and timeouts from the config. */
+static void set_target(struct call *c)
+{
+    const struct ag_config *cfg = c->cfg;
+    c->target.endpoints = (const char *const *)cfg->upstream.cloudcode_endpoints.v;
+    c->target.nendpoints = cfg->upstream.cloudcode_endpoints.n;
+    c->target.user_agent = cfg->upstream.user_agent;
+    c->target.client_version =
+        ag_cloudcode_client_version(cfg->upstream.user_agent, c->client_version,
+                                    sizeof(c->client_version))
+            ? c->client_version
+            : NULL;
+    /* As Antigravity: Claude models get the claude-code beta (the Gemini route also interleaved
+     * thinking and fine-grained tool streaming). */
+    c->beta[0] = !strstr(c->served_model, "claude") ? NULL
+                 : c->cp == &ag_proto_gemini
+                     ? "anthropic-beta: claude-code-20250219,interleaved-thinking-2025-05-14,"
+                       "fine-grained-tool-streaming-2025-05-14"
+                     : "anthropic-beta: claude-code-20250219";
+    c->target.proxy = c->lease->proxy_url[0] ? c->lease->proxy_url : NULL;
+    c->target.timeouts = (struct ag_upstream_timeouts){
+        .connect_ms = (uint32_t)(cfg->upstream.connect_timeout_s * 1000),
+        .first_byte_ms = (uint32_t)(cfg->upstream.first_byte_timeout_s * 1000),
+        .idle_ms = (uint32_t)(cfg->upstream.idle_timeout_s * 1000),
+        .total_ms = (uint32_t)(cfg->upstream.total_timeout_s * 1000),
+    };
+}
+
+/* ---------------------------------------------------------------- an attempt's end */
+
+static void keep_thinking(struct call *c);
+static void answer_estimate(struct call *c);
+
+void call_succeeded(struct call *c)
+{
+    struct ag_pool_outcome po = {.kind = AG_POOL_OK,
+                                 .group = c->route.quota_group,
+                                 .model = c->route.model,
+                                 .status = c->status};
+    if (!c->creq->stream) {
+        po.tokens_in = (uint64_t)c->answer.usage.input;
+        po.tokens_out = (uint64_t)c->answer.usage.output;
+    }
+    if (c->lease)
+        ag_pool_report(c->relay->pool, c->lease->account_id, &po);
+    if (c->answer.has_usage)
+        c->usage = c->answer.usage;
+    keep_thinking(c);
+
+    struct call_outcome o = {.status = 200, .error_class = "", .message = ""};
+    char msg[512];
+    if (c->creq->stream) {
+        o.stream = true;
+    } else if (c->answer.failed) {
+        snprintf(msg, sizeof(msg), "%.*s", (int)c->answer.error.message.len,
+                 c->answer.error.message.p);
+        o = (struct call_outcome){
+            .status = c->answer.error.status ? c->answer.error.status : 502,
+            .error_class = "upstream_error",
+            .message = msg,
+            .error = &c->answer.error,
+            .answered = true,
+            .record_body = true,
+        };
+    } else {
+        ag_buf_reset(&c->out);
+        int rc = c->cp->encode_response(&c->ctx, c->creq, &c->answer, &c->out);
+        if (rc) {
+            call_fail(c, 502, AG_PERR_UPSTREAM, NULL, "cannot encode the answer: %s",
+                      ag_strerror(rc));
+            return;
+        }
+        o.answered = true;
+        o.record_body = true;
+    }
+    call_end(c, &o);
+}
+
+/* This answer's Claude thinking goes to the thinking store (and through the writer, to disk). */
+static void keep_thinking(struct call *c)
+{
+    if (!c->think)
+        return;
+    int64_t now = ag_wall_ms();
+    if (ag_thinking_capture_commit(c->think, c->relay->thinking, c->conv, now) &&
+        c->relay->writer) {
+        struct ag_thinking_row row = {.conv = c->conv,
+                                      .tool_id = ag_str_c(c->think->tool_id),
+                                      .text = ag_buf_str(&c->think->text),
+                                      .sig = ag_str_make(c->think->sig, c->think->sig_len),
+                                      .stored_ms = now};
+        ag_writer_thinking_put(c->relay->writer, &row, AG_THINKING_STORE_TTL_MS,
+                               AG_THINKING_STORE_MAX, AG_THINKING_STORE_BYTES);
+    }
+}
+
+static bool retry_decided(struct call *c, const struct ag_errclass *ec);
+
+void call_attempt_failed(struct call *c, const struct ag_errclass *ec)
+{
+    struct ag_pool_outcome po;
+    ag_pool_outcome_from_errclass(ec, c->route.quota_group,
+                                  c->served_model[0] ? c->served_model : c->route.model, &po);
+    if (ec->kind == AG_ERRCLASS_RATE_LIMITED && ec->retry_delay_ms > 0 &&
+        (c->retry_after_ms < 0 || ec->retry_delay_ms < c->retry_after_ms))
+        c->retry_after_ms = ec->retry_delay_ms;
+    if (c->lease) {
+        ag_pool_report(c->relay->pool, c->lease->account_id, &po);
+        ag_log_info("relay %s: attempt %d on %s failed: %s (%d) %s", c->req->id, c->attempts,
+                    c->lease->email, ag_errclass_kind_name(ec->kind), ec->status, ec->message);
+    }
+    release_lease(c);
+    snprintf(c->last_error, sizeof(c->last_error), "%s",
+             ec->message[0] ? ec->message : ag_errclass_kind_name(ec->kind));
+    c->last_error_status = ag_failure_client_status(ec->kind, ec->status, ec->overloaded);
+    c->last_error_kind = ag_error_kind_for_status(c->last_error_status);
+
+    if (c->state == CALL_UPSTREAM && retry_decided(c, ec))
+        return;
+    if (c->creq->kind == AG_REQ_COUNT_TOKENS && c->rp->estimate_tokens) {
+        answer_estimate(c);
+        return;
+    }
+    add_retry_after(c);
+    call_fail(c, c->last_error_status, c->last_error_kind, ag_errclass_kind_name(ec->kind), "%s",
+              c->last_error);
+}
+
+static int64_t attempts_max(const struct call *c)
+{
+    int64_t n = c->cfg->scheduling.max_attempts;
+    return n < 1 ? 1 : (n > CALL_MAX_ATTEMPTS ? CALL_MAX_ATTEMPTS : n);
+}
+
+/* Before the client saw a byte: true when another attempt was started. */
+static bool retry_decided(struct call *c, const struct ag_errclass *ec)
+{
+    if (!c->fixed && c->rp->fix_for_retry && c->rp->fix_for_retry(c->creq, &c->route, ec)) {
+        /* The request was at fault, not the account: the same account may serve the retry. */
+        c->fixed = true;
+        c->exclude[c->attempts - 1][0] = '\0';
+        ag_log_info("relay %s: retrying once with the request fixed for: %s", c->req->id,
+                    ec->message);
+        start_attempt(c);
+        return true;
+    }
+    if (ec->kind == AG_ERRCLASS_UNAUTHORIZED && !c->reauthed && c->attempts < attempts_max(c)) {
+        /* A stale token is the account's to fix: the pool refreshes it before the account's
+         * next use, so the account stays a candidate (a pool of one must not answer 503). */
+        c->reauthed = true;
+        c->exclude[c->attempts - 1][0] = '\0';
+        start_attempt(c);
+        return true;
+    }
+    if (ag_failure_of(ec->kind)->retryable && c->attempts < attempts_max(c)) {
+        start_attempt(c);
+        return true;
+    }
+    return false;
+}
+
+/* A final 429 tells the client when to come back: the shortest hint an upstream gave. */
+static void add_retry_after(struct call *c)
+{
+    char ra[24];
+    if (c->last_error_status != 429 || c->retry_after_ms <= 0)
+        return;
+    snprintf(ra, sizeof(ra), "%lld", (long long)((c->retry_after_ms + 999) / 1000));
+    c->relay->conn->add_header(c->req, "retry-after", ag_str_c(ra));
+}
+
+/* The upstream could not count: answer with the protocol's local estimate, marked as such. */
+static void answer_estimate(struct call *c)
+{
+    struct ag_event ev = {.type = AG_EV_USAGE};
+    ev.usage.input = c->rp->estimate_tokens(c->creq);
+    ev.usage.total = ev.usage.input;
+    ag_answer_init(&c->answer, &c->req->arena);
+    ag_answer_add(&c->answer, &ev);
+    c->relay->conn->add_header(c->req, "x-aigate-token-count", AG_STR("estimate"));
+    call_succeeded(c);
+}
+
+/* ---------------------------------------------------------------- the end of a request */
+
+static void record(struct call *c, int status, const char *error_class, const char *message,
+                   struct ag_str response_body);
 static void call_finish(struct call *c);
-static void add_info_headers(struct call *c);
+
+/* A request that is over cannot end again: a bug in the caller. */
+static bool ended_already(const struct call *c, const char *what)
+{
+    if (c->state != CALL_DONE)
+        return false;
+    ag_log_error("relay: a request that is over was ended again (%s)", what ? what : "");
+    assert(!"a relay request ended twice");
+    return true;
+}
+
+void call_fail(struct call *c, int status, enum ag_error_kind kind, const char *code,
+               const char *fmt, ...)
+{
+    if (ended_already(c, code))
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    struct ag_proto_error e;
+    ag_proto_error_set(&e, &c->req->arena, status, kind, NULL, code, "%s", msg);
+    struct call_outcome o = {
+        .status = status, .error_class = code ? code : "error", .message = msg, .error = &e};
+    call_end(c, &o);
+}
+
+void call_end(struct call *c, const struct call_outcome *o)
+{
+    if (ended_already(c, o->error_class))
+        return;
+    bool streamed = c->state == CALL_STREAMING || (o->stream && !o->client_gone);
+    struct ag_http_req *req = c->req;
+    if (!streamed && !o->client_gone && o->error) {
+        ag_buf_reset(&c->out);
+        c->cp->encode_error(o->error, &c->out);
+    }
+    if (!streamed && o->answered && c->rp->on_finish)
+        c->rp->on_finish(c->relay, &c->ctx, &c->owner, c->creq, &c->answer, NULL);
+    record(c, streamed && !o->client_gone ? 200 : o->status, o->error_class, o->message,
+           o->record_body ? ag_buf_str(&c->out) : AG_STR_NULL);
+    /* The last response call completes the request: the server frees req in it. */
+    req->on_abort = NULL;
+    req->on_drain = NULL;
+    if (o->client_gone) {
+        /* nothing to send */
+    } else if (streamed) {
+        stream_close(c, o->error);
+    } else {
+        call_add_info_headers(c);
+        c->relay->conn->respond_json(req, o->status, c->out.data, c->out.len);
+    }
+    c->req = NULL;
+    call_finish(c);
+}
 
 /* Tells the monitor about the request; call it before the final response (req is still alive). */
 static void record(struct call *c, int status, const char *error_class, const char *message,
@@ -112,9 +610,8 @@ static void record(struct call *c, int status, const char *error_class, const ch
 {
     struct ag_http_req *req = c->req;
     struct ag_relay *r = c->relay;
-    if (c->recorded || !req || !r->on_record)
+    if (!r->on_record)
         return;
-    c->recorded = true;
     struct ag_relay_record rec = {
         .ts_ms = c->ts_ms,
         .request_id = ag_str_c(req->id),
@@ -143,85 +640,25 @@ static void record(struct call *c, int status, const char *error_class, const ch
     r->on_record(&rec, r->record_ud);
 }
 
-static void mark_first_byte(struct call *c)
+static void on_ping_closed(uv_handle_t *h);
+
+/* The request is over (answered or aborted; req is gone): drop everything the call still
+ * holds. */
+static void call_finish(struct call *c)
 {
-    if (c->ttfb_ms < 0 && c->req)
-        c->ttfb_ms = (int64_t)((ag_now_us() - c->req->start_us) / 1000);
-}
-
-/* ---------------------------------------------------------------- helpers */
-
-static int64_t attempts_max(const struct call *c)
-{
-    int64_t n = c->cfg->scheduling.max_attempts;
-    return n < 1 ? 1 : (n > MAX_ATTEMPTS ? MAX_ATTEMPTS : n);
-}
-
-/* Answers the client with an error in its own protocol (a stream gets an error event). */
-static void fail(struct call *c, int status, enum ag_error_kind kind, const char *code,
-                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void fail(struct call *c, int status, enum ag_error_kind kind, const char *code,
-                 const char *fmt, ...)
-{
-    struct ag_http_req *req = c->req;
-    char msg[1024];
-    va_list ap;
-    if (!req)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    struct ag_proto_error e;
-    ag_proto_error_set(&e, &req->arena, status, kind, NULL, code, "%s", msg);
-    if (!c->committed)
-        ag_buf_reset(&c->out); /* a stream keeps the frames it still owes the client */
-    record(c, c->committed ? 200 : status, code ? code : "error", msg, AG_STR_NULL);
-    mark_first_byte(c);
-    if (c->committed) {
-        struct ag_event ev = {.type = AG_EV_ERROR, .error = e};
-        if (c->enc) {
-            c->cp->stream_event(c->enc, &ev, &c->out);
-            c->cp->stream_finish(c->enc, &c->out);
-            if (c->rp->on_finish)
-                c->rp->on_finish(c->relay, &c->ctx, &c->owner, c->creq, NULL, c->enc);
-        }
-        ag_http_stream_write(req, c->out.data, c->out.len);
-        ag_http_stream_end(req);
-    } else {
-        c->cp->encode_error(&e, &c->out);
-        add_info_headers(c);
-        ag_http_respond_json(req, status, c->out.data, c->out.len);
+    call_set_state(c, CALL_DONE);
+    if (c->wait) {
+        ag_pool_acquire_cancel(c->wait);
+        c->wait = NULL;
     }
-    c->req = NULL;
-    call_finish(c);
-}
-
-static void add_info_headers(struct call *c)
-{
-    if (!c->req)
-        return;
-    if (c->route.model[0])
-        ag_http_add_header(c->req, "x-aigate-model", ag_str_c(c->route.model));
-    /* An account's e-mail is told only to a client that showed the key: with auth off, any
-     * local program (or a page the Host and Origin rules let through) could read it. */
-    const char *acct = c->lease && c->lease->email[0] ? c->lease->email : c->last_account;
-    if (c->req->authed && acct[0])
-        ag_http_add_header(c->req, "x-aigate-account", ag_str_c(acct));
-    if (c->attempts > 0) {
-        char n[16];
-        snprintf(n, sizeof(n), "%d", c->attempts);
-        ag_http_add_header(c->req, "x-aigate-attempts", ag_str_c(n));
+    if (c->cc) {
+        c->relay->upstream->cancel(c->cc);
+        c->cc = NULL;
     }
-}
-
-static void release_lease(struct call *c)
-{
-    if (c->lease) {
-        ag_strlcpy(c->last_account, c->lease->email, sizeof(c->last_account));
-        ag_pool_release(c->relay->pool, c->lease);
-        c->lease = NULL;
-    }
+    release_lease(c);
+    c->relay->active--;
+    uv_timer_stop(&c->ping);
+    uv_close((uv_handle_t *)&c->ping, on_ping_closed);
 }
 
 static void on_ping_closed(uv_handle_t *h)
@@ -238,630 +675,88 @@ static void on_ping_closed(uv_handle_t *h)
     free(c);
 }
 
-/* The request is over (answered or aborted): drop everything the call still holds. */
-static void call_finish(struct call *c)
-{
-    if (c->wait) {
-        ag_pool_acquire_cancel(c->wait);
-        c->wait = NULL;
-    }
-    if (c->cc) {
-        ag_cloudcode_call_cancel(c->cc);
-        c->cc = NULL;
-    }
-    release_lease(c);
-    if (c->req) {
-        c->req->on_abort = NULL;
-        c->req->on_drain = NULL;
-    }
-    c->req = NULL;
-    c->relay->active--;
-    uv_timer_stop(&c->ping);
-    uv_close((uv_handle_t *)&c->ping, on_ping_closed);
-}
-
 static void on_abort(struct ag_http_req *req, void *ud)
 {
     struct call *c = ud;
     ag_log_debug("relay %s: client went away, canceling upstream", req->id);
-    record(c, 499, "client_closed", "the client closed the connection", AG_STR_NULL);
-    c->req = NULL;
-    call_finish(c);
+    struct call_outcome o = {.status = 499,
+                             .error_class = "client_closed",
+                             .message = "the client closed the connection",
+                             .client_gone = true};
+    call_end(c, &o);
 }
 
-static void on_drain(struct ag_http_req *req, void *ud)
+void call_add_info_headers(struct call *c)
 {
-    struct call *c = ud;
-    if (c->paused && c->cc) {
-        c->paused = false;
-        ag_cloudcode_call_resume(c->cc);
-    }
-}
-
-static void write_out(struct call *c)
-{
-    if (!c->req || c->out.len == 0)
-        return;
-    ag_http_stream_write(c->req, c->out.data, c->out.len);
-    ag_buf_reset(&c->out);
-    c->last_write_ms = ag_now_ms();
-    if (c->cc && !c->paused && ag_http_stream_congested(c->req)) {
-        c->paused = true;
-        ag_cloudcode_call_pause(c->cc);
+    const struct ag_relay_client *conn = c->relay->conn;
+    if (c->route.model[0])
+        conn->add_header(c->req, "x-aigate-model", ag_str_c(c->route.model));
+    /* An account's e-mail is told only to a client that showed the key: with auth off, any
+     * local program (or a page the Host and Origin rules let through) could read it. */
+    const char *acct = c->lease && c->lease->email[0] ? c->lease->email : c->last_account;
+    if (c->req->authed && acct[0])
+        conn->add_header(c->req, "x-aigate-account", ag_str_c(acct));
+    if (c->attempts > 0) {
+        char n[16];
+        snprintf(n, sizeof(n), "%d", c->attempts);
+        conn->add_header(c->req, "x-aigate-attempts", ag_str_c(n));
     }
 }
 
-static void on_ping(uv_timer_t *t)
+void call_mark_first_byte(struct call *c)
 {
-    struct call *c = t->data;
-    if (!c->req || !c->committed || !c->cp->keepalive)
-        return;
-    if (ag_now_ms() - c->last_write_ms + 5 < c->relay->keepalive_ms)
-        return;
-    ag_buf_append_c(&c->out, c->cp->keepalive);
-    write_out(c);
+    if (c->ttfb_ms < 0 && c->req)
+        c->ttfb_ms = (int64_t)((ag_now_us() - c->req->start_us) / 1000);
 }
 
-static const char *stream_content_type(const struct call *c)
+/* ---------------------------------------------------------------- states */
+
+static const char *const state_names[] = {
+    [CALL_DECODE] = "decode",       [CALL_ACQUIRE] = "acquire", [CALL_UPSTREAM] = "upstream",
+    [CALL_STREAMING] = "streaming", [CALL_DONE] = "done",
+};
+
+/* allowed[from] has bit (1 << to) for each transition of the diagram in call.h */
+static const unsigned allowed[] = {
+    [CALL_DECODE] = 1u << CALL_ACQUIRE | 1u << CALL_DONE,
+    [CALL_ACQUIRE] = 1u << CALL_UPSTREAM | 1u << CALL_DONE,
+    [CALL_UPSTREAM] = 1u << CALL_ACQUIRE | 1u << CALL_STREAMING | 1u << CALL_DONE,
+    [CALL_STREAMING] = 1u << CALL_DONE,
+    [CALL_DONE] = 0,
+};
+
+void call_set_state(struct call *c, enum call_state s)
 {
-    /* Gemini without alt=sse streams one JSON array. */
-    return (!c->hints.sse && c->cp == &ag_proto_gemini) ? "application/json" : "text/event-stream";
+    if (!(allowed[c->state] & (1u << s))) {
+        ag_log_error("relay: invalid transition %s -> %s", state_names[c->state], state_names[s]);
+        assert(!"invalid relay state transition");
+    }
+    c->state = s;
 }
 
-static void commit_stream(struct call *c)
+/* ---------------------------------------------------------------- the relay object */
+
+const struct ag_relay_upstream ag_relay_upstream_cloudcode = {
+    .start = ag_cloudcode_call_start,
+    .cancel = ag_cloudcode_call_cancel,
+    .pause = ag_cloudcode_call_pause,
+    .resume = ag_cloudcode_call_resume,
+    .header = ag_cloudcode_call_header,
+};
+
+const struct ag_relay_client ag_relay_client_http = {
+    .add_header = ag_http_add_header,
+    .respond_json = ag_http_respond_json,
+    .stream_begin = ag_http_stream_begin,
+    .stream_write = ag_http_stream_write,
+    .stream_end = ag_http_stream_end,
+    .stream_congested = ag_http_stream_congested,
+};
+
+static uint64_t keepalive_ms(const struct ag_config *cfg)
 {
-    if (c->committed || !c->req)
-        return;
-    add_info_headers(c);
-    c->committed = true;
-    mark_first_byte(c);
-    ag_http_stream_begin(c->req, 200, stream_content_type(c));
-    c->enc = c->cp->stream_new(&c->ctx, c->creq, &c->hints);
-    c->last_write_ms = ag_now_ms();
-    uv_timer_start(&c->ping, on_ping, c->relay->keepalive_ms, c->relay->keepalive_ms);
-}
-
-/* ---------------------------------------------------------------- upstream events */
-
-static int emit(void *ud, const struct ag_event *ev)
-{
-    struct call *c = ud;
-    if (!c->req)
-        return AG_ECANCELED;
-    if (ev->type == AG_EV_USAGE)
-        c->usage = ev->usage;
-    if (c->think)
-        ag_thinking_capture_event(c->think, ev);
-    if (!c->creq->stream)
-        return ag_answer_add(&c->answer, ev);
-    commit_stream(c);
-    if (!c->enc)
-        return AG_ETOOBIG;
-    /* Frames gather in c->out and leave once per upstream read (on_data), not once per event:
-     * one socket write for everything one read decoded. */
-    int rc = c->cp->stream_event(c->enc, ev, &c->out);
-    if (!rc && c->rp->stream_done && c->rp->stream_done(c->enc)) {
-        c->early_done = true;
-        return AG_ECANCELED; /* stops the parser; on_data's result then cuts the transfer */
-    }
-    return rc;
-}
-
-static int on_sse(const struct ag_sse_event *ev, void *ud)
-{
-    struct call *c = ud;
-    if (ev->data.len == 0 || ag_str_eq_c(ev->data, "[DONE]"))
-        return 0;
-    int rc = c->up->decode_event(c->dec, ev->data, emit, c);
-    if (rc == AG_EPARSE)
-        return 0; /* an AG_EV_ERROR was emitted for it already */
-    return rc;
-}
-
-static int on_head(struct ag_cloudcode_call *cc, int status, void *ud)
-{
-    struct call *c = ud;
-    c->status = status;
-    if (status >= 200 && status < 300 && c->creq->stream && c->ucall.stream)
-        commit_stream(c);
-    return 0;
-}
-
-static int on_data(struct ag_cloudcode_call *cc, const char *p, size_t n, void *ud)
-{
-    struct call *c = ud;
-    if (!c->req)
-        return AG_ECANCELED;
-    if (c->status < 200 || c->status >= 300) {
-        if (c->errbody.len < ERRBODY_CAP)
-            ag_buf_append(&c->errbody, p,
-                          n < ERRBODY_CAP - c->errbody.len ? n : ERRBODY_CAP - c->errbody.len);
-        return 0;
-    }
-    if (!c->ucall.stream) {
-        if (ag_buf_append(&c->body, p, n))
-            return AG_ETOOBIG;
-        return 0;
-    }
-    int rc = ag_sse_parser_feed(&c->sse, p, n);
-    write_out(c);
-    if (rc && rc != AG_ECANCELED)
-        c->stream_err = rc;
-    if (rc == AG_ECANCELED && !c->early_done && c->req)
-        rc = 0; /* not ours to stop */
-    return rc;
-}
-
-static void start_attempt(struct call *c);
-
-/* A final 429 tells the client when to come back: the shortest hint an upstream gave. */
-static void add_retry_after(struct call *c)
-{
-    char ra[24];
-    if (!c->req || c->last_error_status != 429 || c->retry_after_ms <= 0)
-        return;
-    snprintf(ra, sizeof(ra), "%lld", (long long)((c->retry_after_ms + 999) / 1000));
-    ag_http_add_header(c->req, "retry-after", ag_str_c(ra));
-}
-
-static void finish_success(struct call *c)
-{
-    struct ag_pool_outcome o = {.kind = AG_POOL_OK,
-                                .group = c->route.quota_group,
-                                .model = c->route.model,
-                                .status = c->status};
-    if (c->creq->stream) {
-        o.tokens_in = 0;
-    } else {
-        o.tokens_in = (uint64_t)c->answer.usage.input;
-        o.tokens_out = (uint64_t)c->answer.usage.output;
-    }
-    if (c->lease)
-        ag_pool_report(c->relay->pool, c->lease->account_id, &o);
-    struct ag_http_req *req = c->req;
-    if (c->answer.has_usage)
-        c->usage = c->answer.usage;
-    if (c->think) {
-        int64_t now = ag_wall_ms();
-        if (ag_thinking_capture_commit(c->think, c->relay->thinking, c->conv, now) &&
-            c->relay->writer) {
-            struct ag_thinking_row row = {.conv = c->conv,
-                                          .tool_id = ag_str_c(c->think->tool_id),
-                                          .text = ag_buf_str(&c->think->text),
-                                          .sig = ag_str_make(c->think->sig, c->think->sig_len),
-                                          .stored_ms = now};
-            ag_writer_thinking_put(c->relay->writer, &row, AG_THINKING_STORE_TTL_MS,
-                                   AG_THINKING_STORE_MAX, AG_THINKING_STORE_BYTES);
-        }
-    }
-    if (c->creq->stream) {
-        record(c, 200, "", "", AG_STR_NULL);
-        commit_stream(c); /* an empty answer still gets a well-formed stream */
-        if (c->enc) {
-            c->cp->stream_finish(c->enc, &c->out);
-            if (c->rp->on_finish)
-                c->rp->on_finish(c->relay, &c->ctx, &c->owner, c->creq, NULL, c->enc);
-        }
-        write_out(c);
-        ag_http_stream_end(req);
-    } else if (c->answer.failed) {
-        int st = c->answer.error.status ? c->answer.error.status : 502;
-        char msg[512];
-        snprintf(msg, sizeof(msg), "%.*s", (int)c->answer.error.message.len,
-                 c->answer.error.message.p);
-        if (c->rp->on_finish)
-            c->rp->on_finish(c->relay, &c->ctx, &c->owner, c->creq, &c->answer, NULL);
-        ag_buf_reset(&c->out);
-        c->cp->encode_error(&c->answer.error, &c->out);
-        record(c, st, "upstream_error", msg, ag_buf_str(&c->out));
-        mark_first_byte(c);
-        add_info_headers(c);
-        ag_http_respond_json(req, st, c->out.data, c->out.len);
-    } else {
-        ag_buf_reset(&c->out);
-        int rc = c->cp->encode_response(&c->ctx, c->creq, &c->answer, &c->out);
-        if (rc) {
-            fail(c, 502, AG_PERR_UPSTREAM, NULL, "cannot encode the answer: %s", ag_strerror(rc));
-            return;
-        }
-        if (c->rp->on_finish)
-            c->rp->on_finish(c->relay, &c->ctx, &c->owner, c->creq, &c->answer, NULL);
-        record(c, 200, "", "", ag_buf_str(&c->out));
-        mark_first_byte(c);
-        add_info_headers(c);
-        ag_http_respond_json(req, 200, c->out.data, c->out.len);
-    }
-    c->req = NULL;
-    call_finish(c);
-}
-
-/* The upstream could not count: answer with the protocol's local estimate, marked as such. */
-static void answer_estimate(struct call *c)
-{
-    struct ag_event ev = {.type = AG_EV_USAGE};
-    ev.usage.input = c->rp->estimate_tokens(c->creq);
-    ev.usage.total = ev.usage.input;
-    ag_answer_init(&c->answer, &c->req->arena);
-    ag_answer_add(&c->answer, &ev);
-    ag_http_add_header(c->req, "x-aigate-token-count", AG_STR("estimate"));
-    finish_success(c);
-}
-
-static void on_done(struct ag_cloudcode_call *cc, const struct ag_cloudcode_result *res, void *ud)
-{
-    struct call *c = ud;
-    struct ag_errclass ec;
-    c->cc = NULL;
-    if (!c->req) {
-        call_finish(c);
-        return;
-    }
-    if (c->early_done) {
-        finish_success(c);
-        return;
-    }
-    bool http_ok = res->err == 0 && c->status >= 200 && c->status < 300;
-    if (http_ok) {
-        int rc = 0;
-        if (c->ucall.stream) {
-            rc = ag_sse_parser_finish(&c->sse);
-            if (!rc && !c->stream_err)
-                rc = c->up->decode_end(c->dec, emit, c);
-        } else {
-            rc = c->up->decode_response(c->dec, ag_buf_str(&c->body), emit, c);
-        }
-        if (!c->req)
-            return;
-        if (rc && rc != AG_EPARSE && !c->stream_err)
-            c->stream_err = rc;
-        if (c->stream_err && !c->committed && c->creq->stream == false && !c->answer.failed) {
-            ag_errclass_malformed(ag_strerror(c->stream_err), &ec);
-        } else {
-            finish_success(c);
-            return;
-        }
-    } else if (res->err) {
-        if (res->fail == AG_UPSTREAM_FAIL_CALLBACK && c->stream_err)
-            ag_errclass_malformed(ag_strerror(c->stream_err), &ec);
-        else
-            ag_errclass_transport(res->fail, res->message, &ec);
-    } else {
-        ag_errclass_http(c->status, ag_buf_str(&c->errbody),
-                         ag_cloudcode_call_header(cc, "retry-after"), ag_wall_s(), &ec);
-    }
-
-    struct ag_pool_outcome o;
-    ag_pool_outcome_from_errclass(&ec, c->route.quota_group,
-                                  c->served_model[0] ? c->served_model : c->route.model, &o);
-    if (ec.kind == AG_ERRCLASS_RATE_LIMITED && ec.retry_delay_ms > 0 &&
-        (c->retry_after_ms < 0 || ec.retry_delay_ms < c->retry_after_ms))
-        c->retry_after_ms = ec.retry_delay_ms;
-    if (c->lease) {
-        ag_pool_report(c->relay->pool, c->lease->account_id, &o);
-        ag_log_info("relay %s: attempt %d on %s failed: %s (%d) %s", c->req->id, c->attempts,
-                    c->lease->email, ag_errclass_kind_name(ec.kind), ec.status, ec.message);
-    }
-    release_lease(c);
-    snprintf(c->last_error, sizeof(c->last_error), "%s",
-             ec.message[0] ? ec.message : ag_errclass_kind_name(ec.kind));
-    c->last_error_status = ag_failure_client_status(ec.kind, ec.status, ec.overloaded);
-    c->last_error_kind = ag_error_kind_for_status(c->last_error_status);
-
-    if (!c->committed && !c->fixed && c->rp->fix_for_retry &&
-        c->rp->fix_for_retry(c->creq, &c->route, &ec)) {
-        /* The request was at fault, not the account: the same account may serve the retry. */
-        c->fixed = true;
-        c->exclude[c->attempts - 1][0] = '\0';
-        ag_log_info("relay %s: retrying once with the request fixed for: %s", c->req->id,
-                    ec.message);
-        start_attempt(c);
-        return;
-    }
-    if (!c->committed && ec.kind == AG_ERRCLASS_UNAUTHORIZED && !c->reauthed &&
-        c->attempts < attempts_max(c)) {
-        /* A stale token is the account's to fix: the pool refreshes it before the account's
-         * next use, so the account stays a candidate (a pool of one must not answer 503). */
-        c->reauthed = true;
-        c->exclude[c->attempts - 1][0] = '\0';
-        start_attempt(c);
-        return;
-    }
-    if (!c->committed && ag_failure_of(ec.kind)->retryable && c->attempts < attempts_max(c)) {
-        start_attempt(c);
-        return;
-    }
-    if (c->creq->kind == AG_REQ_COUNT_TOKENS && c->rp->estimate_tokens) {
-        answer_estimate(c);
-        return;
-    }
-    add_retry_after(c);
-    fail(c, c->last_error_status, c->last_error_kind, ag_errclass_kind_name(ec.kind), "%s",
-         c->last_error);
-}
-
-/* ---------------------------------------------------------------- sending */
-
-static void send_upstream(struct call *c)
-{
-    struct ag_relay *r = c->relay;
-    const struct ag_config *cfg = c->cfg;
-    struct ag_upstream_target t = {
-        .model = ag_str_c(c->lease->model[0] ? c->lease->model : c->route.model),
-        .project = ag_str_c(c->lease->project_id),
-    };
-    ag_strlcpy(c->served_model, t.model.p, sizeof(c->served_model));
-    /* The model's limits on this account, else the built-in table. */
-    ag_models_limits(t.model, c->lease->max_output_tokens, c->lease->thinking_budget,
-                     &t.max_output_tokens, &t.thinking_budget_max);
-    char sid[32];
-    ag_relay_upstream_session(c->creq->session_key, c->lease->account_id, sid, sizeof(sid));
-    t.session_id = ag_arena_str(&c->req->arena, ag_str_c(sid));
-
-    int rc = c->up->encode_request(&c->ctx, c->creq, &t, &c->ucall);
-    if (rc) {
-        fail(c, rc == AG_ETOOBIG ? 413 : 400,
-             rc == AG_ETOOBIG ? AG_PERR_TOO_LARGE : AG_PERR_INVALID, NULL,
-             "cannot convert this request for the upstream: %s", ag_strerror(rc));
-        return;
-    }
-    c->dec = c->up->decoder_new(&c->ctx, c->creq, &t);
-    if (!c->dec) {
-        fail(c, 413, AG_PERR_TOO_LARGE, NULL, "request too large");
-        return;
-    }
-    ag_answer_init(&c->answer, &c->req->arena);
-    ag_sse_parser_reset(&c->sse);
-    ag_buf_reset(&c->errbody);
-    ag_buf_reset(&c->body);
-    c->status = 0;
-    c->stream_err = 0;
-    if (c->think)
-        ag_thinking_capture_reset(c->think);
-
-    c->target.endpoints = (const char *const *)cfg->upstream.cloudcode_endpoints.v;
-    c->target.nendpoints = cfg->upstream.cloudcode_endpoints.n;
-    c->target.user_agent = cfg->upstream.user_agent;
-    c->target.client_version =
-        ag_cloudcode_client_version(cfg->upstream.user_agent, c->client_version,
-                                    sizeof(c->client_version))
-            ? c->client_version
-            : NULL;
-    /* As Antigravity: Claude models get the claude-code beta (the Gemini route also interleaved
-     * thinking and fine-grained tool streaming). */
-    c->beta[0] = !strstr(c->served_model, "claude") ? NULL
-                 : c->cp == &ag_proto_gemini
-                     ? "anthropic-beta: claude-code-20250219,interleaved-thinking-2025-05-14,"
-                       "fine-grained-tool-streaming-2025-05-14"
-                     : "anthropic-beta: claude-code-20250219";
-    c->target.proxy = c->lease->proxy_url[0] ? c->lease->proxy_url : NULL;
-    c->target.timeouts = (struct ag_upstream_timeouts){
-        .connect_ms = (uint32_t)(cfg->upstream.connect_timeout_s * 1000),
-        .first_byte_ms = (uint32_t)(cfg->upstream.first_byte_timeout_s * 1000),
-        .idle_ms = (uint32_t)(cfg->upstream.idle_timeout_s * 1000),
-        .total_ms = (uint32_t)(cfg->upstream.total_timeout_s * 1000),
-    };
-    struct ag_cloudcode_call_spec spec = {
-        .target = &c->target,
-        .method = c->ucall.method,
-        .sse = c->ucall.query && strstr(c->ucall.query, "alt=sse"),
-        .access_token = c->lease->access_token,
-        .project = c->lease->project_id,
-        .extra_headers = c->beta,
-        .nextra = c->beta[0] ? 1 : 0,
-        .body = c->ucall.body.p,
-        .body_len = c->ucall.body.len,
-        .on_head = on_head,
-        .on_data = on_data,
-        .on_done = on_done,
-        .ud = c,
-    };
-    int err = 0;
-    c->cc = ag_cloudcode_call_start(r->client, &spec, &err);
-    if (!c->cc) {
-        release_lease(c);
-        fail(c, 502, AG_PERR_UPSTREAM, NULL, "cannot start the upstream call: %s",
-             ag_strerror(err));
-    }
-}
-
-static void on_acquired(int err, const struct ag_lease *lease, const struct ag_pool_denial *denial,
-                        void *ud)
-{
-    struct call *c = ud;
-    c->wait = NULL;
-    if (!c->req) {
-        if (lease)
-            ag_pool_release(c->relay->pool, lease);
-        return;
-    }
-    if (err) {
-        /* Every account cooling down: say when to come back, in seconds (Retry-After). */
-        if (denial && denial->kind == AG_POOL_DENY_COOLING && denial->until_ms > 0) {
-            int64_t wait_s = (denial->until_ms - ag_wall_ms() + 999) / 1000;
-            char ra[24];
-            snprintf(ra, sizeof(ra), "%lld", (long long)(wait_s > 0 ? wait_s : 1));
-            ag_http_add_header(c->req, "retry-after", ag_str_c(ra));
-            fail(c, 429, AG_PERR_RATE_LIMIT, "all_accounts_limited", "%s",
-                 denial->message ? denial->message : "every account is rate limited");
-            return;
-        }
-        /* After failed attempts, the last upstream error says more than "no account left". */
-        if (c->attempts > 1 && c->last_error[0]) {
-            add_retry_after(c);
-            fail(c, c->last_error_status, c->last_error_kind, "upstream_error", "%s",
-                 c->last_error);
-            return;
-        }
-        if (denial && denial->kind == AG_POOL_DENY_NO_MODEL) {
-            fail(c, 404, AG_PERR_NOT_FOUND, "model_not_found", "%s", denial->message);
-            return;
-        }
-        fail(c, 503, AG_PERR_OVERLOADED, "no_account_available", "%s",
-             denial && denial->message ? denial->message : "no upstream account is available");
-        return;
-    }
-    c->lease = lease;
-    if (c->attempts <= MAX_ATTEMPTS) {
-        ag_strlcpy(c->exclude[c->attempts - 1], lease->account_id, AG_ACCOUNT_ID_SIZE);
-        c->exclude_p[c->attempts - 1] = c->exclude[c->attempts - 1];
-    }
-    send_upstream(c);
-}
-
-static void start_attempt(struct call *c)
-{
-    struct ag_pool_want want = {
-        .group = c->route.quota_group,
-        .model = c->route.model,
-        .models = c->models_p,
-        .nmodels = c->nmodels,
-        .exclude = c->exclude_p,
-        .nexclude = (size_t)c->attempts,
-    };
-    char session[128] = "";
-    if (c->creq->session_key.len)
-        snprintf(session, sizeof(session), "%.*s", (int)c->creq->session_key.len,
-                 c->creq->session_key.p);
-    want.session_key = session;
-    c->attempts++;
-    c->wait = ag_pool_acquire(c->relay->pool, &want, on_acquired, c);
-    if (!c->wait)
-        fail(c, 503, AG_PERR_OVERLOADED, "no_account_available", "the gateway is shutting down");
-}
-
-/* ---------------------------------------------------------------- entry */
-
-/* Retired ids are forwarded to their successors (built-in table and the accounts'
- * deprecatedModelIds); the accounts may then serve the routed id, the retired one (an account that
- * still lists it) or another id of the same family (ag_pool_want.models). */
-static void choose_models(struct call *c, const struct ag_forward *fwd)
-{
-    char before[AG_MODEL_ID_MAX], alt[AG_MODELS_ALTERNATIVES_MAX][AG_MODEL_ID_MAX];
-    ag_strlcpy(before, c->route.model, sizeof(before));
-    bool moved = ag_mapping_forward(fwd, &c->route);
-    if (moved)
-        ag_log_debug("relay: %s is retired upstream, sending %s", before, c->route.model);
-    c->nmodels = 0;
-    ag_strlcpy(c->models[c->nmodels++], c->route.model, AG_MODEL_ID_MAX);
-    if (moved)
-        ag_strlcpy(c->models[c->nmodels++], before, AG_MODEL_ID_MAX);
-    size_t n = ag_models_alternatives(ag_str_c(c->route.model), alt, AG_MODELS_ALTERNATIVES_MAX);
-    for (size_t i = 0; i < n && c->nmodels < sizeof(c->models) / sizeof(c->models[0]); i++) {
-        if (strcmp(alt[i], before) != 0)
-            ag_strlcpy(c->models[c->nmodels++], alt[i], AG_MODEL_ID_MAX);
-    }
-    for (size_t i = 0; i < c->nmodels; i++)
-        c->models_p[i] = c->models[i];
-}
-
-/* A unique id per request: 32 hex digits of 128 random bits. It names what the request stores
- * (resp_<id>, fetched and deleted by id alone), so it must not be guessable from another id. The
- * random bytes come in blocks, so most requests cost no trip to the generator (OpenSSL's checks
- * getpid() on every call). 0, or AG_EIO when the generator fails (no id is made up instead). */
-static int next_request_id(struct ag_relay *r, char *out, size_t cap)
-{
-    assert(cap >= 33);
-    if (r->id_pool_left < 16) {
-        if (ag_random_bytes(r->id_pool, sizeof(r->id_pool)))
-            return AG_EIO;
-        r->id_pool_left = sizeof(r->id_pool);
-    }
-    r->id_pool_left -= 16;
-    unsigned char *b = r->id_pool + r->id_pool_left;
-    ag_hex_encode(out, b, 16);
-    memset(b, 0, 16); /* used bytes do not stay in memory */
-    (void)cap;
-    return 0;
-}
-
-/* Answers a request the gateway refuses before any upstream call (its error, its status). */
-static void refuse(struct call *c, const struct ag_proto_error *perr)
-{
-    char msg[512];
-    int status = perr->status ? perr->status : 400;
-    snprintf(msg, sizeof(msg), "%.*s", (int)perr->message.len, perr->message.p);
-    ag_buf_reset(&c->out);
-    c->cp->encode_error(perr, &c->out);
-    record(c, status, "bad_request", msg, ag_buf_str(&c->out));
-    ag_http_respond_json(c->req, status, c->out.data, c->out.len);
-    c->req = NULL;
-    call_finish(c);
-}
-
-void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag_relay_proto *rp,
-                    const struct ag_client_hints *hints)
-{
-    const struct ag_client_proto *cp = rp->cp;
-    struct call *c = AG_NEW(struct call);
-    char rid[33];
-    c->relay = r;
-    c->cfg = ag_config_ref(r->cfg);
-    c->req = req;
-    c->cp = cp;
-    c->rp = rp;
-    c->up = &ag_proto_cloudcode;
-    c->hints = *hints;
-    c->ttfb_ms = -1;
-    c->retry_after_ms = -1;
-    c->ts_ms = ag_wall_ms() - (int64_t)((ag_now_us() - req->start_us) / 1000);
-    r->active++;
-    uv_timer_init(r->loop, &c->ping);
-    c->ping.data = c;
-    ag_buf_init(&c->errbody, AG_BUF_CAP_SHORT);
-    ag_buf_init(&c->body, UPSTREAM_BODY_CAP);
-    ag_buf_init(&c->out, AG_BUF_UNBOUNDED); /* frames of upstream bytes, themselves capped */
-    ag_sse_parser_init(&c->sse, SSE_EVENT_CAP, on_sse, c);
-    int idrc = next_request_id(r, rid, sizeof(rid));
-    c->ctx.arena = &req->arena;
-    c->ctx.request_id = ag_arena_str(&req->arena, ag_str_c(idrc ? "" : rid));
-    c->ctx.now = ag_wall_s();
-    c->ctx.max_json_depth = (size_t)c->cfg->server.max_json_depth;
-    c->ctx.max_body = (size_t)c->cfg->server.max_body_bytes;
-    ag_relay_owner_of(&c->owner, c->cfg, req);
-    req->on_abort = on_abort;
-    req->on_drain = on_drain;
-    req->cb_ud = c;
-    if (idrc) {
-        fail(c, 500, AG_PERR_SERVER, "server_error", "the gateway has no source of randomness");
-        return;
-    }
-
-    struct ag_proto_error perr = {0};
-    int rc = cp->decode_request(&c->ctx, ag_buf_str(&req->body), hints, &c->creq, &perr);
-    if (rc) {
-        refuse(c, &perr);
-        return;
-    }
-    if (rp->prepare && (rc = rp->prepare(r, &c->ctx, &c->owner, c->creq, &perr))) {
-        refuse(c, &perr);
-        return;
-    }
-    if ((rc = ag_relay_session_key(req, &req->arena, c->creq))) {
-        fail(c, 413, AG_PERR_TOO_LARGE, NULL, "request too large");
-        return;
-    }
-    rc = ag_mapping_resolve(r->mapping, NULL, c->creq->model, &c->route);
-    if (rc) {
-        fail(c, 404, AG_PERR_NOT_FOUND, "model_not_found",
-             "The model '%.*s' does not exist or is not served by this gateway",
-             (int)c->creq->model.len, c->creq->model.p);
-        return;
-    }
-    if (c->route.thinking && c->creq->thinking.mode == AG_UNSET)
-        c->creq->thinking.mode = AG_ON;
-    /* Claude thinking a client dropped from its history comes back from the store, and this
-     * answer's thinking is kept for the next turn */
-    c->conv = ag_relay_thinking_conv(&req->arena, &c->owner, c->creq->session_key);
-    if (c->conv.len && c->creq->kind == AG_REQ_GENERATE &&
-        strcmp(ag_model_family(ag_str_c(c->route.model)), "claude") == 0) {
-        ag_thinking_store_restore(r->thinking, c->conv, &req->arena, c->creq, ag_wall_ms());
-        c->think = AG_NEW(struct ag_thinking_capture);
-        ag_thinking_capture_init(c->think);
-    }
-    if (rp->after_route)
-        rp->after_route(c->creq, &c->route, r->mapping);
-    choose_models(c, ag_pool_forward(r->pool));
-    start_attempt(c);
+    return cfg->server.stream_keepalive_s > 0 ? (uint64_t)cfg->server.stream_keepalive_s * 1000
+                                              : DEFAULT_KEEPALIVE;
 }
 
 struct ag_relay *ag_relay_new(const struct ag_relay_deps *d)
@@ -877,9 +772,9 @@ struct ag_relay *ag_relay_new(const struct ag_relay_deps *d)
     r->thinking = ag_thinking_store_new();
     r->record_ud = d->record_ud;
     r->writer = d->writer;
-    r->keepalive_ms = d->cfg->server.stream_keepalive_s > 0
-                          ? (uint64_t)d->cfg->server.stream_keepalive_s * 1000
-                          : DEFAULT_KEEPALIVE;
+    r->keepalive_ms = keepalive_ms(d->cfg);
+    r->upstream = &ag_relay_upstream_cloudcode;
+    r->conn = &ag_relay_client_http;
     return r;
 }
 
@@ -887,9 +782,7 @@ void ag_relay_set_config(struct ag_relay *r, struct ag_config *cfg)
 {
     struct ag_config *old = r->cfg;
     r->cfg = ag_config_ref(cfg);
-    r->keepalive_ms = cfg->server.stream_keepalive_s > 0
-                          ? (uint64_t)cfg->server.stream_keepalive_s * 1000
-                          : DEFAULT_KEEPALIVE;
+    r->keepalive_ms = keepalive_ms(cfg);
     ag_config_unref(old);
 }
 

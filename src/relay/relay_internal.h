@@ -70,6 +70,39 @@ void ag_relay_upstream_session(struct ag_str session_key, const char *account_id
 struct ag_str ag_relay_thinking_conv(struct ag_arena *arena, const struct ag_relay_owner *owner,
                                      struct ag_str session_key);
 
+struct ag_cloudcode_call;
+struct ag_cloudcode_call_spec;
+
+/**
+ * The upstream calls the relay makes, as upstream/cloudcode.h has them
+ * (ag_relay_upstream_cloudcode). A test may put a fake in struct ag_relay.upstream before the
+ * first request.
+ */
+struct ag_relay_upstream {
+    struct ag_cloudcode_call *(*start)(struct ag_upstream_client *client,
+                                       const struct ag_cloudcode_call_spec *spec, int *err);
+    void (*cancel)(struct ag_cloudcode_call *call);
+    void (*pause)(struct ag_cloudcode_call *call);
+    void (*resume)(struct ag_cloudcode_call *call);
+    struct ag_str (*header)(const struct ag_cloudcode_call *call, const char *name);
+};
+
+/**
+ * How the relay answers a client, as http/server.h has it (ag_relay_client_http). A test may put
+ * a fake in struct ag_relay.conn before the first request.
+ */
+struct ag_relay_client {
+    int (*add_header)(struct ag_http_req *req, const char *name, struct ag_str value);
+    int (*respond_json)(struct ag_http_req *req, int status, const char *json, size_t len);
+    int (*stream_begin)(struct ag_http_req *req, int status, const char *content_type);
+    int (*stream_write)(struct ag_http_req *req, const void *data, size_t len);
+    int (*stream_end)(struct ag_http_req *req);
+    bool (*stream_congested)(const struct ag_http_req *req);
+};
+
+extern const struct ag_relay_upstream ag_relay_upstream_cloudcode;
+extern const struct ag_relay_client ag_relay_client_http;
+
 /** Bytes of randomness a relay draws at once for its request ids. */
 #define AG_RELAY_ID_POOL 512
 
@@ -88,6 +121,8 @@ struct ag_relay {
     uint64_t keepalive_ms;
     unsigned char id_pool[AG_RELAY_ID_POOL]; /* random bytes for request ids, used from the end */
     size_t id_pool_left;
+    const struct ag_relay_upstream *upstream; /* the upstream calls (a test's fake) */
+    const struct ag_relay_client *conn;       /* the client's side (a test's fake) */
 };
 
 /**

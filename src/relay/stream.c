@@ -1,0 +1,215 @@
+/* relay/stream.c: an attempt's upstream answer on its way to the client (see call.h). Upstream
+ * bytes go through the SSE parser and the upstream decoder into canonical events, which the
+ * client's stream encoder turns into frames (or which are collected into one answer). Frames leave
+ * once per upstream read; when the client's connection is congested, the upstream transfer is
+ * paused until it drains. A streamed response gets the protocol's keep-alive when idle.
+ *
+ * Stop codes of the parser and decoder callbacks: AG_ECLOSED when the request is already over
+ * (the client went away), AG_ECANCELED when the client's answer is complete on its own (a stop
+ * sequence matched) and the rest of the upstream transfer is not wanted. */
+#include "relay/call.h"
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "http/server.h"
+
+#include <assert.h>
+
+#define ERRBODY_CAP (64 * 1024)
+
+static int emit(void *ud, const struct ag_event *ev);
+static void on_ping(uv_timer_t *t);
+
+/* ---------------------------------------------------------------- upstream callbacks */
+
+int stream_on_head(struct ag_cloudcode_call *cc, int status, void *ud)
+{
+    struct call *c = ud;
+    c->status = status;
+    if (status >= 200 && status < 300 && c->creq->stream && c->ucall.stream)
+        stream_begin(c);
+    return 0;
+}
+
+int stream_on_data(struct ag_cloudcode_call *cc, const char *p, size_t n, void *ud)
+{
+    struct call *c = ud;
+    if (c->state == CALL_DONE)
+        return AG_ECLOSED;
+    if (c->status < 200 || c->status >= 300) {
+        if (c->errbody.len < ERRBODY_CAP)
+            ag_buf_append(&c->errbody, p,
+                          n < ERRBODY_CAP - c->errbody.len ? n : ERRBODY_CAP - c->errbody.len);
+        return 0;
+    }
+    if (!c->ucall.stream) {
+        if (ag_buf_append(&c->body, p, n))
+            return AG_ETOOBIG;
+        return 0;
+    }
+    int rc = ag_sse_parser_feed(&c->sse, p, n);
+    stream_write_out(c);
+    if (rc && rc != AG_ECANCELED)
+        c->stream_err = rc;
+    return rc; /* AG_ECANCELED: the answer is complete, the transfer is cut */
+}
+
+int stream_on_sse(const struct ag_sse_event *ev, void *ud)
+{
+    struct call *c = ud;
+    if (ev->data.len == 0 || ag_str_eq_c(ev->data, "[DONE]"))
+        return 0;
+    int rc = c->up->decode_event(c->dec, ev->data, emit, c);
+    if (rc == AG_EPARSE)
+        return 0; /* an AG_EV_ERROR was emitted for it already */
+    return rc;
+}
+
+/* True when the client's stream ended on its own (a stop sequence): the upstream was cut. */
+static bool finished_early(const struct call *c)
+{
+    return c->enc && c->rp->stream_done && c->rp->stream_done(c->enc);
+}
+
+static void classify(struct call *c, struct ag_cloudcode_call *cc,
+                     const struct ag_cloudcode_result *res, struct ag_errclass *ec);
+
+void stream_on_done(struct ag_cloudcode_call *cc, const struct ag_cloudcode_result *res, void *ud)
+{
+    struct call *c = ud;
+    struct ag_errclass ec;
+    c->cc = NULL;
+    assert(c->state == CALL_UPSTREAM || c->state == CALL_STREAMING);
+    if (finished_early(c)) {
+        call_succeeded(c);
+        return;
+    }
+    if (res->err == 0 && c->status >= 200 && c->status < 300) {
+        int rc = 0;
+        if (c->ucall.stream) {
+            rc = ag_sse_parser_finish(&c->sse);
+            if (!rc && !c->stream_err)
+                rc = c->up->decode_end(c->dec, emit, c);
+        } else {
+            rc = c->up->decode_response(c->dec, ag_buf_str(&c->body), emit, c);
+        }
+        if (rc && rc != AG_EPARSE && !c->stream_err)
+            c->stream_err = rc;
+        if (!c->stream_err || c->state == CALL_STREAMING || c->creq->stream || c->answer.failed) {
+            call_succeeded(c);
+            return;
+        }
+        ag_errclass_malformed(ag_strerror(c->stream_err), &ec);
+    } else {
+        classify(c, cc, res, &ec);
+    }
+    call_attempt_failed(c, &ec);
+}
+
+/* What a failed transfer or a non-2xx answer means. */
+static void classify(struct call *c, struct ag_cloudcode_call *cc,
+                     const struct ag_cloudcode_result *res, struct ag_errclass *ec)
+{
+    if (res->err && res->fail == AG_UPSTREAM_FAIL_CALLBACK && c->stream_err)
+        ag_errclass_malformed(ag_strerror(c->stream_err), ec);
+    else if (res->err)
+        ag_errclass_transport(res->fail, res->message, ec);
+    else
+        ag_errclass_http(c->status, ag_buf_str(&c->errbody),
+                         c->relay->upstream->header(cc, "retry-after"), ag_wall_s(), ec);
+}
+
+/* ---------------------------------------------------------------- events to frames */
+
+static int emit(void *ud, const struct ag_event *ev)
+{
+    struct call *c = ud;
+    if (c->state == CALL_DONE)
+        return AG_ECLOSED;
+    if (ev->type == AG_EV_USAGE)
+        c->usage = ev->usage;
+    if (c->think)
+        ag_thinking_capture_event(c->think, ev);
+    if (!c->creq->stream)
+        return ag_answer_add(&c->answer, ev);
+    stream_begin(c);
+    if (!c->enc)
+        return AG_ETOOBIG;
+    /* Frames gather in c->out and leave once per upstream read (stream_on_data), not once per
+     * event: one socket write for everything one read decoded. */
+    int rc = c->cp->stream_event(c->enc, ev, &c->out);
+    if (!rc && finished_early(c))
+        return AG_ECANCELED; /* stops the parser; stream_on_data's result cuts the transfer */
+    return rc;
+}
+
+static const char *content_type(const struct call *c)
+{
+    /* Gemini without alt=sse streams one JSON array. */
+    return (!c->hints.sse && c->cp == &ag_proto_gemini) ? "application/json" : "text/event-stream";
+}
+
+void stream_begin(struct call *c)
+{
+    if (c->state != CALL_UPSTREAM)
+        return;
+    call_add_info_headers(c);
+    call_set_state(c, CALL_STREAMING);
+    call_mark_first_byte(c);
+    c->relay->conn->stream_begin(c->req, 200, content_type(c));
+    c->enc = c->cp->stream_new(&c->ctx, c->creq, &c->hints);
+    c->last_write_ms = ag_now_ms();
+    uv_timer_start(&c->ping, on_ping, c->relay->keepalive_ms, c->relay->keepalive_ms);
+}
+
+void stream_close(struct call *c, const struct ag_proto_error *err)
+{
+    stream_begin(c); /* an empty answer still gets a well-formed stream */
+    if (c->enc) {
+        if (err) {
+            struct ag_event ev = {.type = AG_EV_ERROR, .error = *err};
+            c->cp->stream_event(c->enc, &ev, &c->out);
+        }
+        c->cp->stream_finish(c->enc, &c->out);
+        if (c->rp->on_finish)
+            c->rp->on_finish(c->relay, &c->ctx, &c->owner, c->creq, NULL, c->enc);
+    }
+    stream_write_out(c);
+    c->relay->conn->stream_end(c->req);
+}
+
+/* ---------------------------------------------------------------- flow */
+
+void stream_write_out(struct call *c)
+{
+    if (c->out.len == 0)
+        return;
+    c->relay->conn->stream_write(c->req, c->out.data, c->out.len);
+    ag_buf_reset(&c->out);
+    c->last_write_ms = ag_now_ms();
+    if (c->cc && !c->paused && c->relay->conn->stream_congested(c->req)) {
+        c->paused = true;
+        c->relay->upstream->pause(c->cc);
+    }
+}
+
+void stream_on_drain(struct ag_http_req *req, void *ud)
+{
+    struct call *c = ud;
+    if (c->paused && c->cc) {
+        c->paused = false;
+        c->relay->upstream->resume(c->cc);
+    }
+}
+
+static void on_ping(uv_timer_t *t)
+{
+    struct call *c = t->data;
+    if (c->state != CALL_STREAMING || !c->cp->keepalive)
+        return;
+    if (ag_now_ms() - c->last_write_ms + 5 < c->relay->keepalive_ms)
+        return;
+    ag_buf_append_c(&c->out, c->cp->keepalive);
+    stream_write_out(c);
+}
