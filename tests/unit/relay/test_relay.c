@@ -1,0 +1,495 @@
+/* Unit tests of the relay's request life without processes: a real pool (SQLite store with two
+ * accounts) on a test loop, a fake upstream in place of the Cloud Code calls (the relay's
+ * struct ag_relay_upstream) that the test answers by hand, and a fake client connection (the
+ * relay's struct ag_relay_client) that keeps what the client was sent. Checked: a 429 moves the
+ * request to the other account; a client that goes away mid-stream cancels the upstream transfer
+ * and is recorded once; a congested client pauses the upstream transfer until it drains. */
+#include "ag_test.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/time.h"
+#include "http/server.h"
+#include "loopwait.h"
+#include "pool/pool.h"
+#include "relay/record.h"
+#include "relay/relay.h"
+#include "relay/relay_internal.h"
+#include "route/mapping.h"
+#include "store/accounts.h"
+#include "store/store.h"
+#include "upstream/cloudcode.h"
+
+#define MAX_CALLS 8
+
+/* ---------------------------------------------------------------- fake upstream */
+
+struct fake_call {
+    struct ag_cloudcode_call_spec spec;
+    char token[64];
+    char retry_after[16];
+    bool canceled;
+    int pauses, resumes;
+    bool paused;
+};
+
+static struct fake_call calls[MAX_CALLS];
+static int ncalls;
+
+static struct ag_cloudcode_call *fake_start(struct ag_upstream_client *client,
+                                            const struct ag_cloudcode_call_spec *spec, int *err)
+{
+    if (ncalls == MAX_CALLS) {
+        *err = -1;
+        return NULL;
+    }
+    struct fake_call *f = &calls[ncalls++];
+    memset(f, 0, sizeof(*f));
+    f->spec = *spec;
+    snprintf(f->token, sizeof(f->token), "%s", spec->access_token);
+    return (struct ag_cloudcode_call *)f;
+}
+
+static void fake_cancel(struct ag_cloudcode_call *call)
+{
+    ((struct fake_call *)call)->canceled = true;
+}
+
+static void fake_pause(struct ag_cloudcode_call *call)
+{
+    struct fake_call *f = (struct fake_call *)call;
+    f->pauses++;
+    f->paused = true;
+}
+
+static void fake_resume(struct ag_cloudcode_call *call)
+{
+    struct fake_call *f = (struct fake_call *)call;
+    f->resumes++;
+    f->paused = false;
+}
+
+static struct ag_str fake_header(const struct ag_cloudcode_call *call, const char *name)
+{
+    const struct fake_call *f = (const struct fake_call *)call;
+    if (strcmp(name, "retry-after") == 0 && f->retry_after[0])
+        return ag_str_c(f->retry_after);
+    return AG_STR_NULL;
+}
+
+static const struct ag_relay_upstream fake_upstream = {
+    fake_start, fake_cancel, fake_pause, fake_resume, fake_header,
+};
+
+/* The upstream answers: its status, then its body (in one read), then the end. */
+static int upstream_answer(struct fake_call *f, int status, const char *body)
+{
+    struct ag_cloudcode_call *cc = (struct ag_cloudcode_call *)f;
+    int rc = f->spec.on_head ? f->spec.on_head(cc, status, f->spec.ud) : 0;
+    if (!rc && body)
+        rc = f->spec.on_data(cc, body, strlen(body), f->spec.ud);
+    return rc;
+}
+
+static void upstream_done(struct fake_call *f, int err)
+{
+    struct ag_cloudcode_result res = {.err = err, .message = ""};
+    f->spec.on_done((struct ag_cloudcode_call *)f, &res, f->spec.ud);
+}
+
+/* ---------------------------------------------------------------- fake client */
+
+struct fake_req {
+    struct ag_http_req req;
+    int status; /* of the response or the stream */
+    bool streaming, ended, responded;
+    bool congested;
+    struct ag_buf sent;
+    struct ag_buf headers;
+};
+
+static struct fake_req *fr_of(const struct ag_http_req *req)
+{
+    return (struct fake_req *)req; /* req is the first member */
+}
+
+/* The server frees a request in the call that completes it; the fake marks its hooks instead, so
+ * a relay that still writes to it afterwards is caught. */
+static void completed_abort(struct ag_http_req *req, void *ud)
+{
+    fail_msg("on_abort of a completed request");
+}
+
+static void complete(struct ag_http_req *req)
+{
+    req->on_abort = completed_abort;
+    req->on_drain = NULL;
+    req->cb_ud = NULL;
+}
+
+static void assert_not_touched_after_completion(const struct fake_req *r)
+{
+    assert_ptr_equal(r->req.on_abort, completed_abort);
+    assert_null(r->req.cb_ud);
+}
+
+static int fake_add_header(struct ag_http_req *req, const char *name, struct ag_str value)
+{
+    return ag_buf_printf(&fr_of(req)->headers, "%s: %.*s\n", name, (int)value.len, value.p);
+}
+
+static int fake_respond_json(struct ag_http_req *req, int status, const char *json, size_t len)
+{
+    struct fake_req *r = fr_of(req);
+    assert_false(r->responded || r->streaming);
+    r->responded = true;
+    r->status = status;
+    int rc = ag_buf_append(&r->sent, json, len);
+    complete(req);
+    return rc;
+}
+
+static int fake_stream_begin(struct ag_http_req *req, int status, const char *content_type)
+{
+    struct fake_req *r = fr_of(req);
+    assert_false(r->responded || r->streaming);
+    r->streaming = true;
+    r->status = status;
+    return 0;
+}
+
+static int fake_stream_write(struct ag_http_req *req, const void *data, size_t len)
+{
+    struct fake_req *r = fr_of(req);
+    assert_true(r->streaming && !r->ended);
+    return ag_buf_append(&r->sent, data, len);
+}
+
+static int fake_stream_end(struct ag_http_req *req)
+{
+    struct fake_req *r = fr_of(req);
+    assert_true(r->streaming && !r->ended);
+    r->ended = true;
+    complete(req);
+    return 0;
+}
+
+static bool fake_congested(const struct ag_http_req *req)
+{
+    return fr_of(req)->congested;
+}
+
+static const struct ag_relay_client fake_conn = {
+    fake_add_header,   fake_respond_json, fake_stream_begin,
+    fake_stream_write, fake_stream_end,   fake_congested,
+};
+
+static void req_init(struct fake_req *r, const char *path, const char *body)
+{
+    memset(r, 0, sizeof(*r));
+    ag_arena_init(&r->req.arena, 0, 0);
+    ag_buf_init(&r->req.body, 0);
+    ag_buf_append_c(&r->req.body, body);
+    r->req.method = AG_STR("POST");
+    r->req.path = ag_str_c(path);
+    r->req.target = r->req.path;
+    snprintf(r->req.id, sizeof(r->req.id), "test-req");
+    snprintf(r->req.client_ip, sizeof(r->req.client_ip), "127.0.0.1");
+    r->req.start_us = ag_now_us();
+    ag_buf_init(&r->sent, 0);
+    ag_buf_init(&r->headers, 0);
+}
+
+static void req_dispose(struct fake_req *r)
+{
+    ag_arena_dispose(&r->req.arena);
+    ag_buf_dispose(&r->req.body);
+    ag_buf_dispose(&r->sent);
+    ag_buf_dispose(&r->headers);
+}
+
+/* b's bytes as a C string (the NUL is not counted in b->len). */
+static const char *cstr(struct ag_buf *b)
+{
+    assert_int_equal(ag_buf_append(b, "", 1), 0);
+    b->len--;
+    return b->data;
+}
+
+/* ---------------------------------------------------------------- fixture */
+
+struct rec {
+    int status;
+    char error_class[64];
+    char account[64];
+    int attempts;
+};
+
+struct fx {
+    uv_loop_t loop;
+    char dir[64];
+    struct ag_store *store;
+    struct ag_config *cfg;
+    struct ag_mapping *mapping;
+    struct ag_pool *pool;
+    struct ag_relay *relay;
+    struct rec recs[8];
+    int nrecs;
+    bool pool_closed;
+};
+
+static void on_record(const struct ag_relay_record *rec, void *ud)
+{
+    struct fx *f = ud;
+    assert_true(f->nrecs < 8);
+    struct rec *r = &f->recs[f->nrecs++];
+    r->status = rec->status;
+    snprintf(r->error_class, sizeof(r->error_class), "%s", rec->error_class);
+    snprintf(r->account, sizeof(r->account), "%s", rec->account ? rec->account : "");
+    r->attempts = rec->attempts;
+}
+
+static void add_account(struct fx *f, const char *email, const char *token)
+{
+    struct ag_account a = {.email = (char *)email,
+                           .refresh_token = "1//refresh",
+                           .access_token = (char *)token,
+                           .token_expiry = ag_wall_s() + 86400,
+                           .project_id = "proj-test"};
+    char id[AG_ACCOUNT_ID_SIZE];
+    bool created;
+    assert_int_equal(ag_store_account_upsert(f->store, &a, id, &created), 0);
+}
+
+static int setup(void **state)
+{
+    static const char conf[] = "{\"scheduling\":{\"max_attempts\":3}}";
+    struct fx *f = calloc(1, sizeof(*f));
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    snprintf(f->dir, sizeof(f->dir), "/tmp/aigate-relay-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(ag_store_open(f->dir, &f->store, NULL, 0), 0);
+    add_account(f, "a@example.com", "token-a");
+    add_account(f, "b@example.com", "token-b");
+    assert_int_equal(ag_config_from_json(conf, sizeof(conf) - 1, &f->cfg, NULL), 0);
+    char err[256];
+    struct ag_mapping_config mc = {.custom = &f->cfg->mapping.custom,
+                                   .background_model = f->cfg->mapping.background_model};
+    f->mapping = ag_mapping_new(&mc, err, sizeof(err));
+    assert_non_null(f->mapping);
+    f->pool = ag_pool_new(&f->loop, NULL, f->store, NULL, f->cfg);
+    assert_non_null(f->pool);
+    struct ag_relay_deps deps = {.loop = &f->loop,
+                                 .cfg = f->cfg,
+                                 .pool = f->pool,
+                                 .mapping = f->mapping,
+                                 .on_record = on_record,
+                                 .record_ud = f};
+    f->relay = ag_relay_new(&deps);
+    f->relay->upstream = &fake_upstream;
+    f->relay->conn = &fake_conn;
+    ncalls = 0;
+    *state = f;
+    return 0;
+}
+
+static void pool_closed(void *ud)
+{
+    ((struct fx *)ud)->pool_closed = true;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(ag_relay_active(f->relay), 0);
+    ag_pool_close(f->pool, pool_closed, f);
+    assert_true(ag_test_run_until(&f->loop, &f->pool_closed, 5000));
+    ag_relay_free(f->relay);
+    ag_pool_free(f->pool);
+    ag_mapping_free(f->mapping);
+    ag_config_unref(f->cfg);
+    ag_store_free(f->store);
+    uv_run(&f->loop, UV_RUN_NOWAIT); /* the calls' timers close */
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    ag_test_rmtree(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Runs the loop until the upstream has seen n calls (bounded: the pool answers at once). */
+static void run_until_calls(struct fx *f, int n)
+{
+    for (int i = 0; i < 200 && ncalls < n; i++)
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(ncalls, n);
+}
+
+static const char chat[] = "{\"model\":\"gemini-2.5-flash\",\"messages\":[{\"role\":\"user\","
+                           "\"content\":\"hi\"}]}";
+static const char chat_stream[] = "{\"model\":\"gemini-2.5-flash\",\"stream\":true,"
+                                  "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+
+/* a collected answer comes as a stream too (streamGenerateContent) */
+static const char answer_sse[] =
+    "data: {\"response\":{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":"
+    "\"Hello there\"}]},\"finishReason\":\"STOP\"}],\"modelVersion\":\"gemini-2.5-flash\","
+    "\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":2,"
+    "\"totalTokenCount\":5}}}\n\n";
+
+static const char sse_first[] = "data: {\"response\":{\"candidates\":[{\"content\":{\"role\":"
+                                "\"model\",\"parts\":[{\"text\":\"Hello\"}]}}]}}\n\n";
+static const char sse_last[] =
+    "data: {\"response\":{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":"
+    "\" there\"}]},\"finishReason\":\"STOP\"}],\"usageMetadata\":{\"promptTokenCount\":3,"
+    "\"candidatesTokenCount\":2,\"totalTokenCount\":5}}}\n\n";
+
+static const char rate_limited[] =
+    "{\"error\":{\"code\":429,\"message\":\"Too many requests, slow down\","
+    "\"status\":\"RESOURCE_EXHAUSTED\"}}";
+
+/* ---------------------------------------------------------------- tests */
+
+static void rate_limit_moves_to_the_other_account(void **state)
+{
+    struct fx *f = *state;
+    struct fake_req r;
+    struct ag_client_hints h = {0};
+    req_init(&r, "/v1/chat/completions", chat);
+    ag_relay_start(f->relay, &r.req, &ag_relay_openai_chat, &h);
+    run_until_calls(f, 1);
+    char first[64];
+    snprintf(first, sizeof(first), "%s", calls[0].token);
+
+    snprintf(calls[0].retry_after, sizeof(calls[0].retry_after), "7");
+    assert_int_equal(upstream_answer(&calls[0], 429, rate_limited), 0);
+    upstream_done(&calls[0], 0);
+    assert_false(r.responded); /* the client saw nothing of the 429 */
+    run_until_calls(f, 2);
+    assert_string_not_equal(calls[1].token, first); /* the other account */
+
+    assert_int_equal(upstream_answer(&calls[1], 200, answer_sse), 0);
+    upstream_done(&calls[1], 0);
+    assert_true(r.responded);
+    if (r.status != 200)
+        fail_msg("%d %s", r.status, cstr(&r.sent));
+    assert_non_null(strstr(cstr(&r.sent), "Hello there"));
+    assert_non_null(strstr(cstr(&r.headers), "x-aigate-attempts: 2"));
+    assert_int_equal(f->nrecs, 1);
+    assert_int_equal(f->recs[0].status, 200);
+    assert_int_equal(f->recs[0].attempts, 2);
+    assert_not_touched_after_completion(&r);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    req_dispose(&r);
+}
+
+static void every_account_rate_limited_answers_429(void **state)
+{
+    struct fx *f = *state;
+    struct fake_req r;
+    struct ag_client_hints h = {0};
+    req_init(&r, "/v1/chat/completions", chat);
+    ag_relay_start(f->relay, &r.req, &ag_relay_openai_chat, &h);
+    for (int i = 0; i < 2; i++) {
+        run_until_calls(f, i + 1);
+        snprintf(calls[i].retry_after, sizeof(calls[i].retry_after), "%d", 9 - i * 4);
+        assert_int_equal(upstream_answer(&calls[i], 429, rate_limited), 0);
+        upstream_done(&calls[i], 0);
+    }
+    for (int i = 0; i < 200 && !r.responded; i++)
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_true(r.responded);
+    assert_int_equal(r.status, 429);
+    assert_string_not_equal(calls[0].token, calls[1].token);
+    assert_non_null(strstr(cstr(&r.sent), "rate_limit_error"));
+    /* the shortest hint an upstream gave */
+    assert_non_null(strstr(cstr(&r.headers), "retry-after: 5"));
+    assert_int_equal(f->nrecs, 1);
+    assert_int_equal(f->recs[0].status, 429);
+    assert_not_touched_after_completion(&r);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    req_dispose(&r);
+}
+
+static void client_gone_mid_stream_cancels_the_upstream(void **state)
+{
+    struct fx *f = *state;
+    struct fake_req r;
+    struct ag_client_hints h = {.sse = true};
+    req_init(&r, "/v1/chat/completions", chat_stream);
+    ag_relay_start(f->relay, &r.req, &ag_relay_openai_chat, &h);
+    run_until_calls(f, 1);
+    assert_true(calls[0].spec.sse);
+    assert_int_equal(upstream_answer(&calls[0], 200, sse_first), 0);
+    assert_true(r.streaming);
+    assert_non_null(strstr(cstr(&r.sent), "Hello"));
+    assert_int_equal(ag_relay_active(f->relay), 1);
+
+    /* the server notices the client is gone */
+    r.req.on_abort(&r.req, r.req.cb_ud);
+    assert_true(calls[0].canceled);
+    assert_false(r.ended); /* nothing more was sent to a client that is gone */
+    assert_null(r.req.on_abort);
+    assert_null(r.req.on_drain);
+    assert_int_equal(ag_relay_active(f->relay), 0);
+    assert_int_equal(f->nrecs, 1);
+    assert_int_equal(f->recs[0].status, 499);
+    assert_string_equal(f->recs[0].error_class, "client_closed");
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(f->nrecs, 1); /* recorded once */
+    assert_int_equal(ncalls, 1);   /* and not retried */
+    req_dispose(&r);
+}
+
+static void congested_client_pauses_the_upstream(void **state)
+{
+    struct fx *f = *state;
+    struct fake_req r;
+    struct ag_client_hints h = {.sse = true};
+    req_init(&r, "/v1/chat/completions", chat_stream);
+    ag_relay_start(f->relay, &r.req, &ag_relay_openai_chat, &h);
+    run_until_calls(f, 1);
+
+    r.congested = true;
+    assert_int_equal(upstream_answer(&calls[0], 200, sse_first), 0);
+    assert_int_equal(calls[0].pauses, 1);
+    assert_true(calls[0].paused);
+    /* still congested: the upstream stays paused, not paused again, nothing resumes it */
+    struct ag_cloudcode_call *cc = (struct ag_cloudcode_call *)&calls[0];
+    assert_int_equal(calls[0].spec.on_data(cc, "\n", 1, calls[0].spec.ud), 0);
+    assert_int_equal(calls[0].pauses, 1);
+    assert_int_equal(calls[0].resumes, 0);
+
+    r.congested = false;
+    r.req.on_drain(&r.req, r.req.cb_ud);
+    assert_int_equal(calls[0].resumes, 1);
+    assert_false(calls[0].paused);
+    r.req.on_drain(&r.req, r.req.cb_ud); /* a second drain has nothing to resume */
+    assert_int_equal(calls[0].resumes, 1);
+
+    assert_int_equal(calls[0].spec.on_data(cc, sse_last, strlen(sse_last), calls[0].spec.ud), 0);
+    upstream_done(&calls[0], 0);
+    assert_true(r.ended);
+    assert_non_null(strstr(cstr(&r.sent), "[DONE]"));
+    assert_int_equal(f->nrecs, 1);
+    assert_int_equal(f->recs[0].status, 200);
+    assert_not_touched_after_completion(&r);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    req_dispose(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(rate_limit_moves_to_the_other_account, setup, teardown),
+        cmocka_unit_test_setup_teardown(every_account_rate_limited_answers_429, setup, teardown),
+        cmocka_unit_test_setup_teardown(client_gone_mid_stream_cancels_the_upstream, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(congested_client_pauses_the_upstream, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
