@@ -574,22 +574,14 @@ void ag_images_fit_chat(struct ag_request *req, const char *route_aspect, const 
     req->n_system = 0;
 }
 
-const struct ag_client_proto ag_proto_openai_images = {
-    .name = "openai-images",
-    .decode_request = gen_decode,
-    .stream_new = no_stream_new,
-    .stream_event = ag_openai_stream_event,
-    .stream_finish = ag_openai_stream_finish,
-    .encode_response = encode_response,
-    .encode_error = ag_openai_encode_error,
-};
+/* The two endpoints differ only in how the request is read. */
+#define IMAGES_PROTO(proto_name, decode)                                                           \
+    {                                                                                              \
+        .name = (proto_name), .decode_request = (decode), .stream_new = no_stream_new,             \
+        .stream_event = ag_openai_stream_event, .stream_finish = ag_openai_stream_finish,          \
+        .encode_response = encode_response, .encode_error = ag_openai_encode_error,                \
+    }
 
-const struct ag_client_proto ag_proto_openai_image_edits = {
-    .name = "openai-image-edits",
-    .decode_request = edit_decode,
-    .stream_new = no_stream_new,
-    .stream_event = ag_openai_stream_event,
-    .stream_finish = ag_openai_stream_finish,
-    .encode_response = encode_response,
-    .encode_error = ag_openai_encode_error,
-};
+const struct ag_client_proto ag_proto_openai_images = IMAGES_PROTO("openai-images", gen_decode);
+const struct ag_client_proto ag_proto_openai_image_edits =
+    IMAGES_PROTO("openai-image-edits", edit_decode);
