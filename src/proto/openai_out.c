@@ -220,6 +220,39 @@ static int tool_chunk(struct oa_stream *st, int ci, struct ag_str args, struct a
     return send(out, d, chunk(d, st, ci, delta, NULL, NULL));
 }
 
+/* A tool call begins on choice c: what its chunks will carry. */
+static void open_tool(struct oa_stream *st, struct oa_choice *c, const struct ag_event *ev)
+{
+    c->tool_open = true;
+    c->header_sent = false;
+    c->any_tool = true;
+    c->tool_index = ev->tool_index;
+    c->id = ag_arena_str(st->arena, ev->id);
+    c->name = ag_arena_str(st->arena, ev->name);
+    c->sig.value = ag_arena_str(st->arena, ev->sig.value);
+    c->sig.family = ag_arena_str(st->arena, ev->sig.family);
+    c->sig = call_sig(c->sig, &c->think_sig);
+}
+
+/* The choice's last chunk: its finish reason (tool_calls when it called tools), and the usage
+ * when the client did not ask for a usage chunk of its own. */
+static int finish_chunk(struct oa_stream *st, int ci, enum ag_finish f, struct ag_buf *out)
+{
+    struct oa_choice *c = &st->ch[ci];
+    int rc;
+    if ((rc = role_chunk(st, ci, out)))
+        return rc;
+    if (c->any_tool && (f == AG_FINISH_STOP || f == AG_FINISH_NONE))
+        f = AG_FINISH_TOOL_CALLS;
+    yyjson_mut_doc *d = yyjson_mut_doc_new(NULL);
+    yyjson_mut_val *delta = st->legacy ? yyjson_mut_str(d, "") : yyjson_mut_obj(d);
+    yyjson_mut_val *o = chunk(d, st, ci, delta, ag_openai_finish_str(f), NULL);
+    /* Without include_usage the usage rides on the finish chunk, where many clients look. */
+    if (st->has_usage && !st->include_usage)
+        yyjson_mut_obj_add_val(d, o, "usage", usage_obj(d, &st->usage));
+    return send(out, d, o);
+}
+
 int ag_openai_stream_event(struct ag_client_stream *base, const struct ag_event *ev,
                            struct ag_buf *out)
 {
@@ -257,15 +290,7 @@ int ag_openai_stream_event(struct ag_client_stream *base, const struct ag_event 
     case AG_EV_TOOL_START:
         if (st->legacy)
             return 0;
-        c->tool_open = true;
-        c->header_sent = false;
-        c->any_tool = true;
-        c->tool_index = ev->tool_index;
-        c->id = ag_arena_str(st->arena, ev->id);
-        c->name = ag_arena_str(st->arena, ev->name);
-        c->sig.value = ag_arena_str(st->arena, ev->sig.value);
-        c->sig.family = ag_arena_str(st->arena, ev->sig.family);
-        c->sig = call_sig(c->sig, &c->think_sig);
+        open_tool(st, c, ev);
         return role_chunk(st, ci, out);
     case AG_EV_TOOL_ARGS:
         if (!c->tool_open || (!ev->text.len && c->header_sent))
@@ -280,20 +305,8 @@ int ag_openai_stream_event(struct ag_client_stream *base, const struct ag_event 
         st->usage = ev->usage;
         st->has_usage = true;
         return 0;
-    case AG_EV_FINISH: {
-        if ((rc = role_chunk(st, ci, out)))
-            return rc;
-        enum ag_finish f = ev->finish;
-        if (c->any_tool && (f == AG_FINISH_STOP || f == AG_FINISH_NONE))
-            f = AG_FINISH_TOOL_CALLS;
-        yyjson_mut_doc *d = yyjson_mut_doc_new(NULL);
-        yyjson_mut_val *delta = st->legacy ? yyjson_mut_str(d, "") : yyjson_mut_obj(d);
-        yyjson_mut_val *o = chunk(d, st, ci, delta, ag_openai_finish_str(f), NULL);
-        /* Without include_usage the usage rides on the finish chunk, where many clients look. */
-        if (st->has_usage && !st->include_usage)
-            yyjson_mut_obj_add_val(d, o, "usage", usage_obj(d, &st->usage));
-        return send(out, d, o);
-    }
+    case AG_EV_FINISH:
+        return finish_chunk(st, ci, ev->finish, out);
     case AG_EV_ERROR: {
         st->failed = true;
         yyjson_mut_doc *d = yyjson_mut_doc_new(NULL);

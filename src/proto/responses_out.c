@@ -127,14 +127,10 @@ static yyjson_mut_val *usage_obj(yyjson_mut_doc *d, const struct ag_usage *u)
     return o;
 }
 
-yyjson_mut_val *ag_responses_object(yyjson_mut_doc *d, const struct ag_proto_ctx *ctx,
-                                    const struct ag_request *req, const struct ag_ritem *items,
-                                    size_t n_items, const struct ag_rstatus *st,
-                                    bool with_encrypted)
+/* "status", "background", "error" and "incomplete_details" of a response in state st (NULL: in
+ * progress). */
+static void add_outcome(yyjson_mut_doc *d, yyjson_mut_val *o, const struct ag_rstatus *st)
 {
-    const struct ag_responses_meta *meta = ag_responses_meta_of(req);
-    struct ag_arena *a = ctx->arena;
-    yyjson_mut_val *o = yyjson_mut_obj(d), *output = yyjson_mut_arr(d);
     const char *status = "in_progress", *reason = NULL;
     struct ag_proto_error generic = {.kind = AG_PERR_UPSTREAM};
     const struct ag_proto_error *err = NULL;
@@ -151,11 +147,6 @@ yyjson_mut_val *ag_responses_object(yyjson_mut_doc *d, const struct ag_proto_ctx
     } else if (st) {
         status = "completed";
     }
-    char *id = ag_arena_printf(a, "resp_%.*s", (int)ctx->request_id.len,
-                               ctx->request_id.p ? ctx->request_id.p : "");
-    yyjson_mut_obj_add_strcpy(d, o, "id", id ? id : "resp_");
-    yyjson_mut_obj_add_str(d, o, "object", "response");
-    yyjson_mut_obj_add_int(d, o, "created_at", ctx->now);
     yyjson_mut_obj_add_str(d, o, "status", status);
     yyjson_mut_obj_add_bool(d, o, "background", false);
     if (err) {
@@ -173,6 +164,22 @@ yyjson_mut_val *ag_responses_object(yyjson_mut_doc *d, const struct ag_proto_ctx
     } else {
         yyjson_mut_obj_add_null(d, o, "incomplete_details");
     }
+}
+
+yyjson_mut_val *ag_responses_object(yyjson_mut_doc *d, const struct ag_proto_ctx *ctx,
+                                    const struct ag_request *req, const struct ag_ritem *items,
+                                    size_t n_items, const struct ag_rstatus *st,
+                                    bool with_encrypted)
+{
+    const struct ag_responses_meta *meta = ag_responses_meta_of(req);
+    struct ag_arena *a = ctx->arena;
+    yyjson_mut_val *o = yyjson_mut_obj(d), *output = yyjson_mut_arr(d);
+    char *id = ag_arena_printf(a, "resp_%.*s", (int)ctx->request_id.len,
+                               ctx->request_id.p ? ctx->request_id.p : "");
+    yyjson_mut_obj_add_strcpy(d, o, "id", id ? id : "resp_");
+    yyjson_mut_obj_add_str(d, o, "object", "response");
+    yyjson_mut_obj_add_int(d, o, "created_at", ctx->now);
+    add_outcome(d, o, st);
     add_str_or_null(d, o, "instructions", meta->instructions);
     if (req->gen.max_tokens >= 0)
         yyjson_mut_obj_add_int(d, o, "max_output_tokens", req->gen.max_tokens);
