@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "core/hex.h"
 #include "proto/anthropic.h"
 #include "proto/json.h"
 #include "proto/toolid.h"
