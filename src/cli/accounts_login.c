@@ -265,34 +265,70 @@ static int parse_login_args(int argc, char **argv, bool *no_browser, int64_t *ti
     return 0;
 }
 
-int ag_cli_accounts_login(struct ag_cli *cli, int argc, char **argv)
+/* The run of a login: the configuration (with at least one OAuth client) and the account store;
+ * NULL after saying why not. */
+static struct login_run *login_prepare(struct ag_cli *cli)
 {
-    struct login_run *run;
-    bool no_browser = false;
-    int64_t timeout_s = DEFAULT_TIMEOUT_S;
-    char err[512] = "", redirect[64], *url = NULL;
-    int rc, exit_code = AG_CLI_EXIT_FAIL;
-
-    if (parse_login_args(argc, argv, &no_browser, &timeout_s) != 0)
-        return ag_cli_usage_error("usage: aigate accounts login [--no-browser] [--timeout S]");
-    run = calloc(1, sizeof(*run));
+    char err[512] = "";
+    struct login_run *run = calloc(1, sizeof(*run));
     if (!run || !(run->cfg = ag_cli_load(cli))) {
         free(run);
-        return AG_CLI_EXIT_FAIL;
+        return NULL;
     }
     if (run->cfg->oauth.clients.n == 0) {
         fprintf(stderr, "aigate: no OAuth client is configured (oauth.clients or "
                         "AIGATE_OAUTH_CLIENT_ID)\n");
         ag_config_unref(run->cfg);
         free(run);
-        return AG_CLI_EXIT_FAIL;
+        return NULL;
     }
     if (ag_store_open(run->cfg->data_dir, &run->store, err, sizeof(err)) != 0) {
         fprintf(stderr, "aigate: %s\n", err[0] ? err : "cannot open the account store");
         ag_config_unref(run->cfg);
         free(run);
-        return AG_CLI_EXIT_FAIL;
+        return NULL;
     }
+    return run;
+}
+
+/* Closes what the run opened on its loop, waits for the client and the server to close, and
+ * frees the run. */
+static void login_teardown(struct login_run *run)
+{
+    ag_login_free(run->login);
+    if (run->in) {
+        uv_read_stop(run->in);
+        uv_close((uv_handle_t *)run->in, NULL);
+    }
+    uv_close((uv_handle_t *)&run->timer, NULL);
+    if (run->client)
+        ag_upstream_client_close(run->client, on_client_closed, run);
+    else
+        run->closed_client = true;
+    while (!run->closed_client || !run->closed_server)
+        uv_run(&run->loop, UV_RUN_ONCE);
+    uv_run(&run->loop, UV_RUN_NOWAIT);
+    ag_http_server_free(run->server);
+    ag_router_free(run->router);
+    uv_loop_close(&run->loop);
+    ag_store_free(run->store);
+    ag_config_unref(run->cfg);
+    free(run);
+}
+
+int ag_cli_accounts_login(struct ag_cli *cli, int argc, char **argv)
+{
+    struct login_run *run;
+    bool no_browser = false;
+    int64_t timeout_s = DEFAULT_TIMEOUT_S;
+    char redirect[64], *url = NULL;
+    int rc, exit_code = AG_CLI_EXIT_FAIL;
+
+    if (parse_login_args(argc, argv, &no_browser, &timeout_s) != 0)
+        return ag_cli_usage_error("usage: aigate accounts login [--no-browser] [--timeout S]");
+    run = login_prepare(cli);
+    if (!run)
+        return AG_CLI_EXIT_FAIL;
     uv_loop_init(&run->loop);
     run->client = ag_upstream_client_new(&run->loop, NULL);
     run->login = ag_login_new(run->client, run->store);
@@ -337,24 +373,6 @@ shutdown:
     ag_http_server_shutdown(run->server, 1000, on_server_down, run);
 out:
     free(url);
-    ag_login_free(run->login);
-    if (run->in) {
-        uv_read_stop(run->in);
-        uv_close((uv_handle_t *)run->in, NULL);
-    }
-    uv_close((uv_handle_t *)&run->timer, NULL);
-    if (run->client)
-        ag_upstream_client_close(run->client, on_client_closed, run);
-    else
-        run->closed_client = true;
-    while (!run->closed_client || !run->closed_server)
-        uv_run(&run->loop, UV_RUN_ONCE);
-    uv_run(&run->loop, UV_RUN_NOWAIT);
-    ag_http_server_free(run->server);
-    ag_router_free(run->router);
-    uv_loop_close(&run->loop);
-    ag_store_free(run->store);
-    ag_config_unref(run->cfg);
-    free(run);
+    login_teardown(run);
     return exit_code;
 }
