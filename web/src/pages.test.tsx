@@ -16,6 +16,7 @@ import { setLang } from './i18n';
 import { Accounts } from './pages/accounts';
 import { Monitor } from './pages/monitor';
 import { Proxy } from './pages/proxy';
+import { Settings } from './pages/settings';
 import { navigate, route } from './router';
 import { gatewayStatus } from './status';
 
@@ -247,6 +248,52 @@ describe('Accounts page', () => {
     expect(dlg.querySelector('.result-list')!.textContent).toContain('already present, updated');
     expect(el.querySelector('[role=status]')?.textContent).toContain('1 already present, updated');
     expect(el.querySelector('[role=status]')?.textContent).not.toContain('added');
+  });
+});
+
+describe('Settings: gateway settings', () => {
+  it('sends only what changed, typed, and shows the refusal of the gateway at its field', async () => {
+    const puts: Record<string, unknown>[] = [];
+    const key = (name: string, allowed: string) => ({ name, allowed, secret: false, restart: false, env: null, help: '' });
+    routes = {
+      'GET /api/config': () => ({
+        config: { log: { level: 'info', max_disk_mb: 1024 }, monitor: { capture_bodies: false, retention_days: 30 }, quota: { refresh_interval_s: 600 }, upstream: { proxy_url: '', connect_timeout_s: 10, first_byte_timeout_s: 60, idle_timeout_s: 60, total_timeout_s: 600 }, warmup: { enabled: false, times: [] } },
+        keys: [key('quota.refresh_interval_s', '60..86400'), key('upstream.proxy_url', 'http(s)/socks5 URL or empty'), key('upstream.connect_timeout_s', '1..300'), key('upstream.first_byte_timeout_s', '1..3600'), key('upstream.idle_timeout_s', '1..3600'), key('upstream.total_timeout_s', '1..86400'), key('monitor.retention_days', '1..3650'), key('log.max_disk_mb', '16..1048576'), key('warmup.enabled', 'true/false'), key('warmup.times', 'HH:MM list')],
+      }),
+      'GET /healthz': () => ({ status: 'ok', version: '0.1.0' }),
+      'PUT /api/config': (b) => {
+        puts.push(b);
+        if ('upstream.proxy_url' in b) return new Response(JSON.stringify({ error: { type: 'invalid_request_error', message: 'upstream.proxy_url: not a URL', field: 'upstream.proxy_url' } }), { status: 400 });
+        return { changed: Object.keys(b), restart_required: [], overridden_by_environment: [] };
+      },
+    };
+    fakeFetch();
+    const el = mount(<Settings />);
+    const conn = await until(() => el.querySelector<HTMLInputElement>('#set-upstream-connect-timeout-s'), 'gateway settings form');
+    expect(conn.value).toBe('10');
+    const form = conn.closest('form')!;
+    await act(async () => input(conn, 'ten'));
+    await act(async () => {
+      form.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
+    });
+    expect(puts.length).toBe(0); // checked here first
+    expect(form.textContent).toContain('A whole number is needed.');
+    await act(async () => input(conn, '15'));
+    await act(async () => input(el.querySelector('#set-warmup-times')!, '07:30\n13:00'));
+    await act(async () => {
+      form.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
+    });
+    await until(() => puts.length === 1, 'saved');
+    await until(() => el.querySelector<HTMLInputElement>('#set-warmup-times')!.value === '', 'the form back to the saved config');
+    expect(puts[0]).toEqual({ 'upstream.connect_timeout_s': 15, 'warmup.times': ['07:30', '13:00'] });
+    await act(async () => input(el.querySelector('#set-upstream-proxy-url')!, 'not a url'));
+    await act(async () => {
+      form.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
+    });
+    await until(() => form.querySelector('[role=alert]'), 'the refusal');
+    expect(puts[1]).toEqual({ 'upstream.proxy_url': 'not a url' });
+    const field = el.querySelector('#set-upstream-proxy-url')!.closest('.field')!;
+    expect(field.querySelector('[role=alert]')?.textContent).toBe('upstream.proxy_url: not a URL');
   });
 });
 

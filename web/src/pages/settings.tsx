@@ -1,9 +1,12 @@
 // web/src/settings.tsx: data directory, log level, request-body capture, language, theme, and
 // about (gateway and UI versions), plus every configuration key with its current value and help.
 import { useState } from 'preact/hooks';
-import { api } from '../api';
+import { api, ApiError } from '../api';
 import { Button, Card, ErrorNote, toastError, useLoad } from '../components/ui';
 import { cfgGet, loadConfig, saveConfig } from '../config';
+import { useUnsaved } from '../dirty';
+import { changes, GATEWAY_FIELDS, toForm } from '../settingsform';
+import type { ConfigAnswer } from '../types';
 import { LANGS, lang, setLang, useT, type Lang } from '../i18n';
 import { useStore } from '../store';
 import { setTheme, theme, type Theme } from '../theme';
@@ -99,6 +102,7 @@ export function Settings() {
           </form>
         </Card>
       </div>
+      {cfg.data && <GatewayForm data={cfg.data} onSaved={cfg.reload} />}
       <Card title={t('settings.about')} id="set-about">
         <dl class="kv-grid">
           <dt>{t('settings.gw_version')}</dt>
@@ -147,5 +151,77 @@ export function Settings() {
         </Card>
       )}
     </div>
+  );
+}
+
+/** Settings that were only in config.json: checked here, then by the gateway (its reason shown at
+ * the field), applied at once where the gateway can (a restart note otherwise). */
+function GatewayForm({ data, onSaved }: { data: ConfigAnswer; onSaved: () => void }) {
+  const t = useT();
+  const c = data.config;
+  const meta = (k: string) => data.keys.find((x) => x.name === k);
+  const fields = GATEWAY_FIELDS.filter((f) => meta(f.key));
+  const [form, setForm] = useState<Record<string, string | boolean>>({});
+  const [errs, setErrs] = useState<Record<string, string>>({});
+  const value = (k: string, kind: (typeof fields)[number]['kind']) => (k in form ? form[k] : toForm(kind, cfgGet(c, k)));
+  const { changes: ch, errors } = changes(fields, form, (k) => cfgGet(c, k));
+  useUnsaved('settings.gateway', Object.keys(ch).length > 0 || Object.keys(errors).length > 0);
+  const save = async (e: Event) => {
+    e.preventDefault();
+    if (Object.keys(errors).length) return setErrs(Object.fromEntries(Object.entries(errors).map(([k, v]) => [k, t(v)])));
+    setErrs({});
+    if (!Object.keys(ch).length) return;
+    try {
+      await saveConfig(ch);
+      setForm({});
+      onSaved();
+    } catch (x) {
+      if (x instanceof ApiError && x.field) setErrs({ [x.field]: x.message });
+      else toastError(x);
+    }
+  };
+  return (
+    <Card title={t('settings.gateway_more')} id="set-more">
+      <form class="form-grid" onSubmit={save} noValidate>
+        {fields.map((f) => {
+          const id = `set-${f.key.replace(/[^a-z0-9]+/g, '-')}`;
+          const m = meta(f.key)!;
+          const v = value(f.key, f.kind);
+          const help = `${m.allowed}${m.restart ? ` · ${t('settings.restart')}` : ''}`;
+          return (
+            <div class={`field${f.kind === 'list' ? ' span2' : ''}`} key={f.key}>
+              {f.kind === 'bool' ? (
+                <label class="check">
+                  <input id={id} type="checkbox" checked={!!v} onChange={(e) => setForm({ ...form, [f.key]: (e.target as HTMLInputElement).checked })} aria-describedby={`${id}-help`} />
+                  {t(f.label)}
+                </label>
+              ) : (
+                <>
+                  <label for={id}>{t(f.label)}</label>
+                  {f.kind === 'list' ? (
+                    <textarea id={id} rows={2} value={String(v)} onInput={(e) => setForm({ ...form, [f.key]: (e.target as HTMLTextAreaElement).value })} aria-describedby={`${id}-help`} aria-invalid={!!errs[f.key]} />
+                  ) : (
+                    <input id={id} inputMode={f.kind === 'int' ? 'numeric' : undefined} value={String(v)} onInput={(e) => setForm({ ...form, [f.key]: (e.target as HTMLInputElement).value })} aria-describedby={`${id}-help`} aria-invalid={!!errs[f.key]} />
+                  )}
+                </>
+              )}
+              <p class="help" id={`${id}-help`}>
+                <code>{f.key}</code> · {help}
+              </p>
+              {errs[f.key] && (
+                <p class="note note-error" role="alert">
+                  {errs[f.key]}
+                </p>
+              )}
+            </div>
+          );
+        })}
+        <div class="span2">
+          <Button type="submit" variant="primary">
+            {t('common.save')}
+          </Button>
+        </div>
+      </form>
+    </Card>
   );
 }
