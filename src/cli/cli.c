@@ -248,65 +248,71 @@ static bool is_option(const char *arg, const char *name)
     return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
 }
 
+/* The global options (--data-dir, --port, --set, ...) into cli, the rest (the subcommand, its
+ * words and options) into pos. 0, or AG_CLI_EXIT_USAGE after saying what is wrong. */
+static int parse_globals(struct ag_cli *cli, int argc, char **argv, char **pos, int *npos,
+                         bool *help, bool *version)
+{
+    bool dashdash = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        /* A word and an option after the subcommand (the last branch) both go to the subcommand,
+         * but only once no global option matched the latter: the two branches cannot merge. */
+        if (dashdash || a[0] != '-' || a[1] == '\0') { // NOLINT(bugprone-branch-clone)
+            pos[(*npos)++] = argv[i];
+        } else if (strcmp(a, "--") == 0) {
+            dashdash = true;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            *help = true;
+        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+            *version = true;
+        } else if (strcmp(a, "--allow-lan") == 0) {
+            add_override(cli, "server.allow_lan_access", strlen("server.allow_lan_access"), "true",
+                         "--allow-lan");
+        } else if (is_option(a, "--data-dir")) {
+            if (!(v = option_value(argc, argv, &i, "--data-dir")) || !v[0]) {
+                return ag_cli_usage_error("--data-dir needs a directory");
+            }
+            cli->data_dir = v;
+        } else if (is_option(a, "--port")) {
+            if (!(v = option_value(argc, argv, &i, "--port"))) {
+                return ag_cli_usage_error("--port needs a number");
+            }
+            add_override(cli, "server.port", strlen("server.port"), v, "--port");
+        } else if (is_option(a, "--auth-mode")) {
+            if (!(v = option_value(argc, argv, &i, "--auth-mode"))) {
+                return ag_cli_usage_error("--auth-mode needs a mode");
+            }
+            add_override(cli, "auth.mode", strlen("auth.mode"), v, "--auth-mode");
+        } else if (is_option(a, "--set")) {
+            const char *eq;
+            if (!(v = option_value(argc, argv, &i, "--set")) || !(eq = strchr(v, '=')) || eq == v) {
+                return ag_cli_usage_error("--set needs KEY=VALUE");
+            }
+            add_override(cli, v, (size_t)(eq - v), eq + 1, "--set");
+        } else if (*npos == 0) {
+            return ag_cli_usage_error("unknown option \"%s\"", a);
+        } else {
+            pos[(*npos)++] = argv[i]; /* the subcommand judges its own options */
+        }
+    }
+    return AG_CLI_EXIT_OK;
+}
+
 int ag_cli_main(int argc, char **argv)
 {
     struct ag_cli cli = {0};
     char **pos = ag_calloc((size_t)argc + 1, sizeof(char *));
     int npos = 0, rc = AG_CLI_EXIT_OK;
-    bool help = false, version = false, dashdash = false;
+    bool help = false, version = false;
 
     /* Early, so warnings while loading the configuration already follow it. */
     enum ag_log_level lvl;
     if (ag_log_level_parse(getenv("AIGATE_LOG_LEVEL"), &lvl) == 0)
         ag_log_set_level(lvl);
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        /* A word and an option after the subcommand (the last branch) both go to the subcommand,
-         * but only once no global option matched the latter: the two branches cannot merge. */
-        if (dashdash || a[0] != '-' || a[1] == '\0') { // NOLINT(bugprone-branch-clone)
-            pos[npos++] = argv[i];
-        } else if (strcmp(a, "--") == 0) {
-            dashdash = true;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            help = true;
-        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
-            version = true;
-        } else if (strcmp(a, "--allow-lan") == 0) {
-            add_override(&cli, "server.allow_lan_access", strlen("server.allow_lan_access"), "true",
-                         "--allow-lan");
-        } else if (is_option(a, "--data-dir")) {
-            if (!(v = option_value(argc, argv, &i, "--data-dir")) || !v[0]) {
-                rc = ag_cli_usage_error("--data-dir needs a directory");
-                goto out;
-            }
-            cli.data_dir = v;
-        } else if (is_option(a, "--port")) {
-            if (!(v = option_value(argc, argv, &i, "--port"))) {
-                rc = ag_cli_usage_error("--port needs a number");
-                goto out;
-            }
-            add_override(&cli, "server.port", strlen("server.port"), v, "--port");
-        } else if (is_option(a, "--auth-mode")) {
-            if (!(v = option_value(argc, argv, &i, "--auth-mode"))) {
-                rc = ag_cli_usage_error("--auth-mode needs a mode");
-                goto out;
-            }
-            add_override(&cli, "auth.mode", strlen("auth.mode"), v, "--auth-mode");
-        } else if (is_option(a, "--set")) {
-            const char *eq;
-            if (!(v = option_value(argc, argv, &i, "--set")) || !(eq = strchr(v, '=')) || eq == v) {
-                rc = ag_cli_usage_error("--set needs KEY=VALUE");
-                goto out;
-            }
-            add_override(&cli, v, (size_t)(eq - v), eq + 1, "--set");
-        } else if (npos == 0) {
-            rc = ag_cli_usage_error("unknown option \"%s\"", a);
-            goto out;
-        } else {
-            pos[npos++] = argv[i]; /* the subcommand judges its own options */
-        }
-    }
+    if ((rc = parse_globals(&cli, argc, argv, pos, &npos, &help, &version)))
+        goto out;
     if (help) {
         ag_cli_usage(stdout);
         goto out;
