@@ -302,7 +302,8 @@ static int start_services(struct ag_gateway *g, struct ag_buf *errmsg)
                                  .mapping = g->mapping,
                                  .on_record = on_record,
                                  .record_ud = g,
-                                 .writer = g->writer};
+                                 .writer = g->writer,
+                                 .keys = g->keys};
     g->relay = ag_relay_new(&deps);
     int64_t kept = ag_relay_thinking_load(g->relay, g->store);
     if (kept > 0)

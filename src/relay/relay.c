@@ -10,6 +10,7 @@
 
 #include "relay/call.h"
 #include "relay/record.h"
+#include "relay/keys_hook.h"
 #include "relay/relay_internal.h"
 #include "relay/response_store.h"
 
@@ -77,6 +78,8 @@ void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag
         call_fail(c, 413, AG_PERR_TOO_LARGE, NULL, "request too large");
         return;
     }
+    if (ag_relay_keys_begin(c))
+        return;
     call_decoded(c);
 }
 
@@ -610,6 +613,7 @@ static void record(struct call *c, int status, const char *error_class, const ch
 {
     struct ag_http_req *req = c->req;
     struct ag_relay *r = c->relay;
+    ag_relay_keys_settle(c);
     if (!r->on_record)
         return;
     struct ag_relay_record rec = {
@@ -621,6 +625,7 @@ static void record(struct call *c, int status, const char *error_class, const ch
         .model = c->creq ? c->creq->model : AG_STR_NULL,
         .served_model = c->route.model,
         .account = c->lease ? c->lease->email : c->last_account,
+        .key_name = ag_str_c(c->owner.key.name),
         .status = status,
         .error_class = error_class ? error_class : "",
         .error_message = ag_str_c(message ? message : ""),
@@ -768,6 +773,7 @@ struct ag_relay *ag_relay_new(const struct ag_relay_deps *d)
     r->pool = d->pool;
     r->mapping = d->mapping;
     r->on_record = d->on_record;
+    r->keys = d->keys;
     r->responses = ag_response_store_new(0, 0, 0);
     r->thinking = ag_thinking_store_new();
     r->record_ud = d->record_ud;

@@ -34,6 +34,8 @@ struct ag_relay_deps {
     void *record_ud;
     /* Keeps the thinking store's turns in the database (store/thinking.h); may be NULL. */
     struct ag_writer *writer;
+    /* User keys and their limits (keys/keys.h); may be NULL. */
+    struct ag_keys *keys;
 };
 
 /** Creates the relay. */

@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "core/hash.h"
+#include "keys/keys.h"
 #include "proto/adapter.h"
 #include "relay/record.h"
 #include "relay/thinking_store.h"
@@ -32,6 +33,9 @@ struct ag_relay_owner {
     /* A WebSocket's own memory (http/ws.h), NULL over HTTP: the last response of the socket, for
      * a client continuing by id what it did not ask to store (store: false). */
     struct ag_http_memo *memo;
+    /* The user key the caller showed, if any, and this request's hold on its limits
+     * (relay/keys_hook.h): taken after decoding, given back when the request is recorded. */
+    struct ag_keys_ticket key;
 };
 
 /** Fills o for req under the configuration cfg (relay/owner.c). o->memo is req's. */
@@ -114,6 +118,7 @@ struct ag_relay {
     struct ag_mapping *mapping;
     void (*on_record)(const struct ag_relay_record *rec, void *ud);
     void *record_ud;
+    struct ag_keys *keys; /* user keys (keys/keys.h); NULL = none */
     struct ag_response_store *responses; /* kept /v1/responses answers */
     struct ag_thinking_store *thinking;  /* recent Claude thinking (thinking_store.h) */
     struct ag_writer *writer;            /* keeps thinking in the database; may be NULL */

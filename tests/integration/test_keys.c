@@ -352,11 +352,309 @@ static void admin_api_keys_and_stored_responses(void **state)
     ag_gwenv_stop(e);
 }
 
+/* ---------------------------------------------------------------- limits (relay) */
+
+/* GET path on the admin API with the main key; the body (malloc'd) or fails. */
+static char *admin_get(struct ag_gwenv *e, const char *path)
+{
+    struct rh_resp r;
+    assert_true(
+        rh_request(e->port, "GET", path, "Authorization: Bearer " MAIN_KEY "\r\n", NULL, &r));
+    if (r.status != 200)
+        fail_msg("GET %s: %d %s", path, r.status, r.body);
+    char *body = strdup(r.body);
+    rh_resp_free(&r);
+    return body;
+}
+
+/* The live in-flight count of key name (GET /api/keys). */
+static int64_t in_flight(struct ag_gwenv *e, const char *name)
+{
+    char *body = admin_get(e, "/api/keys");
+    yyjson_doc *d = yyjson_read(body, strlen(body), 0);
+    yyjson_val *arr = yyjson_obj_get(yyjson_doc_get_root(d), "keys"), *k;
+    size_t i, n;
+    int64_t v = -1;
+    yyjson_arr_foreach(arr, i, n, k)
+    {
+        if (strcmp(yyjson_get_str(yyjson_obj_get(k, "name")), name) == 0)
+            v = yyjson_get_sint(yyjson_obj_get(yyjson_obj_get(k, "live"), "in_flight"));
+    }
+    yyjson_doc_free(d);
+    free(body);
+    return v;
+}
+
+struct bg_call {
+    struct ag_gwenv *e;
+    enum proto p;
+    const char *key;
+    struct rh_resp r;
+    int status;
+};
+
+static void *bg_run(void *arg)
+{
+    struct bg_call *b = arg;
+    b->status = call(b->e, b->p, b->key, model_of(b->p), &b->r);
+    return NULL;
+}
+
+static void limits_in_every_protocol(void **state)
+{
+    struct ag_gwenv *e = &the_env;
+    char narrow[64], poor[64], monthly[64], slow[P_COUNT][64], busy[P_COUNT][64], tpm[64];
+    struct rh_resp r;
+    char hv[32];
+    env_prepare(e);
+    static const char *const o_narrow[] = {"--models", "nothing-*,other-*", NULL};
+    key_create(e, "narrow", o_narrow, narrow);
+    static const char *const o_poor[] = {"--daily-tokens", "10", NULL};
+    key_create(e, "poor", o_poor, poor);
+    static const char *const o_monthly[] = {"--monthly-tokens", "10", NULL};
+    key_create(e, "monthly", o_monthly, monthly);
+    static const char *const o_tpm[] = {"--tpm", "60", NULL};
+    key_create(e, "tpm", o_tpm, tpm);
+    for (int p = 0; p < P_COUNT; p++) {
+        char name[32];
+        static const char *const o_slow[] = {"--rpm", "1", NULL};
+        static const char *const o_busy[] = {"--max-concurrency", "1", NULL};
+        snprintf(name, sizeof(name), "slow-%d", p);
+        key_create(e, name, o_slow, slow[p]);
+        snprintf(name, sizeof(name), "busy-%d", p);
+        key_create(e, name, o_busy, busy[p]);
+    }
+    ag_gwenv_launch(e);
+
+    for (int p = 0; p < P_COUNT; p++) {
+        enum proto pp = (enum proto)p;
+        const char *m = model_of(pp);
+        call(e, pp, narrow, m, &r);
+        assert_error_shape(pp, &r, 403, "not allowed for this API key");
+        rh_resp_free(&r);
+        call(e, pp, poor, m, &r);
+        assert_error_shape(pp, &r, 429, "daily budget of 10 tokens");
+        assert_true(rh_header(&r, "retry-after", hv, sizeof(hv)) && atoi(hv) >= 1);
+        rh_resp_free(&r);
+        call(e, pp, monthly, m, &r);
+        assert_error_shape(pp, &r, 429, "monthly budget of 10 tokens");
+        rh_resp_free(&r);
+        /* rpm 1: the first passes, the second waits about a minute. */
+        if (call(e, pp, slow[p], m, &r) != 200)
+            fail_msg("%s: first request of an rpm-1 key: %d %s", proto_names[p], r.status, r.body);
+        rh_resp_free(&r);
+        call(e, pp, slow[p], m, &r);
+        assert_error_shape(pp, &r, 429, "requests per minute");
+        assert_true(rh_header(&r, "retry-after", hv, sizeof(hv)));
+        assert_true(atoi(hv) >= 1 && atoi(hv) <= 60);
+        rh_resp_free(&r);
+    }
+    /* Counting tokens costs nothing upstream: not refused by an exhausted budget. */
+    char h[256];
+    snprintf(h, sizeof(h),
+             "x-api-key: %s\r\nContent-Type: application/json\r\nanthropic-version: "
+             "2023-06-01\r\n",
+             poor);
+    assert_true(rh_request(e->port, "POST", "/v1/messages/count_tokens", h,
+                           "{\"model\":\"claude-sonnet-4-5\",\"messages\":[{\"role\":\"user\","
+                           "\"content\":\"count me\"}]}",
+                           &r));
+    if (r.status != 200)
+        fail_msg("count_tokens with a key over its budget: %d %s", r.status, r.body);
+    rh_resp_free(&r);
+    /* tpm 60: the first request takes the whole minute's tokens (its estimate is above 60). */
+    assert_int_equal(call(e, P_CHAT, tpm, "gemini-2.5-flash", &r), 200);
+    rh_resp_free(&r);
+    call(e, P_CHAT, tpm, "gemini-2.5-flash", &r);
+    assert_error_shape(P_CHAT, &r, 429, "tokens per minute");
+    assert_true(rh_header(&r, "retry-after", hv, sizeof(hv)) && atoi(hv) >= 1);
+    rh_resp_free(&r);
+
+    /* Concurrency 1: a request held by a slow upstream; a second one meanwhile is refused. */
+    struct ag_buf out;
+    ag_buf_init(&out, 0);
+    assert_int_equal(
+        ag_gwenv_mock(e, "POST", "/__mock/faults", "{\"delay_ms\":1500,\"permanent\":true}", &out),
+        200);
+    ag_buf_dispose(&out);
+    for (int p = 0; p < P_COUNT; p++) {
+        enum proto pp = (enum proto)p;
+        char name[32];
+        snprintf(name, sizeof(name), "busy-%d", p);
+        struct bg_call b = {.e = e, .p = pp, .key = busy[p]};
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, bg_run, &b), 0);
+        bool held = false;
+        for (int i = 0; i < 100 && !held; i++) {
+            held = in_flight(e, name) == 1;
+            if (!held)
+                usleep(20 * 1000);
+        }
+        assert_true(held);
+        call(e, pp, busy[p], model_of(pp), &r);
+        assert_error_shape(pp, &r, 429, "in flight");
+        assert_true(rh_header(&r, "retry-after", hv, sizeof(hv)));
+        rh_resp_free(&r);
+        pthread_join(th, NULL);
+        if (b.status != 200)
+            fail_msg("%s: the held request: %d %s", proto_names[p], b.status, b.r.body);
+        rh_resp_free(&b.r);
+        assert_int_equal(in_flight(e, name), 0);
+    }
+    ag_buf_init(&out, 0);
+    ag_gwenv_mock(e, "DELETE", "/__mock/faults", NULL, &out);
+    ag_buf_dispose(&out);
+
+    /* The Responses WebSocket: a message with a model outside the patterns gets an error event. */
+    struct rh_conn c;
+    char hdr[128];
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", narrow);
+    assert_true(ws_open(&c, e->port, "/v1/responses", hdr, &r));
+    assert_int_equal(r.status, 101);
+    rh_resp_free(&r);
+    assert_true(ws_send_text(&c, "{\"type\":\"response.create\",\"model\":\"gemini-2.5-flash\","
+                                 "\"input\":\"hello\",\"store\":false}"));
+    struct ws_frame f;
+    assert_true(ws_read_message(&c, &f, 10000));
+    assert_int_equal(f.opcode, WS_TEXT);
+    assert_non_null(strstr(f.data, "\"error\""));
+    assert_non_null(strstr(f.data, "403"));
+    assert_non_null(strstr(f.data, "not allowed"));
+    ws_frame_free(&f);
+    rh_close(&c);
+    ag_gwenv_stop(e);
+}
+
+#define BURST 50
+
+static void *burst_run(void *arg)
+{
+    struct bg_call *b = arg;
+    char headers[256];
+    snprintf(headers, sizeof(headers),
+             "Authorization: Bearer %s\r\nContent-Type: application/json\r\n", b->key);
+    if (!rh_request(b->e->port, "POST", "/v1/chat/completions", headers,
+                    "{\"model\":\"gemini-2.5-flash\",\"max_tokens\":8,\"messages\":[{\"role\":"
+                    "\"user\",\"content\":\"burst\"}]}",
+                    &b->r))
+        b->status = -1;
+    else
+        b->status = b->r.status;
+    return NULL;
+}
+
+/* 50 parallel requests against a budget of a few requests: the day's usage ends at most the
+ * in-flight overshoot above the budget (what the admitted requests used beyond their
+ * estimates), however the requests interleave; usage shows in keys list, the request log, the
+ * statistics by key and /metrics. */
+static void a_burst_overshoots_by_at_most_the_requests_in_flight(void **state)
+{
+    struct ag_gwenv *e = &the_env;
+    char key[64];
+    /* The gateway's estimate: a quarter of the body's bytes plus max_tokens (8). */
+    const int64_t body_len = (int64_t)strlen("{\"model\":\"gemini-2.5-flash\",\"max_tokens\":8,"
+                                             "\"messages\":[{\"role\":\"user\",\"content\":"
+                                             "\"burst\"}]}");
+    const int64_t est = body_len / 4 + 8, budget = 5 * est;
+    char budget_arg[24];
+    snprintf(budget_arg, sizeof(budget_arg), "%lld", (long long)budget);
+    env_prepare(e);
+    const char *const opts[] = {"--daily-tokens", budget_arg, NULL};
+    key_create(e, "burst", opts, key);
+    ag_gwenv_launch(e);
+    struct ag_buf out;
+    ag_buf_init(&out, 0);
+    /* A slow first byte keeps the admitted requests in flight while the others arrive. */
+    assert_int_equal(
+        ag_gwenv_mock(e, "POST", "/__mock/faults", "{\"delay_ms\":1000,\"permanent\":true}", &out),
+        200);
+    ag_buf_dispose(&out);
+
+    static struct bg_call b[BURST];
+    pthread_t th[BURST];
+    for (int i = 0; i < BURST; i++) {
+        b[i] = (struct bg_call){.e = e, .key = key};
+        assert_int_equal(pthread_create(&th[i], NULL, burst_run, &b[i]), 0);
+    }
+    int ok = 0, refused = 0;
+    int64_t used = 0, over = 0;
+    for (int i = 0; i < BURST; i++) {
+        pthread_join(th[i], NULL);
+        if (b[i].status == 200) {
+            ok++;
+            yyjson_doc *d = yyjson_read(b[i].r.body, b[i].r.body_len, 0);
+            yyjson_val *u = yyjson_obj_get(yyjson_doc_get_root(d), "usage");
+            int64_t real = yyjson_get_sint(yyjson_obj_get(u, "prompt_tokens")) +
+                           yyjson_get_sint(yyjson_obj_get(u, "completion_tokens"));
+            assert_true(real > 0);
+            used += real;
+            over += real > est ? real - est : 0;
+            yyjson_doc_free(d);
+        } else if (b[i].status == 429) {
+            refused++;
+            assert_non_null(strstr(b[i].r.body, "daily budget"));
+        } else {
+            fail_msg("burst request %d: %d %s", i, b[i].status, b[i].r.body);
+        }
+        rh_resp_free(&b[i].r);
+    }
+    assert_true(ok >= 1);
+    assert_true(refused >= 1);
+    assert_int_equal(ok + refused, BURST);
+    print_message("burst of %d against a budget of %lld tokens (estimate %lld each): %d admitted, "
+                  "%d refused, %lld tokens used, in-flight overshoot bound %lld\n",
+                  BURST, (long long)budget, (long long)est, ok, refused, (long long)used,
+                  (long long)over);
+    /* The bound: usage above the budget is at most what admitted requests used beyond their
+     * reservations. Without reservations every request of the burst would be admitted. */
+    if (used > budget + over)
+        fail_msg("%d admitted used %lld tokens: budget %lld + in-flight overshoot %lld", ok,
+                 (long long)used, (long long)budget, (long long)over);
+
+    /* The same usage in the key's day (through the writer: wait for all BURST records). */
+    int64_t day_tokens = -1, day_requests = 0;
+    for (int i = 0; i < 100 && day_requests < BURST; i++) {
+        char *body = admin_get(e, "/api/keys");
+        yyjson_doc *d = yyjson_read(body, strlen(body), 0);
+        yyjson_val *k = yyjson_arr_get_first(yyjson_obj_get(yyjson_doc_get_root(d), "keys"));
+        yyjson_val *today = yyjson_obj_get(yyjson_obj_get(k, "usage"), "today");
+        day_requests = yyjson_get_sint(yyjson_obj_get(today, "requests"));
+        day_tokens = yyjson_get_sint(yyjson_obj_get(today, "tokens"));
+        yyjson_doc_free(d);
+        free(body);
+        if (day_requests < BURST)
+            usleep(50 * 1000);
+    }
+    assert_int_equal(day_requests, BURST); /* refusals count as requests (with no tokens) */
+    assert_int_equal(day_tokens, used);
+
+    /* The request log names the key; the statistics by key and /metrics count it. */
+    char *logs = admin_get(e, "/api/logs?limit=5");
+    assert_non_null(strstr(logs, "\"key\":\"burst\""));
+    free(logs);
+    char *stats = admin_get(e, "/api/stats/keys?hours=2");
+    assert_non_null(strstr(stats, "\"key\":\"burst\""));
+    char want[64];
+    snprintf(want, sizeof(want), "\"tokens\":%lld", (long long)used);
+    assert_non_null(strstr(stats, want));
+    free(stats);
+    char *metrics = admin_get(e, "/metrics");
+    snprintf(want, sizeof(want), "aigate_key_requests_total{key=\"burst\",status=\"200\"} %d", ok);
+    if (!strstr(metrics, want))
+        fail_msg("no \"%s\" in /metrics", want);
+    assert_non_null(strstr(metrics, "aigate_key_tokens_total{key=\"burst\",kind=\"input\"}"));
+    free(metrics);
+    ag_gwenv_stop(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(refused_keys_in_every_protocol, ag_gwenv_teardown),
         cmocka_unit_test_teardown(admin_api_keys_and_stored_responses, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(limits_in_every_protocol, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(a_burst_overshoots_by_at_most_the_requests_in_flight,
+                                  ag_gwenv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
