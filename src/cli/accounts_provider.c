@@ -205,12 +205,58 @@ static void account_name(const struct ag_provider_info *pi, const char *label, c
 
 /* ---- storing ---- */
 
+/* The account's base URL into base: base_url checked, else the kind's default (a kind without
+ * one needs base_url). 0, or an AG_E* with msg set. */
+static int provider_base(const struct ag_provider_info *pi, const char *base_url, char *base,
+                         size_t base_cap, char *msg, size_t cap)
+{
+    char why[256] = "";
+    int rc;
+    if (base_url && *base_url) {
+        if ((rc = ag_provider_base_url_check(base_url, base, base_cap, why, sizeof(why)))) {
+            snprintf(msg, cap, "%s", why);
+            return rc;
+        }
+    } else if (pi->base_url) {
+        ag_strlcpy(base, pi->base_url, base_cap);
+    } else {
+        snprintf(msg, cap, "an %s account needs --base-url URL (e.g. http://127.0.0.1:11434/v1)",
+                 pi->name);
+        return AG_EINVAL;
+    }
+    return 0;
+}
+
+/* The account's models into list: the ids given in models, else (a kind that lists them) the
+ * endpoint's list, else none (any of the provider's). 0, or an AG_E* with msg set. */
+static int provider_models(const struct ag_provider_info *pi, const char *models, const char *base,
+                           const char *key, const char *proxy, struct ag_buf *list, char *msg,
+                           size_t cap)
+{
+    char why[256] = "";
+    int rc;
+    if (models && *models) {
+        if (!models_norm(models, list) || !list->len) {
+            snprintf(msg, cap, "--models must be model ids separated by commas");
+            return AG_EINVAL;
+        }
+    } else if (pi->lists_models) {
+        rc = fetch_models(pi, base, key, proxy, list, why, sizeof(why));
+        if (rc) {
+            snprintf(msg, cap, "cannot list the endpoint's models (%s); name them with --models",
+                     why);
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int ag_cli_provider_put(struct ag_store *store, const char *kind_name, const char *key,
                         const char *base_url, const char *models, const char *label,
                         const char *proxy, const char *name, char *msg, size_t cap)
 {
     enum ag_provider kind;
-    char base[1100], why[256] = "", proxy_norm[2048], email[512];
+    char base[1100], proxy_norm[2048], email[512];
     struct ag_buf list;
     const struct ag_provider_info *pi;
     int rc;
@@ -229,19 +275,8 @@ int ag_cli_provider_put(struct ag_store *store, const char *kind_name, const cha
         rc = AG_EINVAL;
         goto out;
     }
-    if (base_url && *base_url) {
-        if ((rc = ag_provider_base_url_check(base_url, base, sizeof(base), why, sizeof(why)))) {
-            snprintf(msg, cap, "%s", why);
-            goto out;
-        }
-    } else if (pi->base_url) {
-        ag_strlcpy(base, pi->base_url, sizeof(base));
-    } else {
-        snprintf(msg, cap, "an %s account needs --base-url URL (e.g. http://127.0.0.1:11434/v1)",
-                 pi->name);
-        rc = AG_EINVAL;
+    if ((rc = provider_base(pi, base_url, base, sizeof(base), msg, cap)))
         goto out;
-    }
     if (proxy && *proxy &&
         (rc = ag_upstream_proxy_normalize(proxy, proxy_norm, sizeof(proxy_norm)))) {
         snprintf(msg, cap, "bad proxy URL");
@@ -252,21 +287,9 @@ int ag_cli_provider_put(struct ag_store *store, const char *kind_name, const cha
         rc = AG_EINVAL;
         goto out;
     }
-    if (models && *models) {
-        if (!models_norm(models, &list) || !list.len) {
-            snprintf(msg, cap, "--models must be model ids separated by commas");
-            rc = AG_EINVAL;
-            goto out;
-        }
-    } else if (pi->lists_models) {
-        rc = fetch_models(pi, base, key, proxy && *proxy ? proxy_norm : NULL, &list, why,
-                          sizeof(why));
-        if (rc) {
-            snprintf(msg, cap, "cannot list the endpoint's models (%s); name them with --models",
-                     why);
-            goto out;
-        }
-    }
+    if ((rc = provider_models(pi, models, base, key, proxy && *proxy ? proxy_norm : NULL, &list,
+                              msg, cap)))
+        goto out;
     if (name && *name)
         ag_strlcpy(email, name, sizeof(email));
     else

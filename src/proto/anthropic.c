@@ -278,6 +278,33 @@ static bool server_block(struct ag_str type)
     return false;
 }
 
+/* A tool_use block at path at: a tool call with its id (the tool id packs the signature), name and
+ * input object. */
+static int tool_use(struct dec *d, yyjson_val *blk, const char *at, struct ag_part *p)
+{
+    int rc;
+    struct ag_str id = ag_json_get_str(blk, "id");
+    p->type = AG_PART_TOOL_CALL;
+    p->name = ag_json_get_str(blk, "name");
+    if (!id.len)
+        return invalid(d, path(d, "%s.id", at), "Field required");
+    if (!p->name.len)
+        return invalid(d, path(d, "%s.name", at), "Field required");
+    if ((rc = ag_toolid_unpack(d->a, id, &p->id, &p->sig)))
+        return rc;
+    yyjson_val *input = yyjson_obj_get(blk, "input");
+    if (present(input) && !yyjson_is_obj(input))
+        return invalid(d, path(d, "%s.input", at), "Input should be a valid dictionary");
+    p->args = yyjson_is_obj(input) ? ag_json_val_text(d->a, input) : AG_STR("{}");
+    if (!p->args.p)
+        return AG_ETOOBIG;
+    /* a signature field on the block (other gateways add one) */
+    struct ag_str s = ag_json_get_str(blk, "signature");
+    if (!p->sig.value.len && s.len)
+        p->sig.value = s;
+    return 0;
+}
+
 static int block(struct dec *d, yyjson_val *blk, size_t mi, size_t bi, struct ag_message *m)
 {
     const char *at = path(d, "messages.%zu.content.%zu", mi, bi);
@@ -303,25 +330,8 @@ static int block(struct dec *d, yyjson_val *blk, size_t mi, size_t bi, struct ag
         if (p->type == AG_PART_TEXT && !p->text.len)
             return 0;
     } else if (ag_str_eq_c(type, "tool_use")) {
-        struct ag_str id = ag_json_get_str(blk, "id");
-        p->type = AG_PART_TOOL_CALL;
-        p->name = ag_json_get_str(blk, "name");
-        if (!id.len)
-            return invalid(d, path(d, "%s.id", at), "Field required");
-        if (!p->name.len)
-            return invalid(d, path(d, "%s.name", at), "Field required");
-        if ((rc = ag_toolid_unpack(d->a, id, &p->id, &p->sig)))
+        if ((rc = tool_use(d, blk, at, p)))
             return rc;
-        yyjson_val *input = yyjson_obj_get(blk, "input");
-        if (present(input) && !yyjson_is_obj(input))
-            return invalid(d, path(d, "%s.input", at), "Input should be a valid dictionary");
-        p->args = yyjson_is_obj(input) ? ag_json_val_text(d->a, input) : AG_STR("{}");
-        if (!p->args.p)
-            return AG_ETOOBIG;
-        /* a signature field on the block (other gateways add one) */
-        struct ag_str s = ag_json_get_str(blk, "signature");
-        if (!p->sig.value.len && s.len)
-            p->sig.value = s;
     } else if (ag_str_eq_c(type, "tool_result")) {
         if ((rc = tool_result(d, blk, at, p)))
             return rc;
