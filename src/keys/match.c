@@ -4,6 +4,7 @@
 
 #include "core/err.h"
 #include "core/hash.h"
+#include "core/hex.h"
 #include "core/rand.h"
 
 #include <arpa/inet.h>
@@ -164,7 +165,6 @@ int64_t ag_keys_month_start(int64_t now_s)
 
 void ag_keys_hash_hex(const char *secret, size_t len, char *hash, size_t hashcap)
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char d[AG_SHA256_SIZE];
     ag_sha256(secret, len, d);
     if (hashcap < 2 * AG_SHA256_SIZE + 1) {
@@ -172,11 +172,7 @@ void ag_keys_hash_hex(const char *secret, size_t len, char *hash, size_t hashcap
             hash[0] = '\0';
         return;
     }
-    for (size_t i = 0; i < AG_SHA256_SIZE; i++) {
-        hash[2 * i] = hex[d[i] >> 4];
-        hash[2 * i + 1] = hex[d[i] & 15];
-    }
-    hash[2 * AG_SHA256_SIZE] = '\0';
+    ag_hex_encode(hash, d, AG_SHA256_SIZE); /* lowercase: the stored hashes keep their value */
 }
 
 int ag_keys_generate(char *secret, size_t cap, char *hash, size_t hashcap)
