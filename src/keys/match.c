@@ -2,12 +2,12 @@
  * UTC day and month starts, expiry parsing, secret generation and hashing. */
 #include "keys/keys.h"
 
+#include "core/cidr.h"
 #include "core/err.h"
 #include "core/hash.h"
 #include "core/hex.h"
 #include "core/rand.h"
 
-#include <arpa/inet.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,82 +51,17 @@ bool ag_keys_model_allowed(const char *patterns, const char *model)
     return !any;
 }
 
-struct cidr {
-    int family; /* 4 or 6 */
-    unsigned char addr[16];
-    int prefix;
-};
-
-/* Reads "a.b.c.d[/n]" or "x::y[/n]"; IPv4-mapped IPv6 addresses become IPv4. */
-static int parse_addr(const char *s, struct cidr *c, bool allow_prefix)
-{
-    char buf[64];
-    const char *slash = strchr(s, '/');
-    size_t n = slash ? (size_t)(slash - s) : strlen(s);
-    if (n == 0 || n >= sizeof(buf) || (slash && !allow_prefix))
-        return AG_EINVAL;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    memset(c, 0, sizeof(*c));
-    if (inet_pton(AF_INET, buf, c->addr) == 1) {
-        c->family = 4;
-        c->prefix = 32;
-    } else if (inet_pton(AF_INET6, buf, c->addr) == 1) {
-        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        c->family = 6;
-        c->prefix = 128;
-        if (memcmp(c->addr, mapped, 12) == 0) {
-            memmove(c->addr, c->addr + 12, 4);
-            memset(c->addr + 4, 0, 12);
-            c->family = 4;
-            c->prefix = 32;
-            if (slash)
-                return AG_EINVAL; /* a mapped prefix is ambiguous: write the IPv4 form */
-        }
-    } else {
-        return AG_EINVAL;
-    }
-    if (slash) {
-        const char *d = slash + 1;
-        int v = 0;
-        if (!*d || strlen(d) > 3)
-            return AG_EINVAL;
-        for (; *d; d++) {
-            if (*d < '0' || *d > '9')
-                return AG_EINVAL;
-            v = v * 10 + (*d - '0');
-        }
-        if (v > (c->family == 4 ? 32 : 128))
-            return AG_EINVAL;
-        c->prefix = v;
-    }
-    return 0;
-}
-
-static bool cidr_contains(const struct cidr *net, const struct cidr *ip)
-{
-    if (net->family != ip->family)
-        return false;
-    int full = net->prefix / 8, rest = net->prefix % 8;
-    if (memcmp(net->addr, ip->addr, (size_t)full) != 0)
-        return false;
-    if (rest) {
-        unsigned char mask = (unsigned char)(0xff << (8 - rest));
-        if ((net->addr[full] & mask) != (ip->addr[full] & mask))
-            return false;
-    }
-    return true;
-}
-
 int ag_keys_cidrs_check(const char *list, char *err, size_t errcap)
 {
-    char item[128];
+    char item[AG_CIDR_TEXT_MAX + 8];
     const char *p = list ? list : "";
-    struct cidr c;
+    struct ag_cidr c;
+    const char *why = NULL;
     while (next_item(&p, item, sizeof(item))) {
-        if (parse_addr(item, &c, true)) {
+        if (ag_cidr_parse(item, &c, &why)) {
             if (err && errcap)
-                snprintf(err, errcap, "\"%s\" is not an IPv4 or IPv6 address or CIDR", item);
+                snprintf(err, errcap, "\"%s\" is not an IPv4 or IPv6 address or CIDR (%s)", item,
+                         why ? why : "malformed");
             return AG_EINVAL;
         }
     }
@@ -135,13 +70,14 @@ int ag_keys_cidrs_check(const char *list, char *err, size_t errcap)
 
 bool ag_keys_ip_allowed(const char *cidrs, const char *ip)
 {
-    char item[128];
+    char item[AG_CIDR_TEXT_MAX + 8];
     const char *p = cidrs ? cidrs : "";
-    struct cidr net, who;
-    bool any = false, parsed = ip && parse_addr(ip, &who, false) == 0;
+    struct ag_cidr net;
+    struct ag_ip who;
+    bool any = false, parsed = ip && ag_ip_parse(ip, &who) == 0;
     while (next_item(&p, item, sizeof(item))) {
         any = true;
-        if (parsed && parse_addr(item, &net, true) == 0 && cidr_contains(&net, &who))
+        if (parsed && ag_cidr_parse(item, &net, NULL) == 0 && ag_cidr_match(&net, &who))
             return true;
     }
     return !any;
