@@ -50,6 +50,52 @@ static bool known_event(const char *e)
     return false;
 }
 
+/* Item i of alerts.webhooks: an object of "url" (http or https), "events" (1 to 16 names, checked
+ * as they are copied) and an optional real "secret". 0, or AG_EINVAL with the reason in why. */
+static int webhook_check(yyjson_val *item, size_t i, struct ag_buf *why)
+{
+    if (!yyjson_is_obj(item)) {
+        ag_buf_printf(why, "item %zu is not an object", i);
+        return AG_EINVAL;
+    }
+    size_t j, jmax;
+    yyjson_val *k, *val;
+    yyjson_obj_foreach(item, j, jmax, k, val)
+    {
+        const char *kn = yyjson_get_str(k);
+        if (strcmp(kn, "url") != 0 && strcmp(kn, "events") != 0 && strcmp(kn, "secret") != 0) {
+            ag_buf_printf(why, "item %zu has an unknown member \"%.64s\"", i, kn);
+            return AG_EINVAL;
+        }
+    }
+    yyjson_val *url = yyjson_obj_get(item, "url");
+    yyjson_val *events = yyjson_obj_get(item, "events");
+    yyjson_val *secret = yyjson_obj_get(item, "secret");
+    if (!yyjson_is_str(url) || yyjson_get_len(url) > 2048 ||
+        !ag_config_http_url(yyjson_get_str(url))) {
+        ag_buf_printf(why, "item %zu: \"url\" must be an http:// or https:// URL", i);
+        return AG_EINVAL;
+    }
+    if (secret && (!yyjson_is_str(secret) || yyjson_get_len(secret) > 1024)) {
+        ag_buf_printf(why, "item %zu: \"secret\" must be a string (at most 1024 bytes)", i);
+        return AG_EINVAL;
+    }
+    /* What GET /api/config shows instead of a secret is not a secret. */
+    if (secret && (strcmp(yyjson_get_str(secret), "****") == 0 ||
+                   strstr(yyjson_get_str(secret), "\xe2\x80\xa6"))) {
+        ag_buf_printf(why,
+                      "item %zu: \"secret\" is the masked form the admin API shows; send "
+                      "the real secret",
+                      i);
+        return AG_EINVAL;
+    }
+    if (!yyjson_is_arr(events) || yyjson_arr_size(events) == 0 || yyjson_arr_size(events) > 16) {
+        ag_buf_printf(why, "item %zu: \"events\" must be a non-empty array of event names", i);
+        return AG_EINVAL;
+    }
+    return 0;
+}
+
 static int webhooks_parse(yyjson_val *v, void *field, struct ag_buf *why)
 {
     struct ag_config_webhooks *w = field;
@@ -68,46 +114,11 @@ static int webhooks_parse(yyjson_val *v, void *field, struct ag_buf *why)
     yyjson_val *item;
     yyjson_arr_foreach(v, i, max, item)
     {
-        if (!yyjson_is_obj(item)) {
-            ag_buf_printf(why, "item %zu is not an object", i);
+        if (webhook_check(item, i, why))
             goto bad;
-        }
-        size_t j, jmax;
-        yyjson_val *k, *val;
-        yyjson_obj_foreach(item, j, jmax, k, val)
-        {
-            const char *kn = yyjson_get_str(k);
-            if (strcmp(kn, "url") != 0 && strcmp(kn, "events") != 0 && strcmp(kn, "secret") != 0) {
-                ag_buf_printf(why, "item %zu has an unknown member \"%.64s\"", i, kn);
-                goto bad;
-            }
-        }
         yyjson_val *url = yyjson_obj_get(item, "url");
         yyjson_val *events = yyjson_obj_get(item, "events");
         yyjson_val *secret = yyjson_obj_get(item, "secret");
-        if (!yyjson_is_str(url) || yyjson_get_len(url) > 2048 ||
-            !ag_config_http_url(yyjson_get_str(url))) {
-            ag_buf_printf(why, "item %zu: \"url\" must be an http:// or https:// URL", i);
-            goto bad;
-        }
-        if (secret && (!yyjson_is_str(secret) || yyjson_get_len(secret) > 1024)) {
-            ag_buf_printf(why, "item %zu: \"secret\" must be a string (at most 1024 bytes)", i);
-            goto bad;
-        }
-        /* What GET /api/config shows instead of a secret is not a secret. */
-        if (secret && (strcmp(yyjson_get_str(secret), "****") == 0 ||
-                       strstr(yyjson_get_str(secret), "\xe2\x80\xa6"))) {
-            ag_buf_printf(why,
-                          "item %zu: \"secret\" is the masked form the admin API shows; send "
-                          "the real secret",
-                          i);
-            goto bad;
-        }
-        if (!yyjson_is_arr(events) || yyjson_arr_size(events) == 0 ||
-            yyjson_arr_size(events) > 16) {
-            ag_buf_printf(why, "item %zu: \"events\" must be a non-empty array of event names", i);
-            goto bad;
-        }
         struct ag_config_webhook *h = &w->v[w->n++];
         h->url = ag_strdup(yyjson_get_str(url));
         h->secret = ag_strdup(secret ? yyjson_get_str(secret) : "");
