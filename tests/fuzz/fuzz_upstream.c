@@ -1,12 +1,14 @@
-/* tests/fuzz/fuzz_upstream.c: libFuzzer harness for the upstream answer path: Cloud Code SSE
- * streams (through the SSE parser) and JSON bodies decoded into canonical events, then through
- * each client encoder, streamed (stream_new / stream_event / stream_finish) or collected into an
- * answer (encode_response / encode_error); for the Responses adapter also the stored form and
- * what is read back from it (GET body, continuation).
+/* tests/fuzz/fuzz_upstream.c: libFuzzer harness for the upstream answer path: Cloud Code, OpenAI,
+ * Anthropic and public Gemini API SSE streams (through the SSE parser) and JSON bodies decoded into
+ * canonical events, then through each client encoder, streamed (stream_new / stream_event /
+ * stream_finish) or collected into an answer (encode_response / encode_error); for the Responses
+ * adapter also the stored form and what is read back from it (GET body, continuation).
  *
  * Input: a row byte, a mode byte, then the upstream bytes. (row - 'A') % NR picks the client
- * request below (decoded afresh per input); (mode - 'a') % 4 is: a = SSE streamed to the client,
- * b = SSE collected into one body, c = JSON body collected, d = JSON body streamed.
+ * request below (decoded afresh per input); m = (mode - 'a') % 16 picks the upstream adapter by
+ * m / 4 (a-d Cloud Code, e-h OpenAI Chat Completions, i-l Anthropic Messages, m-p the public
+ * Gemini API) and by m % 4: SSE streamed to the client, SSE collected into one body, JSON body
+ * collected, JSON body streamed.
  *
  * Invariants: every JSON the encoders write is JSON (each SSE data frame, a JSON-array stream as a
  * whole, response and error bodies), and a stored Responses form is readable back. */
@@ -141,6 +143,7 @@ static void check_stream(const struct ag_buf *out)
 
 struct run {
     const struct ag_client_proto *client;
+    const struct ag_upstream_proto *up;
     struct ag_upstream_decoder *dec;
     struct ag_client_stream *enc;
     struct ag_answer ans;
@@ -157,10 +160,14 @@ static int to_client(void *ud, const struct ag_event *ev)
     return ag_answer_add(&r->ans, ev);
 }
 
+/* The upstream adapters, in the order the mode byte picks them. */
+static const struct ag_upstream_proto *const ups[] = {
+    &ag_proto_cloudcode, &ag_proto_openai_api, &ag_proto_anthropic_api, &ag_proto_gemini_api};
+
 static int on_sse(const struct ag_sse_event *ev, void *ud)
 {
     struct run *r = ud;
-    int rc = ag_proto_cloudcode.decode_event(r->dec, ev->data, to_client, r);
+    int rc = r->up->decode_event(r->dec, ev->data, to_client, r);
     if (rc == AG_EPARSE)
         return 0; /* reported to the client as an error event; the relay reads on */
     return rc;
@@ -171,7 +178,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 2)
         return 0;
     const struct row *row = &rows[(uint8_t)(data[0] - 'A') % NR];
-    unsigned mode = (uint8_t)(data[1] - 'a') % 4;
+    unsigned m = (uint8_t)(data[1] - 'a') % 16, mode = m % 4;
+    const struct ag_upstream_proto *upp = ups[m / 4];
     struct ag_str up = ag_str_make((const char *)data + 2, size - 2);
 
     struct ag_arena arena;
@@ -193,8 +201,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .project = AG_STR("fuzz-project"),
         .session_id = AG_STR("-1234567890"),
     };
-    struct run r = {.client = row->proto, .out = &out, .stream = mode == 0 || mode == 3};
-    r.dec = ag_proto_cloudcode.decoder_new(&ctx, req, &target);
+    struct run r = {.client = row->proto, .up = upp, .out = &out, .stream = mode == 0 || mode == 3};
+    r.dec = upp->decoder_new(&ctx, req, &target);
     if (!r.dec)
         goto out;
     ag_answer_init(&r.ans, &arena);
@@ -212,10 +220,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             rc = ag_sse_parser_finish(&p);
         ag_sse_parser_dispose(&p);
         if (rc == 0)
-            rc = ag_proto_cloudcode.decode_end(r.dec, to_client, &r);
+            rc = upp->decode_end(r.dec, to_client, &r);
         r.rc = rc;
     } else {
-        r.rc = ag_proto_cloudcode.decode_response(r.dec, up, to_client, &r);
+        r.rc = upp->decode_response(r.dec, up, to_client, &r);
     }
 
     if (r.stream) {

@@ -64,7 +64,8 @@ for d in "$cases"/*/*/; do
         fi
         ;;
     upstream)
-        # rows of fuzz_upstream.c for this client; modes a/b for SSE, c/d for JSON
+        # rows of fuzz_upstream.c for this client; the first two modes for SSE, the last two
+        # for JSON
         case $client in
         openai-chat) rows="A B" ;;
         openai-completions) rows="C" ;;
@@ -73,14 +74,22 @@ for d in "$cases"/*/*/; do
         gemini) if has "$d" count_tokens; then rows=L; else rows="I J K"; fi ;;
         *) rows="M N" ;;
         esac
+        # the mode letters of the case's upstream adapter (a-d Cloud Code, e-h OpenAI,
+        # i-l Anthropic, m-p Gemini API)
+        case $d in
+        *-to-openai*) set -- e f g h ;;
+        *-to-anthropic/*) set -- i j k l ;;
+        *-to-gemini/*) set -- m n o p ;;
+        *) set -- a b c d ;;
+        esac
         for r in $rows; do
             if [ -f "$d/upstream_reply.sse" ]; then
-                seed "$id-${r}a" "${r}a" "$d/upstream_reply.sse"
-                seed "$id-${r}b" "${r}b" "$d/upstream_reply.sse"
+                seed "$id-${r}$1" "${r}$1" "$d/upstream_reply.sse"
+                seed "$id-${r}$2" "${r}$2" "$d/upstream_reply.sse"
             fi
             if [ -f "$d/upstream_reply.json" ]; then
-                seed "$id-${r}c" "${r}c" "$d/upstream_reply.json"
-                seed "$id-${r}d" "${r}d" "$d/upstream_reply.json"
+                seed "$id-${r}$3" "${r}$3" "$d/upstream_reply.json"
+                seed "$id-${r}$4" "${r}$4" "$d/upstream_reply.json"
             fi
         done
         ;;
