@@ -2,7 +2,8 @@
  * receiver on loopback (tests/support/hookrx) is the webhook: an account that answers 403
  * VALIDATION_REQUIRED sends account.needs_validation, every account out of quota sends
  * pool.all_limited, each signed with the webhook's secret (checked here with OpenSSL); the
- * receiver's first 500 is retried; POST /api/alerts/test and GET /api/alerts show it all. */
+ * receiver's first 500 is retried; POST /api/alerts/test and GET /api/alerts show it all; an
+ * account whose refresh token was revoked is disabled and sends account.disabled. */
 #include "ag_test.h"
 
 #include <openssl/evp.h>
@@ -177,10 +178,64 @@ static void pool_events_reach_the_webhook(void **state)
     hookrx_stop(&rx);
 }
 
+/* An account whose refresh token the upstream revoked: the pool disables it on the refresh a 401
+ * forces, and account.disabled reaches the webhook (the other account keeps serving). */
+static void disabled_account_reaches_the_webhook(void **state)
+{
+    struct ag_gwenv e;
+    char cfg[1024];
+    assert_true(hookrx_start(&rx));
+    snprintf(cfg, sizeof(cfg),
+             "{\"auth\":{\"mode\":\"all_except_health\",\"api_key\":\"" KEY "\"},"
+             "\"alerts\":{\"instance\":\"edge-test\",\"webhooks\":[{\"url\":"
+             "\"http://127.0.0.1:%d/hook\",\"events\":[\"account.disabled\"],\"secret\":\"" SECRET
+             "\"}]}}",
+             rx.port);
+    const struct ag_gwenv_opts o = {
+        .name = "alerts-dis",
+        .mock_accounts = "[{\"email\":\"a@example.com\",\"refresh_token\":\"rt-a\","
+                         "\"access_token\":\"at-a\",\"project\":\"proj-a\",\"tier\":\"PRO\"},"
+                         "{\"email\":\"b@example.com\",\"refresh_token\":\"rt-b\","
+                         "\"access_token\":\"at-b\",\"project\":\"proj-b\",\"tier\":\"PRO\"}]",
+        .tokens = tokens,
+        .config_json = cfg,
+    };
+    ag_gwenv_start(&e, &o);
+    struct ag_buf out;
+    ag_buf_init(&out, 0);
+    assert_int_equal(ag_gwenv_mock(&e, "POST", "/__mock/accounts",
+                                   "{\"email\":\"a@example.com\",\"refresh_token\":\"rt-a\","
+                                   "\"access_token\":\"at-a\",\"project\":\"proj-a\","
+                                   "\"tier\":\"PRO\",\"revoked\":true}",
+                                   &out),
+                     200);
+    assert_int_equal(ag_gwenv_mock(&e, "POST", "/__mock/faults",
+                                   "{\"status\":401,\"token\":\"at-a\",\"permanent\":true}", &out),
+                     200);
+    int found = -1;
+    for (int i = 0; i < 10 && found < 0; i++) {
+        chat(&e, 100 + i);
+        hookrx_wait(&rx, 1, 200);
+        found = find_event("account.disabled", "a@example.com");
+    }
+    for (int tries = 0; tries < 50 && found < 0; tries++) {
+        hookrx_wait(&rx, 1, 100);
+        found = find_event("account.disabled", "a@example.com");
+    }
+    assert_true(found >= 0);
+    struct hookrx_msg m;
+    assert_true(hookrx_get(&rx, found, &m));
+    assert_non_null(strstr(m.body, "invalid_grant"));
+    ag_buf_dispose(&out);
+    ag_gwenv_stop(&e);
+    hookrx_stop(&rx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(pool_events_reach_the_webhook, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(disabled_account_reaches_the_webhook, ag_gwenv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
