@@ -3,7 +3,8 @@
  * VALIDATION_REQUIRED sends account.needs_validation, every account out of quota sends
  * pool.all_limited, each signed with the webhook's secret (checked here with OpenSSL); the
  * receiver's first 500 is retried; POST /api/alerts/test and GET /api/alerts show it all; an
- * account whose refresh token was revoked is disabled and sends account.disabled. */
+ * account whose refresh token was revoked is disabled and sends account.disabled; an upstream
+ * answering 500 sends upstream.error_rate. */
 #include "ag_test.h"
 
 #include <openssl/evp.h>
@@ -231,11 +232,62 @@ static void disabled_account_reaches_the_webhook(void **state)
     hookrx_stop(&rx);
 }
 
+/* Every upstream answer a 500: the requests that reached it fail, and upstream.error_rate is sent
+ * once the window holds alerts.error_rate_min_requests of them. */
+static void error_rate_reaches_the_webhook(void **state)
+{
+    struct ag_gwenv e;
+    char cfg[1024];
+    assert_true(hookrx_start(&rx));
+    snprintf(cfg, sizeof(cfg),
+             "{\"auth\":{\"mode\":\"all_except_health\",\"api_key\":\"" KEY "\"},"
+             "\"scheduling\":{\"circuit_breaker\":false},"
+             "\"alerts\":{\"instance\":\"edge-test\",\"error_rate_threshold\":50,"
+             "\"error_rate_min_requests\":3,\"webhooks\":[{\"url\":"
+             "\"http://127.0.0.1:%d/hook\",\"events\":[\"upstream.error_rate\"],"
+             "\"secret\":\"" SECRET "\"}]}}",
+             rx.port);
+    const struct ag_gwenv_opts o = {
+        .name = "alerts-rate",
+        .mock_accounts = "[{\"email\":\"a@example.com\",\"refresh_token\":\"rt-a\","
+                         "\"access_token\":\"at-a\",\"project\":\"proj-a\",\"tier\":\"PRO\"},"
+                         "{\"email\":\"b@example.com\",\"refresh_token\":\"rt-b\","
+                         "\"access_token\":\"at-b\",\"project\":\"proj-b\",\"tier\":\"PRO\"}]",
+        .tokens = tokens,
+        .config_json = cfg,
+    };
+    ag_gwenv_start(&e, &o);
+    struct ag_buf out;
+    ag_buf_init(&out, 0);
+    /* two answers go through, then every call fails */
+    assert_int_equal(chat(&e, 200), 200);
+    assert_int_equal(chat(&e, 201), 200);
+    assert_int_equal(
+        ag_gwenv_mock(&e, "POST", "/__mock/faults", "{\"status\":500,\"permanent\":true}", &out),
+        200);
+    assert_true(chat(&e, 202) >= 500);
+    assert_true(chat(&e, 203) >= 500);
+    /* 2 failed of 4: 50 %, the threshold */
+    int found = -1;
+    for (int tries = 0; tries < 50 && found < 0; tries++) {
+        hookrx_wait(&rx, 1, 100);
+        found = find_event("upstream.error_rate", "upstream");
+    }
+    assert_true(found >= 0);
+    struct hookrx_msg m;
+    assert_true(hookrx_get(&rx, found, &m));
+    assert_non_null(strstr(m.body, "2 of the last 4 upstream requests (50%)"));
+    ag_buf_dispose(&out);
+    ag_gwenv_stop(&e);
+    hookrx_stop(&rx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(pool_events_reach_the_webhook, ag_gwenv_teardown),
         cmocka_unit_test_teardown(disabled_account_reaches_the_webhook, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(error_rate_reaches_the_webhook, ag_gwenv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
