@@ -4,7 +4,8 @@
  * pool.all_limited, each signed with the webhook's secret (checked here with OpenSSL); the
  * receiver's first 500 is retried; POST /api/alerts/test and GET /api/alerts show it all; an
  * account whose refresh token was revoked is disabled and sends account.disabled; an upstream
- * answering 500 sends upstream.error_rate. */
+ * answering 500 sends upstream.error_rate; a user key crossing 80 % and 100 % of its daily
+ * budget sends key.budget twice. */
 #include "ag_test.h"
 
 #include <openssl/evp.h>
@@ -282,12 +283,72 @@ static void error_rate_reaches_the_webhook(void **state)
     hookrx_stop(&rx);
 }
 
+/* A user key with a small daily budget: crossing 80 % and then 100 % sends key.budget twice. */
+static void key_budget_reaches_the_webhook(void **state)
+{
+    struct ag_gwenv e;
+    char cfg[1024];
+    assert_true(hookrx_start(&rx));
+    snprintf(cfg, sizeof(cfg),
+             "{\"auth\":{\"mode\":\"strict\",\"api_key\":\"" KEY "\"},"
+             "\"alerts\":{\"instance\":\"edge-test\",\"webhooks\":[{\"url\":"
+             "\"http://127.0.0.1:%d/hook\",\"events\":[\"key.budget\"],\"secret\":\"" SECRET
+             "\"}]}}",
+             rx.port);
+    static const char *const one[] = {"rt-a", NULL};
+    const struct ag_gwenv_opts o = {
+        .name = "alerts-keys",
+        .mock_accounts = "[{\"email\":\"a@example.com\",\"refresh_token\":\"rt-a\","
+                         "\"access_token\":\"at-a\",\"project\":\"proj-a\",\"tier\":\"PRO\"}]",
+        .tokens = one,
+        .config_json = cfg,
+    };
+    ag_gwenv_prepare(&e, &o);
+    const char *args[] = {"keys", "create", "ci-bot", "--daily-tokens", "400", NULL};
+    char *cout = NULL, *cerr = NULL;
+    assert_int_equal(ag_gwenv_cli(&e, args, &cout, &cerr), 0);
+    const char *p = strstr(cout, "sk-");
+    assert_non_null(p);
+    char secret[40], hdr[128];
+    snprintf(secret, sizeof(secret), "%.35s", p);
+    free(cout);
+    free(cerr);
+    ag_gwenv_launch(&e);
+    snprintf(hdr, sizeof(hdr), "Content-Type: application/json\r\nAuthorization: Bearer %s\r\n",
+             secret);
+    int i100 = -1;
+    for (int i = 0; i < 30 && i100 < 0; i++) {
+        struct rh_resp r;
+        char body[256];
+        snprintf(body, sizeof(body),
+                 "{\"model\":\"gemini-2.5-flash\",\"max_tokens\":8,\"messages\":[{\"role\":"
+                 "\"user\",\"content\":\"budget turn %d\"}]}",
+                 i);
+        assert_true(rh_request(e.port, "POST", "/v1/chat/completions", hdr, body, &r));
+        rh_resp_free(&r);
+        hookrx_wait(&rx, HOOKRX_MAX, 50);
+        struct hookrx_msg m;
+        for (int k = 0; hookrx_get(&rx, k, &m); k++)
+            if (strstr(m.body, "100% of its daily token budget"))
+                i100 = k;
+    }
+    assert_true(i100 >= 0);
+    int i80 = find_event("key.budget", "ci-bot"); /* checks the payload and the signature */
+    assert_true(i80 >= 0 && i80 < i100);
+    struct hookrx_msg m;
+    assert_true(hookrx_get(&rx, i80, &m));
+    assert_non_null(strstr(m.body, "user key ci-bot has used 80% of its daily token budget"));
+    ag_gwenv_stop(&e);
+    hookrx_stop(&rx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(pool_events_reach_the_webhook, ag_gwenv_teardown),
         cmocka_unit_test_teardown(disabled_account_reaches_the_webhook, ag_gwenv_teardown),
         cmocka_unit_test_teardown(error_rate_reaches_the_webhook, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(key_budget_reaches_the_webhook, ag_gwenv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
