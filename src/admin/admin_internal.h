@@ -155,6 +155,7 @@ struct adm_route_def {
     ag_http_handler handler;
     bool open;
 };
+extern const struct adm_route_def adm_auth_routes[];
 extern const struct adm_route_def adm_accounts_routes[];
 extern const struct adm_route_def adm_config_routes[];
 extern const struct adm_route_def adm_proxy_routes[];
@@ -168,7 +169,13 @@ extern const struct adm_route_def adm_security_routes[];
 
 /* admin.c */
 struct ag_admin *adm_of(void *ud); /* the admin of a route's ud */
+
+/* api_auth.c: the admin check. The server's (ag_http_admin_cb, ud the admin): a valid login session
+ * token; adm_authorized: the admin secret or a session, answering 401 / 429 itself when not. */
+enum ag_http_admin_verdict adm_session_check(const struct ag_http_req *req, void *ud);
 bool adm_authorized(struct ag_admin *a, struct ag_http_req *req);
+/* Restores the stored login sessions still valid under the admin secret in force. */
+void adm_sessions_restore(struct ag_admin *a);
 
 /* api_metrics.c: GET /metrics (a row of admin.c's own route table). */
 void adm_metrics_handler(struct ag_http_req *req, void *ud);

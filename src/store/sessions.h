@@ -18,7 +18,7 @@ struct ag_store;
 struct ag_session_row {
     unsigned char hash[AG_SESSION_HASH_SIZE];       /* SHA-256 of the token */
     unsigned char secret_tag[AG_SESSION_HASH_SIZE]; /* ties the row to the admin secret of its
-                                                       login (admin.c), so a changed secret
+                                                       login (api_auth.c), so a changed secret
                                                        ends it even across a restart */
     int64_t created_ms;                             /* unix milliseconds */
     int64_t expires_ms;                             /* unix milliseconds */
