@@ -175,7 +175,7 @@ static int on_headers_complete(llhttp_t *p)
         return -1;
     }
     c->keep_alive = llhttp_should_keep_alive(p);
-    /* Pause before the body: admission (conn_process) decides whether it is read at all. */
+    /* Pause before the body: admission (ag_http_conn_admit) decides whether it is read at all. */
     c->admit_pending = true;
     return HPE_PAUSED;
 }

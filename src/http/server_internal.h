@@ -55,7 +55,7 @@ struct ag_http_conn {
     bool keep_alive;
     bool paused; /* parser paused on a message boundary */
     bool reading;
-    bool in_process;        /* inside conn_process (no re-entry) */
+    bool in_process;        /* inside ag_http_conn_process (no re-entry) */
     bool close_after_write; /* close once the write queue drains */
     bool congested;         /* high water passed; on_drain owed */
     bool in_close_cb;       /* on_handle_closed is running: it frees the connection itself */
