@@ -105,7 +105,8 @@ static int add_message(yyjson_mut_doc *d, struct ag_arena *a, yyjson_mut_val *ms
     if (msg->role == AG_ROLE_ASSISTANT) {
         struct ag_buf text;
         yyjson_mut_val *m = yyjson_mut_obj(d), *calls = NULL;
-        ag_buf_init(&text, 0);
+        ag_buf_init(&text, AG_BUF_UNBOUNDED); /* joins texts of the request body, capped by
+                                                 server.max_body_bytes */
         yyjson_mut_obj_add_str(d, m, "role", "assistant");
         for (size_t i = 0; i < msg->n_parts; i++) {
             const struct ag_part *p = &msg->parts[i];
@@ -288,7 +289,8 @@ static int oa_encode_request(const struct ag_proto_ctx *ctx, const struct ag_req
     yyjson_mut_val *msgs = yyjson_mut_obj_add_arr(d, body, "messages");
     if (req->n_system) {
         struct ag_buf sys;
-        ag_buf_init(&sys, 0);
+        ag_buf_init(&sys, AG_BUF_UNBOUNDED); /* joins texts of the request body, capped by
+                                                server.max_body_bytes */
         for (size_t i = 0; i < req->n_system; i++) {
             if (req->system[i].type != AG_PART_TEXT)
                 continue;
