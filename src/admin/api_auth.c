@@ -89,7 +89,7 @@ static void secret_tag(const struct ag_admin *a, const unsigned char hash[AG_SES
     unsigned char *m = ag_malloc(AG_SESSION_HASH_SIZE + n + 1);
     memcpy(m, hash, AG_SESSION_HASH_SIZE);
     if (n)
-        memcpy(m + AG_SESSION_HASH_SIZE, secret, n);
+        memcpy(m + AG_SESSION_HASH_SIZE, secret, n + 1); /* its NUL is not hashed */
     ag_sha256(m, AG_SESSION_HASH_SIZE + n, out);
     explicit_bzero(m, AG_SESSION_HASH_SIZE + n);
     free(m);

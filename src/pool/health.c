@@ -104,7 +104,9 @@ static void cool(struct ag_pool *p, struct pool_acct *a, const char *key,
                  (long long)ms, probing ? " (then one trial request)" : "");
 }
 
-/* Pain point #1: true when this 429 should not count against the account (yet). */
+/* A 429 right after the account served a request may be this request's problem rather than the
+ * account's limit (see request_rejected in select.c): true when it should not count against the
+ * account (yet). */
 static bool suspect_429(struct ag_pool *p, struct pool_acct *a, const struct ag_pool_outcome *o,
                         int64_t now)
 {

@@ -109,7 +109,7 @@ static enum use classify(const struct pool_acct *a, const struct ag_pool_wait *w
         .tier = a->rec.tier,
         .inflight = a->inflight,
         .last_use = a->last_use,
-        .ref = (void *)(uintptr_t)a,
+        .ref = (void *)a, /* the pool's account: const here only because classifying reads it */
     };
     pool_quota_for(a, w->group, w->model, &c->remaining, &c->reset_at);
     switch (ag_sched_admit(c, ctx, until)) {
@@ -203,7 +203,10 @@ static void no_candidate(struct ag_pool_wait *w, const struct tally *t, int64_t 
     }
 }
 
-/* Pain point #1: was this request refused by enough accounts that keep serving others? */
+/* A 429 that account after account gives one request while they keep serving other requests is
+ * about the request, not the accounts: rotating on would only cool the whole pool down. True
+ * (and the request is answered with its 429) once scheduling.reject_request_after such accounts
+ * refused it. */
 static bool request_rejected(struct ag_pool_wait *w, int64_t now)
 {
     struct ag_pool *p = w->pool;

@@ -373,15 +373,12 @@ static void classify_limit(struct ag_str text, const struct facts *f, struct ag_
         "daily quota",      "quota_exhausted", "quota has been exhausted"};
     struct ag_str reason = ag_str_c(f->info_reason);
 
-    if (ag_str_eq_c(reason, "QUOTA_EXHAUSTED"))
-        out->limit = AG_LIMIT_QUOTA_EXHAUSTED;
-    else if (ag_str_eq_c(reason, "MODEL_CAPACITY_EXHAUSTED"))
+    /* A daily scope makes any reason but capacity a used-up quota (RATE_LIMIT_EXCEEDED too). */
+    if (ag_str_eq_c(reason, "MODEL_CAPACITY_EXHAUSTED"))
         out->limit = AG_LIMIT_MODEL_CAPACITY;
-    else if (ag_str_eq_c(reason, "RATE_LIMIT_EXCEEDED"))
-        out->limit = f->scope == SCOPE_DAY ? AG_LIMIT_QUOTA_EXHAUSTED : AG_LIMIT_RATE;
-    else if (f->scope == SCOPE_DAY)
+    else if (ag_str_eq_c(reason, "QUOTA_EXHAUSTED") || f->scope == SCOPE_DAY)
         out->limit = AG_LIMIT_QUOTA_EXHAUSTED;
-    else if (f->scope == SCOPE_MINUTE)
+    else if (ag_str_eq_c(reason, "RATE_LIMIT_EXCEEDED") || f->scope == SCOPE_MINUTE)
         out->limit = AG_LIMIT_RATE;
     if (out->limit != AG_LIMIT_UNKNOWN)
         goto out;
