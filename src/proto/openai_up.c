@@ -443,11 +443,11 @@ static void usage_parse(yyjson_val *u, struct ag_usage *out)
         out->input = v;
     if (!ag_json_int(yyjson_obj_get(u, "completion_tokens"), AG_USAGE_MAX, &v))
         out->output = v;
+    /* OpenAI's prompt_tokens_details.cached_tokens, else DeepSeek's prompt_cache_hit_tokens */
     if (!ag_json_int(yyjson_obj_get(yyjson_obj_get(u, "prompt_tokens_details"), "cached_tokens"),
-                     AG_USAGE_MAX, &v))
+                     AG_USAGE_MAX, &v) ||
+        !ag_json_int(yyjson_obj_get(u, "prompt_cache_hit_tokens"), AG_USAGE_MAX, &v))
         out->cached = v;
-    else if (!ag_json_int(yyjson_obj_get(u, "prompt_cache_hit_tokens"), AG_USAGE_MAX, &v))
-        out->cached = v; /* DeepSeek */
     if (!ag_json_int(
             yyjson_obj_get(yyjson_obj_get(u, "completion_tokens_details"), "reasoning_tokens"),
             AG_USAGE_MAX, &v))
