@@ -4,6 +4,7 @@
 #include "config/config.h"
 #include "core/hash.h"
 #include "http/auth.h"
+#include "http/server.h"
 #include "http/ws.h"
 #include "relay/relay_internal.h"
 
@@ -19,8 +20,9 @@ void ag_relay_owner_of(struct ag_relay_owner *o, const struct ag_config *cfg,
     memset(o, 0, sizeof(*o));
     o->memo = ag_http_req_memo(req);
     /* Without auth every caller is the same anonymous one: binding to an unchecked header would
-     * only hide a response from the same user's other tools. */
-    if (ag_auth_effective(&p) == AG_AUTH_MODE_OFF)
+     * only hide a response from the same user's other tools. A user key is checked in every mode
+     * (the admission marks the request authed), so what it stores stays its own even then. */
+    if (ag_auth_effective(&p) == AG_AUTH_MODE_OFF && !req->authed)
         return;
     struct ag_str key = ag_auth_client_key(req);
     o->bound = true;

@@ -24,8 +24,9 @@ struct ag_response_store;
 
 /**
  * Who made a request, as stored state sees it: when the auth mode in force required a key for
- * the AI routes, the SHA-256 of the credential the request presented (bound); otherwise nobody in
- * particular (not bound). Stored responses are visible only to their owner (response_store.h).
+ * the AI routes, or the request showed an active user key (checked in every mode), the SHA-256 of
+ * the credential the request presented (bound); otherwise nobody in particular (not bound). Stored
+ * responses are visible only to their owner (response_store.h).
  */
 struct ag_relay_owner {
     bool bound;
@@ -118,7 +119,7 @@ struct ag_relay {
     struct ag_mapping *mapping;
     void (*on_record)(const struct ag_relay_record *rec, void *ud);
     void *record_ud;
-    struct ag_keys *keys; /* user keys (keys/keys.h); NULL = none */
+    struct ag_keys *keys;                /* user keys (keys/keys.h); NULL = none */
     struct ag_response_store *responses; /* kept /v1/responses answers */
     struct ag_thinking_store *thinking;  /* recent Claude thinking (thinking_store.h) */
     struct ag_writer *writer;            /* keeps thinking in the database; may be NULL */

@@ -352,6 +352,46 @@ static void admin_api_keys_and_stored_responses(void **state)
     ag_gwenv_stop(e);
 }
 
+/* With auth off a user key is still checked, and what it stores stays its own: a response stored
+ * with key A is visible to A only, not to key B nor to a caller without a key. */
+static void stored_responses_follow_the_user_key_with_auth_off(void **state)
+{
+    struct ag_gwenv *e = &the_env;
+    static const char *const tokens[] = {"rt-a", NULL};
+    const struct ag_gwenv_opts o = {
+        .name = "keys-off",
+        .config_json = "{\"auth\":{\"mode\":\"off\"}}",
+        .mock_accounts = mock_accounts,
+        .tokens = tokens,
+    };
+    struct rh_resp r;
+    char a[64], b[64], id[100], path[160], headers[256];
+    ag_gwenv_prepare(e, &o);
+    key_create(e, "alice", NULL, a);
+    key_create(e, "bob", NULL, b);
+    ag_gwenv_launch(e);
+    snprintf(headers, sizeof(headers),
+             "Authorization: Bearer %s\r\nContent-Type: application/json\r\n", a);
+    assert_true(rh_request(e->port, "POST", "/v1/responses", headers,
+                           "{\"model\":\"gemini-2.5-flash\",\"input\":\"mine\",\"store\":true}",
+                           &r));
+    assert_int_equal(r.status, 200);
+    body_str(&r, "id", id, sizeof(id));
+    rh_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/responses/%s", id);
+    assert_true(rh_request(e->port, "GET", path, headers, NULL, &r));
+    assert_int_equal(r.status, 200);
+    rh_resp_free(&r);
+    snprintf(headers, sizeof(headers), "Authorization: Bearer %s\r\n", b);
+    assert_true(rh_request(e->port, "GET", path, headers, NULL, &r));
+    assert_int_equal(r.status, 404);
+    rh_resp_free(&r);
+    assert_true(rh_request(e->port, "GET", path, "", NULL, &r));
+    assert_int_equal(r.status, 404);
+    rh_resp_free(&r);
+    ag_gwenv_stop(e);
+}
+
 /* ---------------------------------------------------------------- limits (relay) */
 
 /* GET path on the admin API with the main key; the body (malloc'd) or fails. */
@@ -652,6 +692,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(refused_keys_in_every_protocol, ag_gwenv_teardown),
         cmocka_unit_test_teardown(admin_api_keys_and_stored_responses, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(stored_responses_follow_the_user_key_with_auth_off,
+                                  ag_gwenv_teardown),
         cmocka_unit_test_teardown(limits_in_every_protocol, ag_gwenv_teardown),
         cmocka_unit_test_teardown(a_burst_overshoots_by_at_most_the_requests_in_flight,
                                   ag_gwenv_teardown),
