@@ -162,10 +162,10 @@ static const char v5_user_keys[] =
     "CREATE TABLE user_keys ("
     "  id INTEGER PRIMARY KEY,"
     "  name TEXT NOT NULL UNIQUE,"
-    "  key_hash TEXT NOT NULL UNIQUE," /* lowercase hex SHA-256 of the key */
-    "  models TEXT NOT NULL DEFAULT ''," /* comma-separated patterns, '' = every model */
+    "  key_hash TEXT NOT NULL UNIQUE,"         /* lowercase hex SHA-256 of the key */
+    "  models TEXT NOT NULL DEFAULT '',"       /* comma-separated patterns, '' = every model */
     "  expires_at INTEGER NOT NULL DEFAULT 0," /* 0 = never */
-    "  rpm INTEGER NOT NULL DEFAULT 0," /* every limit: 0 = none */
+    "  rpm INTEGER NOT NULL DEFAULT 0,"        /* every limit: 0 = none */
     "  tpm INTEGER NOT NULL DEFAULT 0,"
     "  daily_tokens INTEGER NOT NULL DEFAULT 0,"
     "  monthly_tokens INTEGER NOT NULL DEFAULT 0,"
