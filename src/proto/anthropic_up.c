@@ -570,13 +570,11 @@ static int decode_text(struct an_decoder *st, struct ag_str payload, bool whole,
     int jerr;
     yyjson_doc *doc = ag_json_depth_read(payload.p, payload.len, st->max_depth, NULL, NULL, &jerr);
     if (!doc) {
-        struct ag_event ev = {.type = AG_EV_ERROR};
-        ev.error.status = 502;
-        ev.error.kind = AG_PERR_UPSTREAM;
-        ev.error.message = jerr == AG_EDEPTH ? AG_STR("upstream sent JSON nested too deeply")
-                                             : AG_STR("upstream sent data that is not JSON");
-        st->failed = true;
-        int rc = cb(ud, &ev);
+        int rc = ag_event_upstream_failed(cb, ud,
+                                          jerr == AG_EDEPTH
+                                              ? AG_STR("upstream sent JSON nested too deeply")
+                                              : AG_STR("upstream sent data that is not JSON"),
+                                          &st->failed);
         return rc ? rc : AG_EPARSE;
     }
     int rc = decode_root(st, yyjson_doc_get_root(doc), whole, cb, ud);
@@ -597,12 +595,8 @@ static int an_decode_end(struct ag_upstream_decoder *dec, ag_event_cb cb, void *
     if (st->failed)
         return 0;
     if (!st->started) {
-        struct ag_event ev = {.type = AG_EV_ERROR};
-        ev.error.status = 502;
-        ev.error.kind = AG_PERR_UPSTREAM;
-        ev.error.message = AG_STR("upstream ended without an answer");
-        st->failed = true;
-        return cb(ud, &ev);
+        return ag_event_upstream_failed(cb, ud, AG_STR("upstream ended without an answer"),
+                                        &st->failed);
     }
     for (int i = 0; i < MAX_BLOCKS; i++)
         if ((rc = block_stop(st, i, cb, ud)))

@@ -286,3 +286,13 @@ const char *ag_event_type_name(enum ag_event_type t)
                                   "usage", "finish",     "error"};
     return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
 }
+
+int ag_event_upstream_failed(ag_event_cb cb, void *ud, struct ag_str message, bool *failed)
+{
+    struct ag_event ev = {.type = AG_EV_ERROR};
+    ev.error.status = 502;
+    ev.error.kind = AG_PERR_UPSTREAM;
+    ev.error.message = message;
+    *failed = true;
+    return cb(ud, &ev);
+}

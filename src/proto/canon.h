@@ -323,6 +323,13 @@ void ag_answer_init(struct ag_answer *a, struct ag_arena *arena);
  */
 int ag_answer_add(struct ag_answer *a, const struct ag_event *ev);
 
+/**
+ * What an upstream decoder does when the upstream's answer is unusable (not JSON, too deep, ended
+ * before any answer): sends cb an AG_EV_ERROR event (502, AG_PERR_UPSTREAM, message) and sets
+ * *failed so the decoder sends nothing more. Returns cb's result.
+ */
+int ag_event_upstream_failed(ag_event_cb cb, void *ud, struct ag_str message, bool *failed);
+
 /** ag_event_cb adapter: ud is a struct ag_answer *. */
 int ag_answer_cb(void *ud, const struct ag_event *ev);
 

@@ -249,16 +249,12 @@ static struct ag_upstream_decoder *cc_decoder_new(const struct ag_proto_ctx *ctx
  * JSON, but nested deeper than the limit. */
 static int malformed(struct cc_decoder *st, ag_event_cb cb, void *ud, bool too_deep)
 {
-    struct ag_event ev = {.type = AG_EV_ERROR};
-    ev.error.status = 502;
-    ev.error.kind = AG_PERR_UPSTREAM;
-    ev.error.message = AG_STR("upstream sent data that is not JSON");
+    struct ag_str msg = AG_STR("upstream sent data that is not JSON");
     if (too_deep) {
         char *m = ag_arena_printf(st->arena, "upstream sent " AG_JSON_DEPTH_MSG, st->max_depth);
-        ev.error.message = m ? ag_str_c(m) : AG_STR("upstream sent JSON nested too deeply");
+        msg = m ? ag_str_c(m) : AG_STR("upstream sent JSON nested too deeply");
     }
-    st->dec.failed = true;
-    int rc = cb(ud, &ev);
+    int rc = ag_event_upstream_failed(cb, ud, msg, &st->dec.failed);
     return rc ? rc : AG_EPARSE;
 }
 

@@ -83,13 +83,11 @@ static int decode_text(struct ga_decoder *st, struct ag_str payload, bool whole,
     int jerr, rc;
     yyjson_doc *doc = ag_json_depth_read(payload.p, payload.len, st->max_depth, NULL, NULL, &jerr);
     if (!doc) {
-        struct ag_event ev = {.type = AG_EV_ERROR};
-        ev.error.status = 502;
-        ev.error.kind = AG_PERR_UPSTREAM;
-        ev.error.message = jerr == AG_EDEPTH ? AG_STR("upstream sent JSON nested too deeply")
-                                             : AG_STR("upstream sent data that is not JSON");
-        st->dec.failed = true;
-        rc = cb(ud, &ev);
+        rc = ag_event_upstream_failed(cb, ud,
+                                      jerr == AG_EDEPTH
+                                          ? AG_STR("upstream sent JSON nested too deeply")
+                                          : AG_STR("upstream sent data that is not JSON"),
+                                      &st->dec.failed);
         return rc ? rc : AG_EPARSE;
     }
     yyjson_val *root = yyjson_doc_get_root(doc);

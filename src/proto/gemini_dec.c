@@ -196,12 +196,8 @@ int ag_gemini_dec_end(struct ag_gemini_dec *st, ag_event_cb cb, void *ud)
     if (st->failed)
         return 0;
     if (!st->started) {
-        struct ag_event ev = {.type = AG_EV_ERROR};
-        ev.error.status = 502;
-        ev.error.kind = AG_PERR_UPSTREAM;
-        ev.error.message = AG_STR("upstream ended without an answer");
-        st->failed = true;
-        return emit(cb, ud, &ev);
+        return ag_event_upstream_failed(cb, ud, AG_STR("upstream ended without an answer"),
+                                        &st->failed);
     }
     st->used[0] = true;
     for (int ci = 0; ci < AG_MAX_CHOICES; ci++) {

@@ -572,13 +572,10 @@ static int decode_root(struct oa_decoder *st, yyjson_val *root, ag_event_cb cb, 
 
 static int malformed(struct oa_decoder *st, ag_event_cb cb, void *ud, bool too_deep)
 {
-    struct ag_event ev = {.type = AG_EV_ERROR};
-    ev.error.status = 502;
-    ev.error.kind = AG_PERR_UPSTREAM;
-    ev.error.message = too_deep ? AG_STR("upstream sent JSON nested too deeply")
-                                : AG_STR("upstream sent data that is not JSON");
-    st->failed = true;
-    int rc = cb(ud, &ev);
+    int rc = ag_event_upstream_failed(cb, ud,
+                                      too_deep ? AG_STR("upstream sent JSON nested too deeply")
+                                               : AG_STR("upstream sent data that is not JSON"),
+                                      &st->failed);
     return rc ? rc : AG_EPARSE;
 }
 
@@ -609,12 +606,8 @@ static int oa_decode_end(struct ag_upstream_decoder *dec, ag_event_cb cb, void *
     if (st->failed)
         return 0;
     if (!st->started) {
-        struct ag_event ev = {.type = AG_EV_ERROR};
-        ev.error.status = 502;
-        ev.error.kind = AG_PERR_UPSTREAM;
-        ev.error.message = AG_STR("upstream ended without an answer");
-        st->failed = true;
-        return cb(ud, &ev);
+        return ag_event_upstream_failed(cb, ud, AG_STR("upstream ended without an answer"),
+                                        &st->failed);
     }
     if ((rc = send_finishes(st, cb, ud)))
         return rc;
