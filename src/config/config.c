@@ -220,8 +220,13 @@ static bool is_section(const char *prefix, size_t len)
 {
     size_t n;
     const struct ag_config_key *keys = ag_config_keys(&n);
+    if (!prefix || !len) /* an empty member name ("") is never a section; prefix may be NULL then */
+        return false;
     for (size_t i = 0; i < n; i++) {
-        if (strncmp(keys[i].name, prefix, len) == 0 && keys[i].name[len] == '.')
+        /* memcmp after a length check: a member name may hold "\u0000", which strncmp would stop at
+         */
+        if (strlen(keys[i].name) > len && memcmp(keys[i].name, prefix, len) == 0 &&
+            keys[i].name[len] == '.')
             return true;
     }
     return false;
@@ -238,7 +243,14 @@ static int walk(struct ctx *c, yyjson_val *obj, struct ag_buf *prefix, const cha
         prefix->len = base;
         if (base)
             ag_buf_append_c(prefix, ".");
-        ag_buf_append(prefix, yyjson_get_str(k), yyjson_get_len(k));
+        if (ag_buf_append(prefix, yyjson_get_str(k), yyjson_get_len(k)) != 0) {
+            /* Longer than any key could be: name only its start in the warning. */
+            prefix->len = base;
+            prefix->data[base] = '\0';
+            warn(c, "%s: unknown key \"%.*s…\" ignored (%zu bytes long)", origin, 40,
+                 yyjson_get_str(k), yyjson_get_len(k));
+            continue;
+        }
         if (memchr(yyjson_get_str(k), '.', yyjson_get_len(k))) {
             /* "server.port": 1 at the top level would otherwise be silently ignored. */
             warn(c, "%s: unknown key \"%s\" ignored (nest objects instead of dotted names)", origin,
@@ -277,6 +289,12 @@ static int apply_doc(struct ctx *c, struct ag_config *cfg, yyjson_val *root, con
     }
     struct ag_buf prefix;
     ag_buf_init(&prefix, 4096);
+    /* Allocated up front: a member named "" leaves the prefix empty, and the key lookups below
+     * must never see a NULL name. */
+    if (ag_buf_reserve(&prefix, 64) != 0) {
+        fail(c, "%s: out of memory", origin);
+        return AG_ENOMEM;
+    }
     int rc = walk(c, root, &prefix, origin);
     ag_buf_dispose(&prefix);
     if (rc)

@@ -435,6 +435,32 @@ static void unknown_keys_are_warnings(void **state)
     ag_config_unref(cfg);
 }
 
+/* Member names that fit no key: empty, longer than the 4 KiB name buffer (found by fuzz.config:
+ * the first one left the name NULL), at the top and nested, and one with an embedded NUL. */
+static void odd_member_names_are_warnings(void **state)
+{
+    struct fixture *f = *state;
+    char *longname = malloc(5001);
+    memset(longname, 'k', 5000);
+    longname[5000] = '\0';
+    struct ag_buf doc;
+    ag_buf_init(&doc, 0);
+    ag_buf_printf(&doc,
+                  "{\"%s\":1,\"\":2,\"server\":{\"%s\":3,\"\":4,\"port\":8051},"
+                  "\"server\\u0000x\":{\"port\":1}}",
+                  longname, longname);
+    write_config(f, doc.data);
+    struct ag_config *cfg;
+    assert_int_equal(ag_config_load(&f->src, &cfg, &f->err), 0);
+    assert_int_equal(cfg->server.port, 8051);
+    assert_contains(f->warnings.data, "(5000 bytes long)");
+    assert_contains(f->warnings.data, "unknown key \"\" ignored");
+    assert_contains(f->warnings.data, "unknown key \"server.\" ignored");
+    ag_config_unref(cfg);
+    ag_buf_dispose(&doc);
+    free(longname);
+}
+
 static void missing_api_key_is_generated_once(void **state)
 {
     struct fixture *f = *state;
@@ -744,6 +770,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(parse_error_gives_line_and_column_and_keeps_file, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(unknown_keys_are_warnings, setup, teardown),
+        cmocka_unit_test_setup_teardown(odd_member_names_are_warnings, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_api_key_is_generated_once, setup, teardown),
         cmocka_unit_test_setup_teardown(set_saves_atomically_and_keeps_the_rest, setup, teardown),
         cmocka_unit_test_setup_teardown(set_on_first_start_writes_defaults_too, setup, teardown),
