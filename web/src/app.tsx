@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { logout, offline, session, setUnreachableText } from './api';
 import './dirty';
 import { ConfirmHost, Icon, Toasts } from './components/ui';
-import { LANGS, lang, setLang, useT, type Lang } from './i18n';
+import { htmlLang, LANGS, lang, setLang, useT, type Lang } from './i18n';
 import { Accounts } from './pages/accounts';
 import { Dashboard } from './pages/dashboard';
 import { KeysPage } from './pages/keys';
@@ -75,7 +75,7 @@ export function App() {
           </label>
           <select id="lang-pick" value={l} onChange={(e) => setLang((e.target as HTMLSelectElement).value as Lang)}>
             {LANGS.map((x) => (
-              <option key={x.id} value={x.id}>
+              <option key={x.id} value={x.id} lang={htmlLang(x.id)} dir={x.dir}>
                 {x.name}
               </option>
             ))}

@@ -7,7 +7,7 @@ import { cfgGet, loadConfig, saveConfig } from '../config';
 import { useUnsaved } from '../dirty';
 import { changes, GATEWAY_FIELDS, toForm } from '../settingsform';
 import type { ConfigAnswer } from '../types';
-import { LANGS, lang, setLang, useT, type Lang } from '../i18n';
+import { htmlLang, LANGS, lang, setLang, useT, type Lang } from '../i18n';
 import { useStore } from '../store';
 import { setTheme, theme, type Theme } from '../theme';
 
@@ -42,7 +42,7 @@ export function Settings() {
             <label for="set-lang">{t('settings.language')}</label>
             <select id="set-lang" value={l} onChange={(e) => setLang((e.target as HTMLSelectElement).value as Lang)}>
               {LANGS.map((x) => (
-                <option key={x.id} value={x.id}>
+                <option key={x.id} value={x.id} lang={htmlLang(x.id)} dir={x.dir}>
                   {x.name}
                 </option>
               ))}
