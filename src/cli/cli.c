@@ -77,6 +77,19 @@ static const char usage_text[] =
     "                           was skipped (cooling, quota already in use, ...). The schedule\n"
     "                           is warmup.enabled + warmup.times (local \"HH:MM\")\n"
     "\n"
+    "Clients commands (write a coding client's own configuration to use this gateway):\n"
+    "  clients setup NAME [--dry-run] [--key KEY] [--model MODEL] [--base-url URL]\n"
+    "                           NAME is claude-code, codex, gemini-cli or opencode; sets only\n"
+    "                           the client's base URL, key (auth.api_key unless --key) and,\n"
+    "                           with --model, its model; keeps every other setting and a\n"
+    "                           timestamped backup; files holding the key get mode 0600;\n"
+    "                           --dry-run prints the change instead; a second run changes\n"
+    "                           nothing; a file it cannot parse is left untouched\n"
+    "  clients restore NAME     put back the files of the newest backup of NAME\n"
+    "  clients status [--json]  which clients point at this gateway\n"
+    "  (base URL: http://127.0.0.1:<server.port>; the files are found from HOME,\n"
+    "  CLAUDE_CONFIG_DIR, CODEX_HOME, GEMINI_CLI_HOME and XDG_CONFIG_HOME)\n"
+    "\n"
     "Config commands:\n"
     "  config show              print the effective configuration as JSON (secrets masked)\n"
     "  config get KEY           print one value (secrets in full)\n"
@@ -123,6 +136,9 @@ int ag_cli_accounts_cmd(struct ag_cli *cli, int argc, char **argv);
 /* `aigate keys ...` (cli/keys_cmd.c). */
 int ag_cli_keys_cmd(struct ag_cli *cli, int argc, char **argv);
 
+/* `aigate clients ...` (cli/clients_cmd.c). */
+int ag_cli_clients_cmd(struct ag_cli *cli, int argc, char **argv);
+
 /* `aigate warmup ...` (cli/warmup_cmd.c). */
 int ag_cli_warmup_cmd(struct ag_cli *cli, int argc, char **argv);
 
@@ -134,6 +150,8 @@ static const struct ag_cli_cmd commands[] = {
     {"keys", ag_cli_keys_cmd,
      "create, list, update, disable, enable, revoke, rotate user keys (below)"},
     {"config", ag_cli_config_cmd, "show, get, set configuration values (below)"},
+    {"clients", ag_cli_clients_cmd,
+     "set up, restore, show Claude Code, Codex, Gemini CLI, OpenCode (below)"},
     {"warmup", ag_cli_warmup_cmd,
      "warm up now: one tiny request per account and quota group (below)"},
     {"version", version_cmd, "print the version"},
