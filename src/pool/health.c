@@ -129,8 +129,8 @@ static void forbid(struct ag_pool *p, struct pool_acct *a, const struct ag_pool_
     char reason[512];
     int64_t until = o->validation_required ? now / 1000 + AG_POOL_VALIDATION_BLOCK_S : 0;
     const char *why = o->reason ? o->reason : o->message ? o->message : "forbidden";
-    snprintf(reason, sizeof(reason), "%s (HTTP 403)%s%s",
-             o->validation_required ? "VALIDATION_REQUIRED" : why,
+    snprintf(reason, sizeof(reason), "%s (HTTP %d)%s%s",
+             o->validation_required ? "VALIDATION_REQUIRED" : why, o->status ? o->status : 403,
              o->message && o->validation_required ? ": " : "",
              o->message && o->validation_required ? o->message : "");
     int rc =
@@ -201,7 +201,14 @@ void ag_pool_report(struct ag_pool *p, const char *account_id, const struct ag_p
             cool(p, a, key, o, now);
         break;
     case AG_POOL_UNAUTHORIZED:
-        a->force_refresh = true;
+        if (a->kind == AG_PROVIDER_GOOGLE) {
+            a->force_refresh = true;
+            break;
+        }
+        /* An API key has nothing to refresh: a refused key stays refused until the admin
+         * gives a new one (which clears the mark), like a 403. */
+        forbid(p, a, o, now);
+        ag_sticky_forget_account(p->sessions, a->rec.id);
         break;
     case AG_POOL_FORBIDDEN:
         forbid(p, a, o, now);

@@ -31,10 +31,11 @@
 struct pool_lease {
     struct ag_lease pub; /* first: the public pointer is the lease's */
     struct pool_lease *prev, *next;
-    char *strs[6];
+    char *strs[9];
 };
 
 static void on_sleep(uv_timer_t *t);
+static void filter_of(const char *provider, const char *label, struct ag_pool_wait *w);
 
 int64_t pool_now_ms(const struct ag_pool *p)
 {
@@ -43,6 +44,8 @@ int64_t pool_now_ms(const struct ag_pool *p)
 
 bool pool_acct_ready(const struct pool_acct *a, int64_t now_ms)
 {
+    if (a->kind != AG_PROVIDER_GOOGLE)
+        return a->rec.api_key && a->rec.api_key[0]; /* a key needs no refresh */
     return !a->force_refresh && a->rec.access_token && a->rec.access_token[0] &&
            now_ms / 1000 < a->rec.token_expiry - AG_POOL_REFRESH_SKEW_S &&
            ag_cloudcode_project_usable(a->rec.project_id);
@@ -179,6 +182,10 @@ static struct pool_lease *lease_new(struct ag_pool *p, struct pool_acct *a, cons
     l->pub.max_output_tokens = m ? m->max_output_tokens : 0;
     l->pub.thinking_budget = m ? m->thinking_budget : 0;
     l->pub.tier = a->rec.tier;
+    l->pub.kind = a->kind;
+    l->pub.api_key = lease_str(l, 6, a->kind != AG_PROVIDER_GOOGLE ? a->rec.api_key : "");
+    l->pub.base_url = lease_str(l, 7, a->rec.base_url);
+    l->pub.label = lease_str(l, 8, a->rec.label);
     l->next = p->leases;
     if (p->leases)
         p->leases->prev = l;
@@ -341,8 +348,12 @@ struct ag_pool_wait *ag_pool_acquire(struct ag_pool *p, const struct ag_pool_wan
                                      ag_pool_acquire_cb cb, void *ud)
 {
     struct ag_pool_wait *w;
+    enum ag_provider kind;
     if (!p || !want || !cb || p->closing)
         return NULL;
+    if (want->provider && *want->provider && strcmp(want->provider, AG_POOL_ANY_PROVIDER) != 0 &&
+        !ag_provider_parse(want->provider, &kind))
+        return NULL; /* a kind this build does not know */
     w = AG_NEW(struct ag_pool_wait);
     w->pool = p;
     w->cb = cb;
@@ -361,7 +372,10 @@ struct ag_pool_wait *ag_pool_acquire(struct ag_pool *p, const struct ag_pool_wan
         w->models = ag_calloc(1, sizeof(*w->models));
         ag_strlcpy(w->models[w->nmodels++], w->model, sizeof(w->models[0]));
     }
-    if (want->session_key && *want->session_key)
+    filter_of(want->provider, want->label, w);
+    /* Sessions stay with Cloud Code: an API-key account keeps no conversation state to stick to,
+     * and binding a session to one would move it off its Cloud Code account. */
+    if (want->session_key && *want->session_key && w->filter == F_GOOGLE)
         w->session = ag_strdup(want->session_key);
     for (size_t i = 0; i < want->nexclude; i++) {
         if (want->exclude[i])
@@ -389,6 +403,87 @@ void ag_pool_acquire_cancel(struct ag_pool_wait *w)
 
 /* ---- accounts ---- */
 
+/* An API-key account's models come from its stored comma-separated list (no quota to read). */
+static void provider_models_parse(struct pool_acct *a)
+{
+    const char *s = a->rec.models;
+    size_t n = 1;
+    if (!s || !*s)
+        return;
+    for (const char *q = s; *q; q++)
+        n += *q == ',';
+    free(a->models);
+    a->models = ag_calloc(n, sizeof(*a->models));
+    a->nmodels = 0;
+    while (*s) {
+        const char *end = strchr(s, ',');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        while (len && (*s == ' ' || *s == '\t'))
+            s++, len--;
+        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+            len--;
+        if (len && len < sizeof(a->models[0].id)) {
+            memcpy(a->models[a->nmodels].id, s, len);
+            a->models[a->nmodels++].id[len] = '\0';
+        }
+        if (!end)
+            break;
+        s = end + 1;
+    }
+}
+
+bool pool_wait_matches(const struct ag_pool_wait *w, const struct pool_acct *a)
+{
+    switch (w->filter) {
+    case F_LABEL:
+        return a->rec.label && strcmp(a->rec.label, w->label) == 0;
+    case F_KIND:
+        return a->kind == w->kind;
+    case F_ANY_KEY:
+        return a->kind != AG_PROVIDER_GOOGLE;
+    case F_GOOGLE:
+    default:
+        return a->kind == AG_PROVIDER_GOOGLE;
+    }
+}
+
+/* The accounts a want of provider / label looks at, as a wait (the pool's own rule). */
+static void filter_of(const char *provider, const char *label, struct ag_pool_wait *w)
+{
+    w->filter = F_GOOGLE;
+    if (label && *label) {
+        w->filter = F_LABEL;
+        ag_strlcpy(w->label, label, sizeof(w->label));
+    } else if (provider && strcmp(provider, AG_POOL_ANY_PROVIDER) == 0) {
+        w->filter = F_ANY_KEY;
+    } else if (provider && *provider && ag_provider_parse(provider, &w->kind) &&
+               w->kind != AG_PROVIDER_GOOGLE) {
+        w->filter = F_KIND;
+    }
+}
+
+uint32_t ag_pool_busy(struct ag_pool *p, const char *provider, const char *label)
+{
+    struct ag_pool_wait w = {0};
+    uint32_t n = 0;
+    filter_of(provider, label, &w);
+    for (size_t i = 0; p && i < p->naccts; i++) {
+        if (pool_wait_matches(&w, p->accts[i]))
+            n += p->accts[i]->inflight;
+    }
+    return n;
+}
+
+bool ag_pool_provider_lists(struct ag_pool *p, const char *model)
+{
+    for (size_t i = 0; p && model && *model && i < p->naccts; i++) {
+        const struct pool_acct *a = p->accts[i];
+        if (a->kind != AG_PROVIDER_GOOGLE && !a->rec.disabled && pool_acct_model(a, model))
+            return true;
+    }
+    return false;
+}
+
 int ag_pool_reload(struct ag_pool *p)
 {
     struct ag_account_list l = {0};
@@ -398,15 +493,6 @@ int ag_pool_reload(struct ag_pool *p)
         ag_log_warn("pool: cannot read the accounts: %s", ag_strerror(rc));
         return rc;
     }
-    /* API-key accounts of other providers are not Cloud Code accounts: this pool leaves them. */
-    size_t kept_n = 0;
-    for (size_t i = 0; i < l.len; i++) {
-        if (ag_account_is_provider(&l.items[i]))
-            ag_account_dispose(&l.items[i]);
-        else
-            l.items[kept_n++] = l.items[i];
-    }
-    l.len = kept_n;
     next = ag_calloc(l.len ? l.len : 1, sizeof(struct pool_acct *));
     for (size_t i = 0; i < l.len; i++) {
         struct pool_acct *a = pool_find_acct(p, l.items[i].id);
@@ -423,7 +509,10 @@ int ag_pool_reload(struct ag_pool *p)
         a->rec = l.items[i]; /* moves the strings */
         memset(&l.items[i], 0, sizeof(l.items[i]));
         a->order = i;
+        a->kind = ag_provider_of(a->rec.provider);
         pool_quota_parse(a);
+        if (a->kind != AG_PROVIDER_GOOGLE)
+            provider_models_parse(a);
         if (a->rec.disabled || a->rec.forbidden)
             ag_sticky_forget_account(p->sessions, a->rec.id);
         next[i] = a;

@@ -29,6 +29,7 @@
 
 #include "core/failure.h"
 #include "store/accounts.h"
+#include "store/provider.h"
 
 struct ag_config;
 struct ag_errclass;
@@ -84,10 +85,21 @@ struct ag_pool_want {
      * model only. */
     const char *const *models;
     size_t nmodels;
-    const char *session_key;    /* sticky-session key; NULL/"" = none */
+    const char *session_key;    /* sticky-session key; NULL/"" = none (API-key wants ignore it) */
     const char *const *exclude; /* account ids already tried for this request */
     size_t nexclude;
+    /* Which accounts may serve (routing.rules targets, config/routing.h). NULL/"" = the Google
+     * (Cloud Code) accounts, as always; a kind name of store/provider.h ("google" included) = the
+     * accounts of that kind; AG_POOL_ANY_PROVIDER = any API-key account whose models list names
+     * one of the wanted models. */
+    const char *provider;
+    /* Only the account with this label (of any kind; provider is then not looked at). NULL/"" =
+     * any label. */
+    const char *label;
 };
+
+/** ag_pool_want.provider for "any API-key account that lists the model". */
+#define AG_POOL_ANY_PROVIDER "*"
 
 /**
  * An account handed to one request. Owned by the pool; valid from the acquire callback until
@@ -107,6 +119,12 @@ struct ag_lease {
                           when the want named none */
     uint32_t max_output_tokens; /* that model's limits as this account reported them; 0 = */
     uint32_t thinking_budget;   /* not reported (use the built-in table) */
+    /* API-key accounts (store/provider.h); kind is AG_PROVIDER_GOOGLE and the strings "" for
+     * Cloud Code accounts. api_key is a secret: never log it. */
+    enum ag_provider kind;
+    const char *api_key;
+    const char *base_url; /* the admin's base URL; "" = the kind's default */
+    const char *label;    /* the account's label; "" when none */
 };
 
 /** Why an acquisition failed; valid during the callback only. */
@@ -251,6 +269,19 @@ void ag_pool_foreach_quota_model(struct ag_pool *p,
  * call into the pool (use it at once, on the loop thread). Never NULL.
  */
 const struct ag_forward *ag_pool_forward(struct ag_pool *p);
+
+/**
+ * Requests in flight on the accounts a want with this provider / label would look at (the same
+ * meaning as in struct ag_pool_want; both NULL = Cloud Code accounts): the load routing.rules'
+ * least-busy strategy compares.
+ */
+uint32_t ag_pool_busy(struct ag_pool *p, const char *provider, const char *label);
+
+/**
+ * True when an enabled API-key account lists model (exactly) in its models: a model without a
+ * routing.rules rule then goes to such accounts (want.provider AG_POOL_ANY_PROVIDER).
+ */
+bool ag_pool_provider_lists(struct ag_pool *p, const char *model);
 
 /** Forgets every sticky-session binding (sessions pick an account afresh); returns how many. */
 size_t ag_pool_clear_sessions(struct ag_pool *p);

@@ -48,6 +48,7 @@ struct pool_acct {
     struct ag_pool *pool;
     struct ag_account rec; /* owned copy of the stored row */
     size_t order;          /* position in the list */
+    enum ag_provider kind; /* AG_PROVIDER_GOOGLE: Cloud Code (OAuth); else an API-key account */
     /* runtime */
     unsigned inflight;
     bool force_refresh; /* a 401 said the access token is bad */
@@ -76,6 +77,14 @@ struct pool_acct {
     int64_t suspect_ms; /* a 429 not yet counted against the account (0 = none) */
 };
 
+/** Which accounts a wait looks at (ag_pool_want.provider / label). */
+enum pool_filter {
+    F_GOOGLE = 0, /* Cloud Code accounts (the default) */
+    F_KIND,       /* the accounts of one kind */
+    F_ANY_KEY,    /* any API-key account that lists a wanted model */
+    F_LABEL,      /* the account with one label */
+};
+
 enum pool_wait_state {
     W_READY,  /* to be dispatched at the next kick */
     W_PINNED, /* waiting for acct's flight; then granted that account */
@@ -94,6 +103,9 @@ struct ag_pool_wait {
     char (*models)[AG_POOL_GROUP_MAX]; /* want.models: candidate ids in preference order */
     size_t nmodels;
     char *session;
+    enum pool_filter filter;
+    enum ag_provider kind; /* F_KIND */
+    char label[128];       /* F_LABEL */
     char **skip; /* excluded by the caller, then accounts whose refresh failed for this wait */
     size_t nskip, nexclude;
     struct pool_acct *acct; /* W_PINNED */
@@ -151,6 +163,9 @@ void pool_event(struct ag_pool *p, enum ag_pool_event ev, const char *subject, c
 
 /** Current time of the pool's clock, unix ms. */
 int64_t pool_now_ms(const struct ag_pool *p);
+
+/** True when w may look at a at all (its kind or label filter). */
+bool pool_wait_matches(const struct ag_pool_wait *w, const struct pool_acct *a);
 
 /** True when a's access token is usable now (present, not forced stale, not within
  * AG_POOL_REFRESH_SKEW_S of expiry) and a project id is known. */

@@ -385,8 +385,8 @@ void pool_quota_flight_done(struct pool_acct *a, int err)
 static bool wants(const struct pool_acct *a, int64_t now_ms)
 {
     int64_t interval_s = a->pool->cfg->quota.refresh_interval_s;
-    if (a->rec.disabled || a->qjob || a->quota_after_flight)
-        return false;
+    if (a->rec.disabled || a->qjob || a->quota_after_flight || a->kind != AG_PROVIDER_GOOGLE)
+        return false; /* API-key accounts have no Cloud Code quota to read */
     if (a->quota_due)
         return true;
     if (now_ms < a->quota_next_ms)
@@ -451,7 +451,8 @@ int ag_pool_refresh_quota(struct ag_pool *p, const char *account_id)
     if (account_id && !(a = pool_find_acct(p, account_id)))
         return AG_ENOTFOUND;
     for (size_t i = 0; i < p->naccts; i++) {
-        if ((a && p->accts[i] != a) || p->accts[i]->rec.disabled)
+        if ((a && p->accts[i] != a) || p->accts[i]->rec.disabled ||
+            p->accts[i]->kind != AG_PROVIDER_GOOGLE)
             continue;
         pool_quota_due(p->accts[i], true);
     }

@@ -55,7 +55,16 @@ bool pool_is_fixed(const struct ag_pool *p, const struct pool_acct *a)
            (strcmp(fx, a->rec.id) == 0 || (a->rec.email && strcasecmp(fx, a->rec.email) == 0));
 }
 
-enum use { USE_OK, USE_DISABLED, USE_SKIPPED, USE_NO_MODEL, USE_COOLING, USE_QUOTA, USE_BUSY };
+enum use {
+    USE_OTHER,
+    USE_OK,
+    USE_DISABLED,
+    USE_SKIPPED,
+    USE_NO_MODEL,
+    USE_COOLING,
+    USE_QUOTA,
+    USE_BUSY
+};
 
 const char *pool_wait_model(const struct ag_pool_wait *w, const struct pool_acct *a)
 {
@@ -64,7 +73,9 @@ const char *pool_wait_model(const struct ag_pool_wait *w, const struct pool_acct
     for (size_t i = 0; i < w->nmodels; i++) {
         if (pool_acct_model_gone(a, w->models[i]))
             continue;
-        if (!w->listed || a->nmodels == 0 || pool_acct_model(a, w->models[i]))
+        if (w->filter == F_ANY_KEY
+                ? pool_acct_model(a, w->models[i]) != NULL
+                : !w->listed || a->nmodels == 0 || pool_acct_model(a, w->models[i]))
             return w->models[i];
     }
     return NULL;
@@ -75,7 +86,7 @@ static bool any_listed(const struct ag_pool *p, const struct ag_pool_wait *w)
 {
     for (size_t i = 0; i < p->naccts; i++) {
         const struct pool_acct *a = p->accts[i];
-        if (a->rec.disabled)
+        if (a->rec.disabled || !pool_wait_matches(w, a))
             continue;
         for (size_t j = 0; j < w->nmodels; j++) {
             if (pool_acct_model(a, w->models[j]))
@@ -91,6 +102,8 @@ static enum use classify(const struct pool_acct *a, const struct ag_pool_wait *w
                          const struct ag_sched_ctx *ctx, struct ag_sched_cand *c, int64_t *until)
 {
     *until = 0;
+    if (!pool_wait_matches(w, a))
+        return USE_OTHER; /* another kind of account, or another label: not counted */
     if (a->rec.disabled)
         return USE_DISABLED;
     if (a->rec.forbidden &&
@@ -141,6 +154,7 @@ static void sleep_until(struct ag_pool_wait *w, int64_t wake_ms, bool on_release
 }
 
 struct tally {
+    size_t nmatch; /* accounts the wait looks at (its kind or label) */
     size_t ndis, nskip, nmodel, ncool, nquota, nbusy;
     int64_t first_until; /* earliest end of a cooldown or quota reset, unix ms */
 };
@@ -164,7 +178,18 @@ static void no_candidate(struct ag_pool_wait *w, const struct tally *t, int64_t 
         sleep_until(w, t->first_until, false);
         return;
     }
-    if (p->naccts == 0) {
+    if (t->nmatch == 0 && w->filter != F_GOOGLE) {
+        if (w->filter == F_LABEL)
+            snprintf(msg, sizeof(msg), "no account has the label %s", w->label);
+        else if (w->filter == F_KIND)
+            snprintf(msg, sizeof(msg),
+                     "no %s account configured (add one with `aigate accounts add --provider %s "
+                     "--api-key ...`)",
+                     ag_provider_info(w->kind)->name, ag_provider_info(w->kind)->name);
+        else
+            snprintf(msg, sizeof(msg), "no API-key account configured");
+        pool_deny(w, AG_ENOTFOUND, AG_POOL_DENY_NO_ACCOUNTS, 0, msg);
+    } else if (t->nmatch == 0) {
         pool_deny(w, AG_ENOTFOUND, AG_POOL_DENY_NO_ACCOUNTS, 0,
                   "no accounts configured (add one with `aigate accounts login` or `aigate "
                   "accounts add --refresh-token ...`)");
@@ -276,7 +301,11 @@ static void look_over(struct ag_pool_wait *w, const struct ag_sched_ctx *ctx,
             l->bound_use = u;
             l->bound_until = until;
         }
+        if (u != USE_OTHER)
+            l->t.nmatch++;
         switch (u) {
+        case USE_OTHER:
+            continue;
         case USE_DISABLED:
             l->t.ndis++;
             continue;
@@ -301,7 +330,7 @@ static void look_over(struct ag_pool_wait *w, const struct ag_sched_ctx *ctx,
         case USE_OK:
             break;
         }
-        if (pool_is_fixed(p, x))
+        if (w->filter == F_GOOGLE && pool_is_fixed(p, x))
             l->fixed = x;
         cands[l->n++] = c;
     }
