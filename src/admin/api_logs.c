@@ -1,5 +1,6 @@
 /* admin/api_logs.c: the monitor's routes — GET /api/logs (filters, paging), GET /api/logs/:id
- * (with bodies), GET /api/logs/recent (the in-memory ring), POST /api/logs/clear,
+ * (with bodies and the attempts), POST /api/logs/:id/replay (the captured request sent to the
+ * gateway again), GET /api/logs/recent (the in-memory ring), POST /api/logs/clear,
  * GET /api/monitor (counters) — and the live event stream GET /api/events (SSE). */
 #include "admin/admin_internal.h"
 #include "admin/monitor.h"
@@ -12,9 +13,11 @@
 #include "store/monitor_query.h"
 #include "store/writer.h"
 
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void adm_write_entry(struct ag_buf *b, const struct ag_request_record *r, const char *request_id,
                      bool bodies)
@@ -49,6 +52,8 @@ void adm_write_entry(struct ag_buf *b, const struct ag_request_record *r, const 
     ag_jsonw_str(b, "user_agent", r->user_agent);
     ag_jsonw_bool(b, "stream", r->stream);
     if (bodies) {
+        /* the attempts, as the monitor wrote them (admin/monitor.c) */
+        ag_jsonw_raw(b, "attempt_log", r->attempts_json ? r->attempts_json : "[]");
         ag_jsonw_strn(b, "request_body", r->request_body);
         ag_jsonw_strn(b, "response_body", r->response_body);
     }
@@ -174,6 +179,160 @@ static void h_log(struct ag_http_req *req, void *ud)
     }
     struct adm_job *j = adm_job_new(adm_of(ud), req, log_work, log_done);
     j->i1 = 1; /* bodies */
+    j->i2 = id;
+    adm_job_start(j);
+}
+
+/* ---- POST /api/logs/:id/replay ---- */
+
+/* Bytes of the replayed answer given back to the UI, and the longest a replay may take. */
+#define REPLAY_KEEP       (64 * 1024)
+#define REPLAY_TIMEOUT_MS 300000L
+
+/* What a replay needs, taken on the loop (the worker must not read the live config). */
+struct replay_arg {
+    int port;
+    char auth[512]; /* "Authorization: Bearer <main key>", or "" when there is none */
+    char method[16];
+    char path[512];
+    char *body; /* the captured request body (malloc'd), NULL when none was kept */
+    size_t body_len;
+    bool stream;
+};
+
+static void replay_arg_free(void *p)
+{
+    struct replay_arg *ra = p;
+    if (ra)
+        free(ra->body);
+    free(ra);
+}
+
+static int replay_row(const struct ag_request_record *r, void *ud)
+{
+    struct replay_arg *ra = ud;
+    snprintf(ra->method, sizeof(ra->method), "%s", r->method ? r->method : "POST");
+    snprintf(ra->path, sizeof(ra->path), "%s", r->path ? r->path : "");
+    ra->stream = r->stream;
+    if (r->request_body.p) {
+        ra->body = ag_malloc(r->request_body.len + 1);
+        memcpy(ra->body, r->request_body.p, r->request_body.len);
+        ra->body[r->request_body.len] = '\0';
+        ra->body_len = r->request_body.len;
+    }
+    return 0;
+}
+
+static size_t replay_collect(char *p, size_t size, size_t n, void *ud)
+{
+    struct ag_buf *b = ud;
+    size_t len = size * n;
+    size_t room = b->len < REPLAY_KEEP ? REPLAY_KEEP - b->len : 0;
+    if (room)
+        ag_buf_append(b, p, len < room ? len : room);
+    return len; /* the rest is read and dropped: the gateway's request runs to its end */
+}
+
+static size_t replay_header(char *p, size_t size, size_t n, void *ud)
+{
+    char *rid = ud;
+    size_t len = size * n;
+    static const char name[] = "x-request-id:";
+    if (len > sizeof(name) && strncasecmp(p, name, sizeof(name) - 1) == 0) {
+        size_t i = sizeof(name) - 1, end = len;
+        while (i < end && (p[i] == ' ' || p[i] == '\t'))
+            i++;
+        while (end > i && (p[end - 1] == '\r' || p[end - 1] == '\n' || p[end - 1] == ' '))
+            end--;
+        snprintf(rid, 64, "%.*s", (int)(end - i), p + i);
+    }
+    return len;
+}
+
+/* On a worker: the stored request goes to the gateway's own port on loopback, with the main API
+ * key (which never leaves the server); the answer's status, request id and first bytes come back.
+ */
+static int replay_work(struct ag_store *db, struct adm_job *j)
+{
+    struct replay_arg *ra = j->arg;
+    int rc = ag_store_log_get(db, j->i2, replay_row, ra);
+    if (rc == AG_ENOTFOUND) {
+        snprintf(j->err, sizeof(j->err), "no request log entry %lld", (long long)j->i2);
+        return rc;
+    }
+    if (rc)
+        return rc;
+    if (!ra->body || strcmp(ra->method, "POST") != 0 || ra->path[0] != '/') {
+        snprintf(j->err, sizeof(j->err),
+                 "request %lld has no captured body to send again (turn on body capture in "
+                 "Settings for new requests)",
+                 (long long)j->i2);
+        return AG_ESTATE;
+    }
+    char url[600], rid[64] = "";
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", ra->port, ra->path);
+    struct ag_buf body;
+    ag_buf_init(&body, REPLAY_KEEP + 1);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    h = curl_slist_append(h, "X-Aigate-Replay: 1");
+    if (ra->auth[0])
+        h = curl_slist_append(h, ra->auth);
+    CURL *cu = curl_easy_init();
+    long status = 0;
+    rc = AG_EIO;
+    if (!cu || !h)
+        goto out;
+    curl_easy_setopt(cu, CURLOPT_URL, url);
+    curl_easy_setopt(cu, CURLOPT_POST, 1L);
+    curl_easy_setopt(cu, CURLOPT_POSTFIELDS, ra->body);
+    curl_easy_setopt(cu, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)ra->body_len);
+    curl_easy_setopt(cu, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, replay_collect);
+    curl_easy_setopt(cu, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(cu, CURLOPT_HEADERFUNCTION, replay_header);
+    curl_easy_setopt(cu, CURLOPT_HEADERDATA, rid);
+    curl_easy_setopt(cu, CURLOPT_TIMEOUT_MS, REPLAY_TIMEOUT_MS);
+    curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(cu, CURLOPT_NOPROXY, "*");
+    CURLcode cc = curl_easy_perform(cu);
+    if (cc != CURLE_OK) {
+        snprintf(j->err, sizeof(j->err), "the gateway did not answer the replay: %s",
+                 curl_easy_strerror(cc));
+        goto out;
+    }
+    curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &status);
+    ag_jsonw_open(&j->out, NULL, '{');
+    ag_jsonw_int(&j->out, "status", status);
+    ag_jsonw_str(&j->out, "request_id", rid[0] ? rid : NULL);
+    ag_jsonw_bool(&j->out, "stream", ra->stream);
+    ag_jsonw_strn(&j->out, "body", ag_buf_str(&body));
+    ag_jsonw_bool(&j->out, "truncated", body.len >= REPLAY_KEEP);
+    ag_jsonw_close(&j->out, '}');
+    rc = 0;
+out:
+    if (cu)
+        curl_easy_cleanup(cu);
+    curl_slist_free_all(h);
+    ag_buf_dispose(&body);
+    return rc;
+}
+
+static void h_replay(struct ag_http_req *req, void *ud)
+{
+    struct ag_admin *a = adm_of(ud);
+    int64_t id;
+    if (ag_str_to_i64(req->params[0], 1, INT64_MAX, &id)) {
+        adm_error(req, 404, "not_found", "id", "no request log entry %.*s",
+                  (int)(req->params[0].len > 64 ? 64 : req->params[0].len), req->params[0].p);
+        return;
+    }
+    struct replay_arg *ra = ag_calloc(1, sizeof(*ra));
+    ra->port = (int)a->cfg->server.port;
+    if (a->auth->api_key && a->auth->api_key[0])
+        snprintf(ra->auth, sizeof(ra->auth), "Authorization: Bearer %s", a->auth->api_key);
+    struct adm_job *j = adm_job_new(a, req, replay_work, NULL);
+    j->arg = ra;
+    j->free_arg = replay_arg_free;
     j->i2 = id;
     adm_job_start(j);
 }
@@ -381,12 +540,16 @@ static void h_events(struct ag_http_req *req, void *ud)
     ag_http_stream_write(req, hello, sizeof(hello) - 1);
 }
 
+/* one route per line */
+/* clang-format off */
 const struct adm_route_def adm_logs_routes[] = {
     {"GET", "/api/logs", h_logs, false},
     {"GET", "/api/logs/recent", h_recent, false},
     {"GET", "/api/logs/:id", h_log, false},
+    {"POST", "/api/logs/:id/replay", h_replay, false},
     {"POST", "/api/logs/clear", h_clear, false},
     {"GET", "/api/monitor", h_monitor, false},
     {"GET", "/api/events", h_events, false},
     {NULL, NULL, NULL, false},
 };
+/* clang-format on */

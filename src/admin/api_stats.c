@@ -1,14 +1,18 @@
 /* admin/api_stats.c: token statistics — GET /api/stats/summary, GET /api/stats/series (per hour
  * or day, optionally per account / model / protocol, for charts), GET /api/stats/breakdown
- * (totals per account, model or protocol) and POST /api/stats/clear. Time windows: from_s/to_s,
- * or hours (default 24) / days back from now. Computed from the same records as the monitor. */
+ * (totals per account, model or protocol), GET /api/stats/health (each account's attempts that
+ * succeeded and failed per hour, for the Accounts page's health strip) and POST /api/stats/clear.
+ * Time windows: from_s/to_s, or hours (default 24) / days back from now. Computed from the same
+ * records as the monitor. */
 #include "admin/admin_internal.h"
 #include "core/err.h"
 #include "core/mem.h"
 #include "store/monitor_query.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct stats_arg {
     struct ag_stats_query q;
@@ -191,10 +195,90 @@ static void h_clear(struct ag_http_req *req, void *ud)
     adm_job_start(adm_job_new(adm_of(ud), req, clear_work, NULL));
 }
 
+/* ---- GET /api/stats/health ---- */
+
+#define HEALTH_HOURS_MAX 168
+#define HOUR_MS          INT64_C(3600000)
+
+/* One account's hours being filled while the rows (ordered by account) arrive. */
+struct health_arg {
+    int64_t from_ms;
+    int hours;
+    char account[256]; /* "" before the first row */
+    int64_t ok[HEALTH_HOURS_MAX], errors[HEALTH_HOURS_MAX];
+};
+
+static void health_flush(struct adm_job *j, struct health_arg *ha)
+{
+    if (!ha->account[0])
+        return;
+    ag_jsonw_open(&j->out, NULL, '{');
+    ag_jsonw_str(&j->out, "account", ha->account);
+    ag_jsonw_open(&j->out, "ok", '[');
+    for (int i = 0; i < ha->hours; i++)
+        ag_jsonw_int(&j->out, NULL, ha->ok[i]);
+    ag_jsonw_close(&j->out, ']');
+    ag_jsonw_open(&j->out, "errors", '[');
+    for (int i = 0; i < ha->hours; i++)
+        ag_jsonw_int(&j->out, NULL, ha->errors[i]);
+    ag_jsonw_close(&j->out, ']');
+    ag_jsonw_close(&j->out, '}');
+    memset(ha->ok, 0, sizeof(ha->ok));
+    memset(ha->errors, 0, sizeof(ha->errors));
+}
+
+static int health_row(const char *account, int64_t hour_ms, int64_t ok, int64_t errors, void *ud)
+{
+    struct adm_job *j = ud;
+    struct health_arg *ha = j->arg;
+    if (strcasecmp(account, ha->account) != 0) {
+        health_flush(j, ha);
+        snprintf(ha->account, sizeof(ha->account), "%s", account);
+    }
+    int64_t i = (hour_ms - ha->from_ms) / HOUR_MS;
+    if (i >= 0 && i < ha->hours) {
+        ha->ok[i] += ok;
+        ha->errors[i] += errors;
+    }
+    return 0;
+}
+
+static int health_work(struct ag_store *db, struct adm_job *j)
+{
+    struct health_arg *ha = j->arg;
+    ag_jsonw_open(&j->out, NULL, '{');
+    ag_jsonw_int(&j->out, "from_ms", ha->from_ms);
+    ag_jsonw_int(&j->out, "hour_ms", HOUR_MS);
+    ag_jsonw_int(&j->out, "hours", ha->hours);
+    ag_jsonw_open(&j->out, "accounts", '[');
+    int rc =
+        ag_store_account_health(db, ha->from_ms, ha->from_ms + ha->hours * HOUR_MS, health_row, j);
+    health_flush(j, ha);
+    ag_jsonw_close(&j->out, ']');
+    ag_jsonw_close(&j->out, '}');
+    return rc;
+}
+
+/* The last `hours` whole hours, the current one included (it ends in the future). */
+static void h_health(struct ag_http_req *req, void *ud)
+{
+    int64_t hours = 24;
+    if (!adm_query_int(req, "hours", 1, HEALTH_HOURS_MAX, &hours))
+        return;
+    struct health_arg *ha = ag_calloc(1, sizeof(*ha));
+    ha->hours = (int)hours;
+    ha->from_ms = (adm_now_ms() / HOUR_MS + 1 - hours) * HOUR_MS;
+    struct adm_job *j = adm_job_new(adm_of(ud), req, health_work, NULL);
+    j->arg = ha;
+    j->free_arg = free;
+    adm_job_start(j);
+}
+
 const struct adm_route_def adm_stats_routes[] = {
     {"GET", "/api/stats/summary", h_summary, false},
     {"GET", "/api/stats/series", h_series, false},
     {"GET", "/api/stats/breakdown", h_breakdown, false},
+    {"GET", "/api/stats/health", h_health, false},
     {"POST", "/api/stats/clear", h_clear, false},
     {NULL, NULL, NULL, false},
 };

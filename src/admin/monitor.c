@@ -46,9 +46,14 @@ void ag_monitor_set_listener(struct ag_monitor *m, ag_monitor_listener cb, void 
     m->listener_ud = ud;
 }
 
-/* Copies the slices and C strings of an entry into one block (owned by the entry). */
+/* Copies the slices and C strings of an entry into one block (owned by the entry), the attempts
+ * as their JSON text. */
 static void entry_fill(struct ag_monitor_entry *e, const struct ag_relay_record *r, int64_t id)
 {
+    struct ag_buf att;
+    ag_buf_init(&att, AG_BUF_CAP_SHORT);
+    if (r->attempt_log && r->attempt_log->n && ag_attempt_log_json(r->attempt_log, &att))
+        ag_buf_reset(&att); /* over the cap: the row goes without its attempts */
     struct ag_str parts[] = {r->method,
                              r->path,
                              ag_str_c(r->protocol),
@@ -60,7 +65,8 @@ static void entry_fill(struct ag_monitor_entry *e, const struct ag_relay_record 
                              r->user_agent,
                              r->request_id,
                              r->error_message,
-                             r->key_name};
+                             r->key_name,
+                             ag_buf_str(&att)};
     enum { N = sizeof(parts) / sizeof(parts[0]) };
     size_t total = 0;
     for (size_t i = 0; i < N; i++)
@@ -74,6 +80,7 @@ static void entry_fill(struct ag_monitor_entry *e, const struct ag_relay_record 
         out[i] = c;
         c += parts[i].len + 1;
     }
+    ag_buf_dispose(&att);
     free(e->_strings);
     *e = (struct ag_monitor_entry){
         .rec =
@@ -100,6 +107,7 @@ static void entry_fill(struct ag_monitor_entry *e, const struct ag_relay_record 
                 .client_ip = out[7],
                 .user_agent = out[8],
                 .stream = r->stream,
+                .attempts_json = out[12][0] ? out[12] : NULL,
             },
         .request_id = out[9],
         .error_message = out[10],

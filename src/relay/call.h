@@ -19,6 +19,7 @@
 
 #include "core/buf.h"
 #include "pool/pool.h"
+#include "relay/attempt_log.h"
 #include "proto/adapter.h"
 #include "relay/relay_internal.h"
 #include "route/mapping.h"
@@ -90,6 +91,7 @@ struct call {
     char served_model[AG_MODEL_ID_MAX]; /* the id the last attempt's account was sent */
     char client_version[32];            /* x-client-version, from the configured User-Agent */
     const char *beta[1];                /* anthropic-beta for Claude models */
+    struct ag_attempt_log alog;         /* each attempt's account, outcome and stage times */
 };
 
 /** How a request ends: what its record says and what the client is sent. */

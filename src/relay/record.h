@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/str.h"
+#include "relay/attempt_log.h"
 
 /** One finished AI request. Every slice is borrowed for the duration of the callback only. */
 struct ag_relay_record {
@@ -35,6 +36,8 @@ struct ag_relay_record {
     bool stream;
     struct ag_str request_body;  /* the client's body (uncapped here: the sink caps and redacts) */
     struct ag_str response_body; /* the body sent (non-stream) or the stream's first bytes */
+    const struct ag_attempt_log *attempt_log; /* each attempt's account, outcome and stage
+                                                 times (relay/attempt_log.h); NULL = none */
 };
 
 /** Receives each record on the loop thread; must not block. */

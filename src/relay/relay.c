@@ -101,6 +101,7 @@ static struct call *call_new(struct ag_relay *r, struct ag_http_req *req,
     c->ttfb_ms = -1;
     c->retry_after_ms = -1;
     c->ts_ms = ag_wall_ms() - (int64_t)((ag_now_us() - req->start_us) / 1000);
+    ag_attempt_log_init(&c->alog, req->start_us);
     r->active++;
     uv_timer_init(r->loop, &c->ping);
     c->ping.data = c;
@@ -230,6 +231,7 @@ static void start_attempt(struct call *c)
     want.session_key = session;
     call_set_state(c, CALL_ACQUIRE);
     c->attempts++;
+    ag_attempt_log_begin(&c->alog, ag_now_us());
     c->wait = ag_pool_acquire(c->relay->pool, &want, on_acquired, c);
     if (!c->wait)
         call_fail(c, 503, AG_PERR_OVERLOADED, "no_account_available",
@@ -278,10 +280,14 @@ static void on_acquired(int err, const struct ag_lease *lease, const struct ag_p
         return;
     }
     if (err) {
+        ag_attempt_log_end(&c->alog, 0, "no_account",
+                           denial && denial->message ? denial->message : NULL, ag_now_us());
         acquire_denied(c, denial);
         return;
     }
     c->lease = lease;
+    ag_attempt_log_acquired(&c->alog, lease->email, lease->model[0] ? lease->model : c->route.model,
+                            ag_now_us());
     if (c->attempts <= CALL_MAX_ATTEMPTS) {
         ag_strlcpy(c->exclude[c->attempts - 1], lease->account_id, AG_ACCOUNT_ID_SIZE);
         c->exclude_p[c->attempts - 1] = c->exclude[c->attempts - 1];
@@ -354,6 +360,7 @@ static void send_upstream(struct call *c)
         .ud = c,
     };
     int err = 0;
+    ag_attempt_log_sent(&c->alog, ag_now_us());
     c->cc = r->upstream->start(r->client, &spec, &err);
     if (!c->cc) {
         release_lease(c);
@@ -407,6 +414,7 @@ void call_succeeded(struct call *c)
     }
     if (c->lease)
         ag_pool_report(c->relay->pool, c->lease->account_id, &po);
+    ag_attempt_log_end(&c->alog, c->status, "ok", NULL, ag_now_us());
     if (c->answer.has_usage)
         c->usage = c->answer.usage;
     keep_thinking(c);
@@ -468,6 +476,8 @@ void call_attempt_failed(struct call *c, const struct ag_errclass *ec)
     if (ec->kind == AG_ERRCLASS_RATE_LIMITED && ec->retry_delay_ms > 0 &&
         (c->retry_after_ms < 0 || ec->retry_delay_ms < c->retry_after_ms))
         c->retry_after_ms = ec->retry_delay_ms;
+    ag_attempt_log_end(&c->alog, ec->status, ag_errclass_kind_name(ec->kind), ec->message,
+                       ag_now_us());
     if (c->lease) {
         ag_pool_report(c->relay->pool, c->lease->account_id, &po);
         ag_log_info("relay %s: attempt %d on %s failed: %s (%d) %s", c->req->id, c->attempts,
@@ -616,6 +626,8 @@ static void record(struct call *c, int status, const char *error_class, const ch
     ag_relay_keys_settle(c);
     if (!r->on_record)
         return;
+    ag_attempt_log_end(&c->alog, 0, error_class && error_class[0] ? error_class : "ok", message,
+                       ag_now_us());
     struct ag_relay_record rec = {
         .ts_ms = c->ts_ms,
         .request_id = ag_str_c(req->id),
@@ -641,6 +653,7 @@ static void record(struct call *c, int status, const char *error_class, const ch
         .stream = c->creq ? c->creq->stream : false,
         .request_body = ag_buf_str(&req->body),
         .response_body = response_body,
+        .attempt_log = &c->alog,
     };
     r->on_record(&rec, r->record_ud);
 }

@@ -27,6 +27,7 @@ int stream_on_head(struct ag_cloudcode_call *cc, int status, void *ud)
 {
     struct call *c = ud;
     c->status = status;
+    ag_attempt_log_head(&c->alog, status, ag_now_us());
     if (status >= 200 && status < 300 && c->creq->stream && c->ucall.stream)
         stream_begin(c);
     return 0;
@@ -129,6 +130,8 @@ static int emit(void *ud, const struct ag_event *ev)
         return AG_ECLOSED;
     if (ev->type == AG_EV_USAGE)
         c->usage = ev->usage;
+    else if (ev->type >= AG_EV_TEXT && ev->type <= AG_EV_TOOL_ARGS)
+        ag_attempt_log_token(&c->alog, ag_now_us()); /* the first answer content */
     if (c->think)
         ag_thinking_capture_event(c->think, ev);
     if (!c->creq->stream)

@@ -228,6 +228,10 @@ static const char v7_provider_accounts[] =
     "  UPDATE meta SET value = value + 1 WHERE key = 'accounts_version';"
     "END;";
 
+/* Version 8: each request's upstream attempts (relay/attempt_log.h) as a JSON array: account,
+ * model, status, why the request moved on, and the time of each stage. */
+static const char v8_request_attempts[] = "ALTER TABLE request_log ADD COLUMN attempts_json TEXT;";
+
 static const struct migration steps[] = {
     {1, "accounts", v1_accounts},
     {2, "request log and token statistics", v2_monitor},
@@ -236,6 +240,7 @@ static const struct migration steps[] = {
     {5, "user keys", v5_user_keys},
     {6, "admin sessions", v6_admin_sessions},
     {7, "provider accounts", v7_provider_accounts},
+    {8, "request attempts", v8_request_attempts},
 };
 
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == AG_STORE_SCHEMA_VERSION,

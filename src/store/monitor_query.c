@@ -13,7 +13,7 @@
 #define LOG_COLUMNS                                                                                \
     "id, ts_ms, method, path, protocol, model_requested, model_served, account_email, status,"     \
     " error_class, attempts, ttfb_ms, total_ms, input_tokens, output_tokens, cached_tokens,"       \
-    " reasoning_tokens, client_ip, user_agent, stream, error_message, key_name"
+    " reasoning_tokens, client_ip, user_agent, stream, error_message, key_name, attempts_json"
 
 /* Parameters collected while the WHERE clause is written, bound in order afterwards. */
 struct params {
@@ -78,11 +78,12 @@ static void read_row(sqlite3_stmt *st, struct ag_request_record *r, bool bodies)
     r->stream = sqlite3_column_int(st, 19) != 0;
     r->error_message = col_text(st, 20);
     r->key_name = col_text(st, 21);
+    r->attempts_json = col_text(st, 22);
     if (bodies) {
-        const char *b = col_text(st, 22);
-        r->request_body = b ? ag_str_make(b, (size_t)sqlite3_column_bytes(st, 22)) : AG_STR_NULL;
-        b = col_text(st, 23);
-        r->response_body = b ? ag_str_make(b, (size_t)sqlite3_column_bytes(st, 23)) : AG_STR_NULL;
+        const char *b = col_text(st, 23);
+        r->request_body = b ? ag_str_make(b, (size_t)sqlite3_column_bytes(st, 23)) : AG_STR_NULL;
+        b = col_text(st, 24);
+        r->response_body = b ? ag_str_make(b, (size_t)sqlite3_column_bytes(st, 24)) : AG_STR_NULL;
     }
 }
 
@@ -225,6 +226,47 @@ int ag_store_log_get(struct ag_store *s, int64_t id, ag_log_row_cb cb, void *ud)
 out:
     if (ret == AG_EDB)
         ag_log_error("store: log get: %s", sqlite3_errmsg(s->db));
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int ag_store_account_health(struct ag_store *s, int64_t from_ms, int64_t to_ms, ag_health_row_cb cb,
+                            void *ud)
+{
+    static const char sql[] =
+        "SELECT acct, h * 3600000, SUM(ok), SUM(bad) FROM ("
+        " SELECT json_extract(j.value, '$.account') AS acct, r.ts_ms / 3600000 AS h,"
+        "  json_extract(j.value, '$.outcome') = 'ok' AS ok,"
+        "  json_extract(j.value, '$.outcome') <> 'ok' AS bad"
+        " FROM request_log r, json_each(r.attempts_json) j"
+        " WHERE r.ts_ms >= ?1 AND r.ts_ms < ?2 AND r.attempts_json IS NOT NULL"
+        "  AND json_valid(r.attempts_json)"
+        " UNION ALL"
+        " SELECT account_email, ts_ms / 3600000,"
+        "  status < 400 AND COALESCE(error_class, '') = '',"
+        "  status >= 400 OR COALESCE(error_class, '') <> ''"
+        " FROM request_log WHERE ts_ms >= ?1 AND ts_ms < ?2 AND attempts_json IS NULL)"
+        " WHERE COALESCE(acct, '') <> ''"
+        " GROUP BY acct COLLATE NOCASE, h ORDER BY acct COLLATE NOCASE, h";
+    sqlite3_stmt *st = NULL;
+    int ret = AG_EDB, rc;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 1, from_ms) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, to_ms) != SQLITE_OK)
+        goto out;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int cr = cb(col_text(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+                    sqlite3_column_int64(st, 3), ud);
+        if (cr) {
+            ret = cr;
+            goto out;
+        }
+    }
+    if (rc == SQLITE_DONE)
+        ret = 0;
+out:
+    if (ret == AG_EDB)
+        ag_log_error("store: account health: %s", sqlite3_errmsg(s->db));
     sqlite3_finalize(st);
     return ret;
 }

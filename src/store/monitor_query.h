@@ -59,6 +59,23 @@ int ag_store_log_get(struct ag_store *s, int64_t id, ag_log_row_cb cb, void *ud)
 /** The largest request_log id (0 for an empty table). */
 int ag_store_log_max_id(struct ag_store *s, int64_t *out);
 
+/**
+ * Called per account and hour: hour_ms is the hour's start (unix ms, a multiple of 3,600,000), ok
+ * and errors the attempts of that account in the hour that succeeded and that failed. account is
+ * valid during the call only. Return 0 to go on or a negative AG_E* to stop.
+ */
+typedef int (*ag_health_row_cb)(const char *account, int64_t hour_ms, int64_t ok, int64_t errors,
+                                void *ud);
+
+/**
+ * Each account's attempts per hour for requests that arrived in [from_ms, to_ms): from the
+ * request's attempts (attempts_json) where the row has them, so an account that failed before
+ * another served the request counts its failure; else the row itself under its account. Rows
+ * come ordered by account, then hour. 0, the callback's error, or AG_EDB.
+ */
+int ag_store_account_health(struct ag_store *s, int64_t from_ms, int64_t to_ms, ag_health_row_cb cb,
+                            void *ud);
+
 /** Deletes every request_log row; *deleted (may be NULL) gets how many. */
 int ag_store_log_clear(struct ag_store *s, int64_t *deleted);
 

@@ -35,9 +35,10 @@ int ag_store_request_log_insert_db(sqlite3 *db, sqlite3_stmt **cache,
             "INSERT INTO request_log (ts_ms, method, path, protocol, model_requested,"
             " model_served, account_email, status, error_class, attempts, ttfb_ms, total_ms,"
             " input_tokens, output_tokens, cached_tokens, reasoning_tokens, client_ip,"
-            " user_agent, stream, request_body, response_body, id, error_message, key_name)"
+            " user_agent, stream, request_body, response_body, id, error_message, key_name,"
+            " attempts_json)"
             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-            " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+            " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
             -1, cache, NULL) != SQLITE_OK) {
         ag_log_error("store: request_log prepare: %s", sqlite3_errmsg(db));
         return AG_EDB;
@@ -67,7 +68,8 @@ int ag_store_request_log_insert_db(sqlite3 *db, sqlite3_stmt **cache,
         bind_body(st, 21, r->response_body, body_cap) ||
         (r->id > 0 ? sqlite3_bind_int64(st, 22, r->id) : sqlite3_bind_null(st, 22)) != SQLITE_OK ||
         ag_store_bind_text(st, 23, r->error_message) ||
-        ag_store_bind_text(st, 24, r->key_name && r->key_name[0] ? r->key_name : NULL))
+        ag_store_bind_text(st, 24, r->key_name && r->key_name[0] ? r->key_name : NULL) ||
+        ag_store_bind_text(st, 25, r->attempts_json))
         goto out;
     if (sqlite3_step(st) != SQLITE_DONE) {
         ag_log_warn("store: request_log insert: %s", sqlite3_errmsg(db));

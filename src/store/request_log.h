@@ -45,6 +45,8 @@ struct ag_request_record {
     bool stream;
     struct ag_str request_body;  /* p NULL = not recorded */
     struct ag_str response_body; /* p NULL = not recorded */
+    const char *attempts_json;   /* the upstream attempts as a JSON array
+                                    (relay/attempt_log.h); NULL = none */
 };
 
 /** True when a record counts as an error in statistics: status >= 400 or an error class. */

@@ -163,7 +163,7 @@ static struct job *job_request(const struct ag_request_record *rec, size_t body_
     const char **fields[] = {&r->method,          &r->path,         &r->protocol,
                              &r->model_requested, &r->model_served, &r->account_email,
                              &r->error_class,     &r->client_ip,    &r->user_agent,
-                             &r->error_message,   &r->key_name};
+                             &r->error_message,   &r->key_name,     &r->attempts_json};
     struct ag_str *bodies[] = {&r->request_body, &r->response_body};
     j->strings = pack(fields, sizeof(fields) / sizeof(fields[0]), bodies, 2, body_cap);
     return j;
