@@ -121,7 +121,8 @@ int ag_admin_add_routes(struct ag_admin *a, struct ag_router *router)
     const struct adm_route_def *tables[] = {
         adm_auth_routes,   core_routes,     adm_accounts_routes, adm_config_routes,
         adm_proxy_routes,  adm_logs_routes, adm_stats_routes,    adm_oauth_routes,
-        adm_warmup_routes, adm_keys_routes, adm_alerts_routes,   adm_security_routes};
+        adm_warmup_routes, adm_keys_routes, adm_alerts_routes,   adm_security_routes,
+        adm_clients_routes};
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
         int rc = add_table(a, router, tables[i]);
         if (rc)

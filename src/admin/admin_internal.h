@@ -30,7 +30,7 @@ struct ag_keys;
 struct ag_alerts;
 struct ag_ip_refusals;
 
-#define ADM_MAX_ROUTES 64
+#define ADM_MAX_ROUTES 96
 #define ADM_DB_POOL    4
 
 /* An admin route: the handler runs only after the admin check passed. */
@@ -166,6 +166,7 @@ extern const struct adm_route_def adm_warmup_routes[];
 extern const struct adm_route_def adm_keys_routes[];
 extern const struct adm_route_def adm_alerts_routes[];
 extern const struct adm_route_def adm_security_routes[];
+extern const struct adm_route_def adm_clients_routes[];
 
 /* admin.c */
 struct ag_admin *adm_of(void *ud); /* the admin of a route's ud */
