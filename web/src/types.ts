@@ -1,4 +1,6 @@
 // web/src/types.ts: shapes of the admin API's answers the pages read.
+import type { AttemptItem } from './components/timeline';
+
 export interface ProxyStatus {
   running: boolean;
   port: number;
@@ -38,7 +40,7 @@ export interface LogEntry {
   response_body?: string | null;
   request_headers?: Record<string, string> | [string, string][] | null;
   response_headers?: Record<string, string> | [string, string][] | null;
-  attempt_list?: { account?: string; status?: number; error?: string; ms?: number }[] | null;
+  attempt_log?: AttemptItem[] | null;
 }
 
 export interface StatsRow {

@@ -8,6 +8,8 @@ import { Badge, Button, confirm, CopyButton, Empty, ErrorNote, Icon, Modal, Quot
 import { countdown, fmtDateTime, fmtSpan } from '../format';
 import { t, useT } from '../i18n';
 import { accountState, activeCooldowns, quotaRows, type Account } from '../quota';
+import { ForecastLine, HealthStrip } from '../components/health';
+import { accountForecast, addReadings, healthCells, loadHistory, saveHistory, type HealthAnswer, type History } from '../insight';
 
 type View = 'list' | 'grid';
 const VIEW_KEY = 'aigate.accounts.view';
@@ -94,7 +96,7 @@ function LabelEdit({ a, onDone }: { a: Account; onDone: () => void }) {
   );
 }
 
-function AccountItem({ a, now, view, selected, onSelect, reload }: { a: Account; now: number; view: View; selected: boolean; onSelect: (on: boolean) => void; reload: () => void }) {
+function AccountItem({ a, now, view, selected, onSelect, reload, health, hist }: { a: Account; now: number; view: View; selected: boolean; onSelect: (on: boolean) => void; reload: () => void; health?: HealthAnswer | null; hist: History }) {
   const t = useT();
   const [editing, setEditing] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -167,6 +169,8 @@ function AccountItem({ a, now, view, selected, onSelect, reload }: { a: Account;
           <QuotaBar key={q.model} label={q.model} remaining={q.remaining} resetMs={q.resetMs} now={now} />
         ))}
       </div>
+      {rows.length > 0 && <ForecastLine {...accountForecast(hist, a, now)} now={now} />}
+      {health && <HealthStrip cells={healthCells(health, a.email)} now={now} />}
       <div class="acct-foot">
         <span class="muted small">
           {t('accounts.last_used')}: {a.last_used_at ? fmtDateTime(a.last_used_at * 1000) : '–'} · {t('accounts.quota_at')}: {a.quota_updated_at ? fmtDateTime(a.quota_updated_at * 1000) : '–'}
@@ -431,10 +435,22 @@ export function Accounts() {
   const [tier, setTier] = useState('all');
   const [sel, setSel] = useState<Set<string>>(new Set());
   const [adding, setAdding] = useState(false);
+  // The health strip: every account's last 24 hours (a failed load only hides the strips).
+  const health = useLoad(() => api<HealthAnswer>('/api/stats/health', { query: { hours: 24 } }));
+  // Quota readings kept in this browser, for the forecast.
+  const hist = useMemo(() => {
+    const h = addReadings(loadHistory(), data?.accounts || []);
+    saveHistory(h);
+    return h;
+  }, [data]);
 
   useEffect(() => {
     const h = setInterval(reload, 15000);
-    return () => clearInterval(h);
+    const h2 = setInterval(health.reload, 60000);
+    return () => {
+      clearInterval(h);
+      clearInterval(h2);
+    };
   }, []);
 
   const all = data?.accounts || [];
@@ -573,6 +589,8 @@ export function Accounts() {
             view={view}
             selected={sel.has(a.id)}
             reload={reload}
+            health={health.data}
+            hist={hist}
             onSelect={(on) => {
               const s = new Set(sel);
               if (on) s.add(a.id);

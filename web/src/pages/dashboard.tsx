@@ -7,6 +7,8 @@ import { fmtDateTime, fmtNum, fmtPct, fmtTime, startOfDayS } from '../format';
 import { errorFix } from '../errorfix';
 import { useT } from '../i18n';
 import { averageByGroup, bestAccount, countByState, GROUPS, type Account } from '../quota';
+import { bestByGroup } from '../insight';
+import '../components/timeline.css';
 import { navigate } from '../router';
 import { useGatewayStatus } from '../status';
 import { isError, type LogEntry, type StatsSummary } from '../types';
@@ -31,6 +33,7 @@ export function Dashboard() {
   const byState = countByState(list, now);
   const avg = averageByGroup(list);
   const best = bestAccount(list, now);
+  const perGroup = bestByGroup(list, now);
   const sum = today.data;
 
   return (
@@ -106,6 +109,34 @@ export function Dashboard() {
           )}
         </Card>
       </div>
+      <Card title={t('dash.best_by_group')} id="dash-groups">
+        <p class="muted small">{t('dash.best_by_group_hint')}</p>
+        <ErrorNote error={accounts.error} />
+        {!accounts.data && !accounts.error && <Empty>{t('common.loading')}</Empty>}
+        {accounts.data && (
+          <div class="best-groups">
+            {GROUPS.map((g) => (
+              <section key={g} aria-label={t(`group.${g}`)}>
+                <h3>{t(`group.${g}`)}</h3>
+                {perGroup[g] ? (
+                  <ol>
+                    {perGroup[g]!.map((x) => (
+                      <li key={x.account.id}>
+                        <span class="ellipsis" title={x.account.email}>
+                          {x.account.email}
+                        </span>
+                        <span class="qbar-val">{fmtPct(x.remaining)}</span>
+                      </li>
+                    ))}
+                  </ol>
+                ) : (
+                  <p class="muted small">{t('dash.best_none')}</p>
+                )}
+              </section>
+            ))}
+          </div>
+        )}
+      </Card>
       <Card title={t('dash.recent_errors')} id="dash-err" actions={<Button small variant="ghost" onClick={() => navigate('monitor')}>{t('nav.monitor')}</Button>}>
         <ErrorNote error={errors.error} />
         {!errors.data && !errors.error && <Empty>{t('common.loading')}</Empty>}

@@ -8,6 +8,7 @@ import { fmtDateTime, fmtMs, fmtNum, fmtTime, prettyJson } from '../format';
 import { useT } from '../i18n';
 import { useGatewayStatus } from '../status';
 import { isError, type LogEntry } from '../types';
+import { AttemptTimeline } from '../components/timeline';
 
 export interface Filter {
   status: '' | 'ok' | 'error';
@@ -118,6 +119,57 @@ function Body({ title, text }: { title: string; text: string | null | undefined 
   );
 }
 
+interface ReplayAnswer {
+  status: number;
+  request_id: string | null;
+  body: string;
+  truncated: boolean;
+}
+
+/**
+ * Sends the captured request to the gateway again (POST /api/logs/:id/replay): the server adds
+ * the API key itself, so the browser never holds it. Needs the request's body to have been kept.
+ */
+export function Replay({ e }: { e: LogEntry }) {
+  const t = useT();
+  const [busy, setBusy] = useState(false);
+  const [res, setRes] = useState<ReplayAnswer | null>(null);
+  const [err, setErr] = useState<unknown>(null);
+  if (!e.request_body) return null;
+  const run = async () => {
+    setBusy(true);
+    setErr(null);
+    setRes(null);
+    try {
+      setRes(await api<ReplayAnswer>(`/api/logs/${e.id}/replay`, { method: 'POST', body: {} }));
+    } catch (x) {
+      setErr(x);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section class="drawer-sec" aria-labelledby="rp-h">
+      <div class="drawer-sec-head">
+        <h3 id="rp-h">{t('monitor.replay')}</h3>
+        <Button small icon="play" onClick={run} disabled={busy} aria-busy={busy}>
+          {busy ? t('monitor.replaying') : t('monitor.replay_send')}
+        </Button>
+      </div>
+      <p class="muted small">{t('monitor.replay_hint')}</p>
+      <ErrorNote error={err} />
+      {res && (
+        <div aria-live="polite">
+          <p>
+            <Badge kind={res.status < 400 ? 'ok' : 'bad'}>{res.status}</Badge> {res.request_id ? t('monitor.replay_done', { id: res.request_id }) : ''}
+          </p>
+          <pre class="body-pre">{prettyJson(res.body)}</pre>
+        </div>
+      )}
+    </section>
+  );
+}
+
 function Drawer({ id, onClose }: { id: number; onClose: () => void }) {
   const t = useT();
   const ref = useRef<HTMLDivElement>(null);
@@ -182,18 +234,8 @@ function Drawer({ id, onClose }: { id: number; onClose: () => void }) {
               {e.client_ip} · {e.user_agent}
             </dd>
           </dl>
-          {e.attempt_list && e.attempt_list.length > 0 && (
-            <section class="drawer-sec">
-              <h3>{t('monitor.attempts')}</h3>
-              <ol>
-                {e.attempt_list.map((a, i) => (
-                  <li key={i}>
-                    {a.account} · {a.status} {a.error || ''} {a.ms !== undefined ? `· ${fmtMs(a.ms)}` : ''}
-                  </li>
-                ))}
-              </ol>
-            </section>
-          )}
+          <AttemptTimeline items={e.attempt_log} totalMs={e.total_ms} />
+          <Replay e={e} />
           <section class="drawer-sec">
             <h3>{t('monitor.headers')}</h3>
             {e.request_headers || e.response_headers ? (
