@@ -1,8 +1,10 @@
 /* admin/api_accounts.c: the account routes — list and get (stored fields merged with the pool's
  * runtime state: cooldowns, in-flight, last error), add by refresh token and import (through the
  * pool's onboarding: refresh, userinfo, project, quota), export, enable/disable, forbid/unforbid,
- * label, delete, refresh quota, and the current (fixed) account. Store work runs on a worker;
- * after a change the pool reloads at once. */
+ * label, delete, refresh quota, and the current (fixed) account; API-key accounts of other
+ * providers (pool/provider_accounts.h): add, re-read the endpoint's model list, and their kind,
+ * masked key, base URL, models and health in every answer. Store work runs on a worker; after a
+ * change the pool reloads at once. */
 #include "admin/admin_internal.h"
 #include "admin/api_config.h"
 #include "config/config.h"
@@ -13,13 +15,60 @@
 #include "http/server.h"
 #include "pool/onboard.h"
 #include "pool/pool.h"
+#include "pool/provider_accounts.h"
+#include "pool/provider_health.h"
 #include "store/account_json.h"
 #include "store/accounts.h"
+#include "store/provider.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- rendering ---- */
+
+/* The kind of an account and, for API-key accounts, the masked key, the base URL in use and the
+ * models it serves (null: any of the provider's). */
+static void write_provider(struct ag_buf *b, const struct ag_account *x)
+{
+    const struct ag_provider_info *pi = ag_provider_info(ag_provider_of(x->provider));
+    ag_jsonw_str(b, "provider", pi->name);
+    if (!ag_account_is_provider(x))
+        return;
+    char masked[64];
+    ag_provider_mask_key(x->api_key, masked, sizeof(masked));
+    ag_jsonw_str(b, "api_key_masked", masked);
+    ag_jsonw_str(b, "base_url", x->base_url ? x->base_url : pi->base_url);
+    if (!x->models || !x->models[0]) {
+        ag_jsonw_raw(b, "models", NULL);
+        return;
+    }
+    ag_jsonw_open(b, "models", '[');
+    struct ag_str rest = ag_str_c(x->models);
+    while (rest.len) {
+        ptrdiff_t comma = ag_str_find(rest, ',');
+        struct ag_str id = comma < 0 ? rest : ag_str_make(rest.p, (size_t)comma);
+        rest = comma < 0 ? AG_STR_NULL : ag_str_make(rest.p + comma + 1, rest.len - comma - 1);
+        if (id.len)
+            ag_jsonw_strn(b, NULL, id);
+    }
+    ag_jsonw_close(b, ']');
+}
+
+/* runtime.health of an API-key account the pool holds (see pool/provider_health.h). */
+static void write_health(struct ag_admin *a, struct ag_buf *b, const struct ag_account *x)
+{
+    struct ag_pool_health_state h;
+    if (!a->pool || !ag_pool_provider_health(a->pool, x->id, &h))
+        return;
+    ag_jsonw_open(b, "health", '{');
+    ag_jsonw_str(b, "state", ag_pool_health_name(h.health));
+    ag_jsonw_int(b, "checked_ms", h.checked_ms);
+    ag_jsonw_int(b, "since_ms", h.since_ms);
+    ag_jsonw_int(b, "status", h.status);
+    ag_jsonw_int(b, "failures", h.failures);
+    ag_jsonw_str(b, "error", h.error[0] ? h.error : NULL);
+    ag_jsonw_close(b, '}');
+}
 
 static void write_account(struct ag_admin *a, struct ag_buf *b, const struct ag_account *x,
                           const struct ag_pool_snapshot *snap)
@@ -55,6 +104,7 @@ static void write_account(struct ag_admin *a, struct ag_buf *b, const struct ag_
     ag_jsonw_int(b, "created_at", x->created_at);
     ag_jsonw_int(b, "last_used_at", x->last_used_at);
     ag_jsonw_int(b, "sort_order", x->sort_order);
+    write_provider(b, x);
     ag_jsonw_open(b, "runtime", '{');
     if (st) {
         ag_jsonw_int(b, "inflight", st->inflight);
@@ -73,6 +123,7 @@ static void write_account(struct ag_admin *a, struct ag_buf *b, const struct ag_
         }
         ag_jsonw_close(b, ']');
     }
+    write_health(a, b, x);
     ag_jsonw_close(b, '}');
     ag_jsonw_close(b, '}');
 }
@@ -597,6 +648,70 @@ static void h_refresh_quota(struct ag_http_req *req, void *ud)
     adm_job_start(j);
 }
 
+/* ---- API-key accounts: add, refresh the model list ---- */
+
+/* A provider add's fields, copied for the worker; list first, for acct_done. */
+struct provider_arg {
+    struct ag_account_list list;
+    char *v[6]; /* kind, api_key, base_url, models, label, proxy_url */
+};
+
+static void provider_arg_free(void *p)
+{
+    struct provider_arg *pa = p;
+    ag_account_list_dispose(&pa->list);
+    for (size_t i = 0; i < 6; i++)
+        free(pa->v[i]);
+    free(pa);
+}
+
+static int provider_add_work(struct ag_store *db, struct adm_job *j)
+{
+    struct provider_arg *pa = j->arg;
+    struct ag_provider_put in = {.kind = pa->v[0],
+                                 .api_key = pa->v[1],
+                                 .base_url = pa->v[2],
+                                 .models = pa->v[3],
+                                 .label = pa->v[4],
+                                 .proxy = pa->v[5]};
+    int rc = ag_provider_account_put(db, &in, j->s1, j->err, sizeof(j->err));
+    return rc ? rc : read_one(db, j);
+}
+
+static void h_provider_add(struct ag_http_req *req, void *ud)
+{
+    static const char *const keys[6] = {"provider", "api_key", "base_url",
+                                        "models",   "label",   "proxy_url"};
+    yyjson_val *body = adm_body(req, false);
+    const char *v[6] = {NULL};
+    if (!body)
+        return;
+    for (size_t i = 0; i < 6; i++) {
+        if (!adm_get_str(req, body, keys[i], i < 2, &v[i]))
+            return;
+    }
+    struct adm_job *j = acct_job(req, ud, provider_add_work, true, true);
+    ag_account_list_dispose(j->arg);
+    free(j->arg);
+    struct provider_arg *pa = AG_NEW(struct provider_arg);
+    for (size_t i = 0; i < 6; i++)
+        pa->v[i] = v[i] ? ag_strdup(v[i]) : NULL;
+    j->arg = pa;
+    j->free_arg = provider_arg_free;
+    adm_job_start(j);
+}
+
+static int models_work(struct ag_store *db, struct adm_job *j)
+{
+    int rc = ag_provider_account_refresh_models(db, j->s1, j->err, sizeof(j->err));
+    return rc ? rc : read_one(db, j);
+}
+
+static void h_refresh_models(struct ag_http_req *req, void *ud)
+{
+    adm_job_start(acct_job(req, ud, models_work, true, true));
+}
+
 void adm_accounts_cancel_all(struct ag_admin *a)
 {
     while (a->onboards) {
@@ -683,5 +798,7 @@ const struct adm_route_def adm_accounts_routes[] = {
     {"POST", "/api/accounts/:id/unforbid", h_unforbid, false},
     {"PUT", "/api/accounts/:id/label", h_label, false},
     {"POST", "/api/accounts/:id/refresh-quota", h_refresh_quota, false},
+    {"POST", "/api/accounts/provider", h_provider_add, false},
+    {"POST", "/api/accounts/:id/refresh-models", h_refresh_models, false},
     {NULL, NULL, NULL, false},
 };

@@ -1,5 +1,6 @@
 /* admin/api_metrics.c: GET /metrics, the Prometheus text of admin/metrics.c's counters with the
- * live gauges (requests, connections, writer, monitor) and the accounts' states from the pool.
+ * live gauges (requests, connections, writer, monitor) and the accounts' states from the pool
+ * (API-key accounts' health included).
  * Public when metrics.public is set, else behind the admin check. */
 #include "admin/admin_internal.h"
 
@@ -8,8 +9,18 @@
 #include "config/config.h"
 #include "http/server.h"
 #include "pool/pool.h"
+#include "pool/provider_health.h"
 #include "relay/relay.h"
 #include "store/writer.h"
+
+static void provider_health_line(void *ud, const struct ag_pool_provider_view *v)
+{
+    struct ag_buf *o = ud;
+    ag_buf_append_c(o, "aigate_provider_account_healthy{account=\"");
+    ag_metrics_escape(o, v->email);
+    ag_buf_printf(o, "\",provider=\"%s\",state=\"%s\"} %d\n", ag_provider_info(v->kind)->name,
+                  ag_pool_health_name(v->health), v->health == AG_POOL_HEALTH_OK);
+}
 
 static void account_gauges(struct ag_admin *a, struct ag_buf *o)
 {
@@ -38,6 +49,10 @@ static void account_gauges(struct ag_admin *a, struct ag_buf *o)
                   "# HELP aigate_pool_waiting Acquisitions waiting for an account\n"
                   "# TYPE aigate_pool_waiting gauge\naigate_pool_waiting %zu\n",
                   snap.waiting);
+    ag_buf_append_c(o, "# HELP aigate_provider_account_healthy API-key accounts: 1 when the last "
+                       "health check succeeded (state: healthy, unhealthy, unchecked)\n"
+                       "# TYPE aigate_provider_account_healthy gauge\n");
+    ag_pool_foreach_provider(a->pool, provider_health_line, o);
     ag_pool_snapshot_dispose(&snap);
 }
 

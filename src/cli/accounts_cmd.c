@@ -42,6 +42,7 @@ static const char accounts_usage[] =
     "       aigate accounts export [FILE]\n"
     "       aigate accounts list [--json]\n"
     "       aigate accounts refresh [ID|EMAIL]\n"
+    "       aigate accounts refresh-models ID|EMAIL\n"
     "       aigate accounts remove ID|EMAIL\n"
     "       aigate accounts enable ID|EMAIL\n"
     "       aigate accounts disable ID|EMAIL [--reason TEXT]";
@@ -460,6 +461,21 @@ static void print_provider(const struct ag_account *a, const char *state, const 
            provider_base(a), a->models ? a->models : "any of the provider's", used);
 }
 
+/* The live health of an API-key account (checks on in the running gateway), one line. */
+static void print_health(yyjson_doc *live, const char *id)
+{
+    yyjson_val *rt = yyjson_obj_get(ag_cli_live_account(live, id), "runtime");
+    yyjson_val *h = yyjson_obj_get(rt, "health");
+    const char *state = yyjson_get_str(yyjson_obj_get(h, "state"));
+    const char *error = yyjson_get_str(yyjson_obj_get(h, "error"));
+    char when[40];
+    if (!state || strcmp(state, "unchecked") == 0)
+        return;
+    fmt_time(yyjson_get_sint(yyjson_obj_get(h, "checked_ms")) / 1000, when, sizeof(when));
+    printf("  health: %s (checked %s)%s%s\n", state, when, error && *error ? ": " : "",
+           error && *error ? error : "");
+}
+
 static void list_json(const struct ag_account_list *l, yyjson_doc *live)
 {
     yyjson_mut_doc *d = yyjson_mut_doc_new(NULL);
@@ -575,6 +591,7 @@ static int list(struct ag_cli *cli, int argc, char **argv)
             fmt_time(a->last_used_at, used, sizeof(used));
             if (ag_account_is_provider(a)) {
                 print_provider(a, st.data, used);
+                print_health(live, a->id);
                 continue;
             }
             printf("%s  %s\n  id %s | tier %s | %s | project %s\n  quota: %s | last used: %s\n",
@@ -744,6 +761,7 @@ int ag_cli_accounts_cmd(struct ag_cli *cli, int argc, char **argv)
         {"export", export},
         {"list", list},
         {"refresh", refresh},
+        {"refresh-models", ag_cli_accounts_refresh_models},
         {"remove", change},
         {"enable", change},
         {"disable", change},

@@ -44,9 +44,13 @@ static const char usage_text[] =
     "                           -- the output CONTAINS REFRESH TOKENS AND API KEYS: keep it\n"
     "                           private\n"
     "  accounts list [--json]   email, tier, state, project, quota per group, last use, and\n"
-    "                           the live cooldowns of the gateway running on this machine\n"
+    "                           the live cooldowns (and API-key accounts' health) of the\n"
+    "                           gateway running on this machine\n"
     "  accounts refresh [ID|EMAIL]\n"
     "                           re-read tokens, tier and quota of one or every enabled account\n"
+    "  accounts refresh-models ID|EMAIL\n"
+    "                           re-read an openai / openai-compatible account's models from\n"
+    "                           GET <base-url>/models (the stored list stays if that fails)\n"
     "  accounts remove ID|EMAIL\n"
     "  accounts enable ID|EMAIL  use the account again (also clears a 403 mark)\n"
     "  accounts disable ID|EMAIL [--reason TEXT]\n"
@@ -146,7 +150,7 @@ int ag_cli_warmup_cmd(struct ag_cli *cli, int argc, char **argv);
 static const struct ag_cli_cmd commands[] = {
     {"serve", serve_cmd, "run the gateway until SIGINT/SIGTERM (the default)"},
     {"accounts", ag_cli_accounts_cmd,
-     "login, add, import, export, list, refresh, remove, enable, disable accounts"},
+     "login, add, import, export, list, refresh, refresh-models, remove, enable, disable accounts"},
     {"keys", ag_cli_keys_cmd,
      "create, list, update, disable, enable, revoke, rotate user keys (below)"},
     {"config", ag_cli_config_cmd, "show, get, set configuration values (below)"},

@@ -58,15 +58,21 @@ int ag_cli_accounts_login(struct ag_cli *cli, int argc, char **argv);
  */
 int ag_cli_accounts_add_provider(struct ag_cli *cli, int argc, char **argv);
 
+/**
+ * `aigate accounts refresh-models ID|EMAIL` (cli/accounts_provider.c): reads the endpoint's model
+ * list of an openai / openai-compatible account again and stores it.
+ */
+int ag_cli_accounts_refresh_models(struct ag_cli *cli, int argc, char **argv);
+
 struct ag_store;
 
 /**
  * Checks and stores one API-key account (cli/accounts_provider.c): kind_name and key required;
  * base_url, models, label, proxy and name (the account's name; NULL = made from the kind, label or
- * host and key) may be NULL. Without models, an openai / openai-compatible account's models come
- * from GET <base>/models. Writes one line for the user to msg (cap bytes): what was stored, or
- * why not. Returns 0, AG_EINVAL (bad argument), AG_EUPSTREAM / AG_EPARSE (model list) or a store
- * error. Every argument is borrowed.
+ * host and key) may be NULL (pool/provider_accounts.h does the work). Without models, an openai /
+ * openai-compatible account's models come from GET <base>/models. Writes one line for the user to
+ * msg (cap bytes): what was stored, or why not. Returns 0, AG_EINVAL (bad argument), AG_EUPSTREAM /
+ * AG_EPARSE (model list) or a store error. Every argument is borrowed.
  */
 int ag_cli_provider_put(struct ag_store *store, const char *kind_name, const char *key,
                         const char *base_url, const char *models, const char *label,

@@ -142,6 +142,9 @@ struct ag_config {
         struct ag_config_routing_rules rules; /* config/routing.h */
     } routing;
     struct {
+        int64_t health_check_interval_s; /* API-key accounts' health checks; 0 = off */
+    } providers;
+    struct {
         int64_t refresh_interval_s;
         int64_t protection_threshold; /* percent 0..100, 0 = off */
     } quota;

@@ -310,6 +310,10 @@ static const struct ag_config_key keys[] = {
           "model pattern -> targets (provider kind or account label, upstream model, weight, "
           "context) with strategy priority|weighted|least-busy and fallback_on "
           "429|5xx|timeout|context-length; the first matching rule decides"),
+    INT("providers.health_check_interval_s", "0", 0, 86400, providers.health_check_interval_s, 0,
+        NULL,
+        "seconds between health checks of API-key accounts (their model list, with their key); "
+        "an account that fails is skipped until a check succeeds; 0: off"),
     BOOL("mapping.only_quota_models", "false", mapping.only_quota_models, 0, NULL,
          "model lists show only the models the accounts report quota for (no mapping names)"),
     STR("mapping.background_model", "\"gemini-2.5-flash\"", mapping.background_model, 0, NULL,

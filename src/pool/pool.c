@@ -581,6 +581,7 @@ struct ag_pool *ag_pool_new(uv_loop_t *loop, struct ag_upstream_client *client,
     ag_pool_reload(p);
     uv_timer_start(&p->reload_timer, on_reload_timer, 1000, 1000);
     pool_quota_start(p);
+    pool_phealth_start(p);
     ag_log_debug("pool: %zu accounts, scheduling mode %s", p->naccts, p->sched->name);
     return p;
 }
@@ -639,6 +640,7 @@ void ag_pool_close(struct ag_pool *p, void (*done)(void *ud), void *ud)
         pool_tokens_cancel(p->accts[i]);
         pool_quota_cancel(p->accts[i]);
     }
+    pool_phealth_close(p, on_handle_closed);
     uv_close((uv_handle_t *)&p->quota_timer, on_handle_closed);
     uv_close((uv_handle_t *)&p->reload_timer, on_handle_closed);
     uv_close((uv_handle_t *)&p->kick_timer, on_handle_closed);
@@ -664,6 +666,7 @@ void ag_pool_free(struct ag_pool *p)
     }
     if (p->sched->destroy)
         p->sched->destroy(p->sched_state);
+    pool_phealth_free(p);
     ag_sticky_free(p->sessions);
     ag_forward_free(p->fwd);
     ag_config_unref(p->cfg);

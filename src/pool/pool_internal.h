@@ -152,6 +152,8 @@ struct ag_pool {
     void *event_ud;
 
     uv_timer_t reload_timer, kick_timer, sleep_timer, quota_timer;
+    uv_timer_t phealth_timer;     /* provider_health.c */
+    struct pool_phealth *phealth; /* API-key accounts' health checks (provider_health.c) */
     int open_handles;
     bool closing;
     void (*close_done)(void *ud);
@@ -252,6 +254,17 @@ void pool_quota_flight_done(struct pool_acct *a, int err);
 
 /** Cancels a's quota refresh, if any. */
 void pool_quota_cancel(struct pool_acct *a);
+
+/* ---- provider_health.c ---- */
+
+/** Creates the health-check table and starts its timer (one more open handle). */
+void pool_phealth_start(struct ag_pool *p);
+
+/** Cancels checks in flight and closes the timer; done is the pool's handle-closed callback. */
+void pool_phealth_close(struct ag_pool *p, uv_close_cb done);
+
+/** Frees the table (after close). */
+void pool_phealth_free(struct ag_pool *p);
 
 /* ---- tokens.c ---- */
 

@@ -11,6 +11,7 @@
 #include "proto/json.h"
 #include "relay/relay.h"
 #include "pool/pool.h"
+#include "pool/provider_health.h"
 #include "proto/responses.h"
 #include "relay/relay_internal.h"
 #include "relay/response_store.h"
@@ -278,6 +279,7 @@ static void respond_model_list(struct ag_http_req *req, struct ag_relay *r, bool
     if (r->pool)
         ag_pool_foreach_quota_model(r->pool, add_quota_id, &q);
     ag_model_list_build(&l, r->mapping, q.v, q.n, r->cfg->mapping.only_quota_models);
+    ag_pool_add_models(r->pool, &l, &r->cfg->routing.rules); /* API-key accounts, routing.rules */
     if (gemini)
         ag_model_list_write_gemini(&l, r->mapping, &b);
     else

@@ -8,6 +8,7 @@
 
 #include "core/err.h"
 #include "core/mem.h"
+#include "store/provider.h"
 
 static const char *const extra_ids[] = {"gemini-3.1-pro-low", "gemini-2.0-flash-exp",
                                         "gemini-2.5-flash", "gemini-3-flash",
@@ -23,6 +24,7 @@ void ag_model_list_dispose(struct ag_model_list *l)
     for (size_t i = 0; i < l->n; i++)
         free(l->ids[i]);
     free(l->ids);
+    free(l->owners);
     ag_model_list_init(l);
 }
 
@@ -37,6 +39,13 @@ static int cmp(struct ag_str a, const char *b)
 
 int ag_model_list_add(struct ag_model_list *l, struct ag_str id)
 {
+    return ag_model_list_add_owned(l, id, AG_MODEL_LIST_DEFAULT_OWNER);
+}
+
+int ag_model_list_add_owned(struct ag_model_list *l, struct ag_str id, const char *owner)
+{
+    if (!owner || !*owner)
+        owner = AG_MODEL_LIST_DEFAULT_OWNER;
     if (id.len == 0)
         return AG_EINVAL;
     if (id.len >= AG_MODEL_ID_MAX)
@@ -45,8 +54,11 @@ int ag_model_list_add(struct ag_model_list *l, struct ag_str id)
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         int c = cmp(id, l->ids[mid]);
-        if (c == 0)
+        if (c == 0) {
+            if (strcmp(l->owners[mid], AG_MODEL_LIST_DEFAULT_OWNER) == 0)
+                l->owners[mid] = owner;
             return 0;
+        }
         if (c < 0)
             hi = mid;
         else
@@ -55,9 +67,12 @@ int ag_model_list_add(struct ag_model_list *l, struct ag_str id)
     if (l->n == l->_alloc) {
         l->_alloc = l->_alloc ? l->_alloc * 2 : 64;
         l->ids = ag_realloc(l->ids, l->_alloc * sizeof(*l->ids));
+        l->owners = ag_realloc(l->owners, l->_alloc * sizeof(*l->owners));
     }
     memmove(l->ids + lo + 1, l->ids + lo, (l->n - lo) * sizeof(*l->ids));
+    memmove(l->owners + lo + 1, l->owners + lo, (l->n - lo) * sizeof(*l->owners));
     l->ids[lo] = ag_str_dup(id);
+    l->owners[lo] = owner;
     l->n++;
     return 0;
 }
@@ -90,6 +105,23 @@ int ag_model_list_build(struct ag_model_list *l, const struct ag_mapping *m,
     return 0;
 }
 
+void ag_model_list_add_rules(struct ag_model_list *l, const struct ag_config_routing_rules *rules,
+                             const char *(*label_kind)(void *ud, const char *label), void *ud)
+{
+    for (size_t i = 0; rules && i < rules->n; i++) {
+        const struct ag_route_rule *r = &rules->v[i];
+        const char *owner = NULL;
+        enum ag_provider kind;
+        if (!r->pattern || strchr(r->pattern, '*'))
+            continue;
+        if (r->n && r->targets[0].provider && ag_provider_parse(r->targets[0].provider, &kind))
+            owner = ag_provider_info(kind)->name;
+        else if (r->n && r->targets[0].account && label_kind)
+            owner = label_kind(ud, r->targets[0].account);
+        (void)ag_model_list_add_owned(l, ag_str_c(r->pattern), owner); /* unusable: skipped */
+    }
+}
+
 /* Serialises doc and appends it to out; frees doc. */
 static int emit(yyjson_mut_doc *doc, struct ag_buf *out)
 {
@@ -115,7 +147,9 @@ int ag_model_list_write_openai(const struct ag_model_list *l, int64_t created, s
         yyjson_mut_obj_add_str(doc, o, "id", l->ids[i]);
         yyjson_mut_obj_add_str(doc, o, "object", "model");
         yyjson_mut_obj_add_int(doc, o, "created", created);
-        yyjson_mut_obj_add_str(doc, o, "owned_by", "aigate");
+        bool google = strcmp(l->owners[i], AG_MODEL_LIST_DEFAULT_OWNER) == 0;
+        yyjson_mut_obj_add_str(doc, o, "owned_by", google ? "aigate" : l->owners[i]);
+        yyjson_mut_obj_add_str(doc, o, "provider", l->owners[i]);
     }
     return emit(doc, out);
 }

@@ -6,7 +6,11 @@
  * table), Antigravity Manager's extra ids (gemini-3.1-pro-low, gemini-2.0-flash-exp,
  * gemini-2.5-flash, gemini-3-flash, gemini-3.1-pro-high) and the 21 gemini-3-pro-image size/ratio
  * ids. It is deduplicated and sorted by byte order (Antigravity Manager sorts too), so the output
- * is stable. */
+ * is stable.
+ *
+ * Every id carries the provider that serves it: "google" (Cloud Code, the mapping's names and
+ * extras) unless it was added with ag_model_list_add_owned — the models of API-key accounts and
+ * the concrete names of routing.rules (ag_model_list_add_rules; the pool adds its accounts'). */
 #ifndef AG_ROUTE_MODEL_LIST_H
 #define AG_ROUTE_MODEL_LIST_H
 
@@ -14,13 +18,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/routing.h"
 #include "core/buf.h"
 #include "core/str.h"
 #include "route/mapping.h"
 
+/** The provider of the ids added without one (Cloud Code's kind name in store/provider.h). */
+#define AG_MODEL_LIST_DEFAULT_OWNER "google"
+
 /** An owned, sorted, duplicate-free list of model ids. */
 struct ag_model_list {
-    char **ids; /* owned, NUL-terminated */
+    char **ids;          /* owned, NUL-terminated */
+    const char **owners; /* owners[i] is ids[i]'s provider kind name; static strings */
     size_t n;
     size_t _alloc;
 };
@@ -46,8 +55,26 @@ int ag_model_list_build(struct ag_model_list *l, const struct ag_mapping *m,
 int ag_model_list_add(struct ag_model_list *l, struct ag_str id);
 
 /**
- * Appends `{"object":"list","data":[{"id","object":"model","created","owned_by":"aigate"}…]}` to
- * out; created is the Unix time reported for every model (Antigravity Manager uses 1706745600).
+ * As ag_model_list_add, with the provider kind name that serves id (owner must be a string that
+ * outlives the list, e.g. a name of the store/provider.h table). An id already listed keeps the
+ * owner it was first added with, except the default owner, which a later named owner replaces.
+ */
+int ag_model_list_add_owned(struct ag_model_list *l, struct ag_str id, const char *owner);
+
+/**
+ * Adds every pattern of rules (may be NULL) that is a concrete name (no '*'), owned by the kind of
+ * its first target: its provider kind, or for a target naming an account by label,
+ * label_kind(ud, label) (may be NULL; NULL or an unknown label gives the default owner). The
+ * returned kind name must outlive the list.
+ */
+void ag_model_list_add_rules(struct ag_model_list *l, const struct ag_config_routing_rules *rules,
+                             const char *(*label_kind)(void *ud, const char *label), void *ud);
+
+/**
+ * Appends `{"object":"list","data":[{"id","object":"model","created","owned_by","provider"}…]}`
+ * to out; created is the Unix time reported for every model (Antigravity Manager uses 1706745600).
+ * provider is the id's owner; owned_by is "aigate" for Cloud Code models (as Antigravity Manager
+ * reports them) and the provider kind for the others.
  * Returns 0, AG_ETOOBIG when out's cap is hit (out keeps what it had), AG_ENOMEM.
  */
 int ag_model_list_write_openai(const struct ag_model_list *l, int64_t created, struct ag_buf *out);

@@ -1,10 +1,12 @@
-/* Unit tests for route/model_list: which ids are listed, order and deduplication, and both JSON
- * bodies parsed back with yyjson. */
+/* Unit tests for route/model_list: which ids are listed, order and deduplication, the provider
+ * each id is owned by (API-key accounts' models and routing.rules names), and both JSON bodies
+ * parsed back with yyjson. */
 #include "ag_test.h"
 
 #include <string.h>
 #include <yyjson.h>
 
+#include "config/routing.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "route/model_list.h"
@@ -139,12 +141,90 @@ static void gemini_body_parses_with_specs(void **state)
     ag_mapping_free(m);
 }
 
+static const char *entry_field(yyjson_val *data, const char *id, const char *field)
+{
+    size_t i, max;
+    yyjson_val *o;
+    yyjson_arr_foreach(data, i, max, o)
+    {
+        if (strcmp(yyjson_get_str(yyjson_obj_get(o, "id")), id) == 0)
+            return yyjson_get_str(yyjson_obj_get(o, field));
+    }
+    return NULL;
+}
+
+static const char *kind_of_label(void *ud, const char *label)
+{
+    (void)ud;
+    return strcmp(label, "local") == 0 ? "openai-compatible" : NULL;
+}
+
+static void owners_from_accounts_and_rules(void **state)
+{
+    struct ag_mapping *m = mapping();
+    struct ag_model_list l;
+    ag_model_list_init(&l);
+    assert_int_equal(ag_model_list_build(&l, m, quota, 5, false), 0);
+    /* an API-key account's models; one of them is also a mapping name, which it takes over */
+    assert_int_equal(ag_model_list_add_owned(&l, AG_STR("qwen3-coder"), "openai-compatible"), 0);
+    assert_int_equal(ag_model_list_add_owned(&l, AG_STR("my-alias"), "anthropic"), 0);
+    /* a named owner is kept against a later one */
+    assert_int_equal(ag_model_list_add_owned(&l, AG_STR("qwen3-coder"), "openai"), 0);
+
+    const char *rules_json =
+        "[{\"pattern\":\"deepseek-chat\",\"targets\":[{\"provider\":\"openai-compatible\"}]},"
+        " {\"pattern\":\"local-big\",\"targets\":[{\"account\":\"local\"}]},"
+        " {\"pattern\":\"nobody\",\"targets\":[{\"account\":\"missing\"}]},"
+        " {\"pattern\":\"claude-*\",\"targets\":[{\"provider\":\"anthropic\"}]}]";
+    yyjson_doc *rd = yyjson_read(rules_json, strlen(rules_json), 0);
+    struct ag_config_routing_rules rules = {0};
+    struct ag_buf why;
+    ag_buf_init(&why, 1024);
+    assert_int_equal(ag_config_routing_ops.parse(yyjson_doc_get_root(rd), &rules, &why), 0);
+    yyjson_doc_free(rd);
+    size_t before = l.n;
+    ag_model_list_add_rules(&l, &rules, kind_of_label, NULL);
+    assert_int_equal(l.n, before + 3); /* the wildcard pattern is not a model */
+
+    struct ag_buf b;
+    ag_buf_init(&b, 0);
+    assert_int_equal(ag_model_list_write_openai(&l, 1706745600, &b), 0);
+    yyjson_doc *doc = yyjson_read(b.data, b.len, 0);
+    assert_non_null(doc);
+    yyjson_val *data = yyjson_obj_get(yyjson_doc_get_root(doc), "data");
+    assert_string_equal(entry_field(data, "qwen3-coder", "owned_by"), "openai-compatible");
+    assert_string_equal(entry_field(data, "qwen3-coder", "provider"), "openai-compatible");
+    assert_string_equal(entry_field(data, "my-alias", "provider"), "anthropic");
+    assert_string_equal(entry_field(data, "deepseek-chat", "provider"), "openai-compatible");
+    assert_string_equal(entry_field(data, "local-big", "owned_by"), "openai-compatible");
+    /* Cloud Code's models keep owned_by "aigate" and name their provider */
+    assert_string_equal(entry_field(data, "zz-new-model", "owned_by"), "aigate");
+    assert_string_equal(entry_field(data, "zz-new-model", "provider"), "google");
+    assert_string_equal(entry_field(data, "nobody", "provider"), "google");
+    assert_null(entry_field(data, "claude-*", "provider"));
+    yyjson_doc_free(doc);
+
+    /* rules without a label lookup, and no rules at all */
+    ag_model_list_dispose(&l);
+    ag_model_list_add_rules(&l, &rules, NULL, NULL);
+    assert_int_equal(l.n, 3);
+    ag_model_list_add_rules(&l, NULL, NULL, NULL);
+    assert_int_equal(l.n, 3);
+
+    ag_config_routing_ops.dispose(&rules);
+    ag_buf_dispose(&why);
+    ag_buf_dispose(&b);
+    ag_model_list_dispose(&l);
+    ag_mapping_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(list_is_union_sorted_and_unique),
         cmocka_unit_test(openai_body_parses),
         cmocka_unit_test(gemini_body_parses_with_specs),
+        cmocka_unit_test(owners_from_accounts_and_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
