@@ -1,7 +1,7 @@
 // web/src/pages/proxy.tsx: the proxy service: start/stop, port and LAN access (restart note, and
 // a warning when LAN is on with auth off), auth mode, the API key (show, copy, regenerate),
 // scheduling, the model mapping editor with the built-in table, the background-task model, and
-// client snippets for the gateway's base URL.
+// client snippets for the gateway's base URL, and the one-click client set-up (pages/clients.tsx).
 import { useState } from 'preact/hooks';
 import { api, ApiMissing } from '../api';
 import { Badge, Button, Card, confirm, CopyButton, Empty, ErrorNote, Icon, Tabs, toast, toastError, useLoad } from '../components/ui';
@@ -11,6 +11,7 @@ import { useT } from '../i18n';
 import { fromRules, resolve, toRules, type Rule } from '../mapping';
 import type { Account } from '../quota';
 import { snippets } from '../snippets';
+import { ClientSetup } from './clients';
 import { refreshStatus, useGatewayStatus } from '../status';
 import type { ProxyStatus } from '../types';
 
@@ -470,6 +471,7 @@ export function Proxy() {
           <Scheduling cfg={c} reloadAll={reloadAll} />
           <Mapping cfg={c} reloadAll={reloadAll} />
           <Snippets base={base} apiKey={key} authOff={effectiveAuthOff(cfgGet(c, 'auth.mode'), !!cfgGet(c, 'server.allow_lan_access'))} />
+          <ClientSetup />
         </div>
       )}
     </div>
