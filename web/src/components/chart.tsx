@@ -1,10 +1,13 @@
 // web/src/components/chart.tsx: time-series charts on uPlot (bundled; nothing fetched at run time).
 // The chart follows its container's width and the theme's colours; a table with the same numbers
-// sits beside it for screen readers.
+// sits beside it for screen readers. Times are written with numbers only (24-hour clock), the
+// same in every language.
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { fmtNum } from '../format';
+import { fmtDateTime, fmtNum } from '../format';
+import { lang, t } from '../i18n';
+import { useStore } from '../store';
 
 export interface Series {
   label: string;
@@ -21,6 +24,7 @@ function cssVar(name: string, dflt: string): string {
 
 export function TimeChart({ x, series, bars, height = 240, label, dayTicks }: { x: number[]; series: Series[]; bars?: boolean; height?: number; label: string; dayTicks?: boolean }) {
   const box = useRef<HTMLDivElement>(null);
+  const l = useStore(lang);
   useEffect(() => {
     const el = box.current;
     if (!el) return;
@@ -35,11 +39,11 @@ export function TimeChart({ x, series, bars, height = 240, label, dayTicks }: { 
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true } },
       axes: [
-        { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor }, values: dayTicks ? '{M}/{D}' : undefined },
+        { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor }, values: dayTicks ? '{M}/{D}' : '{HH}:{mm}' },
         { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor }, size: 56, values: (_u, v) => v.map((y) => fmtNum(y)) },
       ],
       series: [
-        {},
+        { label: t('monitor.time'), value: (_u: uPlot, v: number | null) => (v === null ? '–' : fmtDateTime(v * 1000)) },
         ...series.map((s) => ({
           label: s.label,
           stroke: s.color,
@@ -59,7 +63,7 @@ export function TimeChart({ x, series, bars, height = 240, label, dayTicks }: { 
       ro?.disconnect();
       plot.destroy();
     };
-  }, [x, series, bars, height, dayTicks]);
+  }, [x, series, bars, height, dayTicks, l]);
   return <div class="chart" ref={box} role="img" aria-label={label} />;
 }
 
