@@ -43,6 +43,18 @@ export function App() {
   }, [tok]);
 
   if (!tok)
+  useEffect(() => {
+    // Escape closes the phone menu and gives the focus back to its button.
+    if (!menu) return;
+    const k = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      setMenu(false);
+      (document.querySelector('.menu-btn') as HTMLElement | null)?.focus();
+    };
+    window.addEventListener('keydown', k);
+    return () => window.removeEventListener('keydown', k);
+  }, [menu]);
+
     return (
       <>
         <Login />
