@@ -22,7 +22,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 PKGS="build-essential pkg-config cmake ninja-build git ca-certificates curl
-libuv1-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libcmocka-dev zlib1g-dev libwslay-dev clang libclang-rt-14-dev
+libuv1-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libcmocka-dev zlib1g-dev libwslay-dev clang libclang-rt-14-dev libhiredis-dev redis-server
 sqlite3 wrk nginx-light valgrind help2man debootstrap file clang-tidy clang-format cppcheck"
 
 missing=""

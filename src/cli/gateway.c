@@ -16,9 +16,11 @@
 #include "http/server.h"
 #include "keys/keys.h"
 #include "pool/pool.h"
+#include "pool/shared.h"
 #include "relay/relay.h"
 #include "relay/warmup.h"
 #include "route/mapping.h"
+#include "state/state.h"
 #include "store/store.h"
 #include "store/writer.h"
 #include "upstream/client.h"
@@ -40,6 +42,7 @@ struct ag_gateway {
     struct ag_keys *keys; /* user keys and their limits (keys/keys.h) */
     struct ag_upstream_client *client;
     struct ag_pool *pool;
+    struct ag_state *state; /* shared with other instances on Redis (state/state.h); NULL = none */
     struct ag_mapping *mapping;
     struct ag_relay *relay;
     struct ag_warmup *warmup;     /* scheduled and manual warm-up (relay/warmup.h) */
@@ -274,6 +277,14 @@ static int start_upstream(struct ag_gateway *g, struct ag_buf *errmsg)
         return -1;
     }
     ag_pool_set_event_cb(g->pool, on_pool_event, g);
+    if (c->state.redis_url[0]) {
+        if (ag_state_new(g->loop, c->state.redis_url, c->state.key_prefix, &g->state, err,
+                         sizeof(err)) != 0) {
+            ag_buf_printf(errmsg, "state.redis_url: %s", err);
+            return -1;
+        }
+        ag_pool_set_state(g->pool, g->state);
+    }
     return 0;
 }
 
@@ -413,15 +424,23 @@ static void client_closed(void *ud)
         g->done(g->done_ud);
 }
 
-static void pool_closed(void *ud)
+static void state_closed(void *ud)
 {
     struct ag_gateway *g = ud;
-    ag_pool_free(g->pool);
-    g->pool = NULL;
     if (g->client)
         ag_upstream_client_close(g->client, client_closed, g);
     else
         client_closed(g);
+}
+
+static void pool_closed(void *ud)
+{
+    struct ag_gateway *g = ud;
+    ag_pool_free(g->pool); /* detaches from the shared state */
+    g->pool = NULL;
+    struct ag_state *st = g->state;
+    g->state = NULL;
+    ag_state_close(st, state_closed, g);
 }
 
 /* The alerts go before the pool and the upstream client they send through. */

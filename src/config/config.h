@@ -184,6 +184,11 @@ struct ag_config {
         char *instance;         /* "instance" of the payload; "" = the host name */
     } alerts;
 
+    struct {
+        char *redis_url;  /* redis://...; "" = nothing shared (one instance); restart required */
+        char *key_prefix; /* prefix of every key and of the channel; restart required */
+    } state;
+
     char *data_dir; /* absolute or as given; "" for snapshots not loaded from disk */
     char *path;     /* <data_dir>/config.json, or "" */
     atomic_int _refs;

@@ -79,6 +79,37 @@ bad:
     return AG_EINVAL;
 }
 
+/* state.redis_url: empty, or redis://...; rediss:// is refused with the reason (the full check
+ * of host, port and db is state/keyspace.c's, at start). */
+static int check_redis_url(const void *field, struct ag_buf *why)
+{
+    struct ag_str v = ag_str_c(*(char *const *)field);
+    if (v.len == 0 || (v.len > 8 && ag_str_has_prefix_ci(v, "redis://")))
+        return 0;
+    if (ag_str_has_prefix_ci(v, "rediss://"))
+        ag_buf_append_c(why, "a redis:// URL: rediss:// (TLS) is not available, Debian 12's "
+                             "hiredis 0.14 has no TLS support (use a TLS tunnel such as stunnel)");
+    else
+        ag_buf_append_c(why, "empty or a redis://[[user]:password@]host[:port][/db] URL");
+    return AG_EINVAL;
+}
+
+/* state.key_prefix: 1 to 32 characters from A-Z a-z 0-9 : _ - . */
+static int check_key_prefix(const void *field, struct ag_buf *why)
+{
+    const char *s = *(char *const *)field;
+    size_t n = strlen(s);
+    bool ok = n >= 1 && n <= 32;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+             (s[i] >= '0' && s[i] <= '9') || s[i] == ':' || s[i] == '_' || s[i] == '-' ||
+             s[i] == '.';
+    if (ok)
+        return 0;
+    ag_buf_append_c(why, "1 to 32 characters from A-Z a-z 0-9 : _ - .");
+    return AG_EINVAL;
+}
+
 int ag_config_time_of_day(const char *s, int32_t *sec_of_day)
 {
     size_t n = s ? strlen(s) : 0;
@@ -378,6 +409,13 @@ static const struct ag_config_key keys[] = {
         "deliveries waiting at most; more are dropped, logged and counted"),
     STR("alerts.instance", "\"\"", alerts.instance, 0, NULL, NULL,
         "\"instance\" named in alert payloads; empty: the host name"),
+
+    STR("state.redis_url", "\"\"", state.redis_url, AG_CONFIG_URL_SECRET | R, "AIGATE_REDIS_URL",
+        check_redis_url,
+        "redis://[[user]:password@]host[:port][/db] shared by several instances (cooldowns, "
+        "sticky sessions, account changes); empty: nothing is shared"),
+    STR("state.key_prefix", "\"aigate:\"", state.key_prefix, R, NULL, check_key_prefix,
+        "prefix of the Redis keys and channel; instances that share state use the same one"),
 };
 /* clang-format on */
 

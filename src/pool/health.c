@@ -102,6 +102,10 @@ static void cool(struct ag_pool *p, struct pool_acct *a, const char *key,
         cd->until_ms = now + ms;
     ag_log_debug("pool: %s cools down for %s: %lld ms%s", a->rec.email, key[0] ? key : "all",
                  (long long)ms, probing ? " (then one trial request)" : "");
+    char why[160];
+    snprintf(why, sizeof(why), "HTTP %d%s%s", o->status, o->reason ? " " : "",
+             o->reason ? o->reason : "");
+    pool_shared_cooled(p, a, cd, why); /* the other instances stay off it too */
 }
 
 /* A 429 right after the account served a request may be this request's problem rather than the

@@ -540,6 +540,7 @@ int ag_pool_reload(struct ag_pool *p)
     p->accts = next;
     p->naccts = l.len;
     ag_account_list_dispose(&l);
+    pool_shared_reloaded(p); /* new or changed accounts reach the other instances */
     if (p->waits)
         pool_kick(p);
     return 0;
@@ -667,6 +668,7 @@ void ag_pool_free(struct ag_pool *p)
     if (p->sched->destroy)
         p->sched->destroy(p->sched_state);
     pool_phealth_free(p);
+    pool_shared_free(p);
     ag_sticky_free(p->sessions);
     ag_forward_free(p->fwd);
     ag_config_unref(p->cfg);

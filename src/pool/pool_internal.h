@@ -154,6 +154,7 @@ struct ag_pool {
     uv_timer_t reload_timer, kick_timer, sleep_timer, quota_timer;
     uv_timer_t phealth_timer;     /* provider_health.c */
     struct pool_phealth *phealth; /* API-key accounts' health checks (provider_health.c) */
+    struct pool_shared *shared; /* state shared with other instances (shared.c); NULL = none */
     int open_handles;
     bool closing;
     void (*close_done)(void *ud);
@@ -283,5 +284,22 @@ void pool_tokens_cancel(struct pool_acct *a);
  * transport errors with msg. a->flight is NULL already. a may have been disabled meanwhile.
  */
 void pool_flight_done(struct pool_acct *a, int err, const char *msg);
+
+/* ---- shared.c ---- */
+
+/** Publishes a's cooldown cd (just set here) with its reason to the other instances. */
+void pool_shared_cooled(struct ag_pool *p, const struct pool_acct *a, const struct pool_cd *cd,
+                        const char *reason);
+
+/** Publishes that session was bound to a at now_ms (for scheduling.sticky_ttl_s; nothing when
+ * the strategy is not sticky or the TTL is 0). */
+void pool_shared_bound(struct ag_pool *p, const char *session, const struct pool_acct *a,
+                       int64_t now_ms);
+
+/** After a reload: publishes the accounts that are new or changed in this instance's store. */
+void pool_shared_reloaded(struct ag_pool *p);
+
+/** Detaches from the shared state and frees what shared.c keeps. */
+void pool_shared_free(struct ag_pool *p);
 
 #endif

@@ -265,6 +265,8 @@ static void take(struct ag_pool_wait *w, struct pool_acct *a, const char *why, s
     if (w->session && p->sched->sticky)
         ag_sticky_bind(p->sessions, w->session, a->rec.id, now,
                        p->cfg->scheduling.sticky_ttl_s * 1000);
+    if (w->session)
+        pool_shared_bound(p, w->session, a, now); /* the other instances keep it there too */
     ag_log_debug("pool: %s%s%s -> %s (%s; %s; %zu candidates, %zu tried before)",
                  key[0] ? key : "(any model)", w->session ? " session " : "",
                  w->session ? w->session : "", a->rec.email ? a->rec.email : a->rec.id, why,

@@ -186,3 +186,16 @@ size_t ag_sticky_clear(struct ag_sticky *s)
     }
     return n;
 }
+
+void ag_sticky_foreach(struct ag_sticky *s, int64_t now_ms,
+                       void (*fn)(void *ud, const char *key, const char *account_id,
+                                  int64_t expires_ms),
+                       void *ud)
+{
+    for (size_t i = 0; i < NBUCKETS; i++) {
+        for (const struct binding *b = s->buckets[i]; b; b = b->next) {
+            if (b->expires_ms > now_ms)
+                fn(ud, b->key, b->account, b->expires_ms);
+        }
+    }
+}

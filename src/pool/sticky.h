@@ -41,6 +41,13 @@ void ag_sticky_forget_account(struct ag_sticky *s, const char *account_id);
 /** Bindings alive at now_ms (expired ones are dropped on the way). */
 size_t ag_sticky_count(struct ag_sticky *s, int64_t now_ms);
 
+/** Calls fn for every binding alive at now_ms (key, account id, expiry in unix ms); fn must not
+ * change the table. */
+void ag_sticky_foreach(struct ag_sticky *s, int64_t now_ms,
+                       void (*fn)(void *ud, const char *key, const char *account_id,
+                                  int64_t expires_ms),
+                       void *ud);
+
 /** Drops every binding; returns how many there were. */
 size_t ag_sticky_clear(struct ag_sticky *s);
 

@@ -1,0 +1,319 @@
+/* pool/shared.c: publishing the pool's cooldowns, sticky sessions and accounts, and applying
+ * those of other instances (see shared.h). The hooks pool_shared_* are called by health.c (a
+ * cooldown was set), select.c (a session was bound) and pool.c (accounts reloaded, pool freed). */
+#include "pool/shared.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yyjson.h>
+
+#include "config/config.h"
+#include "core/err.h"
+#include "core/hash.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/str.h"
+#include "pool/pool_internal.h"
+#include "state/state.h"
+#include "store/accounts.h"
+
+/** Accounts whose fingerprint is remembered at most (more are published on every reload). */
+#define FP_MAX 4096
+
+struct fp {
+    char email[AG_STATE_NAME_MAX];
+    uint64_t hash;
+};
+
+struct pool_shared {
+    struct ag_state *st;
+    struct fp *fps; /* last record published or applied, per e-mail */
+    size_t nfps;
+};
+
+static void lower_copy(char *dst, size_t cap, const char *s)
+{
+    size_t i = 0;
+    for (; s && s[i] && i + 1 < cap; i++)
+        dst[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
+    dst[i] = '\0';
+}
+
+static struct pool_acct *find_by_email(const struct ag_pool *p, const char *email)
+{
+    for (size_t i = 0; i < p->naccts; i++) {
+        if (p->accts[i]->rec.email && strcasecmp(p->accts[i]->rec.email, email) == 0)
+            return p->accts[i];
+    }
+    return NULL;
+}
+
+/* ---- cooldowns ---- */
+
+void pool_shared_cooled(struct ag_pool *p, const struct pool_acct *a, const struct pool_cd *cd,
+                        const char *reason)
+{
+    struct ag_state_msg m = {.kind = AG_STATE_MSG_COOLDOWN};
+    if (!p->shared || !a->rec.email)
+        return;
+    lower_copy(m.account, sizeof(m.account), a->rec.email);
+    ag_strlcpy(m.group, cd->group, sizeof(m.group));
+    m.until_ms = cd->until_ms;
+    m.strikes = cd->strikes;
+    m.probing = cd->probing;
+    ag_strlcpy(m.reason, reason ? reason : "", sizeof(m.reason));
+    ag_state_publish(p->shared->st, &m, NULL);
+}
+
+static void on_cooldown(void *ud, const struct ag_state_msg *m)
+{
+    struct ag_pool *p = ud;
+    struct pool_acct *a = find_by_email(p, m->account);
+    if (!a || m->until_ms <= pool_now_ms(p))
+        return;
+    struct pool_cd *cd = pool_cd_find(a, m->group, true);
+    if (m->until_ms <= cd->until_ms)
+        return;
+    cd->until_ms = m->until_ms;
+    cd->probing = m->probing;
+    if (m->strikes > cd->strikes)
+        cd->strikes = m->strikes;
+    ag_log_info("pool: %s cools down for %s for %lld ms, as another instance saw: %s", a->rec.email,
+                m->group[0] ? m->group : "all", (long long)(m->until_ms - pool_now_ms(p)),
+                m->reason[0] ? m->reason : "(no reason given)");
+}
+
+/* ---- sticky sessions ---- */
+
+static void publish_bound(struct ag_pool *p, const char *session, const struct pool_acct *a,
+                          int64_t until_ms)
+{
+    struct ag_state_msg m = {.kind = AG_STATE_MSG_STICKY};
+    if (!p->shared || !a->rec.email || !session || !session[0])
+        return;
+    ag_strlcpy(m.session, session, sizeof(m.session));
+    lower_copy(m.account, sizeof(m.account), a->rec.email);
+    m.until_ms = until_ms;
+    ag_state_publish(p->shared->st, &m, NULL);
+}
+
+void pool_shared_bound(struct ag_pool *p, const char *session, const struct pool_acct *a,
+                       int64_t now_ms)
+{
+    if (p->shared && p->sched->sticky && p->cfg->scheduling.sticky_ttl_s > 0)
+        publish_bound(p, session, a, now_ms + p->cfg->scheduling.sticky_ttl_s * 1000);
+}
+
+static void on_sticky(void *ud, const struct ag_state_msg *m)
+{
+    struct ag_pool *p = ud;
+    struct pool_acct *a = find_by_email(p, m->account);
+    int64_t now = pool_now_ms(p);
+    if (!a || m->until_ms <= now || !p->sched->sticky)
+        return;
+    ag_sticky_bind(p->sessions, m->session, a->rec.id, now, m->until_ms - now);
+}
+
+/* ---- accounts ---- */
+
+static uint64_t mix(uint64_t h, const char *s)
+{
+    h = ag_hash_fnv1a_add(h, s ? s : "", s ? strlen(s) + 1 : 1);
+    return h;
+}
+
+/* What makes an account "changed" for the others: the fields the store's upsert takes. */
+static uint64_t fingerprint(const struct ag_account *a)
+{
+    char email[AG_STATE_NAME_MAX];
+    lower_copy(email, sizeof(email), a->email);
+    uint64_t h = ag_hash_fnv1a(email, strlen(email));
+    h = mix(h, a->refresh_token);
+    h = mix(h, a->provider);
+    h = mix(h, a->api_key);
+    h = mix(h, a->base_url);
+    h = mix(h, a->models);
+    return h;
+}
+
+static struct fp *fp_find(struct pool_shared *s, const char *email, bool create)
+{
+    char e[AG_STATE_NAME_MAX];
+    lower_copy(e, sizeof(e), email);
+    for (size_t i = 0; i < s->nfps; i++)
+        if (strcmp(s->fps[i].email, e) == 0)
+            return &s->fps[i];
+    if (!create || s->nfps >= FP_MAX)
+        return NULL;
+    if (!s->fps)
+        s->fps = ag_calloc(FP_MAX, sizeof(*s->fps));
+    struct fp *f = &s->fps[s->nfps++];
+    ag_strlcpy(f->email, e, sizeof(f->email));
+    f->hash = 0;
+    return f;
+}
+
+static void add_str(yyjson_mut_doc *d, yyjson_mut_val *o, const char *k, const char *v)
+{
+    if (v)
+        yyjson_mut_obj_add_strcpy(d, o, k, v);
+}
+
+static void publish_account(struct ag_pool *p, const struct ag_account *a)
+{
+    struct ag_state_msg m = {.kind = AG_STATE_MSG_ACCOUNT};
+    yyjson_mut_doc *d = yyjson_mut_doc_new(NULL);
+    yyjson_mut_val *o = yyjson_mut_obj(d);
+    yyjson_mut_doc_set_root(d, o);
+    add_str(d, o, "email", a->email);
+    add_str(d, o, "refresh_token", a->refresh_token);
+    add_str(d, o, "name", a->name);
+    add_str(d, o, "access_token", a->access_token);
+    yyjson_mut_obj_add_int(d, o, "token_expiry", a->token_expiry);
+    add_str(d, o, "project_id", a->project_id);
+    add_str(d, o, "oauth_client", a->oauth_client);
+    add_str(d, o, "label", a->label);
+    add_str(d, o, "proxy_url", a->proxy_url);
+    add_str(d, o, "provider", a->provider);
+    add_str(d, o, "api_key", a->api_key);
+    add_str(d, o, "base_url", a->base_url);
+    add_str(d, o, "models", a->models);
+    char *json = yyjson_mut_write(d, 0, NULL);
+    yyjson_mut_doc_free(d);
+    if (json)
+        ag_state_publish(p->shared->st, &m, json);
+    free(json);
+}
+
+/* Called at the end of every reload: publishes the accounts that are new or changed here. */
+void pool_shared_reloaded(struct ag_pool *p)
+{
+    if (!p->shared || !ag_state_up(p->shared->st))
+        return;
+    for (size_t i = 0; i < p->naccts; i++) {
+        const struct ag_account *a = &p->accts[i]->rec;
+        if (!a->email)
+            continue;
+        uint64_t h = fingerprint(a);
+        struct fp *f = fp_find(p->shared, a->email, true);
+        if (f && f->hash == h)
+            continue;
+        if (f)
+            f->hash = h;
+        publish_account(p, a);
+    }
+}
+
+static char *get_dup(yyjson_val *o, const char *k)
+{
+    yyjson_val *v = yyjson_obj_get(o, k);
+    return yyjson_is_str(v) ? ag_strdup(yyjson_get_str(v)) : NULL;
+}
+
+static void on_account(void *ud, const struct ag_state_msg *m)
+{
+    struct ag_pool *p = ud;
+    struct ag_account in = {0}, have = {0};
+    bool have_ok = false;
+    int rc;
+
+    in.email = get_dup(m->rec, "email");
+    in.refresh_token = get_dup(m->rec, "refresh_token");
+    in.name = get_dup(m->rec, "name");
+    in.access_token = get_dup(m->rec, "access_token");
+    in.token_expiry = yyjson_get_sint(yyjson_obj_get(m->rec, "token_expiry"));
+    in.project_id = get_dup(m->rec, "project_id");
+    in.oauth_client = get_dup(m->rec, "oauth_client");
+    in.label = get_dup(m->rec, "label");
+    in.proxy_url = get_dup(m->rec, "proxy_url");
+    in.provider = get_dup(m->rec, "provider");
+    in.api_key = get_dup(m->rec, "api_key");
+    in.base_url = get_dup(m->rec, "base_url");
+    in.models = get_dup(m->rec, "models");
+    if (!in.email || !in.email[0])
+        goto out;
+    uint64_t h = fingerprint(&in);
+    have_ok = ag_store_account_get_by_email(p->store, in.email, &have) == 0;
+    struct fp *f = fp_find(p->shared, in.email, true);
+    if (f)
+        f->hash = h; /* what the others have: not published back */
+    if (have_ok && fingerprint(&have) == h)
+        goto out;
+    rc = ag_account_is_provider(&in) ? ag_store_account_put_provider(p->store, &in, NULL, NULL)
+                                     : ag_store_account_upsert(p->store, &in, NULL, NULL);
+    if (rc) {
+        ag_log_warn("pool: cannot store account %s shared by another instance: %s", in.email,
+                    ag_strerror(rc));
+        goto out;
+    }
+    ag_log_info("pool: account %s %s, as shared by another instance", in.email,
+                have_ok ? "updated" : "added");
+    ag_pool_reload(p);
+out:
+    if (have_ok)
+        ag_account_dispose(&have);
+    ag_account_dispose(&in);
+}
+
+/* ---- (re)connects ---- */
+
+static void bound_cb(void *ud, const char *key, const char *account_id, int64_t expires_ms)
+{
+    struct ag_pool *p = ud;
+    struct pool_acct *a = pool_find_acct(p, account_id);
+    if (a)
+        publish_bound(p, key, a, expires_ms);
+}
+
+static void on_resync(void *ud)
+{
+    struct ag_pool *p = ud;
+    int64_t now = pool_now_ms(p);
+    for (size_t i = 0; i < p->naccts; i++) {
+        struct pool_acct *a = p->accts[i];
+        for (size_t j = 0; j < a->ncds; j++)
+            if (a->cds[j].until_ms > now)
+                pool_shared_cooled(p, a, &a->cds[j], a->last_error);
+    }
+    ag_sticky_foreach(p->sessions, now, bound_cb, p);
+    p->shared->nfps = 0; /* every account goes out again */
+    pool_shared_reloaded(p);
+}
+
+static void on_sync(void *ud)
+{
+    struct ag_pool *p = ud;
+    p->shared->nfps = 0;
+    pool_shared_reloaded(p);
+}
+
+void ag_pool_set_state(struct ag_pool *p, struct ag_state *st)
+{
+    if (!st) {
+        pool_shared_free(p);
+        return;
+    }
+    if (!p->shared)
+        p->shared = AG_NEW(struct pool_shared);
+    p->shared->st = st;
+    struct ag_state_handlers h = {.cooldown = on_cooldown,
+                                  .sticky = on_sticky,
+                                  .account = on_account,
+                                  .resync = on_resync,
+                                  .sync = on_sync};
+    ag_state_set_handlers(st, &h, p);
+}
+
+void pool_shared_free(struct ag_pool *p)
+{
+    if (!p->shared)
+        return;
+    struct ag_state_handlers none = {0};
+    if (p->shared->st)
+        ag_state_set_handlers(p->shared->st, &none, NULL);
+    free(p->shared->fps);
+    free(p->shared);
+    p->shared = NULL;
+}
