@@ -32,12 +32,18 @@ export interface Account {
   quota_updated_at: number;
   created_at: number;
   last_used_at: number;
+  /** "google" for OAuth accounts; API-key accounts (components/provider.tsx) add the rest. */
+  provider?: string;
+  api_key_masked?: string;
+  base_url?: string | null;
+  models?: string[] | null;
   runtime: {
     inflight?: number;
     refreshing?: boolean;
     last_error?: string | null;
     last_error_ms?: number;
     cooldowns?: Cooldown[];
+    health?: { state: 'unchecked' | 'healthy' | 'unhealthy'; checked_ms: number; since_ms: number; status: number; failures: number; error?: string | null };
   };
 }
 

@@ -1,7 +1,8 @@
 // web/src/pages/accounts.tsx: the account pool: list and grid views with quota bars and reset
 // countdowns, tier and state badges (disabled, forbidden with reason and validation link, cooling
-// down until), adding (OAuth, refresh token, JSON import), export, enable/disable, label, delete,
-// quota refresh, the fixed account, and the same actions on a selection.
+// down until), adding (OAuth, refresh token, JSON import, an API-key account of another provider),
+// export, enable/disable, label, delete, quota refresh, the fixed account, and the same actions on
+// a selection; API-key accounts show their kind, masked key, base URL, models and health.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, errText } from '../api';
 import { Badge, Button, confirm, CopyButton, Empty, ErrorNote, Icon, Modal, QuotaBar, Tabs, toast, toastError, useLoad, useNow } from '../components/ui';
@@ -9,6 +10,7 @@ import { countdown, fmtDateTime, fmtSpan } from '../format';
 import { t, useT } from '../i18n';
 import { accountState, activeCooldowns, quotaRows, type Account } from '../quota';
 import { ForecastLine, HealthStrip } from '../components/health';
+import { isProvider, ProviderForm, ProviderInfo } from '../components/provider';
 import { accountForecast, addReadings, healthCells, loadHistory, saveHistory, type HealthAnswer, type History } from '../insight';
 
 type View = 'list' | 'grid';
@@ -146,6 +148,7 @@ function AccountItem({ a, now, view, selected, onSelect, reload, health, hist }:
         </label>
       </div>
       <StateBadges a={a} now={now} />
+      {isProvider(a) && <ProviderInfo a={a} reload={reload} />}
       {activeCooldowns(a, now).length > 0 && (
         <div class="acct-limits">
           <Button small icon="refresh" disabled={busy} onClick={() => act(() => api('/api/proxy/cooldowns/clear', { body: { account_id: a.id } }), t('proxy.cooldowns_cleared'))}>
@@ -176,9 +179,11 @@ function AccountItem({ a, now, view, selected, onSelect, reload, health, hist }:
           {t('accounts.last_used')}: {a.last_used_at ? fmtDateTime(a.last_used_at * 1000) : '–'} · {t('accounts.quota_at')}: {a.quota_updated_at ? fmtDateTime(a.quota_updated_at * 1000) : '–'}
         </span>
         <div class="acct-actions">
-          <Button small variant="ghost" icon="refresh" disabled={busy} onClick={() => act(() => api(`/api/accounts/${id}/refresh-quota`, { method: 'POST' }), t('accounts.quota_refreshed'))}>
-            {t('accounts.refresh')}
-          </Button>
+          {!isProvider(a) && (
+            <Button small variant="ghost" icon="refresh" disabled={busy} onClick={() => act(() => api(`/api/accounts/${id}/refresh-quota`, { method: 'POST' }), t('accounts.quota_refreshed'))}>
+              {t('accounts.refresh')}
+            </Button>
+          )}
           <Button small variant="ghost" icon="pin" disabled={busy} onClick={() => act(() => api('/api/accounts/current', { body: { account_id: a.current ? null : a.id } }), a.current ? t('accounts.fixed_cleared') : t('accounts.fixed_set', { email: a.email }))}>
             {a.current ? t('accounts.unfix') : t('accounts.set_fixed')}
           </Button>
@@ -215,7 +220,7 @@ function AccountItem({ a, now, view, selected, onSelect, reload, health, hist }:
   );
 }
 
-type AddTab = 'oauth' | 'token' | 'import';
+type AddTab = 'oauth' | 'token' | 'import' | 'provider';
 
 /** The toast after adding refresh tokens: new accounts and known ones (updated) said apart. */
 export function addedText(added: number, updated: number): string {
@@ -349,6 +354,7 @@ function AddDialog({ open, onClose, onAdded }: { open: boolean; onClose: () => v
           { id: 'oauth', label: t('add.oauth') },
           { id: 'token', label: t('add.token') },
           { id: 'import', label: t('add.import') },
+          { id: 'provider', label: t('add.provider') },
         ]}
       />
       <div role="tabpanel" class="tabpanel">
@@ -413,6 +419,7 @@ function AddDialog({ open, onClose, onAdded }: { open: boolean; onClose: () => v
             </Button>
           </form>
         )}
+        {tab === 'provider' && <ProviderForm onAdded={onAdded} />}
         <ErrorNote error={err} />
         {result.length > 0 && (
           <ul class="result-list" aria-live="polite">
