@@ -1,14 +1,8 @@
-/* clients/clients.c: the client table (which files, which keys), and plan / apply / restore /
- * status over it (see clients.h). The formats were read from the clients' own code: Claude Code
- * 2.1.197 (settings.json "env"), Codex CLI 0.169.0 (config.toml model providers,
- * experimental_bearer_token), Gemini CLI 0.61.0 (~/.gemini/.env read in trusted folders,
- * security.auth.selectedType, model.name) and OpenCode's opencode.json schema (provider.<id> with
- * npm, options.baseURL / apiKey, models; "model": "<provider>/<model>"). */
-#include "clients/clients.h"
+/* clients/clients.c: plan / apply / restore / status over the client table (clients/formats.c),
+ * see clients.h: reading the files, backups with one stamp per set-up, atomic replacement, and
+ * putting the newest backups back. */
+#include "clients/clients_internal.h"
 
-#include "clients/dotenv.h"
-#include "clients/json_edit.h"
-#include "clients/toml_edit.h"
 #include "core/err.h"
 #include "core/file.h"
 #include "core/jsonw.h"
@@ -16,431 +10,36 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The provider id aigate uses where a client names providers (Codex, OpenCode). */
-#define PROVIDER "aigate"
-
-/* What a file editor gets and gives. */
-struct edit {
-    const struct ag_clients_target *t;
-    const char *text;
-    size_t len;
-    bool exists;
-    struct ag_buf *out;
-    char *err;
-    size_t cap;
-};
-
-/* What a probe (status) finds. */
-struct found {
-    char url[512];
-    char key[512];
-};
-
-struct file_def {
-    int (*path)(const struct ag_clients_env *e, char *out, size_t cap);
-    int (*edit)(struct edit *ed, bool *changed);
-    /* Reads what the file says about the gateway into f (absent: leaves it empty). */
-    int (*probe)(const char *text, size_t len, struct found *f, char *err, size_t cap);
-    bool secret;
-};
-
-struct client_def {
-    const char *name, *title;
-    size_t nfiles;
-    struct file_def files[AG_CLIENTS_MAX_FILES];
-};
-
-/* ---- paths ---- */
-
-static int join(char *out, size_t cap, const char *dir, const char *rest)
-{
-    int n = snprintf(out, cap, "%s/%s", dir, rest);
-    return n < 0 || (size_t)n >= cap ? AG_ETOOBIG : 0;
-}
-
 static bool set(const char *s)
 {
     return s && *s;
 }
 
-static int claude_path(const struct ag_clients_env *e, char *out, size_t cap)
-{
-    if (set(e->claude_config_dir))
-        return join(out, cap, e->claude_config_dir, "settings.json");
-    return join(out, cap, e->home, ".claude/settings.json");
-}
-
-static int codex_path(const struct ag_clients_env *e, char *out, size_t cap)
-{
-    if (set(e->codex_home))
-        return join(out, cap, e->codex_home, "config.toml");
-    return join(out, cap, e->home, ".codex/config.toml");
-}
-
-static const char *gemini_home(const struct ag_clients_env *e)
-{
-    return set(e->gemini_cli_home) ? e->gemini_cli_home : e->home;
-}
-
-static int gemini_settings_path(const struct ag_clients_env *e, char *out, size_t cap)
-{
-    return join(out, cap, gemini_home(e), ".gemini/settings.json");
-}
-
-static int gemini_env_path(const struct ag_clients_env *e, char *out, size_t cap)
-{
-    return join(out, cap, gemini_home(e), ".gemini/.env");
-}
-
-/* OpenCode's global config: opencode.jsonc when that is the one present, else opencode.json. */
-static int opencode_path(const struct ag_clients_env *e, char *out, size_t cap)
-{
-    char dir[AG_CLIENTS_PATH_MAX];
-    int rc = set(e->xdg_config_home) ? join(dir, sizeof(dir), e->xdg_config_home, "opencode")
-                                     : join(dir, sizeof(dir), e->home, ".config/opencode");
-    if (rc)
-        return rc;
-    if ((rc = join(out, cap, dir, "opencode.json")))
-        return rc;
-    if (access(out, F_OK) != 0) {
-        char c[AG_CLIENTS_PATH_MAX];
-        if (!join(c, sizeof(c), dir, "opencode.jsonc") && access(c, F_OK) == 0)
-            return join(out, cap, dir, "opencode.jsonc");
-    }
-    return 0;
-}
-
-/* ---- editors ---- */
-
-static int json_begin(struct edit *ed, yyjson_mut_doc **doc)
-{
-    *doc = ag_json_edit_load(ed->text, ed->len, ed->err, ed->cap);
-    return *doc ? 0 : AG_EPARSE;
-}
-
-/* Writes doc when it changed, else keeps the text byte for byte. */
-static int json_end(struct edit *ed, yyjson_mut_doc *doc, int rc, bool changed)
-{
-    if (!rc && changed)
-        rc = ag_json_edit_dump(doc, ed->out);
-    else if (!rc)
-        rc = ag_buf_append(ed->out, ed->text, ed->len);
-    yyjson_mut_doc_free(doc);
-    return rc;
-}
-
-#define SETJ(...)                                                                                  \
-    do {                                                                                           \
-        static const char *const p_[] = {__VA_ARGS__};                                             \
-        if (!rc)                                                                                   \
-            rc = ag_json_edit_set(doc, p_, sizeof(p_) / sizeof(p_[0]), val, changed, ed->err,      \
-                                  ed->cap);                                                        \
-    } while (0)
-
-static int claude_edit(struct edit *ed, bool *changed)
-{
-    yyjson_mut_doc *doc;
-    int rc = json_begin(ed, &doc);
-    if (rc)
-        return rc;
-    const char *val = ed->t->base_url;
-    SETJ("env", "ANTHROPIC_BASE_URL");
-    val = ed->t->key;
-    SETJ("env", "ANTHROPIC_AUTH_TOKEN");
-    if (set(ed->t->model)) {
-        val = ed->t->model;
-        SETJ("env", "ANTHROPIC_MODEL");
-    }
-    return json_end(ed, doc, rc, *changed);
-}
-
-static int claude_probe(const char *text, size_t len, struct found *f, char *err, size_t cap)
-{
-    yyjson_mut_doc *doc = ag_json_edit_load(text, len, err, cap);
-    if (!doc)
-        return AG_EPARSE;
-    static const char *const url[] = {"env", "ANTHROPIC_BASE_URL"};
-    static const char *const tok[] = {"env", "ANTHROPIC_AUTH_TOKEN"};
-    static const char *const key[] = {"env", "ANTHROPIC_API_KEY"};
-    const char *u = ag_json_edit_get(doc, url, 2);
-    const char *k = ag_json_edit_get(doc, tok, 2);
-    if (!k)
-        k = ag_json_edit_get(doc, key, 2);
-    ag_strlcpy(f->url, u ? u : "", sizeof(f->url));
-    ag_strlcpy(f->key, k ? k : "", sizeof(f->key));
-    yyjson_mut_doc_free(doc);
-    return 0;
-}
-
-static int gemini_settings_edit(struct edit *ed, bool *changed)
-{
-    yyjson_mut_doc *doc;
-    int rc = json_begin(ed, &doc);
-    if (rc)
-        return rc;
-    const char *val = "gemini-api-key";
-    SETJ("security", "auth", "selectedType");
-    if (set(ed->t->model)) {
-        val = ed->t->model;
-        SETJ("model", "name");
-    }
-    return json_end(ed, doc, rc, *changed);
-}
-
-static int gemini_settings_probe(const char *text, size_t len, struct found *f, char *err,
-                                 size_t cap)
-{
-    yyjson_mut_doc *doc = ag_json_edit_load(text, len, err, cap);
-    if (!doc)
-        return AG_EPARSE;
-    yyjson_mut_doc_free(doc);
-    return 0;
-}
-
-static int gemini_env_edit(struct edit *ed, bool *changed)
-{
-    struct ag_buf tmp;
-    bool c1 = false, c2 = false;
-    int rc = ag_dotenv_check(ed->text, ed->len, ed->err, ed->cap);
-    if (rc)
-        return rc;
-    ag_buf_init(&tmp, AG_DOTENV_MAX_TEXT + 4096);
-    rc = ag_dotenv_set(ed->text, ed->len, "GOOGLE_GEMINI_BASE_URL", ed->t->base_url, &tmp, &c1);
-    if (!rc)
-        rc = ag_dotenv_set(tmp.data ? tmp.data : "", tmp.len, "GEMINI_API_KEY", ed->t->key, ed->out,
-                           &c2);
-    ag_buf_dispose(&tmp);
-    *changed = c1 || c2;
-    return rc;
-}
-
-static int gemini_env_probe(const char *text, size_t len, struct found *f, char *err, size_t cap)
-{
-    int rc = ag_dotenv_check(text, len, err, cap);
-    if (rc)
-        return rc;
-    if (!ag_dotenv_get(text, len, "GOOGLE_GEMINI_BASE_URL", f->url, sizeof(f->url)))
-        f->url[0] = '\0';
-    if (!ag_dotenv_get(text, len, "GEMINI_API_KEY", f->key, sizeof(f->key)))
-        f->key[0] = '\0';
-    return 0;
-}
-
-/* Codex: settings aigate would have to edit somewhere other than [model_providers.aigate]. */
-static int codex_conflicts(const struct ag_toml_doc *doc, char *err, size_t cap)
-{
-    const char *table = "";
-    for (size_t i = 0; i < doc->nitems; i++) {
-        const struct ag_toml_item *it = &doc->items[i];
-        if (it->kind != AG_TOML_KEYVAL) {
-            table = it->kind == AG_TOML_TRIVIA ? table : it->key;
-            continue;
-        }
-        char full[2 * AG_TOML_MAX_KEY + 2];
-        snprintf(full, sizeof(full), "%s%s%s", table, *table ? "." : "", it->key);
-        bool ours = !strcmp(table, "model_providers." PROVIDER);
-        if (!ours &&
-            (!strcmp(full, "model_providers") ||
-             !strncmp(full, "model_providers." PROVIDER, strlen("model_providers." PROVIDER)))) {
-            snprintf(err, cap,
-                     "sets %s outside a [model_providers." PROVIDER "] table (dotted keys or an "
-                     "inline table), which aigate does not edit: move it to a "
-                     "[model_providers." PROVIDER "] table or remove it",
-                     full);
-            return AG_EPARSE;
-        }
-    }
-    return 0;
-}
-
-/* One TOML edit step: text of *cur → out, then out becomes the current text. */
-static int toml_step(struct ag_buf *cur, struct ag_buf *out, const char *table, const char *key,
-                     const char *value, bool *changed, char *err, size_t cap)
-{
-    struct ag_toml_doc doc;
-    bool c = false;
-    int rc = ag_toml_scan(cur->data ? cur->data : "", cur->len, &doc, err, cap);
-    if (rc)
-        return rc;
-    rc = value ? ag_toml_set(&doc, table, key, value, out, &c)
-               : ag_toml_remove(&doc, table, key, out, &c);
-    ag_toml_dispose(&doc);
-    if (rc)
-        return rc;
-    *changed = *changed || c;
-    struct ag_buf t = *cur;
-    *cur = *out;
-    *out = t;
-    return 0;
-}
-
-static int codex_edit(struct edit *ed, bool *changed)
-{
-    struct ag_toml_doc doc;
-    struct ag_buf cur, tmp, val;
-    char url[600];
-    int rc = ag_toml_scan(ed->text, ed->len, &doc, ed->err, ed->cap);
-    if (rc)
-        return rc;
-    rc = codex_conflicts(&doc, ed->err, ed->cap);
-    ag_toml_dispose(&doc);
-    if (rc)
-        return rc;
-    ag_buf_init(&cur, AG_TOML_MAX_TEXT + 65536);
-    ag_buf_init(&tmp, AG_TOML_MAX_TEXT + 65536);
-    ag_buf_init(&val, 4096);
-    rc = ag_buf_append(&cur, ed->text, ed->len);
-    snprintf(url, sizeof(url), "%s/v1", ed->t->base_url);
-    const char *tbl = "model_providers." PROVIDER;
-#define STEP(table, key, v)                                                                        \
-    do {                                                                                           \
-        const char *v_ = (v);                                                                      \
-        ag_buf_reset(&val);                                                                        \
-        if (!rc && v_)                                                                             \
-            rc = ag_toml_quote(&val, v_);                                                          \
-        if (!rc)                                                                                   \
-            rc = toml_step(&cur, &tmp, (table), (key), v_ ? val.data : NULL, changed, ed->err,     \
-                           ed->cap);                                                               \
-    } while (0)
-    STEP(NULL, "model_provider", PROVIDER);
-    if (set(ed->t->model))
-        STEP(NULL, "model", ed->t->model);
-    STEP(tbl, "name", PROVIDER);
-    STEP(tbl, "base_url", url);
-    STEP(tbl, "wire_api", "responses");
-    /* The key lives in the file: env_key would make Codex demand the variable instead. */
-    STEP(tbl, "env_key", (const char *)NULL);
-    STEP(tbl, "experimental_bearer_token", ed->t->key);
-#undef STEP
-    if (!rc)
-        rc = ag_buf_append(ed->out, cur.data ? cur.data : "", cur.len);
-    ag_buf_dispose(&cur);
-    ag_buf_dispose(&tmp);
-    ag_buf_dispose(&val);
-    return rc;
-}
-
-static int codex_probe(const char *text, size_t len, struct found *f, char *err, size_t cap)
-{
-    struct ag_toml_doc doc;
-    char sel[128];
-    int rc = ag_toml_scan(text, len, &doc, err, cap);
-    if (rc)
-        return rc;
-    const char *tbl = "model_providers." PROVIDER;
-    if (ag_toml_get_string(&doc, NULL, "model_provider", sel, sizeof(sel)) &&
-        !strcmp(sel, PROVIDER)) {
-        if (ag_toml_get_string(&doc, tbl, "base_url", f->url, sizeof(f->url))) {
-            struct ag_str u = ag_str_c(f->url);
-            if (ag_str_has_suffix(u, "/v1"))
-                f->url[u.len - 3] = '\0';
-        }
-        if (!ag_toml_get_string(&doc, tbl, "experimental_bearer_token", f->key, sizeof(f->key)))
-            f->key[0] = '\0';
-    }
-    ag_toml_dispose(&doc);
-    return 0;
-}
-
-static const char *const opencode_default_models[] = {"gemini-3-flash", "gemini-3-pro-high",
-                                                      "claude-sonnet-4-5"};
-
-static int opencode_edit(struct edit *ed, bool *changed)
-{
-    yyjson_mut_doc *doc;
-    char url[600];
-    int rc = json_begin(ed, &doc);
-    if (rc)
-        return rc;
-    const char *val = "https://opencode.ai/config.json";
-    if (!ed->exists)
-        SETJ("$schema");
-    val = "@ai-sdk/openai-compatible";
-    SETJ("provider", PROVIDER, "npm");
-    val = PROVIDER;
-    SETJ("provider", PROVIDER, "name");
-    snprintf(url, sizeof(url), "%s/v1", ed->t->base_url);
-    val = url;
-    SETJ("provider", PROVIDER, "options", "baseURL");
-    val = ed->t->key;
-    SETJ("provider", PROVIDER, "options", "apiKey");
-    static const char *const models[] = {"provider", PROVIDER, "models"};
-    bool have_models = ag_json_edit_has(doc, models, 3);
-    for (size_t i = 0; !rc && !have_models && i < sizeof(opencode_default_models) / sizeof(char *);
-         i++) {
-        const char *p[] = {"provider", PROVIDER, "models", opencode_default_models[i], "name"};
-        rc = ag_json_edit_set(doc, p, 5, opencode_default_models[i], changed, ed->err, ed->cap);
-    }
-    if (!rc && set(ed->t->model)) {
-        const char *p[] = {"provider", PROVIDER, "models", ed->t->model};
-        if (!ag_json_edit_has(doc, p, 4)) {
-            const char *pn[] = {"provider", PROVIDER, "models", ed->t->model, "name"};
-            rc = ag_json_edit_set(doc, pn, 5, ed->t->model, changed, ed->err, ed->cap);
-        }
-        char m[600];
-        snprintf(m, sizeof(m), PROVIDER "/%s", ed->t->model);
-        val = m;
-        SETJ("model");
-    }
-    return json_end(ed, doc, rc, *changed);
-}
-
-static int opencode_probe(const char *text, size_t len, struct found *f, char *err, size_t cap)
-{
-    yyjson_mut_doc *doc = ag_json_edit_load(text, len, err, cap);
-    if (!doc)
-        return AG_EPARSE;
-    static const char *const url[] = {"provider", PROVIDER, "options", "baseURL"};
-    static const char *const key[] = {"provider", PROVIDER, "options", "apiKey"};
-    const char *u = ag_json_edit_get(doc, url, 4);
-    const char *k = ag_json_edit_get(doc, key, 4);
-    ag_strlcpy(f->url, u ? u : "", sizeof(f->url));
-    ag_strlcpy(f->key, k ? k : "", sizeof(f->key));
-    struct ag_str s = ag_str_c(f->url);
-    if (ag_str_has_suffix(s, "/v1"))
-        f->url[s.len - 3] = '\0';
-    yyjson_mut_doc_free(doc);
-    return 0;
-}
-
-static const struct client_def clients[] = {
-    {"claude-code", "Claude Code", 1, {{claude_path, claude_edit, claude_probe, true}}},
-    {"codex", "Codex CLI", 1, {{codex_path, codex_edit, codex_probe, true}}},
-    {"gemini-cli",
-     "Gemini CLI",
-     2,
-     {{gemini_settings_path, gemini_settings_edit, gemini_settings_probe, false},
-      {gemini_env_path, gemini_env_edit, gemini_env_probe, true}}},
-    {"opencode", "OpenCode", 1, {{opencode_path, opencode_edit, opencode_probe, true}}},
-};
-#define NCLIENTS (sizeof(clients) / sizeof(clients[0]))
-
 size_t ag_clients_count(void)
 {
-    return NCLIENTS;
+    return ag_clients_ntable;
 }
 
 const char *ag_clients_name(size_t i)
 {
-    return i < NCLIENTS ? clients[i].name : NULL;
+    return i < ag_clients_ntable ? ag_clients_table[i].name : NULL;
 }
 
 const char *ag_clients_title(size_t i)
 {
-    return i < NCLIENTS ? clients[i].title : NULL;
+    return i < ag_clients_ntable ? ag_clients_table[i].title : NULL;
 }
 
 long ag_clients_find(const char *name)
 {
-    for (size_t i = 0; name && i < NCLIENTS; i++) {
-        if (!strcmp(clients[i].name, name))
+    for (size_t i = 0; name && i < ag_clients_ntable; i++) {
+        if (!strcmp(ag_clients_table[i].name, name))
             return (long)i;
     }
     return -1;
@@ -491,8 +90,8 @@ int ag_clients_env_from_process(struct ag_clients_env *env)
 
 /* The path of file f of client c; a symbolic link is followed to the file it names, so that
  * the link (a dotfiles manager's) stays and its target is what changes. */
-static int file_path(const struct ag_clients_env *env, const struct file_def *f, char *out,
-                     size_t cap)
+static int file_path(const struct ag_clients_env *env, const struct ag_clients_file_def *f,
+                     char *out, size_t cap)
 {
     struct stat st;
     int rc = f->path(env, out, cap);
@@ -530,14 +129,14 @@ int ag_clients_plan(const struct ag_clients_env *env, size_t client,
                     size_t cap)
 {
     memset(plan, 0, sizeof(*plan));
-    if (client >= NCLIENTS) {
+    if (client >= ag_clients_ntable) {
         snprintf(err, cap, "unknown client");
         return AG_EINVAL;
     }
     int rc = ag_clients_check_target(t, err, cap);
     if (rc)
         return rc;
-    const struct client_def *c = &clients[client];
+    const struct ag_clients_def *c = &ag_clients_table[client];
     plan->client = client;
     plan->nfiles = c->nfiles;
     for (size_t i = 0; i < c->nfiles; i++) {
@@ -547,7 +146,7 @@ int ag_clients_plan(const struct ag_clients_env *env, size_t client,
     }
     for (size_t i = 0; i < c->nfiles; i++) {
         struct ag_clients_file *f = &plan->files[i];
-        const struct file_def *d = &c->files[i];
+        const struct ag_clients_file_def *d = &c->files[i];
         struct stat st;
         char why[512];
         if ((rc = file_path(env, d, f->path, sizeof(f->path)))) {
@@ -560,13 +159,13 @@ int ag_clients_plan(const struct ag_clients_env *env, size_t client,
         f->exists = rc == 0;
         f->secret = d->secret;
         f->mode = d->secret ? 0600 : (f->exists && st.st_mode ? (st.st_mode & 0777) : 0644);
-        struct edit ed = {t,
-                          f->old_text.data ? f->old_text.data : "",
-                          f->old_text.len,
-                          f->exists,
-                          &f->new_text,
-                          why,
-                          sizeof(why)};
+        struct ag_clients_edit ed = {t,
+                                     f->old_text.data ? f->old_text.data : "",
+                                     f->old_text.len,
+                                     f->exists,
+                                     &f->new_text,
+                                     why,
+                                     sizeof(why)};
         why[0] = '\0';
         rc = d->edit(&ed, &f->changed);
         if (rc) {
@@ -599,130 +198,6 @@ bool ag_clients_plan_changes(const struct ag_clients_plan *plan)
             return true;
     }
     return false;
-}
-
-/* ---- diff ---- */
-
-#define DIFF_CONTEXT   3
-#define DIFF_MAX_LINES 20000
-
-/* Splits b into at most max line starts (the end is starts[n]); returns the number of lines. */
-static size_t split_lines(const struct ag_buf *b, const char **starts, size_t max)
-{
-    const char *p = b->data ? b->data : "", *end = p + b->len;
-    size_t n = 0;
-    while (p < end && n < max) {
-        starts[n++] = p;
-        const char *e = memchr(p, '\n', (size_t)(end - p));
-        p = e ? e + 1 : end;
-    }
-    starts[n] = end;
-    return n;
-}
-
-static bool line_eq(const char **a, size_t i, const char **b, size_t j)
-{
-    size_t la = (size_t)(a[i + 1] - a[i]), lb = (size_t)(b[j + 1] - b[j]);
-    return la == lb && !memcmp(a[i], b[j], la);
-}
-
-static int put_line(struct ag_buf *out, char mark, const char *p, const char *e)
-{
-    int rc = ag_buf_append(out, &mark, 1);
-    if (!rc)
-        rc = ag_buf_append(out, p, (size_t)(e - p));
-    if (!rc && (e == p || e[-1] != '\n'))
-        rc = ag_buf_append(out, "\n", 1);
-    return rc;
-}
-
-/* One hunk: the common lines at both ends stay, the middle is shown removed and added. */
-static int diff_file(const struct ag_clients_file *f, struct ag_buf *out)
-{
-    const char **a = calloc(DIFF_MAX_LINES + 1, sizeof(char *));
-    const char **b = calloc(DIFF_MAX_LINES + 1, sizeof(char *));
-    int rc = AG_ENOMEM;
-    if (!a || !b)
-        goto out;
-    size_t na = split_lines(&f->old_text, a, DIFF_MAX_LINES);
-    size_t nb = split_lines(&f->new_text, b, DIFF_MAX_LINES);
-    size_t pre = 0, suf = 0;
-    while (pre < na && pre < nb && line_eq(a, pre, b, pre))
-        pre++;
-    while (suf < na - pre && suf < nb - pre && line_eq(a, na - 1 - suf, b, nb - 1 - suf))
-        suf++;
-    rc = ag_buf_printf(out, "--- %s%s\n+++ %s\n", f->path, f->exists ? "" : " (new file)", f->path);
-    size_t from = pre > DIFF_CONTEXT ? pre - DIFF_CONTEXT : 0;
-    if (!rc)
-        rc = ag_buf_printf(out, "@@ -%zu,%zu +%zu,%zu @@\n", from + 1, na - from - suf, from + 1,
-                           nb - from - suf);
-    for (size_t i = from; i < pre && !rc; i++)
-        rc = put_line(out, ' ', a[i], a[i + 1]);
-    for (size_t i = pre; i < na - suf && !rc; i++)
-        rc = put_line(out, '-', a[i], a[i + 1]);
-    for (size_t i = pre; i < nb - suf && !rc; i++)
-        rc = put_line(out, '+', b[i], b[i + 1]);
-    for (size_t i = na - suf; i < na && i < na - suf + DIFF_CONTEXT && !rc; i++)
-        rc = put_line(out, ' ', a[i], a[i + 1]);
-out:
-    free(a);
-    free(b);
-    return rc;
-}
-
-/* Replaces every occurrence of mask in b[from..] with a shortened form. */
-static int mask_secret(struct ag_buf *b, size_t from, const char *mask)
-{
-    size_t ml = mask ? strlen(mask) : 0;
-    if (ml < 4 || b->len <= from)
-        return 0;
-    char shown[32];
-    if (ml >= 12)
-        snprintf(shown, sizeof(shown), "%.5s...%s", mask, mask + ml - 4);
-    else
-        snprintf(shown, sizeof(shown), "***");
-    struct ag_buf t;
-    ag_buf_init(&t, b->cap);
-    int rc = 0;
-    struct ag_str hay = ag_str_make(b->data + from, b->len - from);
-    for (;;) {
-        ptrdiff_t at = ag_str_search(hay, ag_str_make(mask, ml));
-        if (at < 0)
-            break;
-        rc = ag_buf_append(&t, hay.p, (size_t)at);
-        if (!rc)
-            rc = ag_buf_append_c(&t, shown);
-        if (rc)
-            break;
-        hay.p += (size_t)at + ml;
-        hay.len -= (size_t)at + ml;
-    }
-    if (!rc)
-        rc = ag_buf_append(&t, hay.p, hay.len);
-    if (!rc) {
-        b->len = from;
-        rc = ag_buf_append(b, t.data ? t.data : "", t.len);
-    }
-    ag_buf_dispose(&t);
-    return rc;
-}
-
-int ag_clients_plan_diff(const struct ag_clients_plan *plan, const char *mask, struct ag_buf *out)
-{
-    size_t from = out->len;
-    int rc = 0;
-    for (size_t i = 0; i < plan->nfiles && !rc; i++) {
-        const struct ag_clients_file *f = &plan->files[i];
-        if (!f->changed)
-            rc = ag_buf_printf(out, "%s: no change\n", f->path);
-        else if (f->old_text.len == f->new_text.len &&
-                 !memcmp(f->old_text.data, f->new_text.data, f->new_text.len))
-            rc = ag_buf_printf(out, "%s: mode set to %04o (it holds the key)\n", f->path,
-                               (unsigned)f->mode);
-        else
-            rc = diff_file(f, out);
-    }
-    return rc ? rc : mask_secret(out, from, mask);
 }
 
 /* ---- apply and restore ---- */
@@ -861,11 +336,11 @@ int ag_clients_restore(const struct ag_clients_env *env, size_t client, struct a
 {
     char paths[AG_CLIENTS_MAX_FILES][AG_CLIENTS_PATH_MAX];
     char best[64] = "";
-    if (client >= NCLIENTS) {
+    if (client >= ag_clients_ntable) {
         snprintf(err, cap, "unknown client");
         return AG_EINVAL;
     }
-    const struct client_def *c = &clients[client];
+    const struct ag_clients_def *c = &ag_clients_table[client];
     for (size_t i = 0; i < c->nfiles; i++) {
         if (file_path(env, &c->files[i], paths[i], sizeof(paths[i])) ||
             newest_stamp(paths[i], best, sizeof(best))) {
@@ -924,15 +399,15 @@ int ag_clients_status(const struct ag_clients_env *env, size_t client,
                       const struct ag_clients_target *t, struct ag_clients_state *st)
 {
     memset(st, 0, sizeof(*st));
-    if (client >= NCLIENTS)
+    if (client >= ag_clients_ntable)
         return AG_EINVAL;
-    const struct client_def *c = &clients[client];
+    const struct ag_clients_def *c = &ag_clients_table[client];
     bool all_keys = true;
     for (size_t i = 0; i < c->nfiles; i++) {
         char path[AG_CLIENTS_PATH_MAX];
         struct ag_buf text;
         struct stat sst;
-        struct found f = {"", ""};
+        struct ag_clients_found f = {"", ""};
         char why[256] = "";
         if (file_path(env, &c->files[i], path, sizeof(path)))
             continue;
@@ -967,12 +442,12 @@ int ag_clients_status_json(const struct ag_clients_env *env, const struct ag_cli
     int rc = ag_jsonw_open(out, NULL, '{');
     rc = rc ? rc : ag_jsonw_str(out, "base_url", t ? t->base_url : NULL);
     rc = rc ? rc : ag_jsonw_open(out, "clients", '[');
-    for (size_t i = 0; i < NCLIENTS && !rc; i++) {
+    for (size_t i = 0; i < ag_clients_ntable && !rc; i++) {
         struct ag_clients_state s;
         ag_clients_status(env, i, t, &s);
         rc = ag_jsonw_open(out, NULL, '{');
-        rc = rc ? rc : ag_jsonw_str(out, "name", clients[i].name);
-        rc = rc ? rc : ag_jsonw_str(out, "title", clients[i].title);
+        rc = rc ? rc : ag_jsonw_str(out, "name", ag_clients_table[i].name);
+        rc = rc ? rc : ag_jsonw_str(out, "title", ag_clients_table[i].title);
         rc = rc ? rc : ag_jsonw_bool(out, "configured", s.configured);
         rc = rc ? rc : ag_jsonw_bool(out, "points_here", s.points_here);
         rc = rc ? rc : ag_jsonw_bool(out, "key_matches", s.key_matches);
