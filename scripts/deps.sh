@@ -23,7 +23,9 @@ fi
 
 PKGS="build-essential pkg-config cmake ninja-build git ca-certificates curl
 libuv1-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libcmocka-dev zlib1g-dev libwslay-dev clang libclang-rt-14-dev libhiredis-dev redis-server
-sqlite3 wrk nginx-light valgrind help2man debootstrap file clang-tidy clang-format cppcheck"
+sqlite3 wrk nginx-light valgrind help2man debootstrap file clang-tidy clang-format cppcheck
+libgtk-3-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev libnotify-dev librsvg2-bin
+xvfb x11-apps x11-utils dbus-daemon"
 
 missing=""
 for p in $PKGS; do

@@ -13,6 +13,7 @@
 #define AG_ADMIN_ADMIN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "core/buf.h"
@@ -91,6 +92,14 @@ void ag_admin_on_record(const struct ag_relay_record *rec, void *ud);
  * in their protocol's error format; admin, health and public routes go on.
  */
 bool ag_admin_gate(struct ag_http_req *req, void *ud);
+
+/**
+ * Creates a login session for a caller in the same process (the desktop window), valid for
+ * ttl_ms: its token (AG_SESSION_TOKEN_SIZE bytes, admin/session.h) goes into token, its expiry
+ * into *expires_ms (may be NULL). Unlike a login it is never stored, so it ends with the process
+ * at the latest. Loop thread, or before the loop runs. 0 or AG_EIO (no randomness).
+ */
+int ag_admin_session_new(struct ag_admin *a, int64_t ttl_ms, char *token, int64_t *expires_ms);
 
 /** Takes a new configuration snapshot (referenced) for the admin layer's own settings. */
 void ag_admin_set_config(struct ag_admin *a, struct ag_config *cfg);

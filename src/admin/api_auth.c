@@ -161,6 +161,15 @@ static void h_session(struct ag_http_req *req, void *ud)
     ag_http_respond_json(req, 200, ok, sizeof(ok) - 1);
 }
 
+int ag_admin_session_new(struct ag_admin *a, int64_t ttl_ms, char *token, int64_t *expires_ms)
+{
+    int64_t now = adm_now_ms();
+    int rc = ag_sessions_create(a->sessions, now, ttl_ms, token, NULL);
+    if (rc == 0 && expires_ms)
+        *expires_ms = now + ttl_ms;
+    return rc;
+}
+
 /* ---- stored sessions ---- */
 
 struct restore_ctx {

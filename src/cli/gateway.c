@@ -52,6 +52,8 @@ struct ag_gateway {
     struct ag_ip_refusals *ip_refusals; /* addresses refused lately (admin API) */
     void (*done)(void *);
     void *done_ud;
+    void (*event_cb)(int ev, const char *subject, const char *message, void *ud);
+    void *event_ud;
 };
 
 static void h_health(struct ag_http_req *req, void *ud)
@@ -119,6 +121,8 @@ static void on_pool_event(enum ag_pool_event ev, const char *subject, const char
                                                               : NULL;
     if (name)
         ag_alerts_emit(g->alerts, name, subject, message);
+    if (g->event_cb)
+        g->event_cb((int)ev, subject, message, g->event_ud);
 }
 
 /* Compiles security.ip_allow / ip_deny for the server; the snapshot was validated, so a failure
@@ -488,6 +492,19 @@ void ag_gateway_shutdown(struct ag_gateway *g, void (*done)(void *ud), void *ud)
     ag_warmup_close(g->warmup);  /* its requests end and give their leases back */
     ag_http_server_shutdown(g->server, (uint64_t)g->cfg->server.shutdown_grace_s * 1000,
                             server_done, g);
+}
+
+int ag_gateway_admin_session(struct ag_gateway *g, int64_t ttl_ms, char *token, int64_t *expires_ms)
+{
+    return ag_admin_session_new(g->admin, ttl_ms, token, expires_ms);
+}
+
+void ag_gateway_set_event_cb(struct ag_gateway *g,
+                             void (*cb)(int ev, const char *subject, const char *message, void *ud),
+                             void *ud)
+{
+    g->event_cb = cb;
+    g->event_ud = ud;
 }
 
 void ag_gateway_free(struct ag_gateway *g)

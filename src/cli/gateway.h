@@ -35,6 +35,23 @@ int ag_gateway_port(const struct ag_gateway *g);
  */
 void ag_gateway_shutdown(struct ag_gateway *g, void (*done)(void *ud), void *ud);
 
+/**
+ * A login session for the admin UI of a window in this process (ag_admin_session_new): token gets
+ * AG_SESSION_TOKEN_SIZE bytes, *expires_ms its expiry. Never stored; it ends with the process.
+ * Loop thread, or before the loop runs. 0 or AG_EIO.
+ */
+int ag_gateway_admin_session(struct ag_gateway *g, int64_t ttl_ms, char *token,
+                             int64_t *expires_ms);
+
+/**
+ * An observer of the pool's events besides the alerts (the desktop's notifications): cb(ev,
+ * subject, message, ud) runs on the loop thread with borrowed strings, ev an enum ag_pool_event
+ * (pool/pool.h). NULL removes it.
+ */
+void ag_gateway_set_event_cb(struct ag_gateway *g,
+                             void (*cb)(int ev, const char *subject, const char *message, void *ud),
+                             void *ud);
+
 /** Frees a gateway after its shutdown completed (NULL is a no-op). */
 void ag_gateway_free(struct ag_gateway *g);
 

@@ -35,8 +35,9 @@ export function App() {
   const off = useStore(offline);
 
   useEffect(() => {
-    document.title = `${t(`nav.${page}`)} · aigate`;
-  }, [page, l]);
+    // Signed out, the tab (and the desktop window) says so instead of naming a page it cannot show.
+    document.title = `${t(tok ? `nav.${page}` : 'login.title')} · aigate`;
+  }, [page, l, tok]);
 
   useEffect(() => {
     if (tok) return pollStatus();
