@@ -117,6 +117,11 @@ static int claude_edit(struct ag_clients_edit *ed, bool *changed)
     SETJ("env", "ANTHROPIC_BASE_URL");
     val = ed->t->key;
     SETJ("env", "ANTHROPIC_AUTH_TOKEN");
+    /* An API key already in the block would be sent too (x-api-key): it gets the same key, so
+     * both headers name the gateway's key and none goes out with another one. */
+    static const char *const api_key[] = {"env", "ANTHROPIC_API_KEY"};
+    if (ag_json_edit_has(doc, api_key, 2))
+        SETJ("env", "ANTHROPIC_API_KEY");
     if (set(ed->t->model)) {
         val = ed->t->model;
         SETJ("env", "ANTHROPIC_MODEL");

@@ -193,6 +193,25 @@ static void test_claude_round_trip(void **state)
     assert_false(st.configured);
 }
 
+/* A key for Anthropic already in the env block would go out beside the gateway's: it gets the
+ * gateway's key too; without one, none is added. */
+static void test_claude_api_key_in_block(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    bool changed;
+    put(".claude/settings.json", "{\"env\": {\"ANTHROPIC_API_KEY\": \"sk-ant-real\"}}", 0644);
+    assert_int_equal(run_setup("claude-code", &target, &changed, err, sizeof(err)), 0);
+    char *s = get(".claude/settings.json");
+    assert_non_null(strstr(s, "\"ANTHROPIC_API_KEY\": \"sk-0123456789abcdef\""));
+    assert_null(strstr(s, "sk-ant-real"));
+    free(s);
+    restore("claude-code", 0);
+    s = get(".claude/settings.json");
+    assert_non_null(strstr(s, "sk-ant-real"));
+    free(s);
+}
+
 static void test_claude_config_dir_and_symlink(void **state)
 {
     (void)state;
@@ -405,6 +424,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_claude_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claude_api_key_in_block, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claude_config_dir_and_symlink, setup, teardown),
         cmocka_unit_test_setup_teardown(test_codex_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
