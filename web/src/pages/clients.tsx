@@ -100,33 +100,35 @@ export function ClientSetup() {
       <p class="help">{t('clients.intro')}</p>
       <ErrorNote error={status.error} />
       {list.length > 0 && (
-        <table class="table">
-          <thead>
-            <tr>
-              <th scope="col">{t('clients.client')}</th>
-              <th scope="col">{t('clients.state')}</th>
-              <th scope="col">{t('clients.file')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.map((c) => {
-              const s = clientState(c);
-              return (
-                <tr key={c.name} data-client={c.name}>
-                  <td>{c.title}</td>
-                  <td>
-                    <Badge kind={s.kind} title={c.error || c.url || undefined}>
-                      {t(s.key)}
-                    </Badge>
-                  </td>
-                  <td>
-                    <code class="small">{c.error || c.path}</code>
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <div class="table-wrap">
+          <table class="table">
+            <thead>
+              <tr>
+                <th scope="col">{t('clients.client')}</th>
+                <th scope="col">{t('clients.state')}</th>
+                <th scope="col">{t('clients.file')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((c) => {
+                const s = clientState(c);
+                return (
+                  <tr key={c.name} data-client={c.name}>
+                    <td>{c.title}</td>
+                    <td>
+                      <Badge kind={s.kind} title={c.error || c.url || undefined}>
+                        {t(s.key)}
+                      </Badge>
+                    </td>
+                    <td>
+                      <code class="small">{c.error || c.path}</code>
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
       )}
       <div class="toolbar clients-form">
         <div class="field">
@@ -168,7 +170,7 @@ export function ClientSetup() {
       </div>
       <ErrorNote error={error} />
       {plan && (
-        <div class="code-box" aria-label={t('clients.diff')}>
+        <div class="code-box" role="region" aria-label={t('clients.diff')}>
           <div class="code-head">
             <span class="muted small">{plan.changes ? t('clients.diff') : t('clients.no_change')}</span>
           </div>
