@@ -75,6 +75,22 @@ describe('Tabs', () => {
     });
     expect(v).toBe('b');
   });
+  it('follows the reading direction: in Arabic the next tab is on the left', () => {
+    const three = [{ id: 'a', label: 'A' }, { id: 'b', label: 'B' }, { id: 'c', label: 'C' }];
+    const seen: string[] = [];
+    document.documentElement.dir = 'rtl';
+    try {
+      const el = mount(<Tabs label="t" value="a" onChange={(x: string) => seen.push(x)} tabs={three} />);
+      const first = el.querySelector('[role=tab]')!;
+      act(() => {
+        first.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowLeft', bubbles: true }));
+        first.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
+      });
+      expect(seen).toEqual(['b', 'c']);
+    } finally {
+      document.documentElement.dir = 'ltr';
+    }
+  });
 });
 
 describe('ProtocolCell', () => {

@@ -335,7 +335,10 @@ export function Tabs<T extends string>({ tabs, value, onChange, label }: { tabs:
           onKeyDown={(e) => {
             const i = tabs.findIndex((y) => y.id === value);
             if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
-              const n = tabs[(i + (e.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length];
+              // right to left (Arabic), the next tab is the one on the left
+              const rtl = (e.currentTarget as HTMLElement).closest('[dir]')?.getAttribute('dir') === 'rtl';
+              const next = (e.key === 'ArrowRight') !== rtl;
+              const n = tabs[(i + (next ? 1 : tabs.length - 1)) % tabs.length];
               onChange(n.id);
               const el = (e.currentTarget as HTMLElement).parentElement?.querySelectorAll<HTMLElement>('[role=tab]')[tabs.indexOf(n)];
               el?.focus();
