@@ -1,7 +1,10 @@
 /* core/arena.c: chunked bump allocator (see arena.h). Large requests get a chunk of their own so
- * one big body does not waste the rest of a normal chunk. */
+ * one big body does not waste the rest of a normal chunk. Chunks of AG_BLOCK_MIN bytes or more
+ * come from and go back to the thread's block cache (core/blocks.h), so a large request's arena
+ * reuses the previous one's memory instead of faulting fresh pages in. */
 #include "core/arena.h"
 
+#include "core/blocks.h"
 #include "core/mem.h"
 
 #include <stdint.h>
@@ -28,7 +31,7 @@ void ag_arena_dispose(struct ag_arena *a)
     struct ag_arena_chunk *c = a->_head;
     while (c) {
         struct ag_arena_chunk *next = c->next;
-        free(c);
+        ag_block_put(c, sizeof(*c) + c->size);
         c = next;
     }
     a->_head = NULL;
@@ -49,8 +52,9 @@ void *ag_arena_alloc(struct ag_arena *a, size_t n)
     size_t size = need > a->_chunk_size / 4 ? need : a->_chunk_size;
     if (a->cap && (a->_used + size > a->cap || size > a->cap))
         return NULL;
-    struct ag_arena_chunk *nc = ag_malloc(sizeof(*nc) + size);
-    nc->size = size;
+    size_t got;
+    struct ag_arena_chunk *nc = ag_block_get(sizeof(*nc) + size, &got);
+    nc->size = got - sizeof(*nc); /* a cached block may be larger than asked for: usable */
     nc->off = need;
     a->_used += size;
     if (size == need && c) {

@@ -1,11 +1,13 @@
 /* core/buf.c: capped growable buffer (see buf.h). */
 #include "core/buf.h"
 
+#include "core/blocks.h"
 #include "core/err.h"
 #include "core/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void ag_buf_init(struct ag_buf *b, size_t cap)
 {
@@ -42,6 +44,43 @@ int ag_buf_reserve(struct ag_buf *b, size_t n)
     return 0;
 }
 
+int ag_buf_reserve_cached(struct ag_buf *b, size_t n)
+{
+    if (n > SIZE_MAX / 2 - b->len)
+        return AG_ETOOBIG;
+    size_t want = b->len + n;
+    if (b->cap && want > b->cap)
+        return AG_ETOOBIG;
+    if (want + 1 <= b->_alloc)
+        return 0;
+    size_t alloc = want + 1;
+    if (alloc < b->_alloc + b->_alloc / 2)
+        alloc = b->_alloc + b->_alloc / 2; /* geometric growth for appends */
+    if (b->cap && alloc > b->cap + 1)
+        alloc = b->cap + 1;
+    if (alloc < AG_BLOCK_MIN)
+        return ag_buf_reserve(b, n);
+    size_t got;
+    char *d = ag_block_get(alloc, &got);
+    if (b->data) {
+        memcpy(d, b->data, b->len + 1);
+        ag_block_put(b->data, b->_alloc);
+    } else {
+        d[0] = '\0';
+    }
+    b->data = d;
+    b->_alloc = got;
+    return 0;
+}
+
+void ag_buf_dispose_cached(struct ag_buf *b)
+{
+    ag_block_put(b->data, b->_alloc);
+    b->data = NULL;
+    b->len = 0;
+    b->_alloc = 0;
+}
+
 int ag_buf_append(struct ag_buf *b, const void *p, size_t n)
 {
     int rc = ag_buf_reserve(b, n);
@@ -52,6 +91,20 @@ int ag_buf_append(struct ag_buf *b, const void *p, size_t n)
     b->len += n;
     b->data[b->len] = '\0';
     return 0;
+}
+
+int ag_buf_append_int(struct ag_buf *b, long long v)
+{
+    char d[24];
+    size_t i = sizeof(d);
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        d[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        d[--i] = '-';
+    return ag_buf_append(b, d + i, sizeof(d) - i);
 }
 
 int ag_buf_vprintf(struct ag_buf *b, const char *fmt, va_list ap)

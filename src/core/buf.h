@@ -45,6 +45,18 @@ static inline void ag_buf_reset(struct ag_buf *b)
 /** Makes room for n more bytes; 0 or AG_ETOOBIG. */
 int ag_buf_reserve(struct ag_buf *b, size_t n);
 
+/**
+ * As ag_buf_reserve, for buffers that may grow large and live briefly (request bodies, read
+ * buffers): storage of AG_BLOCK_MIN bytes or more comes from the thread's block cache
+ * (core/blocks.h) and is sized to the need (at least 1.5 times the old storage when it grows),
+ * instead of realloc doubling. The storage stays ordinary heap memory: ag_buf_dispose,
+ * ag_buf_steal and later appends remain correct; ag_buf_dispose_cached gives it back to the cache.
+ */
+int ag_buf_reserve_cached(struct ag_buf *b, size_t n);
+
+/** As ag_buf_dispose, but large storage goes back to the thread's block cache. */
+void ag_buf_dispose_cached(struct ag_buf *b);
+
 /** Appends n bytes; 0 or AG_ETOOBIG. */
 int ag_buf_append(struct ag_buf *b, const void *p, size_t n);
 
@@ -57,6 +69,9 @@ static inline int ag_buf_append_c(struct ag_buf *b, const char *s)
 {
     return ag_buf_append(b, s, strlen(s));
 }
+
+/** Appends v in decimal (no printf); 0 or AG_ETOOBIG. */
+int ag_buf_append_int(struct ag_buf *b, long long v);
 
 /** printf-appends; 0, AG_ETOOBIG, or AG_EINVAL for a bad format. */
 int ag_buf_printf(struct ag_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -23,7 +23,8 @@
 #define LINGER_MAX_BYTES (4u * 1024 * 1024)
 /* Read size: a connection starts with 16 KiB reads and doubles to 64 KiB while reads fill the
  * buffer (large bodies). The input buffer is released whenever it is empty, so an idle or
- * streaming connection holds none (it was 128 KiB per connection, most of a stream's memory). */
+ * streaming connection holds none (it was 128 KiB per connection, most of a stream's memory);
+ * large read buffers go back to the block cache (core/blocks.h), not to malloc. */
 #define READ_CHUNK_MIN (16u * 1024)
 #define READ_CHUNK_MAX (64u * 1024)
 
@@ -53,7 +54,7 @@ struct ag_http_req *ag_http_req_new(struct ag_http_conn *c)
 static void req_free(struct ag_http_req *req)
 {
     req->_conn->srv->body_inflight -= req->_reserved;
-    ag_buf_dispose(&req->body);
+    ag_buf_dispose_cached(&req->body); /* sized from Content-Length in parse.c */
     ag_buf_dispose(&req->_extra_headers);
     ag_arena_dispose(&req->arena);
     free(req->headers);
@@ -171,7 +172,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct ag_http_conn *c = h->data;
     (void)suggested;
-    if (ag_buf_reserve(&c->in, c->read_chunk - 1)) {
+    if (ag_buf_reserve_cached(&c->in, c->read_chunk - 1)) {
         buf->base = NULL;
         buf->len = 0;
         return;
@@ -189,7 +190,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
     }
     if (c->lingering || (c->linger && !c->req)) {
         c->lingered += (size_t)n;
-        ag_buf_dispose(&c->in);
+        ag_buf_dispose_cached(&c->in);
         if (c->lingered > LINGER_MAX_BYTES)
             ag_http_conn_close(c);
         return;
@@ -207,7 +208,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
     }
     /* Nothing waits in the buffer (the parser copies what it keeps): give the memory back. */
     if (c->in.len == 0)
-        ag_buf_dispose(&c->in);
+        ag_buf_dispose_cached(&c->in);
 }
 
 /* ---------------------------------------------------------------- connection lifetime */
@@ -225,7 +226,7 @@ static void conn_maybe_free(struct ag_http_conn *c)
         c->next->prev = c->prev;
     s->nconns--;
     ag_ws_free(c->ws);
-    ag_buf_dispose(&c->in);
+    ag_buf_dispose_cached(&c->in);
     ag_buf_dispose(&c->field);
     ag_buf_dispose(&c->value);
     ag_buf_dispose(&c->url);
@@ -282,7 +283,7 @@ void ag_http_conn_end(struct ag_http_conn *c)
     /* Send FIN after the answer, keep reading (and dropping) until the client closes, or a
      * bounded time or amount has passed. */
     c->lingering = true;
-    ag_buf_dispose(&c->in);
+    ag_buf_dispose_cached(&c->in);
     c->shutdown.data = c;
     if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
         ag_http_conn_close(c);

@@ -191,6 +191,16 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
         c->err_msg = "Too many request bodies in flight; retry shortly";
         return HPE_USER;
     }
+    if (!c->req->body.data && (p->flags & F_CONTENT_LENGTH)) {
+        /* One allocation for the whole body (admission has checked its length against the
+         * limits), from the block cache when it is large: no realloc doubling, no fresh pages.
+         * llhttp has already counted this span off content_length. */
+        if (ag_buf_reserve_cached(&c->req->body, len + (size_t)p->content_length)) {
+            c->err_status = 413;
+            c->err_msg = "Request body too large";
+            return HPE_USER;
+        }
+    }
     if (ag_buf_append(&c->req->body, at, len)) {
         c->err_status = 413;
         c->err_msg = "Request body too large";

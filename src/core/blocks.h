@@ -1,0 +1,48 @@
+/* core/blocks.h: a per-thread cache of large heap blocks. A request with a large body (a 200 KB
+ * or 1 MB conversation) needs several blocks of about its size for a few milliseconds: the body,
+ * read buffers, the arena chunks its JSON documents and the upstream body live in. Handed back
+ * to malloc, blocks of that size are returned to the kernel (munmap, or a trim of the heap's top)
+ * and faulted in page by page on the next request; once small requests have fragmented the heap
+ * that happens on every large request. Blocks from AG_BLOCK_MIN to AG_BLOCK_MAX bytes are kept
+ * here instead, in size classes a quarter of a power of two apart, up to AG_BLOCK_CACHE_MAX
+ * bytes per thread; larger blocks, and blocks past that budget, go straight to malloc/free.
+ *
+ * A block is ordinary heap memory: whoever ends up holding one may free() it instead of putting
+ * it back. Each thread has its own cache (no locks); a thread's cached blocks are freed when it
+ * exits. */
+#ifndef AG_CORE_BLOCKS_H
+#define AG_CORE_BLOCKS_H
+
+#include <stddef.h>
+
+/** The smallest block the cache keeps. */
+#define AG_BLOCK_MIN (64u * 1024)
+
+/** The largest block the cache keeps (a size class; larger requests are plain malloc). */
+#define AG_BLOCK_MAX (16u * 1024 * 1024)
+
+/** Bytes of blocks one thread keeps at most. */
+#define AG_BLOCK_CACHE_MAX (64u * 1024 * 1024)
+
+/**
+ * Returns a heap block of at least n bytes and stores its usable size (n rounded up to its size
+ * class, or n itself outside the cached range) in *size. Reuses a cached block of that class
+ * when there is one. Never NULL (allocation failure aborts, as ag_malloc). The caller owns the
+ * block: ag_block_put or free() it.
+ */
+void *ag_block_get(size_t n, size_t *size);
+
+/**
+ * Gives a heap block of `size` usable bytes (at least; as ag_block_get reported, or a malloc'd
+ * block's requested size) back: kept in this thread's cache when it is in the cached range and
+ * the budget allows, else freed. NULL is a no-op.
+ */
+void ag_block_put(void *p, size_t size);
+
+/** Frees every block cached by the calling thread. */
+void ag_block_trim(void);
+
+/** Bytes of blocks the calling thread holds in its cache. */
+size_t ag_block_cached(void);
+
+#endif
