@@ -105,15 +105,14 @@ static struct series *series(struct family *f, struct ag_buf *labels)
 int ag_metrics_escape(struct ag_buf *out, const char *s)
 {
     int rc = 0;
-    for (; s && *s && !rc; s++) {
-        if (*s == '\\')
-            rc = ag_buf_append(out, "\\\\", 2);
-        else if (*s == '"')
-            rc = ag_buf_append(out, "\\\"", 2);
-        else if (*s == '\n')
-            rc = ag_buf_append(out, "\\n", 2);
-        else
-            rc = ag_buf_append(out, s, 1);
+    while (s && *s && !rc) {
+        size_t run = strcspn(s, "\\\"\n"); /* plain characters go in one append */
+        rc = ag_buf_append(out, s, run);
+        s += run;
+        if (rc || !*s)
+            break;
+        rc = ag_buf_append(out, *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : "\\n", 2);
+        s++;
     }
     return rc;
 }
@@ -122,7 +121,8 @@ static void label(struct ag_buf *b, const char *name, const char *value)
 {
     if (b->len)
         ag_buf_append(b, ",", 1);
-    ag_buf_printf(b, "%s=\"", name);
+    ag_buf_append_c(b, name); /* appends, no printf: this runs several times per request */
+    ag_buf_append(b, "=\"", 2);
     ag_metrics_escape(b, value);
     ag_buf_append(b, "\"", 1);
 }

@@ -93,7 +93,7 @@ int ag_jsonw_strn(struct ag_buf *b, const char *k, struct ag_str v)
 int ag_jsonw_int(struct ag_buf *b, const char *k, int64_t v)
 {
     int rc = ag_jsonw_key(b, k);
-    return rc ? rc : ag_buf_printf(b, "%lld", (long long)v);
+    return rc ? rc : ag_buf_append_int(b, (long long)v);
 }
 
 int ag_jsonw_num(struct ag_buf *b, const char *k, double v)

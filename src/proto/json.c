@@ -72,11 +72,82 @@ struct ag_str ag_json_val_text(struct ag_arena *arena, yyjson_val *v)
     return s ? ag_str_make(s, len) : AG_STR_NULL;
 }
 
+/* Containers deeper than this are estimated as empty (the estimate is only a first size). */
+#define ESTIMATE_DEPTH 32
+
+/* The written size of v, roughly: the bytes of its strings and keys plus a few per value, and an
+ * eighth for escapes. One walk over the values, not the bytes; bounded by ESTIMATE_DEPTH. */
+static size_t text_estimate(yyjson_mut_val *root)
+{
+    struct frame {
+        bool obj;
+        yyjson_mut_arr_iter ai;
+        yyjson_mut_obj_iter oi;
+    } st[ESTIMATE_DEPTH];
+    size_t top = 0, est = 0;
+    yyjson_mut_val *v = root;
+    for (;;) {
+        if (v) {
+            est += 8; /* punctuation, numbers, literals */
+            if (yyjson_mut_is_str(v)) {
+                est += yyjson_mut_get_len(v);
+            } else if (yyjson_mut_is_ctn(v) && top < ESTIMATE_DEPTH) {
+                struct frame *f = &st[top++];
+                f->obj = yyjson_mut_is_obj(v);
+                if (f->obj)
+                    yyjson_mut_obj_iter_init(v, &f->oi);
+                else
+                    yyjson_mut_arr_iter_init(v, &f->ai);
+            }
+        }
+        if (!top)
+            break;
+        struct frame *f = &st[top - 1];
+        if (f->obj) {
+            yyjson_mut_val *k = yyjson_mut_obj_iter_next(&f->oi);
+            if (k) {
+                est += yyjson_mut_get_len(k) + 4;
+                v = yyjson_mut_obj_iter_get_val(k);
+                continue;
+            }
+        } else if ((v = yyjson_mut_arr_iter_next(&f->ai))) {
+            continue;
+        }
+        top--;
+        v = NULL;
+    }
+    return est + est / 8;
+}
+
+/* The arena allocator with a first allocation of at least `first` bytes: yyjson's writer asks
+ * for its output buffer first, guessed from the number of values, and grows it by half whenever
+ * it is short, each time a copy in the arena; sized from the document, it is written once. */
+struct sized_alc {
+    struct ag_arena *arena;
+    size_t first;
+};
+
+static void *sized_malloc(void *ctx, size_t size)
+{
+    struct sized_alc *s = ctx;
+    if (size < s->first)
+        size = s->first;
+    s->first = 0;
+    return alc_malloc(s->arena, size);
+}
+
+static void *sized_realloc(void *ctx, void *ptr, size_t old_size, size_t size)
+{
+    struct sized_alc *s = ctx;
+    return alc_realloc(s->arena, ptr, old_size, size);
+}
+
 struct ag_str ag_json_mut_text(struct ag_arena *arena, yyjson_mut_val *v)
 {
-    yyjson_alc alc;
+    struct sized_alc sa = {.arena = arena, .first = text_estimate(v)};
+    yyjson_alc alc = {
+        .malloc = sized_malloc, .realloc = sized_realloc, .free = alc_free, .ctx = &sa};
     size_t len = 0;
-    ag_json_arena_alc(&alc, arena);
     char *s = yyjson_mut_val_write_opts(v, YYJSON_WRITE_NOFLAG, &alc, &len, NULL);
     return s ? ag_str_make(s, len) : AG_STR_NULL;
 }

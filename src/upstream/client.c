@@ -298,6 +298,21 @@ static void drive(struct ag_upstream_client *c, curl_socket_t s, int flags)
     read_done(c);
 }
 
+CURL *ag_upstream_client_get_easy(struct ag_upstream_client *c)
+{
+    return c->nspare ? c->spare[--c->nspare] : curl_easy_init();
+}
+
+void ag_upstream_client_put_easy(struct ag_upstream_client *c, CURL *e)
+{
+    if (c->closing || c->nspare == SPARE_EASY) {
+        curl_easy_cleanup(e);
+        return;
+    }
+    curl_easy_reset(e);
+    c->spare[c->nspare++] = e;
+}
+
 void ag_upstream_client_close(struct ag_upstream_client *c, void (*done)(void *ud), void *ud)
 {
     c->close_done = done;
@@ -307,6 +322,8 @@ void ag_upstream_client_close(struct ag_upstream_client *c, void (*done)(void *u
     while (c->all)
         ag_upstream_req_finish(c->all, AG_ECANCELED, AG_UPSTREAM_FAIL_CANCELED, "client closed");
     c->pending = NULL;
+    while (c->nspare)
+        curl_easy_cleanup(c->spare[--c->nspare]);
     curl_multi_cleanup(c->multi); /* closes pooled sockets via CURL_POLL_REMOVE */
     c->multi = NULL;
     uv_timer_stop(&c->timer);

@@ -16,6 +16,10 @@
 #define MAX_IDLE_CONNS_MIN 256L
 #define MAX_IDLE_CONNS_MAX 4096L
 
+/* Easy handles kept for the next transfers (curl_easy_reset keeps a handle's buffers, so a
+ * transfer does not pay for a fresh handle and its allocations). */
+#define SPARE_EASY 64
+
 /* Operations deferred while libcurl is running our callbacks (ag_upstream_client_defer). */
 enum { OP_START = 1, OP_PAUSE = 2, OP_RESUME = 4, OP_CANCEL = 8 };
 
@@ -28,7 +32,9 @@ struct ag_upstream_client {
     struct ag_upstream_req *all;     /* started, not finished (doubly linked) */
     struct ag_upstream_req *pending; /* requests with deferred operations (singly linked) */
     size_t active;
-    long max_idle;       /* CURLMOPT_MAXCONNECTS now */
+    long max_idle;           /* CURLMOPT_MAXCONNECTS now */
+    CURL *spare[SPARE_EASY]; /* reset easy handles ready for reuse */
+    size_t nspare;
     size_t open_handles; /* libuv handles not yet closed (timer, polls, request timers) */
     int in_curl;         /* >0 while libcurl may call our callbacks */
     bool closing;
@@ -80,6 +86,13 @@ void ag_upstream_client_unlink(struct ag_upstream_req *r);
 
 /* Queues op (OP_*) on r, to run once libcurl has returned (ag_upstream_client_run_pending). */
 void ag_upstream_client_defer(struct ag_upstream_req *r, unsigned op);
+
+/* An easy handle for a new transfer: a spare one (reset) or a new one; NULL when out of memory. */
+CURL *ag_upstream_client_get_easy(struct ag_upstream_client *c);
+
+/* Takes back the easy handle of a transfer that left the multi handle: reset and kept as a spare,
+ * or cleaned up when there are enough spares or the client is closing. */
+void ag_upstream_client_put_easy(struct ag_upstream_client *c, CURL *e);
 
 /* Runs deferred operations; called whenever libcurl has returned to us. */
 void ag_upstream_client_run_pending(struct ag_upstream_client *c);

@@ -77,7 +77,7 @@ static void detach(struct ag_upstream_req *r)
         r->added = false;
     }
     if (r->easy) {
-        curl_easy_cleanup(r->easy);
+        ag_upstream_client_put_easy(r->c, r->easy);
         r->easy = NULL;
     }
     curl_slist_free_all(r->slist);
@@ -471,7 +471,7 @@ struct ag_upstream_req *ag_upstream_req_start(struct ag_upstream_client *c,
     r->url = ag_strdup(spec->url);
     ag_buf_init(&r->head, MAX_HEAD_BYTES);
     ag_buf_init(&r->body, spec->max_body ? spec->max_body : DEFAULT_MAX_BODY);
-    r->easy = curl_easy_init();
+    r->easy = ag_upstream_client_get_easy(c);
     if (!r->easy) {
         rc = AG_ENOMEM;
         goto out;
