@@ -7,11 +7,24 @@ import { cfgGet, loadConfig, saveConfig } from '../config';
 import { useUnsaved } from '../dirty';
 import { changes, GATEWAY_FIELDS, toForm } from '../settingsform';
 import type { ConfigAnswer } from '../types';
-import { htmlLang, LANGS, lang, setLang, useT, type Lang } from '../i18n';
+import { htmlLang, LANGS, lang, setLang, t, useT, type Lang } from '../i18n';
 import { useStore } from '../store';
 import { setTheme, theme, type Theme } from '../theme';
 
 declare const __UI_VERSION__: string;
+
+/** The gateway's phrase for a key's allowed values ("an integer from 1 to 300", from the config
+ *  schema) in the UI's language; a phrase of another shape is shown as it is. */
+export function allowedText(allowed: string): string {
+  let m = /^an integer from (-?\d+) to (-?\d+)$/.exec(allowed);
+  if (m) return t('settings.allowed_range', { min: m[1], max: m[2] });
+  m = /^an integer of at least (-?\d+)$/.exec(allowed);
+  if (m) return t('settings.allowed_min', { min: m[1] });
+  m = /^one of (.+)$/.exec(allowed);
+  if (m) return t('settings.allowed_enum', { values: m[1] });
+  const fixed: Record<string, string> = { 'true or false': 'settings.allowed_bool', 'a string': 'settings.allowed_string', 'an array of strings': 'settings.allowed_list' };
+  return fixed[allowed] ? t(fixed[allowed]) : allowed;
+}
 
 function valueText(v: unknown): string {
   if (v === undefined) return '–';
@@ -187,7 +200,7 @@ function GatewayForm({ data, onSaved }: { data: ConfigAnswer; onSaved: () => voi
           const id = `set-${f.key.replace(/[^a-z0-9]+/g, '-')}`;
           const m = meta(f.key)!;
           const v = value(f.key, f.kind);
-          const help = `${m.allowed}${m.restart ? ` · ${t('settings.restart')}` : ''}`;
+          const help = `${allowedText(m.allowed)}${m.restart ? ` · ${t('settings.restart')}` : ''}`;
           return (
             <div class={`field${f.kind === 'list' ? ' span2' : ''}`} key={f.key}>
               {f.kind === 'bool' ? (
