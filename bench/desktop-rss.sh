@@ -2,9 +2,10 @@
 # bench/desktop-rss.sh BUILD_DIR: memory of aigate-desktop with the window shown and hidden, in the
 # normal and the lightweight mode, against `aigate serve` alone. Runs everything under a private
 # Xvfb (a free display number) and a private D-Bus session bus, in a temporary home and data dir,
-# on a port chosen at run time; stops every process it started by PID. The figure is the sum of
-# VmRSS over the app and its child processes (WebKit's web and network processes), read from
-# /proc after a settling pause; the pause is the only timing and no figure is asserted.
+# on a port chosen at run time; stops every process it started by PID. The figures are sums of
+# VmRSS and of PSS over the app and its child processes (WebKit's web and network processes), read
+# from /proc after a settling pause (RSS counts shared libraries once per process; PSS shares them out,
+# so its sum is what the app costs the machine); the pause is the only timing, no figure is asserted.
 set -eu
 BUILD=${1:-build}
 BUILD=$(cd "$BUILD" && pwd)
@@ -37,8 +38,10 @@ export DISPLAY=":$n" DBUS_SESSION_BUS_ADDRESS="unix:path=$T/bus" HOME="$T/home" 
     XDG_DATA_HOME="$T/home/.local/share" AIGATE_DATA_DIR="$T/data" LANG=C.UTF-8 NO_AT_BRIDGE=1
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
-# Sum of VmRSS (kB) of pid and all its descendants.
-tree_rss() {
+# Sum over pid and all its descendants of field (VmRSS from status, or Pss from smaps_rollup), kB.
+tree_rss() { tree_sum "$1" status VmRSS; }
+tree_pss() { tree_sum "$1" smaps_rollup Pss; }
+tree_sum() {
     all="$1"; frontier="$1"
     while [ -n "$frontier" ]; do
         next=""
@@ -49,7 +52,7 @@ tree_rss() {
     done
     sum=0
     for p in $all; do
-        r=$(awk '/^VmRSS:/{print $2}' /proc/"$p"/status 2>/dev/null || echo 0)
+        r=$(awk -v k="$3:" '$1 == k {print $2}' /proc/"$p"/"$2" 2>/dev/null || echo 0)
         sum=$((sum + ${r:-0}))
     done
     echo "$sum"
@@ -57,12 +60,16 @@ tree_rss() {
 procs() { echo $(( $(echo "$1 $(cat /proc/"$1"/task/*/children 2>/dev/null)" | wc -w) )); }
 act() { gdbus call --session --dest dev.aigate.Desktop --object-path /dev/aigate/Desktop \
     --method org.gtk.Actions.Activate "$1" '[]' '{}' >/dev/null; }
+report() {
+    printf 'desktop %-12s %-14s RSS %4d MiB, PSS %4d MiB, %d processes\n' "($1)" "$2" \
+        $(( $(tree_rss $3) / 1024 )) $(( $(tree_pss $3) / 1024 )) "$(procs $3)"
+}
 shown() { xwininfo -root -tree | grep -q '"Dashboard · aigate"'; }
 
 "$GW" --port "$PORT" >"$T/gw.log" 2>&1 &
 G=$!; PIDS="$PIDS $G"
 sleep "$SETTLE"
-echo "aigate serve alone:                   $(( $(tree_rss $G) / 1024 )) MiB"
+echo "aigate serve alone:               RSS $(( $(tree_rss $G) / 1024 )) MiB, PSS $(( $(tree_pss $G) / 1024 )) MiB"
 kill "$G"; wait "$G" 2>/dev/null || true
 
 for mode in false true; do
@@ -73,13 +80,13 @@ for mode in false true; do
     shown || { echo "desktop-rss: no window" >&2; cat "$T/app-$mode.log" >&2; exit 1; }
     sleep "$SETTLE"
     label=$([ "$mode" = true ] && echo "lightweight" || echo "normal")
-    echo "desktop ($label), window shown:  $(( $(tree_rss $A) / 1024 )) MiB in $(procs $A) processes"
+    report "$label" "window shown" "$A"
     act hide
     sleep "$SETTLE"
-    echo "desktop ($label), window hidden: $(( $(tree_rss $A) / 1024 )) MiB in $(procs $A) processes"
+    report "$label" "window hidden" "$A"
     act show
     sleep "$SETTLE"
-    echo "desktop ($label), shown again:   $(( $(tree_rss $A) / 1024 )) MiB in $(procs $A) processes"
+    report "$label" "shown again" "$A"
     act quit
     i=0; while kill -0 "$A" 2>/dev/null && [ $i -lt 120 ]; do sleep 0.5; i=$((i + 1)); done
 done

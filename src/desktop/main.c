@@ -117,7 +117,7 @@ void ag_desk_set_lightweight(struct ag_desk *d, bool on)
     d->lightweight = on;
     settings_save(d);
     if (on && d->window && !gtk_widget_get_visible(d->window))
-        ag_desk_window_destroy(d);
+        ag_desk_window_hide(d); /* frees it now */
     ag_desk_tray_update(d->tray);
 }
 
