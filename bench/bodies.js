@@ -47,6 +47,15 @@ if (conv.messages[conv.messages.length - 1].role === 'user')
   conv.messages.push({ role: 'assistant', content: 'Understood.' });
 conv.messages.push({ role: 'user', content: lastTurn });
 
+// OpenAI chat, ~1 MB conversation: the same shape, ~850 turns (what a long coding session sends).
+const conv1m = { model: 'gemini-2.5-flash', messages: [
+  { role: 'system', content: 'You are a careful assistant. ' + para(6, 800) }] };
+for (let i = 0; JSON.stringify(conv1m).length < 1024 * 1024 - 1600; i++)
+  conv1m.messages.push({ role: i % 2 ? 'assistant' : 'user', content: para(2000 + i, 1200) });
+if (conv1m.messages[conv1m.messages.length - 1].role === 'user')
+  conv1m.messages.push({ role: 'assistant', content: 'Understood.' });
+conv1m.messages.push({ role: 'user', content: lastTurn });
+
 const chatStream = Object.assign({}, chat, { stream: true });
 
 // Anthropic messages, streaming, same conversation as the 1.5 KB chat.
@@ -63,6 +72,7 @@ const anth = {
 const files = {
   'chat-1k5.json': chatJson,
   'conv-200k.json': JSON.stringify(conv),
+  'conv-1m.json': JSON.stringify(conv1m),
   'chat-stream.json': JSON.stringify(chatStream),
   'anthropic-stream.json': JSON.stringify(anth),
 };
