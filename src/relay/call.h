@@ -27,6 +27,7 @@
 #include "upstream/cloudcode.h"
 #include "upstream/errclass.h"
 #include "upstream/sse.h"
+#include "config/routing.h"
 
 #define CALL_MAX_ATTEMPTS 8
 
@@ -92,6 +93,15 @@ struct call {
     char client_version[32];            /* x-client-version, from the configured User-Agent */
     const char *beta[1];                /* anthropic-beta for Claude models */
     struct ag_attempt_log alog;         /* each attempt's account, outcome and stage times */
+    /* routing.rules and API-key accounts (plan.c); rule NULL = the Cloud Code mapping */
+    const struct ag_route_rule *rule; /* in cfg, or implicit_rule */
+    struct ag_route_rule implicit_rule;
+    struct ag_route_target implicit_target;
+    size_t plan[AG_ROUTING_MAX_TARGETS]; /* target indexes in the order to try them */
+    size_t nplan, step;                  /* step: the current target's place in plan */
+    bool hold_target;                    /* a failure outside fallback_on: stay on the target */
+    bool passthrough;                    /* this attempt forwards the client's own body */
+    char shown_account[128];             /* an API-key account's label or name (headers) */
 };
 
 /** How a request ends: what its record says and what the client is sent. */
@@ -129,6 +139,37 @@ void call_add_info_headers(struct call *c);
 
 /** Notes when the first byte went to the client. */
 void call_mark_first_byte(struct call *c);
+
+/* plan.c */
+
+/** Routes c by routing.rules, or to the API-key accounts that list its model: true when so (the
+ * plan is made); false = the Cloud Code mapping. */
+bool plan_begin(struct call *c);
+
+/** The current target; NULL past the plan's end or when c is not routed by a plan. */
+const struct ag_route_target *plan_target(const struct call *c);
+
+/** Fills want's model(s), provider and label for the current target, and c->route for it. 0, or
+ * AG_ENOTFOUND / AG_EINVAL (the target's model cannot be routed). */
+int plan_want(struct call *c, struct ag_pool_want *want);
+
+/** An attempt failed as ec says: true when the request moves to the next target (its class is
+ * in fallback_on and a target is left); a class outside fallback_on holds c on its target. */
+bool plan_fallback(struct call *c, const struct ag_errclass *ec);
+
+/** The pool had no account for the current target: true when c moves to the next one. */
+bool plan_unavailable(struct call *c);
+
+/** Fills c->ucall for the leased API-key account: the client's body with the model replaced
+ * (passthrough, c->passthrough set) or the upstream adapter's encoding. 0 or an AG_E*. */
+int plan_encode(struct call *c, const struct ag_upstream_target *t);
+
+/** The account's URL and auth headers into spec (in the request's arena). 0 or an AG_E*. */
+int plan_spec(struct call *c, struct ag_cloudcode_call_spec *spec);
+
+/** What the x-aigate-account header says of an API-key account (its label, else its name);
+ * "" for Cloud Code accounts. Never a secret. */
+const char *plan_account_shown(const struct ag_lease *l);
 
 /* stream.c */
 

@@ -150,6 +150,10 @@ static void call_decoded(struct call *c)
 {
     struct ag_relay *r = c->relay;
     struct ag_http_req *req = c->req;
+    if (plan_begin(c)) { /* routing.rules, or API-key accounts listing the model */
+        start_attempt(c);
+        return;
+    }
     if (ag_mapping_resolve(r->mapping, NULL, c->creq->model, &c->route)) {
         call_fail(c, 404, AG_PERR_NOT_FOUND, "model_not_found",
                   "The model '%.*s' does not exist or is not served by this gateway",
@@ -229,6 +233,12 @@ static void start_attempt(struct call *c)
         snprintf(session, sizeof(session), "%.*s", (int)c->creq->session_key.len,
                  c->creq->session_key.p);
     want.session_key = session;
+    if (c->rule && plan_want(c, &want)) {
+        call_fail(c, 404, AG_PERR_NOT_FOUND, "model_not_found",
+                  "The model '%.*s' of a routing.rules target cannot be routed",
+                  (int)c->creq->model.len, c->creq->model.p);
+        return;
+    }
     call_set_state(c, CALL_ACQUIRE);
     c->attempts++;
     ag_attempt_log_begin(&c->alog, ag_now_us());
@@ -240,6 +250,7 @@ static void start_attempt(struct call *c)
 
 static void add_retry_after(struct call *c);
 static void send_upstream(struct call *c);
+static void answer_estimate(struct call *c);
 
 /* The pool could not give an account: the most telling reason, in the client's format. */
 static void acquire_denied(struct call *c, const struct ag_pool_denial *denial)
@@ -282,10 +293,18 @@ static void on_acquired(int err, const struct ag_lease *lease, const struct ag_p
     if (err) {
         ag_attempt_log_end(&c->alog, 0, "no_account",
                            denial && denial->message ? denial->message : NULL, ag_now_us());
+        if (c->rule && plan_unavailable(c)) {
+            start_attempt(c); /* this target has no usable account: the next one */
+            return;
+        }
         acquire_denied(c, denial);
         return;
     }
     c->lease = lease;
+    c->up = lease->kind == AG_PROVIDER_GOOGLE
+                ? &ag_proto_cloudcode
+                : ag_upstream_proto_find(ag_provider_info(lease->kind)->upstream);
+    ag_strlcpy(c->shown_account, plan_account_shown(lease), sizeof(c->shown_account));
     ag_attempt_log_acquired(&c->alog, lease->email, lease->model[0] ? lease->model : c->route.model,
                             ag_now_us());
     if (c->attempts <= CALL_MAX_ATTEMPTS) {
@@ -316,14 +335,24 @@ static void send_upstream(struct call *c)
         .project = ag_str_c(c->lease->project_id),
     };
     ag_strlcpy(c->served_model, t.model.p, sizeof(c->served_model));
-    /* The model's limits on this account, else the built-in table. */
-    ag_models_limits(t.model, c->lease->max_output_tokens, c->lease->thinking_budget,
-                     &t.max_output_tokens, &t.thinking_budget_max);
+    bool key = c->lease->kind != AG_PROVIDER_GOOGLE; /* an API-key account (plan.c) */
+    /* The model's limits on this account, else the built-in table (Cloud Code's ids). */
+    if (!key)
+        ag_models_limits(t.model, c->lease->max_output_tokens, c->lease->thinking_budget,
+                         &t.max_output_tokens, &t.thinking_budget_max);
     char sid[32];
     ag_relay_upstream_session(c->creq->session_key, c->lease->account_id, sid, sizeof(sid));
     t.session_id = ag_arena_str(&c->req->arena, ag_str_c(sid));
 
-    int rc = c->up->encode_request(&c->ctx, c->creq, &t, &c->ucall);
+    c->passthrough = false;
+    int rc = !c->up ? AG_EUNSUPPORTED
+             : key  ? plan_encode(c, &t)
+                    : c->up->encode_request(&c->ctx, c->creq, &t, &c->ucall);
+    if (rc == AG_EUNSUPPORTED && c->creq->kind == AG_REQ_COUNT_TOKENS && c->rp->estimate_tokens) {
+        release_lease(c); /* this provider counts nothing: the local estimate answers */
+        answer_estimate(c);
+        return;
+    }
     if (rc) {
         call_fail(c, rc == AG_ETOOBIG ? 413 : 400,
                   rc == AG_ETOOBIG ? AG_PERR_TOO_LARGE : AG_PERR_INVALID, NULL,
@@ -360,6 +389,12 @@ static void send_upstream(struct call *c)
         .ud = c,
     };
     int err = 0;
+    if (key && (err = plan_spec(c, &spec)) != 0) {
+        release_lease(c);
+        call_fail(c, 502, AG_PERR_UPSTREAM, NULL, "cannot address the account: %s",
+                  ag_strerror(err));
+        return;
+    }
     ag_attempt_log_sent(&c->alog, ag_now_us());
     c->cc = r->upstream->start(r->client, &spec, &err);
     if (!c->cc) {
@@ -423,6 +458,14 @@ void call_succeeded(struct call *c)
     char msg[512];
     if (c->creq->stream) {
         o.stream = true;
+    } else if (c->passthrough) {
+        ag_buf_reset(&c->out); /* the upstream's own body, as it came */
+        if (ag_buf_append(&c->out, c->body.data, c->body.len)) {
+            call_fail(c, 502, AG_PERR_UPSTREAM, NULL, "the answer is too large");
+            return;
+        }
+        o.answered = true;
+        o.record_body = true;
     } else if (c->answer.failed) {
         snprintf(msg, sizeof(msg), "%.*s", (int)c->answer.error.message.len,
                  c->answer.error.message.p);
@@ -509,7 +552,12 @@ static int64_t attempts_max(const struct call *c)
 /* Before the client saw a byte: true when another attempt was started. */
 static bool retry_decided(struct call *c, const struct ag_errclass *ec)
 {
-    if (!c->fixed && c->rp->fix_for_retry && c->rp->fix_for_retry(c->creq, &c->route, ec)) {
+    if (c->rule && plan_fallback(c, ec)) {
+        start_attempt(c); /* routing.rules: the next target */
+        return true;
+    }
+    if (!c->fixed && !c->passthrough && c->rp->fix_for_retry &&
+        c->rp->fix_for_retry(c->creq, &c->route, ec)) {
         /* The request was at fault, not the account: the same account may serve the retry. */
         c->fixed = true;
         c->exclude[c->attempts - 1][0] = '\0';
@@ -518,7 +566,8 @@ static bool retry_decided(struct call *c, const struct ag_errclass *ec)
         start_attempt(c);
         return true;
     }
-    if (ec->kind == AG_ERRCLASS_UNAUTHORIZED && !c->reauthed && c->attempts < attempts_max(c)) {
+    if (ec->kind == AG_ERRCLASS_UNAUTHORIZED && c->up == &ag_proto_cloudcode && !c->reauthed &&
+        c->attempts < attempts_max(c)) {
         /* A stale token is the account's to fix: the pool refreshes it before the account's
          * next use, so the account stays a candidate (a pool of one must not answer 503). */
         c->reauthed = true;
@@ -707,12 +756,17 @@ static void on_abort(struct ag_http_req *req, void *ud)
 void call_add_info_headers(struct call *c)
 {
     const struct ag_relay_client *conn = c->relay->conn;
-    if (c->route.model[0])
-        conn->add_header(c->req, "x-aigate-model", ag_str_c(c->route.model));
+    const char *model = c->served_model[0] ? c->served_model : c->route.model;
+    if (model[0])
+        conn->add_header(c->req, "x-aigate-model", ag_str_c(model));
+    /* An API-key account is named by its label or its made-up name, which say nothing
+     * personal: every client is told. */
+    if (c->shown_account[0])
+        conn->add_header(c->req, "x-aigate-account", ag_str_c(c->shown_account));
     /* An account's e-mail is told only to a client that showed the key: with auth off, any
      * local program (or a page the Host and Origin rules let through) could read it. */
     const char *acct = c->lease && c->lease->email[0] ? c->lease->email : c->last_account;
-    if (c->req->authed && acct[0])
+    if (!c->shown_account[0] && c->req->authed && acct[0])
         conn->add_header(c->req, "x-aigate-account", ag_str_c(acct));
     if (c->attempts > 0) {
         char n[16];

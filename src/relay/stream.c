@@ -15,6 +15,7 @@
 #include "http/server.h"
 
 #include <assert.h>
+#include <string.h>
 
 #define ERRBODY_CAP (64 * 1024)
 
@@ -49,6 +50,9 @@ int stream_on_data(struct ag_cloudcode_call *cc, const char *p, size_t n, void *
             return AG_ETOOBIG;
         return 0;
     }
+    /* Passthrough: the bytes go out as they came; the parser only reads the usage. */
+    if (c->passthrough && ag_buf_append(&c->out, p, n))
+        return AG_ETOOBIG;
     int rc = ag_sse_parser_feed(&c->sse, p, n);
     stream_write_out(c);
     if (rc && rc != AG_ECANCELED)
@@ -97,7 +101,8 @@ void stream_on_done(struct ag_cloudcode_call *cc, const struct ag_cloudcode_resu
         }
         if (rc && rc != AG_EPARSE && !c->stream_err)
             c->stream_err = rc;
-        if (!c->stream_err || c->state == CALL_STREAMING || c->creq->stream || c->answer.failed) {
+        if (!c->stream_err || c->state == CALL_STREAMING || c->creq->stream || c->answer.failed ||
+            c->passthrough) {
             call_succeeded(c);
             return;
         }
@@ -136,6 +141,8 @@ static int emit(void *ud, const struct ag_event *ev)
         ag_thinking_capture_event(c->think, ev);
     if (!c->creq->stream)
         return ag_answer_add(&c->answer, ev);
+    if (c->passthrough)
+        return 0; /* the upstream's own bytes are the client's frames */
     stream_begin(c);
     if (!c->enc)
         return AG_ETOOBIG;
@@ -147,8 +154,18 @@ static int emit(void *ud, const struct ag_event *ev)
     return rc;
 }
 
-static const char *content_type(const struct call *c)
+static const char *content_type(const struct call *c, char *type, size_t cap)
 {
+    if (c->passthrough && c->cc) {
+        /* the upstream's own type, when it is a plain one */
+        struct ag_str v = c->relay->upstream->header(c->cc, "content-type");
+        if (v.p && v.len && v.len < cap && !memchr(v.p, '\r', v.len) && !memchr(v.p, '\n', v.len)) {
+            memcpy(type, v.p, v.len);
+            type[v.len] = '\0';
+            return type;
+        }
+        return "text/event-stream";
+    }
     /* Gemini without alt=sse streams one JSON array. */
     return (!c->hints.sse && c->cp == &ag_proto_gemini) ? "application/json" : "text/event-stream";
 }
@@ -160,8 +177,10 @@ void stream_begin(struct call *c)
     call_add_info_headers(c);
     call_set_state(c, CALL_STREAMING);
     call_mark_first_byte(c);
-    c->relay->conn->stream_begin(c->req, 200, content_type(c));
-    c->enc = c->cp->stream_new(&c->ctx, c->creq, &c->hints);
+    char type[64];
+    c->relay->conn->stream_begin(c->req, 200, content_type(c, type, sizeof(type)));
+    if (!c->passthrough)
+        c->enc = c->cp->stream_new(&c->ctx, c->creq, &c->hints);
     c->last_write_ms = ag_now_ms();
     uv_timer_start(&c->ping, on_ping, c->relay->keepalive_ms, c->relay->keepalive_ms);
 }
@@ -169,7 +188,14 @@ void stream_begin(struct call *c)
 void stream_close(struct call *c, const struct ag_proto_error *err)
 {
     stream_begin(c); /* an empty answer still gets a well-formed stream */
-    if (c->enc) {
+    if (c->passthrough && err) {
+        /* the upstream's frames went out as they were; the error comes in the protocol's own
+         * frame, after them */
+        c->enc = c->cp->stream_new(&c->ctx, c->creq, &c->hints);
+        struct ag_event ev = {.type = AG_EV_ERROR, .error = *err};
+        if (c->enc)
+            c->cp->stream_event(c->enc, &ev, &c->out);
+    } else if (c->enc) {
         if (err) {
             struct ag_event ev = {.type = AG_EV_ERROR, .error = *err};
             c->cp->stream_event(c->enc, &ev, &c->out);

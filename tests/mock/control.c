@@ -11,7 +11,8 @@
  *   POST   /__mock/accounts                upsert one account (object) or several (array)
  *   PUT    /__mock/accounts                replace all accounts with the array given
  *   GET    /__mock/config                  pacing settings
- *   POST   /__mock/config {"sse_events","sse_chunk_bytes","sse_delay_ms","accept_any_token"} POST
+ *   POST   /__mock/config {"sse_events","sse_chunk_bytes","sse_delay_ms","accept_any_token",
+ *                           "provider_extras"} POST
  * /__mock/reset                   faults and records cleared, settings back to the start values
  * Fault object: {"status":429|401|403|404|500|503|529|..., "disconnect_after_events":N,
  * "malformed_after_events":N, "delay_ms":N (slow first byte), "token", "model", "path" (matchers),
@@ -318,6 +319,7 @@ static void get_config(struct ag_http_req *req, void *ud)
     yyjson_mut_obj_add_int(doc, o, "sse_chunk_bytes", g_mock.settings.sse_chunk_bytes);
     yyjson_mut_obj_add_uint(doc, o, "sse_delay_ms", g_mock.settings.sse_delay_ms);
     yyjson_mut_obj_add_bool(doc, o, "accept_any_token", g_mock.settings.accept_any_token);
+    yyjson_mut_obj_add_bool(doc, o, "provider_extras", g_mock.settings.provider_extras);
     yyjson_mut_doc_set_root(doc, o);
     respond_doc(req, 200, doc);
 }
@@ -339,6 +341,9 @@ static void post_config(struct ag_http_req *req, void *ud)
     v = yyjson_obj_get(root, "accept_any_token");
     if (yyjson_is_bool(v))
         s->accept_any_token = yyjson_get_bool(v);
+    v = yyjson_obj_get(root, "provider_extras");
+    if (yyjson_is_bool(v))
+        s->provider_extras = yyjson_get_bool(v);
     if (s->sse_events < 0 || s->sse_events > 100000)
         s->sse_events = 0;
     if (s->sse_chunk_bytes <= 0)

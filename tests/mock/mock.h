@@ -65,6 +65,10 @@ struct mock_settings {
     int sse_chunk_bytes;   /* text bytes per event when sse_events is 0 */
     uint32_t sse_delay_ms; /* pause between events */
     bool accept_any_token; /* Cloud Code accepts unknown bearer tokens */
+    /* OpenAI and Anthropic answers carry fields only those providers send (system_fingerprint,
+     * an "x_mock_extra" object, cache token counts, Anthropic ping events): what passthrough must
+     * keep */
+    bool provider_extras;
 };
 
 struct mock_record {

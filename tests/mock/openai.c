@@ -60,6 +60,11 @@ static yyjson_mut_val *oa_chunk(yyjson_mut_doc *doc, const struct mock_answer *a
     yyjson_mut_obj_add_str(doc, o, "object", "chat.completion.chunk");
     yyjson_mut_obj_add_int(doc, o, "created", 1730000000);
     yyjson_mut_obj_add_strcpy(doc, o, "model", a->model);
+    if (g_mock.settings.provider_extras) {
+        yyjson_mut_obj_add_str(doc, o, "system_fingerprint", "fp_mock_0042");
+        yyjson_mut_val *x = yyjson_mut_obj_add_obj(doc, o, "x_mock_extra");
+        yyjson_mut_obj_add_str(doc, x, "provider", "openai");
+    }
     choices = yyjson_mut_obj_add_arr(doc, o, "choices");
     c = yyjson_mut_arr_add_obj(doc, choices);
     yyjson_mut_obj_add_int(doc, c, "index", 0);
@@ -78,6 +83,11 @@ static void oa_usage(yyjson_mut_doc *doc, yyjson_mut_val *o, const struct mock_a
     yyjson_mut_obj_add_int(doc, u, "completion_tokens", a->output_tokens + a->thought_tokens);
     yyjson_mut_obj_add_int(doc, u, "total_tokens",
                            a->input_tokens + a->output_tokens + a->thought_tokens);
+    if (g_mock.settings.provider_extras) {
+        /* a cache hit on half the prompt, as OpenAI reports it */
+        yyjson_mut_val *d = yyjson_mut_obj_add_obj(doc, u, "prompt_tokens_details");
+        yyjson_mut_obj_add_int(doc, d, "cached_tokens", a->input_tokens / 2);
+    }
 }
 
 static void oa_tool_calls(yyjson_mut_doc *doc, yyjson_mut_val *parent, const struct mock_answer *a,
@@ -212,6 +222,12 @@ static void an_message(yyjson_mut_doc *doc, yyjson_mut_val *m, const struct mock
     yyjson_mut_obj_add_null(doc, m, "stop_sequence");
     u = yyjson_mut_obj_add_obj(doc, m, "usage");
     yyjson_mut_obj_add_int(doc, u, "input_tokens", a->input_tokens);
+    if (g_mock.settings.provider_extras) {
+        yyjson_mut_obj_add_int(doc, u, "cache_creation_input_tokens", 3);
+        yyjson_mut_obj_add_int(doc, u, "cache_read_input_tokens", 5);
+        yyjson_mut_val *x = yyjson_mut_obj_add_obj(doc, m, "x_mock_extra");
+        yyjson_mut_obj_add_str(doc, x, "provider", "anthropic");
+    }
     yyjson_mut_obj_add_int(doc, u, "output_tokens",
                            final ? a->output_tokens + a->thought_tokens : 1);
 }
@@ -253,6 +269,8 @@ static void an_stream(struct mock_reply *r, const struct mock_answer *a,
     an_message(doc, yyjson_mut_obj_add_obj(doc, o, "message"), a, false);
     yyjson_mut_obj_add_arr(doc, yyjson_mut_obj_get(o, "message"), "content");
     an_emit(r, "message_start", doc);
+    if (g_mock.settings.provider_extras)
+        an_emit(r, "ping", an_event("ping", &o));
     if (a->thought.len) {
         doc = an_event("content_block_start", &o);
         yyjson_mut_obj_add_int(doc, o, "index", index);
