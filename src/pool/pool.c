@@ -191,6 +191,7 @@ static struct pool_lease *lease_new(struct ag_pool *p, struct pool_acct *a, cons
         p->leases->prev = l;
     p->leases = l;
     a->inflight++;
+    pool_shared_inflight(p, a);
     a->last_used_ms = pool_now_ms(p);
     a->last_use = ++p->use_seq;
     return l;
@@ -212,6 +213,7 @@ void ag_pool_release(struct ag_pool *p, const struct ag_lease *lease)
     if ((a = pool_find_acct(p, l->pub.account_id)) && a->inflight > 0) {
         bool kick = a->ncds != 0; /* a probing account may take its next trial request */
         a->inflight--;
+        pool_shared_inflight(p, a);
         for (struct ag_pool_wait *w = p->waits; w; w = w->next) {
             if (w->state == W_SLEEP && w->on_release) {
                 w->state = W_READY; /* a slot is free: busy waits try again */

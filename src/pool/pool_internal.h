@@ -51,7 +51,8 @@ struct pool_acct {
     enum ag_provider kind; /* AG_PROVIDER_GOOGLE: Cloud Code (OAuth); else an API-key account */
     /* runtime */
     unsigned inflight;
-    bool force_refresh; /* a 401 said the access token is bad */
+    unsigned remote_inflight; /* at other instances, as they announce it (shared.c) */
+    bool force_refresh;       /* a 401 said the access token is bad */
     struct pool_cd *cds;
     size_t ncds;
     char *last_error;
@@ -154,7 +155,7 @@ struct ag_pool {
     uv_timer_t reload_timer, kick_timer, sleep_timer, quota_timer;
     uv_timer_t phealth_timer;     /* provider_health.c */
     struct pool_phealth *phealth; /* API-key accounts' health checks (provider_health.c) */
-    struct pool_shared *shared; /* state shared with other instances (shared.c); NULL = none */
+    struct pool_shared *shared;   /* state shared with other instances (shared.c); NULL = none */
     int open_handles;
     bool closing;
     void (*close_done)(void *ud);
@@ -296,10 +297,14 @@ void pool_shared_cooled(struct ag_pool *p, const struct pool_acct *a, const stru
 void pool_shared_bound(struct ag_pool *p, const char *session, const struct pool_acct *a,
                        int64_t now_ms);
 
+/** Publishes a's requests in flight here (after each change). */
+void pool_shared_inflight(struct ag_pool *p, const struct pool_acct *a);
+
 /** After a reload: publishes the accounts that are new or changed in this instance's store. */
 void pool_shared_reloaded(struct ag_pool *p);
 
-/** Detaches from the shared state and frees what shared.c keeps. */
+/** Detaches from the shared state and frees what shared.c keeps (touches no account: ag_pool_free
+ * calls it after freeing them). */
 void pool_shared_free(struct ag_pool *p);
 
 #endif

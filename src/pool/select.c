@@ -120,7 +120,7 @@ static enum use classify(const struct pool_acct *a, const struct ag_pool_wait *w
         .email = a->rec.email ? a->rec.email : "",
         .order = a->order,
         .tier = a->rec.tier,
-        .inflight = a->inflight,
+        .inflight = a->inflight + a->remote_inflight, /* over every instance */
         .last_use = a->last_use,
         .ref = (void *)a, /* the pool's account: const here only because classifying reads it */
     };

@@ -27,8 +27,22 @@ struct fp {
     uint64_t hash;
 };
 
+/** Remote in-flight entries kept at most (instance x account), and how long one lives without a
+ * renewal (an instance renews its non-zero counts every second; a crashed one stops). */
+#define REMOTE_MAX    2048
+#define REMOTE_TTL_MS 3000
+
+struct remote_if {
+    char instance[AG_STATE_INSTANCE_MAX];
+    char email[AG_STATE_NAME_MAX];
+    unsigned count;
+    uint64_t seen_ms; /* loop time of the last message */
+};
+
 struct pool_shared {
     struct ag_state *st;
+    struct remote_if *rif; /* requests in flight at other instances */
+    size_t nrif;
     struct fp *fps; /* last record published or applied, per e-mail */
     size_t nfps;
 };
@@ -257,6 +271,91 @@ out:
     ag_account_dispose(&in);
 }
 
+/* ---- requests in flight ---- */
+
+void pool_shared_inflight(struct ag_pool *p, const struct pool_acct *a)
+{
+    struct ag_state_msg m = {.kind = AG_STATE_MSG_INFLIGHT};
+    if (!p->shared || !a->rec.email)
+        return;
+    lower_copy(m.account, sizeof(m.account), a->rec.email);
+    m.count = a->inflight;
+    ag_state_publish(p->shared->st, &m, NULL);
+}
+
+/* Sums the other instances' counts for email into its account; fewer than before wakes the
+ * acquisitions that wait for a free slot, as a local release does. */
+static void recount(struct ag_pool *p, const char *email)
+{
+    struct pool_acct *a = find_by_email(p, email);
+    unsigned sum = 0;
+    bool kick = false;
+    if (!a)
+        return;
+    for (size_t i = 0; i < p->shared->nrif; i++)
+        if (strcmp(p->shared->rif[i].email, email) == 0)
+            sum += p->shared->rif[i].count;
+    if (sum < a->remote_inflight) {
+        for (struct ag_pool_wait *w = p->waits; w; w = w->next) {
+            if (w->state == W_SLEEP && w->on_release) {
+                w->state = W_READY;
+                kick = true;
+            }
+        }
+    }
+    a->remote_inflight = sum;
+    if (kick)
+        pool_kick(p);
+}
+
+static void on_inflight(void *ud, const struct ag_state_msg *m)
+{
+    struct ag_pool *p = ud;
+    struct pool_shared *s = p->shared;
+    size_t i = 0;
+    while (i < s->nrif && (strcmp(s->rif[i].instance, m->instance) != 0 ||
+                           strcmp(s->rif[i].email, m->account) != 0))
+        i++;
+    if (m->count == 0) {
+        if (i < s->nrif)
+            s->rif[i] = s->rif[--s->nrif];
+    } else {
+        if (i == s->nrif) {
+            if (s->nrif >= REMOTE_MAX)
+                return;
+            if (!s->rif)
+                s->rif = ag_calloc(REMOTE_MAX, sizeof(*s->rif));
+            s->nrif++;
+            ag_strlcpy(s->rif[i].instance, m->instance, sizeof(s->rif[i].instance));
+            ag_strlcpy(s->rif[i].email, m->account, sizeof(s->rif[i].email));
+        }
+        s->rif[i].count = m->count;
+        s->rif[i].seen_ms = uv_now(p->loop);
+    }
+    recount(p, m->account);
+}
+
+/* Every second: renew our counts, forget the others' that were not renewed. */
+static void on_tick(void *ud)
+{
+    struct ag_pool *p = ud;
+    struct pool_shared *s = p->shared;
+    uint64_t now = uv_now(p->loop);
+    for (size_t i = 0; i < p->naccts; i++)
+        if (p->accts[i]->inflight > 0)
+            pool_shared_inflight(p, p->accts[i]);
+    for (size_t i = 0; i < s->nrif;) {
+        if (now - s->rif[i].seen_ms > REMOTE_TTL_MS) {
+            char email[AG_STATE_NAME_MAX];
+            ag_strlcpy(email, s->rif[i].email, sizeof(email));
+            s->rif[i] = s->rif[--s->nrif];
+            recount(p, email);
+        } else {
+            i++;
+        }
+    }
+}
+
 /* ---- (re)connects ---- */
 
 static void bound_cb(void *ud, const char *key, const char *account_id, int64_t expires_ms)
@@ -292,6 +391,8 @@ static void on_sync(void *ud)
 void ag_pool_set_state(struct ag_pool *p, struct ag_state *st)
 {
     if (!st) {
+        for (size_t i = 0; i < p->naccts; i++)
+            p->accts[i]->remote_inflight = 0;
         pool_shared_free(p);
         return;
     }
@@ -302,7 +403,9 @@ void ag_pool_set_state(struct ag_pool *p, struct ag_state *st)
                                   .sticky = on_sticky,
                                   .account = on_account,
                                   .resync = on_resync,
-                                  .sync = on_sync};
+                                  .sync = on_sync,
+                                  .inflight = on_inflight,
+                                  .tick = on_tick};
     ag_state_set_handlers(st, &h, p);
 }
 
@@ -314,6 +417,7 @@ void pool_shared_free(struct ag_pool *p)
     if (p->shared->st)
         ag_state_set_handlers(p->shared->st, &none, NULL);
     free(p->shared->fps);
+    free(p->shared->rif);
     free(p->shared);
     p->shared = NULL;
 }

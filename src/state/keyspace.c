@@ -186,6 +186,8 @@ static const char *kind_name(enum ag_state_msg_kind k)
         return "acct";
     case AG_STATE_MSG_SYNC:
         return "sync";
+    case AG_STATE_MSG_INFLIGHT:
+        return "if";
     }
     return NULL;
 }
@@ -227,6 +229,10 @@ int ag_state_msg_encode(const struct ag_state_msg *m, const char *rec_json, stru
         yyjson_mut_obj_add_val(doc, o, "rec", yyjson_val_mut_copy(doc, yyjson_doc_get_root(rec)));
         break;
     case AG_STATE_MSG_SYNC:
+        break;
+    case AG_STATE_MSG_INFLIGHT:
+        yyjson_mut_obj_add_strcpy(doc, o, "a", m->account);
+        yyjson_mut_obj_add_uint(doc, o, "n", m->count);
         break;
     }
     json = yyjson_mut_write(doc, 0, &len);
@@ -283,6 +289,16 @@ int ag_state_msg_decode(const char *data, size_t len, struct ag_state_msg *m)
         m->rec = yyjson_obj_get(o, "rec");
         if (!yyjson_is_obj(m->rec))
             goto bad;
+        return 0;
+    } else if (strcmp(kind, "if") == 0) {
+        m->kind = AG_STATE_MSG_INFLIGHT;
+        v = yyjson_obj_get(o, "n");
+        if (!get_str(o, "a", m->account, sizeof(m->account)) || !m->account[0] ||
+            !yyjson_is_uint(v) || yyjson_get_uint(v) > 1000000)
+            goto bad;
+        m->count = (unsigned)yyjson_get_uint(v);
+        yyjson_doc_free(m->doc);
+        m->doc = NULL;
         return 0;
     } else if (strcmp(kind, "sync") == 0) {
         m->kind = AG_STATE_MSG_SYNC;

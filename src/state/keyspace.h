@@ -16,6 +16,9 @@
  *   {"k":"st","i":instance,"s":session,"a":account,"u":until_ms}
  *   {"k":"acct","i":instance,"rec":{account record: see pool/shared.c}}
  *   {"k":"sync","i":instance}   an instance (re)connected: the others publish their accounts
+ *   {"k":"if","i":instance,"a":account,"n":count}   requests in flight on an account at that
+ *                               instance; sent when it changes and renewed every second while
+ *                               non-zero (receivers forget it without a renewal: see state.h)
  * Times are unix ms: the instances' clocks must agree (NTP). */
 #ifndef AG_STATE_KEYSPACE_H
 #define AG_STATE_KEYSPACE_H
@@ -62,6 +65,7 @@ enum ag_state_msg_kind {
     AG_STATE_MSG_STICKY,
     AG_STATE_MSG_ACCOUNT,
     AG_STATE_MSG_SYNC,
+    AG_STATE_MSG_INFLIGHT,
 };
 
 #define AG_STATE_INSTANCE_MAX 40
@@ -78,6 +82,7 @@ struct ag_state_msg {
     unsigned strikes;                     /* cooldown: consecutive failures */
     bool probing;                         /* cooldown: one trial request at a time after it */
     char reason[AG_STATE_NAME_MAX];       /* cooldown: why ("HTTP 429 RATE_LIMIT_EXCEEDED") */
+    unsigned count;                       /* in flight: requests on the account there */
     yyjson_doc *doc;                      /* account: the parsed message */
     yyjson_val *rec;                      /* account: its "rec" object */
 };

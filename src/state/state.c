@@ -28,6 +28,7 @@ struct ag_state {
     char channel[80];
     char instance[AG_STATE_INSTANCE_MAX];
     struct ag_redis *cmd, *sub;
+    uv_timer_t tick; /* every second: the handlers' tick */
     bool subscribed;
     bool up;           /* both connections up and subscribed */
     bool ever_up;      /* for the first warning's wording */
@@ -68,6 +69,10 @@ static void dispatch(struct ag_state *st, const char *data, size_t len, bool fro
     case AG_STATE_MSG_SYNC:
         if (st->h.sync)
             st->h.sync(st->hud);
+        break;
+    case AG_STATE_MSG_INFLIGHT:
+        if (st->h.inflight)
+            st->h.inflight(st->hud, &m);
         break;
     }
 out:
@@ -215,6 +220,13 @@ static void on_conn_state(struct ag_redis *r, bool up, const char *why, void *ud
     update(st, why);
 }
 
+static void on_tick(uv_timer_t *t)
+{
+    struct ag_state *st = t->data;
+    if (st->h.tick)
+        st->h.tick(st->hud);
+}
+
 int ag_state_new(uv_loop_t *loop, const char *url, const char *prefix, struct ag_state **out,
                  char *why, size_t cap)
 {
@@ -230,6 +242,9 @@ int ag_state_new(uv_loop_t *loop, const char *url, const char *prefix, struct ag
     snprintf(st->channel, sizeof(st->channel), "%sevents", st->prefix);
     if (ag_random_hex(st->instance, sizeof(st->instance), 8) != 0)
         snprintf(st->instance, sizeof(st->instance), "%llx", (unsigned long long)ag_now_us());
+    uv_timer_init(loop, &st->tick);
+    st->tick.data = st;
+    uv_timer_start(&st->tick, on_tick, 1000, 1000);
     st->cmd = ag_redis_new(loop, &u, "command", true, on_conn_state, st);
     st->sub = ag_redis_new(loop, &u, "subscriber", false, on_conn_state, st);
     *out = st;
@@ -317,6 +332,11 @@ static void conn_closed(void *ud)
         done(dud);
 }
 
+static void tick_closed(uv_handle_t *h)
+{
+    conn_closed(h->data);
+}
+
 void ag_state_close(struct ag_state *st, void (*done)(void *ud), void *ud)
 {
     if (!st) {
@@ -326,10 +346,11 @@ void ag_state_close(struct ag_state *st, void (*done)(void *ud), void *ud)
     }
     st->done = done;
     st->done_ud = ud;
-    st->closing = 2;
+    st->closing = 3;
     st->h = (struct ag_state_handlers){0};
     st->load_gen++;
     struct ag_redis *c = st->cmd, *s = st->sub;
     ag_redis_close(c, conn_closed, st);
     ag_redis_close(s, conn_closed, st);
+    uv_close((uv_handle_t *)&st->tick, tick_closed);
 }

@@ -32,6 +32,11 @@ struct ag_state_handlers {
     void (*resync)(void *ud);
     /** Another instance (re)connected and asks for the accounts: publish them. */
     void (*sync)(void *ud);
+    /** Requests in flight on an account at another instance (m->count, 0 = none now). */
+    void (*inflight)(void *ud, const struct ag_state_msg *m);
+    /** Every second, whether Redis is up or not: renew what must be renewed, expire what was
+     * not renewed. */
+    void (*tick)(void *ud);
 };
 
 /**

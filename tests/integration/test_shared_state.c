@@ -85,7 +85,7 @@ static long mock_call(const char *method, const char *path, const char *body)
 
 /* Redis, the mock with accounts a and b, and NGW gateways sharing state, each with the accounts
  * named by tokens (NULL-terminated refresh tokens). */
-static void start_all(const char *name, const char *const *tokens)
+static void start_all_cfg(const char *name, const char *const *tokens, const char *extra)
 {
     char cfg[512], env_ep[256], env_tok[256], env_ui[256];
     memset(&t, 0, sizeof(t));
@@ -102,8 +102,8 @@ static void start_all(const char *name, const char *const *tokens)
                 200);
     snprintf(cfg, sizeof(cfg),
              "{\"auth\":{\"mode\":\"off\",\"api_key\":\"" KEY "\"},"
-             "\"state\":{\"redis_url\":\"redis://127.0.0.1:%d/0\"}}",
-             t.redis_port);
+             "\"state\":{\"redis_url\":\"redis://127.0.0.1:%d/0\"}%s}",
+             t.redis_port, extra);
     snprintf(env_ep, sizeof(env_ep), "AIGATE_CLOUDCODE_ENDPOINTS=%s/v1internal", t.mock.base_url);
     snprintf(env_tok, sizeof(env_tok), "AIGATE_OAUTH_TOKEN_URL=%s/token", t.mock.base_url);
     snprintf(env_ui, sizeof(env_ui), "AIGATE_USERINFO_URL=%s/userinfo", t.mock.base_url);
@@ -123,6 +123,11 @@ static void start_all(const char *name, const char *const *tokens)
     for (int i = 0; i < NGW; i++)
         assert_true(ag_child_wait_output(&t.gw[i].gw, "sharing state through Redis", 15000));
     assert_int_equal(mock_call("DELETE", "/__mock/requests", NULL), 200);
+}
+
+static void start_all(const char *name, const char *const *tokens)
+{
+    start_all_cfg(name, tokens, "");
 }
 
 static int rm_rf(const char *dir)
@@ -334,6 +339,32 @@ static void account_added_on_one_serves_on_the_other(void **state)
     stop_all();
 }
 
+/* With one request per account at a time, a stream on instance 0 keeps instance 1 off its
+ * account: the in-flight counts hold over both instances. */
+static void inflight_counts_across_instances(void **state)
+{
+    char tok[64];
+    struct rh_conn c;
+    start_all_cfg("shared-if", both, ",\"scheduling\":{\"max_concurrency_per_account\":1}");
+    /* slow streams: 20 events 150 ms apart */
+    assert_int_equal(
+        mock_call("POST", "/__mock/config", "{\"sse_events\":20,\"sse_delay_ms\":150}"), 200);
+    assert_true(rh_connect(&c, t.gw[0].port, 5000));
+    assert_true(rh_send_str(&c, "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                "Content-Type: application/json\r\nContent-Length: 92\r\n\r\n"
+                                "{\"model\":\"gemini-2.5-flash\",\"stream\":true,\"messages\":"
+                                "[{\"role\":\"user\",\"content\":\"long one\"}]}"));
+    assert_true(rh_wait_readable(&c, 15000)); /* streaming: it holds its account */
+    last_token(tok, sizeof(tok));
+    assert_string_equal(tok, "Bearer at-a");
+    /* instance 1 on its own would pick a (its first account); a is busy at instance 0 */
+    assert_int_equal(chat(1, NULL, 1), 200);
+    last_token(tok, sizeof(tok));
+    assert_string_equal(tok, "Bearer at-b");
+    rh_close(&c);
+    stop_all();
+}
+
 /* Redis goes away and comes back while requests run. */
 static void redis_restart_under_load(void **state)
 {
@@ -385,6 +416,7 @@ int main(void)
         cmocka_unit_test_teardown(cooldown_reaches_the_other_instance, teardown),
         cmocka_unit_test_teardown(conversation_keeps_its_account_across_instances, teardown),
         cmocka_unit_test_teardown(account_added_on_one_serves_on_the_other, teardown),
+        cmocka_unit_test_teardown(inflight_counts_across_instances, teardown),
         cmocka_unit_test_teardown(redis_restart_under_load, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

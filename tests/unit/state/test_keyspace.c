@@ -146,6 +146,14 @@ static void messages(void **state)
     assert_string_equal(d.instance, "i4");
     ag_state_msg_dispose(&d);
 
+    struct ag_state_msg f = {
+        .kind = AG_STATE_MSG_INFLIGHT, .instance = "i5", .account = "a@example.com", .count = 7};
+    round_trip(&f, NULL, &d);
+    assert_int_equal(d.kind, AG_STATE_MSG_INFLIGHT);
+    assert_string_equal(d.account, "a@example.com");
+    assert_int_equal(d.count, 7);
+    ag_state_msg_dispose(&d);
+
     /* an account message needs an object */
     struct ag_buf b;
     ag_buf_init(&b, 4096);
@@ -175,6 +183,9 @@ static void decode_refusals(void **state)
         "{\"k\":\"st\",\"i\":\"x\",\"s\":\"\",\"a\":\"a\",\"u\":5}",  /* no session */
         "{\"k\":\"acct\",\"i\":\"x\",\"rec\":\"str\"}",               /* rec not object */
         "{\"k\":\"cd\",\"i\":\"x\",\"a\":\"a\",\"g\":1,\"u\":5}",     /* group not string */
+        "{\"k\":\"if\",\"i\":\"x\",\"a\":\"a\"}",                     /* no count */
+        "{\"k\":\"if\",\"i\":\"x\",\"a\":\"a\",\"n\":-1}",            /* negative count */
+        "{\"k\":\"if\",\"i\":\"x\",\"a\":\"\",\"n\":1}",              /* no account */
         NULL};
     struct ag_state_msg d;
     for (size_t i = 0; bad[i]; i++) {
