@@ -361,3 +361,34 @@ int desk_count_app_processes(void)
         closedir(d);
     return n;
 }
+
+int desk_count_children(int pid, const char *prefix)
+{
+    char path[300], buf[512];
+    int n = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] < '1' || de->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        /* pid (comm) state ppid ...; comm may hold spaces, so read from the last ')'. */
+        char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+        if (!open || !close || close < open)
+            continue;
+        int ppid = (int)strtol(close + 4, NULL, 10);
+        size_t plen = strlen(prefix);
+        if (ppid == pid && (size_t)(close - open - 1) >= plen &&
+            strncmp(open + 1, prefix, plen) == 0)
+            n++;
+    }
+    if (d)
+        closedir(d);
+    return n;
+}

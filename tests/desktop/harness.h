@@ -54,6 +54,9 @@ bool desk_port_open(int port);
 /** How many running processes execute the aigate-desktop binary under test. */
 int desk_count_app_processes(void);
 
+/** How many direct children of pid have a name (/proc comm) starting with prefix. */
+int desk_count_children(int pid, const char *prefix);
+
 /** The path of a program in PATH (static buffer) or NULL. */
 const char *desk_which(const char *name);
 

@@ -3,7 +3,8 @@
  * private bus, as a panel would — and works through its D-Bus menu (com.canonical.dbusmenu): its
  * properties name aigate, "Stop proxy" turns the icon to the stopped one and "Start proxy" back,
  * "Start at login" writes the XDG autostart entry and removes it again, and "Quit" stops the app
- * and its gateway cleanly (exit 0, port closed). The app starts hidden: no window is needed. */
+ * and its gateway cleanly (exit 0, port closed). The app starts hidden, with no web process; in
+ * lightweight mode "Open aigate" shows the window and hiding it ends its web process again. */
 #include "ag_test.h"
 #include "harness.h"
 
@@ -212,6 +213,44 @@ static bool file_exists_within(const char *path, bool want, int timeout_ms)
     return false;
 }
 
+/* Waits until the file at path holds text. */
+static bool file_says_within(const char *path, const char *text, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 100) {
+        gchar *body = NULL;
+        bool hit = g_file_get_contents(path, &body, NULL, NULL) && strstr(body, text);
+        g_free(body);
+        if (hit)
+            return true;
+        desk_pump(100);
+    }
+    return false;
+}
+
+/* Waits until app has (want) or has no (!want) child process named name*. */
+static bool children_within(const char *name, bool want, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 200) {
+        if ((desk_count_children(app.pid, name) > 0) == want)
+            return true;
+        desk_pump(200);
+    }
+    return false;
+}
+
+/* Activates one of the app's actions (org.gtk.Actions at /dev/aigate/Desktop). */
+static bool app_action(const char *name)
+{
+    GVariant *r = g_dbus_connection_call_sync(
+        bus, "dev.aigate.Desktop", "/dev/aigate/Desktop", "org.gtk.Actions", "Activate",
+        g_variant_new("(s@av@a{sv})", name, g_variant_new_array(G_VARIANT_TYPE_VARIANT, NULL, 0),
+                      g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
+        NULL, G_DBUS_CALL_FLAGS_NONE, 5000, NULL, NULL);
+    if (r)
+        g_variant_unref(r);
+    return r != NULL;
+}
+
 static int teardown(void **state)
 {
     ag_child_cleanup(&app);
@@ -223,7 +262,7 @@ static int teardown(void **state)
 static void tray_registers_and_drives_the_app(void **state)
 {
     const char *hidden[] = {"--hidden", NULL};
-    char autostart[512];
+    char autostart[512], ini[512];
     assert_true(desk_env_start(&env));
     assert_true(watcher_start());
     assert_true(desk_app_start(&env, &app, hidden, true));
@@ -258,6 +297,19 @@ static void tray_registers_and_drives_the_app(void **state)
     /* No window was asked for. */
     unsigned long id;
     assert_false(desk_find_window(&env, "Dashboard · aigate", true, &id, 0));
+    assert_int_equal(desk_count_children(app.pid, "WebKitWebProces"), 0);
+
+    /* Lightweight mode: "Open aigate" shows the window with its web process; hiding it (what the
+     * window's close button does) ends the web view and its processes. */
+    snprintf(ini, sizeof(ini), "%s/home/.config/aigate/desktop.ini", env.dir);
+    assert_true(menu_click("Lightweight mode (free the window while hidden)"));
+    assert_true(file_says_within(ini, "lightweight=true", 10000));
+    assert_true(menu_click("Open aigate"));
+    assert_true(desk_find_window(&env, "Dashboard · aigate", true, &id, 60000));
+    assert_true(children_within("WebKitWebProces", true, 30000));
+    assert_true(app_action("hide"));
+    assert_true(children_within("WebKitWebProces", false, 30000));
+    assert_false(desk_find_window(&env, "Dashboard · aigate", false, &id, 0));
 
     assert_true(desk_port_open(env.port));
     assert_true(menu_click("Quit"));
