@@ -206,6 +206,15 @@ bool desk_app_start(struct desk_env *e, struct ag_child *app, const char *const 
     return ag_child_start(app, argv, e->env, wait_ready ? "aigate-desktop: serving" : NULL, 60000);
 }
 
+bool desk_app_start_until(struct desk_env *e, struct ag_child *app, const char *const *args,
+                          const char *ready_text)
+{
+    const char *argv[16];
+    char port[16];
+    app_argv(e, args, argv, port, sizeof(port));
+    return ag_child_start(app, argv, e->env, ready_text, 60000);
+}
+
 int desk_app_run(struct desk_env *e, const char *const *args, int timeout_ms)
 {
     const char *argv[16];

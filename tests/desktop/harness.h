@@ -34,6 +34,10 @@ void desk_env_stop(struct desk_env *e);
 bool desk_app_start(struct desk_env *e, struct ag_child *app, const char *const *args,
                     bool wait_ready);
 
+/** Starts aigate-desktop like desk_app_start and waits for ready_text in its output. */
+bool desk_app_start_until(struct desk_env *e, struct ag_child *app, const char *const *args,
+                          const char *ready_text);
+
 /** Runs aigate-desktop to completion with args (at most timeout_ms); its exit code or -1. */
 int desk_app_run(struct desk_env *e, const char *const *args, int timeout_ms);
 
