@@ -43,6 +43,8 @@ static const char config[] =
     "{\"account\":\"oa2\",\"model\":\"big-window\"}]},"
     "{\"pattern\":\"to-anthropic\",\"targets\":[{\"provider\":\"anthropic\","
     "\"model\":\"claude-routed\"}]},"
+    "{\"pattern\":\"bad-key\",\"targets\":[{\"account\":\"badan\",\"model\":\"claude-bad\"},"
+    "{\"account\":\"an\",\"model\":\"claude-good\"}]},"
     "{\"pattern\":\"to-gemini\",\"targets\":[{\"provider\":\"gemini\",\"model\":\"gemini-routed\"}]"
     "},"
     "{\"pattern\":\"to-openai*\",\"targets\":[{\"account\":\"oa1\",\"model\":\"oa-routed\"}]}"
@@ -64,8 +66,9 @@ static void env_start(struct ag_gwenv *e)
         {"openai-compatible", "key-oa2", v1, "oa2", "mock-chat-large"},
         {"anthropic", "key-an", base, "an", "claude-routed"},
         {"gemini", "key-gm", base, "gm", "gemini-routed"},
+        {"anthropic", "bad-key-refused", base, "badan", "claude-bad"},
     };
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < sizeof(accounts) / sizeof(accounts[0]); i++) {
         const char *args[] = {"accounts",  "add",          "--provider", accounts[i][0],
                               "--api-key", accounts[i][1], "--base-url", accounts[i][2],
                               "--label",   accounts[i][3], "--models",   accounts[i][4],
@@ -425,6 +428,33 @@ static void no_fallback_on_an_unlisted_class(void **state)
     ag_gwenv_stop(&e);
 }
 
+/* A refused key (401) marks its account forbidden: the next request goes past it. */
+static void refused_key_marks_the_account(void **state)
+{
+    struct ag_gwenv e;
+    struct rh_resp r;
+    env_start(&e);
+    chat(&e, "bad-key", false, "refused key", &r);
+    assert_int_equal(r.status, 503); /* the gateway's account failed, not the client's key */
+    rh_resp_free(&r);
+    assert_int_equal(calls_for(&e, "claude-bad"), 1);
+    chat(&e, "bad-key", false, "refused key again", &r);
+    assert_int_equal(r.status, 200);
+    header_is(&r, "x-aigate-account", "an");
+    header_is(&r, "x-aigate-model", "claude-good");
+    rh_resp_free(&r);
+    assert_int_equal(calls_for(&e, "claude-bad"), 1); /* not asked again */
+    const char *argv[] = {ag_gwenv_bin(), "--port", e.port_arg, "accounts", "list", NULL};
+    char *o = NULL, *err = NULL;
+    assert_int_equal(ag_child_run(argv, e.envp, NULL, 10000, &o, &err), 0);
+    char *line = strstr(o, "anthropic:badan");
+    assert_non_null(line);
+    assert_non_null(strstr(line, "forbidden"));
+    free(o);
+    free(err);
+    ag_gwenv_stop(&e);
+}
+
 /* ---- strategies and the context window ---- */
 
 static void weighted_spread(void **state)
@@ -483,6 +513,7 @@ int main(void)
         cmocka_unit_test_teardown(passthrough_is_byte_exact, ag_gwenv_teardown),
         cmocka_unit_test_teardown(fallback_on_each_listed_class, ag_gwenv_teardown),
         cmocka_unit_test_teardown(no_fallback_on_an_unlisted_class, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(refused_key_marks_the_account, ag_gwenv_teardown),
         cmocka_unit_test_teardown(weighted_spread, ag_gwenv_teardown),
         cmocka_unit_test_teardown(context_window_fallback, ag_gwenv_teardown),
     };
