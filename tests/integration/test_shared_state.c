@@ -6,6 +6,8 @@
  *     it during the cooldown;
  *   - a conversation keeps its account when its turns land on different instances;
  *   - an account added through one instance's admin API serves requests on the other;
+ *   - with one request per account at a time, a stream on one instance keeps the other off its
+ *     account, and the lease of an instance killed mid-stream is forgotten by the other;
  *   - Redis stopped and started again while requests run: no crash, requests go on, one warning
  *     per outage, and a cooldown set during the outage reaches the other instance afterwards.
  * Exits 77 (skipped) when redis-server is not installed. Every wait is bounded; loopback only. */
@@ -36,6 +38,7 @@ static struct {
     char redis_dir[64];
     struct ag_proc mock;
     struct ag_gwenv gw[NGW];
+    bool killed[NGW]; /* stopped with SIGKILL on purpose: no exit code to check */
     int ngw;
 } t;
 
@@ -144,7 +147,7 @@ static void stop_all(void)
 {
     int codes[NGW] = {0};
     for (int i = 0; i < t.ngw; i++) {
-        codes[i] = ag_child_stop(&t.gw[i].gw, SIGTERM, 15000);
+        codes[i] = t.killed[i] ? 0 : ag_child_stop(&t.gw[i].gw, SIGTERM, 15000);
         if (codes[i] != 0) {
             char *log = ag_child_output(&t.gw[i].gw);
             fprintf(stderr, "aigate %d log:\n%s\n", i, log ? log : "");
@@ -365,6 +368,55 @@ static void inflight_counts_across_instances(void **state)
     stop_all();
 }
 
+/* Starts a streaming request on gateway i and waits for its first bytes: from then on it holds
+ * its account. The answer echoes the text, one character per event at the mock's pace. */
+static void start_stream(struct rh_conn *c, int i)
+{
+    char body[512], req[768];
+    snprintf(body, sizeof(body),
+             "{\"model\":\"gemini-2.5-flash\",\"stream\":true,\"messages\":[{\"role\":\"user\","
+             "\"content\":\"%s\"}]}",
+             "a long answer, streamed slowly, one character after the other, while the other "
+             "instance decides where its own requests go");
+    snprintf(req, sizeof(req),
+             "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+             "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+             strlen(body), body);
+    assert_true(rh_connect(c, t.gw[i].port, 5000));
+    assert_true(rh_send_str(c, req));
+    assert_true(rh_wait_readable(c, 15000));
+}
+
+/* An instance killed mid-stream never releases its lease: the others forget it once it is no
+ * longer renewed, and the account serves again before the other stream ends. */
+static void leases_of_a_killed_instance_expire(void **state)
+{
+    char tok[64];
+    struct rh_conn c0, c1;
+    start_all_cfg("shared-kill", both, ",\"scheduling\":{\"max_concurrency_per_account\":1}");
+    /* streams of about 100 events 150 ms apart: 15 s */
+    assert_int_equal(
+        mock_call("POST", "/__mock/config", "{\"sse_events\":1000,\"sse_delay_ms\":150}"), 200);
+    start_stream(&c0, 0);
+    last_token(tok, sizeof(tok));
+    assert_string_equal(tok, "Bearer at-a");
+    start_stream(&c1, 1); /* a is busy at instance 0: b */
+    last_token(tok, sizeof(tok));
+    assert_string_equal(tok, "Bearer at-b");
+    ag_child_stop(&t.gw[0].gw, SIGKILL, 5000);
+    t.killed[0] = true;
+    rh_close(&c0);
+    /* both accounts look busy to instance 1; the request waits for a free one: a, once its
+     * lease at the dead instance is forgotten (b's stream has seconds to go) */
+    assert_int_equal(mock_call("POST", "/__mock/config", "{\"sse_events\":2,\"sse_delay_ms\":0}"),
+                     200);
+    assert_int_equal(chat(1, NULL, 1), 200);
+    last_token(tok, sizeof(tok));
+    assert_string_equal(tok, "Bearer at-a");
+    rh_close(&c1);
+    stop_all();
+}
+
 /* Redis goes away and comes back while requests run. */
 static void redis_restart_under_load(void **state)
 {
@@ -417,6 +469,7 @@ int main(void)
         cmocka_unit_test_teardown(conversation_keeps_its_account_across_instances, teardown),
         cmocka_unit_test_teardown(account_added_on_one_serves_on_the_other, teardown),
         cmocka_unit_test_teardown(inflight_counts_across_instances, teardown),
+        cmocka_unit_test_teardown(leases_of_a_killed_instance_expire, teardown),
         cmocka_unit_test_teardown(redis_restart_under_load, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
