@@ -267,19 +267,25 @@ static void add_quota_id(void *ud, const char *model, size_t len)
     q->v[q->n++] = ag_arena_str(q->arena, ag_str_make(model, len));
 }
 
-/* The models this gateway serves — the mapping table's names and every model an account has
- * quota for — in one protocol's list shape. */
+/* Fills l (empty) with the models this gateway serves: the mapping table's names, every model
+ * an account has quota for, API-key accounts' models and routing.rules names. */
+static void served_models(struct ag_http_req *req, struct ag_relay *r, struct ag_model_list *l)
+{
+    struct quota_ids q = {.arena = &req->arena};
+    if (r->pool)
+        ag_pool_foreach_quota_model(r->pool, add_quota_id, &q);
+    ag_model_list_build(l, r->mapping, q.v, q.n, r->cfg->mapping.only_quota_models);
+    ag_pool_add_models(r->pool, l, &r->cfg->routing.rules);
+}
+
+/* The models this gateway serves in one protocol's list shape. */
 static void respond_model_list(struct ag_http_req *req, struct ag_relay *r, bool gemini)
 {
     struct ag_model_list l;
     struct ag_buf b;
-    struct quota_ids q = {.arena = &req->arena};
     ag_model_list_init(&l);
     ag_buf_init(&b, AG_BUF_CAP_DOC);
-    if (r->pool)
-        ag_pool_foreach_quota_model(r->pool, add_quota_id, &q);
-    ag_model_list_build(&l, r->mapping, q.v, q.n, r->cfg->mapping.only_quota_models);
-    ag_pool_add_models(r->pool, &l, &r->cfg->routing.rules); /* API-key accounts, routing.rules */
+    served_models(req, r, &l);
     if (gemini)
         ag_model_list_write_gemini(&l, r->mapping, &b);
     else
@@ -298,18 +304,28 @@ static void h_model_openai(struct ag_http_req *req, void *ud)
 {
     struct ag_relay *r = ud;
     struct ag_route_result rr;
+    struct ag_model_list l;
     struct ag_buf b;
     ag_buf_init(&b, AG_BUF_CAP_SHORT);
-    if (ag_mapping_resolve(r->mapping, NULL, req->params[0], &rr)) {
+    ag_model_list_init(&l);
+    served_models(req, r, &l);
+    ptrdiff_t at = ag_model_list_find(&l, req->params[0]);
+    if (at < 0 && ag_mapping_resolve(r->mapping, NULL, req->params[0], &rr)) {
         ag_errfmt_openai.write(&b, 404, "model_not_found", "The model does not exist");
         ag_http_respond_json(req, 404, b.data, b.len);
     } else {
+        /* Its owner in the list, or Cloud Code's for a name only the mapping knows. */
+        const char *owner = at < 0 ? AG_MODEL_LIST_DEFAULT_OWNER : l.owners[at];
+        bool google = strcmp(owner, AG_MODEL_LIST_DEFAULT_OWNER) == 0;
         ag_buf_append_c(&b, "{\"id\":");
         ag_jsonw_quote(&b, req->params[0].p, req->params[0].len);
-        ag_buf_printf(&b, ",\"object\":\"model\",\"created\":%lld,\"owned_by\":\"aigate\"}",
-                      (long long)ag_wall_s());
+        ag_buf_printf(&b,
+                      ",\"object\":\"model\",\"created\":%lld,\"owned_by\":\"%s\","
+                      "\"provider\":\"%s\"}",
+                      (long long)ag_wall_s(), google ? "aigate" : owner, owner);
         ag_http_respond_json(req, 200, b.data, b.len);
     }
+    ag_model_list_dispose(&l);
     ag_buf_dispose(&b);
 }
 

@@ -37,6 +37,22 @@ static int cmp(struct ag_str a, const char *b)
     return a.len < bl ? -1 : a.len > bl;
 }
 
+ptrdiff_t ag_model_list_find(const struct ag_model_list *l, struct ag_str id)
+{
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = cmp(id, l->ids[mid]);
+        if (c == 0)
+            return (ptrdiff_t)mid;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return -1;
+}
+
 int ag_model_list_add(struct ag_model_list *l, struct ag_str id)
 {
     return ag_model_list_add_owned(l, id, AG_MODEL_LIST_DEFAULT_OWNER);

@@ -61,6 +61,9 @@ int ag_model_list_add(struct ag_model_list *l, struct ag_str id);
  */
 int ag_model_list_add_owned(struct ag_model_list *l, struct ag_str id, const char *owner);
 
+/** The index of id in l, or -1 when it is not listed. */
+ptrdiff_t ag_model_list_find(const struct ag_model_list *l, struct ag_str id);
+
 /**
  * Adds every pattern of rules (may be NULL) that is a concrete name (no '*'), owned by the kind of
  * its first target: its provider kind, or for a target naming an account by label,

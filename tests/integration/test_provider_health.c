@@ -146,6 +146,16 @@ static void test_model_list(void **state)
     yyjson_doc_free(d);
     assert_null(strstr(b.data, OC_KEY));
 
+    /* one model, as the OpenAI SDK's retrieve asks for it */
+    assert_int_equal(call(&e, "GET", "/v1/models/mock-chat-small", NULL, &b), 200);
+    assert_non_null(strstr(b.data, "\"id\":\"mock-chat-small\""));
+    assert_non_null(strstr(b.data, "\"owned_by\":\"openai-compatible\""));
+    assert_int_equal(call(&e, "GET", "/v1/models/house-coder", NULL, &b), 200);
+    assert_non_null(strstr(b.data, "\"provider\":\"openai-compatible\""));
+    assert_int_equal(call(&e, "GET", "/v1/models/gemini-2.5-flash", NULL, &b), 200);
+    assert_non_null(strstr(b.data, "\"owned_by\":\"aigate\""));
+    assert_int_equal(call(&e, "GET", "/v1/models/gone-model", NULL, &b), 404);
+
     /* the Gemini-shaped list names them too */
     assert_int_equal(call(&e, "GET", "/v1beta/models", NULL, &b), 200);
     assert_non_null(strstr(b.data, "\"name\":\"models/mock-chat-small\""));

@@ -182,6 +182,12 @@ static void owners_from_accounts_and_rules(void **state)
     ag_buf_init(&why, 1024);
     assert_int_equal(ag_config_routing_ops.parse(yyjson_doc_get_root(rd), &rules, &why), 0);
     yyjson_doc_free(rd);
+    ptrdiff_t at = ag_model_list_find(&l, AG_STR("qwen3-coder"));
+    assert_true(at >= 0);
+    assert_string_equal(l.ids[at], "qwen3-coder");
+    assert_string_equal(l.owners[at], "openai-compatible");
+    assert_int_equal(ag_model_list_find(&l, AG_STR("qwen3-cod")), -1);
+    assert_int_equal(ag_model_list_find(&l, AG_STR("")), -1);
     size_t before = l.n;
     ag_model_list_add_rules(&l, &rules, kind_of_label, NULL);
     assert_int_equal(l.n, before + 3); /* the wildcard pattern is not a model */
