@@ -43,7 +43,7 @@ if(AG_DESKTOP_BUILT)
     set(CPACK_DEBIAN_DESKTOP_PACKAGE_DEPENDS "aigate (= ${PROJECT_VERSION})")
     set(CPACK_DEBIAN_DESKTOP_PACKAGE_SECTION net)
     set(CPACK_DEBIAN_DESKTOP_PACKAGE_CONTROL_EXTRA ${CMAKE_SOURCE_DIR}/packaging/deb/desktop/postinst)
-    set(CPACK_COMPONENT_DESKTOP_DESCRIPTION "aigate desktop app: window and tray icon
+    set(CPACK_DEBIAN_DESKTOP_DESCRIPTION "aigate desktop app: window and tray icon
 aigate-desktop shows aigate's web UI in a native window (GTK 3, WebKitGTK) and keeps the gateway
 in the tray (start/stop the proxy, copy the base URL, notifications when accounts need you). It
 runs the gateway in its own process, or attaches to the aigate service when one is running.")

@@ -294,6 +294,17 @@ static struct ag_config *load_config(struct ag_desk *d)
     return cfg;
 }
 
+/* An http URL on this machine's loopback, where the configuration's secret may be sent. */
+static bool loopback(const char *base)
+{
+    static const char *const ok[] = {"http://127.0.0.1:", "http://localhost:", "http://[::1]:"};
+    for (size_t i = 0; i < G_N_ELEMENTS(ok); i++) {
+        if (g_str_has_prefix(base, ok[i]))
+            return true;
+    }
+    return false;
+}
+
 static int attach(struct ag_desk *d, const char *base)
 {
     g_strlcpy(d->base, base, sizeof(d->base));
@@ -304,10 +315,10 @@ static int attach(struct ag_desk *d, const char *base)
         fprintf(stderr, "aigate-desktop: no aigate answers at %s\n", d->base);
         return -1;
     }
-    /* The secret of this machine's configuration signs the window in; without one (or another
-     * gateway's), the window shows the sign-in form. */
+    /* The secret of this machine's configuration signs the window in, and only on this machine;
+     * without one (or another gateway's), the window shows the sign-in form. */
     const char *secret = NULL;
-    if (d->cfg)
+    if (d->cfg && loopback(d->base))
         secret =
             d->cfg->auth.admin_password[0] ? d->cfg->auth.admin_password : d->cfg->auth.api_key;
     if (!secret || !secret[0] ||
