@@ -100,6 +100,7 @@ static void write_account(struct ag_admin *a, struct ag_buf *b, const struct ag_
     ag_jsonw_bool(b, "has_project", x->project_id && x->project_id[0]);
     ag_jsonw_raw(b, "quota", x->quota_json);
     ag_jsonw_int(b, "quota_updated_at", x->quota_updated_at);
+    ag_jsonw_raw(b, "quota_windows", x->quota_windows);
     ag_jsonw_str(b, "oauth_client", x->oauth_client);
     ag_jsonw_int(b, "created_at", x->created_at);
     ag_jsonw_int(b, "last_used_at", x->last_used_at);

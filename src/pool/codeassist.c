@@ -185,6 +185,57 @@ out:
     return rc;
 }
 
+int ag_codeassist_parse_summary(const char *body, size_t len, char **out)
+{
+    int rc = AG_EPARSE;
+    yyjson_doc *doc = ag_json_depth_read(body, len, AG_JSON_DEPTH_DEFAULT, NULL, NULL, NULL);
+    yyjson_val *groups = yyjson_obj_get(yyjson_doc_get_root(doc), "groups"), *g, *b;
+    yyjson_mut_doc *d = NULL;
+    size_t i, imax, k, kmax, ngroups = 0, nbuckets = 0;
+
+    *out = NULL;
+    if (!yyjson_is_arr(groups))
+        goto out;
+    d = yyjson_mut_doc_new(NULL);
+    yyjson_mut_val *res = yyjson_mut_arr(d);
+    yyjson_mut_doc_set_root(d, res);
+    yyjson_arr_foreach(groups, i, imax, g)
+    {
+        yyjson_val *buckets = yyjson_obj_get(g, "buckets");
+        if (!yyjson_is_arr(buckets) || ngroups == AG_CODEASSIST_WINDOWS_MAX)
+            continue;
+        yyjson_mut_val *go = yyjson_mut_arr_add_obj(d, res);
+        const char *name = obj_str(g, "displayName");
+        yyjson_mut_obj_add_strcpy(d, go, "group", name ? name : "");
+        yyjson_mut_val *bs = yyjson_mut_obj_add_arr(d, go, "buckets");
+        ngroups++;
+        yyjson_arr_foreach(buckets, k, kmax, b)
+        {
+            if (!yyjson_is_obj(b) || nbuckets == AG_CODEASSIST_WINDOWS_MAX)
+                continue;
+            yyjson_mut_val *bo = yyjson_mut_arr_add_obj(d, bs);
+            const char *id = obj_str(b, "bucketId"), *win = obj_str(b, "window");
+            const char *bname = obj_str(b, "displayName"), *reset = obj_str(b, "resetTime");
+            yyjson_mut_obj_add_strcpy(d, bo, "id", id ? id : "");
+            yyjson_mut_obj_add_strcpy(d, bo, "window", win ? win : "");
+            yyjson_mut_obj_add_strcpy(d, bo, "name", bname ? bname : "");
+            yyjson_val *rf = yyjson_obj_get(b, "remainingFraction");
+            double f = yyjson_is_num(rf) ? yyjson_get_num(rf) : 0.0;
+            yyjson_mut_obj_add_real(d, bo, "remaining", f >= 0.0 ? (f > 1.0 ? 1.0 : f) : 0.0);
+            int64_t at = reset ? ag_codeassist_parse_time(reset) : -1;
+            if (at >= 0)
+                yyjson_mut_obj_add_int(d, bo, "reset_at", at);
+            nbuckets++;
+        }
+    }
+    *out = yyjson_mut_write(d, 0, NULL);
+    rc = *out ? 0 : AG_ENOMEM;
+out:
+    yyjson_mut_doc_free(d);
+    yyjson_doc_free(doc);
+    return rc;
+}
+
 /* Reads exactly n digits at *p into *v. */
 static bool digits(const char **p, int n, int *v)
 {

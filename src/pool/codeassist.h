@@ -49,6 +49,18 @@ int ag_codeassist_models_body(const char *project, struct ag_buf *out);
  */
 int ag_codeassist_parse_models(const char *body, size_t len, char **out, size_t *nmodels);
 
+/** Groups and buckets kept from one retrieveUserQuotaSummary answer (the rest is dropped). */
+#define AG_CODEASSIST_WINDOWS_MAX 32
+
+/**
+ * Converts a retrieveUserQuotaSummary answer ({groups: [{displayName, buckets: [{bucketId,
+ * window, remainingFraction, resetTime, displayName}]}]}) into the stored quota windows:
+ * [{"group": name, "buckets": [{"id", "window", "name", "remaining" (0..1, missing = 0),
+ * "reset_at" (unix s, left out when unknown)}]}], at most AG_CODEASSIST_WINDOWS_MAX groups and
+ * as many buckets in all. *out is malloc'd. 0, AG_EPARSE (no groups array) or AG_ENOMEM.
+ */
+int ag_codeassist_parse_summary(const char *body, size_t len, char **out);
+
 /** Parses an RFC 3339 time ("2025-01-02T03:04:05.678Z", "+01:00" offsets) into unix seconds;
  * returns -1 when it is not one. */
 int64_t ag_codeassist_parse_time(const char *s);

@@ -34,6 +34,7 @@ struct ag_onboard {
     char *access_token, *new_refresh_token, *client_name;
     int64_t expiry;
     char *email, *name, *project, *tier_text, *quota;
+    char *windows; /* retrieveUserQuotaSummary as stored (ag_codeassist_parse_summary), or NULL */
     enum ag_tier tier;
     size_t nmodels;
     bool models_bare; /* fetchAvailableModels was asked again with {} after a 403 */
@@ -58,6 +59,7 @@ static void ob_free(struct ag_onboard *ob)
     free(ob->project);
     free(ob->tier_text);
     free(ob->quota);
+    free(ob->windows);
     ag_buf_dispose(&ob->body);
     free(ob);
 }
@@ -114,6 +116,8 @@ static void store_account(struct ag_onboard *ob)
         if (rc)
             snprintf(ob->warning, sizeof(ob->warning), "quota not stored: %s", ag_strerror(rc));
     }
+    if (ob->windows)
+        ag_store_account_set_quota_windows(ob->store, id, ob->windows); /* best effort */
     finish(ob, 0, "done", id, created);
 }
 
@@ -130,6 +134,9 @@ static void warn(struct ag_onboard *ob, const char *what, const struct ag_cloudc
 
 static void start_call(struct ag_onboard *ob, const char *method, const char *body, size_t len,
                        ag_cloudcode_done_cb done);
+
+static void on_summary(struct ag_cloudcode_call *call, const struct ag_cloudcode_result *res,
+                       void *ud);
 
 static void on_models(struct ag_cloudcode_call *call, const struct ag_cloudcode_result *res,
                       void *ud)
@@ -150,6 +157,22 @@ static void on_models(struct ag_cloudcode_call *call, const struct ag_cloudcode_
         warn(ob, "fetchAvailableModels", res);
     else if (ag_codeassist_parse_models(res->body.p, res->body.len, &ob->quota, &ob->nmodels))
         warn(ob, "reading fetchAvailableModels", res);
+    if (ob->quota) {
+        /* the quota windows, best effort: no answer leaves them out without a warning */
+        start_call(ob, "retrieveUserQuotaSummary", ob->body.data, ob->body.len, on_summary);
+        return;
+    }
+    store_account(ob);
+}
+
+static void on_summary(struct ag_cloudcode_call *call, const struct ag_cloudcode_result *res,
+                       void *ud)
+{
+    struct ag_onboard *ob = ud;
+    (void)call;
+    ob->call = NULL;
+    if (!res->err && res->status >= 200 && res->status < 300)
+        ag_codeassist_parse_summary(res->body.p, res->body.len, &ob->windows);
     store_account(ob);
 }
 

@@ -3,7 +3,9 @@
  * reset = the earliest), and its refresh in the background.
  *
  * A refresh is loadCodeAssist (the tier; ultra / pro / free) then fetchAvailableModels (remaining
- * fraction and reset time per model), stored with ag_store_account_set_quota. It needs a usable
+ * fraction and reset time per model), stored with ag_store_account_set_quota, then, best effort,
+ * retrieveUserQuotaSummary (the 5-hour and weekly windows per group, stored with
+ * ag_store_account_set_quota_windows; a failure there keeps the last windows). It needs a usable
  * access token: when the account has none, the account's token flight (tokens.c, single-flight)
  * runs first. A timer ticks every 30 s and starts up to AG_POOL_QUOTA_PARALLEL refreshes for:
  * accounts marked due (a quota error, ag_pool_refresh_quota), accounts whose quota is older than
@@ -261,6 +263,9 @@ static bool failed(struct pool_qjob *j, const char *what, const struct ag_cloudc
     return true;
 }
 
+static void on_summary(struct ag_cloudcode_call *cc, const struct ag_cloudcode_result *res,
+                       void *ud);
+
 static void on_models(struct ag_cloudcode_call *cc, const struct ag_cloudcode_result *res, void *ud)
 {
     struct pool_qjob *j = ud;
@@ -305,9 +310,34 @@ static void on_models(struct ag_cloudcode_call *cc, const struct ag_cloudcode_re
     pool_quota_parse(a);
     ag_log_debug("pool: quota of %s refreshed (%zu models, tier %s)", a->rec.email, n,
                  ag_tier_name(a->rec.tier));
-    job_end(j, NULL);
     if (p->waits)
         pool_kick(p); /* an account may be usable again */
+    /* The windows the upstream reports (best effort; the body is fetchAvailableModels'). */
+    if (!call(j, "retrieveUserQuotaSummary", j->body.data, j->body.len, on_summary))
+        job_end(j, NULL);
+}
+
+static void on_summary(struct ag_cloudcode_call *cc, const struct ag_cloudcode_result *res,
+                       void *ud)
+{
+    struct pool_qjob *j = ud;
+    struct pool_acct *a = j->acct;
+    char *windows = NULL;
+    (void)cc;
+    j->call = NULL;
+    if (!res->err && res->status >= 200 && res->status < 300 &&
+        ag_codeassist_parse_summary(res->body.p, res->body.len, &windows) == 0) {
+        int rc = ag_store_account_set_quota_windows(a->pool->store, a->rec.id, windows);
+        if (rc && rc != AG_ENOTFOUND)
+            ag_log_warn("pool: cannot store the quota windows of %s: %s", a->rec.email,
+                        ag_strerror(rc));
+        free(a->rec.quota_windows);
+        a->rec.quota_windows = windows;
+    } else {
+        ag_log_debug("pool: no quota windows for %s (%s %d)", a->rec.email,
+                     res->err ? res->message : "HTTP", res->status);
+    }
+    job_end(j, NULL);
 }
 
 static void on_load(struct ag_cloudcode_call *cc, const struct ag_cloudcode_result *res, void *ud)

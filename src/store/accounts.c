@@ -69,7 +69,8 @@ void ag_account_dispose(struct ag_account *a)
                      &a->provider,
                      &a->api_key,
                      &a->base_url,
-                     &a->models};
+                     &a->models,
+                     &a->quota_windows};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         free(*strs[i]);
     memset(a, 0, sizeof(*a));
@@ -91,7 +92,7 @@ void ag_account_list_dispose(struct ag_account_list *l)
     "id, email, name, refresh_token, access_token, token_expiry, project_id, tier, quota_json,"    \
     " quota_updated_at, disabled, disabled_reason, disabled_at, forbidden, forbidden_reason,"      \
     " forbidden_until, validation_url, proxy_url, label, oauth_client, created_at, last_used_at,"  \
-    " sort_order, provider, api_key, base_url, models"
+    " sort_order, provider, api_key, base_url, models, quota_windows"
 
 static char *col_text(sqlite3_stmt *st, int i)
 {
@@ -138,6 +139,7 @@ static void row_to_account(sqlite3_stmt *st, struct ag_account *a)
     a->api_key = col_text(st, 24);
     a->base_url = col_text(st, 25);
     a->models = col_text(st, 26);
+    a->quota_windows = col_text(st, 27);
 }
 
 bool ag_account_is_provider(const struct ag_account *a)
@@ -559,6 +561,17 @@ int ag_store_account_set_quota(struct ag_store *s, const char *id, const char *q
                      " tier = CASE WHEN ?3 = 'unknown' THEN tier ELSE ?3 END,"
                      " quota_updated_at = ?4 WHERE id = ?1",
                      id, bind_quota, &a);
+}
+
+static int bind_windows(sqlite3_stmt *st, const void *arg)
+{
+    return ag_store_bind_text(st, 2, arg) ? AG_EDB : 0;
+}
+
+int ag_store_account_set_quota_windows(struct ag_store *s, const char *id, const char *windows)
+{
+    return write_one(s, "UPDATE accounts SET quota_windows = ?2 WHERE id = ?1", id, bind_windows,
+                     windows);
 }
 
 int ag_store_account_touch(struct ag_store *s, const char *id, int64_t when_s)

@@ -55,7 +55,9 @@ struct ag_account {
     char *quota_json; /* {"<model>": {"remaining": 0..1, "reset_at": unix s}, ...}; NULL = never
                          fetched (see ag_quota_json_check in store/account_json.h) */
     int64_t quota_updated_at;
-    bool disabled; /* excluded from the pool (invalid_grant, or the user) */
+    char *quota_windows; /* the upstream's quota windows as JSON (ag_codeassist_parse_summary in
+                            pool/codeassist.h); NULL = not reported */
+    bool disabled;       /* excluded from the pool (invalid_grant, or the user) */
     char *disabled_reason;
     int64_t disabled_at;
     bool forbidden; /* upstream said 403; forbidden_until 0 = until cleared */
@@ -166,6 +168,12 @@ int ag_store_account_update_tokens(struct ag_store *s, const char *id, const cha
  */
 int ag_store_account_set_quota(struct ag_store *s, const char *id, const char *quota_json,
                                enum ag_tier tier, int64_t updated_at);
+
+/**
+ * Stores the quota windows the upstream reported for the account (JSON written by
+ * ag_codeassist_parse_summary; borrowed), or clears them (NULL). 0, AG_ENOTFOUND or AG_EDB.
+ */
+int ag_store_account_set_quota_windows(struct ag_store *s, const char *id, const char *windows);
 
 /**
  * Moves last_used_at forward to when_s (never backwards). Synchronous: for the CLI and tests;

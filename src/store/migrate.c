@@ -232,6 +232,20 @@ static const char v7_provider_accounts[] =
  * model, status, why the request moved on, and the time of each stage. */
 static const char v8_request_attempts[] = "ALTER TABLE request_log ADD COLUMN attempts_json TEXT;";
 
+/* Version 9: the quota windows the upstream reports per account (retrieveUserQuotaSummary: 5-hour
+ * and weekly buckets per group, store/accounts.h quota_windows); the update trigger covers it. */
+static const char v9_quota_windows[] =
+    "ALTER TABLE accounts ADD COLUMN quota_windows TEXT;"
+    "DROP TRIGGER accounts_changed_update;"
+    "CREATE TRIGGER accounts_changed_update AFTER UPDATE OF"
+    "  id, email, name, refresh_token, access_token, token_expiry, project_id, tier, quota_json,"
+    "  quota_updated_at, disabled, disabled_reason, disabled_at, forbidden, forbidden_reason,"
+    "  forbidden_until, validation_url, proxy_url, label, oauth_client, created_at, sort_order,"
+    "  provider, api_key, base_url, models, quota_windows"
+    "  ON accounts BEGIN"
+    "  UPDATE meta SET value = value + 1 WHERE key = 'accounts_version';"
+    "END;";
+
 static const struct migration steps[] = {
     {1, "accounts", v1_accounts},
     {2, "request log and token statistics", v2_monitor},
@@ -241,6 +255,7 @@ static const struct migration steps[] = {
     {6, "admin sessions", v6_admin_sessions},
     {7, "provider accounts", v7_provider_accounts},
     {8, "request attempts", v8_request_attempts},
+    {9, "quota windows", v9_quota_windows},
 };
 
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == AG_STORE_SCHEMA_VERSION,

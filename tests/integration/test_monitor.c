@@ -2,7 +2,8 @@
  * from a rate-limited account to another shows both attempts with their accounts, statuses and
  * reasons — from memory at once and from the database after a restart — and a captured request
  * sent again through POST /api/logs/:id/replay reaches the upstream a second time under a new
- * request id, without the browser ever holding the API key. */
+ * request id, without the browser ever holding the API key; the account's quota windows as the
+ * upstream reports them (5-hour and weekly) reach GET /api/accounts. */
 #include "ag_test.h"
 
 #include "child.h"
@@ -230,11 +231,47 @@ static void replay_sends_the_captured_request_again(void **state)
     ag_gwenv_stop(&e);
 }
 
+static void quota_windows_as_the_upstream_reports_them(void **state)
+{
+    struct ag_gwenv e;
+    struct ag_buf out;
+    static const char *const env[] = {"AIGATE_API_KEY=" KEY, NULL};
+    const struct ag_gwenv_opts o = {
+        .name = "monitor",
+        .mock_accounts = "[{\"email\":\"q@example.com\",\"refresh_token\":\"rt-q\","
+                         "\"access_token\":\"at-q\",\"project\":\"proj-q\",\"tier\":\"PRO\","
+                         "\"quotas\":{\"gemini-2.5-flash\":0.4,\"claude-sonnet-4-5\":0.9}}]",
+        .tokens = (const char *const[]){"rt-q", NULL},
+        .env = env,
+    };
+    ag_gwenv_start(&e, &o);
+    ag_buf_init(&out, 0);
+    assert_int_equal(admin(&e, "GET", "/api/accounts", &out), 200);
+    yyjson_doc *d = yyjson_read(out.data, out.len, 0);
+    yyjson_val *acct = yyjson_arr_get(yyjson_obj_get(yyjson_doc_get_root(d), "accounts"), 0);
+    yyjson_val *groups = yyjson_obj_get(acct, "quota_windows");
+    assert_int_equal(yyjson_arr_size(groups), 2);
+    yyjson_val *g = yyjson_arr_get(groups, 0);
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(g, "group")), "Gemini Models");
+    yyjson_val *b5 = yyjson_arr_get(yyjson_obj_get(g, "buckets"), 0);
+    yyjson_val *bw = yyjson_arr_get(yyjson_obj_get(g, "buckets"), 1);
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(b5, "window")), "5h");
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(b5, "id")), "gemini-5h");
+    assert_true(yyjson_get_num(yyjson_obj_get(b5, "remaining")) < 0.41);
+    assert_true(yyjson_get_num(yyjson_obj_get(b5, "remaining")) > 0.39);
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(bw, "window")), "weekly");
+    assert_int_equal(yyjson_get_int(yyjson_obj_get(bw, "reset_at")), 1893888000); /* 2030-01-06 */
+    yyjson_doc_free(d);
+    ag_buf_dispose(&out);
+    ag_gwenv_stop(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(rotation_from_a_429_shows_two_attempts, ag_gwenv_teardown),
         cmocka_unit_test_teardown(replay_sends_the_captured_request_again, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(quota_windows_as_the_upstream_reports_them, ag_gwenv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

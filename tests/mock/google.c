@@ -1,8 +1,9 @@
 /* tests/mock/google.c: Google's side of the mock: OAuth (/token, /userinfo), Cloud Code
- * v1internal (loadCodeAssist, fetchAvailableModels, generateContent, streamGenerateContent,
- * countTokens; also under any one-segment prefix, "/<p>/v1internal:...", so one mock can play
- * several endpoints), and the public Gemini API (/v1beta/models/{m}:generateContent|
- * streamGenerateContent|countTokens). Also the helpers every handler shares: faults, errors. */
+ * v1internal (loadCodeAssist, fetchAvailableModels, retrieveUserQuotaSummary, generateContent,
+ * streamGenerateContent, countTokens; also under any one-segment prefix, "/<p>/v1internal:...", so
+ * one mock can play several endpoints), and the public Gemini API
+ * (/v1beta/models/{m}:generateContent| streamGenerateContent|countTokens). Also the helpers every
+ * handler shares: faults, errors. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -448,6 +449,59 @@ static void h_fetch_models(struct ag_http_req *req, void *ud)
     mock_reply_send(r);
 }
 
+/* retrieveUserQuotaSummary: a 5-hour and a weekly bucket for Gemini and for Claude, each with the
+ * least remaining fraction of the account's models of that family (1.0 without any); the 5-hour
+ * window resets at the earliest reset time given, the weekly one in 2030. */
+static void h_quota_summary(struct ag_http_req *req, void *ud)
+{
+    struct mock_reply *r = mock_reply_new(req);
+    struct ag_str tok = mock_bearer(req);
+    struct mock_account *a;
+    static const struct {
+        const char *name, *prefix, *id;
+    } fam[] = {{"Gemini Models", "gemini", "gemini"}, {"Claude and GPT models", "claude", "3p"}};
+    (void)ud;
+
+    mock_record(req);
+    g_mock.requests_total++;
+    /* no scripted faults here: they are for the calls tests count, and this one is optional */
+    if (cc_auth(r, tok, &a)) {
+        yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+        yyjson_mut_val *o = yyjson_mut_obj(doc);
+        yyjson_mut_doc_set_root(doc, o);
+        yyjson_mut_val *groups = yyjson_mut_obj_add_arr(doc, o, "groups");
+        for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+            double rem = 1.0;
+            const char *reset = "2030-01-01T00:00:00Z";
+            for (size_t i = 0; a && i < a->nquotas; i++) {
+                if (strncmp(a->quotas[i].model, fam[f].prefix, strlen(fam[f].prefix)) != 0)
+                    continue;
+                if (a->quotas[i].remaining < rem)
+                    rem = a->quotas[i].remaining;
+                if (a->quotas[i].reset_time[0])
+                    reset = a->quotas[i].reset_time;
+            }
+            yyjson_mut_val *g = yyjson_mut_arr_add_obj(doc, groups);
+            yyjson_mut_obj_add_str(doc, g, "displayName", fam[f].name);
+            yyjson_mut_val *bs = yyjson_mut_obj_add_arr(doc, g, "buckets");
+            static const char *const windows[] = {"5h", "weekly"};
+            for (size_t w = 0; w < 2; w++) {
+                char id[32];
+                snprintf(id, sizeof(id), "%s-%s", fam[f].id, windows[w]);
+                yyjson_mut_val *b = yyjson_mut_arr_add_obj(doc, bs);
+                yyjson_mut_obj_add_strcpy(doc, b, "bucketId", id);
+                yyjson_mut_obj_add_str(doc, b, "window", windows[w]);
+                yyjson_mut_obj_add_real(doc, b, "remainingFraction", w == 0 ? rem : 1.0);
+                yyjson_mut_obj_add_strcpy(doc, b, "resetTime",
+                                          w == 0 ? reset : "2030-01-06T00:00:00Z");
+                yyjson_mut_obj_add_str(doc, b, "displayName", w == 0 ? "5-hour" : "Weekly");
+            }
+        }
+        send_json(r, 200, doc);
+    }
+    mock_reply_send(r);
+}
+
 /* One GenerateContentResponse; parts chosen by the caller. */
 static yyjson_mut_val *gemini_response(yyjson_mut_doc *doc, const struct mock_answer *a,
                                        yyjson_mut_val **parts, bool final)
@@ -867,11 +921,13 @@ void mock_register_google(struct ag_router *router)
         {"POST", "/v1beta/models/:model", h_gemini, NULL},
         {"POST", "/v1internal:loadCodeAssist", h_load_code_assist, NULL},
         {"POST", "/v1internal:fetchAvailableModels", h_fetch_models, NULL},
+        {"POST", "/v1internal:retrieveUserQuotaSummary", h_quota_summary, NULL},
         {"POST", "/v1internal:generateContent", h_cloudcode, "generateContent"},
         {"POST", "/v1internal:streamGenerateContent", h_cloudcode, "streamGenerateContent"},
         {"POST", "/v1internal:countTokens", h_cloudcode, "countTokens"},
         {"POST", "/:prefix/v1internal:loadCodeAssist", h_load_code_assist, NULL},
         {"POST", "/:prefix/v1internal:fetchAvailableModels", h_fetch_models, NULL},
+        {"POST", "/:prefix/v1internal:retrieveUserQuotaSummary", h_quota_summary, NULL},
         {"POST", "/:prefix/v1internal:generateContent", h_cloudcode, "generateContent"},
         {"POST", "/:prefix/v1internal:streamGenerateContent", h_cloudcode, "streamGenerateContent"},
         {"POST", "/:prefix/v1internal:countTokens", h_cloudcode, "countTokens"},

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <yyjson.h>
 
+#include "core/err.h"
 #include "pool/codeassist.h"
 
 static const char answer[] =
@@ -46,10 +47,33 @@ static void limits_and_replaced_ids_are_kept(void **state)
     free(out);
 }
 
+static void quota_summary_windows(void **state)
+{
+    static const char body[] =
+        "{\"groups\":[{\"displayName\":\"Gemini Models\",\"buckets\":["
+        "{\"bucketId\":\"gemini-5h\",\"window\":\"5h\",\"remainingFraction\":0.25,"
+        "\"resetTime\":\"2030-01-01T05:00:00Z\",\"displayName\":\"5-hour\"},"
+        "{\"bucketId\":\"gemini-weekly\",\"window\":\"weekly\"}]},"
+        "{\"displayName\":\"no buckets\"}, 7]}";
+    char *out = NULL;
+    assert_int_equal(ag_codeassist_parse_summary(body, sizeof(body) - 1, &out), 0);
+    assert_string_equal(out, "[{\"group\":\"Gemini Models\",\"buckets\":["
+                             "{\"id\":\"gemini-5h\",\"window\":\"5h\",\"name\":\"5-hour\","
+                             "\"remaining\":0.25,\"reset_at\":1893474000},"
+                             "{\"id\":\"gemini-weekly\",\"window\":\"weekly\",\"name\":\"\","
+                             "\"remaining\":0.0}]}]");
+    free(out);
+    /* no groups array: not a summary */
+    assert_int_equal(ag_codeassist_parse_summary("{}", 2, &out), AG_EPARSE);
+    assert_null(out);
+    assert_int_equal(ag_codeassist_parse_summary("[", 1, &out), AG_EPARSE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(limits_and_replaced_ids_are_kept),
+        cmocka_unit_test(quota_summary_windows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
