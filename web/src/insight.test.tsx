@@ -4,7 +4,7 @@
 import { render } from 'preact';
 import { act } from 'preact/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ForecastLine, HealthStrip } from './components/health';
+import { ForecastLine, HealthStrip, QuotaWindows } from './components/health';
 import { setLang } from './i18n';
 import { accountForecast, addReadings, bestByGroup, forecast, healthCells, hourLabel, MIN_SPAN_MS, type HealthAnswer } from './insight';
 import type { Account } from './quota';
@@ -151,5 +151,38 @@ describe('best accounts per group', () => {
     expect(best['gemini-pro']!.map((x) => x.account.id)).toEqual(['c', 'b']);
     expect(best.claude!.map((x) => x.account.id)).toEqual(['a']);
     expect(best['gemini-flash']).toBeUndefined();
+  });
+});
+
+describe('quota windows', () => {
+  it('shows each bucket the upstream reports, the 5-hour and weekly ones by name, with resets', () => {
+    setLang('en');
+    const now = 1_000_000_000_000;
+    const el = mount(
+      <QuotaWindows
+        now={now}
+        groups={[
+          {
+            group: 'Gemini Models',
+            buckets: [
+              { id: 'gemini-5h', window: '5h', name: '5-hour', remaining: 0.4, reset_at: now / 1000 + 2 * 3600 },
+              { id: 'gemini-weekly', window: 'weekly', name: 'Weekly', remaining: 1 },
+              { id: 'gemini-daily', window: 'daily', name: 'Daily', remaining: 0.05 },
+            ],
+          },
+        ]}
+      />,
+    );
+    const meters = [...el.querySelectorAll('[role=meter]')].map((m) => [m.getAttribute('aria-label'), m.getAttribute('aria-valuenow')]);
+    expect(meters).toEqual([
+      ['Gemini Models · 5-hour window', '40'],
+      ['Gemini Models · weekly window', '100'],
+      ['Gemini Models · Daily', '5'],
+    ]);
+    expect(el.textContent).toContain('resets in 2h 00m');
+  });
+
+  it('renders nothing when the upstream reports no windows', () => {
+    expect(mount(<QuotaWindows groups={null} now={0} />).innerHTML).toBe('');
   });
 });

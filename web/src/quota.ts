@@ -7,6 +7,11 @@ export interface QuotaEntry {
   reset_at: number; // epoch seconds, 0 when unknown
 }
 
+export interface QuotaWindowGroup {
+  group: string;
+  buckets: { id: string; window: string; name: string; remaining: number; reset_at?: number }[];
+}
+
 export interface Cooldown {
   group: string;
   until_ms: number;
@@ -30,6 +35,8 @@ export interface Account {
   proxy_url: string | null;
   quota: Record<string, QuotaEntry> | null;
   quota_updated_at: number;
+  /** The upstream's quota windows (5-hour, weekly) per group; absent when it reports none. */
+  quota_windows?: QuotaWindowGroup[] | null;
   created_at: number;
   last_used_at: number;
   /** "google" for OAuth accounts; API-key accounts (components/provider.tsx) add the rest. */

@@ -9,7 +9,7 @@ import { Badge, Button, confirm, CopyButton, Empty, ErrorNote, Icon, Modal, Quot
 import { countdown, fmtDateTime, fmtSpan } from '../format';
 import { t, useT } from '../i18n';
 import { accountState, activeCooldowns, quotaRows, type Account } from '../quota';
-import { ForecastLine, HealthStrip } from '../components/health';
+import { ForecastLine, HealthStrip, QuotaWindows } from '../components/health';
 import { isProvider, ProviderForm, ProviderInfo } from '../components/provider';
 import { accountForecast, addReadings, healthCells, loadHistory, saveHistory, type HealthAnswer, type History } from '../insight';
 
@@ -172,6 +172,7 @@ function AccountItem({ a, now, view, selected, onSelect, reload, health, hist }:
           <QuotaBar key={q.model} label={q.model} remaining={q.remaining} resetMs={q.resetMs} now={now} />
         ))}
       </div>
+      <QuotaWindows groups={a.quota_windows} now={now} />
       {rows.length > 0 && <ForecastLine {...accountForecast(hist, a, now)} now={now} />}
       {health && <HealthStrip cells={healthCells(health, a.email)} now={now} />}
       <div class="acct-foot">
