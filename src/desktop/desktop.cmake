@@ -105,6 +105,9 @@ foreach(t IN LISTS desk_tests)
         target_link_libraries(${tgt} PRIVATE ag_testsupport PkgConfig::DESKTEST
             "$<LINK_GROUP:RESCAN,${AG_BELOW}>")
         add_dependencies(${tgt} aigate-desktop aigate)
+        if(TARGET aigate-mock-upstream) # desktop.notify's upstream
+            add_dependencies(${tgt} aigate-mock-upstream)
+        endif()
         add_test(NAME desktop.${short} COMMAND ${tgt})
         set_tests_properties(desktop.${short} PROPERTIES
             ENVIRONMENT "${ag_desk_env};AIGATE_DESKTOP_BIN=$<TARGET_FILE:aigate-desktop>"
