@@ -3,7 +3,10 @@
  * struct ag_relay_upstream) that the test answers by hand, and a fake client connection (the
  * relay's struct ag_relay_client) that keeps what the client was sent. Checked: a 429 moves the
  * request to the other account; a client that goes away mid-stream cancels the upstream transfer
- * and is recorded once; a congested client pauses the upstream transfer until it drains. */
+ * and is recorded once; a congested client pauses the upstream transfer until it drains; an
+ * API-key account that speaks the client's protocol gets the client's body (model replaced) at
+ * its own URL with its key, and its stream's bytes reach the client unchanged, paused while the
+ * client is congested. */
 #include "ag_test.h"
 
 #include <stdlib.h>
@@ -51,7 +54,7 @@ static struct ag_cloudcode_call *fake_start(struct ag_upstream_client *client,
     struct fake_call *f = &calls[ncalls++];
     memset(f, 0, sizeof(*f));
     f->spec = *spec;
-    snprintf(f->token, sizeof(f->token), "%s", spec->access_token);
+    snprintf(f->token, sizeof(f->token), "%s", spec->access_token ? spec->access_token : "");
     return (struct ag_cloudcode_call *)f;
 }
 
@@ -482,6 +485,75 @@ static void congested_client_pauses_the_upstream(void **state)
     req_dispose(&r);
 }
 
+/* An Anthropic API-key account that lists claude-routed: an Anthropic client's stream passes. */
+static void passthrough_streams_the_upstream_bytes(void **state)
+{
+    struct fx *f = *state;
+    struct ag_account a = {.provider = "anthropic",
+                           .api_key = "k-anthropic-0123",
+                           .email = "anthropic:an",
+                           .label = "an",
+                           .base_url = "http://up.test",
+                           .models = "claude-routed"};
+    char id[AG_ACCOUNT_ID_SIZE];
+    bool created;
+    assert_int_equal(ag_store_account_put_provider(f->store, &a, id, &created), 0);
+    assert_int_equal(ag_pool_reload(f->pool), 0);
+
+    static const char body[] = "{\"model\":\"claude-routed\",\"max_tokens\":9,\"stream\":true,"
+                               "\"x_own\":7,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+    static const char up1[] =
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m1\","
+        "\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"claude-routed\","
+        "\"usage\":{\"input_tokens\":12,\"output_tokens\":1},\"x_vendor\":1}}\n\n";
+    static const char up2[] =
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+        "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+        "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+        "\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n"
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    struct fake_req r;
+    struct ag_client_hints h = {.sse = true};
+    req_init(&r, "/v1/messages", body);
+    ag_relay_start(f->relay, &r.req, &ag_relay_anthropic, &h);
+    run_until_calls(f, 1);
+    struct fake_call *c = &calls[0];
+    assert_string_equal(c->spec.url, "http://up.test/v1/messages");
+    bool key = false;
+    for (size_t i = 0; i < c->spec.nextra; i++)
+        key = key || strcmp(c->spec.extra_headers[i], "x-api-key: k-anthropic-0123") == 0;
+    assert_true(key);
+    struct ag_str sent = ag_str_make(c->spec.body, c->spec.body_len);
+    assert_true(ag_str_contains(sent, "\"x_own\":7"));
+
+    r.congested = true;
+    assert_int_equal(upstream_answer(c, 200, up1), 0);
+    assert_true(r.streaming);
+    assert_int_equal(c->pauses, 1);
+    r.congested = false;
+    r.req.on_drain(&r.req, r.req.cb_ud);
+    assert_int_equal(c->resumes, 1);
+    struct ag_cloudcode_call *cc = (struct ag_cloudcode_call *)c;
+    assert_int_equal(c->spec.on_data(cc, up2, strlen(up2), c->spec.ud), 0);
+    upstream_done(c, 0);
+    assert_true(r.ended);
+    /* the client got the upstream's bytes, nothing added, nothing left out */
+    assert_int_equal(r.sent.len, strlen(up1) + strlen(up2));
+    assert_memory_equal(r.sent.data, up1, strlen(up1));
+    assert_memory_equal(r.sent.data + strlen(up1), up2, strlen(up2));
+    assert_non_null(strstr(cstr(&r.headers), "x-aigate-account: an\n"));
+    assert_non_null(strstr(cstr(&r.headers), "x-aigate-model: claude-routed\n"));
+    assert_int_equal(f->nrecs, 1);
+    assert_int_equal(f->recs[0].status, 200);
+    assert_string_equal(f->recs[0].account, "anthropic:an");
+    assert_not_touched_after_completion(&r);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    req_dispose(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -490,6 +562,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(client_gone_mid_stream_cancels_the_upstream, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(congested_client_pauses_the_upstream, setup, teardown),
+        cmocka_unit_test_setup_teardown(passthrough_streams_the_upstream_bytes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
