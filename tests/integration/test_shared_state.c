@@ -9,7 +9,8 @@
  *   - with one request per account at a time, a stream on one instance keeps the other off its
  *     account, and the lease of an instance killed mid-stream is forgotten by the other;
  *   - Redis stopped and started again while requests run: no crash, requests go on, one warning
- *     per outage, and a cooldown set during the outage reaches the other instance afterwards.
+ *     per outage, and a cooldown set during the outage reaches the other instance afterwards;
+ *   - a Redis that stops answering (SIGSTOP) is noticed, and both instances come back to it.
  * Exits 77 (skipped) when redis-server is not installed. Every wait is bounded; loopback only. */
 #include "ag_test.h"
 
@@ -69,6 +70,8 @@ static void redis_start(void)
 
 static void redis_stop(void)
 {
+    if (t.redis.pid > 0)
+        kill(t.redis.pid, SIGCONT); /* a stopped server must run to exit */
     if (t.redis.pid > 0)
         ag_child_stop(&t.redis, SIGTERM, 5000);
     ag_child_cleanup(&t.redis);
@@ -458,6 +461,24 @@ static void redis_restart_under_load(void **state)
     stop_all();
 }
 
+/* A Redis that stops answering without closing its connections (SIGSTOP) is noticed by the
+ * heartbeat: requests go on meanwhile, and both instances reconnect once it answers again. */
+static void redis_that_stops_answering_is_noticed(void **state)
+{
+    start_all("shared-hang", both);
+    assert_int_equal(kill(t.redis.pid, SIGSTOP), 0);
+    for (int n = 0; n < 6; n++)
+        assert_int_equal(chat(n % NGW, "conv-during-hang", n), 200);
+    for (int i = 0; i < NGW; i++)
+        assert_true(ag_child_wait_output(&t.gw[i].gw, "is unreachable", 15000));
+    assert_int_equal(kill(t.redis.pid, SIGCONT), 0);
+    for (int i = 0; i < NGW; i++)
+        assert_true(ag_child_wait_output(&t.gw[i].gw, "is reachable again", 20000));
+    for (int n = 10; n < 14; n++)
+        assert_int_equal(chat(n % NGW, NULL, n), 200);
+    stop_all();
+}
+
 int main(void)
 {
     if (!find_redis()) {
@@ -471,6 +492,7 @@ int main(void)
         cmocka_unit_test_teardown(inflight_counts_across_instances, teardown),
         cmocka_unit_test_teardown(leases_of_a_killed_instance_expire, teardown),
         cmocka_unit_test_teardown(redis_restart_under_load, teardown),
+        cmocka_unit_test_teardown(redis_that_stops_answering_is_noticed, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
