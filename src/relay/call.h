@@ -5,8 +5,11 @@
  * States and their transitions (call_set_state checks them):
  *
  *   DECODE → ACQUIRE → UPSTREAM → STREAMING → DONE
- *               ↑         │
- *               └─ retry ─┘     (only before the client saw a byte)
+ *             ↑  │ ↑         │
+ *             └──┘ └─ retry ─┘     (only before the client saw a byte)
+ *
+ * ACQUIRE → ACQUIRE: a routing.rules target without a usable account; the next target is asked
+ * (plan.c).
  *
  * and from every state but DONE straight to DONE (answered, failed, or the client went away).
  */

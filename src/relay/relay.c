@@ -791,7 +791,7 @@ static const char *const state_names[] = {
 /* allowed[from] has bit (1 << to) for each transition of the diagram in call.h */
 static const unsigned allowed[] = {
     [CALL_DECODE] = 1u << CALL_ACQUIRE | 1u << CALL_DONE,
-    [CALL_ACQUIRE] = 1u << CALL_UPSTREAM | 1u << CALL_DONE,
+    [CALL_ACQUIRE] = 1u << CALL_ACQUIRE | 1u << CALL_UPSTREAM | 1u << CALL_DONE,
     [CALL_UPSTREAM] = 1u << CALL_ACQUIRE | 1u << CALL_STREAMING | 1u << CALL_DONE,
     [CALL_STREAMING] = 1u << CALL_DONE,
     [CALL_DONE] = 0,

@@ -85,7 +85,10 @@ static void env_start(struct ag_gwenv *e)
 
 static void post(struct ag_gwenv *e, const char *path, const char *body, struct rh_resp *r)
 {
-    assert_true(rh_request(e->port, "POST", path, "Content-Type: application/json\r\n", body, r));
+    if (!rh_request(e->port, "POST", path, "Content-Type: application/json\r\n", body, r)) {
+        char *log = ag_child_output(&e->gw); /* what the gateway said before it stopped answering */
+        fail_msg("POST %s: no answer; aigate log:\n%s", path, log ? log : "");
+    }
 }
 
 /* An OpenAI chat request for model. */
