@@ -29,7 +29,7 @@ if [ "$QUICK" = 1 ]; then
     CG_SMALL=50 CG_LARGE=4 CG_BURST=500
 else
     DUR=8 WARM=2 STREAMS=10000 SLOW_EVENTS=15 SLOW_DELAY_MS=1000 STARTUP_RUNS=3 BURST_S=20
-    CG_SMALL=200 CG_LARGE=8 CG_BURST=3000
+    CG_SMALL=200 CG_LARGE=8 CG_BURST=1000
 fi
 STREAMS=${BENCH_STREAMS:-$STREAMS}
 # Scenario groups to run (BENCH_ONLY="canned callgrind" while working on one part): mock (the
