@@ -43,7 +43,6 @@ export function App() {
     if (tok) return pollStatus();
   }, [tok]);
 
-  if (!tok)
   useEffect(() => {
     // Escape closes the phone menu and gives the focus back to its button.
     if (!menu) return;
@@ -56,6 +55,7 @@ export function App() {
     return () => window.removeEventListener('keydown', k);
   }, [menu]);
 
+  if (!tok)
     return (
       <>
         <Login />
