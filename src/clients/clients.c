@@ -174,7 +174,7 @@ int ag_clients_plan(const struct ag_clients_env *env, size_t client,
             return rc == AG_ETOOBIG ? rc : AG_EPARSE;
         }
         f->changed = !f->exists || f->old_text.len != f->new_text.len ||
-                     memcmp(f->old_text.data, f->new_text.data, f->new_text.len);
+                     memcmp(f->old_text.data, f->new_text.data, f->new_text.len) != 0;
         /* a key already in a file that is too open to keep it */
         if (f->exists && d->secret && (st.st_mode & 077))
             f->changed = true;
@@ -309,12 +309,14 @@ static int newest_stamp(const char *path, char *best, size_t cap)
         return errno == ENOENT ? 0 : AG_EIO;
     struct dirent *e;
     size_t seen = 0;
+    /* One thread reads this directory stream: readdir is safe here (readdir_r is deprecated). */
+    // cppcheck-suppress readdirCalled
     while ((e = readdir(d)) && seen++ < 100000) {
         const char *s = e->d_name;
         size_t sl = strlen(s);
-        if (sl <= nl + tl + 4 || strncmp(s, name, nl) || strncmp(s + nl, BACKUP_TAG, tl))
+        if (sl <= nl + tl + 4 || strncmp(s, name, nl) != 0 || strncmp(s + nl, BACKUP_TAG, tl) != 0)
             continue;
-        if (strcmp(s + sl - 4, ".bak") && strcmp(s + sl - 4, ".new"))
+        if (strcmp(s + sl - 4, ".bak") != 0 && strcmp(s + sl - 4, ".new") != 0)
             continue;
         size_t stl = sl - nl - tl - 4;
         if (stl >= cap)

@@ -391,7 +391,7 @@ static int check_tables(struct scan *sc, struct ag_toml_doc *doc)
         n += doc->items[i].kind == AG_TOML_TABLE;
     if (n < 2)
         return 0;
-    const struct ag_toml_item **v = calloc(n, sizeof(*v));
+    const struct ag_toml_item **v = calloc(n, sizeof(const struct ag_toml_item *));
     if (!v)
         return AG_ENOMEM;
     size_t k = 0;
@@ -399,7 +399,7 @@ static int check_tables(struct scan *sc, struct ag_toml_doc *doc)
         if (doc->items[i].kind == AG_TOML_TABLE)
             v[k++] = &doc->items[i];
     }
-    qsort(v, n, sizeof(*v), cmp_key);
+    qsort(v, n, sizeof(const struct ag_toml_item *), cmp_key);
     int rc = 0;
     for (size_t i = 1; i < n && !rc; i++) {
         if (!strcmp(v[i - 1]->key, v[i]->key)) {
@@ -576,7 +576,8 @@ int ag_toml_set(const struct ag_toml_doc *doc, const char *table, const char *ke
     if (i >= 0) {
         const struct ag_toml_item *it = &doc->items[i];
         size_t vlen = strlen(value);
-        *changed = vlen != it->vend - it->vstart || memcmp(doc->text + it->vstart, value, vlen);
+        *changed =
+            vlen != it->vend - it->vstart || memcmp(doc->text + it->vstart, value, vlen) != 0;
         rc = ag_buf_append(out, doc->text, it->vstart);
         if (!rc)
             rc = ag_buf_append(out, value, vlen);

@@ -61,7 +61,7 @@ static struct entry *entry_find(struct pool_phealth *h, const char *id, bool cre
     struct entry *e = AG_NEW(struct entry);
     ag_strlcpy(e->id, id, sizeof(e->id));
     e->owner = h;
-    h->v = ag_realloc(h->v, (h->n + 1) * sizeof(*h->v));
+    h->v = ag_realloc(h->v, (h->n + 1) * sizeof(struct entry *));
     h->v[h->n++] = e;
     return e;
 }

@@ -74,8 +74,9 @@ static int add_header(struct ag_cloudcode_call *call, const char *name, const ch
     if (nl + vl + 2 > 16 * 1024)
         return AG_ETOOBIG;
     char *h = ag_malloc(nl + vl + 3);
-    memcpy(h, name, nl);
-    memcpy(h + nl, ": ", 2);
+    memcpy(h, name, nl + 1); /* its NUL is overwritten by the separator */
+    h[nl] = ':';
+    h[nl + 1] = ' ';
     memcpy(h + nl + 2, value, vl + 1);
     call->headers[call->nheaders++] = h;
     return 0;
