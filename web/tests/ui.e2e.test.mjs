@@ -111,7 +111,8 @@ describe('admin UI in Chromium', { timeout: 90000 }, () => {
     assert.ok((await page.locator('tbody tr').count()) > before);
     await row.click();
     const drawer = page.getByRole('dialog', { name: /Request \d+/ });
-    await drawer.getByText('mock@example.com').waitFor();
+    // The account is named in the details and again in the attempts timeline.
+    await drawer.getByText('mock@example.com').first().waitFor();
     await drawer.getByText('POST /v1/chat/completions').waitFor();
     await drawer.getByRole('button', { name: 'Close' }).click();
   });
