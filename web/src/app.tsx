@@ -1,6 +1,6 @@
 // web/src/app.tsx: the shell: login guard, navigation (a sidebar that becomes a menu on narrow
 // windows), the gateway status in the header, language and theme pickers, and the page outlet.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { logout, offline, session, setUnreachableText } from './api';
 import './dirty';
 import { ConfirmHost, Icon, Toasts } from './components/ui';
@@ -43,17 +43,21 @@ export function App() {
     if (tok) return pollStatus();
   }, [tok]);
 
+  // Escape closes the phone menu and gives the focus back to its button. The listener stays in place for the
+  // page's life and reads the menu's state from a ref: one added when the menu opens would come after the
+  // paint, and an Escape pressed right after opening would find nothing listening.
+  const menuRef = useRef(menu);
+  menuRef.current = menu;
   useEffect(() => {
-    // Escape closes the phone menu and gives the focus back to its button.
-    if (!menu) return;
     const k = (e: KeyboardEvent) => {
-      if (e.key !== 'Escape') return;
+      if (e.key !== 'Escape' || !menuRef.current) return;
+      menuRef.current = false;
       setMenu(false);
       (document.querySelector('.menu-btn') as HTMLElement | null)?.focus();
     };
     window.addEventListener('keydown', k);
     return () => window.removeEventListener('keydown', k);
-  }, [menu]);
+  }, []);
 
   if (!tok)
     return (

@@ -325,11 +325,11 @@ export function Monitor() {
     setLive(!live);
   };
   const filtered = !!(f.status || f.protocol || f.model || f.account || f.q);
-  // Closing the drawer puts the focus back on the row that opened it.
+  // Closing the drawer puts the focus back on the row that opened it, before the drawer goes (the row stays in
+  // the table while the drawer is open), so the focus never falls to the page in between.
   const closeDrawer = () => {
-    const id = open;
+    (document.querySelector(`tr[data-id="${open}"]`) as HTMLElement | null)?.focus();
     setOpen(null);
-    setTimeout(() => (document.querySelector(`tr[data-id="${id}"]`) as HTMLElement | null)?.focus(), 0);
   };
   const ok = list.filter((e) => !isError(e)).length;
   return (
