@@ -23,40 +23,11 @@
 
 static const char *const hdrs[] = {"Authorization: Bearer " ADMIN_KEY, NULL};
 
-/* An admin or AI call to the gateway; the answer (NUL-terminated) in b. */
+/* An admin or AI call to the gateway with the admin key; the answer (NUL-terminated) in b. */
 static long call(struct ag_gwenv *e, const char *method, const char *path, const char *body,
                  struct ag_buf *b)
 {
-    char url[512];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", e->port, path);
-    ag_buf_reset(b);
-    long st = ag_test_http(method, url, body, hdrs, b);
-    ag_buf_append(b, "", 1);
-    b->len--;
-    return st;
-}
-
-/* The id of the first account in `accounts list --json` whose name contains needle. */
-static void account_id(struct ag_gwenv *e, const char *needle, char *id, size_t cap)
-{
-    char *out = NULL, *err = NULL;
-    const char *ls[] = {"accounts", "list", "--json", NULL};
-    assert_int_equal(ag_gwenv_cli(e, ls, &out, &err), 0);
-    yyjson_doc *d = yyjson_read(out, strlen(out), 0);
-    assert_non_null(d);
-    yyjson_val *v;
-    size_t i, max;
-    id[0] = '\0';
-    yyjson_arr_foreach(yyjson_doc_get_root(d), i, max, v)
-    {
-        const char *email = yyjson_get_str(yyjson_obj_get(v, "email"));
-        if (!id[0] && email && strstr(email, needle))
-            snprintf(id, cap, "%s", yyjson_get_str(yyjson_obj_get(v, "id")));
-    }
-    yyjson_doc_free(d);
-    free(out);
-    free(err);
-    assert_true(id[0] != '\0');
+    return ag_gwenv_call(e, method, path, body, hdrs, b);
 }
 
 static const char *config_json(void)
@@ -133,7 +104,7 @@ static void test_refresh_models(void **state)
 
     /* the same through the admin API of the running gateway */
     ag_gwenv_launch(&e);
-    account_id(&e, "openai-compatible:local", id, sizeof(id));
+    ag_gwenv_account_id(&e, "openai-compatible:local", id, sizeof(id));
     const char *set[] = {"accounts", "add",        "--provider", "openai-compatible", "--api-key",
                          OC_KEY,     "--base-url", base,         "--models",          "old-model",
                          "--label",  "local",      NULL};

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <yyjson.h>
+
 /* The environment of the test that is running: the teardown stops it when an assertion failed
  * half-way (cmocka leaves the test function at the failed assertion). */
 static struct ag_gwenv *running;
@@ -29,6 +31,40 @@ long ag_gwenv_mock(struct ag_gwenv *e, const char *method, const char *path, con
     snprintf(url, sizeof(url), "%s%s", e->mock.base_url, path);
     ag_buf_reset(out);
     return ag_test_http(method, url, body, NULL, out);
+}
+
+long ag_gwenv_call(struct ag_gwenv *e, const char *method, const char *path, const char *body,
+                   const char *const *hdrs, struct ag_buf *out)
+{
+    char url[512];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", e->port, path);
+    ag_buf_reset(out);
+    long st = ag_test_http(method, url, body, hdrs, out);
+    ag_buf_append(out, "", 1);
+    out->len--;
+    return st;
+}
+
+void ag_gwenv_account_id(struct ag_gwenv *e, const char *needle, char *id, size_t cap)
+{
+    char *out = NULL, *err = NULL;
+    const char *ls[] = {"accounts", "list", "--json", NULL};
+    assert_int_equal(ag_gwenv_cli(e, ls, &out, &err), 0);
+    yyjson_doc *d = yyjson_read(out, strlen(out), 0);
+    assert_non_null(d);
+    yyjson_val *v;
+    size_t i, max;
+    id[0] = '\0';
+    yyjson_arr_foreach(yyjson_doc_get_root(d), i, max, v)
+    {
+        const char *email = yyjson_get_str(yyjson_obj_get(v, "email"));
+        if (!id[0] && email && strstr(email, needle))
+            snprintf(id, cap, "%s", yyjson_get_str(yyjson_obj_get(v, "id")));
+    }
+    yyjson_doc_free(d);
+    free(out);
+    free(err);
+    assert_true(id[0] != '\0');
 }
 
 int ag_gwenv_cli(struct ag_gwenv *e, const char *const *args, char **out, char **err)

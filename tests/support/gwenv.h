@@ -62,6 +62,20 @@ int ag_gwenv_teardown(void **state);
 long ag_gwenv_mock(struct ag_gwenv *e, const char *method, const char *path, const char *body,
                    struct ag_buf *out);
 
+/**
+ * A call to the gateway itself (path like "/v1/models") with the given header lines
+ * (NULL-terminated, or NULL); the answer in out, reset first and NUL-terminated (not counted in
+ * out->len). The status.
+ */
+long ag_gwenv_call(struct ag_gwenv *e, const char *method, const char *path, const char *body,
+                   const char *const *hdrs, struct ag_buf *out);
+
+/**
+ * The id of the first account in `accounts list --json` whose e-mail (or label) contains needle,
+ * into id (cap bytes); fails the test when there is none.
+ */
+void ag_gwenv_account_id(struct ag_gwenv *e, const char *needle, char *id, size_t cap);
+
 /** `aigate --port N args…` with the environment, to completion (60 s bound); the exit code. */
 int ag_gwenv_cli(struct ag_gwenv *e, const char *const *args, char **out, char **err);
 
