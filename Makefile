@@ -21,7 +21,7 @@ all: build
 	@sh scripts/deps.sh
 
 deps:
-	@pkg-config --exists libuv libcurl yyjson cmocka sqlite3 openssl 2>/dev/null || rm -f .deps/stamp
+	@pkg-config --exists libuv libcurl yyjson cmocka sqlite3 openssl libpq 2>/dev/null || rm -f .deps/stamp
 	@[ -z "$(E2E_DEPS)" ] || [ -d tests/e2e/node_modules ] || rm -f .deps/stamp
 	@sh scripts/node/install.sh --check || rm -f .deps/stamp
 	@$(MAKE) --no-print-directory .deps/stamp

@@ -22,7 +22,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 PKGS="build-essential pkg-config cmake ninja-build git ca-certificates curl
-libuv1-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libcmocka-dev zlib1g-dev libwslay-dev clang libclang-rt-14-dev libhiredis-dev redis-server
+libuv1-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libcmocka-dev zlib1g-dev libwslay-dev clang libclang-rt-14-dev libhiredis-dev redis-server libpq-dev
 sqlite3 wrk nginx-light valgrind help2man debootstrap file clang-tidy clang-format cppcheck
 libgtk-3-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev libnotify-dev librsvg2-bin
 xvfb x11-apps x11-utils dbus-daemon"
@@ -78,6 +78,15 @@ sh scripts/node/install.sh
 if [ "${AIGATE_DEPS_TESTS:-1}" = 1 ] && [ -f tests/e2e/package.json ] && [ ! -d tests/e2e/node_modules ]; then
     echo "deps.sh: installing end-to-end test packages (npm ci)"
     (cd tests/e2e && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi)
+fi
+
+# PostgreSQL 15's server programs for the tests of the store on PostgreSQL (initdb, postgres, psql
+# under /usr/lib/postgresql/15/bin; each test starts its own server in a temp dir and never uses the
+# system's cluster or service). Not needed to only build (AIGATE_DEPS_TESTS=0).
+if [ "${AIGATE_DEPS_TESTS:-1}" = 1 ] && ! dpkg-query -W -f='${Status}' postgresql-15 2>/dev/null | grep -q "ok installed"; then
+    echo "deps.sh: installing postgresql-15 (the store's tests on PostgreSQL)"
+    apt_update
+    $SUDO apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null
 fi
 
 # Debian's Chromium for the web UI's browser test (playwright-core drives /usr/bin/chromium; no
