@@ -112,6 +112,23 @@ static void header_is(const struct rh_resp *r, const char *name, const char *wan
         fail_msg("%s: %s, expected %s", name, v, want);
 }
 
+/* A chat request (see chat) answered with status, and the x-aigate-account, -model and -attempts
+ * headers that are not NULL as given. */
+static void expect(struct ag_gwenv *e, const char *model, bool stream, const char *text,
+                   long status, const char *account, const char *sent, const char *attempts)
+{
+    struct rh_resp r;
+    chat(e, model, stream, text, &r);
+    assert_int_equal(r.status, status);
+    if (account)
+        header_is(&r, "x-aigate-account", account);
+    if (sent)
+        header_is(&r, "x-aigate-model", sent);
+    if (attempts)
+        header_is(&r, "x-aigate-attempts", attempts);
+    rh_resp_free(&r);
+}
+
 static void mock_ok(struct ag_gwenv *e, const char *method, const char *path, const char *body)
 {
     struct ag_buf out;
@@ -230,11 +247,7 @@ static void conversion_through_routed_models(void **state)
     rh_resp_free(&r);
 
     /* a model an API-key account lists, without a rule, goes to that account */
-    chat(&e, "mock-chat-large", false, "listed model", &r);
-    assert_int_equal(r.status, 200);
-    header_is(&r, "x-aigate-account", "oa2");
-    header_is(&r, "x-aigate-model", "mock-chat-large");
-    rh_resp_free(&r);
+    expect(&e, "mock-chat-large", false, "listed model", 200, "oa2", "mock-chat-large", NULL);
     ag_gwenv_stop(&e);
 }
 
@@ -356,18 +369,10 @@ static void fallback_on_each_listed_class(void **state)
     /* 429 with Retry-After: the next target answers, and the account cools down */
     mock_ok(&e, "POST", "/__mock/faults",
             "{\"status\":429,\"model\":\"p-429\",\"retry_after\":30,\"count\":1}");
-    chat(&e, "fb-429", false, "rate limited", &r);
-    assert_int_equal(r.status, 200);
-    header_is(&r, "x-aigate-account", "an");
-    header_is(&r, "x-aigate-model", "claude-fb");
-    header_is(&r, "x-aigate-attempts", "2");
-    rh_resp_free(&r);
+    expect(&e, "fb-429", false, "rate limited", 200, "an", "claude-fb", "2");
     assert_int_equal(calls_for(&e, "p-429"), 1);
     /* the cooldown holds: the next request does not ask oa1 for p-429 again */
-    chat(&e, "fb-429", true, "rate limited again", &r);
-    assert_int_equal(r.status, 200);
-    header_is(&r, "x-aigate-account", "an");
-    rh_resp_free(&r);
+    expect(&e, "fb-429", true, "rate limited again", 200, "an", NULL, NULL);
     assert_int_equal(calls_for(&e, "p-429"), 1);
     assert_int_equal(calls_for(&e, "claude-fb"), 2);
 
@@ -384,11 +389,7 @@ static void fallback_on_each_listed_class(void **state)
     /* timeout: the first target's first byte comes too late (2 s) */
     mock_ok(&e, "POST", "/__mock/faults",
             "{\"status\":200,\"delay_ms\":6000,\"model\":\"p-timeout\",\"count\":1}");
-    chat(&e, "fb-timeout", false, "slow", &r);
-    assert_int_equal(r.status, 200);
-    header_is(&r, "x-aigate-account", "oa2");
-    header_is(&r, "x-aigate-model", "s-timeout");
-    rh_resp_free(&r);
+    expect(&e, "fb-timeout", false, "slow", 200, "oa2", "s-timeout", NULL);
 
     /* context-length: the provider's own wording */
     mock_ok(&e, "POST", "/__mock/faults",
@@ -396,11 +397,7 @@ static void fallback_on_each_listed_class(void **state)
             "{\\\"message\\\":\\\"This model's maximum context length is 8192 tokens\\\","
             "\\\"type\\\":\\\"invalid_request_error\\\",\\\"code\\\":"
             "\\\"context_length_exceeded\\\"}}\"}");
-    chat(&e, "fb-context", false, "too long", &r);
-    assert_int_equal(r.status, 200);
-    header_is(&r, "x-aigate-account", "oa2");
-    header_is(&r, "x-aigate-model", "s-context");
-    rh_resp_free(&r);
+    expect(&e, "fb-context", false, "too long", 200, "oa2", "s-context", NULL);
     ag_gwenv_stop(&e);
 }
 
@@ -424,9 +421,7 @@ static void no_fallback_on_an_unlisted_class(void **state)
     mock_ok(&e, "POST", "/__mock/faults",
             "{\"status\":400,\"model\":\"p-context\",\"count\":1,\"body\":\"{\\\"error\\\":"
             "{\\\"message\\\":\\\"temperature is out of range\\\"}}\"}");
-    chat(&e, "fb-context", false, "bad request", &r);
-    assert_int_equal(r.status, 400);
-    rh_resp_free(&r);
+    expect(&e, "fb-context", false, "bad request", 400, NULL, NULL, NULL);
     assert_int_equal(calls_for(&e, "s-context"), 0);
     ag_gwenv_stop(&e);
 }
@@ -441,11 +436,7 @@ static void refused_key_marks_the_account(void **state)
     assert_int_equal(r.status, 503); /* the gateway's account failed, not the client's key */
     rh_resp_free(&r);
     assert_int_equal(calls_for(&e, "claude-bad"), 1);
-    chat(&e, "bad-key", false, "refused key again", &r);
-    assert_int_equal(r.status, 200);
-    header_is(&r, "x-aigate-account", "an");
-    header_is(&r, "x-aigate-model", "claude-good");
-    rh_resp_free(&r);
+    expect(&e, "bad-key", false, "refused key again", 200, "an", "claude-good", NULL);
     assert_int_equal(calls_for(&e, "claude-bad"), 1); /* not asked again */
     const char *argv[] = {ag_gwenv_bin(), "--port", e.port_arg, "accounts", "list", NULL};
     char *o = NULL, *err = NULL;
