@@ -94,10 +94,10 @@ void ag_account_list_dispose(struct ag_account_list *l)
     " forbidden_until, validation_url, proxy_url, label, oauth_client, created_at, last_used_at,"  \
     " sort_order, provider, api_key, base_url, models, quota_windows"
 
-static char *col_text(sqlite3_stmt *st, int i)
+static char *col_text(struct ag_db_stmt *st, int i)
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? ag_str_dup(ag_str_make((const char *)t, (size_t)sqlite3_column_bytes(st, i))) : NULL;
+    const char *t = ag_db_column_text(st, i);
+    return t ? ag_str_dup(ag_str_make(t, strlen(t))) : NULL;
 }
 
 static enum ag_tier tier_from_name(const char *s)
@@ -109,7 +109,7 @@ static enum ag_tier tier_from_name(const char *s)
     return AG_TIER_UNKNOWN;
 }
 
-static void row_to_account(sqlite3_stmt *st, struct ag_account *a)
+static void row_to_account(struct ag_db_stmt *st, struct ag_account *a)
 {
     memset(a, 0, sizeof(*a));
     a->id = col_text(st, 0);
@@ -117,24 +117,24 @@ static void row_to_account(sqlite3_stmt *st, struct ag_account *a)
     a->name = col_text(st, 2);
     a->refresh_token = col_text(st, 3);
     a->access_token = col_text(st, 4);
-    a->token_expiry = sqlite3_column_int64(st, 5);
+    a->token_expiry = ag_db_column_int64(st, 5);
     a->project_id = col_text(st, 6);
-    a->tier = tier_from_name((const char *)sqlite3_column_text(st, 7));
+    a->tier = tier_from_name(ag_db_column_text(st, 7));
     a->quota_json = col_text(st, 8);
-    a->quota_updated_at = sqlite3_column_int64(st, 9);
-    a->disabled = sqlite3_column_int(st, 10) != 0;
+    a->quota_updated_at = ag_db_column_int64(st, 9);
+    a->disabled = (int)ag_db_column_int64(st, 10) != 0;
     a->disabled_reason = col_text(st, 11);
-    a->disabled_at = sqlite3_column_int64(st, 12);
-    a->forbidden = sqlite3_column_int(st, 13) != 0;
+    a->disabled_at = ag_db_column_int64(st, 12);
+    a->forbidden = (int)ag_db_column_int64(st, 13) != 0;
     a->forbidden_reason = col_text(st, 14);
-    a->forbidden_until = sqlite3_column_int64(st, 15);
+    a->forbidden_until = ag_db_column_int64(st, 15);
     a->validation_url = col_text(st, 16);
     a->proxy_url = col_text(st, 17);
     a->label = col_text(st, 18);
     a->oauth_client = col_text(st, 19);
-    a->created_at = sqlite3_column_int64(st, 20);
-    a->last_used_at = sqlite3_column_int64(st, 21);
-    a->sort_order = sqlite3_column_int64(st, 22);
+    a->created_at = ag_db_column_int64(st, 20);
+    a->last_used_at = ag_db_column_int64(st, 21);
+    a->sort_order = ag_db_column_int64(st, 22);
     a->provider = col_text(st, 23);
     a->api_key = col_text(st, 24);
     a->base_url = col_text(st, 25);
@@ -147,10 +147,10 @@ bool ag_account_is_provider(const struct ag_account *a)
     return a && ag_provider_of(a->provider) != AG_PROVIDER_GOOGLE;
 }
 
-static int prepare(struct ag_store *s, const char *sql, sqlite3_stmt **st)
+static int prepare(struct ag_store *s, const char *sql, struct ag_db_stmt **st)
 {
-    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
-        ag_log_error("store: prepare failed: %s", sqlite3_errmsg(s->db));
+    if (ag_db_prepare(s->conn, sql, st) != 0) {
+        ag_log_error("store: prepare failed: %s", ag_db_errmsg(s->conn));
         return AG_EDB;
     }
     return 0;
@@ -158,7 +158,7 @@ static int prepare(struct ag_store *s, const char *sql, sqlite3_stmt **st)
 
 static int get_one(struct ag_store *s, const char *sql, const char *key, struct ag_account *out)
 {
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     int ret;
     memset(out, 0, sizeof(*out));
     if (!key)
@@ -166,21 +166,21 @@ static int get_one(struct ag_store *s, const char *sql, const char *key, struct 
     ret = prepare(s, sql, &st);
     if (ret)
         goto out;
-    ret = ag_store_bind_text(st, 1, key);
+    ret = ag_db_bind_text(st, 1, key);
     if (ret)
         goto out;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    int rc = ag_db_step(st);
+    if (rc == AG_DB_ROW) {
         row_to_account(st, out);
         ret = 0;
-    } else if (rc == SQLITE_DONE) {
+    } else if (rc == AG_DB_DONE) {
         ret = AG_ENOTFOUND;
     } else {
-        ag_log_error("store: account read: %s", sqlite3_errmsg(s->db));
+        ag_log_error("store: account read: %s", ag_db_errmsg(s->conn));
         ret = AG_EDB;
     }
 out:
-    sqlite3_finalize(st);
+    ag_db_finalize(st);
     return ret;
 }
 
@@ -196,7 +196,7 @@ int ag_store_account_get_by_email(struct ag_store *s, const char *email, struct 
 
 int ag_store_account_list(struct ag_store *s, struct ag_account_list *out)
 {
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     struct ag_account_list l = {NULL, 0};
     size_t alloc = 0;
     int rc, ret;
@@ -207,15 +207,15 @@ int ag_store_account_list(struct ag_store *s, struct ag_account_list *out)
                   &st);
     if (ret)
         goto out;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = ag_db_step(st)) == AG_DB_ROW) {
         if (l.len == alloc) {
             alloc = alloc ? alloc * 2 : 16;
             l.items = ag_realloc(l.items, alloc * sizeof(*l.items));
         }
         row_to_account(st, &l.items[l.len++]);
     }
-    if (rc != SQLITE_DONE) {
-        ag_log_error("store: account list: %s", sqlite3_errmsg(s->db));
+    if (rc != AG_DB_DONE) {
+        ag_log_error("store: account list: %s", ag_db_errmsg(s->conn));
         ret = AG_EDB;
         goto out;
     }
@@ -224,23 +224,23 @@ int ag_store_account_list(struct ag_store *s, struct ag_account_list *out)
     l.len = 0;
 out:
     ag_account_list_dispose(&l);
-    sqlite3_finalize(st);
+    ag_db_finalize(st);
     return ret;
 }
 
 int ag_store_account_count(struct ag_store *s, int64_t *out)
 {
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     int ret = prepare(s, "SELECT COUNT(*) FROM accounts", &st);
     if (ret)
         goto out;
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    if (ag_db_step(st) != AG_DB_ROW) {
         ret = AG_EDB;
         goto out;
     }
-    *out = sqlite3_column_int64(st, 0);
+    *out = ag_db_column_int64(st, 0);
 out:
-    sqlite3_finalize(st);
+    ag_db_finalize(st);
     return ret;
 }
 
@@ -293,7 +293,7 @@ int ag_store_account_upsert(struct ag_store *s, const struct ag_account *in, cha
         "  last_used_at = MAX(last_used_at, excluded.last_used_at)"
         " RETURNING id";
 #undef CHANGED
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     char id[AG_ACCOUNT_ID_SIZE];
     int ret;
 
@@ -304,33 +304,33 @@ int ag_store_account_upsert(struct ag_store *s, const struct ag_account *in, cha
     if (ret)
         goto out;
     int64_t now = ag_wall_s();
-    if (ag_store_bind_text(st, 1, id) || ag_store_bind_text(st, 2, in->email) ||
-        ag_store_bind_text(st, 3, in->name) || ag_store_bind_text(st, 4, in->refresh_token) ||
-        ag_store_bind_text(st, 5, in->access_token) ||
-        sqlite3_bind_int64(st, 6, in->token_expiry) != SQLITE_OK ||
-        ag_store_bind_text(st, 7, in->project_id) || ag_store_bind_text(st, 8, in->oauth_client) ||
-        ag_store_bind_text(st, 9, blank(in->label) ? NULL : in->label) ||
-        ag_store_bind_text(st, 10, blank(in->proxy_url) ? NULL : in->proxy_url) ||
-        sqlite3_bind_int64(st, 11, now) != SQLITE_OK) {
+    if (ag_db_bind_text(st, 1, id) || ag_db_bind_text(st, 2, in->email) ||
+        ag_db_bind_text(st, 3, in->name) || ag_db_bind_text(st, 4, in->refresh_token) ||
+        ag_db_bind_text(st, 5, in->access_token) ||
+        ag_db_bind_int64(st, 6, in->token_expiry) != 0 || ag_db_bind_text(st, 7, in->project_id) ||
+        ag_db_bind_text(st, 8, in->oauth_client) ||
+        ag_db_bind_text(st, 9, blank(in->label) ? NULL : in->label) ||
+        ag_db_bind_text(st, 10, blank(in->proxy_url) ? NULL : in->proxy_url) ||
+        ag_db_bind_int64(st, 11, now) != 0) {
         ret = AG_EDB;
         goto out;
     }
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        ag_log_error("store: account upsert: %s", sqlite3_errmsg(s->db));
+    if (ag_db_step(st) != AG_DB_ROW) {
+        ag_log_error("store: account upsert: %s", ag_db_errmsg(s->conn));
         ret = AG_EDB;
         goto out;
     }
-    const char *got = (const char *)sqlite3_column_text(st, 0);
+    const char *got = ag_db_column_text(st, 0);
     if (created)
         *created = got && strcmp(got, id) == 0;
     if (id_out)
         ag_strlcpy(id_out, got ? got : "", AG_ACCOUNT_ID_SIZE);
     /* Step to completion so the statement's write is finished before finalize. */
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (ag_db_step(st) == AG_DB_ROW) {
     }
     s->own_write = true;
 out:
-    sqlite3_finalize(st);
+    ag_db_finalize(st);
     return ret;
 }
 
@@ -351,7 +351,7 @@ int ag_store_account_put_provider(struct ag_store *s, const struct ag_account *i
         "  base_url = excluded.base_url, models = excluded.models,"
         "  label = COALESCE(excluded.label, label), proxy_url = excluded.proxy_url"
         " RETURNING id";
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     char id[AG_ACCOUNT_ID_SIZE];
     enum ag_provider kind;
     int ret;
@@ -363,32 +363,32 @@ int ag_store_account_put_provider(struct ag_store *s, const struct ag_account *i
     ret = prepare(s, sql, &st);
     if (ret)
         goto out;
-    if (ag_store_bind_text(st, 1, id) || ag_store_bind_text(st, 2, in->email) ||
-        ag_store_bind_text(st, 3, ag_provider_info(kind)->name) ||
-        ag_store_bind_text(st, 4, in->api_key) ||
-        ag_store_bind_text(st, 5, blank(in->base_url) ? NULL : in->base_url) ||
-        ag_store_bind_text(st, 6, blank(in->models) ? NULL : in->models) ||
-        ag_store_bind_text(st, 7, blank(in->label) ? NULL : in->label) ||
-        ag_store_bind_text(st, 8, blank(in->proxy_url) ? NULL : in->proxy_url) ||
-        sqlite3_bind_int64(st, 9, ag_wall_s()) != SQLITE_OK) {
+    if (ag_db_bind_text(st, 1, id) || ag_db_bind_text(st, 2, in->email) ||
+        ag_db_bind_text(st, 3, ag_provider_info(kind)->name) ||
+        ag_db_bind_text(st, 4, in->api_key) ||
+        ag_db_bind_text(st, 5, blank(in->base_url) ? NULL : in->base_url) ||
+        ag_db_bind_text(st, 6, blank(in->models) ? NULL : in->models) ||
+        ag_db_bind_text(st, 7, blank(in->label) ? NULL : in->label) ||
+        ag_db_bind_text(st, 8, blank(in->proxy_url) ? NULL : in->proxy_url) ||
+        ag_db_bind_int64(st, 9, ag_wall_s()) != 0) {
         ret = AG_EDB;
         goto out;
     }
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        ag_log_error("store: provider account put: %s", sqlite3_errmsg(s->db));
+    if (ag_db_step(st) != AG_DB_ROW) {
+        ag_log_error("store: provider account put: %s", ag_db_errmsg(s->conn));
         ret = AG_EDB;
         goto out;
     }
-    const char *got = (const char *)sqlite3_column_text(st, 0);
+    const char *got = ag_db_column_text(st, 0);
     if (created)
         *created = got && strcmp(got, id) == 0;
     if (id_out)
         ag_strlcpy(id_out, got ? got : "", AG_ACCOUNT_ID_SIZE);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (ag_db_step(st) == AG_DB_ROW) {
     }
     s->own_write = true;
 out:
-    sqlite3_finalize(st);
+    ag_db_finalize(st);
     return ret;
 }
 
@@ -396,31 +396,31 @@ out:
  * Runs an UPDATE/DELETE with ?1 = id and the binder's further parameters; AG_ENOTFOUND when no
  * row matched. bind may be NULL.
  */
-typedef int (*binder)(sqlite3_stmt *st, const void *arg);
+typedef int (*binder)(struct ag_db_stmt *st, const void *arg);
 
 static int write_one(struct ag_store *s, const char *sql, const char *id, binder bind,
                      const void *arg)
 {
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     int ret;
     if (blank(id))
         return AG_EINVAL;
     ret = prepare(s, sql, &st);
     if (ret)
         goto out;
-    if (ag_store_bind_text(st, 1, id) || (bind && bind(st, arg))) {
+    if (ag_db_bind_text(st, 1, id) || (bind && bind(st, arg))) {
         ret = AG_EDB;
         goto out;
     }
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        ag_log_error("store: account write: %s", sqlite3_errmsg(s->db));
+    if (ag_db_step(st) != AG_DB_DONE) {
+        ag_log_error("store: account write: %s", ag_db_errmsg(s->conn));
         ret = AG_EDB;
         goto out;
     }
-    ret = sqlite3_changes(s->db) > 0 ? 0 : AG_ENOTFOUND;
+    ret = ag_db_changes(s->conn) > 0 ? 0 : AG_ENOTFOUND;
     s->own_write = true;
 out:
-    sqlite3_finalize(st);
+    ag_db_finalize(st);
     return ret;
 }
 
@@ -430,13 +430,12 @@ struct disabled_args {
     int64_t now;
 };
 
-static int bind_disabled(sqlite3_stmt *st, const void *arg)
+static int bind_disabled(struct ag_db_stmt *st, const void *arg)
 {
     const struct disabled_args *a = arg;
-    return sqlite3_bind_int(st, 2, a->on) != SQLITE_OK ||
-                   ag_store_bind_text(st, 3, a->on ? a->reason : NULL) ||
-                   (a->on ? sqlite3_bind_int64(st, 4, a->now) : sqlite3_bind_null(st, 4)) !=
-                       SQLITE_OK
+    return ag_db_bind_int64(st, 2, a->on) != 0 ||
+                   ag_db_bind_text(st, 3, a->on ? a->reason : NULL) ||
+                   (a->on ? ag_db_bind_int64(st, 4, a->now) : ag_db_bind_null(st, 4)) != 0
                ? AG_EDB
                : 0;
 }
@@ -458,17 +457,16 @@ struct forbidden_args {
     const char *url;
 };
 
-static int bind_forbidden(sqlite3_stmt *st, const void *arg)
+static int bind_forbidden(struct ag_db_stmt *st, const void *arg)
 {
     const struct forbidden_args *a = arg;
-    if (sqlite3_bind_int(st, 2, a->on) != SQLITE_OK)
+    if (ag_db_bind_int64(st, 2, a->on) != 0)
         return AG_EDB;
-    if (ag_store_bind_text(st, 3, a->on ? a->reason : NULL))
+    if (ag_db_bind_text(st, 3, a->on ? a->reason : NULL))
         return AG_EDB;
-    if ((a->on && a->until > 0 ? sqlite3_bind_int64(st, 4, a->until) : sqlite3_bind_null(st, 4)) !=
-        SQLITE_OK)
+    if ((a->on && a->until > 0 ? ag_db_bind_int64(st, 4, a->until) : ag_db_bind_null(st, 4)) != 0)
         return AG_EDB;
-    return ag_store_bind_text(st, 5, a->on && !blank(a->url) ? a->url : NULL);
+    return ag_db_bind_text(st, 5, a->on && !blank(a->url) ? a->url : NULL);
 }
 
 int ag_store_account_set_forbidden(struct ag_store *s, const char *id, bool forbidden,
@@ -481,10 +479,10 @@ int ag_store_account_set_forbidden(struct ag_store *s, const char *id, bool forb
                      id, bind_forbidden, &a);
 }
 
-static int bind_text2(sqlite3_stmt *st, const void *arg)
+static int bind_text2(struct ag_db_stmt *st, const void *arg)
 {
     const char *t = arg;
-    return ag_store_bind_text(st, 2, blank(t) ? NULL : t);
+    return ag_db_bind_text(st, 2, blank(t) ? NULL : t);
 }
 
 int ag_store_account_set_label(struct ag_store *s, const char *id, const char *label)
@@ -512,13 +510,12 @@ struct tokens_args {
     const char *project;
 };
 
-static int bind_tokens(sqlite3_stmt *st, const void *arg)
+static int bind_tokens(struct ag_db_stmt *st, const void *arg)
 {
     const struct tokens_args *a = arg;
-    return ag_store_bind_text(st, 2, a->access) ||
-                   sqlite3_bind_int64(st, 3, a->expiry) != SQLITE_OK ||
-                   ag_store_bind_text(st, 4, blank(a->refresh) ? NULL : a->refresh) ||
-                   ag_store_bind_text(st, 5, blank(a->project) ? NULL : a->project)
+    return ag_db_bind_text(st, 2, a->access) || ag_db_bind_int64(st, 3, a->expiry) != 0 ||
+                   ag_db_bind_text(st, 4, blank(a->refresh) ? NULL : a->refresh) ||
+                   ag_db_bind_text(st, 5, blank(a->project) ? NULL : a->project)
                ? AG_EDB
                : 0;
 }
@@ -541,11 +538,11 @@ struct quota_args {
     int64_t at;
 };
 
-static int bind_quota(sqlite3_stmt *st, const void *arg)
+static int bind_quota(struct ag_db_stmt *st, const void *arg)
 {
     const struct quota_args *a = arg;
-    return ag_store_bind_text(st, 2, a->json) || ag_store_bind_text(st, 3, ag_tier_name(a->tier)) ||
-                   sqlite3_bind_int64(st, 4, a->at) != SQLITE_OK
+    return ag_db_bind_text(st, 2, a->json) || ag_db_bind_text(st, 3, ag_tier_name(a->tier)) ||
+                   ag_db_bind_int64(st, 4, a->at) != 0
                ? AG_EDB
                : 0;
 }
@@ -563,9 +560,9 @@ int ag_store_account_set_quota(struct ag_store *s, const char *id, const char *q
                      id, bind_quota, &a);
 }
 
-static int bind_windows(sqlite3_stmt *st, const void *arg)
+static int bind_windows(struct ag_db_stmt *st, const void *arg)
 {
-    return ag_store_bind_text(st, 2, arg) ? AG_EDB : 0;
+    return ag_db_bind_text(st, 2, arg) ? AG_EDB : 0;
 }
 
 int ag_store_account_set_quota_windows(struct ag_store *s, const char *id, const char *windows)
@@ -576,42 +573,43 @@ int ag_store_account_set_quota_windows(struct ag_store *s, const char *id, const
 
 int ag_store_account_touch(struct ag_store *s, const char *id, int64_t when_s)
 {
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     if (blank(id))
         return AG_EINVAL;
-    int ret = ag_store_account_touch_db(s->db, &st, id, when_s);
-    sqlite3_finalize(st);
+    int ret = ag_store_account_touch_db(s->conn, &st, id, when_s);
+    ag_db_finalize(st);
     return ret;
 }
 
-int ag_store_account_touch_db(sqlite3 *db, sqlite3_stmt **cache, const char *id, int64_t when_s)
+int ag_store_account_touch_db(struct ag_db *db, struct ag_db_stmt **cache, const char *id,
+                              int64_t when_s)
 {
-    if (!*cache && sqlite3_prepare_v2(db,
-                                      "UPDATE accounts SET last_used_at = ?2"
-                                      " WHERE id = ?1 AND last_used_at < ?2",
-                                      -1, cache, NULL) != SQLITE_OK)
+    if (!*cache && ag_db_prepare(db,
+                                 "UPDATE accounts SET last_used_at = ?2"
+                                 " WHERE id = ?1 AND last_used_at < ?2",
+                                 cache) != 0)
         return AG_EDB;
-    sqlite3_stmt *st = *cache;
-    sqlite3_reset(st);
-    if (ag_store_bind_text(st, 1, id) || sqlite3_bind_int64(st, 2, when_s) != SQLITE_OK)
+    struct ag_db_stmt *st = *cache;
+    ag_db_reset(st);
+    if (ag_db_bind_text(st, 1, id) || ag_db_bind_int64(st, 2, when_s) != 0)
         return AG_EDB;
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        ag_log_warn("store: account touch: %s", sqlite3_errmsg(db));
-        sqlite3_reset(st);
+    if (ag_db_step(st) != AG_DB_DONE) {
+        ag_log_warn("store: account touch: %s", ag_db_errmsg(db));
+        ag_db_reset(st);
         return AG_EDB;
     }
-    sqlite3_reset(st);
+    ag_db_reset(st);
     return 0;
 }
 
 int ag_store_account_reorder(struct ag_store *s, const char *const *ids, size_t n)
 {
     struct ag_account_list l = {NULL, 0};
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     int ret;
     bool in_tx = false;
 
-    ret = ag_store_exec(s->db, "BEGIN IMMEDIATE", "reorder");
+    ret = ag_db_exec(s->conn, "BEGIN IMMEDIATE", "reorder");
     if (ret)
         goto out;
     in_tx = true;
@@ -624,9 +622,9 @@ int ag_store_account_reorder(struct ag_store *s, const char *const *ids, size_t 
     /* Requested ids take orders 1..n (unknown ones leave a harmless gap); others follow. */
     int64_t next = 1;
     for (size_t i = 0; i < n; i++) {
-        sqlite3_reset(st);
-        if (ag_store_bind_text(st, 1, ids[i]) || sqlite3_bind_int64(st, 2, next++) != SQLITE_OK ||
-            sqlite3_step(st) != SQLITE_DONE) {
+        ag_db_reset(st);
+        if (ag_db_bind_text(st, 1, ids[i]) || ag_db_bind_int64(st, 2, next++) != 0 ||
+            ag_db_step(st) != AG_DB_DONE) {
             ret = AG_EDB;
             goto out;
         }
@@ -637,22 +635,22 @@ int ag_store_account_reorder(struct ag_store *s, const char *const *ids, size_t 
             listed = ids[i] && strcmp(ids[i], l.items[j].id) == 0;
         if (listed)
             continue;
-        sqlite3_reset(st);
-        if (ag_store_bind_text(st, 1, l.items[j].id) ||
-            sqlite3_bind_int64(st, 2, next++) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
+        ag_db_reset(st);
+        if (ag_db_bind_text(st, 1, l.items[j].id) || ag_db_bind_int64(st, 2, next++) != 0 ||
+            ag_db_step(st) != AG_DB_DONE) {
             ret = AG_EDB;
             goto out;
         }
     }
-    ret = ag_store_exec(s->db, "COMMIT", "reorder");
+    ret = ag_db_exec(s->conn, "COMMIT", "reorder");
     if (ret)
         goto out;
     in_tx = false;
     s->own_write = true;
 out:
-    sqlite3_finalize(st);
+    ag_db_finalize(st);
     if (in_tx)
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        ag_db_rollback(s->conn);
     ag_account_list_dispose(&l);
     return ret;
 }

@@ -244,8 +244,9 @@ void ag_db_rollback(struct ag_db *db);
 bool ag_db_in_tx(struct ag_db *db);
 
 /**
- * Rewrites `?` and `?N` placeholders of sql into PostgreSQL's `$N` (outside quotes and
- * comments) into out (cap bytes). Returns the length written, or AG_ETOOBIG when out is too
+ * Rewrites `?` and `?N` placeholders of sql into PostgreSQL's `$N`, and SQLite's `COLLATE
+ * NOCASE` into the schema's case-insensitive `COLLATE ag_nocase` (outside quotes and comments),
+ * into out (cap bytes). Returns the length written, or AG_ETOOBIG when out is too
  * small. Exposed for the tests.
  */
 int ag_db_pg_translate(const char *sql, char *out, size_t cap);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define BYTEA_OID  17
 #define MAX_PARAMS 64
@@ -121,6 +122,11 @@ int64_t ag_db_pg_changes(struct ag_pg_conn *c)
     return c->changes;
 }
 
+static bool is_word(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
 int ag_db_pg_translate(const char *sql, char *out, size_t cap)
 {
     size_t o = 0;
@@ -139,6 +145,15 @@ int ag_db_pg_translate(const char *sql, char *out, size_t cap)
                     return AG_ETOOBIG;
                 out[o++] = *p++;
             }
+        } else if ((ch == 'C' || ch == 'c') && strncasecmp(p, "COLLATE NOCASE", 14) == 0 &&
+                   !is_word(p[14]) && (p == sql || !is_word(p[-1]))) {
+            /* SQLite's ASCII case folding is the schema's ICU collation here. */
+            int w = snprintf(out + o, cap - o, "COLLATE ag_nocase");
+            if (w < 0 || (size_t)w >= cap - o)
+                return AG_ETOOBIG;
+            o += (size_t)w;
+            p += 13;
+            continue;
         } else if (ch == '?') {
             int n = 0;
             while (p[1] >= '0' && p[1] <= '9' && n < 10000)

@@ -23,4 +23,18 @@ int ag_store_migrate_version(sqlite3 *db, int *out);
  */
 int ag_store_migrate(sqlite3 *db, int target, char *err, size_t errcap);
 
+struct ag_db;
+
+/** Reads the schema version of either database (PostgreSQL: meta 'schema_version', 0 for an
+ * empty database); 0 or AG_EDB. */
+int ag_store_migrate_version_db(struct ag_db *db, int *out);
+
+/**
+ * Brings either database to AG_STORE_SCHEMA_VERSION. SQLite: ag_store_migrate. PostgreSQL: an
+ * empty database gets the whole schema of version 9 in one transaction under an advisory lock
+ * (two processes at once take turns); later steps are written for both dialects. Results as
+ * ag_store_migrate.
+ */
+int ag_store_migrate_db(struct ag_db *db, char *err, size_t errcap);
+
 #endif

@@ -37,53 +37,53 @@ static void add_s(struct params *p, const char *s)
     p->v[p->n++].s = s;
 }
 
-static int bind_all(sqlite3_stmt *st, const struct params *p)
+static int bind_all(struct ag_db_stmt *st, const struct params *p)
 {
     for (int i = 0; i < p->n; i++) {
-        int rc = p->v[i].text ? ag_store_bind_text(st, i + 1, p->v[i].s)
-                              : (sqlite3_bind_int64(st, i + 1, p->v[i].i) == SQLITE_OK ? 0 : 1);
+        int rc = p->v[i].text ? ag_db_bind_text(st, i + 1, p->v[i].s)
+                              : (ag_db_bind_int64(st, i + 1, p->v[i].i) == 0 ? 0 : 1);
         if (rc)
             return AG_EDB;
     }
     return 0;
 }
 
-static const char *col_text(sqlite3_stmt *st, int i)
+static const char *col_text(struct ag_db_stmt *st, int i)
 {
-    return (const char *)sqlite3_column_text(st, i);
+    return ag_db_column_text(st, i);
 }
 
-static void read_row(sqlite3_stmt *st, struct ag_request_record *r, bool bodies)
+static void read_row(struct ag_db_stmt *st, struct ag_request_record *r, bool bodies)
 {
     *r = (struct ag_request_record){0};
-    r->id = sqlite3_column_int64(st, 0);
-    r->ts_ms = sqlite3_column_int64(st, 1);
+    r->id = ag_db_column_int64(st, 0);
+    r->ts_ms = ag_db_column_int64(st, 1);
     r->method = col_text(st, 2);
     r->path = col_text(st, 3);
     r->protocol = col_text(st, 4);
     r->model_requested = col_text(st, 5);
     r->model_served = col_text(st, 6);
     r->account_email = col_text(st, 7);
-    r->status = sqlite3_column_int(st, 8);
+    r->status = (int)ag_db_column_int64(st, 8);
     r->error_class = col_text(st, 9);
-    r->attempts = sqlite3_column_int(st, 10);
-    r->ttfb_ms = sqlite3_column_type(st, 11) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 11);
-    r->total_ms = sqlite3_column_int64(st, 12);
-    r->input_tokens = sqlite3_column_int64(st, 13);
-    r->output_tokens = sqlite3_column_int64(st, 14);
-    r->cached_tokens = sqlite3_column_int64(st, 15);
-    r->reasoning_tokens = sqlite3_column_int64(st, 16);
+    r->attempts = (int)ag_db_column_int64(st, 10);
+    r->ttfb_ms = ag_db_column_is_null(st, 11) ? -1 : ag_db_column_int64(st, 11);
+    r->total_ms = ag_db_column_int64(st, 12);
+    r->input_tokens = ag_db_column_int64(st, 13);
+    r->output_tokens = ag_db_column_int64(st, 14);
+    r->cached_tokens = ag_db_column_int64(st, 15);
+    r->reasoning_tokens = ag_db_column_int64(st, 16);
     r->client_ip = col_text(st, 17);
     r->user_agent = col_text(st, 18);
-    r->stream = sqlite3_column_int(st, 19) != 0;
+    r->stream = (int)ag_db_column_int64(st, 19) != 0;
     r->error_message = col_text(st, 20);
     r->key_name = col_text(st, 21);
     r->attempts_json = col_text(st, 22);
     if (bodies) {
         const char *b = col_text(st, 23);
-        r->request_body = b ? ag_str_make(b, (size_t)sqlite3_column_bytes(st, 23)) : AG_STR_NULL;
+        r->request_body = b ? ag_str_make(b, strlen(b)) : AG_STR_NULL;
         b = col_text(st, 24);
-        r->response_body = b ? ag_str_make(b, (size_t)sqlite3_column_bytes(st, 24)) : AG_STR_NULL;
+        r->response_body = b ? ag_str_make(b, strlen(b)) : AG_STR_NULL;
     }
 }
 
@@ -141,19 +141,18 @@ static void log_where(const struct ag_log_filter *f, struct ag_buf *sql, struct 
     }
 }
 
-static int run_count(sqlite3 *db, const char *sql, const struct params *p, int64_t *out)
+static int run_count(struct ag_db *db, const char *sql, const struct params *p, int64_t *out)
 {
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     int ret = AG_EDB;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK || bind_all(st, p) ||
-        sqlite3_step(st) != SQLITE_ROW)
+    if (ag_db_prepare(db, sql, &st) != 0 || bind_all(st, p) || ag_db_step(st) != AG_DB_ROW)
         goto out;
-    *out = sqlite3_column_int64(st, 0);
+    *out = ag_db_column_int64(st, 0);
     ret = 0;
 out:
     if (ret)
-        ag_log_error("store: log count: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(st);
+        ag_log_error("store: log count: %s", ag_db_errmsg(db));
+    ag_db_finalize(st);
     return ret;
 }
 
@@ -162,13 +161,13 @@ int ag_store_log_query(struct ag_store *s, const struct ag_log_filter *f, ag_log
 {
     struct ag_buf sql;
     struct params p = {0};
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     int ret = AG_EDB;
     ag_buf_init(&sql, AG_BUF_CAP_SHORT);
     if (total) {
         ag_buf_append_c(&sql, "SELECT COUNT(*) FROM request_log");
         log_where(f, &sql, &p);
-        if ((ret = run_count(s->db, sql.data, &p, total)))
+        if ((ret = run_count(s->conn, sql.data, &p, total)))
             goto out;
         ag_buf_reset(&sql);
         p.n = 0;
@@ -183,10 +182,10 @@ int ag_store_log_query(struct ag_store *s, const struct ag_log_filter *f, ag_log
     ag_buf_append_c(&sql, " ORDER BY id DESC LIMIT ? OFFSET ?");
     add_i(&p, f->limit > 0 ? (f->limit > 1000 ? 1000 : f->limit) : 100);
     add_i(&p, f->offset > 0 ? f->offset : 0);
-    if (sqlite3_prepare_v2(s->db, sql.data, -1, &st, NULL) != SQLITE_OK || bind_all(st, &p))
+    if (ag_db_prepare(s->conn, sql.data, &st) != 0 || bind_all(st, &p))
         goto out;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = ag_db_step(st)) == AG_DB_ROW) {
         struct ag_request_record r;
         read_row(st, &r, false);
         int cr = cb(&r, ud);
@@ -195,38 +194,38 @@ int ag_store_log_query(struct ag_store *s, const struct ag_log_filter *f, ag_log
             goto out;
         }
     }
-    if (rc == SQLITE_DONE)
+    if (rc == AG_DB_DONE)
         ret = 0;
 out:
     if (ret == AG_EDB)
-        ag_log_error("store: log query: %s", sqlite3_errmsg(s->db));
-    sqlite3_finalize(st);
+        ag_log_error("store: log query: %s", ag_db_errmsg(s->conn));
+    ag_db_finalize(st);
     ag_buf_dispose(&sql);
     return ret;
 }
 
 int ag_store_log_get(struct ag_store *s, int64_t id, ag_log_row_cb cb, void *ud)
 {
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     int ret = AG_EDB;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT " LOG_COLUMNS ", request_body, response_body FROM request_log"
-                           " WHERE id = ?1",
-                           -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 1, id) != SQLITE_OK)
+    if (ag_db_prepare(s->conn,
+                      "SELECT " LOG_COLUMNS ", request_body, response_body FROM request_log"
+                      " WHERE id = ?1",
+                      &st) != 0 ||
+        ag_db_bind_int64(st, 1, id) != 0)
         goto out;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
+    int rc = ag_db_step(st);
+    if (rc == AG_DB_DONE) {
         ret = AG_ENOTFOUND;
-    } else if (rc == SQLITE_ROW) {
+    } else if (rc == AG_DB_ROW) {
         struct ag_request_record r;
         read_row(st, &r, true);
         ret = cb(&r, ud);
     }
 out:
     if (ret == AG_EDB)
-        ag_log_error("store: log get: %s", sqlite3_errmsg(s->db));
-    sqlite3_finalize(st);
+        ag_log_error("store: log get: %s", ag_db_errmsg(s->conn));
+    ag_db_finalize(st);
     return ret;
 }
 
@@ -248,46 +247,45 @@ int ag_store_account_health(struct ag_store *s, int64_t from_ms, int64_t to_ms, 
         " FROM request_log WHERE ts_ms >= ?1 AND ts_ms < ?2 AND attempts_json IS NULL)"
         " WHERE COALESCE(acct, '') <> ''"
         " GROUP BY acct COLLATE NOCASE, h ORDER BY acct COLLATE NOCASE, h";
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     int ret = AG_EDB, rc;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 1, from_ms) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, to_ms) != SQLITE_OK)
+    if (ag_db_prepare(s->conn, sql, &st) != 0 || ag_db_bind_int64(st, 1, from_ms) != 0 ||
+        ag_db_bind_int64(st, 2, to_ms) != 0)
         goto out;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int cr = cb(col_text(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
-                    sqlite3_column_int64(st, 3), ud);
+    while ((rc = ag_db_step(st)) == AG_DB_ROW) {
+        int cr = cb(col_text(st, 0), ag_db_column_int64(st, 1), ag_db_column_int64(st, 2),
+                    ag_db_column_int64(st, 3), ud);
         if (cr) {
             ret = cr;
             goto out;
         }
     }
-    if (rc == SQLITE_DONE)
+    if (rc == AG_DB_DONE)
         ret = 0;
 out:
     if (ret == AG_EDB)
-        ag_log_error("store: account health: %s", sqlite3_errmsg(s->db));
-    sqlite3_finalize(st);
+        ag_log_error("store: account health: %s", ag_db_errmsg(s->conn));
+    ag_db_finalize(st);
     return ret;
 }
 
 int ag_store_log_max_id(struct ag_store *s, int64_t *out)
 {
     struct params p = {0};
-    return run_count(s->db, "SELECT COALESCE(MAX(id), 0) FROM request_log", &p, out);
+    return run_count(s->conn, "SELECT COALESCE(MAX(id), 0) FROM request_log", &p, out);
 }
 
 int ag_store_log_clear(struct ag_store *s, int64_t *deleted)
 {
-    int ret = ag_store_exec(s->db, "DELETE FROM request_log", "log clear");
+    int ret = ag_db_exec(s->conn, "DELETE FROM request_log", "log clear");
     if (!ret && deleted)
-        *deleted = sqlite3_changes(s->db);
+        *deleted = ag_db_changes(s->conn);
     return ret;
 }
 
 int ag_store_stats_clear(struct ag_store *s)
 {
-    return ag_store_exec(s->db, "DELETE FROM token_stats_hourly", "stats clear");
+    return ag_db_exec(s->conn, "DELETE FROM token_stats_hourly", "stats clear");
 }
 
 int ag_store_stats_query(struct ag_store *s, const struct ag_stats_query *q, ag_stats_row_cb cb,
@@ -296,7 +294,7 @@ int ag_store_stats_query(struct ag_store *s, const struct ag_stats_query *q, ag_
     static const char *const keys[] = {"''", "account_email", "model", "protocol"};
     struct ag_buf sql;
     struct params p = {0};
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     int ret = AG_EDB;
     const char *key = (unsigned)q->group < 4 ? keys[q->group] : "''";
     ag_buf_init(&sql, AG_BUF_CAP_SHORT);
@@ -335,18 +333,18 @@ int ag_store_stats_query(struct ag_store *s, const struct ag_stats_query *q, ag_
     }
     ag_buf_append_c(&sql, " GROUP BY period, k ORDER BY period,"
                           " SUM(input_tokens) + SUM(output_tokens) DESC, k");
-    if (sqlite3_prepare_v2(s->db, sql.data, -1, &st, NULL) != SQLITE_OK || bind_all(st, &p))
+    if (ag_db_prepare(s->conn, sql.data, &st) != 0 || bind_all(st, &p))
         goto out;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = ag_db_step(st)) == AG_DB_ROW) {
         struct ag_token_stats_row row = {
-            .hour_s = sqlite3_column_int64(st, 0),
-            .requests = sqlite3_column_int64(st, 2),
-            .input_tokens = sqlite3_column_int64(st, 3),
-            .output_tokens = sqlite3_column_int64(st, 4),
-            .cached_tokens = sqlite3_column_int64(st, 5),
-            .reasoning_tokens = sqlite3_column_int64(st, 6),
-            .errors = sqlite3_column_int64(st, 7),
+            .hour_s = ag_db_column_int64(st, 0),
+            .requests = ag_db_column_int64(st, 2),
+            .input_tokens = ag_db_column_int64(st, 3),
+            .output_tokens = ag_db_column_int64(st, 4),
+            .cached_tokens = ag_db_column_int64(st, 5),
+            .reasoning_tokens = ag_db_column_int64(st, 6),
+            .errors = ag_db_column_int64(st, 7),
         };
         const char *k = col_text(st, 1);
         int cr = cb(row.hour_s, k ? k : "", &row, ud);
@@ -355,12 +353,12 @@ int ag_store_stats_query(struct ag_store *s, const struct ag_stats_query *q, ag_
             goto out;
         }
     }
-    if (rc == SQLITE_DONE)
+    if (rc == AG_DB_DONE)
         ret = 0;
 out:
     if (ret == AG_EDB)
-        ag_log_error("store: stats query: %s", sqlite3_errmsg(s->db));
-    sqlite3_finalize(st);
+        ag_log_error("store: stats query: %s", ag_db_errmsg(s->conn));
+    ag_db_finalize(st);
     ag_buf_dispose(&sql);
     return ret;
 }

@@ -13,119 +13,130 @@
 #define MS_PER_DAY INT64_C(86400000)
 #define S_PER_DAY  INT64_C(86400)
 
-static int bind_body(sqlite3_stmt *st, int idx, struct ag_str body, size_t cap)
+static int bind_body(struct ag_db_stmt *st, int idx, struct ag_str body, size_t cap)
 {
     if (!body.p || cap == 0)
-        return sqlite3_bind_null(st, idx) == SQLITE_OK ? 0 : AG_EDB;
+        return ag_db_bind_null(st, idx) == 0 ? 0 : AG_EDB;
     size_t n = body.len < cap ? body.len : cap;
     /* Cutting may split a UTF-8 sequence; back up to a character boundary. */
     if (n < body.len) {
         while (n > 0 && ((unsigned char)body.p[n] & 0xC0) == 0x80)
             n--;
     }
-    return sqlite3_bind_text(st, idx, body.p, (int)n, SQLITE_TRANSIENT) == SQLITE_OK ? 0 : AG_EDB;
+    return ag_db_bind_textn(st, idx, body.p, n);
 }
 
-int ag_store_request_log_insert_db(sqlite3 *db, sqlite3_stmt **cache,
+int ag_store_request_log_insert_db(struct ag_db *db, struct ag_db_stmt **cache,
                                    const struct ag_request_record *r, size_t body_cap)
 {
+#define INSERT_COLUMNS                                                                             \
+    "INSERT INTO request_log (ts_ms, method, path, protocol, model_requested,"                     \
+    " model_served, account_email, status, error_class, attempts, ttfb_ms, total_ms,"              \
+    " input_tokens, output_tokens, cached_tokens, reasoning_tokens, client_ip,"                    \
+    " user_agent, stream, request_body, response_body, id, error_message, key_name,"               \
+    " attempts_json)"                                                                              \
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"              \
+    " ?17, ?18, ?19, ?20, ?21, "
+    /* PostgreSQL: several gateways share the table, so an id another one already used is not
+     * taken twice: the row then gets the next id of the table's sequence (the caller retries with
+     * no id when nothing was inserted). */
+    bool pg = ag_db_kind(db) == AG_DB_PG;
     if (!*cache &&
-        sqlite3_prepare_v2(
-            db,
-            "INSERT INTO request_log (ts_ms, method, path, protocol, model_requested,"
-            " model_served, account_email, status, error_class, attempts, ttfb_ms, total_ms,"
-            " input_tokens, output_tokens, cached_tokens, reasoning_tokens, client_ip,"
-            " user_agent, stream, request_body, response_body, id, error_message, key_name,"
-            " attempts_json)"
-            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-            " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
-            -1, cache, NULL) != SQLITE_OK) {
-        ag_log_error("store: request_log prepare: %s", sqlite3_errmsg(db));
+        ag_db_prepare(db,
+                      pg ? INSERT_COLUMNS
+                          "COALESCE(?22, nextval(pg_get_serial_sequence('request_log', 'id'))),"
+                          " ?23, ?24, ?25) ON CONFLICT (id) DO NOTHING"
+                         : INSERT_COLUMNS "?22, ?23, ?24, ?25)",
+                      cache) != 0) {
+        ag_log_error("store: request_log prepare: %s", ag_db_errmsg(db));
         return AG_EDB;
     }
-    sqlite3_stmt *st = *cache;
+    struct ag_db_stmt *st = *cache;
     int ret = AG_EDB;
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (sqlite3_bind_int64(st, 1, r->ts_ms) != SQLITE_OK ||
-        ag_store_bind_text(st, 2, r->method ? r->method : "") ||
-        ag_store_bind_text(st, 3, r->path ? r->path : "") ||
-        ag_store_bind_text(st, 4, r->protocol) || ag_store_bind_text(st, 5, r->model_requested) ||
-        ag_store_bind_text(st, 6, r->model_served) || ag_store_bind_text(st, 7, r->account_email) ||
-        sqlite3_bind_int(st, 8, r->status) != SQLITE_OK ||
-        ag_store_bind_text(st, 9, r->error_class) ||
-        sqlite3_bind_int(st, 10, r->attempts > 0 ? r->attempts : 1) != SQLITE_OK ||
-        (r->ttfb_ms >= 0 ? sqlite3_bind_int64(st, 11, r->ttfb_ms) : sqlite3_bind_null(st, 11)) !=
-            SQLITE_OK ||
-        sqlite3_bind_int64(st, 12, r->total_ms) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 13, r->input_tokens) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 14, r->output_tokens) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 15, r->cached_tokens) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 16, r->reasoning_tokens) != SQLITE_OK ||
-        ag_store_bind_text(st, 17, r->client_ip) || ag_store_bind_text(st, 18, r->user_agent) ||
-        sqlite3_bind_int(st, 19, r->stream) != SQLITE_OK ||
-        bind_body(st, 20, r->request_body, body_cap) ||
+    ag_db_reset(st);
+    if (ag_db_bind_int64(st, 1, r->ts_ms) != 0 ||
+        ag_db_bind_text(st, 2, r->method ? r->method : "") ||
+        ag_db_bind_text(st, 3, r->path ? r->path : "") || ag_db_bind_text(st, 4, r->protocol) ||
+        ag_db_bind_text(st, 5, r->model_requested) || ag_db_bind_text(st, 6, r->model_served) ||
+        ag_db_bind_text(st, 7, r->account_email) || ag_db_bind_int64(st, 8, r->status) != 0 ||
+        ag_db_bind_text(st, 9, r->error_class) ||
+        ag_db_bind_int64(st, 10, r->attempts > 0 ? r->attempts : 1) != 0 ||
+        (r->ttfb_ms >= 0 ? ag_db_bind_int64(st, 11, r->ttfb_ms) : ag_db_bind_null(st, 11)) != 0 ||
+        ag_db_bind_int64(st, 12, r->total_ms) != 0 ||
+        ag_db_bind_int64(st, 13, r->input_tokens) != 0 ||
+        ag_db_bind_int64(st, 14, r->output_tokens) != 0 ||
+        ag_db_bind_int64(st, 15, r->cached_tokens) != 0 ||
+        ag_db_bind_int64(st, 16, r->reasoning_tokens) != 0 ||
+        ag_db_bind_text(st, 17, r->client_ip) || ag_db_bind_text(st, 18, r->user_agent) ||
+        ag_db_bind_int64(st, 19, r->stream) != 0 || bind_body(st, 20, r->request_body, body_cap) ||
         bind_body(st, 21, r->response_body, body_cap) ||
-        (r->id > 0 ? sqlite3_bind_int64(st, 22, r->id) : sqlite3_bind_null(st, 22)) != SQLITE_OK ||
-        ag_store_bind_text(st, 23, r->error_message) ||
-        ag_store_bind_text(st, 24, r->key_name && r->key_name[0] ? r->key_name : NULL) ||
-        ag_store_bind_text(st, 25, r->attempts_json))
+        (r->id > 0 ? ag_db_bind_int64(st, 22, r->id) : ag_db_bind_null(st, 22)) != 0 ||
+        ag_db_bind_text(st, 23, r->error_message) ||
+        ag_db_bind_text(st, 24, r->key_name && r->key_name[0] ? r->key_name : NULL) ||
+        ag_db_bind_text(st, 25, r->attempts_json))
         goto out;
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        ag_log_warn("store: request_log insert: %s", sqlite3_errmsg(db));
+    if (ag_db_step(st) != AG_DB_DONE) {
+        ag_log_warn("store: request_log insert: %s", ag_db_errmsg(db));
         goto out;
+    }
+    if (pg && r->id > 0 && ag_db_changes(db) == 0) {
+        ag_db_reset(st);
+        if (ag_db_bind_null(st, 22) || ag_db_step(st) != AG_DB_DONE) {
+            ag_log_warn("store: request_log insert: %s", ag_db_errmsg(db));
+            goto out;
+        }
     }
     ret = 0;
 out:
-    sqlite3_reset(st);
+    ag_db_reset(st);
     return ret;
 }
 
 int ag_store_request_log_insert(struct ag_store *s, const struct ag_request_record *rec,
                                 size_t body_cap)
 {
-    sqlite3_stmt *st = NULL;
-    int ret = ag_store_request_log_insert_db(s->db, &st, rec, body_cap);
-    sqlite3_finalize(st);
+    struct ag_db_stmt *st = NULL;
+    int ret = ag_store_request_log_insert_db(s->conn, &st, rec, body_cap);
+    ag_db_finalize(st);
     return ret;
 }
 
 int ag_store_request_log_count(struct ag_store *s, int64_t *out)
 {
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     int ret = AG_EDB;
-    if (sqlite3_prepare_v2(s->db, "SELECT COUNT(*) FROM request_log", -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW)
+    if (ag_db_prepare(s->conn, "SELECT COUNT(*) FROM request_log", &st) != 0 ||
+        ag_db_step(st) != AG_DB_ROW)
         goto out;
-    *out = sqlite3_column_int64(st, 0);
+    *out = ag_db_column_int64(st, 0);
     ret = 0;
 out:
-    sqlite3_finalize(st);
+    ag_db_finalize(st);
     return ret;
 }
 
 /* Runs a DELETE with one integer parameter; adds the rows removed to *deleted. */
-static int delete_with(sqlite3 *db, const char *sql, int64_t arg, int64_t *deleted)
+static int delete_with(struct ag_db *db, const char *sql, int64_t arg, int64_t *deleted)
 {
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     int ret = AG_EDB;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 1, arg) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
-        ag_log_error("store: retention: %s", sqlite3_errmsg(db));
+    if (ag_db_prepare(db, sql, &st) != 0 || ag_db_bind_int64(st, 1, arg) != 0 ||
+        ag_db_step(st) != AG_DB_DONE) {
+        ag_log_error("store: retention: %s", ag_db_errmsg(db));
         goto out;
     }
-    *deleted += sqlite3_changes(db);
+    *deleted += ag_db_changes(db);
     ret = 0;
 out:
-    sqlite3_finalize(st);
+    ag_db_finalize(st);
     return ret;
 }
 
-int ag_store_retention_run_db(sqlite3 *db, const struct ag_retention *r, int64_t now_ms,
+int ag_store_retention_run_db(struct ag_db *db, const struct ag_retention *r, int64_t now_ms,
                               struct ag_retention_result *res)
 {
     struct ag_retention_result got = {0, 0};
-    int ret = ag_store_exec(db, "BEGIN IMMEDIATE", "retention");
+    int ret = ag_db_begin(db, "retention");
     if (ret)
         return ret;
     if (r->log_max_age_days > 0) {
@@ -138,8 +149,11 @@ int ag_store_retention_run_db(sqlite3 *db, const struct ag_retention *r, int64_t
     if (r->log_max_rows > 0) {
         /* Keep the newest rows by time (id breaks ties); everything past them goes. */
         ret = delete_with(db,
-                          "DELETE FROM request_log WHERE id IN (SELECT id FROM request_log"
-                          " ORDER BY ts_ms DESC, id DESC LIMIT -1 OFFSET ?1)",
+                          ag_db_kind(db) == AG_DB_PG
+                              ? "DELETE FROM request_log WHERE id IN (SELECT id FROM request_log"
+                                " ORDER BY ts_ms DESC, id DESC OFFSET ?1)"
+                              : "DELETE FROM request_log WHERE id IN (SELECT id FROM request_log"
+                                " ORDER BY ts_ms DESC, id DESC LIMIT -1 OFFSET ?1)",
                           r->log_max_rows, &got.log_rows_deleted);
         if (ret)
             goto out;
@@ -158,10 +172,10 @@ int ag_store_retention_run_db(sqlite3 *db, const struct ag_retention *r, int64_t
         if (ret)
             goto out;
     }
-    ret = ag_store_exec(db, "COMMIT", "retention");
+    ret = ag_db_exec(db, "COMMIT", "retention");
 out:
     if (ret)
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        ag_db_rollback(db);
     else if (res)
         *res = got;
     return ret;
@@ -170,7 +184,7 @@ out:
 int ag_store_retention_run(struct ag_store *s, const struct ag_retention *r, int64_t now_ms,
                            struct ag_retention_result *res)
 {
-    return ag_store_retention_run_db(s->db, r, now_ms, res);
+    return ag_store_retention_run_db(s->conn, r, now_ms, res);
 }
 
 /* ---- the disk cap ---- */
@@ -179,23 +193,33 @@ int ag_store_retention_run(struct ag_store *s, const struct ag_retention *r, int
 #define CAP_MAX_CHUNK 65536
 #define CAP_MAX_STEPS 64
 
-static int read_pragma(sqlite3 *db, const char *sql, int64_t *out)
+static int read_pragma(struct ag_db *db, const char *sql, int64_t *out)
 {
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     int ret = AG_EDB;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-        *out = sqlite3_column_int64(st, 0);
+    if (ag_db_prepare(db, sql, &st) == 0 && ag_db_step(st) == AG_DB_ROW) {
+        *out = ag_db_column_int64(st, 0);
         ret = 0;
     } else {
-        ag_log_error("store: %s: %s", sql, sqlite3_errmsg(db));
+        ag_log_error("store: %s: %s", sql, ag_db_errmsg(db));
     }
-    sqlite3_finalize(st);
+    ag_db_finalize(st);
     return ret;
 }
 
-int ag_store_disk_usage_db(sqlite3 *db, int64_t *in_use, int64_t *total)
+int ag_store_disk_usage_db(struct ag_db *db, int64_t *in_use, int64_t *total)
 {
     int64_t size, pages, free_pages;
+    if (ag_db_kind(db) == AG_DB_PG) {
+        /* The server's own accounting: everything the database takes on disk. */
+        if (read_pragma(db, "SELECT pg_database_size(current_database())", &size))
+            return AG_EDB;
+        if (in_use)
+            *in_use = size;
+        if (total)
+            *total = size;
+        return 0;
+    }
     if (read_pragma(db, "PRAGMA page_size", &size) ||
         read_pragma(db, "PRAGMA page_count", &pages) ||
         read_pragma(db, "PRAGMA freelist_count", &free_pages))
@@ -209,10 +233,10 @@ int ag_store_disk_usage_db(sqlite3 *db, int64_t *in_use, int64_t *total)
 
 int ag_store_disk_usage(struct ag_store *s, int64_t *in_use, int64_t *total)
 {
-    return ag_store_disk_usage_db(s->db, in_use, total);
+    return ag_store_disk_usage_db(s->conn, in_use, total);
 }
 
-int ag_store_disk_cap_run_db(sqlite3 *db, int64_t max_bytes, struct ag_disk_cap_result *res)
+int ag_store_disk_cap_run_db(struct ag_db *db, int64_t max_bytes, struct ag_disk_cap_result *res)
 {
     struct ag_disk_cap_result got = {0};
     int64_t used, total;
@@ -221,6 +245,14 @@ int ag_store_disk_cap_run_db(sqlite3 *db, int64_t max_bytes, struct ag_disk_cap_
     if (ag_store_disk_usage_db(db, &used, &total))
         return AG_EDB;
     got.bytes_before = used;
+    if (ag_db_kind(db) == AG_DB_PG) {
+        /* PostgreSQL gives deleted space back only through its own VACUUM, and the database is
+         * the administrator's to size: only retention bounds the log there. */
+        got.bytes_after = used;
+        if (res)
+            *res = got;
+        return 0;
+    }
     if (used > max_bytes) {
         int64_t low = max_bytes / 10 * 9, rows = 0, chunk;
         /* The first step guesses from the average row (everything in use counted against the
@@ -253,9 +285,9 @@ int ag_store_disk_cap_run_db(sqlite3 *db, int64_t max_bytes, struct ag_disk_cap_
     if (total > used && (got.log_rows_deleted > 0 || total > max_bytes)) {
         /* Free pages go back to the file system: moved to the end and cut off by the vacuum,
          * and the file itself shrinks when the write-ahead log is checkpointed. */
-        if (ag_store_exec(db, "PRAGMA incremental_vacuum", "disk cap"))
+        if (ag_db_exec(db, "PRAGMA incremental_vacuum", "disk cap"))
             return AG_EDB;
-        sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+        sqlite3_exec(db->lite, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
         got.vacuumed = true;
     }
     if (ag_store_disk_usage_db(db, &used, NULL))
@@ -268,5 +300,5 @@ int ag_store_disk_cap_run_db(sqlite3 *db, int64_t max_bytes, struct ag_disk_cap_
 
 int ag_store_disk_cap_run(struct ag_store *s, int64_t max_bytes, struct ag_disk_cap_result *res)
 {
-    return ag_store_disk_cap_run_db(s->db, max_bytes, res);
+    return ag_store_disk_cap_run_db(s->conn, max_bytes, res);
 }

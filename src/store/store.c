@@ -159,9 +159,10 @@ int ag_store_open(const char *data_dir, struct ag_store **out, char *err, size_t
     (void)n;
 
     s = AG_NEW(struct ag_store);
-    ret = ag_store_conn_open(path, &s->db, err, errcap);
+    ret = ag_db_open_sqlite(path, &s->conn, err, errcap);
     if (ret)
         goto out;
+    s->db = s->conn->lite;
     ret = ag_store_migrate(s->db, AG_STORE_SCHEMA_VERSION, err, errcap);
     if (ret)
         goto out;
@@ -175,11 +176,56 @@ out:
     return ret;
 }
 
+int ag_store_open_pg(const char *url, struct ag_store **out, char *err, size_t errcap)
+{
+    int ret;
+    struct ag_store *s = NULL;
+
+    *out = NULL;
+    if (!url || !*url) {
+        ag_store_seterr(err, errcap, "no PostgreSQL URL given");
+        return AG_EINVAL;
+    }
+    s = AG_NEW(struct ag_store);
+    s->pg = true;
+    s->path = ag_strdup(url);
+    ret = ag_db_open_pg(url, &s->conn, err, errcap);
+    if (ret)
+        goto out;
+    ret = ag_store_migrate_db(s->conn, err, errcap);
+    if (ret)
+        goto out;
+    *out = s;
+    s = NULL;
+out:
+    ag_store_free(s);
+    return ret;
+}
+
+int ag_store_open_with(const char *data_dir, const char *postgres_url, struct ag_store **out,
+                       char *err, size_t errcap)
+{
+    if (postgres_url && *postgres_url)
+        return ag_store_open_pg(postgres_url, out, err, errcap);
+    return ag_store_open(data_dir, out, err, errcap);
+}
+
+int ag_store_conn_again(const struct ag_store *s, struct ag_db **out, char *err, size_t errcap)
+{
+    return s->pg ? ag_db_open_pg(s->path, out, err, errcap)
+                 : ag_db_open_sqlite(s->path, out, err, errcap);
+}
+
+bool ag_store_is_pg(const struct ag_store *s)
+{
+    return s->pg;
+}
+
 void ag_store_free(struct ag_store *s)
 {
     if (!s)
         return;
-    sqlite3_close(s->db);
+    ag_db_close(s->conn);
     free(s->path);
     free(s);
 }
@@ -191,34 +237,36 @@ const char *ag_store_path(const struct ag_store *s)
 
 int ag_store_schema_version(struct ag_store *s, int *out)
 {
-    return ag_store_migrate_version(s->db, out);
+    return ag_store_migrate_version_db(s->conn, out);
 }
 
-static int read_int64(sqlite3 *db, const char *sql, int64_t *out)
+static int read_int64(struct ag_db *db, const char *sql, int64_t *out)
 {
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     int ret = AG_EDB;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (ag_db_prepare(db, sql, &st))
         goto out;
-    if (sqlite3_step(st) != SQLITE_ROW)
+    if (ag_db_step(st) != AG_DB_ROW)
         goto out;
-    *out = sqlite3_column_int64(st, 0);
+    *out = ag_db_column_int64(st, 0);
     ret = 0;
 out:
     if (ret)
-        ag_log_error("store: %s: %s", sql, sqlite3_errmsg(db));
-    sqlite3_finalize(st);
+        ag_log_error("store: %s: %s", sql, ag_db_errmsg(db));
+    ag_db_finalize(st);
     return ret;
 }
 
 int ag_store_accounts_changed(struct ag_store *s, uint64_t *since)
 {
-    int64_t dv, counter;
-    if (read_int64(s->db, "PRAGMA data_version", &dv))
+    int64_t dv = 0, counter;
+    /* PostgreSQL has no cheap "did anyone write" signal: the counter row is read every time (one
+     * primary-key lookup, a round trip on the loop thread). */
+    if (!s->pg && read_int64(s->conn, "PRAGMA data_version", &dv))
         return AG_EDB;
     /* data_version moves only when another connection commits; our own writes set own_write. */
-    if (!s->counter_ok || dv != s->data_ver || s->own_write) {
-        if (read_int64(s->db, "SELECT value FROM meta WHERE key = 'accounts_version'", &counter))
+    if (s->pg || !s->counter_ok || dv != s->data_ver || s->own_write) {
+        if (read_int64(s->conn, "SELECT value FROM meta WHERE key = 'accounts_version'", &counter))
             return AG_EDB;
         s->counter = (uint64_t)counter;
         s->data_ver = dv;

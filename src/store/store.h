@@ -17,6 +17,7 @@
 #ifndef AG_STORE_STORE_H
 #define AG_STORE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,10 +42,30 @@ struct ag_store;
  */
 int ag_store_open(const char *data_dir, struct ag_store **out, char *err, size_t errcap);
 
+/**
+ * Connects to PostgreSQL at url (store.postgres_url: postgresql://user:password@host:port/db or a
+ * libpq key=value string) and brings its schema to AG_STORE_SCHEMA_VERSION (an empty database
+ * gets the whole schema in one transaction). Blocks until the server answers. Results as
+ * ag_store_open: AG_EIO when the server cannot be reached (err never holds the password),
+ * AG_EUNSUPPORTED for a schema from a newer aigate, AG_EDB for a failed migration.
+ */
+int ag_store_open_pg(const char *url, struct ag_store **out, char *err, size_t errcap);
+
+/**
+ * Opens the store the configuration names: PostgreSQL when postgres_url is non-empty
+ * (ag_store_open_pg), else `<data_dir>/aigate.db` (ag_store_open).
+ */
+int ag_store_open_with(const char *data_dir, const char *postgres_url, struct ag_store **out,
+                       char *err, size_t errcap);
+
+/** Whether the store lives in PostgreSQL. */
+bool ag_store_is_pg(const struct ag_store *s);
+
 /** Closes the connection and frees the store. NULL is a no-op. */
 void ag_store_free(struct ag_store *s);
 
-/** Path of the database file; borrowed, valid until ag_store_free. */
+/** Path of the database file (PostgreSQL: the URL, with its password); borrowed, valid until
+ * ag_store_free. */
 const char *ag_store_path(const struct ag_store *s);
 
 /** Reads the file's schema version into *out; 0 or AG_EDB. */

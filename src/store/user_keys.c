@@ -58,49 +58,47 @@ static int hash_valid(const char *h)
     "id, name, key_hash, models, expires_at, rpm, tpm, daily_tokens, monthly_tokens,"              \
     " max_concurrency, cidrs, note, state, created_at, updated_at, last_used_at"
 
-static void copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
+static void copy_col(char *dst, size_t cap, struct ag_db_stmt *st, int col)
 {
-    const unsigned char *t = sqlite3_column_text(st, col);
+    const char *t = ag_db_column_text(st, col);
     snprintf(dst, cap, "%s", t ? (const char *)t : "");
 }
 
-static void read_row(sqlite3_stmt *st, struct ag_user_key *k)
+static void read_row(struct ag_db_stmt *st, struct ag_user_key *k)
 {
     memset(k, 0, sizeof(*k));
-    k->id = sqlite3_column_int64(st, 0);
+    k->id = ag_db_column_int64(st, 0);
     copy_col(k->name, sizeof(k->name), st, 1);
     copy_col(k->hash, sizeof(k->hash), st, 2);
     copy_col(k->models, sizeof(k->models), st, 3);
-    k->expires_at = sqlite3_column_int64(st, 4);
-    k->rpm = sqlite3_column_int64(st, 5);
-    k->tpm = sqlite3_column_int64(st, 6);
-    k->daily_tokens = sqlite3_column_int64(st, 7);
-    k->monthly_tokens = sqlite3_column_int64(st, 8);
-    k->max_concurrency = sqlite3_column_int64(st, 9);
+    k->expires_at = ag_db_column_int64(st, 4);
+    k->rpm = ag_db_column_int64(st, 5);
+    k->tpm = ag_db_column_int64(st, 6);
+    k->daily_tokens = ag_db_column_int64(st, 7);
+    k->monthly_tokens = ag_db_column_int64(st, 8);
+    k->max_concurrency = ag_db_column_int64(st, 9);
     copy_col(k->cidrs, sizeof(k->cidrs), st, 10);
     copy_col(k->note, sizeof(k->note), st, 11);
-    const unsigned char *state = sqlite3_column_text(st, 12);
-    if (ag_user_key_state_parse((const char *)state, &k->state))
+    const char *state = ag_db_column_text(st, 12);
+    if (ag_user_key_state_parse(state, &k->state))
         k->state = AG_USER_KEY_DISABLED; /* the CHECK constraint makes this unreachable */
-    k->created_at = sqlite3_column_int64(st, 13);
-    k->updated_at = sqlite3_column_int64(st, 14);
-    k->last_used_at = sqlite3_column_int64(st, 15);
+    k->created_at = ag_db_column_int64(st, 13);
+    k->updated_at = ag_db_column_int64(st, 14);
+    k->last_used_at = ag_db_column_int64(st, 15);
 }
 
 /* Binds the mutable columns of k at ?2..?13 (?1 is the name). */
-static int bind_fields(sqlite3_stmt *st, const struct ag_user_key *k, int64_t now_s)
+static int bind_fields(struct ag_db_stmt *st, const struct ag_user_key *k, int64_t now_s)
 {
-    if (ag_store_bind_text(st, 1, k->name) || ag_store_bind_text(st, 2, k->hash) ||
-        ag_store_bind_text(st, 3, k->models) ||
-        sqlite3_bind_int64(st, 4, k->expires_at) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 5, k->rpm) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 6, k->tpm) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 7, k->daily_tokens) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 8, k->monthly_tokens) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 9, k->max_concurrency) != SQLITE_OK ||
-        ag_store_bind_text(st, 10, k->cidrs) || ag_store_bind_text(st, 11, k->note) ||
-        ag_store_bind_text(st, 12, ag_user_key_state_name(k->state)) ||
-        sqlite3_bind_int64(st, 13, now_s) != SQLITE_OK)
+    if (ag_db_bind_text(st, 1, k->name) || ag_db_bind_text(st, 2, k->hash) ||
+        ag_db_bind_text(st, 3, k->models) || ag_db_bind_int64(st, 4, k->expires_at) != 0 ||
+        ag_db_bind_int64(st, 5, k->rpm) != 0 || ag_db_bind_int64(st, 6, k->tpm) != 0 ||
+        ag_db_bind_int64(st, 7, k->daily_tokens) != 0 ||
+        ag_db_bind_int64(st, 8, k->monthly_tokens) != 0 ||
+        ag_db_bind_int64(st, 9, k->max_concurrency) != 0 || ag_db_bind_text(st, 10, k->cidrs) ||
+        ag_db_bind_text(st, 11, k->note) ||
+        ag_db_bind_text(st, 12, ag_user_key_state_name(k->state)) ||
+        ag_db_bind_int64(st, 13, now_s) != 0)
         return AG_EDB;
     return 0;
 }
@@ -108,26 +106,26 @@ static int bind_fields(sqlite3_stmt *st, const struct ag_user_key *k, int64_t no
 static int write_key(struct ag_store *s, const char *sql, const struct ag_user_key *k,
                      int64_t now_s, const char *what)
 {
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     int ret = AG_EDB;
     if (!ag_user_key_name_valid(k->name) || !hash_valid(k->hash))
         return AG_EINVAL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (ag_db_prepare(s->conn, sql, &st) != 0)
         goto out;
     if (bind_fields(st, k, now_s))
         goto out;
-    int rc = sqlite3_step(st);
-    if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+    int rc = ag_db_step(st);
+    if (rc == AG_DB_CONSTRAINT) {
         ret = AG_EEXIST;
         goto out;
     }
-    if (rc != SQLITE_DONE)
+    if (rc != AG_DB_DONE)
         goto out;
-    ret = sqlite3_changes(s->db) > 0 ? 0 : AG_ENOTFOUND;
+    ret = ag_db_changes(s->conn) > 0 ? 0 : AG_ENOTFOUND;
 out:
     if (ret == AG_EDB)
-        ag_log_error("store: user key %s: %s", what, sqlite3_errmsg(s->db));
-    sqlite3_finalize(st);
+        ag_log_error("store: user key %s: %s", what, ag_db_errmsg(s->conn));
+    ag_db_finalize(st);
     return ret;
 }
 
@@ -152,63 +150,60 @@ int ag_store_user_key_update(struct ag_store *s, const struct ag_user_key *k, in
 
 int ag_store_user_key_delete(struct ag_store *s, const char *name)
 {
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     int ret = AG_EDB;
-    if (sqlite3_prepare_v2(s->db, "DELETE FROM user_keys WHERE name = ?1", -1, &st, NULL) !=
-            SQLITE_OK ||
-        ag_store_bind_text(st, 1, name) || sqlite3_step(st) != SQLITE_DONE) {
-        ag_log_error("store: user key delete: %s", sqlite3_errmsg(s->db));
+    if (ag_db_prepare(s->conn, "DELETE FROM user_keys WHERE name = ?1", &st) != 0 ||
+        ag_db_bind_text(st, 1, name) || ag_db_step(st) != AG_DB_DONE) {
+        ag_log_error("store: user key delete: %s", ag_db_errmsg(s->conn));
         goto out;
     }
-    ret = sqlite3_changes(s->db) > 0 ? 0 : AG_ENOTFOUND;
+    ret = ag_db_changes(s->conn) > 0 ? 0 : AG_ENOTFOUND;
 out:
-    sqlite3_finalize(st);
+    ag_db_finalize(st);
     return ret;
 }
 
 int ag_store_user_key_get(struct ag_store *s, const char *name, struct ag_user_key *out)
 {
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     int ret = AG_EDB;
-    if (sqlite3_prepare_v2(s->db, "SELECT " KEY_COLUMNS " FROM user_keys WHERE name = ?1", -1, &st,
-                           NULL) != SQLITE_OK ||
-        ag_store_bind_text(st, 1, name))
+    if (ag_db_prepare(s->conn, "SELECT " KEY_COLUMNS " FROM user_keys WHERE name = ?1", &st) != 0 ||
+        ag_db_bind_text(st, 1, name))
         goto out;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
+    int rc = ag_db_step(st);
+    if (rc == AG_DB_DONE) {
         ret = AG_ENOTFOUND;
         goto out;
     }
-    if (rc != SQLITE_ROW)
+    if (rc != AG_DB_ROW)
         goto out;
     read_row(st, out);
     ret = 0;
 out:
     if (ret == AG_EDB)
-        ag_log_error("store: user key get: %s", sqlite3_errmsg(s->db));
-    sqlite3_finalize(st);
+        ag_log_error("store: user key get: %s", ag_db_errmsg(s->conn));
+    ag_db_finalize(st);
     return ret;
 }
 
 int ag_store_user_key_list(struct ag_store *s, struct ag_user_key **out, size_t *n)
 {
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     struct ag_user_key *arr = NULL;
     size_t len = 0, cap = 0;
     int ret = AG_EDB, rc;
     *out = NULL;
     *n = 0;
-    if (sqlite3_prepare_v2(s->db, "SELECT " KEY_COLUMNS " FROM user_keys ORDER BY name", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (ag_db_prepare(s->conn, "SELECT " KEY_COLUMNS " FROM user_keys ORDER BY name", &st) != 0)
         goto out;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = ag_db_step(st)) == AG_DB_ROW) {
         if (len == cap) {
             cap = cap ? cap * 2 : 8;
             arr = ag_realloc(arr, cap * sizeof(*arr));
         }
         read_row(st, &arr[len++]);
     }
-    if (rc != SQLITE_DONE)
+    if (rc != AG_DB_DONE)
         goto out;
     *out = arr;
     *n = len;
@@ -216,113 +211,112 @@ int ag_store_user_key_list(struct ag_store *s, struct ag_user_key **out, size_t 
     ret = 0;
 out:
     if (ret)
-        ag_log_error("store: user key list: %s", sqlite3_errmsg(s->db));
+        ag_log_error("store: user key list: %s", ag_db_errmsg(s->conn));
     free(arr);
-    sqlite3_finalize(st);
+    ag_db_finalize(st);
     return ret;
 }
 
 int ag_store_user_keys_version(struct ag_store *s, uint64_t *out)
 {
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     int ret = AG_EDB;
-    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'user_keys_version'", -1, &st,
-                           NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW) {
-        *out = (uint64_t)sqlite3_column_int64(st, 0);
+    if (ag_db_prepare(s->conn, "SELECT value FROM meta WHERE key = 'user_keys_version'", &st) ==
+            0 &&
+        ag_db_step(st) == AG_DB_ROW) {
+        *out = (uint64_t)ag_db_column_int64(st, 0);
         ret = 0;
     }
-    sqlite3_finalize(st);
+    ag_db_finalize(st);
     return ret;
 }
 
 int ag_store_key_usage_since(struct ag_store *s, const char *name, int64_t since_s,
                              struct ag_user_key_usage *out)
 {
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     int ret = AG_EDB;
     memset(out, 0, sizeof(*out));
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT TOTAL(requests), TOTAL(input_tokens), TOTAL(output_tokens)"
-                           " FROM key_usage_hourly WHERE key_name = ?1 AND hour_s >= ?2",
-                           -1, &st, NULL) != SQLITE_OK ||
-        ag_store_bind_text(st, 1, name) || sqlite3_bind_int64(st, 2, since_s) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW)
+    if (ag_db_prepare(s->conn,
+                      "SELECT TOTAL(requests), TOTAL(input_tokens), TOTAL(output_tokens)"
+                      " FROM key_usage_hourly WHERE key_name = ?1 AND hour_s >= ?2",
+                      &st) != 0 ||
+        ag_db_bind_text(st, 1, name) || ag_db_bind_int64(st, 2, since_s) != 0 ||
+        ag_db_step(st) != AG_DB_ROW)
         goto out;
-    out->requests = sqlite3_column_int64(st, 0);
-    out->input_tokens = sqlite3_column_int64(st, 1);
-    out->output_tokens = sqlite3_column_int64(st, 2);
+    out->requests = ag_db_column_int64(st, 0);
+    out->input_tokens = ag_db_column_int64(st, 1);
+    out->output_tokens = ag_db_column_int64(st, 2);
     out->tokens = out->input_tokens + out->output_tokens;
     ret = 0;
 out:
     if (ret)
-        ag_log_error("store: key usage: %s", sqlite3_errmsg(s->db));
-    sqlite3_finalize(st);
+        ag_log_error("store: key usage: %s", ag_db_errmsg(s->conn));
+    ag_db_finalize(st);
     return ret;
 }
 
-int ag_store_key_usage_add_db(sqlite3 *db, sqlite3_stmt **cache, sqlite3_stmt **touch,
-                              const struct ag_key_usage_delta *d)
+int ag_store_key_usage_add_db(struct ag_db *db, struct ag_db_stmt **cache,
+                              struct ag_db_stmt **touch, const struct ag_key_usage_delta *d)
 {
     if (!d->key_name || !d->key_name[0])
         return 0;
-    if (!*cache && sqlite3_prepare_v2(db,
-                                      "INSERT INTO key_usage_hourly (hour_s, key_name, requests,"
-                                      " input_tokens, output_tokens, cached_tokens, errors)"
-                                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-                                      " ON CONFLICT(key_name, hour_s) DO UPDATE SET"
-                                      "  requests = requests + excluded.requests,"
-                                      "  input_tokens = input_tokens + excluded.input_tokens,"
-                                      "  output_tokens = output_tokens + excluded.output_tokens,"
-                                      "  cached_tokens = cached_tokens + excluded.cached_tokens,"
-                                      "  errors = errors + excluded.errors",
-                                      -1, cache, NULL) != SQLITE_OK)
+    if (!*cache && ag_db_prepare(db,
+                                 "INSERT INTO key_usage_hourly (hour_s, key_name, requests,"
+                                 " input_tokens, output_tokens, cached_tokens, errors)"
+                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                                 " ON CONFLICT(key_name, hour_s) DO UPDATE SET"
+                                 "  requests = requests + excluded.requests,"
+                                 "  input_tokens = input_tokens + excluded.input_tokens,"
+                                 "  output_tokens = output_tokens + excluded.output_tokens,"
+                                 "  cached_tokens = cached_tokens + excluded.cached_tokens,"
+                                 "  errors = errors + excluded.errors",
+                                 cache) != 0)
         goto fail;
-    if (!*touch && sqlite3_prepare_v2(db,
-                                      "UPDATE user_keys SET last_used_at = ?2"
-                                      " WHERE name = ?1 AND last_used_at < ?2",
-                                      -1, touch, NULL) != SQLITE_OK)
+    if (!*touch && ag_db_prepare(db,
+                                 "UPDATE user_keys SET last_used_at = ?2"
+                                 " WHERE name = ?1 AND last_used_at < ?2",
+                                 touch) != 0)
         goto fail;
-    sqlite3_stmt *st = *cache;
-    sqlite3_reset(st);
-    if (sqlite3_bind_int64(st, 1, ag_token_stats_hour(d->ts_s)) != SQLITE_OK ||
-        ag_store_bind_text(st, 2, d->key_name) ||
-        sqlite3_bind_int64(st, 3, d->requests) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 4, d->input_tokens) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 5, d->output_tokens) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 6, d->cached_tokens) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 7, d->errors) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
-        sqlite3_reset(st);
+    struct ag_db_stmt *st = *cache;
+    ag_db_reset(st);
+    if (ag_db_bind_int64(st, 1, ag_token_stats_hour(d->ts_s)) != 0 ||
+        ag_db_bind_text(st, 2, d->key_name) || ag_db_bind_int64(st, 3, d->requests) != 0 ||
+        ag_db_bind_int64(st, 4, d->input_tokens) != 0 ||
+        ag_db_bind_int64(st, 5, d->output_tokens) != 0 ||
+        ag_db_bind_int64(st, 6, d->cached_tokens) != 0 || ag_db_bind_int64(st, 7, d->errors) != 0 ||
+        ag_db_step(st) != AG_DB_DONE) {
+        ag_db_reset(st);
         goto fail;
     }
-    sqlite3_reset(st);
+    ag_db_reset(st);
     st = *touch;
-    sqlite3_reset(st);
-    if (ag_store_bind_text(st, 1, d->key_name) || sqlite3_bind_int64(st, 2, d->ts_s) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_DONE) {
-        sqlite3_reset(st);
+    ag_db_reset(st);
+    if (ag_db_bind_text(st, 1, d->key_name) || ag_db_bind_int64(st, 2, d->ts_s) != 0 ||
+        ag_db_step(st) != AG_DB_DONE) {
+        ag_db_reset(st);
         goto fail;
     }
-    sqlite3_reset(st);
+    ag_db_reset(st);
     return 0;
 fail:
-    ag_log_warn("store: key usage add: %s", sqlite3_errmsg(db));
+    ag_log_warn("store: key usage add: %s", ag_db_errmsg(db));
     return AG_EDB;
 }
 
 int ag_store_key_usage_add(struct ag_store *s, const struct ag_key_usage_delta *d)
 {
-    sqlite3_stmt *a = NULL, *b = NULL;
-    int ret = ag_store_key_usage_add_db(s->db, &a, &b, d);
-    sqlite3_finalize(a);
-    sqlite3_finalize(b);
+    struct ag_db_stmt *a = NULL, *b = NULL;
+    int ret = ag_store_key_usage_add_db(s->conn, &a, &b, d);
+    ag_db_finalize(a);
+    ag_db_finalize(b);
     return ret;
 }
 
 int ag_store_key_usage_query(struct ag_store *s, int64_t from_s, int64_t to_s, int64_t bucket_s,
                              int64_t tz_offset_s, ag_key_usage_row_cb cb, void *ud)
 {
-    sqlite3_stmt *st = NULL;
+    struct ag_db_stmt *st = NULL;
     int ret = AG_EDB, rc;
     if (bucket_s != 86400) {
         bucket_s = 3600;
@@ -331,35 +325,33 @@ int ag_store_key_usage_query(struct ag_store *s, int64_t from_s, int64_t to_s, i
     tz_offset_s %= 86400;
     if (tz_offset_s < 0)
         tz_offset_s += 86400; /* the same midnights, and hour_s + offset stays positive */
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT hour_s - ((hour_s + ?4) % ?3) AS b, key_name, SUM(requests),"
-                           " SUM(input_tokens), SUM(output_tokens), SUM(cached_tokens),"
-                           " SUM(errors) FROM key_usage_hourly"
-                           " WHERE hour_s >= ?1 AND hour_s < ?2 GROUP BY b, key_name"
-                           " ORDER BY b, key_name",
-                           -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 1, from_s) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, to_s) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 3, bucket_s) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 4, tz_offset_s) != SQLITE_OK)
+    if (ag_db_prepare(s->conn,
+                      "SELECT hour_s - ((hour_s + ?4) % ?3) AS b, key_name, SUM(requests),"
+                      " SUM(input_tokens), SUM(output_tokens), SUM(cached_tokens),"
+                      " SUM(errors) FROM key_usage_hourly"
+                      " WHERE hour_s >= ?1 AND hour_s < ?2 GROUP BY b, key_name"
+                      " ORDER BY b, key_name",
+                      &st) != 0 ||
+        ag_db_bind_int64(st, 1, from_s) != 0 || ag_db_bind_int64(st, 2, to_s) != 0 ||
+        ag_db_bind_int64(st, 3, bucket_s) != 0 || ag_db_bind_int64(st, 4, tz_offset_s) != 0)
         goto out;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = ag_db_step(st)) == AG_DB_ROW) {
         struct ag_key_usage_row r = {
-            .bucket_s = sqlite3_column_int64(st, 0),
-            .key_name = (const char *)sqlite3_column_text(st, 1),
-            .requests = sqlite3_column_int64(st, 2),
-            .input_tokens = sqlite3_column_int64(st, 3),
-            .output_tokens = sqlite3_column_int64(st, 4),
-            .cached_tokens = sqlite3_column_int64(st, 5),
-            .errors = sqlite3_column_int64(st, 6),
+            .bucket_s = ag_db_column_int64(st, 0),
+            .key_name = ag_db_column_text(st, 1),
+            .requests = ag_db_column_int64(st, 2),
+            .input_tokens = ag_db_column_int64(st, 3),
+            .output_tokens = ag_db_column_int64(st, 4),
+            .cached_tokens = ag_db_column_int64(st, 5),
+            .errors = ag_db_column_int64(st, 6),
         };
         cb(&r, ud);
     }
-    if (rc == SQLITE_DONE)
+    if (rc == AG_DB_DONE)
         ret = 0;
 out:
     if (ret)
-        ag_log_error("store: key usage query: %s", sqlite3_errmsg(s->db));
-    sqlite3_finalize(st);
+        ag_log_error("store: key usage query: %s", ag_db_errmsg(s->conn));
+    ag_db_finalize(st);
     return ret;
 }
