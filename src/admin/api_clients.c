@@ -109,7 +109,7 @@ static int clients_work(struct ag_store *db, struct adm_job *j)
     struct ag_buf diff;
     ag_buf_init(&diff, 4 * AG_CLIENTS_FILE_CAP);
     ag_clients_plan_diff(&plan, c->key, &diff);
-    if (c->op == OP_APPLY && changes)
+    if (c->op == OP_APPLY) /* also without changes: the set-up record is written */
         rc = ag_clients_apply(&plan, time(NULL), stamp, err, sizeof(err));
     if (rc) {
         job_error(j, rc == AG_ESTATE ? 409 : 500, rc == AG_ESTATE ? "conflict" : "io_error", err);

@@ -139,6 +139,7 @@ static int setup(struct ag_cli *cli, int argc, char **argv)
         goto out;
     }
     if (!ag_clients_plan_changes(&plan)) {
+        ag_clients_apply(&plan, time(NULL), NULL, err, sizeof(err)); /* records the set-up */
         printf("%s already uses %s: nothing changed\n", ag_clients_title((size_t)ci), url);
         goto out;
     }

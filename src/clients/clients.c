@@ -85,6 +85,7 @@ int ag_clients_env_from_process(struct ag_clients_env *env)
     env->claude_config_dir = getenv("CLAUDE_CONFIG_DIR");
     env->codex_home = getenv("CODEX_HOME");
     env->gemini_cli_home = getenv("GEMINI_CLI_HOME");
+    env->xdg_state_home = getenv("XDG_STATE_HOME");
     return set(env->home) ? 0 : AG_EINVAL;
 }
 
@@ -139,6 +140,9 @@ int ag_clients_plan(const struct ag_clients_env *env, size_t client,
     const struct ag_clients_def *c = &ag_clients_table[client];
     plan->client = client;
     plan->nfiles = c->nfiles;
+    ag_strlcpy(plan->model, set(t->model) ? t->model : "", sizeof(plan->model));
+    if (ag_clients_record_path(env, client, plan->record, sizeof(plan->record)))
+        plan->record[0] = '\0';
     for (size_t i = 0; i < c->nfiles; i++) {
         struct ag_clients_file *f = &plan->files[i];
         ag_buf_init(&f->old_text, AG_CLIENTS_FILE_CAP);
@@ -232,14 +236,75 @@ static int parent_dir(const char *path, char *out, size_t cap)
     return 0;
 }
 
+/* ---- the set-up record ---- */
+
+int ag_clients_record_path(const struct ag_clients_env *env, size_t client, char *out, size_t cap)
+{
+    if (client >= ag_clients_ntable)
+        return AG_EINVAL;
+    int n = set(env->xdg_state_home)
+                ? snprintf(out, cap, "%s/aigate/clients/%s.setup", env->xdg_state_home,
+                           ag_clients_table[client].name)
+                : snprintf(out, cap, "%s/.local/state/aigate/clients/%s.setup",
+                           env->home ? env->home : "", ag_clients_table[client].name);
+    return n < 0 || (size_t)n >= cap ? AG_ETOOBIG : 0;
+}
+
+int ag_clients_record_read(const char *path, int *version, char *model, size_t cap)
+{
+    struct ag_buf b;
+    *version = 0;
+    model[0] = '\0';
+    ag_buf_init(&b, 4096);
+    int rc = ag_file_read(path, 4096, &b);
+    if (rc) {
+        ag_buf_dispose(&b);
+        return rc == AG_ENOTFOUND ? rc : AG_EIO;
+    }
+    rc = AG_EPARSE;
+    struct ag_str rest = ag_str_make(b.data ? b.data : "", b.len);
+    while (rest.len) {
+        const char *nl = memchr(rest.p, '\n', rest.len);
+        struct ag_str line = ag_str_make(rest.p, nl ? (size_t)(nl - rest.p) : rest.len);
+        rest.p += line.len + (nl ? 1 : 0);
+        rest.len -= line.len + (nl ? 1 : 0);
+        if (ag_str_has_prefix(line, "version=")) {
+            long v = 0;
+            for (size_t i = 8; i < line.len && i < 16 && line.p[i] >= '0' && line.p[i] <= '9'; i++)
+                v = v * 10 + (line.p[i] - '0');
+            *version = (int)v;
+            rc = 0;
+        } else if (ag_str_has_prefix(line, "model=") && line.len - 6 < cap) {
+            memcpy(model, line.p + 6, line.len - 6);
+            model[line.len - 6] = '\0';
+        }
+    }
+    ag_buf_dispose(&b);
+    return rc;
+}
+
+/* Best effort: a set-up without its record still counts as one through its backups. */
+static void record_write(const struct ag_clients_plan *plan)
+{
+    char dir[AG_CLIENTS_PATH_MAX], text[512];
+    if (!plan->record[0] || parent_dir(plan->record, dir, sizeof(dir)) || ag_file_mkdirs(dir, 0700))
+        return;
+    int n = snprintf(text, sizeof(text), "version=%d\nmodel=%s\n", AG_CLIENTS_SETUP_VERSION,
+                     plan->model);
+    if (n > 0 && (size_t)n < sizeof(text))
+        ag_file_write_atomic(plan->record, text, (size_t)n, 0600);
+}
+
 int ag_clients_apply(struct ag_clients_plan *plan, time_t now, char *stamp, char *err, size_t cap)
 {
     char st[32], base[24];
     struct tm tm;
     if (stamp)
         stamp[0] = '\0';
-    if (!ag_clients_plan_changes(plan))
+    if (!ag_clients_plan_changes(plan)) {
+        record_write(plan);
         return 0;
+    }
     gmtime_r(&now, &tm);
     strftime(base, sizeof(base), "%Y%m%dT%H%M%SZ", &tm);
     ag_strlcpy(st, base, sizeof(st));
@@ -291,6 +356,7 @@ int ag_clients_apply(struct ag_clients_plan *plan, time_t now, char *stamp, char
             return rc;
         }
     }
+    record_write(plan);
     if (stamp)
         ag_strlcpy(stamp, st, 32);
     return 0;
@@ -330,6 +396,20 @@ static int newest_stamp(const char *path, char *best, size_t cap)
             ag_strlcpy(best, stmp, cap);
     }
     closedir(d);
+    return 0;
+}
+
+int ag_clients_backup_stamp(const struct ag_clients_env *env, size_t client, char *best, size_t cap)
+{
+    best[0] = '\0';
+    if (client >= ag_clients_ntable)
+        return AG_EINVAL;
+    const struct ag_clients_def *c = &ag_clients_table[client];
+    for (size_t i = 0; i < c->nfiles; i++) {
+        char path[AG_CLIENTS_PATH_MAX];
+        if (file_path(env, &c->files[i], path, sizeof(path)) || newest_stamp(path, best, cap))
+            return AG_EIO;
+    }
     return 0;
 }
 
@@ -384,6 +464,11 @@ int ag_clients_restore(const struct ag_clients_env *env, size_t client, struct a
             ag_buf_printf(report, "removed %s (it did not exist before the set-up)\n", paths[i]);
         }
     }
+    /* Back before the first set-up: the client is no longer set up through aigate. */
+    char left[64], rec[AG_CLIENTS_PATH_MAX];
+    if (!ag_clients_backup_stamp(env, client, left, sizeof(left)) && !left[0] &&
+        !ag_clients_record_path(env, client, rec, sizeof(rec)))
+        unlink(rec);
     return 0;
 }
 
@@ -435,6 +520,7 @@ int ag_clients_status(const struct ag_clients_env *env, size_t client,
         }
     }
     st->key_matches = st->points_here && all_keys;
+    st->key_same = st->configured && all_keys;
     return 0;
 }
 

@@ -11,7 +11,11 @@
  * <file>.aigate-<stamp>.new marking a file that did not exist) and replaces the files atomically;
  * ag_clients_restore() puts back the files of the newest stamp. A second apply with the same
  * target changes nothing and makes no backup. Files holding the key are written with mode 0600.
- * Everything here is blocking file I/O: call it from a command or a worker thread. */
+ * Each apply also keeps a set-up record for the client
+ * ($XDG_STATE_HOME/aigate/clients/<name>.setup: the set-up format version and the model it wrote),
+ * removed when restore has put back the last backup; ag_clients_check() compares a set-up client's
+ * files with what a set-up would write now. Everything here is blocking file I/O: call it from a
+ * command or a worker thread. */
 #ifndef AG_CLIENTS_CLIENTS_H
 #define AG_CLIENTS_CLIENTS_H
 
@@ -34,7 +38,14 @@ struct ag_clients_env {
     const char *claude_config_dir; /* CLAUDE_CONFIG_DIR (Claude Code) */
     const char *codex_home;        /* CODEX_HOME (Codex CLI) */
     const char *gemini_cli_home;   /* GEMINI_CLI_HOME (Gemini CLI) */
+    const char *xdg_state_home;    /* XDG_STATE_HOME (aigate's set-up records) */
 };
+
+/**
+ * The set-up format version: raised whenever what a set-up writes changes (new settings, another
+ * form of one), so that clients set up by an older aigate are found needing an update.
+ */
+#define AG_CLIENTS_SETUP_VERSION 1
 
 /** What to point a client at. All borrowed. */
 struct ag_clients_target {
@@ -55,7 +66,9 @@ struct ag_clients_file {
 
 /** The planned change of one client's files. */
 struct ag_clients_plan {
-    size_t client; /* index in the client table */
+    size_t client;   /* index in the client table */
+    char model[256]; /* the target's model ("" = none), kept in the set-up record */
+    char record[AG_CLIENTS_PATH_MAX]; /* the set-up record's path ("" = none kept) */
     size_t nfiles;
     struct ag_clients_file files[AG_CLIENTS_MAX_FILES];
 };
@@ -65,6 +78,7 @@ struct ag_clients_state {
     bool configured;  /* its config names a base URL aigate would write */
     bool points_here; /* ... equal to the target's base URL */
     bool key_matches; /* ... and the key equals the target's key */
+    bool key_same;    /* every key found equals the target's (whatever the base URL) */
     char url[512];    /* the base URL found ("" = none) */
     char path[AG_CLIENTS_PATH_MAX];
     char error[1024]; /* a file that could not be read or parsed ("" = none) */
@@ -142,6 +156,44 @@ int ag_clients_restore(const struct ag_clients_env *env, size_t client, struct a
  */
 int ag_clients_status(const struct ag_clients_env *env, size_t client,
                       const struct ag_clients_target *t, struct ag_clients_state *st);
+
+/** Whether a client is set up through aigate and up to date. */
+enum ag_clients_verdict {
+    AG_CLIENTS_NOT_SET_UP = 0, /* no set-up record and no backup of a set-up */
+    AG_CLIENTS_UP_TO_DATE,     /* a set-up now would change nothing */
+    AG_CLIENTS_NEEDS_UPDATE,   /* a set-up now would change something: see why */
+};
+
+/** Why a set-up client needs an update (bits of ag_clients_check.why). */
+enum ag_clients_why {
+    AG_CLIENTS_WHY_URL = 1 << 0,     /* it names another base URL (the gateway's port moved) */
+    AG_CLIENTS_WHY_GONE = 1 << 1,    /* it names no base URL: edited so it no longer uses aigate */
+    AG_CLIENTS_WHY_KEY = 1 << 2,     /* its key is not the gateway's (changed or rotated) */
+    AG_CLIENTS_WHY_MODEL = 1 << 3,   /* the model the set-up wrote was changed */
+    AG_CLIENTS_WHY_VERSION = 1 << 4, /* written by an older set-up format */
+    AG_CLIENTS_WHY_OTHER = 1 << 5,   /* another setting the set-up owns differs */
+    AG_CLIENTS_WHY_UNREADABLE = 1 << 6, /* a file does not parse (a set-up would refuse it) */
+};
+
+/** What ag_clients_check() found for one client. */
+struct ag_clients_check {
+    enum ag_clients_verdict verdict;
+    unsigned why;      /* enum ag_clients_why bits (0 unless NEEDS_UPDATE) */
+    int version;       /* the recorded set-up version (0: set up before records were kept) */
+    char model[256];   /* the recorded model ("" = none): the target's model for an update */
+    char reason[1024]; /* why, in one sentence ("" unless NEEDS_UPDATE) */
+    struct ag_clients_state state;
+};
+
+/**
+ * Tells whether client was set up through aigate (a set-up record or a backup of a set-up) and,
+ * if so, whether a set-up with t (base URL and key; the model comes from the record) would change
+ * its files now, and why, comparing with the same plan a set-up makes. Reads files only, bounded
+ * by AG_CLIENTS_FILE_CAP per file. Returns 0 (out filled), or AG_EINVAL (unknown client, bad
+ * target).
+ */
+int ag_clients_check(const struct ag_clients_env *env, size_t client,
+                     const struct ag_clients_target *t, struct ag_clients_check *out);
 
 /**
  * Appends {"base_url":..., "clients":[{"name","title","configured","points_here","key_matches",

@@ -43,6 +43,25 @@ struct ag_clients_def {
     struct ag_clients_file_def files[AG_CLIENTS_MAX_FILES];
 };
 
+/**
+ * The path of client's set-up record into out: $XDG_STATE_HOME/aigate/clients/<name>.setup, else
+ * ~/.local/state/aigate/clients/<name>.setup. Returns 0 or AG_ETOOBIG.
+ */
+int ag_clients_record_path(const struct ag_clients_env *env, size_t client, char *out, size_t cap);
+
+/**
+ * Reads the set-up record at path: *version and model (cap bytes). Returns 0, AG_ENOTFOUND (no
+ * record), or AG_EPARSE / AG_EIO (an unreadable one: *version 0, model "").
+ */
+int ag_clients_record_read(const char *path, int *version, char *model, size_t cap);
+
+/**
+ * The newest backup stamp of client's files into best (cap bytes; "" when there is none).
+ * Returns 0 or AG_EIO (a directory that cannot be read).
+ */
+int ag_clients_backup_stamp(const struct ag_clients_env *env, size_t client, char *best,
+                            size_t cap);
+
 /** The client table, in the order of ag_clients_name(); ag_clients_ntable rows. */
 extern const struct ag_clients_def ag_clients_table[];
 extern const size_t ag_clients_ntable;

@@ -12,6 +12,7 @@
 struct ag_config;
 struct ag_desk_engine;
 struct ag_desk_tray;
+struct ag_desk_clients;
 
 /** Base URLs and tokens fit in these (loopback URLs and "ags_" session tokens are much shorter). */
 #define AG_DESK_URL_SIZE   256
@@ -62,6 +63,10 @@ struct ag_desk {
 
     struct ag_desk_tray *tray;
     bool quitting;
+
+    /* the coding clients' own configuration (desktop/clients.c) */
+    struct ag_desk_clients *clients;
+    unsigned clients_stale; /* clients set up through aigate whose config needs an update */
 };
 
 /** Shows the window (creating it and its web view when needed) and raises it. */
@@ -93,6 +98,30 @@ void ag_desk_set_autostart(struct ag_desk *d, bool on);
 
 /** Sets and saves lightweight mode. */
 void ag_desk_set_lightweight(struct ag_desk *d, bool on);
+
+/**
+ * Loads the configuration as the gateway would (data_dir may be NULL; port_override > 0 stands
+ * for --port). NULL with a message on stderr when it does not load. Any thread.
+ */
+struct ag_config *ag_desk_config_load(const char *data_dir, int port_override);
+
+/**
+ * Starts watching the coding clients set up through aigate (clients/clients.h): a check now, every
+ * minute and when the configuration file changes, off the GTK thread. A client whose config a
+ * set-up would now change gets one notification per distinct reason, with "Update" (the set-up,
+ * with its backup) and "Dismiss"; d->clients_stale counts them for the tray. NULL when d shows a
+ * gateway off this machine.
+ */
+struct ag_desk_clients *ag_desk_clients_new(struct ag_desk *d);
+
+/** Checks the clients again now (a check under way is followed by one more). */
+void ag_desk_clients_check(struct ag_desk_clients *c);
+
+/** Stops the timer and the file monitor and closes its notifications (quit). NULL: no-op. */
+void ag_desk_clients_stop(struct ag_desk_clients *c);
+
+/** Frees c after the main loop ended (NULL: no-op). */
+void ag_desk_clients_free(struct ag_desk_clients *c);
 
 /** A desktop notification (libnotify); failures are logged only. */
 void ag_desk_notify(const char *summary, const char *body);

@@ -270,7 +270,7 @@ static void on_pool_event(int ev, const char *subject, const char *message, void
 
 /* ---- start: attach or run the gateway here ---- */
 
-static struct ag_config *load_config(struct ag_desk *d)
+struct ag_config *ag_desk_config_load(const char *data_dir, int port_override)
 {
     struct ag_config_source src = {0};
     struct ag_config_override ov[1];
@@ -278,10 +278,10 @@ static struct ag_config *load_config(struct ag_desk *d)
     struct ag_config *cfg = NULL;
     struct ag_buf err;
     ag_buf_init(&err, AG_BUF_CAP_SHORT);
-    src.data_dir = d->opt_data_dir;
+    src.data_dir = data_dir;
     src.getenv = ag_config_getenv_process;
-    if (d->opt_port > 0) {
-        snprintf(port, sizeof(port), "%d", d->opt_port);
+    if (port_override > 0) {
+        snprintf(port, sizeof(port), "%d", port_override);
         ov[0] =
             (struct ag_config_override){.key = "server.port", .value = port, .origin = "--port"};
         src.overrides = ov;
@@ -331,7 +331,7 @@ static int attach(struct ag_desk *d, const char *base)
 static int start_gateway(struct ag_desk *d)
 {
     char base[AG_DESK_URL_SIZE];
-    d->cfg = load_config(d);
+    d->cfg = ag_desk_config_load(d->opt_data_dir, d->opt_port);
     if (d->opt_attach)
         return attach(d, d->opt_attach);
     if (!d->cfg)
@@ -361,6 +361,7 @@ void ag_desk_quit(struct ag_desk *d)
     if (d->quitting)
         return;
     d->quitting = true;
+    ag_desk_clients_stop(d->clients);
     ag_desk_window_destroy(d);
     if (d->engine) {
         ag_desk_engine_stop(d->engine); /* requests in flight finish first */
@@ -421,6 +422,7 @@ static void on_startup(GApplication *app, gpointer ud)
     g_unix_signal_add(SIGTERM, on_signal, d);
     g_timeout_add_seconds(POLL_SECONDS, poll_tick, d);
     ag_desk_poll(d);
+    d->clients = ag_desk_clients_new(d);
     printf("aigate-desktop: %s %s\n", d->engine ? "serving" : "attached to", d->base);
     fflush(stdout);
 }
@@ -506,6 +508,7 @@ int main(int argc, char **argv)
     int rc = g_application_run(G_APPLICATION(d.app), argc, argv);
     g_clear_object(&d.web);
     g_object_unref(d.app);
+    ag_desk_clients_free(d.clients);
     ag_config_unref(d.cfg);
     g_free(d.settings_path);
     g_free(d.opt_attach);

@@ -1,6 +1,6 @@
 /* desktop/tray.c: the tray icon (a StatusNotifierItem through libayatana-appindicator3) and its
- * menu — the gateway's state, open the window, start/stop the proxy, copy the base URL, the two
- * settings, quit — and the desktop notifications (libnotify). */
+ * menu — the gateway's state, the client configs needing an update, open the window, start/stop the
+ * proxy, copy the base URL, the two settings, quit — and the desktop notifications (libnotify). */
 #include "desktop/app.h"
 
 #include "core/log.h"
@@ -13,7 +13,7 @@ struct ag_desk_tray {
     struct ag_desk *d;
     AppIndicator *ind;
     GtkWidget *menu;
-    GtkWidget *status, *open, *start, *stop, *copy, *autostart, *lightweight, *quit;
+    GtkWidget *status, *clients, *open, *start, *stop, *copy, *autostart, *lightweight, *quit;
     bool updating; /* set while the check items are set from d, so their handlers stay quiet */
 };
 
@@ -94,6 +94,7 @@ struct ag_desk_tray *ag_desk_tray_new(struct ag_desk *d)
     t->menu = gtk_menu_new();
     t->status = item(t, "aigate", NULL);
     gtk_widget_set_sensitive(t->status, FALSE);
+    t->clients = item(t, "Client configs", G_CALLBACK(on_open));
     separator(t);
     t->open = item(t, "Open aigate", G_CALLBACK(on_open));
     t->start = item(t, "Start proxy", G_CALLBACK(on_start));
@@ -106,6 +107,7 @@ struct ag_desk_tray *ag_desk_tray_new(struct ag_desk *d)
     separator(t);
     t->quit = item(t, "Quit", G_CALLBACK(on_quit));
     gtk_widget_show_all(t->menu);
+    gtk_widget_hide(t->clients);
     app_indicator_set_menu(t->ind, GTK_MENU(t->menu));
     /* A click on the icon (where the host supports it) opens the window. */
     app_indicator_set_secondary_activate_target(t->ind, t->open);
@@ -141,6 +143,11 @@ void ag_desk_tray_update(struct ag_desk_tray *t)
     gtk_menu_item_set_label(GTK_MENU_ITEM(t->status), label);
     gtk_widget_set_sensitive(t->start, d->state != AG_DESK_UNKNOWN && !d->proxy_running);
     gtk_widget_set_sensitive(t->stop, d->proxy_running);
+    /* Opening the window leads to the API Proxy page's set-up; the notification updates too. */
+    snprintf(label, sizeof(label), "Client configs: %u need%s updating", d->clients_stale,
+             d->clients_stale == 1 ? "s" : "");
+    gtk_menu_item_set_label(GTK_MENU_ITEM(t->clients), label);
+    gtk_widget_set_visible(t->clients, d->clients_stale > 0);
     t->updating = true;
     gtk_check_menu_item_set_active(GTK_CHECK_MENU_ITEM(t->autostart), d->autostart);
     gtk_check_menu_item_set_active(GTK_CHECK_MENU_ITEM(t->lightweight), d->lightweight);
