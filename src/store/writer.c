@@ -1,19 +1,16 @@
 /* store/writer.c: the writer thread and its bounded job queue (see writer.h).
  *
- * Shape: a ring of job pointers under one mutex. Producers copy their data into
- * a job (one allocation for all strings), take the mutex, append or drop, and
- * signal only when the writer may be waiting for them (the queue was empty, or
- * batch_max jobs now wait). The thread takes up to batch_max jobs under the
- * mutex, releases it, writes them in one transaction, then reports progress
- * (for ag_writer_flush) under the mutex again.
+ * Shape: a ring of job pointers under one mutex. Producers copy their data into a job (one
+ * allocation for all strings), take the mutex, append or drop, and signal only when the writer
+ * may be waiting for them (the queue was empty, or batch_max jobs now wait). The thread takes up
+ * to batch_max jobs under the mutex, releases it, writes them in one transaction, then reports
+ * progress (for ag_writer_flush) under the mutex again.
  *
- * Batching: a commit costs a WAL append, its locks and a few pwrite()s whatever
- * its size, so one per request made the writer a quarter of the gateway's CPU
- * under load. The thread starts a transaction only when batch_delay_ms passed
- * since the previous one, batch_max jobs wait, a flush waits, or the writer
- * stops; otherwise it sleeps until that deadline. A lone job after a quiet
- * spell therefore goes out at once, and a busy gateway commits about 20 times a
- * second. */
+ * Batching: a commit costs a WAL append, its locks and a few pwrite()s whatever its size, so one
+ * per request made the writer a quarter of the gateway's CPU under load. The thread starts a
+ * transaction only when batch_delay_ms passed since the previous one, batch_max jobs wait, a flush
+ * waits, or the writer stops; otherwise it sleeps until that deadline. A lone job after a quiet
+ * spell therefore goes out at once, and a busy gateway commits about 20 times a second. */
 #include "store/writer.h"
 
 #include "core/err.h"
@@ -31,647 +28,632 @@
 #include <string.h>
 #include <time.h>
 
-#define DEFAULT_QUEUE_CAPACITY 4096
-#define DEFAULT_BATCH_MAX 256
-#define DEFAULT_BATCH_DELAY_MS 50
-#define DEFAULT_BODY_CAP (64 * 1024)
-#define DEFAULT_LOG_DAYS 30
-#define DEFAULT_LOG_ROWS 100000
-#define DEFAULT_STATS_DAYS 400
+#define DEFAULT_QUEUE_CAPACITY  4096
+#define DEFAULT_BATCH_MAX       256
+#define DEFAULT_BATCH_DELAY_MS  50
+#define DEFAULT_BODY_CAP        (64 * 1024)
+#define DEFAULT_LOG_DAYS        30
+#define DEFAULT_LOG_ROWS        100000
+#define DEFAULT_STATS_DAYS      400
 #define DEFAULT_RETENTION_EVERY 3600
-#define DEFAULT_MAX_DISK_BYTES (INT64_C(1024) << 20)
+#define DEFAULT_MAX_DISK_BYTES  (INT64_C(1024) << 20)
 
 enum job_kind {
-  JOB_REQUEST,
-  JOB_TOKENS,
-  JOB_TOUCH,
-  JOB_RECORD, /* a request_log row and the token-statistics increment derived
-                 from it */
-  JOB_THINKING_PUT,   /* upsert one thinking row, then trim the table to its
-                         bounds */
-  JOB_THINKING_CLEAR, /* delete every thinking row */
-  JOB_SESSION_PUT,    /* insert one admin session row, then trim the table */
-  JOB_SESSION_DELETE, /* delete one admin session row */
-  JOB_SESSIONS_CLEAR, /* delete every admin session row */
+    JOB_REQUEST,
+    JOB_TOKENS,
+    JOB_TOUCH,
+    JOB_RECORD,         /* a request_log row and the token-statistics increment derived from it */
+    JOB_THINKING_PUT,   /* upsert one thinking row, then trim the table to its bounds */
+    JOB_THINKING_CLEAR, /* delete every thinking row */
+    JOB_SESSION_PUT,    /* insert one admin session row, then trim the table */
+    JOB_SESSION_DELETE, /* delete one admin session row */
+    JOB_SESSIONS_CLEAR, /* delete every admin session row */
 };
 
 struct job {
-  enum job_kind kind;
-  union {
-    struct ag_request_record req;
-    struct ag_token_delta tok;
-    struct {
-      const char *id;
-      int64_t when_s;
-    } touch;
-    struct {
-      struct ag_thinking_row row;
-      int64_t ttl_ms, max_rows, max_bytes;
-    } think;
-    struct {
-      struct ag_session_row row;
-      int64_t max_rows;
-    } sess;
-  } u;
-  struct ag_token_delta
-      rec_tok; /* JOB_RECORD: derived from u.req, pointing into its strings */
-  struct ag_key_usage_delta
-      rec_key;   /* JOB_RECORD: the same for the user key, if any */
-  char *strings; /* owned: every string the job points to */
+    enum job_kind kind;
+    union {
+        struct ag_request_record req;
+        struct ag_token_delta tok;
+        struct {
+            const char *id;
+            int64_t when_s;
+        } touch;
+        struct {
+            struct ag_thinking_row row;
+            int64_t ttl_ms, max_rows, max_bytes;
+        } think;
+        struct {
+            struct ag_session_row row;
+            int64_t max_rows;
+        } sess;
+    } u;
+    struct ag_token_delta rec_tok; /* JOB_RECORD: derived from u.req, pointing into its strings */
+    struct ag_key_usage_delta rec_key; /* JOB_RECORD: the same for the user key, if any */
+    char *strings;                     /* owned: every string the job points to */
 };
 
 struct ag_writer {
-  pthread_t thread;
-  pthread_mutex_t mu;
-  pthread_cond_t wake; /* jobs arrived, pause lifted, or stop */
-  pthread_cond_t idle; /* jobs finished (flush waits on it) */
-  struct job **ring;
-  size_t cap, head, count;
-  bool stopping, paused;
-  int flushers; /* threads inside ag_writer_flush: write without waiting for the
-                   delay */
-  uint64_t done; /* accepted jobs that were processed, written or failed */
-  struct ag_writer_stats st;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t wake; /* jobs arrived, pause lifted, or stop */
+    pthread_cond_t idle; /* jobs finished (flush waits on it) */
+    struct job **ring;
+    size_t cap, head, count;
+    bool stopping, paused;
+    int flushers;  /* threads inside ag_writer_flush: write without waiting for the delay */
+    uint64_t done; /* accepted jobs that were processed, written or failed */
+    struct ag_writer_stats st;
 
-  /* Fixed after ag_writer_new. */
-  size_t batch_max, body_cap;
-  int batch_delay_ms; /* 0 = none */
-  struct ag_retention retention;
-  int retention_interval_s;
-  int64_t max_disk_bytes; /* 0 = no cap */
+    /* Fixed after ag_writer_new. */
+    size_t batch_max, body_cap;
+    int batch_delay_ms; /* 0 = none */
+    struct ag_retention retention;
+    int retention_interval_s;
+    int64_t max_disk_bytes; /* 0 = no cap */
 
-  /* Only the thread touches these. */
-  struct timespec
-      next_commit; /* earliest start of the next transaction below batch_max */
-  struct ag_db *db;
-  struct ag_db_stmt *ins_request, *add_tokens, *touch, *add_key_usage,
-      *touch_key;
+    /* Only the thread touches these. */
+    struct timespec next_commit; /* earliest start of the next transaction below batch_max */
+    struct ag_db *db;
+    struct ag_db_stmt *ins_request, *add_tokens, *touch, *add_key_usage, *touch_key;
 };
 
 /* ---- jobs ---- */
 
-static void job_free(struct job *j) {
-  if (!j)
-    return;
-  free(j->strings);
-  free(j);
+static void job_free(struct job *j)
+{
+    if (!j)
+        return;
+    free(j->strings);
+    free(j);
 }
 
-/* Bytes of a body kept under cap, backed up to a UTF-8 character boundary when
- * cut. */
-static size_t body_keep(struct ag_str body, size_t cap) {
-  if (!body.p || cap == 0)
-    return 0;
-  size_t n = body.len < cap ? body.len : cap;
-  if (n < body.len) {
-    while (n > 0 && ((unsigned char)body.p[n] & 0xC0) == 0x80)
-      n--;
-  }
-  return n;
-}
-
-/* Copies the strings behind the n pointers *fields[i] into one block and
- * repoints them. */
-static char *pack(const char **fields[], size_t n, struct ag_str *bodies[],
-                  size_t nb, size_t body_cap) {
-  size_t total = 1;
-  for (size_t i = 0; i < n; i++)
-    total += *fields[i] ? strlen(*fields[i]) + 1 : 0;
-  for (size_t i = 0; i < nb; i++)
-    total += body_keep(*bodies[i], body_cap) + 1;
-  char *blk = ag_malloc(total);
-  char *c = blk;
-  for (size_t i = 0; i < n; i++) {
-    if (!*fields[i])
-      continue;
-    size_t len = strlen(*fields[i]) + 1;
-    memcpy(c, *fields[i], len);
-    *fields[i] = c;
-    c += len;
-  }
-  for (size_t i = 0; i < nb; i++) {
-    if (!bodies[i]->p || body_cap == 0) {
-      *bodies[i] = AG_STR_NULL;
-      continue;
+/* Bytes of a body kept under cap, backed up to a UTF-8 character boundary when cut. */
+static size_t body_keep(struct ag_str body, size_t cap)
+{
+    if (!body.p || cap == 0)
+        return 0;
+    size_t n = body.len < cap ? body.len : cap;
+    if (n < body.len) {
+        while (n > 0 && ((unsigned char)body.p[n] & 0xC0) == 0x80)
+            n--;
     }
-    size_t len = body_keep(*bodies[i], body_cap);
-    memcpy(c, bodies[i]->p, len);
-    c[len] = '\0';
-    *bodies[i] = ag_str_make(c, len);
-    c += len + 1;
-  }
-  return blk;
+    return n;
 }
 
-static struct job *job_request(const struct ag_request_record *rec,
-                               size_t body_cap) {
-  struct job *j = AG_NEW(struct job);
-  j->kind = JOB_REQUEST;
-  j->u.req = *rec;
-  struct ag_request_record *r = &j->u.req;
-  const char **fields[] = {
-      &r->method,       &r->path,          &r->protocol,    &r->model_requested,
-      &r->model_served, &r->account_email, &r->error_class, &r->client_ip,
-      &r->user_agent,   &r->error_message, &r->key_name,    &r->attempts_json};
-  struct ag_str *bodies[] = {&r->request_body, &r->response_body};
-  j->strings =
-      pack(fields, sizeof(fields) / sizeof(fields[0]), bodies, 2, body_cap);
-  return j;
+/* Copies the strings behind the n pointers *fields[i] into one block and repoints them. */
+static char *pack(const char **fields[], size_t n, struct ag_str *bodies[], size_t nb,
+                  size_t body_cap)
+{
+    size_t total = 1;
+    for (size_t i = 0; i < n; i++)
+        total += *fields[i] ? strlen(*fields[i]) + 1 : 0;
+    for (size_t i = 0; i < nb; i++)
+        total += body_keep(*bodies[i], body_cap) + 1;
+    char *blk = ag_malloc(total);
+    char *c = blk;
+    for (size_t i = 0; i < n; i++) {
+        if (!*fields[i])
+            continue;
+        size_t len = strlen(*fields[i]) + 1;
+        memcpy(c, *fields[i], len);
+        *fields[i] = c;
+        c += len;
+    }
+    for (size_t i = 0; i < nb; i++) {
+        if (!bodies[i]->p || body_cap == 0) {
+            *bodies[i] = AG_STR_NULL;
+            continue;
+        }
+        size_t len = body_keep(*bodies[i], body_cap);
+        memcpy(c, bodies[i]->p, len);
+        c[len] = '\0';
+        *bodies[i] = ag_str_make(c, len);
+        c += len + 1;
+    }
+    return blk;
 }
 
-static struct job *job_record(const struct ag_request_record *rec,
-                              size_t body_cap) {
-  struct job *j = job_request(rec, body_cap);
-  const struct ag_request_record *r = &j->u.req;
-  j->kind = JOB_RECORD;
-  j->rec_tok = (struct ag_token_delta){
-      .ts_s = r->ts_ms / 1000,
-      .account_email = r->account_email,
-      .model = r->model_served && r->model_served[0] ? r->model_served
-                                                     : r->model_requested,
-      .protocol = r->protocol,
-      .requests = 1,
-      .input_tokens = r->input_tokens,
-      .output_tokens = r->output_tokens,
-      .cached_tokens = r->cached_tokens,
-      .reasoning_tokens = r->reasoning_tokens,
-      .errors = ag_request_record_failed(r) ? 1 : 0,
-  };
-  j->rec_key = (struct ag_key_usage_delta){
-      .ts_s = r->ts_ms / 1000,
-      .key_name = r->key_name,
-      .requests = 1,
-      .input_tokens = r->input_tokens,
-      .output_tokens = r->output_tokens,
-      .cached_tokens = r->cached_tokens,
-      .errors = j->rec_tok.errors,
-  };
-  return j;
+static struct job *job_request(const struct ag_request_record *rec, size_t body_cap)
+{
+    struct job *j = AG_NEW(struct job);
+    j->kind = JOB_REQUEST;
+    j->u.req = *rec;
+    struct ag_request_record *r = &j->u.req;
+    const char **fields[] = {&r->method,          &r->path,         &r->protocol,
+                             &r->model_requested, &r->model_served, &r->account_email,
+                             &r->error_class,     &r->client_ip,    &r->user_agent,
+                             &r->error_message,   &r->key_name,     &r->attempts_json};
+    struct ag_str *bodies[] = {&r->request_body, &r->response_body};
+    j->strings = pack(fields, sizeof(fields) / sizeof(fields[0]), bodies, 2, body_cap);
+    return j;
 }
 
-static struct job *job_tokens(const struct ag_token_delta *d) {
-  struct job *j = AG_NEW(struct job);
-  j->kind = JOB_TOKENS;
-  j->u.tok = *d;
-  const char **fields[] = {&j->u.tok.account_email, &j->u.tok.model};
-  j->strings = pack(fields, 2, NULL, 0, 0);
-  return j;
+static struct job *job_record(const struct ag_request_record *rec, size_t body_cap)
+{
+    struct job *j = job_request(rec, body_cap);
+    const struct ag_request_record *r = &j->u.req;
+    j->kind = JOB_RECORD;
+    j->rec_tok = (struct ag_token_delta){
+        .ts_s = r->ts_ms / 1000,
+        .account_email = r->account_email,
+        .model = r->model_served && r->model_served[0] ? r->model_served : r->model_requested,
+        .protocol = r->protocol,
+        .requests = 1,
+        .input_tokens = r->input_tokens,
+        .output_tokens = r->output_tokens,
+        .cached_tokens = r->cached_tokens,
+        .reasoning_tokens = r->reasoning_tokens,
+        .errors = ag_request_record_failed(r) ? 1 : 0,
+    };
+    j->rec_key = (struct ag_key_usage_delta){
+        .ts_s = r->ts_ms / 1000,
+        .key_name = r->key_name,
+        .requests = 1,
+        .input_tokens = r->input_tokens,
+        .output_tokens = r->output_tokens,
+        .cached_tokens = r->cached_tokens,
+        .errors = j->rec_tok.errors,
+    };
+    return j;
 }
 
-static struct job *job_touch(const char *id, int64_t when_s) {
-  struct job *j = AG_NEW(struct job);
-  j->kind = JOB_TOUCH;
-  j->u.touch.id = id;
-  j->u.touch.when_s = when_s;
-  const char **fields[] = {&j->u.touch.id};
-  j->strings = pack(fields, 1, NULL, 0, 0);
-  return j;
+static struct job *job_tokens(const struct ag_token_delta *d)
+{
+    struct job *j = AG_NEW(struct job);
+    j->kind = JOB_TOKENS;
+    j->u.tok = *d;
+    const char **fields[] = {&j->u.tok.account_email, &j->u.tok.model};
+    j->strings = pack(fields, 2, NULL, 0, 0);
+    return j;
 }
 
-static struct job *job_thinking_put(const struct ag_thinking_row *row,
-                                    int64_t ttl_ms, int64_t max_rows,
-                                    int64_t max_bytes) {
-  struct job *j = AG_NEW(struct job);
-  j->kind = JOB_THINKING_PUT;
-  j->u.think.ttl_ms = ttl_ms;
-  j->u.think.max_rows = max_rows;
-  j->u.think.max_bytes = max_bytes;
-  const struct ag_str *src[] = {&row->conv, &row->tool_id, &row->text,
-                                &row->sig};
-  struct ag_str *dst[] = {&j->u.think.row.conv, &j->u.think.row.tool_id,
-                          &j->u.think.row.text, &j->u.think.row.sig};
-  size_t total = 1;
-  for (size_t i = 0; i < 4; i++)
-    total += src[i]->len + 1;
-  char *c = ag_malloc(total);
-  j->strings = c;
-  for (size_t i = 0; i < 4; i++) {
-    if (src[i]->len)
-      memcpy(c, src[i]->p, src[i]->len);
-    c[src[i]->len] = '\0';
-    *dst[i] = ag_str_make(c, src[i]->len);
-    c += src[i]->len + 1;
-  }
-  j->u.think.row.stored_ms = row->stored_ms;
-  return j;
+static struct job *job_touch(const char *id, int64_t when_s)
+{
+    struct job *j = AG_NEW(struct job);
+    j->kind = JOB_TOUCH;
+    j->u.touch.id = id;
+    j->u.touch.when_s = when_s;
+    const char **fields[] = {&j->u.touch.id};
+    j->strings = pack(fields, 1, NULL, 0, 0);
+    return j;
 }
 
-static int job_run(struct ag_writer *w, const struct job *j) {
-  switch (j->kind) {
-  case JOB_REQUEST:
-    return ag_store_request_log_insert_db(w->db, &w->ins_request, &j->u.req,
-                                          w->body_cap);
-  case JOB_TOKENS:
-    return ag_store_token_stats_add_db(w->db, &w->add_tokens, &j->u.tok);
-  case JOB_TOUCH:
-    return ag_store_account_touch_db(w->db, &w->touch, j->u.touch.id,
-                                     j->u.touch.when_s);
-  case JOB_RECORD: {
-    int rc = ag_store_request_log_insert_db(w->db, &w->ins_request, &j->u.req,
-                                            w->body_cap);
-    if (!rc)
-      rc = ag_store_token_stats_add_db(w->db, &w->add_tokens, &j->rec_tok);
-    if (!rc && j->rec_key.key_name && j->rec_key.key_name[0])
-      rc = ag_store_key_usage_add_db(w->db, &w->add_key_usage, &w->touch_key,
-                                     &j->rec_key);
-    return rc;
-  }
-  case JOB_THINKING_PUT:
-    return ag_store_thinking_put_db(w->db, &j->u.think.row, j->u.think.ttl_ms,
-                                    j->u.think.max_rows, j->u.think.max_bytes);
-  case JOB_THINKING_CLEAR:
-    return ag_store_thinking_clear_db(w->db);
-  case JOB_SESSION_PUT:
-    return ag_store_session_put_db(w->db, &j->u.sess.row, j->u.sess.max_rows);
-  case JOB_SESSION_DELETE:
-    return ag_store_session_delete_db(w->db, j->u.sess.row.hash);
-  case JOB_SESSIONS_CLEAR:
-    return ag_store_sessions_clear_db(w->db);
-  }
-  return AG_EINVAL;
+static struct job *job_thinking_put(const struct ag_thinking_row *row, int64_t ttl_ms,
+                                    int64_t max_rows, int64_t max_bytes)
+{
+    struct job *j = AG_NEW(struct job);
+    j->kind = JOB_THINKING_PUT;
+    j->u.think.ttl_ms = ttl_ms;
+    j->u.think.max_rows = max_rows;
+    j->u.think.max_bytes = max_bytes;
+    const struct ag_str *src[] = {&row->conv, &row->tool_id, &row->text, &row->sig};
+    struct ag_str *dst[] = {&j->u.think.row.conv, &j->u.think.row.tool_id, &j->u.think.row.text,
+                            &j->u.think.row.sig};
+    size_t total = 1;
+    for (size_t i = 0; i < 4; i++)
+        total += src[i]->len + 1;
+    char *c = ag_malloc(total);
+    j->strings = c;
+    for (size_t i = 0; i < 4; i++) {
+        if (src[i]->len)
+            memcpy(c, src[i]->p, src[i]->len);
+        c[src[i]->len] = '\0';
+        *dst[i] = ag_str_make(c, src[i]->len);
+        c += src[i]->len + 1;
+    }
+    j->u.think.row.stored_ms = row->stored_ms;
+    return j;
+}
+
+static int job_run(struct ag_writer *w, const struct job *j)
+{
+    switch (j->kind) {
+    case JOB_REQUEST:
+        return ag_store_request_log_insert_db(w->db, &w->ins_request, &j->u.req, w->body_cap);
+    case JOB_TOKENS:
+        return ag_store_token_stats_add_db(w->db, &w->add_tokens, &j->u.tok);
+    case JOB_TOUCH:
+        return ag_store_account_touch_db(w->db, &w->touch, j->u.touch.id, j->u.touch.when_s);
+    case JOB_RECORD: {
+        int rc = ag_store_request_log_insert_db(w->db, &w->ins_request, &j->u.req, w->body_cap);
+        if (!rc)
+            rc = ag_store_token_stats_add_db(w->db, &w->add_tokens, &j->rec_tok);
+        if (!rc && j->rec_key.key_name && j->rec_key.key_name[0])
+            rc = ag_store_key_usage_add_db(w->db, &w->add_key_usage, &w->touch_key, &j->rec_key);
+        return rc;
+    }
+    case JOB_THINKING_PUT:
+        return ag_store_thinking_put_db(w->db, &j->u.think.row, j->u.think.ttl_ms,
+                                        j->u.think.max_rows, j->u.think.max_bytes);
+    case JOB_THINKING_CLEAR:
+        return ag_store_thinking_clear_db(w->db);
+    case JOB_SESSION_PUT:
+        return ag_store_session_put_db(w->db, &j->u.sess.row, j->u.sess.max_rows);
+    case JOB_SESSION_DELETE:
+        return ag_store_session_delete_db(w->db, j->u.sess.row.hash);
+    case JOB_SESSIONS_CLEAR:
+        return ag_store_sessions_clear_db(w->db);
+    }
+    return AG_EINVAL;
 }
 
 /* ---- the thread ---- */
 
-/* Writes n jobs in one transaction; returns how many were written, *failed the
- * rest. */
-static uint64_t write_batch(struct ag_writer *w, struct job **jobs, size_t n,
-                            uint64_t *failed) {
-  uint64_t ok = 0;
-  *failed = 0;
-  if (ag_db_begin(w->db, "writer batch") != 0) {
-    *failed = n;
-    return 0;
-  }
-  for (size_t i = 0; i < n; i++) {
-    /* A failing statement is rolled back alone; the rest of the batch still
-     * commits. */
-    if (job_run(w, jobs[i]) == 0)
-      ok++;
-    else
-      (*failed)++;
-  }
-  if (ag_db_exec(w->db, "COMMIT", "writer batch") != 0) {
-    ag_db_rollback(w->db);
-    *failed = n;
-    return 0;
-  }
-  return ok;
-}
-
-static bool retention_enabled(const struct ag_writer *w) {
-  return w->retention.log_max_age_days > 0 || w->retention.log_max_rows > 0 ||
-         w->retention.stats_max_age_days > 0;
-}
-
-/* Keeps the file under the cap (thread only, outside the mutex); rows removed,
- * logged. */
-static int64_t disk_cap(struct ag_writer *w) {
-  struct ag_disk_cap_result res = {0};
-  if (w->max_disk_bytes <= 0 ||
-      ag_store_disk_cap_run_db(w->db, w->max_disk_bytes, &res) != 0)
-    return 0;
-  if (res.log_rows_deleted)
-    ag_log_info("store: the database reached its cap (%lld MiB): removed the "
-                "%lld oldest log "
-                "rows, %lld MiB in use",
-                (long long)(w->max_disk_bytes >> 20),
-                (long long)res.log_rows_deleted,
-                (long long)(res.bytes_after >> 20));
-  return res.log_rows_deleted;
-}
-
-static void deadline_after_ms(struct timespec *ts, int64_t ms) {
-  clock_gettime(CLOCK_MONOTONIC, ts);
-  ts->tv_sec += (time_t)(ms / 1000);
-  ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (ts->tv_nsec >= 1000000000L) {
-    ts->tv_sec++;
-    ts->tv_nsec -= 1000000000L;
-  }
-}
-
-static bool deadline_passed(const struct timespec *ts) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return now.tv_sec > ts->tv_sec ||
-         (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
-}
-
-static bool before(const struct timespec *a, const struct timespec *b) {
-  return a->tv_sec < b->tv_sec ||
-         (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
-/* Whether queued jobs go out now rather than gather until next_commit; w->mu
- * held. */
-static bool batch_due(const struct ag_writer *w) {
-  return w->stopping || w->flushers > 0 || w->count >= w->batch_max ||
-         deadline_passed(&w->next_commit);
-}
-
-static void *writer_main(void *arg) {
-  struct ag_writer *w = arg;
-  struct job **batch = ag_malloc(w->batch_max * sizeof(struct job *));
-  struct timespec next_retention;
-  clock_gettime(CLOCK_MONOTONIC, &next_retention); /* first pass right away */
-  clock_gettime(CLOCK_MONOTONIC,
-                &w->next_commit); /* the first job goes out at once */
-  /* Jobs queue meanwhile (and drop when full): a one-time conversion of an old
-   * file. */
-  if (w->max_disk_bytes > 0)
-    ag_store_vacuum_mode_ensure(w->db, w->max_disk_bytes);
-
-  pthread_mutex_lock(&w->mu);
-  for (;;) {
-    bool draining = w->count > 0 && (!w->paused || w->stopping);
-    /* Checked before draining too, so a steady load cannot postpone retention
-     * forever. */
-    if (!w->stopping && !w->paused && retention_enabled(w) &&
-        deadline_passed(&next_retention)) {
-      pthread_mutex_unlock(&w->mu);
-      struct ag_retention_result res = {0, 0};
-      int rc =
-          ag_store_retention_run_db(w->db, &w->retention, ag_wall_ms(), &res);
-      if (rc == 0 && (res.log_rows_deleted || res.stats_rows_deleted))
-        ag_log_info("store: retention removed %lld log rows, %lld stats rows",
-                    (long long)res.log_rows_deleted,
-                    (long long)res.stats_rows_deleted);
-      deadline_after_ms(&next_retention,
-                        (int64_t)w->retention_interval_s * 1000);
-      int64_t capped = disk_cap(w); /* hands back what retention freed */
-      pthread_mutex_lock(&w->mu);
-      w->st.disk_cap_deleted += capped;
-      w->st.retention_runs++;
-      w->st.retention_log_deleted += res.log_rows_deleted;
-      continue;
+/* Writes n jobs in one transaction; returns how many were written, *failed the rest. */
+static uint64_t write_batch(struct ag_writer *w, struct job **jobs, size_t n, uint64_t *failed)
+{
+    uint64_t ok = 0;
+    *failed = 0;
+    if (ag_db_begin(w->db, "writer batch") != 0) {
+        *failed = n;
+        return 0;
     }
-    if (draining && batch_due(w)) {
-      size_t n = w->count < w->batch_max ? w->count : w->batch_max;
-      for (size_t i = 0; i < n; i++) {
-        batch[i] = w->ring[w->head];
-        w->head = (w->head + 1) % w->cap;
-      }
-      w->count -= n;
-      pthread_mutex_unlock(&w->mu);
-
-      uint64_t failed;
-      uint64_t ok = write_batch(w, batch, n, &failed);
-      for (size_t i = 0; i < n; i++)
-        job_free(batch[i]);
-      int64_t capped = disk_cap(w);
-      deadline_after_ms(&w->next_commit, w->batch_delay_ms);
-
-      pthread_mutex_lock(&w->mu);
-      w->st.disk_cap_deleted += capped;
-      w->st.written += ok;
-      w->st.failed += failed;
-      w->st.batches++;
-      w->done += n;
-      pthread_cond_broadcast(&w->idle);
-      continue;
+    for (size_t i = 0; i < n; i++) {
+        /* A failing statement is rolled back alone; the rest of the batch still commits. */
+        if (job_run(w, jobs[i]) == 0)
+            ok++;
+        else
+            (*failed)++;
     }
-    if (w->stopping)
-      break;
-    /* Sleep until a producer, flush, pause change or stop wakes us, or the
-     * nearest of the batch deadline (jobs are gathering) and the retention
-     * deadline. */
-    const struct timespec *until = NULL;
-    if (draining)
-      until = &w->next_commit;
-    if (retention_enabled(w) && !w->paused &&
-        (!until || before(&next_retention, until)))
-      until = &next_retention;
-    if (until)
-      pthread_cond_timedwait(&w->wake, &w->mu, until);
-    else
-      pthread_cond_wait(&w->wake, &w->mu);
-  }
-  pthread_mutex_unlock(&w->mu);
-  free(batch);
-  return NULL;
+    if (ag_db_exec(w->db, "COMMIT", "writer batch") != 0) {
+        ag_db_rollback(w->db);
+        *failed = n;
+        return 0;
+    }
+    return ok;
+}
+
+static bool retention_enabled(const struct ag_writer *w)
+{
+    return w->retention.log_max_age_days > 0 || w->retention.log_max_rows > 0 ||
+           w->retention.stats_max_age_days > 0;
+}
+
+/* Keeps the file under the cap (thread only, outside the mutex); rows removed, logged. */
+static int64_t disk_cap(struct ag_writer *w)
+{
+    struct ag_disk_cap_result res = {0};
+    if (w->max_disk_bytes <= 0 || ag_store_disk_cap_run_db(w->db, w->max_disk_bytes, &res) != 0)
+        return 0;
+    if (res.log_rows_deleted)
+        ag_log_info("store: the database reached its cap (%lld MiB): removed the %lld oldest log "
+                    "rows, %lld MiB in use",
+                    (long long)(w->max_disk_bytes >> 20), (long long)res.log_rows_deleted,
+                    (long long)(res.bytes_after >> 20));
+    return res.log_rows_deleted;
+}
+
+static void deadline_after_ms(struct timespec *ts, int64_t ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += (time_t)(ms / 1000);
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static bool deadline_passed(const struct timespec *ts)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > ts->tv_sec || (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
+}
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Whether queued jobs go out now rather than gather until next_commit; w->mu held. */
+static bool batch_due(const struct ag_writer *w)
+{
+    return w->stopping || w->flushers > 0 || w->count >= w->batch_max ||
+           deadline_passed(&w->next_commit);
+}
+
+static void *writer_main(void *arg)
+{
+    struct ag_writer *w = arg;
+    struct job **batch = ag_malloc(w->batch_max * sizeof(struct job *));
+    struct timespec next_retention;
+    clock_gettime(CLOCK_MONOTONIC, &next_retention); /* first pass right away */
+    clock_gettime(CLOCK_MONOTONIC, &w->next_commit); /* the first job goes out at once */
+    /* Jobs queue meanwhile (and drop when full): a one-time conversion of an old file. */
+    if (w->max_disk_bytes > 0)
+        ag_store_vacuum_mode_ensure(w->db, w->max_disk_bytes);
+
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        bool draining = w->count > 0 && (!w->paused || w->stopping);
+        /* Checked before draining too, so a steady load cannot postpone retention forever. */
+        if (!w->stopping && !w->paused && retention_enabled(w) &&
+            deadline_passed(&next_retention)) {
+            pthread_mutex_unlock(&w->mu);
+            struct ag_retention_result res = {0, 0};
+            int rc = ag_store_retention_run_db(w->db, &w->retention, ag_wall_ms(), &res);
+            if (rc == 0 && (res.log_rows_deleted || res.stats_rows_deleted))
+                ag_log_info("store: retention removed %lld log rows, %lld stats rows",
+                            (long long)res.log_rows_deleted, (long long)res.stats_rows_deleted);
+            deadline_after_ms(&next_retention, (int64_t)w->retention_interval_s * 1000);
+            int64_t capped = disk_cap(w); /* hands back what retention freed */
+            pthread_mutex_lock(&w->mu);
+            w->st.disk_cap_deleted += capped;
+            w->st.retention_runs++;
+            w->st.retention_log_deleted += res.log_rows_deleted;
+            continue;
+        }
+        if (draining && batch_due(w)) {
+            size_t n = w->count < w->batch_max ? w->count : w->batch_max;
+            for (size_t i = 0; i < n; i++) {
+                batch[i] = w->ring[w->head];
+                w->head = (w->head + 1) % w->cap;
+            }
+            w->count -= n;
+            pthread_mutex_unlock(&w->mu);
+
+            uint64_t failed;
+            uint64_t ok = write_batch(w, batch, n, &failed);
+            for (size_t i = 0; i < n; i++)
+                job_free(batch[i]);
+            int64_t capped = disk_cap(w);
+            deadline_after_ms(&w->next_commit, w->batch_delay_ms);
+
+            pthread_mutex_lock(&w->mu);
+            w->st.disk_cap_deleted += capped;
+            w->st.written += ok;
+            w->st.failed += failed;
+            w->st.batches++;
+            w->done += n;
+            pthread_cond_broadcast(&w->idle);
+            continue;
+        }
+        if (w->stopping)
+            break;
+        /* Sleep until a producer, flush, pause change or stop wakes us, or the nearest of the
+         * batch deadline (jobs are gathering) and the retention deadline. */
+        const struct timespec *until = NULL;
+        if (draining)
+            until = &w->next_commit;
+        if (retention_enabled(w) && !w->paused && (!until || before(&next_retention, until)))
+            until = &next_retention;
+        if (until)
+            pthread_cond_timedwait(&w->wake, &w->mu, until);
+        else
+            pthread_cond_wait(&w->wake, &w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    free(batch);
+    return NULL;
 }
 
 /* ---- public ---- */
 
-static int limit(int64_t v, int64_t def) {
-  return v == 0 ? (int)def : (v < 0 ? 0 : (int)v);
+static int limit(int64_t v, int64_t def)
+{
+    return v == 0 ? (int)def : (v < 0 ? 0 : (int)v);
 }
 
-struct ag_writer *ag_writer_new(const struct ag_store *store,
-                                const struct ag_writer_options *opts) {
-  struct ag_writer_options o = {0};
-  char err[256] = "";
-  bool cond_wake = false, cond_idle = false, mu = false;
-  pthread_condattr_t ca;
+struct ag_writer *ag_writer_new(const struct ag_store *store, const struct ag_writer_options *opts)
+{
+    struct ag_writer_options o = {0};
+    char err[256] = "";
+    bool cond_wake = false, cond_idle = false, mu = false;
+    pthread_condattr_t ca;
 
-  if (opts)
-    o = *opts;
-  struct ag_writer *w = AG_NEW(struct ag_writer);
-  w->cap = o.queue_capacity ? o.queue_capacity : DEFAULT_QUEUE_CAPACITY;
-  w->batch_max = o.batch_max ? o.batch_max : DEFAULT_BATCH_MAX;
-  w->batch_delay_ms = o.batch_delay_ms == 0
-                          ? DEFAULT_BATCH_DELAY_MS
-                          : (o.batch_delay_ms < 0 ? 0 : o.batch_delay_ms);
-  w->body_cap = o.body_cap ? o.body_cap : DEFAULT_BODY_CAP;
-  w->retention.log_max_age_days =
-      limit(o.retention.log_max_age_days, DEFAULT_LOG_DAYS);
-  w->retention.log_max_rows =
-      o.retention.log_max_rows == 0
-          ? DEFAULT_LOG_ROWS
-          : (o.retention.log_max_rows < 0 ? 0 : o.retention.log_max_rows);
-  w->retention.stats_max_age_days =
-      limit(o.retention.stats_max_age_days, DEFAULT_STATS_DAYS);
-  w->retention_interval_s = o.retention_interval_s > 0
-                                ? o.retention_interval_s
-                                : DEFAULT_RETENTION_EVERY;
-  w->max_disk_bytes = o.max_disk_bytes == 0
-                          ? DEFAULT_MAX_DISK_BYTES
-                          : (o.max_disk_bytes < 0 ? 0 : o.max_disk_bytes);
-  w->ring = ag_calloc(w->cap, sizeof(struct job *));
+    if (opts)
+        o = *opts;
+    struct ag_writer *w = AG_NEW(struct ag_writer);
+    w->cap = o.queue_capacity ? o.queue_capacity : DEFAULT_QUEUE_CAPACITY;
+    w->batch_max = o.batch_max ? o.batch_max : DEFAULT_BATCH_MAX;
+    w->batch_delay_ms = o.batch_delay_ms == 0 ? DEFAULT_BATCH_DELAY_MS
+                                              : (o.batch_delay_ms < 0 ? 0 : o.batch_delay_ms);
+    w->body_cap = o.body_cap ? o.body_cap : DEFAULT_BODY_CAP;
+    w->retention.log_max_age_days = limit(o.retention.log_max_age_days, DEFAULT_LOG_DAYS);
+    w->retention.log_max_rows = o.retention.log_max_rows == 0
+                                    ? DEFAULT_LOG_ROWS
+                                    : (o.retention.log_max_rows < 0 ? 0 : o.retention.log_max_rows);
+    w->retention.stats_max_age_days = limit(o.retention.stats_max_age_days, DEFAULT_STATS_DAYS);
+    w->retention_interval_s =
+        o.retention_interval_s > 0 ? o.retention_interval_s : DEFAULT_RETENTION_EVERY;
+    w->max_disk_bytes = o.max_disk_bytes == 0 ? DEFAULT_MAX_DISK_BYTES
+                                              : (o.max_disk_bytes < 0 ? 0 : o.max_disk_bytes);
+    w->ring = ag_calloc(w->cap, sizeof(struct job *));
 
-  if (ag_store_conn_again(store, &w->db, err, sizeof(err)) != 0) {
-    ag_log_error("store: writer: %s", err);
-    goto fail;
-  }
-  if (pthread_mutex_init(&w->mu, NULL) != 0)
-    goto fail;
-  mu = true;
-  if (pthread_condattr_init(&ca) != 0)
-    goto fail;
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  cond_wake = pthread_cond_init(&w->wake, &ca) == 0;
-  pthread_condattr_destroy(&ca);
-  if (!cond_wake)
-    goto fail;
-  cond_idle = pthread_cond_init(&w->idle, NULL) == 0;
-  if (!cond_idle)
-    goto fail;
-  if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-    ag_log_error("store: writer: cannot start thread");
-    goto fail;
-  }
-  return w;
-fail:
-  if (cond_idle)
-    pthread_cond_destroy(&w->idle);
-  if (cond_wake)
-    pthread_cond_destroy(&w->wake);
-  if (mu)
-    pthread_mutex_destroy(&w->mu);
-  ag_db_close(w->db);
-  free(w->ring);
-  free(w);
-  return NULL;
-}
-
-void ag_writer_free(struct ag_writer *w) {
-  if (!w)
-    return;
-  pthread_mutex_lock(&w->mu);
-  w->stopping = true;
-  pthread_cond_signal(&w->wake);
-  pthread_mutex_unlock(&w->mu);
-  pthread_join(w->thread, NULL);
-
-  /* The thread drains before it exits, so the queue is empty here. */
-  assert(w->count == 0);
-  ag_db_finalize(w->ins_request);
-  ag_db_finalize(w->add_tokens);
-  ag_db_finalize(w->touch);
-  ag_db_finalize(w->add_key_usage);
-  ag_db_finalize(w->touch_key);
-  ag_db_close(w->db);
-  pthread_cond_destroy(&w->idle);
-  pthread_cond_destroy(&w->wake);
-  pthread_mutex_destroy(&w->mu);
-  free(w->ring);
-  free(w);
-}
-
-static int submit(struct ag_writer *w, struct job *j) {
-  int ret = 0;
-  pthread_mutex_lock(&w->mu);
-  if (w->stopping) {
-    ret = AG_ECLOSED;
-  } else if (w->count == w->cap) {
-    w->st.dropped++;
-    ret = AG_ETOOBIG;
-  } else {
-    w->ring[(w->head + w->count) % w->cap] = j;
-    w->count++;
-    w->st.accepted++;
-    j = NULL;
-    /* Between these two edges the writer is either busy or sleeping until its
-     * batch deadline, which it keeps without us: no futex wake per job. */
-    if (w->count == 1 || w->count == w->batch_max)
-      pthread_cond_signal(&w->wake);
-  }
-  pthread_mutex_unlock(&w->mu);
-  job_free(j);
-  return ret;
-}
-
-int ag_writer_log_request(struct ag_writer *w,
-                          const struct ag_request_record *rec) {
-  return submit(w, job_request(rec, w->body_cap));
-}
-
-int ag_writer_record(struct ag_writer *w, const struct ag_request_record *rec) {
-  return submit(w, job_record(rec, w->body_cap));
-}
-
-int ag_writer_add_tokens(struct ag_writer *w, const struct ag_token_delta *d) {
-  return submit(w, job_tokens(d));
-}
-
-int ag_writer_touch_account(struct ag_writer *w, const char *id,
-                            int64_t when_s) {
-  if (!id || !*id)
-    return AG_EINVAL;
-  return submit(w, job_touch(id, when_s));
-}
-
-int ag_writer_thinking_put(struct ag_writer *w,
-                           const struct ag_thinking_row *row, int64_t ttl_ms,
-                           int64_t max_rows, int64_t max_bytes) {
-  if (!row->conv.len || !row->tool_id.len || !row->sig.len)
-    return AG_EINVAL;
-  return submit(w, job_thinking_put(row, ttl_ms, max_rows, max_bytes));
-}
-
-int ag_writer_thinking_clear(struct ag_writer *w) {
-  struct job *j = AG_NEW(struct job);
-  j->kind = JOB_THINKING_CLEAR;
-  return submit(w, j);
-}
-
-int ag_writer_session_put(struct ag_writer *w, const struct ag_session_row *row,
-                          int64_t max_rows) {
-  struct job *j = AG_NEW(struct job);
-  j->kind = JOB_SESSION_PUT;
-  j->u.sess.row = *row;
-  j->u.sess.max_rows = max_rows;
-  return submit(w, j);
-}
-
-int ag_writer_session_delete(struct ag_writer *w,
-                             const unsigned char hash[AG_SESSION_HASH_SIZE]) {
-  struct job *j = AG_NEW(struct job);
-  j->kind = JOB_SESSION_DELETE;
-  memcpy(j->u.sess.row.hash, hash, AG_SESSION_HASH_SIZE);
-  return submit(w, j);
-}
-
-int ag_writer_sessions_clear(struct ag_writer *w) {
-  struct job *j = AG_NEW(struct job);
-  j->kind = JOB_SESSIONS_CLEAR;
-  return submit(w, j);
-}
-
-int ag_writer_flush(struct ag_writer *w) {
-  int ret = 0;
-  pthread_mutex_lock(&w->mu);
-  if (w->paused && w->count > 0) {
-    ret = AG_ESTATE;
-  } else {
-    uint64_t target = w->st.accepted;
-    if (w->done < target) {
-      w->flushers++;
-      pthread_cond_signal(
-          &w->wake); /* it may be sleeping until the batch deadline */
-      while (w->done < target)
-        pthread_cond_wait(&w->idle, &w->mu);
-      w->flushers--;
+    if (ag_store_conn_again(store, &w->db, err, sizeof(err)) != 0) {
+        ag_log_error("store: writer: %s", err);
+        goto fail;
     }
-  }
-  pthread_mutex_unlock(&w->mu);
-  return ret;
+    if (pthread_mutex_init(&w->mu, NULL) != 0)
+        goto fail;
+    mu = true;
+    if (pthread_condattr_init(&ca) != 0)
+        goto fail;
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    cond_wake = pthread_cond_init(&w->wake, &ca) == 0;
+    pthread_condattr_destroy(&ca);
+    if (!cond_wake)
+        goto fail;
+    cond_idle = pthread_cond_init(&w->idle, NULL) == 0;
+    if (!cond_idle)
+        goto fail;
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        ag_log_error("store: writer: cannot start thread");
+        goto fail;
+    }
+    return w;
+fail:
+    if (cond_idle)
+        pthread_cond_destroy(&w->idle);
+    if (cond_wake)
+        pthread_cond_destroy(&w->wake);
+    if (mu)
+        pthread_mutex_destroy(&w->mu);
+    ag_db_close(w->db);
+    free(w->ring);
+    free(w);
+    return NULL;
 }
 
-void ag_writer_pause(struct ag_writer *w) {
-  pthread_mutex_lock(&w->mu);
-  w->paused = true;
-  pthread_mutex_unlock(&w->mu);
+void ag_writer_free(struct ag_writer *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stopping = true;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+
+    /* The thread drains before it exits, so the queue is empty here. */
+    assert(w->count == 0);
+    ag_db_finalize(w->ins_request);
+    ag_db_finalize(w->add_tokens);
+    ag_db_finalize(w->touch);
+    ag_db_finalize(w->add_key_usage);
+    ag_db_finalize(w->touch_key);
+    ag_db_close(w->db);
+    pthread_cond_destroy(&w->idle);
+    pthread_cond_destroy(&w->wake);
+    pthread_mutex_destroy(&w->mu);
+    free(w->ring);
+    free(w);
 }
 
-void ag_writer_resume(struct ag_writer *w) {
-  pthread_mutex_lock(&w->mu);
-  w->paused = false;
-  pthread_cond_signal(&w->wake);
-  pthread_mutex_unlock(&w->mu);
+static int submit(struct ag_writer *w, struct job *j)
+{
+    int ret = 0;
+    pthread_mutex_lock(&w->mu);
+    if (w->stopping) {
+        ret = AG_ECLOSED;
+    } else if (w->count == w->cap) {
+        w->st.dropped++;
+        ret = AG_ETOOBIG;
+    } else {
+        w->ring[(w->head + w->count) % w->cap] = j;
+        w->count++;
+        w->st.accepted++;
+        j = NULL;
+        /* Between these two edges the writer is either busy or sleeping until its batch
+         * deadline, which it keeps without us: no futex wake per job. */
+        if (w->count == 1 || w->count == w->batch_max)
+            pthread_cond_signal(&w->wake);
+    }
+    pthread_mutex_unlock(&w->mu);
+    job_free(j);
+    return ret;
 }
 
-uint64_t ag_writer_dropped(struct ag_writer *w) {
-  pthread_mutex_lock(&w->mu);
-  uint64_t n = w->st.dropped;
-  pthread_mutex_unlock(&w->mu);
-  return n;
+int ag_writer_log_request(struct ag_writer *w, const struct ag_request_record *rec)
+{
+    return submit(w, job_request(rec, w->body_cap));
 }
 
-void ag_writer_get_stats(struct ag_writer *w, struct ag_writer_stats *out) {
-  pthread_mutex_lock(&w->mu);
-  *out = w->st;
-  out->queued = w->count;
-  pthread_mutex_unlock(&w->mu);
+int ag_writer_record(struct ag_writer *w, const struct ag_request_record *rec)
+{
+    return submit(w, job_record(rec, w->body_cap));
+}
+
+int ag_writer_add_tokens(struct ag_writer *w, const struct ag_token_delta *d)
+{
+    return submit(w, job_tokens(d));
+}
+
+int ag_writer_touch_account(struct ag_writer *w, const char *id, int64_t when_s)
+{
+    if (!id || !*id)
+        return AG_EINVAL;
+    return submit(w, job_touch(id, when_s));
+}
+
+int ag_writer_thinking_put(struct ag_writer *w, const struct ag_thinking_row *row, int64_t ttl_ms,
+                           int64_t max_rows, int64_t max_bytes)
+{
+    if (!row->conv.len || !row->tool_id.len || !row->sig.len)
+        return AG_EINVAL;
+    return submit(w, job_thinking_put(row, ttl_ms, max_rows, max_bytes));
+}
+
+int ag_writer_thinking_clear(struct ag_writer *w)
+{
+    struct job *j = AG_NEW(struct job);
+    j->kind = JOB_THINKING_CLEAR;
+    return submit(w, j);
+}
+
+int ag_writer_session_put(struct ag_writer *w, const struct ag_session_row *row, int64_t max_rows)
+{
+    struct job *j = AG_NEW(struct job);
+    j->kind = JOB_SESSION_PUT;
+    j->u.sess.row = *row;
+    j->u.sess.max_rows = max_rows;
+    return submit(w, j);
+}
+
+int ag_writer_session_delete(struct ag_writer *w, const unsigned char hash[AG_SESSION_HASH_SIZE])
+{
+    struct job *j = AG_NEW(struct job);
+    j->kind = JOB_SESSION_DELETE;
+    memcpy(j->u.sess.row.hash, hash, AG_SESSION_HASH_SIZE);
+    return submit(w, j);
+}
+
+int ag_writer_sessions_clear(struct ag_writer *w)
+{
+    struct job *j = AG_NEW(struct job);
+    j->kind = JOB_SESSIONS_CLEAR;
+    return submit(w, j);
+}
+
+int ag_writer_flush(struct ag_writer *w)
+{
+    int ret = 0;
+    pthread_mutex_lock(&w->mu);
+    if (w->paused && w->count > 0) {
+        ret = AG_ESTATE;
+    } else {
+        uint64_t target = w->st.accepted;
+        if (w->done < target) {
+            w->flushers++;
+            pthread_cond_signal(&w->wake); /* it may be sleeping until the batch deadline */
+            while (w->done < target)
+                pthread_cond_wait(&w->idle, &w->mu);
+            w->flushers--;
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return ret;
+}
+
+void ag_writer_pause(struct ag_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->paused = true;
+    pthread_mutex_unlock(&w->mu);
+}
+
+void ag_writer_resume(struct ag_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->paused = false;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->mu);
+}
+
+uint64_t ag_writer_dropped(struct ag_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    uint64_t n = w->st.dropped;
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
+
+void ag_writer_get_stats(struct ag_writer *w, struct ag_writer_stats *out)
+{
+    pthread_mutex_lock(&w->mu);
+    *out = w->st;
+    out->queued = w->count;
+    pthread_mutex_unlock(&w->mu);
 }
