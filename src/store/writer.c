@@ -10,7 +10,13 @@
  * per request made the writer a quarter of the gateway's CPU under load. The thread starts a
  * transaction only when batch_delay_ms passed since the previous one, batch_max jobs wait, a flush
  * waits, or the writer stops; otherwise it sleeps until that deadline. A lone job after a quiet
- * spell therefore goes out at once, and a busy gateway commits about 20 times a second. */
+ * spell therefore goes out at once, and a busy gateway commits about 20 times a second.
+ *
+ * Inside a batch, the increments that add to the same row (token statistics of one hour, account,
+ * model and protocol; one key's usage in one hour; an account's last use) are summed first and
+ * written once: under load most of a batch's records fall on a handful of such rows. The disk cap
+ * is checked when the rows written since its last check could have reached it (an upper bound of
+ * their size against the room it left), or after CAP_CHECK_MAX_S, not after every batch. */
 #include "store/writer.h"
 
 #include "core/err.h"
@@ -37,6 +43,9 @@
 #define DEFAULT_STATS_DAYS      400
 #define DEFAULT_RETENTION_EVERY 3600
 #define DEFAULT_MAX_DISK_BYTES  (INT64_C(1024) << 20)
+#define MERGE_ROWS              32 /* distinct rows summed per batch; more are written alone */
+#define CAP_CHECK_MAX_S         10 /* the disk cap is checked at least this often while writing */
+#define CAP_JOB_PAGES           8  /* per job in the bound of what it adds: pages it may split */
 
 enum job_kind {
     JOB_REQUEST,
@@ -71,6 +80,11 @@ struct job {
     struct ag_token_delta rec_tok; /* JOB_RECORD: derived from u.req, pointing into its strings */
     struct ag_key_usage_delta rec_key; /* JOB_RECORD: the same for the user key, if any */
     char *strings;                     /* owned: every string the job points to */
+    size_t bytes;                      /* the job and its strings (bound of what it adds) */
+    /* In a batch: the result, and the job whose summed increment (token statistics, key usage,
+     * last use) carries this one's (itself when it writes its own; NULL: none). */
+    int rc;
+    struct job *sum_tok, *sum_key, *sum_touch;
 };
 
 struct ag_writer {
@@ -96,6 +110,9 @@ struct ag_writer {
     struct timespec next_commit; /* earliest start of the next transaction below batch_max */
     struct ag_db *db;
     struct ag_db_stmt *ins_request, *add_tokens, *touch, *add_key_usage, *touch_key;
+    struct ag_db_stmt *begin, *commit;
+    int64_t cap_room;               /* bytes the disk cap left at its last check, less since */
+    struct timespec next_cap_check; /* the cap is checked by then in any case */
 };
 
 /* ---- jobs ---- */
@@ -123,7 +140,7 @@ static size_t body_keep(struct ag_str body, size_t cap)
 
 /* Copies the strings behind the n pointers *fields[i] into one block and repoints them. */
 static char *pack(const char **fields[], size_t n, struct ag_str *bodies[], size_t nb,
-                  size_t body_cap)
+                  size_t body_cap, size_t *size)
 {
     size_t total = 1;
     for (size_t i = 0; i < n; i++)
@@ -131,6 +148,7 @@ static char *pack(const char **fields[], size_t n, struct ag_str *bodies[], size
     for (size_t i = 0; i < nb; i++)
         total += body_keep(*bodies[i], body_cap) + 1;
     char *blk = ag_malloc(total);
+    *size = total;
     char *c = blk;
     for (size_t i = 0; i < n; i++) {
         if (!*fields[i])
@@ -165,7 +183,7 @@ static struct job *job_request(const struct ag_request_record *rec, size_t body_
                              &r->error_class,     &r->client_ip,    &r->user_agent,
                              &r->error_message,   &r->key_name,     &r->attempts_json};
     struct ag_str *bodies[] = {&r->request_body, &r->response_body};
-    j->strings = pack(fields, sizeof(fields) / sizeof(fields[0]), bodies, 2, body_cap);
+    j->strings = pack(fields, sizeof(fields) / sizeof(fields[0]), bodies, 2, body_cap, &j->bytes);
     return j;
 }
 
@@ -204,7 +222,7 @@ static struct job *job_tokens(const struct ag_token_delta *d)
     j->kind = JOB_TOKENS;
     j->u.tok = *d;
     const char **fields[] = {&j->u.tok.account_email, &j->u.tok.model};
-    j->strings = pack(fields, 2, NULL, 0, 0);
+    j->strings = pack(fields, 2, NULL, 0, 0, &j->bytes);
     return j;
 }
 
@@ -215,7 +233,7 @@ static struct job *job_touch(const char *id, int64_t when_s)
     j->u.touch.id = id;
     j->u.touch.when_s = when_s;
     const char **fields[] = {&j->u.touch.id};
-    j->strings = pack(fields, 1, NULL, 0, 0);
+    j->strings = pack(fields, 1, NULL, 0, 0, &j->bytes);
     return j;
 }
 
@@ -235,6 +253,7 @@ static struct job *job_thinking_put(const struct ag_thinking_row *row, int64_t t
         total += src[i]->len + 1;
     char *c = ag_malloc(total);
     j->strings = c;
+    j->bytes = total;
     for (size_t i = 0; i < 4; i++) {
         if (src[i]->len)
             memcpy(c, src[i]->p, src[i]->len);
@@ -246,6 +265,7 @@ static struct job *job_thinking_put(const struct ag_thinking_row *row, int64_t t
     return j;
 }
 
+/* Runs a job's own statement; a record's and a touch's increments are written by sum_run. */
 static int job_run(struct ag_writer *w, const struct job *j)
 {
     switch (j->kind) {
@@ -254,15 +274,9 @@ static int job_run(struct ag_writer *w, const struct job *j)
     case JOB_TOKENS:
         return ag_store_token_stats_add_db(w->db, &w->add_tokens, &j->u.tok);
     case JOB_TOUCH:
-        return ag_store_account_touch_db(w->db, &w->touch, j->u.touch.id, j->u.touch.when_s);
-    case JOB_RECORD: {
-        int rc = ag_store_request_log_insert_db(w->db, &w->ins_request, &j->u.req, w->body_cap);
-        if (!rc)
-            rc = ag_store_token_stats_add_db(w->db, &w->add_tokens, &j->rec_tok);
-        if (!rc && j->rec_key.key_name && j->rec_key.key_name[0])
-            rc = ag_store_key_usage_add_db(w->db, &w->add_key_usage, &w->touch_key, &j->rec_key);
-        return rc;
-    }
+        return 0;
+    case JOB_RECORD:
+        return ag_store_request_log_insert_db(w->db, &w->ins_request, &j->u.req, w->body_cap);
     case JOB_THINKING_PUT:
         return ag_store_thinking_put_db(w->db, &j->u.think.row, j->u.think.ttl_ms,
                                         j->u.think.max_rows, j->u.think.max_bytes);
@@ -278,25 +292,160 @@ static int job_run(struct ag_writer *w, const struct job *j)
     return AG_EINVAL;
 }
 
+/* ---- summing a batch's increments ---- */
+
+static bool same_text(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static bool same_tok_row(const struct ag_token_delta *a, const struct ag_token_delta *b)
+{
+    return ag_token_stats_hour(a->ts_s) == ag_token_stats_hour(b->ts_s) &&
+           same_text(a->account_email, b->account_email) && same_text(a->model, b->model) &&
+           same_text(a->protocol, b->protocol);
+}
+
+static bool same_key_row(const struct ag_key_usage_delta *a, const struct ag_key_usage_delta *b)
+{
+    return ag_token_stats_hour(a->ts_s) == ag_token_stats_hour(b->ts_s) &&
+           strcmp(a->key_name, b->key_name) == 0;
+}
+
+/* The earlier job of heads[] that `match` says writes the same row as j, or j itself (added to
+ * heads[] while there is room). */
+static struct job *sum_head(struct job *heads[], size_t *nheads, struct job *j,
+                            bool (*match)(const struct job *, const struct job *))
+{
+    for (size_t k = 0; k < *nheads; k++) {
+        if (match(heads[k], j))
+            return heads[k];
+    }
+    if (*nheads < MERGE_ROWS)
+        heads[(*nheads)++] = j;
+    return j;
+}
+
+static bool match_tok(const struct job *a, const struct job *b)
+{
+    return same_tok_row(&a->rec_tok, &b->rec_tok);
+}
+
+static bool match_key(const struct job *a, const struct job *b)
+{
+    return same_key_row(&a->rec_key, &b->rec_key);
+}
+
+static bool match_touch(const struct job *a, const struct job *b)
+{
+    return strcmp(a->u.touch.id, b->u.touch.id) == 0;
+}
+
+/* Sums the increments of the batch's written records and its touches into the first job of
+ * each row (sum_* point there). */
+static void sum_batch(struct job **jobs, size_t n)
+{
+    struct job *tok[MERGE_ROWS], *key[MERGE_ROWS], *touch[MERGE_ROWS];
+    size_t ntok = 0, nkey = 0, ntouch = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct job *j = jobs[i], *h;
+        if (j->kind == JOB_TOUCH) {
+            h = j->sum_touch = sum_head(touch, &ntouch, j, match_touch);
+            if (h != j && j->u.touch.when_s > h->u.touch.when_s)
+                h->u.touch.when_s = j->u.touch.when_s;
+            continue;
+        }
+        if (j->kind != JOB_RECORD || j->rc != 0)
+            continue;
+        h = j->sum_tok = sum_head(tok, &ntok, j, match_tok);
+        if (h != j) {
+            struct ag_token_delta *t = &h->rec_tok;
+            const struct ag_token_delta *d = &j->rec_tok;
+            t->ts_s = d->ts_s > t->ts_s ? d->ts_s : t->ts_s;
+            t->requests += d->requests;
+            t->input_tokens += d->input_tokens;
+            t->output_tokens += d->output_tokens;
+            t->cached_tokens += d->cached_tokens;
+            t->reasoning_tokens += d->reasoning_tokens;
+            t->errors += d->errors;
+        }
+        if (!j->rec_key.key_name || !j->rec_key.key_name[0])
+            continue;
+        h = j->sum_key = sum_head(key, &nkey, j, match_key);
+        if (h != j) {
+            struct ag_key_usage_delta *t = &h->rec_key;
+            const struct ag_key_usage_delta *d = &j->rec_key;
+            t->ts_s = d->ts_s > t->ts_s ? d->ts_s : t->ts_s; /* also the key's last use */
+            t->requests += d->requests;
+            t->input_tokens += d->input_tokens;
+            t->output_tokens += d->output_tokens;
+            t->cached_tokens += d->cached_tokens;
+            t->errors += d->errors;
+        }
+    }
+}
+
+/* Writes the summed increments (each row once, by its first job); a job whose sum failed fails. */
+static void sum_run(struct ag_writer *w, struct job **jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct job *j = jobs[i];
+        if (j->sum_touch == j)
+            j->rc = ag_store_account_touch_db(w->db, &w->touch, j->u.touch.id, j->u.touch.when_s);
+        else if (j->sum_touch)
+            j->rc = j->sum_touch->rc;
+        if (j->rc != 0 || j->kind != JOB_RECORD)
+            continue;
+        if (j->sum_tok == j)
+            j->rc = ag_store_token_stats_add_db(w->db, &w->add_tokens, &j->rec_tok);
+        else if (j->sum_tok)
+            j->rc = j->sum_tok->rc;
+        if (j->rc == 0 && j->sum_key == j)
+            j->rc = ag_store_key_usage_add_db(w->db, &w->add_key_usage, &w->touch_key, &j->rec_key);
+        else if (j->rc == 0 && j->sum_key)
+            j->rc = j->sum_key->rc;
+    }
+}
+
 /* ---- the thread ---- */
+
+/* Steps a statement kept prepared for the writer's life (BEGIN, COMMIT). */
+static int step_kept(struct ag_writer *w, struct ag_db_stmt **st, const char *sql)
+{
+    if (!*st && ag_db_prepare(w->db, sql, st) != 0) {
+        ag_log_error("store: writer batch: %s: %s", sql, ag_db_errmsg(w->db));
+        return AG_EDB;
+    }
+    int rc = ag_db_step(*st);
+    ag_db_reset(*st);
+    if (rc != AG_DB_DONE) {
+        ag_log_error("store: writer batch: %s: %s", sql, ag_db_errmsg(w->db));
+        return AG_EDB;
+    }
+    return 0;
+}
 
 /* Writes n jobs in one transaction; returns how many were written, *failed the rest. */
 static uint64_t write_batch(struct ag_writer *w, struct job **jobs, size_t n, uint64_t *failed)
 {
     uint64_t ok = 0;
     *failed = 0;
-    if (ag_db_begin(w->db, "writer batch") != 0) {
+    if (step_kept(w, &w->begin, ag_db_kind(w->db) == AG_DB_PG ? "BEGIN" : "BEGIN IMMEDIATE") != 0) {
         *failed = n;
         return 0;
     }
+    /* A failing statement is rolled back alone; the rest of the batch still commits. */
+    for (size_t i = 0; i < n; i++)
+        jobs[i]->rc = job_run(w, jobs[i]);
+    sum_batch(jobs, n);
+    sum_run(w, jobs, n);
     for (size_t i = 0; i < n; i++) {
-        /* A failing statement is rolled back alone; the rest of the batch still commits. */
-        if (job_run(w, jobs[i]) == 0)
+        if (jobs[i]->rc == 0)
             ok++;
         else
             (*failed)++;
     }
-    if (ag_db_exec(w->db, "COMMIT", "writer batch") != 0) {
+    if (step_kept(w, &w->commit, "COMMIT") != 0) {
         ag_db_rollback(w->db);
         *failed = n;
         return 0;
@@ -310,12 +459,20 @@ static bool retention_enabled(const struct ag_writer *w)
            w->retention.stats_max_age_days > 0;
 }
 
+static void deadline_after_ms(struct timespec *ts, int64_t ms);
+static bool deadline_passed(const struct timespec *ts);
+
 /* Keeps the file under the cap (thread only, outside the mutex); rows removed, logged. */
 static int64_t disk_cap(struct ag_writer *w)
 {
     struct ag_disk_cap_result res = {0};
-    if (w->max_disk_bytes <= 0 || ag_store_disk_cap_run_db(w->db, w->max_disk_bytes, &res) != 0)
+    if (w->max_disk_bytes <= 0)
         return 0;
+    w->cap_room = 0; /* a failed check is repeated after the next batch */
+    deadline_after_ms(&w->next_cap_check, (int64_t)CAP_CHECK_MAX_S * 1000);
+    if (ag_store_disk_cap_run_db(w->db, w->max_disk_bytes, &res) != 0)
+        return 0;
+    w->cap_room = w->max_disk_bytes - res.bytes_after;
     if (res.log_rows_deleted)
         ag_log_info("store: the database reached its cap (%lld MiB): removed the %lld oldest log "
                     "rows, %lld MiB in use",
@@ -396,9 +553,15 @@ static void *writer_main(void *arg)
 
             uint64_t failed;
             uint64_t ok = write_batch(w, batch, n, &failed);
-            for (size_t i = 0; i < n; i++)
+            /* What the batch can have added: its data twice over (b-tree pages half full after
+             * splits, index entries) and a few split pages per job. */
+            for (size_t i = 0; i < n; i++) {
+                w->cap_room -= (int64_t)(2 * batch[i]->bytes) + CAP_JOB_PAGES * 4096;
                 job_free(batch[i]);
-            int64_t capped = disk_cap(w);
+            }
+            int64_t capped = 0;
+            if (w->cap_room < 0 || deadline_passed(&w->next_cap_check))
+                capped = disk_cap(w);
             deadline_after_ms(&w->next_commit, w->batch_delay_ms);
 
             pthread_mutex_lock(&w->mu);
@@ -514,6 +677,8 @@ void ag_writer_free(struct ag_writer *w)
     ag_db_finalize(w->touch);
     ag_db_finalize(w->add_key_usage);
     ag_db_finalize(w->touch_key);
+    ag_db_finalize(w->begin);
+    ag_db_finalize(w->commit);
     ag_db_close(w->db);
     pthread_cond_destroy(&w->idle);
     pthread_cond_destroy(&w->wake);

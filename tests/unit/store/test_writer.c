@@ -9,10 +9,12 @@
 #include "store/request_log.h"
 #include "store/store.h"
 #include "store/token_stats.h"
+#include "store/user_keys.h"
 #include "store/writer.h"
 
 #include "store_test_util.h"
 
+#include <stdio.h>
 #include <time.h>
 
 #define DAY_MS INT64_C(86400000)
@@ -242,6 +244,81 @@ static void shutdown_flushes_everything(void **state)
     assert_int_equal(ag_store_accounts_changed(f->s, &since), 0);
 }
 
+/* One batch whose records fall on more token-statistics rows than the writer sums at once (two
+ * hours x 40 models), a key's usage spread over them, and touches out of order: every row gets
+ * exactly its own records' sums, a key's usage and an account's last use their totals and latest.
+ */
+static void a_batch_sums_each_row_once_and_exactly(void **state)
+{
+    struct fixture *f = *state;
+    struct ag_writer_options o = no_retention;
+    o.queue_capacity = 1024;
+    o.batch_max = 1024;
+    char id[AG_ACCOUNT_ID_SIZE];
+    struct ag_account in = {.email = "a@example.com", .refresh_token = "1//a"};
+    assert_int_equal(ag_store_account_upsert(f->s, &in, id, NULL), 0);
+    struct ag_writer *w = ag_writer_new(f->s, &o);
+    assert_non_null(w);
+    ag_writer_pause(w); /* everything below is one batch */
+    int64_t hour0_s = 1760000400 - 1760000400 % 3600;
+    char model[32];
+    for (int i = 0; i < 240; i++) {
+        int m = i % 40, hour = (i / 40) % 2;
+        snprintf(model, sizeof(model), "model-%d", m);
+        struct ag_request_record r =
+            record((hour0_s + hour * 3600 + i) * 1000, i % 6 == 0 ? 500 : 200);
+        r.model_served = model;
+        r.input_tokens = m + 1;
+        r.output_tokens = 2;
+        r.key_name = i % 2 ? "bob" : NULL;
+        assert_int_equal(ag_writer_record(w, &r), 0);
+    }
+    int64_t touches[] = {4000000300, 4000000100, 4000000900, 4000000200};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(ag_writer_touch_account(w, id, touches[i]), 0);
+    ag_writer_resume(w);
+    assert_int_equal(ag_writer_flush(w), 0);
+    struct ag_writer_stats st;
+    ag_writer_get_stats(w, &st);
+    ag_writer_free(w);
+    assert_int_equal(st.written, 244);
+    assert_int_equal(st.failed, 0);
+    assert_int_equal(log_count(f->s), 240);
+
+    /* i = 40 * (3 * k + hour) + m: each (hour, model) row has 3 records. */
+    for (int hour = 0; hour < 2; hour++) {
+        for (int m = 0; m < 40; m++) {
+            struct ag_token_stats_row row;
+            int64_t errors = 0;
+            for (int k = 0; k < 3; k++)
+                errors += (40 * (2 * k + hour) + m) % 6 == 0;
+            snprintf(model, sizeof(model), "model-%d", m);
+            assert_int_equal(
+                ag_store_token_stats_get(f->s, hour0_s + hour * 3600, "a@example.com", model, &row),
+                0);
+            assert_int_equal(row.requests, 3);
+            assert_int_equal(row.input_tokens, 3 * (m + 1));
+            assert_int_equal(row.output_tokens, 6);
+            assert_int_equal(row.errors, errors);
+        }
+    }
+    struct ag_user_key_usage u;
+    assert_int_equal(ag_store_key_usage_since(f->s, "bob", hour0_s, &u), 0);
+    assert_int_equal(u.requests, 120);
+    int64_t in_tokens = 0;
+    for (int i = 1; i < 240; i += 2)
+        in_tokens += i % 40 + 1;
+    assert_int_equal(u.input_tokens, in_tokens);
+    assert_int_equal(u.output_tokens, 240);
+    assert_int_equal(ag_store_key_usage_since(f->s, "bob", hour0_s + 3600, &u), 0);
+    assert_int_equal(u.requests, 60);
+
+    struct ag_account a;
+    assert_int_equal(ag_store_account_get(f->s, id, &a), 0);
+    assert_int_equal(a.last_used_at, 4000000900);
+    ag_account_dispose(&a);
+}
+
 static void submit_after_free_of_caller_data_is_safe_and_bodies_are_capped(void **state)
 {
     struct fixture *f = *state;
@@ -350,6 +427,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(jobs_close_together_share_a_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(gathered_jobs_commit_after_the_delay, setup, teardown),
         cmocka_unit_test_setup_teardown(shutdown_flushes_everything, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_batch_sums_each_row_once_and_exactly, setup, teardown),
         cmocka_unit_test_setup_teardown(
             submit_after_free_of_caller_data_is_safe_and_bodies_are_capped, setup, teardown),
         cmocka_unit_test_setup_teardown(retention_deletes_old_rows_only, setup, teardown),
