@@ -77,6 +77,12 @@ struct ag_ip_refusals;
  * be NULL (then /api/alerts shows no deliveries and the test route answers 503). */
 void ag_admin_set_alerts(struct ag_admin *a, struct ag_alerts *alerts);
 
+struct ag_otlp;
+
+/** Gives the admin layer the span exporter (telemetry/otlp.h) whose counters /metrics shows;
+ * borrowed, may be NULL (the counters read zero). */
+void ag_admin_set_telemetry(struct ag_admin *a, struct ag_otlp *telemetry);
+
 /** Gives the admin layer the server's log of refused addresses (http/iprules.h) behind
  * /api/security/ip; borrowed, may be NULL. */
 void ag_admin_set_ip_refusals(struct ag_admin *a, const struct ag_ip_refusals *log);

@@ -28,6 +28,7 @@ struct ag_sessions;
 struct ag_store;
 struct ag_keys;
 struct ag_alerts;
+struct ag_otlp;
 struct ag_ip_refusals;
 
 #define ADM_MAX_ROUTES 96
@@ -68,6 +69,7 @@ struct ag_admin {
     struct ag_warmup *warmup;                 /* may be NULL: /api/warmup answers 503 */
     struct ag_keys *keys;                     /* may be NULL: /api/keys shows no live numbers */
     struct ag_alerts *alerts;                 /* may be NULL: /api/alerts/test answers 503 */
+    struct ag_otlp *telemetry;                /* span exporter for /metrics; may be NULL */
     const struct ag_ip_refusals *ip_refusals; /* may be NULL: no refused addresses shown */
     int (*apply_config)(void *ud, struct ag_config *cfg, struct ag_buf *restart);
     void *apply_ud;

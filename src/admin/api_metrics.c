@@ -12,6 +12,7 @@
 #include "pool/provider_health.h"
 #include "relay/relay.h"
 #include "store/writer.h"
+#include "telemetry/otlp.h"
 
 static void provider_health_line(void *ud, const struct ag_pool_provider_view *v)
 {
@@ -56,6 +57,11 @@ static void account_gauges(struct ag_admin *a, struct ag_buf *o)
     ag_pool_snapshot_dispose(&snap);
 }
 
+void ag_admin_set_telemetry(struct ag_admin *a, struct ag_otlp *telemetry)
+{
+    a->telemetry = telemetry;
+}
+
 void adm_metrics_handler(struct ag_http_req *req, void *ud)
 {
     struct ag_admin *a = adm_of(ud);
@@ -81,6 +87,7 @@ void adm_metrics_handler(struct ag_http_req *req, void *ud)
     ag_buf_init(&o, 64u << 20);
     ag_metrics_render(a->metrics, &g, &o);
     account_gauges(a, &o);
+    ag_otlp_metrics(a->telemetry, &o);
     ag_http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", o.data, o.len);
     ag_buf_dispose(&o);
 }

@@ -23,6 +23,7 @@
 #include "state/state.h"
 #include "store/store.h"
 #include "store/writer.h"
+#include "telemetry/otlp.h"
 #include "upstream/client.h"
 
 #include <stdio.h>
@@ -48,6 +49,7 @@ struct ag_gateway {
     struct ag_warmup *warmup;     /* scheduled and manual warm-up (relay/warmup.h) */
     struct ag_admin *admin;       /* admin API, monitor, metrics (composition root: may reach up) */
     struct ag_alerts *alerts;     /* webhook alerts; NULL once closed */
+    struct ag_otlp *telemetry;    /* span exporter (telemetry/otlp.h); NULL once closed */
     struct ag_ip_rules *ip_rules; /* security.ip_allow / ip_deny, compiled */
     struct ag_ip_refusals *ip_refusals; /* addresses refused lately (admin API) */
     void (*done)(void *);
@@ -94,6 +96,8 @@ static void on_record(const struct ag_relay_record *rec, void *ud)
 {
     struct ag_gateway *g = ud;
     ag_admin_on_record(rec, g->admin);
+    if (g->telemetry)
+        ag_otlp_record(g->telemetry, rec);
     if (g->alerts && rec->attempts > 0) {
         bool broken = rec->status == 200 && rec->error_class && rec->error_class[0] &&
                       strcmp(rec->error_class, "client_closed") != 0;
@@ -216,6 +220,8 @@ int ag_gateway_apply_config(struct ag_gateway *g, struct ag_config *cfg, struct 
     ag_warmup_set_config(g->warmup, cfg);
     if (g->alerts)
         ag_alerts_set_config(g->alerts, cfg);
+    if (g->telemetry)
+        ag_otlp_set_config(g->telemetry, cfg);
     ag_config_unref(old);
     return 0;
 }
@@ -267,6 +273,7 @@ static int start_upstream(struct ag_gateway *g, struct ag_buf *errmsg)
         return -1;
     }
     g->alerts = ag_alerts_new(g->loop, g->client, g->cfg);
+    g->telemetry = ag_otlp_new(g->loop, g->client, g->cfg);
     g->ip_refusals = ag_ip_refusals_new();
     struct ag_mapping_config mc = {.custom = &c->mapping.custom,
                                    .background_model = c->mapping.background_model};
@@ -337,6 +344,7 @@ static int start_services(struct ag_gateway *g, struct ag_buf *errmsg)
     ag_admin_set_warmup(g->admin, g->warmup);
     ag_admin_set_keys(g->admin, g->keys);
     ag_admin_set_alerts(g->admin, g->alerts);
+    ag_admin_set_telemetry(g->admin, g->telemetry);
     ag_admin_set_ip_refusals(g->admin, g->ip_refusals);
     return 0;
 }
@@ -447,13 +455,18 @@ static void pool_closed(void *ud)
     ag_state_close(st, state_closed, g);
 }
 
-/* The alerts go before the pool and the upstream client they send through. */
+/* The alerts and the span exporter go before the pool and the upstream client they send
+ * through. */
 static void close_alerts(struct ag_gateway *g)
 {
-    if (g->admin)
+    if (g->admin) {
         ag_admin_set_alerts(g->admin, NULL);
+        ag_admin_set_telemetry(g->admin, NULL);
+    }
     ag_alerts_close(g->alerts);
     g->alerts = NULL;
+    ag_otlp_close(g->telemetry);
+    g->telemetry = NULL;
 }
 
 static void server_done(void *ud)

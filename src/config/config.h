@@ -188,6 +188,13 @@ struct ag_config {
         char *redis_url;  /* redis://...; "" = nothing shared (one instance); restart required */
         char *key_prefix; /* prefix of every key and of the channel; restart required */
     } state;
+    struct {
+        char *otlp_endpoint;        /* OTLP/HTTP JSON traces URL; "" = no traces */
+        char *service_name;         /* service.name of the spans */
+        bool propagate_upstream;    /* traceparent to API-key accounts' upstreams */
+        int64_t export_interval_ms; /* between exports */
+        int64_t queue_capacity;     /* spans waiting at most; more are dropped and counted */
+    } telemetry;
 
     char *data_dir; /* absolute or as given; "" for snapshots not loaded from disk */
     char *path;     /* <data_dir>/config.json, or "" */

@@ -65,6 +65,15 @@ static int check_proxy_url(const void *field, struct ag_buf *why)
     return AG_EINVAL;
 }
 
+static int check_optional_http_url(const void *field, struct ag_buf *why)
+{
+    const char *s = *(char *const *)field;
+    if (s[0] == '\0' || url_with_scheme(s, http_schemes))
+        return 0;
+    ag_buf_append_c(why, "empty (off) or an http:// or https:// URL");
+    return AG_EINVAL;
+}
+
 static int check_endpoints(const void *field, struct ag_buf *why)
 {
     const struct ag_config_strlist *l = field;
@@ -416,6 +425,12 @@ static const struct ag_config_key keys[] = {
         "sticky sessions, account changes); empty: nothing is shared"),
     STR("state.key_prefix", "\"aigate:\"", state.key_prefix, R, NULL, check_key_prefix,
         "prefix of the Redis keys and channel; instances that share state use the same one"),
+
+    STR("telemetry.otlp_endpoint", "\"\"", telemetry.otlp_endpoint, AG_CONFIG_URL_SECRET, NULL, check_optional_http_url, "OTLP/HTTP traces URL (JSON), e.g. http://127.0.0.1:4318/v1/traces; empty: no traces"),
+    STR("telemetry.service_name", "\"aigate\"", telemetry.service_name, 0, NULL, NULL, "service.name of the exported spans"),
+    BOOL("telemetry.propagate_upstream", "false", telemetry.propagate_upstream, 0, NULL, "send traceparent (the attempt's span) to API-key accounts' upstreams; never to Cloud Code"),
+    INT("telemetry.export_interval_ms", "1000", 100, 60000, telemetry.export_interval_ms, 0, NULL, "milliseconds between exports (sooner when 512 spans wait)"),
+    INT("telemetry.queue_capacity", "2048", 16, 1000000, telemetry.queue_capacity, 0, NULL, "spans waiting for export at most; more are dropped and counted"),
 };
 /* clang-format on */
 

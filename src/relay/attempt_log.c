@@ -3,6 +3,7 @@
 
 #include "core/jsonw.h"
 #include "core/str.h"
+#include "core/trace.h"
 
 #include <string.h>
 
@@ -55,6 +56,8 @@ void ag_attempt_log_begin(struct ag_attempt_log *log, uint64_t now_us)
     a->start_ms = ms_between(log->arrival_us, now_us);
     a->acquire_ms = a->upstream_ms = a->first_token_ms = a->stream_ms = -1;
     a->_begin_us = now_us;
+    a->begin_us = now_us >= log->arrival_us ? (int64_t)(now_us - log->arrival_us) : 0;
+    ag_trace_new_id(a->span_id, sizeof(a->span_id));
     a->_open = true;
 }
 
@@ -112,6 +115,7 @@ void ag_attempt_log_end(struct ag_attempt_log *log, int status, const char *outc
         a->stream_ms = ms_between(a->_head_us, now_us);
     else if (a->_send_us)
         a->upstream_ms = ms_between(a->_send_us, now_us); /* failed before any head */
+    a->end_us = now_us >= log->arrival_us ? (int64_t)(now_us - log->arrival_us) : 0;
     a->_open = false;
 }
 

@@ -33,6 +33,8 @@ struct ag_attempt {
     char reason[256];  /* the upstream's or the pool's message, one line; "" when none */
     int64_t start_ms;  /* the attempt's start, from the request's arrival */
     int64_t acquire_ms, upstream_ms, first_token_ms, stream_ms;
+    int64_t begin_us, end_us; /* the attempt's span from the request's arrival; end 0 while open */
+    uint8_t span_id[8];       /* the attempt's span in the request's trace (core/trace.h) */
     /* stage clocks (monotonic µs); 0 = not reached */
     uint64_t _begin_us, _send_us, _head_us;
     bool _open;

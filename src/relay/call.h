@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "core/buf.h"
+#include "core/trace.h"
 #include "pool/pool.h"
 #include "relay/attempt_log.h"
 #include "proto/adapter.h"
@@ -96,6 +97,7 @@ struct call {
     char client_version[32];            /* x-client-version, from the configured User-Agent */
     const char *beta[1];                /* anthropic-beta for Claude models */
     struct ag_attempt_log alog;         /* each attempt's account, outcome and stage times */
+    struct ag_trace trace;              /* the client's traceparent or a new trace (core/trace.h) */
     /* routing.rules and API-key accounts (plan.c); rule NULL = the Cloud Code mapping */
     const struct ag_route_rule *rule; /* in cfg, or implicit_rule */
     struct ag_route_rule implicit_rule;

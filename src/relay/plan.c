@@ -240,6 +240,34 @@ int plan_encode(struct call *c, const struct ag_upstream_target *t)
     return 0;
 }
 
+/* With telemetry.propagate_upstream (and traces exported), an API-key account's upstream is told
+ * the attempt's span as its parent: traceparent, and the client's tracestate as it came. Cloud
+ * Code never is (plan_spec serves only API-key accounts): the official client sends no trace
+ * headers there. 0 or AG_ETOOBIG (arena cap). */
+static int plan_traceparent(struct call *c, struct ag_cloudcode_call_spec *spec)
+{
+    const struct ag_attempt *a = c->alog.n ? &c->alog.a[c->alog.n - 1] : NULL;
+    if (!a || !c->cfg->telemetry.propagate_upstream || !c->cfg->telemetry.otlp_endpoint[0])
+        return 0;
+    const char **h = ag_arena_alloc(c->ctx.arena, (spec->nextra + 2) * sizeof(*h));
+    char tp[AG_TRACEPARENT_SIZE];
+    if (!h)
+        return AG_ETOOBIG;
+    memcpy(h, spec->extra_headers, spec->nextra * sizeof(*h));
+    ag_trace_format(tp, c->trace.trace_id, a->span_id, c->trace.flags);
+    size_t n = spec->nextra;
+    h[n++] = ag_arena_printf(c->ctx.arena, "traceparent: %s", tp);
+    if (c->trace.tracestate[0])
+        h[n++] = ag_arena_printf(c->ctx.arena, "tracestate: %s", c->trace.tracestate);
+    for (size_t i = spec->nextra; i < n; i++) {
+        if (!h[i])
+            return AG_ETOOBIG;
+    }
+    spec->extra_headers = h;
+    spec->nextra = n;
+    return 0;
+}
+
 int plan_spec(struct call *c, struct ag_cloudcode_call_spec *spec)
 {
     struct ag_provider_call *pc = ag_arena_alloc(c->ctx.arena, sizeof(*pc));
@@ -254,7 +282,7 @@ int plan_spec(struct call *c, struct ag_cloudcode_call_spec *spec)
     spec->nextra = pc->nheaders;
     spec->access_token = NULL;
     spec->project = NULL;
-    return 0;
+    return plan_traceparent(c, spec);
 }
 
 const char *plan_account_shown(const struct ag_lease *l)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/str.h"
+#include "core/trace.h"
 #include "relay/attempt_log.h"
 
 /** One finished AI request. Every slice is borrowed for the duration of the callback only. */
@@ -38,6 +39,7 @@ struct ag_relay_record {
     struct ag_str response_body; /* the body sent (non-stream) or the stream's first bytes */
     const struct ag_attempt_log *attempt_log; /* each attempt's account, outcome and stage
                                                  times (relay/attempt_log.h); NULL = none */
+    const struct ag_trace *trace; /* the request's trace ids (core/trace.h); NULL = none */
 };
 
 /** Receives each record on the loop thread; must not block. */

@@ -102,6 +102,8 @@ static struct call *call_new(struct ag_relay *r, struct ag_http_req *req,
     c->retry_after_ms = -1;
     c->ts_ms = ag_wall_ms() - (int64_t)((ag_now_us() - req->start_us) / 1000);
     ag_attempt_log_init(&c->alog, req->start_us);
+    ag_trace_begin(&c->trace, ag_http_req_header(req, "traceparent"),
+                   ag_http_req_header(req, "tracestate"));
     r->active++;
     uv_timer_init(r->loop, &c->ping);
     c->ping.data = c;
@@ -703,6 +705,7 @@ static void record(struct call *c, int status, const char *error_class, const ch
         .request_body = ag_buf_str(&req->body),
         .response_body = response_body,
         .attempt_log = &c->alog,
+        .trace = &c->trace,
     };
     r->on_record(&rec, r->record_ud);
 }
