@@ -104,7 +104,7 @@ bool rh_header(const struct rh_resp *r, const char *name, char *out, size_t cap)
     return false;
 }
 
-static bool read_one(struct rh_conn *c, struct rh_resp *r, bool head_request)
+bool rh_read_head(struct rh_conn *c, struct rh_resp *r)
 {
     const char *e;
     memset(r, 0, sizeof(*r));
@@ -117,6 +117,13 @@ static bool read_one(struct rh_conn *c, struct rh_resp *r, bool head_request)
     if (sscanf(r->head, "HTTP/1.%*d %d", &r->status) != 1)
         return false;
     consume(c, hl);
+    return true;
+}
+
+static bool read_one(struct rh_conn *c, struct rh_resp *r, bool head_request)
+{
+    if (!rh_read_head(c, r))
+        return false;
     char v[64];
     bool no_body = head_request || r->status == 204 || r->status == 304 || r->status < 200;
     if (no_body) {

@@ -34,6 +34,13 @@ bool rh_send_str(struct rh_conn *c, const char *s);
  */
 bool rh_read(struct rh_conn *c, struct rh_resp *r, bool head_request);
 
+/**
+ * Reads only the status line and headers of the next response into r (head and status; body
+ * NULL) and leaves the body in the connection: for a stream that is still running. false on
+ * timeout, close before the end of the head, or a malformed status line.
+ */
+bool rh_read_head(struct rh_conn *c, struct rh_resp *r);
+
 /** Reads a response that may be interim (100 Continue) — returns whatever status comes first. */
 bool rh_read_any(struct rh_conn *c, struct rh_resp *r);
 
