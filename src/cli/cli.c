@@ -95,6 +95,15 @@ static const char usage_text[] =
     "  (base URL: http://127.0.0.1:<server.port>; the files are found from HOME,\n"
     "  CLAUDE_CONFIG_DIR, CODEX_HOME, GEMINI_CLI_HOME and XDG_CONFIG_HOME)\n"
     "\n"
+    "Store command:\n"
+    "  store migrate --to postgres URL [--force] [--batch N]\n"
+    "                           copy the SQLite database of the data directory (--data-dir)\n"
+    "                           into PostgreSQL (URL: postgresql://user:password@host:port/db):\n"
+    "                           accounts, keys, request log, statistics, every table, N rows\n"
+    "                           at a time (500) in one transaction; refused when the target\n"
+    "                           holds data unless --force (which replaces it); prints the\n"
+    "                           rows per table and checks the counts before committing\n"
+    "\n"
     "Config commands:\n"
     "  config show              print the effective configuration as JSON (secrets masked)\n"
     "  config get KEY           print one value (secrets in full)\n"
@@ -147,6 +156,9 @@ int ag_cli_clients_cmd(struct ag_cli *cli, int argc, char **argv);
 /* `aigate warmup ...` (cli/warmup_cmd.c). */
 int ag_cli_warmup_cmd(struct ag_cli *cli, int argc, char **argv);
 
+/* `aigate store migrate ...` (cli/store_cmd.c). */
+int ag_cli_store_cmd(struct ag_cli *cli, int argc, char **argv);
+
 /* Subcommands. Add a group (e.g. accounts, in cli/accounts_cmd.c) with one row here. */
 static const struct ag_cli_cmd commands[] = {
     {"serve", serve_cmd, "run the gateway until SIGINT/SIGTERM (the default)"},
@@ -159,6 +171,7 @@ static const struct ag_cli_cmd commands[] = {
      "set up, restore, show Claude Code, Codex, Gemini CLI, OpenCode (below)"},
     {"warmup", ag_cli_warmup_cmd,
      "warm up now: one tiny request per account and quota group (below)"},
+    {"store", ag_cli_store_cmd, "copy the SQLite data into PostgreSQL: store migrate (below)"},
     {"version", version_cmd, "print the version"},
     {"help", help_cmd, "print this help"},
 };

@@ -68,6 +68,7 @@ static bool find_bindir(struct ag_pgserver *s)
     DIR *d = opendir("/usr/lib/postgresql");
     if (d) {
         struct dirent *e;
+        // cppcheck-suppress readdirCalled ; one thread reads its own directory stream
         while ((e = readdir(d)) != NULL) {
             char *end = NULL;
             long v = strtol(e->d_name, &end, 10);
@@ -468,6 +469,7 @@ int ag_pgserver_start(struct ag_pgserver *s, const char *dbname)
     }
     if (geteuid() == 0) {
         const char *who = getenv("AIGATE_PG_USER");
+        // cppcheck-suppress getpwnamCalled ; tests start their servers from one thread
         const struct passwd *pw = getpwnam(who && *who ? who : "nobody");
         if (!pw || pw->pw_uid == 0) {
             snprintf(s->reason, sizeof(s->reason),
