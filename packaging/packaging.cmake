@@ -7,6 +7,7 @@
 #   lib/aigate/libyyjson.so.0*           yyjson's library (AIGATE_BUNDLE_YYJSON, see below)
 #   share/man/man1/aigate.1.gz           from `aigate --help` (when help2man is installed)
 #   lib/systemd/system/aigate.service    system service: user aigate, data in /var/lib/aigate
+#   lib/systemd/system/aigate@.service   one of several instances: data in /var/lib/aigate-NAME
 #   lib/systemd/user/aigate.service      user service (`systemctl --user`)
 #   lib/sysusers.d/aigate.conf           the aigate user, for systemd-sysusers
 include(GNUInstallDirs)
@@ -66,6 +67,10 @@ install(CODE "
         file(INSTALL ${CMAKE_BINARY_DIR}/packaging/\${kind}/aigate.service
             DESTINATION \"\${CMAKE_INSTALL_PREFIX}/lib/systemd/\${kind}\")
     endforeach()
+    configure_file(${CMAKE_SOURCE_DIR}/packaging/systemd/aigate@.service.in
+        ${CMAKE_BINARY_DIR}/packaging/system/aigate@.service @ONLY)
+    file(INSTALL ${CMAKE_BINARY_DIR}/packaging/system/aigate@.service
+        DESTINATION \"\${CMAKE_INSTALL_PREFIX}/lib/systemd/system\")
 ")
 install(FILES ${CMAKE_SOURCE_DIR}/packaging/systemd/aigate.sysusers
     DESTINATION lib/sysusers.d RENAME aigate.conf)
