@@ -207,8 +207,12 @@ int ag_openai_tool_args(struct ag_arena *arena, yyjson_val *args, size_t max_dep
     return 0;
 }
 
-/* Text of a string content or of the text parts of an array content. */
-static int content_text(struct dec *d, yyjson_val *c, const char *param, struct ag_str *out)
+static char *param_at(struct dec *d, size_t mi, const char *field, long sub);
+
+/* Text of a string content or of the text parts of an array content. An error names param, or
+ * messages[mi].content when param is NULL (formatted only then). */
+static int content_text(struct dec *d, yyjson_val *c, const char *param, size_t mi,
+                        struct ag_str *out)
 {
     *out = AG_STR_NULL;
     if (!present(c))
@@ -218,7 +222,8 @@ static int content_text(struct dec *d, yyjson_val *c, const char *param, struct 
         return 0;
     }
     if (!yyjson_is_arr(c))
-        return bad_type(d, param, "a string or an array", c);
+        return bad_type(d, param ? param : param_at(d, mi, "content", -1), "a string or an array",
+                        c);
     struct ag_buf b;
     size_t i, max;
     yyjson_val *it;
@@ -321,8 +326,9 @@ static struct ag_str legacy_call_id(struct dec *d, struct ag_str name)
     return AG_STR_NULL;
 }
 
-/* param names the call for errors ("messages[1].tool_calls[0].function"). */
-static int tool_call_part(struct dec *d, yyjson_val *fn, struct ag_str id, const char *param,
+/* Message mi's tool call number call (-1: its legacy function_call); an error names it
+ * ("messages[1].tool_calls[0].function.arguments"), formatted only then. */
+static int tool_call_part(struct dec *d, yyjson_val *fn, struct ag_str id, size_t mi, long call,
                           struct ag_part *p)
 {
     p->type = AG_PART_TOOL_CALL;
@@ -332,9 +338,13 @@ static int tool_call_part(struct dec *d, yyjson_val *fn, struct ag_str id, const
     p->name = ag_json_get_str(fn, "name");
     rc = ag_openai_tool_args(d->a, yyjson_obj_get(fn, "arguments"), d->ctx->max_json_depth,
                              &p->args);
-    if (rc == AG_EDEPTH)
-        return ag_openai_too_deep(d->a, d->err, ag_arena_printf(d->a, "%s.arguments", param),
-                                  d->ctx->max_json_depth);
+    if (rc == AG_EDEPTH) {
+        const char *param =
+            call >= 0 ? ag_arena_printf(d->a, "messages[%zu].tool_calls[%ld].function.arguments",
+                                        mi, call)
+                      : ag_arena_printf(d->a, "messages[%zu].function_call.arguments", mi);
+        return ag_openai_too_deep(d->a, d->err, param, d->ctx->max_json_depth);
+    }
     return rc;
 }
 
@@ -352,7 +362,7 @@ static int assistant_parts(struct dec *d, yyjson_val *msg, size_t mi, struct ag_
         m->parts[m->n_parts++].text = reasoning;
     }
     struct ag_str text;
-    int rc = content_text(d, yyjson_obj_get(msg, "content"), param_at(d, mi, "content", -1), &text);
+    int rc = content_text(d, yyjson_obj_get(msg, "content"), NULL, mi, &text);
     if (rc)
         return rc;
     if (text.len) {
@@ -369,14 +379,13 @@ static int assistant_parts(struct dec *d, yyjson_val *msg, size_t mi, struct ag_
         if (!yyjson_is_obj(fn) || !ag_json_get_str(fn, "name").len)
             return bad_value(d, param_at(d, mi, "tool_calls", (long)i), "invalid_value",
                              "a tool call needs function.name.");
-        const char *at = ag_arena_printf(d->a, "messages[%zu].tool_calls[%zu].function", mi, i);
-        if ((rc = tool_call_part(d, fn, ag_json_get_str(tc, "id"), at, &m->parts[m->n_parts++])))
+        if ((rc = tool_call_part(d, fn, ag_json_get_str(tc, "id"), mi, (long)i,
+                                 &m->parts[m->n_parts++])))
             return rc;
     }
     if (yyjson_is_obj(fcall)) {
         struct ag_str id = ag_toolid_make(d->a, d->ctx->request_id, 1000000 + d->legacy_calls++);
-        if ((rc = tool_call_part(d, fcall, id, param_at(d, mi, "function_call", -1),
-                                 &m->parts[m->n_parts++])))
+        if ((rc = tool_call_part(d, fcall, id, mi, -1, &m->parts[m->n_parts++])))
             return rc;
     }
     return 0;
@@ -412,7 +421,7 @@ static int tool_result(struct dec *d, yyjson_val *msg, size_t mi, bool legacy_fn
                              "no earlier assistant tool call has this id.");
     }
     yyjson_val *c = yyjson_obj_get(msg, "content");
-    rc = content_text(d, c, param_at(d, mi, "content", -1), &p->text);
+    rc = content_text(d, c, NULL, mi, &p->text);
     if (rc)
         return rc;
     /* images returned by a tool travel with its result */
@@ -460,8 +469,7 @@ static int decode_messages(struct dec *d, yyjson_val *msgs)
                              "every message needs a role.");
         if (ag_str_eq_c(role, "system") || ag_str_eq_c(role, "developer")) {
             struct ag_part *p = &req->system[req->n_system];
-            rc = content_text(d, yyjson_obj_get(msg, "content"), param_at(d, i, "content", -1),
-                              &p->text);
+            rc = content_text(d, yyjson_obj_get(msg, "content"), NULL, i, &p->text);
             if (rc)
                 return rc;
             p->type = AG_PART_TEXT;
@@ -714,7 +722,7 @@ static int decode_prompt(struct dec *d, yyjson_val *root)
         yyjson_arr_foreach(prompt, i, max, s) if (!yyjson_is_str(s)) return bad_type(
             d, "prompt", "a string or an array of strings", prompt);
     }
-    if ((rc = content_text(d, prompt, "prompt", &text)))
+    if ((rc = content_text(d, prompt, "prompt", 0, &text)))
         return rc;
     /* content_text joins text parts; a string array has none, so join it here */
     if (yyjson_is_arr(prompt)) {
