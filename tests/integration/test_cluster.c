@@ -13,8 +13,11 @@
  *     requests' log rows and the accounts are still in each instance's own database (the killed
  *     one's included, read after a restart), and its lease on the account expires;
  *   - Redis stopped and started again under a bounded load loop: no crash, every request answered,
- *     and a cooldown set after the restart reaches all three instances.
- * Each case fails when the instances are not given state.redis_url: run the test with
+ *     and a cooldown set after the restart reaches all three instances;
+ *   - the Responses API over a WebSocket (GET /v1/responses) passes nginx's upgrade: two turns on
+ *     one socket, each to its response.completed (this one is about the proxy settings, not the
+ *     shared state: it fails without the Upgrade / Connection lines of aigate-proxy.conf).
+ * Each shared-state case fails when the instances are not given state.redis_url: run the test with
  * AG_CLUSTER_WITHOUT_REDIS=1 to see it. Exits 77 (skipped) when redis-server or nginx is not
  * installed. Every loop is bounded in count and time; every process is stopped by its PID. */
 #include "ag_test.h"
@@ -30,6 +33,7 @@
 #include "fleet.h"
 #include "nginxsrv.h"
 #include "rawhttp.h"
+#include "wsclient.h"
 
 #define KEY  "sk-cluster-test-key"
 #define NGW  3
@@ -390,6 +394,50 @@ static void redis_restart_under_load(void **state)
     stop();
 }
 
+/* Reads WebSocket messages up to the end of one turn (at most 256, 10 s each); true when it ended
+ * with response.completed. */
+static bool ws_turn_completes(struct rh_conn *c)
+{
+    for (int i = 0; i < 256; i++) {
+        struct ws_frame f;
+        assert_true(ws_read_message(c, &f, 10000));
+        assert_int_equal(f.opcode, WS_TEXT);
+        yyjson_doc *d = yyjson_read(f.data, f.len, 0);
+        assert_non_null(d);
+        const char *type = yyjson_get_str(yyjson_obj_get(yyjson_doc_get_root(d), "type"));
+        bool done = type && strcmp(type, "response.completed") == 0;
+        bool failed = !type || strcmp(type, "response.failed") == 0 || strcmp(type, "error") == 0;
+        if (failed)
+            fprintf(stderr, "websocket turn ended with: %.300s\n", f.data);
+        yyjson_doc_free(d);
+        ws_frame_free(&f);
+        if (done || failed)
+            return done;
+    }
+    return false;
+}
+
+/* The Responses API over a WebSocket through nginx: the upgrade passes, turns complete. */
+static void responses_websocket_through_nginx(void **state)
+{
+    (void)state;
+    struct rh_conn c;
+    struct rh_resp r;
+    start("cl-ws", both);
+    assert_true(ws_open(&c, lb.port, "/v1/responses", "Authorization: Bearer " KEY "\r\n", &r));
+    int st = r.status, by = served_by(&r);
+    rh_resp_free(&r);
+    assert_int_equal(st, 101);
+    assert_true(by >= 0);
+    for (int turn = 0; turn < 2; turn++) {
+        assert_true(ws_send_text(&c, "{\"type\":\"response.create\",\"model\":\"gemini-2.5-flash\","
+                                     "\"input\":\"hello through nginx\",\"store\":false}"));
+        assert_true(ws_turn_completes(&c));
+    }
+    rh_close(&c);
+    stop();
+}
+
 int main(void)
 {
     struct ag_redisrv r = {0};
@@ -406,6 +454,7 @@ int main(void)
         cmocka_unit_test_teardown(account_added_on_one_serves_on_all, teardown),
         cmocka_unit_test_teardown(killed_instance_mid_stream, teardown),
         cmocka_unit_test_teardown(redis_restart_under_load, teardown),
+        cmocka_unit_test_teardown(responses_websocket_through_nginx, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
