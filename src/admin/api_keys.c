@@ -47,6 +47,8 @@ static void add_live(struct ag_admin *a, yyjson_mut_doc *d, yyjson_mut_val *o, c
     yyjson_mut_obj_add_int(d, l, "reserved_tokens", st.reserved);
     yyjson_mut_obj_add_uint(d, l, "requests", st.requests);
     yyjson_mut_obj_add_uint(d, l, "refused", st.refused);
+    yyjson_mut_obj_add_int(d, l, "shared_in_flight", st.shared_in_flight);
+    yyjson_mut_obj_add_uint(d, l, "shared_updates", st.shared_updates);
     yyjson_mut_obj_add_val(d, o, "live", l);
 }
 

@@ -20,6 +20,7 @@
 #include "relay/relay.h"
 #include "relay/warmup.h"
 #include "route/mapping.h"
+#include "state/keyshare.h"
 #include "state/state.h"
 #include "store/store.h"
 #include "store/writer.h"
@@ -44,6 +45,7 @@ struct ag_gateway {
     struct ag_upstream_client *client;
     struct ag_pool *pool;
     struct ag_state *state; /* shared with other instances on Redis (state/state.h); NULL = none */
+    struct ag_keyshare *keyshare; /* user keys' limits shared the same way (state/keyshare.h) */
     struct ag_mapping *mapping;
     struct ag_relay *relay;
     struct ag_warmup *warmup;     /* scheduled and manual warm-up (relay/warmup.h) */
@@ -295,6 +297,10 @@ static int start_upstream(struct ag_gateway *g, struct ag_buf *errmsg)
             return -1;
         }
         ag_pool_set_state(g->pool, g->state);
+        if (ag_keyshare_new(g->loop, c->state.redis_url, c->state.key_prefix,
+                            c->state.on_redis_down == AG_REDIS_DOWN_CLOSED, &g->keyshare, err,
+                            sizeof(err)) == 0)
+            ag_keys_set_share(g->keys, g->keyshare);
     }
     return 0;
 }
@@ -445,14 +451,23 @@ static void state_closed(void *ud)
         client_closed(g);
 }
 
+static void keyshare_closed(void *ud)
+{
+    struct ag_gateway *g = ud;
+    struct ag_state *st = g->state;
+    g->state = NULL;
+    ag_state_close(st, state_closed, g);
+}
+
 static void pool_closed(void *ud)
 {
     struct ag_gateway *g = ud;
     ag_pool_free(g->pool); /* detaches from the shared state */
     g->pool = NULL;
-    struct ag_state *st = g->state;
-    g->state = NULL;
-    ag_state_close(st, state_closed, g);
+    ag_keys_set_share(g->keys, NULL);
+    struct ag_keyshare *ksh = g->keyshare;
+    g->keyshare = NULL;
+    ag_keyshare_close(ksh, keyshare_closed, g);
 }
 
 /* The alerts and the span exporter go before the pool and the upstream client they send

@@ -21,6 +21,9 @@
 
 /** auth.mode: which routes require the API key (auto: all_except_health with LAN access, else off).
  */
+/** state.on_redis_down: what limited user keys get while Redis is out of reach. */
+enum { AG_REDIS_DOWN_OPEN = 0, AG_REDIS_DOWN_CLOSED = 1 };
+
 enum ag_auth_mode {
     AG_AUTH_MODE_OFF = 0,
     AG_AUTH_MODE_STRICT = 1,
@@ -187,6 +190,8 @@ struct ag_config {
     struct {
         char *redis_url;  /* redis://...; "" = nothing shared (one instance); restart required */
         char *key_prefix; /* prefix of every key and of the channel; restart required */
+        /* AG_REDIS_DOWN_*: what limited user keys get while Redis is away; restart required */
+        int on_redis_down;
     } state;
     struct {
         char *otlp_endpoint;        /* OTLP/HTTP JSON traces URL; "" = no traces */

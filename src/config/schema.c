@@ -209,6 +209,7 @@ static int check_cidrs(const void *field, struct ag_buf *why)
 static const char *const auth_modes[] = {"off", "strict", "all_except_health", "auto", NULL};
 static const char *const log_levels[] = {"error", "warn", "info", "debug", "trace", NULL};
 static const char *const sched_modes[] = {"balance", "cache_first", "performance_first", NULL};
+static const char *const redis_down_modes[] = {"open", "closed", NULL};
 
 #if defined(__APPLE__)
 #define AG_UA_PLATFORM "Macintosh; Intel Mac OS X 10_15_7"
@@ -425,6 +426,8 @@ static const struct ag_config_key keys[] = {
         "sticky sessions, account changes); empty: nothing is shared"),
     STR("state.key_prefix", "\"aigate:\"", state.key_prefix, R, NULL, check_key_prefix,
         "prefix of the Redis keys and channel; instances that share state use the same one"),
+    ENUM("state.on_redis_down", "\"open\"", redis_down_modes, state.on_redis_down, R, NULL,
+         "user keys with limits while Redis is out of reach: open (each instance enforces them on its own counts) | closed (refused with 503)"),
 
     STR("telemetry.otlp_endpoint", "\"\"", telemetry.otlp_endpoint, AG_CONFIG_URL_SECRET, NULL, check_optional_http_url, "OTLP/HTTP traces URL (JSON), e.g. http://127.0.0.1:4318/v1/traces; empty: no traces"),
     STR("telemetry.service_name", "\"aigate\"", telemetry.service_name, 0, NULL, NULL, "service.name of the exported spans"),

@@ -7,7 +7,9 @@
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/str.h"
 #include "core/time.h"
+#include "state/keyshare.h"
 #include "store/store.h"
 
 #include <stdarg.h>
@@ -34,11 +36,14 @@ struct ag_keys_entry {
 
     struct bucket rpm, tpm;
     int64_t in_flight;
-    int64_t reserved;               /* tokens reserved by requests in flight */
+    int64_t reserved;         /* tokens reserved by requests in flight */
+    int64_t remote_in_flight; /* the same at the other instances (state/keyshare.h) */
+    int64_t remote_reserved;
     int64_t day_start, month_start; /* periods the counters below belong to */
     int64_t day_used, month_used;   /* settled tokens */
     int day_alerted, month_alerted; /* highest percent reported in the period (0, 80, 100) */
     uint64_t n_requests, n_refused, n_tokens;
+    uint64_t n_shared; /* usage messages applied from other instances */
 };
 
 struct ag_keys {
@@ -47,8 +52,9 @@ struct ag_keys {
     size_t n;
     uint64_t version;
     bool loaded;
-    struct ag_store *store; /* for ag_keys_admit's change check; NULL = none */
-    int64_t polled_ms;      /* clock at the last check */
+    struct ag_store *store;    /* for ag_keys_admit's change check; NULL = none */
+    int64_t polled_ms;         /* clock at the last check */
+    struct ag_keyshare *share; /* limits shared with other instances; NULL = none */
 };
 
 static int64_t now_ms(const struct ag_keys *ks)
@@ -61,6 +67,8 @@ static void entry_unref(struct ag_keys_entry *e)
     if (e && --e->refs == 0)
         free(e);
 }
+
+static void share_load(struct ag_keys *ks, struct ag_keys_entry *e);
 
 struct ag_keys *ag_keys_new(const struct ag_keys_config *cfg)
 {
@@ -146,6 +154,7 @@ void ag_keys_set(struct ag_keys *ks, const struct ag_user_key *defs, size_t n,
     struct ag_keys_entry **next = ag_calloc(n ? n : 1, sizeof(struct ag_keys_entry *));
     for (size_t i = 0; i < n; i++) {
         struct ag_keys_entry *e = NULL;
+        bool fresh = false;
         for (size_t j = 0; j < ks->n; j++) {
             if (ks->e[j] && strcmp(ks->e[j]->def.name, defs[i].name) == 0) {
                 e = ks->e[j];
@@ -154,6 +163,7 @@ void ag_keys_set(struct ag_keys *ks, const struct ag_user_key *defs, size_t n,
             }
         }
         if (!e) {
+            fresh = true;
             e = AG_NEW(struct ag_keys_entry);
             e->refs = 1;
             e->day_start = ag_keys_day_start(now_s);
@@ -168,6 +178,8 @@ void ag_keys_set(struct ag_keys *ks, const struct ag_user_key *defs, size_t n,
         }
         e->def = defs[i];
         e->live = true;
+        if (fresh)
+            share_load(ks, e);
         digest_of(e->def.hash, e->digest);
         next[i] = e;
     }
@@ -365,6 +377,167 @@ static int64_t to_next_month(int64_t now_s)
     return ag_keys_month_start(ag_keys_month_start(now_s) + 32 * 86400) - now_s;
 }
 
+/* ---- limits shared with other instances (state/keyshare.h) ---- */
+
+/* A key with any limit the instances must enforce together. */
+static bool limited(const struct ag_user_key *k)
+{
+    return k->rpm > 0 || k->tpm > 0 || k->daily_tokens > 0 || k->monthly_tokens > 0 ||
+           k->max_concurrency > 0;
+}
+
+/* Tells the others what e just took (requests, tokens from the rate buckets, used tokens
+ * settled) and its lease now. */
+static void share_publish(struct ag_keys *ks, struct ag_keys_entry *e, int64_t requests,
+                          int64_t tokens, int64_t used)
+{
+    const struct ag_user_key *k = &e->def;
+    if (!ks->share || !limited(k))
+        return;
+    struct ag_state_keymsg m = {.in_flight = e->in_flight,
+                                .reserved = e->reserved > 0 ? e->reserved : 0,
+                                .requests = requests,
+                                .tokens = tokens,
+                                .used = used,
+                                .day_start = e->day_start,
+                                .month_start = e->month_start};
+    ag_strlcpy(m.key, k->name, sizeof(m.key));
+    unsigned w = (k->rpm > 0 ? AG_KEYSHARE_RPM : 0) | (k->tpm > 0 ? AG_KEYSHARE_TPM : 0) |
+                 (k->daily_tokens > 0 ? AG_KEYSHARE_DAY : 0) |
+                 (k->monthly_tokens > 0 ? AG_KEYSHARE_MONTH : 0);
+    ag_keyshare_publish(ks->share, &m, w);
+}
+
+static void share_load(struct ag_keys *ks, struct ag_keys_entry *e)
+{
+    if (!ks->share || !limited(&e->def) || !ag_keyshare_up(ks->share))
+        return;
+    int64_t now_s = now_ms(ks) / 1000;
+    roll(e, now_s);
+    ag_keyshare_load(ks->share, e->def.name, e->day_start, e->month_start);
+}
+
+static struct ag_keys_entry *find_name(struct ag_keys *ks, const char *name)
+{
+    for (size_t i = 0; i < ks->n; i++)
+        if (strcmp(ks->e[i]->def.name, name) == 0)
+            return ks->e[i];
+    return NULL;
+}
+
+/* Takes n units from b (rate per minute) as a local request would; never above the cap. */
+static void bucket_take(struct bucket *b, int64_t rate, int64_t now, int64_t units)
+{
+    refill(b, rate, now);
+    b->level -= units;
+    if (b->level > rate * MS_PER_MIN)
+        b->level = rate * MS_PER_MIN;
+}
+
+static void on_share_usage(void *ud, const struct ag_state_keymsg *m)
+{
+    struct ag_keys *ks = ud;
+    struct ag_keys_entry *e = find_name(ks, m->key);
+    if (!e)
+        return;
+    int64_t now = now_ms(ks);
+    e->n_shared++;
+    if (e->def.rpm > 0 && m->requests > 0)
+        bucket_take(&e->rpm, e->def.rpm, now, m->requests * MS_PER_MIN);
+    if (e->def.tpm > 0 && m->tokens != 0)
+        bucket_take(&e->tpm, e->def.tpm, now, m->tokens * MS_PER_MIN);
+    if (m->used > 0) {
+        roll(e, now / 1000);
+        if (m->day_start == e->day_start)
+            e->day_used += m->used;
+        if (m->month_start == e->month_start)
+            e->month_used += m->used;
+    }
+}
+
+static void on_share_flight(void *ud, const char *key, int64_t in_flight, int64_t reserved)
+{
+    struct ag_keys *ks = ud;
+    struct ag_keys_entry *e = find_name(ks, key);
+    if (!e)
+        return;
+    e->remote_in_flight = in_flight;
+    e->remote_reserved = reserved;
+}
+
+/* What Redis counted in the current windows, from every instance including this one: the
+ * counters keep the larger of theirs and Redis's (never both, so nothing counts twice). */
+static void on_share_loaded(void *ud, const char *key, const struct ag_keyshare_windows *w)
+{
+    struct ag_keys *ks = ud;
+    struct ag_keys_entry *e = find_name(ks, key);
+    if (!e)
+        return;
+    int64_t now = now_ms(ks);
+    /* The last 60 s: this minute and the part of the one before that is still in them. */
+    int64_t left = MS_PER_MIN - w->ms_into_minute;
+    if (e->def.rpm > 0) {
+        int64_t n = w->req_cur * MS_PER_MIN + w->req_prev * left;
+        int64_t cap = e->def.rpm * MS_PER_MIN;
+        refill(&e->rpm, e->def.rpm, now);
+        if (e->rpm.level > cap - n)
+            e->rpm.level = cap - n;
+    }
+    if (e->def.tpm > 0) {
+        int64_t cur = w->tok_cur > 0 ? w->tok_cur : 0, prev = w->tok_prev > 0 ? w->tok_prev : 0;
+        int64_t n = cur * MS_PER_MIN + prev * left;
+        int64_t cap = e->def.tpm * MS_PER_MIN;
+        refill(&e->tpm, e->def.tpm, now);
+        if (e->tpm.level > cap - n)
+            e->tpm.level = cap - n;
+    }
+    roll(e, now / 1000);
+    if (w->day_start == e->day_start && w->day > e->day_used)
+        e->day_used = w->day;
+    if (w->month_start == e->month_start && w->month > e->month_used)
+        e->month_used = w->month;
+}
+
+static void on_share_resync(void *ud)
+{
+    struct ag_keys *ks = ud;
+    for (size_t i = 0; i < ks->n; i++) {
+        share_load(ks, ks->e[i]);
+        if (ks->e[i]->in_flight > 0)
+            share_publish(ks, ks->e[i], 0, 0, 0);
+    }
+}
+
+/* Every second: renew the leases of the keys in use here. */
+static void on_share_tick(void *ud)
+{
+    struct ag_keys *ks = ud;
+    for (size_t i = 0; i < ks->n; i++)
+        if (ks->e[i]->in_flight > 0)
+            share_publish(ks, ks->e[i], 0, 0, 0);
+}
+
+void ag_keys_set_share(struct ag_keys *ks, struct ag_keyshare *sh)
+{
+    if (ks->share) {
+        struct ag_keyshare_handlers none = {0};
+        ag_keyshare_set_handlers(ks->share, &none, NULL);
+        for (size_t i = 0; i < ks->n; i++)
+            ks->e[i]->remote_in_flight = ks->e[i]->remote_reserved = 0;
+    }
+    ks->share = sh;
+    if (!sh)
+        return;
+    struct ag_keyshare_handlers h = {.usage = on_share_usage,
+                                     .flight = on_share_flight,
+                                     .loaded = on_share_loaded,
+                                     .resync = on_share_resync,
+                                     .tick = on_share_tick};
+    ag_keyshare_set_handlers(sh, &h, ks);
+    if (ag_keyshare_up(sh))
+        on_share_resync(ks);
+}
+
 int ag_keys_begin(struct ag_keys *ks, const char *secret, size_t len, const char *model,
                   int64_t estimate, struct ag_keys_ticket *t, struct ag_keys_refusal *r)
 {
@@ -385,11 +558,16 @@ int ag_keys_begin(struct ag_keys *ks, const char *secret, size_t len, const char
         return refuse(e, r, 403, "model_not_allowed", 0,
                       "The model \"%.80s\" is not allowed for this API key (allowed: %.120s)",
                       model ? model : "", k->models);
-    if (k->max_concurrency > 0 && e->in_flight >= k->max_concurrency)
+    if (limited(k) && ag_keyshare_refuses(ks->share))
+        return refuse(e, r, 503, "limits_unavailable", 5,
+                      "This API key's limits are shared with the other gateway instances through "
+                      "Redis, which cannot be reached; requests with limited keys are refused "
+                      "until it is back (state.on_redis_down is \"closed\")");
+    if (k->max_concurrency > 0 && e->in_flight + e->remote_in_flight >= k->max_concurrency)
         return refuse(e, r, 429, "rate_limited", 1,
                       "This API key already has %lld requests in flight (its limit); retry when "
                       "one finishes",
-                      (long long)e->in_flight);
+                      (long long)e->in_flight + (long long)e->remote_in_flight);
     if (k->rpm > 0) {
         refill(&e->rpm, k->rpm, now);
         if (e->rpm.level < MS_PER_MIN)
@@ -407,20 +585,21 @@ int ag_keys_begin(struct ag_keys *ks, const char *secret, size_t len, const char
                 "This API key is over its limit of %lld tokens per minute", (long long)k->tpm);
     }
     roll(e, now_s);
-    if (k->daily_tokens > 0 && e->day_used + e->reserved + estimate > k->daily_tokens)
+    int64_t reserved = e->reserved + e->remote_reserved;
+    if (k->daily_tokens > 0 && e->day_used + reserved + estimate > k->daily_tokens)
         return refuse(e, r, 429, "budget_exceeded", to_next_day(now_s),
                       "This API key has used its daily budget of %lld tokens (%lld used, %lld "
                       "reserved by requests in flight, this request needs about %lld); it resets "
                       "at 00:00 UTC",
-                      (long long)k->daily_tokens, (long long)e->day_used, (long long)e->reserved,
+                      (long long)k->daily_tokens, (long long)e->day_used, (long long)reserved,
                       (long long)estimate);
-    if (k->monthly_tokens > 0 && e->month_used + e->reserved + estimate > k->monthly_tokens)
+    if (k->monthly_tokens > 0 && e->month_used + reserved + estimate > k->monthly_tokens)
         return refuse(e, r, 429, "budget_exceeded", to_next_month(now_s),
                       "This API key has used its monthly budget of %lld tokens (%lld used, %lld "
                       "reserved by requests in flight, this request needs about %lld); it resets "
                       "on the 1st at 00:00 UTC",
-                      (long long)k->monthly_tokens, (long long)e->month_used,
-                      (long long)e->reserved, (long long)estimate);
+                      (long long)k->monthly_tokens, (long long)e->month_used, (long long)reserved,
+                      (long long)estimate);
     if (k->rpm > 0)
         e->rpm.level -= MS_PER_MIN;
     if (k->tpm > 0)
@@ -431,6 +610,7 @@ int ag_keys_begin(struct ag_keys *ks, const char *secret, size_t len, const char
     e->refs++;
     t->_entry = e;
     t->_estimate = estimate;
+    share_publish(ks, e, 1, estimate, 0);
     return 0;
 }
 
@@ -470,6 +650,7 @@ void ag_keys_settle(struct ag_keys *ks, struct ag_keys_ticket *t, int64_t input_
     roll(e, now / 1000);
     e->day_used += used;
     e->month_used += used;
+    share_publish(ks, e, 0, used - t->_estimate, used);
     if (e->live) {
         alert(ks, e, "daily", e->day_used, e->def.daily_tokens, &e->day_alerted);
         alert(ks, e, "monthly", e->month_used, e->def.monthly_tokens, &e->month_alerted);
@@ -497,6 +678,8 @@ static void stat_of(struct ag_keys *ks, struct ag_keys_entry *e, struct ag_keys_
         .requests = e->n_requests,
         .refused = e->n_refused,
         .tokens = e->n_tokens,
+        .shared_in_flight = e->remote_in_flight,
+        .shared_updates = e->n_shared,
     };
 }
 

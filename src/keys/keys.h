@@ -22,9 +22,11 @@
  * what they use beyond their estimates. Crossing 80 % and 100 % of a budget calls on_budget once
  * per period.
  *
- * All counters are in this process's memory (usage is seeded from the store when a key is loaded);
- * several gateways on one store each enforce their own share. Nothing here blocks except
- * ag_keys_reload / ag_keys_poll, which read the store (short synchronous reads). */
+ * All counters are in this process's memory (usage is seeded from the store when a key is loaded).
+ * With ag_keys_set_share, several gateways count together through Redis (state/keyshare.h): each
+ * tells the others what it takes and holds, adds what they tell it, and may refuse limited keys
+ * while Redis is away. Nothing here blocks except ag_keys_reload / ag_keys_poll, which read the
+ * store (short synchronous reads). */
 #ifndef AG_KEYS_KEYS_H
 #define AG_KEYS_KEYS_H
 
@@ -35,6 +37,7 @@
 #include "store/user_keys.h"
 
 struct ag_store;
+struct ag_keyshare;
 struct ag_keys;
 struct ag_keys_entry;
 
@@ -88,6 +91,15 @@ int ag_keys_poll(struct ag_keys *ks, struct ag_store *s);
  */
 void ag_keys_attach_store(struct ag_keys *ks, struct ag_store *s);
 
+/**
+ * Shares the limits with the other instances through sh (borrowed; NULL stops sharing): the
+ * concurrency and the budgets count the others' leases (requests in flight and their
+ * reservations), the rate buckets and the budgets take what the others used, a key loaded while
+ * Redis is up starts from Redis's current windows, and a key with any limit is refused (503)
+ * while ag_keyshare_refuses(sh). Detach before closing sh.
+ */
+void ag_keys_set_share(struct ag_keys *ks, struct ag_keyshare *sh);
+
 /** Number of keys loaded. */
 size_t ag_keys_count(const struct ag_keys *ks);
 
@@ -122,9 +134,9 @@ struct ag_keys_ticket {
 
 /** Why ag_keys_begin refused. */
 struct ag_keys_refusal {
-    int status;            /* 401, 403 or 429 */
+    int status;            /* 401, 403, 429, or 503 (limits not shareable now) */
     const char *kind;      /* "invalid_api_key", "model_not_allowed", "rate_limited",
-                              "budget_exceeded" */
+                              "budget_exceeded", "limits_unavailable" */
     int64_t retry_after_s; /* > 0: send as Retry-After */
     char message[256];
 };
@@ -134,7 +146,8 @@ struct ag_keys_refusal {
  * to do) for model and estimate (tokens, >= 0), and on success takes the request: one request of
  * the rpm bucket, the estimate from the tpm bucket and the budgets, one unit of concurrency.
  * Returns 0, or AG_EAUTH (the key stopped being valid since admission, 401), AG_EINVAL (model
- * outside the patterns, 403) or AG_ETOOBIG (a limit, 429) with r filled; nothing is taken then.
+ * outside the patterns, 403) or AG_ETOOBIG (a limit, 429; or 503 while limits shared through
+ * Redis cannot be checked, see ag_keys_set_share) with r filled; nothing is taken then.
  */
 int ag_keys_begin(struct ag_keys *ks, const char *secret, size_t len, const char *model,
                   int64_t estimate, struct ag_keys_ticket *t, struct ag_keys_refusal *r);
@@ -156,14 +169,16 @@ int64_t ag_keys_estimate(size_t body_len, int64_t max_output);
 
 /** A key's run-time numbers (ag_keys_stats). */
 struct ag_keys_stat {
-    const char *name;     /* borrowed until the next reload */
-    int64_t in_flight;    /* requests begun and not settled */
-    int64_t reserved;     /* tokens reserved by them */
-    int64_t day_tokens;   /* settled tokens this UTC day */
-    int64_t month_tokens; /* settled tokens this UTC month */
-    uint64_t requests;    /* requests begun since start */
-    uint64_t refused;     /* requests refused by admission or the limits since start */
-    uint64_t tokens;      /* settled tokens since start */
+    const char *name;         /* borrowed until the next reload */
+    int64_t in_flight;        /* requests begun and not settled */
+    int64_t reserved;         /* tokens reserved by them */
+    int64_t day_tokens;       /* settled tokens this UTC day */
+    int64_t month_tokens;     /* settled tokens this UTC month */
+    uint64_t requests;        /* requests begun since start */
+    uint64_t refused;         /* requests refused by admission or the limits since start */
+    uint64_t tokens;          /* settled tokens since start */
+    int64_t shared_in_flight; /* requests in flight at the other instances (shared state) */
+    uint64_t shared_updates;  /* usage updates applied from the other instances since start */
 };
 
 /** Calls fn for each loaded key, in load order. */

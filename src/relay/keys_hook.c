@@ -30,6 +30,7 @@ bool ag_relay_keys_begin(struct call *c)
     }
     enum ag_error_kind kind = kr.status == 401   ? AG_PERR_AUTH
                               : kr.status == 403 ? AG_PERR_PERMISSION
+                              : kr.status == 503 ? AG_PERR_OVERLOADED
                                                  : AG_PERR_RATE_LIMIT;
     call_fail(c, kr.status, kind, kr.kind, "%s", kr.message);
     return true;

@@ -329,3 +329,91 @@ void ag_state_msg_dispose(struct ag_state_msg *m)
     m->doc = NULL;
     m->rec = NULL;
 }
+
+/* ---- per-key limits ---- */
+
+size_t ag_state_key_window(char *out, size_t cap, const char *prefix, const char *key, char w,
+                           int64_t start)
+{
+    char win[32];
+    if (w != 'r' && w != 't' && w != 'd' && w != 'm') {
+        if (cap)
+            out[0] = '\0';
+        return 0;
+    }
+    snprintf(win, sizeof(win), "%c%lld", w, (long long)start);
+    return ag_state_key(out, cap, prefix, "kw", key, win);
+}
+
+int ag_state_keymsg_encode(const struct ag_state_keymsg *m, struct ag_buf *out)
+{
+    char *json = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (!m->key[0])
+        return AG_EINVAL;
+    yyjson_mut_doc *doc = yyjson_mut_doc_new(NULL);
+    yyjson_mut_val *o = yyjson_mut_obj(doc);
+    yyjson_mut_doc_set_root(doc, o);
+    yyjson_mut_obj_add_str(doc, o, "k", "ku");
+    yyjson_mut_obj_add_strcpy(doc, o, "i", m->instance);
+    yyjson_mut_obj_add_strcpy(doc, o, "n", m->key);
+    yyjson_mut_obj_add_int(doc, o, "c", m->in_flight);
+    yyjson_mut_obj_add_int(doc, o, "v", m->reserved);
+    yyjson_mut_obj_add_int(doc, o, "r", m->requests);
+    yyjson_mut_obj_add_int(doc, o, "t", m->tokens);
+    yyjson_mut_obj_add_int(doc, o, "u", m->used);
+    yyjson_mut_obj_add_int(doc, o, "d", m->day_start);
+    yyjson_mut_obj_add_int(doc, o, "m", m->month_start);
+    json = yyjson_mut_write(doc, 0, &len);
+    rc = json ? ag_buf_append(out, json, len) : AG_ENOMEM;
+    free(json);
+    yyjson_mut_doc_free(doc);
+    return rc;
+}
+
+/* The integer member key of o into *dst when within [lo, hi]; false otherwise. */
+static bool get_int(yyjson_val *o, const char *key, int64_t lo, int64_t hi, int64_t *dst)
+{
+    yyjson_val *v = yyjson_obj_get(o, key);
+    if (!yyjson_is_int(v))
+        return false;
+    int64_t x = yyjson_get_sint(v);
+    if (yyjson_is_uint(v) && yyjson_get_uint(v) > (uint64_t)INT64_MAX)
+        return false;
+    if (x < lo || x > hi)
+        return false;
+    *dst = x;
+    return true;
+}
+
+#define KEYMSG_MAX INT64_C(1000000000000)
+
+int ag_state_keymsg_decode(const char *data, size_t len, struct ag_state_keymsg *m)
+{
+    char kind[8];
+    int rc = AG_EINVAL;
+
+    memset(m, 0, sizeof(*m));
+    yyjson_doc *doc = ag_json_depth_read(data, len, AG_JSON_DEPTH_INTERNAL, NULL, NULL, NULL);
+    yyjson_val *o = doc ? yyjson_doc_get_root(doc) : NULL;
+    if (!yyjson_is_obj(o) || !get_str(o, "k", kind, sizeof(kind)) || strcmp(kind, "ku") != 0 ||
+        !get_str(o, "i", m->instance, sizeof(m->instance)) || !m->instance[0] ||
+        !get_str(o, "n", m->key, sizeof(m->key)) || !m->key[0])
+        goto out;
+    if (!get_int(o, "c", 0, KEYMSG_MAX, &m->in_flight) ||
+        !get_int(o, "v", 0, KEYMSG_MAX, &m->reserved) ||
+        !get_int(o, "r", 0, KEYMSG_MAX, &m->requests) ||
+        !get_int(o, "t", -KEYMSG_MAX, KEYMSG_MAX, &m->tokens) ||
+        !get_int(o, "u", 0, KEYMSG_MAX, &m->used) ||
+        !get_int(o, "d", 0, INT64_C(1) << 40, &m->day_start) ||
+        !get_int(o, "m", 0, INT64_C(1) << 40, &m->month_start))
+        goto out;
+    rc = 0;
+out:
+    yyjson_doc_free(doc);
+    if (rc)
+        memset(m, 0, sizeof(*m));
+    return rc;
+}

@@ -103,4 +103,45 @@ int ag_state_msg_decode(const char *data, size_t len, struct ag_state_msg *m);
 /** Frees what a decoded message owns. NULL is a no-op. */
 void ag_state_msg_dispose(struct ag_state_msg *m);
 
+/* ---- per-key limits (state/keyshare.h) ----
+ * Keys, each with an expiry a little past its window:
+ *   <prefix>kw:<key name>:r<minute>  requests begun in that minute (unix minute number)
+ *   <prefix>kw:<key name>:t<minute>  tokens taken in that minute (estimates, then corrections)
+ *   <prefix>kw:<key name>:d<start>   tokens settled in the UTC day starting at unix s <start>
+ *   <prefix>kw:<key name>:m<start>   tokens settled in the UTC month starting at unix s <start>
+ * Channel <prefix>keys carries one JSON object per change of a key at an instance:
+ *   {"k":"ku","i":instance,"n":key,"c":in_flight,"v":reserved,"r":requests,"t":tokens,
+ *    "u":used,"d":day_start,"m":month_start}
+ * c and v are the instance's whole lease on the key (requests in flight there and the tokens
+ * they reserve; renewed every second while c > 0), r, t and u are what it just took: requests
+ * and tokens from the rate buckets (t < 0 gives tokens back) and tokens settled in the budgets of
+ * the periods d and m. */
+
+/** Writes "<prefix>kw:<esc key>:<w><start>" into out (cap bytes); w is 'r', 't', 'd' or 'm'.
+ * Returns the length, or 0 when it does not fit or w is another letter. */
+size_t ag_state_key_window(char *out, size_t cap, const char *prefix, const char *key, char w,
+                           int64_t start);
+
+/** One decoded per-key message (see above). */
+struct ag_state_keymsg {
+    char instance[AG_STATE_INSTANCE_MAX];
+    char key[AG_STATE_NAME_MAX]; /* the user key's name, never its secret */
+    int64_t in_flight;           /* >= 0 */
+    int64_t reserved;            /* >= 0 */
+    int64_t requests;            /* >= 0 */
+    int64_t tokens;              /* may be negative */
+    int64_t used;                /* >= 0 */
+    int64_t day_start, month_start;
+};
+
+/** Appends the JSON of m to out. Returns 0, AG_EINVAL (empty key) or AG_ETOOBIG (out's cap). */
+int ag_state_keymsg_encode(const struct ag_state_keymsg *m, struct ag_buf *out);
+
+/**
+ * Decodes a per-key message of len bytes into *m (zeroed first). Refused with AG_EINVAL: not
+ * JSON, another kind, a missing or empty instance or key, a string longer than its field, a
+ * number out of range (counts and tokens beyond 10^12, negatives where only >= 0 fits).
+ */
+int ag_state_keymsg_decode(const char *data, size_t len, struct ag_state_keymsg *m);
+
 #endif
