@@ -27,6 +27,7 @@ struct ag_pool;
 struct ag_relay;
 struct ag_relay_record;
 struct ag_router;
+struct ag_state;
 struct ag_store;
 struct ag_upstream_client;
 struct ag_warmup;
@@ -106,6 +107,13 @@ bool ag_admin_gate(struct ag_http_req *req, void *ud);
  * at the latest. Loop thread, or before the loop runs. 0 or AG_EIO (no randomness).
  */
 int ag_admin_session_new(struct ag_admin *a, int64_t ttl_ms, char *token, int64_t *expires_ms);
+
+/**
+ * Shares configuration changes with the other instances on st (state/state.h; borrowed, NULL
+ * stops): a change made through this admin API is sent to them, and theirs are saved and applied
+ * here (admin/api_shared.c).
+ */
+void ag_admin_set_state(struct ag_admin *a, struct ag_state *st);
 
 /** Takes a new configuration snapshot (referenced) for the admin layer's own settings. */
 void ag_admin_set_config(struct ag_admin *a, struct ag_config *cfg);

@@ -28,6 +28,7 @@ struct ag_sessions;
 struct ag_store;
 struct ag_keys;
 struct ag_alerts;
+struct ag_state;
 struct ag_otlp;
 struct ag_ip_refusals;
 
@@ -72,6 +73,8 @@ struct ag_admin {
     struct ag_otlp *telemetry;                /* span exporter for /metrics; may be NULL */
     const struct ag_ip_refusals *ip_refusals; /* may be NULL: no refused addresses shown */
     int (*apply_config)(void *ud, struct ag_config *cfg, struct ag_buf *restart);
+    /* config changes reach the other instances (api_shared.c); or NULL */
+    struct ag_state *state;
     void *apply_ud;
     char *data_dir;
 
@@ -141,10 +144,16 @@ struct adm_job {
     void (*free_arg)(void *arg);
     int64_t i1, i2; /* small arguments */
     char s1[256];
+    bool always_done; /* done runs even without a request (a change from another instance) */
 };
 struct adm_job *adm_job_new(struct ag_admin *a, struct ag_http_req *req, adm_work_fn work,
                             adm_done_fn done);
 void adm_job_start(struct adm_job *j);
+
+/* ---- api_shared.c ---- */
+struct adm_changes;
+/** A change made through this instance's admin API was applied: the others get it. */
+void adm_shared_config_changed(struct ag_admin *a, const struct adm_changes *c);
 
 /* ---- shared ---- */
 void adm_write_entry(struct ag_buf *b, const struct ag_request_record *r, const char *request_id,

@@ -237,6 +237,8 @@ static void change_done(struct adm_job *j)
     int rc = j->rc;
     if (!rc)
         rc = adm_config_apply(a, c->cfg, &restart);
+    if (!rc && j->req)
+        adm_shared_config_changed(a, c); /* made here: the other instances make it too */
     if (c->on_applied)
         c->on_applied(j, rc, &restart);
     else if (j->req && rc)
@@ -285,6 +287,7 @@ void adm_changes_start(struct ag_admin *a, struct ag_http_req *req, struct adm_c
     ag_config_to_json(a->cfg, false, false, &cur);
     c->new_cfg_json = ag_buf_steal(&cur, NULL);
     struct adm_job *j = adm_job_new(a, req, change_work, change_done);
+    j->always_done = true; /* saved is applied, also when the client went away meanwhile */
     j->arg = c;
     j->free_arg = (void (*)(void *))adm_changes_free;
     adm_job_start(j);

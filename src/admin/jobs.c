@@ -70,7 +70,9 @@ static void job_work(uv_work_t *w)
 static void job_after(uv_work_t *w, int status)
 {
     struct adm_job *j = w->data;
-    if (j->req) {
+    if (!j->req && j->always_done && j->done) {
+        j->done(j);
+    } else if (j->req) {
         j->req->on_abort = NULL;
         if (status == UV_ECANCELED)
             j->rc = AG_ECANCELED;

@@ -18,6 +18,7 @@
 #include "pool/pool.h"
 #include "pool/shared.h"
 #include "relay/relay.h"
+#include "relay/shared.h"
 #include "relay/warmup.h"
 #include "route/mapping.h"
 #include "state/keyshare.h"
@@ -333,6 +334,8 @@ static int start_services(struct ag_gateway *g, struct ag_buf *errmsg)
                                  .writer = g->writer,
                                  .keys = g->keys};
     g->relay = ag_relay_new(&deps);
+    ag_relay_set_state(g->relay, g->state); /* the Responses and thinking stores are shared */
+    ag_admin_set_state(g->admin, g->state); /* and configuration changes */
     int64_t kept = ag_relay_thinking_load(g->relay, g->store);
     if (kept > 0)
         ag_log_info("relay: %lld kept thinking turns loaded", (long long)kept);
@@ -514,6 +517,8 @@ static void teardown_sync(struct ag_gateway *g)
 
 void ag_gateway_shutdown(struct ag_gateway *g, void (*done)(void *ud), void *ud)
 {
+    ag_admin_set_state(g->admin, NULL);
+    ag_relay_set_state(g->relay, NULL);
     g->done = done;
     g->done_ud = ud;
     ag_admin_shutdown(g->admin); /* live event streams end, so requests in flight can finish */

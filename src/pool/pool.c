@@ -536,6 +536,7 @@ int ag_pool_reload(struct ag_pool *p)
         if (p->sched->forget)
             p->sched->forget(p->sched_state, a->rec.id);
         ag_sticky_forget_account(p->sessions, a->rec.id);
+        pool_shared_removed(p, a, next, l.len);
         acct_free(a);
     }
     free(p->accts);

@@ -288,6 +288,8 @@ void pool_flight_done(struct pool_acct *a, int err, const char *msg);
 
 /* ---- shared.c ---- */
 
+struct ag_state;
+
 /** Publishes a's cooldown cd (just set here) with its reason to the other instances. */
 void pool_shared_cooled(struct ag_pool *p, const struct pool_acct *a, const struct pool_cd *cd,
                         const char *reason);
@@ -306,5 +308,34 @@ void pool_shared_reloaded(struct ag_pool *p);
 /** Detaches from the shared state and frees what shared.c keeps (touches no account: ag_pool_free
  * calls it after freeing them). */
 void pool_shared_free(struct ag_pool *p);
+
+/** The shared state, or NULL when there is none. */
+struct ag_state *pool_shared_state(const struct ag_pool *p);
+
+/** Forgets what was last published or applied for email (lower case): a later record of it is
+ * news again. */
+void pool_shared_forget(struct ag_pool *p, const char *email);
+
+/* ---- shared_stores.c ---- */
+
+/** Refreshed tokens kept in Redis at most (one per account). */
+#define AG_POOL_SHARED_TOKENS_MAX 100000
+
+/** A reload dropped a: unless an account in kept (nkept) has its address, tells the other
+ * instances to remove theirs. */
+void pool_shared_removed(struct ag_pool *p, const struct pool_acct *a,
+                         struct pool_acct *const *kept, size_t nkept);
+
+/** Starts (on) or stops listening to the other instances' account removals on st. */
+void pool_shared_listen(struct ag_pool *p, struct ag_state *st, bool on);
+
+/** Publishes a's refreshed token (never logged) in Redis until it is due for a refresh. */
+void pool_shared_token_put(struct ag_pool *p, const struct pool_acct *a, const char *access_token,
+                           int64_t expiry_s, const char *refresh_token);
+
+/** Reads a published token: 0 and the strings (the caller frees them; *refresh_token may be
+ * NULL), or AG_EPARSE. */
+int pool_shared_token_parse(const char *data, size_t len, char **access_token, int64_t *expiry_s,
+                            char **refresh_token);
 
 #endif

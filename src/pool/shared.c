@@ -388,6 +388,22 @@ static void on_sync(void *ud)
     pool_shared_reloaded(p);
 }
 
+struct ag_state *pool_shared_state(const struct ag_pool *p)
+{
+    return p->shared ? p->shared->st : NULL;
+}
+
+void pool_shared_forget(struct ag_pool *p, const char *email)
+{
+    struct pool_shared *s = p->shared;
+    for (size_t i = 0; s && i < s->nfps; i++) {
+        if (strcmp(s->fps[i].email, email) == 0) {
+            s->fps[i] = s->fps[--s->nfps];
+            return;
+        }
+    }
+}
+
 void ag_pool_set_state(struct ag_pool *p, struct ag_state *st)
 {
     if (!st) {
@@ -407,6 +423,7 @@ void ag_pool_set_state(struct ag_pool *p, struct ag_state *st)
                                   .inflight = on_inflight,
                                   .tick = on_tick};
     ag_state_set_handlers(st, &h, p);
+    pool_shared_listen(p, st, true);
 }
 
 void pool_shared_free(struct ag_pool *p)
@@ -416,6 +433,7 @@ void pool_shared_free(struct ag_pool *p)
     struct ag_state_handlers none = {0};
     if (p->shared->st)
         ag_state_set_handlers(p->shared->st, &none, NULL);
+    pool_shared_listen(p, p->shared->st, false);
     free(p->shared->fps);
     free(p->shared->rif);
     free(p->shared);

@@ -10,7 +10,13 @@
  * failures leave the account alone; the pool moves on to another account for this request.
  *
  * Project: the stored one, else loadCodeAssist (the result is stored, so it is looked up once).
- * An answer without a project is a failure with a clear message: no project id is invented. */
+ * An answer without a project is a failure with a clear message: no project id is invented.
+ *
+ * Several instances (state.redis_url): before refreshing, a flight claims the account's refresh
+ * lock in Redis (state/stores.h ag_state_claim). The instance that gets it refreshes and
+ * publishes the new token; the others poll every SHARED_POLL_MS and take that token when it
+ * appears, for at most SHARED_WAIT_MS (then, or when Redis fails, they refresh on their own, as
+ * a single instance does). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,11 +28,20 @@
 #include "core/str.h"
 #include "pool/codeassist.h"
 #include "pool/pool_internal.h"
+#include "state/state.h"
+#include "state/stores.h"
 #include "store/accounts.h"
 #include "upstream/cloudcode.h"
 #include "upstream/oauth.h"
 
 #define MAX_CLIENTS 16
+/** The refresh lock's lifetime, the longest wait for another instance's token, and the pace of
+ * the polls meanwhile. */
+#define SHARED_LOCK_MS 15000
+#define SHARED_WAIT_MS 15000
+#define SHARED_POLL_MS 100
+
+struct flight_poll;
 
 struct pool_flight {
     struct pool_acct *acct;
@@ -43,7 +58,43 @@ struct pool_flight {
     struct ag_oauth_op *op;
     struct ag_cloudcode_call *call;
     struct ag_cloudcode_target target;
+    struct ag_state_op *claim;     /* the refresh lock's claim in flight */
+    struct flight_poll *poll;      /* the wait before the next claim */
+    bool locked;                   /* this instance holds the refresh lock */
+    uint64_t wait_until;           /* loop time when waiting for another instance ends */
+    char email[AG_STATE_NAME_MAX]; /* the lock's name: the e-mail in lower case */
 };
+
+/* A timer of its own: a flight is freed at once, a timer only after its close callback. */
+struct flight_poll {
+    uv_timer_t t;
+    struct pool_flight *f; /* NULL once the flight is gone */
+};
+
+static void poll_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void poll_stop(struct pool_flight *f)
+{
+    if (!f->poll)
+        return;
+    f->poll->f = NULL;
+    uv_close((uv_handle_t *)&f->poll->t, poll_closed);
+    f->poll = NULL;
+}
+
+/* Ends what a flight holds in Redis: the claim, the poll, the lock. */
+static void shared_end(struct pool_flight *f)
+{
+    ag_state_op_cancel(f->claim);
+    f->claim = NULL;
+    poll_stop(f);
+    if (f->locked)
+        ag_state_unlock(pool_shared_state(f->acct->pool), "rl", f->email);
+    f->locked = false;
+}
 
 static void flight_free(struct pool_flight *f)
 {
@@ -59,6 +110,7 @@ static void finish(struct pool_flight *f, int err, const char *msg)
 {
     struct pool_acct *a = f->acct;
     char m[256];
+    shared_end(f);
     ag_strlcpy(m, msg ? msg : "", sizeof(m));
     a->flight = NULL;
     flight_free(f);
@@ -180,6 +232,8 @@ static void on_refresh(struct ag_oauth_op *op, const struct ag_oauth_result *res
         f->access_token = ag_strdup(res->access_token);
         f->expiry = exp;
         ag_log_debug("pool: refreshed the token of %s with client %s", a->rec.email, cl->name);
+        if (f->locked) /* the instances waiting for it take it */
+            pool_shared_token_put(p, a, res->access_token, exp, rt);
         after_token(f);
         return;
     }
@@ -236,6 +290,109 @@ static void try_refresh(struct pool_flight *f)
     }
 }
 
+/* ---- one refresh for all instances ---- */
+
+static void claim_next(struct pool_flight *f);
+
+/* Another instance's token: stored and used as if this instance had refreshed. */
+static bool take_token(struct pool_flight *f, const char *data, size_t len)
+{
+    struct pool_acct *a = f->acct;
+    struct ag_pool *p = a->pool;
+    char *at = NULL, *rt = NULL;
+    int64_t exp = 0;
+    if (pool_shared_token_parse(data, len, &at, &exp, &rt) != 0 ||
+        exp - AG_POOL_REFRESH_SKEW_S <= pool_now_ms(p) / 1000) {
+        free(at);
+        free(rt);
+        return false;
+    }
+    int rc = ag_store_account_update_tokens(p->store, a->rec.id, at, exp, rt, NULL);
+    if (rc && rc != AG_ENOTFOUND)
+        ag_log_warn("pool: cannot store the tokens of %s: %s", a->rec.email, ag_strerror(rc));
+    free(a->rec.access_token);
+    a->rec.access_token = ag_strdup(at);
+    a->rec.token_expiry = exp;
+    if (rt) {
+        free(a->rec.refresh_token);
+        a->rec.refresh_token = rt;
+        rt = NULL;
+    }
+    a->force_refresh = false;
+    free(f->access_token);
+    f->access_token = at;
+    f->expiry = exp;
+    ag_log_info("pool: %s uses the token another instance refreshed", a->rec.email);
+    after_token(f);
+    return true;
+}
+
+static void on_poll(uv_timer_t *t)
+{
+    struct flight_poll *pl = t->data;
+    struct pool_flight *f = pl->f;
+    if (!f)
+        return;
+    poll_stop(f);
+    claim_next(f);
+}
+
+static void on_claim(void *ud, enum ag_state_claim c, const char *data, size_t len)
+{
+    struct pool_flight *f = ud;
+    f->claim = NULL;
+    if (c == AG_STATE_CLAIM_VALUE && take_token(f, data, len))
+        return;
+    if (c == AG_STATE_CLAIM_LOCKED) {
+        f->locked = true;
+        try_refresh(f);
+        return;
+    }
+    if (c != AG_STATE_CLAIM_FAILED && uv_now(f->acct->pool->loop) < f->wait_until) {
+        f->poll = AG_NEW(struct flight_poll);
+        f->poll->f = f;
+        uv_timer_init(f->acct->pool->loop, &f->poll->t);
+        f->poll->t.data = f->poll;
+        uv_timer_start(&f->poll->t, on_poll, SHARED_POLL_MS, 0);
+        return;
+    }
+    if (c != AG_STATE_CLAIM_FAILED)
+        ag_log_warn("pool: no token from the instance refreshing %s after %d s; refreshing here",
+                    f->acct->rec.email, SHARED_WAIT_MS / 1000);
+    try_refresh(f);
+}
+
+/* One claim: the token another instance published (not the one this instance holds: a 401
+ * refused it), else the lock. */
+static void claim_next(struct pool_flight *f)
+{
+    struct pool_acct *a = f->acct;
+    struct ag_state *st = pool_shared_state(a->pool);
+    f->claim =
+        ag_state_claim(st, "rl", "tk", f->email, a->force_refresh ? a->rec.access_token : NULL,
+                       SHARED_LOCK_MS, SHARED_LOCK_MS, on_claim, f);
+    if (!f->claim)
+        try_refresh(f); /* Redis went away meanwhile */
+}
+
+/* Starts the claim when the pool shares state and Redis is up; false: refresh here at once. */
+static bool claim_start(struct pool_flight *f)
+{
+    struct pool_acct *a = f->acct;
+    struct ag_state *st = pool_shared_state(a->pool);
+    if (!st || !ag_state_up(st) || !a->rec.email || !a->rec.email[0])
+        return false;
+    size_t i = 0;
+    for (; a->rec.email[i] && i + 1 < sizeof(f->email); i++) {
+        char ch = a->rec.email[i];
+        f->email[i] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+    }
+    f->email[i] = '\0';
+    f->wait_until = uv_now(a->pool->loop) + SHARED_WAIT_MS;
+    claim_next(f);
+    return true;
+}
+
 /* Trial order of the OAuth clients: the account's own first, then the others as configured. */
 static void order_clients(struct pool_flight *f, const char *own)
 {
@@ -288,7 +445,8 @@ int pool_tokens_start(struct pool_acct *a, char *msg, size_t cap)
         return 0;
     }
     order_clients(f, a->rec.oauth_client);
-    try_refresh(f);
+    if (!claim_start(f))
+        try_refresh(f);
     return 0;
 }
 
@@ -301,6 +459,7 @@ void pool_tokens_cancel(struct pool_acct *a)
         ag_oauth_cancel(f->op);
     if (f->call)
         ag_cloudcode_call_cancel(f->call);
+    shared_end(f);
     a->flight = NULL;
     flight_free(f);
 }

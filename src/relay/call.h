@@ -58,6 +58,7 @@ struct call {
     struct ag_route_result route;
     struct ag_pool_wait *wait;
     struct ag_thinking_capture *think; /* this answer's Claude thinking, for the thinking store */
+    struct ag_relay_fetch *fetch;      /* DECODE: reads from the shared stores (relay/shared.h) */
     struct ag_str conv;                /* the thinking store's key of this conversation */
     const struct ag_lease *lease;
     struct ag_cloudcode_call *cc;

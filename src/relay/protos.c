@@ -10,6 +10,7 @@
 #include "proto/responses.h"
 #include "relay/relay_internal.h"
 #include "relay/response_store.h"
+#include "relay/shared.h"
 
 #include <stdio.h>
 
@@ -132,6 +133,8 @@ static void responses_finish(struct ag_relay *r, const struct ag_proto_ctx *ctx,
     if (!rc && meta->store)
         rc = ag_response_store_put(r->responses, ag_str_c(id), ag_relay_owner_key(who),
                                    ag_buf_str(&b), ag_wall_ms());
+    if (!rc && meta->store)
+        ag_relay_shared_response_put(r, id, ag_relay_owner_key(who), ag_buf_str(&b));
     if (rc)
         ag_log_warn("responses: could not keep %s: %s", id, ag_strerror(rc));
     ag_buf_dispose(&b);

@@ -13,6 +13,7 @@
 #include "relay/keys_hook.h"
 #include "relay/relay_internal.h"
 #include "relay/response_store.h"
+#include "relay/shared.h"
 
 #include "config/config.h"
 #include "core/arena.h"
@@ -50,6 +51,7 @@
 static struct call *call_new(struct ag_relay *r, struct ag_http_req *req,
                              const struct ag_relay_proto *rp, const struct ag_client_hints *hints);
 static void call_decoded(struct call *c);
+static void call_fetched(struct call *c);
 static void start_attempt(struct call *c);
 static void on_abort(struct ag_http_req *req, void *ud);
 static void refuse(struct call *c, const struct ag_proto_error *perr);
@@ -70,6 +72,20 @@ void ag_relay_start(struct ag_relay *r, struct ag_http_req *req, const struct ag
         refuse(c, &perr);
         return;
     }
+    /* what it refers to and this instance lacks may be kept by another (shared.h) */
+    if (ag_relay_shared_fetch(c, call_fetched))
+        return;
+    call_fetched(c);
+}
+
+/* Decoded, and what the shared stores had is in the local ones: prepare, name the conversation,
+ * check the key's limits. */
+static void call_fetched(struct call *c)
+{
+    struct ag_relay *r = c->relay;
+    struct ag_http_req *req = c->req;
+    const struct ag_relay_proto *rp = c->rp;
+    struct ag_proto_error perr = {0};
     if (rp->prepare && rp->prepare(r, &c->ctx, &c->owner, c->creq, &perr)) {
         refuse(c, &perr);
         return;
@@ -499,8 +515,8 @@ static void keep_thinking(struct call *c)
     if (!c->think)
         return;
     int64_t now = ag_wall_ms();
-    if (ag_thinking_capture_commit(c->think, c->relay->thinking, c->conv, now) &&
-        c->relay->writer) {
+    bool kept = ag_thinking_capture_commit(c->think, c->relay->thinking, c->conv, now);
+    if (kept && c->relay->writer) {
         struct ag_thinking_row row = {.conv = c->conv,
                                       .tool_id = ag_str_c(c->think->tool_id),
                                       .text = ag_buf_str(&c->think->text),
@@ -509,6 +525,10 @@ static void keep_thinking(struct call *c)
         ag_writer_thinking_put(c->relay->writer, &row, AG_THINKING_STORE_TTL_MS,
                                AG_THINKING_STORE_MAX, AG_THINKING_STORE_BYTES);
     }
+    if (kept)
+        ag_relay_shared_thinking_put(c->relay, c->conv, ag_str_c(c->think->tool_id),
+                                     ag_buf_str(&c->think->text),
+                                     ag_str_make(c->think->sig, c->think->sig_len), now);
 }
 
 static bool retry_decided(struct call *c, const struct ag_errclass *ec);
@@ -749,6 +769,7 @@ static void on_abort(struct ag_http_req *req, void *ud)
 {
     struct call *c = ud;
     ag_log_debug("relay %s: client went away, canceling upstream", req->id);
+    ag_relay_shared_cancel(c);
     struct call_outcome o = {.status = 499,
                              .error_class = "client_closed",
                              .message = "the client closed the connection",

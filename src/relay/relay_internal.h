@@ -21,6 +21,7 @@ struct ag_http_req;
 struct ag_pool;
 struct ag_upstream_client;
 struct ag_response_store;
+struct ag_state;
 
 /**
  * Who made a request, as stored state sees it: when the auth mode in force required a key for
@@ -129,6 +130,7 @@ struct ag_relay {
     size_t id_pool_left;
     const struct ag_relay_upstream *upstream; /* the upstream calls (a test's fake) */
     const struct ag_relay_client *conn;       /* the client's side (a test's fake) */
+    struct ag_state *state; /* shares the stores with other instances (shared.h); may be NULL */
 };
 
 /**

@@ -14,6 +14,7 @@
 #include "core/str.h"
 #include "core/time.h"
 #include "state/redis.h"
+#include "state/stores.h"
 
 /** Largest message (an account record with its tokens fits many times over). */
 #define MSG_CAP (256 * 1024)
@@ -41,6 +42,7 @@ struct ag_state {
     int closing; /* connections still closing */
     void (*done)(void *ud);
     void *done_ud;
+    void *stores; /* state/stores.c's listeners */
 };
 
 static void dispatch(struct ag_state *st, const char *data, size_t len, bool from_key)
@@ -109,7 +111,7 @@ static void on_scan(struct ag_redis *r, redisReply *reply, void *ud)
         return;
     for (size_t i = 0; i < keys->elements && st->loaded < LOAD_MAX; i++) {
         redisReply *k = keys->element[i];
-        if (k->type != REDIS_REPLY_STRING)
+        if (k->type != REDIS_REPLY_STRING || ag_state_stores_key(st, k->str, k->len))
             continue;
         struct load_step *g = AG_NEW(struct load_step);
         g->st = st;
@@ -198,6 +200,8 @@ static void on_message(struct ag_redis *r, redisReply *reply, void *ud)
         update(st, NULL);
     } else if (strcmp(reply->element[0]->str, "message") == 0 &&
                reply->element[2]->type == REDIS_REPLY_STRING) {
+        if (ag_state_stores_dispatch(st, reply->element[2]->str, reply->element[2]->len))
+            return;
         dispatch(st, reply->element[2]->str, reply->element[2]->len, false);
     }
 }
@@ -320,6 +324,31 @@ void ag_state_get_stats(const struct ag_state *st, struct ag_state_stats *out)
     *out = st->stats;
 }
 
+struct ag_redis *ag_state_redis(const struct ag_state *st)
+{
+    return st->cmd;
+}
+
+uv_loop_t *ag_state_loop(const struct ag_state *st)
+{
+    return st->loop;
+}
+
+const char *ag_state_prefix(const struct ag_state *st)
+{
+    return st->prefix;
+}
+
+const char *ag_state_channel(const struct ag_state *st)
+{
+    return st->channel;
+}
+
+void **ag_state_stores_slot(struct ag_state *st)
+{
+    return &st->stores;
+}
+
 static void conn_closed(void *ud)
 {
     struct ag_state *st = ud;
@@ -327,6 +356,7 @@ static void conn_closed(void *ud)
         return;
     void (*done)(void *) = st->done;
     void *dud = st->done_ud;
+    ag_state_stores_free(st);
     free(st);
     if (done)
         done(dud);

@@ -22,6 +22,7 @@
 #include "state/keyspace.h"
 
 struct ag_state;
+struct ag_redis;
 
 /** What other instances publish; every callback borrows m for the call. Any may be NULL. */
 struct ag_state_handlers {
@@ -71,6 +72,15 @@ struct ag_state_stats {
 
 /** Copies the counters. */
 void ag_state_get_stats(const struct ag_state *st, struct ag_state_stats *out);
+
+/** The command connection, the key prefix and the change channel (for state/stores.c). */
+struct ag_redis *ag_state_redis(const struct ag_state *st);
+uv_loop_t *ag_state_loop(const struct ag_state *st);
+const char *ag_state_prefix(const struct ag_state *st);
+const char *ag_state_channel(const struct ag_state *st);
+
+/** The slot where state/stores.c keeps its listeners (freed by ag_state_close). */
+void **ag_state_stores_slot(struct ag_state *st);
 
 /** Closes both connections; done(ud) runs once they are (the loop must run). NULL: done at once. */
 void ag_state_close(struct ag_state *st, void (*done)(void *ud), void *ud);
