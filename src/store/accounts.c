@@ -272,25 +272,27 @@ int ag_store_account_upsert(struct ag_store *s, const struct ag_account *in, cha
 {
     /* All SET expressions see the old row, so the re-enable test compares old with new tokens. */
 #define CHANGED                                                                                    \
-    "(refresh_token IS NOT excluded.refresh_token OR (excluded.access_token IS NOT NULL AND"       \
-    " access_token IS NOT excluded.access_token))"
+    "(accounts.refresh_token IS DISTINCT FROM excluded.refresh_token OR"                           \
+    " (excluded.access_token IS NOT NULL AND"                                                      \
+    " accounts.access_token IS DISTINCT FROM excluded.access_token))"
     static const char sql[] =
         "INSERT INTO accounts (id, email, name, refresh_token, access_token, token_expiry,"
         " project_id, oauth_client, label, proxy_url, created_at, last_used_at, sort_order)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11,"
         " (SELECT COALESCE(MAX(sort_order), 0) + 1 FROM accounts))"
         " ON CONFLICT(email) DO UPDATE SET"
-        "  disabled = CASE WHEN " CHANGED " THEN 0 ELSE disabled END,"
-        "  disabled_reason = CASE WHEN " CHANGED " THEN NULL ELSE disabled_reason END,"
-        "  disabled_at = CASE WHEN " CHANGED " THEN NULL ELSE disabled_at END,"
+        "  disabled = CASE WHEN " CHANGED " THEN 0 ELSE accounts.disabled END,"
+        "  disabled_reason = CASE WHEN " CHANGED " THEN NULL ELSE accounts.disabled_reason END,"
+        "  disabled_at = CASE WHEN " CHANGED " THEN NULL ELSE accounts.disabled_at END,"
         "  refresh_token = excluded.refresh_token,"
-        "  access_token = COALESCE(excluded.access_token, access_token),"
+        "  access_token = COALESCE(excluded.access_token, accounts.access_token),"
         "  token_expiry = CASE WHEN excluded.access_token IS NOT NULL"
-        "    THEN excluded.token_expiry ELSE token_expiry END,"
-        "  name = COALESCE(excluded.name, name),"
-        "  project_id = COALESCE(excluded.project_id, project_id),"
-        "  oauth_client = COALESCE(excluded.oauth_client, oauth_client),"
-        "  last_used_at = MAX(last_used_at, excluded.last_used_at)"
+        "    THEN excluded.token_expiry ELSE accounts.token_expiry END,"
+        "  name = COALESCE(excluded.name, accounts.name),"
+        "  project_id = COALESCE(excluded.project_id, accounts.project_id),"
+        "  oauth_client = COALESCE(excluded.oauth_client, accounts.oauth_client),"
+        "  last_used_at = CASE WHEN excluded.last_used_at > accounts.last_used_at"
+        "    THEN excluded.last_used_at ELSE accounts.last_used_at END"
         " RETURNING id";
 #undef CHANGED
     struct ag_db_stmt *st = NULL;
@@ -343,13 +345,15 @@ int ag_store_account_put_provider(struct ag_store *s, const struct ag_account *i
         " VALUES (?1, ?2, '', ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0,"
         " (SELECT COALESCE(MAX(sort_order), 0) + 1 FROM accounts))"
         " ON CONFLICT(email) DO UPDATE SET"
-        "  disabled = CASE WHEN api_key IS NOT excluded.api_key THEN 0 ELSE disabled END,"
-        "  disabled_reason = CASE WHEN api_key IS NOT excluded.api_key THEN NULL"
-        "    ELSE disabled_reason END,"
-        "  disabled_at = CASE WHEN api_key IS NOT excluded.api_key THEN NULL ELSE disabled_at END,"
+        "  disabled = CASE WHEN accounts.api_key IS DISTINCT FROM excluded.api_key THEN 0"
+        "    ELSE accounts.disabled END,"
+        "  disabled_reason = CASE WHEN accounts.api_key IS DISTINCT FROM excluded.api_key THEN NULL"
+        "    ELSE accounts.disabled_reason END,"
+        "  disabled_at = CASE WHEN accounts.api_key IS DISTINCT FROM excluded.api_key THEN NULL"
+        "    ELSE accounts.disabled_at END,"
         "  provider = excluded.provider, api_key = excluded.api_key,"
         "  base_url = excluded.base_url, models = excluded.models,"
-        "  label = COALESCE(excluded.label, label), proxy_url = excluded.proxy_url"
+        "  label = COALESCE(excluded.label, accounts.label), proxy_url = excluded.proxy_url"
         " RETURNING id";
     struct ag_db_stmt *st = NULL;
     char id[AG_ACCOUNT_ID_SIZE];
@@ -609,7 +613,7 @@ int ag_store_account_reorder(struct ag_store *s, const char *const *ids, size_t 
     int ret;
     bool in_tx = false;
 
-    ret = ag_db_exec(s->conn, "BEGIN IMMEDIATE", "reorder");
+    ret = ag_db_begin(s->conn, "reorder");
     if (ret)
         goto out;
     in_tx = true;

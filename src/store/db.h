@@ -245,7 +245,8 @@ bool ag_db_in_tx(struct ag_db *db);
 
 /**
  * Rewrites `?` and `?N` placeholders of sql into PostgreSQL's `$N`, and SQLite's `COLLATE
- * NOCASE` into the schema's case-insensitive `COLLATE ag_nocase` (outside quotes and comments),
+ * NOCASE` into the schema's case-insensitive `COLLATE ag_nocase` and `LIMIT -1` into `LIMIT ALL`
+ * (outside quotes and comments),
  * into out (cap bytes). Returns the length written, or AG_ETOOBIG when out is too
  * small. Exposed for the tests.
  */

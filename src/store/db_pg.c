@@ -154,6 +154,15 @@ int ag_db_pg_translate(const char *sql, char *out, size_t cap)
             o += (size_t)w;
             p += 13;
             continue;
+        } else if ((ch == 'L' || ch == 'l') && strncasecmp(p, "LIMIT -1", 8) == 0 &&
+                   !is_word(p[8]) && (p == sql || !is_word(p[-1]))) {
+            /* SQLite's "no limit" (before an OFFSET). */
+            int w = snprintf(out + o, cap - o, "LIMIT ALL");
+            if (w < 0 || (size_t)w >= cap - o)
+                return AG_ETOOBIG;
+            o += (size_t)w;
+            p += 7;
+            continue;
         } else if (ch == '?') {
             int n = 0;
             while (p[1] >= '0' && p[1] <= '9' && n < 10000)

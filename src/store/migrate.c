@@ -515,6 +515,15 @@ static const char pg_v9[] =
     "  expires_ms BIGINT NOT NULL,"
     "  secret_tag BYTEA NOT NULL"
     ");"
+    /* The JSON array in a text column, [] for anything else (the monitor's account health;
+     * SQLite: json_valid and json_each). */
+    "CREATE FUNCTION ag_json_array(t text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$"
+    " DECLARE v jsonb; BEGIN"
+    "  v := t::jsonb;"
+    "  IF jsonb_typeof(v) = 'array' THEN RETURN v; END IF;"
+    "  RETURN '[]'::jsonb;"
+    " EXCEPTION WHEN others THEN RETURN '[]'::jsonb;"
+    " END $$;"
     /* SQLite's instr(), which the monitor's search uses. */
     "CREATE FUNCTION instr(text, text) RETURNS integer LANGUAGE sql IMMUTABLE"
     "  AS 'SELECT strpos($1, $2)';"
@@ -530,13 +539,19 @@ int ag_store_migrate_version_db(struct ag_db *db, int *out)
     struct ag_db_stmt *st = NULL;
     int ret = AG_EDB;
     /* No meta table yet: an empty database, version 0. */
-    if (ag_db_prepare(db,
-                      "SELECT CASE WHEN to_regclass('meta') IS NULL THEN 0 ELSE"
-                      " (SELECT COALESCE(max(value), 0) FROM meta WHERE key = 'schema_version')"
-                      " END",
-                      &st))
+    if (ag_db_prepare(db, "SELECT to_regclass('meta') IS NOT NULL", &st) ||
+        ag_db_step(st) != AG_DB_ROW)
         goto out;
-    if (ag_db_step(st) != AG_DB_ROW)
+    if (ag_db_column_int64(st, 0) == 0) {
+        *out = 0;
+        ret = 0;
+        goto out;
+    }
+    ag_db_finalize(st);
+    st = NULL;
+    if (ag_db_prepare(db, "SELECT COALESCE(max(value), 0) FROM meta WHERE key = 'schema_version'",
+                      &st) ||
+        ag_db_step(st) != AG_DB_ROW)
         goto out;
     *out = (int)ag_db_column_int64(st, 0);
     ret = 0;

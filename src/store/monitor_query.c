@@ -90,7 +90,7 @@ static void read_row(struct ag_db_stmt *st, struct ag_request_record *r, bool bo
 /* Writes " WHERE ..." for f (without the cursor) into sql and its values into p. */
 static void log_where(const struct ag_log_filter *f, struct ag_buf *sql, struct params *p)
 {
-    ag_buf_append_c(sql, " WHERE 1");
+    ag_buf_append_c(sql, " WHERE 1 = 1");
     if (f->from_ms > 0) {
         ag_buf_append_c(sql, " AND ts_ms >= ?");
         add_i(p, f->from_ms);
@@ -247,10 +247,26 @@ int ag_store_account_health(struct ag_store *s, int64_t from_ms, int64_t to_ms, 
         " FROM request_log WHERE ts_ms >= ?1 AND ts_ms < ?2 AND attempts_json IS NULL)"
         " WHERE COALESCE(acct, '') <> ''"
         " GROUP BY acct COLLATE NOCASE, h ORDER BY acct COLLATE NOCASE, h";
+    /* The same on PostgreSQL: jsonb instead of json_each (ag_json_array: the text's array, [] for
+     * anything else), 0/1 sums instead of booleans, and an aggregate for the grouped name. */
+    static const char sql_pg[] =
+        "SELECT min(acct), h * 3600000, SUM(ok), SUM(bad) FROM ("
+        " SELECT j.value ->> 'account' AS acct, r.ts_ms / 3600000 AS h,"
+        "  CASE WHEN j.value ->> 'outcome' = 'ok' THEN 1 ELSE 0 END AS ok,"
+        "  CASE WHEN j.value ->> 'outcome' <> 'ok' THEN 1 ELSE 0 END AS bad"
+        " FROM request_log r, jsonb_array_elements(ag_json_array(r.attempts_json)) j"
+        " WHERE r.ts_ms >= ?1 AND r.ts_ms < ?2 AND r.attempts_json IS NOT NULL"
+        " UNION ALL"
+        " SELECT account_email, ts_ms / 3600000,"
+        "  CASE WHEN status < 400 AND COALESCE(error_class, '') = '' THEN 1 ELSE 0 END,"
+        "  CASE WHEN status >= 400 OR COALESCE(error_class, '') <> '' THEN 1 ELSE 0 END"
+        " FROM request_log WHERE ts_ms >= ?1 AND ts_ms < ?2 AND attempts_json IS NULL) x"
+        " WHERE COALESCE(acct, '') <> ''"
+        " GROUP BY acct COLLATE NOCASE, h ORDER BY acct COLLATE NOCASE, h";
     struct ag_db_stmt *st = NULL;
     int ret = AG_EDB, rc;
-    if (ag_db_prepare(s->conn, sql, &st) != 0 || ag_db_bind_int64(st, 1, from_ms) != 0 ||
-        ag_db_bind_int64(st, 2, to_ms) != 0)
+    if (ag_db_prepare(s->conn, ag_db_kind(s->conn) == AG_DB_PG ? sql_pg : sql, &st) != 0 ||
+        ag_db_bind_int64(st, 1, from_ms) != 0 || ag_db_bind_int64(st, 2, to_ms) != 0)
         goto out;
     while ((rc = ag_db_step(st)) == AG_DB_ROW) {
         int cr = cb(col_text(st, 0), ag_db_column_int64(st, 1), ag_db_column_int64(st, 2),
@@ -310,7 +326,7 @@ int ag_store_stats_query(struct ag_store *s, const struct ag_stats_query *q, ag_
     }
     ag_buf_append_c(&sql, " SUM(requests), SUM(input_tokens), SUM(output_tokens),"
                           " SUM(cached_tokens), SUM(reasoning_tokens), SUM(errors)"
-                          " FROM token_stats_hourly WHERE 1");
+                          " FROM token_stats_hourly WHERE 1 = 1");
     if (q->from_s > 0) {
         ag_buf_append_c(&sql, " AND hour_s >= ?");
         add_i(&p, q->from_s);

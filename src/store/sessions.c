@@ -13,8 +13,10 @@ int ag_store_session_put_db(struct ag_db *db, const struct ag_session_row *row, 
     struct ag_db_stmt *st = NULL;
     int ret = AG_EDB;
     if (ag_db_prepare(db,
-                      "INSERT OR REPLACE INTO admin_sessions(token_hash, created_ms, "
-                      "expires_ms, secret_tag) VALUES (?1, ?2, ?3, ?4)",
+                      "INSERT INTO admin_sessions(token_hash, created_ms, expires_ms, secret_tag)"
+                      " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(token_hash) DO UPDATE SET"
+                      " created_ms = excluded.created_ms, expires_ms = excluded.expires_ms,"
+                      " secret_tag = excluded.secret_tag",
                       &st) != 0 ||
         ag_db_bind_blob(st, 1, row->hash, AG_SESSION_HASH_SIZE) ||
         ag_db_bind_int64(st, 2, row->created_ms) || ag_db_bind_int64(st, 3, row->expires_ms) ||

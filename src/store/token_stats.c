@@ -10,18 +10,19 @@ int ag_store_token_stats_add_db(struct ag_db *db, struct ag_db_stmt **cache,
                                 const struct ag_token_delta *d)
 {
     if (!*cache &&
-        ag_db_prepare(db,
-                      "INSERT INTO token_stats_hourly (hour_s, account_email, model, requests,"
-                      " input_tokens, output_tokens, cached_tokens, reasoning_tokens, errors,"
-                      " protocol) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-                      " ON CONFLICT(hour_s, account_email, model, protocol) DO UPDATE SET"
-                      "  requests = requests + excluded.requests,"
-                      "  input_tokens = input_tokens + excluded.input_tokens,"
-                      "  output_tokens = output_tokens + excluded.output_tokens,"
-                      "  cached_tokens = cached_tokens + excluded.cached_tokens,"
-                      "  reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,"
-                      "  errors = errors + excluded.errors",
-                      cache) != 0) {
+        ag_db_prepare(
+            db,
+            "INSERT INTO token_stats_hourly (hour_s, account_email, model, requests,"
+            " input_tokens, output_tokens, cached_tokens, reasoning_tokens, errors,"
+            " protocol) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            " ON CONFLICT(hour_s, account_email, model, protocol) DO UPDATE SET"
+            "  requests = token_stats_hourly.requests + excluded.requests,"
+            "  input_tokens = token_stats_hourly.input_tokens + excluded.input_tokens,"
+            "  output_tokens = token_stats_hourly.output_tokens + excluded.output_tokens,"
+            "  cached_tokens = token_stats_hourly.cached_tokens + excluded.cached_tokens,"
+            "  reasoning_tokens = token_stats_hourly.reasoning_tokens + excluded.reasoning_tokens,"
+            "  errors = token_stats_hourly.errors + excluded.errors",
+            cache) != 0) {
         ag_log_error("store: token stats prepare: %s", ag_db_errmsg(db));
         return AG_EDB;
     }

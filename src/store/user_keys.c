@@ -238,7 +238,8 @@ int ag_store_key_usage_since(struct ag_store *s, const char *name, int64_t since
     int ret = AG_EDB;
     memset(out, 0, sizeof(*out));
     if (ag_db_prepare(s->conn,
-                      "SELECT TOTAL(requests), TOTAL(input_tokens), TOTAL(output_tokens)"
+                      "SELECT COALESCE(SUM(requests), 0), COALESCE(SUM(input_tokens), 0), "
+                      "COALESCE(SUM(output_tokens), 0)"
                       " FROM key_usage_hourly WHERE key_name = ?1 AND hour_s >= ?2",
                       &st) != 0 ||
         ag_db_bind_text(st, 1, name) || ag_db_bind_int64(st, 2, since_s) != 0 ||
@@ -261,17 +262,18 @@ int ag_store_key_usage_add_db(struct ag_db *db, struct ag_db_stmt **cache,
 {
     if (!d->key_name || !d->key_name[0])
         return 0;
-    if (!*cache && ag_db_prepare(db,
-                                 "INSERT INTO key_usage_hourly (hour_s, key_name, requests,"
-                                 " input_tokens, output_tokens, cached_tokens, errors)"
-                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-                                 " ON CONFLICT(key_name, hour_s) DO UPDATE SET"
-                                 "  requests = requests + excluded.requests,"
-                                 "  input_tokens = input_tokens + excluded.input_tokens,"
-                                 "  output_tokens = output_tokens + excluded.output_tokens,"
-                                 "  cached_tokens = cached_tokens + excluded.cached_tokens,"
-                                 "  errors = errors + excluded.errors",
-                                 cache) != 0)
+    if (!*cache &&
+        ag_db_prepare(db,
+                      "INSERT INTO key_usage_hourly (hour_s, key_name, requests,"
+                      " input_tokens, output_tokens, cached_tokens, errors)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                      " ON CONFLICT(key_name, hour_s) DO UPDATE SET"
+                      "  requests = key_usage_hourly.requests + excluded.requests,"
+                      "  input_tokens = key_usage_hourly.input_tokens + excluded.input_tokens,"
+                      "  output_tokens = key_usage_hourly.output_tokens + excluded.output_tokens,"
+                      "  cached_tokens = key_usage_hourly.cached_tokens + excluded.cached_tokens,"
+                      "  errors = key_usage_hourly.errors + excluded.errors",
+                      cache) != 0)
         goto fail;
     if (!*touch && ag_db_prepare(db,
                                  "UPDATE user_keys SET last_used_at = ?2"

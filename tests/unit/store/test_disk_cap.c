@@ -42,6 +42,7 @@ static struct ag_request_record record(int64_t ts_ms, const char *body)
 
 static void writer_keeps_the_file_under_the_cap_dropping_the_oldest(void **state)
 {
+    SQLITE_ONLY();
     struct tmpdir t;
     struct ag_store *s = NULL;
     char wal[160];
@@ -104,6 +105,7 @@ static void writer_keeps_the_file_under_the_cap_dropping_the_oldest(void **state
 
 static void cap_pass_reports_and_spares_a_small_file(void **state)
 {
+    SQLITE_ONLY();
     struct tmpdir t;
     struct ag_store *s = NULL;
     tmpdir_make(&t);
@@ -134,6 +136,7 @@ static void cap_pass_reports_and_spares_a_small_file(void **state)
 
 static void new_file_is_incremental_and_old_file_is_converted_once(void **state)
 {
+    SQLITE_ONLY();
     struct tmpdir t;
     struct ag_store *s = NULL;
     tmpdir_make(&t);

@@ -14,6 +14,7 @@
 
 static void fresh_db_is_latest_private_and_wal(void **state)
 {
+    SQLITE_ONLY();
     struct tmpdir t;
     struct ag_store *s = NULL;
     char err[256] = "";
@@ -54,6 +55,7 @@ static void fresh_db_is_latest_private_and_wal(void **state)
 
 static void existing_file_is_made_private(void **state)
 {
+    SQLITE_ONLY();
     struct tmpdir t;
     struct ag_store *s = NULL;
     struct stat sb;
@@ -71,6 +73,7 @@ static void existing_file_is_made_private(void **state)
 
 static void upgrade_from_v1_keeps_accounts(void **state)
 {
+    SQLITE_ONLY();
     struct tmpdir t;
     struct ag_store *s = NULL;
     sqlite3 *db = NULL;
@@ -111,6 +114,7 @@ static void upgrade_from_v1_keeps_accounts(void **state)
 
 static void newer_db_is_refused_untouched(void **state)
 {
+    SQLITE_ONLY();
     struct tmpdir t;
     struct ag_store *s = NULL;
     char err[256] = "";
@@ -129,6 +133,7 @@ static void newer_db_is_refused_untouched(void **state)
 
 static void failed_step_rolls_back_whole(void **state)
 {
+    SQLITE_ONLY();
     struct tmpdir t;
     struct ag_store *s = NULL;
     sqlite3 *db = NULL;
@@ -152,6 +157,7 @@ static void failed_step_rolls_back_whole(void **state)
 
 static void missing_dir_is_an_io_error(void **state)
 {
+    SQLITE_ONLY();
     struct ag_store *s = NULL;
     char err[256] = "";
     assert_int_equal(ag_store_open("/tmp/aigate-no-such-dir-xyz/sub", &s, err, sizeof(err)),

@@ -141,6 +141,7 @@ static void put_get_list(void **state)
 
 static void older_file_migrates(void **state)
 {
+    SQLITE_ONLY();
     struct tmpdir old;
     char err[256];
     (void)state;

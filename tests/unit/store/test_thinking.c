@@ -218,6 +218,7 @@ static void thinking_schema(const char *dbpath, char *out, size_t cap)
 
 static void an_older_file_gets_the_same_table(void **state)
 {
+    SQLITE_ONLY();
     struct fixture *f = *state;
     struct tmpdir old;
     struct ag_store *s = NULL;

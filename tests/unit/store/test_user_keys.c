@@ -200,6 +200,7 @@ static void usage_through_the_writer(void **state)
 
 static void an_older_file_gets_the_tables(void **state)
 {
+    SQLITE_ONLY();
     struct fixture *f = *state;
     struct tmpdir old;
     char err[256];
