@@ -65,7 +65,7 @@ static void on_response(void *ud, const char *data, size_t len)
     struct read *rd = ud;
     struct ag_relay *r = rd->f->c->relay;
     const char *nl = data ? memchr(data, '\n', len) : NULL;
-    unsigned char owner[AG_SHA256_SIZE];
+    unsigned char owner[AG_SHA256_SIZE] = {0};
     bool bound = false;
     rd->op = NULL;
     if (!nl)
@@ -219,7 +219,7 @@ void ag_relay_shared_response_put(struct ag_relay *r, const char *id, const unsi
                                   struct ag_str json)
 {
     struct ag_buf b;
-    char hex[2 * AG_SHA256_SIZE + 1];
+    char hex[2 * AG_SHA256_SIZE + 1] = "";
     if (!r->state || !ag_state_up(r->state) || json.len > AG_RELAY_SHARED_RESPONSE_BYTES)
         return;
     ag_buf_init(&b, AG_RELAY_SHARED_RESPONSE_BYTES + sizeof(hex) + 1);
