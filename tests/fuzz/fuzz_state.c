@@ -1,6 +1,7 @@
 /* tests/fuzz/fuzz_state.c: libFuzzer harness for what the shared state reads from Redis and from
  * the configuration (state/keyspace.h): a message from the change channel or a key's value
- * through ag_state_msg_decode, and a state.redis_url through ag_state_url_parse plus a key name.
+ * through ag_state_msg_decode (and, as a user key's usage, ag_state_keymsg_decode), and a
+ * state.redis_url through ag_state_url_parse plus a key name.
  *
  * Input: a mode byte. Even: the rest is a message. Odd: the rest is a URL.
  *
@@ -48,6 +49,21 @@ static void message(const uint8_t *data, size_t size)
     free(rec);
 }
 
+static void keymsg(const uint8_t *data, size_t size)
+{
+    struct ag_state_keymsg m, again;
+    struct ag_buf b;
+    if (ag_state_keymsg_decode((const char *)data, size, &m) != 0)
+        return;
+    ag_buf_init(&b, 1 << 16);
+    if (ag_state_keymsg_encode(&m, &b) != 0 || ag_state_keymsg_decode(b.data, b.len, &again) != 0 ||
+        memcmp(&m, &again, sizeof(m)) != 0) {
+        fprintf(stderr, "fuzz_state: a per-key message did not round-trip\n");
+        abort();
+    }
+    ag_buf_dispose(&b);
+}
+
 static void url(const uint8_t *data, size_t size)
 {
     char text[1024], why[256] = "", key[128];
@@ -74,9 +90,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    if (data[0] % 2 == 0)
+    if (data[0] % 2 == 0) {
         message(data + 1, size - 1);
-    else
+        keymsg(data + 1, size - 1);
+    } else
         url(data + 1, size - 1);
     return 0;
 }
