@@ -7,7 +7,6 @@
 #include "core/log.h"
 #include "core/str.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,75 +14,91 @@
 #define STATUS_OK    1
 #define STATUS_ERROR 2
 
-/* ---- attributes: {"key": k, "value": {"<type>Value": v}} ---- */
+/* ---- attributes: {"key": k, "value": {"<type>Value": v}} ----
+ * Names and keys are this file's own ASCII literals: written as they are, in few appends (a
+ * request's spans are encoded on the loop, so every call counts); values are quoted. */
 
-static int attr_open(struct ag_buf *b, const char *k)
+static int lit(struct ag_buf *b, const char *s)
 {
-    int rc = ag_jsonw_open(b, NULL, '{');
-    if (!rc)
-        rc = ag_jsonw_str(b, "key", k);
-    if (!rc)
-        rc = ag_jsonw_open(b, "value", '{');
-    return rc;
+    return ag_buf_append(b, s, strlen(s));
 }
 
-static int attr_close(struct ag_buf *b, int rc)
+/* The head of an attribute of name k (a literal) and value type t, up to the value. */
+#define ATTR(k, t) "{\"key\":\"" k "\",\"value\":{\"" t "\":"
+#define S(k)       ATTR(k, "stringValue")
+#define I(k)       ATTR(k, "intValue")
+#define B(k)       ATTR(k, "boolValue")
+
+static int attr_open(struct ag_buf *b, const char *head)
 {
-    if (!rc)
-        rc = ag_jsonw_close(b, '}');
-    if (!rc)
-        rc = ag_jsonw_close(b, '}');
-    return rc;
+    int rc = ag_jsonw_sep(b);
+    return rc ? rc : lit(b, head);
 }
 
-static int attr_strn(struct ag_buf *b, const char *k, struct ag_str v)
+static int attr_strn(struct ag_buf *b, const char *head, struct ag_str v)
 {
     if (!v.p || !v.len)
         return 0; /* an empty value says nothing: left out */
-    int rc = attr_open(b, k);
+    int rc = attr_open(b, head);
     if (!rc)
-        rc = ag_jsonw_strn(b, "stringValue", v);
-    return attr_close(b, rc);
+        rc = ag_jsonw_quote(b, v.p, v.len);
+    if (!rc)
+        rc = lit(b, "}}");
+    return rc;
 }
 
-static int attr_str(struct ag_buf *b, const char *k, const char *v)
+static int attr_str(struct ag_buf *b, const char *head, const char *v)
 {
-    return attr_strn(b, k, ag_str_c(v ? v : ""));
+    return attr_strn(b, head, ag_str_c(v ? v : ""));
 }
 
 /* 64-bit integers are strings in the JSON mapping. */
-static int attr_int(struct ag_buf *b, const char *k, int64_t v)
+static int attr_int(struct ag_buf *b, const char *head, int64_t v)
 {
-    char n[24];
-    snprintf(n, sizeof(n), "%" PRId64, v);
-    int rc = attr_open(b, k);
+    int rc = attr_open(b, head);
     if (!rc)
-        rc = ag_jsonw_str(b, "intValue", n);
-    return attr_close(b, rc);
+        rc = lit(b, "\"");
+    if (!rc)
+        rc = ag_buf_append_int(b, v);
+    if (!rc)
+        rc = lit(b, "\"}}");
+    return rc;
 }
 
-static int attr_bool(struct ag_buf *b, const char *k, bool v)
+static int attr_bool(struct ag_buf *b, const char *head, bool v)
 {
-    int rc = attr_open(b, k);
+    int rc = attr_open(b, head);
     if (!rc)
-        rc = ag_jsonw_bool(b, "boolValue", v);
-    return attr_close(b, rc);
+        rc = lit(b, v ? "true}}" : "false}}");
+    return rc;
 }
 
 /* ---- span pieces ---- */
 
+/* sep "<k>":"<hex of id>" */
 static int hex_member(struct ag_buf *b, const char *k, const uint8_t *id, size_t n)
 {
-    char h[2 * 16 + 1];
-    ag_hex_encode(h, id, n);
-    return ag_jsonw_str(b, k, h);
+    char h[2 * AG_TRACE_ID_SIZE + 1];
+    int rc = ag_jsonw_key(b, k);
+    if (!rc)
+        rc = lit(b, "\"");
+    if (!rc)
+        rc = ag_buf_append(b, h, (size_t)(ag_hex_encode(h, id, n) - h));
+    if (!rc)
+        rc = lit(b, "\"");
+    return rc;
 }
 
 static int nanos_member(struct ag_buf *b, const char *k, uint64_t ns)
 {
-    char n[24];
-    snprintf(n, sizeof(n), "%" PRIu64, ns);
-    return ag_jsonw_str(b, k, n);
+    int rc = ag_jsonw_key(b, k);
+    if (!rc)
+        rc = lit(b, "\"");
+    if (!rc)
+        rc = ag_buf_append_int(b, (long long)ns); /* fits: unix nanoseconds until 2262 */
+    if (!rc)
+        rc = lit(b, "\"");
+    return rc;
 }
 
 /* The common head of a span: ids, name, kind and times; leaves the object open. */
@@ -181,39 +196,39 @@ static int server_span(struct ag_buf *b, const struct ag_relay_record *rec, uint
             path.len = i; /* a query may carry a key (Gemini's ?key=) */
     }
     if (!rc)
-        rc = attr_strn(b, "http.request.method", rec->method);
+        rc = attr_strn(b, S("http.request.method"), rec->method);
     if (!rc)
-        rc = attr_strn(b, "url.path", path);
+        rc = attr_strn(b, S("url.path"), path);
     if (!rc)
-        rc = attr_int(b, "http.response.status_code", rec->status);
+        rc = attr_int(b, I("http.response.status_code"), rec->status);
     if (!rc)
-        rc = attr_str(b, "aigate.protocol", rec->protocol);
+        rc = attr_str(b, S("aigate.protocol"), rec->protocol);
     if (!rc)
-        rc = attr_strn(b, "aigate.request_id", rec->request_id);
+        rc = attr_strn(b, S("aigate.request_id"), rec->request_id);
     if (!rc)
-        rc = attr_strn(b, "gen_ai.request.model", rec->model);
+        rc = attr_strn(b, S("gen_ai.request.model"), rec->model);
     if (!rc)
-        rc = attr_str(b, "gen_ai.response.model", rec->served_model);
+        rc = attr_str(b, S("gen_ai.response.model"), rec->served_model);
     if (!rc)
-        rc = attr_strn(b, "aigate.key.name", rec->key_name);
+        rc = attr_strn(b, S("aigate.key.name"), rec->key_name);
     if (!rc)
-        rc = attr_bool(b, "aigate.stream", rec->stream);
+        rc = attr_bool(b, B("aigate.stream"), rec->stream);
     if (!rc)
-        rc = attr_int(b, "aigate.attempts", rec->attempts);
+        rc = attr_int(b, I("aigate.attempts"), rec->attempts);
     if (!rc && rec->attempt_log && rec->attempt_log->dropped)
-        rc = attr_int(b, "aigate.attempts_not_traced", (int64_t)rec->attempt_log->dropped);
+        rc = attr_int(b, I("aigate.attempts_not_traced"), (int64_t)rec->attempt_log->dropped);
     if (!rc && rec->ttfb_ms >= 0)
-        rc = attr_int(b, "aigate.time_to_first_byte_ms", rec->ttfb_ms);
+        rc = attr_int(b, I("aigate.time_to_first_byte_ms"), rec->ttfb_ms);
     if (!rc)
-        rc = attr_int(b, "gen_ai.usage.input_tokens", rec->input_tokens);
+        rc = attr_int(b, I("gen_ai.usage.input_tokens"), rec->input_tokens);
     if (!rc)
-        rc = attr_int(b, "gen_ai.usage.output_tokens", rec->output_tokens);
+        rc = attr_int(b, I("gen_ai.usage.output_tokens"), rec->output_tokens);
     if (!rc && rec->cached_tokens)
-        rc = attr_int(b, "aigate.usage.cached_tokens", rec->cached_tokens);
+        rc = attr_int(b, I("aigate.usage.cached_tokens"), rec->cached_tokens);
     if (!rc && rec->reasoning_tokens)
-        rc = attr_int(b, "aigate.usage.reasoning_tokens", rec->reasoning_tokens);
+        rc = attr_int(b, I("aigate.usage.reasoning_tokens"), rec->reasoning_tokens);
     if (!rc)
-        rc = attr_str(b, "error.type", rec->error_class);
+        rc = attr_str(b, S("error.type"), rec->error_class);
     return span_tail(b, rc, rec->error_class);
 }
 
@@ -229,25 +244,25 @@ static int attempt_span(struct ag_buf *b, const struct ag_relay_record *rec,
     if (!rc)
         rc = ag_jsonw_open(b, "attributes", '[');
     if (!rc)
-        rc = attr_int(b, "aigate.attempt", (int64_t)index + 1);
+        rc = attr_int(b, I("aigate.attempt"), (int64_t)index + 1);
     if (!rc)
-        rc = attr_str(b, "aigate.account", acct);
+        rc = attr_str(b, S("aigate.account"), acct);
     if (!rc)
-        rc = attr_str(b, "gen_ai.request.model", a->model);
+        rc = attr_str(b, S("gen_ai.request.model"), a->model);
     if (!rc && a->status)
-        rc = attr_int(b, "http.response.status_code", a->status);
+        rc = attr_int(b, I("http.response.status_code"), a->status);
     if (!rc)
-        rc = attr_str(b, "aigate.outcome", a->outcome);
+        rc = attr_str(b, S("aigate.outcome"), a->outcome);
     if (!rc && !ok)
-        rc = attr_str(b, "aigate.retry_reason", a->outcome);
+        rc = attr_str(b, S("aigate.retry_reason"), a->outcome);
     if (!rc && a->acquire_ms >= 0)
-        rc = attr_int(b, "aigate.acquire_ms", a->acquire_ms);
+        rc = attr_int(b, I("aigate.acquire_ms"), a->acquire_ms);
     if (!rc && a->upstream_ms >= 0)
-        rc = attr_int(b, "aigate.time_to_first_byte_ms", a->upstream_ms);
+        rc = attr_int(b, I("aigate.time_to_first_byte_ms"), a->upstream_ms);
     if (!rc && a->first_token_ms >= 0)
-        rc = attr_int(b, "aigate.time_to_first_token_ms", a->first_token_ms);
+        rc = attr_int(b, I("aigate.time_to_first_token_ms"), a->first_token_ms);
     if (!rc && !ok)
-        rc = attr_str(b, "error.type", a->outcome);
+        rc = attr_str(b, S("error.type"), a->outcome);
     return span_tail(b, rc, ok ? NULL : a->outcome);
 }
 
@@ -281,12 +296,12 @@ int ag_span_json_open(struct ag_buf *out, const char *service_name)
     if (!rc)
         rc = ag_jsonw_open(out, "attributes", '[');
     if (!rc)
-        rc = attr_str(out, "service.name",
+        rc = attr_str(out, S("service.name"),
                       service_name && service_name[0] ? service_name : "aigate");
     if (!rc)
-        rc = attr_str(out, "service.version", AIGATE_VERSION);
+        rc = attr_str(out, S("service.version"), AIGATE_VERSION);
     if (!rc)
-        rc = attr_str(out, "telemetry.sdk.language", "c");
+        rc = attr_str(out, S("telemetry.sdk.language"), "c");
     if (!rc)
         rc = ag_jsonw_close(out, ']');
     if (!rc)
