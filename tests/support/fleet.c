@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <yyjson.h>
 
 #include "core/buf.h"
+#include "keys/keys.h"
+#include "store/store.h"
 
 #define DEFAULT_ACCOUNTS                                                                           \
     "[{\"email\":\"a@example.com\",\"refresh_token\":\"rt-a\",\"access_token\":\"at-a\","          \
@@ -60,6 +63,8 @@ void ag_fleet_start(struct ag_fleet *f, const struct ag_fleet_opts *o)
             .name = o->name, .tokens = o->tokens, .config_json = cfg, .env = env};
         ag_gwenv_prepare(&f->gw[i], &g);
         f->ngw = i + 1;
+        if (o->prepare)
+            o->prepare(&f->gw[i], o->prepare_ud);
         ag_gwenv_launch(&f->gw[i]);
     }
     for (int i = 0; i < o->ngw && !o->without_redis; i++)
@@ -187,6 +192,12 @@ void ag_fleet_exhaust(struct ag_fleet *f, const char *token)
 
 int ag_fleet_chat(struct ag_fleet *f, int port, const char *session, int n, struct rh_resp *out)
 {
+    return ag_fleet_chat_key(f, port, f->api_key, session, n, out);
+}
+
+int ag_fleet_chat_key(struct ag_fleet *f, int port, const char *key, const char *session, int n,
+                      struct rh_resp *out)
+{
     char body[256], hdr[512];
     struct rh_resp r = {0};
     snprintf(body, sizeof(body),
@@ -194,7 +205,7 @@ int ag_fleet_chat(struct ag_fleet *f, int port, const char *session, int n, stru
              "\"turn %d\"}]}",
              n);
     snprintf(hdr, sizeof(hdr),
-             "Content-Type: application/json\r\nAuthorization: Bearer %s\r\n%s%s%s", f->api_key,
+             "Content-Type: application/json\r\nAuthorization: Bearer %s\r\n%s%s%s", key,
              session ? "x-claude-code-session-id: " : "", session ? session : "",
              session ? "\r\n" : "");
     assert_true(rh_request(port, "POST", "/v1/chat/completions", hdr, body, &r));
@@ -236,4 +247,19 @@ void ag_fleet_add_account(struct ag_fleet *f, int i, const char *refresh_token)
     ag_buf_dispose(&out);
     if (st != 200 && st != 201)
         fail_msg("POST /api/accounts on gateway %d: %ld", i, st);
+}
+
+void ag_fleet_put_key(const char *dir, const char *name, const char *secret,
+                      const struct ag_user_key *limits)
+{
+    struct ag_store *s = NULL;
+    char err[256];
+    struct ag_user_key k = *limits;
+    if (ag_store_open(dir, &s, err, sizeof(err)) != 0)
+        fail_msg("store %s: %s", dir, err);
+    snprintf(k.name, sizeof(k.name), "%s", name);
+    ag_keys_hash_hex(secret, strlen(secret), k.hash, sizeof(k.hash));
+    k.state = AG_USER_KEY_ACTIVE;
+    assert_int_equal(ag_store_user_key_insert(s, &k, (int64_t)time(NULL)), 0);
+    ag_store_free(s);
 }

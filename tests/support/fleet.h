@@ -13,6 +13,7 @@
 #include "proc.h"
 #include "rawhttp.h"
 #include "redisrv.h"
+#include "store/user_keys.h"
 
 #define AG_FLEET_MAX 4
 
@@ -24,6 +25,9 @@ struct ag_fleet_opts {
     const char *extra_config;  /* appended inside config.json's top object: ",\"k\":{...}" */
     const char *mock_accounts; /* JSON for PUT /__mock/accounts (NULL: a and b) */
     bool without_redis;        /* the gateways are not given state.redis_url (Redis still runs) */
+    /* called for each gateway between its data directory's preparation and its start (or NULL) */
+    void (*prepare)(struct ag_gwenv *gw, void *ud);
+    void *prepare_ud;
 };
 
 struct ag_fleet {
@@ -74,6 +78,17 @@ int ag_fleet_count_text(struct ag_fleet *f, int i, const char *text);
  * response goes to out when it is not NULL (the caller frees it with rh_resp_free).
  */
 int ag_fleet_chat(struct ag_fleet *f, int port, const char *session, int n, struct rh_resp *out);
+
+/** ag_fleet_chat with the key `key` instead of the fleet's. */
+int ag_fleet_chat_key(struct ag_fleet *f, int port, const char *key, const char *session, int n,
+                      struct rh_resp *out);
+
+/**
+ * Puts the active user key `name` with secret and the limits of *limits (its name, hash and
+ * state are set here) into the database of the data directory dir, whose gateway is not running.
+ */
+void ag_fleet_put_key(const char *dir, const char *name, const char *secret,
+                      const struct ag_user_key *limits);
 
 /**
  * Connects to 127.0.0.1:port and sends a streaming chat request whose answer (the mock echoes
