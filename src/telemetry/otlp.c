@@ -75,7 +75,7 @@ static void on_done(struct ag_upstream_req *r, const struct ag_upstream_result *
     }
     o->nsending = 0;
     ag_buf_reset(&o->sending);
-    arm(o, (uint64_t)o->cfg->telemetry.export_interval_ms);
+    arm(o, o->npending >= AG_OTLP_BATCH_SPANS ? 0 : (uint64_t)o->cfg->telemetry.export_interval_ms);
 }
 
 /* Sends what waits, as one ExportTraceServiceRequest, unless an export is in flight. */
