@@ -17,6 +17,10 @@
 /* User keys with a label of their own in aigate_key_*: the first this many names seen; later
  * ones are counted under key="_other", so a gateway with many keys keeps a bounded scrape. */
 #define KEY_LABELS 20
+/* Label sets of the last few distinct requests (route, status, model, account), with the series
+ * they add to, so that a request like a recent one neither renders nor looks up its labels. */
+#define OBS_CACHE 8
+#define OBS_RAW   512
 
 static const double bucket_s[NBUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
                                           2.5,   5,    10,    30,   60,  120,  300};
@@ -47,10 +51,22 @@ enum {
     F_COUNT,
 };
 
+/* Series a request adds to, by slot; indexes into the family (series never move between
+ * families nor leave one), SIZE_MAX until first needed. */
+enum { SLOT_REQUESTS, SLOT_ATTEMPTS, SLOT_TTFB, SLOT_DURATION, SLOT_TOKENS, SLOT_COUNT = 8 };
+
+struct obs_cache {
+    char raw[OBS_RAW]; /* route, status, model and account, each ended by a NUL */
+    size_t len;        /* 0: empty */
+    size_t idx[SLOT_COUNT];
+};
+
 struct ag_metrics {
     struct family f[F_COUNT];
     char keys[KEY_LABELS][72]; /* user key names with their own label */
     size_t nkeys;
+    struct obs_cache cache[OBS_CACHE];
+    size_t cache_next; /* the entry replaced next */
 };
 
 static uint64_t fnv(const char *s)
@@ -203,6 +219,49 @@ static void observe_key(struct ag_metrics *m, const struct ag_relay_record *r, c
     ag_buf_dispose(&b);
 }
 
+/* The cache entry of these label values (found, or taken over with no series known yet); NULL
+ * when they are too long to keep. */
+static struct obs_cache *obs_entry(struct ag_metrics *m, const char *route, const char *status,
+                                   const char *served, const char *account)
+{
+    const char *v[] = {route, status, served, account};
+    char raw[OBS_RAW];
+    size_t len = 0;
+    for (size_t i = 0; i < 4; i++) {
+        size_t n = strlen(v[i]) + 1;
+        if (n > sizeof(raw) - len)
+            return NULL;
+        memcpy(raw + len, v[i], n);
+        len += n;
+    }
+    for (size_t i = 0; i < OBS_CACHE; i++) {
+        if (m->cache[i].len == len && memcmp(m->cache[i].raw, raw, len) == 0)
+            return &m->cache[i];
+    }
+    struct obs_cache *c = &m->cache[m->cache_next];
+    m->cache_next = (m->cache_next + 1) % OBS_CACHE;
+    memcpy(c->raw, raw, len);
+    c->len = len;
+    for (size_t i = 0; i < SLOT_COUNT; i++)
+        c->idx[i] = SIZE_MAX;
+    return c;
+}
+
+/* The series cached in slot of c, if known. */
+static struct series *obs_cached(struct ag_metrics *m, const struct obs_cache *c, int slot, int fam)
+{
+    return c && c->idx[slot] != SIZE_MAX ? &m->f[fam].s[c->idx[slot]] : NULL;
+}
+
+/* Remembers s (of family fam) in slot of c; returns s. */
+static struct series *obs_keep(struct ag_metrics *m, struct obs_cache *c, int slot, int fam,
+                               struct series *s)
+{
+    if (c && s)
+        c->idx[slot] = (size_t)(s - m->f[fam].s);
+    return s;
+}
+
 void ag_metrics_observe(struct ag_metrics *m, const struct ag_relay_record *r)
 {
     char route[256], status[16];
@@ -214,12 +273,16 @@ void ag_metrics_observe(struct ag_metrics *m, const struct ag_relay_record *r)
     ag_buf_init(&b, AG_BUF_CAP_SHORT);
     ag_metrics_route(r->path.p, r->path.len, route, sizeof(route));
     snprintf(status, sizeof(status), "%d", r->status);
+    struct obs_cache *c = obs_entry(m, route, status, served, account);
 
-    label(&b, "route", route);
-    label(&b, "status", status);
-    label(&b, "model", served);
-    label(&b, "account", account);
-    if ((s = series(&m->f[F_REQUESTS], &b)))
+    if (!(s = obs_cached(m, c, SLOT_REQUESTS, F_REQUESTS))) {
+        label(&b, "route", route);
+        label(&b, "status", status);
+        label(&b, "model", served);
+        label(&b, "account", account);
+        s = obs_keep(m, c, SLOT_REQUESTS, F_REQUESTS, series(&m->f[F_REQUESTS], &b));
+    }
+    if (s)
         s->v += 1;
 
     if (r->error_class && r->error_class[0]) {
@@ -232,13 +295,17 @@ void ag_metrics_observe(struct ag_metrics *m, const struct ag_relay_record *r)
     }
 
     ag_buf_reset(&b);
-    label(&b, "route", route);
-    if ((s = series(&m->f[F_ATTEMPTS], &b)))
+    label(&b, "route", route); /* cheap next to a lookup; kept for the families below */
+    if (!(s = obs_cached(m, c, SLOT_ATTEMPTS, F_ATTEMPTS)))
+        s = obs_keep(m, c, SLOT_ATTEMPTS, F_ATTEMPTS, series(&m->f[F_ATTEMPTS], &b));
+    if (s)
         s->v += r->attempts > 0 ? r->attempts : 0;
-    if ((s = series(&m->f[F_TTFB], &b)))
-        observe_hist(s, r->ttfb_ms);
-    if ((s = series(&m->f[F_DURATION], &b)))
-        observe_hist(s, r->total_ms);
+    if (!(s = obs_cached(m, c, SLOT_TTFB, F_TTFB)))
+        s = obs_keep(m, c, SLOT_TTFB, F_TTFB, series(&m->f[F_TTFB], &b));
+    observe_hist(s, r->ttfb_ms);
+    if (!(s = obs_cached(m, c, SLOT_DURATION, F_DURATION)))
+        s = obs_keep(m, c, SLOT_DURATION, F_DURATION, series(&m->f[F_DURATION], &b));
+    observe_hist(s, r->total_ms);
 
     if (r->attempts > 1) {
         /* The record tells the final outcome, not each failed attempt's reason: retries are
@@ -259,11 +326,15 @@ void ag_metrics_observe(struct ag_metrics *m, const struct ag_relay_record *r)
     for (size_t i = 0; i < 4; i++) {
         if (tok[i].n <= 0)
             continue;
-        ag_buf_reset(&b);
-        label(&b, "model", served);
-        label(&b, "account", account);
-        label(&b, "kind", tok[i].kind);
-        if ((s = series(&m->f[F_TOKENS], &b)))
+        int slot = SLOT_TOKENS + (int)i;
+        if (!(s = obs_cached(m, c, slot, F_TOKENS))) {
+            ag_buf_reset(&b);
+            label(&b, "model", served);
+            label(&b, "account", account);
+            label(&b, "kind", tok[i].kind);
+            s = obs_keep(m, c, slot, F_TOKENS, series(&m->f[F_TOKENS], &b));
+        }
+        if (s)
             s->v += (double)tok[i].n;
     }
     ag_buf_dispose(&b);

@@ -134,12 +134,57 @@ static void metrics_text(void **state)
     ag_metrics_free(m);
 }
 
+/* Requests over more label sets than the gateway remembers between requests (12 accounts x 2
+ * statuses, interleaved, three rounds): every series counts exactly its own requests and tokens. */
+static void metrics_many_label_sets(void **state)
+{
+    (void)state;
+    struct ag_metrics *m = ag_metrics_new();
+    char acct[12][32];
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 24; i++) {
+            snprintf(acct[i % 12], sizeof(acct[0]), "u%d@example.com", i % 12);
+            struct ag_relay_record r = rec("gemini-2.5-pro", i < 12 ? 200 : 503, "");
+            r.account = acct[i % 12];
+            r.input_tokens = i % 12 + 1;
+            r.attempts = 1;
+            ag_metrics_observe(m, &r);
+        }
+    }
+    struct ag_buf b;
+    ag_buf_init(&b, 0);
+    struct ag_metrics_gauges g = {0};
+    assert_int_equal(ag_metrics_render(m, &g, &b), 0);
+    char want[256];
+    for (int i = 0; i < 12; i++) {
+        for (int k = 0; k < 2; k++) {
+            snprintf(want, sizeof(want),
+                     "aigate_requests_total{route=\"/v1/chat/completions\",status=\"%s\","
+                     "model=\"gemini-2.5-pro\",account=\"u%d@example.com\"} 3\n",
+                     k ? "503" : "200", i);
+            if (!strstr(b.data, want))
+                fail_msg("missing: %s", want);
+        }
+        snprintf(want, sizeof(want),
+                 "aigate_tokens_total{model=\"gemini-2.5-pro\",account=\"u%d@example.com\","
+                 "kind=\"input\"} %d\n",
+                 i, 6 * (i + 1));
+        if (!strstr(b.data, want))
+            fail_msg("missing: %s", want);
+    }
+    assert_non_null(
+        strstr(b.data, "aigate_upstream_attempts_total{route=\"/v1/chat/completions\"} 72\n"));
+    ag_buf_dispose(&b);
+    ag_metrics_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ring),
         cmocka_unit_test(persisted),
         cmocka_unit_test(metrics_text),
+        cmocka_unit_test(metrics_many_label_sets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
