@@ -156,6 +156,7 @@ struct ag_admin *ag_admin_new(const struct ag_admin_deps *d)
     a->apply_config = d->apply_config;
     a->apply_ud = d->apply_ud;
     a->data_dir = ag_strdup(d->cfg->data_dir);
+    a->postgres_url = ag_strdup(d->cfg->store.postgres_url ? d->cfg->store.postgres_url : "");
     a->proxy_running = true;
     pthread_mutex_init(&a->db_mu, NULL);
     int64_t max_id = 0;
@@ -238,5 +239,6 @@ void ag_admin_free(struct ag_admin *a)
     pthread_mutex_destroy(&a->db_mu);
     ag_config_unref(a->cfg);
     free(a->data_dir);
+    free(a->postgres_url);
     free(a);
 }

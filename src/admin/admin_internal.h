@@ -77,6 +77,7 @@ struct ag_admin {
     struct ag_state *state;
     void *apply_ud;
     char *data_dir;
+    char *postgres_url; /* store.postgres_url at start ("" = the SQLite file) */
 
     struct ag_monitor *monitor;
     struct ag_metrics *metrics;

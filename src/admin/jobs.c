@@ -19,7 +19,7 @@ static struct ag_store *db_take(struct ag_admin *a, char *err, size_t cap)
     if (a->ndb_idle)
         s = a->db_idle[--a->ndb_idle];
     pthread_mutex_unlock(&a->db_mu);
-    if (!s && ag_store_open(a->data_dir, &s, err, cap))
+    if (!s && ag_store_open_with(a->data_dir, a->postgres_url, &s, err, cap))
         s = NULL;
     return s;
 }

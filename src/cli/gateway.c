@@ -239,7 +239,7 @@ static int open_storage(struct ag_gateway *g, struct ag_buf *errmsg)
 {
     const struct ag_config *c = g->cfg;
     char err[512] = "";
-    int rc = ag_store_open(c->data_dir, &g->store, err, sizeof(err));
+    int rc = ag_store_open_with(c->data_dir, c->store.postgres_url, &g->store, err, sizeof(err));
     if (rc) {
         ag_buf_printf(errmsg, "%s", err[0] ? err : ag_strerror(rc));
         return -1;

@@ -194,6 +194,9 @@ struct ag_config {
         int on_redis_down;
     } state;
     struct {
+        char *postgres_url; /* postgresql://...; "" = aigate.db in the data dir; restart required */
+    } store;
+    struct {
         char *otlp_endpoint;        /* OTLP/HTTP JSON traces URL; "" = no traces */
         char *service_name;         /* service.name of the spans */
         bool propagate_upstream;    /* traceparent to API-key accounts' upstreams */

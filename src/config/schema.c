@@ -103,6 +103,18 @@ static int check_redis_url(const void *field, struct ag_buf *why)
     return AG_EINVAL;
 }
 
+/* store.postgres_url: empty or a postgresql:// (postgres://) URL, never libpq's key=value form,
+ * whose password the redaction of URLs would not see. */
+static int check_postgres_url(const void *field, struct ag_buf *why)
+{
+    struct ag_str v = ag_str_c(*(char *const *)field);
+    if (v.len == 0 || ag_str_has_prefix_ci(v, "postgresql://") ||
+        ag_str_has_prefix_ci(v, "postgres://"))
+        return 0;
+    ag_buf_append_c(why, "empty or a postgresql://[user[:password]@]host[:port]/dbname URL");
+    return AG_EINVAL;
+}
+
 /* state.key_prefix: 1 to 32 characters from A-Z a-z 0-9 : _ - . */
 static int check_key_prefix(const void *field, struct ag_buf *why)
 {
@@ -428,6 +440,8 @@ static const struct ag_config_key keys[] = {
         "prefix of the Redis keys and channel; instances that share state use the same one"),
     ENUM("state.on_redis_down", "\"open\"", redis_down_modes, state.on_redis_down, R, NULL,
          "user keys with limits while Redis is out of reach: open (each instance enforces them on its own counts) | closed (refused with 503)"),
+
+    STR("store.postgres_url", "\"\"", store.postgres_url, AG_CONFIG_URL_SECRET | R, "AIGATE_POSTGRES_URL", check_postgres_url, "postgresql://user:password@host:port/db keeping accounts, keys, the request log and statistics for several instances; empty: aigate.db in the data dir"),
 
     STR("telemetry.otlp_endpoint", "\"\"", telemetry.otlp_endpoint, AG_CONFIG_URL_SECRET, NULL, check_optional_http_url, "OTLP/HTTP traces URL (JSON), e.g. http://127.0.0.1:4318/v1/traces; empty: no traces"),
     STR("telemetry.service_name", "\"aigate\"", telemetry.service_name, 0, NULL, NULL, "service.name of the exported spans"),

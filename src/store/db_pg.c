@@ -140,11 +140,13 @@ int ag_db_pg_translate(const char *sql, char *out, size_t cap)
         } else if (ch == '\'' || ch == '"') {
             quote = ch;
         } else if (ch == '-' && p[1] == '-') {
-            while (p[1] && p[1] != '\n') {
+            while (*p && *p != '\n') {
                 if (o + 1 >= cap)
                     return AG_ETOOBIG;
                 out[o++] = *p++;
             }
+            p--; /* the loop steps onto the newline (or the end) */
+            continue;
         } else if ((ch == 'C' || ch == 'c') && strncasecmp(p, "COLLATE NOCASE", 14) == 0 &&
                    !is_word(p[14]) && (p == sql || !is_word(p[-1]))) {
             /* SQLite's ASCII case folding is the schema's ICU collation here. */

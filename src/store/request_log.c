@@ -79,9 +79,16 @@ int ag_store_request_log_insert_db(struct ag_db *db, struct ag_db_stmt **cache,
         ag_log_warn("store: request_log insert: %s", ag_db_errmsg(db));
         goto out;
     }
-    if (pg && r->id > 0 && ag_db_changes(db) == 0) {
+    /* Nothing inserted: the id was taken (by another gateway, or the sequence lags behind the
+     * ids gateways chose). Move the sequence past the largest id and take its next one. */
+    for (int tries = 0; pg && ag_db_changes(db) == 0; tries++) {
         ag_db_reset(st);
-        if (ag_db_bind_null(st, 22) || ag_db_step(st) != AG_DB_DONE) {
+        if (tries == 3 ||
+            ag_db_exec(db,
+                       "SELECT setval(pg_get_serial_sequence('request_log', 'id'),"
+                       " (SELECT COALESCE(MAX(id), 0) + 1 FROM request_log), false)",
+                       "request_log id") ||
+            ag_db_bind_null(st, 22) || ag_db_step(st) != AG_DB_DONE) {
             ag_log_warn("store: request_log insert: %s", ag_db_errmsg(db));
             goto out;
         }

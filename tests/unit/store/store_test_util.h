@@ -33,6 +33,13 @@ static inline const char *pg_test_url(void)
             skip();                                                                                \
     } while (0)
 
+/* Skips the running case on SQLite (it checks what only the PostgreSQL backend does). */
+#define PG_ONLY()                                                                                  \
+    do {                                                                                           \
+        if (!pg_test_url())                                                                        \
+            skip();                                                                                \
+    } while (0)
+
 /* The URL of the database of data dir `dir` (its last path component names it). */
 static inline void pg_url_for(const char *dir, char *out, size_t cap)
 {

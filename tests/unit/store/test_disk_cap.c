@@ -134,6 +134,34 @@ static void cap_pass_reports_and_spares_a_small_file(void **state)
     tmpdir_remove(&t);
 }
 
+/* PostgreSQL: the database's size is the server's own (pg_database_size) and its space comes back
+ * only through PostgreSQL's VACUUM, so a cap pass reports the size and deletes nothing. */
+static void pg_cap_pass_reports_the_size_and_keeps_the_log(void **state)
+{
+    PG_ONLY();
+    struct tmpdir t;
+    struct ag_store *s = NULL;
+    tmpdir_make(&t);
+    assert_int_equal(ag_store_open(t.dir, &s, NULL, 0), 0);
+    static char body[BODY];
+    memset(body, 'y', sizeof(body));
+    for (int i = 1; i <= 40; i++) {
+        struct ag_request_record r = record(1700000000000 + i, body);
+        assert_int_equal(ag_store_request_log_insert(s, &r, BODY + 1), 0);
+    }
+    int64_t used = 0, total = 0;
+    assert_int_equal(ag_store_disk_usage(s, &used, &total), 0);
+    assert_true(used > 40 * BODY);
+    struct ag_disk_cap_result res;
+    assert_int_equal(ag_store_disk_cap_run(s, 200 * 1024, &res), 0);
+    assert_int_equal(res.log_rows_deleted, 0);
+    assert_false(res.vacuumed);
+    assert_true(res.bytes_before > 200 * 1024);
+    assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM request_log"), 40);
+    ag_store_free(s);
+    tmpdir_remove(&t);
+}
+
 static void new_file_is_incremental_and_old_file_is_converted_once(void **state)
 {
     SQLITE_ONLY();
@@ -178,6 +206,7 @@ int main(void)
         cmocka_unit_test(writer_keeps_the_file_under_the_cap_dropping_the_oldest),
         cmocka_unit_test(cap_pass_reports_and_spares_a_small_file),
         cmocka_unit_test(new_file_is_incremental_and_old_file_is_converted_once),
+        cmocka_unit_test(pg_cap_pass_reports_the_size_and_keeps_the_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,8 @@
 
 #include "store_test_util.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 static void fresh_db_is_latest_private_and_wal(void **state)
@@ -166,6 +168,87 @@ static void missing_dir_is_an_io_error(void **state)
     assert_non_null(strstr(err, "cannot open"));
 }
 
+/* Opens the store of dir (PostgreSQL) on a thread, for the concurrent first open below. */
+static void *open_on_thread(void *arg)
+{
+    struct ag_store *s = NULL;
+    char err[256] = "";
+    intptr_t rc = ag_store_open(arg, &s, err, sizeof(err));
+    if (rc)
+        fprintf(stderr, "open: %s\n", err);
+    ag_store_free(s);
+    return (void *)rc;
+}
+
+static void pg_empty_database_gets_the_schema_once(void **state)
+{
+    PG_ONLY();
+    struct tmpdir t;
+    struct ag_store *s = NULL;
+    char err[256] = "";
+    int v = -1;
+    tmpdir_make(&t);
+    /* Two gateways meeting an empty database at once: one makes the schema, the other finds it
+     * (an advisory lock makes them take turns). */
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, open_on_thread, t.dir), 0);
+    for (int i = 0; i < 2; i++) {
+        void *rc = NULL;
+        assert_int_equal(pthread_join(th[i], &rc), 0);
+        assert_int_equal((intptr_t)rc, 0);
+    }
+    assert_int_equal(ag_store_open(t.dir, &s, err, sizeof(err)), 0);
+    assert_true(ag_store_is_pg(s));
+    assert_int_equal(ag_store_schema_version(s, &v), 0);
+    assert_int_equal(v, AG_STORE_SCHEMA_VERSION);
+    assert_int_equal(raw_int(t.db,
+                             "SELECT COUNT(*) FROM information_schema.tables"
+                             " WHERE table_schema = 'public' AND table_name IN"
+                             " ('meta', 'accounts', 'request_log', 'token_stats_hourly',"
+                             " 'thinking', 'user_keys', 'key_usage_hourly', 'admin_sessions')"),
+                     8);
+    assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM meta WHERE key = 'schema_version'"), 1);
+    ag_store_free(s);
+    tmpdir_remove(&t);
+}
+
+static void pg_newer_schema_is_refused_untouched(void **state)
+{
+    PG_ONLY();
+    struct tmpdir t;
+    struct ag_store *s = NULL;
+    char err[256] = "";
+    char sql[128];
+    tmpdir_make(&t);
+    assert_int_equal(ag_store_open(t.dir, &s, err, sizeof(err)), 0);
+    ag_store_free(s);
+    s = NULL;
+    snprintf(sql, sizeof(sql), "UPDATE meta SET value = %d WHERE key = 'schema_version'",
+             AG_STORE_SCHEMA_VERSION + 1);
+    raw_exec(t.db, sql);
+    assert_int_equal(ag_store_open(t.dir, &s, err, sizeof(err)), AG_EUNSUPPORTED);
+    assert_null(s);
+    assert_non_null(strstr(err, "newer aigate"));
+    assert_int_equal(raw_int(t.db, "SELECT value FROM meta WHERE key = 'schema_version'"),
+                     AG_STORE_SCHEMA_VERSION + 1);
+    tmpdir_remove(&t);
+}
+
+static void pg_unreachable_server_is_an_io_error_without_the_password(void **state)
+{
+    struct ag_store *s = NULL;
+    char err[512] = "";
+    /* Port 1 on loopback: nothing listens there. */
+    assert_int_equal(ag_store_open_pg("postgresql://aigate:s3cr3tpw@127.0.0.1:1/aigate?"
+                                      "connect_timeout=5",
+                                      &s, err, sizeof(err)),
+                     AG_EIO);
+    assert_null(s);
+    assert_non_null(strstr(err, "cannot connect to PostgreSQL"));
+    assert_null(strstr(err, "s3cr3tpw"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +258,9 @@ int main(void)
         cmocka_unit_test(newer_db_is_refused_untouched),
         cmocka_unit_test(failed_step_rolls_back_whole),
         cmocka_unit_test(missing_dir_is_an_io_error),
+        cmocka_unit_test(pg_empty_database_gets_the_schema_once),
+        cmocka_unit_test(pg_newer_schema_is_refused_untouched),
+        cmocka_unit_test(pg_unreachable_server_is_an_io_error_without_the_password),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
