@@ -119,7 +119,7 @@ static void on_action(NotifyNotification *n, char *name, gpointer ud)
 /* The notification for client i, kept until the server closes it (its actions need it alive). */
 static void show(struct ag_desk_clients *c, size_t i, const struct ag_clients_check *r)
 {
-    char summary[256], body[2048];
+    char summary[256], body[4096]; /* reason, path and base URL fit whole */
     GError *err = NULL;
     if (!notify_is_initted() && !notify_init("aigate"))
         return;
