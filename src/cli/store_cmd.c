@@ -67,7 +67,8 @@ static bool plain_name(const char *s)
     return n > 0 && n < MIG_NAME_CAP && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
 }
 
-/* The URL for messages: a password (user:password@ or password=) never shows. */
+/* The URL for messages: a password (user:password@, or ?password= among its parameters) never
+ * shows. */
 static void url_for_humans(const char *url, char *out, size_t cap)
 {
     const char *scheme = strstr(url, "://");
@@ -521,6 +522,14 @@ int ag_cli_store_cmd(struct ag_cli *cli, int argc, char **argv)
                                   usage);
     if (!url || !url[0])
         return ag_cli_usage_error("store migrate needs the PostgreSQL URL\n%s", usage);
+    /* The form store.postgres_url takes (a key=value string would hide its password from the
+     * redaction of URLs). */
+    if (!ag_str_has_prefix_ci(ag_str_c(url), "postgresql://") &&
+        !ag_str_has_prefix_ci(ag_str_c(url), "postgres://"))
+        return ag_cli_usage_error(
+            "store migrate takes a postgresql://user:password@host:port/dbname "
+            "URL (as store.postgres_url)\n%s",
+            usage);
     struct mig m = {.batch = (int64_t)batch};
     m.tables = calloc(MIG_MAX_TABLES, sizeof(*m.tables));
     if (!m.tables)

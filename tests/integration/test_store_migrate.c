@@ -263,6 +263,12 @@ static void refusals(void **state)
     assert_int_equal(ag_gwenv_cli(&e, no_url, &out, &err), 2);
     free(out);
     free(err);
+    /* libpq's key=value form would keep its password out of the redaction of URLs. */
+    const char *kv[] = {"store", "migrate", "--to", "postgres", "host=127.0.0.1 password=x", NULL};
+    assert_int_equal(ag_gwenv_cli(&e, kv, &out, &err), 2);
+    assert_null(strstr(err, "password=x"));
+    free(out);
+    free(err);
     /* An empty data directory has nothing to copy. */
     assert_int_equal(migrate(&e, url, NULL, &out, &err), 1);
     assert_non_null(strstr(err, "no SQLite database"));
