@@ -59,7 +59,8 @@ static int ctx_open(struct ag_cli *cli, struct ctx *c)
     memset(c, 0, sizeof(*c));
     if (!(c->cfg = ag_cli_load(cli)))
         return AG_CLI_EXIT_FAIL;
-    if (ag_store_open(c->cfg->data_dir, &c->store, err, sizeof(err)) != 0) {
+    if (ag_store_open_with(c->cfg->data_dir, c->cfg->store.postgres_url, &c->store, err,
+                           sizeof(err)) != 0) {
         fprintf(stderr, "aigate: %s\n", err[0] ? err : "cannot open the account store");
         ag_config_unref(c->cfg);
         return AG_CLI_EXIT_FAIL;

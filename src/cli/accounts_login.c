@@ -282,7 +282,8 @@ static struct login_run *login_prepare(struct ag_cli *cli)
         free(run);
         return NULL;
     }
-    if (ag_store_open(run->cfg->data_dir, &run->store, err, sizeof(err)) != 0) {
+    if (ag_store_open_with(run->cfg->data_dir, run->cfg->store.postgres_url, &run->store, err,
+                           sizeof(err)) != 0) {
         fprintf(stderr, "aigate: %s\n", err[0] ? err : "cannot open the account store");
         ag_config_unref(run->cfg);
         free(run);

@@ -57,7 +57,7 @@ int ag_cli_accounts_add_provider(struct ag_cli *cli, int argc, char **argv)
         return ag_cli_usage_error("accounts add --provider needs --api-key KEY");
     if (!(cfg = ag_cli_load(cli)))
         return AG_CLI_EXIT_FAIL;
-    if (ag_store_open(cfg->data_dir, &store, err, sizeof(err)) != 0) {
+    if (ag_store_open_with(cfg->data_dir, cfg->store.postgres_url, &store, err, sizeof(err)) != 0) {
         fprintf(stderr, "aigate: %s\n", err[0] ? err : "cannot open the account store");
         ag_config_unref(cfg);
         return AG_CLI_EXIT_FAIL;
@@ -84,7 +84,7 @@ int ag_cli_accounts_refresh_models(struct ag_cli *cli, int argc, char **argv)
         return ag_cli_usage_error("usage: aigate accounts refresh-models ID|EMAIL");
     if (!(cfg = ag_cli_load(cli)))
         return AG_CLI_EXIT_FAIL;
-    if (ag_store_open(cfg->data_dir, &store, err, sizeof(err)) != 0) {
+    if (ag_store_open_with(cfg->data_dir, cfg->store.postgres_url, &store, err, sizeof(err)) != 0) {
         fprintf(stderr, "aigate: %s\n", err[0] ? err : "cannot open the account store");
         ag_config_unref(cfg);
         return AG_CLI_EXIT_FAIL;

@@ -30,7 +30,8 @@ static int open_store(struct ag_cli *cli, struct ag_config **cfg, struct ag_stor
     char err[512] = "";
     if (!(*cfg = ag_cli_load(cli)))
         return AG_CLI_EXIT_FAIL;
-    if (ag_store_open((*cfg)->data_dir, s, err, sizeof(err)) != 0) {
+    if (ag_store_open_with((*cfg)->data_dir, (*cfg)->store.postgres_url, s, err, sizeof(err)) !=
+        0) {
         fprintf(stderr, "aigate: %s\n", err[0] ? err : "cannot open the store");
         ag_config_unref(*cfg);
         return AG_CLI_EXIT_FAIL;

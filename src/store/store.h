@@ -11,9 +11,10 @@
  * never go through it: they go through struct ag_writer (store/writer.h), which owns a second
  * connection on its own thread so the event loop never waits on disk.
  *
- * Backends. SQLite is the only backend today and this API is its seam; when a second backend
- * (PostgreSQL for scale-out) arrives, these functions become dispatch through a const struct of
- * function pointers chosen at open time, without changing callers. */
+ * Backends. The same functions run on the SQLite file (the default) and on PostgreSQL
+ * (store.postgres_url, ag_store_open_pg / ag_store_open_with) through the database layer of
+ * store/db.h; on PostgreSQL every call is a round trip to the server (docs/internals/store.md says
+ * which of them the loop thread makes). */
 #ifndef AG_STORE_STORE_H
 #define AG_STORE_STORE_H
 
