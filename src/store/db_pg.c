@@ -103,11 +103,39 @@ static int result_status(struct ag_pg_conn *c, PGresult *r)
     return AG_EDB;
 }
 
+/* Whether a call that just failed may be sent again on a fresh connection: the server went away
+ * (restart, idle timeout, a terminated backend) while no transaction was open, so nothing of the
+ * failed call took effect. Reconnects (blocking) and says whether that worked. */
+static bool reconnected(struct ag_pg_conn *c, bool was_idle)
+{
+    if (!was_idle || PQstatus(c->conn) != CONNECTION_BAD)
+        return false;
+    PQreset(c->conn);
+    if (PQstatus(c->conn) != CONNECTION_OK)
+        return false;
+    ag_log_warn("store: the PostgreSQL connection was lost and is open again");
+    PGresult *r = PQexec(c->conn, "SET client_min_messages = warning");
+    PQclear(r);
+    return true;
+}
+
+static bool idle(struct ag_pg_conn *c)
+{
+    PGTransactionStatusType t = PQtransactionStatus(c->conn);
+    return t == PQTRANS_IDLE || t == PQTRANS_UNKNOWN;
+}
+
 int ag_db_pg_exec(struct ag_pg_conn *c, const char *sql)
 {
+    bool was_idle = idle(c);
     PGresult *r = PQexec(c->conn, sql);
     int rc = result_status(c, r);
     PQclear(r);
+    if (rc && reconnected(c, was_idle)) {
+        r = PQexec(c->conn, sql);
+        rc = result_status(c, r);
+        PQclear(r);
+    }
     return rc ? AG_EDB : 0;
 }
 
@@ -318,9 +346,16 @@ int ag_db_pg_step(struct ag_pg_stmt *st)
 {
     if (!st->ran) {
         st->ran = true;
+        bool was_idle = idle(st->c);
         st->res = PQexecParams(st->c->conn, st->sql, st->nparams, NULL,
                                (const char *const *)st->vals, st->lens, st->fmts, 0);
         int rc = result_status(st->c, st->res);
+        if (rc && reconnected(st->c, was_idle)) {
+            PQclear(st->res);
+            st->res = PQexecParams(st->c->conn, st->sql, st->nparams, NULL,
+                                   (const char *const *)st->vals, st->lens, st->fmts, 0);
+            rc = result_status(st->c, st->res);
+        }
         if (rc) {
             PQclear(st->res);
             st->res = NULL;

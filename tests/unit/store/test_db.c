@@ -138,12 +138,34 @@ static void pg_a_request_id_taken_by_another_gateway_gets_a_new_one(void **state
     tmpdir_remove(&t);
 }
 
+/* The server ends the store's connection (a restart, an idle timeout): the next call outside a
+ * transaction reconnects and runs instead of failing from then on. */
+static void pg_a_lost_connection_is_opened_again(void **state)
+{
+    PG_ONLY();
+    struct tmpdir t;
+    struct ag_store *s = NULL;
+    int64_t n = -1;
+    tmpdir_make(&t);
+    assert_int_equal(ag_store_open(t.dir, &s, NULL, 0), 0);
+    assert_int_equal(ag_store_request_log_count(s, &n), 0);
+    raw_exec(t.db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                   " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    struct ag_request_record r = row(0, "/after");
+    assert_int_equal(ag_store_request_log_insert(s, &r, 0), 0);
+    assert_int_equal(ag_store_request_log_count(s, &n), 0);
+    assert_int_equal(n, 1);
+    ag_store_free(s);
+    tmpdir_remove(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(translate_rewrites_placeholders_and_sqlite_words),
         cmocka_unit_test(values_of_every_kind_round_trip),
         cmocka_unit_test(pg_a_request_id_taken_by_another_gateway_gets_a_new_one),
+        cmocka_unit_test(pg_a_lost_connection_is_opened_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
