@@ -4,8 +4,9 @@
  * batches of two rows; the counts of every table match, a second run is refused while the
  * target holds data, --force replaces it without doubling anything; then the gateway runs on
  * store.postgres_url with the SQLite file moved away and shows the account, the log rows and the
- * statistics, accepts the user key, and logs new requests after the copied ones (the identity
- * sequences were moved past the copied ids). Exits 77 (skipped) without PostgreSQL's programs. */
+ * statistics, accepts the user key, takes a key made afterwards (the identity sequences were
+ * moved past the copied ids) and logs new requests after the copied ones. Exits 77 (skipped)
+ * without PostgreSQL's programs. */
 #include "ag_test.h"
 
 #include "child.h"
@@ -229,7 +230,30 @@ static void migrate_then_serve_from_postgres(void **state)
     assert_int_equal(chat(&e, user_key, 100), 200);
     assert_int_equal(chat(&e, "sk-00000000000000000000000000000000", 101), 401);
 
-    /* New rows get ids after the copied ones (or their writes would fail). */
+    /* A key made now gets an id after the copied ones (the identity sequence moved past them; at
+     * 1 the insert would collide), and the running gateway takes it. */
+    const char *create2[] = {"--set", set, "keys", "create", "second", NULL};
+    code = ag_gwenv_cli(&e, create2, &out, &err);
+    if (code != 0)
+        fail_msg("keys create on PostgreSQL: %d\n%s\n%s", code, out, err);
+    sk = strstr(out, "sk-");
+    assert_non_null(sk);
+    char key2[80];
+    snprintf(key2, sizeof(key2), "%.*s", (int)strspn(sk, "sk-0123456789abcdef"), sk);
+    free(out);
+    free(err);
+    int st2 = 0;
+    for (int n = 0; n < 100 && st2 != 200; n++) {
+        st2 = chat(&e, key2, 200 + n);
+        if (st2 != 200) {
+            struct timespec ts = {0, 100000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    assert_int_equal(st2, 200);
+    assert_int_equal(pg_count(url, "user_keys"), src[3] + 1);
+
+    /* New log rows after the copied ones. */
     long long total = 0;
     for (int n = 0; n < 100 && total < src[1] + 1; n++) {
         d = admin_get(&e, "/api/logs?limit=1");
