@@ -127,7 +127,11 @@ static void on_sticky(void *ud, const struct ag_state_msg *m)
     int64_t now = pool_now_ms(p);
     if (!a || m->until_ms <= now || !p->sched->sticky)
         return;
+    const char *was = ag_sticky_get(p->sessions, m->session, now);
+    bool news = !was || strcmp(was, a->rec.id) != 0;
     ag_sticky_bind(p->sessions, m->session, a->rec.id, now, m->until_ms - now);
+    if (news)
+        ag_log_debug("pool: a conversation sticks to %s, as another instance saw", a->rec.email);
 }
 
 /* ---- accounts ---- */
