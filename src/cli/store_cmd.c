@@ -391,6 +391,67 @@ out:
     return rc;
 }
 
+/* Reads the target's columns and both sides' row counts of every table; a target holding rows is
+ * refused unless force, which empties its tables first. 0 or -1 with m->err. */
+static int prepare_target(struct mig *m, const char *shown, bool force)
+{
+    int rc = -1;
+    struct ag_buf busy;
+    ag_buf_init(&busy, AG_BUF_CAP_SHORT);
+    for (int i = 0; i < m->ntables; i++) {
+        struct mig_table *t = &m->tables[i];
+        int64_t have = 0;
+        if (target_columns(m, t) != 0 || count_rows(m, m->dst, t->name, &have) != 0 ||
+            count_rows(m, m->src, t->name, &t->src_rows) != 0)
+            goto out;
+        if (have > 0)
+            ag_buf_printf(&busy, "%s%s (%lld rows)", busy.len ? ", " : "", t->name,
+                          (long long)have);
+    }
+    if (busy.len && !force) {
+        snprintf(m->err, sizeof(m->err),
+                 "%s already holds data: %s. Nothing was copied; --force replaces it", shown,
+                 busy.data);
+        goto out;
+    }
+    if (busy.len)
+        printf("emptying the target's tables first (--force): %s\n", busy.data);
+    for (int i = 0; force && i < m->ntables; i++) {
+        char q[160];
+        snprintf(q, sizeof(q), "DELETE FROM \"%s\"", m->tables[i].name);
+        if (ag_db_exec(m->dst, q, "migrate: empty the target") != 0) {
+            snprintf(m->err, sizeof(m->err), "emptying %s: %s", m->tables[i].name,
+                     ag_db_errmsg(m->dst));
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    ag_buf_dispose(&busy);
+    return rc;
+}
+
+/* Compares each table's rows in the target with the source's and the copied count; the total in
+ * *total. 0 or -1 with m->err. */
+static int verify_counts(struct mig *m, int64_t *total)
+{
+    for (int i = 0; i < m->ntables; i++) {
+        struct mig_table *t = &m->tables[i];
+        int64_t have = 0;
+        if (count_rows(m, m->dst, t->name, &have) != 0)
+            return -1;
+        if (have != t->src_rows || t->copied != t->src_rows) {
+            snprintf(m->err, sizeof(m->err),
+                     "table %s: %lld rows in SQLite, %lld copied, %lld in PostgreSQL; nothing "
+                     "was committed",
+                     t->name, (long long)t->src_rows, (long long)t->copied, (long long)have);
+            return -1;
+        }
+        *total += have;
+    }
+    return 0;
+}
+
 static int migrate(struct mig *m, const struct ag_cli *cli, const char *url, bool force)
 {
     char path[1024], shown[512];
@@ -419,39 +480,8 @@ static int migrate(struct mig *m, const struct ag_cli *cli, const char *url, boo
     }
     began = true;
 
-    struct ag_buf busy;
-    ag_buf_init(&busy, AG_BUF_CAP_SHORT);
-    for (int i = 0; i < m->ntables; i++) {
-        struct mig_table *t = &m->tables[i];
-        int64_t have = 0;
-        if (target_columns(m, t) != 0 || count_rows(m, m->dst, t->name, &have) != 0 ||
-            count_rows(m, m->src, t->name, &t->src_rows) != 0) {
-            ag_buf_dispose(&busy);
-            goto out;
-        }
-        if (have > 0)
-            ag_buf_printf(&busy, "%s%s (%lld rows)", busy.len ? ", " : "", t->name,
-                          (long long)have);
-    }
-    if (busy.len && !force) {
-        snprintf(m->err, sizeof(m->err),
-                 "%s already holds data: %s. Nothing was copied; --force replaces it", shown,
-                 busy.data);
-        ag_buf_dispose(&busy);
+    if (prepare_target(m, shown, force) != 0)
         goto out;
-    }
-    if (busy.len)
-        printf("emptying the target's tables first (--force): %s\n", busy.data);
-    ag_buf_dispose(&busy);
-    for (int i = 0; force && i < m->ntables; i++) {
-        char q[160];
-        snprintf(q, sizeof(q), "DELETE FROM \"%s\"", m->tables[i].name);
-        if (ag_db_exec(m->dst, q, "migrate: empty the target") != 0) {
-            snprintf(m->err, sizeof(m->err), "emptying %s: %s", m->tables[i].name,
-                     ag_db_errmsg(m->dst));
-            goto out;
-        }
-    }
 
     printf("copying %s into %s\n", path, shown);
     for (int i = 0; i < m->ntables; i++) {
@@ -462,20 +492,8 @@ static int migrate(struct mig *m, const struct ag_cli *cli, const char *url, boo
         fflush(stdout);
     }
     /* The counts in the target, inside the transaction: a mismatch commits nothing. */
-    for (int i = 0; i < m->ntables; i++) {
-        struct mig_table *t = &m->tables[i];
-        int64_t have = 0;
-        if (count_rows(m, m->dst, t->name, &have) != 0)
-            goto out;
-        if (have != t->src_rows || t->copied != t->src_rows) {
-            snprintf(m->err, sizeof(m->err),
-                     "table %s: %lld rows in SQLite, %lld copied, %lld in PostgreSQL; nothing "
-                     "was committed",
-                     t->name, (long long)t->src_rows, (long long)t->copied, (long long)have);
-            goto out;
-        }
-        total += have;
-    }
+    if (verify_counts(m, &total) != 0)
+        goto out;
     began = false;
     if (ag_db_commit(m->dst, "migrate") != 0) {
         snprintf(m->err, sizeof(m->err), "commit: %s", ag_db_errmsg(m->dst));
