@@ -754,15 +754,29 @@ int ag_config_text_to_json(const struct ag_config_key *key, const char *text, yy
     return AG_EINVAL;
 }
 
+/* A URL that may carry a secret, as it may be shown: its user info masked, a query (which can hold
+ * a password=, as libpq accepts) cut to "?****", and text that is not a URL at all (a libpq
+ * "key=value" string would show its password) only as "****". */
+static const char *url_shown(const char *text, char *out, size_t cap)
+{
+    if (!text || !text[0] || !strstr(text, "://")) {
+        ag_strlcpy(out, text && text[0] ? "****" : "", cap);
+        return out;
+    }
+    ag_url_mask_userinfo(text, out, cap);
+    char *q = strchr(out, '?');
+    if (q && (size_t)(q - out) + 6 <= cap)
+        memcpy(q, "?****", 6);
+    return out;
+}
+
 const char *ag_config_key_shown(const struct ag_config_key *key, const char *text, char *out,
                                 size_t cap)
 {
     if (key && (key->flags & AG_CONFIG_SECRET))
         return ag_log_mask(text, out, cap);
-    if (key && (key->flags & AG_CONFIG_URL_SECRET)) {
-        ag_url_mask_userinfo(text, out, cap);
-        return out;
-    }
+    if (key && (key->flags & AG_CONFIG_URL_SECRET))
+        return url_shown(text, out, cap);
     return text;
 }
 
@@ -778,8 +792,7 @@ yyjson_mut_val *ag_config_field_to_json(const struct ag_config_key *key, const v
     case AG_CONFIG_STRING:
         if (mask && (key->flags & AG_CONFIG_URL_SECRET)) {
             char m[2048];
-            ag_url_mask_userinfo(*(char *const *)f, m, sizeof(m));
-            return yyjson_mut_strcpy(doc, m);
+            return yyjson_mut_strcpy(doc, url_shown(*(char *const *)f, m, sizeof(m)));
         }
         return ag_config_masked_str(doc, *(char *const *)f,
                                     mask && (key->flags & AG_CONFIG_SECRET));

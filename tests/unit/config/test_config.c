@@ -618,6 +618,25 @@ static void proxy_credentials_are_masked(void **state)
     assert_int_equal(ag_config_load(&f->src, &cfg, &f->err), AG_EINVAL);
     assert_contains(f->err.data, "ftp://bob:****@proxy.lan:21");
     assert_null(strstr(f->err.data, "pr0xy-s3cret"));
+
+    /* a database URL: a libpq key=value string refused without its password, a password in the
+     * query hidden by config show */
+    write_config(f, "{}");
+    ag_buf_reset(&f->err);
+    assert_int_equal(ag_config_set(&f->src, "store.postgres_url",
+                                   "host=db password=pg-s3cret dbname=x", &f->err),
+                     AG_EINVAL);
+    assert_null(strstr(f->err.data, "pg-s3cret"));
+    assert_contains(f->err.data, "\"****\"");
+    write_config(f, "{\"store\":{\"postgres_url\":"
+                    "\"postgresql://u@db:5432/x?password=pg-s3cret\"}}");
+    assert_int_equal(ag_config_load(&f->src, &cfg, &f->err), 0);
+    ag_buf_init(&out, 0);
+    assert_int_equal(ag_config_to_json(cfg, true, false, &out), 0);
+    assert_null(strstr(out.data, "pg-s3cret"));
+    assert_contains(out.data, "\"postgres_url\":\"postgresql://****@db:5432/x?****\"");
+    ag_buf_dispose(&out);
+    ag_config_unref(cfg);
 }
 
 static void overrides_unknown_key_and_bad_value(void **state)
