@@ -17,18 +17,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <yyjson.h>
 
 #include "child.h"
 #include "core/buf.h"
+#include "fleet.h"
 #include "gwenv.h"
-#include "keys/keys.h"
 #include "proc.h"
 #include "rawhttp.h"
-#include "store/store.h"
 #include "store/user_keys.h"
 
 #define LIMITED "sk-0123456789abcdef0123456789abcdef"
@@ -36,167 +33,61 @@
 #define ADMIN   "sk-shared-keys-admin-key"
 #define NGW     2
 
-static char redis_bin[256];
+static struct ag_fleet t;
 
-static struct {
-    struct ag_child redis;
-    int redis_port;
-    char redis_dir[64];
-    struct ag_proc mock;
-    struct ag_gwenv gw[NGW];
-    bool killed[NGW];
-    int ngw;
-} t;
+struct keys_ud {
+    const struct ag_user_key *lim;
+};
 
-static bool find_redis(void)
+/* Puts the key "team" (secret LIMITED, limits from ud) and "open-bar" (secret FREE, no limits)
+ * into a gateway's data directory before it starts. */
+static void put_keys(struct ag_gwenv *gw, void *ud)
 {
-    const char *path = getenv("PATH");
-    char dirs[2048];
-    snprintf(dirs, sizeof(dirs), "%s:/usr/bin:/usr/sbin:/usr/local/bin", path ? path : "");
-    for (const char *d = dirs; *d;) {
-        size_t len = strcspn(d, ":");
-        snprintf(redis_bin, sizeof(redis_bin), "%.*s/redis-server", (int)len, d);
-        if (len && access(redis_bin, X_OK) == 0)
-            return true;
-        d += len + (d[len] == ':');
-    }
-    return false;
+    const struct keys_ud *k = ud;
+    const struct ag_user_key none = {0};
+    ag_fleet_put_key(gw->dir, "team", LIMITED, k->lim);
+    ag_fleet_put_key(gw->dir, "open-bar", FREE, &none);
 }
 
-static void redis_start(void)
-{
-    char port[16];
-    snprintf(port, sizeof(port), "%d", t.redis_port);
-    const char *argv[] = {redis_bin, "--port",      port,     "--bind", "127.0.0.1",
-                          "--dir",   t.redis_dir,   "--save", "",       "--appendonly",
-                          "no",      "--daemonize", "no",     NULL};
-    assert_true(ag_child_start(&t.redis, argv, NULL, "Ready to accept connections", 15000));
-}
-
-static void redis_stop(void)
-{
-    if (t.redis.pid > 0)
-        ag_child_stop(&t.redis, SIGTERM, 5000);
-    ag_child_cleanup(&t.redis);
-    t.redis.pid = 0;
-}
-
-static long mock_call(const char *method, const char *path, const char *body)
-{
-    char url[256];
-    struct ag_buf out;
-    ag_buf_init(&out, 0);
-    snprintf(url, sizeof(url), "%s%s", t.mock.base_url, path);
-    long st = ag_test_http(method, url, body, NULL, &out);
-    ag_buf_dispose(&out);
-    return st;
-}
-
-/* Puts the user key `name` with the secret and limits into the data directory dir. */
-static void put_key(const char *dir, const char *name, const char *secret,
-                    const struct ag_user_key *limits)
-{
-    struct ag_store *s = NULL;
-    char err[256];
-    struct ag_user_key k = *limits;
-    if (ag_store_open(dir, &s, err, sizeof(err)) != 0)
-        fail_msg("store %s: %s", dir, err);
-    snprintf(k.name, sizeof(k.name), "%s", name);
-    ag_keys_hash_hex(secret, strlen(secret), k.hash, sizeof(k.hash));
-    k.state = AG_USER_KEY_ACTIVE;
-    assert_int_equal(ag_store_user_key_insert(s, &k, (int64_t)time(NULL)), 0);
-    ag_store_free(s);
-}
-
-/* Redis, the mock with one account, and NGW gateways sharing state whose stores hold the key
- * "team" (secret LIMITED, limits lim) and the key "open-bar" (secret FREE, no limits). */
+/* Redis, the mock with one account, and NGW gateways sharing state whose stores hold the keys of
+ * put_keys; state.on_redis_down is down. */
 static void start_all(const char *name, const struct ag_user_key *lim, const char *down)
 {
     static const char *const tokens[] = {"rt-a", NULL};
-    char cfg[512], env_ep[256], env_tok[256], env_ui[256];
-    memset(&t, 0, sizeof(t));
-    snprintf(t.redis_dir, sizeof(t.redis_dir), "/tmp/ag-redis-XXXXXX");
-    assert_non_null(mkdtemp(t.redis_dir));
-    t.redis_port = ag_child_free_port();
-    redis_start();
-    assert_int_equal(ag_proc_start_mock(&t.mock, NULL), 0);
-    assert_true(mock_call("PUT", "/__mock/accounts",
-                          "[{\"email\":\"a@example.com\",\"refresh_token\":\"rt-a\","
-                          "\"access_token\":\"at-a\",\"project\":\"proj-a\",\"tier\":\"PRO\"}]") ==
-                200);
-    snprintf(cfg, sizeof(cfg),
-             "{\"auth\":{\"mode\":\"off\",\"api_key\":\"" ADMIN "\"},"
-             "\"state\":{\"redis_url\":\"redis://127.0.0.1:%d/0\",\"on_redis_down\":\"%s\"}}",
-             t.redis_port, down);
-    snprintf(env_ep, sizeof(env_ep), "AIGATE_CLOUDCODE_ENDPOINTS=%s/v1internal", t.mock.base_url);
-    snprintf(env_tok, sizeof(env_tok), "AIGATE_OAUTH_TOKEN_URL=%s/token", t.mock.base_url);
-    snprintf(env_ui, sizeof(env_ui), "AIGATE_USERINFO_URL=%s/userinfo", t.mock.base_url);
-    const char *env[] = {env_ep,
-                         env_tok,
-                         env_ui,
-                         "AIGATE_OAUTH_CLIENT_ID=shared-keys-test",
-                         "AIGATE_OAUTH_CLIENT_SECRET=shared-secret",
-                         NULL};
-    const struct ag_user_key none = {0};
-    for (int i = 0; i < NGW; i++) {
-        const struct ag_gwenv_opts o = {
-            .name = name, .tokens = tokens, .config_json = cfg, .env = env};
-        ag_gwenv_prepare(&t.gw[i], &o);
-        t.ngw = i + 1;
-        put_key(t.gw[i].dir, "team", LIMITED, lim);
-        put_key(t.gw[i].dir, "open-bar", FREE, &none);
-        ag_gwenv_launch(&t.gw[i]);
-    }
+    char extra[64];
+    struct keys_ud ud = {.lim = lim};
+    snprintf(extra, sizeof(extra), ",\"on_redis_down\":\"%s\"", down);
+    const struct ag_fleet_opts o = {
+        .name = name,
+        .ngw = NGW,
+        .api_key = ADMIN,
+        .tokens = tokens,
+        .mock_accounts = "[{\"email\":\"a@example.com\",\"refresh_token\":\"rt-a\","
+                         "\"access_token\":\"at-a\",\"project\":\"proj-a\",\"tier\":\"PRO\"}]",
+        .state_extra = extra,
+        .prepare = put_keys,
+        .prepare_ud = &ud,
+    };
+    ag_fleet_start(&t, &o);
     for (int i = 0; i < NGW; i++)
         assert_true(
             ag_child_wait_output(&t.gw[i].gw, "sharing per-key limits through Redis", 15000));
-    assert_int_equal(mock_call("DELETE", "/__mock/requests", NULL), 200);
-}
-
-static int rm_rf(const char *dir)
-{
-    char cmd[160];
-    if (!dir[0])
-        return 0;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd);
 }
 
 static void stop_all(void)
 {
-    int codes[NGW] = {0};
-    for (int i = 0; i < t.ngw; i++) {
-        codes[i] = t.killed[i] ? 0 : ag_child_stop(&t.gw[i].gw, SIGTERM, 15000);
-        if (codes[i] != 0) {
-            char *log = ag_child_output(&t.gw[i].gw);
-            fprintf(stderr, "aigate %d log:\n%s\n", i, log ? log : "");
-            free(log);
-        }
-        ag_child_cleanup(&t.gw[i].gw);
-        rm_rf(t.gw[i].base);
-    }
-    t.ngw = 0;
-    ag_proc_stop(&t.mock, 5000);
-    redis_stop();
-    rm_rf(t.redis_dir);
-    for (int i = 0; i < NGW; i++)
-        assert_int_equal(codes[i], 0);
+    ag_fleet_stop(&t);
 }
 
 static int teardown(void **state)
 {
-    for (int i = 0; i < t.ngw; i++) {
-        if (t.gw[i].gw.pid > 0)
-            ag_child_stop(&t.gw[i].gw, SIGKILL, 5000);
-        ag_child_cleanup(&t.gw[i].gw);
-        rm_rf(t.gw[i].base);
-    }
-    t.ngw = 0;
-    if (t.mock.pid > 0)
-        ag_proc_stop(&t.mock, 5000);
-    redis_stop();
-    rm_rf(t.redis_dir);
+    ag_fleet_kill(&t);
     return 0;
+}
+
+static long mock_call(const char *method, const char *path, const char *body)
+{
+    return ag_fleet_mock(&t, method, path, body);
 }
 
 /* One chat request to gateway i with the key secret; the status, and the body into body (cap
@@ -357,8 +248,7 @@ static void lease_of_a_killed_instance_expires(void **state)
     start_stream(&c, 0);
     wait_live(1, "shared_in_flight", 1);
     assert_int_equal(chat(1, LIMITED, 1), 429);
-    ag_child_stop(&t.gw[0].gw, SIGKILL, 5000);
-    t.killed[0] = true;
+    ag_fleet_crash(&t, 0);
     rh_close(&c);
     assert_int_equal(mock_call("POST", "/__mock/config", "{\"sse_events\":2,\"sse_delay_ms\":0}"),
                      200);
@@ -375,13 +265,13 @@ static void closed_refuses_limited_keys_while_redis_is_down(void **state)
     const struct ag_user_key lim = {.rpm = 1000};
     start_all("skeys-closed", &lim, "closed");
     assert_int_equal(chat(0, LIMITED, 1), 200);
-    redis_stop();
+    ag_redisrv_stop(&t.redis);
     assert_true(ag_child_wait_output(&t.gw[0].gw, "per-key limits cannot be shared", 15000));
     assert_int_equal(chat_body(0, LIMITED, 2, body, sizeof(body)), 503);
     assert_non_null(strstr(body, "\"error\"")); /* OpenAI's error object */
     assert_non_null(strstr(body, "state.on_redis_down"));
     assert_int_equal(chat(0, FREE, 3), 200);
-    redis_start();
+    ag_redisrv_start(&t.redis);
     assert_true(ag_child_wait_output(&t.gw[0].gw, "(again)", 20000));
     assert_int_equal(chat(0, LIMITED, 4), 200);
     stop_all();
@@ -392,7 +282,7 @@ static void open_serves_limited_keys_while_redis_is_down(void **state)
 {
     const struct ag_user_key lim = {.rpm = 1000};
     start_all("skeys-open", &lim, "open");
-    redis_stop();
+    ag_redisrv_stop(&t.redis);
     assert_true(ag_child_wait_output(&t.gw[0].gw, "per-key limits cannot be shared", 15000));
     assert_int_equal(chat(0, LIMITED, 1), 200);
     assert_int_equal(chat(1, LIMITED, 2), 200);
@@ -401,7 +291,8 @@ static void open_serves_limited_keys_while_redis_is_down(void **state)
 
 int main(void)
 {
-    if (!find_redis()) {
+    struct ag_redisrv r = {0};
+    if (!ag_redisrv_find(&r)) {
         fprintf(stderr, "redis-server is not installed (Debian package redis-server): skipped\n");
         return 77;
     }

@@ -34,7 +34,7 @@ long ag_fleet_mock(struct ag_fleet *f, const char *method, const char *path, con
 
 void ag_fleet_start(struct ag_fleet *f, const struct ag_fleet_opts *o)
 {
-    char cfg[1024], redis_url[64], state[128] = "";
+    char cfg[1024], redis_url[64], state[256] = "";
     char env_ep[256], env_tok[256], env_ui[256];
     memset(f, 0, sizeof(*f));
     snprintf(f->api_key, sizeof(f->api_key), "%s", o->api_key ? o->api_key : "");
@@ -46,7 +46,8 @@ void ag_fleet_start(struct ag_fleet *f, const struct ag_fleet_opts *o)
                      200);
     ag_redisrv_url(&f->redis, redis_url, sizeof(redis_url));
     if (!o->without_redis)
-        snprintf(state, sizeof(state), ",\"state\":{\"redis_url\":\"%s\"}", redis_url);
+        snprintf(state, sizeof(state), ",\"state\":{\"redis_url\":\"%s\"%s}", redis_url,
+                 o->state_extra ? o->state_extra : "");
     snprintf(cfg, sizeof(cfg), "{\"auth\":{\"mode\":\"off\",\"api_key\":\"%s\"}%s%s}",
              o->api_key ? o->api_key : "", state, o->extra_config ? o->extra_config : "");
     snprintf(env_ep, sizeof(env_ep), "AIGATE_CLOUDCODE_ENDPOINTS=%s/v1internal", f->mock.base_url);
