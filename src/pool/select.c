@@ -40,8 +40,10 @@ bool pool_acct_cooling(const struct pool_acct *a, const char *key, int64_t now_m
             if (!cooling || cd->until_ms > *until)
                 *until = cd->until_ms;
             cooling = true;
-        } else if (cd->probing && a->inflight > 0 && !cooling) {
-            cooling = true; /* half-open: one trial request at a time */
+        } else if (cd->probing && a->inflight + a->remote_inflight > 0 && !cooling) {
+            /* half-open: one trial request at a time, here or at another instance sharing state
+             * (its requests in flight on the account arrive as remote_inflight) */
+            cooling = true;
             *until = 0;
         }
     }
