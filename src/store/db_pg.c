@@ -53,7 +53,13 @@ static void set_err(struct ag_pg_conn *c, const char *msg)
 int ag_db_pg_open(const char *url, struct ag_pg_conn **out, char *err, size_t errcap)
 {
     *out = NULL;
-    PGconn *conn = PQconnectdb(url);
+    /* A server that accepts and then says nothing (or a dead route) must not hold the caller for
+     * ever (the account reload runs on the loop thread): connect_timeout and TCP keepalives by
+     * default; the URL's own parameters, expanded after them, override them. */
+    static const char *const keys[] = {"connect_timeout",  "keepalives_idle", "keepalives_interval",
+                                       "keepalives_count", "dbname",          NULL};
+    const char *vals[] = {"5", "15", "5", "3", url, NULL};
+    PGconn *conn = PQconnectdbParams(keys, vals, 1);
     if (!conn) {
         ag_store_seterr(err, errcap, "cannot connect to PostgreSQL: out of memory");
         return AG_EIO;
