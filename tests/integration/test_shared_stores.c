@@ -24,6 +24,7 @@
 
 #include "child.h"
 #include "core/buf.h"
+#include "fleet.h"
 #include "gwenv.h"
 #include "proc.h"
 #include "rawhttp.h"
@@ -31,49 +32,20 @@
 #define KEY "sk-shared-stores-test-key"
 #define NGW 2
 
-static char redis_bin[256];
-
-static struct {
-    struct ag_child redis;
-    int redis_port;
-    char redis_dir[64];
-    struct ag_proc mock;
-    struct ag_gwenv gw[NGW];
-    int ngw;
-} t;
-
-static bool find_redis(void)
-{
-    const char *path = getenv("PATH");
-    char dirs[2048];
-    snprintf(dirs, sizeof(dirs), "%s:/usr/bin:/usr/sbin:/usr/local/bin", path ? path : "");
-    for (const char *d = dirs; *d;) {
-        size_t len = strcspn(d, ":");
-        snprintf(redis_bin, sizeof(redis_bin), "%.*s/redis-server", (int)len, d);
-        if (len && access(redis_bin, X_OK) == 0)
-            return true;
-        d += len + (d[len] == ':');
-    }
-    return false;
-}
+static struct ag_fleet t;
 
 static long mock_call(const char *method, const char *path, const char *body)
 {
-    char url[256];
-    struct ag_buf out;
-    ag_buf_init(&out, 0);
-    snprintf(url, sizeof(url), "%s%s", t.mock.base_url, path);
-    long st = ag_test_http(method, url, body, NULL, &out);
-    ag_buf_dispose(&out);
-    return st;
+    return ag_fleet_mock(&t, method, path, body);
 }
 
-/* Sets every account's token of gateway i as expired (before it starts). */
-static void expire_tokens(int i)
+/* Sets every account's token of a gateway as expired (before it starts). */
+static void expire_tokens(struct ag_gwenv *gw, void *ud)
 {
     char path[256];
     sqlite3 *db = NULL;
-    snprintf(path, sizeof(path), "%s/aigate.db", t.gw[i].dir);
+    (void)ud;
+    snprintf(path, sizeof(path), "%s/aigate.db", gw->dir);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, "UPDATE accounts SET token_expiry = 1", NULL, NULL, NULL),
                      SQLITE_OK);
@@ -82,92 +54,26 @@ static void expire_tokens(int i)
 }
 
 /* Redis, the mock with accounts a and b, and NGW gateways sharing state with both accounts.
- * expired: their access tokens have expired when the gateways start. */
+ * expired: their access tokens have expired when the gateways start. The mock's record of
+ * requests starts before the gateways do. */
 static void start_all(const char *name, bool expired)
 {
     static const char *const tokens[] = {"rt-a", "rt-b", NULL};
-    char cfg[512], env_ep[256], env_tok[256], env_ui[256], port[16];
-    memset(&t, 0, sizeof(t));
-    snprintf(t.redis_dir, sizeof(t.redis_dir), "/tmp/ag-redis-XXXXXX");
-    assert_non_null(mkdtemp(t.redis_dir));
-    t.redis_port = ag_child_free_port();
-    snprintf(port, sizeof(port), "%d", t.redis_port);
-    const char *argv[] = {redis_bin, "--port",      port,     "--bind", "127.0.0.1",
-                          "--dir",   t.redis_dir,   "--save", "",       "--appendonly",
-                          "no",      "--daemonize", "no",     NULL};
-    assert_true(ag_child_start(&t.redis, argv, NULL, "Ready to accept connections", 15000));
-    assert_int_equal(ag_proc_start_mock(&t.mock, NULL), 0);
-    assert_true(mock_call("PUT", "/__mock/accounts",
-                          "[{\"email\":\"a@example.com\",\"refresh_token\":\"rt-a\","
-                          "\"access_token\":\"at-a\",\"project\":\"proj-a\",\"tier\":\"PRO\"},"
-                          "{\"email\":\"b@example.com\",\"refresh_token\":\"rt-b\","
-                          "\"access_token\":\"at-b\",\"project\":\"proj-b\",\"tier\":\"PRO\"}]") ==
-                200);
-    snprintf(cfg, sizeof(cfg),
-             "{\"auth\":{\"mode\":\"off\",\"api_key\":\"" KEY "\"},"
-             "\"state\":{\"redis_url\":\"redis://127.0.0.1:%d/0\"}}",
-             t.redis_port);
-    snprintf(env_ep, sizeof(env_ep), "AIGATE_CLOUDCODE_ENDPOINTS=%s/v1internal", t.mock.base_url);
-    snprintf(env_tok, sizeof(env_tok), "AIGATE_OAUTH_TOKEN_URL=%s/token", t.mock.base_url);
-    snprintf(env_ui, sizeof(env_ui), "AIGATE_USERINFO_URL=%s/userinfo", t.mock.base_url);
-    const char *env[] = {env_ep,
-                         env_tok,
-                         env_ui,
-                         "AIGATE_OAUTH_CLIENT_ID=shared-test",
-                         "AIGATE_OAUTH_CLIENT_SECRET=shared-secret",
-                         NULL};
-    for (int i = 0; i < NGW; i++) {
-        const struct ag_gwenv_opts o = {
-            .name = name, .tokens = tokens, .config_json = cfg, .env = env};
-        ag_gwenv_prepare(&t.gw[i], &o);
-        t.ngw = i + 1;
-        if (expired)
-            expire_tokens(i);
-    }
-    assert_int_equal(mock_call("DELETE", "/__mock/requests", NULL), 200);
-    for (int i = 0; i < NGW; i++)
-        ag_gwenv_launch(&t.gw[i]);
-    for (int i = 0; i < NGW; i++)
-        assert_true(ag_child_wait_output(&t.gw[i].gw, "sharing state through Redis", 15000));
-}
-
-static int rm_rf(const char *dir)
-{
-    char cmd[160];
-    if (!dir[0])
-        return 0;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    return system(cmd);
-}
-
-static void redis_stop(void)
-{
-    if (t.redis.pid > 0)
-        ag_child_stop(&t.redis, SIGTERM, 5000);
-    ag_child_cleanup(&t.redis);
-    t.redis.pid = 0;
-    rm_rf(t.redis_dir);
+    const struct ag_fleet_opts o = {
+        .name = name,
+        .ngw = NGW,
+        .api_key = KEY,
+        .tokens = tokens,
+        .prepare = expired ? expire_tokens : NULL,
+        .record_startup = true,
+    };
+    ag_fleet_start(&t, &o);
 }
 
 /* A clean stop: every gateway must exit 0 (no crash), then the mock and Redis. */
 static void stop_all(void)
 {
-    int codes[NGW] = {0};
-    for (int i = 0; i < t.ngw; i++) {
-        codes[i] = ag_child_stop(&t.gw[i].gw, SIGTERM, 15000);
-        if (codes[i] != 0) {
-            char *log = ag_child_output(&t.gw[i].gw);
-            fprintf(stderr, "aigate %d log:\n%s\n", i, log ? log : "");
-            free(log);
-        }
-        ag_child_cleanup(&t.gw[i].gw);
-        rm_rf(t.gw[i].base);
-    }
-    t.ngw = 0;
-    ag_proc_stop(&t.mock, 5000);
-    redis_stop();
-    for (int i = 0; i < NGW; i++)
-        assert_int_equal(codes[i], 0);
+    ag_fleet_stop(&t);
 }
 
 /* After a failed assertion: the gateways' logs, then whatever runs is killed by its PID. */
@@ -178,15 +84,9 @@ static int teardown(void **state)
             char *log = ag_child_output(&t.gw[i].gw);
             fprintf(stderr, "aigate %d log:\n%s\n", i, log ? log : "");
             free(log);
-            ag_child_stop(&t.gw[i].gw, SIGKILL, 5000);
         }
-        ag_child_cleanup(&t.gw[i].gw);
-        rm_rf(t.gw[i].base);
     }
-    t.ngw = 0;
-    if (t.mock.pid > 0)
-        ag_proc_stop(&t.mock, 5000);
-    redis_stop();
+    ag_fleet_kill(&t);
     return 0;
 }
 
@@ -510,7 +410,8 @@ static void config_change_reaches_the_other_instance(void **state)
 
 int main(void)
 {
-    if (!find_redis()) {
+    struct ag_redisrv r = {0};
+    if (!ag_redisrv_find(&r)) {
         fprintf(stderr, "redis-server is not installed (Debian package redis-server): skipped\n");
         return 77;
     }

@@ -66,11 +66,15 @@ void ag_fleet_start(struct ag_fleet *f, const struct ag_fleet_opts *o)
         f->ngw = i + 1;
         if (o->prepare)
             o->prepare(&f->gw[i], o->prepare_ud);
-        ag_gwenv_launch(&f->gw[i]);
     }
+    if (o->record_startup)
+        assert_int_equal(ag_fleet_mock(f, "DELETE", "/__mock/requests", NULL), 200);
+    for (int i = 0; i < o->ngw; i++)
+        ag_gwenv_launch(&f->gw[i]);
     for (int i = 0; i < o->ngw && !o->without_redis; i++)
         assert_true(ag_child_wait_output(&f->gw[i].gw, "sharing state through Redis", 15000));
-    assert_int_equal(ag_fleet_mock(f, "DELETE", "/__mock/requests", NULL), 200);
+    if (!o->record_startup)
+        assert_int_equal(ag_fleet_mock(f, "DELETE", "/__mock/requests", NULL), 200);
 }
 
 static void rm_rf(const char *dir)

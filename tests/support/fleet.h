@@ -26,6 +26,8 @@ struct ag_fleet_opts {
     const char *mock_accounts; /* JSON for PUT /__mock/accounts (NULL: a and b) */
     bool without_redis;        /* the gateways are not given state.redis_url (Redis still runs) */
     const char *state_extra;   /* appended inside the "state" object: ",\"k\":v" (or NULL) */
+    bool record_startup;       /* the mock's request record is cleared before the gateways start
+                                  (their start-up calls count), not after */
     /* called for each gateway between its data directory's preparation and its start (or NULL) */
     void (*prepare)(struct ag_gwenv *gw, void *ud);
     void *prepare_ud;
