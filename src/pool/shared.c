@@ -142,8 +142,9 @@ static uint64_t mix(uint64_t h, const char *s)
     return h;
 }
 
-/* What makes an account "changed" for the others: the fields the store's upsert takes. */
-static uint64_t fingerprint(const struct ag_account *a)
+/* What makes an account's credentials "changed" for the others: the fields the store's upsert
+ * takes. */
+static uint64_t creds_fingerprint(const struct ag_account *a)
 {
     char email[AG_STATE_NAME_MAX];
     lower_copy(email, sizeof(email), a->email);
@@ -154,6 +155,13 @@ static uint64_t fingerprint(const struct ag_account *a)
     h = mix(h, a->base_url);
     h = mix(h, a->models);
     return h;
+}
+
+/* What makes an account "changed" for the others: its credentials and whether it is disabled
+ * (by the administrator, or after an invalid_grant). */
+static uint64_t fingerprint(const struct ag_account *a)
+{
+    return mix(creds_fingerprint(a), a->disabled ? "disabled" : "enabled");
 }
 
 static struct fp *fp_find(struct pool_shared *s, const char *email, bool create)
@@ -198,6 +206,8 @@ static void publish_account(struct ag_pool *p, const struct ag_account *a)
     add_str(d, o, "api_key", a->api_key);
     add_str(d, o, "base_url", a->base_url);
     add_str(d, o, "models", a->models);
+    yyjson_mut_obj_add_bool(d, o, "disabled", a->disabled);
+    add_str(d, o, "disabled_reason", a->disabled_reason);
     char *json = yyjson_mut_write(d, 0, NULL);
     yyjson_mut_doc_free(d);
     if (json)
@@ -230,6 +240,26 @@ static char *get_dup(yyjson_val *o, const char *k)
     return yyjson_is_str(v) ? ag_strdup(yyjson_get_str(v)) : NULL;
 }
 
+/* Makes the stored account of in's address disabled or enabled as in says (an upsert with new
+ * credentials may just have enabled it). */
+static void apply_disabled(struct ag_pool *p, const struct ag_account *in)
+{
+    struct ag_account now = {0};
+    if (ag_store_account_get_by_email(p->store, in->email, &now) != 0)
+        return;
+    if (now.disabled != in->disabled) {
+        const char *why = in->disabled_reason && in->disabled_reason[0]
+                              ? in->disabled_reason
+                              : "disabled at another instance";
+        int rc = ag_store_account_set_disabled(p->store, now.id, in->disabled,
+                                               in->disabled ? why : NULL);
+        if (rc)
+            ag_log_warn("pool: cannot %s account %s as another instance did: %s",
+                        in->disabled ? "disable" : "enable", in->email, ag_strerror(rc));
+    }
+    ag_account_dispose(&now);
+}
+
 static void on_account(void *ud, const struct ag_state_msg *m)
 {
     struct ag_pool *p = ud;
@@ -250,6 +280,8 @@ static void on_account(void *ud, const struct ag_state_msg *m)
     in.api_key = get_dup(m->rec, "api_key");
     in.base_url = get_dup(m->rec, "base_url");
     in.models = get_dup(m->rec, "models");
+    in.disabled = yyjson_get_bool(yyjson_obj_get(m->rec, "disabled"));
+    in.disabled_reason = get_dup(m->rec, "disabled_reason");
     if (!in.email || !in.email[0])
         goto out;
     uint64_t h = fingerprint(&in);
@@ -259,15 +291,21 @@ static void on_account(void *ud, const struct ag_state_msg *m)
         f->hash = h; /* what the others have: not published back */
     if (have_ok && fingerprint(&have) == h)
         goto out;
-    rc = ag_account_is_provider(&in) ? ag_store_account_put_provider(p->store, &in, NULL, NULL)
-                                     : ag_store_account_upsert(p->store, &in, NULL, NULL);
-    if (rc) {
-        ag_log_warn("pool: cannot store account %s shared by another instance: %s", in.email,
-                    ag_strerror(rc));
-        goto out;
+    if (!have_ok || creds_fingerprint(&have) != creds_fingerprint(&in)) {
+        rc = ag_account_is_provider(&in) ? ag_store_account_put_provider(p->store, &in, NULL, NULL)
+                                         : ag_store_account_upsert(p->store, &in, NULL, NULL);
+        if (rc) {
+            ag_log_warn("pool: cannot store account %s shared by another instance: %s", in.email,
+                        ag_strerror(rc));
+            goto out;
+        }
     }
+    apply_disabled(p, &in);
     ag_log_info("pool: account %s %s, as shared by another instance", in.email,
-                have_ok ? "updated" : "added");
+                !have_ok                       ? "added"
+                : have.disabled == in.disabled ? "updated"
+                : in.disabled                  ? "disabled"
+                                               : "enabled");
     ag_pool_reload(p);
 out:
     if (have_ok)

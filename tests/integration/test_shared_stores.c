@@ -309,6 +309,40 @@ static void one_refresh_for_all_instances(void **state)
 }
 
 /* The id of the account with email on gateway i. */
+/* Whether email's account at gateway i is disabled (GET /api/accounts; 1, 0, or -1 when absent). */
+static int account_disabled(int i, const char *email)
+{
+    struct ag_buf out;
+    int v = -1;
+    ag_buf_init(&out, 0);
+    assert_int_equal(call(i, "GET", "/api/accounts", NULL, &out), 200);
+    yyjson_doc *d = yyjson_read(out.data, out.len, 0);
+    yyjson_val *root = yyjson_doc_get_root(d);
+    yyjson_val *list = yyjson_is_arr(root) ? root : yyjson_obj_get(root, "accounts");
+    yyjson_val *a;
+    size_t k, max;
+    yyjson_arr_foreach(list, k, max, a)
+    {
+        const char *e = yyjson_get_str(yyjson_obj_get(a, "email"));
+        if (e && strcmp(e, email) == 0)
+            v = yyjson_get_bool(yyjson_obj_get(a, "disabled")) ? 1 : 0;
+    }
+    yyjson_doc_free(d);
+    ag_buf_dispose(&out);
+    return v;
+}
+
+/* Waits (bounded: 100 x 50 ms) until email's account at gateway i is disabled (want 1) or
+ * enabled (want 0); fails the test when it never is. */
+static void wait_disabled(int i, const char *email, int want)
+{
+    int v = -1;
+    for (int k = 0; k < 100 && (v = account_disabled(i, email)) != want; k++)
+        usleep(50 * 1000);
+    if (v != want)
+        fail_msg("gateway %d: %s disabled=%d, expected %d", i, email, v, want);
+}
+
 static void account_id(int i, const char *email, char *id, size_t cap)
 {
     struct ag_buf out;
@@ -331,6 +365,41 @@ static void account_id(int i, const char *email, char *id, size_t cap)
     yyjson_doc_free(d);
     ag_buf_dispose(&out);
     assert_true(id[0] != '\0');
+}
+
+/* An account disabled through instance 0's admin API is disabled on instance 1 and serves no
+ * request there; enabled again on 0, it is enabled on 1. */
+static void account_disabled_on_one_is_disabled_on_the_other(void **state)
+{
+    struct ag_buf out;
+    char id[128], path[192], url[256];
+    ag_buf_init(&out, 0);
+    start_all("shared-dis", false);
+    account_id(0, "b@example.com", id, sizeof(id));
+    assert_int_equal(account_disabled(1, "b@example.com"), 0);
+    snprintf(path, sizeof(path), "/api/accounts/%s/disable", id);
+    assert_int_equal(call(0, "POST", path, "{}", &out), 200);
+    wait_disabled(1, "b@example.com", 1);
+    /* with a refusing everything, nothing reaches b at instance 1 */
+    assert_int_equal(mock_call("POST", "/__mock/faults",
+                               "{\"status\":429,\"token\":\"at-a\",\"permanent\":true,"
+                               "\"reason\":\"QUOTA_EXHAUSTED\",\"retry_delay\":\"60s\"}"),
+                     200);
+    assert_int_equal(mock_call("DELETE", "/__mock/requests", NULL), 200);
+    const char *chat = "{\"model\":\"gemini-2.5-flash\",\"messages\":[{\"role\":\"user\","
+                       "\"content\":\"anyone there?\"}]}";
+    assert_true(call(1, "POST", "/v1/chat/completions", chat, &out) >= 400);
+    snprintf(url, sizeof(url), "%s/__mock/requests?path=GenerateContent", t.mock.base_url);
+    ag_buf_reset(&out);
+    assert_int_equal(ag_test_http("GET", url, NULL, NULL, &out), 200);
+    ag_buf_append(&out, "", 1);
+    assert_null(strstr(out.data, "Bearer at-b"));
+    /* enabled again on 0: enabled on 1 */
+    snprintf(path, sizeof(path), "/api/accounts/%s/enable", id);
+    assert_int_equal(call(0, "POST", path, "{}", &out), 200);
+    wait_disabled(1, "b@example.com", 0);
+    ag_buf_dispose(&out);
+    stop_all();
 }
 
 /* An account removed through instance 0's admin API stops serving on instance 1. */
@@ -420,6 +489,7 @@ int main(void)
         cmocka_unit_test_teardown(thinking_kept_on_one_is_restored_on_the_other, teardown),
         cmocka_unit_test_teardown(one_refresh_for_all_instances, teardown),
         cmocka_unit_test_teardown(account_removed_on_one_is_removed_on_the_other, teardown),
+        cmocka_unit_test_teardown(account_disabled_on_one_is_disabled_on_the_other, teardown),
         cmocka_unit_test_teardown(config_change_reaches_the_other_instance, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
