@@ -207,6 +207,7 @@ describe('admin UI by keyboard', { timeout: 300000 }, () => {
     await dlg.waitFor();
     await page.keyboard.press('Escape');
     await dlg.waitFor({ state: 'hidden' });
+    await page.waitForFunction(() => !document.querySelector('dialog[open]'), null, { timeout: 5000 });
     assert.equal((await focused(page)).name, 'Add account');
     // a confirmation: Escape keeps things as they are
     await goto(page, '/monitor', 'Monitor');
@@ -217,6 +218,7 @@ describe('admin UI by keyboard', { timeout: 300000 }, () => {
     await c.waitFor();
     await page.keyboard.press('Escape');
     await c.waitFor({ state: 'hidden' });
+    await page.waitForFunction(() => !document.querySelector('dialog[open]'), null, { timeout: 5000 });
     assert.equal((await focused(page)).name, 'Clear log');
     assert.ok((await admin('/api/logs?limit=1')).total > 0, 'Escape cleared the log');
     assert.deepEqual(s.errors, []);

@@ -2,7 +2,7 @@
 // badges, quota bars with reset countdowns, a modal dialog on <dialog> (focus trap and Escape come
 // with it), a confirmation dialog, toasts, cards, empty and "missing route" notes.
 import type { ButtonHTMLAttributes, ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ApiMissing, ApiUnreachable, errText } from '../api';
 import { countdown, fmtPct } from '../format';
 import { useT } from '../i18n';
@@ -235,7 +235,9 @@ export function ErrorNote({ error }: { error: unknown }) {
 export function Modal({ open, title, onClose, children, wide, footer }: { open: boolean; title: string; onClose: () => void; children: ComponentChildren; wide?: boolean; footer?: ComponentChildren }) {
   const ref = useRef<HTMLDialogElement>(null);
   const t = useT();
-  useEffect(() => {
+  // In the same commit as the content (a layout effect, before the paint): an effect after the
+  // paint left an open, empty dialog for a frame, and the focus came back to the opener only then.
+  useLayoutEffect(() => {
     const d = ref.current;
     if (!d) return;
     if (open && !d.open) d.showModal?.();
