@@ -291,11 +291,8 @@ static void open_serves_limited_keys_while_redis_is_down(void **state)
 
 int main(void)
 {
-    struct ag_redisrv r = {0};
-    if (!ag_redisrv_find(&r)) {
-        fprintf(stderr, "redis-server is not installed (Debian package redis-server): skipped\n");
+    if (!ag_redisrv_installed())
         return 77;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(rpm_holds_across_instances, teardown),
         cmocka_unit_test_teardown(daily_budget_spent_on_one_is_refused_on_the_other, teardown),

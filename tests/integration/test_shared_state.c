@@ -260,11 +260,8 @@ static void redis_that_stops_answering_is_noticed(void **state)
 
 int main(void)
 {
-    struct ag_redisrv r = {0};
-    if (!ag_redisrv_find(&r)) {
-        fprintf(stderr, "redis-server is not installed (Debian package redis-server): skipped\n");
+    if (!ag_redisrv_installed())
         return 77;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(cooldown_reaches_the_other_instance, teardown),
         cmocka_unit_test_teardown(conversation_keeps_its_account_across_instances, teardown),

@@ -25,6 +25,15 @@ bool ag_redisrv_find(struct ag_redisrv *r)
     return false;
 }
 
+bool ag_redisrv_installed(void)
+{
+    struct ag_redisrv r = {0};
+    if (ag_redisrv_find(&r))
+        return true;
+    fprintf(stderr, "redis-server is not installed (Debian package redis-server): skipped\n");
+    return false;
+}
+
 void ag_redisrv_start(struct ag_redisrv *r)
 {
     char port[16];

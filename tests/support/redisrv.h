@@ -18,6 +18,9 @@ struct ag_redisrv {
 /** Looks for redis-server in $PATH, /usr/bin, /usr/sbin and /usr/local/bin; false when absent. */
 bool ag_redisrv_find(struct ag_redisrv *r);
 
+/** Whether redis-server is installed; when it is not, says so on stderr for a skipped test. */
+bool ag_redisrv_installed(void);
+
 /**
  * Starts the server and waits (15 s at most) until it accepts connections; fails the test when it
  * does not. The first start makes the directory and picks the port; later starts reuse both.

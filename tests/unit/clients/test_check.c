@@ -5,7 +5,7 @@
  * away, the set-up format is older, another setting the set-up owns differs, a file that does not
  * parse — and a set-up with what the check used makes it up to date again. Restoring the last
  * backup makes it "not set up" again. */
-#include "ag_test.h"
+#include "clients_fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,39 +17,6 @@
 #include "clients/clients.h"
 #include "core/err.h"
 #include "core/file.h"
-
-static char home[256];
-static struct ag_clients_env env;
-static const struct ag_clients_target target = {"http://127.0.0.1:18045", "sk-0123456789abcdef",
-                                                NULL};
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(home, sizeof(home), "/tmp/aigate-check-XXXXXX");
-    assert_non_null(mkdtemp(home));
-    memset(&env, 0, sizeof(env));
-    env.home = home;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", home);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void put(const char *rel, const char *text)
-{
-    char p[512], d[512];
-    snprintf(p, sizeof(p), "%s/%s", home, rel);
-    snprintf(d, sizeof(d), "%s", p);
-    *strrchr(d, '/') = '\0';
-    assert_int_equal(ag_file_mkdirs(d, 0700), 0);
-    assert_int_equal(ag_file_write_atomic(p, text, strlen(text), 0600), 0);
-}
 
 static size_t idx(const char *name)
 {
@@ -96,8 +63,10 @@ static void test_not_set_up(void **state)
         assert_int_equal(c.verdict, AG_CLIENTS_NOT_SET_UP);
     }
     /* pointed here by hand (docs/clients.md), even at another port: not aigate's to update */
-    put(".claude/settings.json", "{\"env\":{\"ANTHROPIC_BASE_URL\":\"http://127.0.0.1:1\","
-                                 "\"ANTHROPIC_AUTH_TOKEN\":\"sk-x\"}}\n");
+    put(".claude/settings.json",
+        "{\"env\":{\"ANTHROPIC_BASE_URL\":\"http://127.0.0.1:1\","
+        "\"ANTHROPIC_AUTH_TOKEN\":\"sk-x\"}}\n",
+        0600);
     assert_int_equal(check("claude-code", &target).verdict, AG_CLIENTS_NOT_SET_UP);
     struct ag_clients_check c;
     assert_int_equal(ag_clients_check(&env, 99, &target, &c), AG_EINVAL);
@@ -108,7 +77,7 @@ static void test_not_set_up(void **state)
 static void test_each_reason(void **state)
 {
     (void)state;
-    put(".claude/settings.json", "{\"model\":\"opus\"}\n");
+    put(".claude/settings.json", "{\"model\":\"opus\"}\n", 0600);
     run_setup("claude-code", &target);
     struct ag_clients_check c = check("claude-code", &target);
     assert_int_equal(c.verdict, AG_CLIENTS_UP_TO_DATE);
@@ -132,7 +101,7 @@ static void test_each_reason(void **state)
     assert_int_equal(check("claude-code", &both).verdict, AG_CLIENTS_UP_TO_DATE);
 
     /* edited so that it no longer points at aigate */
-    put(".claude/settings.json", "{\"model\":\"opus\",\"env\":{}}\n");
+    put(".claude/settings.json", "{\"model\":\"opus\",\"env\":{}}\n", 0600);
     needs("claude-code", &both, AG_CLIENTS_WHY_GONE, "no longer points at aigate");
 
     /* the model the set-up wrote was changed in the file */
@@ -143,11 +112,12 @@ static void test_each_reason(void **state)
     assert_string_equal(c.model, "gemini-3-flash");
     put(".claude/settings.json",
         "{\"model\":\"opus\",\"env\":{\"ANTHROPIC_BASE_URL\":\"http://127.0.0.1:18046\","
-        "\"ANTHROPIC_AUTH_TOKEN\":\"sk-rotated-0000\",\"ANTHROPIC_MODEL\":\"other\"}}\n");
+        "\"ANTHROPIC_AUTH_TOKEN\":\"sk-rotated-0000\",\"ANTHROPIC_MODEL\":\"other\"}}\n",
+        0600);
     needs("claude-code", &both, AG_CLIENTS_WHY_MODEL, "its model is no longer gemini-3-flash");
 
     /* a file that does not parse */
-    put(".claude/settings.json", "{\"env\": {\n");
+    put(".claude/settings.json", "{\"env\": {\n", 0600);
     needs("claude-code", &both, AG_CLIENTS_WHY_UNREADABLE, "settings.json");
 }
 
@@ -174,7 +144,7 @@ static void test_version_and_other(void **state)
              "model_provider = \"aigate\"\n\n[model_providers.aigate]\nname = \"aigate\"\n"
              "base_url = \"%s/v1\"\nwire_api = \"chat\"\nexperimental_bearer_token = \"%s\"\n",
              target.base_url, target.key);
-    put(".codex/config.toml", cfg);
+    put(".codex/config.toml", cfg, 0600);
     needs("codex", &target, AG_CLIENTS_WHY_OTHER, "differ");
 
     /* Gemini CLI: two files, the base URL in .env */

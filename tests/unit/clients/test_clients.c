@@ -3,7 +3,7 @@
  * changes nothing and makes no backup, files with the key get mode 0600, a file that does not
  * parse (or uses a form aigate does not edit) is refused and left untouched, restore puts the old
  * files back (and removes the ones the set-up created), status tells which clients point here. */
-#include "ag_test.h"
+#include "clients_fixture.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -15,39 +15,6 @@
 #include "clients/clients.h"
 #include "core/err.h"
 #include "core/file.h"
-
-static char home[256];
-static struct ag_clients_env env;
-static const struct ag_clients_target target = {"http://127.0.0.1:18045", "sk-0123456789abcdef",
-                                                NULL};
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(home, sizeof(home), "/tmp/aigate-clients-XXXXXX");
-    assert_non_null(mkdtemp(home));
-    memset(&env, 0, sizeof(env));
-    env.home = home;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", home);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static void put(const char *rel, const char *text, mode_t mode)
-{
-    char p[512], d[512];
-    snprintf(p, sizeof(p), "%s/%s", home, rel);
-    snprintf(d, sizeof(d), "%s", p);
-    *strrchr(d, '/') = '\0';
-    assert_int_equal(ag_file_mkdirs(d, 0700), 0);
-    assert_int_equal(ag_file_write_atomic(p, text, strlen(text), mode), 0);
-}
 
 static char *get(const char *rel)
 {
