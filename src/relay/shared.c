@@ -18,11 +18,13 @@
 #include "core/time.h"
 #include "http/server.h"
 #include "http/ws.h"
+#include "proto/canon.h"
 #include "proto/responses.h"
 #include "relay/call.h"
 #include "relay/relay_internal.h"
 #include "relay/response_store.h"
 #include "relay/thinking_store.h"
+#include "route/mapping.h"
 #include "state/state.h"
 #include "state/stores.h"
 
@@ -151,6 +153,12 @@ static void want_thinking(struct call *c, struct ag_relay_fetch **fp)
     struct ag_relay *r = c->relay;
     struct ag_request *q = c->creq;
     if (q->kind != AG_REQ_GENERATE || ag_relay_session_key(c->req, &c->req->arena, q))
+        return;
+    /* kept thinking comes back only to a request mapped to a Claude model (call_decoded): no
+     * read for the tool calls of the others */
+    struct ag_route_result route;
+    if (ag_mapping_resolve(r->mapping, NULL, q->model, &route) != 0 ||
+        strcmp(ag_model_family(ag_str_c(route.model)), "claude") != 0)
         return;
     struct ag_str conv = ag_relay_thinking_conv(&c->req->arena, &c->owner, q->session_key);
     if (!conv.len)

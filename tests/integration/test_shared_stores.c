@@ -176,6 +176,28 @@ static void responses_follow_up_on_the_other_instance(void **state)
 
 /* Claude thinking kept on instance 0 is put back by instance 1 into the next turn of a tool loop
  * whose client dropped it (a chat app that keeps only content and tool calls). */
+/* GET commands Redis has run so far (redis-cli INFO commandstats). */
+static long redis_gets(void)
+{
+    char port[16], cli[300];
+    char *o = NULL, *err = NULL;
+    long n = 0;
+    snprintf(port, sizeof(port), "%d", t.redis.port);
+    /* redis-cli is installed beside redis-server (Debian's redis-tools, its dependency) */
+    snprintf(cli, sizeof(cli), "%s", t.redis.bin);
+    char *slash = strrchr(cli, '/');
+    snprintf(slash ? slash + 1 : cli, sizeof(cli) - (size_t)(slash ? slash + 1 - cli : 0),
+             "redis-cli");
+    const char *argv[] = {cli, "-h", "127.0.0.1", "-p", port, "INFO", "commandstats", NULL};
+    assert_int_equal(ag_child_run(argv, NULL, NULL, 10000, &o, &err), 0);
+    const char *g = o ? strstr(o, "cmdstat_get:calls=") : NULL;
+    if (g)
+        n = strtol(g + strlen("cmdstat_get:calls="), NULL, 10);
+    free(o);
+    free(err);
+    return n;
+}
+
 static void thinking_kept_on_one_is_restored_on_the_other(void **state)
 {
     struct ag_buf out;
@@ -242,6 +264,18 @@ static void thinking_kept_on_one_is_restored_on_the_other(void **state)
             usleep(50 * 1000);
     }
     assert_true(restored);
+    /* the same tool turn for a model that is not Claude: nothing is read from Redis for it */
+    char other[4096];
+    snprintf(other, sizeof(other),
+             "{\"model\":\"gemini-2.5-flash\"," TOOLS
+             ",\"messages\":[{\"role\":\"user\",\"content\":\"please call get_weather for Oslo\"},"
+             "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_other_1\","
+             "\"type\":\"function\",\"function\":{\"name\":\"%s\",\"arguments\":%s}}]},"
+             "{\"role\":\"tool\",\"tool_call_id\":\"call_other_1\",\"content\":\"3C, snow\"}]}",
+             name, args);
+    long gets = redis_gets();
+    assert_int_equal(call(1, "POST", "/v1/chat/completions", other, &out), 200);
+    assert_int_equal(redis_gets(), gets);
     ag_buf_dispose(&out);
     stop_all();
 }
@@ -309,8 +343,9 @@ static void one_refresh_for_all_instances(void **state)
 }
 
 /* The id of the account with email on gateway i. */
-/* Whether email's account at gateway i is disabled (GET /api/accounts; 1, 0, or -1 when absent). */
-static int account_disabled(int i, const char *email)
+/* email's account at gateway i (GET /api/accounts): its id into id (cap bytes; may be NULL) and
+ * whether it is disabled (1, 0, or -1 when there is no such account). */
+static int find_account(int i, const char *email, char *id, size_t cap)
 {
     struct ag_buf out;
     int v = -1;
@@ -324,12 +359,22 @@ static int account_disabled(int i, const char *email)
     yyjson_arr_foreach(list, k, max, a)
     {
         const char *e = yyjson_get_str(yyjson_obj_get(a, "email"));
-        if (e && strcmp(e, email) == 0)
-            v = yyjson_get_bool(yyjson_obj_get(a, "disabled")) ? 1 : 0;
+        if (!e || strcmp(e, email) != 0)
+            continue;
+        v = yyjson_get_bool(yyjson_obj_get(a, "disabled")) ? 1 : 0;
+        if (id) {
+            const char *s = yyjson_get_str(yyjson_obj_get(a, "id"));
+            snprintf(id, cap, "%s", s ? s : "");
+        }
     }
     yyjson_doc_free(d);
     ag_buf_dispose(&out);
     return v;
+}
+
+static int account_disabled(int i, const char *email)
+{
+    return find_account(i, email, NULL, 0);
 }
 
 /* Waits (bounded: 100 x 50 ms) until email's account at gateway i is disabled (want 1) or
@@ -345,26 +390,8 @@ static void wait_disabled(int i, const char *email, int want)
 
 static void account_id(int i, const char *email, char *id, size_t cap)
 {
-    struct ag_buf out;
-    ag_buf_init(&out, 0);
-    assert_int_equal(call(i, "GET", "/api/accounts", NULL, &out), 200);
-    yyjson_doc *d = yyjson_read(out.data, out.len, 0);
-    yyjson_val *root = yyjson_doc_get_root(d);
-    yyjson_val *list = yyjson_is_arr(root) ? root : yyjson_obj_get(root, "accounts");
-    yyjson_val *a;
-    size_t k, max;
     id[0] = '\0';
-    yyjson_arr_foreach(list, k, max, a)
-    {
-        const char *e = yyjson_get_str(yyjson_obj_get(a, "email"));
-        if (e && strcmp(e, email) == 0) {
-            const char *v = yyjson_get_str(yyjson_obj_get(a, "id"));
-            snprintf(id, cap, "%s", v ? v : "");
-        }
-    }
-    yyjson_doc_free(d);
-    ag_buf_dispose(&out);
-    assert_true(id[0] != '\0');
+    assert_true(find_account(i, email, id, cap) >= 0 && id[0] != '\0');
 }
 
 /* An account disabled through instance 0's admin API is disabled on instance 1 and serves no
@@ -479,11 +506,8 @@ static void config_change_reaches_the_other_instance(void **state)
 
 int main(void)
 {
-    struct ag_redisrv r = {0};
-    if (!ag_redisrv_find(&r)) {
-        fprintf(stderr, "redis-server is not installed (Debian package redis-server): skipped\n");
+    if (!ag_redisrv_installed())
         return 77;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(responses_follow_up_on_the_other_instance, teardown),
         cmocka_unit_test_teardown(thinking_kept_on_one_is_restored_on_the_other, teardown),
