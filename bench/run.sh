@@ -122,7 +122,9 @@ TCK=$(getconf CLK_TCK)
 secs() { awk -v t="$1" -v k="$TCK" 'BEGIN{printf "%.3f", t/k}'; }
 
 # ---- mock upstream ----
-"$BB/aigate-mock-upstream" --port 0 >"$T/mock.out" 2>"$T/mock.err" &
+# The mock takes as many connections as the streams scenario opens (its default cap is 8,192, like
+# aigate's server.max_connections, and nginx's keep-alive connections to it count too).
+"$BB/aigate-mock-upstream" --port 0 --max-connections $((STREAMS + 2048)) >"$T/mock.out" 2>"$T/mock.err" &
 MOCK_PID=$!
 PIDS+=("$MOCK_PID")
 for _ in $(seq 1 50); do grep -q listening "$T/mock.out" 2>/dev/null && break; sleep 0.1; done
@@ -164,7 +166,8 @@ start_aigate() { # data dir [Cloud Code endpoint] -> sets GW_PID, GP, STARTUP_MS
     # wrk repeats one body, which aigate would treat as one conversation and keep on one account
     # (sticky sessions); real traffic is many conversations, so the bench turns stickiness off.
     AIGATE_CLOUDCODE_ENDPOINTS=$ep AIGATE_DATA_DIR=$1 "$BB/aigate" --port "$GP" \
-        --set scheduling.sticky_ttl_s=0 >>"$T/aigate.log" 2>&1 &
+        --set scheduling.sticky_ttl_s=0 --set server.max_connections=$((STREAMS + 1024)) \
+        >>"$T/aigate.log" 2>&1 &
     GW_PID=$!
     PIDS+=("$GW_PID")
     wait "$probe" || { log "aigate did not answer /healthz"; tail "$T/aigate.log" >&2; exit 1; }

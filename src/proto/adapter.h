@@ -46,7 +46,17 @@ struct ag_proto_ctx {
     size_t max_body;          /* cap on encoded upstream bodies (server.max_body_bytes); 0 = none */
     size_t max_json_depth;    /* nesting limit of every JSON read (server.max_json_depth); 0 =
                                  AG_JSON_DEPTH_DEFAULT */
+    /* Where an upstream encoder builds what it throws away (the body's JSON document, several
+     * times the size of its text): freed by the caller right after encode_request, so only the
+     * body's text and path stay in arena. NULL = arena. */
+    struct ag_arena *scratch;
 };
+
+/** The arena for an encoder's temporary work: ctx->scratch, or ctx->arena without one. */
+static inline struct ag_arena *ag_proto_scratch(const struct ag_proto_ctx *ctx)
+{
+    return ctx->scratch ? ctx->scratch : ctx->arena;
+}
 
 /* ---- client side ------------------------------------------------------------------------ */
 

@@ -255,9 +255,10 @@ static int an_encode_request(const struct ag_proto_ctx *ctx, const struct ag_req
     memset(out, 0, sizeof(*out));
     if (req->image.on)
         return AG_EUNSUPPORTED;
-    ag_json_arena_alc(&alc, ctx->arena);
+    struct ag_arena *tmp = ag_proto_scratch(ctx);
+    ag_json_arena_alc(&alc, tmp);
     yyjson_mut_doc *d = yyjson_mut_doc_new(&alc);
-    struct ag_str *ids = ag_upstream_tool_ids(ctx->arena, req);
+    struct ag_str *ids = ag_upstream_tool_ids(tmp, req);
     if (!d || !ids)
         return AG_ETOOBIG;
     bool count = req->kind == AG_REQ_COUNT_TOKENS;
@@ -267,8 +268,8 @@ static int an_encode_request(const struct ag_proto_ctx *ctx, const struct ag_req
     if (!count)
         add_params(d, body, req, t);
     add_system(d, body, req);
-    add_messages(d, ctx->arena, body, req, ids, thinking_on);
-    add_tools(d, ctx->arena, body, req);
+    add_messages(d, tmp, body, req, ids, thinking_on);
+    add_tools(d, tmp, body, req);
     if (!count) {
         yyjson_mut_obj_add_bool(d, body, "stream", true);
         out->stream = true;

@@ -176,7 +176,8 @@ static int cc_encode_request(const struct ag_proto_ctx *ctx, const struct ag_req
                              const struct ag_upstream_target *t, struct ag_upstream_call *out)
 {
     yyjson_alc alc;
-    ag_json_arena_alc(&alc, ctx->arena);
+    struct ag_arena *tmp = ag_proto_scratch(ctx);
+    ag_json_arena_alc(&alc, tmp);
     yyjson_mut_doc *d = yyjson_mut_doc_new(&alc);
     if (!d)
         return AG_ETOOBIG;
@@ -187,7 +188,7 @@ static int cc_encode_request(const struct ag_proto_ctx *ctx, const struct ag_req
     if (req->kind == AG_REQ_COUNT_TOKENS) {
         /* countTokens takes only {"request": {...}}: model and project are rejected there. */
         o.session_id = AG_STR_NULL;
-        yyjson_mut_val *creq = count_request(d, ctx->arena, req, &o, t);
+        yyjson_mut_val *creq = count_request(d, tmp, req, &o, t);
         if (!creq)
             return AG_ETOOBIG;
         yyjson_mut_obj_add_val(d, env, "request", creq);
@@ -195,11 +196,11 @@ static int cc_encode_request(const struct ag_proto_ctx *ctx, const struct ag_req
     } else {
         int err = 0;
         const char *why = NULL;
-        yyjson_mut_val *body = ag_gemini_body_build(d, ctx->arena, req, &o, &err, &why);
+        yyjson_mut_val *body = ag_gemini_body_build(d, tmp, req, &o, &err, &why);
         if (!body)
             return err ? err : AG_ETOOBIG;
         fit_generation(d, body, t);
-        char *rid = ag_arena_printf(ctx->arena, "agent/%.*s", (int)ctx->request_id.len,
+        char *rid = ag_arena_printf(tmp, "agent/%.*s", (int)ctx->request_id.len,
                                     ctx->request_id.p ? ctx->request_id.p : "");
         if (!rid)
             return AG_ETOOBIG;

@@ -24,13 +24,14 @@ static int ga_encode_request(const struct ag_proto_ctx *ctx, const struct ag_req
     yyjson_alc alc;
     int err = 0;
     const char *why = NULL;
+    struct ag_arena *tmp = ag_proto_scratch(ctx);
     memset(out, 0, sizeof(*out));
-    ag_json_arena_alc(&alc, ctx->arena);
+    ag_json_arena_alc(&alc, tmp);
     yyjson_mut_doc *d = yyjson_mut_doc_new(&alc);
     if (!d)
         return AG_ETOOBIG;
     struct ag_gemini_body_opts o = {.model = t->model};
-    yyjson_mut_val *body = ag_gemini_body_build(d, ctx->arena, req, &o, &err, &why);
+    yyjson_mut_val *body = ag_gemini_body_build(d, tmp, req, &o, &err, &why);
     if (!body)
         return err ? err : AG_ETOOBIG;
     bool count = req->kind == AG_REQ_COUNT_TOKENS;
@@ -41,7 +42,7 @@ static int ga_encode_request(const struct ag_proto_ctx *ctx, const struct ag_req
     out->stream = out->query != NULL;
     if (count) {
         yyjson_mut_val *wrap = yyjson_mut_obj(d);
-        char *model = ag_arena_printf(ctx->arena, "models/%.*s", (int)t->model.len, t->model.p);
+        char *model = ag_arena_printf(tmp, "models/%.*s", (int)t->model.len, t->model.p);
         if (!model)
             return AG_ETOOBIG;
         yyjson_mut_obj_add_strcpy(d, body, "model", model);

@@ -279,9 +279,10 @@ static int oa_encode_request(const struct ag_proto_ctx *ctx, const struct ag_req
     memset(out, 0, sizeof(*out));
     if (req->kind != AG_REQ_GENERATE || req->image.on)
         return AG_EUNSUPPORTED; /* Chat Completions counts no tokens and draws no images */
-    ag_json_arena_alc(&alc, ctx->arena);
+    struct ag_arena *tmp = ag_proto_scratch(ctx);
+    ag_json_arena_alc(&alc, tmp);
     yyjson_mut_doc *d = yyjson_mut_doc_new(&alc);
-    struct ag_str *ids = ag_upstream_tool_ids(ctx->arena, req);
+    struct ag_str *ids = ag_upstream_tool_ids(tmp, req);
     if (!d || !ids)
         return AG_ETOOBIG;
     yyjson_mut_val *body = yyjson_mut_obj(d);
@@ -305,11 +306,11 @@ static int oa_encode_request(const struct ag_proto_ctx *ctx, const struct ag_req
     }
     size_t k = 0;
     for (size_t i = 0; i < req->n_messages; i++) {
-        add_message(d, ctx->arena, msgs, &req->messages[i], ids + k);
+        add_message(d, tmp, msgs, &req->messages[i], ids + k);
         k += req->messages[i].n_parts;
     }
-    add_tools(d, ctx->arena, body, req);
-    add_params(d, ctx->arena, body, req, t->model);
+    add_tools(d, tmp, body, req);
+    add_params(d, tmp, body, req, t->model);
     yyjson_mut_obj_add_bool(d, body, "stream", true);
     yyjson_mut_val *so = yyjson_mut_obj_add_obj(d, body, "stream_options");
     yyjson_mut_obj_add_bool(d, so, "include_usage", true);

@@ -187,7 +187,7 @@ static int pass_body(struct call *c, struct ag_str model, struct ag_str *out)
 {
     yyjson_alc alc;
     struct ag_buf *body = &c->req->body;
-    ag_json_arena_alc(&alc, c->ctx.arena);
+    ag_json_arena_alc(&alc, ag_proto_scratch(&c->ctx));
     yyjson_doc *doc =
         ag_json_depth_read(body->data, body->len, c->ctx.max_json_depth, &alc, NULL, NULL);
     if (!doc || !yyjson_is_obj(yyjson_doc_get_root(doc)))

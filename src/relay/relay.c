@@ -46,6 +46,7 @@
 
 #define UPSTREAM_BODY_CAP (64u * 1024 * 1024)
 #define SSE_EVENT_CAP     (16u * 1024 * 1024)
+#define SCRATCH_CHUNK     8192u /* the scratch arena of an upstream body's document */
 
 static struct call *call_new(struct ag_relay *r, struct ag_http_req *req,
                              const struct ag_relay_proto *rp, const struct ag_client_hints *hints);
@@ -362,9 +363,17 @@ static void send_upstream(struct call *c)
     t.session_id = ag_arena_str(&c->req->arena, ag_str_c(sid));
 
     c->passthrough = false;
+    /* The body's JSON document is built in a scratch arena, freed as soon as its text is written
+     * into the request's: it is several times the text's size, and a retried request would keep
+     * one per attempt. */
+    struct ag_arena scratch;
+    ag_arena_init(&scratch, SCRATCH_CHUNK, c->req->arena.cap);
+    c->ctx.scratch = &scratch;
     int rc = !c->up ? AG_EUNSUPPORTED
              : key  ? plan_encode(c, &t)
                     : c->up->encode_request(&c->ctx, c->creq, &t, &c->ucall);
+    c->ctx.scratch = NULL;
+    ag_arena_dispose(&scratch);
     if (rc == AG_EUNSUPPORTED && c->creq->kind == AG_REQ_COUNT_TOKENS && c->rp->estimate_tokens) {
         release_lease(c); /* this provider counts nothing: the local estimate answers */
         answer_estimate(c);

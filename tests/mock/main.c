@@ -1,6 +1,7 @@
 /* tests/mock/main.c: aigate-mock-upstream's entry point.
  *   aigate-mock-upstream [--port N] [--host 127.0.0.1] [--accounts FILE] [--sse-delay-ms N]
  *                        [--sse-events N] [--sse-chunk-bytes N] [--accept-any-token]
+ *                        [--max-connections N]
  * Prints "listening on 127.0.0.1:<port>" as its first stdout line; SIGTERM/SIGINT stop it. */
 #include <signal.h>
 #include <stdio.h>
@@ -35,7 +36,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: aigate-mock-upstream [--port N] [--host ADDR] [--accounts FILE]\n"
                     "         [--sse-delay-ms N] [--sse-events N] [--sse-chunk-bytes N]\n"
-                    "         [--accept-any-token]\n");
+                    "         [--accept-any-token] [--max-connections N]\n");
     return 2;
 }
 
@@ -58,6 +59,7 @@ int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *accounts = NULL, *lvl = getenv("AIGATE_LOG_LEVEL");
     int port = 0, n, rc;
+    struct ag_http_limits lim = {0}; /* zero fields: the server's defaults */
     enum ag_log_level level;
 
     signal(SIGPIPE, SIG_IGN);
@@ -85,6 +87,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--sse-chunk-bytes") == 0 && num_arg(v, 1 << 20, &n) == 0 && n > 0) {
             g_mock.settings.sse_chunk_bytes = n;
             i++;
+        } else if (strcmp(a, "--max-connections") == 0 && num_arg(v, 1000000, &n) == 0 && n > 0) {
+            lim.max_connections = (size_t)n;
+            i++;
         } else if (strcmp(a, "--accept-any-token") == 0) {
             g_mock.settings.accept_any_token = true;
         } else {
@@ -105,7 +110,7 @@ int main(int argc, char **argv)
     mock_register_google(g_mock.router);
     mock_register_openai_anthropic(g_mock.router);
     mock_register_provider(g_mock.router);
-    g_mock.server = ag_http_server_new(g_mock.loop, g_mock.router, NULL);
+    g_mock.server = ag_http_server_new(g_mock.loop, g_mock.router, &lim);
     rc = ag_http_server_listen(g_mock.server, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host,
                                port);
     if (rc < 0) {
