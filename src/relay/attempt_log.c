@@ -5,12 +5,25 @@
 #include "core/str.h"
 #include "core/trace.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void ag_attempt_log_init(struct ag_attempt_log *log, uint64_t arrival_us)
 {
     memset(log, 0, sizeof(*log));
     log->arrival_us = arrival_us;
+}
+
+void ag_attempt_log_dispose(struct ag_attempt_log *log)
+{
+    free(log->more);
+    log->more = NULL;
+    log->n = 0;
+}
+
+static struct ag_attempt *slot(struct ag_attempt_log *log, size_t i)
+{
+    return i == 0 ? &log->first : &log->more[i - 1];
 }
 
 /* Copies src into dst (cap bytes) and, when it was cut, drops a UTF-8 sequence the cut split. */
@@ -33,9 +46,9 @@ static void copy_text(char *dst, const char *src, size_t cap)
 
 static struct ag_attempt *open_attempt(struct ag_attempt_log *log)
 {
-    if (log->n == 0 || !log->a[log->n - 1]._open)
+    if (log->n == 0 || !slot(log, log->n - 1)->_open)
         return NULL;
-    return &log->a[log->n - 1];
+    return slot(log, log->n - 1);
 }
 
 static int64_t ms_between(uint64_t from_us, uint64_t to_us)
@@ -47,11 +60,13 @@ void ag_attempt_log_begin(struct ag_attempt_log *log, uint64_t now_us)
 {
     if (open_attempt(log))
         ag_attempt_log_end(log, 0, "abandoned", NULL, now_us);
-    if (log->n == AG_ATTEMPT_LOG_MAX) {
+    if (log->n == 1 && !log->more)
+        log->more = malloc((AG_ATTEMPT_LOG_MAX - 1) * sizeof(*log->more));
+    if (log->n == AG_ATTEMPT_LOG_MAX || (log->n >= 1 && !log->more)) {
         log->dropped++; /* the last slot takes the newer attempt */
         log->n--;
     }
-    struct ag_attempt *a = &log->a[log->n++];
+    struct ag_attempt *a = slot(log, log->n++);
     memset(a, 0, sizeof(*a));
     a->start_ms = ms_between(log->arrival_us, now_us);
     a->acquire_ms = a->upstream_ms = a->first_token_ms = a->stream_ms = -1;
@@ -128,7 +143,7 @@ int ag_attempt_log_json(const struct ag_attempt_log *log, struct ag_buf *out)
 {
     int rc = ag_jsonw_open(out, NULL, '[');
     for (size_t i = 0; i < log->n && !rc; i++) {
-        const struct ag_attempt *a = &log->a[i];
+        const struct ag_attempt *a = ag_attempt_log_at(log, i);
         rc = ag_jsonw_open(out, NULL, '{');
         rc = rc ? rc : ag_jsonw_str(out, "account", a->account);
         rc = rc ? rc : ag_jsonw_str(out, "model", a->model);

@@ -40,19 +40,35 @@ struct ag_attempt {
     bool _open;
 };
 
-/** The attempts of one request (embedded in the relay's call; zeroed = empty). */
+/**
+ * The attempts of one request (embedded in the relay's call; zeroed = empty). The first attempt is
+ * kept inline and the others in an array allocated at the second: most requests make one, and a
+ * stream holds its log for its whole life. Read attempt i with ag_attempt_log_at; release with
+ * ag_attempt_log_dispose.
+ */
 struct ag_attempt_log {
-    struct ag_attempt a[AG_ATTEMPT_LOG_MAX];
-    size_t n;       /* attempts kept, at most AG_ATTEMPT_LOG_MAX */
-    size_t dropped; /* attempts left out (the last slot was reused for a later one) */
+    struct ag_attempt first;
+    struct ag_attempt *more; /* attempts 1 .. AG_ATTEMPT_LOG_MAX - 1; NULL until needed */
+    size_t n;                /* attempts kept, at most AG_ATTEMPT_LOG_MAX */
+    size_t dropped;          /* attempts left out (the last slot was reused for a later one) */
     uint64_t arrival_us;
 };
 
 /** Starts an empty log for a request that arrived at arrival_us. */
 void ag_attempt_log_init(struct ag_attempt_log *log, uint64_t arrival_us);
 
+/** Frees what the log allocated; it is empty afterwards. */
+void ag_attempt_log_dispose(struct ag_attempt_log *log);
+
+/** Attempt i (i < log->n). */
+static inline const struct ag_attempt *ag_attempt_log_at(const struct ag_attempt_log *log, size_t i)
+{
+    return i == 0 ? &log->first : &log->more[i - 1];
+}
+
 /** A new attempt begins (waiting for an account). An attempt still open is ended first as
- * "abandoned". */
+ * "abandoned". Without memory for a second attempt's slot, the last slot is reused (counted as
+ * dropped). */
 void ag_attempt_log_begin(struct ag_attempt_log *log, uint64_t now_us);
 
 /** The open attempt got an account (e-mail) and will send model; both copied, may be NULL. */

@@ -246,7 +246,7 @@ int plan_encode(struct call *c, const struct ag_upstream_target *t)
  * headers there. 0 or AG_ETOOBIG (arena cap). */
 static int plan_traceparent(struct call *c, struct ag_cloudcode_call_spec *spec)
 {
-    const struct ag_attempt *a = c->alog.n ? &c->alog.a[c->alog.n - 1] : NULL;
+    const struct ag_attempt *a = c->alog.n ? ag_attempt_log_at(&c->alog, c->alog.n - 1) : NULL;
     if (!a || !c->cfg->telemetry.propagate_upstream || !c->cfg->telemetry.otlp_endpoint[0])
         return 0;
     const char **h = ag_arena_alloc(c->ctx.arena, (spec->nextra + 2) * sizeof(*h));

@@ -766,6 +766,7 @@ static void on_ping_closed(uv_handle_t *h)
     ag_buf_dispose(&c->body);
     ag_buf_dispose(&c->out);
     ag_sse_parser_dispose(&c->sse);
+    ag_attempt_log_dispose(&c->alog);
     if (c->think)
         ag_thinking_capture_dispose(c->think);
     free(c->think);

@@ -273,14 +273,15 @@ int ag_span_json_request(const struct ag_relay_record *rec, struct ag_buf *out)
     uint64_t end_ns = start_ns + (uint64_t)(rec->total_ms > 0 ? rec->total_ms : 0) * 1000000u;
     /* total_ms is cut to whole milliseconds: the request ends no earlier than its last attempt */
     for (size_t i = 0; log && i < log->n; i++) {
-        uint64_t e = start_ns + (uint64_t)log->a[i].end_us * 1000u;
+        uint64_t e = start_ns + (uint64_t)ag_attempt_log_at(log, i)->end_us * 1000u;
         if (e > end_ns)
             end_ns = e;
     }
     int rc = server_span(out, rec, start_ns, end_ns);
     int n = 1;
     for (size_t i = 0; !rc && log && i < log->n; i++, n++)
-        rc = attempt_span(out, rec, &log->a[i], i + (i + 1 == log->n ? log->dropped : 0), start_ns);
+        rc = attempt_span(out, rec, ag_attempt_log_at(log, i),
+                          i + (i + 1 == log->n ? log->dropped : 0), start_ns);
     return rc ? rc : n;
 }
 

@@ -61,6 +61,7 @@ static void rotation_after_a_429_keeps_both_attempts(void **state)
     assert_int_equal(yyjson_get_int(yyjson_obj_get(b, "first_token_ms")), 150);
     assert_int_equal(yyjson_get_int(yyjson_obj_get(b, "stream_ms")), 250);
     yyjson_doc_free(d);
+    ag_attempt_log_dispose(&log);
 }
 
 static void no_account_and_transport_failure(void **state)
@@ -85,6 +86,7 @@ static void no_account_and_transport_failure(void **state)
     assert_true(yyjson_is_null(yyjson_obj_get(b, "acquire_ms")));
     assert_string_equal(yyjson_get_str(yyjson_obj_get(b, "outcome")), "no_account");
     yyjson_doc_free(d);
+    ag_attempt_log_dispose(&log);
 }
 
 static void bounded_with_the_last_attempt_kept(void **state)
@@ -110,6 +112,24 @@ static void bounded_with_the_last_attempt_kept(void **state)
     assert_int_equal(
         yyjson_get_int(yyjson_obj_get(yyjson_arr_get(arr, AG_ATTEMPT_LOG_MAX), "dropped")), 3);
     yyjson_doc_free(d);
+    ag_attempt_log_dispose(&log);
+}
+
+/* One attempt needs no memory of its own: a stream keeps its log for its whole life. */
+static void one_attempt_allocates_nothing(void **state)
+{
+    struct ag_attempt_log log;
+    ag_attempt_log_init(&log, 0);
+    ag_attempt_log_begin(&log, 0);
+    ag_attempt_log_acquired(&log, "a@example.com", "m", 1 * MS);
+    ag_attempt_log_end(&log, 200, "ok", NULL, 2 * MS);
+    assert_null(log.more);
+    assert_true(sizeof(log) < 2 * sizeof(struct ag_attempt));
+    assert_string_equal(ag_attempt_log_at(&log, 0)->account, "a@example.com");
+    ag_attempt_log_begin(&log, 3 * MS);
+    assert_non_null(log.more);
+    assert_int_equal(log.n, 2);
+    ag_attempt_log_dispose(&log);
 }
 
 static void a_cut_reason_stays_valid_utf8(void **state)
@@ -144,6 +164,7 @@ int main(void)
         cmocka_unit_test(no_account_and_transport_failure),
         cmocka_unit_test(bounded_with_the_last_attempt_kept),
         cmocka_unit_test(a_cut_reason_stays_valid_utf8),
+        cmocka_unit_test(one_attempt_allocates_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

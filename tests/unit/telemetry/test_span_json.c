@@ -20,8 +20,16 @@
 static struct ag_attempt_log alog;
 static struct ag_trace tr;
 
+static int release_log(void **state)
+{
+    (void)state;
+    ag_attempt_log_dispose(&alog);
+    return 0;
+}
+
 static struct ag_relay_record sample(void)
 {
+    ag_attempt_log_dispose(&alog); /* the last test's */
     ag_attempt_log_init(&alog, 5000 * MS);
     ag_attempt_log_begin(&alog, 5001 * MS);
     ag_attempt_log_acquired(&alog, "alice.secret@example.com", "gemini-2.5-flash", 5002 * MS);
@@ -140,8 +148,8 @@ static void request_with_a_retry_becomes_three_spans(void **state)
     assert_string_equal(str(a1, "parentSpanId"), sid);
     assert_string_equal(str(a2, "parentSpanId"), sid);
     char a1id[17], a2id[17];
-    ag_hex_encode(a1id, alog.a[0].span_id, 8);
-    ag_hex_encode(a2id, alog.a[1].span_id, 8);
+    ag_hex_encode(a1id, ag_attempt_log_at(&alog, 0)->span_id, 8);
+    ag_hex_encode(a2id, ag_attempt_log_at(&alog, 1)->span_id, 8);
     assert_string_equal(str(a1, "spanId"), a1id);
     assert_string_equal(str(a2, "spanId"), a2id);
     assert_string_not_equal(a1id, a2id);
@@ -230,5 +238,5 @@ int main(void)
         cmocka_unit_test(cap_is_reported),
         cmocka_unit_test(span_names),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, release_log);
 }
