@@ -405,35 +405,6 @@ void ag_pool_acquire_cancel(struct ag_pool_wait *w)
 
 /* ---- accounts ---- */
 
-/* An API-key account's models come from its stored comma-separated list (no quota to read). */
-static void provider_models_parse(struct pool_acct *a)
-{
-    const char *s = a->rec.models;
-    size_t n = 1;
-    if (!s || !*s)
-        return;
-    for (const char *q = s; *q; q++)
-        n += *q == ',';
-    free(a->models);
-    a->models = ag_calloc(n, sizeof(*a->models));
-    a->nmodels = 0;
-    while (*s) {
-        const char *end = strchr(s, ',');
-        size_t len = end ? (size_t)(end - s) : strlen(s);
-        while (len && (*s == ' ' || *s == '\t'))
-            s++, len--;
-        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-            len--;
-        if (len && len < sizeof(a->models[0].id)) {
-            memcpy(a->models[a->nmodels].id, s, len);
-            a->models[a->nmodels++].id[len] = '\0';
-        }
-        if (!end)
-            break;
-        s = end + 1;
-    }
-}
-
 bool pool_wait_matches(const struct ag_pool_wait *w, const struct pool_acct *a)
 {
     switch (w->filter) {
@@ -512,9 +483,7 @@ int ag_pool_reload(struct ag_pool *p)
         memset(&l.items[i], 0, sizeof(l.items[i]));
         a->order = i;
         a->kind = ag_provider_of(a->rec.provider);
-        pool_quota_parse(a);
-        if (a->kind != AG_PROVIDER_GOOGLE)
-            provider_models_parse(a);
+        pool_quota_stale(a); /* parsed when the scheduler first looks at it */
         if (a->rec.disabled || a->rec.forbidden)
             ag_sticky_forget_account(p->sessions, a->rec.id);
         next[i] = a;

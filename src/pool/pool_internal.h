@@ -62,13 +62,16 @@ struct pool_acct {
     uint64_t last_use;          /* pool->use_seq at this account's last lease */
     struct pool_flight *flight; /* refresh / project lookup in progress, or NULL */
     /* quota (quota.c) */
+    bool quota_parsed;        /* quota and models below are read from rec (on first use: only
+                                 through pool_quota_for, pool_acct_model, pool_acct_nmodels) */
     struct pool_quota *quota; /* parsed from rec.quota_json */
     size_t nquota;
     bool quota_due;                  /* refresh it at the next quota tick */
     bool quota_after_flight;         /* a quota refresh waits for the token flight */
     int64_t quota_next_ms;           /* no automatic refresh before this (debounce, failures) */
     struct pool_qjob *qjob;          /* quota refresh in progress, or NULL */
-    struct pool_model *models;       /* the models it lists, parsed from rec.quota_json */
+    struct pool_model *models;       /* the models it lists, parsed from rec.quota_json (an
+                                        API-key account: from rec.models) */
     size_t nmodels;                  /* 0 = list unknown (never fetched, or empty) */
     char (*gone)[AG_POOL_GROUP_MAX]; /* models that answered 404 here: skipped until the next
                                         quota refresh */
@@ -229,11 +232,18 @@ void pool_dispatch(struct ag_pool_wait *w);
 
 /* ---- quota.c ---- */
 
-/** Re-reads a->quota from a->rec.quota_json. */
-void pool_quota_parse(struct pool_acct *a);
+/**
+ * Forgets a's parsed quota and model list after a->rec changed: they are read again from
+ * a->rec.quota_json (and a->rec.models for an API-key account) when next needed, so loading
+ * many accounts parses none of them. Marks the retired-model table stale.
+ */
+void pool_quota_stale(struct pool_acct *a);
 
-/** The model a lists with that id, or NULL. */
+/** The model a lists with that id, or NULL (parses a's quota first if needed). */
 const struct pool_model *pool_acct_model(const struct pool_acct *a, const char *id);
+
+/** How many models a lists: 0 = list unknown (parses a's quota first if needed). */
+size_t pool_acct_nmodels(const struct pool_acct *a);
 
 /** True when id answered 404 on a since its last quota refresh. */
 bool pool_acct_model_gone(const struct pool_acct *a, const char *id);
@@ -241,7 +251,8 @@ bool pool_acct_model_gone(const struct pool_acct *a, const char *id);
 /** Remembers that id answered 404 on a (until its next quota refresh). */
 void pool_acct_model_gone_add(struct pool_acct *a, const char *id);
 
-/** a's quota for the group (or model) key: *remaining -1 / *reset_at 0 when unknown. */
+/** a's quota for the group (or model) key: *remaining -1 / *reset_at 0 when unknown (parses
+ * a's quota first if needed). */
 void pool_quota_for(const struct pool_acct *a, const char *group, const char *model,
                     double *remaining, int64_t *reset_at);
 

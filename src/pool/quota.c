@@ -10,7 +10,11 @@
  * runs first. A timer ticks every 30 s and starts up to AG_POOL_QUOTA_PARALLEL refreshes for:
  * accounts marked due (a quota error, ag_pool_refresh_quota), accounts whose quota is older than
  * quota.refresh_interval_s (or never fetched), and accounts whose used-up group has passed its
- * reset time. A failed refresh is not retried for AG_POOL_QUOTA_DEBOUNCE_MS. */
+ * reset time. A failed refresh is not retried for AG_POOL_QUOTA_DEBOUNCE_MS.
+ *
+ * The parsed quota and model list are a cache of the account's record, filled when something
+ * first reads them (the scheduler, a lease, a cooldown, the quota timer) and dropped whenever the
+ * record changes: loading a thousand accounts parses none of their JSON. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,25 +55,49 @@ static uint32_t limit_of(yyjson_val *v)
     return yyjson_is_uint(v) && yyjson_get_uint(v) <= UINT32_MAX ? (uint32_t)yyjson_get_uint(v) : 0;
 }
 
-void pool_quota_parse(struct pool_acct *a)
+/* An API-key account's models come from its stored comma-separated list (no quota to read). */
+static void provider_models_parse(struct pool_acct *a)
+{
+    const char *s = a->rec.models;
+    size_t n = 1;
+    if (!s || !*s)
+        return;
+    for (const char *q = s; *q; q++)
+        n += *q == ',';
+    free(a->models);
+    a->models = ag_calloc(n, sizeof(*a->models));
+    a->nmodels = 0;
+    while (*s) {
+        const char *end = strchr(s, ',');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        while (len && (*s == ' ' || *s == '\t'))
+            s++, len--;
+        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+            len--;
+        if (len && len < sizeof(a->models[0].id)) {
+            memcpy(a->models[a->nmodels].id, s, len);
+            a->models[a->nmodels++].id[len] = '\0';
+        }
+        if (!end)
+            break;
+        s = end + 1;
+    }
+}
+
+/* Reads a->quota and a->models from a->rec (quota_json; models for an API-key account). */
+static void quota_parse(struct pool_acct *a)
 {
     yyjson_doc *doc;
     yyjson_val *k, *v;
     size_t idx, max;
-    free(a->quota);
-    a->quota = NULL;
-    a->nquota = 0;
-    free(a->models);
-    a->models = NULL;
-    a->nmodels = 0;
-    a->pool->fwd_stale = true;
+    a->quota_parsed = true;
     if (!a->rec.quota_json)
-        return;
+        goto provider;
     doc = ag_json_depth_read(a->rec.quota_json, strlen(a->rec.quota_json), AG_JSON_DEPTH_DEFAULT,
                              NULL, NULL, NULL);
     if (!yyjson_is_obj(yyjson_doc_get_root(doc))) {
-        yyjson_doc_free(doc);
-        return;
+        yyjson_doc_free(doc); /* unreadable: no quota and no model list, as if never fetched */
+        goto provider;
     }
     a->quota = ag_calloc(yyjson_obj_size(yyjson_doc_get_root(doc)) + 1, sizeof(*a->quota));
     a->models = ag_calloc(yyjson_obj_size(yyjson_doc_get_root(doc)) + 1, sizeof(*a->models));
@@ -106,10 +134,40 @@ void pool_quota_parse(struct pool_acct *a)
             q->reset_at = reset;
     }
     yyjson_doc_free(doc);
+provider:
+    if (a->kind != AG_PROVIDER_GOOGLE)
+        provider_models_parse(a);
+}
+
+void pool_quota_stale(struct pool_acct *a)
+{
+    free(a->quota);
+    a->quota = NULL;
+    a->nquota = 0;
+    free(a->models);
+    a->models = NULL;
+    a->nmodels = 0;
+    a->quota_parsed = false;
+    a->pool->fwd_stale = true;
+}
+
+/* a with its quota and model list read: they are a cache of a->rec, filled on first use (through
+ * a const view too: the account itself is never const, only the callers' view of it). */
+static const struct pool_acct *loaded(const struct pool_acct *a)
+{
+    if (!a->quota_parsed)
+        quota_parse((struct pool_acct *)a);
+    return a;
+}
+
+size_t pool_acct_nmodels(const struct pool_acct *a)
+{
+    return loaded(a)->nmodels;
 }
 
 const struct pool_model *pool_acct_model(const struct pool_acct *a, const char *id)
 {
+    a = loaded(a);
     for (size_t i = 0; id && i < a->nmodels; i++) {
         if (strcmp(a->models[i].id, id) == 0)
             return &a->models[i];
@@ -185,6 +243,7 @@ void pool_quota_for(const struct pool_acct *a, const char *group, const char *mo
         ag_models_quota_group(ag_str_c(model), key, sizeof(key));
     else
         return;
+    a = loaded(a);
     for (size_t i = 0; i < a->nquota; i++) {
         if (strcmp(a->quota[i].group, key) == 0) {
             *remaining = a->quota[i].remaining;
@@ -307,7 +366,7 @@ static void on_models(struct ag_cloudcode_call *cc, const struct ag_cloudcode_re
     a->ngone = 0;
     if (j->tier != AG_TIER_UNKNOWN)
         a->rec.tier = j->tier;
-    pool_quota_parse(a);
+    pool_quota_stale(a);
     ag_log_debug("pool: quota of %s refreshed (%zu models, tier %s)", a->rec.email, n,
                  ag_tier_name(a->rec.tier));
     if (p->waits)
@@ -423,6 +482,7 @@ static bool wants(const struct pool_acct *a, int64_t now_ms)
         return false;
     if (a->rec.quota_updated_at <= 0 || now_ms / 1000 - a->rec.quota_updated_at >= interval_s)
         return true;
+    a = loaded(a);
     for (size_t i = 0; i < a->nquota; i++) {
         if (a->quota[i].remaining <= 0 && a->quota[i].reset_at > 0 &&
             a->quota[i].reset_at * 1000 <= now_ms)

@@ -77,7 +77,7 @@ const char *pool_wait_model(const struct ag_pool_wait *w, const struct pool_acct
             continue;
         if (w->filter == F_ANY_KEY
                 ? pool_acct_model(a, w->models[i]) != NULL
-                : !w->listed || a->nmodels == 0 || pool_acct_model(a, w->models[i]))
+                : !w->listed || pool_acct_nmodels(a) == 0 || pool_acct_model(a, w->models[i]))
             return w->models[i];
     }
     return NULL;

@@ -1,0 +1,314 @@
+/* Unit tests of the pool's quota as it reads it from the store (pool/quota.c): loading the
+ * accounts parses no account's stored quota_json (nor an API-key account's model list); the first
+ * look of the scheduler, the lease, a cooldown or the model lookups reads it, and gives the same
+ * answers as the stored JSON says: the group's best remaining fraction and earliest reset, the
+ * model list and its limits. An unreadable stored quota counts as never fetched (no quota, list
+ * unknown) without crashing; a reload with new stored quota is read anew. Real store (SQLite in a
+ * temporary dir), real loop. */
+#include "ag_test.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "core/time.h"
+#include "loopwait.h"
+#include "pool/pool_internal.h"
+#include "store/accounts.h"
+#include "store/provider.h"
+#include "store/store.h"
+
+#define FAR_RESET 4102444800LL /* 2100-01-01: ahead of any test clock */
+
+struct fx {
+    uv_loop_t loop;
+    char dir[64];
+    struct ag_store *store;
+    struct ag_config *cfg;
+    struct ag_pool *pool;
+    bool closed;
+    /* the last acquisition */
+    bool answered;
+    int err;
+    char account[AG_ACCOUNT_ID_SIZE];
+    char model[64];
+    uint32_t max_output_tokens, thinking_budget;
+};
+
+static void add_account(struct fx *f, const char *email, const char *quota, char *id)
+{
+    struct ag_account a = {.email = (char *)email,
+                           .refresh_token = "1//refresh",
+                           .access_token = "token",
+                           .token_expiry = ag_wall_s() + 86400,
+                           .project_id = "proj-test"};
+    bool created;
+    assert_int_equal(ag_store_account_upsert(f->store, &a, id, &created), 0);
+    if (quota)
+        assert_int_equal(ag_store_account_set_quota(f->store, id, quota, AG_TIER_PRO, ag_wall_s()),
+                         0);
+}
+
+/* Stores quota_json as it is, past the store's check (a row written by an older or broken
+ * version). */
+static void put_raw_quota(struct fx *f, const char *id, const char *quota)
+{
+    char path[128], sql[512];
+    sqlite3 *db = NULL;
+    snprintf(path, sizeof(path), "%s/aigate.db", f->dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    snprintf(sql, sizeof(sql),
+             "UPDATE accounts SET quota_json = '%s', tier = 'pro' WHERE id = '%s'", quota, id);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static struct fx *fx_new(void)
+{
+    static const char conf[] = "{\"scheduling\":{\"sticky_ttl_s\":0}}";
+    struct fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    snprintf(f->dir, sizeof(f->dir), "/tmp/aigate-qlazy-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(ag_store_open(f->dir, &f->store, NULL, 0), 0);
+    assert_int_equal(ag_config_from_json(conf, sizeof(conf) - 1, &f->cfg, NULL), 0);
+    return f;
+}
+
+static void fx_start(struct fx *f)
+{
+    f->pool = ag_pool_new(&f->loop, NULL, f->store, NULL, f->cfg);
+    assert_non_null(f->pool);
+}
+
+static void on_closed(void *ud)
+{
+    ((struct fx *)ud)->closed = true;
+}
+
+static void fx_free(struct fx *f)
+{
+    ag_pool_close(f->pool, on_closed, f);
+    assert_true(ag_test_run_until(&f->loop, &f->closed, 5000));
+    ag_pool_free(f->pool);
+    ag_config_unref(f->cfg);
+    ag_store_free(f->store);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    ag_test_rmtree(f->dir);
+    free(f);
+}
+
+static struct pool_acct *acct_of(struct fx *f, const char *id)
+{
+    struct pool_acct *a = pool_find_acct(f->pool, id);
+    assert_non_null(a);
+    return a;
+}
+
+static void on_acquired(int err, const struct ag_lease *lease, const struct ag_pool_denial *d,
+                        void *ud)
+{
+    struct fx *f = ud;
+    (void)d;
+    f->answered = true;
+    f->err = err;
+    if (lease) {
+        snprintf(f->account, sizeof(f->account), "%s", lease->account_id);
+        snprintf(f->model, sizeof(f->model), "%s", lease->model);
+        f->max_output_tokens = lease->max_output_tokens;
+        f->thinking_budget = lease->thinking_budget;
+        ag_pool_release(f->pool, lease);
+    }
+}
+
+/* Acquires an account for one model of the gemini-3-flash group; waits for the answer. */
+static void acquire_flash(struct fx *f, const char *model)
+{
+    const char *models[] = {model};
+    struct ag_pool_want want = {
+        .group = "gemini-3-flash", .model = model, .models = models, .nmodels = 1};
+    f->answered = false;
+    f->err = -1;
+    f->account[0] = '\0';
+    f->model[0] = '\0';
+    f->max_output_tokens = f->thinking_budget = 0;
+    assert_non_null(ag_pool_acquire(f->pool, &want, on_acquired, f));
+    assert_true(ag_test_run_until(&f->loop, &f->answered, 5000));
+}
+
+/* Loading parses nothing; the scheduler's first look parses what it needs and schedules by it: the
+ * first account in order is out of quota for the group, the second's quota is unreadable
+ * (unknown), the third has 80 % left and wins. Without the parse all three would look unknown and
+ * the first in order would be chosen. */
+static void the_first_acquisition_schedules_by_the_stored_quota(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    char a[AG_ACCOUNT_ID_SIZE], b[AG_ACCOUNT_ID_SIZE], c[AG_ACCOUNT_ID_SIZE];
+    char q[512];
+    snprintf(q, sizeof(q), "{\"gemini-3-flash\":{\"remaining\":0,\"reset_at\":%lld}}", FAR_RESET);
+    add_account(f, "a@example.com", q, a);
+    add_account(f, "b@example.com", NULL, b);
+    put_raw_quota(f, b, "{\"gemini-3-flash\": {\"remaining\": 1.0,");
+    snprintf(q, sizeof(q),
+             "{\"gemini-3-flash\":{\"remaining\":0.8,\"reset_at\":%lld,"
+             "\"max_output_tokens\":12345,\"thinking_budget\":2048}}",
+             FAR_RESET);
+    add_account(f, "c@example.com", q, c);
+    fx_start(f);
+    assert_int_equal(f->pool->naccts, 3);
+    for (size_t i = 0; i < f->pool->naccts; i++) {
+        assert_false(f->pool->accts[i]->quota_parsed);
+        assert_null(f->pool->accts[i]->quota);
+        assert_null(f->pool->accts[i]->models);
+    }
+    acquire_flash(f, "gemini-3-flash");
+    assert_int_equal(f->err, 0);
+    assert_string_equal(f->account, c);
+    assert_string_equal(f->model, "gemini-3-flash");
+    assert_int_equal(f->max_output_tokens, 12345);
+    assert_int_equal(f->thinking_budget, 2048);
+    assert_true(acct_of(f, a)->quota_parsed);
+    assert_true(acct_of(f, c)->quota_parsed);
+    fx_free(f);
+}
+
+/* The answers read lazily are those of the stored JSON: the group's best remaining and earliest
+ * reset over its models, a group per family, the model list with its limits. */
+static void lazy_answers_are_the_stored_ones(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    char a[AG_ACCOUNT_ID_SIZE];
+    double rem;
+    int64_t reset;
+    add_account(f, "a@example.com",
+                "{\"gemini-3-flash\":{\"remaining\":0.2,\"reset_at\":2000000000},"
+                "\"gemini-2.5-flash\":{\"remaining\":0.6,\"reset_at\":1900000000,"
+                "\"max_output_tokens\":65535},"
+                "\"claude-sonnet-4-6\":{\"remaining\":0.5,\"reset_at\":1950000000,"
+                "\"thinking_budget\":32768}}",
+                a);
+    fx_start(f);
+    struct pool_acct *x = acct_of(f, a);
+    assert_false(x->quota_parsed);
+    pool_quota_for(x, "gemini-3-flash", NULL, &rem, &reset);
+    assert_true(x->quota_parsed);
+    assert_true(rem > 0.59 && rem < 0.61);
+    assert_int_equal(reset, 1900000000);
+    pool_quota_for(x, NULL, "claude-sonnet-4-6", &rem, &reset);
+    assert_true(rem > 0.49 && rem < 0.51);
+    assert_int_equal(reset, 1950000000);
+    pool_quota_for(x, "gemini-3-pro-high", NULL, &rem, &reset);
+    assert_true(rem < 0);
+    assert_int_equal(reset, 0);
+    assert_int_equal(pool_acct_nmodels(x), 3);
+    assert_non_null(pool_acct_model(x, "gemini-2.5-flash"));
+    assert_int_equal(pool_acct_model(x, "gemini-2.5-flash")->max_output_tokens, 65535);
+    assert_int_equal(pool_acct_model(x, "claude-sonnet-4-6")->thinking_budget, 32768);
+    assert_null(pool_acct_model(x, "gemini-3-pro-high"));
+    /* The model list's own first reader parses too. */
+    pool_quota_stale(x);
+    assert_false(x->quota_parsed);
+    assert_non_null(pool_acct_model(x, "gemini-3-flash"));
+    pool_quota_stale(x);
+    assert_int_equal(pool_acct_nmodels(x), 3);
+    fx_free(f);
+}
+
+/* An unreadable stored quota: no crash, no quota and an unknown model list (as never fetched),
+ * parsed once; the account is still granted for any model. */
+static void an_unreadable_quota_counts_as_never_fetched(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"{\"gemini-3-flash\": {\"remaining\": 1.0,", "[1,2,3]",
+                                      "\"text\"", "", "nul"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct fx *f = fx_new();
+        char a[AG_ACCOUNT_ID_SIZE];
+        double rem;
+        int64_t reset;
+        add_account(f, "a@example.com", NULL, a);
+        put_raw_quota(f, a, bad[i]);
+        fx_start(f);
+        struct pool_acct *x = acct_of(f, a);
+        assert_non_null(x->rec.quota_json);
+        acquire_flash(f, "gemini-3-flash");
+        assert_int_equal(f->err, 0);
+        assert_string_equal(f->account, a);
+        assert_string_equal(f->model, "gemini-3-flash");
+        assert_true(x->quota_parsed);
+        pool_quota_for(x, "gemini-3-flash", NULL, &rem, &reset);
+        assert_true(rem < 0);
+        assert_int_equal(reset, 0);
+        assert_int_equal(pool_acct_nmodels(x), 0);
+        assert_int_equal(f->max_output_tokens, 0);
+        fx_free(f);
+    }
+}
+
+/* A reload with a new stored quota is read anew (the old parse is dropped), and the scheduler
+ * follows it: the account that was out of quota is chosen once it has quota again. */
+static void a_reload_reads_the_new_quota(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    char a[AG_ACCOUNT_ID_SIZE], b[AG_ACCOUNT_ID_SIZE], q[256];
+    double rem;
+    int64_t reset;
+    snprintf(q, sizeof(q), "{\"gemini-3-flash\":{\"remaining\":0,\"reset_at\":%lld}}", FAR_RESET);
+    add_account(f, "a@example.com", q, a);
+    snprintf(q, sizeof(q), "{\"gemini-3-flash\":{\"remaining\":0.3,\"reset_at\":%lld}}", FAR_RESET);
+    add_account(f, "b@example.com", q, b);
+    fx_start(f);
+    acquire_flash(f, "gemini-3-flash");
+    assert_string_equal(f->account, b);
+    snprintf(q, sizeof(q), "{\"gemini-3-flash\":{\"remaining\":0.9,\"reset_at\":%lld}}", FAR_RESET);
+    assert_int_equal(ag_store_account_set_quota(f->store, a, q, AG_TIER_PRO, ag_wall_s()), 0);
+    assert_int_equal(ag_pool_reload(f->pool), 0);
+    assert_false(acct_of(f, a)->quota_parsed);
+    pool_quota_for(acct_of(f, a), "gemini-3-flash", NULL, &rem, &reset);
+    assert_true(rem > 0.89 && rem < 0.91);
+    acquire_flash(f, "gemini-3-flash");
+    assert_string_equal(f->account, a);
+    fx_free(f);
+}
+
+/* An API-key account's model list (its stored comma-separated models) is read on first use too. */
+static void a_key_accounts_models_are_read_on_first_use(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    char id[AG_ACCOUNT_ID_SIZE];
+    bool created;
+    struct ag_account k = {.provider = "openai",
+                           .api_key = "sk-test",
+                           .email = "openai-test",
+                           .models = " gpt-x , gpt-y"};
+    assert_int_equal(ag_store_account_put_provider(f->store, &k, id, &created), 0);
+    fx_start(f);
+    assert_false(acct_of(f, id)->quota_parsed);
+    assert_true(ag_pool_provider_lists(f->pool, "gpt-x"));
+    assert_true(ag_pool_provider_lists(f->pool, "gpt-y"));
+    assert_false(ag_pool_provider_lists(f->pool, "gpt-z"));
+    assert_int_equal(pool_acct_nmodels(acct_of(f, id)), 2);
+    fx_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_first_acquisition_schedules_by_the_stored_quota),
+        cmocka_unit_test(lazy_answers_are_the_stored_ones),
+        cmocka_unit_test(an_unreadable_quota_counts_as_never_fetched),
+        cmocka_unit_test(a_reload_reads_the_new_quota),
+        cmocka_unit_test(a_key_accounts_models_are_read_on_first_use),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
