@@ -71,8 +71,7 @@ static void acct_free(struct pool_acct *a)
 {
     pool_tokens_cancel(a);
     pool_quota_cancel(a);
-    free(a->quota);
-    free(a->models);
+    pool_quota_stale(a);
     free(a->gone);
     ag_account_dispose(&a->rec);
     free(a->cds);

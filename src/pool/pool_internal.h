@@ -35,6 +35,15 @@ struct pool_model {
     uint32_t thinking_budget;
 };
 
+/** A retired model id that a model an account lists replaces ("replaces" in its quota_json). */
+struct pool_replace {
+    char *from, *to;
+};
+
+/** Quota groups of model ids already classified (ag_models_quota_group is a pure function of the
+ * id, and the accounts list the same few models). */
+#define AG_POOL_GROUP_MEMO 32
+
 /** One cooldown entry of an account: group "" = the whole account. */
 struct pool_cd {
     char group[AG_POOL_GROUP_MAX];
@@ -66,13 +75,15 @@ struct pool_acct {
                                  through pool_quota_for, pool_acct_model, pool_acct_nmodels) */
     struct pool_quota *quota; /* parsed from rec.quota_json */
     size_t nquota;
-    bool quota_due;                  /* refresh it at the next quota tick */
-    bool quota_after_flight;         /* a quota refresh waits for the token flight */
-    int64_t quota_next_ms;           /* no automatic refresh before this (debounce, failures) */
-    struct pool_qjob *qjob;          /* quota refresh in progress, or NULL */
-    struct pool_model *models;       /* the models it lists, parsed from rec.quota_json (an
-                                        API-key account: from rec.models) */
-    size_t nmodels;                  /* 0 = list unknown (never fetched, or empty) */
+    bool quota_due;                /* refresh it at the next quota tick */
+    bool quota_after_flight;       /* a quota refresh waits for the token flight */
+    int64_t quota_next_ms;         /* no automatic refresh before this (debounce, failures) */
+    struct pool_qjob *qjob;        /* quota refresh in progress, or NULL */
+    struct pool_model *models;     /* the models it lists, parsed from rec.quota_json (an
+                                      API-key account: from rec.models) */
+    size_t nmodels;                /* 0 = list unknown (never fetched, or empty) */
+    struct pool_replace *replaces; /* the retired ids its models replace, in stored order */
+    size_t nreplaces;
     char (*gone)[AG_POOL_GROUP_MAX]; /* models that answered 404 here: skipped until the next
                                         quota refresh */
     size_t ngone;
@@ -140,6 +151,10 @@ struct ag_pool {
     struct ag_forward *fwd; /* retired model ids: built-in table + the accounts' deprecatedModelIds
                                (rebuilt when fwd_stale) */
     bool fwd_stale;
+    struct {
+        char id[AG_POOL_GROUP_MAX], group[AG_POOL_GROUP_MAX];
+    } group_memo[AG_POOL_GROUP_MEMO]; /* quota.c: model id -> quota group, filled as met */
+    size_t ngroup_memo;
     size_t nqjobs; /* quota refreshes in flight */
 
     struct pool_acct **accts;
@@ -233,8 +248,8 @@ void pool_dispatch(struct ag_pool_wait *w);
 /* ---- quota.c ---- */
 
 /**
- * Forgets a's parsed quota and model list after a->rec changed: they are read again from
- * a->rec.quota_json (and a->rec.models for an API-key account) when next needed, so loading
+ * Forgets a's parsed quota, model list and replaced ids after a->rec changed: they are read again
+ * from a->rec.quota_json (and a->rec.models for an API-key account) when next needed, so loading
  * many accounts parses none of them. Marks the retired-model table stale.
  */
 void pool_quota_stale(struct pool_acct *a);

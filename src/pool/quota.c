@@ -84,6 +84,43 @@ static void provider_models_parse(struct pool_acct *a)
     }
 }
 
+/* The quota group of model id (ag_models_quota_group), remembered per pool. */
+static void group_of(struct ag_pool *p, struct ag_str id, char *group, size_t cap)
+{
+    for (size_t i = 0; i < p->ngroup_memo && id.len < sizeof(p->group_memo[0].id); i++) {
+        if (strlen(p->group_memo[i].id) == id.len &&
+            memcmp(p->group_memo[i].id, id.p, id.len) == 0) {
+            ag_strlcpy(group, p->group_memo[i].group, cap);
+            return;
+        }
+    }
+    ag_models_quota_group(id, group, cap);
+    if (p->ngroup_memo < AG_POOL_GROUP_MEMO && id.len < sizeof(p->group_memo[0].id) &&
+        memchr(id.p, '\0', id.len) == NULL) {
+        memcpy(p->group_memo[p->ngroup_memo].id, id.p, id.len);
+        p->group_memo[p->ngroup_memo].id[id.len] = '\0';
+        ag_strlcpy(p->group_memo[p->ngroup_memo].group, group, sizeof(p->group_memo[0].group));
+        p->ngroup_memo++;
+    }
+}
+
+/* Adds the retired ids model k replaces (v's "replaces" array of strings) to a->replaces. */
+static void replaces_parse(struct pool_acct *a, yyjson_val *k, yyjson_val *v)
+{
+    yyjson_val *arr = yyjson_obj_get(v, "replaces"), *old;
+    size_t j, jmax;
+    yyjson_arr_foreach(arr, j, jmax, old)
+    {
+        if (!yyjson_is_str(old))
+            continue;
+        a->replaces = ag_realloc(a->replaces, (a->nreplaces + 1) * sizeof(*a->replaces));
+        a->replaces[a->nreplaces].from =
+            ag_str_dup(ag_str_make(yyjson_get_str(old), yyjson_get_len(old)));
+        a->replaces[a->nreplaces++].to =
+            ag_str_dup(ag_str_make(yyjson_get_str(k), yyjson_get_len(k)));
+    }
+}
+
 /* Reads a->quota and a->models from a->rec (quota_json; models for an API-key account). */
 static void quota_parse(struct pool_acct *a)
 {
@@ -107,6 +144,7 @@ static void quota_parse(struct pool_acct *a)
         ag_strlcpy(m->id, yyjson_get_str(k), sizeof(m->id));
         m->max_output_tokens = limit_of(yyjson_obj_get(v, "max_output_tokens"));
         m->thinking_budget = limit_of(yyjson_obj_get(v, "thinking_budget"));
+        replaces_parse(a, k, v);
     }
     yyjson_obj_foreach(yyjson_doc_get_root(doc), idx, max, k, v)
     {
@@ -115,8 +153,7 @@ static void quota_parse(struct pool_acct *a)
         double rem = yyjson_is_num(r) ? yyjson_get_num(r) : 0.0;
         int64_t reset = yyjson_is_int(t) ? yyjson_get_sint(t) : 0;
         struct pool_quota *q = NULL;
-        ag_models_quota_group(ag_str_make(yyjson_get_str(k), yyjson_get_len(k)), group,
-                              sizeof(group));
+        group_of(a->pool, ag_str_make(yyjson_get_str(k), yyjson_get_len(k)), group, sizeof(group));
         for (size_t i = 0; i < a->nquota && !q; i++) {
             if (strcmp(a->quota[i].group, group) == 0)
                 q = &a->quota[i];
@@ -147,6 +184,13 @@ void pool_quota_stale(struct pool_acct *a)
     free(a->models);
     a->models = NULL;
     a->nmodels = 0;
+    for (size_t i = 0; i < a->nreplaces; i++) {
+        free(a->replaces[i].from);
+        free(a->replaces[i].to);
+    }
+    free(a->replaces);
+    a->replaces = NULL;
+    a->nreplaces = 0;
     a->quota_parsed = false;
     a->pool->fwd_stale = true;
 }
@@ -201,23 +245,11 @@ static void forward_rebuild(struct ag_pool *p)
     ag_forward_add_builtin(f);
     for (size_t i = 0; i < p->naccts; i++) {
         const struct pool_acct *a = p->accts[i];
-        yyjson_doc *doc;
-        yyjson_val *k, *v, *old;
-        size_t idx, max, j, jmax;
         if (a->rec.disabled || !a->rec.quota_json)
             continue;
-        doc = ag_json_depth_read(a->rec.quota_json, strlen(a->rec.quota_json),
-                                 AG_JSON_DEPTH_DEFAULT, NULL, NULL, NULL);
-        yyjson_obj_foreach(yyjson_doc_get_root(doc), idx, max, k, v)
-        {
-            yyjson_arr_foreach(yyjson_obj_get(v, "replaces"), j, jmax, old)
-            {
-                if (yyjson_is_str(old))
-                    (void)ag_forward_add(f, ag_str_make(yyjson_get_str(old), yyjson_get_len(old)),
-                                         ag_str_make(yyjson_get_str(k), yyjson_get_len(k)));
-            }
-        }
-        yyjson_doc_free(doc);
+        a = loaded(a);
+        for (size_t j = 0; j < a->nreplaces; j++)
+            (void)ag_forward_add(f, ag_str_c(a->replaces[j].from), ag_str_c(a->replaces[j].to));
     }
     ag_forward_free(p->fwd);
     p->fwd = f;

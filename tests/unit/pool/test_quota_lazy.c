@@ -17,6 +17,7 @@
 #include "core/time.h"
 #include "loopwait.h"
 #include "pool/pool_internal.h"
+#include "route/forward.h"
 #include "store/accounts.h"
 #include "store/provider.h"
 #include "store/store.h"
@@ -280,6 +281,62 @@ static void a_reload_reads_the_new_quota(void **state)
     fx_free(f);
 }
 
+/* The retired ids the accounts' models replace come from the same parse: the table has them
+ * (not a disabled account's), and follows a reload that changes them. Two accounts listing the
+ * same models get the same groups. */
+static void replaced_ids_and_groups_come_from_the_parse(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    char a[AG_ACCOUNT_ID_SIZE], b[AG_ACCOUNT_ID_SIZE], c[AG_ACCOUNT_ID_SIZE];
+    struct ag_str to;
+    double rem;
+    int64_t reset;
+    static const char qa[] =
+        "{\"gemini-3-flash\":{\"remaining\":0.4,\"reset_at\":1900000000,"
+        "\"replaces\":[\"old-flash-a\",7,\"old-flash-b\"]},"
+        "\"claude-sonnet-4-6\":{\"remaining\":0.7,\"replaces\":[\"old-sonnet\"]}}";
+    add_account(f, "a@example.com", qa, a);
+    add_account(f, "b@example.com", qa, b);
+    add_account(f, "c@example.com",
+                "{\"gemini-3-flash\":{\"remaining\":1,\"replaces\":[\"old-disabled\"]}}", c);
+    assert_int_equal(ag_store_account_set_disabled(f->store, c, true, "test"), 0);
+    fx_start(f);
+    const struct ag_forward *fw = ag_pool_forward(f->pool);
+    assert_true(ag_forward_lookup(fw, ag_str_c("old-flash-a"), &to));
+    assert_true(ag_str_eq(to, ag_str_c("gemini-3-flash")));
+    assert_true(ag_forward_lookup(fw, ag_str_c("old-flash-b"), &to));
+    assert_true(ag_str_eq(to, ag_str_c("gemini-3-flash")));
+    assert_true(ag_forward_lookup(fw, ag_str_c("old-sonnet"), &to));
+    assert_true(ag_str_eq(to, ag_str_c("claude-sonnet-4-6")));
+    assert_false(ag_forward_lookup(fw, ag_str_c("old-disabled"), &to));
+    assert_int_equal(acct_of(f, a)->nreplaces, 3);
+    for (int i = 0; i < 2; i++) {
+        struct pool_acct *x = acct_of(f, i ? b : a);
+        pool_quota_for(x, NULL, "claude-sonnet-4-6", &rem, &reset);
+        assert_true(rem > 0.69 && rem < 0.71);
+        assert_int_equal(reset, 0);
+        pool_quota_for(x, "gemini-3-flash", NULL, &rem, &reset);
+        assert_true(rem > 0.39 && rem < 0.41);
+        assert_int_equal(reset, 1900000000);
+        pool_quota_for(x, "claude", NULL, &rem, &reset);
+        assert_true(rem > 0.69 && rem < 0.71);
+    }
+    /* b's refresh drops old-flash-b; a still has it. Then a's too. */
+    assert_int_equal(ag_store_account_set_quota(f->store, b,
+                                                "{\"gemini-3-flash\":{\"remaining\":0.4,"
+                                                "\"replaces\":[\"old-flash-c\"]}}",
+                                                AG_TIER_PRO, ag_wall_s()),
+                     0);
+    assert_int_equal(ag_store_account_set_quota(f->store, a, "{}", AG_TIER_PRO, ag_wall_s()), 0);
+    assert_int_equal(ag_pool_reload(f->pool), 0);
+    fw = ag_pool_forward(f->pool);
+    assert_true(ag_forward_lookup(fw, ag_str_c("old-flash-c"), &to));
+    assert_false(ag_forward_lookup(fw, ag_str_c("old-flash-a"), &to));
+    assert_false(ag_forward_lookup(fw, ag_str_c("old-sonnet"), &to));
+    fx_free(f);
+}
+
 /* An API-key account's model list (its stored comma-separated models) is read on first use too. */
 static void a_key_accounts_models_are_read_on_first_use(void **state)
 {
@@ -308,6 +365,7 @@ int main(void)
         cmocka_unit_test(lazy_answers_are_the_stored_ones),
         cmocka_unit_test(an_unreadable_quota_counts_as_never_fetched),
         cmocka_unit_test(a_reload_reads_the_new_quota),
+        cmocka_unit_test(replaced_ids_and_groups_come_from_the_parse),
         cmocka_unit_test(a_key_accounts_models_are_read_on_first_use),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
