@@ -12,6 +12,7 @@
 #include "http/server.h"
 #include "store/monitor_query.h"
 #include "store/writer.h"
+#include "upstream/client.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -277,7 +278,8 @@ static int replay_work(struct ag_store *db, struct adm_job *j)
     h = curl_slist_append(h, "X-Aigate-Replay: 1");
     if (ra->auth[0])
         h = curl_slist_append(h, ra->auth);
-    CURL *cu = curl_easy_init();
+    /* The first use of libcurl in the process may be this worker's (it is initialised lazily). */
+    CURL *cu = ag_upstream_global_init() == 0 ? curl_easy_init() : NULL;
     long status = 0;
     rc = AG_EIO;
     if (!cu || !h)

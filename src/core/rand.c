@@ -1,20 +1,36 @@
-/* core/rand.c: OpenSSL-backed randomness and constant-time compare. */
+/* core/rand.c: randomness from the kernel's CSPRNG and constant-time compare. */
 #include "core/rand.h"
 
 #include "core/err.h"
 #include "core/hex.h"
 
+#include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/random.h>
 
+/* getrandom(2) draws from the same kernel CSPRNG that OpenSSL seeds itself from, blocks only
+ * until that pool is initialised once after boot, and needs no library state: ids, tokens and
+ * keys drawn at start-up do not initialise OpenSSL (its configuration, providers and DRBGs cost
+ * the process megabytes of memory it may never need while idle). */
 int ag_random_bytes(void *buf, size_t n)
 {
-    return RAND_bytes(buf, (int)n) == 1 ? 0 : AG_EIO;
+    unsigned char *p = buf;
+    while (n > 0) {
+        ssize_t got = getrandom(p, n, 0);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            return AG_EIO;
+        }
+        p += got;
+        n -= (size_t)got;
+    }
+    return 0;
 }
 
 static unsigned char secret_hmac_key[32];

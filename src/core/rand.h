@@ -1,4 +1,5 @@
-/* core/rand.h: cryptographic randomness and constant-time comparison (OpenSSL underneath). */
+/* core/rand.h: cryptographic randomness (the kernel's getrandom) and constant-time comparison
+ * (OpenSSL's HMAC underneath). */
 #ifndef AG_CORE_RAND_H
 #define AG_CORE_RAND_H
 

@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 #include <assert.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "core/err.h"
@@ -136,39 +137,56 @@ static int on_multi_timer(CURLM *m, long timeout_ms, void *ud)
 
 /* ---- client ---- */
 
-struct ag_upstream_client *ag_upstream_client_new(uv_loop_t *loop,
-                                                  const struct ag_upstream_client_opts *opts)
-{
-    static bool global_done;
-    struct ag_upstream_client *c;
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;
 
-    if (!global_done) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-            return NULL;
-        global_done = true;
-    }
-    c = AG_NEW(struct ag_upstream_client);
-    c->loop = loop;
-    if (opts)
-        c->opts = *opts;
-    c->ca_file = ag_strdup(c->opts.ca_file);
-    c->opts.ca_file = c->ca_file;
+static void global_init(void)
+{
+    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int ag_upstream_global_init(void)
+{
+    pthread_once(&global_once, global_init);
+    return global_rc == CURLE_OK ? 0 : AG_EIO;
+}
+
+/* libcurl (and with it OpenSSL: its configuration, providers and random generators, megabytes
+ * of the process's memory) is initialised by the first transfer, not at start: a gateway whose
+ * accounts need no refresh yet stays small until it is first used. */
+static int ensure_multi(struct ag_upstream_client *c)
+{
+    if (c->multi)
+        return 0;
+    if (c->closing)
+        return AG_ESTATE;
+    if (ag_upstream_global_init() != 0)
+        return AG_EIO;
     c->multi = curl_multi_init();
-    if (!c->multi) {
-        free(c->ca_file);
-        free(c);
-        return NULL;
-    }
+    if (!c->multi)
+        return AG_ENOMEM;
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_multi_timer);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-    c->max_idle = MAX_IDLE_CONNS_MIN;
     curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, c->max_idle);
     if (c->opts.max_host_connections > 0)
         curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, c->opts.max_host_connections);
     if (c->opts.max_total_connections > 0)
         curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, c->opts.max_total_connections);
+    return 0;
+}
+
+struct ag_upstream_client *ag_upstream_client_new(uv_loop_t *loop,
+                                                  const struct ag_upstream_client_opts *opts)
+{
+    struct ag_upstream_client *c = AG_NEW(struct ag_upstream_client);
+    c->loop = loop;
+    if (opts)
+        c->opts = *opts;
+    c->ca_file = ag_strdup(c->opts.ca_file);
+    c->opts.ca_file = c->ca_file;
+    c->max_idle = MAX_IDLE_CONNS_MIN;
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;
     c->open_handles = 1;
@@ -194,7 +212,8 @@ void ag_upstream_client_link(struct ag_upstream_client *c, struct ag_upstream_re
     if (!c->in_curl && (long)c->active * 2 > c->max_idle && c->max_idle < MAX_IDLE_CONNS_MAX) {
         c->max_idle =
             (long)c->active * 2 < MAX_IDLE_CONNS_MAX ? (long)c->active * 2 : MAX_IDLE_CONNS_MAX;
-        curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, c->max_idle);
+        if (c->multi)
+            curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, c->max_idle);
     }
 }
 
@@ -300,6 +319,8 @@ static void drive(struct ag_upstream_client *c, curl_socket_t s, int flags)
 
 CURL *ag_upstream_client_get_easy(struct ag_upstream_client *c)
 {
+    if (ensure_multi(c) != 0)
+        return NULL;
     return c->nspare ? c->spare[--c->nspare] : curl_easy_init();
 }
 
@@ -324,7 +345,8 @@ void ag_upstream_client_close(struct ag_upstream_client *c, void (*done)(void *u
     c->pending = NULL;
     while (c->nspare)
         curl_easy_cleanup(c->spare[--c->nspare]);
-    curl_multi_cleanup(c->multi); /* closes pooled sockets via CURL_POLL_REMOVE */
+    if (c->multi)
+        curl_multi_cleanup(c->multi); /* closes pooled sockets via CURL_POLL_REMOVE */
     c->multi = NULL;
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->timer, client_timer_closed);

@@ -3,7 +3,8 @@
  * upstream transfers never block the loop. Connections are kept alive and HTTP/2 streams share a
  * connection (PIPEWAIT).
  *
- * Threading: everything here runs on the loop thread; nothing is thread-safe.
+ * Threading: everything here runs on the loop thread; nothing is thread-safe except
+ * ag_upstream_global_init.
  *
  * A request (struct ag_upstream_req) is started with ag_upstream_req_start() and reports through
  * its callbacks: on_head once when the final response head has arrived, on_data for body bytes, and
@@ -39,9 +40,20 @@ struct ag_upstream_client_opts {
     bool insecure_skip_verify_host; /* never in production: tests with self-signed certs only */
 };
 
-/** Creates the client on loop. Returns NULL if libcurl cannot be initialised. */
+/**
+ * Creates the client on loop. libcurl (and the TLS library under it) is initialised by the
+ * client's first request, not here: a request that cannot initialise it fails to start. Returns
+ * NULL only when memory runs out.
+ */
 struct ag_upstream_client *ag_upstream_client_new(uv_loop_t *loop,
                                                   const struct ag_upstream_client_opts *opts);
+
+/**
+ * Initialises libcurl for the process once (curl_global_init), from any thread; later calls
+ * return the first one's result. A thread other than the loop's that uses libcurl on its own
+ * calls it before its first curl call. 0, or AG_EIO when libcurl cannot be initialised.
+ */
+int ag_upstream_global_init(void);
 
 /**
  * Closes the client: every request still running ends with on_done (err AG_ECANCELED, kind

@@ -7,6 +7,7 @@
 #include "core/rand.h"
 #include "core/str.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void arena_allocates_aligned_and_respects_cap(void **state)
@@ -99,6 +100,33 @@ static void api_keys_are_random_and_well_formed(void **state)
     assert_false(ag_secret_eq(a, 35, a, 34));
 }
 
+/* Draws longer than one getrandom(2) call is sure to fill (256 bytes) are filled to the end, and
+ * ids drawn in a row are well-formed and all different. */
+static void random_bytes_fill_long_buffers_and_ids_differ(void **state)
+{
+    enum { LONG = 64 * 1024, IDS = 512 };
+    unsigned char *buf = calloc(1, LONG);
+    assert_non_null(buf);
+    assert_int_equal(ag_random_bytes(buf, LONG), 0);
+    /* the last 4 KiB are not left as they were (a chance of 2^-32768 of a false failure) */
+    size_t nonzero = 0;
+    for (size_t i = LONG - 4096; i < LONG; i++)
+        nonzero += buf[i] != 0;
+    assert_true(nonzero > 0);
+    free(buf);
+
+    static char ids[IDS][25];
+    for (int i = 0; i < IDS; i++) {
+        assert_int_equal(ag_random_hex(ids[i], sizeof(ids[i]), 12), 0);
+        assert_int_equal(strlen(ids[i]), 24);
+        assert_int_equal(strspn(ids[i], "0123456789abcdef"), 24);
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(ids[i], ids[j]);
+    }
+    char small[8];
+    assert_int_equal(ag_random_hex(small, sizeof(small), 4), AG_EINVAL); /* no room for the NUL */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -108,6 +136,7 @@ int main(void)
         cmocka_unit_test(str_search_finds_the_first_occurrence),
         cmocka_unit_test(err_table_names_codes),
         cmocka_unit_test(api_keys_are_random_and_well_formed),
+        cmocka_unit_test(random_bytes_fill_long_buffers_and_ids_differ),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
