@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,14 +61,24 @@ static int read_journal_mode(void *arg, int ncol, char **vals, char **names)
     return 0;
 }
 
+/* SQLite's default page cache carves each connection's first 20 pages out of one block at open,
+ * writing a header into every slot: ~90 KiB resident per connection whether the pages are ever
+ * used or not. Without it pages are allocated as they are read, up to the same cache_size. */
+static void sqlite_config_once(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+}
+
 int ag_store_conn_open(const char *path, sqlite3 **out, char *err, size_t errcap)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     int ret = AG_EDB;
     sqlite3 *db = NULL;
     char *msg = NULL;
     char mode[16] = "";
 
     *out = NULL;
+    pthread_once(&once, sqlite_config_once);
     /* The file is born 0600 (SQLite gives -wal and -shm the same mode). Never open and close a
      * descriptor of an existing database: on Linux closing any descriptor of a file drops every
      * POSIX lock this process holds on it, which would silently break the locks of this process's
