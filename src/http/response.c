@@ -256,6 +256,24 @@ int ag_http_stream_begin(struct ag_http_req *req, int status, const char *conten
     return rc;
 }
 
+/* Writes a chunk's size line ("<hex>\r\n", lowercase, no leading zeros) into head, which holds
+ * 2 * sizeof(size_t) + 2 bytes; returns its length. Once per streamed write: no printf. */
+static size_t chunk_head(char *head, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    char d[2 * sizeof(size_t)];
+    size_t i = sizeof(d);
+    do {
+        d[--i] = hex[len & 15];
+        len >>= 4;
+    } while (len);
+    size_t n = sizeof(d) - i;
+    memcpy(head, d + i, n);
+    head[n] = '\r';
+    head[n + 1] = '\n';
+    return n + 2;
+}
+
 int ag_http_stream_write(struct ag_http_req *req, const void *data, size_t len)
 {
     if (req->_state != REQ_STREAMING)
@@ -270,8 +288,8 @@ int ag_http_stream_write(struct ag_http_req *req, const void *data, size_t len)
     if (!req->_stream_chunked)
         return ag_http_conn_write(req->_conn, data, len);
     /* One chunk = size line, data, CRLF, written together without copying the data. */
-    char head[2 * sizeof(size_t) + 3];
-    int hl = snprintf(head, sizeof(head), "%zx\r\n", len);
+    char head[2 * sizeof(size_t) + 2];
+    size_t hl = chunk_head(head, len);
     uv_buf_t bufs[3] = {uv_buf_init(head, (unsigned)hl), uv_buf_init((char *)data, (unsigned)len),
                         uv_buf_init("\r\n", 2)};
     return conn_writev(req->_conn, bufs, 3);

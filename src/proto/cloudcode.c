@@ -259,7 +259,8 @@ static int malformed(struct cc_decoder *st, ag_event_cb cb, void *ud, bool too_d
     return rc ? rc : AG_EPARSE;
 }
 
-/* Parses one payload on the heap (streams can be long; the arena keeps only what events keep). */
+/* Parses one payload outside the arena (streams can be long; the arena keeps only what events
+ * keep), in the thread's reusable reader memory. */
 static int decode_payload(struct cc_decoder *st, struct ag_str payload, ag_event_cb cb, void *ud,
                           bool whole)
 {
@@ -270,7 +271,7 @@ static int decode_payload(struct cc_decoder *st, struct ag_str payload, ag_event
     if (!payload.len || ag_str_eq_c(payload, "[DONE]"))
         return 0;
     int jerr;
-    yyjson_doc *doc = ag_json_depth_read(payload.p, payload.len, st->max_depth, NULL, NULL, &jerr);
+    yyjson_doc *doc = ag_json_event_read(payload, st->max_depth, &jerr);
     if (!doc)
         return malformed(st, cb, ud, jerr == AG_EDEPTH);
     yyjson_val *root = yyjson_doc_get_root(doc);
@@ -295,7 +296,7 @@ static int decode_payload(struct cc_decoder *st, struct ag_str payload, ag_event
     } else {
         rc = ag_gemini_dec_response(&st->dec, resp, cb, ud);
     }
-    yyjson_doc_free(doc);
+    ag_json_event_free(doc);
     return rc;
 }
 

@@ -56,6 +56,43 @@ yyjson_doc *ag_json_read(struct ag_arena *arena, struct ag_str body, size_t max_
     return doc;
 }
 
+/* The reader memory of ag_json_event_read: one buffer per thread, grown to the largest document
+ * read so far (up to EVENT_READ_MAX) and kept. */
+#define EVENT_READ_MAX (256 * 1024)
+static _Thread_local struct {
+    char *mem;
+    size_t cap;
+    yyjson_doc *doc; /* the document that holds it, or NULL */
+} event_read;
+
+yyjson_doc *ag_json_event_read(struct ag_str text, size_t max_depth, int *err)
+{
+    size_t need = yyjson_read_max_memory_usage(text.len, YYJSON_READ_NOFLAG);
+    if (event_read.doc || need == 0 || need > EVENT_READ_MAX)
+        return ag_json_depth_read(text.p, text.len, max_depth, NULL, NULL, err);
+    if (need > event_read.cap) {
+        size_t cap = event_read.cap ? event_read.cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        char *mem = realloc(event_read.mem, cap);
+        if (!mem)
+            return ag_json_depth_read(text.p, text.len, max_depth, NULL, NULL, err);
+        event_read.mem = mem;
+        event_read.cap = cap;
+    }
+    yyjson_alc alc;
+    yyjson_alc_pool_init(&alc, event_read.mem, event_read.cap);
+    event_read.doc = ag_json_depth_read(text.p, text.len, max_depth, &alc, NULL, err);
+    return event_read.doc;
+}
+
+void ag_json_event_free(yyjson_doc *doc)
+{
+    if (doc && doc == event_read.doc)
+        event_read.doc = NULL;
+    yyjson_doc_free(doc);
+}
+
 int ag_json_text_depth_check(struct ag_arena *arena, struct ag_str text, size_t max_depth)
 {
     int rc;
@@ -177,6 +214,123 @@ int ag_json_sse_append(struct ag_buf *out, yyjson_mut_val *v)
             out->data[mark] = '\0';
     }
     return rc;
+}
+
+/* Length of the valid UTF-8 sequence (2 to 4 bytes) that starts at p with a byte >= 0x80, n bytes
+ * being left; 0 when it is not one (overlong forms, surrogates, beyond U+10FFFF, cut short). */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    if (c >= 0xC2 && c <= 0xDF)
+        return n >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (n < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+            return 0;
+        if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F))
+            return 0;
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (n < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
+            return 0;
+        if ((c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F))
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+/* The escape of an ASCII byte: 0 = none, 'u' = \u00XX, else the letter after the backslash. */
+static inline char ascii_escape(unsigned char c)
+{
+    if (c >= 0x20 && c != '"' && c != '\\')
+        return 0;
+    switch (c) {
+    case '"':
+        return '"';
+    case '\\':
+        return '\\';
+    case '\b':
+        return 'b';
+    case '\t':
+        return 't';
+    case '\n':
+        return 'n';
+    case '\f':
+        return 'f';
+    case '\r':
+        return 'r';
+    default:
+        return c < 0x20 ? 'u' : 0;
+    }
+}
+
+/* Text that is not valid UTF-8: what yyjson's writer makes of it (it refuses it). */
+static int str_append_yyjson(struct ag_buf *out, struct ag_str s)
+{
+    yyjson_mut_val v;
+    size_t len = 0;
+    yyjson_mut_set_strn(&v, s.p ? s.p : "", s.len);
+    char *t = yyjson_mut_val_write_opts(&v, YYJSON_WRITE_NOFLAG, NULL, &len, NULL);
+    if (!t)
+        return AG_ENOMEM;
+    int rc = ag_buf_append(out, t, len);
+    free(t);
+    return rc;
+}
+
+int ag_json_str_append(struct ag_buf *out, struct ag_str s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = (const unsigned char *)s.p;
+    size_t need = 2;
+    for (size_t i = 0; i < s.len;) {
+        if (p[i] < 0x80) {
+            char e = ascii_escape(p[i++]);
+            need += e == 0 ? 1 : e == 'u' ? 6 : 2;
+            continue;
+        }
+        size_t k = utf8_len(p + i, s.len - i);
+        if (!k)
+            return str_append_yyjson(out, s);
+        need += k;
+        i += k;
+    }
+    int rc = ag_buf_reserve(out, need);
+    if (rc)
+        return rc;
+    char *w = out->data + out->len;
+    *w++ = '"';
+    if (need == s.len + 2) {
+        if (s.len)
+            memcpy(w, p, s.len);
+        w += s.len;
+    } else {
+        for (size_t i = 0; i < s.len; i++) {
+            char e = p[i] < 0x80 ? ascii_escape(p[i]) : 0;
+            if (!e) {
+                *w++ = (char)p[i];
+            } else if (e == 'u') {
+                memcpy(w, "\\u00", 4);
+                w[4] = hex[p[i] >> 4];
+                w[5] = hex[p[i] & 15];
+                w += 6;
+            } else {
+                w[0] = '\\';
+                w[1] = e;
+                w += 2;
+            }
+        }
+    }
+    *w++ = '"';
+    out->len += need;
+    *w = '\0';
+    return 0;
+}
+
+int ag_json_int_append(struct ag_buf *out, int64_t v)
+{
+    return ag_buf_append_int(out, (long long)v);
 }
 
 yyjson_mut_val *ag_json_parse_into(yyjson_mut_doc *d, struct ag_arena *arena, struct ag_str text)

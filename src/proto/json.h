@@ -69,6 +69,21 @@ static inline struct ag_str ag_json_get_str(yyjson_val *obj, const char *key)
     return ag_json_str(yyjson_obj_get(obj, key));
 }
 
+/**
+ * As ag_json_read, for the many small documents of a stream (one per upstream event): the
+ * document lives in memory the calling thread keeps from one call to the next (documents of up
+ * to 256 KiB of reader memory; larger ones, or one read while another is still held, come from
+ * malloc), so parsing an event allocates nothing. Free it with ag_json_event_free, before the
+ * thread's next ag_json_event_read.
+ */
+yyjson_doc *ag_json_event_read(struct ag_str text, size_t max_depth, int *err);
+
+/** Frees a document of ag_json_event_read (NULL is fine). */
+void ag_json_event_free(yyjson_doc *doc);
+
+/** Serializes v into arena as compact JSON; AG_STR_NULL on cap. */
+struct ag_str ag_json_val_text(struct ag_arena *arena, yyjson_val *v);
+
 /** Serializes v into arena as compact JSON; AG_STR_NULL on cap. */
 struct ag_str ag_json_val_text(struct ag_arena *arena, yyjson_val *v);
 
@@ -80,6 +95,19 @@ int ag_json_mut_append(struct ag_buf *out, yyjson_mut_val *v);
 
 /** Appends "data: <json>\n\n" to out. */
 int ag_json_sse_append(struct ag_buf *out, yyjson_mut_val *v);
+
+/**
+ * Appends s as a JSON string value, quotes included, byte for byte as yyjson writes one without
+ * flags: '"', '\\' and control bytes escaped (\b \t \n \f \r, others \u00XX), every other byte
+ * (DEL, '/', valid multi-byte UTF-8) as it is. Text that is not valid UTF-8 is handed to yyjson's
+ * writer itself (which refuses it). 0, AG_ETOOBIG on the buffer's cap, AG_ENOMEM when yyjson
+ * refuses; out is unchanged on failure. No allocation besides out's own growth.
+ */
+int ag_json_str_append(struct ag_buf *out, struct ag_str s);
+
+/** Appends v as decimal digits, as yyjson writes an integer. 0 or AG_ETOOBIG. */
+int ag_json_int_append(struct ag_buf *out, int64_t v);
+
 
 /** Adds key -> string slice to a mutable object (copies both into the document). */
 static inline bool ag_json_add_str(yyjson_mut_doc *d, yyjson_mut_val *obj, const char *key,

@@ -7,6 +7,7 @@
  * Claude signs its thinking, not its calls, so the signature of a Claude turn's thinking rides on
  * the turn's first tool call (the reasoning text goes out as reasoning_content; both come back
  * together as the signed thinking block Claude needs, see ag_request_fit_target). */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -45,6 +46,14 @@ static void note_think_sig(struct ag_arena *arena, struct ag_signature *think,
     think->family = ag_arena_str(arena, s->family);
 }
 
+/* The bytes of a text chunk before and after its text. Text chunks are most of a stream and
+ * differ only in the text; the bytes around it are written once per stream by the general path
+ * (with an empty text), so the fast path writes exactly what it would. */
+struct oa_tpl {
+    bool tried; /* built, or found impossible (then the general path is used) */
+    struct ag_str head, tail;
+};
+
 struct oa_stream {
     struct ag_client_stream base;
     struct ag_arena *arena;
@@ -57,6 +66,7 @@ struct oa_stream {
     bool failed;
     struct ag_usage usage;
     struct oa_choice ch[AG_MAX_CHOICES];
+    struct oa_tpl tpl[2]; /* choice 0's text chunks: content, reasoning_content */
 };
 
 const char *ag_openai_finish_str(enum ag_finish f)
@@ -185,8 +195,8 @@ static int role_chunk(struct oa_stream *st, int ci, struct ag_buf *out)
     return send(out, d, chunk(d, st, ci, delta, NULL, NULL));
 }
 
-static int text_chunk(struct oa_stream *st, int ci, const char *key, struct ag_str text,
-                      struct ag_buf *out)
+static int text_chunk_doc(struct oa_stream *st, int ci, const char *key, struct ag_str text,
+                          struct ag_buf *out)
 {
     yyjson_mut_doc *d = yyjson_mut_doc_new(NULL);
     yyjson_mut_val *delta;
@@ -197,6 +207,50 @@ static int text_chunk(struct oa_stream *st, int ci, const char *key, struct ag_s
         yyjson_mut_obj_add_val(d, delta, key, ag_json_mut_str(d, text));
     }
     return send(out, d, chunk(d, st, ci, delta, NULL, NULL));
+}
+
+/* Splits choice 0's text chunk with an empty text around the text's place into t (in the
+ * stream's arena). The place is where '"<key>":""' first occurs: never inside a string (a quote
+ * there is always escaped), and no key before the delta's is one of these. */
+static void tpl_make(struct oa_stream *st, const char *key, struct oa_tpl *t)
+{
+    struct ag_buf b;
+    char mark[32];
+    t->tried = true;
+    ag_buf_init(&b, AG_BUF_CAP_SHORT);
+    int n = snprintf(mark, sizeof(mark), "\"%s\":\"\"", st->legacy ? "text" : key);
+    if (n > 0 && (size_t)n < sizeof(mark) && text_chunk_doc(st, 0, key, AG_STR(""), &b) == 0) {
+        const char *at = memmem(b.data, b.len, mark, (size_t)n);
+        if (at) {
+            size_t head = (size_t)(at - b.data) + (size_t)n - 2; /* up to the value */
+            t->head = ag_arena_str(st->arena, ag_str_make(b.data, head));
+            t->tail = ag_arena_str(st->arena, ag_str_make(at + n, b.len - head - 2));
+            if (!t->head.p || !t->tail.p)
+                t->head = t->tail = AG_STR_NULL;
+        }
+    }
+    ag_buf_dispose(&b);
+}
+
+static int text_chunk(struct oa_stream *st, int ci, const char *key, struct ag_str text,
+                      struct ag_buf *out)
+{
+    struct oa_tpl *t = ci == 0 ? &st->tpl[strcmp(key, "content") == 0 ? 0 : 1] : NULL;
+    if (t && !t->tried)
+        tpl_make(st, key, t);
+    if (!t || !t->head.len)
+        return text_chunk_doc(st, ci, key, text, out);
+    size_t mark = out->len;
+    int rc = ag_buf_append_str(out, t->head);
+    if (!rc)
+        rc = ag_json_str_append(out, text);
+    if (!rc)
+        rc = ag_buf_append_str(out, t->tail);
+    if (rc && out->data) {
+        out->len = mark; /* never leave half a frame behind */
+        out->data[mark] = '\0';
+    }
+    return rc;
 }
 
 static int tool_chunk(struct oa_stream *st, int ci, struct ag_str args, struct ag_buf *out)

@@ -55,7 +55,11 @@ static int send(struct rs_stream *st, yyjson_mut_doc *d, yyjson_mut_val *o, stru
 {
     const char *type = yyjson_mut_get_str(yyjson_mut_obj_get(o, "type"));
     yyjson_mut_obj_add_int(d, o, "sequence_number", st->seq++);
-    int rc = ag_buf_printf(out, "event: %s\ndata: ", type);
+    int rc = ag_buf_append_c(out, "event: ");
+    if (!rc)
+        rc = ag_buf_append_c(out, type);
+    if (!rc)
+        rc = ag_buf_append_c(out, "\ndata: ");
     if (!rc)
         rc = ag_json_mut_append(out, o);
     if (!rc)
@@ -156,6 +160,44 @@ static int part_event(struct rs_stream *st, struct ag_ritem *it, const char *typ
     return send(st, d, o, out);
 }
 
+/* A text delta of the open item (output_text or reasoning summary): most of a stream's events,
+ * written straight into out, the same bytes as part_event(..., "delta", text, NULL) gives. */
+static int delta_event(struct rs_stream *st, struct ag_ritem *it, const char *type,
+                       struct ag_str text, struct ag_buf *out)
+{
+    bool message = it->kind == AG_RITEM_MESSAGE;
+    int rc = ag_buf_append_c(out, "event: ");
+    if (!rc)
+        rc = ag_buf_append_c(out, type);
+    if (!rc)
+        rc = ag_buf_append_c(out, "\ndata: {\"type\":\"");
+    if (!rc)
+        rc = ag_buf_append_c(out, type);
+    if (!rc)
+        rc = ag_buf_append_c(out, "\",\"item_id\":");
+    if (!rc)
+        rc = ag_json_str_append(out, it->id);
+    if (!rc)
+        rc = ag_buf_append_c(out, ",\"output_index\":");
+    if (!rc)
+        rc = ag_json_int_append(out, (int64_t)index_of(st, it));
+    if (!rc)
+        rc = ag_buf_append_c(out, message ? ",\"content_index\":0,\"delta\":"
+                                          : ",\"summary_index\":0,\"delta\":");
+    if (!rc)
+        rc = ag_json_str_append(out, text);
+    if (!rc && message)
+        rc = ag_buf_append_c(out, ",\"logprobs\":[]");
+    if (!rc)
+        rc = ag_buf_append_c(out, ",\"sequence_number\":");
+    if (!rc)
+        rc = ag_json_int_append(out, st->seq);
+    st->seq++;
+    if (!rc)
+        rc = ag_buf_append_c(out, "}\n\n");
+    return rc;
+}
+
 static int close_item(struct rs_stream *st, struct ag_buf *out)
 {
     struct ag_ritem *it = st->open;
@@ -245,7 +287,7 @@ static int text_delta(struct rs_stream *st, struct ag_str text, struct ag_buf *o
     }
     if ((rc = ag_ritem_append(st->ctx.arena, st->open, text)))
         return rc;
-    return part_event(st, st->open, "response.output_text.delta", "delta", text, NULL, out);
+    return delta_event(st, st->open, "response.output_text.delta", text, out);
 }
 
 static int copy_sig(struct rs_stream *st, struct ag_ritem *it, const struct ag_signature *sig)
@@ -277,8 +319,7 @@ static int thinking(struct rs_stream *st, const struct ag_event *ev, struct ag_b
     }
     if ((rc = ag_ritem_append(st->ctx.arena, it, ev->text)))
         return rc;
-    return part_event(st, it, "response.reasoning_summary_text.delta", "delta", ev->text, NULL,
-                      out);
+    return delta_event(st, it, "response.reasoning_summary_text.delta", ev->text, out);
 }
 
 static int tool_start(struct rs_stream *st, const struct ag_event *ev, struct ag_buf *out)

@@ -1,8 +1,9 @@
 /* relay/stream.c: an attempt's upstream answer on its way to the client (see call.h). Upstream
  * bytes go through the SSE parser and the upstream decoder into canonical events, which the
  * client's stream encoder turns into frames (or which are collected into one answer). Frames leave
- * once per upstream read; when the client's connection is congested, the upstream transfer is
- * paused until it drains. A streamed response gets the protocol's keep-alive when idle.
+ * once per upstream read (gathered over libcurl's callbacks for it); when the client's connection
+ * is congested, the upstream transfer is paused until it drains. A streamed response gets the
+ * protocol's keep-alive when idle.
  *
  * Stop codes of the parser and decoder callbacks: AG_ECLOSED when the request is already over
  * (the client went away), AG_ECANCELED when the client's answer is complete on its own (a stop
@@ -51,10 +52,15 @@ int stream_on_data(struct ag_cloudcode_call *cc, const char *p, size_t n, void *
         return 0;
     }
     /* Passthrough: the bytes go out as they came; the parser only reads the usage. */
+    bool pending = c->out.len > 0;
     if (c->passthrough && ag_buf_append(&c->out, p, n))
         return AG_ETOOBIG;
     int rc = ag_sse_parser_feed(&c->sse, p, n);
-    stream_write_out(c);
+    /* libcurl hands over one HTTP chunk (one upstream event, as a rule) per call, several for one
+     * socket read: the frames gather in c->out and leave in one write once the read is handled,
+     * when the ping timer fires at once (on_ping), before the loop next waits for input. */
+    if (c->out.len && !pending && c->state == CALL_STREAMING)
+        uv_timer_start(&c->ping, on_ping, 0, c->relay->keepalive_ms);
     if (rc && rc != AG_ECANCELED)
         c->stream_err = rc;
     return rc; /* AG_ECANCELED: the answer is complete, the transfer is cut */
@@ -235,6 +241,10 @@ void stream_on_drain(struct ag_http_req *req, void *ud)
 static void on_ping(uv_timer_t *t)
 {
     struct call *c = t->data;
+    if (c->state == CALL_STREAMING && c->out.len) {
+        stream_write_out(c); /* the frames of the last upstream reads (stream_on_data) */
+        return;
+    }
     if (c->state != CALL_STREAMING || !c->cp->keepalive)
         return;
     if (ag_now_ms() - c->last_write_ms + 5 < c->relay->keepalive_ms)

@@ -112,6 +112,7 @@ struct fake_req {
     int status; /* of the response or the stream */
     bool streaming, ended, responded;
     bool congested;
+    int writes; /* stream_write calls */
     struct ag_buf sent;
     struct ag_buf headers;
 };
@@ -170,6 +171,7 @@ static int fake_stream_write(struct ag_http_req *req, const void *data, size_t l
 {
     struct fake_req *r = fr_of(req);
     assert_true(r->streaming && !r->ended);
+    r->writes++;
     return ag_buf_append(&r->sent, data, len);
 }
 
@@ -428,6 +430,7 @@ static void client_gone_mid_stream_cancels_the_upstream(void **state)
     run_until_calls(f, 1);
     assert_true(calls[0].spec.sse);
     assert_int_equal(upstream_answer(&calls[0], 200, sse_first), 0);
+    uv_run(&f->loop, UV_RUN_NOWAIT); /* the read is handled: its frames leave */
     assert_true(r.streaming);
     assert_non_null(strstr(cstr(&r.sent), "Hello"));
     assert_int_equal(ag_relay_active(f->relay), 1);
@@ -459,6 +462,7 @@ static void congested_client_pauses_the_upstream(void **state)
 
     r.congested = true;
     assert_int_equal(upstream_answer(&calls[0], 200, sse_first), 0);
+    uv_run(&f->loop, UV_RUN_NOWAIT); /* the read is handled: its frames leave */
     assert_int_equal(calls[0].pauses, 1);
     assert_true(calls[0].paused);
     /* still congested: the upstream stays paused, not paused again, nothing resumes it */
@@ -480,6 +484,44 @@ static void congested_client_pauses_the_upstream(void **state)
     assert_non_null(strstr(cstr(&r.sent), "[DONE]"));
     assert_int_equal(f->nrecs, 1);
     assert_int_equal(f->recs[0].status, 200);
+    assert_not_touched_after_completion(&r);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    req_dispose(&r);
+}
+
+/* libcurl hands over one HTTP chunk per callback, many for one socket read: the frames of all of
+ * them leave in one write once the read is handled, not one write per upstream event. */
+static void frames_of_one_read_leave_in_one_write(void **state)
+{
+    struct fx *f = *state;
+    struct fake_req r;
+    struct ag_client_hints h = {.sse = true};
+    req_init(&r, "/v1/chat/completions", chat_stream);
+    ag_relay_start(f->relay, &r.req, &ag_relay_openai_chat, &h);
+    run_until_calls(f, 1);
+    struct ag_cloudcode_call *cc = (struct ag_cloudcode_call *)&calls[0];
+    assert_int_equal(upstream_answer(&calls[0], 200, sse_first), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(calls[0].spec.on_data(cc, sse_first, strlen(sse_first), calls[0].spec.ud),
+                         0);
+    assert_true(r.streaming);
+    assert_int_equal(r.writes, 0);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(r.writes, 1);
+    /* the role chunk and four text chunks, in order */
+    const char *p = cstr(&r.sent);
+    assert_non_null(strstr(p, "\"role\":\"assistant\""));
+    int n = 0;
+    for (const char *q = p; (q = strstr(q, "\"content\":\"Hello\"")); q++)
+        n++;
+    assert_int_equal(n, 4);
+    /* the next read goes out in the next write; the end of the stream flushes at once */
+    assert_int_equal(calls[0].spec.on_data(cc, sse_last, strlen(sse_last), calls[0].spec.ud), 0);
+    upstream_done(&calls[0], 0);
+    assert_true(r.ended);
+    assert_int_equal(r.writes, 2);
+    assert_non_null(strstr(cstr(&r.sent), "\" there\""));
+    assert_non_null(strstr(cstr(&r.sent), "[DONE]"));
     assert_not_touched_after_completion(&r);
     uv_run(&f->loop, UV_RUN_NOWAIT);
     req_dispose(&r);
@@ -531,6 +573,7 @@ static void passthrough_streams_the_upstream_bytes(void **state)
 
     r.congested = true;
     assert_int_equal(upstream_answer(c, 200, up1), 0);
+    uv_run(&f->loop, UV_RUN_NOWAIT); /* the read is handled: its bytes leave */
     assert_true(r.streaming);
     assert_int_equal(c->pauses, 1);
     r.congested = false;
@@ -562,6 +605,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(client_gone_mid_stream_cancels_the_upstream, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(congested_client_pauses_the_upstream, setup, teardown),
+        cmocka_unit_test_setup_teardown(frames_of_one_read_leave_in_one_write, setup, teardown),
         cmocka_unit_test_setup_teardown(passthrough_streams_the_upstream_bytes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
