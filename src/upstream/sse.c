@@ -40,6 +40,7 @@ void ag_sse_parser_reset(struct ag_sse_parser *p)
     ag_buf_reset(&p->_id);
     p->_retry = -1;
     p->_has_data = false;
+    p->_in_one = false;
     p->_skip_lf = false;
     p->_started = false;
     p->_bom_part = false;
@@ -53,7 +54,8 @@ static int dispatch(struct ag_sse_parser *p)
     if (p->_has_data) {
         struct ag_sse_event ev = {
             .event = ag_buf_str(&p->_event),
-            .data = ag_str_make(p->_data.data, p->_data.len - 1), /* drop the last LF */
+            .data = p->_in_one ? p->_one
+                               : ag_str_make(p->_data.data, p->_data.len - 1), /* drop the LF */
             .id = ag_buf_str(&p->_id),
             .retry_ms = p->_retry,
         };
@@ -62,6 +64,7 @@ static int dispatch(struct ag_sse_parser *p)
     ag_buf_reset(&p->_data);
     ag_buf_reset(&p->_event);
     p->_has_data = false;
+    p->_in_one = false;
     p->_retry = -1;
     return rc;
 }
@@ -72,8 +75,21 @@ static int set_buf(struct ag_buf *b, struct ag_str v)
     return ag_buf_append_str(b, v);
 }
 
-/* Applies one complete line (without its terminator). */
-static int process_line(struct ag_sse_parser *p, struct ag_str line)
+/* Copies a data line still held as a slice of the fed bytes into _data (before they go away, or
+ * before a second data line joins it). */
+static int keep_one(struct ag_sse_parser *p)
+{
+    if (!p->_in_one)
+        return 0;
+    p->_in_one = false;
+    if (ag_buf_append_str(&p->_data, p->_one) < 0 || ag_buf_append(&p->_data, "\n", 1) < 0)
+        return AG_ETOOBIG;
+    return 0;
+}
+
+/* Applies one complete line (without its terminator). in_place: line points into the bytes being
+ * fed (not into _line), so an event's single data line can be handed over without a copy. */
+static int process_line(struct ag_sse_parser *p, struct ag_str line, bool in_place)
 {
     struct ag_str field, value;
     ptrdiff_t colon;
@@ -96,7 +112,14 @@ static int process_line(struct ag_sse_parser *p, struct ag_str line)
     }
 
     if (ag_str_eq_c(field, "data")) {
-        if (ag_buf_append_str(&p->_data, value) < 0 || ag_buf_append(&p->_data, "\n", 1) < 0)
+        if (in_place && !p->_has_data && value.len < p->_data.cap) {
+            p->_one = value; /* the usual event: one data line, then the blank line */
+            p->_in_one = true;
+            p->_has_data = true;
+            return 0;
+        }
+        if (keep_one(p) < 0 || ag_buf_append_str(&p->_data, value) < 0 ||
+            ag_buf_append(&p->_data, "\n", 1) < 0)
             return AG_ETOOBIG;
         p->_has_data = true;
     } else if (ag_str_eq_c(field, "event")) {
@@ -155,9 +178,21 @@ static size_t skip_bom(struct ag_sse_parser *p, const unsigned char *in, size_t 
     return used;
 }
 
+static int feed_lines(struct ag_sse_parser *p, const char *in, size_t len);
+
 int ag_sse_parser_feed(struct ag_sse_parser *p, const void *bytes, size_t len)
 {
-    const char *in = bytes;
+    int rc = feed_lines(p, bytes, len);
+    /* a data line still pointing into bytes is copied before they go */
+    if (keep_one(p) < 0 && !rc) {
+        p->_error = AG_ETOOBIG;
+        rc = p->_error;
+    }
+    return rc;
+}
+
+static int feed_lines(struct ag_sse_parser *p, const char *in, size_t len)
+{
     size_t pos = 0, lf = SIZE_MAX; /* next LF: not searched yet */
     int rc;
 
@@ -184,7 +219,8 @@ int ag_sse_parser_feed(struct ag_sse_parser *p, const void *bytes, size_t len)
             }
             return 0;
         }
-        if (p->_line.len) {
+        bool in_place = p->_line.len == 0;
+        if (!in_place) {
             if (ag_buf_append(&p->_line, in + pos, eol - pos) < 0) {
                 p->_error = AG_ETOOBIG;
                 return p->_error;
@@ -193,7 +229,7 @@ int ag_sse_parser_feed(struct ag_sse_parser *p, const void *bytes, size_t len)
         } else {
             line = ag_str_make(in + pos, eol - pos);
         }
-        rc = process_line(p, line);
+        rc = process_line(p, line, in_place);
         ag_buf_reset(&p->_line);
         pos = eol + 1;
         if (in[eol] == '\r') {
@@ -220,7 +256,7 @@ int ag_sse_parser_finish(struct ag_sse_parser *p)
     if (p->_line.len) {
         /* An unterminated BOM prefix is ordinary text at EOF. */
         p->_bom_part = false;
-        rc = process_line(p, ag_buf_str(&p->_line));
+        rc = process_line(p, ag_buf_str(&p->_line), false);
         ag_buf_reset(&p->_line);
         if (rc) {
             if (rc == AG_ETOOBIG)

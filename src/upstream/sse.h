@@ -43,8 +43,10 @@ struct ag_sse_parser {
     struct ag_buf _data;  /* data lines of the event being built, each followed by LF */
     struct ag_buf _event; /* event type of the event being built */
     struct ag_buf _id;    /* last event id */
+    struct ag_str _one;   /* the event's only data line so far, still in the bytes being fed */
     int64_t _retry;
     bool _has_data;
+    bool _in_one;   /* _one holds the data (not yet copied into _data) */
     bool _skip_lf;  /* the previous feed ended with CR: a leading LF belongs to it */
     bool _started;  /* some byte seen (BOM check done) */
     bool _bom_part; /* bytes of a BOM prefix are in _line */
