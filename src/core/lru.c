@@ -12,11 +12,12 @@ static struct ag_lru_node **bucket(const struct ag_lru *l, struct ag_str key)
     return &l->_buckets[ag_hash_fnv1a(key.p, key.len) % l->_nbuckets];
 }
 
+/* The chains are allocated by the first push: a cache that stays empty (most of them, in a
+ * gateway that has served nothing yet) costs no memory. */
 void ag_lru_init(struct ag_lru *l, size_t nbuckets)
 {
     assert(nbuckets > 0);
     *l = (struct ag_lru){0};
-    l->_buckets = ag_calloc(nbuckets, sizeof(struct ag_lru_node *));
     l->_nbuckets = nbuckets;
 }
 
@@ -28,6 +29,8 @@ void ag_lru_dispose(struct ag_lru *l)
 
 struct ag_lru_node *ag_lru_find(const struct ag_lru *l, struct ag_str key)
 {
+    if (!l->_buckets)
+        return NULL;
     for (struct ag_lru_node *n = *bucket(l, key); n; n = n->_chain)
         if (ag_str_eq(n->key, key))
             return n;
@@ -37,6 +40,8 @@ struct ag_lru_node *ag_lru_find(const struct ag_lru *l, struct ag_str key)
 void ag_lru_push(struct ag_lru *l, struct ag_lru_node *n)
 {
     assert(!ag_lru_find(l, n->key));
+    if (!l->_buckets)
+        l->_buckets = ag_calloc(l->_nbuckets, sizeof(struct ag_lru_node *));
     struct ag_lru_node **b = bucket(l, n->key);
     n->_chain = *b;
     *b = n;

@@ -29,7 +29,10 @@ struct ag_lru {
 /** The entry of type type whose member member is the node n. */
 #define AG_LRU_ENTRY(n, type, member) ((type *)((char *)(n)-offsetof(type, member)))
 
-/** Prepares an empty table with nbuckets hash chains (> 0; aborts on OOM). */
+/**
+ * Prepares an empty table with nbuckets hash chains (> 0). The chains are allocated by the first
+ * ag_lru_push (which aborts on OOM).
+ */
 void ag_lru_init(struct ag_lru *l, size_t nbuckets);
 
 /**
