@@ -21,8 +21,15 @@ struct dec {
     struct ag_proto_error *err;
     struct ag_anthropic_request *ar;
     struct ag_request *req;
-    struct ag_str family; /* of the model the client names: the default issuer of signatures */
+    struct ag_str family;   /* of the model the client names: the default issuer of signatures */
+    struct ag_json_src src; /* where the body's strings came from (their literals) */
 };
+
+/* p's text is the string value v, with the literal the client wrote it as. */
+static void set_text(struct dec *d, struct ag_part *p, yyjson_val *v)
+{
+    ag_part_set_text(p, ag_json_str(v), ag_json_literal(&d->src, v));
+}
 
 /* "<param>: <message>", the shape of Anthropic's validation messages. */
 static int invalid(struct dec *d, const char *param, const char *fmt, ...)
@@ -184,7 +191,7 @@ static int tool_result(struct dec *d, yyjson_val *blk, const char *at, struct ag
     p->is_error = yyjson_get_bool(yyjson_obj_get(blk, "is_error"));
     yyjson_val *c = yyjson_obj_get(blk, "content");
     if (!present(c) || yyjson_is_str(c)) {
-        p->text = ag_json_str(c);
+        set_text(d, p, c);
         return 0;
     }
     if (!yyjson_is_arr(c))
@@ -321,7 +328,7 @@ static int block(struct dec *d, yyjson_val *blk, size_t mi, size_t bi, struct ag
     int rc = 0;
     if (ag_str_eq_c(type, "text")) {
         p->type = AG_PART_TEXT;
-        p->text = ag_json_get_str(blk, "text");
+        set_text(d, p, yyjson_obj_get(blk, "text"));
         if (!p->text.len)
             return 0;
     } else if (ag_str_eq_c(type, "image") || ag_str_eq_c(type, "document")) {
@@ -397,7 +404,7 @@ static int message(struct dec *d, yyjson_val *msg, size_t mi)
         /* not Anthropic's API, but some clients put it there: it joins the system prompt */
         struct ag_part *sp = &req->system[req->n_system];
         sp->type = AG_PART_TEXT;
-        sp->text = ag_json_str(c);
+        set_text(d, sp, c);
         if (sp->text.len)
             req->n_system++;
         return 0;
@@ -409,7 +416,7 @@ static int message(struct dec *d, yyjson_val *msg, size_t mi)
         return AG_ETOOBIG;
     if (yyjson_is_str(c)) {
         m->parts[0].type = AG_PART_TEXT;
-        m->parts[0].text = ag_json_str(c);
+        set_text(d, &m->parts[0], c);
         m->n_parts = m->parts[0].text.len ? 1 : 0;
     } else {
         yyjson_val *blk;
@@ -438,7 +445,7 @@ static int decode_system(struct dec *d, yyjson_val *sys)
         return 0;
     if (yyjson_is_str(sys)) {
         req->system[0].type = AG_PART_TEXT;
-        req->system[0].text = ag_json_str(sys);
+        set_text(d, &req->system[0], sys);
         req->n_system = req->system[0].text.len ? 1 : 0;
         return 0;
     }
@@ -453,7 +460,7 @@ static int decode_system(struct dec *d, yyjson_val *sys)
             return invalid(d, path(d, "system.%zu.type", i), "Input should be 'text'");
         struct ag_part *p = &req->system[req->n_system];
         p->type = AG_PART_TEXT;
-        p->text = ag_json_get_str(b, "text"); /* cache_control and citations are ignored */
+        set_text(d, p, yyjson_obj_get(b, "text")); /* cache_control and citations are ignored */
         if (p->text.len)
             req->n_system++;
     }
@@ -705,6 +712,7 @@ int ag_anthropic_decode(const struct ag_proto_ctx *ctx, struct ag_str body,
     int rc;
     yyjson_doc *doc = ag_json_read(ctx->arena, body, ctx->max_json_depth, &rc);
     yyjson_val *root = doc ? yyjson_doc_get_root(doc) : NULL;
+    ag_json_src_init(&d.src, doc, body);
     if (rc == AG_EDEPTH)
         return invalid(&d, NULL, "Invalid request body: " AG_JSON_DEPTH_MSG ".",
                        ag_json_depth_limit(ctx->max_json_depth));

@@ -69,7 +69,29 @@ struct ag_part {
     struct ag_part *parts;
     size_t n_parts;
     size_t _cap; /* ag_answer_add: capacity of text or args while collecting */
+    /* TEXT and TOOL_RESULT: the JSON string literal text was decoded from, as the client wrote it
+     * (proto/json.h ag_json_literal), and the text it stood for then. An upstream encoder may copy
+     * it instead of escaping text again; read it with ag_part_literal, which ignores it once the
+     * text was changed. */
+    struct ag_str _literal;
+    struct ag_str _literal_of;
 };
+
+/** Sets p->text to text, decoded from the JSON string literal lit (AG_STR_NULL = none). */
+static inline void ag_part_set_text(struct ag_part *p, struct ag_str text, struct ag_str lit)
+{
+    p->text = text;
+    p->_literal = lit;
+    p->_literal_of = text;
+}
+
+/** The JSON string literal that reads as p->text, or AG_STR_NULL when none is known. */
+static inline struct ag_str ag_part_literal(const struct ag_part *p)
+{
+    if (!p->_literal.p || p->_literal_of.p != p->text.p || p->_literal_of.len != p->text.len)
+        return AG_STR_NULL;
+    return p->_literal;
+}
 
 struct ag_message {
     enum ag_role role;

@@ -62,6 +62,15 @@ static yyjson_mut_val *media_part(struct builder *b, const struct ag_part *p)
     return part;
 }
 
+/* A part's text as a JSON value: the client's own string literal while it still stands for the
+ * text (copied as it is, not unescaped and escaped again: most of a long conversation's bytes),
+ * else the text. */
+static yyjson_mut_val *text_val(yyjson_mut_doc *d, const struct ag_part *p)
+{
+    struct ag_str lit = ag_part_literal(p);
+    return lit.p ? yyjson_mut_rawn(d, lit.p, lit.len) : ag_json_mut_str(d, p->text);
+}
+
 /* Appends the Gemini parts for one canonical part to arr. */
 static void add_parts(struct builder *b, yyjson_mut_val *arr, const struct ag_part *p)
 {
@@ -72,7 +81,7 @@ static void add_parts(struct builder *b, yyjson_mut_val *arr, const struct ag_pa
         if (!p->text.len)
             return;
         part = yyjson_mut_obj(d);
-        ag_json_add_str(d, part, "text", p->text);
+        yyjson_mut_obj_add_val(d, part, "text", text_val(d, p));
         if (sig_ok(b, &p->sig))
             add_sig(b, part, p->sig.value);
         yyjson_mut_arr_append(arr, part);
@@ -119,8 +128,7 @@ static void add_parts(struct builder *b, yyjson_mut_val *arr, const struct ag_pa
         yyjson_mut_val *resp = p->json ? ag_json_parse_into(d, b->arena, p->text) : NULL;
         if (!yyjson_mut_is_obj(resp)) {
             resp = yyjson_mut_obj(d);
-            yyjson_mut_obj_add_val(d, resp, p->is_error ? "error" : "result",
-                                   ag_json_mut_str(d, p->text));
+            yyjson_mut_obj_add_val(d, resp, p->is_error ? "error" : "result", text_val(d, p));
         }
         yyjson_mut_obj_add_val(d, fr, "response", resp);
         struct ag_str id = p->id;

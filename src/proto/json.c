@@ -2,6 +2,7 @@
 #include "proto/json.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,6 +101,40 @@ int ag_json_text_depth_check(struct ag_arena *arena, struct ag_str text, size_t 
     return rc == AG_EPARSE ? 0 : rc;
 }
 
+void ag_json_src_init(struct ag_json_src *src, const yyjson_doc *doc, struct ag_str text)
+{
+    src->text = text.p;
+    src->len = text.len;
+    src->pool = doc ? doc->str_pool : NULL;
+}
+
+struct ag_str ag_json_literal(const struct ag_json_src *src, yyjson_val *v)
+{
+    const char *s = yyjson_get_str(v);
+    if (!s || !src->pool || !src->text || s <= src->pool)
+        return AG_STR_NULL;
+    /* yyjson unescapes a string into its copy of the input starting where its text starts, so
+     * the offset in the copy is the offset in the input. */
+    size_t off = (size_t)(s - src->pool), n = yyjson_get_len(v);
+    if (off > src->len || n > src->len - off || src->text[off - 1] != '"')
+        return AG_STR_NULL;
+    const char *p = src->text + off, *end = src->text + src->len;
+    for (const char *from = p + n; from < end;) {
+        /* the literal is at least as long as the string: its closing quote is at p + n or later,
+         * the first '"' not escaped by an odd run of backslashes */
+        const char *q = memchr(from, '"', (size_t)(end - from));
+        if (!q)
+            break;
+        size_t bs = 0;
+        while (q - bs > p && q[-1 - (ptrdiff_t)bs] == '\\')
+            bs++;
+        if (bs % 2 == 0)
+            return ag_str_make(p - 1, (size_t)(q - p) + 2);
+        from = q + 1;
+    }
+    return AG_STR_NULL;
+}
+
 struct ag_str ag_json_val_text(struct ag_arena *arena, yyjson_val *v)
 {
     yyjson_alc alc;
@@ -126,7 +161,7 @@ static size_t text_estimate(yyjson_mut_val *root)
     for (;;) {
         if (v) {
             est += 8; /* punctuation, numbers, literals */
-            if (yyjson_mut_is_str(v)) {
+            if (yyjson_mut_is_str(v) || yyjson_mut_is_raw(v)) {
                 est += yyjson_mut_get_len(v);
             } else if (yyjson_mut_is_ctn(v) && top < ESTIMATE_DEPTH) {
                 struct frame *f = &st[top++];

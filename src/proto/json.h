@@ -84,8 +84,26 @@ void ag_json_event_free(yyjson_doc *doc);
 /** Serializes v into arena as compact JSON; AG_STR_NULL on cap. */
 struct ag_str ag_json_val_text(struct ag_arena *arena, yyjson_val *v);
 
-/** Serializes v into arena as compact JSON; AG_STR_NULL on cap. */
-struct ag_str ag_json_val_text(struct ag_arena *arena, yyjson_val *v);
+/**
+ * Where the strings of a document read by ag_json_read came from: its input text and the copy of
+ * it the document's strings were unescaped into (yyjson's string pool). Zeroed = unknown.
+ */
+struct ag_json_src {
+    const char *text; /* the input, as given to ag_json_read */
+    size_t len;
+    const char *pool; /* doc->str_pool: the input's copy, the same offsets */
+};
+
+/** The source of doc, read from text (doc NULL or read in place: an unknown source). */
+void ag_json_src_init(struct ag_json_src *src, const yyjson_doc *doc, struct ag_str text);
+
+/**
+ * The JSON string literal a string value v of src's document was read from, quotes and escapes
+ * as the input had them: valid JSON that reads back as v's string (the document was read
+ * strictly). An encoder can copy it into its output instead of escaping the string again.
+ * AG_STR_NULL when v is not such a string.
+ */
+struct ag_str ag_json_literal(const struct ag_json_src *src, yyjson_val *v);
 
 /** Serializes a mutable value into arena as compact JSON; AG_STR_NULL on cap. */
 struct ag_str ag_json_mut_text(struct ag_arena *arena, yyjson_mut_val *v);
@@ -107,7 +125,6 @@ int ag_json_str_append(struct ag_buf *out, struct ag_str s);
 
 /** Appends v as decimal digits, as yyjson writes an integer. 0 or AG_ETOOBIG. */
 int ag_json_int_append(struct ag_buf *out, int64_t v);
-
 
 /** Adds key -> string slice to a mutable object (copies both into the document). */
 static inline bool ag_json_add_str(yyjson_mut_doc *d, yyjson_mut_val *obj, const char *key,

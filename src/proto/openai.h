@@ -68,6 +68,11 @@ int ag_openai_get_num(struct ag_arena *a, struct ag_proto_error *err, yyjson_val
 int ag_openai_read_object(struct ag_arena *a, struct ag_str body, size_t max_depth,
                           struct ag_proto_error *err, yyjson_val **root);
 
+/** As ag_openai_read_object, and fills src with where the document's strings came from. */
+int ag_openai_read_object_src(struct ag_arena *a, struct ag_str body, size_t max_depth,
+                              struct ag_proto_error *err, yyjson_val **root,
+                              struct ag_json_src *src);
+
 /**
  * The 400 for JSON nested deeper than max_depth (0 = the default): about param (e.g.
  * "messages[1].tool_calls[0].function.arguments"), or the whole body when param is NULL. Fills

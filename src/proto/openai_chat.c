@@ -16,7 +16,8 @@ struct dec {
     struct ag_arena *a;
     struct ag_proto_error *err;
     struct ag_request *req;
-    uint64_t legacy_calls; /* ids made for legacy function_call messages */
+    uint64_t legacy_calls;  /* ids made for legacy function_call messages */
+    struct ag_json_src src; /* where the body's strings came from (their literals) */
 };
 
 const char *ag_openai_type_name(yyjson_val *v)
@@ -83,8 +84,17 @@ int ag_openai_too_deep(struct ag_arena *a, struct ag_proto_error *err, const cha
 int ag_openai_read_object(struct ag_arena *a, struct ag_str body, size_t max_depth,
                           struct ag_proto_error *err, yyjson_val **root)
 {
+    struct ag_json_src src;
+    return ag_openai_read_object_src(a, body, max_depth, err, root, &src);
+}
+
+int ag_openai_read_object_src(struct ag_arena *a, struct ag_str body, size_t max_depth,
+                              struct ag_proto_error *err, yyjson_val **root,
+                              struct ag_json_src *src)
+{
     int rc;
     yyjson_doc *doc = ag_json_read(a, body, max_depth, &rc);
+    ag_json_src_init(src, doc, body);
     *root = doc ? yyjson_doc_get_root(doc) : NULL;
     if (rc == AG_EDEPTH)
         return ag_openai_too_deep(a, err, NULL, max_depth);
@@ -212,13 +222,13 @@ static char *param_at(struct dec *d, size_t mi, const char *field, long sub);
 /* Text of a string content or of the text parts of an array content. An error names param, or
  * messages[mi].content when param is NULL (formatted only then). */
 static int content_text(struct dec *d, yyjson_val *c, const char *param, size_t mi,
-                        struct ag_str *out)
+                        struct ag_part *out)
 {
-    *out = AG_STR_NULL;
+    ag_part_set_text(out, AG_STR_NULL, AG_STR_NULL);
     if (!present(c))
         return 0;
     if (yyjson_is_str(c)) {
-        *out = ag_json_str(c);
+        ag_part_set_text(out, ag_json_str(c), ag_json_literal(&d->src, c));
         return 0;
     }
     if (!yyjson_is_arr(c))
@@ -241,7 +251,7 @@ static int content_text(struct dec *d, yyjson_val *c, const char *param, size_t 
             ag_buf_append_c(&b, "\n");
         ag_buf_append_str(&b, t);
     }
-    *out = ag_arena_str(d->a, ag_buf_str(&b));
+    out->text = ag_arena_str(d->a, ag_buf_str(&b)); /* joined: no literal */
     ag_buf_dispose(&b);
     return 0;
 }
@@ -261,7 +271,7 @@ static int user_parts(struct dec *d, yyjson_val *c, size_t mi, struct ag_message
         if (!m->parts)
             return AG_ETOOBIG;
         m->parts[0].type = AG_PART_TEXT;
-        m->parts[0].text = ag_json_str(c);
+        ag_part_set_text(&m->parts[0], ag_json_str(c), ag_json_literal(&d->src, c));
         m->n_parts = 1;
         return 0;
     }
@@ -277,8 +287,9 @@ static int user_parts(struct dec *d, yyjson_val *c, size_t mi, struct ag_message
         struct ag_part *p = &m->parts[m->n_parts];
         struct ag_str type = ag_json_get_str(it, "type");
         if (ag_str_eq_c(type, "text") || ag_str_eq_c(type, "input_text")) {
+            yyjson_val *tv = yyjson_obj_get(it, "text");
             p->type = AG_PART_TEXT;
-            p->text = ag_json_get_str(it, "text");
+            ag_part_set_text(p, ag_json_str(tv), ag_json_literal(&d->src, tv));
         } else if (ag_str_eq_c(type, "image_url")) {
             yyjson_val *iu = yyjson_obj_get(it, "image_url");
             struct ag_str url = yyjson_is_str(iu) ? ag_json_str(iu) : ag_json_get_str(iu, "url");
@@ -361,13 +372,13 @@ static int assistant_parts(struct dec *d, yyjson_val *msg, size_t mi, struct ag_
         m->parts[m->n_parts].type = AG_PART_THINKING;
         m->parts[m->n_parts++].text = reasoning;
     }
-    struct ag_str text;
+    struct ag_part text = {0};
     int rc = content_text(d, yyjson_obj_get(msg, "content"), NULL, mi, &text);
     if (rc)
         return rc;
-    if (text.len) {
-        m->parts[m->n_parts].type = AG_PART_TEXT;
-        m->parts[m->n_parts++].text = text;
+    if (text.text.len) {
+        text.type = AG_PART_TEXT;
+        m->parts[m->n_parts++] = text;
     }
     if (present(calls) && !yyjson_is_arr(calls))
         return bad_type(d, param_at(d, mi, "tool_calls", -1), "an array", calls);
@@ -421,7 +432,7 @@ static int tool_result(struct dec *d, yyjson_val *msg, size_t mi, bool legacy_fn
                              "no earlier assistant tool call has this id.");
     }
     yyjson_val *c = yyjson_obj_get(msg, "content");
-    rc = content_text(d, c, NULL, mi, &p->text);
+    rc = content_text(d, c, NULL, mi, p);
     if (rc)
         return rc;
     /* images returned by a tool travel with its result */
@@ -469,7 +480,7 @@ static int decode_messages(struct dec *d, yyjson_val *msgs)
                              "every message needs a role.");
         if (ag_str_eq_c(role, "system") || ag_str_eq_c(role, "developer")) {
             struct ag_part *p = &req->system[req->n_system];
-            rc = content_text(d, yyjson_obj_get(msg, "content"), NULL, i, &p->text);
+            rc = content_text(d, yyjson_obj_get(msg, "content"), NULL, i, p);
             if (rc)
                 return rc;
             p->type = AG_PART_TEXT;
@@ -709,7 +720,7 @@ static int decode_prompt(struct dec *d, yyjson_val *root)
 {
     struct ag_request *req = d->req;
     yyjson_val *prompt = yyjson_obj_get(root, "prompt");
-    struct ag_str text;
+    struct ag_part text = {0};
     int rc;
     if (!present(prompt)) {
         ag_proto_error_set(d->err, d->a, 400, AG_PERR_INVALID, "prompt",
@@ -737,15 +748,15 @@ static int decode_prompt(struct dec *d, yyjson_val *root)
                 ag_buf_append_c(&b, "\n");
             ag_buf_append_str(&b, ag_json_str(s));
         }
-        text = ag_arena_str(d->a, ag_buf_str(&b));
+        ag_part_set_text(&text, ag_arena_str(d->a, ag_buf_str(&b)), AG_STR_NULL);
         ag_buf_dispose(&b);
     }
     req->messages = ag_arena_calloc(d->a, sizeof(struct ag_message));
     struct ag_part *p = ag_arena_calloc(d->a, sizeof(struct ag_part));
     if (!req->messages || !p)
         return AG_ETOOBIG;
+    *p = text;
     p->type = AG_PART_TEXT;
-    p->text = text;
     req->messages[0].parts = p;
     req->messages[0].n_parts = 1;
     req->n_messages = 1;
@@ -781,7 +792,7 @@ int ag_openai_decode(const struct ag_proto_ctx *ctx, struct ag_str body, bool le
 {
     struct dec d = {.ctx = ctx, .a = ctx->arena, .err = err};
     yyjson_val *root;
-    int rc = ag_openai_read_object(d.a, body, ctx->max_json_depth, err, &root);
+    int rc = ag_openai_read_object_src(d.a, body, ctx->max_json_depth, err, &root, &d.src);
     if (rc)
         return rc;
     struct ag_request *req = ag_arena_alloc(d.a, sizeof(*req));
