@@ -47,7 +47,10 @@ yyjson_doc *ag_json_depth_read(const char *text, size_t len, size_t limit, const
             *err = rerr->code == YYJSON_READ_ERROR_MEMORY_ALLOCATION ? AG_ENOMEM : AG_EPARSE;
         return NULL;
     }
-    if (ag_json_depth_check(yyjson_doc_get_root(doc), limit)) {
+    /* Nesting deeper than the limit takes more containers than that: a document of no more
+     * values (every upstream stream event) needs no walk. */
+    if (yyjson_doc_get_val_count(doc) > ag_json_depth_limit(limit) &&
+        ag_json_depth_check(yyjson_doc_get_root(doc), limit)) {
         yyjson_doc_free(doc);
         if (err)
             *err = AG_EDEPTH;

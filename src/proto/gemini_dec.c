@@ -18,12 +18,55 @@ void ag_gemini_dec_init(struct ag_gemini_dec *st, struct ag_arena *arena, struct
     st->family = ag_str_c(ag_model_family(model));
 }
 
-static struct ag_signature part_sig(struct ag_gemini_dec *st, yyjson_val *part)
+/* The members of a part the decoder reads, each the first of its name (as yyjson_obj_get finds
+ * it), found in one pass over the part: a stream's every event has one. */
+enum part_key { PK_CALL, PK_INLINE, PK_CODE, PK_RESULT, PK_TEXT, PK_SIG, PK_SIG_SNAKE, PK_THOUGHT };
+#define PK_N 8
+
+struct part_keys {
+    yyjson_val *v[PK_N];
+};
+
+static void part_keys_of(yyjson_val *part, struct part_keys *k)
+{
+    static const struct {
+        const char *name;
+        size_t len;
+    } names[PK_N] = {
+        [PK_CALL] = {"functionCall", 12},
+        [PK_INLINE] = {"inlineData", 10},
+        [PK_CODE] = {"executableCode", 14},
+        [PK_RESULT] = {"codeExecutionResult", 19},
+        [PK_TEXT] = {"text", 4},
+        [PK_SIG] = {"thoughtSignature", 16},
+        [PK_SIG_SNAKE] = {"thought_signature", 17},
+        [PK_THOUGHT] = {"thought", 7},
+    };
+    size_t i, max;
+    yyjson_val *key, *val;
+    memset(k, 0, sizeof(*k));
+    if (!yyjson_is_obj(part))
+        return;
+    yyjson_obj_foreach(part, i, max, key, val)
+    {
+        size_t len = yyjson_get_len(key);
+        const char *name = yyjson_get_str(key);
+        for (size_t n = 0; n < PK_N; n++) {
+            if (names[n].len == len && memcmp(names[n].name, name, len) == 0) {
+                if (!k->v[n])
+                    k->v[n] = val;
+                break;
+            }
+        }
+    }
+}
+
+static struct ag_signature part_sig(struct ag_gemini_dec *st, const struct part_keys *k)
 {
     struct ag_signature s = {AG_STR_NULL, AG_STR_NULL};
-    s.value = ag_json_get_str(part, "thoughtSignature");
+    s.value = ag_json_str(k->v[PK_SIG]);
     if (!s.value.len)
-        s.value = ag_json_get_str(part, "thought_signature");
+        s.value = ag_json_str(k->v[PK_SIG_SNAKE]);
     if (s.value.len)
         s.family = st->family;
     return s;
@@ -45,8 +88,8 @@ static int start(struct ag_gemini_dec *st, yyjson_val *resp, ag_event_cb cb, voi
     return emit(cb, ud, &ev);
 }
 
-static int function_call(struct ag_gemini_dec *st, int ci, yyjson_val *part, yyjson_val *fc,
-                         ag_event_cb cb, void *ud)
+static int function_call(struct ag_gemini_dec *st, int ci, const struct part_keys *k,
+                         yyjson_val *fc, ag_event_cb cb, void *ud)
 {
     struct ag_event ev = {.type = AG_EV_TOOL_START, .choice = ci};
     ev.tool_index = st->n_tools[ci]++;
@@ -55,7 +98,7 @@ static int function_call(struct ag_gemini_dec *st, int ci, yyjson_val *part, yyj
         ev.id = ag_toolid_make(st->arena, st->seed, st->tool_seq);
     st->tool_seq++;
     ev.name = ag_json_get_str(fc, "name");
-    ev.sig = part_sig(st, part);
+    ev.sig = part_sig(st, k);
     int rc = emit(cb, ud, &ev);
     if (rc)
         return rc;
@@ -76,18 +119,20 @@ static int part_events(struct ag_gemini_dec *st, int ci, yyjson_val *part, ag_ev
 {
     yyjson_val *v;
     struct ag_event ev = {.choice = ci};
-    if ((v = yyjson_obj_get(part, "functionCall")) && yyjson_is_obj(v))
-        return function_call(st, ci, part, v, cb, ud);
-    if ((v = yyjson_obj_get(part, "inlineData")) && yyjson_is_obj(v)) {
+    struct part_keys k;
+    part_keys_of(part, &k);
+    if ((v = k.v[PK_CALL]) && yyjson_is_obj(v))
+        return function_call(st, ci, &k, v, cb, ud);
+    if ((v = k.v[PK_INLINE]) && yyjson_is_obj(v)) {
         /* Image models think in draft images ("thought": true); only the final one is output. */
-        if (yyjson_get_bool(yyjson_obj_get(part, "thought")))
+        if (yyjson_get_bool(k.v[PK_THOUGHT]))
             return 0;
         ev.type = AG_EV_MEDIA;
         ev.mime = ag_json_get_str(v, "mimeType");
         ev.text = ag_json_get_str(v, "data");
         return emit(cb, ud, &ev);
     }
-    if ((v = yyjson_obj_get(part, "executableCode")) && yyjson_is_obj(v)) {
+    if ((v = k.v[PK_CODE]) && yyjson_is_obj(v)) {
         struct ag_str lang = ag_json_get_str(v, "language"), code = ag_json_get_str(v, "code");
         char *s = ag_arena_printf(st->arena, "\n```%.*s\n%.*s\n```\n", (int)lang.len, lang.p,
                                   (int)code.len, code.p);
@@ -95,16 +140,16 @@ static int part_events(struct ag_gemini_dec *st, int ci, yyjson_val *part, ag_ev
         ev.text = ag_str_c(s);
         return s ? emit(cb, ud, &ev) : AG_ETOOBIG;
     }
-    if ((v = yyjson_obj_get(part, "codeExecutionResult")) && yyjson_is_obj(v)) {
+    if ((v = k.v[PK_RESULT]) && yyjson_is_obj(v)) {
         struct ag_str o = ag_json_get_str(v, "output");
         char *s = ag_arena_printf(st->arena, "\n```\n%.*s\n```\n", (int)o.len, o.p);
         ev.type = AG_EV_TEXT;
         ev.text = ag_str_c(s);
         return s ? emit(cb, ud, &ev) : AG_ETOOBIG;
     }
-    ev.text = ag_json_get_str(part, "text");
-    ev.sig = part_sig(st, part);
-    if (yyjson_get_bool(yyjson_obj_get(part, "thought")))
+    ev.text = ag_json_str(k.v[PK_TEXT]);
+    ev.sig = part_sig(st, &k);
+    if (yyjson_get_bool(k.v[PK_THOUGHT]))
         ev.type = AG_EV_THINKING;
     else if (!ev.text.len && ev.sig.value.len)
         ev.type = AG_EV_SIGNATURE;

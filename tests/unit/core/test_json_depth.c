@@ -149,6 +149,26 @@ static void read_reports_parse_memory_and_depth(void **state)
     assert_int_equal(err, AG_ENOMEM);
 }
 
+/* A document of no more values than the limit cannot be too deep (the read skips the walk for
+ * it): bare nesting of exactly limit containers passes, one more fails, also when the values
+ * just outnumber the limit. */
+static void read_boundary_with_few_values(void **state)
+{
+    (void)state;
+    int err = 1;
+    yyjson_doc *d = ag_json_depth_read("[[[[]]]]", 8, 4, NULL, NULL, &err);
+    assert_non_null(d);
+    assert_int_equal(err, 0);
+    yyjson_doc_free(d);
+    assert_null(ag_json_depth_read("[[[[[]]]]]", 10, 4, NULL, NULL, &err));
+    assert_int_equal(err, AG_EDEPTH);
+    assert_null(ag_json_depth_read("[[[[[1]]]]]", 11, 4, NULL, NULL, &err));
+    assert_int_equal(err, AG_EDEPTH);
+    d = ag_json_depth_read("[[[[[1]]]]]", 11, 5, NULL, NULL, &err);
+    assert_non_null(d);
+    yyjson_doc_free(d);
+}
+
 /* ---- bounded stack ---- */
 
 struct deep_job {
@@ -207,6 +227,7 @@ int main(void)
         cmocka_unit_test(zero_means_the_default),
         cmocka_unit_test(depth_counts_containers_not_siblings_or_keys),
         cmocka_unit_test(read_reports_parse_memory_and_depth),
+        cmocka_unit_test(read_boundary_with_few_values),
         cmocka_unit_test(one_mib_of_arrays_on_a_small_stack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
