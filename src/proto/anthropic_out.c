@@ -199,24 +199,20 @@ static int delta(struct an_stream *st, struct ag_buf *out, const char *dtype, co
     if (strcmp(key, "text") == 0 || strcmp(key, "thinking") == 0)
         st->sent_bytes += value.len;
     size_t mark = out->len;
-    int rc = ag_buf_append_c(out, "event: content_block_delta\ndata: "
-                                  "{\"type\":\"content_block_delta\",\"index\":");
-    if (!rc)
-        rc = ag_json_int_append(out, st->index);
-    if (!rc)
-        rc = ag_buf_append_c(out, ",\"delta\":{\"type\":\"");
-    if (!rc)
-        rc = ag_buf_append_c(out, dtype);
-    if (!rc)
-        rc = ag_buf_append_c(out, "\",\"");
-    if (!rc)
-        rc = ag_buf_append_c(out, key);
-    if (!rc)
-        rc = ag_buf_append_c(out, "\":");
+    char num[24];
+    const char *head[] = {"event: content_block_delta\ndata: "
+                          "{\"type\":\"content_block_delta\",\"index\":",
+                          ag_json_int_text(num, st->index),
+                          ",\"delta\":{\"type\":\"",
+                          dtype,
+                          "\",\"",
+                          key,
+                          "\":"};
+    int rc = ag_json_lits_append(out, head, sizeof(head) / sizeof(head[0]));
     if (!rc)
         rc = ag_json_str_append(out, value);
     if (!rc)
-        rc = ag_buf_append_c(out, "}}\n\n");
+        rc = ag_buf_append(out, "}}\n\n", 4);
     if (rc && out->data) {
         out->len = mark; /* never leave half a frame behind */
         out->data[mark] = '\0';

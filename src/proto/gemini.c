@@ -507,13 +507,14 @@ static int text_frame(struct gm_stream *st, struct ag_buf *out, const struct ag_
     bool first = st->frames == 0;
     st->frames++;
     if (st->sse)
-        rc = ag_buf_append_c(out, "data: ");
+        rc = ag_buf_append(out, "data: ", 6);
     else
         rc = ag_buf_append_c(out, first ? "[" : ",\r\n");
     size_t json = out->len;
+    static const char open[] =
+        "{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":";
     if (!rc)
-        rc = ag_buf_append_c(
-            out, "{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":");
+        rc = ag_buf_append(out, open, sizeof(open) - 1);
     if (!rc)
         rc = ag_json_str_append(out, ev->text);
     if (!rc && ev->type == AG_EV_THINKING)
@@ -523,17 +524,14 @@ static int text_frame(struct gm_stream *st, struct ag_buf *out, const struct ag_
         if (!rc)
             rc = ag_json_str_append(out, ev->sig.value);
     }
-    if (!rc)
-        rc = ag_buf_append_c(out, "}]},\"index\":");
-    if (!rc)
-        rc = ag_json_int_append(out, ev->choice);
-    if (!rc)
-        rc = ag_buf_append_c(out, "}]");
-    if (!rc && st->model.len) {
-        rc = ag_buf_append_c(out, ",\"modelVersion\":");
-        if (!rc)
-            rc = ag_json_str_append(out, st->model);
+    if (!rc) {
+        char num[24];
+        const char *mid[] = {"}]},\"index\":", ag_json_int_text(num, ev->choice), "}]",
+                             st->model.len ? ",\"modelVersion\":" : ""};
+        rc = ag_json_lits_append(out, mid, sizeof(mid) / sizeof(mid[0]));
     }
+    if (!rc && st->model.len)
+        rc = ag_json_str_append(out, st->model);
     if (!rc && st->response_id.len) {
         rc = ag_buf_append_c(out, ",\"responseId\":");
         if (!rc)

@@ -372,6 +372,40 @@ int ag_json_int_append(struct ag_buf *out, int64_t v)
     return ag_buf_append_int(out, (long long)v);
 }
 
+const char *ag_json_int_text(char buf[24], int64_t v)
+{
+    size_t i = 23;
+    uint64_t u = v < 0 ? 0ull - (uint64_t)v : (uint64_t)v;
+    buf[i] = '\0';
+    do {
+        buf[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        buf[--i] = '-';
+    return buf + i;
+}
+
+int ag_json_lits_append(struct ag_buf *out, const char *const *pieces, size_t n)
+{
+    size_t len[16], total = 0;
+    if (n > sizeof(len) / sizeof(len[0]))
+        return AG_ETOOBIG;
+    for (size_t i = 0; i < n; i++)
+        total += len[i] = strlen(pieces[i]);
+    int rc = ag_buf_reserve(out, total);
+    if (rc)
+        return rc;
+    char *w = out->data + out->len;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(w, pieces[i], len[i]);
+        w += len[i];
+    }
+    *w = '\0';
+    out->len += total;
+    return 0;
+}
+
 yyjson_mut_val *ag_json_parse_into(yyjson_mut_doc *d, struct ag_arena *arena, struct ag_str text)
 {
     if (!text.len)

@@ -126,6 +126,16 @@ int ag_json_str_append(struct ag_buf *out, struct ag_str s);
 /** Appends v as decimal digits, as yyjson writes an integer. 0 or AG_ETOOBIG. */
 int ag_json_int_append(struct ag_buf *out, int64_t v);
 
+/** Writes v as decimal digits, as yyjson writes an integer, at the end of buf (24 bytes, NUL
+ * included); returns where they start. */
+const char *ag_json_int_text(char buf[24], int64_t v);
+
+/**
+ * Appends the n NUL-terminated pieces in order with one reservation (the literal parts of a
+ * stream frame). 0, or AG_ETOOBIG with out unchanged.
+ */
+int ag_json_lits_append(struct ag_buf *out, const char *const *pieces, size_t n);
+
 /** Adds key -> string slice to a mutable object (copies both into the document). */
 static inline bool ag_json_add_str(yyjson_mut_doc *d, yyjson_mut_val *obj, const char *key,
                                    struct ag_str s)

@@ -166,35 +166,25 @@ static int delta_event(struct rs_stream *st, struct ag_ritem *it, const char *ty
                        struct ag_str text, struct ag_buf *out)
 {
     bool message = it->kind == AG_RITEM_MESSAGE;
-    int rc = ag_buf_append_c(out, "event: ");
-    if (!rc)
-        rc = ag_buf_append_c(out, type);
-    if (!rc)
-        rc = ag_buf_append_c(out, "\ndata: {\"type\":\"");
-    if (!rc)
-        rc = ag_buf_append_c(out, type);
-    if (!rc)
-        rc = ag_buf_append_c(out, "\",\"item_id\":");
+    char num[24], seq[24];
+    const char *head[] = {"event: ", type, "\ndata: {\"type\":\"", type, "\",\"item_id\":"};
+    int rc = ag_json_lits_append(out, head, sizeof(head) / sizeof(head[0]));
     if (!rc)
         rc = ag_json_str_append(out, it->id);
-    if (!rc)
-        rc = ag_buf_append_c(out, ",\"output_index\":");
-    if (!rc)
-        rc = ag_json_int_append(out, (int64_t)index_of(st, it));
-    if (!rc)
-        rc = ag_buf_append_c(out, message ? ",\"content_index\":0,\"delta\":"
-                                          : ",\"summary_index\":0,\"delta\":");
+    if (!rc) {
+        const char *mid[] = {",\"output_index\":", ag_json_int_text(num, (int64_t)index_of(st, it)),
+                             message ? ",\"content_index\":0,\"delta\":"
+                                     : ",\"summary_index\":0,\"delta\":"};
+        rc = ag_json_lits_append(out, mid, sizeof(mid) / sizeof(mid[0]));
+    }
     if (!rc)
         rc = ag_json_str_append(out, text);
-    if (!rc && message)
-        rc = ag_buf_append_c(out, ",\"logprobs\":[]");
-    if (!rc)
-        rc = ag_buf_append_c(out, ",\"sequence_number\":");
-    if (!rc)
-        rc = ag_json_int_append(out, st->seq);
+    if (!rc) {
+        const char *tail[] = {message ? ",\"logprobs\":[]" : "",
+                              ",\"sequence_number\":", ag_json_int_text(seq, st->seq), "}\n\n"};
+        rc = ag_json_lits_append(out, tail, sizeof(tail) / sizeof(tail[0]));
+    }
     st->seq++;
-    if (!rc)
-        rc = ag_buf_append_c(out, "}\n\n");
     return rc;
 }
 
