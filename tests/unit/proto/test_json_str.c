@@ -5,6 +5,7 @@
  * refuses it, leaving the buffer as it was. */
 #include "ag_test.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yyjson.h>
@@ -127,6 +128,27 @@ static void test_cap_leaves_buffer_unchanged(void **state)
     ag_buf_dispose(&out);
 }
 
+static void test_int_text_and_literal_pieces(void **state)
+{
+    (void)state;
+    char num[24];
+    assert_string_equal(ag_json_int_text(num, 0), "0");
+    assert_string_equal(ag_json_int_text(num, 7), "7");
+    assert_string_equal(ag_json_int_text(num, -1), "-1");
+    assert_string_equal(ag_json_int_text(num, INT64_MAX), "9223372036854775807");
+    assert_string_equal(ag_json_int_text(num, INT64_MIN), "-9223372036854775808");
+    struct ag_buf out;
+    ag_buf_init(&out, 12);
+    const char *pieces[] = {"ab", "", "cd", ag_json_int_text(num, 42)};
+    assert_int_equal(ag_json_lits_append(&out, pieces, 4), 0);
+    assert_string_equal(out.data, "abcd42");
+    assert_int_equal(out.len, 6);
+    const char *more[] = {"0123", "4567"}; /* 14 > cap 12: nothing is written */
+    assert_int_equal(ag_json_lits_append(&out, more, 2), AG_ETOOBIG);
+    assert_string_equal(out.data, "abcd42");
+    ag_buf_dispose(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -135,6 +157,7 @@ int main(void)
         cmocka_unit_test(test_four_bytes),
         cmocka_unit_test(test_random_mixes),
         cmocka_unit_test(test_cap_leaves_buffer_unchanged),
+        cmocka_unit_test(test_int_text_and_literal_pieces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
