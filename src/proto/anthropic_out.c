@@ -199,15 +199,12 @@ static int delta(struct an_stream *st, struct ag_buf *out, const char *dtype, co
     if (strcmp(key, "text") == 0 || strcmp(key, "thinking") == 0)
         st->sent_bytes += value.len;
     size_t mark = out->len;
+    static const char open[] = "event: content_block_delta\ndata: "
+                               "{\"type\":\"content_block_delta\",\"index\":";
     char num[24];
-    const char *head[] = {"event: content_block_delta\ndata: "
-                          "{\"type\":\"content_block_delta\",\"index\":",
-                          ag_json_int_text(num, st->index),
-                          ",\"delta\":{\"type\":\"",
-                          dtype,
-                          "\",\"",
-                          key,
-                          "\":"};
+    const char *head[] = {
+        open, ag_json_int_text(num, st->index), ",\"delta\":{\"type\":\"", dtype, "\",\"", key,
+        "\":"};
     int rc = ag_json_lits_append(out, head, sizeof(head) / sizeof(head[0]));
     if (!rc)
         rc = ag_json_str_append(out, value);
