@@ -456,6 +456,11 @@ bool ag_pool_provider_lists(struct ag_pool *p, const char *model)
     return false;
 }
 
+static bool same_str(const char *x, const char *y)
+{
+    return x == y || (x && y && strcmp(x, y) == 0);
+}
+
 int ag_pool_reload(struct ag_pool *p)
 {
     struct ag_account_list l = {0};
@@ -466,13 +471,28 @@ int ag_pool_reload(struct ag_pool *p)
         return rc;
     }
     next = ag_calloc(l.len ? l.len : 1, sizeof(struct pool_acct *));
-    for (size_t i = 0; i < l.len; i++) {
-        struct pool_acct *a = pool_find_acct(p, l.items[i].id);
+    for (size_t i = 0, hint = 0; i < l.len; i++) {
+        /* The list comes in the same order as the last one: look where the previous account was
+         * found first (a search of every account per row would be quadratic). */
+        struct pool_acct *a = NULL;
+        if (hint < p->naccts && strcmp(p->accts[hint]->rec.id, l.items[i].id) == 0)
+            a = p->accts[hint++];
+        for (size_t j = 0; !a && j < p->naccts; j++) {
+            if (strcmp(p->accts[j]->rec.id, l.items[i].id) == 0) {
+                a = p->accts[j];
+                hint = j + 1;
+            }
+        }
+        bool same_quota = false;
         if (a) {
             bool same_token = a->rec.access_token && l.items[i].access_token &&
                               strcmp(a->rec.access_token, l.items[i].access_token) == 0;
             if (!same_token)
                 a->force_refresh = false; /* someone stored a new token */
+            /* What the parsed quota is read from (pool_quota_stale) is unchanged: keep it. */
+            same_quota = a->quota_parsed && same_str(a->rec.quota_json, l.items[i].quota_json) &&
+                         same_str(a->rec.models, l.items[i].models) &&
+                         ag_provider_of(l.items[i].provider) == a->kind;
             ag_account_dispose(&a->rec);
         } else {
             a = AG_NEW(struct pool_acct);
@@ -482,18 +502,17 @@ int ag_pool_reload(struct ag_pool *p)
         memset(&l.items[i], 0, sizeof(l.items[i]));
         a->order = i;
         a->kind = ag_provider_of(a->rec.provider);
-        pool_quota_stale(a); /* parsed when the scheduler first looks at it */
+        if (!same_quota)
+            pool_quota_stale(a); /* parsed when the scheduler first looks at it */
         if (a->rec.disabled || a->rec.forbidden)
             ag_sticky_forget_account(p->sessions, a->rec.id);
+        a->kept = true;
         next[i] = a;
     }
     /* Accounts gone from the store: waits pinned on them dispatch again. */
     for (size_t i = 0; i < p->naccts; i++) {
         struct pool_acct *a = p->accts[i];
-        bool kept = false;
-        for (size_t j = 0; j < l.len && !kept; j++)
-            kept = next[j] == a;
-        if (kept)
+        if (a->kept)
             continue;
         for (struct ag_pool_wait *w = p->waits; w; w = w->next) {
             if (w->acct == a) {
@@ -507,9 +526,12 @@ int ag_pool_reload(struct ag_pool *p)
         pool_shared_removed(p, a, next, l.len);
         acct_free(a);
     }
+    for (size_t i = 0; i < l.len; i++)
+        next[i]->kept = false;
     free(p->accts);
     p->accts = next;
     p->naccts = l.len;
+    p->fwd_stale = true; /* accounts came, went, or were disabled or enabled */
     ag_account_list_dispose(&l);
     pool_shared_reloaded(p); /* new or changed accounts reach the other instances */
     if (p->waits)

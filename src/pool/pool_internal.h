@@ -57,6 +57,7 @@ struct pool_acct {
     struct ag_pool *pool;
     struct ag_account rec; /* owned copy of the stored row */
     size_t order;          /* position in the list */
+    bool kept;             /* ag_pool_reload: still in the store (false between reloads) */
     enum ag_provider kind; /* AG_PROVIDER_GOOGLE: Cloud Code (OAuth); else an API-key account */
     /* runtime */
     unsigned inflight;

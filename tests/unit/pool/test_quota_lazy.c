@@ -255,7 +255,8 @@ static void an_unreadable_quota_counts_as_never_fetched(void **state)
 }
 
 /* A reload with a new stored quota is read anew (the old parse is dropped), and the scheduler
- * follows it: the account that was out of quota is chosen once it has quota again. */
+ * follows it: the account that was out of quota is chosen once it has quota again. An account
+ * whose stored quota did not change keeps its parse. */
 static void a_reload_reads_the_new_quota(void **state)
 {
     (void)state;
@@ -272,8 +273,15 @@ static void a_reload_reads_the_new_quota(void **state)
     assert_string_equal(f->account, b);
     snprintf(q, sizeof(q), "{\"gemini-3-flash\":{\"remaining\":0.9,\"reset_at\":%lld}}", FAR_RESET);
     assert_int_equal(ag_store_account_set_quota(f->store, a, q, AG_TIER_PRO, ag_wall_s()), 0);
+    assert_int_equal(ag_store_account_set_label(f->store, b, "other"), 0);
+    assert_true(acct_of(f, b)->quota_parsed);
     assert_int_equal(ag_pool_reload(f->pool), 0);
     assert_false(acct_of(f, a)->quota_parsed);
+    /* b's stored quota did not change (only its label): its parse is kept, with its answers. */
+    assert_true(acct_of(f, b)->quota_parsed);
+    assert_string_equal(acct_of(f, b)->rec.label, "other");
+    pool_quota_for(acct_of(f, b), "gemini-3-flash", NULL, &rem, &reset);
+    assert_true(rem > 0.29 && rem < 0.31);
     pool_quota_for(acct_of(f, a), "gemini-3-flash", NULL, &rem, &reset);
     assert_true(rem > 0.89 && rem < 0.91);
     acquire_flash(f, "gemini-3-flash");
@@ -337,6 +345,49 @@ static void replaced_ids_and_groups_come_from_the_parse(void **state)
     fx_free(f);
 }
 
+/* A reload finds each account again whatever the changes of order (one added first, one removed,
+ * two swapped): the same in-memory account (its parse kept), in the store's order; the removed
+ * one is gone. */
+static void a_reload_finds_every_account_again(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    char id[5][AG_ACCOUNT_ID_SIZE], added[AG_ACCOUNT_ID_SIZE];
+    struct pool_acct *before[5];
+    const char *order[4];
+    for (int i = 0; i < 5; i++) {
+        char email[32];
+        snprintf(email, sizeof(email), "u%d@example.com", i);
+        add_account(f, email, "{\"gemini-3-flash\":{\"remaining\":0.5}}", id[i]);
+    }
+    fx_start(f);
+    for (int i = 0; i < 5; i++) {
+        before[i] = acct_of(f, id[i]);
+        assert_int_equal(pool_acct_nmodels(before[i]), 1);
+    }
+    add_account(f, "new@example.com", NULL, added);
+    assert_int_equal(ag_store_account_delete(f->store, id[2]), 0);
+    order[0] = added;
+    order[1] = id[4];
+    order[2] = id[0];
+    order[3] = id[1];
+    assert_int_equal(ag_store_account_reorder(f->store, order, 4), 0);
+    assert_int_equal(ag_pool_reload(f->pool), 0);
+    assert_int_equal(f->pool->naccts, 5);
+    assert_string_equal(f->pool->accts[0]->rec.id, added);
+    assert_ptr_equal(f->pool->accts[1], before[4]);
+    assert_ptr_equal(f->pool->accts[2], before[0]);
+    assert_ptr_equal(f->pool->accts[3], before[1]);
+    assert_ptr_equal(f->pool->accts[4], before[3]);
+    assert_null(pool_find_acct(f->pool, id[2]));
+    for (size_t i = 0; i < f->pool->naccts; i++) {
+        assert_int_equal(f->pool->accts[i]->order, i);
+        assert_false(f->pool->accts[i]->kept);
+        assert_true(f->pool->accts[i]->quota_parsed == (i != 0));
+    }
+    fx_free(f);
+}
+
 /* An API-key account's model list (its stored comma-separated models) is read on first use too. */
 static void a_key_accounts_models_are_read_on_first_use(void **state)
 {
@@ -355,6 +406,11 @@ static void a_key_accounts_models_are_read_on_first_use(void **state)
     assert_true(ag_pool_provider_lists(f->pool, "gpt-y"));
     assert_false(ag_pool_provider_lists(f->pool, "gpt-z"));
     assert_int_equal(pool_acct_nmodels(acct_of(f, id)), 2);
+    /* A new models list is read anew after the reload. */
+    assert_int_equal(ag_store_account_set_models(f->store, id, "gpt-z"), 0);
+    assert_int_equal(ag_pool_reload(f->pool), 0);
+    assert_false(ag_pool_provider_lists(f->pool, "gpt-x"));
+    assert_true(ag_pool_provider_lists(f->pool, "gpt-z"));
     fx_free(f);
 }
 
@@ -366,6 +422,7 @@ int main(void)
         cmocka_unit_test(an_unreadable_quota_counts_as_never_fetched),
         cmocka_unit_test(a_reload_reads_the_new_quota),
         cmocka_unit_test(replaced_ids_and_groups_come_from_the_parse),
+        cmocka_unit_test(a_reload_finds_every_account_again),
         cmocka_unit_test(a_key_accounts_models_are_read_on_first_use),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
