@@ -11,6 +11,7 @@
  * Invariants: a failed decode returns a negative code and an error with an HTTP status 400..599
  * whose rendering (encode_error) is JSON; a successful one yields a request whose upstream body,
  * when it encodes, is JSON. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,30 @@ struct variant {
     const struct ag_client_proto *proto;
     struct ag_client_hints hints;
 };
+
+/* Drops every text's literal (canon.h), so the encoder escapes the texts itself. */
+static void forget_literals(struct ag_request *req)
+{
+    for (size_t i = 0; i < req->n_system; i++)
+        req->system[i]._literal = AG_STR_NULL;
+    for (size_t i = 0; i < req->n_messages; i++) {
+        for (size_t j = 0; j < req->messages[i].n_parts; j++) {
+            struct ag_part *p = &req->messages[i].parts[j];
+            p->_literal = AG_STR_NULL;
+            for (size_t k = 0; k < p->n_parts; k++)
+                p->parts[k]._literal = AG_STR_NULL;
+        }
+    }
+}
+
+static bool same_json(struct ag_str a, struct ag_str b)
+{
+    yyjson_doc *x = yyjson_read(a.p, a.len, 0), *y = yyjson_read(b.p, b.len, 0);
+    bool same = x && y && yyjson_equals(yyjson_doc_get_root(x), yyjson_doc_get_root(y));
+    yyjson_doc_free(x);
+    yyjson_doc_free(y);
+    return same;
+}
 
 static const struct variant variants[] = {
     {&ag_proto_openai_chat, {0}},
@@ -109,8 +134,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .session_id = AG_STR("-1234567890"),
     };
     struct ag_upstream_call call = {0};
-    if (ag_proto_cloudcode.encode_request(&ctx, req, &target, &call) == 0)
+    if (ag_proto_cloudcode.encode_request(&ctx, req, &target, &call) == 0) {
         must_be_json("the upstream body", call.body.p, call.body.len);
+        /* the texts copied as the client's literals say what they say escaped again */
+        struct ag_upstream_call again = {0};
+        forget_literals(req);
+        if (ag_proto_cloudcode.encode_request(&ctx, req, &target, &again) != 0 ||
+            !same_json(call.body, again.body)) {
+            fprintf(stderr, "the upstream body differs with the client's literals\n");
+            abort();
+        }
+    }
     if (v->proto == &ag_proto_anthropic) {
         /* the relay's retry after an upstream signature complaint */
         ag_anthropic_drop_signatures(req);
