@@ -42,6 +42,7 @@ struct dec {
     struct ag_proto_error *err;
     struct ag_request *req;
     struct ag_str family;
+    struct ag_json_src src; /* where the body's strings came from (their literals) */
 };
 
 static int invalid(struct dec *d, const char *param, const char *msg)
@@ -96,7 +97,7 @@ static int decode_part(struct dec *d, yyjson_val *p, struct ag_part *out, bool *
     }
     if ((v = yyjson_obj_get(p, "text"))) {
         out->type = yyjson_get_bool(yyjson_obj_get(p, "thought")) ? AG_PART_THINKING : AG_PART_TEXT;
-        out->text = ag_json_str(v);
+        ag_part_set_text(out, ag_json_str(v), ag_json_literal(&d->src, v));
         *keep = out->text.len || out->sig.value.len;
         return 0;
     }
@@ -315,6 +316,7 @@ static int gm_decode(const struct ag_proto_ctx *ctx, struct ag_str body,
     int rc;
     yyjson_doc *doc = ag_json_read(d.a, body, ctx->max_json_depth, &rc);
     yyjson_val *root = doc ? yyjson_doc_get_root(doc) : NULL;
+    ag_json_src_init(&d.src, doc, body);
     if (rc == AG_EDEPTH) {
         ag_proto_error_set(err, d.a, 400, AG_PERR_INVALID, NULL, NULL,
                            "Invalid JSON payload received. " AG_JSON_DEPTH_MSG ".",

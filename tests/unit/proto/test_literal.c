@@ -169,6 +169,22 @@ static void test_changed_text_is_not_the_literal(void **state)
     assert_true(contains(body, "Always\""));
 }
 
+/* Gemini clients (Gemini CLI): contents and the system instruction go out as written too. */
+static void test_gemini_client_texts(void **state)
+{
+    struct fixture *f = *state;
+    static const char body[] =
+        "{\"systemInstruction\":{\"parts\":[{\"text\":\"sys caf\\u00e9\\n\"}]},"
+        "\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"a \\\"b\\\" caf\\u00e9\"}]}]}";
+    struct ag_request *req = NULL;
+    struct ag_proto_error err = {0};
+    struct ag_client_hints h = {.model = AG_STR("gemini-2.5-flash")};
+    assert_int_equal(ag_proto_gemini.decode_request(&f->ctx, ag_str_c(body), &h, &req, &err), 0);
+    struct ag_str out = encode_cloudcode(f, req);
+    assert_true(contains(out, "\"sys caf\\u00e9\\n\""));
+    assert_true(contains(out, "\"a \\\"b\\\" caf\\u00e9\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -176,6 +192,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_source, setup, teardown),
         cmocka_unit_test_setup_teardown(test_texts_go_out_as_written, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_text_is_not_the_literal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gemini_client_texts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
