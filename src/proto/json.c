@@ -195,8 +195,8 @@ static size_t text_estimate(yyjson_mut_val *root)
  * for its output buffer first, guessed from the number of values, and grows it by half whenever
  * it is short, each time a copy in the arena; sized from the document, it is written once.
  * yyjson does not know the buffer is larger than it asked for: its own idea of the size keeps
- * growing by half (free while it fits), so the first block leaves room for that overshoot, or the
- * last step would copy the whole text. */
+ * growing by half (free while it fits), so the first block of a large text leaves room for that
+ * overshoot (a third more than the estimate), or the last step would copy it all. */
 struct sized_alc {
     struct ag_arena *arena;
     size_t first;
@@ -220,7 +220,8 @@ static void *sized_realloc(void *ctx, void *ptr, size_t old_size, size_t size)
 struct ag_str ag_json_mut_text(struct ag_arena *arena, yyjson_mut_val *v)
 {
     size_t est = text_estimate(v);
-    struct sized_alc sa = {.arena = arena, .first = est + est / 2};
+    /* a small text is copied cheaply, and the room would stay with the request */
+    struct sized_alc sa = {.arena = arena, .first = est < 65536 ? est : est + est / 3};
     yyjson_alc alc = {
         .malloc = sized_malloc, .realloc = sized_realloc, .free = alc_free, .ctx = &sa};
     size_t len = 0;
