@@ -195,7 +195,8 @@ worker_processes 1;
 worker_rlimit_nofile 20000;
 pid $T/canned/nginx.pid;
 error_log $T/canned/logs/error.log warn;
-events { worker_connections 16384; }
+# a proxied stream takes two connections (client and upstream): 16,384 stopped at 8,189 streams
+events { worker_connections $((STREAMS * 2 + 512)); }
 http {
     access_log off;
     client_body_temp_path $T/canned/tmp/body;
@@ -242,7 +243,8 @@ worker_processes 1;
 worker_rlimit_nofile 20000;
 pid $T/nginx/nginx.pid;
 error_log $T/nginx/logs/error.log warn;
-events { worker_connections 16384; }
+# a proxied stream takes two connections (client and upstream): 16,384 stopped at 8,189 streams
+events { worker_connections $((STREAMS * 2 + 512)); }
 http {
     access_log off;
     client_body_temp_path $T/nginx/tmp/body;
