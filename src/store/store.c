@@ -63,10 +63,13 @@ static int read_journal_mode(void *arg, int ncol, char **vals, char **names)
 
 /* SQLite's default page cache carves each connection's first 20 pages out of one block at open,
  * writing a header into every slot: ~90 KiB resident per connection whether the pages are ever
- * used or not. Without it pages are allocated as they are read, up to the same cache_size. */
+ * used or not. Without it pages are allocated as they are read, up to the same cache_size.
+ * Without memory statistics (never read here), SQLite's allocations take no process-wide mutex:
+ * with them the loop's and the writer's connections queued on one lock for every malloc. */
 static void sqlite_config_once(void)
 {
     (void)sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 int ag_store_conn_open(const char *path, sqlite3 **out, char *err, size_t errcap)

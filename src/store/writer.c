@@ -43,9 +43,10 @@
 #define DEFAULT_STATS_DAYS      400
 #define DEFAULT_RETENTION_EVERY 3600
 #define DEFAULT_MAX_DISK_BYTES  (INT64_C(1024) << 20)
-#define MERGE_ROWS              32 /* distinct rows summed per batch; more are written alone */
-#define CAP_CHECK_MAX_S         10 /* the disk cap is checked at least this often while writing */
-#define CAP_JOB_PAGES           8  /* per job in the bound of what it adds: pages it may split */
+#define MERGE_ROWS              32   /* distinct rows summed per batch; more are written alone */
+#define FIRST_RETENTION_MS      2000 /* after start: the first retention and disk-cap pass */
+#define CAP_CHECK_MAX_S         10   /* the disk cap is checked at least this often while writing */
+#define CAP_JOB_PAGES           8    /* per job in the bound of what it adds: pages it may split */
 
 enum job_kind {
     JOB_REQUEST,
@@ -516,7 +517,10 @@ static void *writer_main(void *arg)
     struct ag_writer *w = arg;
     struct job **batch = ag_malloc(w->batch_max * sizeof(struct job *));
     struct timespec next_retention;
-    clock_gettime(CLOCK_MONOTONIC, &next_retention); /* first pass right away */
+    /* The first pass a moment after start, not during it: over a large log it reads the whole
+     * table while the gateway is loading its accounts. */
+    clock_gettime(CLOCK_MONOTONIC, &next_retention);
+    deadline_after_ms(&next_retention, FIRST_RETENTION_MS);
     clock_gettime(CLOCK_MONOTONIC, &w->next_commit); /* the first job goes out at once */
     /* Jobs queue meanwhile (and drop when full): a one-time conversion of an old file. */
     if (w->max_disk_bytes > 0)
