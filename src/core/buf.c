@@ -93,18 +93,25 @@ int ag_buf_append(struct ag_buf *b, const void *p, size_t n)
     return 0;
 }
 
-int ag_buf_append_int(struct ag_buf *b, long long v)
+const char *ag_int_text(char buf[24], long long v)
 {
-    char d[24];
-    size_t i = sizeof(d);
+    size_t i = 23;
     unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    buf[i] = '\0';
     do {
-        d[--i] = (char)('0' + u % 10);
+        buf[--i] = (char)('0' + u % 10);
         u /= 10;
     } while (u);
     if (v < 0)
-        d[--i] = '-';
-    return ag_buf_append(b, d + i, sizeof(d) - i);
+        buf[--i] = '-';
+    return buf + i;
+}
+
+int ag_buf_append_int(struct ag_buf *b, long long v)
+{
+    char d[24];
+    const char *s = ag_int_text(d, v);
+    return ag_buf_append(b, s, (size_t)(d + 23 - s));
 }
 
 int ag_buf_vprintf(struct ag_buf *b, const char *fmt, va_list ap)

@@ -73,6 +73,10 @@ static inline int ag_buf_append_c(struct ag_buf *b, const char *s)
 /** Appends v in decimal (no printf); 0 or AG_ETOOBIG. */
 int ag_buf_append_int(struct ag_buf *b, long long v);
 
+/** v as decimal digits (a '-' first when negative), NUL-terminated, written into the end of buf;
+ * returns where they begin. */
+const char *ag_int_text(char buf[24], long long v);
+
 /** printf-appends; 0, AG_ETOOBIG, or AG_EINVAL for a bad format. */
 int ag_buf_printf(struct ag_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int ag_buf_vprintf(struct ag_buf *b, const char *fmt, va_list ap)

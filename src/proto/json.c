@@ -375,16 +375,7 @@ int ag_json_int_append(struct ag_buf *out, int64_t v)
 
 const char *ag_json_int_text(char buf[24], int64_t v)
 {
-    size_t i = 23;
-    uint64_t u = v < 0 ? 0ull - (uint64_t)v : (uint64_t)v;
-    buf[i] = '\0';
-    do {
-        buf[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        buf[--i] = '-';
-    return buf + i;
+    return ag_int_text(buf, (long long)v);
 }
 
 int ag_json_lits_append(struct ag_buf *out, const char *const *pieces, size_t n)

@@ -367,7 +367,9 @@ static void send_upstream(struct call *c)
      * into the request's: it is several times the text's size, and a retried request would keep
      * one per attempt. */
     struct ag_arena scratch;
-    ag_arena_init(&scratch, SCRATCH_CHUNK, c->req->arena.cap);
+    struct ag_arena *ra = &c->req->arena; /* the scratch gets what the request has left */
+    size_t used = ag_arena_used(ra);
+    ag_arena_init(&scratch, SCRATCH_CHUNK, !ra->cap ? 0 : ra->cap > used ? ra->cap - used : 1);
     c->ctx.scratch = &scratch;
     int rc = !c->up ? AG_EUNSUPPORTED
              : key  ? plan_encode(c, &t)
