@@ -14,7 +14,7 @@
 #include "store/writer.h"
 #include "upstream/client.h"
 
-#include <curl/curl.h>
+#include "upstream/curl_api.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

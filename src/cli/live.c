@@ -6,7 +6,7 @@
 #include "core/buf.h"
 #include "core/json_depth.h"
 
-#include <curl/curl.h>
+#include "upstream/curl_api.h"
 #include <stdio.h>
 #include <string.h>
 

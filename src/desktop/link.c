@@ -5,7 +5,7 @@
 #include "core/json_depth.h"
 #include "core/jsonw.h"
 
-#include <curl/curl.h>
+#include "upstream/curl_api.h"
 #include <stdio.h>
 #include <string.h>
 

@@ -13,7 +13,7 @@
 #include "desktop/engine.h"
 #include "desktop/link.h"
 
-#include <curl/curl.h>
+#include "upstream/curl_api.h"
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <libnotify/notify.h>

@@ -11,7 +11,7 @@
 #include "upstream/client.h"
 #include "upstream/client_internal.h"
 
-#include <curl/curl.h>
+#include "upstream/curl_api.h"
 #include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
 #ifndef AG_UPSTREAM_CLIENT_INTERNAL_H
 #define AG_UPSTREAM_CLIENT_INTERNAL_H
 
-#include <curl/curl.h>
+#include "upstream/curl_api.h"
 
 #include "upstream/client.h"
 

@@ -6,7 +6,7 @@
 #include "upstream/client.h"
 #include "upstream/client_internal.h"
 
-#include <curl/curl.h>
+#include "upstream/curl_api.h"
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
