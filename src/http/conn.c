@@ -1,7 +1,8 @@
 /* http/conn.c: one client connection's life. A request's memory and its completion (log line,
  * keep-alive or close, then the next pipelined request), the connection's deadlines (one timer
- * against a deadline fixed when each phase begins), reading the socket with flow control, and
- * closing: at once, or by lingering when the client may still be sending. */
+ * against a deadline fixed when each phase begins), reading the socket with flow control (a
+ * Content-Length body's rest straight into the body's buffer, parse.c), and closing: at once, or
+ * by lingering when the client may still be sending. */
 #include "http/server.h"
 #include "http/server_internal.h"
 
@@ -172,6 +173,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct ag_http_conn *c = h->data;
     (void)suggested;
+    /* Inside a Content-Length body the bytes land where they belong, in one read if they can. */
+    c->read_in_place = ag_http_conn_body_room(c, &buf->base, &buf->len);
+    if (c->read_in_place)
+        return;
     if (ag_buf_reserve_cached(&c->in, c->read_chunk - 1)) {
         buf->base = NULL;
         buf->len = 0;
@@ -193,6 +198,12 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
         ag_buf_dispose_cached(&c->in);
         if (c->lingered > LINGER_MAX_BYTES)
             ag_http_conn_close(c);
+        return;
+    }
+    if (c->read_in_place) {
+        c->read_in_place = false;
+        if (n > 0)
+            ag_http_conn_feed_body(c, buf->base, (size_t)n);
         return;
     }
     if (n > 0) {

@@ -2,7 +2,9 @@
  * request and enforce the header and body limits; the parser pauses when the headers are complete
  * (admission, http/admission.c, decides whether the body is read) and when the message is complete
  * (the request goes to its route's handler). Bytes after the pause point stay in the connection's
- * input until the response is complete, which keeps pipelined responses in order. */
+ * input until the response is complete, which keeps pipelined responses in order. The rest of an
+ * admitted Content-Length body is read in place, into the body's own buffer (body_room,
+ * feed_body at the end). */
 #include "http/server.h"
 #include "http/server_internal.h"
 
@@ -12,6 +14,7 @@
 #include "http/router.h"
 #include "http/ws.h"
 
+#include <assert.h>
 #include <llhttp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +183,13 @@ static int on_headers_complete(llhttp_t *p)
     return HPE_PAUSED;
 }
 
+/* One allocation for a Content-Length body, n bytes (admission has checked them against the
+ * limits), from the block cache when it is large: no realloc doubling, no fresh pages. */
+static int reserve_body(struct ag_http_conn *c, size_t n)
+{
+    return ag_buf_reserve_cached(&c->req->body, n);
+}
+
 static int on_body(llhttp_t *p, const char *at, size_t len)
 {
     struct ag_http_conn *c = p->data;
@@ -191,20 +201,26 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
         c->err_msg = "Too many request bodies in flight; retry shortly";
         return HPE_USER;
     }
-    if (!c->req->body.data && (p->flags & F_CONTENT_LENGTH)) {
-        /* One allocation for the whole body (admission has checked its length against the
-         * limits), from the block cache when it is large: no realloc doubling, no fresh pages.
-         * llhttp has already counted this span off content_length. */
-        if (ag_buf_reserve_cached(&c->req->body, len + (size_t)p->content_length)) {
+    struct ag_buf *body = &c->req->body;
+    if (body->data && at == body->data + body->len) {
+        /* Read in place (ag_http_conn_body_room): the bytes are already where they belong. */
+        assert(len < body->_alloc - body->len);
+        body->len += len;
+        body->data[body->len] = '\0';
+    } else {
+        /* llhttp has already counted this span off content_length. */
+        if (!body->data && (p->flags & F_CONTENT_LENGTH) &&
+            reserve_body(c, len + (size_t)p->content_length)) {
             c->err_status = 413;
             c->err_msg = "Request body too large";
             return HPE_USER;
         }
-    }
-    if (ag_buf_append(&c->req->body, at, len)) {
-        c->err_status = 413;
-        c->err_msg = "Request body too large";
-        return HPE_USER;
+        if (ag_buf_append(body, at, len)) {
+            c->err_status = 413;
+            c->err_msg = "Request body too large";
+            return HPE_USER;
+        }
+        s->body_copied += len;
     }
     /* The body must average lim.min_body_rate after a grace of the header timeout. */
     c->body_bytes += len;
@@ -253,6 +269,37 @@ void ag_http_conn_parser_init(struct ag_http_conn *c)
 
 /* ---------------------------------------------------------------- input processing */
 
+/* The parser stopped on a message boundary: the headers are complete (admission decides about
+ * the body) or the message is (its handler runs). */
+static void on_pause(struct ag_http_conn *c)
+{
+    c->paused = true;
+    if (c->admit_pending) {
+        c->admit_pending = false;
+        c->run_empty = ag_http_conn_admit(c) || c->discard;
+    } else {
+        dispatch(c);
+    }
+}
+
+/* The parser stopped on an error: answer it (a limit hit in a callback, or malformed input). */
+static void on_parse_error(struct ag_http_conn *c, llhttp_errno_t e)
+{
+    if (c->err_status) {
+        ag_http_conn_fail(c, c->err_status,
+                          c->err_status == 413   ? "request_too_large"
+                          : c->err_status == 431 ? "headers_too_large"
+                          : c->err_status == 503 ? "overloaded"
+                                                 : "bad_request",
+                          c->err_msg);
+    } else if (e == HPE_PAUSED_UPGRADE) {
+        ag_http_conn_fail(c, 400, "bad_request", "Protocol upgrade is not supported here");
+    } else {
+        ag_log_debug("http: %s parse error: %s", c->peer, llhttp_get_error_reason(&c->parser));
+        ag_http_conn_fail(c, 400, "bad_request", "Malformed HTTP request");
+    }
+}
+
 /* Feeds buffered input to the parser and dispatches complete requests, in order. */
 void ag_http_conn_process(struct ag_http_conn *c)
 {
@@ -286,29 +333,11 @@ void ag_http_conn_process(struct ag_http_conn *c)
         if (e == HPE_PAUSED) {
             size_t used = (size_t)(llhttp_get_error_pos(&c->parser) - base);
             ag_buf_consume(&c->in, used);
-            c->paused = true;
-            if (c->admit_pending) {
-                c->admit_pending = false;
-                c->run_empty = ag_http_conn_admit(c) || c->discard;
-            } else {
-                dispatch(c);
-            }
+            on_pause(c);
             continue;
         }
         ag_buf_reset(&c->in);
-        if (c->err_status) {
-            ag_http_conn_fail(c, c->err_status,
-                              c->err_status == 413   ? "request_too_large"
-                              : c->err_status == 431 ? "headers_too_large"
-                              : c->err_status == 503 ? "overloaded"
-                                                     : "bad_request",
-                              c->err_msg);
-        } else if (e == HPE_PAUSED_UPGRADE) {
-            ag_http_conn_fail(c, 400, "bad_request", "Protocol upgrade is not supported here");
-        } else {
-            ag_log_debug("http: %s parse error: %s", c->peer, llhttp_get_error_reason(&c->parser));
-            ag_http_conn_fail(c, 400, "bad_request", "Malformed HTTP request");
-        }
+        on_parse_error(c, e);
         break;
     }
     c->in_process = false;
@@ -321,4 +350,49 @@ void ag_http_conn_process(struct ag_http_conn *c)
         uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = false;
     }
+}
+
+/* ---------------------------------------------------------------- bodies read in place */
+
+bool ag_http_conn_body_room(struct ag_http_conn *c, char **at, size_t *n)
+{
+    struct ag_http_req *req = c->req;
+    const llhttp_t *p = &c->parser;
+    /* Only the plain case: an admitted Content-Length body, the parser inside it and nothing
+     * buffered before it. Chunked bodies, upgrades and everything else go through c->in. */
+    if (c->phase != PH_BODY || !req || req->_state != REQ_PARSING || c->in.len || c->paused ||
+        c->run_empty || c->discard || c->linger || c->ws || c->closing || c->lingering ||
+        p->upgrade || !(p->flags & F_CONTENT_LENGTH) || (p->flags & F_CHUNKED) ||
+        p->content_length == 0 || llhttp_get_errno(p) != HPE_OK)
+        return false;
+    size_t rest = (size_t)p->content_length; /* what llhttp has not seen yet */
+    if (!req->body.data && reserve_body(c, rest))
+        return false;
+    if (req->body._alloc - req->body.len <= rest)
+        return false; /* not sized for it (cannot happen: sized from Content-Length) */
+    *at = req->body.data + req->body.len;
+    *n = rest;
+    return true;
+}
+
+void ag_http_conn_feed_body(struct ag_http_conn *c, const char *at, size_t n)
+{
+    assert(!c->in_process); /* called from the read callback, never from inside the parser */
+    if (c->closing || c->lingering)
+        return;
+    c->in_process = true;
+    llhttp_errno_t e = llhttp_execute(&c->parser, at, n);
+    if (e == HPE_PAUSED) {
+        /* The message ended; offered no more than its rest, the parser used every byte. Should
+         * it not have, the rest is input like any other. */
+        size_t used = (size_t)(llhttp_get_error_pos(&c->parser) - at);
+        if (used < n)
+            (void)ag_buf_append(&c->in, at + used, n - used); /* c->in has no cap */
+        on_pause(c);
+    } else if (e != HPE_OK) {
+        on_parse_error(c, e);
+    }
+    c->in_process = false;
+    /* What follows (the next pipelined request, timers, flow control) as for any input. */
+    ag_http_conn_process(c);
 }

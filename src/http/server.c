@@ -232,6 +232,11 @@ size_t ag_http_server_active_requests(const struct ag_http_server *s)
     return s->nactive;
 }
 
+uint64_t ag_http_server_body_copied(const struct ag_http_server *s)
+{
+    return s->body_copied;
+}
+
 static void on_listener_closed(uv_handle_t *h)
 {
     struct ag_http_server *s = h->data;

@@ -241,6 +241,14 @@ void ag_http_server_shutdown(struct ag_http_server *s, uint64_t grace_ms, void (
 size_t ag_http_server_connections(const struct ag_http_server *s);
 size_t ag_http_server_active_requests(const struct ag_http_server *s);
 
+/**
+ * Request-body bytes copied out of the connections' read buffers since the server started. A
+ * Content-Length body is read straight into its own buffer once its headers are admitted, so
+ * only the part that arrived together with the headers counts here; chunked bodies count whole.
+ * For tests and diagnostics.
+ */
+uint64_t ag_http_server_body_copied(const struct ag_http_server *s);
+
 /** Frees a server after shutdown's done callback ran (NULL is a no-op). */
 void ag_http_server_free(struct ag_http_server *s);
 

@@ -63,6 +63,7 @@ struct ag_http_conn {
     bool admit_pending;     /* headers complete: admission runs before any body byte is read */
     bool discard;           /* the current message was answered at admission: drop its body */
     bool run_empty;         /* run the parser once more even without input (after admission) */
+    bool read_in_place;     /* the read buffer handed to libuv is the body's tail */
     bool linger;            /* close by lingering: shut down writing, drop input for a while */
     bool lingering;         /* the lingering close has begun */
     uint64_t deadline_us;   /* when the current phase times out (PH_BUSY has none) */
@@ -95,6 +96,7 @@ struct ag_http_server {
     ag_http_admin_cb admin_check;
     void *admin_ud;
     size_t body_inflight; /* request-body bytes reserved by requests not yet freed */
+    uint64_t body_copied; /* request-body bytes copied from c->in (the rest were read in place) */
     uint64_t refused_conns;
     uint64_t last_refusal_log_us;
     ag_http_gate_cb gate;
@@ -149,6 +151,17 @@ bool ag_http_server_admit_peer(struct ag_http_server *s, uv_tcp_t *t);
 
 /* A new request on c (counted in flight; c->req is not set). */
 struct ag_http_req *ag_http_req_new(struct ag_http_conn *c);
+
+/* Where the next read may land in place (parse.c): when c is inside an admitted Content-Length
+ * body with nothing buffered before it, sets *at to the end of the request's body buffer (sized
+ * for the whole body, allocated here if no byte of it came yet) and *n to the bytes of the body
+ * still to come, and returns true. Otherwise false: the read goes to c->in. */
+bool ag_http_conn_body_room(struct ag_http_conn *c, char **at, size_t *n);
+
+/* n bytes were read in place at the spot ag_http_conn_body_room gave (parse.c): the parser sees
+ * them there (on_body counts them into the body without a copy), and what is complete runs as
+ * in ag_http_conn_process. */
+void ag_http_conn_feed_body(struct ag_http_conn *c, const char *at, size_t n);
 
 /* Feeds c's buffered input to the parser (or to its WebSocket) and runs what is complete. */
 void ag_http_conn_process(struct ag_http_conn *c);

@@ -49,6 +49,7 @@ struct fixture {
     uv_cond_t probe_cv;
     bool probed;
     size_t connections, active;
+    uint64_t body_copied;
 };
 
 /* ------------------------------------------------------------------ handlers */
@@ -217,6 +218,7 @@ static void on_probe(uv_async_t *a)
     uv_mutex_lock(&fx->probe_mu);
     fx->connections = ag_http_server_connections(fx->srv);
     fx->active = ag_http_server_active_requests(fx->srv);
+    fx->body_copied = ag_http_server_body_copied(fx->srv);
     fx->probed = true;
     uv_cond_signal(&fx->probe_cv);
     uv_mutex_unlock(&fx->probe_mu);
@@ -322,6 +324,19 @@ static bool fx_counts(struct fixture *fx, size_t *connections, size_t *active)
     *active = fx->active;
     uv_mutex_unlock(&fx->probe_mu);
     return ok;
+}
+
+/* Request-body bytes the server has copied out of its read buffers so far (read on its thread);
+ * UINT64_MAX when it did not answer within 5 s. */
+static uint64_t fx_body_copied(struct fixture *fx)
+{
+    size_t c, a;
+    uint64_t n;
+    bool ok = fx_counts(fx, &c, &a);
+    uv_mutex_lock(&fx->probe_mu);
+    n = fx->body_copied;
+    uv_mutex_unlock(&fx->probe_mu);
+    return ok ? n : UINT64_MAX;
 }
 
 struct fx_want {
