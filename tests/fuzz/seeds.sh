@@ -94,7 +94,8 @@ for d in "$cases"/*/*/; do
         done
         ;;
     http)
-        # a few real bodies as authorised requests (cut after the headers)
+        # a few real bodies as authorised requests, cut inside the headers and (-body) right
+        # after them, where the server reads the body in place
         case $id in
         openai-to-cloudcode-plain-text | openai-to-cloudcode-tool-choice-named) path=/v1/chat/completions ;;
         anthropic-to-cloudcode-plain-text | anthropic-to-cloudcode-system-blocks) path=/v1/messages ;;
@@ -103,7 +104,10 @@ for d in "$cases"/*/*/; do
         esac
         if [ -n "$path" ]; then
             n=$(wc -c <"$d/client_request.json" | tr -d ' ')
-            seed "$id" "\\120POST $path HTTP/1.1\r\nHost: localhost:8045\r\nAuthorization: Bearer sk-fuzz-key\r\nContent-Type: application/json\r\nContent-Length: $n\r\n\r\n" "$d/client_request.json"
+            h="POST $path HTTP/1.1\r\nHost: localhost:8045\r\nAuthorization: Bearer sk-fuzz-key\r\nContent-Type: application/json\r\nContent-Length: $n\r\n\r\n"
+            seed "$id" "\\120$h" "$d/client_request.json"
+            hl=$(printf "$h" | wc -c | tr -d ' ')
+            seed "$id-body" "\\$(printf %o "$hl")$h" "$d/client_request.json"
         fi
         ;;
     esac
