@@ -76,7 +76,7 @@ install(FILES ${CMAKE_SOURCE_DIR}/packaging/systemd/aigate.sysusers
     DESTINATION lib/sysusers.d RENAME aigate.conf)
 
 # The Debian package. Depends comes from dpkg-shlibdeps: the Debian packages of the libraries the
-# binary links (libc6, libcurl4, libsqlite3-0, libssl3, libuv1, ...), with the lower bounds of
+# binary links (libc6, libsqlite3-0, libssl3, libuv1, ...), with the lower bounds of
 # their shlibs files. yyjson is not among them: Debian 12 has no package of it, and the library
 # the package carries in /usr/lib/aigate (found through the RUNPATH) is a file of the package
 # itself.
@@ -98,7 +98,10 @@ if(AG_DEB_ARCH)
     set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE ${AG_DEB_ARCH})
 endif()
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd") # useradd, for the postinst
+# useradd, for the postinst; libcurl and libpq, which the gateway loads with dlopen on first use
+# (src/upstream/curl_api.h, src/store/pq_api.h), so dpkg-shlibdeps does not see them (the lower
+# bounds are the ones it gave while they were linked).
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd, libcurl4 (>= 7.63.0), libpq5 (>= 9.0~)")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "ca-certificates")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

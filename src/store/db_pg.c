@@ -4,16 +4,17 @@
  * and execute in one round trip, no server-side state to clean up). Parameters go as text, except
  * blobs, which go in binary; the server infers each parameter's type from where it is used.
  * Results come back as text and are read from memory row by row; BYTEA columns are unescaped on
- * first read. Every call blocks the calling thread until the server answers. */
+ * first read. Every call blocks the calling thread until the server answers. libpq itself is
+ * loaded by the first ag_db_pg_open (store/pq_api.h). */
 #include "store/db_pg.h"
 
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/str.h"
+#include "store/pq_api.h"
 #include "store/store_internal.h"
 
 #include <inttypes.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,15 @@ int ag_db_pg_open(const char *url, struct ag_pg_conn **out, char *err, size_t er
     static const char *const keys[] = {"connect_timeout",  "keepalives_idle", "keepalives_interval",
                                        "keepalives_count", "dbname",          NULL};
     const char *vals[] = {"5", "15", "5", "3", url, NULL};
+    const char *why = NULL;
+    /* libpq is loaded by the first connection, not at exec (store/pq_api.h). */
+    if (ag_pq_api_load(&why) != 0) {
+        ag_store_seterr(err, errcap,
+                        "cannot connect to PostgreSQL: libpq could not be loaded (%s); install "
+                        "it (Debian: libpq5)",
+                        why);
+        return AG_EIO;
+    }
     PGconn *conn = PQconnectdbParams(keys, vals, 1);
     if (!conn) {
         ag_store_seterr(err, errcap, "cannot connect to PostgreSQL: out of memory");

@@ -1,10 +1,13 @@
 /* Integration tests of what the gateway initialises at start with the real binaries: an idle
  * gateway with accounts whose tokens are fresh does not initialise libcurl and OpenSSL (ids,
- * keys and tokens drawn at start come from the kernel's getrandom), the first upstream call does,
- * and it succeeds; after a restart the first use of libcurl may be a worker's (a request log
- * replay) and it succeeds too. OpenSSL's initialisation is seen from outside: it reads the file
- * named by OPENSSL_CONF, which the test watches with inotify. Loopback only; every wait is
- * bounded; every process is stopped by its PID. */
+ * keys and tokens drawn at start come from the kernel's getrandom), and has neither libcurl nor
+ * libpq mapped (both are loaded on first use); the first upstream call loads and initialises
+ * libcurl, and it succeeds; after a restart the first use of libcurl may be a worker's (a request
+ * log replay) and it succeeds too. A gateway whose libcurl cannot be loaded starts, answers, and
+ * fails upstream requests with an error instead of crashing. OpenSSL's initialisation is seen
+ * from outside: it reads the file named by OPENSSL_CONF, which the test watches with inotify;
+ * the libraries, in /proc/PID/maps. Loopback only; every wait is bounded; every process is
+ * stopped by its PID. */
 #include "ag_test.h"
 
 #include "child.h"
@@ -104,6 +107,17 @@ static void env_prepare(struct ag_gwenv *e, struct conf_watch *w, bool with_key)
     ag_gwenv_prepare(e, &o);
 }
 
+/* Upstream calls through a proxy: the mock itself, which takes absolute-form requests. A proxied
+ * call always goes through libcurl (a plain http:// one without a proxy may take the client's
+ * native path, which needs no libcurl). set holds the argument (cap bytes). */
+static void use_proxy(struct ag_gwenv *e, char *set, size_t cap)
+{
+    snprintf(set, cap, "upstream.proxy_url=%s", e->mock.base_url);
+    e->gw_args[0] = "--set";
+    e->gw_args[1] = set;
+    e->gw_args[2] = NULL;
+}
+
 static long call(struct ag_gwenv *e, const char *method, const char *path, const char *body,
                  struct ag_buf *out)
 {
@@ -120,9 +134,11 @@ static void idle_gateway_initialises_no_tls_until_the_first_upstream_call(void *
     struct ag_gwenv e;
     struct conf_watch w = {.fd = -1};
     struct ag_buf out;
+    char set[160];
     conf_make(&w);
     ag_buf_init(&out, 0);
     env_prepare(&e, &w, false);
+    use_proxy(&e, set, sizeof(set));
     conf_watch_start(&w);
     ag_gwenv_launch(&e);
 
@@ -130,11 +146,18 @@ static void idle_gateway_initialises_no_tls_until_the_first_upstream_call(void *
      * TLS. */
     assert_int_equal(call(&e, "GET", "/healthz", NULL, &out), 200);
     assert_false(conf_opened(&w, 1000));
+    /* Neither libcurl (with its tree of TLS, Kerberos, LDAP, SSH libraries) nor libpq is even
+     * mapped. */
+    assert_false(ag_child_maps(e.gw.pid, "libcurl.so"));
+    assert_false(ag_child_maps(e.gw.pid, "libpq.so"));
 
-    /* The first upstream call initialises libcurl (and OpenSSL with it) and goes through. */
+    /* The first upstream call loads libcurl, initialises it (and OpenSSL with it) and goes
+     * through. */
     assert_int_equal(call(&e, "POST", "/v1/chat/completions", chat_body, &out), 200);
     assert_non_null(strstr(out.data, "chat.completion"));
     assert_true(conf_opened(&w, 2000));
+    assert_true(ag_child_maps(e.gw.pid, "libcurl.so.4"));
+    assert_false(ag_child_maps(e.gw.pid, "libpq.so"));
     /* and the next one finds everything ready */
     assert_int_equal(call(&e, "POST", "/v1/chat/completions", chat_body, &out), 200);
 
@@ -188,8 +211,10 @@ static void replay_as_the_first_curl_use_after_a_restart(void **state)
     assert_int_equal(ag_child_stop(&e.gw, SIGTERM, 15000), 0);
     ag_child_cleanup(&e.gw);
     ag_gwenv_launch(&e);
+    assert_false(ag_child_maps(e.gw.pid, "libcurl.so"));
     snprintf(path, sizeof(path), "/api/logs/%lld/replay", (long long)id);
     assert_int_equal(call(&e, "POST", path, "{}", &out), 200);
+    assert_true(ag_child_maps(e.gw.pid, "libcurl.so.4"));
     yyjson_doc *d = yyjson_read(out.data, out.len, 0);
     assert_non_null(d);
     yyjson_val *root = yyjson_doc_get_root(d);
@@ -202,12 +227,61 @@ static void replay_as_the_first_curl_use_after_a_restart(void **state)
     conf_remove(&w);
 }
 
+/* A libcurl.so.4 that is no library (an empty file), first in the gateway's library path: the
+ * dynamic loader refuses it, as it would a missing one. */
+static void without_libcurl_the_gateway_runs_and_upstream_calls_fail(void **state)
+{
+    struct ag_gwenv e;
+    struct conf_watch w = {.fd = -1};
+    struct ag_buf out;
+    char lib[160], set[160];
+    conf_make(&w);
+    ag_buf_init(&out, 0);
+    env_prepare(&e, &w, false);
+    use_proxy(&e, set, sizeof(set));
+    snprintf(lib, sizeof(lib), "%s/libcurl.so.4", w.dir);
+    int fd = open(lib, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    size_t n = 0;
+    while (e.envp[n])
+        n++;
+    assert_true(n < AG_GWENV_VARS);
+    snprintf(e.vars[n], sizeof(e.vars[n]), "LD_LIBRARY_PATH=%s", w.dir);
+    e.envp[n] = e.vars[n];
+    e.envp[n + 1] = NULL;
+    ag_gwenv_launch(&e);
+
+    assert_int_equal(call(&e, "GET", "/healthz", NULL, &out), 200);
+    /* Twice: the second finds the failed load, not a half-loaded library. */
+    for (int i = 0; i < 2; i++) {
+        long st = call(&e, "POST", "/v1/chat/completions", chat_body, &out);
+        assert_true(st >= 500 && st <= 599);
+        assert_non_null(strstr(out.data, "\"error\""));
+    }
+    assert_false(ag_child_maps(e.gw.pid, "libcurl.so"));
+    char *log = ag_child_output(&e.gw);
+    assert_non_null(log);
+    bool said = strstr(log, "libcurl could not be loaded") != NULL;
+    free(log);
+    assert_true(said);
+    /* Still answering, and it stops cleanly (ag_gwenv_stop checks the exit code). */
+    assert_int_equal(call(&e, "GET", "/healthz", NULL, &out), 200);
+
+    ag_buf_dispose(&out);
+    ag_gwenv_stop(&e);
+    unlink(lib);
+    conf_remove(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(idle_gateway_initialises_no_tls_until_the_first_upstream_call,
                                   ag_gwenv_teardown),
         cmocka_unit_test_teardown(replay_as_the_first_curl_use_after_a_restart, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(without_libcurl_the_gateway_runs_and_upstream_calls_fail,
+                                  ag_gwenv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

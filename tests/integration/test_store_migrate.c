@@ -203,6 +203,8 @@ static void migrate_then_serve_from_postgres(void **state)
     e.gw_args[2] = NULL;
     ag_gwenv_launch(&e);
     assert_int_equal(access(from, F_OK), -1); /* no SQLite file was made */
+    /* libpq is no library of the gateway's; the store loaded it for its first connection. */
+    assert_true(ag_child_maps(e.gw.pid, "libpq.so.5"));
 
     yyjson_doc *d = admin_get(&e, "/api/accounts");
     yyjson_val *v;

@@ -257,3 +257,19 @@ int ag_child_run(const char *const *argv, const char *const *env, const char *st
         free(e);
     return code;
 }
+
+bool ag_child_maps(pid_t pid, const char *name)
+{
+    char path[64], line[512];
+    bool found = false;
+    snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    while (!found && fgets(line, sizeof(line), f)) {
+        const char *file = strrchr(line, '/');
+        found = file && strncmp(file + 1, name, strlen(name)) == 0;
+    }
+    fclose(f);
+    return found;
+}

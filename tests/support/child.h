@@ -40,6 +40,12 @@ char *ag_child_output(const struct ag_child *c);
 void ag_child_cleanup(struct ag_child *c);
 
 /**
+ * Whether process pid has a file whose name starts with name (as "libcurl.so") mapped, from
+ * /proc/<pid>/maps; false when it has none or cannot be read.
+ */
+bool ag_child_maps(pid_t pid, const char *name);
+
+/**
  * Runs argv to completion (bounded by timeout_ms, then killed) with extra env and optional stdin
  * text; returns the exit code (or -1) and its stdout/stderr when out/err are not NULL (malloc'd).
  */
