@@ -21,8 +21,11 @@ if [ "$(id -u)" != 0 ]; then
     fi
 fi
 
+# libcurl4 and libpq5 by name too (the -dev packages depend on them as well): aigate loads them
+# with dlopen on first use, so its binary does not name them.
 PKGS="build-essential pkg-config cmake ninja-build git ca-certificates curl
 libuv1-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libcmocka-dev zlib1g-dev libwslay-dev clang libclang-rt-14-dev libhiredis-dev redis-server libpq-dev
+libcurl4 libpq5
 sqlite3 wrk nginx-light valgrind help2man debootstrap file clang-tidy clang-format cppcheck
 libgtk-3-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev libnotify-dev librsvg2-bin
 xvfb x11-apps x11-utils dbus-daemon"
