@@ -252,6 +252,13 @@ void ag_upstream_client_run_pending(struct ag_upstream_client *c)
             ag_upstream_req_finish(r, AG_ECANCELED, AG_UPSTREAM_FAIL_CANCELED, NULL);
             continue;
         }
+        if (r->native) {
+            if (ops & OP_START)
+                ag_h1_begin(r);
+            if ((ops & OP_RESUME) && !r->paused)
+                ag_h1_resume(r);
+            continue;
+        }
         if (ops & OP_START) {
             CURLMcode mc = curl_multi_add_handle(c->multi, r->easy);
             if (mc != CURLM_OK) {
@@ -343,6 +350,7 @@ void ag_upstream_client_close(struct ag_upstream_client *c, void (*done)(void *u
     while (c->all)
         ag_upstream_req_finish(c->all, AG_ECANCELED, AG_UPSTREAM_FAIL_CANCELED, "client closed");
     c->pending = NULL;
+    ag_h1_client_close(c);
     while (c->nspare)
         curl_easy_cleanup(c->spare[--c->nspare]);
     if (c->multi)

@@ -1,7 +1,10 @@
-/* upstream/client.h: the upstream HTTP(S) client. One libcurl multi handle per process, driven by
- * the gateway's libuv loop (a uv_poll per socket, one uv_timer, curl_multi_socket_action), so
- * upstream transfers never block the loop. Connections are kept alive and HTTP/2 streams share a
- * connection (PIPEWAIT).
+/* upstream/client.h: the upstream HTTP(S) client. Plain http:// requests without a proxy (a
+ * local provider, a TLS-terminating sidecar, the bench's and the tests' upstreams) take a native
+ * HTTP/1.1 path on the loop (h1.c: kept-alive connections per host, the body written from the
+ * caller's buffer, one read buffer shared by every connection). Everything else goes through one
+ * libcurl multi handle per process, driven by the gateway's libuv loop (a uv_poll per socket, one
+ * uv_timer, curl_multi_socket_action), so upstream transfers never block the loop. Connections are
+ * kept alive and HTTP/2 streams share a connection (PIPEWAIT).
  *
  * Threading: everything here runs on the loop thread; nothing is thread-safe except
  * ag_upstream_global_init.
@@ -36,8 +39,10 @@ struct ag_upstream_client_opts {
     long max_host_connections;      /* per host (0 = unlimited, curl's default) */
     long max_total_connections;     /* 0 = unlimited */
     long dns_cache_timeout_s;       /* default 300 */
-    long recv_buffer_bytes;         /* curl receive buffer per transfer (default 8 KiB) */
+    long recv_buffer_bytes;         /* curl's receive buffer per transfer (default 8 KiB); the
+                                       native path's read size when below its 64 KiB */
     bool insecure_skip_verify_host; /* never in production: tests with self-signed certs only */
+    bool curl_only;                 /* every request through libcurl, plain http:// too */
 };
 
 /**

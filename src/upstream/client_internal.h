@@ -1,13 +1,19 @@
-/* upstream/client_internal.h: what the client's two files share. client.c drives libcurl's multi
+/* upstream/client_internal.h: what the client's files share. client.c drives libcurl's multi
  * handle on the libuv loop and owns the client's lists (started requests, deferred operations);
- * transfer.c owns one transfer's life (setup, callbacks, timeouts, the end). Not for other files:
- * they use client.h. */
+ * transfer.c owns one transfer's life (setup, callbacks, timeouts, the end); h1.c is the native
+ * HTTP/1.1 path that plain http:// requests without a proxy take instead of libcurl. Not for other
+ * files: they use client.h. */
 #ifndef AG_UPSTREAM_CLIENT_INTERNAL_H
 #define AG_UPSTREAM_CLIENT_INTERNAL_H
 
-#include "upstream/curl_api.h"
+#include <llhttp.h>
 
 #include "upstream/client.h"
+#include "upstream/curl_api.h"
+
+struct ag_h1_conn;
+struct ag_h1_gai;
+struct ag_h1_host;
 
 /* Idle connections curl keeps for reuse. Its default (4 x the transfers in the multi handle at
  * that moment) shrinks whenever transfers finish together, and then closes connections the next
@@ -35,8 +41,10 @@ struct ag_upstream_client {
     long max_idle;           /* CURLMOPT_MAXCONNECTS now */
     CURL *spare[SPARE_EASY]; /* reset easy handles ready for reuse */
     size_t nspare;
-    size_t open_handles; /* libuv handles not yet closed (timer, polls, request timers) */
-    int in_curl;         /* >0 while libcurl may call our callbacks */
+    size_t open_handles;         /* libuv handles not yet closed (timer, polls, request timers) */
+    int in_curl;                 /* >0 while libcurl (or h1.c) may call our callbacks */
+    struct ag_h1_host *h1_hosts; /* native HTTP/1.1: one entry per host and port (h1.c) */
+    char *h1_rbuf;               /* native HTTP/1.1: the read buffer every connection shares */
     bool closing;
     void (*close_done)(void *ud);
     void *close_ud;
@@ -69,6 +77,19 @@ struct ag_upstream_req {
     bool canceled;
     bool finished; /* on_done running or done */
     bool has_proxy;
+    /* native HTTP/1.1 (h1.c) */
+    bool native;             /* this request takes h1.c, not libcurl */
+    bool h1_connecting;      /* no connection established yet (the connect timeout applies) */
+    bool h1_complete;        /* the whole response has been parsed */
+    bool h1_retried;         /* already retried once on a fresh connection */
+    bool h1_fail_now;        /* fail with fail/cb_err/errbuf at the next timer turn */
+    struct ag_h1_conn *h1;   /* the connection carrying it (NULL while resolving, after) */
+    struct ag_h1_gai *gai;   /* host name resolution in flight */
+    struct ag_h1_host *host; /* where it goes */
+    char *h1_head;           /* the request head */
+    size_t h1_head_len;
+    struct ag_buf held; /* body bytes on_data refused while paused: delivered first */
+    unsigned h1_addr;   /* index of the address being connected to */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -99,11 +120,45 @@ void ag_upstream_client_run_pending(struct ag_upstream_client *c);
 
 /* ---- transfer.c ---- */
 
+/* Arms r's timer for its nearest deadline (or at once for a native request with an outcome). */
+void ag_upstream_req_arm_timer(struct ag_upstream_req *r);
+
 /* Ends a request: detaches it, reports (unless canceled) and schedules its memory release. */
 void ag_upstream_req_finish(struct ag_upstream_req *r, int err, enum ag_upstream_fail fail,
                             const char *msg);
 
 /* libcurl says r's transfer is done with code: reports the outcome (ag_upstream_req_finish). */
 void ag_upstream_req_transfer_done(struct ag_upstream_req *r, CURLcode code);
+
+/* ---- h1.c: the native HTTP/1.1 path ---- */
+
+/* True when spec can go through h1.c: an http:// URL with a host name or address, an optional
+ * port and no user name, no proxy, and the client not limited to libcurl. */
+bool ag_h1_eligible(const struct ag_upstream_client *c, const struct ag_upstream_req_spec *spec);
+
+/* Prepares r for h1.c: the host entry and the request head. 0, or AG_EINVAL for a method or
+ * header that cannot be sent (CR, LF or NUL in it). */
+int ag_h1_prepare(struct ag_upstream_req *r, const struct ag_upstream_req_spec *spec,
+                  const char *method);
+
+/* Sends r: on an idle kept-alive connection to its host, or a new one (resolving the name first
+ * unless known). Failures are reported through r's timer, never before this returns. */
+void ag_h1_begin(struct ag_upstream_req *r);
+
+/* r leaves its connection: kept for the next request when the whole response was read and the
+ * connection may be reused, otherwise closed. Name resolution in flight is abandoned. */
+void ag_h1_detach(struct ag_upstream_req *r);
+
+/* The caller paused r: no more reading from its connection until ag_h1_resume. */
+void ag_h1_pause(struct ag_upstream_req *r);
+
+/* The caller resumed r (outside callbacks): held bytes are delivered, then reading goes on. */
+void ag_h1_resume(struct ag_upstream_req *r);
+
+/* The timer of a native request fired: true when h1.c ended the request (its outcome). */
+bool ag_h1_on_timer(struct ag_upstream_req *r);
+
+/* The client closes: every idle connection is closed and the host entries are freed. */
+void ag_h1_client_close(struct ag_upstream_client *c);
 
 #endif

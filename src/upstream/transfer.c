@@ -15,8 +15,10 @@
 #include "core/mem.h"
 #include "core/time.h"
 
-#define DEFAULT_MAX_BODY    (16u * 1024u * 1024u)
-#define MAX_HEAD_BYTES      (64u * 1024u)
+#define DEFAULT_MAX_BODY (16u * 1024u * 1024u)
+#define MAX_HEAD_BYTES   (64u * 1024u)
+/* Body bytes a paused native request holds: what was left of one read (h1.c reads 64 KiB). */
+#define MAX_HELD_BYTES      (128u * 1024u)
 #define MAX_DEFERRED_ROUNDS 64
 /* curl's receive buffer per transfer: SSE events are small, and at thousands of concurrent
  * streams curl's 16 KiB default was a quarter of each stream's memory. */
@@ -53,8 +55,6 @@ bool ag_upstream_fail_is_timeout(enum ag_upstream_fail kind)
            kind == AG_UPSTREAM_FAIL_TOTAL_TIMEOUT;
 }
 
-static void arm_timer(struct ag_upstream_req *r);
-
 /* ---- finishing a request ---- */
 
 static void req_closed(uv_handle_t *h)
@@ -63,6 +63,8 @@ static void req_closed(uv_handle_t *h)
     struct ag_upstream_client *c = r->c;
     ag_buf_dispose(&r->head);
     ag_buf_dispose(&r->body);
+    ag_buf_dispose(&r->held);
+    free(r->h1_head);
     free(r->url);
     free(r);
     ag_upstream_client_handle_closed(c);
@@ -72,6 +74,8 @@ static void req_closed(uv_handle_t *h)
 static void detach(struct ag_upstream_req *r)
 {
     assert(r->c->in_curl == 0);
+    if (r->native)
+        ag_h1_detach(r);
     if (r->added) {
         curl_multi_remove_handle(r->c->multi, r->easy);
         r->added = false;
@@ -196,8 +200,12 @@ static void on_req_timer(uv_timer_t *t)
     enum ag_upstream_fail fail = AG_UPSTREAM_FAIL_NONE;
     char msg[96];
 
+    if (r->native && ag_h1_on_timer(r))
+        return;
     if (to->total_ms && now >= r->start_ms + to->total_ms)
         fail = AG_UPSTREAM_FAIL_TOTAL_TIMEOUT;
+    else if (r->h1_connecting && to->connect_ms && now >= r->start_ms + to->connect_ms)
+        fail = AG_UPSTREAM_FAIL_CONNECT_TIMEOUT;
     else if (!r->got_head && !r->in_block && to->first_byte_ms &&
              now >= r->start_ms + to->first_byte_ms)
         fail = AG_UPSTREAM_FAIL_FIRST_BYTE_TIMEOUT;
@@ -205,7 +213,7 @@ static void on_req_timer(uv_timer_t *t)
              now >= r->last_rx_ms + to->idle_ms)
         fail = AG_UPSTREAM_FAIL_IDLE_TIMEOUT;
     if (fail == AG_UPSTREAM_FAIL_NONE) {
-        arm_timer(r);
+        ag_upstream_req_arm_timer(r);
         return;
     }
     snprintf(msg, sizeof(msg), "%s after %llu ms", ag_upstream_fail_name(fail),
@@ -214,14 +222,20 @@ static void on_req_timer(uv_timer_t *t)
 }
 
 /* Arms the request timer for the nearest deadline that applies in the current phase. The idle
- * deadline moves with every chunk, but is only checked lazily here when the timer fires. */
-static void arm_timer(struct ag_upstream_req *r)
+ * deadline moves with every chunk, but is only checked lazily here when the timer fires. A native
+ * request with an outcome to report (h1.c) gets it at once; one still connecting has the connect
+ * deadline too (libcurl keeps that one itself). */
+void ag_upstream_req_arm_timer(struct ag_upstream_req *r)
 {
     const struct ag_upstream_timeouts *to = &r->spec.timeouts;
     uint64_t now = ag_now_ms(), next = UINT64_MAX;
     bool receiving = r->got_head || r->in_block;
 
-    if (to->total_ms)
+    if (r->h1_fail_now || (r->h1_complete && !r->held.len && !r->paused))
+        next = now;
+    if (r->h1_connecting && to->connect_ms && r->start_ms + to->connect_ms < next)
+        next = r->start_ms + to->connect_ms;
+    if (to->total_ms && r->start_ms + to->total_ms < next)
         next = r->start_ms + to->total_ms;
     if (!receiving && to->first_byte_ms && r->start_ms + to->first_byte_ms < next)
         next = r->start_ms + to->first_byte_ms;
@@ -372,14 +386,12 @@ static bool valid_method(const char *m)
     return true;
 }
 
-static int setup_easy(struct ag_upstream_req *r, const struct ag_upstream_req_spec *spec)
+static int setup_easy(struct ag_upstream_req *r, const struct ag_upstream_req_spec *spec,
+                      const char *method)
 {
     const struct ag_upstream_client_opts *o = &r->c->opts;
-    const char *method = spec->method ? spec->method : (spec->body ? "POST" : "GET");
     CURL *e = r->easy;
 
-    if (!valid_method(method))
-        return AG_EINVAL;
     curl_easy_setopt(e, CURLOPT_URL, r->url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
@@ -447,13 +459,14 @@ struct ag_upstream_req *ag_upstream_req_start(struct ag_upstream_client *c,
                                               const struct ag_upstream_req_spec *spec, int *err)
 {
     struct ag_upstream_req *r = NULL;
+    const char *method = spec->method ? spec->method : (spec->body ? "POST" : "GET");
     int rc = AG_EINVAL;
 
     if (c->closing) {
         rc = AG_ESTATE;
         goto out;
     }
-    if (!spec->url || !spec->on_done)
+    if (!spec->url || !spec->on_done || !valid_method(method))
         goto out;
     {
         struct ag_str u = ag_str_c(spec->url);
@@ -471,12 +484,13 @@ struct ag_upstream_req *ag_upstream_req_start(struct ag_upstream_client *c,
     r->url = ag_strdup(spec->url);
     ag_buf_init(&r->head, MAX_HEAD_BYTES);
     ag_buf_init(&r->body, spec->max_body ? spec->max_body : DEFAULT_MAX_BODY);
-    r->easy = ag_upstream_client_get_easy(c);
-    if (!r->easy) {
-        rc = AG_ENOMEM;
-        goto out;
+    ag_buf_init(&r->held, MAX_HELD_BYTES);
+    if (ag_h1_eligible(c, spec)) {
+        rc = ag_h1_prepare(r, spec, method);
+    } else {
+        r->easy = ag_upstream_client_get_easy(c);
+        rc = r->easy ? setup_easy(r, spec, method) : AG_ENOMEM;
     }
-    rc = setup_easy(r, spec);
     if (rc < 0)
         goto out;
 
@@ -487,10 +501,12 @@ struct ag_upstream_req *ag_upstream_req_start(struct ag_upstream_client *c,
     r->start_ms = r->start_us / 1000u;
     r->last_rx_ms = r->start_ms;
     ag_upstream_client_link(c, r);
-    arm_timer(r);
+    ag_upstream_req_arm_timer(r);
 
     if (c->in_curl) {
         ag_upstream_client_defer(r, OP_START);
+    } else if (r->native) {
+        ag_h1_begin(r);
     } else {
         CURLMcode mc = curl_multi_add_handle(c->multi, r->easy);
         if (mc != CURLM_OK) {
@@ -511,6 +527,8 @@ out:
         curl_slist_free_all(r->slist);
         ag_buf_dispose(&r->head);
         ag_buf_dispose(&r->body);
+        ag_buf_dispose(&r->held);
+        free(r->h1_head);
         free(r->url);
         free(r);
         r = NULL;
@@ -537,6 +555,10 @@ void ag_upstream_req_pause(struct ag_upstream_req *r)
     if (r->finished || r->canceled || r->paused)
         return;
     r->paused = true;
+    if (r->native) {
+        ag_h1_pause(r);
+        return;
+    }
     if (r->c->in_curl || !r->added) {
         ag_upstream_client_defer(r, OP_PAUSE);
         return;
@@ -553,6 +575,15 @@ void ag_upstream_req_resume(struct ag_upstream_req *r)
         return;
     r->paused = false;
     r->last_rx_ms = ag_now_ms(); /* the idle clock restarts */
+    if (r->native) {
+        if (c->in_curl) {
+            ag_upstream_client_defer(r, OP_RESUME);
+            return;
+        }
+        ag_h1_resume(r);
+        ag_upstream_client_run_pending(c);
+        return;
+    }
     if (!r->curl_paused)
         return;
     if (c->in_curl || !r->added) {

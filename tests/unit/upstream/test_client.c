@@ -1,6 +1,8 @@
 /* tests/unit/upstream/test_client.c: the upstream client and the Cloud Code transport against the
  * real mock upstream over loopback: plain and streamed requests, endpoint fallthrough, every
- * timeout kind, cancellation (the mock sees the connection close), pause/resume, proxy URLs. */
+ * timeout kind, cancellation (the mock sees the connection close), pause/resume, proxy URLs.
+ * The mock is plain http://: the requests take the native HTTP/1.1 path, or libcurl when
+ * AIGATE_TEST_UPSTREAM=curl (ctest runs the suite both ways). */
 #include "ag_test.h"
 
 #include <poll.h>
@@ -48,7 +50,11 @@ static void setup_run(struct run *r)
 {
     memset(r, 0, sizeof(*r));
     uv_loop_init(&r->loop);
-    r->client = ag_upstream_client_new(&r->loop, NULL);
+    {
+        const char *backend = getenv("AIGATE_TEST_UPSTREAM");
+        struct ag_upstream_client_opts o = {.curl_only = backend && strcmp(backend, "curl") == 0};
+        r->client = ag_upstream_client_new(&r->loop, &o);
+    }
     assert_non_null(r->client);
     ag_buf_init(&r->body, 0);
     ag_sse_parser_init(&r->sse, 0, on_event, r);
