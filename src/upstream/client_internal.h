@@ -13,7 +13,22 @@
 
 struct ag_h1_conn;
 struct ag_h1_gai;
-struct ag_h1_host;
+
+#define H1_MAX_ADDRS 4 /* addresses kept per host */
+
+/* Native HTTP/1.1: where requests go, one entry per host and port (h1_head.c makes them). */
+struct ag_h1_host {
+    struct ag_h1_host *next;
+    char *name;      /* host name or address as in the URL (IPv6 without brackets) */
+    char *authority; /* the Host header: host[:port] as in the URL */
+    int port;
+    bool numeric; /* an address: never resolved */
+    struct sockaddr_storage addrs[H1_MAX_ADDRS];
+    unsigned naddrs;
+    uint64_t resolved_ms;
+    struct ag_h1_conn *idle; /* most recently used first (doubly linked) */
+    size_t nidle;
+};
 
 /* Idle connections curl keeps for reuse. Its default (4 x the transfers in the multi handle at
  * that moment) shrinks whenever transfers finish together, and then closes connections the next
