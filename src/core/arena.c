@@ -93,6 +93,19 @@ struct ag_str ag_arena_str(struct ag_arena *a, struct ag_str s)
     return d ? ag_str_make(d, s.len) : AG_STR_NULL;
 }
 
+char *ag_arena_cat(struct ag_arena *a, const char *prefix, struct ag_str s)
+{
+    size_t n = strlen(prefix);
+    char *d = ag_arena_alloc(a, n + s.len + 1);
+    if (!d)
+        return NULL;
+    memcpy(d, prefix, n);
+    if (s.len)
+        memcpy(d + n, s.p, s.len);
+    d[n + s.len] = '\0';
+    return d;
+}
+
 char *ag_arena_printf(struct ag_arena *a, const char *fmt, ...)
 {
     va_list ap;

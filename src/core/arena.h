@@ -37,6 +37,9 @@ char *ag_arena_strndup(struct ag_arena *a, const char *s, size_t n);
 /** Copies a slice into the arena; returns the copy as a slice (p NULL on cap). */
 struct ag_str ag_arena_str(struct ag_arena *a, struct ag_str s);
 
+/** prefix followed by s, NUL-terminated, in the arena (no printf); NULL on cap. */
+char *ag_arena_cat(struct ag_arena *a, const char *prefix, struct ag_str s);
+
 /** printf into the arena; NULL on cap or format error. */
 char *ag_arena_printf(struct ag_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -138,7 +138,7 @@ static yyjson_mut_val *count_request(yyjson_mut_doc *d, struct ag_arena *arena,
     const char *why = NULL;
     yyjson_mut_val *body = ag_gemini_body_build(d, arena, req, o, &err, &why);
     yyjson_mut_val *out = yyjson_mut_obj(d), *contents, *pre = yyjson_mut_arr(d), *p, *v;
-    char *model = ag_arena_printf(arena, "models/%.*s", (int)t->model.len, t->model.p);
+    char *model = ag_arena_cat(arena, "models/", t->model);
     size_t idx, max;
     if (!body || !model || !out || !pre)
         return NULL;
@@ -200,8 +200,7 @@ static int cc_encode_request(const struct ag_proto_ctx *ctx, const struct ag_req
         if (!body)
             return err ? err : AG_ETOOBIG;
         fit_generation(d, body, t);
-        char *rid = ag_arena_printf(tmp, "agent/%.*s", (int)ctx->request_id.len,
-                                    ctx->request_id.p ? ctx->request_id.p : "");
+        char *rid = ag_arena_cat(tmp, "agent/", ctx->request_id);
         if (!rid)
             return AG_ETOOBIG;
         ag_json_add_str(d, env, "project", t->project);

@@ -135,9 +135,7 @@ struct ag_client_stream *ag_openai_stream_new(const struct ag_proto_ctx *ctx,
     st->created = ctx->now;
     st->model = req->model;
     st->include_usage = req->include_usage;
-    char *id =
-        ag_arena_printf(ctx->arena, "%s-%.*s", legacy ? "cmpl" : "chatcmpl",
-                        (int)ctx->request_id.len, ctx->request_id.p ? ctx->request_id.p : "");
+    char *id = ag_arena_cat(ctx->arena, legacy ? "cmpl-" : "chatcmpl-", ctx->request_id);
     if (!id)
         return NULL;
     st->id = ag_str_c(id);
@@ -455,9 +453,7 @@ int ag_openai_encode_response(const struct ag_proto_ctx *ctx, const struct ag_re
 {
     yyjson_mut_doc *d = yyjson_mut_doc_new(NULL);
     yyjson_mut_val *o = yyjson_mut_obj(d), *choices = yyjson_mut_arr(d);
-    char *id =
-        ag_arena_printf(ctx->arena, "%s-%.*s", legacy ? "cmpl" : "chatcmpl",
-                        (int)ctx->request_id.len, ctx->request_id.p ? ctx->request_id.p : "");
+    char *id = ag_arena_cat(ctx->arena, legacy ? "cmpl-" : "chatcmpl-", ctx->request_id);
     if (!id) {
         yyjson_mut_doc_free(d);
         return AG_ETOOBIG;

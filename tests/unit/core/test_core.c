@@ -26,6 +26,10 @@ static void arena_allocates_aligned_and_respects_cap(void **state)
     assert_null(ag_arena_alloc(&a, 3000));
     char *s = ag_arena_printf(&a, "%s-%d", "x", 42);
     assert_string_equal(s, "x-42");
+    assert_string_equal(ag_arena_cat(&a, "models/", ag_str_c("gemini-2.5-pro")),
+                        "models/gemini-2.5-pro");
+    assert_string_equal(ag_arena_cat(&a, "agent/", AG_STR_NULL), "agent/");
+    assert_null(ag_arena_cat(&a, "x", ag_str_make(s, 5000))); /* past the cap */
     ag_arena_dispose(&a);
     assert_int_equal(ag_arena_used(&a), 0);
 }
