@@ -52,7 +52,14 @@ struct call {
     const struct ag_relay_proto *rp;
     const struct ag_upstream_proto *up;
     struct ag_client_hints hints;
+    /* ctx.arena is work until a stream begins, then the request's arena (call_shed_request) */
     struct ag_proto_ctx ctx;
+    /* The decoded request and what is built from it for the attempts (history, fitted parts, the
+     * routing's choices): released once the client's stream has begun and no retry can come. */
+    struct ag_arena work;
+    /* The current attempt's upstream body, path and headers: the transfer borrows them until it
+     * ends; the next attempt's replace them. */
+    struct ag_arena sent;
     struct ag_relay_owner owner; /* whose stored state this request may see */
     struct ag_request *creq;
     struct ag_route_result route;
@@ -145,6 +152,12 @@ void call_add_info_headers(struct call *c);
 
 /** Notes when the first byte went to the client. */
 void call_mark_first_byte(struct call *c);
+
+/** The client's stream has begun (no retry can come): when the protocol says what its stream
+ * still reads of the request (ag_relay_proto.stream_keep), that is copied to the request's arena
+ * and the work arena (the decoded request, the history) is freed; ctx.arena becomes the request's.
+ * Otherwise, or when the copy does not fit, nothing changes. */
+void call_shed_request(struct call *c);
 
 /* plan.c */
 

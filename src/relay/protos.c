@@ -1,5 +1,6 @@
 /* relay/protos.c: the client protocols the relay serves, with the hooks each one needs beyond its
  * proto/ adapter. */
+#include "core/arena.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -38,16 +39,84 @@ static bool fit_fix_for_retry(struct ag_request *req, const struct ag_route_resu
     return true;
 }
 
+/* What a begun stream still reads of a request, copied into a: its kind, model, flags and settings.
+ * The history, system text, tools, schema and safety settings (the upstream body's material) stay
+ * behind. false on arena cap. */
+static bool keep_strs(struct ag_arena *a, struct ag_str *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!s[i].p)
+            continue;
+        s[i] = ag_arena_str(a, s[i]);
+        if (!s[i].p)
+            return false;
+    }
+    return true;
+}
+
+static bool keep_core(struct ag_arena *a, const struct ag_request *src, struct ag_request *dst)
+{
+    *dst = *src;
+    dst->system = NULL;
+    dst->n_system = 0;
+    dst->messages = NULL;
+    dst->n_messages = 0;
+    dst->tools = NULL;
+    dst->n_tools = 0;
+    dst->gen.schema = AG_STR_NULL;
+    dst->safety_json = AG_STR_NULL;
+    struct ag_str one[] = {
+        dst->model,           dst->tool_choice_name,   dst->session_key,     dst->user,
+        dst->gen.schema_name, dst->image.aspect_ratio, dst->image.image_size};
+    if (!keep_strs(a, one, sizeof(one) / sizeof(one[0])) ||
+        !keep_strs(a, dst->gen.stop, dst->gen.n_stop))
+        return false;
+    dst->model = one[0];
+    dst->tool_choice_name = one[1];
+    dst->session_key = one[2];
+    dst->user = one[3];
+    dst->gen.schema_name = one[4];
+    dst->image.aspect_ratio = one[5];
+    dst->image.image_size = one[6];
+    return true;
+}
+
+static struct ag_request *keep_request(struct ag_arena *a, const struct ag_request *req)
+{
+    struct ag_request *k = ag_arena_alloc(a, sizeof(*k));
+    return k && keep_core(a, req, k) ? k : NULL;
+}
+
+/* Anthropic's stream encoder also matches the client's stop sequences. */
+static struct ag_request *keep_anthropic(struct ag_arena *a, const struct ag_request *req)
+{
+    const struct ag_anthropic_request *src = (const struct ag_anthropic_request *)req;
+    struct ag_anthropic_request *k = ag_arena_alloc(a, sizeof(*k));
+    if (!k)
+        return NULL;
+    *k = *src;
+    k->system_text = AG_STR_NULL;
+    k->user_text = AG_STR_NULL;
+    if (!keep_core(a, &src->req, &k->req) || !keep_strs(a, k->stop, k->n_stop))
+        return NULL;
+    return &k->req;
+}
+
 const struct ag_relay_proto ag_relay_openai_chat = {
     .cp = &ag_proto_openai_chat,
     .after_route = fit_after_route,
     .fix_for_retry = fit_fix_for_retry,
+    .stream_keep = keep_request,
 };
-const struct ag_relay_proto ag_relay_openai_completions = {.cp = &ag_proto_openai_completions};
+const struct ag_relay_proto ag_relay_openai_completions = {
+    .cp = &ag_proto_openai_completions,
+    .stream_keep = keep_request,
+};
 const struct ag_relay_proto ag_relay_gemini = {
     .cp = &ag_proto_gemini,
     .after_route = fit_after_route,
     .fix_for_retry = fit_fix_for_retry,
+    .stream_keep = keep_request,
 };
 
 /* Anthropic: background tasks go to the background model (without thinking), and the history is
@@ -89,6 +158,7 @@ const struct ag_relay_proto ag_relay_anthropic = {
     .fix_for_retry = anthropic_fix_for_retry,
     .stream_done = ag_anthropic_stream_done,
     .estimate_tokens = ag_anthropic_estimate_tokens,
+    .stream_keep = keep_anthropic,
 };
 
 /* Responses API: previous_response_id continues a kept conversation; store keeps the answer. Over

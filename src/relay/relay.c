@@ -4,8 +4,12 @@
  * end — upstream bytes becoming client frames — is in stream.c.
  *
  * A call is malloc'd (its keep-alive timer must outlive the request's arena until the timer's
- * close callback); everything else lives in the request's arena. When the client goes away, the
- * server calls on_abort: the pool wait or upstream call is canceled there, at once. */
+ * close callback). What it builds lives in three arenas: the decoded request and everything made
+ * from it for the attempts in the call's work arena (freed when a stream begins, see
+ * call_shed_request), an attempt's upstream body in the sent arena (replaced per attempt), and
+ * what the answer needs to its end (stream encoder and decoder state, ids, errors) in the
+ * request's arena. When the client goes away, the server calls on_abort: the pool wait or
+ * upstream call is canceled there, at once. */
 #include "relay/relay.h"
 
 #include "relay/call.h"
@@ -47,6 +51,8 @@
 #define UPSTREAM_BODY_CAP (64u * 1024 * 1024)
 #define SSE_EVENT_CAP     (16u * 1024 * 1024)
 #define SCRATCH_CHUNK     8192u /* the scratch arena of an upstream body's document */
+#define WORK_CHUNK        2048u /* the decoded request's arena (struct call.work) */
+#define SENT_CHUNK        1024u /* an attempt's body arena: a body gets a chunk of its size */
 
 static struct call *call_new(struct ag_relay *r, struct ag_http_req *req,
                              const struct ag_relay_proto *rp, const struct ag_client_hints *hints);
@@ -128,7 +134,9 @@ static struct call *call_new(struct ag_relay *r, struct ag_http_req *req,
     ag_buf_init(&c->out, AG_BUF_UNBOUNDED); /* frames of upstream bytes, themselves capped */
     ag_sse_parser_init(&c->sse, SSE_EVENT_CAP, stream_on_sse, c);
     int idrc = next_request_id(r, rid, sizeof(rid));
-    c->ctx.arena = &req->arena;
+    ag_arena_init(&c->work, WORK_CHUNK, req->arena.cap);
+    ag_arena_init(&c->sent, SENT_CHUNK, req->arena.cap);
+    c->ctx.arena = &c->work;
     c->ctx.request_id = idrc ? AG_STR_NULL : ag_arena_str(&req->arena, ag_str_c(rid));
     c->ctx.now = ag_wall_s();
     c->ctx.max_json_depth = (size_t)c->cfg->server.max_json_depth;
@@ -185,7 +193,7 @@ static void call_decoded(struct call *c)
     c->conv = ag_relay_thinking_conv(&req->arena, &c->owner, c->creq->session_key);
     if (c->conv.len && c->creq->kind == AG_REQ_GENERATE &&
         strcmp(ag_model_family(ag_str_c(c->route.model)), "claude") == 0) {
-        ag_thinking_store_restore(r->thinking, c->conv, &req->arena, c->creq, ag_wall_ms());
+        ag_thinking_store_restore(r->thinking, c->conv, c->ctx.arena, c->creq, ag_wall_ms());
         c->think = AG_NEW(struct ag_thinking_capture);
         ag_thinking_capture_init(c->think);
     }
@@ -358,22 +366,29 @@ static void send_upstream(struct call *c)
     if (!key)
         ag_models_limits(t.model, c->lease->max_output_tokens, c->lease->thinking_budget,
                          &t.max_output_tokens, &t.thinking_budget_max);
+    /* The body, path and headers go into the sent arena, which the previous attempt's transfer
+     * (over by now) no longer borrows: a retried request keeps one body, not one per attempt. */
+    struct ag_arena *work = c->ctx.arena;
+    ag_arena_dispose(&c->sent);
     char sid[32];
     ag_relay_upstream_session(c->creq->session_key, c->lease->account_id, sid, sizeof(sid));
-    t.session_id = ag_arena_str(&c->req->arena, ag_str_c(sid));
+    t.session_id = ag_arena_str(&c->sent, ag_str_c(sid));
 
     c->passthrough = false;
-    /* The body's JSON document is built in a scratch arena, freed as soon as its text is written
-     * into the request's: it is several times the text's size, and a retried request would keep
-     * one per attempt. */
+    /* The body's JSON document is built in a scratch arena, freed as soon as its text is written:
+     * it is several times the text's size. */
     struct ag_arena scratch;
-    struct ag_arena *ra = &c->req->arena; /* the scratch gets what the request has left */
-    size_t used = ag_arena_used(ra);
-    ag_arena_init(&scratch, SCRATCH_CHUNK, !ra->cap ? 0 : ra->cap > used ? ra->cap - used : 1);
+    size_t used = ag_arena_used(work); /* the scratch gets what the request has left */
+    ag_arena_init(&scratch, SCRATCH_CHUNK,
+                  !work->cap         ? 0
+                  : work->cap > used ? work->cap - used
+                                     : 1);
     c->ctx.scratch = &scratch;
+    c->ctx.arena = &c->sent;
     int rc = !c->up ? AG_EUNSUPPORTED
              : key  ? plan_encode(c, &t)
                     : c->up->encode_request(&c->ctx, c->creq, &t, &c->ucall);
+    c->ctx.arena = work;
     c->ctx.scratch = NULL;
     ag_arena_dispose(&scratch);
     if (rc == AG_EUNSUPPORTED && c->creq->kind == AG_REQ_COUNT_TOKENS && c->rp->estimate_tokens) {
@@ -387,7 +402,10 @@ static void send_upstream(struct call *c)
                   "cannot convert this request for the upstream: %s", ag_strerror(rc));
         return;
     }
-    c->dec = c->up->decoder_new(&c->ctx, c->creq, &t);
+    /* the decoder lives as long as the answer: in the request's arena */
+    struct ag_proto_ctx dctx = c->ctx;
+    dctx.arena = &c->req->arena;
+    c->dec = c->up->decoder_new(&dctx, c->creq, &t);
     if (!c->dec) {
         call_fail(c, 413, AG_PERR_TOO_LARGE, NULL, "request too large");
         return;
@@ -417,7 +435,12 @@ static void send_upstream(struct call *c)
         .ud = c,
     };
     int err = 0;
-    if (key && (err = plan_spec(c, &spec)) != 0) {
+    if (key) {
+        c->ctx.arena = &c->sent; /* the URL and headers, borrowed by the transfer */
+        err = plan_spec(c, &spec);
+        c->ctx.arena = work;
+    }
+    if (err) {
         release_lease(c);
         call_fail(c, 502, AG_PERR_UPSTREAM, NULL, "cannot address the account: %s",
                   ag_strerror(err));
@@ -769,6 +792,8 @@ static void on_ping_closed(uv_handle_t *h)
     ag_buf_dispose(&c->out);
     ag_sse_parser_dispose(&c->sse);
     ag_attempt_log_dispose(&c->alog);
+    ag_arena_dispose(&c->work);
+    ag_arena_dispose(&c->sent);
     if (c->think)
         ag_thinking_capture_dispose(c->think);
     free(c->think);
@@ -808,6 +833,18 @@ void call_add_info_headers(struct call *c)
         snprintf(n, sizeof(n), "%d", c->attempts);
         conn->add_header(c->req, "x-aigate-attempts", ag_str_c(n));
     }
+}
+
+void call_shed_request(struct call *c)
+{
+    if (!c->rp->stream_keep || c->ctx.arena != &c->work || !c->creq || !c->req)
+        return;
+    struct ag_request *kept = c->rp->stream_keep(&c->req->arena, c->creq);
+    if (!kept)
+        return; /* no room for the copy: the whole request stays */
+    c->creq = kept;
+    c->ctx.arena = &c->req->arena;
+    ag_arena_dispose(&c->work);
 }
 
 void call_mark_first_byte(struct call *c)

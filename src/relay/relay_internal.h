@@ -170,6 +170,14 @@ struct ag_relay_proto {
                    struct ag_proto_error *err);
 
     /**
+     * The client's stream has begun: a copy of req in arena holding what the protocol's stream
+     * encoder and on_finish still read (model, flags, stop sequences), without the history, system
+     * text and tools the upstream body was built from. NULL on arena cap. A protocol without it
+     * keeps its whole request to the end.
+     */
+    struct ag_request *(*stream_keep)(struct ag_arena *arena, const struct ag_request *req);
+
+    /**
      * The answer is complete (collected: answer set; streamed: enc set, after stream_finish),
      * failed or not: e.g. keep it for later lookups (bound to who).
      */

@@ -185,6 +185,7 @@ void stream_begin(struct call *c)
     call_mark_first_byte(c);
     char type[64];
     c->relay->conn->stream_begin(c->req, 200, content_type(c, type, sizeof(type)));
+    call_shed_request(c); /* no retry can come: what only the attempts needed goes */
     if (!c->passthrough)
         c->enc = c->cp->stream_new(&c->ctx, c->creq, &c->hints);
     c->last_write_ms = ag_now_ms();

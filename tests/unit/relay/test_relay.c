@@ -6,7 +6,8 @@
  * and is recorded once; a congested client pauses the upstream transfer until it drains; an
  * API-key account that speaks the client's protocol gets the client's body (model replaced) at
  * its own URL with its key, and its stream's bytes reach the client unchanged, paused while the
- * client is congested. */
+ * client is congested; once a stream has begun, the decoded request (kept only for retries) is
+ * released and the stream holds little more than its upstream body. */
 #include "ag_test.h"
 
 #include <stdlib.h>
@@ -16,10 +17,12 @@
 #include "config/config.h"
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/err.h"
 #include "core/time.h"
 #include "http/server.h"
 #include "loopwait.h"
 #include "pool/pool.h"
+#include "relay/call.h"
 #include "relay/record.h"
 #include "relay/relay.h"
 #include "relay/relay_internal.h"
@@ -232,6 +235,7 @@ struct rec {
     int status;
     char error_class[64];
     char account[64];
+    char model[64];
     int attempts;
 };
 
@@ -257,6 +261,8 @@ static void on_record(const struct ag_relay_record *rec, void *ud)
     snprintf(r->error_class, sizeof(r->error_class), "%s", rec->error_class);
     snprintf(r->account, sizeof(r->account), "%s", rec->account ? rec->account : "");
     r->attempts = rec->attempts;
+    snprintf(r->model, sizeof(r->model), "%.*s", (int)rec->model.len,
+             rec->model.p ? rec->model.p : "");
 }
 
 static void add_account(struct fx *f, const char *email, const char *token)
@@ -597,6 +603,117 @@ static void passthrough_streams_the_upstream_bytes(void **state)
     req_dispose(&r);
 }
 
+/* The bytes a call holds in its arenas and the request's, but for the upstream body's. */
+static size_t held(struct fake_req *r)
+{
+    struct call *c = r->req.cb_ud;
+    return ag_arena_used(&r->req.arena) + ag_arena_used(&c->work);
+}
+
+/* What a begun stream may hold: a few KB besides its upstream body (which the transfer borrows
+ * until it ends, in an arena of its own). */
+static void assert_begun_stream_small(struct fake_req *r, const struct fake_call *up)
+{
+    struct call *c = r->req.cb_ud;
+    if (held(r) > 16 * 1024)
+        fail_msg("a begun stream holds %zu bytes besides its upstream body", held(r));
+    assert_int_equal(ag_arena_used(&c->work), 0);
+    assert_true(ag_arena_used(&c->sent) <= 2 * up->spec.body_len);
+}
+
+/* A stream request whose one message is n bytes of text, in b; proto "openai" or "anthropic". */
+static void big_stream_body(struct ag_buf *b, const char *proto, size_t n)
+{
+    ag_buf_init(b, 0);
+    if (strcmp(proto, "anthropic") == 0)
+        ag_buf_append_c(b, "{\"model\":\"gemini-2.5-flash\",\"max_tokens\":99,\"stream\":true,"
+                           "\"stop_sequences\":[\"STOP\"],\"messages\":[{\"role\":\"user\","
+                           "\"content\":\"");
+    else
+        ag_buf_append_c(b, "{\"model\":\"gemini-2.5-flash\",\"stream\":true,\"messages\":["
+                           "{\"role\":\"user\",\"content\":\"");
+    for (size_t i = 0; i < n; i++)
+        ag_buf_append(b, i % 64 == 63 ? "\\n" : "a", i % 64 == 63 ? 2 : 1);
+    ag_buf_append_c(b, "\"}]}");
+}
+
+#define BIG_TEXT (48u * 1024)
+
+/* Once the client has seen the stream's first bytes no retry can come: the decoded request (a
+ * 48 KB message, its JSON document, the history fitted to the target) is released. What stays is
+ * the upstream body, which the transfer borrows until it ends, and a few KB of stream state; the
+ * stream and its record still have the model. */
+static void begun_stream_releases_the_decoded_request(void **state)
+{
+    struct fx *f = *state;
+    struct fake_req r;
+    struct ag_buf body;
+    struct ag_client_hints h = {.sse = true};
+    big_stream_body(&body, "openai", BIG_TEXT);
+    req_init(&r, "/v1/chat/completions", cstr(&body));
+    ag_relay_start(f->relay, &r.req, &ag_relay_openai_chat, &h);
+    run_until_calls(f, 1);
+    assert_true(calls[0].spec.body_len > BIG_TEXT);
+    assert_true(held(&r) > 2 * BIG_TEXT); /* the request, decoded */
+
+    assert_int_equal(upstream_answer(&calls[0], 200, sse_first), 0);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_true(r.streaming);
+    assert_begun_stream_small(&r, &calls[0]);
+
+    struct ag_cloudcode_call *cc = (struct ag_cloudcode_call *)&calls[0];
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(calls[0].spec.on_data(cc, sse_first, strlen(sse_first), calls[0].spec.ud),
+                         0);
+    assert_int_equal(calls[0].spec.on_data(cc, sse_last, strlen(sse_last), calls[0].spec.ud), 0);
+    upstream_done(&calls[0], 0);
+    assert_true(r.ended);
+    assert_non_null(strstr(cstr(&r.sent), "\"model\":\"gemini-2.5-flash\""));
+    assert_non_null(strstr(cstr(&r.sent), "[DONE]"));
+    assert_int_equal(f->nrecs, 1);
+    assert_int_equal(f->recs[0].status, 200);
+    assert_string_equal(f->recs[0].model, "gemini-2.5-flash");
+    assert_not_touched_after_completion(&r);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    req_dispose(&r);
+    ag_buf_dispose(&body);
+}
+
+/* The same for an Anthropic client, whose stream matches the request's stop sequences after the
+ * request was released. */
+static void begun_anthropic_stream_keeps_its_stop_sequences(void **state)
+{
+    static const char stop_sse[] = "data: {\"response\":{\"candidates\":[{\"content\":{\"role\":"
+                                   "\"model\",\"parts\":[{\"text\":\" and STOP here\"}]}}]}}\n\n";
+    struct fx *f = *state;
+    struct fake_req r;
+    struct ag_buf body;
+    struct ag_client_hints h = {.sse = true};
+    big_stream_body(&body, "anthropic", BIG_TEXT);
+    req_init(&r, "/v1/messages", cstr(&body));
+    ag_relay_start(f->relay, &r.req, &ag_relay_anthropic, &h);
+    run_until_calls(f, 1);
+    assert_int_equal(upstream_answer(&calls[0], 200, sse_first), 0);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_true(r.streaming);
+    assert_begun_stream_small(&r, &calls[0]);
+    struct ag_cloudcode_call *cc = (struct ag_cloudcode_call *)&calls[0];
+    /* the stop sequence ends the client's answer and cuts the transfer */
+    assert_int_equal(calls[0].spec.on_data(cc, stop_sse, strlen(stop_sse), calls[0].spec.ud),
+                     AG_ECANCELED);
+    upstream_done(&calls[0], 0);
+    assert_true(r.ended);
+    const char *sent = cstr(&r.sent);
+    assert_non_null(strstr(sent, "\"stop_reason\":\"stop_sequence\""));
+    assert_non_null(strstr(sent, "\"stop_sequence\":\"STOP\""));
+    assert_null(strstr(sent, "here"));
+    assert_int_equal(f->nrecs, 1);
+    assert_string_equal(f->recs[0].model, "gemini-2.5-flash");
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    req_dispose(&r);
+    ag_buf_dispose(&body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -607,6 +724,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(congested_client_pauses_the_upstream, setup, teardown),
         cmocka_unit_test_setup_teardown(frames_of_one_read_leave_in_one_write, setup, teardown),
         cmocka_unit_test_setup_teardown(passthrough_streams_the_upstream_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(begun_stream_releases_the_decoded_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(begun_anthropic_stream_keeps_its_stop_sequences, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
