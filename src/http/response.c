@@ -161,12 +161,24 @@ static size_t head_cap(const struct ag_http_req *req)
 static int head_begin(struct ag_http_req *req, struct ag_buf *h, int status, const char *ctype)
 {
     struct ag_http_conn *c = req->_conn;
-    int rc = ag_buf_printf(h, "HTTP/1.%d %d %s\r\n", req->http10 ? 0 : 1, status,
-                           ag_http_reason(status));
-    if (!rc && ctype)
-        rc = ag_buf_printf(h, "Content-Type: %s\r\n", ctype);
+    /* Appends, no printf: this runs once per response. */
+    int rc = ag_buf_append_c(h, req->http10 ? "HTTP/1.0 " : "HTTP/1.1 ");
     if (!rc)
-        rc = ag_buf_printf(h, "x-request-id: %s\r\n", req->id);
+        rc = ag_buf_append_int(h, status);
+    if (!rc)
+        rc = ag_buf_append(h, " ", 1);
+    if (!rc)
+        rc = ag_buf_append_c(h, ag_http_reason(status));
+    if (!rc && ctype) {
+        rc = ag_buf_append_c(h, "\r\nContent-Type: ");
+        rc = rc ? rc : ag_buf_append_c(h, ctype);
+    }
+    if (!rc)
+        rc = ag_buf_append_c(h, "\r\nx-request-id: ");
+    if (!rc)
+        rc = ag_buf_append_c(h, req->id);
+    if (!rc)
+        rc = ag_buf_append(h, "\r\n", 2);
     if (!rc && c && c->srv->cors && !req->_no_cors)
         rc = ag_cors_append_headers(c->srv->cors, req, h);
     if (!rc && req->_extra_headers.len)
@@ -198,9 +210,14 @@ int ag_http_respond(struct ag_http_req *req, int status, const char *content_typ
         bool head = ag_str_eq_c(req->method, "HEAD");
         bool no_body = status == 204 || status == 304 || status < 200;
         ag_buf_init(&out, head_cap(req) + len);
-        rc = head_begin(req, &out, status, content_type);
+        rc = ag_buf_reserve(&out, 512 + req->_extra_headers.len + (head || no_body ? 0 : len));
+        rc = rc ? rc : head_begin(req, &out, status, content_type);
         if (!rc && !no_body)
-            rc = ag_buf_printf(&out, "Content-Length: %zu\r\n", len);
+            rc = ag_buf_append_c(&out, "Content-Length: ");
+        if (!rc && !no_body)
+            rc = ag_buf_append_int(&out, (long long)len);
+        if (!rc && !no_body)
+            rc = ag_buf_append(&out, "\r\n", 2);
         if (!rc && !ag_http_conn_keeps_alive(c))
             rc = ag_buf_append_c(&out, "Connection: close\r\n");
         if (!rc)
