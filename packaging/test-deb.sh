@@ -73,7 +73,7 @@ if grep -q "not found" "$W/ldd"; then
 fi
 # libcurl and libpq are loaded on first use (dlopen), so ldd does not list them.
 for l in libcurl.so.4 libpq.so.5; do
-    $IN ldconfig -p | grep -q " $l " || fail "$l is not installed (a missing Depends?)"
+    $IN ldconfig -p | grep -q "[[:space:]]$l " || fail "$l is not installed (a missing Depends?)"
 done
 $IN getent passwd aigate >/dev/null || fail "the package did not create the aigate user"
 $IN man -w aigate >/dev/null 2>&1 || [ -f "$R/usr/share/man/man1/aigate.1.gz" ] || fail "no man page"
