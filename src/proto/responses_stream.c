@@ -27,7 +27,12 @@ struct rs_stream {
     bool summary_open;     /* the open reasoning item has its summary part */
     bool cut;              /* a length / safety stop: the last item is incomplete */
     struct ag_rstatus status;
+    /* Where one event's document is built (doc_new): emptied when it is sent, so a long stream's
+     * item and snapshot events do not pile up in the request's arena. Empty between events. */
+    struct ag_arena scratch;
 };
+
+#define RS_SCRATCH_CHUNK 4096u
 
 struct ag_client_stream *ag_responses_stream_new(const struct ag_proto_ctx *ctx,
                                                  const struct ag_request *req,
@@ -40,6 +45,7 @@ struct ag_client_stream *ag_responses_stream_new(const struct ag_proto_ctx *ctx,
     st->base.proto = &ag_proto_openai_responses;
     st->ctx = *ctx;
     st->req = req;
+    ag_arena_init(&st->scratch, RS_SCRATCH_CHUNK, ctx->arena->cap);
     return &st->base;
 }
 
@@ -65,14 +71,24 @@ static int send(struct rs_stream *st, yyjson_mut_doc *d, yyjson_mut_val *o, stru
     if (!rc)
         rc = ag_buf_append_c(out, "\n\n");
     yyjson_mut_doc_free(d);
+    ag_arena_dispose(&st->scratch);
     return rc;
 }
 
+/* An event's document, in the scratch arena (send() empties it). */
 static yyjson_mut_doc *doc_new(struct rs_stream *st)
 {
     yyjson_alc alc;
-    ag_json_arena_alc(&alc, st->ctx.arena);
+    ag_json_arena_alc(&alc, &st->scratch);
     return yyjson_mut_doc_new(&alc);
+}
+
+/* The context for what an event's document borrows: its temporaries go to the scratch too. */
+static struct ag_proto_ctx scratch_ctx(struct rs_stream *st)
+{
+    struct ag_proto_ctx c = st->ctx;
+    c.arena = &st->scratch;
+    return c;
 }
 
 static size_t index_of(struct rs_stream *st, const struct ag_ritem *it)
@@ -98,8 +114,9 @@ static int snapshot(struct rs_stream *st, const char *type, const struct ag_rsta
         return AG_ETOOBIG;
     yyjson_mut_val *o = event_obj(d, type);
     bool enc = ag_responses_meta_of(st->req)->include_encrypted;
+    struct ag_proto_ctx sctx = scratch_ctx(st);
     yyjson_mut_obj_add_val(d, o, "response",
-                           ag_responses_object(d, &st->ctx, st->req, status ? st->items : NULL,
+                           ag_responses_object(d, &sctx, st->req, status ? st->items : NULL,
                                                status ? st->n_items : 0, status, enc));
     return send(st, d, o, out);
 }
@@ -136,7 +153,7 @@ static int item_added_or_done(struct rs_stream *st, struct ag_ritem *it, bool do
     yyjson_mut_val *o =
         event_obj(d, done ? "response.output_item.done" : "response.output_item.added");
     yyjson_mut_obj_add_uint(d, o, "output_index", index_of(st, it));
-    yyjson_mut_obj_add_val(d, o, "item", ag_responses_item_json(d, st->ctx.arena, it, enc));
+    yyjson_mut_obj_add_val(d, o, "item", ag_responses_item_json(d, &st->scratch, it, enc));
     return send(st, d, o, out);
 }
 
@@ -441,7 +458,10 @@ int ag_responses_stream_store(struct ag_client_stream *base, struct ag_buf *out)
     struct ag_rstatus status = st->status;
     if (!st->ended && !status.failed)
         status.finish = AG_FINISH_ERROR; /* stored before the end: it did not complete */
+    struct ag_proto_ctx sctx = scratch_ctx(st);
     yyjson_mut_val *o =
-        ag_responses_object(d, &st->ctx, st->req, st->items, st->n_items, &status, true);
-    return ag_responses_store_object(&st->ctx, st->req, d, o, out);
+        ag_responses_object(d, &sctx, st->req, st->items, st->n_items, &status, true);
+    int rc = ag_responses_store_object(&sctx, st->req, d, o, out);
+    ag_arena_dispose(&st->scratch);
+    return rc;
 }

@@ -218,6 +218,42 @@ static void test_stream_store(void **state)
                                         "\"content\":\"Say hi\"}]"));
 }
 
+/* A Responses stream's item events (here a function call's argument deltas, one document each)
+ * are built in memory emptied per event: the request's arena grows with the arguments' text, not
+ * with the number of events. */
+static void test_stream_events_do_not_grow_the_arena(void **state)
+{
+    struct fixture *f = *state;
+    struct ag_request *req = decode(f, "{\"model\":\"m\",\"input\":\"Call f\",\"stream\":true}");
+    struct ag_client_stream *st = ag_proto_openai_responses.stream_new(&f->ctx, req, NULL);
+    assert_non_null(st);
+    struct ag_event start = {.type = AG_EV_START};
+    struct ag_event call = {.type = AG_EV_TOOL_START, .id = AG_STR("call_1"), .name = AG_STR("f")};
+    struct ag_event args = {.type = AG_EV_TOOL_ARGS, .text = AG_STR("1")};
+    assert_int_equal(st->proto->stream_event(st, &start, &f->out), 0);
+    assert_int_equal(st->proto->stream_event(st, &call, &f->out), 0);
+    size_t after = 0;
+    for (int i = 0; i < 600; i++) {
+        if (i == 100)
+            after = ag_arena_used(&f->arena);
+        assert_int_equal(st->proto->stream_event(st, &args, &f->out), 0);
+        ag_buf_reset(&f->out);
+    }
+    size_t grown = ag_arena_used(&f->arena) - after;
+    if (grown > 4096)
+        fail_msg("500 argument deltas took %zu bytes of the request's arena", grown);
+    struct ag_event end = {.type = AG_EV_TOOL_END};
+    struct ag_event fin = {.type = AG_EV_FINISH, .finish = AG_FINISH_TOOL_CALLS};
+    assert_int_equal(st->proto->stream_event(st, &end, &f->out), 0);
+    assert_int_equal(st->proto->stream_event(st, &fin, &f->out), 0);
+    assert_int_equal(st->proto->stream_finish(st, &f->out), 0);
+    assert_non_null(strstr(f->out.data, "event: response.completed\ndata: "));
+    assert_non_null(strstr(f->out.data, "\"arguments\":\"111"));
+    ag_buf_reset(&f->out);
+    assert_int_equal(ag_responses_stream_store(st, &f->out), 0);
+    assert_non_null(strstr(f->out.data, "\"name\":\"f\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +262,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_continue_unknown_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stored_body_and_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_events_do_not_grow_the_arena, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
