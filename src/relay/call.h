@@ -43,6 +43,17 @@ enum call_state {
     CALL_DONE,       /* answered, failed or the client went away; being released */
 };
 
+/** What the attempts choose from: the model ids that may serve the request and the accounts
+ * already tried. Only the attempts read it: it lives in the work arena (struct call.pick). */
+struct call_pick {
+    char exclude[CALL_MAX_ATTEMPTS][AG_ACCOUNT_ID_SIZE];
+    const char *exclude_p[CALL_MAX_ATTEMPTS];
+    /* the model ids that may serve the request, in preference order (ag_pool_want.models) */
+    char models[2 + AG_MODELS_ALTERNATIVES_MAX][AG_MODEL_ID_MAX];
+    const char *models_p[2 + AG_MODELS_ALTERNATIVES_MAX];
+    size_t nmodels;
+};
+
 struct call {
     enum call_state state;
     struct ag_relay *relay;
@@ -78,8 +89,7 @@ struct call {
     struct ag_buf errbody;
     struct ag_buf body;
     struct ag_buf out;
-    char exclude[CALL_MAX_ATTEMPTS][AG_ACCOUNT_ID_SIZE];
-    const char *exclude_p[CALL_MAX_ATTEMPTS];
+    struct call_pick *pick; /* from decoding until a stream begins (in work) */
     int attempts;
     int status;     /* the HTTP status of this attempt's answer */
     int stream_err; /* a decode/emit error during this attempt */
@@ -96,11 +106,7 @@ struct call {
     char last_error[512];
     int last_error_status;
     enum ag_error_kind last_error_kind;
-    int64_t retry_after_ms; /* the shortest upstream retry hint of a 429, -1 = none */
-    /* the model ids that may serve the request, in preference order (ag_pool_want.models) */
-    char models[2 + AG_MODELS_ALTERNATIVES_MAX][AG_MODEL_ID_MAX];
-    const char *models_p[2 + AG_MODELS_ALTERNATIVES_MAX];
-    size_t nmodels;
+    int64_t retry_after_ms;             /* the shortest upstream retry hint of a 429, -1 = none */
     char served_model[AG_MODEL_ID_MAX]; /* the id the last attempt's account was sent */
     char client_version[32];            /* x-client-version, from the configured User-Agent */
     const char *beta[1];                /* anthropic-beta for Claude models */

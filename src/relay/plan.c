@@ -108,12 +108,12 @@ int plan_want(struct call *c, struct ag_pool_want *want)
         memcpy(c->route.model, model.p, model.len);
         c->route.model[model.len] = '\0';
     }
-    ag_strlcpy(c->models[0], c->route.model, AG_MODEL_ID_MAX);
-    c->models_p[0] = c->models[0];
-    c->nmodels = 1;
+    ag_strlcpy(c->pick->models[0], c->route.model, AG_MODEL_ID_MAX);
+    c->pick->models_p[0] = c->pick->models[0];
+    c->pick->nmodels = 1;
     want->group = c->route.quota_group;
     want->model = c->route.model;
-    want->models = c->models_p;
+    want->models = c->pick->models_p;
     want->nmodels = 1;
     want->provider = t->provider;
     want->label = t->account;

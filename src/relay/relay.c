@@ -176,6 +176,11 @@ static void call_decoded(struct call *c)
 {
     struct ag_relay *r = c->relay;
     struct ag_http_req *req = c->req;
+    c->pick = ag_arena_calloc(&c->work, sizeof(*c->pick));
+    if (!c->pick) {
+        call_fail(c, 413, AG_PERR_TOO_LARGE, NULL, "request too large");
+        return;
+    }
     if (plan_begin(c)) { /* routing.rules, or API-key accounts listing the model */
         start_attempt(c);
         return;
@@ -213,17 +218,18 @@ static void choose_models(struct call *c, const struct ag_forward *fwd)
     bool moved = ag_mapping_forward(fwd, &c->route);
     if (moved)
         ag_log_debug("relay: %s is retired upstream, sending %s", before, c->route.model);
-    c->nmodels = 0;
-    ag_strlcpy(c->models[c->nmodels++], c->route.model, AG_MODEL_ID_MAX);
+    struct call_pick *k = c->pick;
+    k->nmodels = 0;
+    ag_strlcpy(k->models[k->nmodels++], c->route.model, AG_MODEL_ID_MAX);
     if (moved)
-        ag_strlcpy(c->models[c->nmodels++], before, AG_MODEL_ID_MAX);
+        ag_strlcpy(k->models[k->nmodels++], before, AG_MODEL_ID_MAX);
     size_t n = ag_models_alternatives(ag_str_c(c->route.model), alt, AG_MODELS_ALTERNATIVES_MAX);
-    for (size_t i = 0; i < n && c->nmodels < sizeof(c->models) / sizeof(c->models[0]); i++) {
+    for (size_t i = 0; i < n && k->nmodels < sizeof(k->models) / sizeof(k->models[0]); i++) {
         if (strcmp(alt[i], before) != 0)
-            ag_strlcpy(c->models[c->nmodels++], alt[i], AG_MODEL_ID_MAX);
+            ag_strlcpy(k->models[k->nmodels++], alt[i], AG_MODEL_ID_MAX);
     }
-    for (size_t i = 0; i < c->nmodels; i++)
-        c->models_p[i] = c->models[i];
+    for (size_t i = 0; i < k->nmodels; i++)
+        k->models_p[i] = k->models[i];
 }
 
 /* Answers a request the gateway refuses before any upstream call (its error, its status). */
@@ -249,9 +255,9 @@ static void start_attempt(struct call *c)
     struct ag_pool_want want = {
         .group = c->route.quota_group,
         .model = c->route.model,
-        .models = c->models_p,
-        .nmodels = c->nmodels,
-        .exclude = c->exclude_p,
+        .models = c->pick->models_p,
+        .nmodels = c->pick->nmodels,
+        .exclude = c->pick->exclude_p,
         .nexclude = (size_t)c->attempts,
     };
     char session[128] = "";
@@ -334,8 +340,8 @@ static void on_acquired(int err, const struct ag_lease *lease, const struct ag_p
     ag_attempt_log_acquired(&c->alog, lease->email, lease->model[0] ? lease->model : c->route.model,
                             ag_now_us());
     if (c->attempts <= CALL_MAX_ATTEMPTS) {
-        ag_strlcpy(c->exclude[c->attempts - 1], lease->account_id, AG_ACCOUNT_ID_SIZE);
-        c->exclude_p[c->attempts - 1] = c->exclude[c->attempts - 1];
+        ag_strlcpy(c->pick->exclude[c->attempts - 1], lease->account_id, AG_ACCOUNT_ID_SIZE);
+        c->pick->exclude_p[c->attempts - 1] = c->pick->exclude[c->attempts - 1];
     }
     call_set_state(c, CALL_UPSTREAM);
     send_upstream(c);
@@ -615,7 +621,7 @@ static bool retry_decided(struct call *c, const struct ag_errclass *ec)
         c->rp->fix_for_retry(c->creq, &c->route, ec)) {
         /* The request was at fault, not the account: the same account may serve the retry. */
         c->fixed = true;
-        c->exclude[c->attempts - 1][0] = '\0';
+        c->pick->exclude[c->attempts - 1][0] = '\0';
         ag_log_info("relay %s: retrying once with the request fixed for: %s", c->req->id,
                     ec->message);
         start_attempt(c);
@@ -626,7 +632,7 @@ static bool retry_decided(struct call *c, const struct ag_errclass *ec)
         /* A stale token is the account's to fix: the pool refreshes it before the account's
          * next use, so the account stays a candidate (a pool of one must not answer 503). */
         c->reauthed = true;
-        c->exclude[c->attempts - 1][0] = '\0';
+        c->pick->exclude[c->attempts - 1][0] = '\0';
         start_attempt(c);
         return true;
     }
@@ -843,6 +849,7 @@ void call_shed_request(struct call *c)
     if (!kept)
         return; /* no room for the copy: the whole request stays */
     c->creq = kept;
+    c->pick = NULL;
     c->ctx.arena = &c->req->arena;
     ag_arena_dispose(&c->work);
 }

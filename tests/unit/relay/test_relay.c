@@ -618,7 +618,11 @@ static void assert_begun_stream_small(struct fake_req *r, const struct fake_call
     if (held(r) > 16 * 1024)
         fail_msg("a begun stream holds %zu bytes besides its upstream body", held(r));
     assert_int_equal(ag_arena_used(&c->work), 0);
+    assert_null(c->pick); /* the attempts' choices went with it */
     assert_true(ag_arena_used(&c->sent) <= 2 * up->spec.body_len);
+    /* what stays for the stream's whole life: the call itself stays small (the attempts' model
+     * and account lists, 1.7 KB, are not in it) */
+    assert_true(sizeof(struct call) <= 4608);
 }
 
 /* A stream request whose one message is n bytes of text, in b; proto "openai" or "anthropic". */
