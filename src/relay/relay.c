@@ -378,7 +378,7 @@ static void send_upstream(struct call *c)
     ag_arena_dispose(&c->sent);
     char sid[32];
     ag_relay_upstream_session(c->creq->session_key, c->lease->account_id, sid, sizeof(sid));
-    t.session_id = ag_arena_str(&c->sent, ag_str_c(sid));
+    t.session_id = ag_str_c(sid); /* read by the encoders only, during this function */
 
     c->passthrough = false;
     /* The body's JSON document is built in a scratch arena, freed as soon as its text is written:
