@@ -494,7 +494,7 @@ static void on_write(uv_write_t *w, int status)
 static void send_req(struct ag_h1_conn *k, struct ag_upstream_req *r)
 {
     uv_buf_t bufs[2];
-    unsigned n = 1;
+    unsigned n = 1, first = 0;
     int rc;
 
     r->h1_connecting = false;
@@ -505,8 +505,28 @@ static void send_req(struct ag_h1_conn *k, struct ag_upstream_req *r)
     bufs[0] = uv_buf_init(r->h1_head, (unsigned)r->h1_head_len);
     if (r->spec.body && r->spec.body_len)
         bufs[n++] = uv_buf_init((char *)r->spec.body, (unsigned)r->spec.body_len);
+    /* Written at once when the socket takes it all (the usual case): no write request, and no
+     * poll update that a completed uv_write costs. Whatever is left goes through uv_write. */
+    rc = uv_try_write((uv_stream_t *)&k->tcp, bufs, n);
+    if (rc == UV_EAGAIN)
+        rc = 0;
+    if (rc < 0) {
+        k->reusable = false;
+        if (!retry_fresh(k, r))
+            fail_later(r, AG_UPSTREAM_FAIL_RESET, AG_EIO, "send failed: %s", uv_strerror(rc));
+        return;
+    }
+    {
+        size_t done = (size_t)rc;
+        while (first < n && done >= bufs[first].len)
+            done -= bufs[first++].len;
+        if (first == n)
+            return;
+        bufs[first].base += done;
+        bufs[first].len -= done;
+    }
     k->write.data = k;
-    rc = uv_write(&k->write, (uv_stream_t *)&k->tcp, bufs, n, on_write);
+    rc = uv_write(&k->write, (uv_stream_t *)&k->tcp, bufs + first, n - first, on_write);
     if (rc < 0) {
         k->reusable = false;
         fail_later(r, AG_UPSTREAM_FAIL_RESET, AG_EIO, "send failed: %s", uv_strerror(rc));

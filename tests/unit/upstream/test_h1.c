@@ -32,13 +32,13 @@ struct srv {
     const struct act *script; /* one per request, the last one repeats */
     size_t nscript;
     char last_req[8192];
-    size_t last_req_len;
+    size_t last_req_len, last_req_total;
 };
 
 struct sconn {
     uv_tcp_t tcp;
     struct srv *s;
-    char buf[300000];
+    char buf[5u << 20];
     size_t len;
     const struct act *act;
     int piece;
@@ -146,6 +146,7 @@ static void serve(struct sconn *k)
 
     if (!k->act && !k->closing && (rl = request_len(k->buf, k->len)) > 0) {
         size_t i = (size_t)s->requests < s->nscript ? (size_t)s->requests : s->nscript - 1;
+        s->last_req_total = rl;
         s->last_req_len = rl < sizeof(s->last_req) - 1 ? rl : sizeof(s->last_req) - 1;
         memcpy(s->last_req, k->buf, s->last_req_len);
         s->last_req[s->last_req_len] = '\0';
@@ -348,11 +349,25 @@ static void test_wire_and_reuse(void **state)
         assert_null(strcasestr(r.srv.last_req, "X-Remove"));
         assert_non_null(strstr(r.srv.last_req, "\r\nContent-Length: 7\r\n\r\n{\"a\":1}"));
     }
+    /* A body larger than the socket takes at once: the rest follows the first write. */
+    {
+        size_t big = 4u << 20;
+        char *body = malloc(big + 1);
+        memset(body, 'b', big);
+        body[big] = '\0';
+        assert_int_equal(request(&r, "POST", "/big", body, NULL, 0, false), 0);
+        assert_int_equal(r.err, 0);
+        assert_int_equal(r.srv.requests, 6);
+        assert_non_null(strstr(r.srv.last_req, "\r\nContent-Length: 4194304\r\n"));
+        assert_int_equal(r.srv.last_req_total,
+                         strstr(r.srv.last_req, "\r\n\r\n") + 4 - r.srv.last_req + big);
+        free(body);
+    }
     /* A header that would split the head is refused before anything is sent. */
     {
         const char *bad[] = {"X-Evil: a\r\nInjected: 1"};
         assert_int_equal(request(&r, "POST", "/", "{}", bad, 1, false), AG_EINVAL);
-        assert_int_equal(r.srv.requests, 5);
+        assert_int_equal(r.srv.requests, 6);
     }
     teardown(&r);
     teardown_loop(&r);
