@@ -20,7 +20,8 @@
     X(AG_ECLOSED, 14, "connection closed")                                                         \
     X(AG_EUNSUPPORTED, 15, "not supported")                                                        \
     X(AG_ESTATE, 16, "invalid state")                                                              \
-    X(AG_EDEPTH, 17, "nested too deeply")
+    X(AG_EDEPTH, 17, "nested too deeply")                                                          \
+    X(AG_ENOLIB, 18, "a library it needs could not be loaded (the log says which and why)")
 
 enum ag_err {
 #define AG_ERR_ENUM(name, num, text) name = -(num),

@@ -489,7 +489,10 @@ struct ag_upstream_req *ag_upstream_req_start(struct ag_upstream_client *c,
         rc = ag_h1_prepare(r, spec, method);
     } else {
         r->easy = ag_upstream_client_get_easy(c);
-        rc = r->easy ? setup_easy(r, spec, method) : AG_ENOMEM;
+        if (r->easy)
+            rc = setup_easy(r, spec, method);
+        else /* libcurl missing or unloadable says so, not "out of memory" */
+            rc = ag_curl_api_load() != 0 ? AG_ENOLIB : AG_ENOMEM;
     }
     if (rc < 0)
         goto out;

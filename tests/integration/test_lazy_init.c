@@ -258,6 +258,7 @@ static void without_libcurl_the_gateway_runs_and_upstream_calls_fail(void **stat
         long st = call(&e, "POST", "/v1/chat/completions", chat_body, &out);
         assert_true(st >= 500 && st <= 599);
         assert_non_null(strstr(out.data, "\"error\""));
+        assert_non_null(strstr(out.data, "a library it needs could not be loaded"));
     }
     assert_false(ag_child_maps(e.gw.pid, "libcurl.so"));
     char *log = ag_child_output(&e.gw);
