@@ -147,12 +147,10 @@ void ag_upstream_req_transfer_done(struct ag_upstream_req *r, CURLcode code);
 
 /* ---- h1.c: the native HTTP/1.1 path ---- */
 
-/* True when spec can go through h1.c: an http:// URL with a host name or address, an optional
- * port and no user name, no proxy, and the client not limited to libcurl. */
-bool ag_h1_eligible(const struct ag_upstream_client *c, const struct ag_upstream_req_spec *spec);
-
-/* Prepares r for h1.c: the host entry and the request head. 0, or AG_EINVAL for a method or
- * header that cannot be sent (CR, LF or NUL in it). */
+/* Prepares r for h1.c when spec can go through it: an http:// URL with a host name or address, an
+ * optional port and no user name, no proxy, and the client not limited to libcurl. Makes the host
+ * entry and the request head. 0; AG_EUNSUPPORTED when libcurl is to take the request; AG_EINVAL
+ * for a header that cannot be sent (CR, LF or NUL in it). */
 int ag_h1_prepare(struct ag_upstream_req *r, const struct ag_upstream_req_spec *spec,
                   const char *method);
 

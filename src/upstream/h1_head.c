@@ -91,15 +91,6 @@ static bool parse_url(const char *url, struct h1_url *u)
     return true;
 }
 
-bool ag_h1_eligible(const struct ag_upstream_client *c, const struct ag_upstream_req_spec *spec)
-{
-    struct h1_url u;
-
-    if (c->opts.curl_only || (spec->proxy && *spec->proxy))
-        return false;
-    return parse_url(spec->url, &u);
-}
-
 static struct ag_h1_host *host_get(struct ag_upstream_client *c, const struct h1_url *u)
 {
     struct ag_h1_host *h;
@@ -188,11 +179,11 @@ int ag_h1_prepare(struct ag_upstream_req *r, const struct ag_upstream_req_spec *
     bool has_host = false, has_accept = false;
     int rc = 0;
 
-    if (!parse_url(spec->url, &u))
-        return AG_EINVAL;
+    if (r->c->opts.curl_only || (spec->proxy && *spec->proxy) || !parse_url(spec->url, &u))
+        return AG_EUNSUPPORTED;
     r->host = host_get(r->c, &u);
     if (!r->host)
-        return AG_EINVAL;
+        return AG_EUNSUPPORTED;
     ag_buf_init(&b, H1_HEAD_CAP);
     ag_buf_append_c(&b, method);
     ag_buf_append(&b, " ", 1);

@@ -485,9 +485,8 @@ struct ag_upstream_req *ag_upstream_req_start(struct ag_upstream_client *c,
     ag_buf_init(&r->head, MAX_HEAD_BYTES);
     ag_buf_init(&r->body, spec->max_body ? spec->max_body : DEFAULT_MAX_BODY);
     ag_buf_init(&r->held, MAX_HELD_BYTES);
-    if (ag_h1_eligible(c, spec)) {
-        rc = ag_h1_prepare(r, spec, method);
-    } else {
+    rc = ag_h1_prepare(r, spec, method);
+    if (rc == AG_EUNSUPPORTED) {
         r->easy = ag_upstream_client_get_easy(c);
         if (r->easy)
             rc = setup_easy(r, spec, method);
