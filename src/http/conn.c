@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ARENA_CHUNK 8192
+#define ARENA_CHUNK 4096
 #define ARENA_CAP   (512u * 1024 * 1024)
 /* Lingering close: how long and how much input is dropped after the last response before the
  * socket is closed (closing with unread input would reset the connection, and the client could

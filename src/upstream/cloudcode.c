@@ -14,6 +14,7 @@
 
 #define DEFAULT_MAX_BODY (16u * 1024u * 1024u)
 #define MAX_HEADERS      24
+#define MAX_URL          2048
 
 enum retry { RETRY_NONE, RETRY_NEXT, RETRY_NO_PROJECT };
 
@@ -23,7 +24,7 @@ struct ag_cloudcode_call {
     struct ag_upstream_req *req; /* current attempt */
     char *headers[MAX_HEADERS];
     size_t nheaders;
-    char url[2048];
+    char *url;          /* this attempt's (at most MAX_URL bytes) */
     struct ag_buf body; /* collected when spec.on_data is NULL */
     size_t endpoint;
     unsigned attempts;
@@ -62,6 +63,7 @@ static void free_call(struct ag_cloudcode_call *call)
     for (size_t i = 0; i < call->nheaders; i++)
         free(call->headers[i]);
     ag_buf_dispose(&call->body);
+    free(call->url);
     free(call);
 }
 
@@ -131,19 +133,29 @@ extra:
 
 static int build_url(struct ag_cloudcode_call *call)
 {
-    if (call->spec.url)
-        return ag_strlcpy(call->url, call->spec.url, sizeof(call->url)) >= sizeof(call->url)
-                   ? AG_ETOOBIG
-                   : 0;
-    const char *base = call->spec.target->endpoints[call->endpoint];
-    size_t blen = strlen(base);
-    int n;
+    const char *base =
+        call->spec.url ? call->spec.url : call->spec.target->endpoints[call->endpoint];
+    const char *method = call->spec.url ? "" : call->spec.method;
+    const char *query = !call->spec.url && call->spec.sse ? "?alt=sse" : "";
+    size_t blen = strlen(base), mlen = strlen(method), qlen = strlen(query);
+    char *u;
 
-    while (blen && base[blen - 1] == '/')
+    while (!call->spec.url && blen && base[blen - 1] == '/')
         blen--;
-    n = snprintf(call->url, sizeof(call->url), "%.*s:%s%s", (int)blen, base, call->spec.method,
-                 call->spec.sse ? "?alt=sse" : "");
-    return n < 0 || (size_t)n >= sizeof(call->url) ? AG_ETOOBIG : 0;
+    /* <endpoint>:<method>[?alt=sse], or a provider's own URL; sized to fit (a call is kept for
+     * a stream's whole life) */
+    if (blen + 1 + mlen + qlen >= MAX_URL)
+        return AG_ETOOBIG;
+    u = ag_malloc(blen + 1 + mlen + qlen + 1);
+    memcpy(u, base, blen);
+    if (mlen) {
+        u[blen++] = ':';
+        memcpy(u + blen, method, mlen);
+    }
+    memcpy(u + blen + mlen, query, qlen + 1);
+    free(call->url);
+    call->url = u;
+    return 0;
 }
 
 static void deliver(struct ag_cloudcode_call *call, const struct ag_upstream_result *res)
