@@ -130,14 +130,21 @@ static int on_message_begin(llhttp_t *p)
     return 0;
 }
 
-static int head_append(struct ag_upstream_req *r, const char *at, size_t n)
+/* Appends to one of r's buffers (the head, the held bytes, a collected body); over its cap the
+ * request fails as too big and the parser stops. */
+static int keep(struct ag_upstream_req *r, struct ag_buf *b, const char *at, size_t n)
 {
-    if (ag_buf_append(&r->head, at, n) < 0) {
+    if (ag_buf_append(b, at, n) < 0) {
         r->cb_err = AG_ETOOBIG;
         r->fail = AG_UPSTREAM_FAIL_TOO_BIG;
         return -1;
     }
     return 0;
+}
+
+static int head_append(struct ag_upstream_req *r, const char *at, size_t n)
+{
+    return keep(r, &r->head, at, n);
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t n)
@@ -199,12 +206,7 @@ static int on_headers_complete(llhttp_t *p)
 
 static int hold(struct ag_upstream_req *r, const char *at, size_t n)
 {
-    if (ag_buf_append(&r->held, at, n) < 0) {
-        r->cb_err = AG_ETOOBIG;
-        r->fail = AG_UPSTREAM_FAIL_TOO_BIG;
-        return -1;
-    }
-    return 0;
+    return keep(r, &r->held, at, n);
 }
 
 static int on_body(llhttp_t *p, const char *at, size_t n)
@@ -214,11 +216,8 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
 
     r->last_rx_ms = ag_now_ms();
     if (!r->spec.on_data) {
-        if (ag_buf_append(&r->body, at, n) < 0) {
-            r->cb_err = AG_ETOOBIG;
-            r->fail = AG_UPSTREAM_FAIL_TOO_BIG;
+        if (keep(r, &r->body, at, n) < 0)
             return -1;
-        }
         r->bytes_in += n;
         return 0;
     }
