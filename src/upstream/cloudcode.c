@@ -135,26 +135,30 @@ static int build_url(struct ag_cloudcode_call *call)
 {
     const char *base =
         call->spec.url ? call->spec.url : call->spec.target->endpoints[call->endpoint];
-    const char *method = call->spec.url ? "" : call->spec.method;
-    const char *query = !call->spec.url && call->spec.sse ? "?alt=sse" : "";
-    size_t blen = strlen(base), mlen = strlen(method), qlen = strlen(query);
-    char *u;
+    size_t blen = strlen(base);
+    struct ag_buf u;
+    int rc;
 
-    while (!call->spec.url && blen && base[blen - 1] == '/')
-        blen--;
-    /* <endpoint>:<method>[?alt=sse], or a provider's own URL; sized to fit (a call is kept for
-     * a stream's whole life) */
-    if (blen + 1 + mlen + qlen >= MAX_URL)
-        return AG_ETOOBIG;
-    u = ag_malloc(blen + 1 + mlen + qlen + 1);
-    memcpy(u, base, blen);
-    if (mlen) {
-        u[blen++] = ':';
-        memcpy(u + blen, method, mlen);
+    /* <endpoint>:<method>[?alt=sse], or a provider's own URL, in an allocation of its size (a call
+     * is kept for a stream's whole life) */
+    ag_buf_init(&u, MAX_URL - 1);
+    if (call->spec.url) {
+        rc = ag_buf_append(&u, base, blen);
+    } else {
+        while (blen && base[blen - 1] == '/')
+            blen--;
+        rc = ag_buf_append(&u, base, blen);
+        rc = rc ? rc : ag_buf_append(&u, ":", 1);
+        rc = rc ? rc : ag_buf_append_c(&u, call->spec.method);
+        if (!rc && call->spec.sse)
+            rc = ag_buf_append_c(&u, "?alt=sse");
     }
-    memcpy(u + blen + mlen, query, qlen + 1);
+    if (rc) {
+        ag_buf_dispose(&u);
+        return AG_ETOOBIG;
+    }
     free(call->url);
-    call->url = u;
+    call->url = ag_buf_steal(&u, NULL);
     return 0;
 }
 
