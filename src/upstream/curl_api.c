@@ -164,29 +164,34 @@ void ag_curl_easy_reset(CURL *curl)
         fns.curl_easy_reset(curl);
 }
 
+/* rc = fn(handle, option, the one variadic argument in ap, read as the option's type says; the
+ * cases differ only in that type, hence the NOLINT where it is used). */
+#define FORWARD_OPT(rc, fn, handle, option, ap)                                                    \
+    do {                                                                                           \
+        switch (opt_arg((int)(option))) {                                                          \
+        case ARG_LONG:                                                                             \
+            (rc) = (fn)(handle, option, va_arg(ap, long));                                         \
+            break;                                                                                 \
+        case ARG_PTR:                                                                              \
+            (rc) = (fn)(handle, option, va_arg(ap, void *));                                       \
+            break;                                                                                 \
+        case ARG_FN:                                                                               \
+            (rc) = (fn)(handle, option, va_arg(ap, any_fn));                                       \
+            break;                                                                                 \
+        case ARG_OFF_T:                                                                            \
+            (rc) = (fn)(handle, option, va_arg(ap, curl_off_t));                                   \
+            break;                                                                                 \
+        }                                                                                          \
+    } while (0)
+
 CURLcode ag_curl_easy_setopt(CURL *curl, CURLoption option, ...)
 {
     CURLcode rc = CURLE_FAILED_INIT;
     va_list ap;
 
     va_start(ap, option);
-    if (ag_curl_api_load() != 0)
-        goto out;
-    switch (opt_arg((int)option)) {
-    case ARG_LONG: // NOLINT(bugprone-branch-clone): each case reads another type
-        rc = (fns.curl_easy_setopt)(curl, option, va_arg(ap, long));
-        break;
-    case ARG_PTR:
-        rc = (fns.curl_easy_setopt)(curl, option, va_arg(ap, void *));
-        break;
-    case ARG_FN:
-        rc = (fns.curl_easy_setopt)(curl, option, va_arg(ap, any_fn));
-        break;
-    case ARG_OFF_T:
-        rc = (fns.curl_easy_setopt)(curl, option, va_arg(ap, curl_off_t));
-        break;
-    }
-out:
+    if (ag_curl_api_load() == 0)
+        FORWARD_OPT(rc, fns.curl_easy_setopt, curl, option, ap); // NOLINT(bugprone-branch-clone)
     va_end(ap);
     return rc;
 }
@@ -237,23 +242,8 @@ CURLMcode ag_curl_multi_setopt(CURLM *multi, CURLMoption option, ...)
     va_list ap;
 
     va_start(ap, option);
-    if (ag_curl_api_load() != 0)
-        goto out;
-    switch (opt_arg((int)option)) {
-    case ARG_LONG: // NOLINT(bugprone-branch-clone): each case reads another type
-        rc = (fns.curl_multi_setopt)(multi, option, va_arg(ap, long));
-        break;
-    case ARG_PTR:
-        rc = (fns.curl_multi_setopt)(multi, option, va_arg(ap, void *));
-        break;
-    case ARG_FN:
-        rc = (fns.curl_multi_setopt)(multi, option, va_arg(ap, any_fn));
-        break;
-    case ARG_OFF_T:
-        rc = (fns.curl_multi_setopt)(multi, option, va_arg(ap, curl_off_t));
-        break;
-    }
-out:
+    if (ag_curl_api_load() == 0)
+        FORWARD_OPT(rc, fns.curl_multi_setopt, multi, option, ap); // NOLINT(bugprone-branch-clone)
     va_end(ap);
     return rc;
 }

@@ -46,7 +46,7 @@ struct ag_h1_conn {
     struct ag_h1_conn *prev, *next; /* host->idle */
     uint64_t idle_since_ms;
     unsigned served; /* requests carried before the current one */
-    bool connected, writing, reading, reusable, idle, closing;
+    bool writing, reading, reusable, idle, closing;
 };
 
 struct ag_h1_gai {
@@ -62,46 +62,49 @@ static void reading(struct ag_h1_conn *k, bool on);
 
 /* ---- outcomes ---- */
 
-/* Reports a failure through r's timer (no callback may run where we are). */
+/* Notes why r fails (its kind, error and message); the request ends with it from a loop callback
+ * of ours (finish_failed), or through its timer where no callback may run (fail_later). */
 __attribute__((format(printf, 4, 5))) static void
-fail_later(struct ag_upstream_req *r, enum ag_upstream_fail fail, int err, const char *fmt, ...)
+note_fail(struct ag_upstream_req *r, enum ag_upstream_fail fail, int err, const char *fmt, ...)
 {
     va_list ap;
 
-    if (r->h1_fail_now)
-        return;
     r->fail = fail;
     r->cb_err = err;
     va_start(ap, fmt);
     vsnprintf(r->errbuf, sizeof(r->errbuf), fmt, ap);
     va_end(ap);
-    r->h1_fail_now = true;
-    ag_upstream_req_arm_timer(r);
 }
 
-/* Ends r now with a failure: only from a loop callback of ours, outside any caller callback. */
-__attribute__((format(printf, 4, 5))) static void
-fail_now(struct ag_upstream_req *r, enum ag_upstream_fail fail, int err, const char *fmt, ...)
+/* Ends r with the failure noted: only outside any caller callback. */
+static void finish_failed(struct ag_upstream_req *r)
 {
     char msg[sizeof(r->errbuf) + 32];
-    char text[sizeof(r->errbuf)];
-    va_list ap;
 
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
-    snprintf(msg, sizeof(msg), "%s: %s", ag_upstream_fail_name(fail), text);
-    ag_upstream_req_finish(r, err, fail, msg);
+    snprintf(msg, sizeof(msg), "%s: %s", ag_upstream_fail_name(r->fail), r->errbuf);
+    ag_upstream_req_finish(r, r->cb_err ? r->cb_err : AG_EIO, r->fail, msg);
 }
+
+#define fail_now(r, ...)                                                                           \
+    do {                                                                                           \
+        note_fail(r, __VA_ARGS__);                                                                 \
+        finish_failed(r);                                                                          \
+    } while (0)
+
+/* Reports a failure through r's timer (no callback may run where we are). */
+#define fail_later(r, ...)                                                                         \
+    do {                                                                                           \
+        if (!(r)->h1_fail_now) {                                                                   \
+            note_fail(r, __VA_ARGS__);                                                             \
+            (r)->h1_fail_now = true;                                                               \
+            ag_upstream_req_arm_timer(r);                                                          \
+        }                                                                                          \
+    } while (0)
 
 bool ag_h1_on_timer(struct ag_upstream_req *r)
 {
     if (r->h1_fail_now) {
-        enum ag_upstream_fail fail = r->fail;
-        int err = r->cb_err ? r->cb_err : AG_EIO;
-        char msg[sizeof(r->errbuf) + 32];
-        snprintf(msg, sizeof(msg), "%s: %s", ag_upstream_fail_name(fail), r->errbuf);
-        ag_upstream_req_finish(r, err, fail, msg);
+        finish_failed(r);
         return true;
     }
     if (r->h1_complete && !r->held.len && !r->paused) {
@@ -135,8 +138,7 @@ static int on_message_begin(llhttp_t *p)
 static int keep(struct ag_upstream_req *r, struct ag_buf *b, const char *at, size_t n)
 {
     if (ag_buf_append(b, at, n) < 0) {
-        r->cb_err = AG_ETOOBIG;
-        r->fail = AG_UPSTREAM_FAIL_TOO_BIG;
+        note_fail(r, AG_UPSTREAM_FAIL_TOO_BIG, AG_ETOOBIG, "the answer outgrew its cap");
         return -1;
     }
     return 0;
@@ -183,8 +185,7 @@ static int on_headers_complete(llhttp_t *p)
     r->last_rx_ms = ag_now_ms();
     r->status = status;
     if (status == 101) {
-        r->fail = AG_UPSTREAM_FAIL_OTHER;
-        snprintf(r->errbuf, sizeof(r->errbuf), "the server switched protocols (101)");
+        note_fail(r, AG_UPSTREAM_FAIL_OTHER, AG_EIO, "the server switched protocols (101)");
         return -1;
     }
     if (status >= 100 && status < 200)
@@ -196,8 +197,7 @@ static int on_headers_complete(llhttp_t *p)
         if (r->canceled)
             return -1;
         if (rc < 0) {
-            r->cb_err = rc;
-            r->fail = AG_UPSTREAM_FAIL_CALLBACK;
+            note_fail(r, AG_UPSTREAM_FAIL_CALLBACK, rc, "the caller stopped the answer");
             return -1;
         }
     }
@@ -231,8 +231,7 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
         return hold(r, at, n);
     }
     if (rc < 0) {
-        r->cb_err = rc;
-        r->fail = AG_UPSTREAM_FAIL_CALLBACK;
+        note_fail(r, AG_UPSTREAM_FAIL_CALLBACK, rc, "the caller stopped the answer");
         return -1;
     }
     r->bytes_in += n;
@@ -413,10 +412,7 @@ static void after_parse(struct ag_h1_conn *k, struct ag_upstream_req *r, llhttp_
     }
     if (r->fail != AG_UPSTREAM_FAIL_NONE) {
         k->reusable = false;
-        fail_now(r, r->fail, r->cb_err ? r->cb_err : AG_EIO, "%s",
-                 r->fail == AG_UPSTREAM_FAIL_TOO_BIG    ? "the answer outgrew its cap"
-                 : r->fail == AG_UPSTREAM_FAIL_CALLBACK ? "the caller stopped the answer"
-                                                        : r->errbuf);
+        finish_failed(r);
     } else if (e == HPE_PAUSED && r->h1_complete) {
         if (llhttp_get_error_pos(&k->parser) != end || !llhttp_should_keep_alive(&k->parser))
             k->reusable = false; /* bytes after the answer, or "Connection: close" */
@@ -496,8 +492,10 @@ static void send_req(struct ag_h1_conn *k, struct ag_upstream_req *r)
     unsigned n = 1, first = 0;
     int rc;
 
-    r->h1_connecting = false;
-    ag_upstream_req_arm_timer(r);
+    if (r->h1_connecting) { /* the connect deadline no longer applies */
+        r->h1_connecting = false;
+        ag_upstream_req_arm_timer(r);
+    }
     parser_reset(k, r->h1_head);
     k->reusable = true;
     reading(k, true);
@@ -559,7 +557,6 @@ static void on_connect(uv_connect_t *cr, int status)
         ag_upstream_client_run_pending(k->c);
         return;
     }
-    k->connected = true;
     uv_tcp_nodelay(&k->tcp, 1);
     uv_tcp_keepalive(&k->tcp, 1, 60);
     send_req(k, r);
@@ -705,7 +702,7 @@ void ag_h1_resume(struct ag_upstream_req *r)
             return;
         }
         if (rc < 0) {
-            fail_later(r, AG_UPSTREAM_FAIL_CALLBACK, rc, "%s", "the caller stopped the answer");
+            fail_later(r, AG_UPSTREAM_FAIL_CALLBACK, rc, "the caller stopped the answer");
             return;
         }
         r->bytes_in += r->held.len;

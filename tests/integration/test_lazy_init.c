@@ -166,6 +166,29 @@ static void idle_gateway_initialises_no_tls_until_the_first_upstream_call(void *
     conf_remove(&w);
 }
 
+/* Upstreams over plain http:// without a proxy take the client's native HTTP/1.1 path: answered
+ * requests, and still no libcurl in the process. */
+static void plain_http_upstream_calls_need_no_libcurl(void **state)
+{
+    struct ag_gwenv e;
+    struct conf_watch w = {.fd = -1};
+    struct ag_buf out;
+    conf_make(&w);
+    ag_buf_init(&out, 0);
+    env_prepare(&e, &w, false);
+    ag_gwenv_launch(&e);
+
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(call(&e, "POST", "/v1/chat/completions", chat_body, &out), 200);
+        assert_non_null(strstr(out.data, "chat.completion"));
+    }
+    assert_false(ag_child_maps(e.gw.pid, "libcurl.so"));
+
+    ag_buf_dispose(&out);
+    ag_gwenv_stop(&e);
+    conf_remove(&w);
+}
+
 /* The id of the newest request log row, from the database (so it survives a restart). */
 static int64_t newest_row(struct ag_gwenv *e)
 {
@@ -280,6 +303,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(idle_gateway_initialises_no_tls_until_the_first_upstream_call,
                                   ag_gwenv_teardown),
+        cmocka_unit_test_teardown(plain_http_upstream_calls_need_no_libcurl, ag_gwenv_teardown),
         cmocka_unit_test_teardown(replay_as_the_first_curl_use_after_a_restart, ag_gwenv_teardown),
         cmocka_unit_test_teardown(without_libcurl_the_gateway_runs_and_upstream_calls_fail,
                                   ag_gwenv_teardown),
