@@ -1,7 +1,9 @@
 /* core/arena.c: chunked bump allocator (see arena.h). Large requests get a chunk of their own so
- * one big body does not waste the rest of a normal chunk. Chunks of AG_BLOCK_MIN bytes or more
- * come from and go back to the thread's block cache (core/blocks.h), so a large request's arena
- * reuses the previous one's memory instead of faulting fresh pages in. */
+ * one big body does not waste the rest of a normal chunk. Chunks come from and go back to the
+ * thread's block cache (core/blocks.h): one of AG_BLOCK_MIN bytes or more, so a large request's
+ * arena reuses the previous one's memory instead of faulting fresh pages in, and a regular chunk
+ * (its header included, the chunk size given to ag_arena_init: a power of two), so a small
+ * request's chunks skip malloc. */
 #include "core/arena.h"
 
 #include "core/blocks.h"
@@ -49,7 +51,10 @@ void *ag_arena_alloc(struct ag_arena *a, size_t n)
         c->off += need;
         return p;
     }
-    size_t size = need > a->_chunk_size / 4 ? need : a->_chunk_size;
+    /* A regular chunk, header included, is _chunk_size bytes: a power of two the block cache
+     * keeps. */
+    size_t regular = a->_chunk_size > 2 * sizeof(*c) ? a->_chunk_size - sizeof(*c) : a->_chunk_size;
+    size_t size = need > a->_chunk_size / 4 || need > regular ? need : regular;
     if (a->cap && (a->_used + size > a->cap || size > a->cap))
         return NULL;
     size_t got;

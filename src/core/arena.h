@@ -19,7 +19,8 @@ struct ag_arena {
     size_t cap;                   /* hard limit on _used; 0 = unlimited */
 };
 
-/** Prepares an empty arena; chunk_size is the usual chunk (e.g. 8 KiB), cap the hard limit. */
+/** Prepares an empty arena; chunk_size is the usual chunk, its header included (e.g. 8 KiB; a power
+ * of two from AG_BLOCK_SMALL_MIN is reused through the block cache), cap the hard limit. */
 void ag_arena_init(struct ag_arena *a, size_t chunk_size, size_t cap);
 
 /** Frees every chunk; the arena can be used again afterwards. */

@@ -6,6 +6,9 @@
  * that happens on every large request. Blocks from AG_BLOCK_MIN to AG_BLOCK_MAX bytes are kept
  * here instead, in size classes a quarter of a power of two apart, up to AG_BLOCK_CACHE_MAX
  * bytes per thread; larger blocks, and blocks past that budget, go straight to malloc/free.
+ * Small requests churn through a few arena chunks each (1–8 KiB, above what malloc's own
+ * per-thread cache holds): those exact power-of-two sizes are kept as well, so a request's
+ * chunks are the previous request's instead of a trip through malloc's bins and back.
  *
  * A block is ordinary heap memory: whoever ends up holding one may free() it instead of putting
  * it back. Each thread has its own cache (no locks); a thread's cached blocks are freed when it
@@ -15,8 +18,13 @@
 
 #include <stddef.h>
 
-/** The smallest block the cache keeps. */
+/** The smallest block the cache keeps in its quarter-octave classes. */
 #define AG_BLOCK_MIN (64u * 1024)
+
+/** Below AG_BLOCK_MIN, blocks of exactly a power of two from this size up (arena chunks: their
+ * size counts their header) are kept too, AG_BLOCK_SMALL_KEEP bytes per size at most. */
+#define AG_BLOCK_SMALL_MIN  1024u
+#define AG_BLOCK_SMALL_KEEP (512u * 1024)
 
 /** The largest block the cache keeps (a size class; larger requests are plain malloc). */
 #define AG_BLOCK_MAX (16u * 1024 * 1024)

@@ -1,5 +1,6 @@
-/* Unit tests for core/blocks (the per-thread cache of large blocks) and the users of it in core:
- * ag_buf_reserve_cached / ag_buf_dispose_cached and the arena's large chunks. */
+/* Unit tests for core/blocks (the per-thread cache of large blocks and arena-sized small ones) and
+ * the users of it in core: ag_buf_reserve_cached / ag_buf_dispose_cached and the arena's large
+ * chunks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,7 +45,7 @@ static void small_and_huge_blocks_are_not_kept(void **state)
 {
     (void)state;
     size_t size = 0;
-    void *p = ag_block_get(1000, &size);
+    void *p = ag_block_get(1000, &size); /* below AG_BLOCK_SMALL_MIN */
     assert_int_equal(size, 1000);
     ag_block_put(p, size);
     void *h = ag_block_get(AG_BLOCK_MAX + 1, &size);
@@ -139,7 +140,7 @@ static void large_arena_chunks_come_back_on_the_next_request(void **state)
     ag_arena_init(&a2, 8192, 64u * 1024 * 1024);
     char *big2 = ag_arena_alloc(&a2, 500000);
     assert_ptr_equal(big2, big);
-    assert_int_equal(ag_block_cached(), 0);
+    assert_int_equal(ag_block_cached(), 8192); /* the first arena's regular chunk */
     ag_arena_dispose(&a2);
 
     /* the cap still counts what was asked for */
@@ -148,6 +149,57 @@ static void large_arena_chunks_come_back_on_the_next_request(void **state)
     assert_non_null(ag_arena_alloc(&capped, 500000));
     assert_null(ag_arena_alloc(&capped, 200000));
     ag_arena_dispose(&capped);
+}
+
+static void small_power_of_two_blocks_are_kept_within_their_budget(void **state)
+{
+    (void)state;
+    size_t size = 0;
+    void *p = ag_block_get(4096, &size);
+    assert_int_equal(size, 4096);
+    ag_block_put(p, size);
+    assert_int_equal(ag_block_cached(), 4096);
+    assert_ptr_equal(ag_block_get(4096, &size), p);
+    assert_int_equal(ag_block_cached(), 0);
+    ag_block_put(p, size);
+    /* another size is not served from it; a size that is no power of two is never kept */
+    void *q = ag_block_get(2048, &size);
+    assert_ptr_not_equal(q, p);
+    ag_block_put(q, size);
+    void *odd = ag_block_get(3000, &size);
+    assert_int_equal(size, 3000);
+    ag_block_put(odd, 3000); /* kept as a 2 KiB block: it holds one */
+    assert_int_equal(ag_block_cached(), 4096 + 2048 + 2048);
+    ag_block_trim();
+
+    enum { N = AG_BLOCK_SMALL_KEEP / 4096 + 8 };
+    void *blocks[N];
+    for (int i = 0; i < N; i++)
+        blocks[i] = ag_block_get(4096, &size);
+    for (int i = 0; i < N; i++)
+        ag_block_put(blocks[i], size);
+    assert_int_equal(ag_block_cached(), AG_BLOCK_SMALL_KEEP);
+}
+
+static void a_small_requests_arena_chunks_are_the_previous_ones(void **state)
+{
+    (void)state;
+    struct ag_arena a;
+    ag_arena_init(&a, 4096, 1u << 20);
+    char *first = ag_arena_alloc(&a, 100);
+    char *second = NULL;
+    for (int i = 0; i < 4; i++) /* past the first chunk's room: a second regular chunk */
+        second = ag_arena_alloc(&a, 1000);
+    assert_non_null(first);
+    assert_non_null(second);
+    ag_arena_dispose(&a);
+    assert_int_equal(ag_block_cached(), 2 * 4096); /* each chunk is 4 KiB with its header */
+
+    ag_arena_init(&a, 4096, 1u << 20);
+    char *again = ag_arena_alloc(&a, 100);
+    assert_true(again == first || again == second - 3 * 1008 || again == second);
+    assert_int_equal(ag_block_cached(), 4096);
+    ag_arena_dispose(&a);
 }
 
 static void integers_are_appended_in_decimal(void **state)
@@ -202,6 +254,8 @@ int main(void)
         cmocka_unit_test_setup(a_cached_reserve_respects_the_cap_and_small_sizes, reset),
         cmocka_unit_test_setup(large_arena_chunks_come_back_on_the_next_request, reset),
         cmocka_unit_test_setup(each_thread_has_its_own_cache, reset),
+        cmocka_unit_test_setup(small_power_of_two_blocks_are_kept_within_their_budget, reset),
+        cmocka_unit_test_setup(a_small_requests_arena_chunks_are_the_previous_ones, reset),
         cmocka_unit_test(integers_are_appended_in_decimal),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
