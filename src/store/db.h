@@ -138,6 +138,31 @@ static inline int ag_db_bind_textn(struct ag_db_stmt *st, int idx, const char *s
     return ag_db_pg_bind_text(st->pg, idx, s ? s : "", len);
 }
 
+/**
+ * Binds a NUL-terminated string, or NULL for a NULL pointer, without copying it on SQLite (the
+ * statement reads s when it steps): the caller keeps s unchanged until the statement's next step
+ * has run, and binds the parameter again before any later step. 0 or AG_EDB.
+ */
+static inline int ag_db_bind_text_kept(struct ag_db_stmt *st, int idx, const char *s)
+{
+    if (st->lite) {
+        int rc = s ? sqlite3_bind_text(st->lite, idx, s, -1, SQLITE_STATIC)
+                   : sqlite3_bind_null(st->lite, idx);
+        return rc == SQLITE_OK ? 0 : AG_EDB;
+    }
+    return s ? ag_db_pg_bind_text(st->pg, idx, s, SIZE_MAX) : ag_db_pg_bind_null(st->pg, idx);
+}
+
+/** ag_db_bind_textn, not copied on SQLite: s is kept as ag_db_bind_text_kept says. 0 or AG_EDB. */
+static inline int ag_db_bind_textn_kept(struct ag_db_stmt *st, int idx, const char *s, size_t len)
+{
+    if (st->lite)
+        return sqlite3_bind_text(st->lite, idx, s ? s : "", (int)len, SQLITE_STATIC) == SQLITE_OK
+                   ? 0
+                   : AG_EDB;
+    return ag_db_pg_bind_text(st->pg, idx, s ? s : "", len);
+}
+
 /** Binds len bytes (copied) as a blob (BLOB / BYTEA). 0 or AG_EDB. */
 static inline int ag_db_bind_blob(struct ag_db_stmt *st, int idx, const void *p, size_t len)
 {

@@ -247,6 +247,11 @@ static const char v9_quota_windows[] =
     "  UPDATE meta SET value = value + 1 WHERE key = 'accounts_version';"
     "END;";
 
+/* Version 10: the request log loses its index on the served model, which no query could use (the
+ * log's model filter matches the requested or the served model, and only one side had an index,
+ * so both dialects scan); every row paid for its upkeep. */
+static const char v10_log_model_index[] = "DROP INDEX IF EXISTS request_log_by_model;";
+
 static const struct migration steps[] = {
     {1, "accounts", v1_accounts},
     {2, "request log and token statistics", v2_monitor},
@@ -257,6 +262,7 @@ static const struct migration steps[] = {
     {7, "provider accounts", v7_provider_accounts},
     {8, "request attempts", v8_request_attempts},
     {9, "quota windows", v9_quota_windows},
+    {10, "request log without the served-model index", v10_log_model_index},
 };
 
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == AG_STORE_SCHEMA_VERSION,
@@ -529,8 +535,31 @@ static const char pg_v9[] =
     "  AS 'SELECT strpos($1, $2)';"
     "INSERT INTO meta(key, value) VALUES ('schema_version', 9);";
 
-_Static_assert(PG_BASELINE_VERSION == AG_STORE_SCHEMA_VERSION,
-               "a step after version 9 needs its PostgreSQL form below");
+/* The steps after the baseline in PostgreSQL's dialect, applied like SQLite's in order. */
+static const struct migration pg_steps[] = {
+    {10, "request log without the served-model index", v10_log_model_index},
+};
+
+_Static_assert(PG_BASELINE_VERSION + sizeof(pg_steps) / sizeof(pg_steps[0]) ==
+                   AG_STORE_SCHEMA_VERSION,
+               "a step after version 9 needs its PostgreSQL form in pg_steps");
+
+/* Applies the steps above `have` (inside the caller's transaction), each with its version. */
+static int pg_apply_steps(struct ag_db *db, int have)
+{
+    char bump[96];
+    for (size_t i = 0; i < sizeof(pg_steps) / sizeof(pg_steps[0]); i++) {
+        const struct migration *m = &pg_steps[i];
+        if (m->version <= have)
+            continue;
+        snprintf(bump, sizeof(bump), "UPDATE meta SET value = %d WHERE key = 'schema_version'",
+                 m->version);
+        if (ag_db_exec(db, m->sql, m->name) != 0 || ag_db_exec(db, bump, m->name) != 0)
+            return AG_EDB;
+        ag_log_info("store: PostgreSQL migrated to schema version %d (%s)", m->version, m->name);
+    }
+    return 0;
+}
 
 int ag_store_migrate_version_db(struct ag_db *db, int *out)
 {
@@ -584,10 +613,13 @@ int ag_store_migrate_db(struct ag_db *db, char *err, size_t errcap)
         if (ag_db_exec(db, pg_v9, "migrate to schema version 9") != 0)
             goto out;
         ag_log_info("store: PostgreSQL schema made at version %d", PG_BASELINE_VERSION);
+        have = PG_BASELINE_VERSION;
     } else if (have < PG_BASELINE_VERSION) {
         ag_store_seterr(err, errcap, "PostgreSQL schema version %d is not one aigate made", have);
         goto out;
     }
+    if (pg_apply_steps(db, have) != 0)
+        goto out;
     ret = ag_db_commit(db, "migrate");
 out:
     if (ret == AG_EDB && err && errcap && !err[0])

@@ -23,7 +23,7 @@ static int bind_body(struct ag_db_stmt *st, int idx, struct ag_str body, size_t 
         while (n > 0 && ((unsigned char)body.p[n] & 0xC0) == 0x80)
             n--;
     }
-    return ag_db_bind_textn(st, idx, body.p, n);
+    return ag_db_bind_textn_kept(st, idx, body.p, n);
 }
 
 int ag_store_request_log_insert_db(struct ag_db *db, struct ag_db_stmt **cache,
@@ -54,12 +54,16 @@ int ag_store_request_log_insert_db(struct ag_db *db, struct ag_db_stmt **cache,
     struct ag_db_stmt *st = *cache;
     int ret = AG_EDB;
     ag_db_reset(st);
+    /* Not copied: r's strings outlive the step, and every parameter is bound before each step
+     * (a copy of each string was a malloc, a memcpy and a free per column). */
     if (ag_db_bind_int64(st, 1, r->ts_ms) != 0 ||
-        ag_db_bind_text(st, 2, r->method ? r->method : "") ||
-        ag_db_bind_text(st, 3, r->path ? r->path : "") || ag_db_bind_text(st, 4, r->protocol) ||
-        ag_db_bind_text(st, 5, r->model_requested) || ag_db_bind_text(st, 6, r->model_served) ||
-        ag_db_bind_text(st, 7, r->account_email) || ag_db_bind_int64(st, 8, r->status) != 0 ||
-        ag_db_bind_text(st, 9, r->error_class) ||
+        ag_db_bind_text_kept(st, 2, r->method ? r->method : "") ||
+        ag_db_bind_text_kept(st, 3, r->path ? r->path : "") ||
+        ag_db_bind_text_kept(st, 4, r->protocol) ||
+        ag_db_bind_text_kept(st, 5, r->model_requested) ||
+        ag_db_bind_text_kept(st, 6, r->model_served) ||
+        ag_db_bind_text_kept(st, 7, r->account_email) || ag_db_bind_int64(st, 8, r->status) != 0 ||
+        ag_db_bind_text_kept(st, 9, r->error_class) ||
         ag_db_bind_int64(st, 10, r->attempts > 0 ? r->attempts : 1) != 0 ||
         (r->ttfb_ms >= 0 ? ag_db_bind_int64(st, 11, r->ttfb_ms) : ag_db_bind_null(st, 11)) != 0 ||
         ag_db_bind_int64(st, 12, r->total_ms) != 0 ||
@@ -67,13 +71,13 @@ int ag_store_request_log_insert_db(struct ag_db *db, struct ag_db_stmt **cache,
         ag_db_bind_int64(st, 14, r->output_tokens) != 0 ||
         ag_db_bind_int64(st, 15, r->cached_tokens) != 0 ||
         ag_db_bind_int64(st, 16, r->reasoning_tokens) != 0 ||
-        ag_db_bind_text(st, 17, r->client_ip) || ag_db_bind_text(st, 18, r->user_agent) ||
+        ag_db_bind_text_kept(st, 17, r->client_ip) || ag_db_bind_text_kept(st, 18, r->user_agent) ||
         ag_db_bind_int64(st, 19, r->stream) != 0 || bind_body(st, 20, r->request_body, body_cap) ||
         bind_body(st, 21, r->response_body, body_cap) ||
         (r->id > 0 ? ag_db_bind_int64(st, 22, r->id) : ag_db_bind_null(st, 22)) != 0 ||
-        ag_db_bind_text(st, 23, r->error_message) ||
-        ag_db_bind_text(st, 24, r->key_name && r->key_name[0] ? r->key_name : NULL) ||
-        ag_db_bind_text(st, 25, r->attempts_json))
+        ag_db_bind_text_kept(st, 23, r->error_message) ||
+        ag_db_bind_text_kept(st, 24, r->key_name && r->key_name[0] ? r->key_name : NULL) ||
+        ag_db_bind_text_kept(st, 25, r->attempts_json))
         goto out;
     if (ag_db_step(st) != AG_DB_DONE) {
         ag_log_warn("store: request_log insert: %s", ag_db_errmsg(db));

@@ -29,16 +29,17 @@ int ag_store_token_stats_add_db(struct ag_db *db, struct ag_db_stmt **cache,
     struct ag_db_stmt *st = *cache;
     int ret = AG_EDB;
     ag_db_reset(st);
+    /* Not copied: d's strings outlive the step, and every parameter is bound before each step. */
     if (ag_db_bind_int64(st, 1, ag_token_stats_hour(d->ts_s)) != 0 ||
-        ag_db_bind_text(st, 2, d->account_email ? d->account_email : "") ||
-        ag_db_bind_text(st, 3, d->model ? d->model : "") ||
+        ag_db_bind_text_kept(st, 2, d->account_email ? d->account_email : "") ||
+        ag_db_bind_text_kept(st, 3, d->model ? d->model : "") ||
         ag_db_bind_int64(st, 4, d->requests) != 0 ||
         ag_db_bind_int64(st, 5, d->input_tokens) != 0 ||
         ag_db_bind_int64(st, 6, d->output_tokens) != 0 ||
         ag_db_bind_int64(st, 7, d->cached_tokens) != 0 ||
         ag_db_bind_int64(st, 8, d->reasoning_tokens) != 0 ||
         ag_db_bind_int64(st, 9, d->errors) != 0 ||
-        ag_db_bind_text(st, 10, d->protocol ? d->protocol : ""))
+        ag_db_bind_text_kept(st, 10, d->protocol ? d->protocol : ""))
         goto out;
     if (ag_db_step(st) != AG_DB_DONE) {
         ag_log_warn("store: token stats add: %s", ag_db_errmsg(db));

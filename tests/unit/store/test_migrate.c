@@ -1,5 +1,6 @@
 /* Unit tests for store/store.c + store/migrate.c: fresh file, file mode, pragmas, upgrade from
- * version 1, refusal of a newer file, and rollback of a failed step. */
+ * version 1 and from version 9 (the request log's indexes and the plans of its queries), refusal
+ * of a newer file, and rollback of a failed step. */
 #include "ag_test.h"
 
 #include "core/err.h"
@@ -168,6 +169,132 @@ static void missing_dir_is_an_io_error(void **state)
     assert_non_null(strstr(err, "cannot open"));
 }
 
+/* The query plan of sql on the file db (every row's detail, joined by " | "). */
+static void plan_of(sqlite3 *db, const char *sql, char *out, size_t cap)
+{
+    char q[1024];
+    sqlite3_stmt *st = NULL;
+    size_t used = 0;
+    snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+    assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+    out[0] = '\0';
+    while (sqlite3_step(st) == SQLITE_ROW && used + 1 < cap) {
+        int n = snprintf(out + used, cap - used, "%s | ", (const char *)sqlite3_column_text(st, 3));
+        used += n > 0 ? (size_t)n : 0;
+    }
+    sqlite3_finalize(st);
+}
+
+/* Asserts that sql's plan on db searches or scans the index `index`. */
+static void assert_plan_uses(sqlite3 *db, const char *sql, const char *index)
+{
+    char plan[2048];
+    plan_of(db, sql, plan, sizeof(plan));
+    if (!strstr(plan, index))
+        fail_msg("%s\n  plan: %s\n  expected index %s", sql, plan, index);
+}
+
+/* The request log's filters as the monitor's queries write them (store/monitor_query.c), and the
+ * retention and disk-cap deletes (store/request_log.c). */
+#define LOG_WHERE_TIME    " WHERE 1 = 1 AND ts_ms >= ? AND ts_ms < ?"
+#define LOG_WHERE_STATUS  " WHERE 1 = 1 AND status >= ? AND status < ?"
+#define LOG_WHERE_ACCOUNT " WHERE 1 = 1 AND account_email = ? COLLATE NOCASE"
+#define LOG_WHERE_MODEL   " WHERE 1 = 1 AND (model_requested = ? OR model_served = ?)"
+#define LOG_LIST          "SELECT id, status FROM request_log"
+#define LOG_PAGE          " ORDER BY id DESC LIMIT ? OFFSET ?"
+
+static void log_queries_keep_their_indexes(void **state)
+{
+    SQLITE_ONLY();
+    struct tmpdir t;
+    struct ag_store *s = NULL;
+    sqlite3 *db = NULL;
+    char err[256] = "";
+    tmpdir_make(&t);
+    assert_int_equal(ag_store_open(t.dir, &s, err, sizeof(err)), 0);
+    for (int i = 0; i < 50; i++) {
+        struct ag_request_record r = {.ts_ms = 1000 + i,
+                                      .method = "POST",
+                                      .path = "/v1/chat/completions",
+                                      .model_requested = "m",
+                                      .model_served = "m",
+                                      .account_email = "a@example.com",
+                                      .status = i % 10 ? 200 : 500};
+        assert_int_equal(ag_store_request_log_insert(s, &r, 0), 0);
+    }
+    ag_store_free(s);
+
+    /* The served-model index is gone: the model filter matches either model, so no index on one
+     * of them could serve it (see upgrade_from_v9_drops_the_model_index). */
+    assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND"
+                                   " name = 'request_log_by_model'"),
+                     0);
+    assert_int_equal(sqlite3_open(t.db, &db), SQLITE_OK);
+    assert_plan_uses(db, "SELECT COUNT(*) FROM request_log" LOG_WHERE_TIME, "request_log_by_time");
+    assert_plan_uses(db, LOG_LIST LOG_WHERE_TIME LOG_PAGE, "request_log_by_time");
+    assert_plan_uses(db, "SELECT COUNT(*) FROM request_log" LOG_WHERE_STATUS,
+                     "request_log_by_status");
+    assert_plan_uses(db, LOG_LIST LOG_WHERE_STATUS LOG_PAGE, "request_log_by_status");
+    assert_plan_uses(db, "SELECT COUNT(*) FROM request_log" LOG_WHERE_ACCOUNT,
+                     "request_log_by_account");
+    assert_plan_uses(db, "DELETE FROM request_log WHERE ts_ms < ?1", "request_log_by_time");
+    assert_plan_uses(db,
+                     "DELETE FROM request_log WHERE id IN (SELECT id FROM request_log"
+                     " ORDER BY ts_ms, id LIMIT ?1)",
+                     "request_log_by_time");
+    assert_plan_uses(db,
+                     "DELETE FROM request_log WHERE id IN (SELECT id FROM request_log"
+                     " ORDER BY ts_ms DESC, id DESC LIMIT -1 OFFSET ?1)",
+                     "request_log_by_time");
+    sqlite3_close(db);
+    tmpdir_remove(&t);
+}
+
+static void upgrade_from_v9_drops_the_model_index(void **state)
+{
+    SQLITE_ONLY();
+    struct tmpdir t;
+    struct ag_store *s = NULL;
+    sqlite3 *db = NULL;
+    char err[256] = "";
+    char plan[2048];
+    tmpdir_make(&t);
+
+    /* A file as version 9 left it, with one logged request. */
+    assert_int_equal(sqlite3_open(t.db, &db), SQLITE_OK);
+    assert_int_equal(ag_store_migrate(db, 9, err, sizeof(err)), 0);
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO request_log (id, ts_ms, method, path, status,"
+                                  " model_served) VALUES (7, 1000, 'POST', '/v1/x', 200, 'm')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    /* What the index cost without serving: the log's model filter never used it. */
+    plan_of(db, "SELECT COUNT(*) FROM request_log" LOG_WHERE_MODEL, plan, sizeof(plan));
+    assert_null(strstr(plan, "request_log_by_model"));
+    plan_of(db, LOG_LIST LOG_WHERE_MODEL LOG_PAGE, plan, sizeof(plan));
+    assert_null(strstr(plan, "request_log_by_model"));
+    sqlite3_close(db);
+    assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND"
+                                   " name = 'request_log_by_model'"),
+                     1);
+
+    assert_int_equal(ag_store_open(t.dir, &s, err, sizeof(err)), 0);
+    int v = 0;
+    assert_int_equal(ag_store_schema_version(s, &v), 0);
+    assert_int_equal(v, AG_STORE_SCHEMA_VERSION);
+    int64_t n = 0;
+    assert_int_equal(ag_store_request_log_count(s, &n), 0);
+    assert_int_equal(n, 1);
+    ag_store_free(s);
+    assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND"
+                                   " name = 'request_log_by_model'"),
+                     0);
+    assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND"
+                                   " name LIKE 'request_log_by_%'"),
+                     3);
+    tmpdir_remove(&t);
+}
+
 /* Opens the store of dir (PostgreSQL) on a thread, for the concurrent first open below. */
 static void *open_on_thread(void *arg)
 {
@@ -210,6 +337,35 @@ static void pg_empty_database_gets_the_schema_once(void **state)
                      8);
     assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM meta WHERE key = 'schema_version'"), 1);
     ag_store_free(s);
+    tmpdir_remove(&t);
+}
+
+static void pg_version_9_is_brought_to_the_latest(void **state)
+{
+    PG_ONLY();
+    struct tmpdir t;
+    struct ag_store *s = NULL;
+    char err[256] = "";
+    int v = -1;
+    tmpdir_make(&t);
+    assert_int_equal(ag_store_open(t.dir, &s, err, sizeof(err)), 0);
+    ag_store_free(s);
+    s = NULL;
+    assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM pg_indexes WHERE tablename ="
+                                   " 'request_log' AND indexname LIKE 'request_log_by_%'"),
+                     3);
+    /* The schema as version 9 made it: the served-model index back, the version 9. */
+    raw_exec(t.db, "CREATE INDEX request_log_by_model ON request_log(model_served, ts_ms)");
+    raw_exec(t.db, "UPDATE meta SET value = 9 WHERE key = 'schema_version'");
+    assert_int_equal(ag_store_open(t.dir, &s, err, sizeof(err)), 0);
+    assert_int_equal(ag_store_schema_version(s, &v), 0);
+    assert_int_equal(v, AG_STORE_SCHEMA_VERSION);
+    ag_store_free(s);
+    assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM pg_indexes WHERE indexname ="
+                                   " 'request_log_by_model'"),
+                     0);
+    assert_int_equal(raw_int(t.db, "SELECT value FROM meta WHERE key = 'schema_version'"),
+                     AG_STORE_SCHEMA_VERSION);
     tmpdir_remove(&t);
 }
 
@@ -258,7 +414,10 @@ int main(void)
         cmocka_unit_test(newer_db_is_refused_untouched),
         cmocka_unit_test(failed_step_rolls_back_whole),
         cmocka_unit_test(missing_dir_is_an_io_error),
+        cmocka_unit_test(log_queries_keep_their_indexes),
+        cmocka_unit_test(upgrade_from_v9_drops_the_model_index),
         cmocka_unit_test(pg_empty_database_gets_the_schema_once),
+        cmocka_unit_test(pg_version_9_is_brought_to_the_latest),
         cmocka_unit_test(pg_newer_schema_is_refused_untouched),
         cmocka_unit_test(pg_unreachable_server_is_an_io_error_without_the_password),
     };
