@@ -1,5 +1,5 @@
-/* core/blocks.c: the per-thread cache of large heap blocks (see blocks.h). Each size class is a
- * singly linked list threaded through the free blocks themselves. */
+/* core/blocks.c: the per-thread cache of heap blocks (see blocks.h). Each size class is a singly
+ * linked list threaded through the free blocks themselves. */
 #include "core/blocks.h"
 
 #include "core/mem.h"
@@ -8,25 +8,24 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-/* Classes: AG_BLOCK_MIN << octave, times 4/4, 5/4, 6/4, 7/4; the last class is AG_BLOCK_MAX. */
-#define OCTAVES 8
+/* Classes: AG_BLOCK_SMALL_MIN << octave, times 4/4, 5/4, 6/4, 7/4; the last class is
+ * AG_BLOCK_MAX. The classes below AG_BLOCK_MIN are the small ones, each with its own budget. */
+#define OCTAVES 14
 #define NCLASS  (OCTAVES * 4 + 1)
+#define NSMALL  24
 
-_Static_assert(((size_t)AG_BLOCK_MIN << OCTAVES) == AG_BLOCK_MAX, "classes end at AG_BLOCK_MAX");
+_Static_assert(((size_t)AG_BLOCK_SMALL_MIN << OCTAVES) == AG_BLOCK_MAX,
+               "classes end at AG_BLOCK_MAX");
+_Static_assert(((size_t)AG_BLOCK_SMALL_MIN << (NSMALL / 4)) == AG_BLOCK_MIN,
+               "the small classes end below AG_BLOCK_MIN");
 
 struct free_block {
     struct free_block *next;
 };
 
-/* The small sizes: AG_BLOCK_SMALL_MIN << i for i below NSMALL, up to AG_BLOCK_MIN / 2. */
-#define NSMALL 6
-_Static_assert((AG_BLOCK_SMALL_MIN << NSMALL) == AG_BLOCK_MIN,
-               "small sizes end below AG_BLOCK_MIN");
-
 struct cache {
     struct free_block *head[NCLASS];
-    struct free_block *small[NSMALL];
-    size_t small_bytes[NSMALL];
+    size_t small_bytes[NSMALL]; /* bytes kept in each small class */
     size_t bytes;
     int registered; /* the thread-exit destructor knows this cache */
 };
@@ -37,28 +36,48 @@ static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 
 static size_t class_size(unsigned i)
 {
-    return ((size_t)AG_BLOCK_MIN << (i / 4)) / 4 * (4 + i % 4);
+    return ((size_t)AG_BLOCK_SMALL_MIN << (i / 4)) / 4 * (4 + i % 4);
 }
 
-/* The smallest class holding n bytes; n is within [AG_BLOCK_MIN, AG_BLOCK_MAX]. */
+/* The octave of n: the class index of its largest power-of-two class not above n, over 4. */
+static unsigned octave(size_t n)
+{
+    return (unsigned)(63 - __builtin_clzl(n / AG_BLOCK_SMALL_MIN));
+}
+
+/* The smallest class holding n bytes; n is within [AG_BLOCK_SMALL_MIN, AG_BLOCK_MAX]. */
 static unsigned class_up(size_t n)
 {
-    unsigned i = 0;
+    unsigned i = octave(n) * 4;
     while (class_size(i) < n)
         i++;
     return i;
 }
 
-/* The largest class not above size; size is at least AG_BLOCK_MIN. */
+/* The largest class not above size; size is at least AG_BLOCK_SMALL_MIN. */
 static unsigned class_down(size_t size)
 {
-    unsigned i = NCLASS - 1;
+    unsigned i = octave(size) * 4 + 3;
+    if (i >= NCLASS)
+        i = NCLASS - 1;
     while (class_size(i) > size)
         i--;
     return i;
 }
 
-static void trim(struct cache *c);
+static void trim(struct cache *c)
+{
+    for (unsigned i = 0; i < NCLASS; i++) {
+        while (c->head[i]) {
+            struct free_block *b = c->head[i];
+            c->head[i] = b->next;
+            free(b);
+        }
+    }
+    for (unsigned i = 0; i < NSMALL; i++)
+        c->small_bytes[i] = 0;
+    c->bytes = 0;
+}
 
 static void on_thread_exit(void *p)
 {
@@ -70,71 +89,10 @@ static void make_key(void)
     pthread_key_create(&exit_key, on_thread_exit);
 }
 
-/* The small size of exactly n bytes, or -1 when n is not one. */
-static int small_exact(size_t n)
-{
-    if (n < AG_BLOCK_SMALL_MIN || n >= AG_BLOCK_MIN || (n & (n - 1)) != 0)
-        return -1;
-    return __builtin_ctzl(n / AG_BLOCK_SMALL_MIN);
-}
-
-/* The largest small size a block of size bytes (below AG_BLOCK_MIN) serves, or -1: none. */
-static int small_floor(size_t size)
-{
-    if (size < AG_BLOCK_SMALL_MIN)
-        return -1;
-    return 63 - __builtin_clzl(size / AG_BLOCK_SMALL_MIN);
-}
-
-static void free_list(struct free_block **head)
-{
-    while (*head) {
-        struct free_block *b = *head;
-        *head = b->next;
-        free(b);
-    }
-}
-
-static void trim(struct cache *c)
-{
-    for (unsigned i = 0; i < NCLASS; i++)
-        free_list(&c->head[i]);
-    for (unsigned i = 0; i < NSMALL; i++) {
-        free_list(&c->small[i]);
-        c->small_bytes[i] = 0;
-    }
-    c->bytes = 0;
-}
-
-/* Keeps b in list *head, whose class is cs bytes, when the budgets allow; false: not kept. */
-static bool keep(struct free_block **head, void *p, size_t cs)
-{
-    if (tcache.bytes + cs > AG_BLOCK_CACHE_MAX)
-        return false;
-    if (!tcache.registered) {
-        pthread_once(&exit_once, make_key);
-        pthread_setspecific(exit_key, &tcache);
-        tcache.registered = 1;
-    }
-    struct free_block *b = p;
-    b->next = *head;
-    *head = b;
-    tcache.bytes += cs;
-    return true;
-}
-
 void *ag_block_get(size_t n, size_t *size)
 {
-    if (n < AG_BLOCK_MIN || n > AG_BLOCK_MAX) {
+    if (n < AG_BLOCK_SMALL_MIN || n > AG_BLOCK_MAX) {
         *size = n;
-        int k = small_exact(n);
-        struct free_block *b = k >= 0 ? tcache.small[k] : NULL;
-        if (b) {
-            tcache.small[k] = b->next;
-            tcache.small_bytes[k] -= n;
-            tcache.bytes -= n;
-            return b;
-        }
         return ag_malloc(n ? n : 1);
     }
     unsigned i = class_up(n);
@@ -143,6 +101,8 @@ void *ag_block_get(size_t n, size_t *size)
     if (b) {
         tcache.head[i] = b->next;
         tcache.bytes -= *size;
+        if (i < NSMALL)
+            tcache.small_bytes[i] -= *size;
         return b;
     }
     return ag_malloc(*size);
@@ -152,23 +112,28 @@ void ag_block_put(void *p, size_t size)
 {
     if (!p)
         return;
-    if (size > AG_BLOCK_MAX) {
+    if (size < AG_BLOCK_SMALL_MIN || size > AG_BLOCK_MAX) {
         free(p);
-        return;
-    }
-    if (size < AG_BLOCK_MIN) {
-        int k = small_floor(size);
-        size_t cs = AG_BLOCK_SMALL_MIN << (k >= 0 ? k : 0);
-        if (k >= 0 && tcache.small_bytes[k] + cs <= AG_BLOCK_SMALL_KEEP &&
-            keep(&tcache.small[k], p, cs))
-            tcache.small_bytes[k] += cs;
-        else
-            free(p);
         return;
     }
     unsigned i = class_down(size);
-    if (!keep(&tcache.head[i], p, class_size(i)))
+    size_t cs = class_size(i);
+    if (tcache.bytes + cs > AG_BLOCK_CACHE_MAX ||
+        (i < NSMALL && tcache.small_bytes[i] + cs > AG_BLOCK_SMALL_KEEP)) {
         free(p);
+        return;
+    }
+    if (!tcache.registered) {
+        pthread_once(&exit_once, make_key);
+        pthread_setspecific(exit_key, &tcache);
+        tcache.registered = 1;
+    }
+    struct free_block *b = p;
+    b->next = tcache.head[i];
+    tcache.head[i] = b;
+    tcache.bytes += cs;
+    if (i < NSMALL)
+        tcache.small_bytes[i] += cs;
 }
 
 void ag_block_trim(void)

@@ -1,4 +1,4 @@
-/* core/blocks.h: a per-thread cache of large heap blocks. A request with a large body (a 200 KB
+/* core/blocks.h: a per-thread cache of heap blocks. A request with a large body (a 200 KB
  * or 1 MB conversation) needs several blocks of about its size for a few milliseconds: the body,
  * read buffers, the arena chunks its JSON documents and the upstream body live in. Handed back
  * to malloc, blocks of that size are returned to the kernel (munmap, or a trim of the heap's top)
@@ -6,9 +6,10 @@
  * that happens on every large request. Blocks from AG_BLOCK_MIN to AG_BLOCK_MAX bytes are kept
  * here instead, in size classes a quarter of a power of two apart, up to AG_BLOCK_CACHE_MAX
  * bytes per thread; larger blocks, and blocks past that budget, go straight to malloc/free.
- * Small requests churn through a few arena chunks each (1–8 KiB, above what malloc's own
- * per-thread cache holds): those exact power-of-two sizes are kept as well, so a request's
- * chunks are the previous request's instead of a trip through malloc's bins and back.
+ * Small requests churn through a dozen arena chunks each (1–8 KiB, above what malloc's own
+ * per-thread cache holds): blocks from AG_BLOCK_SMALL_MIN up are kept as well, in the same
+ * classes, AG_BLOCK_SMALL_KEEP bytes per class below AG_BLOCK_MIN, so a request's chunks are
+ * the previous request's instead of a trip through malloc's bins and back.
  *
  * A block is ordinary heap memory: whoever ends up holding one may free() it instead of putting
  * it back. Each thread has its own cache (no locks); a thread's cached blocks are freed when it
@@ -18,12 +19,12 @@
 
 #include <stddef.h>
 
-/** The smallest block the cache keeps in its quarter-octave classes. */
-#define AG_BLOCK_MIN (64u * 1024)
+/** The smallest block the cache keeps (below: plain malloc, whose own per-thread cache is fast). */
+#define AG_BLOCK_SMALL_MIN 1024u
 
-/** Below AG_BLOCK_MIN, blocks of exactly a power of two from this size up (arena chunks: their
- * size counts their header) are kept too, AG_BLOCK_SMALL_KEEP bytes per size at most. */
-#define AG_BLOCK_SMALL_MIN  1024u
+/** Blocks below this size are small: each of their classes keeps AG_BLOCK_SMALL_KEEP bytes at most.
+ */
+#define AG_BLOCK_MIN        (64u * 1024)
 #define AG_BLOCK_SMALL_KEEP (512u * 1024)
 
 /** The largest block the cache keeps (a size class; larger requests are plain malloc). */

@@ -19,7 +19,7 @@ void ag_buf_init(struct ag_buf *b, size_t cap)
 
 void ag_buf_dispose(struct ag_buf *b)
 {
-    free(b->data);
+    ag_block_put(b->data, b->_alloc); /* freed when the cache does not keep it */
     b->data = NULL;
     b->len = 0;
     b->_alloc = 0;
@@ -39,8 +39,21 @@ int ag_buf_reserve(struct ag_buf *b, size_t n)
         alloc *= 2;
     if (b->cap && alloc > b->cap + 1)
         alloc = b->cap + 1;
-    b->data = ag_realloc(b->data, alloc);
-    b->_alloc = alloc;
+    if (alloc < AG_BLOCK_SMALL_MIN || alloc > AG_BLOCK_MAX) {
+        b->data = ag_realloc(b->data, alloc);
+        b->_alloc = alloc;
+        return 0;
+    }
+    /* From a kilobyte up, storage comes from the thread's block cache and goes back to it
+     * (ag_buf_dispose): a request's buffers are the previous request's. */
+    size_t got;
+    char *d = ag_block_get(alloc, &got);
+    if (b->data)
+        memcpy(d, b->data, b->len);
+    d[b->len] = '\0';
+    ag_block_put(b->data, b->_alloc);
+    b->data = d;
+    b->_alloc = b->cap && got > b->cap + 1 ? b->cap + 1 : got; /* never room past the cap */
     return 0;
 }
 

@@ -31,7 +31,8 @@ struct ag_buf {
 /** Prepares an empty buffer with the given cap (AG_BUF_UNBOUNDED: none). */
 void ag_buf_init(struct ag_buf *b, size_t cap);
 
-/** Frees the storage; the buffer is empty and reusable afterwards. */
+/** Releases the storage (to the thread's block cache from AG_BLOCK_SMALL_MIN bytes up, else
+ * free); the buffer is empty and reusable afterwards. */
 void ag_buf_dispose(struct ag_buf *b);
 
 /** Empties the buffer and keeps its storage. */
@@ -42,7 +43,8 @@ static inline void ag_buf_reset(struct ag_buf *b)
         b->data[0] = '\0';
 }
 
-/** Makes room for n more bytes; 0 or AG_ETOOBIG. */
+/** Makes room for n more bytes (storage from AG_BLOCK_SMALL_MIN bytes up comes from the thread's
+ * block cache, core/blocks.h); 0 or AG_ETOOBIG. */
 int ag_buf_reserve(struct ag_buf *b, size_t n);
 
 /**

@@ -31,7 +31,7 @@
 struct pool_lease {
     struct ag_lease pub; /* first: the public pointer is the lease's */
     struct pool_lease *prev, *next;
-    char *strs[9];
+    char strs[]; /* the public strings, one after another in this allocation */
 };
 
 static void on_sleep(uv_timer_t *t);
@@ -158,33 +158,43 @@ void pool_cd_remove(struct pool_acct *a, const char *group)
 
 /* ---- leases ---- */
 
-static char *lease_str(struct pool_lease *l, size_t i, const char *s)
+/* Copies s (NULL reads as "") to *at and moves *at past it. */
+static const char *lease_str(char **at, const char *s)
 {
-    l->strs[i] = ag_strdup(s ? s : "");
-    return l->strs[i];
+    size_t n = strlen(s ? s : "") + 1;
+    char *d = memcpy(*at, s ? s : "", n);
+    *at += n;
+    return d;
 }
 
 static struct pool_lease *lease_new(struct ag_pool *p, struct pool_acct *a, const char *group,
                                     const char *model)
 {
     const struct pool_model *m = pool_acct_model(a, model);
-    struct pool_lease *l = AG_NEW(struct pool_lease);
     const char *proxy =
         a->rec.proxy_url && a->rec.proxy_url[0] ? a->rec.proxy_url : p->cfg->upstream.proxy_url;
+    const char *api_key = a->kind != AG_PROVIDER_GOOGLE ? a->rec.api_key : "";
+    const char *strs[] = {a->rec.email, a->rec.access_token, a->rec.project_id, proxy, group, model,
+                          api_key,      a->rec.base_url,     a->rec.label};
+    size_t bytes = 0;
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        bytes += strlen(strs[i] ? strs[i] : "") + 1;
+    struct pool_lease *l = ag_calloc(1, sizeof(*l) + bytes); /* one allocation per lease */
+    char *at = l->strs;
     ag_strlcpy(l->pub.account_id, a->rec.id, sizeof(l->pub.account_id));
-    l->pub.email = lease_str(l, 0, a->rec.email);
-    l->pub.access_token = lease_str(l, 1, a->rec.access_token);
-    l->pub.project_id = lease_str(l, 2, a->rec.project_id);
-    l->pub.proxy_url = lease_str(l, 3, proxy);
-    l->pub.group = lease_str(l, 4, group);
-    l->pub.model = lease_str(l, 5, model);
+    l->pub.email = lease_str(&at, strs[0]);
+    l->pub.access_token = lease_str(&at, strs[1]);
+    l->pub.project_id = lease_str(&at, strs[2]);
+    l->pub.proxy_url = lease_str(&at, strs[3]);
+    l->pub.group = lease_str(&at, strs[4]);
+    l->pub.model = lease_str(&at, strs[5]);
+    l->pub.api_key = lease_str(&at, strs[6]);
+    l->pub.base_url = lease_str(&at, strs[7]);
+    l->pub.label = lease_str(&at, strs[8]);
     l->pub.max_output_tokens = m ? m->max_output_tokens : 0;
     l->pub.thinking_budget = m ? m->thinking_budget : 0;
     l->pub.tier = a->rec.tier;
     l->pub.kind = a->kind;
-    l->pub.api_key = lease_str(l, 6, a->kind != AG_PROVIDER_GOOGLE ? a->rec.api_key : "");
-    l->pub.base_url = lease_str(l, 7, a->rec.base_url);
-    l->pub.label = lease_str(l, 8, a->rec.label);
     l->next = p->leases;
     if (p->leases)
         p->leases->prev = l;
@@ -198,8 +208,6 @@ static struct pool_lease *lease_new(struct ag_pool *p, struct pool_acct *a, cons
 
 static void lease_free(struct pool_lease *l)
 {
-    for (size_t i = 0; i < sizeof(l->strs) / sizeof(l->strs[0]); i++)
-        free(l->strs[i]);
     free(l);
 }
 

@@ -514,7 +514,9 @@ static int an_encode_response(const struct ag_proto_ctx *ctx, const struct ag_re
                               const struct ag_answer *a, struct ag_buf *out)
 {
     const struct ag_anthropic_request *ar = (const struct ag_anthropic_request *)req;
-    yyjson_mut_doc *d = yyjson_mut_doc_new(NULL);
+    yyjson_alc alc; /* the document and its text live in the request's arena */
+    ag_json_arena_alc(&alc, ctx->arena);
+    yyjson_mut_doc *d = yyjson_mut_doc_new(&alc);
     yyjson_mut_val *o = yyjson_mut_obj(d);
     if (req->kind == AG_REQ_COUNT_TOKENS) {
         /* the upstream's count when it gave one, else the local estimate (never a zero) */
@@ -524,8 +526,7 @@ static int an_encode_response(const struct ag_proto_ctx *ctx, const struct ag_re
         yyjson_mut_val *content = yyjson_mut_arr(d);
         bool any_tool = false;
         struct ag_str stop_seq = AG_STR_NULL;
-        char *id = ag_arena_printf(ctx->arena, "msg_%.*s", (int)ctx->request_id.len,
-                                   ctx->request_id.p ? ctx->request_id.p : "");
+        char *id = ag_arena_cat(ctx->arena, "msg_", ctx->request_id);
         if (!id) {
             yyjson_mut_doc_free(d);
             return AG_ETOOBIG;
@@ -547,9 +548,9 @@ static int an_encode_response(const struct ag_proto_ctx *ctx, const struct ag_re
         struct ag_usage zero = {0};
         yyjson_mut_obj_add_val(d, o, "usage", usage_obj(d, a->has_usage ? &a->usage : &zero));
     }
-    int rc = ag_json_mut_append(out, o);
+    struct ag_str text = ag_json_mut_text(ctx->arena, o);
     yyjson_mut_doc_free(d);
-    return rc;
+    return text.p ? ag_buf_append(out, text.p, text.len) : AG_ETOOBIG;
 }
 
 const struct ag_client_proto ag_proto_anthropic = {

@@ -451,7 +451,10 @@ static yyjson_mut_val *choice_body(yyjson_mut_doc *d, struct ag_arena *arena,
 int ag_openai_encode_response(const struct ag_proto_ctx *ctx, const struct ag_request *req,
                               const struct ag_answer *a, bool legacy, struct ag_buf *out)
 {
-    yyjson_mut_doc *d = yyjson_mut_doc_new(NULL);
+    /* The document and its text live in the request's arena: no trip through malloc. */
+    yyjson_alc alc;
+    ag_json_arena_alc(&alc, ctx->arena);
+    yyjson_mut_doc *d = yyjson_mut_doc_new(&alc);
     yyjson_mut_val *o = yyjson_mut_obj(d), *choices = yyjson_mut_arr(d);
     char *id = ag_arena_cat(ctx->arena, legacy ? "cmpl-" : "chatcmpl-", ctx->request_id);
     if (!id) {
@@ -468,9 +471,9 @@ int ag_openai_encode_response(const struct ag_proto_ctx *ctx, const struct ag_re
     yyjson_mut_obj_add_val(d, o, "choices", choices);
     if (a->has_usage)
         yyjson_mut_obj_add_val(d, o, "usage", usage_obj(d, &a->usage));
-    int rc = ag_json_mut_append(out, o);
+    struct ag_str text = ag_json_mut_text(ctx->arena, o);
     yyjson_mut_doc_free(d);
-    return rc;
+    return text.p ? ag_buf_append(out, text.p, text.len) : AG_ETOOBIG;
 }
 
 /* ---- the two adapters ---- */
