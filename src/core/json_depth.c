@@ -8,6 +8,7 @@
  * limit. */
 #include "core/json_depth.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -32,19 +33,40 @@ int ag_json_depth_check(yyjson_val *root, size_t limit)
     return 0;
 }
 
-yyjson_doc *ag_json_depth_read(const char *text, size_t len, size_t limit, const yyjson_alc *alc,
-                               yyjson_read_err *rerr, int *err)
+/* Whether text[from, len) is only the whitespace yyjson skips after a document. */
+static bool only_space(const char *text, size_t from, size_t len)
+{
+    for (size_t i = from; i < len; i++)
+        if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n' && text[i] != '\r')
+            return false;
+    return true;
+}
+
+yyjson_doc *ag_json_depth_read_flags(const char *text, size_t len, yyjson_read_flag flg,
+                                     size_t limit, const yyjson_alc *alc, yyjson_read_err *rerr,
+                                     int *err)
 {
     yyjson_read_err local;
     if (!rerr)
         rerr = &local;
     if (err)
         *err = 0;
-    yyjson_doc *doc =
-        yyjson_read_opts((char *)(text ? text : ""), len, YYJSON_READ_NOFLAG, alc, rerr);
+    flg &= YYJSON_READ_STOP_WHEN_DONE;
+    yyjson_doc *doc = yyjson_read_opts((char *)(text ? text : ""), len, flg, alc, rerr);
     if (!doc) {
         if (err)
             *err = rerr->code == YYJSON_READ_ERROR_MEMORY_ALLOCATION ? AG_ENOMEM : AG_EPARSE;
+        return NULL;
+    }
+    /* Stopped at the document's end: anything but whitespace after it fails as yyjson would. */
+    size_t end = yyjson_doc_get_read_size(doc);
+    if (flg && !only_space(text, end, len)) {
+        yyjson_doc_free(doc);
+        rerr->code = YYJSON_READ_ERROR_UNEXPECTED_CONTENT;
+        rerr->msg = "unexpected content after document";
+        rerr->pos = end;
+        if (err)
+            *err = AG_EPARSE;
         return NULL;
     }
     /* Nesting deeper than the limit takes more containers than that: a document of no more
@@ -57,4 +79,10 @@ yyjson_doc *ag_json_depth_read(const char *text, size_t len, size_t limit, const
         return NULL;
     }
     return doc;
+}
+
+yyjson_doc *ag_json_depth_read(const char *text, size_t len, size_t limit, const yyjson_alc *alc,
+                               yyjson_read_err *rerr, int *err)
+{
+    return ag_json_depth_read_flags(text, len, YYJSON_READ_NOFLAG, limit, alc, rerr, err);
 }

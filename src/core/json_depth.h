@@ -56,4 +56,15 @@ int ag_json_depth_check(yyjson_val *root, size_t limit);
 yyjson_doc *ag_json_depth_read(const char *text, size_t len, size_t limit, const yyjson_alc *alc,
                                yyjson_read_err *rerr, int *err);
 
+/**
+ * As ag_json_depth_read, with yyjson read flags: only YYJSON_READ_STOP_WHEN_DONE is honoured
+ * (others are dropped). With it, yyjson sizes its first value array for a short text and grows
+ * it as it reads (with alc's realloc) instead of reserving one value per six bytes of text up
+ * front; the text after the document must still be whitespace only, else AG_EPARSE exactly as
+ * without the flag. The same text is accepted or rejected either way.
+ */
+yyjson_doc *ag_json_depth_read_flags(const char *text, size_t len, yyjson_read_flag flg,
+                                     size_t limit, const yyjson_alc *alc, yyjson_read_err *rerr,
+                                     int *err);
+
 #endif

@@ -220,6 +220,38 @@ static void one_mib_of_arrays_on_a_small_stack(void **state)
     free(text);
 }
 
+/* Read to the document's end only (YYJSON_READ_STOP_WHEN_DONE), the text is still accepted or
+ * refused exactly as a plain read does it, whatever follows the document. */
+static void stop_when_done_judges_the_rest(void **state)
+{
+    (void)state;
+    static const char *texts[] = {
+        "{}",      "{} ", "{}\t\r\n", "{}x",   "{} {}",  "[1] ,",  "1",
+        "1 ",      "1 2", "123abc",   "\"s\"", "\"s\"x", "[[1]]",  "[[[1]]]",
+        "{\"a\":", "",    "{}/*c*/",  "tru",   "true ",  "null\n", "[]\x01",
+    };
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        size_t len = strlen(texts[i]);
+        for (size_t withnul = 0; withnul < 2; withnul++) { /* then with a NUL byte after it */
+            int plain = 1, stop = 1;
+            yyjson_doc *a = ag_json_depth_read(texts[i], len + withnul, 2, NULL, NULL, &plain);
+            yyjson_doc *b = ag_json_depth_read_flags(
+                texts[i], len + withnul, YYJSON_READ_STOP_WHEN_DONE, 2, NULL, NULL, &stop);
+            if (plain != stop || !a != !b)
+                fail_msg("'%s' (+%zu NUL): plain %d, stopping %d", texts[i], withnul, plain, stop);
+            yyjson_doc_free(a);
+            yyjson_doc_free(b);
+        }
+    }
+    yyjson_read_err rerr;
+    int err = 0;
+    assert_null(
+        ag_json_depth_read_flags("{} x", 4, YYJSON_READ_STOP_WHEN_DONE, 8, NULL, &rerr, &err));
+    assert_int_equal(err, AG_EPARSE);
+    assert_int_equal(rerr.code, YYJSON_READ_ERROR_UNEXPECTED_CONTENT);
+    assert_int_equal(rerr.pos, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +261,7 @@ int main(void)
         cmocka_unit_test(read_reports_parse_memory_and_depth),
         cmocka_unit_test(read_boundary_with_few_values),
         cmocka_unit_test(one_mib_of_arrays_on_a_small_stack),
+        cmocka_unit_test(stop_when_done_judges_the_rest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
