@@ -26,58 +26,76 @@ static int bind_body(struct ag_db_stmt *st, int idx, struct ag_str body, size_t 
     return ag_db_bind_textn_kept(st, idx, body.p, n);
 }
 
-int ag_store_request_log_insert_db(struct ag_db *db, struct ag_db_stmt **cache,
-                                   const struct ag_request_record *r, size_t body_cap)
-{
-#define INSERT_COLUMNS                                                                             \
+#define INSERT_HEAD                                                                                \
     "INSERT INTO request_log (ts_ms, method, path, protocol, model_requested,"                     \
     " model_served, account_email, status, error_class, attempts, ttfb_ms, total_ms,"              \
     " input_tokens, output_tokens, cached_tokens, reasoning_tokens, client_ip,"                    \
     " user_agent, stream, request_body, response_body, id, error_message, key_name,"               \
-    " attempts_json)"                                                                              \
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"              \
-    " ?17, ?18, ?19, ?20, ?21, "
+    " attempts_json) VALUES "
+#define INSERT_PARAMS 25 /* per row, in the order above */
+
+/* Binds r to parameters base + 1 .. base + INSERT_PARAMS. Not copied: r's strings outlive the
+ * step, and every parameter is bound before each step (a copy of each string was a malloc, a
+ * memcpy and a free per column). */
+static int bind_row(struct ag_db_stmt *st, int base, const struct ag_request_record *r,
+                    size_t body_cap)
+{
+    int b = base;
+    if (ag_db_bind_int64(st, b + 1, r->ts_ms) != 0 ||
+        ag_db_bind_text_kept(st, b + 2, r->method ? r->method : "") ||
+        ag_db_bind_text_kept(st, b + 3, r->path ? r->path : "") ||
+        ag_db_bind_text_kept(st, b + 4, r->protocol) ||
+        ag_db_bind_text_kept(st, b + 5, r->model_requested) ||
+        ag_db_bind_text_kept(st, b + 6, r->model_served) ||
+        ag_db_bind_text_kept(st, b + 7, r->account_email) ||
+        ag_db_bind_int64(st, b + 8, r->status) != 0 ||
+        ag_db_bind_text_kept(st, b + 9, r->error_class) ||
+        ag_db_bind_int64(st, b + 10, r->attempts > 0 ? r->attempts : 1) != 0 ||
+        (r->ttfb_ms >= 0 ? ag_db_bind_int64(st, b + 11, r->ttfb_ms)
+                         : ag_db_bind_null(st, b + 11)) != 0 ||
+        ag_db_bind_int64(st, b + 12, r->total_ms) != 0 ||
+        ag_db_bind_int64(st, b + 13, r->input_tokens) != 0 ||
+        ag_db_bind_int64(st, b + 14, r->output_tokens) != 0 ||
+        ag_db_bind_int64(st, b + 15, r->cached_tokens) != 0 ||
+        ag_db_bind_int64(st, b + 16, r->reasoning_tokens) != 0 ||
+        ag_db_bind_text_kept(st, b + 17, r->client_ip) ||
+        ag_db_bind_text_kept(st, b + 18, r->user_agent) ||
+        ag_db_bind_int64(st, b + 19, r->stream) != 0 ||
+        bind_body(st, b + 20, r->request_body, body_cap) ||
+        bind_body(st, b + 21, r->response_body, body_cap) ||
+        (r->id > 0 ? ag_db_bind_int64(st, b + 22, r->id) : ag_db_bind_null(st, b + 22)) != 0 ||
+        ag_db_bind_text_kept(st, b + 23, r->error_message) ||
+        ag_db_bind_text_kept(st, b + 24, r->key_name && r->key_name[0] ? r->key_name : NULL) ||
+        ag_db_bind_text_kept(st, b + 25, r->attempts_json))
+        return AG_EDB;
+    return 0;
+}
+
+int ag_store_request_log_insert_db(struct ag_db *db, struct ag_db_stmt **cache,
+                                   const struct ag_request_record *r, size_t body_cap)
+{
     /* PostgreSQL: several gateways share the table, so an id another one already used is not
      * taken twice: the row then gets the next id of the table's sequence (the caller retries with
      * no id when nothing was inserted). */
     bool pg = ag_db_kind(db) == AG_DB_PG;
-    if (!*cache &&
-        ag_db_prepare(db,
-                      pg ? INSERT_COLUMNS
-                          "COALESCE(?22, nextval(pg_get_serial_sequence('request_log', 'id'))),"
-                          " ?23, ?24, ?25) ON CONFLICT (id) DO NOTHING"
-                         : INSERT_COLUMNS "?22, ?23, ?24, ?25)",
-                      cache) != 0) {
+    if (!*cache && ag_db_prepare(db,
+                                 pg ? INSERT_HEAD
+                                     "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+                                     " ?15, ?16, ?17, ?18, ?19, ?20, ?21,"
+                                     " COALESCE(?22, nextval(pg_get_serial_sequence("
+                                     "'request_log', 'id'))), ?23, ?24, ?25)"
+                                     " ON CONFLICT (id) DO NOTHING"
+                                    : INSERT_HEAD
+                                     "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+                                     " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+                                 cache) != 0) {
         ag_log_error("store: request_log prepare: %s", ag_db_errmsg(db));
         return AG_EDB;
     }
     struct ag_db_stmt *st = *cache;
     int ret = AG_EDB;
     ag_db_reset(st);
-    /* Not copied: r's strings outlive the step, and every parameter is bound before each step
-     * (a copy of each string was a malloc, a memcpy and a free per column). */
-    if (ag_db_bind_int64(st, 1, r->ts_ms) != 0 ||
-        ag_db_bind_text_kept(st, 2, r->method ? r->method : "") ||
-        ag_db_bind_text_kept(st, 3, r->path ? r->path : "") ||
-        ag_db_bind_text_kept(st, 4, r->protocol) ||
-        ag_db_bind_text_kept(st, 5, r->model_requested) ||
-        ag_db_bind_text_kept(st, 6, r->model_served) ||
-        ag_db_bind_text_kept(st, 7, r->account_email) || ag_db_bind_int64(st, 8, r->status) != 0 ||
-        ag_db_bind_text_kept(st, 9, r->error_class) ||
-        ag_db_bind_int64(st, 10, r->attempts > 0 ? r->attempts : 1) != 0 ||
-        (r->ttfb_ms >= 0 ? ag_db_bind_int64(st, 11, r->ttfb_ms) : ag_db_bind_null(st, 11)) != 0 ||
-        ag_db_bind_int64(st, 12, r->total_ms) != 0 ||
-        ag_db_bind_int64(st, 13, r->input_tokens) != 0 ||
-        ag_db_bind_int64(st, 14, r->output_tokens) != 0 ||
-        ag_db_bind_int64(st, 15, r->cached_tokens) != 0 ||
-        ag_db_bind_int64(st, 16, r->reasoning_tokens) != 0 ||
-        ag_db_bind_text_kept(st, 17, r->client_ip) || ag_db_bind_text_kept(st, 18, r->user_agent) ||
-        ag_db_bind_int64(st, 19, r->stream) != 0 || bind_body(st, 20, r->request_body, body_cap) ||
-        bind_body(st, 21, r->response_body, body_cap) ||
-        (r->id > 0 ? ag_db_bind_int64(st, 22, r->id) : ag_db_bind_null(st, 22)) != 0 ||
-        ag_db_bind_text_kept(st, 23, r->error_message) ||
-        ag_db_bind_text_kept(st, 24, r->key_name && r->key_name[0] ? r->key_name : NULL) ||
-        ag_db_bind_text_kept(st, 25, r->attempts_json))
+    if (bind_row(st, 0, r, body_cap) != 0)
         goto out;
     if (ag_db_step(st) != AG_DB_DONE) {
         ag_log_warn("store: request_log insert: %s", ag_db_errmsg(db));
@@ -97,6 +115,41 @@ int ag_store_request_log_insert_db(struct ag_db *db, struct ag_db_stmt **cache,
             goto out;
         }
     }
+    ret = 0;
+out:
+    ag_db_reset(st);
+    return ret;
+}
+
+int ag_store_request_log_insert_rows_db(struct ag_db *db, struct ag_db_stmt **cache,
+                                        const struct ag_request_record *const *rows, size_t n,
+                                        size_t body_cap)
+{
+    if (ag_db_kind(db) != AG_DB_SQLITE || n < 1 || n > AG_LOG_INSERT_ROWS_MAX)
+        return AG_EINVAL;
+    if (!*cache) {
+        char sql[4096];
+        size_t len = (size_t)snprintf(sql, sizeof(sql), "%s", INSERT_HEAD);
+        for (size_t i = 0; i < n; i++) {
+            for (int c = 1; c <= INSERT_PARAMS && len < sizeof(sql); c++)
+                len += (size_t)snprintf(
+                    sql + len, sizeof(sql) - len, "%s?%zu%s", c > 1 ? ", " : (i ? ", (" : "("),
+                    i * INSERT_PARAMS + (size_t)c, c < INSERT_PARAMS ? "" : ")");
+        }
+        if (len >= sizeof(sql) || ag_db_prepare(db, sql, cache) != 0) {
+            ag_log_error("store: request_log prepare (%zu rows): %s", n, ag_db_errmsg(db));
+            return AG_EDB;
+        }
+    }
+    struct ag_db_stmt *st = *cache;
+    int ret = AG_EDB;
+    ag_db_reset(st);
+    for (size_t i = 0; i < n; i++) {
+        if (bind_row(st, (int)(i * INSERT_PARAMS), rows[i], body_cap) != 0)
+            goto out;
+    }
+    if (ag_db_step(st) != AG_DB_DONE)
+        goto out; /* the statement undid itself; the caller writes the rows one by one */
     ret = 0;
 out:
     ag_db_reset(st);

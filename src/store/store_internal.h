@@ -52,6 +52,20 @@ int ag_store_exec(sqlite3 *db, const char *sql, const char *what);
 int ag_store_request_log_insert_db(struct ag_db *db, struct ag_db_stmt **cache,
                                    const struct ag_request_record *rec, size_t body_cap);
 
+/** Most rows ag_store_request_log_insert_rows_db writes in one statement. */
+#define AG_LOG_INSERT_ROWS_MAX 16
+
+/**
+ * Inserts n (1..AG_LOG_INSERT_ROWS_MAX) request_log rows in one statement on a SQLite connection
+ * (*cache: the statement for this n, prepared on first use). All or none: on AG_EDB the statement
+ * has undone itself (inside a transaction the rest of it stays), nothing is logged, and the caller
+ * may write the rows one by one to find the one that fails. AG_EINVAL on PostgreSQL, whose
+ * insert takes another id when a row's is taken (ag_store_request_log_insert_db).
+ */
+int ag_store_request_log_insert_rows_db(struct ag_db *db, struct ag_db_stmt **cache,
+                                        const struct ag_request_record *const *rows, size_t n,
+                                        size_t body_cap);
+
 /** Applies one token-statistics increment on the given connection. */
 int ag_store_token_stats_add_db(struct ag_db *db, struct ag_db_stmt **cache,
                                 const struct ag_token_delta *d);

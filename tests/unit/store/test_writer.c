@@ -10,6 +10,7 @@
 #include "store/accounts.h"
 #include "store/request_log.h"
 #include "store/store.h"
+#include "store/store_internal.h"
 #include "store/token_stats.h"
 #include "store/user_keys.h"
 #include "store/writer.h"
@@ -321,6 +322,122 @@ static void a_batch_sums_each_row_once_and_exactly(void **state)
     ag_account_dispose(&a);
 }
 
+/* 37 rows in one batch, each followed by a touch, go in statements of several rows each (SQLite):
+ * every column of every row lands as given, and a row whose id is taken fails alone, the rows of
+ * its statement written. */
+static void rows_written_together_keep_every_column_and_a_bad_row_fails_alone(void **state)
+{
+    struct fixture *f = *state;
+    struct ag_writer_options o = no_retention;
+    o.queue_capacity = 128;
+    o.batch_max = 128;
+    o.body_cap = 8;
+    bool pg = pg_test_url() != NULL;
+    struct ag_request_record taken = record(1, 200);
+    taken.id = 1005;
+    assert_int_equal(ag_store_request_log_insert(f->s, &taken, 0), 0);
+    char id[AG_ACCOUNT_ID_SIZE];
+    struct ag_account in = {.email = "a@example.com", .refresh_token = "1//a"};
+    assert_int_equal(ag_store_account_upsert(f->s, &in, id, NULL), 0);
+    struct ag_writer *w = ag_writer_new(f->s, &o);
+    assert_non_null(w);
+    ag_writer_pause(w); /* one batch */
+    char model[37][16], attempts[37][16], msg[37][16];
+    for (int i = 0; i < 37; i++) {
+        struct ag_request_record r = record(2000 + i, i % 5 ? 200 : 429);
+        snprintf(model[i], sizeof(model[i]), "m-%d", i);
+        snprintf(attempts[i], sizeof(attempts[i]), "[%d]", i);
+        snprintf(msg[i], sizeof(msg[i]), "e-%d", i);
+        r.id = 1000 + i;
+        r.model_served = model[i];
+        r.attempts_json = attempts[i];
+        r.error_message = i % 5 ? NULL : msg[i];
+        r.ttfb_ms = i % 3 ? 100 + i : -1;
+        r.key_name = i % 2 ? "bob" : NULL;
+        r.input_tokens = i;
+        r.request_body = i % 4 ? AG_STR_NULL : AG_STR("0123456789");
+        assert_int_equal(ag_writer_record(w, &r), 0);
+        /* As the gateway does: each record followed by its account's touch. */
+        assert_int_equal(ag_writer_touch_account(w, id, 4000000000 + i), 0);
+    }
+    ag_writer_resume(w);
+    assert_int_equal(ag_writer_flush(w), 0);
+    struct ag_writer_stats st;
+    ag_writer_get_stats(w, &st);
+    ag_writer_free(w);
+    struct ag_account a;
+    assert_int_equal(ag_store_account_get(f->s, id, &a), 0);
+    assert_int_equal(a.last_used_at, 4000000036);
+    ag_account_dispose(&a);
+    /* PostgreSQL gives the row whose id is taken the table's next free id instead (and so the
+     * ids of the rows after it move up too). */
+    assert_int_equal(st.written, 37 + (pg ? 37 : 36));
+    assert_int_equal(st.failed, pg ? 0 : 1);
+    assert_int_equal(log_count(f->s), 38 - (pg ? 0 : 1));
+    assert_int_equal(raw_int(f->t.db, "SELECT ts_ms FROM request_log WHERE id = 1005"), 1);
+    char sql[640];
+    for (int i = 0; i < 37; i++) {
+        if (i == 5)
+            continue;
+        snprintf(
+            sql, sizeof(sql),
+            "SELECT COUNT(*) FROM request_log WHERE id %s %d AND ts_ms = %d AND method = 'POST'"
+            " AND path = '/v1/chat/completions' AND protocol = 'openai'"
+            " AND model_requested = 'gpt-4o' AND model_served = 'm-%d'"
+            " AND account_email = 'a@example.com' AND status = %d AND attempts = 1"
+            " AND ttfb_ms %s AND total_ms = 900 AND input_tokens = %d AND output_tokens = 20"
+            " AND stream = 1 AND attempts_json = '[%d]' AND error_message %s"
+            " AND key_name %s AND request_body %s AND response_body IS NULL",
+            pg ? ">=" : "=", 1000 + i, 2000 + i, i, i % 5 ? 200 : 429, i % 3 ? "> 100" : "IS NULL",
+            i, i, i % 5 ? "IS NULL" : "LIKE 'e-%'", i % 2 ? "= 'bob'" : "IS NULL",
+            i % 4 ? "IS NULL" : "= '01234567'");
+        if (raw_int(f->t.db, sql) != 1)
+            fail_msg("row %d: %s", i, sql);
+    }
+}
+
+/* The several-row insert the writer uses on SQLite: all rows or none (a taken id fails the
+ * statement, which undoes itself), each size prepared once; PostgreSQL's is refused. */
+static void several_rows_go_in_one_statement_all_or_none(void **state)
+{
+    struct fixture *f = *state;
+    struct ag_db_stmt *st = NULL;
+    struct ag_request_record recs[AG_LOG_INSERT_ROWS_MAX];
+    const struct ag_request_record *rows[AG_LOG_INSERT_ROWS_MAX];
+    char model[AG_LOG_INSERT_ROWS_MAX][16];
+    for (int i = 0; i < AG_LOG_INSERT_ROWS_MAX; i++) {
+        recs[i] = record(3000 + i, 200);
+        recs[i].id = 500 + i;
+        snprintf(model[i], sizeof(model[i]), "m-%d", i);
+        recs[i].model_served = model[i];
+        rows[i] = &recs[i];
+    }
+    if (pg_test_url()) {
+        assert_int_equal(ag_store_request_log_insert_rows_db(f->s->conn, &st, rows, 2, 0),
+                         AG_EINVAL);
+        return;
+    }
+    assert_int_equal(ag_store_request_log_insert_rows_db(f->s->conn, &st, rows, 0, 0), AG_EINVAL);
+    assert_int_equal(
+        ag_store_request_log_insert_rows_db(f->s->conn, &st, rows, AG_LOG_INSERT_ROWS_MAX + 1, 0),
+        AG_EINVAL);
+    assert_int_equal(
+        ag_store_request_log_insert_rows_db(f->s->conn, &st, rows, AG_LOG_INSERT_ROWS_MAX, 0), 0);
+    assert_int_equal(log_count(f->s), AG_LOG_INSERT_ROWS_MAX);
+    assert_int_equal(raw_int(f->t.db,
+                             "SELECT COUNT(*) FROM request_log WHERE id - 500 = ts_ms - 3000"
+                             " AND model_served = 'm-' || (id - 500)"),
+                     AG_LOG_INSERT_ROWS_MAX);
+    /* The same statement again, its last row's id free: the taken ones fail it whole. */
+    recs[AG_LOG_INSERT_ROWS_MAX - 1].id = 900;
+    assert_int_equal(
+        ag_store_request_log_insert_rows_db(f->s->conn, &st, rows, AG_LOG_INSERT_ROWS_MAX, 0),
+        AG_EDB);
+    assert_int_equal(log_count(f->s), AG_LOG_INSERT_ROWS_MAX);
+    assert_int_equal(raw_int(f->t.db, "SELECT COUNT(*) FROM request_log WHERE id = 900"), 0);
+    ag_db_finalize(st);
+}
+
 static void submit_after_free_of_caller_data_is_safe_and_bodies_are_capped(void **state)
 {
     struct fixture *f = *state;
@@ -450,6 +567,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_batch_sums_each_row_once_and_exactly, setup, teardown),
         cmocka_unit_test_setup_teardown(
             submit_after_free_of_caller_data_is_safe_and_bodies_are_capped, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            rows_written_together_keep_every_column_and_a_bad_row_fails_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(several_rows_go_in_one_statement_all_or_none, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(retention_deletes_old_rows_only, setup, teardown),
         cmocka_unit_test_setup_teardown(writer_applies_retention_at_start, setup, teardown),
         cmocka_unit_test_setup_teardown(sqlite_keeps_no_memory_statistics, setup, teardown),
