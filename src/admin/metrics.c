@@ -5,6 +5,7 @@
 
 #include "core/err.h"
 #include "core/mem.h"
+#include "core/buf.h"
 #include "core/str.h"
 #include "relay/record.h"
 
@@ -158,7 +159,7 @@ void ag_metrics_route(const char *path, size_t len, char *out, size_t cap)
                  colon >= 0 ? rest.p + colon + 1 : "");
         return;
     }
-    snprintf(out, cap, "%.*s", (int)(len < 200 ? len : 200), path);
+    ag_str_copy(out, cap, ag_str_make(path, len < 200 ? len : 200));
 }
 
 static void observe_hist(struct series *s, int64_t ms)
@@ -196,7 +197,7 @@ static void observe_key(struct ag_metrics *m, const struct ag_relay_record *r, c
     struct series *s;
     if (!r->key_name.len)
         return;
-    snprintf(name, sizeof(name), "%.*s", (int)r->key_name.len, r->key_name.p);
+    ag_str_copy(name, sizeof(name), r->key_name);
     const char *key = key_label(m, name);
     ag_buf_init(&b, AG_BUF_CAP_SHORT);
     label(&b, "key", key);
@@ -272,7 +273,8 @@ void ag_metrics_observe(struct ag_metrics *m, const struct ag_relay_record *r)
     struct series *s;
     ag_buf_init(&b, AG_BUF_CAP_SHORT);
     ag_metrics_route(r->path.p, r->path.len, route, sizeof(route));
-    snprintf(status, sizeof(status), "%d", r->status);
+    char d[24];
+    ag_strlcpy(status, ag_int_text(d, r->status), sizeof(status));
     struct obs_cache *c = obs_entry(m, route, status, served, account);
 
     if (!(s = obs_cached(m, c, SLOT_REQUESTS, F_REQUESTS))) {

@@ -117,6 +117,15 @@ size_t ag_strlcpy(char *dst, const char *src, size_t cap)
     return n;
 }
 
+size_t ag_str_copy(char *dst, size_t cap, struct ag_str s)
+{
+    size_t n = s.len < cap ? s.len : cap - 1;
+    if (n)
+        memcpy(dst, s.p, n);
+    dst[n] = '\0';
+    return n;
+}
+
 char *ag_str_dup(struct ag_str s)
 {
     char *d = ag_malloc(s.len + 1);

@@ -101,6 +101,9 @@ int ag_str_to_i64(struct ag_str s, int64_t min, int64_t max, int64_t *out);
  */
 size_t ag_strlcpy(char *dst, const char *src, size_t cap);
 
+/** ag_strlcpy for a slice (p may be NULL when len is 0): at most cap - 1 bytes, NUL-terminated. */
+size_t ag_str_copy(char *dst, size_t cap, struct ag_str s);
+
 /** Duplicates a slice as a malloc'd NUL-terminated string (the caller frees); aborts on OOM. */
 char *ag_str_dup(struct ag_str s);
 

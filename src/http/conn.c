@@ -40,8 +40,12 @@ static struct ag_http_req *req_new(struct ag_http_conn *c)
     ag_buf_init(&req->_extra_headers, 64 * 1024);
     req->_conn = c;
     req->start_us = ag_now_us();
-    snprintf(req->id, sizeof(req->id), "%s%08llx", s->id_prefix,
-             (unsigned long long)(++s->next_id & 0xffffffffu));
+    /* the server's prefix and eight hex digits of the sequence, no printf on this path */
+    size_t n = ag_strlcpy(req->id, s->id_prefix, sizeof(req->id) - 8);
+    uint32_t seq = (uint32_t)++s->next_id;
+    for (int i = 7; i >= 0; i--, seq >>= 4)
+        req->id[n + (size_t)i] = "0123456789abcdef"[seq & 15];
+    req->id[n + 8] = '\0';
     ag_strlcpy(req->client_ip, c->peer, sizeof(req->client_ip));
     return req;
 }
@@ -67,6 +71,10 @@ static void conn_maybe_free(struct ag_http_conn *c);
 /* The response is complete (or abandoned): log, free, and let the connection move on. */
 void ag_http_req_complete(struct ag_http_req *req)
 {
+    if (req->_hold) {
+        req->_hold = 2; /* ag_http_req_release completes it */
+        return;
+    }
     struct ag_http_conn *c = req->_conn;
     struct ag_http_server *s = c->srv;
     uint64_t dur = ag_now_us() - req->start_us;
@@ -101,6 +109,19 @@ void ag_http_req_complete(struct ag_http_req *req)
         ag_now_us() + (c->discard ? s->lim.header_timeout_ms : s->lim.idle_timeout_ms) * 1000;
     if (!c->in_process)
         ag_http_conn_process(c);
+}
+
+void ag_http_req_hold(struct ag_http_req *req)
+{
+    req->_hold = 1;
+}
+
+void ag_http_req_release(struct ag_http_req *req)
+{
+    bool complete = req->_hold == 2;
+    req->_hold = 0;
+    if (complete)
+        ag_http_req_complete(req);
 }
 
 static void on_timer(uv_timer_t *t);

@@ -68,6 +68,7 @@ struct ag_http_req {
     unsigned _state;  /* enum req_state in server_internal.h */
     size_t _reserved; /* body bytes reserved against the server's in-flight budget */
     bool _no_cors;    /* a refused preflight: no CORS headers */
+    uint8_t _hold;    /* ag_http_req_hold: 1 held, 2 held and its response complete */
     bool _stream_chunked;
     struct ag_buf _extra_headers; /* headers added with ag_http_add_header, "Name: value\r\n"... */
     struct ag_ws *_ws;            /* a WebSocket message's request: the socket (http/ws.h) */
@@ -122,6 +123,17 @@ int ag_http_stream_end(struct ag_http_req *req);
  * a safe point of the loop, and the handler must not use req after that.
  */
 void ag_http_req_abort(struct ag_http_req *req);
+
+/**
+ * Holds req past its response: the call that completes the response (ag_http_respond,
+ * ag_http_stream_end) still writes it, but req stays alive, and the connection waits, until
+ * ag_http_req_release. For work about the request (records, logs) done after the answer left;
+ * hold and release within one callback.
+ */
+void ag_http_req_hold(struct ag_http_req *req);
+
+/** Ends a hold: completes req now if its response was completed while held (req is gone). */
+void ag_http_req_release(struct ag_http_req *req);
 
 /** True if the client connection is gone (responses will be dropped). */
 bool ag_http_req_closed(const struct ag_http_req *req);

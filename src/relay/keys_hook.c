@@ -1,6 +1,7 @@
 /* relay/keys_hook.c: the relay's side of user keys (see keys_hook.h). */
 #include "relay/keys_hook.h"
 
+#include "core/str.h"
 #include "http/auth.h"
 #include "http/server.h"
 #include "keys/keys.h"
@@ -17,8 +18,7 @@ bool ag_relay_keys_begin(struct call *c)
         return false;
     struct ag_str key = ag_auth_client_key(c->req);
     char model[256];
-    snprintf(model, sizeof(model), "%.*s", (int)c->creq->model.len,
-             c->creq->model.p ? c->creq->model.p : "");
+    ag_str_copy(model, sizeof(model), c->creq->model);
     int64_t est = ag_keys_estimate(c->req->body.len, c->creq->gen.max_tokens);
     struct ag_keys_refusal kr;
     if (ag_keys_begin(ks, key.p, key.len, model, est, &c->owner.key, &kr) == 0)

@@ -260,10 +260,8 @@ static void start_attempt(struct call *c)
         .exclude = c->pick->exclude_p,
         .nexclude = (size_t)c->attempts,
     };
-    char session[128] = "";
-    if (c->creq->session_key.len)
-        snprintf(session, sizeof(session), "%.*s", (int)c->creq->session_key.len,
-                 c->creq->session_key.p);
+    char session[128];
+    ag_str_copy(session, sizeof(session), c->creq->session_key);
     want.session_key = session;
     if (c->rule && plan_want(c, &want)) {
         call_fail(c, 404, AG_PERR_NOT_FOUND, "model_not_found",
@@ -698,6 +696,17 @@ void call_fail(struct call *c, int status, enum ag_error_kind kind, const char *
     call_end(c, &o);
 }
 
+/* The last of the answer: the stream's end, or the whole answer in c->out. */
+static void send_last(struct call *c, const struct call_outcome *o)
+{
+    if (c->state == CALL_STREAMING || o->stream) {
+        stream_close(c, o->error);
+    } else {
+        call_add_info_headers(c);
+        c->relay->conn->respond_json(c->req, o->status, c->out.data, c->out.len);
+    }
+}
+
 void call_end(struct call *c, const struct call_outcome *o)
 {
     if (ended_already(c, o->error_class))
@@ -710,24 +719,29 @@ void call_end(struct call *c, const struct call_outcome *o)
     }
     if (!streamed && o->answered && c->rp->on_finish)
         c->rp->on_finish(c->relay, &c->ctx, &c->owner, c->creq, &c->answer, NULL);
-    record(c, streamed && !o->client_gone ? 200 : o->status, o->error_class, o->message,
-           o->record_body ? ag_buf_str(&c->out) : AG_STR_NULL);
-    /* The last response call completes the request: the server frees req in it. */
+    int status = streamed && !o->client_gone ? 200 : o->status;
+    struct ag_str body = o->record_body && !streamed ? ag_buf_str(&c->out) : AG_STR_NULL;
     req->on_abort = NULL;
     req->on_drain = NULL;
-    if (o->client_gone) {
-        /* nothing to send */
-    } else if (streamed) {
-        stream_close(c, o->error);
+    const struct ag_relay_client *conn = c->relay->conn;
+    if (o->client_gone || !conn->hold || !conn->release) {
+        record(c, status, o->error_class, o->message, body);
+        if (!o->client_gone)
+            send_last(c, o);
     } else {
-        call_add_info_headers(c);
-        c->relay->conn->respond_json(req, o->status, c->out.data, c->out.len);
+        /* The answer leaves first, then the request is recorded (monitor, metrics, the log
+         * row): the client does not wait for the bookkeeping. The hold keeps req, which the
+         * last response call would otherwise free, until the record is made. */
+        conn->hold(req);
+        send_last(c, o);
+        record(c, status, o->error_class, o->message, body);
+        conn->release(req);
     }
     c->req = NULL;
     call_finish(c);
 }
 
-/* Tells the monitor about the request; call it before the final response (req is still alive). */
+/* Tells the monitor about the request; req must still be alive (see call_end). */
 static void record(struct call *c, int status, const char *error_class, const char *message,
                    struct ag_str response_body)
 {
@@ -835,9 +849,8 @@ void call_add_info_headers(struct call *c)
     if (!c->shown_account[0] && c->req->authed && acct[0])
         conn->add_header(c->req, "x-aigate-account", ag_str_c(acct));
     if (c->attempts > 0) {
-        char n[16];
-        snprintf(n, sizeof(n), "%d", c->attempts);
-        conn->add_header(c->req, "x-aigate-attempts", ag_str_c(n));
+        char n[24];
+        conn->add_header(c->req, "x-aigate-attempts", ag_str_c(ag_int_text(n, c->attempts)));
     }
 }
 

@@ -104,6 +104,9 @@ struct ag_relay_client {
     int (*stream_write)(struct ag_http_req *req, const void *data, size_t len);
     int (*stream_end)(struct ag_http_req *req);
     bool (*stream_congested)(const struct ag_http_req *req);
+    /* Keep req past its response until release (ag_http_req_hold); both may be NULL. */
+    void (*hold)(struct ag_http_req *req);
+    void (*release)(struct ag_http_req *req);
 };
 
 extern const struct ag_relay_upstream ag_relay_upstream_cloudcode;

@@ -64,6 +64,8 @@ const struct ag_relay_client ag_relay_client_http = {
     .stream_write = ag_http_stream_write,
     .stream_end = ag_http_stream_end,
     .stream_congested = ag_http_stream_congested,
+    .hold = ag_http_req_hold,
+    .release = ag_http_req_release,
 };
 
 static uint64_t keepalive_ms(const struct ag_config *cfg)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/hash.h"
 #include "core/hex.h"
@@ -79,7 +80,8 @@ void ag_relay_upstream_session(struct ag_str session_key, const char *account_id
     uint64_t h = session_key.len ? ag_hash_fnv1_add(AG_FNV_INIT, session_key.p, session_key.len)
                                  : ag_hash_fnv1_add(AG_FNV_INIT, account_id,
                                                     account_id ? strlen(account_id) : 0);
-    snprintf(out, cap, "%lld", (long long)h);
+    char d[24];
+    ag_strlcpy(out, ag_int_text(d, (long long)h), cap);
 }
 
 struct ag_str ag_relay_thinking_conv(struct ag_arena *arena, const struct ag_relay_owner *owner,

@@ -109,9 +109,14 @@ static int build_headers(struct ag_cloudcode_call *call)
         goto extra;
     if (!rc) {
         char bearer[8192];
-        int n = snprintf(bearer, sizeof(bearer), "Bearer %s", s->access_token);
-        rc = n < 0 || (size_t)n >= sizeof(bearer) ? AG_ETOOBIG
-                                                  : add_header(call, "Authorization", bearer);
+        size_t n = strlen(s->access_token);
+        if (n >= sizeof(bearer) - 7) {
+            rc = AG_ETOOBIG;
+        } else {
+            memcpy(bearer, "Bearer ", 7);
+            memcpy(bearer + 7, s->access_token, n + 1);
+            rc = add_header(call, "Authorization", bearer);
+        }
     }
     if (!rc && s->target->user_agent && *s->target->user_agent)
         rc = add_header(call, "User-Agent", s->target->user_agent);

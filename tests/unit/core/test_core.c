@@ -82,6 +82,21 @@ static void str_search_finds_the_first_occurrence(void **state)
     assert_false(ag_str_contains(AG_STR("Claude"), "claude"));
 }
 
+static void str_copy_cuts_to_the_room_and_always_terminates(void **state)
+{
+    (void)state;
+    char out[6];
+    memset(out, 'x', sizeof(out));
+    assert_int_equal(ag_str_copy(out, sizeof(out), AG_STR("abc")), 3);
+    assert_string_equal(out, "abc");
+    assert_int_equal(ag_str_copy(out, sizeof(out), AG_STR("abcdefgh")), 5);
+    assert_string_equal(out, "abcde");
+    assert_int_equal(ag_str_copy(out, sizeof(out), AG_STR_NULL), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(ag_str_copy(out, 1, AG_STR("abc")), 0);
+    assert_string_equal(out, "");
+}
+
 static void err_table_names_codes(void **state)
 {
     assert_string_equal(ag_strerror(AG_ETOOBIG), "size limit exceeded");
@@ -138,6 +153,7 @@ int main(void)
         cmocka_unit_test(buf_caps_and_keeps_contents),
         cmocka_unit_test(str_numbers_reject_garbage_and_overflow),
         cmocka_unit_test(str_search_finds_the_first_occurrence),
+        cmocka_unit_test(str_copy_cuts_to_the_room_and_always_terminates),
         cmocka_unit_test(err_table_names_codes),
         cmocka_unit_test(api_keys_are_random_and_well_formed),
         cmocka_unit_test(random_bytes_fill_long_buffers_and_ids_differ),

@@ -132,8 +132,17 @@ static void completed_abort(struct ag_http_req *req, void *ud)
     fail_msg("on_abort of a completed request");
 }
 
+/* The request the relay holds past its response (ag_http_req_hold), and whether its response
+ * was completed meanwhile. */
+static struct fake_req *on_hold;
+static bool on_hold_done;
+
 static void complete(struct ag_http_req *req)
 {
+    if (on_hold && req == &on_hold->req) {
+        on_hold_done = true; /* completed when released */
+        return;
+    }
     req->on_abort = completed_abort;
     req->on_drain = NULL;
     req->cb_ud = NULL;
@@ -192,9 +201,24 @@ static bool fake_congested(const struct ag_http_req *req)
     return fr_of(req)->congested;
 }
 
+static void fake_hold(struct ag_http_req *req)
+{
+    assert_null(on_hold);
+    on_hold = fr_of(req);
+    on_hold_done = false;
+}
+
+static void fake_release(struct ag_http_req *req)
+{
+    assert_ptr_equal(fr_of(req), on_hold);
+    on_hold = NULL;
+    if (on_hold_done)
+        complete(req);
+}
+
 static const struct ag_relay_client fake_conn = {
-    fake_add_header,   fake_respond_json, fake_stream_begin,
-    fake_stream_write, fake_stream_end,   fake_congested,
+    fake_add_header, fake_respond_json, fake_stream_begin, fake_stream_write,
+    fake_stream_end, fake_congested,    fake_hold,         fake_release,
 };
 
 static void req_init(struct fake_req *r, const char *path, const char *body)
@@ -232,6 +256,8 @@ static const char *cstr(struct ag_buf *b)
 /* ---------------------------------------------------------------- fixture */
 
 struct rec {
+    bool answer_out; /* the client had the whole answer when the record was made */
+    bool req_alive;  /* and the request was not completed (freed, for the server) yet */
     int status;
     char error_class[64];
     char account[64];
@@ -257,6 +283,8 @@ static void on_record(const struct ag_relay_record *rec, void *ud)
     struct fx *f = ud;
     assert_true(f->nrecs < 8);
     struct rec *r = &f->recs[f->nrecs++];
+    r->answer_out = on_hold && (on_hold->responded || on_hold->ended);
+    r->req_alive = on_hold && on_hold->req.on_abort != completed_abort;
     r->status = rec->status;
     snprintf(r->error_class, sizeof(r->error_class), "%s", rec->error_class);
     snprintf(r->account, sizeof(r->account), "%s", rec->account ? rec->account : "");
@@ -396,6 +424,31 @@ static void rate_limit_moves_to_the_other_account(void **state)
     assert_not_touched_after_completion(&r);
     uv_run(&f->loop, UV_RUN_NOWAIT);
     req_dispose(&r);
+}
+
+/* The client gets its answer before the request is recorded (monitor, metrics, log row): the
+ * bookkeeping is not on its path. The request is still alive for the record. */
+static void the_answer_leaves_before_the_record_is_made(void **state)
+{
+    struct fx *f = *state;
+    for (int stream = 0; stream < 2; stream++) {
+        struct fake_req r;
+        struct ag_client_hints h = {.sse = stream};
+        req_init(&r, "/v1/chat/completions", stream ? chat_stream : chat);
+        ag_relay_start(f->relay, &r.req, &ag_relay_openai_chat, &h);
+        run_until_calls(f, stream + 1);
+        assert_int_equal(upstream_answer(&calls[stream], 200, answer_sse), 0);
+        upstream_done(&calls[stream], 0);
+        assert_true(stream ? r.ended : r.responded);
+        assert_int_equal(f->nrecs, stream + 1);
+        assert_true(f->recs[stream].answer_out);
+        assert_true(f->recs[stream].req_alive);
+        assert_int_equal(f->recs[stream].status, 200);
+        assert_null(on_hold);
+        assert_not_touched_after_completion(&r); /* completed once released */
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        req_dispose(&r);
+    }
 }
 
 static void every_account_rate_limited_answers_429(void **state)
@@ -729,6 +782,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(rate_limit_moves_to_the_other_account, setup, teardown),
         cmocka_unit_test_setup_teardown(every_account_rate_limited_answers_429, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_answer_leaves_before_the_record_is_made, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(client_gone_mid_stream_cancels_the_upstream, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(congested_client_pauses_the_upstream, setup, teardown),
