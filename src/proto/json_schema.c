@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "proto/json.h"
+#include "proto/schema_cache.h"
 
 #define MAX_DEPTH 24
 #define MAX_KV    64
@@ -606,8 +607,16 @@ yyjson_mut_val *ag_json_schema_clean(yyjson_mut_doc *d, yyjson_val *schema)
 yyjson_mut_val *ag_json_schema_clean_text(yyjson_mut_doc *d, struct ag_arena *arena,
                                           struct ag_str text)
 {
+    /* The same text converts the same way: a schema seen before on this thread is copied in
+     * as the JSON text it converted to. */
+    struct ag_str done = ag_schema_cache_get(text);
+    if (done.p)
+        return yyjson_mut_rawncpy(d, done.p, done.len);
     yyjson_doc *doc = ag_json_read(arena, text, AG_JSON_DEPTH_INTERNAL, NULL);
     if (!doc)
         return NULL;
-    return ag_json_schema_clean(d, yyjson_doc_get_root(doc));
+    yyjson_mut_val *out = ag_json_schema_clean(d, yyjson_doc_get_root(doc));
+    if (out)
+        ag_schema_cache_put(text, ag_json_mut_text(arena, out));
+    return out;
 }

@@ -19,7 +19,8 @@ yyjson_mut_val *ag_json_schema_clean(yyjson_mut_doc *d, yyjson_val *schema);
 
 /**
  * As ag_json_schema_clean for schema text; text that is not JSON gives NULL. Scratch memory comes
- * from arena.
+ * from arena. A text converted before on this thread comes back as a raw value of the converted
+ * JSON text (proto/schema_cache.h): write it, do not walk it.
  */
 yyjson_mut_val *ag_json_schema_clean_text(yyjson_mut_doc *d, struct ag_arena *arena,
                                           struct ag_str text);

@@ -9,6 +9,7 @@
 
 #include "core/arena.h"
 #include "proto/json_schema.h"
+#include "proto/schema_cache.h"
 
 /* Cleans `in` and compares with `want` as JSON. */
 static void check(const char *in, const char *want)
@@ -29,6 +30,73 @@ static void check(const char *in, const char *want)
     yyjson_doc_free(w);
     yyjson_mut_doc_free(d);
     ag_arena_dispose(&a);
+}
+
+/* The same schema text is converted once per thread; later it comes back as the converted
+ * JSON text, as a raw value that writes the same bytes. */
+static void test_same_text_converts_once(void **state)
+{
+    (void)state;
+    ag_schema_cache_clear();
+    const char *in = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\","
+                     "\"default\":1,\"minLength\":2}}}";
+    struct ag_arena a;
+    ag_arena_init(&a, 4096, 0);
+    yyjson_mut_doc *d = yyjson_mut_doc_new(NULL);
+    yyjson_mut_val *first = ag_json_schema_clean_text(d, &a, ag_str_c(in));
+    assert_true(yyjson_mut_is_obj(first));
+    yyjson_mut_val *again = ag_json_schema_clean_text(d, &a, ag_str_c(in));
+    assert_true(yyjson_mut_is_raw(again));
+    char *w1 = yyjson_mut_val_write(first, 0, NULL), *w2 = yyjson_mut_val_write(again, 0, NULL);
+    assert_string_equal(w1, w2);
+    free(w1);
+    free(w2);
+    /* another text is its own; text that is not JSON is refused every time */
+    assert_true(yyjson_mut_is_obj(
+        ag_json_schema_clean_text(d, &a, AG_STR("{\"type\":\"object\",\"title\":\"B\"}"))));
+    assert_null(ag_json_schema_clean_text(d, &a, AG_STR("{\"type\":")));
+    assert_null(ag_json_schema_clean_text(d, &a, AG_STR("{\"type\":")));
+    ag_schema_cache_clear();
+    assert_true(yyjson_mut_is_obj(ag_json_schema_clean_text(d, &a, ag_str_c(in))));
+    yyjson_mut_doc_free(d);
+    ag_arena_dispose(&a);
+    ag_schema_cache_clear();
+}
+
+/* Past its room the cache forgets, never confuses: every key reads as its own value or nothing. */
+static void test_schema_cache_stays_bounded_and_exact(void **state)
+{
+    (void)state;
+    ag_schema_cache_clear();
+    char key[64], val[64];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof(key), "{\"k\":%d}", i);
+        snprintf(val, sizeof(val), "{\"v\":%d}", i);
+        ag_schema_cache_put(ag_str_c(key), ag_str_c(val));
+    }
+    int kept = 0;
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof(key), "{\"k\":%d}", i);
+        snprintf(val, sizeof(val), "{\"v\":%d}", i);
+        struct ag_str got = ag_schema_cache_get(ag_str_c(key));
+        if (got.p) {
+            assert_true(ag_str_eq_c(got, val));
+            kept++;
+        }
+    }
+    assert_true(kept > 0 && kept <= 256);
+    snprintf(key, sizeof(key), "{\"k\":999}");
+    assert_non_null(ag_schema_cache_get(ag_str_c(key)).p); /* the latest is kept */
+    /* an entry larger than the per-entry cap is not kept */
+    size_t big = 70 * 1024;
+    char *text = malloc(big);
+    memset(text, ' ', big);
+    text[0] = '{';
+    text[big - 1] = '}';
+    ag_schema_cache_put(ag_str_make(text, big), AG_STR("{}"));
+    assert_null(ag_schema_cache_get(ag_str_make(text, big)).p);
+    free(text);
+    ag_schema_cache_clear();
 }
 
 static void test_whitelist(void **state)
@@ -185,6 +253,8 @@ static void test_deep_all_of_on_a_small_stack(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_same_text_converts_once),
+        cmocka_unit_test(test_schema_cache_stays_bounded_and_exact),
         cmocka_unit_test(test_whitelist),
         cmocka_unit_test(test_constraints_become_hints),
         cmocka_unit_test(test_type_union_and_nullable),
