@@ -1,10 +1,10 @@
 /* store/writer.c: the writer thread and its bounded job queue (see writer.h).
  *
  * Shape: a ring of job pointers under one mutex. Producers copy their data into a job (one
- * allocation for all strings), take the mutex, append or drop, and signal only when the writer
- * may be waiting for them (the queue was empty, or batch_max jobs now wait). The thread takes up
- * to batch_max jobs under the mutex, releases it, writes them in one transaction, then reports
- * progress (for ag_writer_flush) under the mutex again.
+ * allocation for the job and its strings), take the mutex, append or drop, and signal only when the
+ * writer may be waiting for them (the queue was empty, or batch_max jobs now wait). The thread
+ * takes up to batch_max jobs under the mutex, releases it, writes them in one transaction, then
+ * reports progress (for ag_writer_flush) under the mutex again.
  *
  * Batching: a commit costs a WAL append, its locks and a few pwrite()s whatever its size, so one
  * per request made the writer a quarter of the gateway's CPU under load. The thread starts a
@@ -82,8 +82,8 @@ struct job {
     } u;
     struct ag_token_delta rec_tok; /* JOB_RECORD: derived from u.req, pointing into its strings */
     struct ag_key_usage_delta rec_key; /* JOB_RECORD: the same for the user key, if any */
-    char *strings;                     /* owned: every string the job points to */
-    size_t bytes;                      /* the job and its strings (bound of what it adds) */
+    char *strings; /* owned: the strings a thinking put points to (the others' follow the job) */
+    size_t bytes;  /* the job and its strings (bound of what it adds) */
     /* In a batch: the result, and the job whose summed increment (token statistics, key usage,
      * last use) carries this one's (itself when it writes its own; NULL: none). */
     int rc;
@@ -142,52 +142,58 @@ static size_t body_keep(struct ag_str body, size_t cap)
     return n;
 }
 
-/* Copies the strings behind the n pointers *fields[i] into one block and repoints them. */
-static char *pack(const char **fields[], size_t n, struct ag_str *bodies[], size_t nb,
-                  size_t body_cap, size_t *size)
+#define PACK_FIELDS_MAX 12 /* strings a job points to at most (a request record's) */
+
+/* A zeroed job with the n strings behind the pointers *fields[i] and the nb bodies (each kept
+ * under body_cap) copied after it in the same allocation, and the pointers repointed there:
+ * one allocation, each length measured once. */
+static struct job *job_packed(const char **fields[], size_t n, struct ag_str *bodies[], size_t nb,
+                              size_t body_cap)
 {
-    size_t total = 1;
-    for (size_t i = 0; i < n; i++)
-        total += *fields[i] ? strlen(*fields[i]) + 1 : 0;
-    for (size_t i = 0; i < nb; i++)
-        total += body_keep(*bodies[i], body_cap) + 1;
-    char *blk = ag_malloc(total);
-    *size = total;
-    char *c = blk;
+    size_t lens[PACK_FIELDS_MAX], keep[2], total = 1;
+    assert(n <= PACK_FIELDS_MAX && nb <= 2);
+    for (size_t i = 0; i < n; i++) {
+        lens[i] = *fields[i] ? strlen(*fields[i]) + 1 : 0;
+        total += lens[i];
+    }
+    for (size_t i = 0; i < nb; i++) {
+        keep[i] = body_keep(*bodies[i], body_cap);
+        total += keep[i] + 1;
+    }
+    struct job *j = ag_malloc(sizeof(*j) + total);
+    memset(j, 0, sizeof(*j));
+    j->bytes = total;
+    char *c = (char *)(j + 1);
     for (size_t i = 0; i < n; i++) {
         if (!*fields[i])
             continue;
-        size_t len = strlen(*fields[i]) + 1;
-        memcpy(c, *fields[i], len);
+        memcpy(c, *fields[i], lens[i]);
         *fields[i] = c;
-        c += len;
+        c += lens[i];
     }
     for (size_t i = 0; i < nb; i++) {
         if (!bodies[i]->p || body_cap == 0) {
             *bodies[i] = AG_STR_NULL;
             continue;
         }
-        size_t len = body_keep(*bodies[i], body_cap);
-        memcpy(c, bodies[i]->p, len);
-        c[len] = '\0';
-        *bodies[i] = ag_str_make(c, len);
-        c += len + 1;
+        memcpy(c, bodies[i]->p, keep[i]);
+        c[keep[i]] = '\0';
+        *bodies[i] = ag_str_make(c, keep[i]);
+        c += keep[i] + 1;
     }
-    return blk;
+    return j;
 }
 
 static struct job *job_request(const struct ag_request_record *rec, size_t body_cap)
 {
-    struct job *j = AG_NEW(struct job);
+    struct ag_request_record r = *rec;
+    const char **fields[] = {&r.method,       &r.path,          &r.protocol,    &r.model_requested,
+                             &r.model_served, &r.account_email, &r.error_class, &r.client_ip,
+                             &r.user_agent,   &r.error_message, &r.key_name,    &r.attempts_json};
+    struct ag_str *bodies[] = {&r.request_body, &r.response_body};
+    struct job *j = job_packed(fields, sizeof(fields) / sizeof(fields[0]), bodies, 2, body_cap);
     j->kind = JOB_REQUEST;
-    j->u.req = *rec;
-    struct ag_request_record *r = &j->u.req;
-    const char **fields[] = {&r->method,          &r->path,         &r->protocol,
-                             &r->model_requested, &r->model_served, &r->account_email,
-                             &r->error_class,     &r->client_ip,    &r->user_agent,
-                             &r->error_message,   &r->key_name,     &r->attempts_json};
-    struct ag_str *bodies[] = {&r->request_body, &r->response_body};
-    j->strings = pack(fields, sizeof(fields) / sizeof(fields[0]), bodies, 2, body_cap, &j->bytes);
+    j->u.req = r;
     return j;
 }
 
@@ -222,22 +228,21 @@ static struct job *job_record(const struct ag_request_record *rec, size_t body_c
 
 static struct job *job_tokens(const struct ag_token_delta *d)
 {
-    struct job *j = AG_NEW(struct job);
+    struct ag_token_delta t = *d;
+    const char **fields[] = {&t.account_email, &t.model};
+    struct job *j = job_packed(fields, 2, NULL, 0, 0);
     j->kind = JOB_TOKENS;
-    j->u.tok = *d;
-    const char **fields[] = {&j->u.tok.account_email, &j->u.tok.model};
-    j->strings = pack(fields, 2, NULL, 0, 0, &j->bytes);
+    j->u.tok = t;
     return j;
 }
 
 static struct job *job_touch(const char *id, int64_t when_s)
 {
-    struct job *j = AG_NEW(struct job);
+    const char **fields[] = {&id};
+    struct job *j = job_packed(fields, 1, NULL, 0, 0);
     j->kind = JOB_TOUCH;
     j->u.touch.id = id;
     j->u.touch.when_s = when_s;
-    const char **fields[] = {&j->u.touch.id};
-    j->strings = pack(fields, 1, NULL, 0, 0, &j->bytes);
     return j;
 }
 
