@@ -121,26 +121,34 @@ out:
     return ret;
 }
 
+int ag_store_request_log_rows_prepare_db(struct ag_db *db, struct ag_db_stmt **cache, size_t n)
+{
+    if (ag_db_kind(db) != AG_DB_SQLITE || n < 1 || n > AG_LOG_INSERT_ROWS_MAX)
+        return AG_EINVAL;
+    if (*cache)
+        return 0;
+    char sql[4096];
+    size_t len = (size_t)snprintf(sql, sizeof(sql), "%s", INSERT_HEAD);
+    for (size_t i = 0; i < n; i++) {
+        for (int c = 1; c <= INSERT_PARAMS && len < sizeof(sql); c++)
+            len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s?%zu%s",
+                                    c > 1 ? ", " : (i ? ", (" : "("), i * INSERT_PARAMS + (size_t)c,
+                                    c < INSERT_PARAMS ? "" : ")");
+    }
+    if (len >= sizeof(sql) || ag_db_prepare(db, sql, cache) != 0) {
+        ag_log_error("store: request_log prepare (%zu rows): %s", n, ag_db_errmsg(db));
+        return AG_EDB;
+    }
+    return 0;
+}
+
 int ag_store_request_log_insert_rows_db(struct ag_db *db, struct ag_db_stmt **cache,
                                         const struct ag_request_record *const *rows, size_t n,
                                         size_t body_cap)
 {
-    if (ag_db_kind(db) != AG_DB_SQLITE || n < 1 || n > AG_LOG_INSERT_ROWS_MAX)
-        return AG_EINVAL;
-    if (!*cache) {
-        char sql[4096];
-        size_t len = (size_t)snprintf(sql, sizeof(sql), "%s", INSERT_HEAD);
-        for (size_t i = 0; i < n; i++) {
-            for (int c = 1; c <= INSERT_PARAMS && len < sizeof(sql); c++)
-                len += (size_t)snprintf(
-                    sql + len, sizeof(sql) - len, "%s?%zu%s", c > 1 ? ", " : (i ? ", (" : "("),
-                    i * INSERT_PARAMS + (size_t)c, c < INSERT_PARAMS ? "" : ")");
-        }
-        if (len >= sizeof(sql) || ag_db_prepare(db, sql, cache) != 0) {
-            ag_log_error("store: request_log prepare (%zu rows): %s", n, ag_db_errmsg(db));
-            return AG_EDB;
-        }
-    }
+    int rc = ag_store_request_log_rows_prepare_db(db, cache, n);
+    if (rc)
+        return rc;
     struct ag_db_stmt *st = *cache;
     int ret = AG_EDB;
     ag_db_reset(st);

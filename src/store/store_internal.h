@@ -66,6 +66,12 @@ int ag_store_request_log_insert_rows_db(struct ag_db *db, struct ag_db_stmt **ca
                                         const struct ag_request_record *const *rows, size_t n,
                                         size_t body_cap);
 
+/**
+ * Prepares into *cache, unless it holds one already, the statement that
+ * ag_store_request_log_insert_rows_db uses for n rows. 0, AG_EINVAL (as there), or AG_EDB (logged).
+ */
+int ag_store_request_log_rows_prepare_db(struct ag_db *db, struct ag_db_stmt **cache, size_t n);
+
 /** Applies one token-statistics increment on the given connection. */
 int ag_store_token_stats_add_db(struct ag_db *db, struct ag_db_stmt **cache,
                                 const struct ag_token_delta *d);
