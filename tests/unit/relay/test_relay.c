@@ -717,7 +717,7 @@ static void begun_stream_releases_the_decoded_request(void **state)
     ag_relay_start(f->relay, &r.req, &ag_relay_openai_chat, &h);
     run_until_calls(f, 1);
     assert_true(calls[0].spec.body_len > BIG_TEXT);
-    assert_true(held(&r) > 2 * BIG_TEXT); /* the request, decoded */
+    assert_true(held(&r) > BIG_TEXT); /* the request, decoded: its document copies the text */
 
     assert_int_equal(upstream_answer(&calls[0], 200, sse_first), 0);
     uv_run(&f->loop, UV_RUN_NOWAIT);
