@@ -38,8 +38,12 @@ ptrdiff_t ag_str_search(struct ag_str hay, struct ag_str needle)
 
 ptrdiff_t ag_str_search_ci(struct ag_str hay, struct ag_str needle)
 {
+    if (!needle.len)
+        return needle.len <= hay.len ? 0 : -1;
+    unsigned char first = lower((unsigned char)needle.p[0]);
     for (size_t i = 0; i + needle.len <= hay.len; i++)
-        if (ag_str_eq_ci(ag_str_make(hay.p + i, needle.len), needle))
+        if (lower((unsigned char)hay.p[i]) == first &&
+            ag_str_eq_ci(ag_str_make(hay.p + i, needle.len), needle))
             return (ptrdiff_t)i;
     return -1;
 }

@@ -19,8 +19,12 @@
 struct ag_str ag_http_req_header(const struct ag_http_req *req, const char *name)
 {
     struct ag_str n = ag_str_c(name);
+    if (!n.len)
+        return AG_STR_NULL;
+    unsigned char first = (unsigned char)(n.p[0] | 0x20); /* header names: letters, digits, '-' */
     for (size_t i = 0; i < req->nheaders; i++) {
-        if (ag_str_eq_ci(req->headers[i].name, n))
+        const struct ag_str h = req->headers[i].name;
+        if (h.len == n.len && (unsigned char)(h.p[0] | 0x20) == first && ag_str_eq_ci(h, n))
             return req->headers[i].value;
     }
     return AG_STR_NULL;
