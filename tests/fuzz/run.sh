@@ -26,7 +26,7 @@ set -- -max_total_time="$secs" -timeout="${AIGATE_FUZZ_TIMEOUT:-10}" \
     -rss_limit_mb="${AIGATE_FUZZ_RSS_MB:-2048}" -max_len="${AIGATE_FUZZ_MAX_LEN:-$len}" \
     -artifact_prefix="$art/$name-" -print_final_stats=1
 case $name in
-http | sse | h1 | gemini_scan) dict=$here/dict/$name.dict ;;
+http | sse | h1) dict=$here/dict/$name.dict ;;
 multipart) dict= ;;
 *) dict=$here/dict/json.dict ;;
 esac

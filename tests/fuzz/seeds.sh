@@ -41,18 +41,6 @@ for d in "$cases"/*/*/; do
     sse)
         [ ! -f "$d/upstream_reply.sse" ] || seed "$id" 'A' "$d/upstream_reply.sse"
         ;;
-    gemini_scan)
-        # the flags byte of fuzz_gemini_scan.c (1: the Cloud Code envelope), then the reply's
-        # events one per line
-        case $d in
-        *-to-gemini/*) f='\000' ;;
-        *-to-openai* | *-to-anthropic/*) f= ;;
-        *) f='\001' ;;
-        esac
-        if [ -n "$f" ] && [ -f "$d/upstream_reply.sse" ]; then
-            { printf "$f"; sed -n 's/^data: *//p' "$d/upstream_reply.sse"; } >"$out/$id"
-        fi
-        ;;
     decode)
         # selector 'A' + variant of fuzz_decode.c
         case $client in
