@@ -11,7 +11,6 @@
 #include "proto/adapter.h"
 #include "proto/gemini_body.h"
 #include "proto/gemini_dec.h"
-#include "proto/gemini_scan.h"
 #include "proto/json.h"
 
 struct cc_decoder {
@@ -270,11 +269,7 @@ static int decode_payload(struct cc_decoder *st, struct ag_str payload, ag_event
         payload.len--;
     if (!payload.len || ag_str_eq_c(payload, "[DONE]"))
         return 0;
-    int rc, jerr;
-    /* the common events in one pass (gemini_scan.c); the rest through a yyjson document */
-    if (!(st->count_tokens && whole) &&
-        ag_gemini_scan_decode(&st->dec, payload, st->max_depth, true, cb, ud, &rc))
-        return rc;
+    int jerr;
     yyjson_doc *doc = ag_json_event_read(payload, st->max_depth, &jerr);
     if (!doc)
         return malformed(st, cb, ud, jerr == AG_EDEPTH);
@@ -282,6 +277,7 @@ static int decode_payload(struct cc_decoder *st, struct ag_str payload, ag_event
     yyjson_val *resp = yyjson_obj_get(root, "response");
     if (!yyjson_is_obj(resp))
         resp = root;
+    int rc;
     if (st->count_tokens && whole) {
         yyjson_val *tt = yyjson_obj_get(resp, "totalTokens");
         if (yyjson_is_obj(yyjson_obj_get(resp, "error"))) {

@@ -9,7 +9,6 @@
 #include "proto/adapter.h"
 #include "proto/gemini_body.h"
 #include "proto/gemini_dec.h"
-#include "proto/gemini_scan.h"
 #include "proto/json.h"
 
 struct ga_decoder {
@@ -83,10 +82,6 @@ static int decode_text(struct ga_decoder *st, struct ag_str payload, bool whole,
     if (!payload.len || ag_str_eq_c(payload, "[DONE]"))
         return 0;
     int jerr, rc;
-    /* the common events in one pass (gemini_scan.c); the rest through a yyjson document */
-    if (!(st->count && whole) &&
-        ag_gemini_scan_decode(&st->dec, payload, st->max_depth, false, cb, ud, &rc))
-        return rc;
     yyjson_doc *doc = ag_json_depth_read(payload.p, payload.len, st->max_depth, NULL, NULL, &jerr);
     if (!doc) {
         rc = ag_event_upstream_failed(cb, ud,

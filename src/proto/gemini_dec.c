@@ -61,18 +61,15 @@ static void part_keys_of(yyjson_val *part, struct part_keys *k)
     }
 }
 
-static struct ag_signature sig_of(struct ag_gemini_dec *st, struct ag_str sig, struct ag_str snake)
+static struct ag_signature part_sig(struct ag_gemini_dec *st, const struct part_keys *k)
 {
     struct ag_signature s = {AG_STR_NULL, AG_STR_NULL};
-    s.value = sig.len ? sig : snake;
+    s.value = ag_json_str(k->v[PK_SIG]);
+    if (!s.value.len)
+        s.value = ag_json_str(k->v[PK_SIG_SNAKE]);
     if (s.value.len)
         s.family = st->family;
     return s;
-}
-
-static struct ag_signature part_sig(struct ag_gemini_dec *st, const struct part_keys *k)
-{
-    return sig_of(st, ag_json_str(k->v[PK_SIG]), ag_json_str(k->v[PK_SIG_SNAKE]));
 }
 
 static int emit(ag_event_cb cb, void *ud, struct ag_event *ev)
@@ -80,53 +77,14 @@ static int emit(ag_event_cb cb, void *ud, struct ag_event *ev)
     return cb(ud, ev);
 }
 
-int ag_gemini_dec_start(struct ag_gemini_dec *st, struct ag_str id, struct ag_str model,
-                        ag_event_cb cb, void *ud)
+static int start(struct ag_gemini_dec *st, yyjson_val *resp, ag_event_cb cb, void *ud)
 {
     if (st->started)
         return 0;
     st->started = true;
     struct ag_event ev = {.type = AG_EV_START};
-    ev.id = id;
-    ev.name = model;
-    return emit(cb, ud, &ev);
-}
-
-static int start(struct ag_gemini_dec *st, yyjson_val *resp, ag_event_cb cb, void *ud)
-{
-    if (st->started)
-        return 0;
-    return ag_gemini_dec_start(st, ag_json_get_str(resp, "responseId"),
-                               ag_json_get_str(resp, "modelVersion"), cb, ud);
-}
-
-int ag_gemini_dec_text(struct ag_gemini_dec *st, const struct ag_gemini_text_part *p,
-                       ag_event_cb cb, void *ud)
-{
-    struct ag_event ev = {.choice = p->choice};
-    ev.text = p->text;
-    ev.sig = sig_of(st, p->sig, p->sig_snake);
-    if (p->thought)
-        ev.type = AG_EV_THINKING;
-    else if (!ev.text.len && ev.sig.value.len)
-        ev.type = AG_EV_SIGNATURE;
-    else
-        ev.type = AG_EV_TEXT;
-    if (!ev.text.len && !ev.sig.value.len)
-        return 0;
-    return emit(cb, ud, &ev);
-}
-
-int ag_gemini_dec_finish(struct ag_gemini_dec *st, int ci, struct ag_str reason, ag_event_cb cb,
-                         void *ud)
-{
-    if (ci < 0 || ci >= AG_MAX_CHOICES || !reason.len || st->finished[ci])
-        return 0;
-    struct ag_event ev = {.type = AG_EV_FINISH, .choice = ci, .raw = reason};
-    ev.finish = ag_gemini_finish_parse(reason);
-    if (ev.finish == AG_FINISH_STOP && st->n_tools[ci])
-        ev.finish = AG_FINISH_TOOL_CALLS;
-    st->finished[ci] = true;
+    ev.id = ag_json_get_str(resp, "responseId");
+    ev.name = ag_json_get_str(resp, "modelVersion");
     return emit(cb, ud, &ev);
 }
 
@@ -189,14 +147,17 @@ static int part_events(struct ag_gemini_dec *st, int ci, yyjson_val *part, ag_ev
         ev.text = ag_str_c(s);
         return s ? emit(cb, ud, &ev) : AG_ETOOBIG;
     }
-    struct ag_gemini_text_part tp = {
-        .choice = ci,
-        .text = ag_json_str(k.v[PK_TEXT]),
-        .sig = ag_json_str(k.v[PK_SIG]),
-        .sig_snake = ag_json_str(k.v[PK_SIG_SNAKE]),
-        .thought = yyjson_get_bool(k.v[PK_THOUGHT]),
-    };
-    return ag_gemini_dec_text(st, &tp, cb, ud);
+    ev.text = ag_json_str(k.v[PK_TEXT]);
+    ev.sig = part_sig(st, &k);
+    if (yyjson_get_bool(k.v[PK_THOUGHT]))
+        ev.type = AG_EV_THINKING;
+    else if (!ev.text.len && ev.sig.value.len)
+        ev.type = AG_EV_SIGNATURE;
+    else
+        ev.type = AG_EV_TEXT;
+    if (!ev.text.len && !ev.sig.value.len)
+        return 0;
+    return emit(cb, ud, &ev);
 }
 
 int ag_gemini_dec_error(struct ag_gemini_dec *st, yyjson_val *err, ag_event_cb cb, void *ud)
@@ -253,8 +214,15 @@ int ag_gemini_dec_response(struct ag_gemini_dec *st, yyjson_val *resp, ag_event_
     {
         yyjson_val *idx = yyjson_obj_get(cand, "index");
         int ci = idx ? (int)yyjson_get_sint(idx) : (int)i;
-        rc = ag_gemini_dec_finish(st, ci, ag_json_get_str(cand, "finishReason"), cb, ud);
-        if (rc)
+        struct ag_str reason = ag_json_get_str(cand, "finishReason");
+        if (ci < 0 || ci >= AG_MAX_CHOICES || !reason.len || st->finished[ci])
+            continue;
+        struct ag_event ev = {.type = AG_EV_FINISH, .choice = ci, .raw = reason};
+        ev.finish = ag_gemini_finish_parse(reason);
+        if (ev.finish == AG_FINISH_STOP && st->n_tools[ci])
+            ev.finish = AG_FINISH_TOOL_CALLS;
+        st->finished[ci] = true;
+        if ((rc = emit(cb, ud, &ev)))
             return rc;
     }
     struct ag_str block = ag_json_get_str(yyjson_obj_get(resp, "promptFeedback"), "blockReason");

@@ -37,33 +37,6 @@ int ag_gemini_dec_response(struct ag_gemini_dec *st, yyjson_val *resp, ag_event_
  */
 int ag_gemini_dec_error(struct ag_gemini_dec *st, yyjson_val *err, ag_event_cb cb, void *ud);
 
-/**
- * A part of a candidate that is text, a thought or a signature, as a reader of the response found
- * it: each slice is the first member of that name when it is a string (AG_STR_NULL otherwise),
- * thought is true when the first "thought" member is true. The slices are borrowed.
- */
-struct ag_gemini_text_part {
-    int choice;
-    struct ag_str text;      /* "text" */
-    struct ag_str sig;       /* "thoughtSignature" */
-    struct ag_str sig_snake; /* "thought_signature" */
-    bool thought;
-};
-
-/**
- * The readers' shared steps, in the order a response is decoded (gemini_scan.c reads the common
- * events without yyjson and emits them with these). start: the START event with the response's id
- * and model (AG_STR_NULL when absent), once per answer. text: the event of one such part (none
- * when it has neither text nor signature). finish: the FINISH of choice ci for a non-empty reason,
- * once per choice (an index out of range is ignored). Each returns 0 or what cb returned.
- */
-int ag_gemini_dec_start(struct ag_gemini_dec *st, struct ag_str id, struct ag_str model,
-                        ag_event_cb cb, void *ud);
-int ag_gemini_dec_text(struct ag_gemini_dec *st, const struct ag_gemini_text_part *p,
-                       ag_event_cb cb, void *ud);
-int ag_gemini_dec_finish(struct ag_gemini_dec *st, int ci, struct ag_str reason, ag_event_cb cb,
-                         void *ud);
-
 /** End of the answer: FINISH for choices that got none; an ERROR when nothing came at all. */
 int ag_gemini_dec_end(struct ag_gemini_dec *st, ag_event_cb cb, void *ud);
 
