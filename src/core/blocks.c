@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 /* Classes: AG_BLOCK_SMALL_MIN << octave, times 4/4, 5/4, 6/4, 7/4; the last class is
@@ -27,6 +28,8 @@ struct cache {
     struct free_block *head[NCLASS];
     size_t small_bytes[NSMALL]; /* bytes kept in each small class */
     size_t bytes;
+    uint64_t activity; /* ag_block_idle_tick: the counter at the last tick, and the quiet ticks */
+    unsigned quiet;
     int registered; /* the thread-exit destructor knows this cache */
 };
 
@@ -134,6 +137,19 @@ void ag_block_put(void *p, size_t size)
     tcache.bytes += cs;
     if (i < NSMALL)
         tcache.small_bytes[i] += cs;
+}
+
+bool ag_block_idle_tick(uint64_t activity)
+{
+    if (activity != tcache.activity) {
+        tcache.activity = activity;
+        tcache.quiet = 0;
+        return false;
+    }
+    if (++tcache.quiet < AG_BLOCK_IDLE_TICKS || tcache.bytes == 0)
+        return false;
+    trim(&tcache);
+    return true;
 }
 
 void ag_block_trim(void)

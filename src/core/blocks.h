@@ -17,7 +17,9 @@
 #ifndef AG_CORE_BLOCKS_H
 #define AG_CORE_BLOCKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /** The smallest block the cache keeps (below: plain malloc, whose own per-thread cache is fast). */
 #define AG_BLOCK_SMALL_MIN 1024u
@@ -30,8 +32,13 @@
 /** The largest block the cache keeps (a size class; larger requests are plain malloc). */
 #define AG_BLOCK_MAX (16u * 1024 * 1024)
 
-/** Bytes of blocks one thread keeps at most. */
-#define AG_BLOCK_CACHE_MAX (64u * 1024 * 1024)
+/** Bytes of blocks one thread keeps at most: room for twenty 1 MB conversations in flight (each
+ * about 4.5 MB of body, its copy, the documents and the upstream body), so none of them faults
+ * fresh pages in. Given back after AG_BLOCK_IDLE_TICKS quiet ticks (ag_block_idle_tick). */
+#define AG_BLOCK_CACHE_MAX (128u * 1024 * 1024)
+
+/** Ticks without activity after which ag_block_idle_tick gives the thread's blocks back. */
+#define AG_BLOCK_IDLE_TICKS 10
 
 /**
  * Returns a heap block of at least n bytes and stores its usable size (n rounded up to its size
@@ -47,6 +54,14 @@ void *ag_block_get(size_t n, size_t *size);
  * the budget allows, else freed. NULL is a no-op.
  */
 void ag_block_put(void *p, size_t size);
+
+/**
+ * The thread's housekeeping tick (about once a second): activity is any counter of the thread's
+ * work (requests served). When it has not moved for AG_BLOCK_IDLE_TICKS ticks, the cached blocks
+ * are freed, so a burst of large requests does not keep its memory once the gateway is quiet.
+ * Returns true when it freed them.
+ */
+bool ag_block_idle_tick(uint64_t activity);
 
 /** Frees every block cached by the calling thread. */
 void ag_block_trim(void);

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "config/config.h"
+#include "core/blocks.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -550,6 +551,9 @@ int ag_pool_reload(struct ag_pool *p)
 static void on_reload_timer(uv_timer_t *t)
 {
     struct ag_pool *p = t->data;
+    /* The loop thread's once-a-second housekeeping: leases granted are its requests, and the
+     * large blocks a burst of them left cached go back once they stop (core/blocks.h). */
+    ag_block_idle_tick(p->use_seq);
     int rc = ag_store_accounts_changed(p->store, &p->change_since);
     if (rc == 1)
         ag_pool_reload(p);

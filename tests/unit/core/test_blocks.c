@@ -236,6 +236,26 @@ static void a_buffer_of_a_kilobyte_or_more_reuses_the_previous_ones_storage(void
     ag_buf_dispose(&capped);
 }
 
+static void a_quiet_thread_gives_its_blocks_back(void **state)
+{
+    (void)state;
+    size_t size = 0;
+    void *p = ag_block_get(300000, &size);
+    ag_block_put(p, size);
+    assert_int_equal(ag_block_cached(), size);
+    /* busy: the counter moves every tick, the blocks stay */
+    for (uint64_t t = 1; t <= 3 * AG_BLOCK_IDLE_TICKS; t++)
+        assert_false(ag_block_idle_tick(t));
+    assert_int_equal(ag_block_cached(), size);
+    /* quiet: given back on the AG_BLOCK_IDLE_TICKS-th tick without activity, not before */
+    for (int i = 1; i < AG_BLOCK_IDLE_TICKS; i++)
+        assert_false(ag_block_idle_tick(3 * AG_BLOCK_IDLE_TICKS));
+    assert_int_equal(ag_block_cached(), size);
+    assert_true(ag_block_idle_tick(3 * AG_BLOCK_IDLE_TICKS));
+    assert_int_equal(ag_block_cached(), 0);
+    assert_false(ag_block_idle_tick(3 * AG_BLOCK_IDLE_TICKS)); /* nothing left to give */
+}
+
 static void integers_are_appended_in_decimal(void **state)
 {
     (void)state;
@@ -292,6 +312,7 @@ int main(void)
         cmocka_unit_test_setup(a_small_requests_arena_chunks_are_the_previous_ones, reset),
         cmocka_unit_test_setup(a_buffer_of_a_kilobyte_or_more_reuses_the_previous_ones_storage,
                                reset),
+        cmocka_unit_test_setup(a_quiet_thread_gives_its_blocks_back, reset),
         cmocka_unit_test(integers_are_appended_in_decimal),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
