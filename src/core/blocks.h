@@ -37,8 +37,10 @@
  * fresh pages in. Given back after AG_BLOCK_IDLE_TICKS quiet ticks (ag_block_idle_tick). */
 #define AG_BLOCK_CACHE_MAX (128u * 1024 * 1024)
 
-/** Ticks without activity after which ag_block_idle_tick gives the thread's blocks back. */
-#define AG_BLOCK_IDLE_TICKS 10
+/** Ticks without activity after which ag_block_idle_tick gives the thread's blocks back: five
+ * minutes. A client sends its next large turn seconds to a minute after the last; given back
+ * sooner, every such turn would fault its megabytes in again (about a millisecond per MB). */
+#define AG_BLOCK_IDLE_TICKS 300
 
 /**
  * Returns a heap block of at least n bytes and stores its usable size (n rounded up to its size
