@@ -113,7 +113,7 @@ static int build_headers(struct ag_cloudcode_call *call)
         if (n >= sizeof(bearer) - 7) {
             rc = AG_ETOOBIG;
         } else {
-            memcpy(bearer, "Bearer ", 7);
+            memcpy(bearer, "Bearer ", 8); /* its NUL is overwritten by the token's first byte */
             memcpy(bearer + 7, s->access_token, n + 1);
             rc = add_header(call, "Authorization", bearer);
         }
