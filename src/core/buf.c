@@ -25,6 +25,20 @@ void ag_buf_dispose(struct ag_buf *b)
     b->_alloc = 0;
 }
 
+/* Moves b's contents into a block of at least alloc bytes from the thread's cache and gives the
+ * old storage back; the room never goes past the cap. */
+static void move_to_block(struct ag_buf *b, size_t alloc)
+{
+    size_t got;
+    char *d = ag_block_get(alloc, &got);
+    if (b->data)
+        memcpy(d, b->data, b->len);
+    d[b->len] = '\0';
+    ag_block_put(b->data, b->_alloc);
+    b->data = d;
+    b->_alloc = b->cap && got > b->cap + 1 ? b->cap + 1 : got;
+}
+
 int ag_buf_reserve(struct ag_buf *b, size_t n)
 {
     if (n > SIZE_MAX / 2 - b->len)
@@ -46,14 +60,7 @@ int ag_buf_reserve(struct ag_buf *b, size_t n)
     }
     /* From a kilobyte up, storage comes from the thread's block cache and goes back to it
      * (ag_buf_dispose): a request's buffers are the previous request's. */
-    size_t got;
-    char *d = ag_block_get(alloc, &got);
-    if (b->data)
-        memcpy(d, b->data, b->len);
-    d[b->len] = '\0';
-    ag_block_put(b->data, b->_alloc);
-    b->data = d;
-    b->_alloc = b->cap && got > b->cap + 1 ? b->cap + 1 : got; /* never room past the cap */
+    move_to_block(b, alloc);
     return 0;
 }
 
@@ -73,25 +80,8 @@ int ag_buf_reserve_cached(struct ag_buf *b, size_t n)
         alloc = b->cap + 1;
     if (alloc < AG_BLOCK_MIN)
         return ag_buf_reserve(b, n);
-    size_t got;
-    char *d = ag_block_get(alloc, &got);
-    if (b->data) {
-        memcpy(d, b->data, b->len + 1);
-        ag_block_put(b->data, b->_alloc);
-    } else {
-        d[0] = '\0';
-    }
-    b->data = d;
-    b->_alloc = got;
+    move_to_block(b, alloc);
     return 0;
-}
-
-void ag_buf_dispose_cached(struct ag_buf *b)
-{
-    ag_block_put(b->data, b->_alloc);
-    b->data = NULL;
-    b->len = 0;
-    b->_alloc = 0;
 }
 
 int ag_buf_append(struct ag_buf *b, const void *p, size_t n)

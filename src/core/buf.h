@@ -52,12 +52,9 @@ int ag_buf_reserve(struct ag_buf *b, size_t n);
  * buffers): storage of AG_BLOCK_MIN bytes or more comes from the thread's block cache
  * (core/blocks.h) and is sized to the need (at least 1.5 times the old storage when it grows),
  * instead of realloc doubling. The storage stays ordinary heap memory: ag_buf_dispose,
- * ag_buf_steal and later appends remain correct; ag_buf_dispose_cached gives it back to the cache.
+ * ag_buf_steal and later appends remain correct; ag_buf_dispose gives it back to the cache.
  */
 int ag_buf_reserve_cached(struct ag_buf *b, size_t n);
-
-/** As ag_buf_dispose, but large storage goes back to the thread's block cache. */
-void ag_buf_dispose_cached(struct ag_buf *b);
 
 /** Appends n bytes; 0 or AG_ETOOBIG. */
 int ag_buf_append(struct ag_buf *b, const void *p, size_t n);

@@ -59,7 +59,7 @@ struct ag_http_req *ag_http_req_new(struct ag_http_conn *c)
 static void req_free(struct ag_http_req *req)
 {
     req->_conn->srv->body_inflight -= req->_reserved;
-    ag_buf_dispose_cached(&req->body); /* sized from Content-Length in parse.c */
+    ag_buf_dispose(&req->body); /* sized from Content-Length in parse.c */
     ag_buf_dispose(&req->_extra_headers);
     ag_arena_dispose(&req->arena);
     free(req->headers);
@@ -216,7 +216,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
     }
     if (c->lingering || (c->linger && !c->req)) {
         c->lingered += (size_t)n;
-        ag_buf_dispose_cached(&c->in);
+        ag_buf_dispose(&c->in);
         if (c->lingered > LINGER_MAX_BYTES)
             ag_http_conn_close(c);
         return;
@@ -240,7 +240,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
     }
     /* Nothing waits in the buffer (the parser copies what it keeps): give the memory back. */
     if (c->in.len == 0)
-        ag_buf_dispose_cached(&c->in);
+        ag_buf_dispose(&c->in);
 }
 
 /* ---------------------------------------------------------------- connection lifetime */
@@ -258,7 +258,7 @@ static void conn_maybe_free(struct ag_http_conn *c)
         c->next->prev = c->prev;
     s->nconns--;
     ag_ws_free(c->ws);
-    ag_buf_dispose_cached(&c->in);
+    ag_buf_dispose(&c->in);
     ag_buf_dispose(&c->field);
     ag_buf_dispose(&c->value);
     ag_buf_dispose(&c->url);
@@ -315,7 +315,7 @@ void ag_http_conn_end(struct ag_http_conn *c)
     /* Send FIN after the answer, keep reading (and dropping) until the client closes, or a
      * bounded time or amount has passed. */
     c->lingering = true;
-    ag_buf_dispose_cached(&c->in);
+    ag_buf_dispose(&c->in);
     c->shutdown.data = c;
     if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
         ag_http_conn_close(c);

@@ -723,20 +723,17 @@ void call_end(struct call *c, const struct call_outcome *o)
     struct ag_str body = o->record_body && !streamed ? ag_buf_str(&c->out) : AG_STR_NULL;
     req->on_abort = NULL;
     req->on_drain = NULL;
+    /* The answer leaves first, then the request is recorded (monitor, metrics, the log row):
+     * the client does not wait for the bookkeeping. The hold keeps req, which the last response
+     * call would otherwise free, until the record is made. */
     const struct ag_relay_client *conn = c->relay->conn;
-    if (o->client_gone || !conn->hold || !conn->release) {
-        record(c, status, o->error_class, o->message, body);
-        if (!o->client_gone)
-            send_last(c, o);
-    } else {
-        /* The answer leaves first, then the request is recorded (monitor, metrics, the log
-         * row): the client does not wait for the bookkeeping. The hold keeps req, which the
-         * last response call would otherwise free, until the record is made. */
+    if (!o->client_gone) {
         conn->hold(req);
         send_last(c, o);
-        record(c, status, o->error_class, o->message, body);
-        conn->release(req);
     }
+    record(c, status, o->error_class, o->message, body);
+    if (!o->client_gone)
+        conn->release(req);
     c->req = NULL;
     call_finish(c);
 }

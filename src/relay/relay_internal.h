@@ -104,7 +104,7 @@ struct ag_relay_client {
     int (*stream_write)(struct ag_http_req *req, const void *data, size_t len);
     int (*stream_end)(struct ag_http_req *req);
     bool (*stream_congested)(const struct ag_http_req *req);
-    /* Keep req past its response until release (ag_http_req_hold); both may be NULL. */
+    /* Keep req past its response until release (ag_http_req_hold). */
     void (*hold)(struct ag_http_req *req);
     void (*release)(struct ag_http_req *req);
 };

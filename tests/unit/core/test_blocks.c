@@ -1,6 +1,6 @@
 /* Unit tests for core/blocks (the per-thread cache of large blocks and arena-sized small ones) and
- * the users of it in core: ag_buf_reserve_cached / ag_buf_dispose_cached and the arena's large
- * chunks. */
+ * the users of it in core: ag_buf_reserve / ag_buf_reserve_cached / ag_buf_dispose and the arena's
+ * large chunks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -94,7 +94,7 @@ static void a_presized_buffer_never_moves_and_its_storage_is_reused(void **state
     assert_int_equal(b.data[300000], '\0');
     char *second = b.data;
     assert_true(ag_block_cached() > 0); /* the first storage went back to the cache */
-    ag_buf_dispose_cached(&b);
+    ag_buf_dispose(&b);
     assert_null(b.data);
     assert_int_equal(b.len, 0);
 
@@ -102,7 +102,7 @@ static void a_presized_buffer_never_moves_and_its_storage_is_reused(void **state
     ag_buf_init(&c, 1024 * 1024);
     assert_int_equal(ag_buf_reserve_cached(&c, 300000), 0);
     assert_ptr_equal(c.data, first);
-    ag_buf_dispose_cached(&c);
+    ag_buf_dispose(&c);
     (void)second;
 }
 
