@@ -182,7 +182,7 @@ static void conversation_keeps_its_account(void **state)
     (void)state;
     char tok[64];
     unsigned seen = 0;
-    start_cfg("cl-st", both, ",\"log\":{\"level\":\"debug\"}");
+    start_fleet((struct ag_fleet_opts){.name = "cl-st", .tokens = both, .log_level = "debug"});
     /* instance 0 serves an unrelated request first (on a, its first account), so the
      * conversation goes to b there; instances 1 and 2, fresh, would pick a on their own */
     assert_int_equal(chat_via(0, NULL, 1, NULL), 200);
@@ -191,10 +191,10 @@ static void conversation_keeps_its_account(void **state)
     assert_int_equal(chat_via(0, "conv-cluster-7", 2, NULL), 200);
     ag_fleet_last_token(&t, tok, sizeof(tok));
     assert_string_equal(tok, "Bearer at-b");
-    /* the binding reaches the other two by pub/sub: wait (bounded, asserting nothing) until they
-     * have it, or a turn could land on one before it heard */
+    /* the binding reaches the other two by pub/sub (bounded wait until they have it, or a turn
+     * could land on one before it heard) */
     for (int i = 1; i < NGW; i++)
-        (void)ag_child_wait_output(&t.gw[i].gw, "a conversation sticks to", 10000);
+        assert_true(ag_child_wait_output(&t.gw[i].gw, "a conversation sticks to", 10000));
     for (int k = 0; k < LOAD; k++) {
         int by = -1;
         assert_int_equal(chat("conv-cluster-7", 10 + k, &by), 200);

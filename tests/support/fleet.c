@@ -35,7 +35,7 @@ long ag_fleet_mock(struct ag_fleet *f, const char *method, const char *path, con
 void ag_fleet_start(struct ag_fleet *f, const struct ag_fleet_opts *o)
 {
     char cfg[1024], redis_url[64], state[256] = "";
-    char env_ep[256], env_tok[256], env_ui[256];
+    char env_ep[256], env_tok[256], env_ui[256], env_lvl[64];
     memset(f, 0, sizeof(*f));
     snprintf(f->api_key, sizeof(f->api_key), "%s", o->api_key ? o->api_key : "");
     assert_true(o->ngw >= 1 && o->ngw <= AG_FLEET_MAX);
@@ -53,11 +53,13 @@ void ag_fleet_start(struct ag_fleet *f, const struct ag_fleet_opts *o)
     snprintf(env_ep, sizeof(env_ep), "AIGATE_CLOUDCODE_ENDPOINTS=%s/v1internal", f->mock.base_url);
     snprintf(env_tok, sizeof(env_tok), "AIGATE_OAUTH_TOKEN_URL=%s/token", f->mock.base_url);
     snprintf(env_ui, sizeof(env_ui), "AIGATE_USERINFO_URL=%s/userinfo", f->mock.base_url);
+    snprintf(env_lvl, sizeof(env_lvl), "AIGATE_LOG_LEVEL=%s", o->log_level ? o->log_level : "info");
     const char *env[] = {env_ep,
                          env_tok,
                          env_ui,
                          "AIGATE_OAUTH_CLIENT_ID=fleet-test",
                          "AIGATE_OAUTH_CLIENT_SECRET=fleet-secret",
+                         env_lvl,
                          NULL};
     for (int i = 0; i < o->ngw; i++) {
         const struct ag_gwenv_opts g = {

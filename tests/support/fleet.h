@@ -23,6 +23,7 @@ struct ag_fleet_opts {
     const char *api_key;       /* auth.api_key of every gateway (auth.mode off) */
     const char *const *tokens; /* refresh tokens added to every gateway (NULL-terminated) */
     const char *extra_config;  /* appended inside config.json's top object: ",\"k\":{...}" */
+    const char *log_level;     /* the gateways' AIGATE_LOG_LEVEL ("debug"; NULL: info) */
     const char *mock_accounts; /* JSON for PUT /__mock/accounts (NULL: a and b) */
     bool without_redis;        /* the gateways are not given state.redis_url (Redis still runs) */
     const char *state_extra;   /* appended inside the "state" object: ",\"k\":v" (or NULL) */

@@ -111,7 +111,12 @@ void ag_gwenv_prepare(struct ag_gwenv *e, const struct ag_gwenv_opts *o)
     if (o->config_json)
         write_config(e, o->config_json);
     add_var(e, &n, "AIGATE_DATA_DIR=", e->dir, "");
-    add_var(e, &n, "AIGATE_LOG_LEVEL=info", "", "");
+    /* info unless the test asks for another level in its own environment */
+    bool own_level = false;
+    for (size_t i = 0; o->env && o->env[i]; i++)
+        own_level = own_level || strncmp(o->env[i], "AIGATE_LOG_LEVEL=", 17) == 0;
+    if (!own_level)
+        add_var(e, &n, "AIGATE_LOG_LEVEL=info", "", "");
     if (o->mock || o->mock_accounts) {
         struct ag_buf out;
         ag_buf_init(&out, 0);

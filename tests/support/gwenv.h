@@ -20,7 +20,8 @@ struct ag_gwenv_opts {
     const char *mock_faults;    /* POSTed to /__mock/faults before any `accounts add` (or NULL) */
     const char *const *tokens;  /* refresh tokens to `accounts add` (NULL-terminated, or NULL) */
     const char *config_json;    /* written to <data>/config.json (0600) when not NULL */
-    const char *const *env;     /* extra "K=V" for the gateway and the CLI (NULL-terminated) */
+    const char *const *env;     /* extra "K=V" for the gateway and the CLI (NULL-terminated);
+                                   AIGATE_LOG_LEVEL is info unless set here */
     const char *const *gw_args; /* extra gateway arguments after --port N (NULL-terminated) */
 };
 
