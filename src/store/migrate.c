@@ -252,6 +252,16 @@ static const char v9_quota_windows[] =
  * so both dialects scan); every row paid for its upkeep. */
 static const char v10_log_model_index[] = "DROP INDEX IF EXISTS request_log_by_model;";
 
+/* Version 11: the per-account indexes of the request log and the token statistics compare like
+ * their filters (account_email = ? COLLATE NOCASE). With the column's own collation they could
+ * not serve those filters: the account's log page scanned the table, its count the whole index. */
+static const char v11_account_nocase[] =
+    "DROP INDEX IF EXISTS request_log_by_account;"
+    "CREATE INDEX request_log_by_account ON request_log(account_email COLLATE NOCASE, ts_ms);"
+    "DROP INDEX IF EXISTS token_stats_by_account;"
+    "CREATE INDEX token_stats_by_account"
+    "  ON token_stats_hourly(account_email COLLATE NOCASE, hour_s);";
+
 static const struct migration steps[] = {
     {1, "accounts", v1_accounts},
     {2, "request log and token statistics", v2_monitor},
@@ -263,6 +273,7 @@ static const struct migration steps[] = {
     {8, "request attempts", v8_request_attempts},
     {9, "quota windows", v9_quota_windows},
     {10, "request log without the served-model index", v10_log_model_index},
+    {11, "per-account indexes without case", v11_account_nocase},
 };
 
 _Static_assert(sizeof(steps) / sizeof(steps[0]) == AG_STORE_SCHEMA_VERSION,
@@ -536,8 +547,16 @@ static const char pg_v9[] =
     "INSERT INTO meta(key, value) VALUES ('schema_version', 9);";
 
 /* The steps after the baseline in PostgreSQL's dialect, applied like SQLite's in order. */
+static const char pg_v11_account_nocase[] =
+    "DROP INDEX IF EXISTS request_log_by_account;"
+    "CREATE INDEX request_log_by_account ON request_log(account_email COLLATE ag_nocase, ts_ms);"
+    "DROP INDEX IF EXISTS token_stats_by_account;"
+    "CREATE INDEX token_stats_by_account"
+    "  ON token_stats_hourly(account_email COLLATE ag_nocase, hour_s);";
+
 static const struct migration pg_steps[] = {
     {10, "request log without the served-model index", v10_log_model_index},
+    {11, "per-account indexes without case", pg_v11_account_nocase},
 };
 
 _Static_assert(PG_BASELINE_VERSION + sizeof(pg_steps) / sizeof(pg_steps[0]) ==

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 /** Schema version this code writes; ag_store_open upgrades older files to it. */
-#define AG_STORE_SCHEMA_VERSION 10
+#define AG_STORE_SCHEMA_VERSION 11
 
 /** File name of the database inside the data dir. */
 #define AG_STORE_FILE "aigate.db"

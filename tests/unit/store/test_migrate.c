@@ -194,6 +194,21 @@ static void assert_plan_uses(sqlite3 *db, const char *sql, const char *index)
         fail_msg("%s\n  plan: %s\n  expected index %s", sql, plan, index);
 }
 
+/* Asserts that sql's plan on db looks rows up through `index` (a SEARCH on it, not a scan). */
+static void assert_plan_searches(sqlite3 *db, const char *sql, const char *index)
+{
+    char plan[2048], want[128];
+    plan_of(db, sql, plan, sizeof(plan));
+    snprintf(want, sizeof(want), "INDEX %s (", index);
+    const char *at = strstr(plan, want);
+    const char *row = at;
+    while (row && row > plan && strncmp(row, " | ", 3) != 0)
+        row--;
+    row = row && row > plan ? row + 3 : plan;
+    if (!at || strncmp(row, "SEARCH", 6) != 0)
+        fail_msg("%s\n  plan: %s\n  expected a search of index %s", sql, plan, index);
+}
+
 /* The request log's filters as the monitor's queries write them (store/monitor_query.c), and the
  * retention and disk-cap deletes (store/request_log.c). */
 #define LOG_WHERE_TIME    " WHERE 1 = 1 AND ts_ms >= ? AND ts_ms < ?"
@@ -235,8 +250,15 @@ static void log_queries_keep_their_indexes(void **state)
     assert_plan_uses(db, "SELECT COUNT(*) FROM request_log" LOG_WHERE_STATUS,
                      "request_log_by_status");
     assert_plan_uses(db, LOG_LIST LOG_WHERE_STATUS LOG_PAGE, "request_log_by_status");
-    assert_plan_uses(db, "SELECT COUNT(*) FROM request_log" LOG_WHERE_ACCOUNT,
-                     "request_log_by_account");
+    /* the account filter compares without case: the index must too, or both scan */
+    assert_plan_searches(db, "SELECT COUNT(*) FROM request_log" LOG_WHERE_ACCOUNT,
+                         "request_log_by_account");
+    assert_plan_searches(db, LOG_LIST LOG_WHERE_ACCOUNT LOG_PAGE, "request_log_by_account");
+    assert_plan_searches(db,
+                         "SELECT 0 AS period, model AS k, SUM(requests) FROM token_stats_hourly"
+                         " WHERE 1 = 1 AND hour_s >= ? AND account_email = ? COLLATE NOCASE"
+                         " GROUP BY period, k",
+                         "token_stats_by_account");
     assert_plan_uses(db, "DELETE FROM request_log WHERE ts_ms < ?1", "request_log_by_time");
     assert_plan_uses(db,
                      "DELETE FROM request_log WHERE id IN (SELECT id FROM request_log"
@@ -292,6 +314,47 @@ static void upgrade_from_v9_drops_the_model_index(void **state)
     assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND"
                                    " name LIKE 'request_log_by_%'"),
                      3);
+    tmpdir_remove(&t);
+}
+
+/* The per-account indexes of a version 10 file are remade to compare without case. */
+static void upgrade_from_v10_makes_the_account_indexes_caseless(void **state)
+{
+    SQLITE_ONLY();
+    struct tmpdir t;
+    struct ag_store *s = NULL;
+    sqlite3 *db = NULL;
+    char err[256] = "";
+    char plan[2048];
+    tmpdir_make(&t);
+    assert_int_equal(sqlite3_open(t.db, &db), SQLITE_OK);
+    assert_int_equal(ag_store_migrate(db, 10, err, sizeof(err)), 0);
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO request_log (id, ts_ms, method, path, status,"
+                                  " account_email) VALUES (7, 1000, 'POST', '/v1/x', 200,"
+                                  " 'A@example.com')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    /* what version 10 did with the account filter: no search of its index */
+    plan_of(db, LOG_LIST LOG_WHERE_ACCOUNT LOG_PAGE, plan, sizeof(plan));
+    assert_null(strstr(plan, "SEARCH request_log USING INDEX request_log_by_account"));
+    sqlite3_close(db);
+
+    assert_int_equal(ag_store_open(t.dir, &s, err, sizeof(err)), 0);
+    int64_t n = 0;
+    assert_int_equal(ag_store_request_log_count(s, &n), 0);
+    assert_int_equal(n, 1);
+    ag_store_free(s);
+    assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND"
+                                   " name IN ('request_log_by_account', 'token_stats_by_account')"
+                                   " AND sql LIKE '%account_email COLLATE NOCASE%'"),
+                     2);
+    assert_int_equal(sqlite3_open(t.db, &db), SQLITE_OK);
+    assert_plan_searches(db, LOG_LIST LOG_WHERE_ACCOUNT LOG_PAGE, "request_log_by_account");
+    sqlite3_close(db);
+    assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM request_log WHERE account_email ="
+                                   " 'a@EXAMPLE.com' COLLATE NOCASE"),
+                     1);
     tmpdir_remove(&t);
 }
 
@@ -354,8 +417,18 @@ static void pg_version_9_is_brought_to_the_latest(void **state)
     assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM pg_indexes WHERE tablename ="
                                    " 'request_log' AND indexname LIKE 'request_log_by_%'"),
                      3);
-    /* The schema as version 9 made it: the served-model index back, the version 9. */
+    assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM pg_indexes WHERE indexname IN"
+                                   " ('request_log_by_account', 'token_stats_by_account')"
+                                   " AND indexdef LIKE '%account_email COLLATE ag_nocase%'"),
+                     2);
+    /* The schema as version 9 made it: the served-model index back, the per-account indexes with
+     * the column's own collation, the version 9. */
     raw_exec(t.db, "CREATE INDEX request_log_by_model ON request_log(model_served, ts_ms)");
+    raw_exec(t.db, "DROP INDEX request_log_by_account");
+    raw_exec(t.db, "CREATE INDEX request_log_by_account ON request_log(account_email, ts_ms)");
+    raw_exec(t.db, "DROP INDEX token_stats_by_account");
+    raw_exec(t.db,
+             "CREATE INDEX token_stats_by_account ON token_stats_hourly(account_email, hour_s)");
     raw_exec(t.db, "UPDATE meta SET value = 9 WHERE key = 'schema_version'");
     assert_int_equal(ag_store_open(t.dir, &s, err, sizeof(err)), 0);
     assert_int_equal(ag_store_schema_version(s, &v), 0);
@@ -364,6 +437,10 @@ static void pg_version_9_is_brought_to_the_latest(void **state)
     assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM pg_indexes WHERE indexname ="
                                    " 'request_log_by_model'"),
                      0);
+    assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM pg_indexes WHERE indexname IN"
+                                   " ('request_log_by_account', 'token_stats_by_account')"
+                                   " AND indexdef LIKE '%account_email COLLATE ag_nocase%'"),
+                     2);
     assert_int_equal(raw_int(t.db, "SELECT value FROM meta WHERE key = 'schema_version'"),
                      AG_STORE_SCHEMA_VERSION);
     tmpdir_remove(&t);
@@ -416,6 +493,7 @@ int main(void)
         cmocka_unit_test(missing_dir_is_an_io_error),
         cmocka_unit_test(log_queries_keep_their_indexes),
         cmocka_unit_test(upgrade_from_v9_drops_the_model_index),
+        cmocka_unit_test(upgrade_from_v10_makes_the_account_indexes_caseless),
         cmocka_unit_test(pg_empty_database_gets_the_schema_once),
         cmocka_unit_test(pg_version_9_is_brought_to_the_latest),
         cmocka_unit_test(pg_newer_schema_is_refused_untouched),
