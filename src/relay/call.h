@@ -120,7 +120,8 @@ struct call {
     size_t nplan, step;                  /* step: the current target's place in plan */
     bool hold_target;                    /* a failure outside fallback_on: stay on the target */
     bool passthrough;                    /* this attempt forwards the client's own body */
-    char shown_account[128];             /* an API-key account's label or name (headers) */
+    bool pass_hides_usage;   /* the passthrough asked for the usage chunk the client did not */
+    char shown_account[128]; /* an API-key account's label or name (headers) */
 };
 
 /** How a request ends: what its record says and what the client is sent. */

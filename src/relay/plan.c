@@ -182,7 +182,23 @@ static bool can_pass(const struct call *c, enum ag_provider kind)
     return !(kind == AG_PROVIDER_GEMINI && c->creq->stream && !c->hints.sse);
 }
 
-/* The client's body with its "model" replaced (OpenAI, Anthropic): every other field as sent. */
+/* stream_options.include_usage set to true in root, the object's other members kept. */
+static int ask_usage(yyjson_mut_doc *d, yyjson_mut_val *root)
+{
+    yyjson_mut_val *so = yyjson_mut_obj_get(root, "stream_options");
+    if (!yyjson_mut_is_obj(so)) {
+        so = yyjson_mut_obj(d);
+        yyjson_mut_val *k = yyjson_mut_strn(d, "stream_options", 14);
+        if (!so || !k || !yyjson_mut_obj_put(root, k, so))
+            return AG_ETOOBIG;
+    }
+    yyjson_mut_val *k = yyjson_mut_strn(d, "include_usage", 13);
+    yyjson_mut_val *v = yyjson_mut_true(d);
+    return k && v && yyjson_mut_obj_put(so, k, v) ? 0 : AG_ETOOBIG;
+}
+
+/* The client's body with its "model" replaced (OpenAI, Anthropic): every other field as sent; a
+ * Chat Completions stream also asks for its usage. */
 static int pass_body(struct call *c, struct ag_str model, struct ag_str *out)
 {
     yyjson_alc alc;
@@ -200,6 +216,14 @@ static int pass_body(struct call *c, struct ag_str model, struct ag_str *out)
     yyjson_mut_val *val = yyjson_mut_strncpy(d, model.p, model.len);
     if (!key || !val || !yyjson_mut_obj_put(root, key, val))
         return AG_ETOOBIG;
+    if (c->lease->kind != AG_PROVIDER_ANTHROPIC && c->creq->stream && !c->creq->include_usage) {
+        /* Chat Completions streams report usage only when asked: asked for the record, and the
+         * usage chunk is kept from the client (stream.c), which did not ask */
+        int rc = ask_usage(d, root);
+        if (rc)
+            return rc;
+        c->pass_hides_usage = true;
+    }
     *out = ag_json_mut_text(c->ctx.arena, root);
     return out->p ? 0 : AG_ETOOBIG;
 }
@@ -209,6 +233,7 @@ int plan_encode(struct call *c, const struct ag_upstream_target *t)
     enum ag_provider kind = c->lease->kind;
     struct ag_arena *a = c->ctx.arena;
     c->passthrough = false;
+    c->pass_hides_usage = false;
     if (kind == AG_PROVIDER_GEMINI && !path_safe(c->served_model))
         return AG_EINVAL; /* the model goes into the URL's path */
     if (!can_pass(c, kind))

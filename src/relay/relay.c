@@ -379,6 +379,7 @@ static void send_upstream(struct call *c)
     t.session_id = ag_str_c(sid); /* read by the encoders only, during this function */
 
     c->passthrough = false;
+    c->pass_hides_usage = false;
     /* The body's JSON document is built in a scratch arena, freed as soon as its text is written:
      * it is several times the text's size. */
     struct ag_arena scratch;

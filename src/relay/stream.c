@@ -51,9 +51,10 @@ int stream_on_data(struct ag_cloudcode_call *cc, const char *p, size_t n, void *
             return AG_ETOOBIG;
         return 0;
     }
-    /* Passthrough: the bytes go out as they came; the parser only reads the usage. */
+    /* Passthrough: the bytes go out as they came; the parser only reads the usage. A stream
+     * that hides its usage chunk goes out event by event instead (stream_on_sse). */
     bool pending = c->out.len > 0;
-    if (c->passthrough && ag_buf_append(&c->out, p, n))
+    if (c->passthrough && !c->pass_hides_usage && ag_buf_append(&c->out, p, n))
         return AG_ETOOBIG;
     int rc = ag_sse_parser_feed(&c->sse, p, n);
     /* libcurl hands over one HTTP chunk (one upstream event, as a rule) per call, several for one
@@ -66,9 +67,67 @@ int stream_on_data(struct ag_cloudcode_call *cc, const char *p, size_t n, void *
     return rc; /* AG_ECANCELED: the answer is complete, the transfer is cut */
 }
 
+/* Skips JSON whitespace from p (up to end). */
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* True for a Chat Completions usage chunk: "choices" an empty array and "usage" an object. The
+ * text is read only when it has an empty "choices" array somewhere, once per stream as a rule. */
+static bool usage_chunk(struct ag_str data)
+{
+    const char *end = data.p + data.len, *p = data.p;
+    bool empty = false;
+    ptrdiff_t at;
+    while (!empty &&
+           (at = ag_str_search(ag_str_make(p, (size_t)(end - p)), ag_str_c("\"choices\""))) >= 0) {
+        p = skip_ws(p + at + 9, end);
+        if (p < end && *p == ':')
+            p = skip_ws(p + 1, end);
+        if (p < end && *p == '[') {
+            p = skip_ws(p + 1, end);
+            empty = p < end && *p == ']';
+        }
+    }
+    if (!empty)
+        return false;
+    yyjson_doc *d = yyjson_read(data.p, data.len, 0);
+    yyjson_val *root = yyjson_doc_get_root(d);
+    yyjson_val *ch = yyjson_obj_get(root, "choices");
+    bool yes = yyjson_is_arr(ch) && yyjson_arr_size(ch) == 0 &&
+               yyjson_is_obj(yyjson_obj_get(root, "usage"));
+    yyjson_doc_free(d);
+    return yes;
+}
+
+/* A passthrough event written out again as the upstream framed it: its type, each data line. */
+static int pass_event(struct call *c, const struct ag_sse_event *ev)
+{
+    int rc = 0;
+    if (ev->event.len)
+        rc = ag_buf_append_c(&c->out, "event: ") ||
+             ag_buf_append(&c->out, ev->event.p, ev->event.len) || ag_buf_append_c(&c->out, "\n");
+    const char *p = ev->data.len ? ev->data.p : "", *end = p + ev->data.len;
+    while (!rc) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = nl ? nl : end;
+        rc = ag_buf_append_c(&c->out, "data: ") ||
+             ag_buf_append(&c->out, p, (size_t)(line_end - p)) || ag_buf_append_c(&c->out, "\n");
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    return rc || ag_buf_append_c(&c->out, "\n") ? AG_ETOOBIG : 0;
+}
+
 int stream_on_sse(const struct ag_sse_event *ev, void *ud)
 {
     struct call *c = ud;
+    if (c->pass_hides_usage && c->state != CALL_DONE && !usage_chunk(ev->data) && pass_event(c, ev))
+        return AG_ETOOBIG;
     if (ev->data.len == 0 || ag_str_eq_c(ev->data, "[DONE]"))
         return 0;
     int rc = c->up->decode_event(c->dec, ev->data, emit, c);

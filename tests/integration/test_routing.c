@@ -500,11 +500,83 @@ static void context_window_fallback(void **state)
     ag_gwenv_stop(&e);
 }
 
+/* The newest request log row's field, as an integer. */
+static int64_t newest_log_int(struct ag_gwenv *e, const char *field)
+{
+    struct rh_resp lg;
+    assert_true(rh_request(e->port, "GET", "/api/logs/recent?limit=1",
+                           "Authorization: Bearer " MAIN_KEY "\r\n", NULL, &lg));
+    assert_int_equal(lg.status, 200);
+    yyjson_doc *d = yyjson_read(lg.body, lg.body_len, 0);
+    yyjson_val *items = yyjson_obj_get(yyjson_doc_get_root(d), "items");
+    assert_int_equal(yyjson_arr_size(items), 1);
+    int64_t v = yyjson_get_sint(yyjson_obj_get(yyjson_arr_get(items, 0), field));
+    yyjson_doc_free(d);
+    rh_resp_free(&lg);
+    return v;
+}
+
+/* A Chat Completions stream passed through without stream_options.include_usage: the gateway asks
+ * for the usage (the client's other stream_options kept), records it, and hands the client every
+ * frame but the usage chunk, as the upstream framed them. */
+static void passthrough_stream_asks_for_its_usage(void **state)
+{
+    static const char *const bodies[] = {
+        "{\"model\":\"to-openai\",\"stream\":true,\"messages\":[{\"role\":\"user\","
+        "\"content\":\"count my tokens\"}]}",
+        "{\"model\":\"to-openai\",\"stream\":true,\"stream_options\":{\"include_usage\":false,"
+        "\"x_keep\":7},\"messages\":[{\"role\":\"user\",\"content\":\"count mine too\"}]}",
+    };
+    struct ag_gwenv e;
+    struct rh_resp r;
+    size_t len;
+    env_start(&e);
+    mock_ok(&e, "POST", "/__mock/config", "{\"provider_extras\":true}");
+    for (size_t i = 0; i < 2; i++) {
+        post(&e, "/v1/chat/completions", bodies[i], &r);
+        assert_int_equal(r.status, 200);
+        header_is(&r, "x-aigate-account", "oa1");
+        char *sent = last_request(&e, "body");
+        assert_non_null(strstr(sent, "\"include_usage\":true"));
+        if (i == 1)
+            assert_non_null(strstr(sent, "\"x_keep\":7"));
+        free(sent);
+        /* the client asked for no usage chunk and gets none */
+        assert_null(strstr(r.body, "\"usage\""));
+        assert_non_null(strstr(r.body, "fp_mock_0042"));
+        assert_non_null(strstr(r.body, "data: [DONE]\n\n"));
+        /* every other frame is the upstream's own, byte for byte */
+        char *direct = direct_answer(&e, "/v1/chat/completions",
+                                     "Content-Type: application/json\r\nAuthorization: Bearer "
+                                     "key-oa1\r\n",
+                                     &len);
+        char *u = strstr(direct, "\"choices\":[]");
+        assert_non_null(u);
+        char *from = u;
+        while (from > direct && strncmp(from - 2, "\n\n", 2) != 0)
+            from--;
+        char *to = strstr(u, "\n\n");
+        assert_non_null(to);
+        to += 2;
+        memmove(from, to, strlen(to) + 1);
+        assert_int_equal(r.body_len, strlen(direct));
+        assert_memory_equal(r.body, direct, r.body_len);
+        free(direct);
+        rh_resp_free(&r);
+        /* and the usage, cache tokens included, reached the request log */
+        assert_true(newest_log_int(&e, "input_tokens") > 0);
+        assert_true(newest_log_int(&e, "output_tokens") > 0);
+        assert_true(newest_log_int(&e, "cached_tokens") > 0);
+    }
+    ag_gwenv_stop(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(conversion_through_routed_models, ag_gwenv_teardown),
         cmocka_unit_test_teardown(passthrough_is_byte_exact, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(passthrough_stream_asks_for_its_usage, ag_gwenv_teardown),
         cmocka_unit_test_teardown(fallback_on_each_listed_class, ag_gwenv_teardown),
         cmocka_unit_test_teardown(no_fallback_on_an_unlisted_class, ag_gwenv_teardown),
         cmocka_unit_test_teardown(refused_key_marks_the_account, ag_gwenv_teardown),
