@@ -15,6 +15,7 @@
 #include "proto/responses.h"
 #include "relay/relay_internal.h"
 #include "relay/response_store.h"
+#include "relay/shared.h"
 #include "route/model_list.h"
 
 #include <string.h>
@@ -204,9 +205,16 @@ static void response_missing(struct ag_http_req *req, struct ag_str id)
     ag_buf_dispose(&b);
 }
 
-static void h_response_get(struct ag_http_req *req, void *ud)
+/* GET /v1/responses/{id}: fetched means the shared stores were asked already (or cannot be). */
+static void response_get(struct ag_http_req *req, struct ag_relay *r, bool fetched);
+
+static void response_get_again(struct ag_http_req *req, struct ag_relay *r)
 {
-    struct ag_relay *r = ud;
+    response_get(req, r, true);
+}
+
+static void response_get(struct ag_http_req *req, struct ag_relay *r, bool fetched)
+{
     struct ag_str id = req->params[0];
     struct ag_relay_owner who;
     ag_relay_owner_of(&who, r->cfg, req);
@@ -214,6 +222,8 @@ static void h_response_get(struct ag_http_req *req, void *ud)
     struct ag_str stored =
         ag_response_store_get(r->responses, id, ag_relay_owner_key(&who), ag_wall_ms());
     if (!stored.p) {
+        if (!fetched && ag_relay_shared_lookup(r, req, id, response_get_again))
+            return; /* another instance may have kept it */
         response_missing(req, id);
         return;
     }
@@ -228,21 +238,44 @@ static void h_response_get(struct ag_http_req *req, void *ud)
     ag_buf_dispose(&b);
 }
 
-static void h_response_delete(struct ag_http_req *req, void *ud)
+static void h_response_get(struct ag_http_req *req, void *ud)
 {
-    struct ag_relay *r = ud;
+    response_get(req, ud, false);
+}
+
+static void response_delete(struct ag_http_req *req, struct ag_relay *r, bool fetched);
+
+static void response_delete_again(struct ag_http_req *req, struct ag_relay *r)
+{
+    response_delete(req, r, true);
+}
+
+static void response_delete(struct ag_http_req *req, struct ag_relay *r, bool fetched)
+{
     struct ag_str id = req->params[0];
     struct ag_relay_owner who;
     ag_relay_owner_of(&who, r->cfg, req);
-    if (!ag_response_store_delete(r->responses, id, ag_relay_owner_key(&who), ag_wall_ms())) {
+    const unsigned char *owner = ag_relay_owner_key(&who);
+    if (!ag_response_store_delete(r->responses, id, owner, ag_wall_ms())) {
+        /* kept by another instance: fetched first, so that its owner is checked here */
+        if (!fetched && ag_relay_shared_lookup(r, req, id, response_delete_again))
+            return;
         response_missing(req, id);
         return;
     }
+    char *cid = ag_arena_strndup(&req->arena, id.p, id.len);
+    if (cid)
+        ag_relay_shared_response_delete(r, cid, owner);
     struct ag_buf b;
     ag_buf_init(&b, AG_BUF_CAP_SHORT);
     ag_responses_deleted_body(id, &b);
     ag_http_respond_json(req, 200, b.data, b.len);
     ag_buf_dispose(&b);
+}
+
+static void h_response_delete(struct ag_http_req *req, void *ud)
+{
+    response_delete(req, ud, false);
 }
 
 struct quota_ids {

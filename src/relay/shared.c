@@ -3,7 +3,9 @@
  * In Redis a kept response is "<owner hex or ->\n<json>" under rs:<id>, and a kept thinking turn
  * {"t":text,"s":signature,"ms":stored} under th:<conversation>:<first tool-call id>. What comes
  * back is put in the local store with its owner and original time, and the request then reads
- * the local store exactly as before: the owner checks stay where they are. */
+ * the local store exactly as before: the owner checks stay where they are. A deleted response's
+ * key holds "deleted\n" until its TTL, and a notice (rs.del: id, owner) drops the others' copies.
+ */
 #include "relay/shared.h"
 
 #include <stdio.h>
@@ -46,9 +48,49 @@ struct ag_relay_fetch {
     struct read reads[1 + AG_RELAY_SHARED_THINKING_READS];
 };
 
+static void on_deleted(void *ud, const char *instance, yyjson_val *body);
+
 void ag_relay_set_state(struct ag_relay *r, struct ag_state *st)
 {
+    if (r->state && r->state != st)
+        (void)ag_state_listen(r->state, "rs.del", NULL, NULL);
     r->state = st;
+    if (st)
+        (void)ag_state_listen(st, "rs.del", on_deleted, r);
+}
+
+/* "<owner hex>" (out filled, true) or "-" (unbound: true, *bound false); false for anything else.
+ */
+static bool owner_parse(const char *s, size_t len, unsigned char out[AG_SHA256_SIZE], bool *bound)
+{
+    *bound = false;
+    if (len == 1 && s[0] == '-')
+        return true;
+    if (len != 2 * AG_SHA256_SIZE)
+        return false;
+    for (size_t i = 0; i < AG_SHA256_SIZE; i++) {
+        int hi = ag_hex_value(s[2 * i]), lo = ag_hex_value(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    *bound = true;
+    return true;
+}
+
+/* A response as Redis holds it ("<owner>\n<json>"), into the local store; a deleted one's mark
+ * (or anything else) is a miss. */
+static void response_from_redis(struct ag_relay *r, const char *id, const char *data, size_t len)
+{
+    const char *nl = data ? memchr(data, '\n', len) : NULL;
+    unsigned char owner[AG_SHA256_SIZE] = {0};
+    bool bound;
+    if (!nl || !owner_parse(data, (size_t)(nl - data), owner, &bound))
+        return;
+    struct ag_str json = ag_str_make(nl + 1, len - (size_t)(nl - data) - 1);
+    if (ag_response_store_put(r->responses, ag_str_c(id), bound ? owner : NULL, json,
+                              ag_wall_ms()) == 0)
+        ag_log_debug("responses: %s came from another instance", id);
 }
 
 static void read_done(struct ag_relay_fetch *f)
@@ -65,30 +107,8 @@ static void read_done(struct ag_relay_fetch *f)
 static void on_response(void *ud, const char *data, size_t len)
 {
     struct read *rd = ud;
-    struct ag_relay *r = rd->f->c->relay;
-    const char *nl = data ? memchr(data, '\n', len) : NULL;
-    unsigned char owner[AG_SHA256_SIZE] = {0};
-    bool bound = false;
     rd->op = NULL;
-    if (!nl)
-        goto out;
-    size_t olen = (size_t)(nl - data);
-    if (olen == 2 * AG_SHA256_SIZE) {
-        for (size_t i = 0; i < AG_SHA256_SIZE; i++) {
-            int hi = ag_hex_value(data[2 * i]), lo = ag_hex_value(data[2 * i + 1]);
-            if (hi < 0 || lo < 0)
-                goto out;
-            owner[i] = (unsigned char)(hi << 4 | lo);
-        }
-        bound = true;
-    } else if (!(olen == 1 && data[0] == '-')) {
-        goto out;
-    }
-    struct ag_str json = ag_str_make(nl + 1, len - olen - 1);
-    if (ag_response_store_put(r->responses, ag_str_c(rd->id), bound ? owner : NULL, json,
-                              ag_wall_ms()) == 0)
-        ag_log_debug("responses: %s came from another instance", rd->id);
-out:
+    response_from_redis(rd->f->c->relay, rd->id, data, len);
     read_done(rd->f);
 }
 
@@ -265,4 +285,91 @@ void ag_relay_shared_thinking_put(struct ag_relay *r, struct ag_str conv, struct
         ag_state_put(r->state, "th", cv, tid, json, len, AG_THINKING_STORE_TTL_MS,
                      AG_THINKING_STORE_MAX);
     free(json);
+}
+
+/* ---- GET and DELETE /v1/responses/{id} ---- */
+
+struct lookup {
+    struct ag_relay *r;
+    struct ag_http_req *req;
+    struct ag_state_op *op;
+    void (*resume)(struct ag_http_req *req, struct ag_relay *r);
+    char id[ID_MAX];
+};
+
+static void lookup_abort(struct ag_http_req *req, void *ud)
+{
+    struct lookup *lk = ud;
+    (void)req;
+    ag_state_op_cancel(lk->op);
+    free(lk);
+}
+
+static void lookup_done(void *ud, const char *data, size_t len)
+{
+    struct lookup *lk = ud;
+    lk->req->on_abort = NULL;
+    lk->req->cb_ud = NULL;
+    response_from_redis(lk->r, lk->id, data, len);
+    lk->resume(lk->req, lk->r);
+    free(lk);
+}
+
+bool ag_relay_shared_lookup(struct ag_relay *r, struct ag_http_req *req, struct ag_str id,
+                            void (*resume)(struct ag_http_req *req, struct ag_relay *r))
+{
+    if (!r->state || !ag_state_up(r->state) || !id.len || id.len >= ID_MAX ||
+        memchr(id.p, '\0', id.len))
+        return false;
+    struct lookup *lk = AG_NEW(struct lookup);
+    lk->r = r;
+    lk->req = req;
+    lk->resume = resume;
+    memcpy(lk->id, id.p, id.len);
+    lk->op = ag_state_get(r->state, "rs", lk->id, NULL, AG_RELAY_SHARED_WAIT_MS, lookup_done, lk);
+    if (!lk->op) {
+        free(lk);
+        return false;
+    }
+    req->on_abort = lookup_abort;
+    req->cb_ud = lk;
+    return true;
+}
+
+void ag_relay_shared_response_delete(struct ag_relay *r, const char *id, const unsigned char *owner)
+{
+    char hex[2 * AG_SHA256_SIZE + 1] = "-";
+    if (!r->state || !ag_state_up(r->state))
+        return;
+    if (owner)
+        ag_hex_encode(hex, owner, AG_SHA256_SIZE);
+    /* what another instance then reads is no response (response_from_redis) */
+    ag_state_put(r->state, "rs", id, NULL, "deleted\n", 8, AG_RELAY_SHARED_RESPONSE_TTL_MS,
+                 AG_RELAY_SHARED_RESPONSES_MAX);
+    yyjson_mut_doc *d = yyjson_mut_doc_new(NULL);
+    yyjson_mut_val *o = yyjson_mut_obj(d);
+    yyjson_mut_doc_set_root(d, o);
+    yyjson_mut_obj_add_strcpy(d, o, "id", id);
+    yyjson_mut_obj_add_strcpy(d, o, "owner", hex);
+    char *json = yyjson_mut_write(d, 0, NULL);
+    yyjson_mut_doc_free(d);
+    if (!json || !ag_state_notify(r->state, "rs.del", json))
+        ag_log_warn("responses: the deletion of %s could not reach the other instances", id);
+    free(json);
+}
+
+/* Another instance deleted a response: a copy this one fetched goes too (for the same caller). */
+static void on_deleted(void *ud, const char *instance, yyjson_val *body)
+{
+    struct ag_relay *r = ud;
+    yyjson_val *id = yyjson_obj_get(body, "id"), *ow = yyjson_obj_get(body, "owner");
+    unsigned char owner[AG_SHA256_SIZE];
+    bool bound;
+    (void)instance;
+    if (!yyjson_is_str(id) || !yyjson_is_str(ow) ||
+        !owner_parse(yyjson_get_str(ow), yyjson_get_len(ow), owner, &bound))
+        return;
+    if (ag_response_store_delete(r->responses, ag_str_make(yyjson_get_str(id), yyjson_get_len(id)),
+                                 bound ? owner : NULL, ag_wall_ms()))
+        ag_log_debug("responses: %s deleted, as another instance did", yyjson_get_str(id));
 }

@@ -11,6 +11,7 @@
 
 #include "core/str.h"
 
+struct ag_http_req;
 struct ag_relay;
 struct ag_state;
 struct call;
@@ -43,6 +44,22 @@ void ag_relay_shared_cancel(struct call *c);
 /** Puts a kept response (id "resp_…", owner AG_SHA256_SIZE bytes or NULL, json) in Redis. */
 void ag_relay_shared_response_put(struct ag_relay *r, const char *id, const unsigned char *owner,
                                   struct ag_str json);
+
+/**
+ * GET or DELETE /v1/responses/{id} that this instance lacks: reads id from Redis into the local
+ * store (waiting at most AG_RELAY_SHARED_WAIT_MS) and then calls resume(req, r) once, which looks
+ * again. Sets req's on_abort (cleared before resume). False when nothing is to be read (no Redis,
+ * or an id that cannot be one): the caller answers at once.
+ */
+bool ag_relay_shared_lookup(struct ag_relay *r, struct ag_http_req *req, struct ag_str id,
+                            void (*resume)(struct ag_http_req *req, struct ag_relay *r));
+
+/**
+ * A kept response deleted here: Redis then holds a mark instead (what the others read is no
+ * response), and the others drop the copy they fetched for the same owner (NULL = unbound).
+ */
+void ag_relay_shared_response_delete(struct ag_relay *r, const char *id,
+                                     const unsigned char *owner);
 
 /** Puts a kept thinking turn in Redis (as ag_thinking_store_put). */
 void ag_relay_shared_thinking_put(struct ag_relay *r, struct ag_str conv, struct ag_str tool_id,

@@ -4,7 +4,8 @@
  * chosen at run time, stopped by its PID), two real gateways ($AIGATE_BIN) with their own data
  * directories, and one mock upstream ($AIGATE_MOCK_BIN).
  *   - a Responses request on one instance, its previous_response_id follow-up on the other: the
- *     upstream sees the whole conversation;
+ *     upstream sees the whole conversation; its GET and DELETE through the other, and the
+ *     deletion reaching the first;
  *   - Claude thinking kept on one instance is put back by the other into a tool loop whose client
  *     dropped it;
  *   - both instances with an expired token: the token endpoint is called once;
@@ -164,6 +165,73 @@ static void responses_follow_up_on_the_other_instance(void **state)
     assert_non_null(strstr(text, "which word was it?")); /* and the follow-up */
     free(text);
     yyjson_doc_free(up);
+    ag_buf_dispose(&out);
+    stop_all();
+}
+
+/* GET path on gateway i until it answers want (bounded: 40 x 50 ms); the last status. */
+static long get_until(int i, const char *path, long want, struct ag_buf *out)
+{
+    long st = 0;
+    for (int k = 0; k < 40 && st != want; k++) {
+        st = call(i, "GET", path, NULL, out);
+        if (st != want)
+            usleep(50 * 1000);
+    }
+    return st;
+}
+
+/* A Responses answer kept on instance 0 is read and deleted through instance 1; the deletion
+ * reaches instance 0. */
+static void responses_read_and_deleted_on_the_other_instance(void **state)
+{
+    struct ag_buf out;
+    char id[128] = "", path[192];
+    ag_buf_init(&out, 0);
+    start_all("shared-rget", false);
+    assert_int_equal(call(0, "POST", "/v1/responses",
+                          "{\"model\":\"gemini-2.5-flash\",\"store\":true,"
+                          "\"input\":\"keep the word quokka-3310\"}",
+                          &out),
+                     200);
+    yyjson_doc *d = yyjson_read(out.data, out.len, 0);
+    const char *rid = yyjson_get_str(yyjson_obj_get(yyjson_doc_get_root(d), "id"));
+    assert_non_null(rid);
+    snprintf(id, sizeof(id), "%s", rid ? rid : "");
+    yyjson_doc_free(d);
+    snprintf(path, sizeof(path), "/v1/responses/%s", id);
+
+    /* instance 1 never saw it, and reads it (the put travels to Redis meanwhile) */
+    assert_int_equal(get_until(1, path, 200, &out), 200);
+    d = yyjson_read(out.data, out.len, 0);
+    assert_string_equal(yyjson_get_str(yyjson_obj_get(yyjson_doc_get_root(d), "id")), id);
+    yyjson_doc_free(d);
+    /* an id no instance kept is still unknown */
+    assert_int_equal(
+        call(1, "GET", "/v1/responses/resp_0000000000000000000000000000dead", NULL, &out), 404);
+
+    /* deleted through instance 1: gone there, gone from Redis, and gone from instance 0 */
+    assert_int_equal(call(1, "DELETE", path, NULL, &out), 200);
+    assert_non_null(strstr(out.data, "\"deleted\":true"));
+    assert_int_equal(call(1, "GET", path, NULL, &out), 404);
+    assert_int_equal(get_until(0, path, 404, &out), 404);
+    assert_int_equal(call(1, "DELETE", path, NULL, &out), 404);
+
+    /* a client that leaves while its instance waits for a Redis that does not answer: the wait
+     * is dropped with it (no crash, under ASan no use after free), and the instance goes on */
+    assert_int_equal(kill(t.redis.child.pid, SIGSTOP), 0);
+    for (int k = 0; k < 3; k++) {
+        struct rh_conn c;
+        assert_true(rh_connect(&c, t.gw[1].port, 2000));
+        assert_true(rh_send_str(&c, "GET /v1/responses/resp_00000000000000000000000000000aba"
+                                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " KEY
+                                    "\r\n\r\n"));
+        usleep(30 * 1000);
+        rh_close(&c);
+    }
+    usleep(300 * 1000); /* past the longest wait */
+    assert_int_equal(kill(t.redis.child.pid, SIGCONT), 0);
+    assert_int_equal(call(1, "GET", "/healthz", NULL, &out), 200);
     ag_buf_dispose(&out);
     stop_all();
 }
@@ -510,6 +578,7 @@ int main(void)
         return 77;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(responses_follow_up_on_the_other_instance, teardown),
+        cmocka_unit_test_teardown(responses_read_and_deleted_on_the_other_instance, teardown),
         cmocka_unit_test_teardown(thinking_kept_on_one_is_restored_on_the_other, teardown),
         cmocka_unit_test_teardown(one_refresh_for_all_instances, teardown),
         cmocka_unit_test_teardown(account_removed_on_one_is_removed_on_the_other, teardown),
