@@ -258,7 +258,8 @@ void ag_pool_report(struct ag_pool *p, const char *account_id, const struct ag_p
 
 /**
  * Calls cb once per model id that an enabled account has stored quota for (the ids upstream
- * reported in fetchAvailableModels); an id may come more than once. For model lists.
+ * reported in fetchAvailableModels), in the order first listed; an id comes once (past 384
+ * distinct ids, it may come again). For model lists: reads each account's parsed list.
  */
 void ag_pool_foreach_quota_model(struct ag_pool *p,
                                  void (*cb)(void *ud, const char *model, size_t len), void *ud);

@@ -83,6 +83,7 @@ struct pool_acct {
     struct pool_model *models;     /* the models it lists, parsed from rec.quota_json (an
                                       API-key account: from rec.models) */
     size_t nmodels;                /* 0 = list unknown (never fetched, or empty) */
+    uint64_t models_sig;           /* a hash of the models' ids in order (set with them) */
     struct pool_replace *replaces; /* the retired ids its models replace, in stored order */
     size_t nreplaces;
     char (*gone)[AG_POOL_GROUP_MAX]; /* models that answered 404 here: skipped until the next

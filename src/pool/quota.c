@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/hash.h"
 #include "core/json_depth.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -174,6 +175,10 @@ static void quota_parse(struct pool_acct *a)
 provider:
     if (a->kind != AG_PROVIDER_GOOGLE)
         provider_models_parse(a);
+    a->models_sig = AG_FNV_INIT;
+    for (size_t i = 0; i < a->nmodels; i++)
+        a->models_sig =
+            ag_hash_fnv1a_add(a->models_sig, a->models[i].id, strlen(a->models[i].id) + 1);
 }
 
 void pool_quota_stale(struct pool_acct *a)
@@ -581,23 +586,56 @@ int ag_pool_refresh_quota(struct ag_pool *p, const char *account_id)
     return 0;
 }
 
+/* The ids seen so far by ag_pool_foreach_quota_model: open addressing on the id's hash. Past
+ * SEEN_MAX distinct ids, every id is passed on (the caller's list drops repeats too). */
+#define SEEN_SLOTS 512
+#define SEEN_MAX   384
+#define SIGS_MAX   64 /* distinct model lists remembered */
+
+static bool seen_before(const char **slots, size_t *n, const char *id)
+{
+    if (*n >= SEEN_MAX)
+        return false;
+    size_t len = strlen(id);
+    size_t i = (size_t)ag_hash_fnv1a(id, len) & (SEEN_SLOTS - 1);
+    for (; slots[i]; i = (i + 1) & (SEEN_SLOTS - 1))
+        if (strcmp(slots[i], id) == 0)
+            return true;
+    slots[i] = id;
+    (*n)++;
+    return false;
+}
+
+/* True when an account with the same model list (by its hash) was seen already. */
+static bool list_seen(uint64_t *sigs, size_t *n, uint64_t sig)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (sigs[i] == sig)
+            return true;
+    if (*n < SIGS_MAX)
+        sigs[(*n)++] = sig;
+    return false;
+}
+
 void ag_pool_foreach_quota_model(struct ag_pool *p,
                                  void (*cb)(void *ud, const char *model, size_t len), void *ud)
 {
+    const char *slots[SEEN_SLOTS] = {0};
+    uint64_t sigs[SIGS_MAX];
+    size_t nseen = 0, nsigs = 0;
     for (size_t i = 0; i < p->naccts; i++) {
         const struct pool_acct *a = p->accts[i];
-        if (a->rec.disabled || !a->rec.quota_json)
+        if (a->rec.disabled || !a->rec.quota_json || a->kind != AG_PROVIDER_GOOGLE)
             continue;
-        yyjson_doc *doc = ag_json_depth_read(a->rec.quota_json, strlen(a->rec.quota_json),
-                                             AG_JSON_DEPTH_DEFAULT, NULL, NULL, NULL);
-        yyjson_val *k, *v;
-        size_t idx, max;
-        if (yyjson_is_obj(yyjson_doc_get_root(doc))) {
-            yyjson_obj_foreach(yyjson_doc_get_root(doc), idx, max, k, v)
-            {
-                cb(ud, yyjson_get_str(k), yyjson_get_len(k));
-            }
+        /* the parsed list (kept with the account), not its JSON read again per call; accounts
+         * mostly list the same models: a list seen already adds nothing */
+        a = loaded(a);
+        if (list_seen(sigs, &nsigs, a->models_sig))
+            continue;
+        for (size_t j = 0; j < a->nmodels; j++) {
+            const char *id = a->models[j].id;
+            if (!seen_before(slots, &nseen, id))
+                cb(ud, id, strlen(id));
         }
-        yyjson_doc_free(doc);
     }
 }

@@ -414,6 +414,63 @@ static void a_key_accounts_models_are_read_on_first_use(void **state)
     fx_free(f);
 }
 
+struct ids {
+    char v[16][64];
+    size_t n;
+};
+
+static void collect_id(void *ud, const char *model, size_t len)
+{
+    struct ids *ids = ud;
+    assert_true(ids->n < 16 && len < 64);
+    memcpy(ids->v[ids->n], model, len);
+    ids->v[ids->n++][len] = '\0';
+}
+
+static void models_of(struct fx *f, struct ids *ids)
+{
+    memset(ids, 0, sizeof(*ids));
+    ag_pool_foreach_quota_model(f->pool, collect_id, ids);
+}
+
+/* The model lists of the accounts, for /v1/models: each id once, in the order first listed; a
+ * disabled account's and an unreadable quota's add nothing; a reload's new quota shows. */
+static void every_listed_model_comes_once(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    char a[AG_ACCOUNT_ID_SIZE], b[AG_ACCOUNT_ID_SIZE], c[AG_ACCOUNT_ID_SIZE];
+    char d[AG_ACCOUNT_ID_SIZE], e[AG_ACCOUNT_ID_SIZE];
+    struct ids ids;
+    add_account(f, "a@example.com", "{\"m-one\":{\"remaining\":1},\"m-two\":{\"remaining\":1}}", a);
+    add_account(f, "b@example.com", "{\"m-one\":{\"remaining\":0},\"m-two\":{\"remaining\":1}}", b);
+    add_account(f, "c@example.com", "{\"m-two\":{\"remaining\":1},\"m-three\":{\"remaining\":1}}",
+                c);
+    add_account(f, "d@example.com", "{\"m-four\":{\"remaining\":1}}", d);
+    assert_int_equal(ag_store_account_set_disabled(f->store, d, true, "test"), 0);
+    add_account(f, "e@example.com", NULL, e);
+    put_raw_quota(f, e, "[\"m-five\"]");
+    fx_start(f);
+    models_of(f, &ids);
+    assert_int_equal(ids.n, 3);
+    assert_string_equal(ids.v[0], "m-one");
+    assert_string_equal(ids.v[1], "m-two");
+    assert_string_equal(ids.v[2], "m-three");
+    /* b's list changes: the same ids as a's no longer, and a new one shows */
+    assert_int_equal(ag_store_account_set_quota(f->store, b,
+                                                "{\"m-one\":{\"remaining\":1},"
+                                                "\"m-six\":{\"remaining\":1}}",
+                                                AG_TIER_PRO, ag_wall_s()),
+                     0);
+    assert_int_equal(ag_pool_reload(f->pool), 0);
+    models_of(f, &ids);
+    assert_int_equal(ids.n, 4);
+    assert_string_equal(ids.v[1], "m-two");
+    assert_string_equal(ids.v[2], "m-six");
+    assert_string_equal(ids.v[3], "m-three");
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +481,7 @@ int main(void)
         cmocka_unit_test(replaced_ids_and_groups_come_from_the_parse),
         cmocka_unit_test(a_reload_finds_every_account_again),
         cmocka_unit_test(a_key_accounts_models_are_read_on_first_use),
+        cmocka_unit_test(every_listed_model_comes_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
