@@ -128,6 +128,20 @@ static yyjson_doc *last_upstream(const char *path_part, int *count)
     return body;
 }
 
+/* A Responses request with store: true on instance 0; its id into id. */
+static void keep_response(const char *input, char *id, size_t cap, struct ag_buf *out)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"model\":\"gemini-2.5-flash\",\"store\":true,\"input\":\"%s\"}",
+             input);
+    assert_int_equal(call(0, "POST", "/v1/responses", body, out), 200);
+    yyjson_doc *d = yyjson_read(out->data, out->len, 0);
+    const char *rid = yyjson_get_str(yyjson_obj_get(yyjson_doc_get_root(d), "id"));
+    assert_non_null(rid);
+    snprintf(id, cap, "%s", rid ? rid : "");
+    yyjson_doc_free(d);
+}
+
 /* A Responses answer kept on instance 0 is continued on instance 1. */
 static void responses_follow_up_on_the_other_instance(void **state)
 {
@@ -135,16 +149,7 @@ static void responses_follow_up_on_the_other_instance(void **state)
     char id[128] = "", body[512];
     ag_buf_init(&out, 0);
     start_all("shared-resp", false);
-    assert_int_equal(call(0, "POST", "/v1/responses",
-                          "{\"model\":\"gemini-2.5-flash\",\"store\":true,"
-                          "\"input\":\"remember the word zebra-7781\"}",
-                          &out),
-                     200);
-    yyjson_doc *d = yyjson_read(out.data, out.len, 0);
-    const char *rid = yyjson_get_str(yyjson_obj_get(yyjson_doc_get_root(d), "id"));
-    assert_non_null(rid);
-    snprintf(id, sizeof(id), "%s", rid ? rid : "");
-    yyjson_doc_free(d);
+    keep_response("remember the word zebra-7781", id, sizeof(id), &out);
     snprintf(body, sizeof(body),
              "{\"model\":\"gemini-2.5-flash\",\"previous_response_id\":\"%s\","
              "\"input\":\"which word was it?\"}",
@@ -189,21 +194,12 @@ static void responses_read_and_deleted_on_the_other_instance(void **state)
     char id[128] = "", path[192];
     ag_buf_init(&out, 0);
     start_all("shared-rget", false);
-    assert_int_equal(call(0, "POST", "/v1/responses",
-                          "{\"model\":\"gemini-2.5-flash\",\"store\":true,"
-                          "\"input\":\"keep the word quokka-3310\"}",
-                          &out),
-                     200);
-    yyjson_doc *d = yyjson_read(out.data, out.len, 0);
-    const char *rid = yyjson_get_str(yyjson_obj_get(yyjson_doc_get_root(d), "id"));
-    assert_non_null(rid);
-    snprintf(id, sizeof(id), "%s", rid ? rid : "");
-    yyjson_doc_free(d);
+    keep_response("keep the word quokka-3310", id, sizeof(id), &out);
     snprintf(path, sizeof(path), "/v1/responses/%s", id);
 
     /* instance 1 never saw it, and reads it (the put travels to Redis meanwhile) */
     assert_int_equal(get_until(1, path, 200, &out), 200);
-    d = yyjson_read(out.data, out.len, 0);
+    yyjson_doc *d = yyjson_read(out.data, out.len, 0);
     assert_string_equal(yyjson_get_str(yyjson_obj_get(yyjson_doc_get_root(d), "id")), id);
     yyjson_doc_free(d);
     /* an id no instance kept is still unknown */

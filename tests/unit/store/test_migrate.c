@@ -272,6 +272,22 @@ static void log_queries_keep_their_indexes(void **state)
     tmpdir_remove(&t);
 }
 
+/* t's file as schema version `version` left it, with one logged request whose column `col` is
+ * value; open (close it). */
+static sqlite3 *old_file(struct tmpdir *t, int version, const char *col, const char *value)
+{
+    sqlite3 *db = NULL;
+    char err[256] = "", sql[256];
+    assert_int_equal(sqlite3_open(t->db, &db), SQLITE_OK);
+    assert_int_equal(ag_store_migrate(db, version, err, sizeof(err)), 0);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO request_log (id, ts_ms, method, path, status, %s)"
+             " VALUES (7, 1000, 'POST', '/v1/x', 200, '%s')",
+             col, value);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    return db;
+}
+
 static void upgrade_from_v9_drops_the_model_index(void **state)
 {
     SQLITE_ONLY();
@@ -283,13 +299,7 @@ static void upgrade_from_v9_drops_the_model_index(void **state)
     tmpdir_make(&t);
 
     /* A file as version 9 left it, with one logged request. */
-    assert_int_equal(sqlite3_open(t.db, &db), SQLITE_OK);
-    assert_int_equal(ag_store_migrate(db, 9, err, sizeof(err)), 0);
-    assert_int_equal(sqlite3_exec(db,
-                                  "INSERT INTO request_log (id, ts_ms, method, path, status,"
-                                  " model_served) VALUES (7, 1000, 'POST', '/v1/x', 200, 'm')",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    db = old_file(&t, 9, "model_served", "m");
     /* What the index cost without serving: the log's model filter never used it. */
     plan_of(db, "SELECT COUNT(*) FROM request_log" LOG_WHERE_MODEL, plan, sizeof(plan));
     assert_null(strstr(plan, "request_log_by_model"));
@@ -327,14 +337,7 @@ static void upgrade_from_v10_makes_the_account_indexes_caseless(void **state)
     char err[256] = "";
     char plan[2048];
     tmpdir_make(&t);
-    assert_int_equal(sqlite3_open(t.db, &db), SQLITE_OK);
-    assert_int_equal(ag_store_migrate(db, 10, err, sizeof(err)), 0);
-    assert_int_equal(sqlite3_exec(db,
-                                  "INSERT INTO request_log (id, ts_ms, method, path, status,"
-                                  " account_email) VALUES (7, 1000, 'POST', '/v1/x', 200,"
-                                  " 'A@example.com')",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    db = old_file(&t, 10, "account_email", "A@example.com");
     /* what version 10 did with the account filter: no search of its index */
     plan_of(db, LOG_LIST LOG_WHERE_ACCOUNT LOG_PAGE, plan, sizeof(plan));
     assert_null(strstr(plan, "SEARCH request_log USING INDEX request_log_by_account"));
