@@ -288,13 +288,26 @@ static sqlite3 *old_file(struct tmpdir *t, int version, const char *col, const c
     return db;
 }
 
+/* Opens the store on t's old file (old_file): it is brought to the latest version with its row. */
+static void upgrade_keeps_the_row(struct tmpdir *t)
+{
+    struct ag_store *s = NULL;
+    char err[256] = "";
+    int v = 0;
+    int64_t n = 0;
+    assert_int_equal(ag_store_open(t->dir, &s, err, sizeof(err)), 0);
+    assert_int_equal(ag_store_schema_version(s, &v), 0);
+    assert_int_equal(v, AG_STORE_SCHEMA_VERSION);
+    assert_int_equal(ag_store_request_log_count(s, &n), 0);
+    assert_int_equal(n, 1);
+    ag_store_free(s);
+}
+
 static void upgrade_from_v9_drops_the_model_index(void **state)
 {
     SQLITE_ONLY();
     struct tmpdir t;
-    struct ag_store *s = NULL;
     sqlite3 *db = NULL;
-    char err[256] = "";
     char plan[2048];
     tmpdir_make(&t);
 
@@ -310,14 +323,7 @@ static void upgrade_from_v9_drops_the_model_index(void **state)
                                    " name = 'request_log_by_model'"),
                      1);
 
-    assert_int_equal(ag_store_open(t.dir, &s, err, sizeof(err)), 0);
-    int v = 0;
-    assert_int_equal(ag_store_schema_version(s, &v), 0);
-    assert_int_equal(v, AG_STORE_SCHEMA_VERSION);
-    int64_t n = 0;
-    assert_int_equal(ag_store_request_log_count(s, &n), 0);
-    assert_int_equal(n, 1);
-    ag_store_free(s);
+    upgrade_keeps_the_row(&t);
     assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND"
                                    " name = 'request_log_by_model'"),
                      0);
@@ -332,9 +338,7 @@ static void upgrade_from_v10_makes_the_account_indexes_caseless(void **state)
 {
     SQLITE_ONLY();
     struct tmpdir t;
-    struct ag_store *s = NULL;
     sqlite3 *db = NULL;
-    char err[256] = "";
     char plan[2048];
     tmpdir_make(&t);
     db = old_file(&t, 10, "account_email", "A@example.com");
@@ -343,11 +347,7 @@ static void upgrade_from_v10_makes_the_account_indexes_caseless(void **state)
     assert_null(strstr(plan, "SEARCH request_log USING INDEX request_log_by_account"));
     sqlite3_close(db);
 
-    assert_int_equal(ag_store_open(t.dir, &s, err, sizeof(err)), 0);
-    int64_t n = 0;
-    assert_int_equal(ag_store_request_log_count(s, &n), 0);
-    assert_int_equal(n, 1);
-    ag_store_free(s);
+    upgrade_keeps_the_row(&t);
     assert_int_equal(raw_int(t.db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND"
                                    " name IN ('request_log_by_account', 'token_stats_by_account')"
                                    " AND sql LIKE '%account_email COLLATE NOCASE%'"),
