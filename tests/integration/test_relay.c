@@ -7,6 +7,7 @@
 
 #include "child.h"
 #include "gwenv.h"
+#include "loopwait.h"
 #include "core/buf.h"
 #include "proc.h"
 #include "rawhttp.h"
@@ -281,6 +282,26 @@ static int mock_stat(struct ag_gwenv *e, const char *name)
     return v;
 }
 
+struct stat_wait {
+    struct ag_gwenv *e;
+    const char *name;
+    int above;
+};
+
+static bool stat_above(void *ud)
+{
+    const struct stat_wait *w = ud;
+    return mock_stat(w->e, w->name) > w->above;
+}
+
+/* Polls the mock's statistic name until it is over above (at most timeout_ms); whether it got
+ * there. */
+static bool wait_stat_above(struct ag_gwenv *e, const char *name, int above, int timeout_ms)
+{
+    struct stat_wait w = {e, name, above};
+    return ag_test_wait_for(stat_above, &w, timeout_ms);
+}
+
 static void client_leaving_cancels_upstream_and_stop_is_graceful(void **state)
 {
     struct ag_gwenv e;
@@ -300,22 +321,23 @@ static void client_leaving_cancels_upstream_and_stop_is_graceful(void **state)
              "Authorization: Bearer " RELAY_KEY "\r\nContent-Type: application/json\r\n"
              "Content-Length: %zu\r\n\r\n%s",
              strlen(body), body);
+    int started = mock_stat(&e, "streams_started");
     assert_true(rh_connect(&c, e.port, 5000));
     assert_true(rh_send_str(&c, req));
-    usleep(350000);
+    /* the client leaves once the upstream stream runs (a fixed pause could end before the
+     * gateway, slow under ASan, had even sent it: then there is nothing to cancel) */
+    assert_true(wait_stat_above(&e, "streams_started", started, 10000));
     int aborted_before = mock_stat(&e, "streams_aborted");
     rh_close(&c);
-    bool cut = false;
-    for (int i = 0; i < 50 && !cut; i++) {
-        usleep(20000);
-        cut = mock_stat(&e, "streams_aborted") > aborted_before;
-    }
-    assert_true(cut);
+    /* the stream would end by itself after 2 s: aborted only if the gateway cut it */
+    assert_true(wait_stat_above(&e, "streams_aborted", aborted_before, 10000));
 
     /* A stream in flight when SIGTERM arrives still completes. */
+    started = mock_stat(&e, "streams_started");
     assert_true(rh_connect(&c, e.port, 10000));
     assert_true(rh_send_str(&c, req));
-    usleep(300000);
+    /* in flight: the upstream stream has begun (not merely a request sent to the gateway) */
+    assert_true(wait_stat_above(&e, "streams_started", started, 10000));
     kill(e.gw.pid, SIGTERM);
     assert_true(rh_read(&c, &r, false));
     assert_int_equal(r.status, 200);
