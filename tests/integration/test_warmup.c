@@ -279,10 +279,22 @@ static void warmup_sends_one_minimal_request_per_eligible_account_and_group(void
         assert_minimal(&s[i]);
     sent_free(s, n);
 
-    /* The request log shows them as warm-ups. */
-    assert_int_equal(admin_call(&e, "GET", "/api/logs?protocol=warmup&limit=50", NULL, &out), 200);
-    yyjson_doc *logs = yyjson_read(out.data, out.len, 0);
-    yyjson_val *items = yyjson_obj_get(yyjson_doc_get_root(logs), "items"), *v;
+    /* The request log shows them as warm-ups. Its rows reach the database through the writer
+     * thread, after the run has finished: bounded wait until four are there (or more, which the
+     * assertion below refuses). */
+    yyjson_doc *logs = NULL;
+    yyjson_val *items = NULL, *v;
+    for (int tries = 0; tries < 100; tries++) {
+        assert_int_equal(admin_call(&e, "GET", "/api/logs?protocol=warmup&limit=50", NULL, &out),
+                         200);
+        yyjson_doc_free(logs);
+        logs = yyjson_read(out.data, out.len, 0);
+        assert_non_null(logs);
+        items = yyjson_obj_get(yyjson_doc_get_root(logs), "items");
+        if (yyjson_arr_size(items) >= 4)
+            break;
+        usleep(100 * 1000);
+    }
     size_t i, max;
     assert_int_equal(yyjson_arr_size(items), 4);
     yyjson_arr_foreach(items, i, max, v)
