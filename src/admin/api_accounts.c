@@ -109,6 +109,7 @@ static void write_account(struct ag_admin *a, struct ag_buf *b, const struct ag_
     ag_jsonw_open(b, "runtime", '{');
     if (st) {
         ag_jsonw_int(b, "inflight", st->inflight);
+        ag_jsonw_int(b, "inflight_elsewhere", st->inflight_elsewhere);
         ag_jsonw_bool(b, "refreshing", st->refreshing);
         ag_jsonw_int(b, "token_expiry", st->token_expiry);
         ag_jsonw_str(b, "last_error", st->last_error);

@@ -277,6 +277,7 @@ int ag_pool_snapshot(struct ag_pool *p, struct ag_pool_snapshot *out)
         s->token_expiry = a->rec.token_expiry;
         s->refreshing = a->flight != NULL;
         s->inflight = a->inflight;
+        s->inflight_elsewhere = a->remote_inflight;
         s->refreshes = a->refreshes;
         s->last_error = ag_strdup(a->last_error);
         s->last_error_ms = a->last_error_ms;

@@ -341,6 +341,7 @@ struct ag_pool_account_state {
     int64_t token_expiry;               /* unix s */
     bool refreshing;                    /* a refresh or project lookup is in flight */
     unsigned inflight;                  /* leases not yet released */
+    unsigned inflight_elsewhere;        /* at the other instances, as they announced it */
     uint64_t refreshes;                 /* refresh calls started since the pool began */
     char *last_error;                   /* last failure message, NULL when none */
     int64_t last_error_ms;              /* unix ms */

@@ -339,11 +339,22 @@ static void killed_instance_mid_stream(void **state)
     ag_fleet_last_token(&t, tok, sizeof(tok));
     char held[64];
     snprintf(held, sizeof(held), "%s", tok);
+    const char *held_email = strcmp(held, "Bearer at-a") == 0 ? "a@example.com" : "b@example.com";
+    const char *other_email = held_email[0] == 'a' ? "b@example.com" : "a@example.com";
+    /* the others hear of k0's stream by pub/sub: bounded wait until they have (a stream sent
+     * before could land on one that has not) */
+    for (int i = 0; i < NGW; i++)
+        if (i != k0)
+            ag_fleet_wait_inflight_elsewhere(&t, i, held_email, 1);
     /* the next stream lands on another instance, which must leave k0's account alone */
     int k1 = start_stream(&c1);
     assert_true(k1 != k0);
     ag_fleet_last_token(&t, tok, sizeof(tok));
     assert_string_not_equal(tok, held);
+    /* and the third hears of k1's before it has to choose below */
+    for (int i = 0; i < NGW; i++)
+        if (i != k0 && i != k1)
+            ag_fleet_wait_inflight_elsewhere(&t, i, other_email, 1);
     ag_fleet_crash(&t, k0);
     rh_close(&c0);
     /* every account looks busy to the survivors; a short request waits for a free one: the

@@ -170,6 +170,9 @@ static void inflight_counts_across_instances(void **state)
     assert_true(rh_wait_readable(&c, 15000)); /* streaming: it holds its account */
     ag_fleet_last_token(&t, tok, sizeof(tok));
     assert_string_equal(tok, "Bearer at-a");
+    /* the count reaches instance 1 by pub/sub: bounded wait until it has it (a request sent
+     * before could be there first) */
+    ag_fleet_wait_inflight_elsewhere(&t, 1, "a@example.com", 1);
     /* instance 1 on its own would pick a (its first account); a is busy at instance 0 */
     assert_int_equal(chat(1, NULL, 1), 200);
     ag_fleet_last_token(&t, tok, sizeof(tok));
@@ -200,7 +203,8 @@ static void leases_of_a_killed_instance_expire(void **state)
     start_stream(&c0, 0);
     ag_fleet_last_token(&t, tok, sizeof(tok));
     assert_string_equal(tok, "Bearer at-a");
-    start_stream(&c1, 1); /* a is busy at instance 0: b */
+    ag_fleet_wait_inflight_elsewhere(&t, 1, "a@example.com", 1); /* instance 1 heard of it */
+    start_stream(&c1, 1);                                        /* a is busy at instance 0: b */
     ag_fleet_last_token(&t, tok, sizeof(tok));
     assert_string_equal(tok, "Bearer at-b");
     ag_fleet_crash(&t, 0);

@@ -256,6 +256,42 @@ void ag_fleet_add_account(struct ag_fleet *f, int i, const char *refresh_token)
         fail_msg("POST /api/accounts on gateway %d: %ld", i, st);
 }
 
+/* Gateway i's runtime.inflight_elsewhere of the account email; -1 when it does not list it. */
+static int inflight_elsewhere(struct ag_fleet *f, int i, const char *email)
+{
+    char url[128], auth[192];
+    struct ag_buf out;
+    int v = -1;
+    ag_buf_init(&out, 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/accounts", f->gw[i].port);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", f->api_key);
+    const char *hdrs[] = {auth, NULL};
+    assert_int_equal(ag_test_http("GET", url, NULL, hdrs, &out), 200);
+    yyjson_doc *d = yyjson_read(out.data, out.len, 0);
+    yyjson_val *acct;
+    size_t k, max;
+    yyjson_arr_foreach(yyjson_obj_get(yyjson_doc_get_root(d), "accounts"), k, max, acct)
+    {
+        const char *e = yyjson_get_str(yyjson_obj_get(acct, "email"));
+        yyjson_val *n = yyjson_obj_get(yyjson_obj_get(acct, "runtime"), "inflight_elsewhere");
+        if (e && strcmp(e, email) == 0 && yyjson_is_int(n))
+            v = (int)yyjson_get_sint(n);
+    }
+    yyjson_doc_free(d);
+    ag_buf_dispose(&out);
+    return v;
+}
+
+void ag_fleet_wait_inflight_elsewhere(struct ag_fleet *f, int i, const char *email, int want)
+{
+    int v = -1;
+    for (int n = 0; n < 400 && (v = inflight_elsewhere(f, i, email)) != want; n++)
+        usleep(25 * 1000);
+    if (v != want)
+        fail_msg("gateway %d: %s has %d requests in flight elsewhere, expected %d", i, email, v,
+                 want);
+}
+
 void ag_fleet_put_key(const char *dir, const char *name, const char *secret,
                       const struct ag_user_key *limits)
 {

@@ -107,6 +107,13 @@ void ag_fleet_stream(struct ag_fleet *f, struct rh_conn *c, int port);
  */
 void ag_fleet_add_account(struct ag_fleet *f, int i, const char *refresh_token);
 
+/**
+ * Waits (bounded: 10 s) until gateway i's GET /api/accounts shows `want` requests in flight on
+ * the account `email` at the other instances (runtime.inflight_elsewhere): what they announced
+ * through Redis has arrived. Fails the test, with the last value seen, when it does not.
+ */
+void ag_fleet_wait_inflight_elsewhere(struct ag_fleet *f, int i, const char *email, int want);
+
 /** Makes account token (an access token like "at-a") answer 429 QUOTA_EXHAUSTED for 60 s. */
 void ag_fleet_exhaust(struct ag_fleet *f, const char *token);
 
