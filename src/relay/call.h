@@ -121,6 +121,7 @@ struct call {
     bool hold_target;                    /* a failure outside fallback_on: stay on the target */
     bool passthrough;                    /* this attempt forwards the client's own body */
     bool pass_hides_usage;   /* the passthrough asked for the usage chunk the client did not */
+    bool usage_refused;      /* the account refused that stream_options: not asked again */
     char shown_account[128]; /* an API-key account's label or name (headers) */
 };
 
@@ -185,6 +186,13 @@ bool plan_fallback(struct call *c, const struct ag_errclass *ec);
 
 /** The pool had no account for the current target: true when c moves to the next one. */
 bool plan_unavailable(struct call *c);
+
+/**
+ * After a failed attempt: true (and the request no longer asks for usage) when it was a
+ * passthrough that asked for the usage chunk and the account refused stream_options (400 or
+ * 422 naming it): the same target is then asked again, as the client asked.
+ */
+bool plan_usage_refused(struct call *c, const struct ag_errclass *ec);
 
 /** Fills c->ucall for the leased API-key account: the client's body with the model replaced
  * (passthrough, c->passthrough set) or the upstream adapter's encoding. 0 or an AG_E*. */

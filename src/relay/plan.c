@@ -152,6 +152,17 @@ bool plan_unavailable(struct call *c)
     return true;
 }
 
+bool plan_usage_refused(struct call *c, const struct ag_errclass *ec)
+{
+    /* some OpenAI-compatible APIs reject stream_options (an unknown or forbidden field) */
+    if (!c->pass_hides_usage || c->usage_refused || (ec->status != 400 && ec->status != 422) ||
+        ag_str_search(ag_buf_str(&c->errbody), ag_str_c("stream_options")) < 0)
+        return false;
+    c->usage_refused = true;
+    ag_log_info("relay %s: the account refused stream_options: asked again without", c->req->id);
+    return true;
+}
+
 /* ---------------------------------------------------------------- API-key accounts */
 
 /* The model as it may stand in a URL path: letters, digits and . _ - : @ only, no "..". */
@@ -216,7 +227,8 @@ static int pass_body(struct call *c, struct ag_str model, struct ag_str *out)
     yyjson_mut_val *val = yyjson_mut_strncpy(d, model.p, model.len);
     if (!key || !val || !yyjson_mut_obj_put(root, key, val))
         return AG_ETOOBIG;
-    if (c->lease->kind != AG_PROVIDER_ANTHROPIC && c->creq->stream && !c->creq->include_usage) {
+    if (c->lease->kind != AG_PROVIDER_ANTHROPIC && c->creq->stream && !c->creq->include_usage &&
+        !c->usage_refused) {
         /* Chat Completions streams report usage only when asked: asked for the record, and the
          * usage chunk is kept from the client (stream.c), which did not ask */
         int rc = ask_usage(d, root);

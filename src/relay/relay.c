@@ -612,6 +612,11 @@ static int64_t attempts_max(const struct call *c)
 /* Before the client saw a byte: true when another attempt was started. */
 static bool retry_decided(struct call *c, const struct ag_errclass *ec)
 {
+    if (plan_usage_refused(c, ec) && c->attempts < CALL_MAX_ATTEMPTS) {
+        c->pick->exclude[c->attempts - 1][0] = '\0'; /* the same account, asked as the client did */
+        start_attempt(c);
+        return true;
+    }
     if (c->rule && plan_fallback(c, ec)) {
         start_attempt(c); /* routing.rules: the next target */
         return true;

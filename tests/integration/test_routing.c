@@ -571,12 +571,41 @@ static void passthrough_stream_asks_for_its_usage(void **state)
     ag_gwenv_stop(&e);
 }
 
+/* An OpenAI-compatible API that refuses stream_options (Mistral answers 422, older Azure 400): the
+ * stream is asked again as the client sent it, on the same account, and answered. */
+static void passthrough_stream_without_usage_when_refused(void **state)
+{
+    struct ag_gwenv e;
+    struct rh_resp r;
+    env_start(&e);
+    mock_ok(&e, "POST", "/__mock/faults",
+            "{\"status\":422,\"model\":\"oa-routed\",\"count\":1,\"body\":\"{\\\"object\\\":"
+            "\\\"error\\\",\\\"message\\\":{\\\"detail\\\":[{\\\"type\\\":\\\"extra_forbidden\\\","
+            "\\\"loc\\\":[\\\"body\\\",\\\"stream_options\\\",\\\"include_usage\\\"]}]}}\"}");
+    post(&e, "/v1/chat/completions",
+         "{\"model\":\"to-openai\",\"stream\":true,\"messages\":[{\"role\":\"user\","
+         "\"content\":\"no options please\"}]}",
+         &r);
+    assert_int_equal(r.status, 200);
+    header_is(&r, "x-aigate-account", "oa1");
+    header_is(&r, "x-aigate-attempts", "2");
+    assert_non_null(strstr(r.body, "\"finish_reason\":\"stop\""));
+    assert_non_null(strstr(r.body, "data: [DONE]\n\n"));
+    rh_resp_free(&r);
+    assert_int_equal(calls_for(&e, "oa-routed"), 2);
+    char *sent = last_request(&e, "body");
+    assert_null(strstr(sent, "stream_options"));
+    free(sent);
+    ag_gwenv_stop(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(conversion_through_routed_models, ag_gwenv_teardown),
         cmocka_unit_test_teardown(passthrough_is_byte_exact, ag_gwenv_teardown),
         cmocka_unit_test_teardown(passthrough_stream_asks_for_its_usage, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(passthrough_stream_without_usage_when_refused, ag_gwenv_teardown),
         cmocka_unit_test_teardown(fallback_on_each_listed_class, ag_gwenv_teardown),
         cmocka_unit_test_teardown(no_fallback_on_an_unlisted_class, ag_gwenv_teardown),
         cmocka_unit_test_teardown(refused_key_marks_the_account, ag_gwenv_teardown),
