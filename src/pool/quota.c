@@ -141,6 +141,9 @@ static void quota_parse(struct pool_acct *a)
     a->models = ag_calloc(yyjson_obj_size(yyjson_doc_get_root(doc)) + 1, sizeof(*a->models));
     yyjson_obj_foreach(yyjson_doc_get_root(doc), idx, max, k, v)
     {
+        if (yyjson_get_len(k) >= sizeof(a->models[0].id) ||
+            strlen(yyjson_get_str(k)) < yyjson_get_len(k))
+            continue; /* an id it cannot keep whole is no model of its list */
         struct pool_model *m = &a->models[a->nmodels++];
         ag_strlcpy(m->id, yyjson_get_str(k), sizeof(m->id));
         m->max_output_tokens = limit_of(yyjson_obj_get(v, "max_output_tokens"));

@@ -471,6 +471,27 @@ static void every_listed_model_comes_once(void **state)
     fx_free(f);
 }
 
+/* An id longer than an account keeps one (AG_POOL_GROUP_MAX) is not listed cut short: a name no
+ * account serves and no client asked for. */
+static void a_model_id_too_long_to_keep_is_not_listed(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    char a[AG_ACCOUNT_ID_SIZE], quota[512], long_id[AG_POOL_GROUP_MAX + 16];
+    struct ids ids;
+    memset(long_id, 'x', sizeof(long_id) - 1);
+    memcpy(long_id, "gemini-", 7);
+    long_id[sizeof(long_id) - 1] = '\0';
+    snprintf(quota, sizeof(quota), "{\"%s\":{\"remaining\":1},\"m-seven\":{\"remaining\":1}}",
+             long_id);
+    add_account(f, "a@example.com", quota, a);
+    fx_start(f);
+    models_of(f, &ids);
+    assert_int_equal(ids.n, 1);
+    assert_string_equal(ids.v[0], "m-seven");
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -482,6 +503,7 @@ int main(void)
         cmocka_unit_test(a_reload_finds_every_account_again),
         cmocka_unit_test(a_key_accounts_models_are_read_on_first_use),
         cmocka_unit_test(every_listed_model_comes_once),
+        cmocka_unit_test(a_model_id_too_long_to_keep_is_not_listed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
