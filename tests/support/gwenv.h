@@ -47,7 +47,11 @@ void ag_gwenv_start(struct ag_gwenv *e, const struct ag_gwenv_opts *o);
  */
 void ag_gwenv_prepare(struct ag_gwenv *e, const struct ag_gwenv_opts *o);
 
-/** Starts the gateway prepared by ag_gwenv_prepare and waits for "listening on". */
+/**
+ * Starts the gateway prepared by ag_gwenv_prepare and waits for "listening on". When its port
+ * was taken meanwhile (the gateway says "address already in use"), e->port becomes another free
+ * one (at most twice).
+ */
 void ag_gwenv_launch(struct ag_gwenv *e);
 
 /**
