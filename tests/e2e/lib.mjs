@@ -78,14 +78,23 @@ export class Env {
       const r = spawnSync(AIGATE, ['accounts', 'add', '--refresh-token', rt], { env: this.env, timeout: 30000 });
       if (r.status !== 0) throw new Error(`accounts add failed: ${r.stderr}`);
     }
-    this.port = await freePort();
-    this.gw = spawn(AIGATE, ['--port', String(this.port), ...aigateArgs], {
-      env: { ...this.env, AIGATE_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.gwLog = '';
-    this.gw.stderr.on('data', (d) => { this.gwLog += d.toString(); });
-    await waitFor(this.gw, /listening on/, 10000);
+    // The port is free when chosen, but anything may bind it before aigate does (another
+    // test's port 0 included): then another one, at most twice.
+    for (let attempt = 0; ; attempt++) {
+      this.port = await freePort();
+      this.gw = spawn(AIGATE, ['--port', String(this.port), ...aigateArgs], {
+        env: { ...this.env, AIGATE_LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      this.gwLog = '';
+      this.gw.stderr.on('data', (d) => { this.gwLog += d.toString(); });
+      try {
+        await waitFor(this.gw, /listening on/, 10000);
+        break;
+      } catch (e) {
+        if (attempt >= 2 || !/address already in use/.test(e.message)) throw e;
+      }
+    }
     this.url = `http://127.0.0.1:${this.port}`;
     return this;
   }
