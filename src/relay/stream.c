@@ -30,6 +30,11 @@ int stream_on_head(struct ag_cloudcode_call *cc, int status, void *ud)
     struct call *c = ud;
     c->status = status;
     ag_attempt_log_head(&c->alog, status, ag_now_us());
+    /* an answer that is no event stream (a JSON error) has no usage chunk: its bytes go out as
+     * they came, not as the events the SSE parser would find in them (none) */
+    if (c->pass_hides_usage && status >= 200 && status < 300 &&
+        !ag_str_contains_ci(c->relay->upstream->header(cc, "content-type"), "text/event-stream"))
+        c->pass_hides_usage = false;
     if (status >= 200 && status < 300 && c->creq->stream && c->ucall.stream)
         stream_begin(c);
     return 0;

@@ -599,6 +599,27 @@ static void passthrough_stream_without_usage_when_refused(void **state)
     ag_gwenv_stop(&e);
 }
 
+/* A passthrough stream that asked for its usage, answered with a JSON body instead of an event
+ * stream (an upstream's error with status 200): the client gets that body as it came. */
+static void passthrough_stream_answered_with_json_passes_it_on(void **state)
+{
+    struct ag_gwenv e;
+    struct rh_resp r;
+    env_start(&e);
+    mock_ok(&e, "POST", "/__mock/faults",
+            "{\"status\":200,\"model\":\"oa-routed\",\"count\":1,\"body\":\"{\\\"error\\\":"
+            "{\\\"message\\\":\\\"upstream says no\\\"}}\"}");
+    post(&e, "/v1/chat/completions",
+         "{\"model\":\"to-openai\",\"stream\":true,\"messages\":[{\"role\":\"user\","
+         "\"content\":\"hello\"}]}",
+         &r);
+    assert_int_equal(r.status, 200);
+    header_is(&r, "content-type", "application/json");
+    assert_non_null(strstr(r.body, "{\"error\":{\"message\":\"upstream says no\"}}"));
+    rh_resp_free(&r);
+    ag_gwenv_stop(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -606,6 +627,8 @@ int main(void)
         cmocka_unit_test_teardown(passthrough_is_byte_exact, ag_gwenv_teardown),
         cmocka_unit_test_teardown(passthrough_stream_asks_for_its_usage, ag_gwenv_teardown),
         cmocka_unit_test_teardown(passthrough_stream_without_usage_when_refused, ag_gwenv_teardown),
+        cmocka_unit_test_teardown(passthrough_stream_answered_with_json_passes_it_on,
+                                  ag_gwenv_teardown),
         cmocka_unit_test_teardown(fallback_on_each_listed_class, ag_gwenv_teardown),
         cmocka_unit_test_teardown(no_fallback_on_an_unlisted_class, ag_gwenv_teardown),
         cmocka_unit_test_teardown(refused_key_marks_the_account, ag_gwenv_teardown),
