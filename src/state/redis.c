@@ -401,6 +401,15 @@ static int send_raw(struct ag_redis *r, ag_redis_reply_cb cb, void *ud, int argc
     return 0;
 }
 
+void ag_redis_flush(struct ag_redis *r)
+{
+    int done = 0;
+    /* the context's own write: on an error it only sets c->err, which the next poll callback
+     * turns into the disconnect (hiredis's async write would free the context here) */
+    if (r && r->ac && r->st == R_UP)
+        (void)redisBufferWrite(&r->ac->c, &done);
+}
+
 int ag_redis_command(struct ag_redis *r, ag_redis_reply_cb cb, void *ud, int argc,
                      const char **argv, const size_t *argvlen)
 {

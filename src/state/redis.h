@@ -51,6 +51,13 @@ struct ag_redis *ag_redis_new(uv_loop_t *loop, const struct ag_state_url *url, c
 bool ag_redis_up(const struct ag_redis *r);
 
 /**
+ * Hands the commands queued so far to the socket now, as far as it takes them without waiting,
+ * instead of at the loop's next turn: for a write that whoever is answered next may ask another
+ * instance about. No callback runs here; a failed write is left for the loop to find.
+ */
+void ag_redis_flush(struct ag_redis *r);
+
+/**
  * Sends a command (argv borrowed for the call; hiredis copies it). cb (may be NULL) gets the
  * reply later, never inside this call. Returns 0, AG_ECLOSED when the connection is not UP,
  * AG_ETOOBIG when AG_REDIS_MAX_PENDING replies are outstanding.

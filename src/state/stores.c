@@ -231,7 +231,12 @@ bool ag_state_put(struct ag_state *st, const char *kind, const char *a, const ch
     const char *argv[9] = {"EVAL", put_script, "2", key, idx, data, ttl, now, cap};
     size_t lens[9] = {4,          sizeof(put_script) - 1, 1, nk, ni, len, strlen(ttl), strlen(now),
                       strlen(cap)};
-    return ag_redis_command(ag_state_redis(st), NULL, NULL, 9, argv, lens) == 0;
+    if (ag_redis_command(ag_state_redis(st), NULL, NULL, 9, argv, lens) != 0)
+        return false;
+    /* Out before the answer that names it: the client may ask another instance for it as soon
+     * as it has the answer, and Redis must have the put first. */
+    ag_redis_flush(ag_state_redis(st));
+    return true;
 }
 
 /* ---- notices ---- */

@@ -54,7 +54,8 @@ void ag_state_op_cancel(struct ag_state_op *op);
 /**
  * Stores len bytes of data under <prefix><kind>:<esc a>[:<esc b>] for ttl_ms, and trims kind to
  * its max newest entries (its index expires with its newest entry). Dropped (false) when Redis is
- * down or the name does not fit.
+ * down or the name does not fit. The command leaves for Redis within the call (as far as the
+ * socket takes it), so a reader that hears of the entry afterwards finds it.
  */
 bool ag_state_put(struct ag_state *st, const char *kind, const char *a, const char *b,
                   const char *data, size_t len, int64_t ttl_ms, size_t max);
