@@ -152,6 +152,17 @@ bool plan_unavailable(struct call *c)
     return true;
 }
 
+_Static_assert(AG_RELAY_ACCOUNT_ID_SIZE == AG_ACCOUNT_ID_SIZE, "the relay keeps account ids whole");
+
+/* True when the account refused stream_options before (remembered by the relay). */
+static bool refuses_usage(const struct ag_relay *r, const char *account_id)
+{
+    for (size_t i = 0; i < AG_RELAY_USAGE_REFUSERS; i++)
+        if (r->usage_refusers[i][0] && strcmp(r->usage_refusers[i], account_id) == 0)
+            return true;
+    return false;
+}
+
 bool plan_usage_refused(struct call *c, const struct ag_errclass *ec)
 {
     /* some OpenAI-compatible APIs reject stream_options (an unknown or forbidden field) */
@@ -159,6 +170,15 @@ bool plan_usage_refused(struct call *c, const struct ag_errclass *ec)
         ag_str_search(ag_buf_str(&c->errbody), ag_str_c("stream_options")) < 0)
         return false;
     c->usage_refused = true;
+    /* the account's next streams are not asked again (the lease is gone: the attempt's id) */
+    struct ag_relay *r = c->relay;
+    const char *id = c->attempts >= 1 && c->attempts <= CALL_MAX_ATTEMPTS
+                         ? c->pick->exclude[c->attempts - 1]
+                         : "";
+    if (id[0] && !refuses_usage(r, id)) {
+        ag_strlcpy(r->usage_refusers[r->usage_refusers_next], id, sizeof(r->usage_refusers[0]));
+        r->usage_refusers_next = (r->usage_refusers_next + 1) % AG_RELAY_USAGE_REFUSERS;
+    }
     ag_log_info("relay %s: the account refused stream_options: asked again without", c->req->id);
     return true;
 }
@@ -228,7 +248,7 @@ static int pass_body(struct call *c, struct ag_str model, struct ag_str *out)
     if (!key || !val || !yyjson_mut_obj_put(root, key, val))
         return AG_ETOOBIG;
     if (c->lease->kind != AG_PROVIDER_ANTHROPIC && c->creq->stream && !c->creq->include_usage &&
-        !c->usage_refused) {
+        !c->usage_refused && !refuses_usage(c->relay, c->lease->account_id)) {
         /* Chat Completions streams report usage only when asked: asked for the record, and the
          * usage chunk is kept from the client (stream.c), which did not ask */
         int rc = ask_usage(d, root);

@@ -113,7 +113,10 @@ extern const struct ag_relay_upstream ag_relay_upstream_cloudcode;
 extern const struct ag_relay_client ag_relay_client_http;
 
 /** Bytes of randomness a relay draws at once for its request ids. */
-#define AG_RELAY_ID_POOL 512
+#define AG_RELAY_ID_POOL         512
+
+#define AG_RELAY_USAGE_REFUSERS  16
+#define AG_RELAY_ACCOUNT_ID_SIZE 37 /* AG_ACCOUNT_ID_SIZE (store/accounts.h) */
 
 struct ag_relay {
     uv_loop_t *loop;
@@ -134,6 +137,10 @@ struct ag_relay {
     const struct ag_relay_upstream *upstream; /* the upstream calls (a test's fake) */
     const struct ag_relay_client *conn;       /* the client's side (a test's fake) */
     struct ag_state *state; /* shares the stores with other instances (shared.h); may be NULL */
+    /* API-key accounts that refused stream_options (plan.c): their streams are not asked for
+     * usage again; the oldest is forgotten first */
+    char usage_refusers[AG_RELAY_USAGE_REFUSERS][AG_RELAY_ACCOUNT_ID_SIZE];
+    size_t usage_refusers_next;
 };
 
 /**

@@ -596,6 +596,18 @@ static void passthrough_stream_without_usage_when_refused(void **state)
     char *sent = last_request(&e, "body");
     assert_null(strstr(sent, "stream_options"));
     free(sent);
+    /* the account's next stream is not asked for usage again: one attempt, as the client sent */
+    post(&e, "/v1/chat/completions",
+         "{\"model\":\"to-openai\",\"stream\":true,\"messages\":[{\"role\":\"user\","
+         "\"content\":\"still no options\"}]}",
+         &r);
+    assert_int_equal(r.status, 200);
+    header_is(&r, "x-aigate-attempts", "1");
+    rh_resp_free(&r);
+    assert_int_equal(calls_for(&e, "oa-routed"), 3);
+    sent = last_request(&e, "body");
+    assert_null(strstr(sent, "stream_options"));
+    free(sent);
     ag_gwenv_stop(&e);
 }
 
