@@ -54,7 +54,7 @@ describe('Claude Code through aigate', { skip }, () => {
     assert.equal(out.is_error, false);
     // the mock echoes the whole last user turn (Claude Code's reminders, then the prompt)
     assert.match(out.result, /hello from claude code\s*$/);
-    assert.ok(env.gwLog.includes('POST /v1/messages'), 'Claude Code spoke the Anthropic protocol to aigate');
+    assert.ok(await env.logHas('POST /v1/messages'), 'Claude Code spoke the Anthropic protocol to aigate');
     const bodies = await upstreamBodies(env);
     assert.ok(bodies.length >= 1);
     assert.ok(bodies.every((b) => b.project), 'every upstream call went through the account pool');

@@ -38,6 +38,11 @@ describe('Codex CLI through aigate over a WebSocket', { skip }, () => {
     .filter((e) => e.type === 'item.completed' && e.item.type === 'agent_message')
     .map((e) => e.item.text);
   const logLines = (re) => env.gwLog.split('\n').filter((l) => re.test(l));
+  // a line is logged just after its answer (a socket's, after it closes): wait for n of them (5 s)
+  const awaitLines = async (re, n) => {
+    const end = Date.now() + 5000;
+    while (logLines(re).length < n && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  };
 
   test('exec: the answer comes back over the socket', async () => {
     await env.clearRequests();
@@ -46,6 +51,8 @@ describe('Codex CLI through aigate over a WebSocket', { skip }, () => {
     assert.match(text, /^echo: /);
     assert.match(text, /hello over a websocket/);
     assert.ok(events.some((e) => e.type === 'turn.completed' && e.usage.input_tokens > 0), 'usage reported');
+    await awaitLines(/GET \/v1\/responses 101 /, 1);
+    await awaitLines(/GET \/v1\/responses 200 /, 1);
     assert.ok(logLines(/GET \/v1\/responses 101 /).length >= 1, `no WebSocket opened:\n${env.gwLog}`);
     assert.ok(logLines(/GET \/v1\/responses 200 /).length >= 1, `no turn on the socket:\n${env.gwLog}`);
     assert.equal(logLines(/POST \/v1\/responses /).length, 0, 'Codex fell back to HTTP');
@@ -63,6 +70,7 @@ describe('Codex CLI through aigate over a WebSocket', { skip }, () => {
     // the gateway rebuilt the whole history from the socket's memory of the previous response
     assert.ok(hasPart(bodies.at(-1), 'functionCall'), 'the history carries the call');
     assert.ok(hasPart(bodies.at(-1), 'functionResponse'), 'and its output');
+    await awaitLines(/GET \/v1\/responses 101 /, before + 1);
     assert.equal(logLines(/GET \/v1\/responses 101 /).length - before, 1, `one socket for the whole exec:\n${env.gwLog}`);
     // no turn was refused (a continuation the gateway could not resolve answers 400 and makes
     // Codex resend everything)

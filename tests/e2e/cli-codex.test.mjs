@@ -42,7 +42,7 @@ describe('Codex CLI through aigate', { skip }, () => {
     assert.match(text, /^echo: /);
     assert.match(text, /hello from codex/);
     assert.ok(events.some((e) => e.type === 'turn.completed' && e.usage.input_tokens > 0), 'usage reported');
-    assert.ok(env.gwLog.includes('POST /v1/responses'), 'Codex spoke the Responses API to aigate');
+    assert.ok(await env.logHas('POST /v1/responses'), 'Codex spoke the Responses API to aigate');
     assert.ok((await upstreamBodies(env)).length >= 1);
   });
 

@@ -55,7 +55,7 @@ describe('Gemini CLI through aigate', { skip }, () => {
     const out = await gemini('hello from gemini cli');
     assert.match(out.response, /^echo: /);
     assert.match(out.response, /hello from gemini cli\s*$/);
-    assert.ok(/POST \/v1beta\/models\/gemini-2\.5-flash:streamGenerateContent/.test(env.gwLog),
+    assert.ok(await env.logHas(/POST \/v1beta\/models\/gemini-2\.5-flash:streamGenerateContent/),
       'Gemini CLI spoke the Gemini protocol to aigate');
     assert.ok((await upstreamBodies(env)).length >= 1);
   });

@@ -121,7 +121,7 @@ enabled = false
     const text2 = events.filter((e) => e.type === 'item.completed' && e.item.type === 'agent_message')
       .map((e) => e.item.text).join('\n');
     assert.match(text2, /hello codex via clients setup/);
-    assert.ok(env.gwLog.includes('POST /v1/responses'));
+    assert.ok(await env.logHas('POST /v1/responses'));
   });
 
   test('Gemini CLI: settings.json and .env written, a prompt goes through', { skip: !GEMINI && 'Gemini CLI is not installed' }, async () => {
@@ -146,7 +146,7 @@ enabled = false
     assert.equal(r.code, 0, `gemini exit ${r.code}; stderr:\n${r.stderr}\nstdout:\n${r.stdout}`);
     const out = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
     assert.match(out.response, /hello gemini via clients setup\s*$/);
-    assert.ok(/POST \/v1beta\/models\/gemini-2\.5-flash:streamGenerateContent/.test(env.gwLog));
+    assert.ok(await env.logHas(/POST \/v1beta\/models\/gemini-2\.5-flash:streamGenerateContent/));
   });
 
   test('status shows the set-up clients pointing here with the gateway key', () => {

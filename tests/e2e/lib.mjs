@@ -128,6 +128,15 @@ export class Env {
     return code;
   }
 
+  // True once the gateway's log holds what (a string or a RegExp), waiting at most ms: a request's
+  // log line is written just after its answer, so a client can be done before the line arrives.
+  async logHas(what, ms = 5000) {
+    const has = () => (typeof what === 'string' ? this.gwLog.includes(what) : what.test(this.gwLog));
+    const end = Date.now() + ms;
+    while (!has() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    return has();
+  }
+
   async stop() {
     const codes = [];
     if (this.gw) codes.push(await stop(this.gw));
