@@ -246,6 +246,13 @@ static void hint_add(struct hint *h, const char *sep, const char *s, size_t n)
     h->text[h->len] = '\0';
 }
 
+/* What snprintf wrote into a buffer of cap bytes, given its result n (which counts what did not
+ * fit). */
+static size_t written(int n, size_t cap)
+{
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
 /* Scalar JSON value as text for hints and enums (strings without quotes). */
 static void scalar_text(yyjson_val *v, char *buf, size_t cap)
 {
@@ -434,7 +441,7 @@ static void emit_description(yyjson_mut_doc *d, const struct view *w, yyjson_mut
     if (w->unresolved) {
         int n = snprintf(tmp, sizeof(tmp), "(%s $ref: %s)",
                          w->recursive ? "Recursive" : "Unresolved", w->unresolved);
-        hint_add(&full, " ", tmp, n > 0 ? (size_t)n : 0);
+        hint_add(&full, " ", tmp, written(n, sizeof(tmp)));
     }
     static const struct {
         const char *key, *label;
@@ -458,7 +465,7 @@ static void emit_description(yyjson_mut_doc *d, const struct view *w, yyjson_mut
         char val[200];
         scalar_text(cv, val, sizeof(val));
         int n = snprintf(tmp, sizeof(tmp), "%s: %s", constraints[i].label, val);
-        hint_add(&cons, ", ", tmp, n > 0 ? (size_t)n : 0);
+        hint_add(&cons, ", ", tmp, written(n, sizeof(tmp)));
     }
     if (cons.len) {
         hint_add(&full, " ", "[Constraint: ", 13);

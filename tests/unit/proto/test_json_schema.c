@@ -146,6 +146,23 @@ static void test_refs(void **state)
           "{\"type\":\"string\",\"description\":\"(Unresolved $ref: #/$defs/Missing)\"}");
 }
 
+/* An unresolved $ref longer than the hint's own buffer: the hint is cut there, and nothing past
+ * the buffer is read (ASan: a stack over-read before). */
+static void test_long_unresolved_ref_is_cut(void **state)
+{
+    char ref[601], in[700], want[512];
+    memset(ref, 'x', sizeof(ref) - 1);
+    ref[sizeof(ref) - 1] = '\0';
+    snprintf(in, sizeof(in), "{\"$ref\":\"#/$defs/%s\"}", ref);
+    /* "(Unresolved $ref: #/$defs/" and as many x as fit in 255 bytes */
+    int head = snprintf(want, sizeof(want),
+                        "{\"type\":\"string\",\"description\":\"(Unresolved $ref: #/$defs/");
+    size_t xs = 255 - strlen("(Unresolved $ref: #/$defs/");
+    memset(want + head, 'x', xs);
+    snprintf(want + head + xs, sizeof(want) - (size_t)head - xs, "\"}");
+    check(in, want);
+}
+
 static void test_circular_ref_terminates(void **state)
 {
     check("{\"$defs\":{\"Node\":{\"type\":\"object\",\"properties\":{\"next\":{\"$ref\":"
@@ -260,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_type_union_and_nullable),
         cmocka_unit_test(test_boolean_subschemas_dropped),
         cmocka_unit_test(test_refs),
+        cmocka_unit_test(test_long_unresolved_ref_is_cut),
         cmocka_unit_test(test_circular_ref_terminates),
         cmocka_unit_test(test_any_of_best_branch),
         cmocka_unit_test(test_all_of_merge),
